@@ -1,0 +1,50 @@
+/**
+ * Errors raised by the pattern engine. Each carries a stable `code` and the AWS error type it maps to,
+ * so protocol layers never recognise an error by its message text.
+ */
+
+/** Stable codes of pattern-engine errors. */
+export const PatternErrorCode = {
+  InvalidPattern: "InvalidEventPattern",
+  PatternLimit: "EventPatternLimitExceeded",
+  InvalidEvent: "InvalidEventJson",
+} as const;
+export type PatternErrorCode = (typeof PatternErrorCode)[keyof typeof PatternErrorCode];
+
+/**
+ * A pattern that cannot be compiled. `field` names the offending field path ("" for the whole pattern)
+ * and `reason` the rule it breaks, in event-ruler's wording where event-ruler has one.
+ * Maps to `InvalidEventPatternException` (HTTP 400).
+ */
+export class InvalidEventPatternError extends Error {
+  override readonly name = "InvalidEventPatternError";
+  readonly code: PatternErrorCode;
+  readonly awsType = "InvalidEventPatternException";
+  readonly httpStatus = 400;
+  readonly retryable = false;
+
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+    code: PatternErrorCode = PatternErrorCode.InvalidPattern,
+  ) {
+    super(`Event pattern is not valid. Reason: ${field === "" ? "" : `field "${field}": `}${reason}`);
+    this.code = code;
+  }
+}
+
+/** An event given as JSON text that is not valid JSON. Maps to `ValidationException` (HTTP 400). */
+export class InvalidEventJsonError extends Error {
+  override readonly name = "InvalidEventJsonError";
+  readonly code = PatternErrorCode.InvalidEvent;
+  readonly awsType = "ValidationException";
+  readonly httpStatus = 400;
+  readonly retryable = false;
+
+  constructor(
+    readonly reason: string,
+    readonly position: number,
+  ) {
+    super(`Event is not valid JSON: ${reason} at position ${position}`);
+  }
+}

@@ -1,0 +1,357 @@
+/**
+ * The index of every condition that leads out of one matcher state on one field path: given an event
+ * leaf, it finds the next states whose condition the leaf satisfies without testing conditions one by
+ * one (hash lookups per value, per affix length, per CIDR length, a segment tree for ranges).
+ */
+import { Leaf, LeafKind } from "./leaf.js";
+import { conditionKey, conditionMatches, excluded, type Condition, type Exclusion } from "./conditions.js";
+import { AffixMap, MultiMap } from "./multimap.js";
+import { IntervalIndex } from "./interval-index.js";
+import { foldKey, isFoldRegular } from "./case-fold.js";
+import { literalPrefix } from "./wildcard.js";
+
+/** Something a condition leads to; `mark` lets one lookup report each target once. */
+export interface Target {
+  mark: number;
+}
+
+interface Checked<T> {
+  readonly condition: Condition;
+  readonly target: T;
+}
+
+interface AnythingBut<T> {
+  readonly not: Exclusion;
+  readonly target: T;
+  mark: number;
+}
+
+let stampCounter = 0;
+
+/** Conditions on one path out of one state, indexed for lookup by leaf. */
+export class FieldIndex<T extends Target> {
+  private count = 0;
+  private exactStrings: MultiMap<string, T> | undefined;
+  private exactNumbers: MultiMap<number, T> | undefined;
+  private exactNumberTexts: MultiMap<string, T> | undefined;
+  private literals: MultiMap<string, T> | undefined;
+  private ips: MultiMap<string, T> | undefined;
+  private ipLengths: Map<number, Map<number, number>> | undefined; // family -> prefix length -> count
+  private prefixes: AffixMap<T> | undefined;
+  private suffixes: AffixMap<T> | undefined;
+  /** Checked conditions found through a key, then confirmed with {@link conditionMatches}. */
+  private foldedPrefixes: AffixMap<Checked<T>> | undefined;
+  private foldedSuffixes: AffixMap<Checked<T>> | undefined;
+  private foldedEquals: MultiMap<string, Checked<T>> | undefined;
+  private wildcards: AffixMap<Checked<T>> | undefined;
+  /** Conditions with no index: tested one by one (rare case-folding corner cases). */
+  private scanned: Checked<T>[] | undefined;
+  private ranges: IntervalIndex<T> | undefined;
+  private exists: T[] | undefined;
+  private anythingButs: AnythingBut<T>[] | undefined;
+  private anythingButNumbers: AnythingBut<T>[] | undefined;
+  private exclusions: ExclusionIndex<AnythingBut<T>> | undefined;
+
+  /** Number of (condition, target) pairs held. */
+  get size(): number {
+    return this.count;
+  }
+
+  add(c: Condition, target: T): void {
+    this.count++;
+    switch (c.kind) {
+      case "exact-string":
+        (this.exactStrings ??= new MultiMap()).add(c.value, target);
+        return;
+      case "exact-number":
+        if (c.key !== undefined) (this.exactNumbers ??= new MultiMap()).add(c.key, target);
+        else (this.exactNumberTexts ??= new MultiMap()).add(c.text, target);
+        return;
+      case "literal":
+        (this.literals ??= new MultiMap()).add(c.value, target);
+        return;
+      case "ip": {
+        const b = c.block;
+        (this.ips ??= new MultiMap()).add(`${b.family}:${b.bits.slice(0, b.prefixLength)}`, target);
+        this.ipLengths ??= new Map();
+        const lengths = this.ipLengths.get(b.family) ?? new Map<number, number>();
+        lengths.set(b.prefixLength, (lengths.get(b.prefixLength) ?? 0) + 1);
+        this.ipLengths.set(b.family, lengths);
+        return;
+      }
+      case "prefix":
+        (this.prefixes ??= new AffixMap(false)).add(c.value, target);
+        return;
+      case "suffix":
+        (this.suffixes ??= new AffixMap(true)).add(c.value, target);
+        return;
+      case "prefix-ignore-case":
+      case "suffix-ignore-case":
+      case "equals-ignore-case":
+        if (!isFoldRegular(c.value)) (this.scanned ??= []).push({ condition: c, target });
+        else if (c.kind === "equals-ignore-case") {
+          (this.foldedEquals ??= new MultiMap()).add(foldKey(c.value), { condition: c, target });
+        } else if (c.kind === "prefix-ignore-case") {
+          (this.foldedPrefixes ??= new AffixMap(false)).add(foldKey(c.value), { condition: c, target });
+        } else {
+          (this.foldedSuffixes ??= new AffixMap(true)).add(foldKey(c.value), { condition: c, target });
+        }
+        return;
+      case "wildcard":
+        (this.wildcards ??= new AffixMap(false)).add(literalPrefix(c.wildcard), { condition: c, target });
+        return;
+      case "numeric":
+        if (c.low === c.high) (this.exactNumbers ??= new MultiMap()).add(c.low, target);
+        else (this.ranges ??= new IntervalIndex()).add({ ...c, target });
+        return;
+      case "exists":
+        (this.exists ??= []).push(target);
+        return;
+      case "absent":
+        throw new Error("absent conditions are not value conditions");
+      case "anything-but": {
+        const entry: AnythingBut<T> = { not: c.not, target, mark: 0 };
+        if (c.not.kind === "numbers") (this.anythingButNumbers ??= []).push(entry);
+        else (this.anythingButs ??= []).push(entry);
+        (this.exclusions ??= new ExclusionIndex()).add(c.not, entry);
+        return;
+      }
+    }
+  }
+
+  remove(c: Condition, target: T): void {
+    this.count--;
+    const key = conditionKey(c);
+    const sameChecked = (x: Checked<T>): boolean => x.target === target && conditionKey(x.condition) === key;
+    const removeChecked = (list: readonly Checked<T>[] | undefined, drop: (x: Checked<T>) => void): void => {
+      const found = list?.find(sameChecked);
+      if (found !== undefined) drop(found);
+    };
+    switch (c.kind) {
+      case "exact-string":
+        this.exactStrings?.remove(c.value, target);
+        return;
+      case "exact-number":
+        if (c.key !== undefined) this.exactNumbers?.remove(c.key, target);
+        else this.exactNumberTexts?.remove(c.text, target);
+        return;
+      case "literal":
+        this.literals?.remove(c.value, target);
+        return;
+      case "ip": {
+        const b = c.block;
+        this.ips?.remove(`${b.family}:${b.bits.slice(0, b.prefixLength)}`, target);
+        const lengths = this.ipLengths?.get(b.family);
+        const n = (lengths?.get(b.prefixLength) ?? 1) - 1;
+        if (n === 0) lengths?.delete(b.prefixLength);
+        else lengths?.set(b.prefixLength, n);
+        return;
+      }
+      case "prefix":
+        this.prefixes?.remove(c.value, target);
+        return;
+      case "suffix":
+        this.suffixes?.remove(c.value, target);
+        return;
+      case "prefix-ignore-case":
+      case "suffix-ignore-case":
+      case "equals-ignore-case": {
+        if (!isFoldRegular(c.value)) {
+          const at = this.scanned?.findIndex(sameChecked) ?? -1;
+          if (at !== -1) this.scanned?.splice(at, 1);
+          return;
+        }
+        const k = foldKey(c.value);
+        if (c.kind === "equals-ignore-case") {
+          removeChecked(this.foldedEquals?.get(k), (x) => this.foldedEquals?.remove(k, x));
+        } else {
+          const affix = c.kind === "prefix-ignore-case" ? this.foldedPrefixes : this.foldedSuffixes;
+          const holder: Checked<T>[] = [];
+          affix?.forEachAffix(k, (values) => holder.push(...values));
+          removeChecked(holder, (x) => affix?.remove(k, x));
+        }
+        return;
+      }
+      case "wildcard": {
+        const k = literalPrefix(c.wildcard);
+        const holder: Checked<T>[] = [];
+        this.wildcards?.forEachAffix(k, (values) => holder.push(...values));
+        removeChecked(holder, (x) => this.wildcards?.remove(k, x));
+        return;
+      }
+      case "numeric":
+        if (c.low === c.high) this.exactNumbers?.remove(c.low, target);
+        else
+          this.ranges?.remove(
+            (i) =>
+              i.target === target &&
+              i.low === c.low &&
+              i.high === c.high &&
+              i.lowOpen === c.lowOpen &&
+              i.highOpen === c.highOpen,
+          );
+        return;
+      case "exists": {
+        const at = this.exists?.indexOf(target) ?? -1;
+        if (at !== -1) this.exists?.splice(at, 1);
+        return;
+      }
+      case "absent":
+        return;
+      case "anything-but": {
+        const list = c.not.kind === "numbers" ? this.anythingButNumbers : this.anythingButs;
+        const at = list?.findIndex((e) => e.target === target && conditionKey({ kind: "anything-but", not: e.not }) === key) ?? -1;
+        if (at === -1 || list === undefined) return;
+        const [entry] = list.splice(at, 1);
+        if (entry !== undefined) this.exclusions?.remove(entry.not, entry);
+        return;
+      }
+    }
+  }
+
+  /** Appends to `out` every target (once) whose condition `leaf` satisfies. */
+  match(leaf: Leaf, out: T[]): void {
+    const stamp = ++stampCounter;
+    const push = (targets: readonly T[]): void => {
+      for (let i = 0; i < targets.length; i++) {
+        const t = targets[i] as T;
+        if (t.mark !== stamp) {
+          t.mark = stamp;
+          out.push(t);
+        }
+      }
+    };
+    const confirm = (list: readonly Checked<T>[]): void => {
+      for (const x of list) {
+        if (x.target.mark !== stamp && conditionMatches(x.condition, leaf)) {
+          x.target.mark = stamp;
+          out.push(x.target);
+        }
+      }
+    };
+    const kind = leaf.kind;
+    const text = leaf.text;
+    if (kind === LeafKind.String) {
+      if (this.exactStrings !== undefined) {
+        const t = this.exactStrings.get(text);
+        if (t !== undefined) push(t);
+      }
+      if (this.prefixes !== undefined) this.prefixes.forEachAffix(text, push);
+      if (this.suffixes !== undefined) this.suffixes.forEachAffix(text, push);
+      if (this.ips !== undefined) this.matchIp(leaf, push);
+      if (this.foldedEquals !== undefined) {
+        const list = this.foldedEquals.get(foldKey(text));
+        if (list !== undefined) confirm(list);
+      }
+      if (this.foldedPrefixes !== undefined) this.foldedPrefixes.forEachAffix(text, confirm, foldKey);
+      if (this.foldedSuffixes !== undefined) this.foldedSuffixes.forEachAffix(text, confirm, foldKey);
+      if (this.wildcards !== undefined) this.wildcards.forEachAffix(text, confirm);
+    } else if (kind === LeafKind.Number) {
+      const key = leaf.key;
+      if (key === key) {
+        if (this.exactNumbers !== undefined) {
+          const t = this.exactNumbers.get(key);
+          if (t !== undefined) push(t);
+        }
+        if (this.ranges !== undefined) this.ranges.query(key, push);
+      }
+      if (this.exactNumberTexts !== undefined) {
+        const t = this.exactNumberTexts.get(text);
+        if (t !== undefined) push(t);
+      }
+    } else if (this.literals !== undefined) {
+      const t = this.literals.get(text);
+      if (t !== undefined) push(t);
+    }
+    if (this.scanned !== undefined) confirm(this.scanned);
+    if (this.exists !== undefined) push(this.exists);
+    if (this.anythingButs !== undefined || this.anythingButNumbers !== undefined) {
+      this.matchAnythingBut(leaf, stamp, push);
+    }
+  }
+
+  private matchIp(leaf: Leaf, push: (targets: readonly T[]) => void): void {
+    const ip = leaf.ip();
+    if (ip === undefined) return;
+    const lengths = this.ipLengths?.get(ip.family);
+    if (lengths === undefined) return;
+    for (const len of lengths.keys()) {
+      const t = this.ips?.get(`${ip.family}:${ip.bits.slice(0, len)}`);
+      if (t !== undefined) push(t);
+    }
+  }
+
+  private matchAnythingBut(leaf: Leaf, stamp: number, push: (targets: readonly T[]) => void): void {
+    // Mark the entries whose exclusion names this leaf, then take every other entry.
+    this.exclusions?.mark(leaf, stamp);
+    const take = (list: readonly AnythingBut<T>[] | undefined): void => {
+      if (list === undefined) return;
+      for (const e of list) if (e.mark !== stamp) push([e.target]);
+    };
+    take(this.anythingButs);
+    if (leaf.kind === LeafKind.Number) take(this.anythingButNumbers);
+  }
+}
+
+/** Finds the anything-but entries whose exclusion names a leaf, by the kind of exclusion. */
+class ExclusionIndex<E extends { mark: number; readonly not: Exclusion }> {
+  private readonly strings = new MultiMap<string, E>();
+  private readonly numbers = new MultiMap<number, E>();
+  private readonly prefixes = new AffixMap<E>(false);
+  private readonly suffixes = new AffixMap<E>(true);
+  private readonly checked: E[] = [];
+
+  add(not: Exclusion, e: E): void {
+    switch (not.kind) {
+      case "strings":
+        for (const v of new Set(not.values)) this.strings.add(v, e);
+        return;
+      case "numbers":
+        for (const k of new Set(not.keys)) this.numbers.add(k, e);
+        return;
+      case "prefix":
+        this.prefixes.add(not.value, e);
+        return;
+      case "suffix":
+        this.suffixes.add(not.value, e);
+        return;
+      default:
+        this.checked.push(e);
+    }
+  }
+
+  remove(not: Exclusion, e: E): void {
+    switch (not.kind) {
+      case "strings":
+        for (const v of new Set(not.values)) this.strings.remove(v, e);
+        return;
+      case "numbers":
+        for (const k of new Set(not.keys)) this.numbers.remove(k, e);
+        return;
+      case "prefix":
+        this.prefixes.remove(not.value, e);
+        return;
+      case "suffix":
+        this.suffixes.remove(not.value, e);
+        return;
+      default: {
+        const at = this.checked.indexOf(e);
+        if (at !== -1) this.checked.splice(at, 1);
+      }
+    }
+  }
+
+  mark(leaf: Leaf, stamp: number): void {
+    const set = (list: readonly E[] | undefined): void => {
+      if (list !== undefined) for (const e of list) e.mark = stamp;
+    };
+    if (leaf.kind === LeafKind.String) {
+      set(this.strings.get(leaf.text));
+      if (!this.prefixes.empty) this.prefixes.forEachAffix(leaf.text, set);
+      if (!this.suffixes.empty) this.suffixes.forEachAffix(leaf.text, set);
+    } else if (leaf.kind === LeafKind.Number && leaf.key === leaf.key) {
+      set(this.numbers.get(leaf.key));
+    }
+    for (const e of this.checked) if (excluded(e.not, leaf)) e.mark = stamp;
+  }
+}

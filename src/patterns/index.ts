@@ -1,0 +1,34 @@
+/**
+ * The event pattern engine: validation, one-off tests (TestEventPattern) and the compiled matcher
+ * that holds all rules of a bus.
+ */
+import { compilePattern } from "./compile.js";
+import { DEFAULT_PATTERN_LIMITS, type PatternLimits } from "./limits.js";
+import { Matcher } from "./matcher.js";
+
+export { compilePattern, type CompiledPattern, type FieldCondition, type SubPattern } from "./compile.js";
+export { Matcher } from "./matcher.js";
+export { InvalidEventPatternError, InvalidEventJsonError, PatternErrorCode } from "./errors.js";
+export { DEFAULT_PATTERN_LIMITS, resolvePatternLimits, type PatternLimits } from "./limits.js";
+// export { referenceMatches } from "./reference-evaluator.js";
+
+/**
+ * Validates a pattern; throws `InvalidEventPatternError` naming the field and the rule it breaks.
+ */
+export function validatePattern(patternJson: string, limits: PatternLimits = DEFAULT_PATTERN_LIMITS): void {
+  compilePattern(patternJson, limits);
+}
+
+/**
+ * Tests one pattern against one event, both as JSON text (backs `TestEventPattern`).
+ * Throws `InvalidEventPatternError` or `InvalidEventJsonError`.
+ */
+export function testPattern(
+  patternJson: string,
+  eventJson: string,
+  limits: PatternLimits = DEFAULT_PATTERN_LIMITS,
+): boolean {
+  const matcher = new Matcher<number>(limits);
+  matcher.add(0, patternJson);
+  return matcher.matchJson(eventJson).length > 0;
+}

@@ -1,0 +1,83 @@
+/**
+ * Small index structures shared by the field index: a multimap, and a multimap of strings looked up
+ * by every prefix (or suffix) length in use.
+ */
+
+/** A Map from keys to lists of values, with add/remove of single (key, value) pairs. */
+export class MultiMap<K, V> {
+  readonly map = new Map<K, V[]>();
+
+  add(key: K, value: V): void {
+    const list = this.map.get(key);
+    if (list === undefined) this.map.set(key, [value]);
+    else list.push(value);
+  }
+
+  /** Removes one occurrence of the pair; returns whether it was present. */
+  remove(key: K, value: V): boolean {
+    const list = this.map.get(key);
+    if (list === undefined) return false;
+    const at = list.indexOf(value);
+    if (at === -1) return false;
+    list.splice(at, 1);
+    if (list.length === 0) this.map.delete(key);
+    return true;
+  }
+
+  get(key: K): readonly V[] | undefined {
+    return this.map.get(key);
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+}
+
+/**
+ * Values keyed by a string that is looked up as a prefix (or suffix) of a probe: the probe's prefix of
+ * each length in use is one Map lookup, so the cost grows with the number of distinct lengths, not keys.
+ */
+export class AffixMap<V> {
+  private readonly entries = new MultiMap<string, V>();
+  private readonly lengthCounts = new Map<number, number>();
+  private lengths: number[] = [];
+
+  constructor(private readonly suffix: boolean) {}
+
+  add(key: string, value: V): void {
+    this.entries.add(key, value);
+    const n = this.lengthCounts.get(key.length) ?? 0;
+    this.lengthCounts.set(key.length, n + 1);
+    if (n === 0) this.lengths = [...this.lengthCounts.keys()].sort((a, b) => a - b);
+  }
+
+  remove(key: string, value: V): boolean {
+    if (!this.entries.remove(key, value)) return false;
+    const n = (this.lengthCounts.get(key.length) ?? 1) - 1;
+    if (n === 0) {
+      this.lengthCounts.delete(key.length);
+      this.lengths = [...this.lengthCounts.keys()].sort((a, b) => a - b);
+    } else {
+      this.lengthCounts.set(key.length, n);
+    }
+    return true;
+  }
+
+  get empty(): boolean {
+    return this.entries.size === 0;
+  }
+
+  /** Calls `each` with the values of every key that is a prefix (suffix) of `probe`, after `map`. */
+  forEachAffix(probe: string, each: (values: readonly V[]) => void, map?: (part: string) => string): void {
+    const lengths = this.lengths;
+    const n = probe.length;
+    for (let i = 0; i < lengths.length; i++) {
+      const len = lengths[i] as number;
+      if (len > n) break;
+      let part = this.suffix ? probe.slice(n - len) : probe.slice(0, len);
+      if (map !== undefined) part = map(part);
+      const values = this.entries.get(part);
+      if (values !== undefined) each(values);
+    }
+  }
+}
