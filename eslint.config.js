@@ -14,7 +14,18 @@ export default tseslint.config(
     plugins: { "import-x": importX },
     settings: { "import-x/resolver": { node: { extensions: [".ts", ".js"] } } },
     rules: {
-      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/no-floating-promises": [
+        "error",
+        {
+          allowForKnownSafeCalls: [
+            {
+              from: "package",
+              package: "node:test",
+              name: ["describe", "it", "test", "suite", "before", "after"],
+            },
+          ],
+        },
+      ],
       "@typescript-eslint/no-misused-promises": "error",
       "@typescript-eslint/consistent-type-imports": "error",
       "@typescript-eslint/no-explicit-any": "error",
@@ -26,7 +37,7 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: "^\\.\\./[^/]+/(?!index\\.js$).+",
+              regex: "^(?:\\.\\./)+(?:[^/]+/)+(?!index\\.js$)[^/]+$",
               message: "Import another folder through its index.ts, never its internals.",
             },
           ],
@@ -41,5 +52,10 @@ export default tseslint.config(
   {
     files: ["eslint.config.js"],
     rules: { "import-x/no-default-export": "off" },
+  },
+  {
+    // The bin shim loads the compiled entry point.
+    files: ["bin/**/*.js"],
+    rules: { "no-restricted-imports": "off" },
   },
 );

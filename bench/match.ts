@@ -82,7 +82,9 @@ for (const [name, patterns] of Object.entries(sets)) {
       r.set.padEnd(26),
       String(r.rules).padStart(6),
       String(r.eventsPerSecond).padStart(9),
-      Object.values(reference).map((v) => String(v).padStart(7)).join(" "),
+      Object.values(reference)
+        .map((v) => String(v).padStart(7))
+        .join(" "),
       r.ratioToBestReference.toFixed(2).padStart(6),
       r.addMs.toFixed(0).padStart(7),
       r.heapMB.toFixed(1).padStart(7),
@@ -98,12 +100,15 @@ const summary = {
   passes,
   events: corpus.length,
   rows,
-  scaleDrop: scale1 && scaleMax ? Number((scale1.eventsPerSecond / scaleMax.eventsPerSecond).toFixed(2)) : null,
+  scaleDrop:
+    scale1 && scaleMax ? Number((scale1.eventsPerSecond / scaleMax.eventsPerSecond).toFixed(2)) : null,
 };
 const out = join(dirname(fileURLToPath(import.meta.url)), "results", "match.json");
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, JSON.stringify(summary, null, 2) + "\n");
-console.log(`\nheader: set, rules, events/s (median of ${passes}), reference 1.7.5 / 2.0.1, ratio to best reference, add ms, heap MB`);
+console.log(
+  `\nheader: set, rules, events/s (median of ${passes}), reference 1.7.5 / 2.0.1, ratio to best reference, add ms, heap MB`,
+);
 if (summary.scaleDrop !== null) console.log(`SCALE_1 / SCALE_100000 throughput: ${summary.scaleDrop}x`);
 console.log(`wrote ${out}`);
 if (rows.some((r) => !r.countsOk)) {

@@ -80,7 +80,7 @@ class Compiler {
         out = this.object(out, path, value.entries, insideOr, depth + 1);
       } else if (value.type === "array") {
         const field = this.field(path, value.items);
-        if (out.length === 0) out = [new Map()];
+        if (out.length === 0) out = [new Map<string, FieldCondition>()];
         for (const d of out) d.set(path, field);
       } else {
         this.fail(path, `"${name}" must be an object or an array`);
@@ -94,12 +94,16 @@ class Compiler {
     if (value.type !== "array") this.fail(field, `It must be an Array followed with ${OR}.`);
     const result: Draft[] = [];
     for (const item of value.items) {
-      if (item.type !== "object") this.fail(field, `Only JSON object is allowed in array of ${OR} relationship.`);
-      const copies = drafts.length === 0 ? [new Map()] : drafts.map((d) => new Map(d));
+      if (item.type !== "object")
+        this.fail(field, `Only JSON object is allowed in array of ${OR} relationship.`);
+      const copies: Draft[] =
+        drafts.length === 0 ? [new Map<string, FieldCondition>()] : drafts.map((d) => new Map(d));
       for (const d of this.object(copies, prefix, item.entries, true, depth + 1)) {
         result.push(d);
         if (result.length > this.limits.maxCombinations) {
-          this.limit(`Pattern has more than ${this.limits.maxCombinations} combinations of ${OR} alternatives`);
+          this.limit(
+            `Pattern has more than ${this.limits.maxCombinations} combinations of ${OR} alternatives`,
+          );
         }
       }
     }
@@ -149,7 +153,12 @@ class Compiler {
     const [op, operand] = first;
     const oneKey = (): void => {
       if (entries.length > 1) {
-        this.fail(path, op === "numeric" ? "Too many elements in numeric expression" : "Only one key allowed in match expression");
+        this.fail(
+          path,
+          op === "numeric"
+            ? "Too many elements in numeric expression"
+            : "Only one key allowed in match expression",
+        );
       }
     };
     const str = (what: string): string => {
@@ -170,8 +179,12 @@ class Compiler {
             this.fail(path, `Unsupported ${op} pattern: ${innerOp === "" ? "{}" : innerOp}`);
           }
           if (inner.length > 1) this.fail(path, "Only one key allowed in match expression");
-          if (innerValue.type !== "string") this.fail(path, "equals-ignore-case match pattern must be a string");
-          return { kind: op === "prefix" ? "prefix-ignore-case" : "suffix-ignore-case", value: innerValue.value };
+          if (innerValue.type !== "string")
+            this.fail(path, "equals-ignore-case match pattern must be a string");
+          return {
+            kind: op === "prefix" ? "prefix-ignore-case" : "suffix-ignore-case",
+            value: innerValue.value,
+          };
         }
         return { kind: op, value: str(op) };
       }
@@ -228,7 +241,10 @@ class Compiler {
   numeric(path: string, items: readonly JsonValue[]): Condition {
     const [opValue, first, secondOp, second, ...rest] = items;
     if (opValue?.type !== "string") {
-      return this.fail(path, `Invalid member in numeric match: ${opValue === undefined ? "]" : describe(opValue)}`);
+      return this.fail(
+        path,
+        `Invalid member in numeric match: ${opValue === undefined ? "]" : describe(opValue)}`,
+      );
     }
     const op = opValue.value;
     if (first === undefined) return this.fail(path, `Value of ${op === "=" ? "equals" : op} must be numeric`);
@@ -252,7 +268,8 @@ class Compiler {
         const low = this.numberKey(path, first, op);
         const lowOpen = op === ">";
         if (secondOp === undefined) return { kind: "numeric", low, lowOpen, high: Infinity, highOpen: true };
-        if (secondOp.type !== "string") return this.fail(path, `Bad value in numeric range: ${describe(secondOp)}`);
+        if (secondOp.type !== "string")
+          return this.fail(path, `Bad value in numeric range: ${describe(secondOp)}`);
         const top = secondOp.value;
         if (top !== "<" && top !== "<=") return this.fail(path, `Bad numeric range operator: ${top}`);
         if (second === undefined) return this.fail(path, `Value of ${top} must be numeric`);
@@ -279,11 +296,16 @@ class Compiler {
           return { kind: op, value: inner.value };
         }
         case "equals-ignore-case":
-          return { kind: "equals-ignore-case", values: this.stringList(path, inner, "anything-but/equals-ignore-case") };
+          return {
+            kind: "equals-ignore-case",
+            values: this.stringList(path, inner, "anything-but/equals-ignore-case"),
+          };
         case "wildcard":
           return {
             kind: "wildcard",
-            wildcards: this.stringList(path, inner, "anything-but/wildcard").map((s) => this.wildcard(path, s)),
+            wildcards: this.stringList(path, inner, "anything-but/wildcard").map((s) =>
+              this.wildcard(path, s),
+            ),
           };
         default:
           return this.fail(path, `Unsupported anything-but pattern: ${op}`);
@@ -300,8 +322,11 @@ class Compiler {
       else if (item.type === "number") numbers.push(this.numberKey(path, item, "anything-but"));
       else this.fail(path, "Inside anything but list, start|null|boolean is not supported.");
     }
-    if ((strings.length > 0) === (numbers.length > 0)) {
-      this.fail(path, "Inside anything but list, either all values are number or string, mixed type is not supported");
+    if (strings.length > 0 === numbers.length > 0) {
+      this.fail(
+        path,
+        "Inside anything but list, either all values are number or string, mixed type is not supported",
+      );
     }
     return strings.length > 0 ? { kind: "strings", values: strings } : { kind: "numbers", keys: numbers };
   }
@@ -310,7 +335,8 @@ class Compiler {
     const items = v.type === "array" ? v.items : [v];
     if (items.length === 0) this.fail(path, `Inside ${what} list, empty lists are not supported.`);
     return items.map((item) => {
-      if (item.type !== "string") this.fail(path, `Inside ${what} list, number|start|null|boolean is not supported.`);
+      if (item.type !== "string")
+        this.fail(path, `Inside ${what} list, number|start|null|boolean is not supported.`);
       return item.value;
     });
   }
@@ -323,7 +349,10 @@ function describe(v: JsonValue): string {
 /**
  * Compiles pattern text, or throws {@link InvalidEventPatternError} naming the field and the rule broken.
  */
-export function compilePattern(text: string, limits: PatternLimits = DEFAULT_PATTERN_LIMITS): CompiledPattern {
+export function compilePattern(
+  text: string,
+  limits: PatternLimits = DEFAULT_PATTERN_LIMITS,
+): CompiledPattern {
   if (text.length > limits.maxPatternLength) {
     throw new InvalidEventPatternError(
       "",
@@ -336,12 +365,21 @@ export function compilePattern(text: string, limits: PatternLimits = DEFAULT_PAT
     // Objects nest at most maxNestingDepth deep; leave room for operand arrays and objects.
     root = parseJson(text, limits.maxNestingDepth + 4);
   } catch (e) {
+    if (e instanceof JsonSyntaxError && e.kind === "depth") {
+      throw new InvalidEventPatternError(
+        "",
+        `Pattern nests deeper than ${limits.maxNestingDepth} levels`,
+        PatternErrorCode.PatternLimit,
+      );
+    }
     if (e instanceof JsonSyntaxError) throw new InvalidEventPatternError("", `Malformed JSON: ${e.message}`);
     throw e;
   }
   if (root.type !== "object") throw new InvalidEventPatternError("", "Filter is not an object");
   const compiler = new Compiler(limits);
   const drafts = compiler.object([], "", root.entries, false, 1);
-  const subPatterns = drafts.map((d) => [...d.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)));
+  const subPatterns = drafts.map((d) =>
+    [...d.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+  );
   return { subPatterns };
 }

@@ -3,7 +3,7 @@
  * matcher indexes them (field-index.ts); {@link conditionMatches} is their plain definition, used to
  * confirm index candidates and by tests.
  */
-import { Leaf, LeafKind } from "./leaf.js";
+import { LeafKind, type Leaf } from "./leaf.js";
 import type { CidrBlock } from "./ip.js";
 import { equalsIgnoreCase, startsWithIgnoreCase, endsWithIgnoreCase } from "./case-fold.js";
 import { wildcardMatches, type Wildcard } from "./wildcard.js";

@@ -58,7 +58,10 @@ export class EventScanner {
       node.count = 0;
       this.touched.push(node);
     }
-    node.leaves[node.count++] = new Leaf(kind, text, trail);
+    const leaf = node.leaves[node.count];
+    if (leaf === undefined) node.leaves[node.count] = new Leaf(kind, text, trail);
+    else leaf.reset(kind, text, trail);
+    node.count++;
   }
 
   private value(node: PathNode, trail: Trail, depth: number): void {
@@ -117,7 +120,12 @@ export class EventScanner {
       this.emit(node, LeafKind.String, this.string(), trail);
     } else if (c === 116 /* t */ || c === 102 /* f */ || c === 110 /* n */) {
       const word = this.literal(c);
-      this.emit(node, word === "true" ? LeafKind.True : word === "false" ? LeafKind.False : LeafKind.Null, word, trail);
+      this.emit(
+        node,
+        word === "true" ? LeafKind.True : word === "false" ? LeafKind.False : LeafKind.Null,
+        word,
+        trail,
+      );
     } else {
       const start = this.i;
       this.number();
@@ -291,56 +299,127 @@ export class EventScanner {
     this.i = i;
   }
 
-  /** Validates and skips one value of any kind, without recursion. */
+  /**
+   * Validates and skips one value of any kind, without recursion. One tight loop over local variables:
+   * this is where an event's unused parts are read, so it is the scanner's hot path.
+   */
   private skip(): void {
+    const s = this.s;
+    const n = s.length;
     const stack = this.containers;
+    let i = this.i;
     let depth = 0;
+    let c: number;
     for (;;) {
-      // A value is expected here.
-      let c = this.ws();
-      if (c === 123 /* { */ || c === 91 /* [ */) {
-        if (depth >= MAX_EVENT_DEPTH) this.fail(`Nesting deeper than ${MAX_EVENT_DEPTH} levels`);
-        this.i++;
-        const d = this.ws();
-        if (d === (c === 123 ? 125 : 93)) {
-          this.i++;
+      // A value is expected at i (after whitespace).
+      c = s.charCodeAt(i);
+      while (c === 32 || c === 10 || c === 13 || c === 9) c = s.charCodeAt(++i);
+      if (c === QUOTE) {
+        // String: plain characters fast; escapes and errors through the careful routine.
+        const quote = i;
+        for (;;) {
+          c = s.charCodeAt(++i);
+          if (c === QUOTE) {
+            i++;
+            break;
+          }
+          if (c === BACKSLASH || !(c >= 32)) {
+            this.i = quote;
+            this.skipString();
+            i = this.i;
+            break;
+          }
+        }
+      } else if ((c >= 48 && c <= 57) || c === 45) {
+        // Number: validated by the careful routine only when it is not a plain run of digits and '.'.
+        const start = i;
+        if (c === 45) c = s.charCodeAt(++i);
+        if (c === 48 ? (c = s.charCodeAt(++i)) >= 48 && c <= 57 : false) {
+          this.i = i;
+          this.fail("Unexpected character");
+        }
+        while (c >= 48 && c <= 57) c = s.charCodeAt(++i);
+        if (c === 46 || c === 101 || c === 69 || i === start || s.charCodeAt(i - 1) === 45) {
+          this.i = start;
+          this.number();
+          i = this.i;
+        }
+      } else if (c === 123 || c === 91) {
+        if (depth >= MAX_EVENT_DEPTH) {
+          this.i = i;
+          this.fail(`Nesting deeper than ${MAX_EVENT_DEPTH} levels`);
+        }
+        let d = s.charCodeAt(++i);
+        while (d === 32 || d === 10 || d === 13 || d === 9) d = s.charCodeAt(++i);
+        if (d === c + 2) {
+          i++; // empty container: '{' + 2 is '}', '[' + 2 is ']'
         } else {
           stack[depth++] = c;
-          if (c === 123) this.memberName();
+          if (c === 123) i = this.skipMemberName(i);
           continue;
         }
-      } else if (c === QUOTE) {
-        this.skipString();
       } else if (c === 116 || c === 102 || c === 110) {
+        this.i = i;
         this.literal(c);
+        i = this.i;
       } else {
-        this.number();
+        this.i = i;
+        this.fail(i >= n ? "Unexpected end of input" : "Unexpected character");
       }
-      // After a value: close containers or move to the next element.
+      // After a value: close containers, or move on to the next element.
       for (;;) {
-        if (depth === 0) return;
-        c = this.ws();
-        const open = stack[depth - 1];
-        this.i++;
-        if (c === 44 /* , */) {
-          if (open === 123) this.memberName();
+        if (depth === 0) {
+          this.i = i;
+          return;
+        }
+        c = s.charCodeAt(i);
+        while (c === 32 || c === 10 || c === 13 || c === 9) c = s.charCodeAt(++i);
+        const open = stack[depth - 1] as number;
+        if (c === 44) {
+          i++;
+          if (open === 123) i = this.skipMemberName(i);
           break;
         }
-        if ((c === 125 && open === 123) || (c === 93 && open === 91)) {
+        if (c === open + 2) {
+          i++;
           depth--;
           continue;
         }
-        this.i--;
+        this.i = i;
         this.fail(open === 123 ? "Expected ',' or '}' in object" : "Expected ',' or ']' in array");
       }
     }
   }
 
-  /** Skips `"name" :` inside an object being skipped. */
-  private memberName(): void {
-    if (this.ws() !== QUOTE) this.fail("Expected a field name");
-    this.skipString();
-    if (this.ws() !== 58) this.fail("Expected ':' after a field name");
-    this.i++;
+  /** Skips `"name" :` from offset `i` inside an object being skipped; returns the offset after it. */
+  private skipMemberName(i: number): number {
+    const s = this.s;
+    let c = s.charCodeAt(i);
+    while (c === 32 || c === 10 || c === 13 || c === 9) c = s.charCodeAt(++i);
+    if (c !== QUOTE) {
+      this.i = i;
+      this.fail("Expected a field name");
+    }
+    const quote = i;
+    for (;;) {
+      c = s.charCodeAt(++i);
+      if (c === QUOTE) {
+        i++;
+        break;
+      }
+      if (c === BACKSLASH || !(c >= 32)) {
+        this.i = quote;
+        this.skipString();
+        i = this.i;
+        break;
+      }
+    }
+    c = s.charCodeAt(i);
+    while (c === 32 || c === 10 || c === 13 || c === 9) c = s.charCodeAt(++i);
+    if (c !== 58) {
+      this.i = i;
+      this.fail("Expected ':' after a field name");
+    }
+    return i + 1;
   }
 }

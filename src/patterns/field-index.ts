@@ -3,7 +3,7 @@
  * leaf, it finds the next states whose condition the leaf satisfies without testing conditions one by
  * one (hash lookups per value, per affix length, per CIDR length, a segment tree for ranges).
  */
-import { Leaf, LeafKind } from "./leaf.js";
+import { LeafKind, type Leaf } from "./leaf.js";
 import { conditionKey, conditionMatches, excluded, type Condition, type Exclusion } from "./conditions.js";
 import { AffixMap, MultiMap } from "./multimap.js";
 import { IntervalIndex } from "./interval-index.js";
@@ -200,7 +200,10 @@ export class FieldIndex<T extends Target> {
         return;
       case "anything-but": {
         const list = c.not.kind === "numbers" ? this.anythingButNumbers : this.anythingButs;
-        const at = list?.findIndex((e) => e.target === target && conditionKey({ kind: "anything-but", not: e.not }) === key) ?? -1;
+        const at =
+          list?.findIndex(
+            (e) => e.target === target && conditionKey({ kind: "anything-but", not: e.not }) === key,
+          ) ?? -1;
         if (at === -1 || list === undefined) return;
         const [entry] = list.splice(at, 1);
         if (entry !== undefined) this.exclusions?.remove(entry.not, entry);
@@ -211,85 +214,103 @@ export class FieldIndex<T extends Target> {
 
   /** Appends to `out` every target (once) whose condition `leaf` satisfies. */
   match(leaf: Leaf, out: T[]): void {
-    const stamp = ++stampCounter;
-    const push = (targets: readonly T[]): void => {
-      for (let i = 0; i < targets.length; i++) {
-        const t = targets[i] as T;
-        if (t.mark !== stamp) {
-          t.mark = stamp;
-          out.push(t);
-        }
-      }
-    };
-    const confirm = (list: readonly Checked<T>[]): void => {
-      for (const x of list) {
-        if (x.target.mark !== stamp && conditionMatches(x.condition, leaf)) {
-          x.target.mark = stamp;
-          out.push(x.target);
-        }
-      }
-    };
+    this.stamp = ++stampCounter;
+    this.out = out;
+    this.leaf = leaf;
     const kind = leaf.kind;
     const text = leaf.text;
     if (kind === LeafKind.String) {
       if (this.exactStrings !== undefined) {
         const t = this.exactStrings.get(text);
-        if (t !== undefined) push(t);
+        if (t !== undefined) this.push(t);
       }
-      if (this.prefixes !== undefined) this.prefixes.forEachAffix(text, push);
-      if (this.suffixes !== undefined) this.suffixes.forEachAffix(text, push);
-      if (this.ips !== undefined) this.matchIp(leaf, push);
+      if (this.prefixes !== undefined) this.prefixes.forEachAffix(text, this.push);
+      if (this.suffixes !== undefined) this.suffixes.forEachAffix(text, this.push);
+      if (this.ips !== undefined) this.matchIp(leaf);
       if (this.foldedEquals !== undefined) {
         const list = this.foldedEquals.get(foldKey(text));
-        if (list !== undefined) confirm(list);
+        if (list !== undefined) this.confirm(list);
       }
-      if (this.foldedPrefixes !== undefined) this.foldedPrefixes.forEachAffix(text, confirm, foldKey);
-      if (this.foldedSuffixes !== undefined) this.foldedSuffixes.forEachAffix(text, confirm, foldKey);
-      if (this.wildcards !== undefined) this.wildcards.forEachAffix(text, confirm);
+      if (this.foldedPrefixes !== undefined) this.foldedPrefixes.forEachAffix(text, this.confirm, foldKey);
+      if (this.foldedSuffixes !== undefined) this.foldedSuffixes.forEachAffix(text, this.confirm, foldKey);
+      if (this.wildcards !== undefined) this.wildcards.forEachAffix(text, this.confirm);
     } else if (kind === LeafKind.Number) {
       const key = leaf.key;
       if (key === key) {
         if (this.exactNumbers !== undefined) {
           const t = this.exactNumbers.get(key);
-          if (t !== undefined) push(t);
+          if (t !== undefined) this.push(t);
         }
-        if (this.ranges !== undefined) this.ranges.query(key, push);
+        if (this.ranges !== undefined) this.ranges.query(key, this.push);
       }
       if (this.exactNumberTexts !== undefined) {
         const t = this.exactNumberTexts.get(text);
-        if (t !== undefined) push(t);
+        if (t !== undefined) this.push(t);
       }
     } else if (this.literals !== undefined) {
       const t = this.literals.get(text);
-      if (t !== undefined) push(t);
+      if (t !== undefined) this.push(t);
     }
-    if (this.scanned !== undefined) confirm(this.scanned);
-    if (this.exists !== undefined) push(this.exists);
-    if (this.anythingButs !== undefined || this.anythingButNumbers !== undefined) {
-      this.matchAnythingBut(leaf, stamp, push);
-    }
+    if (this.scanned !== undefined) this.confirm(this.scanned);
+    if (this.exists !== undefined) this.push(this.exists);
+    if (this.anythingButs !== undefined || this.anythingButNumbers !== undefined) this.matchAnythingBut(leaf);
   }
 
-  private matchIp(leaf: Leaf, push: (targets: readonly T[]) => void): void {
+  // Per-call state of match(), kept in fields so that the helpers below need no closures.
+  private stamp = 0;
+  private out: T[] = [];
+  private leaf: Leaf | undefined;
+
+  private readonly push = (targets: readonly T[]): void => {
+    const stamp = this.stamp;
+    for (let i = 0; i < targets.length; i++) {
+      const t = targets[i] as T;
+      if (t.mark !== stamp) {
+        t.mark = stamp;
+        this.out.push(t);
+      }
+    }
+  };
+
+  private readonly confirm = (list: readonly Checked<T>[]): void => {
+    const stamp = this.stamp;
+    const leaf = this.leaf as Leaf;
+    for (const x of list) {
+      if (x.target.mark !== stamp && conditionMatches(x.condition, leaf)) {
+        x.target.mark = stamp;
+        this.out.push(x.target);
+      }
+    }
+  };
+
+  private matchIp(leaf: Leaf): void {
     const ip = leaf.ip();
     if (ip === undefined) return;
     const lengths = this.ipLengths?.get(ip.family);
     if (lengths === undefined) return;
     for (const len of lengths.keys()) {
       const t = this.ips?.get(`${ip.family}:${ip.bits.slice(0, len)}`);
-      if (t !== undefined) push(t);
+      if (t !== undefined) this.push(t);
     }
   }
 
-  private matchAnythingBut(leaf: Leaf, stamp: number, push: (targets: readonly T[]) => void): void {
+  private matchAnythingBut(leaf: Leaf): void {
     // Mark the entries whose exclusion names this leaf, then take every other entry.
+    const stamp = this.stamp;
     this.exclusions?.mark(leaf, stamp);
-    const take = (list: readonly AnythingBut<T>[] | undefined): void => {
-      if (list === undefined) return;
-      for (const e of list) if (e.mark !== stamp) push([e.target]);
-    };
-    take(this.anythingButs);
-    if (leaf.kind === LeafKind.Number) take(this.anythingButNumbers);
+    this.take(this.anythingButs, stamp);
+    if (leaf.kind === LeafKind.Number) this.take(this.anythingButNumbers, stamp);
+  }
+
+  private take(list: readonly AnythingBut<T>[] | undefined, stamp: number): void {
+    if (list === undefined) return;
+    for (let i = 0; i < list.length; i++) {
+      const e = list[i] as AnythingBut<T>;
+      if (e.mark !== stamp && e.target.mark !== stamp) {
+        e.target.mark = stamp;
+        this.out.push(e.target);
+      }
+    }
   }
 }
 

@@ -16,7 +16,8 @@ export interface CidrBlock extends IpBits {
   readonly prefixLength: number;
 }
 
-const IPV4 = /^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$/;
+const IPV4 =
+  /^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$/;
 const HEXTET = /^[0-9a-fA-F]{1,4}$/;
 
 function byteBits(n: number, width: number): string {

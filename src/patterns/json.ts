@@ -19,6 +19,8 @@ export class JsonSyntaxError extends Error {
   constructor(
     readonly reason: string,
     readonly position: number,
+    /** "depth" when the text nests deeper than allowed, "syntax" otherwise. */
+    readonly kind: "syntax" | "depth" = "syntax",
   ) {
     super(`${reason} at position ${position}`);
   }
@@ -91,7 +93,7 @@ export function parseJson(text: string, maxDepth: number): JsonValue {
     ws();
     const c = text[i];
     if (c === "{" || c === "[") {
-      if (depth >= maxDepth) fail(`Nesting deeper than ${maxDepth} levels`);
+      if (depth >= maxDepth) throw new JsonSyntaxError(`Nesting deeper than ${maxDepth} levels`, i, "depth");
       i++;
       ws();
       if (c === "{") {

@@ -15,20 +15,33 @@ export type LeafKind = (typeof LeafKind)[keyof typeof LeafKind];
  */
 export type Trail = readonly number[] | null;
 
-/** One leaf value of an event. */
+/**
+ * One leaf value of an event. Leaf objects are reused from event to event by the scanner, so a leaf
+ * is only valid during the match that found it.
+ */
 export class Leaf {
   /** Comparable key of a number leaf (value × 10^6), NaN when it has none or is not a number. */
-  readonly key: number;
+  key = NaN;
   private ipParsed = false;
   private ipBits: IpBits | undefined;
 
   constructor(
-    readonly kind: LeafKind,
+    public kind: LeafKind,
     /** Unescaped string, number literal text, or "true"/"false"/"null". */
-    readonly text: string,
-    readonly trail: Trail,
+    public text: string,
+    public trail: Trail,
   ) {
+    this.reset(kind, text, trail);
+  }
+
+  /** Makes this object stand for another leaf. */
+  reset(kind: LeafKind, text: string, trail: Trail): void {
+    this.kind = kind;
+    this.text = text;
+    this.trail = trail;
     this.key = kind === LeafKind.Number ? (comparableKey(text) ?? NaN) : NaN;
+    this.ipParsed = false;
+    this.ipBits = undefined;
   }
 
   /** The leaf as an IP address, when it is a string holding one. */

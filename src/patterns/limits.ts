@@ -45,7 +45,7 @@ export const DEFAULT_PATTERN_LIMITS: PatternLimits = Object.freeze({
 export function resolvePatternLimits(overrides: Partial<PatternLimits> = {}): PatternLimits {
   for (const [key, value] of Object.entries(overrides)) {
     if (!(key in DEFAULT_PATTERN_LIMITS)) throw new TypeError(`Unknown pattern limit "${key}"`);
-    if (!Number.isInteger(value) || (value as number) < 1) {
+    if (!Number.isInteger(value) || value < 1) {
       throw new TypeError(`Pattern limit "${key}" must be a positive integer, got ${String(value)}`);
     }
   }

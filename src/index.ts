@@ -1,0 +1,4 @@
+/**
+ * Busbar's public API.
+ */
+export * from "./patterns/index.js";
