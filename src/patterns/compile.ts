@@ -33,7 +33,7 @@ const RESERVED_IN_OR = new Set([
   "anything-but",
   "cidr",
   "equals-ignore-case",
-  "exact",
+  "exactly",
   "exists",
   "numeric",
   "prefix",
@@ -45,7 +45,11 @@ type Draft = Map<string, FieldCondition>;
 
 class Compiler {
   readonly paths = new Set<string>();
-  constructor(readonly limits: PatternLimits) {}
+  constructor(
+    readonly limits: PatternLimits,
+    /** Whether `$or` is the OR primitive (true) or, as in event-ruler's legacy compiler, a field name. */
+    readonly orPrimitive: boolean,
+  ) {}
 
   fail(field: string, reason: string, code: PatternErrorCode = PatternErrorCode.InvalidPattern): never {
     throw new InvalidEventPatternError(field, reason, code);
@@ -68,7 +72,7 @@ class Compiler {
     if (entries.length === 0) this.fail(prefix, "Empty objects are not allowed");
     let out = drafts;
     for (const [name, value] of entries) {
-      if (name === OR) {
+      if (name === OR && this.orPrimitive) {
         out = this.or(out, prefix, value, depth);
         continue;
       }
@@ -166,7 +170,7 @@ class Compiler {
       return operand.value;
     };
     switch (op) {
-      case "exact":
+      case "exactly":
         oneKey();
         return { kind: "exact-string", value: str("exact") };
       case "prefix":
@@ -175,9 +179,9 @@ class Compiler {
         if (operand.type === "object") {
           const inner = operand.entries;
           const [innerOp, innerValue] = inner[0] ?? ["", { type: "null" }];
-          if (innerOp !== "equals-ignore-case") {
-            this.fail(path, `Unsupported ${op} pattern: ${innerOp === "" ? "{}" : innerOp}`);
-          }
+          const name = op === "prefix" ? "Prefix" : "Suffix";
+          if (innerOp === "") this.fail(path, `${name} expression name not found`);
+          if (innerOp !== "equals-ignore-case") this.fail(path, `Unsupported ${op} pattern: ${innerOp}`);
           if (inner.length > 1) this.fail(path, "Only one key allowed in match expression");
           if (innerValue.type !== "string")
             this.fail(path, "equals-ignore-case match pattern must be a string");
@@ -291,19 +295,24 @@ class Compiler {
       switch (op) {
         case "prefix":
         case "suffix": {
-          if (inner.type !== "string") this.fail(path, "prefix/suffix match pattern must be a string");
-          if (inner.value === "") this.fail(path, "Null prefix/suffix not allowed");
-          return { kind: op, value: inner.value };
+          const values = this.stringList(path, inner, op, "prefix/suffix match pattern must be a string");
+          if (values.includes("")) this.fail(path, "Null prefix/suffix not allowed");
+          return { kind: op, values };
         }
         case "equals-ignore-case":
           return {
             kind: "equals-ignore-case",
-            values: this.stringList(path, inner, "anything-but/equals-ignore-case"),
+            values: this.stringList(
+              path,
+              inner,
+              op,
+              "Inside anything-but/equals-ignore-case list, number|start|null|boolean is not supported.",
+            ),
           };
         case "wildcard":
           return {
             kind: "wildcard",
-            wildcards: this.stringList(path, inner, "anything-but/wildcard").map((s) =>
+            wildcards: this.stringList(path, inner, op, "wildcard match pattern must be a string").map((s) =>
               this.wildcard(path, s),
             ),
           };
@@ -331,15 +340,22 @@ class Compiler {
     return strings.length > 0 ? { kind: "strings", values: strings } : { kind: "numbers", keys: numbers };
   }
 
-  stringList(path: string, v: JsonValue, what: string): string[] {
+  /** A string or a non-empty list of strings (the operand of anything-but's object forms). */
+  stringList(path: string, v: JsonValue, what: string, notString: string): string[] {
     const items = v.type === "array" ? v.items : [v];
-    if (items.length === 0) this.fail(path, `Inside ${what} list, empty lists are not supported.`);
+    if (items.length === 0)
+      this.fail(path, `Inside anything-but/${what} list, empty lists are not supported.`);
     return items.map((item) => {
-      if (item.type !== "string")
-        this.fail(path, `Inside ${what} list, number|start|null|boolean is not supported.`);
+      if (item.type !== "string") this.fail(path, notString);
       return item.value;
     });
   }
+}
+
+function hasOrKey(v: JsonValue): boolean {
+  if (v.type === "object") return v.entries.some(([k, child]) => k === OR || hasOrKey(child));
+  if (v.type === "array") return v.items.some(hasOrKey);
+  return false;
 }
 
 function describe(v: JsonValue): string {
@@ -376,8 +392,21 @@ export function compilePattern(
     throw e;
   }
   if (root.type !== "object") throw new InvalidEventPatternError("", "Filter is not an object");
-  const compiler = new Compiler(limits);
-  const drafts = compiler.object([], "", root.entries, false, 1);
+  let drafts: Draft[];
+  try {
+    drafts = new Compiler(limits, true).object([], "", root.entries, false, 1);
+  } catch (e) {
+    // As event-ruler's Machine.addRule: a pattern the $or-aware compiler rejects is tried again with
+    // "$or" as an ordinary field name (its backward compatibility); if that fails too, the first error
+    // stands. Limit errors are final.
+    if (!(e instanceof InvalidEventPatternError) || e.code !== PatternErrorCode.InvalidPattern) throw e;
+    if (!hasOrKey(root)) throw e;
+    try {
+      drafts = new Compiler(limits, false).object([], "", root.entries, false, 1);
+    } catch {
+      throw e;
+    }
+  }
   const subPatterns = drafts.map((d) =>
     [...d.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
   );

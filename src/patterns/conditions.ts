@@ -12,8 +12,8 @@ import { wildcardMatches, type Wildcard } from "./wildcard.js";
 export type Exclusion =
   | { readonly kind: "strings"; readonly values: readonly string[] }
   | { readonly kind: "numbers"; readonly keys: readonly number[] }
-  | { readonly kind: "prefix"; readonly value: string }
-  | { readonly kind: "suffix"; readonly value: string }
+  | { readonly kind: "prefix"; readonly values: readonly string[] }
+  | { readonly kind: "suffix"; readonly values: readonly string[] }
   | { readonly kind: "equals-ignore-case"; readonly values: readonly string[] }
   | { readonly kind: "wildcard"; readonly wildcards: readonly Wildcard[] };
 
@@ -59,20 +59,14 @@ export function excluded(not: Exclusion, leaf: Leaf): boolean {
     case "numbers":
       return leaf.kind === LeafKind.Number && not.keys.includes(leaf.key);
     case "prefix":
-      return isString && leaf.text.startsWith(not.value);
+      return isString && not.values.some((v) => leaf.text.startsWith(v));
     case "suffix":
-      return isString && leaf.text.endsWith(not.value);
+      return isString && not.values.some((v) => leaf.text.endsWith(v));
     case "equals-ignore-case":
       return isString && not.values.some((v) => equalsIgnoreCase(leaf.text, v));
     case "wildcard":
       return isString && not.wildcards.some((w) => wildcardMatches(w, leaf.text));
   }
-}
-
-/** Whether an exclusion's `anything-but` can match a leaf of this kind at all. */
-export function anythingButApplies(not: Exclusion, leaf: Leaf): boolean {
-  // Numeric anything-but only considers numbers; the string forms consider every leaf.
-  return not.kind !== "numbers" || leaf.kind === LeafKind.Number;
 }
 
 /**
@@ -113,7 +107,9 @@ export function conditionMatches(c: Condition, leaf: Leaf): boolean {
     case "absent":
       return false;
     case "anything-but":
-      return anythingButApplies(c.not, leaf) && !excluded(c.not, leaf);
+      // Any leaf that the exclusion does not name: a number is never excluded by strings, nor a string
+      // by numbers (event-ruler's anything-but is a "match everything except these values" machine).
+      return !excluded(c.not, leaf);
   }
 }
 
@@ -129,13 +125,11 @@ export function conditionKey(c: Condition): string {
     case "anything-but": {
       const n = c.not;
       const body =
-        n.kind === "strings" || n.kind === "equals-ignore-case"
+        n.kind === "strings" || n.kind === "equals-ignore-case" || n.kind === "prefix" || n.kind === "suffix"
           ? [...n.values].sort()
           : n.kind === "numbers"
             ? [...n.keys].sort((a, b) => a - b)
-            : n.kind === "wildcard"
-              ? n.wildcards.map((w) => w.source).sort()
-              : n.value;
+            : n.wildcards.map((w) => w.source).sort();
       return `ab:${n.kind}:${JSON.stringify(body)}`;
     }
     default:

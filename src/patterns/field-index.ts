@@ -49,7 +49,6 @@ export class FieldIndex<T extends Target> {
   private ranges: IntervalIndex<T> | undefined;
   private exists: T[] | undefined;
   private anythingButs: AnythingBut<T>[] | undefined;
-  private anythingButNumbers: AnythingBut<T>[] | undefined;
   private exclusions: ExclusionIndex<AnythingBut<T>> | undefined;
 
   /** Number of (condition, target) pairs held. */
@@ -111,8 +110,7 @@ export class FieldIndex<T extends Target> {
         throw new Error("absent conditions are not value conditions");
       case "anything-but": {
         const entry: AnythingBut<T> = { not: c.not, target, mark: 0 };
-        if (c.not.kind === "numbers") (this.anythingButNumbers ??= []).push(entry);
-        else (this.anythingButs ??= []).push(entry);
+        (this.anythingButs ??= []).push(entry);
         (this.exclusions ??= new ExclusionIndex()).add(c.not, entry);
         return;
       }
@@ -199,7 +197,7 @@ export class FieldIndex<T extends Target> {
       case "absent":
         return;
       case "anything-but": {
-        const list = c.not.kind === "numbers" ? this.anythingButNumbers : this.anythingButs;
+        const list = this.anythingButs;
         const at =
           list?.findIndex(
             (e) => e.target === target && conditionKey({ kind: "anything-but", not: e.not }) === key,
@@ -253,7 +251,7 @@ export class FieldIndex<T extends Target> {
     }
     if (this.scanned !== undefined) this.confirm(this.scanned);
     if (this.exists !== undefined) this.push(this.exists);
-    if (this.anythingButs !== undefined || this.anythingButNumbers !== undefined) this.matchAnythingBut(leaf);
+    if (this.anythingButs !== undefined) this.matchAnythingBut(leaf);
   }
 
   // Per-call state of match(), kept in fields so that the helpers below need no closures.
@@ -299,7 +297,6 @@ export class FieldIndex<T extends Target> {
     const stamp = this.stamp;
     this.exclusions?.mark(leaf, stamp);
     this.take(this.anythingButs, stamp);
-    if (leaf.kind === LeafKind.Number) this.take(this.anythingButNumbers, stamp);
   }
 
   private take(list: readonly AnythingBut<T>[] | undefined, stamp: number): void {
@@ -320,59 +317,88 @@ class ExclusionIndex<E extends { mark: number; readonly not: Exclusion }> {
   private readonly numbers = new MultiMap<number, E>();
   private readonly prefixes = new AffixMap<E>(false);
   private readonly suffixes = new AffixMap<E>(true);
+  /** equals-ignore-case exclusions by folded value, confirmed with the exact predicate. */
+  private readonly folded = new MultiMap<string, E>();
+  /** Exclusions tested one by one: wildcards and irregular case-folding values. */
   private readonly checked: E[] = [];
+  private leaf: Leaf | undefined;
+  private stamp = 0;
 
   add(not: Exclusion, e: E): void {
-    switch (not.kind) {
-      case "strings":
-        for (const v of new Set(not.values)) this.strings.add(v, e);
-        return;
-      case "numbers":
-        for (const k of new Set(not.keys)) this.numbers.add(k, e);
-        return;
-      case "prefix":
-        this.prefixes.add(not.value, e);
-        return;
-      case "suffix":
-        this.suffixes.add(not.value, e);
-        return;
-      default:
-        this.checked.push(e);
-    }
+    this.each(not, e, true);
   }
 
   remove(not: Exclusion, e: E): void {
+    this.each(not, e, false);
+  }
+
+  private each(not: Exclusion, e: E, adding: boolean): void {
+    const put = <K>(m: MultiMap<K, E> | AffixMap<E>, k: K & string): void => {
+      if (adding) m.add(k, e);
+      else m.remove(k, e);
+    };
     switch (not.kind) {
       case "strings":
-        for (const v of new Set(not.values)) this.strings.remove(v, e);
+        for (const v of new Set(not.values)) put(this.strings, v);
         return;
       case "numbers":
-        for (const k of new Set(not.keys)) this.numbers.remove(k, e);
+        for (const k of new Set(not.keys)) {
+          if (adding) this.numbers.add(k, e);
+          else this.numbers.remove(k, e);
+        }
         return;
       case "prefix":
-        this.prefixes.remove(not.value, e);
+        for (const v of new Set(not.values)) put(this.prefixes, v);
         return;
       case "suffix":
-        this.suffixes.remove(not.value, e);
+        for (const v of new Set(not.values)) put(this.suffixes, v);
         return;
-      default: {
-        const at = this.checked.indexOf(e);
-        if (at !== -1) this.checked.splice(at, 1);
-      }
+      case "equals-ignore-case":
+        if (not.values.every(isFoldRegular)) {
+          for (const v of new Set(not.values.map(foldKey))) put(this.folded, v);
+          return;
+        }
+        break;
+      case "wildcard":
+        break;
+    }
+    if (adding) this.checked.push(e);
+    else {
+      const at = this.checked.indexOf(e);
+      if (at !== -1) this.checked.splice(at, 1);
     }
   }
 
+  /** Sets `mark` to `stamp` on every entry whose exclusion names `leaf`. */
   mark(leaf: Leaf, stamp: number): void {
-    const set = (list: readonly E[] | undefined): void => {
-      if (list !== undefined) for (const e of list) e.mark = stamp;
-    };
+    this.leaf = leaf;
+    this.stamp = stamp;
     if (leaf.kind === LeafKind.String) {
-      set(this.strings.get(leaf.text));
-      if (!this.prefixes.empty) this.prefixes.forEachAffix(leaf.text, set);
-      if (!this.suffixes.empty) this.suffixes.forEachAffix(leaf.text, set);
+      const text = leaf.text;
+      const exact = this.strings.get(text);
+      if (exact !== undefined) this.set(exact);
+      if (!this.prefixes.empty) this.prefixes.forEachAffix(text, this.set);
+      if (!this.suffixes.empty) this.suffixes.forEachAffix(text, this.set);
+      if (this.folded.size > 0) {
+        const candidates = this.folded.get(foldKey(text));
+        if (candidates !== undefined) this.confirm(candidates);
+      }
     } else if (leaf.kind === LeafKind.Number && leaf.key === leaf.key) {
-      set(this.numbers.get(leaf.key));
+      const n = this.numbers.get(leaf.key);
+      if (n !== undefined) this.set(n);
     }
-    for (const e of this.checked) if (excluded(e.not, leaf)) e.mark = stamp;
+    if (this.checked.length > 0) this.confirm(this.checked);
+  }
+
+  private readonly set = (list: readonly E[]): void => {
+    for (let i = 0; i < list.length; i++) (list[i] as E).mark = this.stamp;
+  };
+
+  private confirm(list: readonly E[]): void {
+    const leaf = this.leaf as Leaf;
+    for (let i = 0; i < list.length; i++) {
+      const e = list[i] as E;
+      if (e.mark !== this.stamp && excluded(e.not, leaf)) e.mark = this.stamp;
+    }
   }
 }

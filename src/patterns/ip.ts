@@ -81,8 +81,11 @@ export function parseCidr(text: string): CidrBlock | string {
   const ip = parseIp(text.slice(0, slash));
   if (ip === undefined) return `Nonstandard IP address: ${text.slice(0, slash)}`;
   const lengthText = text.slice(slash + 1);
-  const max = ip.family === 4 ? 32 : 128;
-  const prefixLength = /^[0-9]{1,3}$/.test(lengthText) ? Number(lengthText) : NaN;
-  if (!(prefixLength >= 0 && prefixLength <= max)) return `Malformed CIDR, bad bit count: ${text}`;
+  if (!/^-?[0-9]+$/.test(lengthText)) return `Malformed CIDR, mask bits must be an integer: ${text}`;
+  const prefixLength = Number(lengthText);
+  if (prefixLength < 0) return `Malformed CIDR, mask bits must not be negative: ${text}`;
+  // As event-ruler: a full-length mask is a single address, written without one.
+  if (ip.family === 4 && prefixLength >= 32) return `Malformed CIDR, IPv4 mask bits must be < 32: ${text}`;
+  if (ip.family === 6 && prefixLength >= 128) return `Malformed CIDR, IPv6 mask bits must be < 128: ${text}`;
   return { ...ip, prefixLength };
 }

@@ -54,6 +54,14 @@ export function parseJson(text: string, maxDepth: number): JsonValue {
   const fail = (reason: string): never => {
     throw new JsonSyntaxError(reason, i);
   };
+  // Messages in the words of Jackson, the parser behind event-ruler's.
+  const unexpected = (expecting: string): never => {
+    if (i >= text.length) return fail(`Unexpected end-of-input: ${expecting}`);
+    const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(i, i + 64))?.[0];
+    if (word !== undefined) return fail(`Unrecognized token '${word}': ${expecting}`);
+    const c = text.codePointAt(i) as number;
+    return fail(`Unexpected character ('${String.fromCodePoint(c)}' (code ${c})): ${expecting}`);
+  };
 
   const parseString = (): string => {
     i++; // opening quote
@@ -97,21 +105,18 @@ export function parseJson(text: string, maxDepth: number): JsonValue {
       i++;
       ws();
       if (c === "{") {
+        // Repeated names are kept in order: as event-ruler reads a pattern, a later one replaces an earlier.
         const entries: Array<readonly [string, JsonValue]> = [];
-        const seen = new Set<string>();
         if (text[i] === "}") {
           i++;
           return { type: "object", entries };
         }
         for (;;) {
           ws();
-          if (text[i] !== '"') fail("Expected a field name");
-          const keyAt = i;
+          if (text[i] !== '"') unexpected("was expecting double-quote to start field name");
           const key = parseString();
-          if (seen.has(key)) throw new JsonSyntaxError(`Duplicate field name "${key}"`, keyAt);
-          seen.add(key);
           ws();
-          if (text[i] !== ":") fail("Expected ':' after a field name");
+          if (text[i] !== ":") unexpected("was expecting a colon to separate field name and value");
           i++;
           entries.push([key, parseValue(depth + 1)]);
           ws();
@@ -123,7 +128,7 @@ export function parseJson(text: string, maxDepth: number): JsonValue {
             i++;
             return { type: "object", entries };
           }
-          fail("Expected ',' or '}' in object");
+          unexpected("was expecting comma to separate Object entries");
         }
       }
       const items: JsonValue[] = [];
@@ -142,7 +147,7 @@ export function parseJson(text: string, maxDepth: number): JsonValue {
           i++;
           return { type: "array", items };
         }
-        fail("Expected ',' or ']' in array");
+        unexpected("was expecting comma to separate Array entries");
       }
     }
     if (c === '"') return { type: "string", value: parseString() };
@@ -160,14 +165,18 @@ export function parseJson(text: string, maxDepth: number): JsonValue {
     }
     NUMBER.lastIndex = i;
     const m = NUMBER.exec(text);
-    if (m === null) return fail(i >= text.length ? "Unexpected end of input" : "Unexpected character");
+    if (m === null) {
+      return unexpected(
+        "was expecting (JSON String, Number, Array, Object or token 'null', 'true' or 'false')",
+      );
+    }
     i += m[0].length;
     return { type: "number", text: m[0] };
   };
 
   const value = parseValue(0);
   ws();
-  if (i !== text.length) fail("Unexpected text after the JSON value");
+  if (i !== text.length) unexpected("expected end of input after the JSON value");
   return value;
 }
 

@@ -38,14 +38,14 @@ interface Absence {
 
 class State implements Target {
   mark = 0;
-  /** Value transitions, by path node. */
-  readonly fields = new Map<PathNode, FieldIndex<State>>();
+  /** Value transitions, by path node (allocated on first use: most states are leaves of the trie). */
+  fields: Map<PathNode, FieldIndex<State>> | null = null;
   /** The same, as a list for iteration. */
   fieldList: Array<readonly [PathNode, FieldIndex<State>]> = [];
   /** `exists: false` transitions. */
   absences: Absence[] = [];
   /** Trie edges, by path and condition-list key. */
-  readonly edges = new Map<string, Edge>();
+  edges: Map<string, Edge> | null = null;
   /** Rules whose sub-pattern ends here (a rule may appear more than once). */
   ends: Array<RuleRecord<unknown>> = [];
 }
@@ -115,10 +115,10 @@ export class Matcher<K = string> {
     for (const field of sub) {
       const node = this.trie.acquire(field.path);
       const edgeKey = `${field.path}\u0000${field.key}`;
-      let edge = state.edges.get(edgeKey);
+      let edge = state.edges?.get(edgeKey);
       if (edge === undefined) {
         edge = { field, node, child: new State(), refs: 0 };
-        state.edges.set(edgeKey, edge);
+        (state.edges ??= new Map()).set(edgeKey, edge);
         this.link(state, edge);
       }
       edge.refs++;
@@ -132,7 +132,7 @@ export class Matcher<K = string> {
     const walked: Array<readonly [State, string, Edge]> = [];
     for (const field of sub) {
       const edgeKey = `${field.path}\u0000${field.key}`;
-      const edge = state.edges.get(edgeKey);
+      const edge = state.edges?.get(edgeKey);
       if (edge === undefined) throw new Error(`matcher state lost an edge for ${field.path}`);
       walked.push([state, edgeKey, edge]);
       state = edge.child;
@@ -142,7 +142,8 @@ export class Matcher<K = string> {
     for (const [from, edgeKey, edge] of walked) {
       this.trie.release(edge.field.path);
       if (--edge.refs === 0) {
-        from.edges.delete(edgeKey);
+        from.edges?.delete(edgeKey);
+        if (from.edges?.size === 0) from.edges = null;
         this.unlink(from, edge);
       }
     }
@@ -159,10 +160,10 @@ export class Matcher<K = string> {
         a.targets.push(edge.child);
         continue;
       }
-      let index = state.fields.get(edge.node);
+      let index = state.fields?.get(edge.node);
       if (index === undefined) {
         index = new FieldIndex();
-        state.fields.set(edge.node, index);
+        (state.fields ??= new Map()).set(edge.node, index);
         state.fieldList = [...state.fieldList, [edge.node, index]];
       }
       index.add(c, edge.child);
@@ -178,11 +179,12 @@ export class Matcher<K = string> {
         if (a.targets.length === 0) state.absences = state.absences.filter((x) => x !== a);
         continue;
       }
-      const index = state.fields.get(edge.node);
+      const index = state.fields?.get(edge.node);
       if (index === undefined) continue;
       index.remove(c, edge.child);
       if (index.size === 0) {
-        state.fields.delete(edge.node);
+        state.fields?.delete(edge.node);
+        if (state.fields?.size === 0) state.fields = null;
         state.fieldList = state.fieldList.filter(([n]) => n !== edge.node);
       }
     }
@@ -198,7 +200,10 @@ export class Matcher<K = string> {
       }
     }
     const touched = this.scanner.touched;
-    if (state.fieldList.length <= touched.length) {
+    const fields = state.fields;
+    if (fields === null) {
+      // No value transitions out of this state.
+    } else if (state.fieldList.length <= touched.length) {
       const list = state.fieldList;
       for (let f = 0; f < list.length; f++) {
         const [node, index] = list[f] as readonly [PathNode, FieldIndex<State>];
@@ -207,7 +212,7 @@ export class Matcher<K = string> {
     } else {
       for (let f = 0; f < touched.length; f++) {
         const node = touched[f] as PathNode;
-        const index = state.fields.get(node);
+        const index = fields.get(node);
         if (index !== undefined) this.step(node, index, trail, depth, stamp);
       }
     }

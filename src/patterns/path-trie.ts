@@ -10,6 +10,9 @@ import type { Leaf } from "./leaf.js";
 export class PathNode {
   /** Child nodes by event key; null when no pattern path continues below this node. */
   children: Map<string, PathNode> | null = null;
+  /** The same children as a list of keys and nodes (probed in place by the scanner when short). */
+  childKeys: string[] = [];
+  childNodes: PathNode[] = [];
   /** Whether leaves at this exact path are wanted by some pattern. */
   wantedBy = 0;
   /** Patterns' paths at or below this node. */
@@ -20,6 +23,12 @@ export class PathNode {
   leaves: Leaf[] = [];
 
   constructor(readonly path: string) {}
+
+  /** Refreshes the child lists after the map changed. */
+  syncChildren(): void {
+    this.childKeys = this.children === null ? [] : [...this.children.keys()];
+    this.childNodes = this.children === null ? [] : [...this.children.values()];
+  }
 }
 
 /** The trie of every path in use, reference-counted as patterns come and go. */
@@ -47,6 +56,7 @@ export class PathTrie {
         for (let i = 0; i < j; i++) {
           const parent = this.nodes.get(prefixes[i] as string) as PathNode;
           (parent.children ??= new Map()).set(segments.slice(i, j).join("."), node);
+          parent.syncChildren();
         }
       }
       node.refs++;
@@ -77,6 +87,7 @@ export class PathTrie {
           if (parent === undefined || children == null) continue;
           children.delete(segments.slice(i, j).join("."));
           if (children.size === 0) parent.children = null;
+          parent.syncChildren();
         }
       }
     }

@@ -1,0 +1,71 @@
+/**
+ * `busbar test-pattern`, run as a real process: exit 0 on a match, 1 on no match, 2 with the reason
+ * when the pattern is invalid.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const root = join(import.meta.dirname, "..");
+const dir = mkdtempSync(join(tmpdir(), "busbar-cli-"));
+
+function busbar(args: string[], input?: string): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ["--import", "tsx", join(root, "src/cli/main.ts"), ...args], {
+    cwd: root,
+    encoding: "utf8",
+    input,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+describe("busbar test-pattern", () => {
+  const event = file("event.json", JSON.stringify({ source: "shop", detail: { total: 12 } }));
+
+  it("exits 0 and prints match when the event matches (the README example too)", () => {
+    const r = busbar([
+      "test-pattern",
+      "--pattern",
+      "examples/pattern.json",
+      "--event",
+      "examples/event.json",
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), "match");
+  });
+  it("exits 1 when the event does not match", () => {
+    const pattern = file("miss.json", '{"detail":{"total":[{"numeric":[">",100]}]}}');
+    const r = busbar(["test-pattern", "--pattern", pattern, "--event", event]);
+    assert.equal(r.status, 1);
+    assert.equal(r.stdout.trim(), "no match");
+  });
+  it("exits 2 and names the field and the rule when the pattern is invalid", () => {
+    const r = busbar(
+      ["test-pattern", "--pattern", "-", "--event", event],
+      '{"detail":{"total":[{"numeric":[">"]}]}}',
+    );
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /field "detail.total": Value of > must be numeric/);
+  });
+  it("exits 2 when the event is not valid JSON or a file is missing", () => {
+    const pattern = file("ok.json", '{"source":["shop"]}');
+    const bad = file("bad.json", '{"source": "shop",}');
+    assert.equal(busbar(["test-pattern", "--pattern", pattern, "--event", bad]).status, 2);
+    const missing = busbar(["test-pattern", "--pattern", join(dir, "nope.json"), "--event", event]);
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /ENOENT/);
+  });
+  it("exits 2 with usage help when an option is missing", () => {
+    const r = busbar(["test-pattern", "--pattern", event]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /required option '--event <file>'/);
+  });
+});
