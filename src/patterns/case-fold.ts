@@ -1,85 +1,102 @@
 /**
- * Case-insensitive comparison as event-ruler does it for `equals-ignore-case` and the
- * prefix/suffix/anything-but variants: each code point of the pattern matches itself, its lower-case
- * form and its upper-case form (locale-independent), when those forms are single code points.
+ * Case-insensitive matching as event-ruler does it for `equals-ignore-case` and its prefix, suffix and
+ * anything-but forms: each UTF-16 unit of the *pattern* may appear in the event as its lower-case or
+ * its upper-case form (full, locale-independent mappings of that single unit, which may be longer than
+ * one unit); the event is not folded. A surrogate unit stands for the byte `?` (Java's UTF-8 encoding
+ * of a lone surrogate), so characters outside the BMP match only "??".
+ * @see docs/pattern-semantics.md R20–R21
  * @see event-ruler input/EqualsIgnoreCaseParser.java
  */
 
-/** The code points that a pattern code point accepts. */
-function variants(cp: number): readonly number[] {
-  const ch = String.fromCodePoint(cp);
-  const out = [cp];
-  for (const form of [ch.toLowerCase(), ch.toUpperCase()]) {
-    const f = form.codePointAt(0);
-    if (f !== undefined && form.length === String.fromCodePoint(f).length && !out.includes(f)) out.push(f);
+const alternativesCache = new Map<number, readonly string[]>();
+
+/** The forms a pattern code unit accepts. */
+function alternatives(unit: number): readonly string[] {
+  let alts = alternativesCache.get(unit);
+  if (alts === undefined) {
+    if (unit >= 0xd800 && unit <= 0xdfff) alts = ["?"];
+    else {
+      const ch = String.fromCharCode(unit);
+      const lower = ch.toLowerCase();
+      const upper = ch.toUpperCase();
+      alts = lower === upper ? [lower] : [lower, upper];
+    }
+    alternativesCache.set(unit, alts);
   }
-  return out;
+  return alts;
 }
 
-const variantCache = new Map<number, readonly number[]>();
-function cachedVariants(cp: number): readonly number[] {
-  let v = variantCache.get(cp);
-  if (v === undefined) {
-    v = variants(cp);
-    if (variantCache.size < 65536) variantCache.set(cp, v);
+/** End offsets in `value` of the ways `pattern` can be matched starting at `start`. */
+function forward(value: string, start: number, pattern: string): number[] {
+  let positions = [start];
+  for (let k = 0; k < pattern.length && positions.length > 0; k++) {
+    const next: number[] = [];
+    for (const alt of alternatives(pattern.charCodeAt(k))) {
+      for (const p of positions) {
+        const end = p + alt.length;
+        if (value.startsWith(alt, p) && !next.includes(end)) next.push(end);
+      }
+    }
+    positions = next;
   }
-  return v;
+  return positions;
 }
 
-/**
- * True when `value` equals `pattern` ignoring case, starting at code-unit offset `at` of `value` and
- * covering exactly `pattern` when `whole` is true (otherwise `pattern` must be a prefix from `at`).
- * Returns the end offset in `value`, or -1.
- */
-export function matchIgnoreCaseAt(value: string, at: number, pattern: string): number {
-  let i = at;
-  for (const ch of pattern) {
-    const p = ch.codePointAt(0) as number;
-    const v = value.codePointAt(i);
-    if (v === undefined) return -1;
-    if (v !== p && !cachedVariants(p).includes(v)) return -1;
-    i += v > 0xffff ? 2 : 1;
-  }
-  return i;
-}
-
-/** Whole-string case-insensitive equality (pattern semantics, see module doc). */
+/** Whole-string case-insensitive equality (pattern semantics, see the module doc). */
 export function equalsIgnoreCase(value: string, pattern: string): boolean {
-  return matchIgnoreCaseAt(value, 0, pattern) === value.length;
+  return forward(value, 0, pattern).includes(value.length);
 }
 
 /** Case-insensitive prefix test. */
 export function startsWithIgnoreCase(value: string, pattern: string): boolean {
-  return matchIgnoreCaseAt(value, 0, pattern) !== -1;
+  return forward(value, 0, pattern).length > 0;
 }
 
-/** Case-insensitive suffix test. */
+/** Case-insensitive suffix test: the pattern is matched backwards from the end of the value. */
 export function endsWithIgnoreCase(value: string, pattern: string): boolean {
-  // Variants keep the code-unit length of single code points except across the BMP boundary, which
-  // no simple case mapping crosses; so the suffix starts `pattern.length` units from the end.
-  const at = value.length - pattern.length;
-  return at >= 0 && matchIgnoreCaseAt(value, at, pattern) === value.length;
+  let positions = [value.length];
+  for (let k = pattern.length - 1; k >= 0 && positions.length > 0; k--) {
+    const next: number[] = [];
+    for (const alt of alternatives(pattern.charCodeAt(k))) {
+      for (const p of positions) {
+        const start = p - alt.length;
+        if (start >= 0 && value.startsWith(alt, start) && !next.includes(start)) next.push(start);
+      }
+    }
+    positions = next;
+  }
+  return positions.length > 0;
 }
+
+// eslint-disable-next-line no-control-regex -- the ASCII range starts at U+0000 on purpose
+const ASCII = /^[\x00-\x7f]*$/;
 
 /**
- * A folding key for indexing: two strings that match ignoring case have the same key whenever the
- * pattern is {@link isFoldRegular}. Lookups by key must still be confirmed with the exact predicate.
+ * A key for indexing: per-unit lower case (not String.toLowerCase of the whole, whose final-sigma rule
+ * depends on context). Two strings that match a {@link isFoldRegular} pattern have its key; lookups by
+ * key are confirmed with the exact predicate.
  */
 export function foldKey(text: string): string {
-  return text.toLowerCase();
+  if (ASCII.test(text)) return text.toLowerCase();
+  let out = "";
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i] as string;
+    const lower = ch.toLowerCase();
+    out += lower.length === 1 ? lower : ch;
+  }
+  return out;
 }
 
 /**
- * True when indexing `pattern` by {@link foldKey} finds every value that matches it: each code point's
- * variants all fold to the same single code point, with the same length.
+ * True when indexing `pattern` by {@link foldKey} finds every value that matches it: each unit's
+ * alternatives are single units that fold to the unit's own fold.
  */
 export function isFoldRegular(pattern: string): boolean {
-  for (const ch of pattern) {
-    const folded = ch.toLowerCase();
-    if (folded.length !== ch.length) return false;
-    for (const v of cachedVariants(ch.codePointAt(0) as number)) {
-      const f = String.fromCodePoint(v).toLowerCase();
-      if (f !== folded) return false;
+  for (let i = 0; i < pattern.length; i++) {
+    const unit = pattern.charCodeAt(i);
+    const key = foldKey(pattern[i] as string);
+    for (const alt of alternatives(unit)) {
+      if (alt.length !== 1 || foldKey(alt) !== key) return false;
     }
   }
   return true;

@@ -29,16 +29,32 @@ export interface CompiledPattern {
 }
 
 const OR = "$or";
+/** Field names that may not appear inside a `$or` branch (event-ruler Constants, R8). */
 const RESERVED_IN_OR = new Set([
-  "anything-but",
-  "cidr",
-  "equals-ignore-case",
   "exactly",
-  "exists",
-  "numeric",
+  "equals-ignore-case",
   "prefix",
   "suffix",
+  "anything-but",
+  "exists",
   "wildcard",
+  "numeric",
+  "cidr",
+  "=",
+  "<",
+  "<=",
+  ">",
+  ">=",
+  "regex",
+  "not-wildcard",
+  "not-equals-ignore-case",
+  "date-after",
+  "date-on-or-after",
+  "date-before",
+  "date-on-or-before",
+  "in-date-range",
+  "ip-address-in-range",
+  "ip-address-not-in-range",
 ]);
 
 type Draft = Map<string, FieldCondition>;

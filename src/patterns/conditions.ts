@@ -4,7 +4,7 @@
  * confirm index candidates and by tests.
  */
 import { LeafKind, type Leaf } from "./leaf.js";
-import type { CidrBlock } from "./ip.js";
+import { ipInBlock, type CidrBlock } from "./ip.js";
 import { equalsIgnoreCase, startsWithIgnoreCase, endsWithIgnoreCase } from "./case-fold.js";
 import { wildcardMatches, type Wildcard } from "./wildcard.js";
 
@@ -43,10 +43,33 @@ export type Condition =
 /** True when an IP leaf lies in a CIDR block. */
 export function inBlock(leaf: Leaf, block: CidrBlock): boolean {
   const ip = leaf.ip();
+  return ip !== undefined && ipInBlock(ip, block);
+}
+
+/**
+ * String operators see the value framed in quotes, `"value"`, and their operand framed the same way
+ * (`"` + prefix, suffix + `"`), so an operand containing a quote can match across the frame: the
+ * prefix `ab"` matches the string `ab` (docs/pattern-semantics.md R13).
+ */
+export function framedStartsWith(value: string, prefix: string): boolean {
+  return value.startsWith(prefix) || (prefix.endsWith('"') && value === prefix.slice(0, -1));
+}
+
+/** The suffix counterpart of {@link framedStartsWith}. */
+export function framedEndsWith(value: string, suffix: string): boolean {
+  return value.endsWith(suffix) || (suffix.startsWith('"') && value === suffix.slice(1));
+}
+
+function framedStartsWithIgnoreCase(value: string, prefix: string): boolean {
   return (
-    ip !== undefined &&
-    ip.family === block.family &&
-    ip.bits.slice(0, block.prefixLength) === block.bits.slice(0, block.prefixLength)
+    startsWithIgnoreCase(value, prefix) ||
+    (prefix.endsWith('"') && equalsIgnoreCase(value, prefix.slice(0, -1)))
+  );
+}
+
+function framedEndsWithIgnoreCase(value: string, suffix: string): boolean {
+  return (
+    endsWithIgnoreCase(value, suffix) || (suffix.startsWith('"') && equalsIgnoreCase(value, suffix.slice(1)))
   );
 }
 
@@ -59,9 +82,9 @@ export function excluded(not: Exclusion, leaf: Leaf): boolean {
     case "numbers":
       return leaf.kind === LeafKind.Number && not.keys.includes(leaf.key);
     case "prefix":
-      return isString && not.values.some((v) => leaf.text.startsWith(v));
+      return isString && not.values.some((v) => framedStartsWith(leaf.text, v));
     case "suffix":
-      return isString && not.values.some((v) => leaf.text.endsWith(v));
+      return isString && not.values.some((v) => framedEndsWith(leaf.text, v));
     case "equals-ignore-case":
       return isString && not.values.some((v) => equalsIgnoreCase(leaf.text, v));
     case "wildcard":
@@ -87,13 +110,13 @@ export function conditionMatches(c: Condition, leaf: Leaf): boolean {
     case "ip":
       return inBlock(leaf, c.block);
     case "prefix":
-      return isString && leaf.text.startsWith(c.value);
+      return isString && framedStartsWith(leaf.text, c.value);
     case "suffix":
-      return isString && leaf.text.endsWith(c.value);
+      return isString && framedEndsWith(leaf.text, c.value);
     case "prefix-ignore-case":
-      return isString && startsWithIgnoreCase(leaf.text, c.value);
+      return isString && framedStartsWithIgnoreCase(leaf.text, c.value);
     case "suffix-ignore-case":
-      return isString && endsWithIgnoreCase(leaf.text, c.value);
+      return isString && framedEndsWithIgnoreCase(leaf.text, c.value);
     case "equals-ignore-case":
       return isString && equalsIgnoreCase(leaf.text, c.value);
     case "wildcard":

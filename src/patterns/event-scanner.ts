@@ -115,7 +115,11 @@ export class EventScanner {
       }
       const id = ++this.arrays;
       for (let index = 0; ; index++) {
-        this.value(node, trail === null ? [id, index] : [...trail, id, index], depth + 1);
+        // Only object and array elements carry their index: a scalar element keeps the enclosing trail
+        // (event-ruler Event.traverseArray; docs/pattern-semantics.md R4).
+        const e = this.ws();
+        const nested = e === 123 || e === 91;
+        this.value(node, nested ? (trail === null ? [id, index] : [...trail, id, index]) : trail, depth + 1);
         const d = this.ws();
         this.i++;
         if (d === 44) continue;

@@ -9,6 +9,7 @@ import { AffixMap, MultiMap } from "./multimap.js";
 import { IntervalIndex } from "./interval-index.js";
 import { foldKey, isFoldRegular } from "./case-fold.js";
 import { literalPrefix } from "./wildcard.js";
+import { mixedBits } from "./ip.js";
 
 /** Something a condition leads to; `mark` lets one lookup report each target once. */
 export interface Target {
@@ -79,15 +80,17 @@ export class FieldIndex<T extends Target> {
         return;
       }
       case "prefix":
-        (this.prefixes ??= new AffixMap(false)).add(c.value, target);
-        return;
       case "suffix":
-        (this.suffixes ??= new AffixMap(true)).add(c.value, target);
+        // An operand with a quote can match across the value's frame: tested one by one (rare).
+        if (c.value.includes('"')) (this.scanned ??= []).push({ condition: c, target });
+        else if (c.kind === "prefix") (this.prefixes ??= new AffixMap(false)).add(c.value, target);
+        else (this.suffixes ??= new AffixMap(true)).add(c.value, target);
         return;
       case "prefix-ignore-case":
       case "suffix-ignore-case":
       case "equals-ignore-case":
-        if (!isFoldRegular(c.value)) (this.scanned ??= []).push({ condition: c, target });
+        if (!isFoldRegular(c.value) || c.value.includes('"'))
+          (this.scanned ??= []).push({ condition: c, target });
         else if (c.kind === "equals-ignore-case") {
           (this.foldedEquals ??= new MultiMap()).add(foldKey(c.value), { condition: c, target });
         } else if (c.kind === "prefix-ignore-case") {
@@ -146,17 +149,24 @@ export class FieldIndex<T extends Target> {
         return;
       }
       case "prefix":
-        this.prefixes?.remove(c.value, target);
-        return;
       case "suffix":
-        this.suffixes?.remove(c.value, target);
-        return;
       case "prefix-ignore-case":
       case "suffix-ignore-case":
       case "equals-ignore-case": {
-        if (!isFoldRegular(c.value)) {
+        if (
+          c.value.includes('"') ||
+          (c.kind !== "prefix" && c.kind !== "suffix" && !isFoldRegular(c.value))
+        ) {
           const at = this.scanned?.findIndex(sameChecked) ?? -1;
           if (at !== -1) this.scanned?.splice(at, 1);
+          return;
+        }
+        if (c.kind === "prefix") {
+          this.prefixes?.remove(c.value, target);
+          return;
+        }
+        if (c.kind === "suffix") {
+          this.suffixes?.remove(c.value, target);
           return;
         }
         const k = foldKey(c.value);
@@ -281,15 +291,32 @@ export class FieldIndex<T extends Target> {
     }
   };
 
+  /** IP blocks holding the leaf's address (docs/pattern-semantics.md R33 for mixed families). */
   private matchIp(leaf: Leaf): void {
     const ip = leaf.ip();
     if (ip === undefined) return;
-    const lengths = this.ipLengths?.get(ip.family);
-    if (lengths === undefined) return;
-    for (const len of lengths.keys()) {
-      const t = this.ips?.get(`${ip.family}:${ip.bits.slice(0, len)}`);
-      if (t !== undefined) this.push(t);
+    const sameFamily = this.ipLengths?.get(ip.family);
+    if (sameFamily !== undefined) {
+      for (const len of sameFamily.keys()) this.pushIp(`${ip.family}:${ip.bits.slice(0, len)}`);
     }
+    if (ip.family === 6) {
+      // An IPv6 address against IPv4 blocks: by its first 32 bits.
+      const v4 = this.ipLengths?.get(4);
+      if (v4 !== undefined) for (const len of v4.keys()) this.pushIp(`4:${ip.bits.slice(0, len)}`);
+    } else {
+      // An IPv4 address against IPv6 blocks whose prefix is shorter than 32 bits.
+      const v6 = this.ipLengths?.get(6);
+      if (v6 !== undefined) {
+        for (const len of v6.keys()) {
+          if (len < 32 && mixedBits(ip.bits, len)) this.pushIp(`6:${ip.bits.slice(0, len)}`);
+        }
+      }
+    }
+  }
+
+  private pushIp(key: string): void {
+    const t = this.ips?.get(key);
+    if (t !== undefined) this.push(t);
   }
 
   private matchAnythingBut(leaf: Leaf): void {
@@ -348,10 +375,9 @@ class ExclusionIndex<E extends { mark: number; readonly not: Exclusion }> {
         }
         return;
       case "prefix":
-        for (const v of new Set(not.values)) put(this.prefixes, v);
-        return;
       case "suffix":
-        for (const v of new Set(not.values)) put(this.suffixes, v);
+        if (not.values.some((v) => v.includes('"'))) break; // can match across the frame: checked
+        for (const v of new Set(not.values)) put(not.kind === "prefix" ? this.prefixes : this.suffixes, v);
         return;
       case "equals-ignore-case":
         if (not.values.every(isFoldRegular)) {

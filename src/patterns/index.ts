@@ -10,7 +10,7 @@ export { compilePattern, type CompiledPattern, type FieldCondition, type SubPatt
 export { Matcher } from "./matcher.js";
 export { InvalidEventPatternError, InvalidEventJsonError, PatternErrorCode } from "./errors.js";
 export { DEFAULT_PATTERN_LIMITS, resolvePatternLimits, type PatternLimits } from "./limits.js";
-// export { referenceMatches } from "./reference-evaluator.js";
+export { referenceMatches } from "./reference-evaluator.js";
 
 /**
  * Validates a pattern; throws `InvalidEventPatternError` naming the field and the rule it breaks.

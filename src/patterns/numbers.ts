@@ -1,77 +1,65 @@
 /**
- * Numbers as event-ruler compares them: a decimal in [-5e9, 5e9] with at most six digits after the
- * point (after trailing zeros are stripped) is "comparable" and is represented exactly as the integer
- * value × 10^6, which stays below 2^53 and so is exact in a JS number. Other numbers can only be matched
- * by their literal text.
+ * Numbers as event-ruler compares them (since its PRs #166, #171 and #188): a number is "comparable"
+ * when its exact decimal value is the value of a finite double written in shortest round-trip form;
+ * comparable numbers compare as doubles (-0 is 0). Any other number (1e400, 12345678901234567891,
+ * 37.807807921694092) takes no part in numeric matching and can only be matched by its literal text.
+ * @see docs/pattern-semantics.md R25–R28
  * @see event-ruler ComparableNumber.java
  */
 
-/** Largest magnitude of a comparable number. */
-export const MAX_COMPARABLE = 5_000_000_000;
-/** Digits after the decimal point that comparisons honour. */
-export const COMPARABLE_DECIMALS = 6;
-const SCALED_LIMIT = MAX_COMPARABLE * 10 ** COMPARABLE_DECIMALS;
+/** Significant digits that always survive decimal → double → shortest decimal unchanged (DBL_DIG). */
+const SAFE_DIGITS = 15;
 
 /**
- * Returns the scaled integer (value × 10^6) of a JSON number literal, or `undefined` when the number
- * is out of range or has more than six significant decimals.
+ * Returns the double value of a JSON number literal when it is comparable, otherwise `undefined`.
  */
 export function comparableKey(text: string): number | undefined {
-  const n = text.length;
-  let i = 0;
-  let negative = false;
-  if (text.charCodeAt(0) === 45) {
-    negative = true;
-    i = 1;
-  }
-  // Fast path: plain decimal, at most 16 significant characters, no exponent.
-  let acc = 0;
+  // Fast path: a literal with at most 15 digits in all is exactly the shortest form of its double.
   let digits = 0;
-  let fraction = -1;
-  for (; i < n; i++) {
+  for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      acc = acc * 10 + (c - 48);
-      digits++;
-      if (fraction >= 0) fraction++;
-    } else if (c === 46 && fraction < 0) {
-      fraction = 0;
-    } else {
+    if (c >= 48 && c <= 57) digits++;
+    else if (c !== 45 && c !== 46) {
+      digits = SAFE_DIGITS + 1; // an exponent: take the careful path
       break;
     }
   }
-  if (i === n && digits <= 15 && fraction <= COMPARABLE_DECIMALS) {
-    const scaled = acc * 10 ** (COMPARABLE_DECIMALS - Math.max(fraction, 0));
-    if (scaled > SCALED_LIMIT) return undefined;
-    return negative && scaled !== 0 ? -scaled : scaled;
-  }
-  return slowComparableKey(text);
+  const d = Number(text);
+  if (digits <= SAFE_DIGITS) return d === 0 ? 0 : d;
+  if (!Number.isFinite(d)) return undefined;
+  return sameDecimal(text, String(d)) ? (d === 0 ? 0 : d) : undefined;
 }
 
-function slowComparableKey(text: string): number | undefined {
-  const m = /^(-?)([0-9]+)(?:\.([0-9]+))?(?:[eE]([+-]?[0-9]+))?$/.exec(text);
+/** A decimal as sign, significant digits (no leading or trailing zeros) and the exponent of its last digit. */
+function decimal(text: string): { negative: boolean; digits: string; exponent: number } | undefined {
+  const m = /^(-?)([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?$/.exec(text);
   if (m === null) return undefined;
   const [, sign = "", int = "", frac = "", exp = "0"] = m;
-  let mantissa = (int + frac).replace(/^0+/, "");
-  let power = Number(exp) - frac.length + COMPARABLE_DECIMALS;
-  if (mantissa === "") return 0;
-  const trailing = /0*$/.exec(mantissa)?.[0].length ?? 0;
-  mantissa = mantissa.slice(0, mantissa.length - trailing);
-  power += trailing;
-  if (power < 0) return undefined; // more than six decimals
-  if (mantissa.length + power > 16) return undefined; // far beyond the range
-  const scaled = Number(mantissa + "0".repeat(power));
-  if (scaled > SCALED_LIMIT) return undefined;
-  return sign === "-" ? -scaled : scaled;
+  let digits = (int + frac).replace(/^0+/, "");
+  let exponent = Number(exp) - frac.length;
+  const trailing = digits.length - digits.replace(/0+$/, "").length;
+  digits = digits.slice(0, digits.length - trailing);
+  exponent += trailing;
+  if (digits === "") return { negative: false, digits: "", exponent: 0 };
+  return { negative: sign === "-", digits, exponent };
+}
+
+/** Whether two decimal literals (JSON or JS number syntax) denote exactly the same value. */
+export function sameDecimal(a: string, b: string): boolean {
+  const x = decimal(a);
+  const y = decimal(b);
+  return (
+    x !== undefined &&
+    y !== undefined &&
+    x.negative === y.negative &&
+    x.digits === y.digits &&
+    x.exponent === y.exponent
+  );
 }
 
 /** Why a pattern number cannot be used in a numeric comparison, or `undefined` if it can. */
 export function comparableProblem(text: string): string | undefined {
-  if (comparableKey(text) !== undefined) return undefined;
-  const m = /^-?[0-9]+(?:\.([0-9]+))?(?:[eE]([+-]?[0-9]+))?$/.exec(text);
-  const decimals = (m?.[1]?.replace(/0+$/, "").length ?? 0) - Number(m?.[2] ?? 0);
-  if (decimals > COMPARABLE_DECIMALS && Math.abs(Number(text)) <= MAX_COMPARABLE) {
-    return "Only values upto 6 decimals are supported";
-  }
-  return `Value must be between -5.0E9 and 5.0E9, inclusive`;
+  return comparableKey(text) === undefined
+    ? `Cannot compare number ${text}: it is not exactly representable as a double`
+    : undefined;
 }
