@@ -8,6 +8,9 @@
  * @see event-ruler input/EqualsIgnoreCaseParser.java
  */
 
+// eslint-disable-next-line no-control-regex -- the ASCII range starts at U+0000 on purpose
+const ASCII = /^[\x00-\x7f]*$/;
+
 const alternativesCache = new Map<number, readonly string[]>();
 
 /** The forms a pattern code unit accepts. */
@@ -44,16 +47,31 @@ function forward(value: string, start: number, pattern: string): number[] {
 
 /** Whole-string case-insensitive equality (pattern semantics, see the module doc). */
 export function equalsIgnoreCase(value: string, pattern: string): boolean {
+  // ASCII on both sides: each pattern letter accepts exactly its two cases, so lower-casing both is exact.
+  if (ASCII.test(value) && ASCII.test(pattern)) {
+    return value.length === pattern.length && value.toLowerCase() === pattern.toLowerCase();
+  }
   return forward(value, 0, pattern).includes(value.length);
 }
 
 /** Case-insensitive prefix test. */
 export function startsWithIgnoreCase(value: string, pattern: string): boolean {
+  if (ASCII.test(value) && ASCII.test(pattern)) {
+    return (
+      value.length >= pattern.length && value.slice(0, pattern.length).toLowerCase() === pattern.toLowerCase()
+    );
+  }
   return forward(value, 0, pattern).length > 0;
 }
 
 /** Case-insensitive suffix test: the pattern is matched backwards from the end of the value. */
 export function endsWithIgnoreCase(value: string, pattern: string): boolean {
+  if (ASCII.test(value) && ASCII.test(pattern)) {
+    return (
+      value.length >= pattern.length &&
+      value.slice(value.length - pattern.length).toLowerCase() === pattern.toLowerCase()
+    );
+  }
   let positions = [value.length];
   for (let k = pattern.length - 1; k >= 0 && positions.length > 0; k--) {
     const next: number[] = [];
@@ -67,9 +85,6 @@ export function endsWithIgnoreCase(value: string, pattern: string): boolean {
   }
   return positions.length > 0;
 }
-
-// eslint-disable-next-line no-control-regex -- the ASCII range starts at U+0000 on purpose
-const ASCII = /^[\x00-\x7f]*$/;
 
 /**
  * A key for indexing: per-unit lower case (not String.toLowerCase of the whole, whose final-sigma rule

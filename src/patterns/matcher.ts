@@ -20,11 +20,18 @@ import { PathTrie, type PathNode } from "./path-trie.js";
 
 interface RuleRecord<K> {
   readonly id: K;
-  readonly pattern: CompiledPattern;
+  /**
+   * The edges each sub-pattern walks, kept for removal. The compiled pattern itself is not kept: rules
+   * that share conditions share edges, so a rule costs little beyond what it adds to the machine.
+   */
+  readonly paths: Edge[][];
   mark: number;
 }
 
 interface Edge {
+  /** Key in the matcher's edge map. */
+  readonly key: string;
+  readonly from: State;
   readonly field: FieldCondition;
   readonly node: PathNode;
   readonly child: State;
@@ -36,18 +43,30 @@ interface Absence {
   readonly targets: State[];
 }
 
+// Most states have no transitions of some kind: they share these empty lists (replaced, never mutated,
+// when a state gains an entry), which keeps large rule sets small and cache-friendly.
+const NO_NODES: readonly PathNode[] = Object.freeze([]);
+const NO_INDEXES: ReadonlyArray<FieldIndex<State>> = Object.freeze([]);
+const NO_ABSENCES: readonly Absence[] = Object.freeze([]);
+const NO_ENDS: ReadonlyArray<RuleRecord<unknown>> = Object.freeze([]);
+
+/** States with more value transitions than this also index them in a Map (else: a short list scan). */
+const FIELD_MAP_THRESHOLD = 8;
+
+let stateIds = 0;
+
 class State implements Target {
   mark = 0;
-  /** Value transitions, by path node (allocated on first use: most states are leaves of the trie). */
+  readonly id = ++stateIds;
+  /** Value transitions by path node, only for states with many of them (see FIELD_MAP_THRESHOLD). */
   fields: Map<PathNode, FieldIndex<State>> | null = null;
-  /** The same, as a list for iteration. */
-  fieldList: Array<readonly [PathNode, FieldIndex<State>]> = [];
+  /** The same, as parallel lists for iteration. */
+  fieldNodes = NO_NODES;
+  fieldIndexes = NO_INDEXES;
   /** `exists: false` transitions. */
-  absences: Absence[] = [];
-  /** Trie edges, by path and condition-list key. */
-  edges: Map<string, Edge> | null = null;
+  absences = NO_ABSENCES;
   /** Rules whose sub-pattern ends here (a rule may appear more than once). */
-  ends: Array<RuleRecord<unknown>> = [];
+  ends = NO_ENDS;
 }
 
 /**
@@ -58,6 +77,8 @@ export class Matcher<K = string> {
   private readonly start = new State();
   private readonly trie = new PathTrie();
   private readonly rules = new Map<K, RuleRecord<K>>();
+  /** Trie edges of all states, by state id, path and condition-list key. */
+  private readonly edges = new Map<string, Edge>();
   private readonly scanner = new EventScanner();
   private readonly scratch: State[][] = [];
   private stamp = 0;
@@ -82,9 +103,9 @@ export class Matcher<K = string> {
   add(id: K, pattern: string | CompiledPattern): void {
     const compiled = typeof pattern === "string" ? compilePattern(pattern, this.limits) : pattern;
     this.remove(id);
-    const record: RuleRecord<K> = { id, pattern: compiled, mark: 0 };
+    const record: RuleRecord<K> = { id, paths: [], mark: 0 };
     this.rules.set(id, record);
-    for (const sub of compiled.subPatterns) this.addSubPattern(sub, record);
+    for (const sub of compiled.subPatterns) record.paths.push(this.addSubPattern(sub, record));
   }
 
   /** Removes a rule; returns whether it was present. */
@@ -92,7 +113,7 @@ export class Matcher<K = string> {
     const record = this.rules.get(id);
     if (record === undefined) return false;
     this.rules.delete(id);
-    for (const sub of record.pattern.subPatterns) this.removeSubPattern(sub, record);
+    for (const path of record.paths) this.removeSubPattern(path, record);
     return true;
   }
 
@@ -110,41 +131,40 @@ export class Matcher<K = string> {
     return this.matchJson(JSON.stringify(event));
   }
 
-  private addSubPattern(sub: SubPattern, record: RuleRecord<K>): void {
+  private addSubPattern(sub: SubPattern, record: RuleRecord<K>): Edge[] {
     let state = this.start;
+    const walked: Edge[] = [];
     for (const field of sub) {
-      const node = this.trie.acquire(field.path);
-      const edgeKey = `${field.path}\u0000${field.key}`;
-      let edge = state.edges?.get(edgeKey);
+      const key = `${state.id}\u0000${field.path}\u0000${field.key}`;
+      let edge = this.edges.get(key);
       if (edge === undefined) {
-        edge = { field, node, child: new State(), refs: 0 };
-        (state.edges ??= new Map()).set(edgeKey, edge);
+        edge = { key, from: state, field, node: this.trie.acquire(field.path), child: new State(), refs: 0 };
+        this.edges.set(key, edge);
         this.link(state, edge);
+      } else {
+        this.trie.acquire(field.path);
       }
       edge.refs++;
+      walked.push(edge);
       state = edge.child;
     }
-    state.ends.push(record);
+    if (state.ends === NO_ENDS) state.ends = [record];
+    else (state.ends as Array<RuleRecord<unknown>>).push(record);
+    return walked;
   }
 
-  private removeSubPattern(sub: SubPattern, record: RuleRecord<K>): void {
-    let state = this.start;
-    const walked: Array<readonly [State, string, Edge]> = [];
-    for (const field of sub) {
-      const edgeKey = `${field.path}\u0000${field.key}`;
-      const edge = state.edges?.get(edgeKey);
-      if (edge === undefined) throw new Error(`matcher state lost an edge for ${field.path}`);
-      walked.push([state, edgeKey, edge]);
-      state = edge.child;
+  private removeSubPattern(walked: readonly Edge[], record: RuleRecord<K>): void {
+    const last = walked[walked.length - 1];
+    if (last !== undefined) {
+      const state = last.child;
+      const at = state.ends.indexOf(record);
+      if (at !== -1) state.ends = state.ends.length === 1 ? NO_ENDS : state.ends.filter((_, i) => i !== at);
     }
-    const at = state.ends.indexOf(record);
-    if (at !== -1) state.ends.splice(at, 1);
-    for (const [from, edgeKey, edge] of walked) {
+    for (const edge of walked) {
       this.trie.release(edge.field.path);
       if (--edge.refs === 0) {
-        from.edges?.delete(edgeKey);
-        if (from.edges?.size === 0) from.edges = null;
-        this.unlink(from, edge);
+        this.edges.delete(edge.key);
+        this.unlink(edge.from, edge);
       }
     }
   }
@@ -160,11 +180,17 @@ export class Matcher<K = string> {
         a.targets.push(edge.child);
         continue;
       }
-      let index = state.fields?.get(edge.node);
+      let index = indexFor(state, edge.node);
       if (index === undefined) {
         index = new FieldIndex();
-        (state.fields ??= new Map()).set(edge.node, index);
-        state.fieldList = [...state.fieldList, [edge.node, index]];
+        state.fieldNodes = [...state.fieldNodes, edge.node];
+        state.fieldIndexes = [...state.fieldIndexes, index];
+        if (state.fields !== null) state.fields.set(edge.node, index);
+        else if (state.fieldNodes.length > FIELD_MAP_THRESHOLD) {
+          state.fields = new Map(
+            state.fieldNodes.map((n, i) => [n, state.fieldIndexes[i] as FieldIndex<State>]),
+          );
+        }
       }
       index.add(c, edge.child);
     }
@@ -179,13 +205,15 @@ export class Matcher<K = string> {
         if (a.targets.length === 0) state.absences = state.absences.filter((x) => x !== a);
         continue;
       }
-      const index = state.fields?.get(edge.node);
+      const index = indexFor(state, edge.node);
       if (index === undefined) continue;
       index.remove(c, edge.child);
       if (index.size === 0) {
         state.fields?.delete(edge.node);
-        if (state.fields?.size === 0) state.fields = null;
-        state.fieldList = state.fieldList.filter(([n]) => n !== edge.node);
+        if (state.fields !== null && state.fields.size <= FIELD_MAP_THRESHOLD) state.fields = null;
+        const at = state.fieldNodes.indexOf(edge.node);
+        state.fieldNodes = state.fieldNodes.filter((_, i) => i !== at);
+        state.fieldIndexes = state.fieldIndexes.filter((_, i) => i !== at);
       }
     }
   }
@@ -200,16 +228,16 @@ export class Matcher<K = string> {
       }
     }
     const touched = this.scanner.touched;
-    const fields = state.fields;
-    if (fields === null) {
-      // No value transitions out of this state.
-    } else if (state.fieldList.length <= touched.length) {
-      const list = state.fieldList;
-      for (let f = 0; f < list.length; f++) {
-        const [node, index] = list[f] as readonly [PathNode, FieldIndex<State>];
-        if (node.stamp === stamp) this.step(node, index, trail, depth, stamp);
+    const nodes = state.fieldNodes;
+    if (nodes.length <= touched.length || state.fields === null) {
+      const indexes = state.fieldIndexes;
+      for (let f = 0; f < nodes.length; f++) {
+        const node = nodes[f] as PathNode;
+        if (node.stamp === stamp) this.step(node, indexes[f] as FieldIndex<State>, trail, depth, stamp);
       }
     } else {
+      // Many transitions, few event paths: look the event's paths up instead.
+      const fields = state.fields;
       for (let f = 0; f < touched.length; f++) {
         const node = touched[f] as PathNode;
         const index = fields.get(node);
@@ -234,9 +262,8 @@ export class Matcher<K = string> {
       index.match(leaf, out);
       if (out.length === 0) continue;
       const next = mergeTrails(trail, leaf.trail);
-      // Copy: visiting children reuses deeper scratch lists but may re-enter this depth's via siblings.
-      const children = out.length === 1 ? [out[0] as State] : out.slice();
-      for (const child of children) this.visit(child, next, depth + 1, stamp);
+      // Children are visited one level deeper, with scratch lists of their own: `out` stays intact.
+      for (let c = 0; c < out.length; c++) this.visit(out[c] as State, next, depth + 1, stamp);
     }
   }
 
@@ -249,6 +276,13 @@ export class Matcher<K = string> {
     }
     return false;
   }
+}
+
+/** The value transitions of a state on one path, if any. */
+function indexFor(state: State, node: PathNode): FieldIndex<State> | undefined {
+  if (state.fields !== null) return state.fields.get(node);
+  const at = state.fieldNodes.indexOf(node);
+  return at === -1 ? undefined : state.fieldIndexes[at];
 }
 
 /** Whether one leaf satisfies a field's conditions (used by tests and diagnostics). */
