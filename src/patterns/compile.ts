@@ -152,7 +152,7 @@ class Compiler {
         if (ip !== undefined) {
           return [{ kind: "ip", block: { ...ip, prefixLength: ip.bits.length } }];
         }
-        return [{ kind: "exact-string", value: v.value }];
+        return [{ kind: "exact-string", value: intern(v.value) }];
       }
       case "number":
         return [{ kind: "exact-number", text: v.text, key: comparableKey(v.text) }];
@@ -188,7 +188,7 @@ class Compiler {
     switch (op) {
       case "exactly":
         oneKey();
-        return { kind: "exact-string", value: str("exact") };
+        return { kind: "exact-string", value: intern(str("exact")) };
       case "prefix":
       case "suffix": {
         oneKey();
@@ -206,7 +206,7 @@ class Compiler {
             value: innerValue.value,
           };
         }
-        return { kind: op, value: str(op) };
+        return { kind: op, value: intern(str(op)) };
       }
       case "equals-ignore-case":
         oneKey();
@@ -366,6 +366,22 @@ class Compiler {
       return item.value;
     });
   }
+}
+
+/**
+ * Shares one string object among the rules that compare with the same value: the matcher's indexes
+ * then keep fewer, hotter strings (a lookup reads the stored key's header). Bounded: when full it
+ * starts over, which only costs sharing.
+ */
+const INTERN_LIMIT = 65_536;
+const interned = new Map<string, string>();
+function intern(s: string): string {
+  if (s.length > 64) return s;
+  const hit = interned.get(s);
+  if (hit !== undefined) return hit;
+  if (interned.size >= INTERN_LIMIT) interned.clear();
+  interned.set(s, s);
+  return s;
 }
 
 function hasOrKey(v: JsonValue): boolean {

@@ -5,7 +5,7 @@
  */
 import { LeafKind, type Leaf } from "./leaf.js";
 import { conditionKey, conditionMatches, excluded, type Condition, type Exclusion } from "./conditions.js";
-import { AffixMap, MultiMap } from "./multimap.js";
+import { AffixMap, listOf, MultiMap, type OneOrMany } from "./multimap.js";
 import { IntervalIndex } from "./interval-index.js";
 import { foldKey, isFoldRegular } from "./case-fold.js";
 import { literalPrefix } from "./wildcard.js";
@@ -171,11 +171,11 @@ export class FieldIndex<T extends Target> {
         }
         const k = foldKey(c.value);
         if (c.kind === "equals-ignore-case") {
-          removeChecked(this.foldedEquals?.get(k), (x) => this.foldedEquals?.remove(k, x));
+          removeChecked(listOf(this.foldedEquals?.get(k)), (x) => this.foldedEquals?.remove(k, x));
         } else {
           const affix = c.kind === "prefix-ignore-case" ? this.foldedPrefixes : this.foldedSuffixes;
           const holder: Checked<T>[] = [];
-          affix?.forEachAffix(k, (values) => holder.push(...values));
+          affix?.forEachAffix(k, (values) => holder.push(...listOf(values)));
           removeChecked(holder, (x) => affix?.remove(k, x));
         }
         return;
@@ -183,7 +183,7 @@ export class FieldIndex<T extends Target> {
       case "wildcard": {
         const k = literalPrefix(c.wildcard);
         const holder: Checked<T>[] = [];
-        this.wildcards?.forEachAffix(k, (values) => holder.push(...values));
+        this.wildcards?.forEachAffix(k, (values) => holder.push(...listOf(values)));
         removeChecked(holder, (x) => this.wildcards?.remove(k, x));
         return;
       }
@@ -269,10 +269,19 @@ export class FieldIndex<T extends Target> {
   private out: T[] = [];
   private leaf: Leaf | undefined;
 
-  private readonly push = (targets: readonly T[]): void => {
+  private readonly push = (targets: OneOrMany<T>): void => {
     const stamp = this.stamp;
-    for (let i = 0; i < targets.length; i++) {
-      const t = targets[i] as T;
+    if (!Array.isArray(targets)) {
+      const t = targets as T;
+      if (t.mark !== stamp) {
+        t.mark = stamp;
+        this.out.push(t);
+      }
+      return;
+    }
+    const list = targets as readonly T[];
+    for (let i = 0; i < list.length; i++) {
+      const t = list[i] as T;
       if (t.mark !== stamp) {
         t.mark = stamp;
         this.out.push(t);
@@ -280,16 +289,21 @@ export class FieldIndex<T extends Target> {
     }
   };
 
-  private readonly confirm = (list: readonly Checked<T>[]): void => {
-    const stamp = this.stamp;
-    const leaf = this.leaf as Leaf;
-    for (const x of list) {
-      if (x.target.mark !== stamp && conditionMatches(x.condition, leaf)) {
-        x.target.mark = stamp;
-        this.out.push(x.target);
-      }
+  private readonly confirm = (candidates: OneOrMany<Checked<T>>): void => {
+    if (!Array.isArray(candidates)) {
+      this.confirmOne(candidates as Checked<T>);
+      return;
     }
+    const list = candidates as ReadonlyArray<Checked<T>>;
+    for (let i = 0; i < list.length; i++) this.confirmOne(list[i] as Checked<T>);
   };
+
+  private confirmOne(x: Checked<T>): void {
+    if (x.target.mark !== this.stamp && conditionMatches(x.condition, this.leaf as Leaf)) {
+      x.target.mark = this.stamp;
+      this.out.push(x.target);
+    }
+  }
 
   /** IP blocks holding the leaf's address (docs/pattern-semantics.md R33 for mixed families). */
   private matchIp(leaf: Leaf): void {
@@ -407,23 +421,30 @@ class ExclusionIndex<E extends { mark: number; readonly not: Exclusion }> {
       if (!this.suffixes.empty) this.suffixes.forEachAffix(text, this.set);
       if (this.folded.size > 0) {
         const candidates = this.folded.get(foldKey(text));
-        if (candidates !== undefined) this.confirm(candidates);
+        if (candidates !== undefined) this.confirmAll(candidates);
       }
     } else if (leaf.kind === LeafKind.Number && leaf.key === leaf.key) {
       const n = this.numbers.get(leaf.key);
       if (n !== undefined) this.set(n);
     }
-    if (this.checked.length > 0) this.confirm(this.checked);
+    if (this.checked.length > 0) this.confirmAll(this.checked);
   }
 
-  private readonly set = (list: readonly E[]): void => {
+  private readonly set = (entries: OneOrMany<E>): void => {
+    if (!Array.isArray(entries)) {
+      (entries as E).mark = this.stamp;
+      return;
+    }
+    const list = entries as readonly E[];
     for (let i = 0; i < list.length; i++) (list[i] as E).mark = this.stamp;
   };
 
-  private confirm(list: readonly E[]): void {
+  private confirmAll(entries: OneOrMany<E>): void {
     const leaf = this.leaf as Leaf;
-    for (let i = 0; i < list.length; i++) {
-      const e = list[i] as E;
+    const list = Array.isArray(entries) ? (entries as readonly E[]) : null;
+    const n = list === null ? 1 : list.length;
+    for (let i = 0; i < n; i++) {
+      const e = list === null ? (entries as E) : (list[i] as E);
       if (e.mark !== this.stamp && excluded(e.not, leaf)) e.mark = this.stamp;
     }
   }

@@ -3,28 +3,47 @@
  * by every prefix (or suffix) length in use.
  */
 
-/** A Map from keys to lists of values, with add/remove of single (key, value) pairs. */
+/**
+ * One value, or several. A key of a {@link MultiMap} usually has one value, which is then stored as
+ * itself rather than in a list: one memory access fewer on the matcher's hot path. Values must not be
+ * arrays themselves.
+ */
+export type OneOrMany<V> = V | readonly V[];
+
+/** The values of a {@link OneOrMany} as a list. */
+export function listOf<V>(values: OneOrMany<V> | undefined): readonly V[] {
+  return values === undefined ? [] : Array.isArray(values) ? (values as readonly V[]) : [values as V];
+}
+
+/** A Map from keys to one or more values, with add/remove of single (key, value) pairs. */
 export class MultiMap<K, V> {
-  readonly map = new Map<K, V[]>();
+  readonly map = new Map<K, V | V[]>();
 
   add(key: K, value: V): void {
-    const list = this.map.get(key);
-    if (list === undefined) this.map.set(key, [value]);
-    else list.push(value);
+    const current = this.map.get(key);
+    if (current === undefined) this.map.set(key, value);
+    else if (Array.isArray(current)) current.push(value);
+    else this.map.set(key, [current, value]);
   }
 
   /** Removes one occurrence of the pair; returns whether it was present. */
   remove(key: K, value: V): boolean {
-    const list = this.map.get(key);
-    if (list === undefined) return false;
+    const current = this.map.get(key);
+    if (current === undefined) return false;
+    if (!Array.isArray(current)) {
+      if (current !== value) return false;
+      this.map.delete(key);
+      return true;
+    }
+    const list = current;
     const at = list.indexOf(value);
     if (at === -1) return false;
     list.splice(at, 1);
-    if (list.length === 0) this.map.delete(key);
+    if (list.length === 1) this.map.set(key, list[0] as V);
     return true;
   }
 
-  get(key: K): readonly V[] | undefined {
+  get(key: K): OneOrMany<V> | undefined {
     return this.map.get(key);
   }
 
@@ -68,7 +87,7 @@ export class AffixMap<V> {
   }
 
   /** Calls `each` with the values of every key that is a prefix (suffix) of `probe`, after `map`. */
-  forEachAffix(probe: string, each: (values: readonly V[]) => void, map?: (part: string) => string): void {
+  forEachAffix(probe: string, each: (values: OneOrMany<V>) => void, map?: (part: string) => string): void {
     const lengths = this.lengths;
     const n = probe.length;
     for (let i = 0; i < lengths.length; i++) {
