@@ -28,7 +28,30 @@ export class Rng {
 }
 
 const KEYS = ["a", "b", "c"];
-const STRINGS = ["x", "xy", "Xy", "yx", "xyz", "", "é", "É", "10.0.0.1", "10.0.1.7", "::1", "x*y", "a\\b"];
+const STRINGS = [
+  "x",
+  "xy",
+  "Xy",
+  "yx",
+  "xyz",
+  "",
+  "é",
+  "É",
+  "ß",
+  "SS",
+  "ΟΔΟΣ",
+  "οδος",
+  "😀",
+  'x"',
+  '"y',
+  "10.0.0.1",
+  "10.0.1.7",
+  "::1",
+  "::ffff:a00:1",
+  "a00::1",
+  "x*y",
+  "a\\b",
+];
 /** Number literals as written in event text (the text matters for some comparisons). */
 const NUMBER_TEXTS = ["0", "1", "-1", "1.5", "100", "1e2", "100.0", "5000000001", "0.0000001", "-0", "3"];
 const PATTERN_NUMBERS = [0, 1, -1, 1.5, 100, 3, 5000000001];
@@ -46,13 +69,17 @@ function condition(rng: Rng): Json {
     case 2:
       return rng.pick([true, false, null]);
     case 3:
-      return { prefix: rng.pick(["x", "X", "10.", ""]) };
+      return { prefix: rng.pick(["x", "X", "10.", "", 'x"', "ο"]) };
     case 4:
-      return { suffix: rng.pick(["y", "z", "1", "Y"]) };
+      return { suffix: rng.pick(["y", "z", "1", "Y", '"y', "Σ"]) };
     case 5:
-      return { "equals-ignore-case": rng.pick(["XY", "xy", "é", "É"]) };
+      return { "equals-ignore-case": rng.pick(["XY", "xy", "é", "É", "ß", "ss", "οδοσ", "😀"]) };
     case 6:
-      return { [rng.pick(["prefix", "suffix"])]: { "equals-ignore-case": rng.pick(["X", "y", "XY"]) } };
+      return {
+        [rng.pick(["prefix", "suffix"])]: {
+          "equals-ignore-case": rng.pick(["X", "y", "XY", "s", "ß", 'x"']),
+        },
+      };
     case 7:
       return { wildcard: rng.pick(["x*", "*y", "x*y*", "*", "\\*", "x\\*y", "*.0.*"]) };
     case 8:
@@ -77,7 +104,7 @@ function condition(rng: Rng): Json {
     case 14:
       return { exists: rng.chance(0.5) };
     case 15:
-      return { cidr: rng.pick(["10.0.0.0/24", "10.0.0.0/8", "::0/64"]) };
+      return { cidr: rng.pick(["10.0.0.0/24", "10.0.0.0/8", "::0/64", "::/1", "a00::/16"]) };
     default:
       return { exact: s() };
   }
