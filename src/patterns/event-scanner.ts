@@ -356,21 +356,7 @@ export class EventScanner {
       c = s.charCodeAt(i);
       while (c === 32 || c === 10 || c === 13 || c === 9) c = s.charCodeAt(++i);
       if (c === QUOTE) {
-        // String: plain characters fast; escapes and errors through the careful routine.
-        const quote = i;
-        for (;;) {
-          c = s.charCodeAt(++i);
-          if (c === QUOTE) {
-            i++;
-            break;
-          }
-          if (c === BACKSLASH || !(c >= 32)) {
-            this.i = quote;
-            this.skipString();
-            i = this.i;
-            break;
-          }
-        }
+        i = this.skipStringFrom(i);
       } else if ((c >= 48 && c <= 57) || c === 45) {
         // Number: validated by the careful routine only when it is not a plain run of digits and '.'.
         const start = i;
@@ -437,6 +423,24 @@ export class EventScanner {
     }
   }
 
+  /**
+   * Skips the string whose opening quote is at `quote` and returns the offset after it: plain
+   * characters in a tight loop, escapes and errors through {@link skipString}.
+   */
+  private skipStringFrom(quote: number): number {
+    const s = this.s;
+    let i = quote;
+    for (;;) {
+      const c = s.charCodeAt(++i);
+      if (c === QUOTE) return i + 1;
+      if (c === BACKSLASH || !(c >= 32)) {
+        this.i = quote;
+        this.skipString();
+        return this.i;
+      }
+    }
+  }
+
   /** Skips `"name" :` from offset `i` inside an object being skipped; returns the offset after it. */
   private skipMemberName(i: number): number {
     const s = this.s;
@@ -446,20 +450,7 @@ export class EventScanner {
       this.i = i;
       this.fail("Expected a field name");
     }
-    const quote = i;
-    for (;;) {
-      c = s.charCodeAt(++i);
-      if (c === QUOTE) {
-        i++;
-        break;
-      }
-      if (c === BACKSLASH || !(c >= 32)) {
-        this.i = quote;
-        this.skipString();
-        i = this.i;
-        break;
-      }
-    }
+    i = this.skipStringFrom(i);
     c = s.charCodeAt(i);
     while (c === 32 || c === 10 || c === 13 || c === 9) c = s.charCodeAt(++i);
     if (c !== 58) {
