@@ -2,6 +2,8 @@
  * The `busbar` command line.
  */
 import { Command, CommanderError } from "commander";
+import { ConfigError } from "../config/index.js";
+import { runServe } from "./serve.js";
 import { runTestPattern, type Output } from "./test-pattern.js";
 
 export { runTestPattern, TestPatternExit, type Output } from "./test-pattern.js";
@@ -21,10 +23,23 @@ export async function runCli(argv: readonly string[], io: Output = defaultOutput
     .action((opts: { pattern: string; event: string }) => {
       exitCode = runTestPattern(opts.pattern, opts.event, io);
     });
+  program
+    .command("serve")
+    .description("run the Busbar server (EventBridge API on one port; data in the data directory)")
+    .option("--host <host>", "listen address (env BUSBAR_HOST, default 127.0.0.1)")
+    .option("--port <port>", "listen port (env BUSBAR_PORT, default 8380)")
+    .option("--data-dir <dir>", "data directory (env BUSBAR_DATA_DIR, default ./busbar-data)")
+    .action(async (opts: { host?: string; port?: string; dataDir?: string }) => {
+      exitCode = await runServe(opts);
+    });
   try {
     await program.parseAsync([...argv], { from: "user" });
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof ConfigError) {
+      io.err(`error: ${e.message}`);
+      return 2;
+    }
     throw e;
   }
   return exitCode;

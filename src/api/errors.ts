@@ -1,0 +1,76 @@
+/**
+ * Errors the API returns, in the AWS JSON protocol's shape: `{"__type": <awsType>, "message": …}` with
+ * an HTTP status. One catalog lists every type; test/error-catalog.test.ts keeps the catalog, the docs
+ * (docs/errors.md) and the code in step.
+ * @see https://smithy.io/2.0/aws/protocols/aws-json-1_1-protocol.html#operation-error-serialization
+ */
+
+/** Every error type the EventBridge API of Busbar can return, with its HTTP status. */
+export const API_ERRORS = {
+  ValidationException: 400,
+  ResourceNotFoundException: 400,
+  ResourceAlreadyExistsException: 400,
+  InvalidEventPatternException: 400,
+  LimitExceededException: 400,
+  ConcurrentModificationException: 400,
+  ManagedRuleException: 400,
+  PolicyLengthExceededException: 400,
+  OperationDisabledException: 400,
+  AccessDeniedException: 400,
+  UnknownOperationException: 400,
+  SerializationException: 400,
+  MissingAuthenticationTokenException: 403,
+  IncompleteSignatureException: 403,
+  InvalidSignatureException: 403,
+  UnrecognizedClientException: 403,
+  RequestEntityTooLargeException: 413,
+  UnsupportedMediaTypeException: 415,
+  ServiceUnavailableException: 503,
+  InternalException: 500,
+} as const;
+
+/** The AWS `__type` of an API error. */
+export type ApiErrorType = keyof typeof API_ERRORS;
+
+/** An error answered to a client in the AWS JSON protocol's shape. */
+export class ApiError extends Error {
+  override readonly name = "ApiError";
+  readonly httpStatus: number;
+  readonly retryable: boolean;
+
+  constructor(
+    readonly awsType: ApiErrorType,
+    message: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(message, options);
+    this.httpStatus = API_ERRORS[awsType];
+    this.retryable = awsType === "ServiceUnavailableException" || awsType === "InternalException";
+  }
+
+  /** The JSON body of the error response. */
+  toJSON(): { __type: string; message: string } {
+    return { __type: this.awsType, message: this.message };
+  }
+}
+
+/** A ValidationException naming a parameter and what is wrong with it. */
+export function invalidParameter(name: string, reason: string): ApiError {
+  return new ApiError("ValidationException", `Parameter ${name} is not valid. Reason: ${reason}`);
+}
+
+/** Something that names an AWS error type and an HTTP status (errors of other modules). */
+export interface AwsShapedError {
+  readonly awsType: string;
+  readonly httpStatus: number;
+  readonly message: string;
+}
+
+/** Whether a value looks like an error that already carries its AWS shape. */
+export function isAwsShaped(e: unknown): e is AwsShapedError & Error {
+  return (
+    e instanceof Error &&
+    typeof (e as Partial<AwsShapedError>).awsType === "string" &&
+    typeof (e as Partial<AwsShapedError>).httpStatus === "number"
+  );
+}

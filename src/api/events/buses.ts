@@ -1,0 +1,186 @@
+/**
+ * Event bus operations: CreateEventBus, DescribeEventBus, ListEventBuses, UpdateEventBus,
+ * DeleteEventBus.
+ * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_CreateEventBus.html
+ */
+import { busArn, DEFAULT_BUS, parseArn } from "../../buses/index.js";
+import type { EventBus } from "../../store/index.js";
+import { ApiError } from "../errors.js";
+import {
+  ARN,
+  BUS_NAME,
+  BUS_NAME_OR_ARN,
+  NEXT_TOKEN,
+  optionalInteger,
+  optionalObject,
+  optionalString,
+  requiredString,
+  type Input,
+} from "../input.js";
+import { epochSeconds, type Operation, type OperationContext } from "./context.js";
+import { readTags } from "./tags.js";
+
+/** Resolves a bus name or ARN to (account, name); names are in the caller's account. */
+export function resolveBusName(
+  ctx: OperationContext,
+  nameOrArn: string | undefined,
+): { accountId: string; name: string } {
+  if (nameOrArn === undefined) return { accountId: ctx.caller.accountId, name: DEFAULT_BUS };
+  if (nameOrArn.startsWith("arn:")) {
+    const arn = parseArn(nameOrArn);
+    if (arn === undefined || arn.kind !== "event-bus") {
+      throw new ApiError(
+        "ValidationException",
+        `Parameter EventBusName is not valid. Reason: ${nameOrArn} is not an event bus ARN.`,
+      );
+    }
+    return { accountId: arn.accountId, name: arn.busName };
+  }
+  return { accountId: ctx.caller.accountId, name: nameOrArn };
+}
+
+/** Loads a bus or throws ResourceNotFoundException. */
+export async function existingBus(ctx: OperationContext, nameOrArn: string | undefined): Promise<EventBus> {
+  const { accountId, name } = resolveBusName(ctx, nameOrArn);
+  const bus = await ctx.store.getBus(accountId, name);
+  if (bus === undefined) throw new ApiError("ResourceNotFoundException", `Event bus ${name} does not exist.`);
+  return bus;
+}
+
+function deadLetterArn(input: Input): string | undefined {
+  const dlc = optionalObject(input, "DeadLetterConfig");
+  if (dlc === undefined) return undefined;
+  const arn = optionalString(dlc, "Arn", ARN);
+  if (arn !== undefined && !/^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[\w.-]+$/.test(arn)) {
+    throw new ApiError(
+      "ValidationException",
+      `Parameter DeadLetterConfig.Arn is not valid. Reason: ${arn} is not an SQS queue ARN.`,
+    );
+  }
+  return arn;
+}
+
+function describe(bus: EventBus): Record<string, unknown> {
+  return {
+    Name: bus.name,
+    Arn: bus.arn,
+    ...(bus.description !== undefined && { Description: bus.description }),
+    ...(bus.kmsKeyIdentifier !== undefined && { KmsKeyIdentifier: bus.kmsKeyIdentifier }),
+    ...(bus.deadLetterArn !== undefined && { DeadLetterConfig: { Arn: bus.deadLetterArn } }),
+    ...(bus.policy !== undefined && { Policy: bus.policy }),
+    CreationTime: epochSeconds(bus.createdAt),
+    LastModifiedTime: epochSeconds(bus.lastModifiedAt),
+  };
+}
+
+const createEventBus: Operation = async (ctx, input) => {
+  const name = requiredString(input, "Name", BUS_NAME);
+  const description = optionalString(input, "Description", { max: 512 });
+  const kms = optionalString(input, "KmsKeyIdentifier", { max: 2048 });
+  const dlq = deadLetterArn(input);
+  optionalString(input, "EventSourceName", { min: 1, max: 256 });
+  const tags = readTags(input, false);
+  const arn = busArn(ctx.region, ctx.caller.accountId, name);
+  ctx.authorize("events:CreateEventBus", arn);
+  if (name === DEFAULT_BUS || name.includes("/")) {
+    if (name === DEFAULT_BUS)
+      throw new ApiError("ResourceAlreadyExistsException", `Event bus ${name} already exists.`);
+    throw new ApiError(
+      "ValidationException",
+      `Event bus name ${name} is reserved for partner event sources.`,
+    );
+  }
+  const now = Date.now();
+  const bus: EventBus = {
+    accountId: ctx.caller.accountId,
+    name,
+    arn,
+    ...(description !== undefined && { description }),
+    ...(kms !== undefined && { kmsKeyIdentifier: kms }),
+    ...(dlq !== undefined && { deadLetterArn: dlq }),
+    createdAt: now,
+    lastModifiedAt: now,
+  };
+  if (!(await ctx.store.createBus(bus)))
+    throw new ApiError("ResourceAlreadyExistsException", `Event bus ${name} already exists.`);
+  if (tags.length > 0) await ctx.store.tagResource(arn, tags);
+  ctx.registry.setBus(bus);
+  return {
+    EventBusArn: arn,
+    ...(description !== undefined && { Description: description }),
+    ...(kms !== undefined && { KmsKeyIdentifier: kms }),
+    ...(dlq !== undefined && { DeadLetterConfig: { Arn: dlq } }),
+  };
+};
+
+const describeEventBus: Operation = async (ctx, input) => {
+  const bus = await existingBus(ctx, optionalString(input, "Name", BUS_NAME_OR_ARN));
+  ctx.authorize("events:DescribeEventBus", bus.arn);
+  return describe(bus);
+};
+
+const listEventBuses: Operation = async (ctx, input) => {
+  const prefix = optionalString(input, "NamePrefix", { min: 1, max: 256 });
+  const nextToken = optionalString(input, "NextToken", NEXT_TOKEN);
+  const limit = optionalInteger(input, "Limit", 1, 100);
+  ctx.authorize("events:ListEventBuses", `arn:aws:events:${ctx.region}:${ctx.caller.accountId}:event-bus/*`);
+  const page = await ctx.store.listBuses(ctx.caller.accountId, {
+    ...(prefix !== undefined && { prefix }),
+    ...(nextToken !== undefined && { nextToken }),
+    ...(limit !== undefined && { limit }),
+  });
+  return {
+    EventBuses: page.items.map((b) => {
+      const { KmsKeyIdentifier: _k, DeadLetterConfig: _d, ...rest } = describe(b);
+      return rest;
+    }),
+    ...(page.nextToken !== undefined && { NextToken: page.nextToken }),
+  };
+};
+
+const updateEventBus: Operation = async (ctx, input) => {
+  const bus = await existingBus(ctx, optionalString(input, "Name", BUS_NAME));
+  ctx.authorize("events:UpdateEventBus", bus.arn);
+  const description = optionalString(input, "Description", { max: 512 });
+  const kms = optionalString(input, "KmsKeyIdentifier", { max: 2048 });
+  const dlq = deadLetterArn(input);
+  const { description: _d, kmsKeyIdentifier: _k, deadLetterArn: _q, ...base } = bus;
+  const updated: EventBus = {
+    ...base,
+    ...(description !== undefined
+      ? { description }
+      : bus.description !== undefined && { description: bus.description }),
+    ...(kms !== undefined && { kmsKeyIdentifier: kms }),
+    ...(dlq !== undefined && { deadLetterArn: dlq }),
+    lastModifiedAt: Date.now(),
+  };
+  if (!(await ctx.store.updateBus(updated)))
+    throw new ApiError("ResourceNotFoundException", `Event bus ${bus.name} does not exist.`);
+  ctx.registry.setBus(updated);
+  return {
+    Arn: updated.arn,
+    Name: updated.name,
+    ...(updated.description !== undefined && { Description: updated.description }),
+    ...(updated.kmsKeyIdentifier !== undefined && { KmsKeyIdentifier: updated.kmsKeyIdentifier }),
+    ...(updated.deadLetterArn !== undefined && { DeadLetterConfig: { Arn: updated.deadLetterArn } }),
+  };
+};
+
+const deleteEventBus: Operation = async (ctx, input) => {
+  const name = requiredString(input, "Name", BUS_NAME);
+  ctx.authorize("events:DeleteEventBus", busArn(ctx.region, ctx.caller.accountId, name));
+  if (name === DEFAULT_BUS) throw new ApiError("ValidationException", "Cannot delete event bus default.");
+  // As EventBridge: deleting a bus that does not exist succeeds.
+  if (await ctx.store.deleteBus(ctx.caller.accountId, name))
+    ctx.registry.deleteBus(ctx.caller.accountId, name);
+  return {};
+};
+
+/** The bus operations by name. */
+export const busOperations: Readonly<Record<string, Operation>> = {
+  CreateEventBus: createEventBus,
+  DescribeEventBus: describeEventBus,
+  ListEventBuses: listEventBuses,
+  UpdateEventBus: updateEventBus,
+  DeleteEventBus: deleteEventBus,
+};

@@ -1,0 +1,35 @@
+/**
+ * What every EventBridge operation is given: the caller, the store, the rule registry, the committer
+ * and settings. Operations authorize through `authorize`, which throws AccessDeniedException.
+ */
+import type { RuleRegistry } from "../../buses/index.js";
+import type { GroupCommitter } from "../../ingest/index.js";
+import type { PatternLimits } from "../../patterns/index.js";
+import type { EventBus, Store } from "../../store/index.js";
+import type { Input } from "../input.js";
+
+/** The authenticated caller. */
+export interface Caller {
+  readonly accountId: string;
+  readonly accessKeyId: string;
+}
+
+/** The surroundings of an operation. */
+export interface OperationContext {
+  readonly caller: Caller;
+  readonly store: Store;
+  readonly registry: RuleRegistry;
+  readonly committer: GroupCommitter;
+  readonly region: string;
+  readonly patternLimits: PatternLimits;
+  /** Throws AccessDeniedException unless the caller may perform `action` (e.g. "events:PutRule") on `resource`. */
+  authorize(action: string, resource: string): void;
+  /** Whether the caller may put events on a bus (its identity policy, and the bus's resource policy across accounts). */
+  mayPutEvents(bus: EventBus): boolean;
+}
+
+/** An operation: input in, output out (both JSON-ready). */
+export type Operation = (ctx: OperationContext, input: Input) => Promise<Record<string, unknown>>;
+
+/** Epoch seconds, as the AWS JSON protocol writes timestamps. */
+export const epochSeconds = (ms: number): number => ms / 1000;

@@ -1,0 +1,84 @@
+/**
+ * PutEvents and TestEventPattern.
+ * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html
+ * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_TestEventPattern.html
+ */
+import { PutEventsRequestError, putEvents } from "../../ingest/index.js";
+import { InvalidEventJsonError, InvalidEventPatternError, testPattern } from "../../patterns/index.js";
+import { ApiError } from "../errors.js";
+import { arrayOf, optionalString, requiredString } from "../input.js";
+import { type Operation } from "./context.js";
+
+const putEventsOperation: Operation = async (ctx, input) => {
+  const entries = arrayOf(input, "Entries", 1, 10, true) ?? [];
+  optionalString(input, "EndpointId", { min: 1, max: 50 });
+  try {
+    const results = await putEvents(
+      {
+        registry: ctx.registry,
+        committer: ctx.committer,
+        region: ctx.region,
+        accountId: ctx.caller.accountId,
+        mayPut: (bus) => ctx.mayPutEvents(bus),
+      },
+      entries,
+    );
+    return { FailedEntryCount: results.filter((r) => "ErrorCode" in r).length, Entries: results };
+  } catch (e) {
+    if (e instanceof PutEventsRequestError)
+      throw new ApiError("ValidationException", e.message, { cause: e });
+    throw e;
+  }
+};
+
+const ENVELOPE_FIELDS = ["id", "account", "source", "time", "region", "detail-type"] as const;
+
+const testEventPattern: Operation = (ctx, input) => {
+  const pattern = requiredString(input, "EventPattern", { max: 4096 });
+  const event = requiredString(input, "Event");
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(event);
+  } catch {
+    throw new ApiError(
+      "ValidationException",
+      "Parameter Event is not valid. Reason: Event is not valid JSON.",
+    );
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new ApiError(
+      "ValidationException",
+      "Parameter Event is not valid. Reason: Event must be a JSON object.",
+    );
+  }
+  const fields = parsed as Record<string, unknown>;
+  for (const f of ENVELOPE_FIELDS) {
+    if (typeof fields[f] !== "string") {
+      throw new ApiError(
+        "ValidationException",
+        `Parameter Event is not valid. Reason: Event must have the string field "${f}".`,
+      );
+    }
+  }
+  if (!Array.isArray(fields.resources)) {
+    throw new ApiError(
+      "ValidationException",
+      `Parameter Event is not valid. Reason: Event must have the list field "resources".`,
+    );
+  }
+  try {
+    return Promise.resolve({ Result: testPattern(pattern, event, ctx.patternLimits) });
+  } catch (e) {
+    if (e instanceof InvalidEventPatternError)
+      throw new ApiError("InvalidEventPatternException", e.message, { cause: e });
+    if (e instanceof InvalidEventJsonError)
+      throw new ApiError("ValidationException", e.message, { cause: e });
+    throw e;
+  }
+};
+
+/** The event operations by name. */
+export const eventOperations: Readonly<Record<string, Operation>> = {
+  PutEvents: putEventsOperation,
+  TestEventPattern: testEventPattern,
+};

@@ -1,0 +1,20 @@
+/**
+ * The EventBridge operations Busbar serves, by name.
+ */
+import { busOperations } from "./buses.js";
+import type { Operation } from "./context.js";
+import { eventOperations } from "./events.js";
+import { ruleOperations } from "./rules.js";
+import { tagOperations } from "./tags.js";
+import { targetOperations } from "./targets.js";
+
+export type { Caller, Operation, OperationContext } from "./context.js";
+
+/** Every EventBridge operation, by the name in `X-Amz-Target: AWSEvents.<name>`. */
+export const eventBridgeOperations: Readonly<Record<string, Operation>> = Object.freeze({
+  ...busOperations,
+  ...ruleOperations,
+  ...targetOperations,
+  ...eventOperations,
+  ...tagOperations,
+});

@@ -1,0 +1,207 @@
+/**
+ * Rule operations: PutRule, DescribeRule, ListRules, EnableRule, DisableRule, DeleteRule,
+ * ListRuleNamesByTarget.
+ * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html
+ */
+import { DEFAULT_BUS, ruleArn } from "../../buses/index.js";
+import { InvalidEventPatternError, validatePattern } from "../../patterns/index.js";
+import { RuleState, type Rule } from "../../store/index.js";
+import { ApiError } from "../errors.js";
+import {
+  ARN,
+  BUS_NAME_OR_ARN,
+  NEXT_TOKEN,
+  RULE_NAME,
+  oneOf,
+  optionalInteger,
+  optionalString,
+  requiredString,
+  type Input,
+} from "../input.js";
+import { existingBus } from "./buses.js";
+import { type Operation, type OperationContext } from "./context.js";
+import { readTags } from "./tags.js";
+
+const RATE = /^rate\(\s*\d+\s+(minute|minutes|hour|hours|day|days)\s*\)$/;
+const CRON = /^cron\(\s*\S+(\s+\S+){5}\s*\)$/;
+
+/** Loads a rule or throws ResourceNotFoundException, in EventBridge's words. */
+export async function existingRule(
+  ctx: OperationContext,
+  input: Input,
+  nameMember: "Name" | "Rule",
+): Promise<Rule> {
+  const name = requiredString(input, nameMember, RULE_NAME);
+  const bus = await existingBus(ctx, optionalString(input, "EventBusName", BUS_NAME_OR_ARN));
+  const rule = await ctx.store.getRule(bus.accountId, bus.name, name);
+  if (rule === undefined)
+    throw new ApiError("ResourceNotFoundException", `Rule ${name} does not exist on EventBus ${bus.name}.`);
+  return rule;
+}
+
+function describe(rule: Rule): Record<string, unknown> {
+  return {
+    Name: rule.name,
+    Arn: rule.arn,
+    ...(rule.eventPattern !== undefined && { EventPattern: rule.eventPattern }),
+    ...(rule.scheduleExpression !== undefined && { ScheduleExpression: rule.scheduleExpression }),
+    State: rule.state,
+    ...(rule.description !== undefined && { Description: rule.description }),
+    ...(rule.roleArn !== undefined && { RoleArn: rule.roleArn }),
+    ...(rule.managedBy !== undefined && { ManagedBy: rule.managedBy }),
+    EventBusName: rule.busName,
+  };
+}
+
+const putRule: Operation = async (ctx, input) => {
+  const name = requiredString(input, "Name", RULE_NAME);
+  const schedule = optionalString(input, "ScheduleExpression", { max: 256 });
+  const pattern = optionalString(input, "EventPattern", { max: 4096 });
+  const state = oneOf("State", optionalString(input, "State") ?? RuleState.Enabled, Object.values(RuleState));
+  const description = optionalString(input, "Description", { max: 512 });
+  const roleArn = optionalString(input, "RoleArn", ARN);
+  const tags = readTags(input, false);
+  const bus = await existingBus(ctx, optionalString(input, "EventBusName", BUS_NAME_OR_ARN));
+  const arn = ruleArn(ctx.region, bus.accountId, bus.name, name);
+  ctx.authorize("events:PutRule", arn);
+  if (pattern === undefined && schedule === undefined) {
+    throw new ApiError(
+      "ValidationException",
+      "Parameter(s) EventPattern or ScheduleExpression must be specified.",
+    );
+  }
+  if (schedule !== undefined) {
+    if (!RATE.test(schedule) && !CRON.test(schedule)) {
+      throw new ApiError("ValidationException", `Parameter ScheduleExpression is not valid.`);
+    }
+    if (bus.name !== DEFAULT_BUS) {
+      throw new ApiError(
+        "ValidationException",
+        "ScheduleExpression is supported only on the default event bus.",
+      );
+    }
+  }
+  if (pattern !== undefined) {
+    try {
+      validatePattern(pattern, ctx.patternLimits);
+    } catch (e) {
+      if (e instanceof InvalidEventPatternError)
+        throw new ApiError("InvalidEventPatternException", e.message, { cause: e });
+      throw e;
+    }
+  }
+  const existing = await ctx.store.getRule(bus.accountId, bus.name, name);
+  if (existing?.managedBy !== undefined) {
+    throw new ApiError(
+      "ManagedRuleException",
+      `Rule ${name} is managed by ${existing.managedBy} and cannot be changed.`,
+    );
+  }
+  const now = Date.now();
+  const rule: Rule = {
+    accountId: bus.accountId,
+    busName: bus.name,
+    name,
+    arn,
+    ...(pattern !== undefined && { eventPattern: pattern }),
+    ...(schedule !== undefined && { scheduleExpression: schedule }),
+    state,
+    ...(description !== undefined && { description }),
+    ...(roleArn !== undefined && { roleArn }),
+    createdBy: existing?.createdBy ?? ctx.caller.accountId,
+    createdAt: existing?.createdAt ?? now,
+    lastModifiedAt: now,
+  };
+  await ctx.store.putRule(rule);
+  if (tags.length > 0) await ctx.store.tagResource(arn, tags);
+  ctx.registry.setRule(rule);
+  return { RuleArn: arn };
+};
+
+const describeRule: Operation = async (ctx, input) => {
+  const rule = await existingRule(ctx, input, "Name");
+  ctx.authorize("events:DescribeRule", rule.arn);
+  return { ...describe(rule), CreatedBy: rule.createdBy };
+};
+
+const listRules: Operation = async (ctx, input) => {
+  const prefix = optionalString(input, "NamePrefix", { min: 1, max: 64 });
+  const nextToken = optionalString(input, "NextToken", NEXT_TOKEN);
+  const limit = optionalInteger(input, "Limit", 1, 100);
+  const bus = await existingBus(ctx, optionalString(input, "EventBusName", BUS_NAME_OR_ARN));
+  ctx.authorize("events:ListRules", ruleArn(ctx.region, bus.accountId, bus.name, "*"));
+  const page = await ctx.store.listRules(bus.accountId, bus.name, {
+    ...(prefix !== undefined && { prefix }),
+    ...(nextToken !== undefined && { nextToken }),
+    ...(limit !== undefined && { limit }),
+  });
+  return {
+    Rules: page.items.map(describe),
+    ...(page.nextToken !== undefined && { NextToken: page.nextToken }),
+  };
+};
+
+function setState(state: RuleState): Operation {
+  return async (ctx, input) => {
+    const rule = await existingRule(ctx, input, "Name");
+    ctx.authorize(state === RuleState.Disabled ? "events:DisableRule" : "events:EnableRule", rule.arn);
+    if (rule.managedBy !== undefined) {
+      throw new ApiError(
+        "ManagedRuleException",
+        `Rule ${rule.name} is managed by ${rule.managedBy} and cannot be changed.`,
+      );
+    }
+    const updated: Rule = { ...rule, state, lastModifiedAt: Date.now() };
+    await ctx.store.putRule(updated);
+    ctx.registry.setRule(updated);
+    return {};
+  };
+}
+
+const deleteRule: Operation = async (ctx, input) => {
+  const name = requiredString(input, "Name", RULE_NAME);
+  const bus = await existingBus(ctx, optionalString(input, "EventBusName", BUS_NAME_OR_ARN));
+  ctx.authorize("events:DeleteRule", ruleArn(ctx.region, bus.accountId, bus.name, name));
+  const rule = await ctx.store.getRule(bus.accountId, bus.name, name);
+  if (rule === undefined) return {}; // as EventBridge: deleting a missing rule succeeds
+  if (rule.managedBy !== undefined && input.Force !== true) {
+    throw new ApiError(
+      "ManagedRuleException",
+      `Rule ${name} is managed by ${rule.managedBy}; use Force to delete it.`,
+    );
+  }
+  if ((await ctx.store.listTargets(bus.accountId, bus.name, name)).length > 0) {
+    throw new ApiError("ValidationException", "Rule can't be deleted since it has targets.");
+  }
+  await ctx.store.deleteRule(bus.accountId, bus.name, name);
+  await ctx.store.untagResource(
+    rule.arn,
+    (await ctx.store.getTags(rule.arn)).map((t) => t.key),
+  );
+  ctx.registry.deleteRule(bus.accountId, bus.name, name);
+  return {};
+};
+
+const listRuleNamesByTarget: Operation = async (ctx, input) => {
+  const targetArn = requiredString(input, "TargetArn", ARN);
+  const nextToken = optionalString(input, "NextToken", NEXT_TOKEN);
+  const limit = optionalInteger(input, "Limit", 1, 100);
+  const bus = await existingBus(ctx, optionalString(input, "EventBusName", BUS_NAME_OR_ARN));
+  ctx.authorize("events:ListRuleNamesByTarget", ruleArn(ctx.region, bus.accountId, bus.name, "*"));
+  const page = await ctx.store.listRuleNamesByTarget(bus.accountId, bus.name, targetArn, {
+    ...(nextToken !== undefined && { nextToken }),
+    ...(limit !== undefined && { limit }),
+  });
+  return { RuleNames: page.items, ...(page.nextToken !== undefined && { NextToken: page.nextToken }) };
+};
+
+/** The rule operations by name. */
+export const ruleOperations: Readonly<Record<string, Operation>> = {
+  PutRule: putRule,
+  DescribeRule: describeRule,
+  ListRules: listRules,
+  EnableRule: setState(RuleState.Enabled),
+  DisableRule: setState(RuleState.Disabled),
+  DeleteRule: deleteRule,
+  ListRuleNamesByTarget: listRuleNamesByTarget,
+};

@@ -1,0 +1,161 @@
+/**
+ * Target operations: PutTargets, RemoveTargets, ListTargetsByRule. Targets are validated and stored
+ * here; the delivery engine invokes them.
+ * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutTargets.html
+ */
+import type { Target } from "../../store/index.js";
+import { ApiError } from "../errors.js";
+import {
+  ARN,
+  TARGET_ID,
+  arrayOf,
+  optionalInteger,
+  optionalObject,
+  optionalString,
+  requiredString,
+  type Input,
+} from "../input.js";
+import { type Operation } from "./context.js";
+import { existingRule } from "./rules.js";
+
+/** Most targets one rule may have (EventBridge's quota). */
+export const MAX_TARGETS_PER_RULE = 5;
+
+/** Target ARNs and URIs Busbar can deliver to (see the delivery docs). */
+const SUPPORTED_TARGETS = [
+  /^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[/.\-_A-Za-z0-9]+$/,
+  /^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:api-destination\/[.\-_A-Za-z0-9]+(\/[\w-]+)?$/,
+  /^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[\w.-]+$/,
+  /^(https?|nats|amqps?|mqtts?|rediss?):\/\/\S+$/,
+];
+
+/** Validates one target; returns the stored form or a reason it is not valid. */
+function readTarget(raw: unknown): Target | { id: string; error: string } {
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    throw new ApiError("SerializationException", "Targets must be a list of structures");
+  }
+  const t = raw as Input;
+  const id = requiredString(t, "Id", TARGET_ID);
+  const arn = requiredString(t, "Arn", ARN);
+  if (!SUPPORTED_TARGETS.some((r) => r.test(arn)))
+    return { id, error: `Target ${arn} is not a supported target.` };
+  const input = optionalString(t, "Input", { max: 8192 });
+  const inputPath = optionalString(t, "InputPath", { max: 256 });
+  const transformer = optionalObject(t, "InputTransformer");
+  const given = [input, inputPath, transformer].filter((x) => x !== undefined).length;
+  if (given > 1) return { id, error: "Only one of Input, InputPath, or InputTransformer may be specified." };
+  if (input !== undefined) {
+    try {
+      JSON.parse(input);
+    } catch {
+      return { id, error: "Input is not valid JSON." };
+    }
+  }
+  if (transformer !== undefined) {
+    requiredString(transformer, "InputTemplate", { min: 1, max: 8192 });
+    const map = optionalObject(transformer, "InputPathsMap");
+    if (map !== undefined) {
+      const keys = Object.keys(map);
+      if (keys.length > 100) return { id, error: "InputPathsMap has more than 100 entries." };
+      for (const k of keys) {
+        if (!/^[A-Za-z0-9_-]+$/.test(k) || k.startsWith("aws."))
+          return { id, error: `InputPathsMap key ${k} is not valid.` };
+        if (typeof map[k] !== "string" || !(map[k]).startsWith("$")) {
+          return { id, error: `InputPathsMap value for ${k} must be a JSON path.` };
+        }
+      }
+    }
+  }
+  const retry = optionalObject(t, "RetryPolicy");
+  if (retry !== undefined) {
+    optionalInteger(retry, "MaximumRetryAttempts", 0, 185);
+    optionalInteger(retry, "MaximumEventAgeInSeconds", 60, 86400);
+  }
+  const dlc = optionalObject(t, "DeadLetterConfig");
+  if (dlc !== undefined) {
+    const dlq = optionalString(dlc, "Arn", ARN);
+    if (dlq !== undefined && !/^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[\w.-]+$/.test(dlq)) {
+      return { id, error: `DeadLetterConfig.Arn ${dlq} is not an SQS queue ARN.` };
+    }
+  }
+  return { id, arn, spec: t };
+}
+
+const putTargets: Operation = async (ctx, input) => {
+  const rule = await existingRule(ctx, input, "Rule");
+  ctx.authorize("events:PutTargets", rule.arn);
+  const read = (arrayOf(input, "Targets", 1, 10, true) ?? []).map(readTarget);
+  const ids = read.map((t) => t.id);
+  if (new Set(ids).size !== ids.length)
+    throw new ApiError("ValidationException", "Target ids must be unique within a request.");
+  const good = read.filter((t): t is Target => !("error" in t));
+  const existing = await ctx.store.listTargets(rule.accountId, rule.busName, rule.name);
+  const after = new Set([...existing.map((t) => t.id), ...good.map((t) => t.id)]);
+  if (after.size > MAX_TARGETS_PER_RULE) {
+    throw new ApiError(
+      "LimitExceededException",
+      `The requested resource exceeds the maximum number allowed: a rule can have at most ${MAX_TARGETS_PER_RULE} targets.`,
+    );
+  }
+  if (good.length > 0) await ctx.store.putTargets(rule.accountId, rule.busName, rule.name, good);
+  ctx.registry.setTargets(rule.accountId, rule.busName, rule.name, [...after].sort());
+  const failed = read.filter((t): t is { id: string; error: string } => "error" in t);
+  return {
+    FailedEntryCount: failed.length,
+    FailedEntries: failed.map((f) => ({
+      TargetId: f.id,
+      ErrorCode: "ValidationException",
+      ErrorMessage: f.error,
+    })),
+  };
+};
+
+const removeTargets: Operation = async (ctx, input) => {
+  const rule = await existingRule(ctx, input, "Rule");
+  ctx.authorize("events:RemoveTargets", rule.arn);
+  const ids = (arrayOf(input, "Ids", 1, 100, true) ?? []).map((v, i) => {
+    if (typeof v !== "string" || !/^[.\-_A-Za-z0-9]{1,64}$/.test(v)) {
+      throw new ApiError("ValidationException", `Ids[${i}] is not a valid target id.`);
+    }
+    return v;
+  });
+  await ctx.store.removeTargets(rule.accountId, rule.busName, rule.name, ids);
+  const left = await ctx.store.listTargets(rule.accountId, rule.busName, rule.name);
+  ctx.registry.setTargets(
+    rule.accountId,
+    rule.busName,
+    rule.name,
+    left.map((t) => t.id),
+  );
+  return { FailedEntryCount: 0, FailedEntries: [] };
+};
+
+const listTargetsByRule: Operation = async (ctx, input) => {
+  const rule = await existingRule(ctx, input, "Rule");
+  ctx.authorize("events:ListTargetsByRule", rule.arn);
+  const limit = optionalInteger(input, "Limit", 1, 100) ?? 100;
+  const token = optionalString(input, "NextToken", { min: 1, max: 2048 });
+  const all = await ctx.store.listTargets(rule.accountId, rule.busName, rule.name);
+  let start = 0;
+  if (token !== undefined) {
+    const after = Buffer.from(token, "base64url").toString("utf8");
+    start = all.findIndex((t) => t.id > after);
+    if (!/^[.\-_A-Za-z0-9]{1,64}$/.test(after))
+      throw new ApiError("ValidationException", "The NextToken is not valid.");
+    if (start === -1) start = all.length;
+  }
+  const page = all.slice(start, start + limit);
+  const last = page[page.length - 1];
+  return {
+    Targets: page.map((t) => t.spec),
+    ...(start + limit < all.length &&
+      last !== undefined && { NextToken: Buffer.from(last.id).toString("base64url") }),
+  };
+};
+
+/** The target operations by name. */
+export const targetOperations: Readonly<Record<string, Operation>> = {
+  PutTargets: putTargets,
+  RemoveTargets: removeTargets,
+  ListTargetsByRule: listTargetsByRule,
+};

@@ -1,0 +1,153 @@
+/**
+ * Reading operation input: a JSON object whose members are checked for type, presence and length,
+ * every failure a ValidationException naming the member. Names and ARNs follow the EventBridge API
+ * reference's constraints.
+ * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_Operations.html
+ */
+import { ApiError, invalidParameter } from "./errors.js";
+
+/** Operation input: the parsed JSON body. */
+export type Input = Readonly<Record<string, unknown>>;
+
+/** Length and pattern constraints of a string member. */
+export interface StringRule {
+  readonly min?: number;
+  readonly max?: number;
+  readonly pattern?: RegExp;
+}
+
+/** A required string member. */
+export function requiredString(input: Input, name: string, rule: StringRule = {}): string {
+  const v = input[name];
+  if (v === undefined || v === null) {
+    throw new ApiError(
+      "ValidationException",
+      `1 validation error detected: Value null at '${lower(name)}' failed to satisfy constraint: Member must not be null`,
+    );
+  }
+  return checkString(name, v, rule);
+}
+
+/** An optional string member. */
+export function optionalString(input: Input, name: string, rule: StringRule = {}): string | undefined {
+  const v = input[name];
+  if (v === undefined || v === null) return undefined;
+  return checkString(name, v, rule);
+}
+
+function checkString(name: string, v: unknown, rule: StringRule): string {
+  if (typeof v !== "string") throw new ApiError("SerializationException", `${name} must be a string`);
+  const { min = 0, max = Infinity, pattern } = rule;
+  if (v.length < min) {
+    throw new ApiError(
+      "ValidationException",
+      `1 validation error detected: Value '${clip(v)}' at '${lower(name)}' failed to satisfy constraint: Member must have length greater than or equal to ${min}`,
+    );
+  }
+  if (v.length > max) {
+    throw new ApiError(
+      "ValidationException",
+      `1 validation error detected: Value '${clip(v)}' at '${lower(name)}' failed to satisfy constraint: Member must have length less than or equal to ${max}`,
+    );
+  }
+  if (pattern !== undefined && !pattern.test(v)) {
+    throw new ApiError(
+      "ValidationException",
+      `1 validation error detected: Value '${clip(v)}' at '${lower(name)}' failed to satisfy constraint: Member must satisfy regular expression pattern: ${pattern.source}`,
+    );
+  }
+  return v;
+}
+
+/** An optional integer member within bounds. */
+export function optionalInteger(input: Input, name: string, min: number, max: number): number | undefined {
+  const v = input[name];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "number" || !Number.isInteger(v))
+    throw new ApiError("SerializationException", `${name} must be an integer`);
+  if (v < min || v > max) {
+    throw new ApiError(
+      "ValidationException",
+      `1 validation error detected: Value '${v}' at '${lower(name)}' failed to satisfy constraint: Member must have value ${v < min ? `greater than or equal to ${min}` : `less than or equal to ${max}`}`,
+    );
+  }
+  return v;
+}
+
+/** An optional boolean member. */
+export function optionalBoolean(input: Input, name: string): boolean | undefined {
+  const v = input[name];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "boolean") throw new ApiError("SerializationException", `${name} must be a boolean`);
+  return v;
+}
+
+/** An array member (required or not) with a length range. */
+export function arrayOf(
+  input: Input,
+  name: string,
+  min: number,
+  max: number,
+  required: boolean,
+): unknown[] | undefined {
+  const v = input[name];
+  if (v === undefined || v === null) {
+    if (required) {
+      throw new ApiError(
+        "ValidationException",
+        `1 validation error detected: Value null at '${lower(name)}' failed to satisfy constraint: Member must not be null`,
+      );
+    }
+    return undefined;
+  }
+  if (!Array.isArray(v)) throw new ApiError("SerializationException", `${name} must be a list`);
+  if (v.length < min || v.length > max) {
+    throw new ApiError(
+      "ValidationException",
+      `1 validation error detected: Value at '${lower(name)}' failed to satisfy constraint: Member must have length ${v.length < min ? `greater than or equal to ${min}` : `less than or equal to ${max}`}`,
+    );
+  }
+  return v as unknown[];
+}
+
+/** An optional object member. */
+export function optionalObject(input: Input, name: string): Input | undefined {
+  const v = input[name];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "object" || Array.isArray(v))
+    throw new ApiError("SerializationException", `${name} must be a structure`);
+  return v as Input;
+}
+
+function lower(name: string): string {
+  return name.charAt(0).toLowerCase() + name.slice(1);
+}
+
+function clip(v: string): string {
+  return v.length > 100 ? `${v.slice(0, 100)}…` : v;
+}
+
+/** Event bus names: a name, or for some operations an ARN (`[/\.\-_A-Za-z0-9]+`, 1–256). */
+export const BUS_NAME: StringRule = { min: 1, max: 256, pattern: /^[/.\-_A-Za-z0-9]+$/ };
+/** Event bus name or ARN (up to 1600 characters). */
+export const BUS_NAME_OR_ARN: StringRule = {
+  min: 1,
+  max: 1600,
+  pattern: /^(?:arn:aws[\w-]*:events:[a-z0-9-]+:\d{12}:event-bus\/)?[/.\-_A-Za-z0-9]+$/,
+};
+/** Rule names: `[\.\-_A-Za-z0-9]+`, 1–64. */
+export const RULE_NAME: StringRule = { min: 1, max: 64, pattern: /^[.\-_A-Za-z0-9]+$/ };
+/** Target ids: `[\.\-_A-Za-z0-9]+`, 1–64. */
+export const TARGET_ID: StringRule = { min: 1, max: 64, pattern: /^[.\-_A-Za-z0-9]+$/ };
+/** ARNs: 1–1600. */
+export const ARN: StringRule = { min: 1, max: 1600 };
+/** Next tokens: 1–2048. */
+export const NEXT_TOKEN: StringRule = { min: 1, max: 2048 };
+
+/** Throws unless `value` is one of `allowed`. */
+export function oneOf<T extends string>(name: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw invalidParameter(name, `must be one of ${allowed.join(", ")}`);
+  }
+  return value as T;
+}

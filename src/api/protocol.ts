@@ -1,0 +1,119 @@
+/**
+ * The AWS JSON 1.1 protocol of the EventBridge API: `POST /` with `X-Amz-Target: AWSEvents.<Op>`,
+ * a JSON body, and JSON responses; errors as `{"__type", "message"}` with their HTTP status and the
+ * `x-amzn-ErrorType` header. Every request is authenticated (SigV4) before its body is read as input.
+ * @see https://smithy.io/2.0/aws/protocols/aws-json-1_1-protocol.html
+ */
+import { randomUUID } from "node:crypto";
+import { ApiError, isAwsShaped } from "./errors.js";
+import type { Input } from "./input.js";
+import type { Operation, OperationContext } from "./events/context.js";
+
+/** A request as the HTTP layer hands it over. */
+export interface RawRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query: string;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: Buffer;
+}
+
+/** A response to write. */
+export interface RawResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/** What the protocol needs from the server: authentication and the operation context it yields. */
+export interface ProtocolDependencies {
+  /** Authenticates the request (throws an AWS-shaped error) and returns the context to run operations in. */
+  readonly authenticate: (request: RawRequest) => Promise<OperationContext>;
+  /** Reports an unexpected failure (the client only sees InternalException). */
+  readonly onInternalError: (error: unknown, operation: string) => void;
+}
+
+/** The service prefix of the EventBridge API in `X-Amz-Target`. */
+export const EVENTS_TARGET_PREFIX = "AWSEvents.";
+const CONTENT_TYPE = "application/x-amz-json-1.1";
+
+function header(request: RawRequest, name: string): string | undefined {
+  const v = request.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function respond(status: number, body: unknown, requestId: string, errorType?: string): RawResponse {
+  return {
+    status,
+    headers: {
+      "content-type": CONTENT_TYPE,
+      "x-amzn-requestid": requestId,
+      ...(errorType !== undefined && { "x-amzn-errortype": errorType }),
+    },
+    body: JSON.stringify(body),
+  };
+}
+
+/** Serves one AWS JSON 1.1 request against a table of operations. */
+export async function serveAwsJson(
+  request: RawRequest,
+  operations: Readonly<Record<string, Operation>>,
+  deps: ProtocolDependencies,
+): Promise<RawResponse> {
+  const requestId = randomUUID();
+  const target = header(request, "x-amz-target") ?? "";
+  const operationName = target.startsWith(EVENTS_TARGET_PREFIX)
+    ? target.slice(EVENTS_TARGET_PREFIX.length)
+    : "";
+  try {
+    if (request.method !== "POST" || request.path !== "/") {
+      throw new ApiError(
+        "UnknownOperationException",
+        `The API is served by POST / (got ${request.method} ${request.path}).`,
+      );
+    }
+    const contentType = (header(request, "content-type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+    if (contentType !== CONTENT_TYPE && contentType !== "application/json") {
+      throw new ApiError(
+        "UnsupportedMediaTypeException",
+        `Content-Type must be ${CONTENT_TYPE}, got "${contentType}".`,
+      );
+    }
+    const ctx = await deps.authenticate(request);
+    const operation = Object.hasOwn(operations, operationName) ? operations[operationName] : undefined;
+    if (operation === undefined) {
+      throw new ApiError(
+        "UnknownOperationException",
+        `Unknown operation ${target === "" ? "(no X-Amz-Target header)" : target}.`,
+      );
+    }
+    const output = await operation(ctx, parseInput(request.body));
+    return respond(200, output, requestId);
+  } catch (e) {
+    if (e instanceof ApiError || isAwsShaped(e))
+      return respond(e.httpStatus, { __type: e.awsType, message: e.message }, requestId, e.awsType);
+    deps.onInternalError(e, operationName);
+    const internal = new ApiError(
+      "InternalException",
+      "An internal error occurred; the request id identifies it in the server log.",
+    );
+    return respond(internal.httpStatus, internal.toJSON(), requestId, internal.awsType);
+  }
+}
+
+function parseInput(body: Buffer): Input {
+  if (body.length === 0) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString("utf8"));
+  } catch (e) {
+    throw new ApiError(
+      "SerializationException",
+      `The request body is not valid JSON: ${(e as Error).message}`,
+    );
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new ApiError("SerializationException", "The request body must be a JSON object.");
+  }
+  return value as Input;
+}

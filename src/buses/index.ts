@@ -1,0 +1,5 @@
+/**
+ * Event buses at run time: ARNs and the in-memory rule registry that matches events.
+ */
+export { DEFAULT_BUS, busArn, parseArn, ruleArn, type ParsedArn } from "./arn.js";
+export { RuleRegistry, type RuleMatch } from "./registry.js";

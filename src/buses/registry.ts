@@ -1,0 +1,86 @@
+/**
+ * The rules of every bus in memory: one compiled matcher per bus, holding the enabled rules with an
+ * event pattern, and the target ids of each rule. Kept in step with the store by the API operations
+ * (a change applies to events accepted after it returns: EventBridge's eventual consistency, here
+ * immediate), and rebuilt from the store at start-up.
+ */
+import { Matcher, type PatternLimits } from "../patterns/index.js";
+import type { EventBus, Rule } from "../store/index.js";
+
+/** A rule an event matched, with the targets to deliver it to. */
+export interface RuleMatch {
+  readonly ruleName: string;
+  readonly targetIds: readonly string[];
+}
+
+interface BusRules {
+  bus: EventBus | undefined;
+  readonly matcher: Matcher<string>;
+  readonly targets: Map<string, readonly string[]>;
+}
+
+const key = (accountId: string, busName: string): string => `${accountId}\u0000${busName}`;
+
+/** Matchers and targets of all buses. */
+export class RuleRegistry {
+  private readonly buses = new Map<string, BusRules>();
+
+  constructor(private readonly limits: PatternLimits) {}
+
+  private bus(accountId: string, busName: string): BusRules {
+    const k = key(accountId, busName);
+    let b = this.buses.get(k);
+    if (b === undefined) {
+      b = { bus: undefined, matcher: new Matcher<string>(this.limits), targets: new Map() };
+      this.buses.set(k, b);
+    }
+    return b;
+  }
+
+  /** Adds or replaces a bus's description (its rules are kept). */
+  setBus(bus: EventBus): void {
+    this.bus(bus.accountId, bus.name).bus = bus;
+  }
+
+  /** A bus, if it exists. */
+  getBus(accountId: string, busName: string): EventBus | undefined {
+    return this.buses.get(key(accountId, busName))?.bus;
+  }
+
+  /** Adds or replaces a rule: it matches only while enabled and when it has an event pattern. */
+  setRule(rule: Rule): void {
+    const b = this.bus(rule.accountId, rule.busName);
+    if (rule.state !== "DISABLED" && rule.eventPattern !== undefined)
+      b.matcher.add(rule.name, rule.eventPattern);
+    else b.matcher.remove(rule.name);
+  }
+
+  /** Forgets a rule and its targets. */
+  deleteRule(accountId: string, busName: string, ruleName: string): void {
+    const b = this.buses.get(key(accountId, busName));
+    if (b === undefined) return;
+    b.matcher.remove(ruleName);
+    b.targets.delete(ruleName);
+  }
+
+  /** Sets the target ids of a rule. */
+  setTargets(accountId: string, busName: string, ruleName: string, targetIds: readonly string[]): void {
+    const b = this.bus(accountId, busName);
+    if (targetIds.length === 0) b.targets.delete(ruleName);
+    else b.targets.set(ruleName, [...targetIds]);
+  }
+
+  /** Forgets a bus and everything on it. */
+  deleteBus(accountId: string, busName: string): void {
+    this.buses.delete(key(accountId, busName));
+  }
+
+  /** The rules of a bus that match an event envelope (JSON text), with their targets. */
+  match(accountId: string, busName: string, eventJson: string): RuleMatch[] {
+    const b = this.buses.get(key(accountId, busName));
+    if (b === undefined || b.matcher.size === 0) return [];
+    return b.matcher
+      .matchJson(eventJson)
+      .map((ruleName) => ({ ruleName, targetIds: b.targets.get(ruleName) ?? [] }));
+  }
+}

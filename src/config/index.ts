@@ -1,0 +1,96 @@
+/**
+ * Configuration, parsed and validated once at start-up into a frozen, fully defaulted object.
+ * Sources, highest first: command-line flags, environment variables (`BUSBAR_*`), defaults.
+ */
+import { resolve } from "node:path";
+import { DEFAULT_PATTERN_LIMITS, type PatternLimits } from "../patterns/index.js";
+
+/** Default listen address. */
+export const DEFAULT_HOST = "127.0.0.1";
+/** Default port. */
+export const DEFAULT_PORT = 8380;
+/** Default data directory, relative to the working directory. */
+export const DEFAULT_DATA_DIR = "./busbar-data";
+/** Default account of a fresh installation. */
+export const DEFAULT_ACCOUNT_ID = "000000000000";
+/** Default region. */
+export const DEFAULT_REGION = "us-east-1";
+/** Largest request body accepted (PutEvents carries up to 10 entries of 256 KB in all, plus JSON overhead). */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+/** How long accepted events are kept in the event log. */
+export const DEFAULT_EVENT_RETENTION_MS = 24 * 60 * 60 * 1000;
+
+/** The whole configuration of a Busbar node. */
+export interface BusbarConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly accountId: string;
+  readonly region: string;
+  /** Root credentials from the environment; when absent they are generated once and saved. */
+  readonly rootAccessKeyId: string | undefined;
+  readonly rootSecretAccessKey: string | undefined;
+  readonly maxBodyBytes: number;
+  readonly eventRetentionMs: number;
+  readonly patternLimits: PatternLimits;
+}
+
+/** Overrides given on the command line. */
+export interface ConfigFlags {
+  readonly host?: string | undefined;
+  readonly port?: string | number | undefined;
+  readonly dataDir?: string | undefined;
+}
+
+/** A configuration value that cannot be used. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+function integer(name: string, text: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || n < min || n > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${text}"`);
+  }
+  return n;
+}
+
+/** Reads and validates the configuration. */
+export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): BusbarConfig {
+  const port = integer("port", String(flags.port ?? env.BUSBAR_PORT ?? DEFAULT_PORT), 0, 65535);
+  const accountId = env.BUSBAR_ACCOUNT_ID ?? DEFAULT_ACCOUNT_ID;
+  if (!/^\d{12}$/.test(accountId))
+    throw new ConfigError(`BUSBAR_ACCOUNT_ID must be 12 digits, got "${accountId}"`);
+  const region = env.BUSBAR_REGION ?? DEFAULT_REGION;
+  if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region))
+    throw new ConfigError(`BUSBAR_REGION is not a region name: "${region}"`);
+  const keyId = env.BUSBAR_ROOT_ACCESS_KEY_ID;
+  const secret = env.BUSBAR_ROOT_SECRET_ACCESS_KEY;
+  if ((keyId === undefined) !== (secret === undefined)) {
+    throw new ConfigError("Set both BUSBAR_ROOT_ACCESS_KEY_ID and BUSBAR_ROOT_SECRET_ACCESS_KEY, or neither");
+  }
+  if (keyId !== undefined && !/^[A-Z0-9]{16,128}$/.test(keyId)) {
+    throw new ConfigError("BUSBAR_ROOT_ACCESS_KEY_ID must be 16 to 128 upper-case letters and digits");
+  }
+  if (secret !== undefined && secret.length < 16)
+    throw new ConfigError("BUSBAR_ROOT_SECRET_ACCESS_KEY must be at least 16 characters");
+  const retentionHours = env.BUSBAR_EVENT_RETENTION_HOURS;
+  return Object.freeze({
+    host: flags.host ?? env.BUSBAR_HOST ?? DEFAULT_HOST,
+    port,
+    dataDir: resolve(flags.dataDir ?? env.BUSBAR_DATA_DIR ?? DEFAULT_DATA_DIR),
+    accountId,
+    region,
+    rootAccessKeyId: keyId,
+    rootSecretAccessKey: secret,
+    maxBodyBytes:
+      env.BUSBAR_MAX_BODY_BYTES === undefined
+        ? DEFAULT_MAX_BODY_BYTES
+        : integer("BUSBAR_MAX_BODY_BYTES", env.BUSBAR_MAX_BODY_BYTES, 1024, 64 * 1024 * 1024),
+    eventRetentionMs:
+      retentionHours === undefined
+        ? DEFAULT_EVENT_RETENTION_MS
+        : integer("BUSBAR_EVENT_RETENTION_HOURS", retentionHours, 1, 24 * 365) * 3_600_000,
+    patternLimits: DEFAULT_PATTERN_LIMITS,
+  });
+}

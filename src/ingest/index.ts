@@ -1,0 +1,14 @@
+/**
+ * Ingestion: PutEvents validation, envelopes and matching, and the group commit that makes accepted
+ * events durable before the reply.
+ */
+export { GroupCommitter, MAX_GROUP_RECORDS } from "./group-commit.js";
+export {
+  MAX_ENTRIES_SIZE,
+  PutEventsRequestError,
+  entrySize,
+  putEvents,
+  type EntryResult,
+  type PutEventsContext,
+  type PutEventsEntry,
+} from "./put-events.js";

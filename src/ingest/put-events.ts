@@ -1,0 +1,206 @@
+/**
+ * PutEvents: per-entry validation and errors as EventBridge documents them, the event envelope,
+ * matching against the bus's rules, and a durable commit of each accepted event with one pending
+ * delivery per (matched rule, target) before the reply.
+ * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html
+ * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html
+ */
+import { randomUUID } from "node:crypto";
+import { DEFAULT_BUS, parseArn, type RuleRegistry } from "../buses/index.js";
+import type { EventBus, IngestRecord, PendingDelivery } from "../store/index.js";
+import type { GroupCommitter } from "./group-commit.js";
+
+/** Largest total size of a request's entries, computed the documented way. */
+export const MAX_ENTRIES_SIZE = 256 * 1024;
+
+/** One entry as given (already known to be an object). */
+export type PutEventsEntry = Readonly<Record<string, unknown>>;
+
+/** The result of one entry: an EventId, or an error code and message. */
+export type EntryResult = { EventId: string } | { ErrorCode: string; ErrorMessage: string };
+
+/** What PutEvents needs from its surroundings. */
+export interface PutEventsContext {
+  readonly registry: RuleRegistry;
+  readonly committer: GroupCommitter;
+  readonly region: string;
+  /** The calling account. */
+  readonly accountId: string;
+  /** Whether the caller may put events on a bus (identity and bus resource policies). */
+  readonly mayPut: (bus: EventBus) => boolean;
+  readonly now?: () => number;
+}
+
+/** Thrown for request-level problems (before any entry is considered). */
+export class PutEventsRequestError extends Error {
+  override readonly name = "PutEventsRequestError";
+}
+
+const utf8 = (s: string): number => Buffer.byteLength(s, "utf8");
+
+/** The documented size of an entry: Time 14 bytes, then the UTF-8 lengths of the text members. */
+export function entrySize(entry: PutEventsEntry): number {
+  let size = entry.Time !== undefined && entry.Time !== null ? 14 : 0;
+  for (const k of ["Source", "DetailType", "Detail"] as const) {
+    const v = entry[k];
+    if (typeof v === "string") size += utf8(v);
+  }
+  if (Array.isArray(entry.Resources))
+    for (const r of entry.Resources) if (typeof r === "string") size += utf8(r);
+  return size;
+}
+
+const entryError = (code: string, message: string): EntryResult => ({
+  ErrorCode: code,
+  ErrorMessage: message,
+});
+const invalid = (name: string, reason: string): EntryResult =>
+  entryError("InvalidArgument", `Parameter ${name} is not valid. Reason: ${reason}`);
+
+/** ISO-8601 as EventBridge writes event times: seconds precision, `Z`. */
+function formatTime(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
+}
+
+/** Reads an entry's Time: epoch seconds (the JSON protocol's timestamps) or an ISO string. */
+function entryTime(v: unknown, now: number): number | undefined {
+  if (v === undefined || v === null) return now;
+  if (typeof v === "number" && Number.isFinite(v)) return v * 1000;
+  if (typeof v === "string") {
+    const t = Date.parse(v);
+    if (!Number.isNaN(t)) return t;
+  }
+  return undefined;
+}
+
+/** Resolves EventBusName (a name or an ARN) to the bus's owner account and name. */
+function busOf(v: unknown, caller: string): { accountId: string; name: string } | string {
+  if (v === undefined || v === null || v === "") return { accountId: caller, name: DEFAULT_BUS };
+  if (typeof v !== "string" || v.length > 1600) return "EventBusName must be a name or an ARN";
+  if (v.startsWith("arn:")) {
+    const arn = parseArn(v);
+    if (arn === undefined || arn.kind !== "event-bus") return `${v} is not an event bus ARN`;
+    return { accountId: arn.accountId, name: arn.busName };
+  }
+  if (!/^[/.\-_A-Za-z0-9]{1,256}$/.test(v)) return `${v} is not a valid event bus name`;
+  return { accountId: caller, name: v };
+}
+
+interface Accepted {
+  readonly index: number;
+  readonly record: IngestRecord;
+}
+
+/**
+ * Processes the entries of one PutEvents request; resolves with one result per entry, in order,
+ * after every accepted entry is durable.
+ */
+export async function putEvents(ctx: PutEventsContext, entries: readonly unknown[]): Promise<EntryResult[]> {
+  const now = ctx.now?.() ?? Date.now();
+  let total = 0;
+  for (const e of entries) if (e !== null && typeof e === "object") total += entrySize(e as PutEventsEntry);
+  if (total > MAX_ENTRIES_SIZE) {
+    throw new PutEventsRequestError("Total size of the entries in the request is over the limit.");
+  }
+  const results: EntryResult[] = [];
+  const accepted: Accepted[] = [];
+  entries.forEach((raw, index) => {
+    const r = acceptEntry(ctx, raw, now);
+    if ("ErrorCode" in r) results[index] = r;
+    else {
+      results[index] = { EventId: r.event.id };
+      accepted.push({ index, record: r });
+    }
+  });
+  await ctx.committer.commit(accepted.map((a) => a.record));
+  return results;
+}
+
+function acceptEntry(
+  ctx: PutEventsContext,
+  raw: unknown,
+  now: number,
+): IngestRecord | (EntryResult & { ErrorCode: string }) {
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    return entryError("InvalidArgument", "Entry is not a structure.") as EntryResult & { ErrorCode: string };
+  }
+  const e = raw as PutEventsEntry;
+  const fail = (r: EntryResult): EntryResult & { ErrorCode: string } =>
+    r as EntryResult & { ErrorCode: string };
+  const {
+    Source: source,
+    DetailType: detailType,
+    Detail: detail,
+    Resources: resources,
+    TraceHeader: trace,
+  } = e;
+  if (typeof source !== "string" || source.length === 0)
+    return fail(invalid("Source", "Source is a required argument."));
+  if (source.length > 256) return fail(invalid("Source", "Source exceeds 256 characters."));
+  if (source.startsWith("aws."))
+    return fail(entryError("NotAuthorizedForSourceException", "Not authorized for the source."));
+  if (typeof detailType !== "string" || detailType.length === 0) {
+    return fail(invalid("DetailType", "DetailType is a required argument."));
+  }
+  if (detailType.length > 128) return fail(invalid("DetailType", "DetailType exceeds 128 characters."));
+  if (typeof detail !== "string" || detail.length === 0)
+    return fail(invalid("Detail", "Detail is a required argument."));
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(detail);
+  } catch {
+    return fail(entryError("MalformedDetail", "Detail is malformed."));
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    return fail(entryError("MalformedDetail", "Detail is malformed."));
+  }
+  if (resources !== undefined && resources !== null) {
+    if (!Array.isArray(resources) || resources.length > 100) {
+      return fail(invalid("Resources", "Resources must be a list of at most 100 strings."));
+    }
+    if (!resources.every((r) => typeof r === "string" && r.length <= 2048)) {
+      return fail(invalid("Resources", "each resource must be a string of at most 2048 characters."));
+    }
+  }
+  if (
+    trace !== undefined &&
+    trace !== null &&
+    (typeof trace !== "string" || trace.length < 1 || trace.length > 500)
+  ) {
+    return fail(invalid("TraceHeader", "TraceHeader must be 1 to 500 characters."));
+  }
+  const time = entryTime(e.Time, now);
+  if (time === undefined) return fail(invalid("Time", "Time must be a timestamp."));
+  const target = busOf(e.EventBusName, ctx.accountId);
+  if (typeof target === "string") return fail(invalid("EventBusName", target));
+  const bus = ctx.registry.getBus(target.accountId, target.name);
+  if (bus === undefined)
+    return fail(entryError("ResourceNotFoundException", `Event bus ${target.name} does not exist.`));
+  if (!ctx.mayPut(bus)) {
+    return fail(entryError("AccessDeniedException", `Not authorized to put events on event bus ${bus.arn}.`));
+  }
+  const id = randomUUID();
+  const json =
+    `{"version":"0","id":"${id}","detail-type":${JSON.stringify(detailType)},"source":${JSON.stringify(source)},` +
+    `"account":"${ctx.accountId}","time":"${formatTime(time)}","region":"${ctx.region}",` +
+    `"resources":${JSON.stringify(resources ?? [])},"detail":${detail}}`;
+  const deliveries: PendingDelivery[] = [];
+  for (const m of ctx.registry.match(bus.accountId, bus.name, json)) {
+    for (const targetId of m.targetIds) {
+      deliveries.push({
+        id: randomUUID(),
+        eventId: id,
+        accountId: bus.accountId,
+        busName: bus.name,
+        ruleName: m.ruleName,
+        targetId,
+        dueAt: now,
+        attempts: 0,
+      });
+    }
+  }
+  return {
+    event: { id, accountId: bus.accountId, busName: bus.name, time, ingestedAt: now, json },
+    deliveries,
+  };
+}

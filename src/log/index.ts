@@ -1,0 +1,27 @@
+/**
+ * Structured JSON logs (pino). Secrets never go into a log record: fields named like credentials are
+ * redacted wherever they appear.
+ */
+import { pino, type Logger } from "pino";
+
+export type { Logger } from "pino";
+
+/** Field paths that are always redacted. */
+export const REDACTED_PATHS = [
+  "secretAccessKey",
+  "*.secretAccessKey",
+  "SecretAccessKey",
+  "*.SecretAccessKey",
+  "authorization",
+  "*.authorization",
+  "headers.authorization",
+];
+
+/** Creates the process logger; `level` from BUSBAR_LOG_LEVEL (default "info"). */
+export function createLogger(options: { level?: string; destination?: NodeJS.WritableStream } = {}): Logger {
+  const level = options.level ?? process.env.BUSBAR_LOG_LEVEL ?? "info";
+  return pino(
+    { level, base: { service: "busbar" }, redact: { paths: REDACTED_PATHS, censor: "[redacted]" } },
+    options.destination ?? process.stdout,
+  );
+}

@@ -1,0 +1,126 @@
+/**
+ * First-start and every-start preparation: the default account, its `default` bus and root key, the
+ * root credentials file, and the rule registry rebuilt from the store.
+ */
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { RuleRegistry } from "../buses/index.js";
+import { busArn, DEFAULT_BUS } from "../buses/index.js";
+import type { BusbarConfig } from "../config/index.js";
+import type { Store } from "../store/index.js";
+
+/** Root credentials file in the data directory (mode 0600). */
+export const ROOT_CREDENTIALS_FILE = "root-credentials.json";
+
+/** Access key id and secret of a root key. */
+export interface RootCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
+
+const KEY_ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+/** A new access key id ("BB…", 20 characters) and a 40-character secret. */
+export function generateCredentials(): RootCredentials {
+  const bytes = randomBytes(18);
+  let id = "BB";
+  for (let i = 0; i < 18; i++) id += KEY_ID_ALPHABET[(bytes[i] as number) % 32];
+  const secretAccessKey = randomBytes(30).toString("base64").replace(/\+/g, "A").replace(/\//g, "B");
+  return { accessKeyId: id, secretAccessKey };
+}
+
+/**
+ * The root credentials: from the environment when set; otherwise read from the data directory, or
+ * generated, saved with mode 0600, and reported through `announce` exactly once.
+ */
+export function rootCredentials(
+  config: BusbarConfig,
+  announce: (c: RootCredentials, file: string) => void,
+): RootCredentials {
+  if (config.rootAccessKeyId !== undefined && config.rootSecretAccessKey !== undefined) {
+    return { accessKeyId: config.rootAccessKeyId, secretAccessKey: config.rootSecretAccessKey };
+  }
+  mkdirSync(config.dataDir, { recursive: true });
+  const file = join(config.dataDir, ROOT_CREDENTIALS_FILE);
+  if (existsSync(file)) {
+    const saved = JSON.parse(readFileSync(file, "utf8")) as Partial<RootCredentials>;
+    if (typeof saved.accessKeyId === "string" && typeof saved.secretAccessKey === "string") {
+      return { accessKeyId: saved.accessKeyId, secretAccessKey: saved.secretAccessKey };
+    }
+    throw new Error(`${file} is not a valid credentials file`);
+  }
+  const created = generateCredentials();
+  writeFileSync(file, JSON.stringify(created, null, 2) + "\n", { mode: 0o600 });
+  chmodSync(file, 0o600);
+  announce(created, file);
+  return created;
+}
+
+/** Ensures the default account exists with its `default` bus and root key. */
+export async function ensureDefaults(
+  store: Store,
+  config: BusbarConfig,
+  root: RootCredentials,
+): Promise<void> {
+  const now = Date.now();
+  await store.putAccount({ id: config.accountId, name: "default", createdAt: now });
+  await ensureDefaultBus(store, config.region, config.accountId);
+  const existing = await store.getAccessKey(root.accessKeyId);
+  if (existing === undefined || existing.secretAccessKey !== root.secretAccessKey || !existing.root) {
+    await store.putAccessKey({
+      accessKeyId: root.accessKeyId,
+      secretAccessKey: root.secretAccessKey,
+      accountId: config.accountId,
+      root: true,
+      policies: [],
+      createdAt: existing?.createdAt ?? now,
+    });
+  }
+}
+
+/** Every account has its `default` bus. */
+export async function ensureDefaultBus(store: Store, region: string, accountId: string): Promise<void> {
+  const now = Date.now();
+  await store.createBus({
+    accountId,
+    name: DEFAULT_BUS,
+    arn: busArn(region, accountId, DEFAULT_BUS),
+    createdAt: now,
+    lastModifiedAt: now,
+  });
+}
+
+/** Builds the rule registry from the store. Rules whose pattern no longer compiles are reported and skipped. */
+export async function loadRegistry(
+  store: Store,
+  registry: RuleRegistry,
+  onBadRule: (ruleArn: string, error: unknown) => void,
+): Promise<void> {
+  for (const account of await store.listAccounts()) {
+    let nextToken: string | undefined;
+    do {
+      const page = await store.listBuses(account.id, {
+        limit: 100,
+        ...(nextToken !== undefined && { nextToken }),
+      });
+      for (const bus of page.items) registry.setBus(bus);
+      nextToken = page.nextToken;
+    } while (nextToken !== undefined);
+  }
+  for (const rule of await store.listAllRules()) {
+    try {
+      registry.setRule(rule);
+    } catch (e) {
+      onBadRule(rule.arn, e);
+      continue;
+    }
+    const targets = await store.listTargets(rule.accountId, rule.busName, rule.name);
+    registry.setTargets(
+      rule.accountId,
+      rule.busName,
+      rule.name,
+      targets.map((t) => t.id),
+    );
+  }
+}

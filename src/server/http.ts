@@ -1,0 +1,103 @@
+/**
+ * The HTTP front: one port for the EventBridge API (and, later, SQS), health and readiness. Bodies
+ * are bounded; a request over the limit gets 413 in the AWS error shape and is never read further.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { RawRequest, RawResponse } from "../api/index.js";
+
+/** How requests are answered. */
+export interface HttpHandlers {
+  readonly maxBodyBytes: number;
+  /** Answers `POST /` requests with an X-Amz-Target. */
+  readonly api: (request: RawRequest) => Promise<RawResponse>;
+  /** Whether the node is ready to accept events. */
+  readonly ready: () => boolean;
+}
+
+function send(res: ServerResponse, r: RawResponse): void {
+  res.writeHead(r.status, { ...r.headers, "content-length": Buffer.byteLength(r.body) });
+  res.end(r.body);
+}
+
+function tooLarge(limit: number): RawResponse {
+  return {
+    status: 413,
+    headers: {
+      "content-type": "application/x-amz-json-1.1",
+      "x-amzn-errortype": "RequestEntityTooLargeException",
+    },
+    body: JSON.stringify({
+      __type: "RequestEntityTooLargeException",
+      message: `Request body exceeds ${limit} bytes.`,
+    }),
+  };
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (declared > limit) {
+      resolve(undefined);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        resolve(undefined);
+        req.pause();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks, size)));
+    req.on("error", reject);
+  });
+}
+
+/** Creates the HTTP server (not yet listening). */
+export function createHttpServer(handlers: HttpHandlers): Server {
+  const server = createServer((req, res) => {
+    void handle(req, res, handlers).catch(() => {
+      if (!res.headersSent) {
+        res.writeHead(500, { "content-type": "application/json" });
+        res.end('{"__type":"InternalException","message":"internal error"}');
+      } else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  return server;
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, handlers: HttpHandlers): Promise<void> {
+  const url = req.url ?? "/";
+  const q = url.indexOf("?");
+  const path = q === -1 ? url : url.slice(0, q);
+  if (req.method === "GET" && path === "/healthz") {
+    res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+    return;
+  }
+  if (req.method === "GET" && path === "/readyz") {
+    const ready = handlers.ready();
+    res.writeHead(ready ? 200 : 503, { "content-type": "text/plain" }).end(ready ? "ready\n" : "not ready\n");
+    return;
+  }
+  const body = await readBody(req, handlers.maxBodyBytes);
+  if (body === undefined) {
+    res.setHeader("connection", "close");
+    send(res, tooLarge(handlers.maxBodyBytes));
+    return;
+  }
+  send(
+    res,
+    await handlers.api({
+      method: req.method ?? "GET",
+      path,
+      query: q === -1 ? "" : url.slice(q + 1),
+      headers: req.headers,
+      body,
+    }),
+  );
+}

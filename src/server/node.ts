@@ -1,0 +1,95 @@
+/**
+ * A Busbar node: store, rule registry, group committer and HTTP front, with an orderly shutdown
+ * (stop accepting, finish in-flight requests and commits, close the store).
+ */
+import type { AddressInfo } from "node:net";
+import { eventBridgeOperations, serveAwsJson, type RawRequest } from "../api/index.js";
+import { RuleRegistry } from "../buses/index.js";
+import type { BusbarConfig } from "../config/index.js";
+import { GroupCommitter } from "../ingest/index.js";
+import type { Logger } from "../log/index.js";
+import { openSqliteStore, type Store } from "../store/index.js";
+import { createAuthenticator } from "./authentication.js";
+import { ensureDefaults, loadRegistry, rootCredentials, type RootCredentials } from "./bootstrap.js";
+import { createHttpServer } from "./http.js";
+
+/** A running node. */
+export interface BusbarNode {
+  /** The base URL it listens on, e.g. http://127.0.0.1:8380. */
+  readonly url: string;
+  readonly root: RootCredentials;
+  readonly store: Store;
+  /** Stops accepting requests, finishes in-flight ones and their commits, and closes the store. */
+  close(): Promise<void>;
+}
+
+/** Starts a node with the given configuration. */
+export async function startNode(
+  config: BusbarConfig,
+  log: Logger,
+  announceRoot: (c: RootCredentials, file: string) => void,
+): Promise<BusbarNode> {
+  const root = rootCredentials(config, announceRoot);
+  const store = openSqliteStore({ dataDir: config.dataDir });
+  await ensureDefaults(store, config, root);
+  const registry = new RuleRegistry(config.patternLimits);
+  await loadRegistry(store, registry, (arn, e) =>
+    log.error({ rule: arn, err: e }, "rule pattern no longer compiles; rule skipped"),
+  );
+  const committer = new GroupCommitter(store);
+  const authenticate = createAuthenticator({ store, registry, committer, config });
+  let accepting = true;
+  let inFlight = 0;
+  let idle: (() => void) | undefined;
+
+  const api = async (request: RawRequest) => {
+    inFlight++;
+    try {
+      return await serveAwsJson(request, eventBridgeOperations, {
+        authenticate,
+        onInternalError: (err, operation) => log.error({ err, operation }, "internal error"),
+      });
+    } finally {
+      if (--inFlight === 0) idle?.();
+    }
+  };
+  const server = createHttpServer({ maxBodyBytes: config.maxBodyBytes, api, ready: () => accepting });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  log.info(
+    { url, dataDir: config.dataDir, account: config.accountId, region: config.region },
+    "busbar listening",
+  );
+
+  const retention = setInterval(() => {
+    store
+      .deleteEventsBefore(Date.now() - config.eventRetentionMs)
+      .then((n) => n > 0 && log.info({ deleted: n }, "event log retention"))
+      .catch((err: unknown) => log.error({ err }, "event log retention failed"));
+  }, 60_000);
+  retention.unref();
+
+  return {
+    url,
+    root,
+    store,
+    async close() {
+      if (!accepting) return;
+      accepting = false;
+      clearInterval(retention);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (inFlight > 0) await new Promise<void>((resolve) => (idle = resolve));
+      await committer.drain();
+      server.closeAllConnections();
+      await closed;
+      await store.close();
+      log.info("busbar stopped");
+    },
+  };
+}

@@ -1,0 +1,6 @@
+/**
+ * Durable state behind one narrow contract: the domain types, the {@link Store} interface, and the
+ * embedded SQLite implementation.
+ */
+export * from "./types.js";
+export { openSqliteStore, type SqliteStoreOptions } from "./sqlite/index.js";

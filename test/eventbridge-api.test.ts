@@ -1,0 +1,343 @@
+/**
+ * The EventBridge API of a real `busbar serve`, driven by the official AWS SDK for JavaScript v3 with
+ * nothing but an endpoint override.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import {
+  CreateEventBusCommand,
+  DeleteEventBusCommand,
+  DeleteRuleCommand,
+  DescribeEventBusCommand,
+  DescribeRuleCommand,
+  DisableRuleCommand,
+  EnableRuleCommand,
+  EventBridgeClient,
+  ListEventBusesCommand,
+  ListRuleNamesByTargetCommand,
+  ListRulesCommand,
+  ListTagsForResourceCommand,
+  ListTargetsByRuleCommand,
+  PutEventsCommand,
+  PutRuleCommand,
+  PutTargetsCommand,
+  RemoveTargetsCommand,
+  TagResourceCommand,
+  TestEventPatternCommand,
+  UntagResourceCommand,
+  UpdateEventBusCommand,
+} from "@aws-sdk/client-eventbridge";
+import { removeDataDir, startBusbar, TEST_ROOT, type BusbarProcess } from "./support/busbar-process.js";
+
+let server: BusbarProcess;
+let eb: EventBridgeClient;
+const ACCOUNT = "000000000000";
+
+const client = (url: string, credentials = TEST_ROOT): EventBridgeClient =>
+  new EventBridgeClient({ endpoint: url, region: "us-east-1", credentials, maxAttempts: 1 });
+
+async function rejects(promise: Promise<unknown>, name: string, message?: RegExp): Promise<void> {
+  await assert.rejects(promise, (e: Error) => {
+    assert.equal(e.name, name, `expected ${name}, got ${e.name}: ${e.message}`);
+    if (message !== undefined) assert.match(e.message, message);
+    return true;
+  });
+}
+
+before(async () => {
+  server = await startBusbar();
+  eb = client(server.url);
+});
+
+after(async () => {
+  eb.destroy();
+  assert.equal(await server.stop(), 0, "SIGTERM drains and exits 0");
+  removeDataDir(server.dataDir);
+});
+
+describe("event buses", () => {
+  it("has the default bus", async () => {
+    const bus = await eb.send(new DescribeEventBusCommand({}));
+    assert.equal(bus.Name, "default");
+    assert.equal(bus.Arn, `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/default`);
+  });
+  it("creates, describes, updates, lists and deletes a bus", async () => {
+    const created = await eb.send(
+      new CreateEventBusCommand({
+        Name: "orders",
+        Description: "order events",
+        Tags: [{ Key: "team", Value: "shop" }],
+      }),
+    );
+    assert.equal(created.EventBusArn, `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/orders`);
+    const described = await eb.send(new DescribeEventBusCommand({ Name: created.EventBusArn }));
+    assert.equal(described.Description, "order events");
+    assert.ok(described.CreationTime instanceof Date);
+    await eb.send(new UpdateEventBusCommand({ Name: "orders", Description: "all order events" }));
+    assert.equal(
+      (await eb.send(new DescribeEventBusCommand({ Name: "orders" }))).Description,
+      "all order events",
+    );
+    const list = await eb.send(new ListEventBusesCommand({ NamePrefix: "ord" }));
+    assert.deepEqual(
+      list.EventBuses?.map((b) => b.Name),
+      ["orders"],
+    );
+    const tags = await eb.send(new ListTagsForResourceCommand({ ResourceARN: created.EventBusArn }));
+    assert.deepEqual(tags.Tags, [{ Key: "team", Value: "shop" }]);
+    await eb.send(new DeleteEventBusCommand({ Name: "orders" }));
+    await rejects(eb.send(new DescribeEventBusCommand({ Name: "orders" })), "ResourceNotFoundException");
+  });
+  it("rejects duplicates, bad names, and deleting the default bus", async () => {
+    await eb.send(new CreateEventBusCommand({ Name: "dup" }));
+    await rejects(eb.send(new CreateEventBusCommand({ Name: "dup" })), "ResourceAlreadyExistsException");
+    await rejects(eb.send(new CreateEventBusCommand({ Name: "default" })), "ResourceAlreadyExistsException");
+    await rejects(
+      eb.send(new CreateEventBusCommand({ Name: "bad name!" })),
+      "ValidationException",
+      /regular expression/,
+    );
+    await rejects(
+      eb.send(new CreateEventBusCommand({ Name: "x".repeat(257) })),
+      "ValidationException",
+      /length/,
+    );
+    await rejects(
+      eb.send(new DeleteEventBusCommand({ Name: "default" })),
+      "ValidationException",
+      /Cannot delete/,
+    );
+  });
+  it("pages ListEventBuses with Limit and NextToken", async () => {
+    for (const n of ["page-a", "page-b", "page-c"]) await eb.send(new CreateEventBusCommand({ Name: n }));
+    const first = await eb.send(new ListEventBusesCommand({ NamePrefix: "page-", Limit: 2 }));
+    assert.deepEqual(
+      first.EventBuses?.map((b) => b.Name),
+      ["page-a", "page-b"],
+    );
+    assert.ok(first.NextToken);
+    const second = await eb.send(
+      new ListEventBusesCommand({ NamePrefix: "page-", Limit: 2, NextToken: first.NextToken }),
+    );
+    assert.deepEqual(
+      second.EventBuses?.map((b) => b.Name),
+      ["page-c"],
+    );
+    assert.equal(second.NextToken, undefined);
+    await rejects(eb.send(new ListEventBusesCommand({ NextToken: "not-a-token!" })), "ValidationException");
+  });
+});
+
+describe("rules and targets", () => {
+  const pattern = JSON.stringify({ source: ["shop"], "detail-type": ["Order Placed"] });
+  it("puts, describes, lists, disables, enables and deletes rules", async () => {
+    const { RuleArn } = await eb.send(
+      new PutRuleCommand({ Name: "placed", EventPattern: pattern, Description: "d" }),
+    );
+    assert.equal(RuleArn, `arn:aws:events:us-east-1:${ACCOUNT}:rule/placed`);
+    const rule = await eb.send(new DescribeRuleCommand({ Name: "placed" }));
+    assert.equal(rule.EventPattern, pattern);
+    assert.equal(rule.State, "ENABLED");
+    assert.equal(rule.EventBusName, "default");
+    await eb.send(new DisableRuleCommand({ Name: "placed" }));
+    assert.equal((await eb.send(new DescribeRuleCommand({ Name: "placed" }))).State, "DISABLED");
+    await eb.send(new EnableRuleCommand({ Name: "placed" }));
+    const list = await eb.send(new ListRulesCommand({ NamePrefix: "pla" }));
+    assert.deepEqual(
+      list.Rules?.map((r) => r.Name),
+      ["placed"],
+    );
+    await eb.send(new DeleteRuleCommand({ Name: "placed" }));
+    await rejects(
+      eb.send(new DescribeRuleCommand({ Name: "placed" })),
+      "ResourceNotFoundException",
+      /placed does not exist/,
+    );
+  });
+  it("rejects invalid patterns with the reason, and rules without pattern or schedule", async () => {
+    await rejects(
+      eb.send(new PutRuleCommand({ Name: "bad", EventPattern: '{"source":[{"prefix":1}]}' })),
+      "InvalidEventPatternException",
+      /prefix match pattern must be a string/,
+    );
+    await rejects(
+      eb.send(new PutRuleCommand({ Name: "bad" })),
+      "ValidationException",
+      /EventPattern or ScheduleExpression/,
+    );
+    await rejects(
+      eb.send(new PutRuleCommand({ Name: "bad", EventPattern: pattern, EventBusName: "nope" })),
+      "ResourceNotFoundException",
+    );
+  });
+  it("puts, lists and removes targets; a rule with targets cannot be deleted", async () => {
+    await eb.send(new PutRuleCommand({ Name: "with-targets", EventPattern: pattern }));
+    const put = await eb.send(
+      new PutTargetsCommand({
+        Rule: "with-targets",
+        Targets: [
+          { Id: "hook", Arn: "https://example.com/hook", RetryPolicy: { MaximumRetryAttempts: 3 } },
+          { Id: "queue", Arn: `arn:aws:sqs:us-east-1:${ACCOUNT}:orders` },
+          { Id: "weird", Arn: "gopher://nowhere" },
+        ],
+      }),
+    );
+    assert.equal(put.FailedEntryCount, 1);
+    assert.equal(put.FailedEntries?.[0]?.TargetId, "weird");
+    const targets = await eb.send(new ListTargetsByRuleCommand({ Rule: "with-targets" }));
+    assert.deepEqual(
+      targets.Targets?.map((t) => t.Id),
+      ["hook", "queue"],
+    );
+    assert.equal(targets.Targets?.[0]?.RetryPolicy?.MaximumRetryAttempts, 3);
+    const byTarget = await eb.send(
+      new ListRuleNamesByTargetCommand({ TargetArn: `arn:aws:sqs:us-east-1:${ACCOUNT}:orders` }),
+    );
+    assert.deepEqual(byTarget.RuleNames, ["with-targets"]);
+    await rejects(
+      eb.send(new DeleteRuleCommand({ Name: "with-targets" })),
+      "ValidationException",
+      /has targets/,
+    );
+    await eb.send(new RemoveTargetsCommand({ Rule: "with-targets", Ids: ["hook", "queue"] }));
+    await eb.send(new DeleteRuleCommand({ Name: "with-targets" }));
+  });
+  it("limits a rule to five targets", async () => {
+    await eb.send(new PutRuleCommand({ Name: "many", EventPattern: pattern }));
+    const six = Array.from({ length: 6 }, (_, i) => ({ Id: `t${i}`, Arn: `https://example.com/${i}` }));
+    await rejects(eb.send(new PutTargetsCommand({ Rule: "many", Targets: six })), "LimitExceededException");
+    await rejects(
+      eb.send(new PutTargetsCommand({ Rule: "missing", Targets: six.slice(0, 1) })),
+      "ResourceNotFoundException",
+    );
+  });
+  it("tags rules and untags them", async () => {
+    const { RuleArn } = await eb.send(new PutRuleCommand({ Name: "tagged", EventPattern: pattern }));
+    await eb.send(
+      new TagResourceCommand({
+        ResourceARN: RuleArn,
+        Tags: [
+          { Key: "a", Value: "1" },
+          { Key: "b", Value: "2" },
+        ],
+      }),
+    );
+    await eb.send(new UntagResourceCommand({ ResourceARN: RuleArn, TagKeys: ["a"] }));
+    assert.deepEqual((await eb.send(new ListTagsForResourceCommand({ ResourceARN: RuleArn }))).Tags, [
+      { Key: "b", Value: "2" },
+    ]);
+    await rejects(
+      eb.send(
+        new TagResourceCommand({
+          ResourceARN: `arn:aws:events:us-east-1:${ACCOUNT}:rule/none`,
+          Tags: [{ Key: "a", Value: "1" }],
+        }),
+      ),
+      "ResourceNotFoundException",
+    );
+  });
+});
+
+describe("PutEvents", () => {
+  it("accepts entries with an EventId each and reports per-entry errors in place", async () => {
+    const r = await eb.send(
+      new PutEventsCommand({
+        Entries: [
+          { Source: "shop", DetailType: "Order Placed", Detail: '{"id":1}' },
+          { Source: "shop", DetailType: "Order Placed", Detail: "[1]" },
+          { Source: "aws.ec2", DetailType: "x", Detail: "{}" },
+          { DetailType: "x", Detail: "{}" },
+          { Source: "shop", DetailType: "x", Detail: "{}", EventBusName: "no-such-bus" },
+          {
+            Source: "shop",
+            DetailType: "x",
+            Detail: "{}",
+            Time: new Date("2020-01-02T03:04:05Z"),
+            Resources: ["r1"],
+          },
+        ],
+      }),
+    );
+    assert.equal(r.FailedEntryCount, 4);
+    assert.match(r.Entries?.[0]?.EventId ?? "", /^[0-9a-f-]{36}$/);
+    assert.equal(r.Entries?.[1]?.ErrorCode, "MalformedDetail");
+    assert.equal(r.Entries?.[2]?.ErrorCode, "NotAuthorizedForSourceException");
+    assert.equal(r.Entries?.[3]?.ErrorCode, "InvalidArgument");
+    assert.match(r.Entries?.[3]?.ErrorMessage ?? "", /Source/);
+    assert.equal(r.Entries?.[4]?.ErrorCode, "ResourceNotFoundException");
+    assert.ok(r.Entries?.[5]?.EventId);
+  });
+  it("rejects requests of no entries, more than ten, or over 256 KB", async () => {
+    await rejects(eb.send(new PutEventsCommand({ Entries: [] })), "ValidationException");
+    const eleven = Array.from({ length: 11 }, () => ({ Source: "s", DetailType: "d", Detail: "{}" }));
+    await rejects(eb.send(new PutEventsCommand({ Entries: eleven })), "ValidationException");
+    const big = JSON.stringify({ x: "y".repeat(200 * 1024) });
+    await rejects(
+      eb.send(
+        new PutEventsCommand({
+          Entries: [
+            { Source: "s", DetailType: "d", Detail: big },
+            { Source: "s", DetailType: "d", Detail: big },
+          ],
+        }),
+      ),
+      "ValidationException",
+      /Total size of the entries/,
+    );
+  });
+});
+
+describe("TestEventPattern", () => {
+  const event = JSON.stringify({
+    id: "1",
+    account: ACCOUNT,
+    source: "shop",
+    time: "2026-01-01T00:00:00Z",
+    region: "us-east-1",
+    resources: [],
+    "detail-type": "Order Placed",
+    detail: { total: 250 },
+  });
+  it("tells whether the pattern matches", async () => {
+    const yes = await eb.send(
+      new TestEventPatternCommand({
+        EventPattern: '{"detail":{"total":[{"numeric":[">",100]}]}}',
+        Event: event,
+      }),
+    );
+    assert.equal(yes.Result, true);
+    const no = await eb.send(
+      new TestEventPatternCommand({ EventPattern: '{"source":["other"]}', Event: event }),
+    );
+    assert.equal(no.Result, false);
+  });
+  it("names what is wrong with the pattern or the event", async () => {
+    await rejects(
+      eb.send(new TestEventPatternCommand({ EventPattern: '{"source":"shop"}', Event: event })),
+      "InvalidEventPatternException",
+      /must be an object or an array/,
+    );
+    await rejects(
+      eb.send(
+        new TestEventPatternCommand({ EventPattern: '{"source":["shop"]}', Event: '{"source":"shop"}' }),
+      ),
+      "ValidationException",
+      /Event/,
+    );
+  });
+});
+
+describe("authentication", () => {
+  it("rejects an unknown access key and a wrong secret", async () => {
+    const stranger = client(server.url, {
+      accessKeyId: "BBUNKNOWNKEY00000000",
+      secretAccessKey: "whatever-secret-123",
+    });
+    await rejects(stranger.send(new ListEventBusesCommand({})), "UnrecognizedClientException");
+    const wrong = client(server.url, {
+      accessKeyId: TEST_ROOT.accessKeyId,
+      secretAccessKey: "wrong-secret-1234567890",
+    });
+    await rejects(wrong.send(new ListEventBusesCommand({})), "InvalidSignatureException");
+  });
+});
