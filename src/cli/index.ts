@@ -3,6 +3,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { ConfigError } from "../config/index.js";
+import { AdminError, createAccount, createKey, deleteKey, listAccounts, listKeys } from "./admin.js";
 import { runServe } from "./serve.js";
 import { runTestPattern, type Output } from "./test-pattern.js";
 
@@ -32,17 +33,55 @@ export async function runCli(argv: readonly string[], io: Output = defaultOutput
     .action(async (opts: { host?: string; port?: string; dataDir?: string }) => {
       exitCode = await runServe(opts);
     });
+  const dataDir = "--data-dir <dir>";
+  const dataDirHelp = "data directory (env BUSBAR_DATA_DIR, default ./busbar-data)";
+  const accounts = program.command("accounts").description("manage accounts in a data directory");
+  accounts
+    .command("create")
+    .description("create an account with its default bus and a root access key (printed once)")
+    .option("--id <id>", "12-digit account id (default: random)")
+    .option("--name <name>", "a name for the account")
+    .option(dataDir, dataDirHelp)
+    .action((opts: { id?: string; name?: string; dataDir?: string }) => createAccount(io, opts));
+  accounts
+    .command("list")
+    .description("list accounts")
+    .option(dataDir, dataDirHelp)
+    .action((opts: { dataDir?: string }) => listAccounts(io, opts));
+  const keys = program.command("keys").description("manage access keys in a data directory");
+  keys
+    .command("create")
+    .description("create an access key for an account (secret printed once)")
+    .requiredOption("--account <id>", "the account the key belongs to")
+    .option("--policy <file...>", "IAM-style policy document(s) for the key")
+    .option(dataDir, dataDirHelp)
+    .action((opts: { account: string; policy?: string[]; dataDir?: string }) => createKey(io, opts));
+  keys
+    .command("list")
+    .description("list access keys (without secrets)")
+    .option("--account <id>", "only this account's keys")
+    .option(dataDir, dataDirHelp)
+    .action((opts: { account?: string; dataDir?: string }) => listKeys(io, opts));
+  keys
+    .command("delete <accessKeyId>")
+    .description("delete an access key")
+    .option(dataDir, dataDirHelp)
+    .action((accessKeyId: string, opts: { dataDir?: string }) => deleteKey(io, { ...opts, accessKeyId }));
   try {
     await program.parseAsync([...argv], { from: "user" });
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    if (e instanceof ConfigError) {
+    if (e instanceof ConfigError || e instanceof AdminError || isAwsShapedError(e)) {
       io.err(`error: ${e.message}`);
       return 2;
     }
     throw e;
   }
   return exitCode;
+}
+
+function isAwsShapedError(e: unknown): e is Error {
+  return e instanceof Error && typeof (e as { awsType?: unknown }).awsType === "string";
 }
 
 const defaultOutput: Output = {

@@ -6,6 +6,7 @@ export { GroupCommitter, MAX_GROUP_RECORDS } from "./group-commit.js";
 export {
   MAX_ENTRIES_SIZE,
   PutEventsRequestError,
+  busOf,
   entrySize,
   putEvents,
   type EntryResult,

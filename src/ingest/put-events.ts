@@ -73,8 +73,8 @@ function entryTime(v: unknown, now: number): number | undefined {
   return undefined;
 }
 
-/** Resolves EventBusName (a name or an ARN) to the bus's owner account and name. */
-function busOf(v: unknown, caller: string): { accountId: string; name: string } | string {
+/** Resolves EventBusName (a name or an ARN) to the bus's owner account and name, or says why it cannot. */
+export function busOf(v: unknown, caller: string): { accountId: string; name: string } | string {
   if (v === undefined || v === null || v === "") return { accountId: caller, name: DEFAULT_BUS };
   if (typeof v !== "string" || v.length > 1600) return "EventBusName must be a name or an ARN";
   if (v.startsWith("arn:")) {

@@ -29,8 +29,11 @@ export interface AuthenticatorDependencies {
 
 const ACCOUNT_OF_ARN = /^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12}):/;
 
-/** Access keys are looked up on every request: keep them for a few seconds. */
-const KEY_CACHE_MS = 5_000;
+/**
+ * Access keys are looked up on every request: keep them for a few seconds (BUSBAR_KEY_CACHE_MS), so
+ * keys created or deleted by `busbar keys` beside a running server take effect within that time.
+ */
+const KEY_CACHE_MS = Number(process.env.BUSBAR_KEY_CACHE_MS ?? 5_000);
 
 /** Creates the function that authenticates a request and yields its operation context. */
 export function createAuthenticator(

@@ -3,7 +3,7 @@
  * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html
  * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_TestEventPattern.html
  */
-import { PutEventsRequestError, putEvents } from "../../ingest/index.js";
+import { PutEventsRequestError, busOf, putEvents } from "../../ingest/index.js";
 import { InvalidEventJsonError, InvalidEventPatternError, testPattern } from "../../patterns/index.js";
 import { ApiError } from "../errors.js";
 import { arrayOf, optionalString, requiredString } from "../input.js";
@@ -12,6 +12,21 @@ import { type Operation } from "./context.js";
 const putEventsOperation: Operation = async (ctx, input) => {
   const entries = arrayOf(input, "Entries", 1, 10, true) ?? [];
   optionalString(input, "EndpointId", { min: 1, max: 50 });
+  // Buses created outside this process (the `busbar accounts` command) join the registry on first use.
+  for (const e of entries) {
+    const bus =
+      e !== null && typeof e === "object"
+        ? busOf((e as Record<string, unknown>).EventBusName, ctx.caller.accountId)
+        : undefined;
+    if (
+      bus === undefined ||
+      typeof bus === "string" ||
+      ctx.registry.getBus(bus.accountId, bus.name) !== undefined
+    )
+      continue;
+    const stored = await ctx.store.getBus(bus.accountId, bus.name);
+    if (stored !== undefined) ctx.registry.setBus(stored);
+  }
   try {
     const results = await putEvents(
       {

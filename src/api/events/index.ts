@@ -4,6 +4,7 @@
 import { busOperations } from "./buses.js";
 import type { Operation } from "./context.js";
 import { eventOperations } from "./events.js";
+import { permissionOperations } from "./permissions.js";
 import { ruleOperations } from "./rules.js";
 import { tagOperations } from "./tags.js";
 import { targetOperations } from "./targets.js";
@@ -17,4 +18,5 @@ export const eventBridgeOperations: Readonly<Record<string, Operation>> = Object
   ...targetOperations,
   ...eventOperations,
   ...tagOperations,
+  ...permissionOperations,
 });

@@ -60,7 +60,7 @@ function readTarget(raw: unknown): Target | { id: string; error: string } {
       for (const k of keys) {
         if (!/^[A-Za-z0-9_-]+$/.test(k) || k.startsWith("aws."))
           return { id, error: `InputPathsMap key ${k} is not valid.` };
-        if (typeof map[k] !== "string" || !(map[k]).startsWith("$")) {
+        if (typeof map[k] !== "string" || !map[k].startsWith("$")) {
           return { id, error: `InputPathsMap value for ${k} must be a JSON path.` };
         }
       }

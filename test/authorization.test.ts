@@ -1,0 +1,173 @@
+/**
+ * Accounts, access keys and policies, end to end: keys made with the `busbar` command beside a running
+ * server, identity policies (Allow, explicit Deny), and a bus resource policy that lets another
+ * account put events.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  DescribeEventBusCommand,
+  EventBridgeClient,
+  ListEventBusesCommand,
+  PutEventsCommand,
+  PutPermissionCommand,
+  PutRuleCommand,
+  RemovePermissionCommand,
+} from "@aws-sdk/client-eventbridge";
+import { removeDataDir, startBusbar, TEST_ROOT, type BusbarProcess } from "./support/busbar-process.js";
+
+const root = join(import.meta.dirname, "..");
+let server: BusbarProcess;
+const ACCOUNT = "000000000000";
+
+function busbar(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(
+    process.execPath,
+    ["--import", "tsx", join(root, "src/cli/main.ts"), ...args, "--data-dir", server.dataDir],
+    {
+      cwd: root,
+      encoding: "utf8",
+    },
+  );
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function json<T>(r: { status: number | null; stdout: string; stderr: string }): T {
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout) as T;
+}
+
+const client = (credentials: { accessKeyId: string; secretAccessKey: string }): EventBridgeClient =>
+  new EventBridgeClient({ endpoint: server.url, region: "us-east-1", credentials, maxAttempts: 1 });
+
+interface NewKey {
+  accountId: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+before(async () => {
+  server = await startBusbar({ env: { BUSBAR_KEY_CACHE_MS: "0" } });
+});
+
+after(async () => {
+  await server.stop();
+  removeDataDir(server.dataDir);
+});
+
+describe("access keys with policies", () => {
+  it("allows what the policy allows and denies the rest, explicit Deny winning", async () => {
+    const policy = join(server.dataDir, "policy.json");
+    writeFileSync(
+      policy,
+      JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+          { Effect: "Allow", Action: ["events:Put*", "events:Describe*"], Resource: "*" },
+          {
+            Effect: "Deny",
+            Action: "events:PutRule",
+            Resource: `arn:aws:events:us-east-1:${ACCOUNT}:rule/forbidden*`,
+          },
+        ],
+      }),
+    );
+    const key = json<NewKey>(busbar("keys", "create", "--account", ACCOUNT, "--policy", policy));
+    const eb = client(key);
+    const put = await eb.send(
+      new PutEventsCommand({ Entries: [{ Source: "s", DetailType: "d", Detail: "{}" }] }),
+    );
+    assert.equal(put.FailedEntryCount, 0);
+    await eb.send(new PutRuleCommand({ Name: "allowed", EventPattern: '{"source":["s"]}' }));
+    await assert.rejects(
+      eb.send(new PutRuleCommand({ Name: "forbidden-1", EventPattern: '{"source":["s"]}' })),
+      { name: "AccessDeniedException" },
+    );
+    await assert.rejects(eb.send(new ListEventBusesCommand({})), { name: "AccessDeniedException" });
+    eb.destroy();
+  });
+  it("rejects a malformed policy file with the reason, storing nothing", () => {
+    const bad = join(server.dataDir, "bad-policy.json");
+    writeFileSync(
+      bad,
+      JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Maybe", Action: "events:*", Resource: "*" }],
+      }),
+    );
+    const r = busbar("keys", "create", "--account", ACCOUNT, "--policy", bad);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /Effect/);
+  });
+  it("lists keys without secrets, and a deleted key stops working", async () => {
+    const key = json<NewKey>(busbar("keys", "create", "--account", ACCOUNT));
+    const listed = busbar("keys", "list", "--account", ACCOUNT);
+    assert.equal(listed.status, 0);
+    assert.ok(listed.stdout.includes(key.accessKeyId));
+    assert.ok(!listed.stdout.includes(key.secretAccessKey), "no secret in the listing");
+    assert.ok(!listed.stdout.includes(TEST_ROOT.secretAccessKey), "no root secret in the listing");
+    json(busbar("keys", "delete", key.accessKeyId));
+    const eb = client(key);
+    await assert.rejects(eb.send(new DescribeEventBusCommand({})), { name: "UnrecognizedClientException" });
+    eb.destroy();
+  });
+});
+
+describe("accounts", () => {
+  it("gives a new account its own default bus, and keeps accounts apart", async () => {
+    const b = json<NewKey>(busbar("accounts", "create", "--name", "team-b"));
+    assert.match(b.accountId, /^\d{12}$/);
+    const eb = client(b);
+    const buses = await eb.send(new ListEventBusesCommand({}));
+    assert.deepEqual(
+      buses.EventBuses?.map((x) => x.Arn),
+      [`arn:aws:events:us-east-1:${b.accountId}:event-bus/default`],
+    );
+    await assert.rejects(
+      eb.send(new DescribeEventBusCommand({ Name: `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/default` })),
+      { name: "AccessDeniedException" },
+    );
+    const listed = busbar("accounts", "list");
+    assert.ok(listed.stdout.includes(b.accountId));
+    eb.destroy();
+  });
+  it("lets another account put events on a bus only while its resource policy allows it", async () => {
+    const b = json<NewKey>(busbar("accounts", "create"));
+    const other = client(b);
+    const owner = client(TEST_ROOT);
+    const entry = {
+      Source: "partner",
+      DetailType: "hello",
+      Detail: "{}",
+      EventBusName: `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/default`,
+    };
+    const denied = await other.send(new PutEventsCommand({ Entries: [entry] }));
+    assert.equal(denied.Entries?.[0]?.ErrorCode, "AccessDeniedException");
+    await owner.send(
+      new PutPermissionCommand({ StatementId: "team-b", Action: "events:PutEvents", Principal: b.accountId }),
+    );
+    const policy = (await owner.send(new DescribeEventBusCommand({}))).Policy ?? "";
+    assert.match(policy, new RegExp(b.accountId));
+    const allowed = await other.send(new PutEventsCommand({ Entries: [entry] }));
+    assert.equal(allowed.FailedEntryCount, 0);
+    await owner.send(new RemovePermissionCommand({ StatementId: "team-b" }));
+    const again = await other.send(new PutEventsCommand({ Entries: [entry] }));
+    assert.equal(again.Entries?.[0]?.ErrorCode, "AccessDeniedException");
+    await assert.rejects(owner.send(new RemovePermissionCommand({ StatementId: "team-b" })), {
+      name: "ResourceNotFoundException",
+    });
+    other.destroy();
+    owner.destroy();
+  });
+});
+
+describe("secrets", () => {
+  it("keeps them out of the server's output and the credentials file private", () => {
+    assert.ok(!server.output().includes(TEST_ROOT.secretAccessKey));
+    const dbMode = statSync(join(server.dataDir, "busbar.db")).mode & 0o777;
+    assert.equal(dbMode & 0o077, 0, `database file mode ${dbMode.toString(8)} is private`);
+  });
+});

@@ -1,0 +1,121 @@
+/**
+ * Smoke test with the AWS CLI v2 (Debian's awscli, /usr/bin/aws) against a real `busbar serve`, with
+ * nothing but --endpoint-url. Skipped loudly when the CLI is missing, except under CI=true.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { removeDataDir, startBusbar, TEST_ROOT, type BusbarProcess } from "./support/busbar-process.js";
+
+const AWS = "/usr/bin/aws";
+const present = existsSync(AWS);
+if (!present) {
+  const message = `AWS CLI not found at ${AWS}: install Debian's awscli (apt-get install awscli)`;
+  if (process.env.CI === "true") throw new Error(message);
+  console.warn(`\n*** SKIPPING AWS CLI tests: ${message} ***\n`);
+}
+
+let server: BusbarProcess;
+
+function aws(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(
+    AWS,
+    ["events", ...args, "--endpoint-url", server.url, "--region", "us-east-1", "--output", "json"],
+    {
+      encoding: "utf8",
+      env: {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        HOME: process.env.HOME ?? "/tmp",
+        AWS_ACCESS_KEY_ID: TEST_ROOT.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: TEST_ROOT.secretAccessKey,
+        AWS_CONFIG_FILE: "/dev/null",
+        AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+        AWS_PAGER: "",
+        AWS_EC2_METADATA_DISABLED: "true",
+      },
+    },
+  );
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function ok<T>(r: { status: number | null; stdout: string; stderr: string }): T {
+  assert.equal(r.status, 0, r.stderr);
+  return (r.stdout.trim() === "" ? {} : JSON.parse(r.stdout)) as T;
+}
+
+describe("AWS CLI v2", { skip: !present }, () => {
+  before(async () => {
+    server = await startBusbar();
+  });
+  after(async () => {
+    await server.stop();
+    removeDataDir(server.dataDir);
+  });
+
+  it("manages buses, rules and targets, puts events and tests patterns", () => {
+    const bus = ok<{ EventBusArn: string }>(aws("create-event-bus", "--name", "cli-bus"));
+    assert.match(bus.EventBusArn, /event-bus\/cli-bus$/);
+    const buses = ok<{ EventBuses: Array<{ Name: string }> }>(aws("list-event-buses"));
+    assert.deepEqual(buses.EventBuses.map((b) => b.Name).sort(), ["cli-bus", "default"]);
+    const rule = ok<{ RuleArn: string }>(
+      aws("put-rule", "--name", "r1", "--event-bus-name", "cli-bus", "--event-pattern", '{"source":["cli"]}'),
+    );
+    assert.match(rule.RuleArn, /rule\/cli-bus\/r1$/);
+    ok(
+      aws(
+        "put-targets",
+        "--rule",
+        "r1",
+        "--event-bus-name",
+        "cli-bus",
+        "--targets",
+        "Id=t1,Arn=https://example.com/hook",
+      ),
+    );
+    const targets = ok<{ Targets: Array<{ Id: string }> }>(
+      aws("list-targets-by-rule", "--rule", "r1", "--event-bus-name", "cli-bus"),
+    );
+    assert.deepEqual(
+      targets.Targets.map((t) => t.Id),
+      ["t1"],
+    );
+    const put = ok<{ FailedEntryCount: number; Entries: Array<{ EventId?: string }> }>(
+      aws(
+        "put-events",
+        "--entries",
+        JSON.stringify([{ Source: "cli", DetailType: "t", Detail: '{"a":1}', EventBusName: "cli-bus" }]),
+      ),
+    );
+    assert.equal(put.FailedEntryCount, 0);
+    assert.ok(put.Entries[0]?.EventId);
+    const test = ok<{ Result: boolean }>(
+      aws(
+        "test-event-pattern",
+        "--event-pattern",
+        '{"detail":{"a":[1]}}',
+        "--event",
+        JSON.stringify({
+          id: "1",
+          account: "000000000000",
+          source: "cli",
+          time: "2026-01-01T00:00:00Z",
+          region: "us-east-1",
+          resources: [],
+          "detail-type": "t",
+          detail: { a: 1 },
+        }),
+      ),
+    );
+    assert.equal(test.Result, true);
+  });
+
+  it("reports errors with their AWS error type and a non-zero exit", () => {
+    const missing = aws("describe-rule", "--name", "nope");
+    assert.notEqual(missing.status, 0);
+    assert.match(missing.stderr, /ResourceNotFoundException/);
+    const invalid = aws("put-rule", "--name", "bad", "--event-pattern", '{"source":"x"}');
+    assert.notEqual(invalid.status, 0);
+    assert.match(invalid.stderr, /InvalidEventPatternException/);
+  });
+});
