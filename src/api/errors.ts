@@ -1,6 +1,7 @@
 /**
  * Errors the API returns, in the AWS JSON protocol's shape: `{"__type": <awsType>, "message": …}` with
- * an HTTP status. One catalog lists every type; test/error-catalog.test.ts keeps the catalog, the docs
+ * an HTTP status. Authentication failures are 400, as the AWS JSON services answer them (see
+ * src/auth/errors.ts). One catalog lists every type; test/error-catalog.test.ts keeps the catalog, the docs
  * (docs/errors.md) and the code in step.
  * @see https://smithy.io/2.0/aws/protocols/aws-json-1_1-protocol.html#operation-error-serialization
  */
@@ -19,10 +20,10 @@ export const API_ERRORS = {
   AccessDeniedException: 400,
   UnknownOperationException: 400,
   SerializationException: 400,
-  MissingAuthenticationTokenException: 403,
-  IncompleteSignatureException: 403,
-  InvalidSignatureException: 403,
-  UnrecognizedClientException: 403,
+  MissingAuthenticationTokenException: 400,
+  IncompleteSignatureException: 400,
+  InvalidSignatureException: 400,
+  UnrecognizedClientException: 400,
   RequestEntityTooLargeException: 413,
   UnsupportedMediaTypeException: 415,
   ServiceUnavailableException: 503,

@@ -10,22 +10,24 @@ import { startNode } from "../server/index.js";
 export async function runServe(flags: ConfigFlags): Promise<number> {
   const config = loadConfig(flags);
   const log = createLogger();
+  // Listen for signals before starting, so that one arriving during start-up still drains and exits 0.
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
+    process.once("SIGTERM", resolve);
+    process.once("SIGINT", resolve);
+  });
   const node = await startNode(config, log, (c, file) => {
     process.stdout.write(
       `\nBusbar generated root credentials for account ${config.accountId} (shown once; saved to ${file}, mode 0600):\n` +
         `  BUSBAR_ROOT_ACCESS_KEY_ID=${c.accessKeyId}\n  BUSBAR_ROOT_SECRET_ACCESS_KEY=${c.secretAccessKey}\n\n`,
     );
   });
-  await new Promise<void>((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      log.info({ signal }, "stopping");
-      node.close().then(resolve, (err: unknown) => {
-        log.error({ err }, "error while stopping");
-        resolve();
-      });
-    };
-    process.once("SIGTERM", stop);
-    process.once("SIGINT", stop);
-  });
+  const signal = await signalled;
+  log.info({ signal }, "stopping");
+  try {
+    await node.close();
+  } catch (err) {
+    log.error({ err }, "error while stopping");
+    return 1;
+  }
   return 0;
 }

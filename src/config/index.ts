@@ -64,8 +64,9 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   const region = env.BUSBAR_REGION ?? DEFAULT_REGION;
   if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region))
     throw new ConfigError(`BUSBAR_REGION is not a region name: "${region}"`);
-  const keyId = env.BUSBAR_ROOT_ACCESS_KEY_ID;
-  const secret = env.BUSBAR_ROOT_SECRET_ACCESS_KEY;
+  // An empty variable counts as unset.
+  const keyId = env.BUSBAR_ROOT_ACCESS_KEY_ID || undefined;
+  const secret = env.BUSBAR_ROOT_SECRET_ACCESS_KEY || undefined;
   if ((keyId === undefined) !== (secret === undefined)) {
     throw new ConfigError("Set both BUSBAR_ROOT_ACCESS_KEY_ID and BUSBAR_ROOT_SECRET_ACCESS_KEY, or neither");
   }

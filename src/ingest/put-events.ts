@@ -5,10 +5,10 @@
  * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html
  * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html
  */
-import { randomUUID } from "node:crypto";
 import { DEFAULT_BUS, parseArn, type RuleRegistry } from "../buses/index.js";
 import type { EventBus, IngestRecord, PendingDelivery } from "../store/index.js";
 import type { GroupCommitter } from "./group-commit.js";
+import { uuidv7 } from "./ids.js";
 
 /** Largest total size of a request's entries, computed the documented way. */
 export const MAX_ENTRIES_SIZE = 256 * 1024;
@@ -179,7 +179,7 @@ function acceptEntry(
   if (!ctx.mayPut(bus)) {
     return fail(entryError("AccessDeniedException", `Not authorized to put events on event bus ${bus.arn}.`));
   }
-  const id = randomUUID();
+  const id = uuidv7(now);
   const json =
     `{"version":"0","id":"${id}","detail-type":${JSON.stringify(detailType)},"source":${JSON.stringify(source)},` +
     `"account":"${ctx.accountId}","time":"${formatTime(time)}","region":"${ctx.region}",` +
@@ -188,7 +188,7 @@ function acceptEntry(
   for (const m of ctx.registry.match(bus.accountId, bus.name, json)) {
     for (const targetId of m.targetIds) {
       deliveries.push({
-        id: randomUUID(),
+        id: uuidv7(now),
         eventId: id,
         accountId: bus.accountId,
         busName: bus.name,

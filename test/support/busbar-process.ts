@@ -31,12 +31,22 @@ export interface BusbarProcess {
 
 /** Starts `busbar serve`; `dataDir` defaults to a new temporary directory. */
 export async function startBusbar(
-  options: { dataDir?: string; env?: Record<string, string> } = {},
+  options: { dataDir?: string; env?: Record<string, string>; nodeArgs?: string[] } = {},
 ): Promise<BusbarProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "busbar-test-"));
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", join(root, "src/cli/main.ts"), "serve", "--port", "0", "--data-dir", dataDir],
+    [
+      ...(options.nodeArgs ?? []),
+      "--import",
+      "tsx",
+      join(root, "src/cli/main.ts"),
+      "serve",
+      "--port",
+      "0",
+      "--data-dir",
+      dataDir,
+    ],
     {
       cwd: root,
       env: {

@@ -1,0 +1,45 @@
+/**
+ * Authentication and authorization: AWS Signature Version 4 verification, IAM-style identity policies
+ * and event bus resource policies (PutPermission/RemovePermission).
+ */
+export {
+  AUTH_ERROR_TYPES,
+  AccessDeniedError,
+  AuthError,
+  AuthErrorCode,
+  IncompleteSignatureError,
+  InvalidPermissionError,
+  InvalidSignatureError,
+  MalformedPolicyError,
+  MissingAuthenticationTokenError,
+  PermissionAlreadyExistsError,
+  PermissionNotFoundError,
+  PolicyLengthExceededError,
+  UnrecognizedClientError,
+  type AuthAwsType,
+  type InvalidSignatureCode,
+} from "./errors.js";
+export type { RequestHeaders } from "./authorization-header.js";
+export {
+  DEFAULT_MAX_SKEW_MS,
+  verifySignature,
+  type CredentialLookup,
+  type SignedRequest,
+  type VerifiedSignature,
+  type VerifyOptions,
+} from "./sigv4.js";
+export { POLICY_VERSIONS, type PolicyVersion } from "./policy-document.js";
+export { evaluate, parsePolicy, type Decision, type ParsedPolicy, type ParsedStatement } from "./policy.js";
+export {
+  MAX_RESOURCE_POLICY_BYTES,
+  ORG_CONDITION,
+  PUT_EVENTS_ACTION,
+  addPermission,
+  evaluateResourcePolicy,
+  parseResourcePolicy,
+  removePermission,
+  validateResourcePolicy,
+  type PermissionCondition,
+  type PermissionGrant,
+  type ResourceRequestContext,
+} from "./resource-policy.js";

@@ -1,0 +1,334 @@
+/**
+ * Parsing and validation of IAM JSON policy documents, shared by identity policies (`policy.ts`) and
+ * event bus resource policies (`resource-policy.ts`). A document that breaks a rule is rejected with a
+ * `MalformedPolicyError` whose `path` names the offending element (`Statement[1].Action[0]`).
+ * @see https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html
+ * @see https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements.html
+ */
+import { MalformedPolicyError } from "./errors.js";
+
+/** The policy language versions IAM knows; a document without `Version` is `2008-10-17`. */
+export const POLICY_VERSIONS = ["2012-10-17", "2008-10-17"] as const;
+export type PolicyVersion = (typeof POLICY_VERSIONS)[number];
+
+/** The outcome of evaluating policies for one request. */
+export type Decision = "Allow" | "ExplicitDeny" | "ImplicitDeny";
+
+/** `Action`/`NotAction` or `Resource`/`NotResource`: patterns, and whether the element is the `Not` form. */
+export interface MatchList {
+  readonly negated: boolean;
+  readonly patterns: readonly string[];
+  readonly matchers: readonly RegExp[];
+}
+
+/** A statement's `Principal`: anyone, or AWS principals (`*`, accounts, IAM ARNs) and service names. */
+export type PrincipalSpec =
+  | { readonly any: true }
+  | {
+      readonly any: false;
+      readonly accounts: readonly string[];
+      readonly arns: readonly string[];
+      readonly services: readonly string[];
+    };
+
+/** Condition operators supported in resource policies. */
+export const CONDITION_OPERATORS = [
+  "StringEquals",
+  "StringNotEquals",
+  "StringLike",
+  "StringNotLike",
+] as const;
+export type ConditionOperator = (typeof CONDITION_OPERATORS)[number];
+
+/** Condition keys supported in resource policies, lower-cased (IAM keys are case-insensitive). */
+export const CONDITION_KEYS = ["aws:principalorgid", "aws:principalaccount", "aws:principalarn"] as const;
+export type ConditionKey = (typeof CONDITION_KEYS)[number];
+
+/** One test of a `Condition` block: operator, key and the values any of which may match. */
+export interface ConditionTest {
+  readonly operator: ConditionOperator;
+  readonly key: ConditionKey;
+  readonly values: readonly string[];
+}
+
+/** A validated statement. `principal` and `conditions` only occur in resource policies. */
+export interface ParsedStatement {
+  readonly sid?: string;
+  readonly effect: "Allow" | "Deny";
+  readonly action: MatchList;
+  readonly resource: MatchList;
+  readonly principal?: PrincipalSpec;
+  readonly conditions: readonly ConditionTest[];
+}
+
+/** A validated policy document. */
+export interface ParsedPolicy {
+  readonly version: PolicyVersion;
+  readonly id?: string;
+  readonly statements: readonly ParsedStatement[];
+}
+
+/** Which rules apply: identity policies forbid `Principal` and `Condition`; resource policies need `Principal`. */
+export type PolicyKind = "identity" | "resource";
+
+/** A parsed document and its JSON form, whose statements `resource-policy.ts` edits. */
+export interface PolicyDocument {
+  readonly policy: ParsedPolicy;
+  readonly json: Record<string, unknown>;
+  readonly rawStatements: readonly Record<string, unknown>[];
+}
+
+const TOP_LEVEL_KEYS = new Set(["Version", "Id", "Statement"]);
+const STATEMENT_KEYS = new Set([
+  "Sid",
+  "Effect",
+  "Action",
+  "NotAction",
+  "Resource",
+  "NotResource",
+  "Principal",
+  "NotPrincipal",
+  "Condition",
+]);
+const ACTION = /^[A-Za-z0-9-]+:[A-Za-z0-9_*?-]+$/;
+const ARN_PREFIX_SEGMENTS = 5;
+const ACCOUNT_ID = /^\d{12}$/;
+const IAM_PRINCIPAL_ARN = /^arn:[a-z0-9-]+:(?:iam|sts)::(\d{12}):(.+)$/;
+
+/** Whether a JSON value is an object (not an array, not null). */
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Parses and validates a policy document.
+ * @throws MalformedPolicyError naming the element and the rule it breaks.
+ */
+export function parsePolicyDocument(text: string, kind: PolicyKind): PolicyDocument {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new MalformedPolicyError("", `not valid JSON (${(error as Error).message})`);
+  }
+  if (!isObject(json)) throw new MalformedPolicyError("", "a policy must be a JSON object");
+  for (const key of Object.keys(json)) {
+    if (!TOP_LEVEL_KEYS.has(key)) {
+      throw new MalformedPolicyError(key, "unknown top-level element; allowed: Version, Id, Statement");
+    }
+  }
+  const version = json["Version"] ?? "2008-10-17";
+  if (!POLICY_VERSIONS.includes(version as PolicyVersion)) {
+    throw new MalformedPolicyError("Version", `must be one of ${POLICY_VERSIONS.join(", ")}`);
+  }
+  const id = json["Id"];
+  if (id !== undefined && typeof id !== "string") throw new MalformedPolicyError("Id", "must be a string");
+  const statement = json["Statement"];
+  if (statement === undefined) throw new MalformedPolicyError("Statement", "is required");
+  const rawStatements = Array.isArray(statement) ? (statement as unknown[]) : [statement];
+  if (rawStatements.length === 0)
+    throw new MalformedPolicyError("Statement", "must hold at least one statement");
+  const sids = new Set<string>();
+  const statements = rawStatements.map((raw, i) => {
+    const path = Array.isArray(statement) ? `Statement[${i}]` : "Statement";
+    if (!isObject(raw)) throw new MalformedPolicyError(path, "a statement must be a JSON object");
+    const parsed = parseStatement(raw, path, kind, version as PolicyVersion);
+    if (parsed.sid !== undefined) {
+      if (sids.has(parsed.sid))
+        throw new MalformedPolicyError(`${path}.Sid`, `duplicate Sid '${parsed.sid}'`);
+      sids.add(parsed.sid);
+    }
+    return parsed;
+  });
+  const policy: ParsedPolicy = {
+    version: version as PolicyVersion,
+    ...(id === undefined ? {} : { id }),
+    statements,
+  };
+  return { policy, json, rawStatements: rawStatements as Record<string, unknown>[] };
+}
+
+function parseStatement(
+  raw: Record<string, unknown>,
+  path: string,
+  kind: PolicyKind,
+  version: PolicyVersion,
+): ParsedStatement {
+  for (const key of Object.keys(raw)) {
+    if (!STATEMENT_KEYS.has(key))
+      throw new MalformedPolicyError(`${path}.${key}`, "unknown statement element");
+  }
+  const sid = raw["Sid"];
+  if (sid !== undefined && typeof sid !== "string")
+    throw new MalformedPolicyError(`${path}.Sid`, "must be a string");
+  const effect = raw["Effect"];
+  if (effect !== "Allow" && effect !== "Deny") {
+    throw new MalformedPolicyError(`${path}.Effect`, 'must be "Allow" or "Deny"');
+  }
+  const action = parseMatchList(raw, path, "Action", (p, value) => compileAction(p, value));
+  const resource = parseMatchList(raw, path, "Resource", (p, value) => compileResource(p, value, version));
+  if (raw["NotPrincipal"] !== undefined) {
+    throw new MalformedPolicyError(`${path}.NotPrincipal`, "is not supported");
+  }
+  const base: Omit<ParsedStatement, "principal" | "conditions"> = {
+    ...(sid === undefined ? {} : { sid }),
+    effect,
+    action,
+    resource,
+  };
+  if (kind === "identity") {
+    if (raw["Principal"] !== undefined) {
+      throw new MalformedPolicyError(`${path}.Principal`, "an identity policy must not name a principal");
+    }
+    if (raw["Condition"] !== undefined) {
+      throw new MalformedPolicyError(
+        `${path}.Condition`,
+        "conditions are not supported in identity policies",
+      );
+    }
+    return { ...base, conditions: [] };
+  }
+  if (raw["Principal"] === undefined) {
+    throw new MalformedPolicyError(`${path}.Principal`, "a resource policy statement must name a principal");
+  }
+  return {
+    ...base,
+    principal: parsePrincipal(raw["Principal"], `${path}.Principal`),
+    conditions: parseConditions(raw["Condition"], `${path}.Condition`),
+  };
+}
+
+function parseMatchList(
+  raw: Record<string, unknown>,
+  path: string,
+  element: "Action" | "Resource",
+  compile: (path: string, value: string) => RegExp,
+): MatchList {
+  const positive = raw[element];
+  const negative = raw[`Not${element}`];
+  if ((positive === undefined) === (negative === undefined)) {
+    throw new MalformedPolicyError(path, `a statement needs exactly one of ${element} and Not${element}`);
+  }
+  const negated = positive === undefined;
+  const name = negated ? `Not${element}` : element;
+  const patterns = stringList(negated ? negative : positive, `${path}.${name}`);
+  const listed = Array.isArray(negated ? negative : positive);
+  const matchers = patterns.map((p, i) => compile(listed ? `${path}.${name}[${i}]` : `${path}.${name}`, p));
+  return { negated, patterns, matchers };
+}
+
+/** A string or a non-empty array of strings, as most policy elements accept. */
+export function stringList(value: unknown, path: string): string[] {
+  const list: unknown[] = Array.isArray(value) ? (value as unknown[]) : [value];
+  if (list.length === 0) throw new MalformedPolicyError(path, "must not be an empty array");
+  return list.map((item, i) => {
+    if (typeof item !== "string") {
+      throw new MalformedPolicyError(Array.isArray(value) ? `${path}[${i}]` : path, "must be a string");
+    }
+    return item;
+  });
+}
+
+function compileAction(path: string, value: string): RegExp {
+  if (value === "*") return /^.*$/s;
+  if (!ACTION.test(value)) {
+    throw new MalformedPolicyError(
+      path,
+      `'${value}' is not an action: use "*" or service:Action, e.g. events:PutEvents (wildcards * and ? in the action name)`,
+    );
+  }
+  return new RegExp(`^${globToRegExp(value, ".")}$`, "i");
+}
+
+function compileResource(path: string, value: string, version: PolicyVersion): RegExp {
+  if (value === "*") return /^.*$/s;
+  const segments = value.split(":");
+  if (segments[0] !== "arn" || segments.length < ARN_PREFIX_SEGMENTS + 1) {
+    throw new MalformedPolicyError(
+      path,
+      `'${value}' is not a resource: use "*" or an ARN arn:partition:service:region:account:resource`,
+    );
+  }
+  if (version === "2012-10-17" && value.includes("${")) {
+    throw new MalformedPolicyError(path, "policy variables such as ${aws:username} are not supported");
+  }
+  // Wildcards stay inside their ARN segment, except in the resource part, which may itself hold colons.
+  const prefix = segments.slice(0, ARN_PREFIX_SEGMENTS).map((s) => globToRegExp(s, "[^:]"));
+  const rest = globToRegExp(segments.slice(ARN_PREFIX_SEGMENTS).join(":"), ".");
+  return new RegExp(`^${[...prefix, rest].join(":")}$`, "s");
+}
+
+/** Translates `*` and `?` wildcards; `any` is the pattern of one matched character. */
+export function globToRegExp(glob: string, any: string): string {
+  let out = "";
+  for (const ch of glob) {
+    if (ch === "*") out += `${any}*`;
+    else if (ch === "?") out += any;
+    else out += ch.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  }
+  return out;
+}
+
+function parsePrincipal(value: unknown, path: string): PrincipalSpec {
+  if (value === "*") return { any: true };
+  if (!isObject(value)) {
+    throw new MalformedPolicyError(path, 'must be "*" or an object such as {"AWS": "123456789012"}');
+  }
+  const accounts: string[] = [];
+  const arns: string[] = [];
+  const services: string[] = [];
+  for (const [type, entry] of Object.entries(value)) {
+    if (type === "Service") {
+      services.push(...stringList(entry, `${path}.Service`));
+      continue;
+    }
+    if (type !== "AWS") throw new MalformedPolicyError(`${path}.${type}`, "principal type is not supported");
+    for (const aws of stringList(entry, `${path}.AWS`)) {
+      if (aws === "*") return { any: true };
+      if (ACCOUNT_ID.test(aws)) {
+        accounts.push(aws);
+        continue;
+      }
+      const arn = IAM_PRINCIPAL_ARN.exec(aws);
+      if (arn === null) {
+        throw new MalformedPolicyError(
+          `${path}.AWS`,
+          `'${aws}' is not a principal: use "*", a 12-digit account ID or an IAM ARN`,
+        );
+      }
+      if (arn[2] === "root") accounts.push(arn[1] ?? "");
+      else arns.push(aws);
+    }
+  }
+  if (accounts.length + arns.length + services.length === 0) {
+    throw new MalformedPolicyError(path, "must name at least one principal");
+  }
+  return { any: false, accounts, arns, services };
+}
+
+function parseConditions(value: unknown, path: string): ConditionTest[] {
+  if (value === undefined) return [];
+  if (!isObject(value)) throw new MalformedPolicyError(path, "must be a JSON object");
+  const tests: ConditionTest[] = [];
+  for (const [operator, block] of Object.entries(value)) {
+    if (!CONDITION_OPERATORS.includes(operator as ConditionOperator)) {
+      throw new MalformedPolicyError(
+        `${path}.${operator}`,
+        `condition operator is not supported; supported: ${CONDITION_OPERATORS.join(", ")}`,
+      );
+    }
+    if (!isObject(block)) throw new MalformedPolicyError(`${path}.${operator}`, "must be a JSON object");
+    for (const [key, values] of Object.entries(block)) {
+      const lower = key.toLowerCase();
+      if (!CONDITION_KEYS.includes(lower as ConditionKey)) {
+        throw new MalformedPolicyError(
+          `${path}.${operator}.${key}`,
+          "condition key is not supported; supported: aws:PrincipalOrgID, aws:PrincipalAccount, aws:PrincipalArn",
+        );
+      }
+      const list = stringList(values, `${path}.${operator}.${key}`);
+      tests.push({ operator: operator as ConditionOperator, key: lower as ConditionKey, values: list });
+    }
+  }
+  return tests;
+}

@@ -1,0 +1,317 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import {
+  InvalidPermissionError,
+  MalformedPolicyError,
+  PermissionAlreadyExistsError,
+  PermissionNotFoundError,
+  PolicyLengthExceededError,
+} from "./errors.js";
+import {
+  MAX_RESOURCE_POLICY_BYTES,
+  addPermission,
+  evaluateResourcePolicy,
+  parseResourcePolicy,
+  removePermission,
+  validateResourcePolicy,
+  type PermissionGrant,
+} from "./resource-policy.js";
+
+const BUS = "arn:aws:events:us-east-1:111122223333:event-bus/orders";
+const OTHER = "123456789012";
+const grant = (extra: Partial<PermissionGrant> = {}): PermissionGrant => ({
+  statementId: "AllowAccount",
+  action: "events:PutEvents",
+  principal: OTHER,
+  resourceArn: BUS,
+  ...extra,
+});
+const put = (principalAccountId: string, extra: Record<string, string> = {}) => ({
+  principalAccountId,
+  action: "events:PutEvents",
+  resource: BUS,
+  ...extra,
+});
+const policy = (...statements: unknown[]): string =>
+  JSON.stringify({ Version: "2012-10-17", Statement: statements });
+const allowTo = (principal: unknown, extra: Record<string, unknown> = {}) => ({
+  Effect: "Allow",
+  Principal: principal,
+  Action: "events:PutEvents",
+  Resource: BUS,
+  ...extra,
+});
+
+describe("addPermission", () => {
+  it("creates the policy PutPermission makes for one account", () => {
+    assert.deepEqual(JSON.parse(addPermission(undefined, grant())), {
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Sid: "AllowAccount",
+          Effect: "Allow",
+          Principal: { AWS: "arn:aws:iam::123456789012:root" },
+          Action: "events:PutEvents",
+          Resource: BUS,
+        },
+      ],
+    });
+  });
+
+  it("grants everyone in an organization with Principal * and an aws:PrincipalOrgID condition", () => {
+    const condition = { type: "StringEquals", key: "aws:PrincipalOrgID", value: "o-1234567890" };
+    const json = addPermission(undefined, grant({ principal: "*", condition }));
+    const statement = (JSON.parse(json) as { Statement: Record<string, unknown>[] }).Statement[0];
+    assert.equal(statement?.["Principal"], "*");
+    assert.deepEqual(statement?.["Condition"], { StringEquals: { "aws:PrincipalOrgID": "o-1234567890" } });
+    assert.equal(evaluateResourcePolicy(json, put(OTHER, { principalOrgId: "o-1234567890" })), "Allow");
+    assert.equal(evaluateResourcePolicy(json, put(OTHER, { principalOrgId: "o-other" })), "ImplicitDeny");
+  });
+
+  it("appends to an existing policy, keeping its statements, Version and Id", () => {
+    const first = JSON.stringify({
+      Version: "2012-10-17",
+      Id: "bus",
+      Statement: allowTo("*", { Sid: "Old" }),
+    });
+    const json = JSON.parse(addPermission(first, grant())) as { Id: string; Statement: { Sid: string }[] };
+    assert.equal(json.Id, "bus");
+    assert.deepEqual(
+      json.Statement.map((s) => s.Sid),
+      ["Old", "AllowAccount"],
+    );
+  });
+
+  it("names the principal in the partition of the bus", () => {
+    const json = addPermission(
+      undefined,
+      grant({ resourceArn: "arn:aws-cn:events:cn-north-1:111122223333:event-bus/x" }),
+    );
+    assert.match(json, /"arn:aws-cn:iam::123456789012:root"/);
+  });
+
+  const invalid: [string, Partial<PermissionGrant>, string][] = [
+    ["an empty StatementId", { statementId: "" }, "StatementId"],
+    ["a StatementId of 65 characters", { statementId: "a".repeat(65) }, "StatementId"],
+    ["a StatementId with a space", { statementId: "my id" }, "StatementId"],
+    ["an Action other than events:PutEvents", { action: "events:PutRule" }, "Action"],
+    ["a Principal that is not 12 digits", { principal: "12345" }, "Principal"],
+    ["a Principal that is an ARN", { principal: "arn:aws:iam::123456789012:root" }, "Principal"],
+    ["a resource that is not an ARN", { resourceArn: "orders" }, "resourceArn"],
+    [
+      "a Condition of another type",
+      { condition: { type: "StringLike", key: "aws:PrincipalOrgID", value: "o-1" } },
+      "Condition.Type",
+    ],
+    [
+      "a Condition on another key",
+      { condition: { type: "StringEquals", key: "aws:SourceIp", value: "1.2.3.4" } },
+      "Condition.Key",
+    ],
+    [
+      "a Condition without a value",
+      { condition: { type: "StringEquals", key: "aws:PrincipalOrgID", value: "" } },
+      "Condition.Value",
+    ],
+  ];
+  for (const [name, extra, field] of invalid) {
+    it(`rejects ${name}`, () => {
+      assert.throws(
+        () => addPermission(undefined, grant(extra)),
+        (e: unknown) =>
+          e instanceof InvalidPermissionError && e.field === field && e.awsType === "ValidationException",
+      );
+    });
+  }
+
+  it("rejects a StatementId the policy already holds", () => {
+    const json = addPermission(undefined, grant());
+    assert.throws(
+      () => addPermission(json, grant({ principal: "999999999999" })),
+      PermissionAlreadyExistsError,
+    );
+  });
+
+  it("rejects a statement that would take the policy past 10 KB (PolicyLengthExceededException)", () => {
+    let json: string | undefined;
+    let i = 0;
+    const error = (() => {
+      try {
+        for (;;) json = addPermission(json, grant({ statementId: `Account${i++}` }));
+      } catch (e) {
+        return e;
+      }
+    })();
+    assert.ok(error instanceof PolicyLengthExceededError);
+    assert.equal(error.awsType, "PolicyLengthExceededException");
+    assert.ok(json !== undefined && Buffer.byteLength(json) <= MAX_RESOURCE_POLICY_BYTES);
+  });
+});
+
+describe("removePermission", () => {
+  it("removes the statement with the StatementId and keeps the others", () => {
+    const json = addPermission(
+      addPermission(undefined, grant({ statementId: "A" })),
+      grant({ statementId: "B" }),
+    );
+    const left = removePermission(json, "A");
+    assert.deepEqual(
+      parseResourcePolicy(left ?? "").statements.map((s) => s.sid),
+      ["B"],
+    );
+  });
+
+  it("returns undefined once the last statement is gone", () => {
+    assert.equal(removePermission(addPermission(undefined, grant()), "AllowAccount"), undefined);
+  });
+
+  it("throws ResourceNotFoundException for a StatementId that is absent, or when there is no policy", () => {
+    const json = addPermission(undefined, grant());
+    assert.throws(
+      () => removePermission(json, "Nope"),
+      (e: unknown) => e instanceof PermissionNotFoundError && e.awsType === "ResourceNotFoundException",
+    );
+    assert.throws(() => removePermission(undefined, "Nope"), PermissionNotFoundError);
+  });
+});
+
+describe("validateResourcePolicy", () => {
+  it("accepts the documented shapes of Principal", () => {
+    validateResourcePolicy(
+      policy(allowTo({ AWS: OTHER }), allowTo({ AWS: [`arn:aws:iam::${OTHER}:root`, "*"] })),
+    );
+    validateResourcePolicy(
+      policy(
+        allowTo({ AWS: `arn:aws:iam::${OTHER}:role/sender` }),
+        allowTo({ Service: "events.amazonaws.com" }),
+      ),
+    );
+  });
+
+  const rejections: [string, string, string, RegExp][] = [
+    [
+      "a statement without Principal",
+      policy({ Effect: "Allow", Action: "events:PutEvents", Resource: BUS }),
+      "Statement[0].Principal",
+      /must name a principal/,
+    ],
+    [
+      "a Principal string other than *",
+      policy(allowTo(OTHER)),
+      "Statement[0].Principal",
+      /must be "\*" or an object/,
+    ],
+    [
+      "an unsupported principal type",
+      policy(allowTo({ Federated: "cognito-identity.amazonaws.com" })),
+      "Statement[0].Principal.Federated",
+      /not supported/,
+    ],
+    [
+      "an AWS principal that is no account or ARN",
+      policy(allowTo({ AWS: "bob" })),
+      "Statement[0].Principal.AWS",
+      /12-digit account ID or an IAM ARN/,
+    ],
+    ["an empty Principal object", policy(allowTo({})), "Statement[0].Principal", /at least one principal/],
+    [
+      "an unsupported condition operator",
+      policy(allowTo("*", { Condition: { Bool: { "aws:SecureTransport": "true" } } })),
+      "Statement[0].Condition.Bool",
+      /operator is not supported/,
+    ],
+    [
+      "an unsupported condition key",
+      policy(allowTo("*", { Condition: { StringEquals: { "aws:SourceIp": "1.2.3.4" } } })),
+      "Statement[0].Condition.StringEquals.aws:SourceIp",
+      /key is not supported/,
+    ],
+    [
+      "an unknown top-level element",
+      JSON.stringify({ Version: "2012-10-17", Statement: [allowTo("*")], Extra: true }),
+      "Extra",
+      /unknown top-level/,
+    ],
+  ];
+  for (const [name, json, path, reason] of rejections) {
+    it(`rejects ${name}`, () => {
+      assert.throws(
+        () => validateResourcePolicy(json),
+        (e: unknown) => e instanceof MalformedPolicyError && e.path === path && reason.test(e.reason),
+      );
+    });
+  }
+
+  it("rejects a policy over 10 KB", () => {
+    const big = policy(allowTo("*", { Sid: "x".repeat(MAX_RESOURCE_POLICY_BYTES) }));
+    assert.throws(() => validateResourcePolicy(big), PolicyLengthExceededError);
+  });
+});
+
+describe("evaluateResourcePolicy", () => {
+  it("denies implicitly when the bus has no policy", () => {
+    assert.equal(evaluateResourcePolicy(undefined, put(OTHER)), "ImplicitDeny");
+  });
+
+  it("allows any account with Principal * or {AWS: *}", () => {
+    assert.equal(evaluateResourcePolicy(policy(allowTo("*")), put("555555555555")), "Allow");
+    assert.equal(evaluateResourcePolicy(policy(allowTo({ AWS: "*" })), put("555555555555")), "Allow");
+  });
+
+  it("allows the account named by ID or by its root ARN, and no other", () => {
+    for (const principal of [
+      { AWS: OTHER },
+      { AWS: `arn:aws:iam::${OTHER}:root` },
+      { AWS: ["444444444444", OTHER] },
+    ]) {
+      const json = policy(allowTo(principal));
+      assert.equal(evaluateResourcePolicy(json, put(OTHER)), "Allow");
+      assert.equal(evaluateResourcePolicy(json, put("555555555555")), "ImplicitDeny");
+    }
+  });
+
+  it("allows an IAM role ARN only to a caller with that ARN", () => {
+    const role = `arn:aws:iam::${OTHER}:role/sender`;
+    const json = policy(allowTo({ AWS: role }));
+    assert.equal(evaluateResourcePolicy(json, put(OTHER)), "ImplicitDeny");
+    assert.equal(evaluateResourcePolicy(json, put(OTHER, { principalArn: role })), "Allow");
+  });
+
+  it("never matches a Service principal to an account", () => {
+    assert.equal(
+      evaluateResourcePolicy(policy(allowTo({ Service: "events.amazonaws.com" })), put(OTHER)),
+      "ImplicitDeny",
+    );
+  });
+
+  it("requires every condition, with negated operators holding when the key is absent", () => {
+    const like = policy(
+      allowTo("*", { Condition: { StringLike: { "aws:PrincipalArn": "arn:aws:iam::*:role/ci-*" } } }),
+    );
+    assert.equal(
+      evaluateResourcePolicy(like, put(OTHER, { principalArn: `arn:aws:iam::${OTHER}:role/ci-1` })),
+      "Allow",
+    );
+    assert.equal(evaluateResourcePolicy(like, put(OTHER)), "ImplicitDeny");
+    const notEquals = policy(
+      allowTo("*", { Condition: { StringNotEquals: { "aws:PrincipalAccount": "666666666666" } } }),
+    );
+    assert.equal(evaluateResourcePolicy(notEquals, put(OTHER)), "Allow");
+    assert.equal(evaluateResourcePolicy(notEquals, put("666666666666")), "ImplicitDeny");
+  });
+
+  it("denies implicitly an action or resource the statement does not name", () => {
+    const json = policy(allowTo("*"));
+    assert.equal(evaluateResourcePolicy(json, { ...put(OTHER), action: "events:PutRule" }), "ImplicitDeny");
+    assert.equal(
+      evaluateResourcePolicy(json, { ...put(OTHER), resource: BUS.replace("orders", "billing") }),
+      "ImplicitDeny",
+    );
+  });
+
+  it("lets an explicit Deny win over an Allow", () => {
+    const parsed = parseResourcePolicy(policy(allowTo("*"), { ...allowTo({ AWS: OTHER }), Effect: "Deny" }));
+    assert.equal(evaluateResourcePolicy(parsed, put(OTHER)), "ExplicitDeny");
+    assert.equal(evaluateResourcePolicy(parsed, put("555555555555")), "Allow");
+  });
+});

@@ -1,0 +1,228 @@
+/**
+ * Event bus resource policies, as EventBridge keeps them: `PutPermission` appends a statement,
+ * `RemovePermission` removes one by its `StatementId`, `PutPermission` with `Policy` replaces the whole
+ * document, and `DescribeEventBus` returns it. Evaluation decides whether a principal of another
+ * account may call an action on the bus.
+ *
+ * Supported statement elements beyond identity policies: `Principal` (`"*"`, `{"AWS": …}` with `*`,
+ * 12-digit account IDs, `arn:aws:iam::<account>:root` or other IAM ARNs, and `{"Service": …}`, which no
+ * account matches) and `Condition` with `StringEquals`, `StringNotEquals`, `StringLike` and
+ * `StringNotLike` on `aws:PrincipalOrgID`, `aws:PrincipalAccount` and `aws:PrincipalArn`; anything else
+ * is rejected as unsupported. The document may not exceed 10 KB.
+ * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutPermission.html
+ * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_RemovePermission.html
+ * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_Condition.html
+ * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html
+ */
+import {
+  InvalidPermissionError,
+  PermissionAlreadyExistsError,
+  PermissionNotFoundError,
+  PolicyLengthExceededError,
+} from "./errors.js";
+import { statementMatches } from "./policy.js";
+import {
+  globToRegExp,
+  parsePolicyDocument,
+  type ConditionTest,
+  type Decision,
+  type ParsedPolicy,
+  type ParsedStatement,
+} from "./policy-document.js";
+
+/** The largest event bus policy, in UTF-8 bytes: "The permission policy on the event bus cannot exceed 10 KB". */
+export const MAX_RESOURCE_POLICY_BYTES = 10 * 1024;
+
+/** The only action PutPermission grants. */
+export const PUT_EVENTS_ACTION = "events:PutEvents";
+
+/** The only condition PutPermission accepts: membership of an AWS organization. */
+export const ORG_CONDITION = { type: "StringEquals", key: "aws:PrincipalOrgID" } as const;
+
+const STATEMENT_ID = /^[a-zA-Z0-9-_]{1,64}$/;
+const PRINCIPAL = /^(\d{12}|\*)$/;
+const ARN = /^arn:([a-z0-9-]+):[^:]*:[^:]*:[^:]*:.+$/;
+
+/** PutPermission's `Condition` parameter. */
+export interface PermissionCondition {
+  /** Must be `StringEquals`. */
+  readonly type: string;
+  /** Must be `aws:PrincipalOrgID`. */
+  readonly key: string;
+  /** The organization ID, e.g. `o-1234567890`. */
+  readonly value: string;
+}
+
+/** A grant made by PutPermission without `Policy`. */
+export interface PermissionGrant {
+  /** 1–64 characters of `[a-zA-Z0-9-_]`, unique in the policy. */
+  readonly statementId: string;
+  /** Must be `events:PutEvents`. */
+  readonly action: string;
+  /** A 12-digit account ID, or `*` for everyone (usually narrowed by `condition`). */
+  readonly principal: string;
+  /** The ARN of the event bus. */
+  readonly resourceArn: string;
+  readonly condition?: PermissionCondition | undefined;
+}
+
+/** Who asks to do what, for {@link evaluateResourcePolicy}. */
+export interface ResourceRequestContext {
+  readonly principalAccountId: string;
+  readonly action: string;
+  readonly resource: string;
+  /** The caller's organization, the value of `aws:PrincipalOrgID`; absent when it has none. */
+  readonly principalOrgId?: string | undefined;
+  /** The caller's IAM ARN, the value of `aws:PrincipalArn`. */
+  readonly principalArn?: string | undefined;
+}
+
+/**
+ * Parses and validates a bus resource policy.
+ * @throws MalformedPolicyError naming the offending element; PolicyLengthExceededError past 10 KB.
+ */
+export function parseResourcePolicy(json: string): ParsedPolicy {
+  checkLength(json);
+  return parsePolicyDocument(json, "resource").policy;
+}
+
+/**
+ * Validates a bus resource policy (PutPermission with `Policy`).
+ * @throws MalformedPolicyError naming the offending element; PolicyLengthExceededError past 10 KB.
+ */
+export function validateResourcePolicy(json: string): void {
+  parseResourcePolicy(json);
+}
+
+/**
+ * Adds the statement PutPermission makes to a bus policy (or to a new one) and returns the new policy:
+ * `{Sid, Effect: "Allow", Principal: {"AWS": "arn:<partition>:iam::<account>:root"} or "*",
+ * Action: "events:PutEvents", Resource: <bus ARN>, Condition?: {"StringEquals": {"aws:PrincipalOrgID": …}}}`.
+ * @throws InvalidPermissionError for a parameter that breaks a rule; PermissionAlreadyExistsError for a
+ *   taken StatementId; MalformedPolicyError for a stored policy that is not valid;
+ *   PolicyLengthExceededError when the result would pass 10 KB.
+ */
+export function addPermission(policyJson: string | undefined, grant: PermissionGrant): string {
+  const statement = permissionStatement(grant);
+  let result: string;
+  if (policyJson === undefined) {
+    result = JSON.stringify({ Version: "2012-10-17", Statement: [statement] });
+  } else {
+    const document = parsePolicyDocument(policyJson, "resource");
+    if (document.policy.statements.some((s) => s.sid === grant.statementId)) {
+      throw new PermissionAlreadyExistsError(grant.statementId);
+    }
+    result = JSON.stringify({ ...document.json, Statement: [...document.rawStatements, statement] });
+  }
+  checkLength(result);
+  return result;
+}
+
+/**
+ * Removes the statement with this Sid (RemovePermission) and returns the remaining policy, or
+ * `undefined` when no statement remains.
+ * @throws PermissionNotFoundError when no statement has this Sid; MalformedPolicyError for a stored
+ *   policy that is not valid.
+ */
+export function removePermission(policyJson: string | undefined, statementId: string): string | undefined {
+  if (policyJson === undefined) throw new PermissionNotFoundError(statementId);
+  const document = parsePolicyDocument(policyJson, "resource");
+  const index = document.policy.statements.findIndex((s) => s.sid === statementId);
+  if (index === -1) throw new PermissionNotFoundError(statementId);
+  const remaining = document.rawStatements.filter((_, i) => i !== index);
+  return remaining.length === 0 ? undefined : JSON.stringify({ ...document.json, Statement: remaining });
+}
+
+/**
+ * Evaluates a bus policy for one request: a matching `Deny` wins, else a matching `Allow` allows, else
+ * the request is implicitly denied (as is every request when there is no policy). A statement matches
+ * when its principal, action, resource and every condition match. Combining the result with the
+ * caller's identity policies is the caller's business.
+ * @see https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
+ */
+export function evaluateResourcePolicy(
+  policy: string | ParsedPolicy | undefined,
+  context: ResourceRequestContext,
+): Decision {
+  if (policy === undefined) return "ImplicitDeny";
+  const parsed = typeof policy === "string" ? parseResourcePolicy(policy) : policy;
+  let allowed = false;
+  for (const statement of parsed.statements) {
+    if (!principalMatches(statement, context)) continue;
+    if (!statementMatches(statement, context.action, context.resource)) continue;
+    if (!statement.conditions.every((test) => conditionHolds(test, context))) continue;
+    if (statement.effect === "Deny") return "ExplicitDeny";
+    allowed = true;
+  }
+  return allowed ? "Allow" : "ImplicitDeny";
+}
+
+function permissionStatement(grant: PermissionGrant): Record<string, unknown> {
+  if (!STATEMENT_ID.test(grant.statementId)) {
+    throw new InvalidPermissionError("StatementId", "must be 1 to 64 characters of a-z, A-Z, 0-9, - and _");
+  }
+  if (grant.action !== PUT_EVENTS_ACTION) {
+    throw new InvalidPermissionError("Action", `must be ${PUT_EVENTS_ACTION}`);
+  }
+  if (!PRINCIPAL.test(grant.principal)) {
+    throw new InvalidPermissionError("Principal", 'must be a 12-digit account ID or "*"');
+  }
+  const arn = ARN.exec(grant.resourceArn);
+  if (arn === null) throw new InvalidPermissionError("resourceArn", "must be the ARN of the event bus");
+  const partition = arn[1] ?? "aws";
+  const statement: Record<string, unknown> = {
+    Sid: grant.statementId,
+    Effect: "Allow",
+    Principal: grant.principal === "*" ? "*" : { AWS: `arn:${partition}:iam::${grant.principal}:root` },
+    Action: PUT_EVENTS_ACTION,
+    Resource: grant.resourceArn,
+  };
+  if (grant.condition !== undefined) {
+    const { type, key, value } = grant.condition;
+    if (type !== ORG_CONDITION.type)
+      throw new InvalidPermissionError("Condition.Type", "must be StringEquals");
+    if (key !== ORG_CONDITION.key)
+      throw new InvalidPermissionError("Condition.Key", "must be aws:PrincipalOrgID");
+    if (value === "") throw new InvalidPermissionError("Condition.Value", "must be an organization ID");
+    statement["Condition"] = { [type]: { [key]: value } };
+  }
+  return statement;
+}
+
+function principalMatches(statement: ParsedStatement, context: ResourceRequestContext): boolean {
+  const principal = statement.principal;
+  if (principal === undefined) return false;
+  if (principal.any) return true;
+  return (
+    principal.accounts.includes(context.principalAccountId) ||
+    (context.principalArn !== undefined && principal.arns.includes(context.principalArn))
+  );
+}
+
+function conditionHolds(test: ConditionTest, context: ResourceRequestContext): boolean {
+  const actual =
+    test.key === "aws:principalorgid"
+      ? context.principalOrgId
+      : test.key === "aws:principalaccount"
+        ? context.principalAccountId
+        : context.principalArn;
+  const matches = (value: string): boolean =>
+    test.operator === "StringLike" || test.operator === "StringNotLike"
+      ? new RegExp(`^${globToRegExp(value, ".")}$`, "s").test(actual ?? "")
+      : value === actual;
+  switch (test.operator) {
+    case "StringEquals":
+    case "StringLike":
+      return actual !== undefined && test.values.some(matches);
+    case "StringNotEquals":
+    case "StringNotLike":
+      // A negated operator holds when the key is absent from the request context, as in IAM.
+      return actual === undefined || !test.values.some(matches);
+  }
+}
+
+function checkLength(json: string): void {
+  const length = Buffer.byteLength(json, "utf8");
+  if (length > MAX_RESOURCE_POLICY_BYTES)
+    throw new PolicyLengthExceededError(length, MAX_RESOURCE_POLICY_BYTES);
+}

@@ -1,0 +1,161 @@
+/**
+ * The protocol edge of a real server, with hand-made requests signed by @smithy/signature-v4: bad
+ * content, unknown operations, wrong content types, oversized bodies, bad and stale signatures. Every
+ * one gets the AWS JSON error shape, and the server keeps serving.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { createHash, createHmac, type Hash, type Hmac } from "node:crypto";
+import { SignatureV4 } from "@smithy/signature-v4";
+import { removeDataDir, startBusbar, TEST_ROOT, type BusbarProcess } from "./support/busbar-process.js";
+
+let server: BusbarProcess;
+
+const bytes = (d: string | ArrayBuffer | ArrayBufferView): string | Uint8Array =>
+  typeof d === "string"
+    ? d
+    : d instanceof ArrayBuffer
+      ? new Uint8Array(d)
+      : new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+
+/** SHA-256 (and HMAC-SHA-256 with a secret) for the signer, from node:crypto. */
+class Sha256 {
+  private readonly hash: Hash | Hmac;
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.hash = secret === undefined ? createHash("sha256") : createHmac("sha256", bytes(secret));
+  }
+  update(data: string | ArrayBuffer | ArrayBufferView): void {
+    this.hash.update(bytes(data));
+  }
+  digest(): Promise<Uint8Array> {
+    return Promise.resolve(this.hash.digest());
+  }
+}
+
+interface Reply {
+  status: number;
+  type: string | undefined;
+  body: Record<string, unknown>;
+}
+
+async function call(
+  target: string | undefined,
+  body: string,
+  options: {
+    contentType?: string;
+    secret?: string;
+    signingDate?: Date;
+    sign?: boolean;
+    method?: string;
+    path?: string;
+  } = {},
+): Promise<Reply> {
+  const url = new URL(options.path ?? "/", server.url);
+  const headers: Record<string, string> = {
+    host: url.host,
+    "content-type": options.contentType ?? "application/x-amz-json-1.1",
+    ...(target !== undefined && { "x-amz-target": target }),
+  };
+  let signed = headers;
+  if (options.sign !== false) {
+    const signer = new SignatureV4({
+      service: "events",
+      region: "us-east-1",
+      sha256: Sha256,
+      credentials: {
+        accessKeyId: TEST_ROOT.accessKeyId,
+        secretAccessKey: options.secret ?? TEST_ROOT.secretAccessKey,
+      },
+    });
+    const request = await signer.sign(
+      {
+        method: options.method ?? "POST",
+        protocol: "http:",
+        hostname: url.hostname,
+        port: Number(url.port),
+        path: url.pathname,
+        headers,
+        body,
+      },
+      options.signingDate !== undefined ? { signingDate: options.signingDate } : {},
+    );
+    signed = request.headers;
+  }
+  const { host: _host, ...sendHeaders } = signed;
+  const res = await fetch(url, {
+    method: options.method ?? "POST",
+    headers: sendHeaders,
+    body: options.method === "GET" ? null : body,
+  });
+  const text = await res.text();
+  return {
+    status: res.status,
+    type: res.headers.get("x-amzn-errortype") ?? undefined,
+    body: text === "" ? {} : (JSON.parse(text) as Record<string, unknown>),
+  };
+}
+
+before(async () => {
+  server = await startBusbar({ env: { BUSBAR_MAX_BODY_BYTES: "65536" } });
+});
+after(async () => {
+  await server.stop();
+  removeDataDir(server.dataDir);
+});
+
+describe("AWS JSON 1.1 protocol edge", () => {
+  it("serves a well-formed signed request", async () => {
+    const r = await call("AWSEvents.ListEventBuses", "{}");
+    assert.equal(r.status, 200);
+    assert.ok(Array.isArray(r.body.EventBuses));
+  });
+  it("rejects malformed JSON and non-object bodies", async () => {
+    const bad = await call("AWSEvents.ListEventBuses", "{not json");
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.__type, "SerializationException");
+    const list = await call("AWSEvents.ListEventBuses", "[1,2]");
+    assert.equal(list.body.__type, "SerializationException");
+  });
+  it("rejects unknown operations and a missing target", async () => {
+    const r = await call("AWSEvents.LaunchRockets", "{}");
+    assert.equal(r.status, 400);
+    assert.equal(r.type, "UnknownOperationException");
+    assert.match(String(r.body.message), /LaunchRockets/);
+    assert.equal((await call(undefined, "{}")).body.__type, "UnknownOperationException");
+  });
+  it("rejects wrong content types", async () => {
+    const r = await call("AWSEvents.ListEventBuses", "{}", { contentType: "text/plain" });
+    assert.equal(r.status, 415);
+    assert.equal(r.body.__type, "UnsupportedMediaTypeException");
+  });
+  it("rejects bodies over the configured limit without reading them", async () => {
+    const r = await call("AWSEvents.PutEvents", JSON.stringify({ pad: "x".repeat(70_000) }));
+    assert.equal(r.status, 413);
+    assert.equal(r.body.__type, "RequestEntityTooLargeException");
+  });
+  it("rejects wrong types of members with the member named", async () => {
+    const r = await call("AWSEvents.CreateEventBus", JSON.stringify({ Name: 42 }));
+    assert.equal(r.status, 400);
+    assert.match(String(r.body.message), /Name/);
+  });
+  it("rejects missing, bad and stale signatures", async () => {
+    const unsigned = await call("AWSEvents.ListEventBuses", "{}", { sign: false });
+    assert.equal(unsigned.status, 400);
+    assert.equal(unsigned.body.__type, "MissingAuthenticationTokenException");
+    const wrong = await call("AWSEvents.ListEventBuses", "{}", { secret: "not-the-secret-at-all" });
+    assert.equal(wrong.status, 400);
+    assert.equal(wrong.body.__type, "InvalidSignatureException");
+    const stale = await call("AWSEvents.ListEventBuses", "{}", {
+      signingDate: new Date(Date.now() - 20 * 60_000),
+    });
+    assert.equal(stale.status, 400);
+    assert.match(String(stale.body.message), /expired|date|time|skew/i);
+  });
+  it("answers health and readiness probes", async () => {
+    assert.equal((await fetch(new URL("/healthz", server.url))).status, 200);
+    assert.equal((await fetch(new URL("/readyz", server.url))).status, 200);
+  });
+  it("still serves after all of the above", async () => {
+    assert.equal((await call("AWSEvents.DescribeEventBus", "{}")).status, 200);
+  });
+});
