@@ -10,7 +10,9 @@ import { AUTH_ERROR_TYPES } from "../src/auth/index.js";
 
 const doc = readFileSync(join(import.meta.dirname, "..", "docs", "errors.md"), "utf8");
 const documented = new Map(
-  [...doc.matchAll(/^\| ([A-Za-z]+)\s*\| (\d{3})\s*\|/gm)].map((m) => [m[1] as string, Number(m[2])] as const),
+  [...doc.matchAll(/^\| ([A-Za-z]+)\s*\| (\d{3})\s*\|/gm)].map(
+    (m) => [m[1] as string, Number(m[2])] as const,
+  ),
 );
 
 describe("error catalog", () => {

@@ -8,7 +8,7 @@ import { RuleRegistry } from "../buses/index.js";
 import type { BusbarConfig } from "../config/index.js";
 import { GroupCommitter } from "../ingest/index.js";
 import type { Logger } from "../log/index.js";
-import { openSqliteStore, type Store } from "../store/index.js";
+import { openSqliteStore, openSqliteStoreInWorker, type Store } from "../store/index.js";
 import { createAuthenticator } from "./authentication.js";
 import { ensureDefaults, loadRegistry, rootCredentials, type RootCredentials } from "./bootstrap.js";
 import { createHttpServer } from "./http.js";
@@ -30,7 +30,11 @@ export async function startNode(
   announceRoot: (c: RootCredentials, file: string) => void,
 ): Promise<BusbarNode> {
   const root = rootCredentials(config, announceRoot);
-  const store = openSqliteStore({ dataDir: config.dataDir });
+  // SQLite runs on its own thread unless BUSBAR_STORE_THREAD=main (kept for comparison in benchmarks).
+  const store =
+    process.env.BUSBAR_STORE_THREAD === "main"
+      ? openSqliteStore({ dataDir: config.dataDir })
+      : await openSqliteStoreInWorker({ dataDir: config.dataDir });
   await ensureDefaults(store, config, root);
   const registry = new RuleRegistry(config.patternLimits);
   await loadRegistry(store, registry, (arn, e) =>

@@ -4,3 +4,8 @@
  */
 export * from "./types.js";
 export { openSqliteStore, type SqliteStoreOptions } from "./sqlite/index.js";
+export {
+  RemoteStoreError,
+  openSqliteStoreInWorker,
+  type SqliteWorkerStoreOptions,
+} from "./sqlite-worker/index.js";

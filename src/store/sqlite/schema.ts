@@ -11,8 +11,12 @@ import { UnsupportedSchemaVersionError } from "./errors.js";
  * released migration: append a new one.
  *
  * Tables are STRICT. Configuration cascades through foreign keys (bus → rules → targets); tags are
- * keyed by ARN and deleted explicitly. Events and deliveries are rowid tables so that appends go to
- * the end of the b-tree; deliveries are ordered by (due_at, rowid), oldest first.
+ * keyed by ARN and deleted explicitly.
+ *
+ * The event log is laid out for appends. Event and delivery ids are random UUIDs, and every index on
+ * a random key costs a page write per row at each commit, so only `events.id` (needed by `getEvent`
+ * and to refuse duplicates) is one: events are stored in append order (`seq`), and deliveries are
+ * keyed by their event's `seq`, so that their b-trees (and `ingested_at`, `due_at`) grow at the end.
  */
 export const MIGRATIONS: readonly string[] = [
   `
@@ -84,6 +88,7 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT, WITHOUT ROWID;
 
   CREATE TABLE events (
+    seq         INTEGER NOT NULL PRIMARY KEY, -- the rowid: append order
     id          TEXT    NOT NULL UNIQUE,
     account_id  TEXT    NOT NULL,
     bus_name    TEXT    NOT NULL,
@@ -94,17 +99,18 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX events_by_ingested_at ON events (ingested_at);
 
   CREATE TABLE deliveries (
-    id         TEXT    NOT NULL UNIQUE,
+    event_seq  INTEGER NOT NULL, -- events.seq of the event
+    id         TEXT    NOT NULL,
     event_id   TEXT    NOT NULL,
     account_id TEXT    NOT NULL,
     bus_name   TEXT    NOT NULL,
     rule_name  TEXT    NOT NULL,
     target_id  TEXT    NOT NULL,
     due_at     INTEGER NOT NULL,
-    attempts   INTEGER NOT NULL
-  ) STRICT;
+    attempts   INTEGER NOT NULL,
+    PRIMARY KEY (event_seq, id)
+  ) STRICT, WITHOUT ROWID;
   CREATE INDEX deliveries_by_due_at ON deliveries (due_at);
-  CREATE INDEX deliveries_by_event ON deliveries (event_id);
   `,
 ];
 

@@ -154,20 +154,23 @@ export function prepareStatements(db: Database.Database) {
     insertEvent: db.prepare<[string, string, string, number, number, string]>(
       `INSERT INTO events (id, account_id, bus_name, time, ingested_at, json) VALUES (?, ?, ?, ?, ?, ?)`,
     ),
-    insertDelivery: db.prepare<[string, string, string, string, string, string, number, number]>(
-      `INSERT INTO deliveries (id, event_id, account_id, bus_name, rule_name, target_id, due_at, attempts)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    insertDelivery: db.prepare<
+      [number | bigint, string, string, string, string, string, string, number, number]
+    >(
+      `INSERT INTO deliveries (event_seq, id, event_id, account_id, bus_name, rule_name, target_id, due_at, attempts)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     getEvent: db.prepare<[string], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = ?`),
     countEvents: db.prepare<[], { count: number }>(`SELECT count(*) AS count FROM events`),
     listDueDeliveries: db.prepare<[number, number], DeliveryRow>(
-      `SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE due_at <= ? ORDER BY due_at, rowid LIMIT ?`,
+      `SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE due_at <= ? ORDER BY due_at, event_seq, id LIMIT ?`,
     ),
     listDeliveriesOfEvent: db.prepare<[string], DeliveryRow>(
-      `SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE event_id = ? ORDER BY rowid`,
+      `SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE event_seq = (SELECT seq FROM events WHERE id = ?)
+       ORDER BY id`,
     ),
     deleteDeliveriesOfEventsBefore: db.prepare<[number]>(
-      `DELETE FROM deliveries WHERE event_id IN (SELECT id FROM events WHERE ingested_at < ?)`,
+      `DELETE FROM deliveries WHERE event_seq IN (SELECT seq FROM events WHERE ingested_at < ?)`,
     ),
     deleteEventsBefore: db.prepare<[number]>(`DELETE FROM events WHERE ingested_at < ?`),
   };

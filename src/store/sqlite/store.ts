@@ -1,9 +1,8 @@
 /**
  * The {@link Store} contract over one better-sqlite3 connection. The driver is synchronous: each
  * method runs its statements at once and returns a settled promise, so a resolved mutation is already
- * committed (and, with `synchronous = FULL`, on disk). Every multi-row mutation is one IMMEDIATE
- * transaction, so another process writing the same file waits on the busy timeout instead of failing
- * a lock upgrade.
+ * committed (and, with `synchronous = FULL`, on disk). Multi-statement mutations are transactions
+ * (transactions.ts).
  */
 import Database from "better-sqlite3";
 import type {
@@ -20,10 +19,11 @@ import type {
   Tag,
   Target,
 } from "../types.js";
-import { DuplicateIdError, ParentNotFoundError } from "./errors.js";
+import { DuplicateIdError } from "./errors.js";
 import { PageScope, pageRequest, toPage } from "./paging.js";
-import { fromAccessKey, fromBus, fromRule, toAccessKey, toAccount, toBus, toRule, toTarget } from "./rows.js";
+import { fromAccessKey, fromBus, toAccessKey, toAccount, toBus, toRule, toTarget } from "./rows.js";
 import { prepareStatements, type Statements } from "./statements.js";
+import { prepareTransactions, type Transactions } from "./transactions.js";
 
 /** Runs `fn` now; its result or its exception becomes the returned promise. */
 function settle<T>(fn: () => T): Promise<T> {
@@ -43,97 +43,13 @@ export class SqliteStore implements Store {
   readonly kind = "sqlite";
   readonly #db: Database.Database;
   readonly #sql: Statements;
-  readonly #putRule: (rule: Rule) => void;
-  readonly #deleteBus: (accountId: string, busName: string) => boolean;
-  readonly #deleteRule: (accountId: string, busName: string, ruleName: string) => boolean;
-  readonly #putTargets: (
-    accountId: string,
-    busName: string,
-    ruleName: string,
-    targets: readonly Target[],
-  ) => void;
-  readonly #removeTargets: (
-    accountId: string,
-    busName: string,
-    ruleName: string,
-    ids: readonly string[],
-  ) => string[];
-  readonly #tag: (arn: string, tags: readonly Tag[]) => void;
-  readonly #untag: (arn: string, keys: readonly string[]) => void;
-  readonly #append: (records: readonly IngestRecord[]) => void;
-  readonly #deleteEventsBefore: (before: number) => number;
+  readonly #tx: Transactions;
 
   /** Wraps an open, migrated connection; the store owns it from now on. */
   constructor(db: Database.Database) {
     this.#db = db;
-    const sql = prepareStatements(db);
-    this.#sql = sql;
-    const tx = <F extends (...args: never[]) => unknown>(fn: F): Database.Transaction<F> =>
-      db.transaction(fn).immediate;
-
-    this.#putRule = tx((rule: Rule) => {
-      if (sql.busExists.get(rule.accountId, rule.busName) === undefined) {
-        throw new ParentNotFoundError("bus", rule.busName);
-      }
-      sql.upsertRule.run(fromRule(rule));
-    });
-    this.#deleteBus = tx((accountId: string, busName: string) => {
-      const key = { accountId, busName };
-      sql.deleteBusTags.run(key);
-      return sql.deleteBus.run(key).changes > 0;
-    });
-    this.#deleteRule = tx((accountId: string, busName: string, ruleName: string) => {
-      const key = { accountId, busName, ruleName };
-      sql.deleteRuleTags.run(key);
-      return sql.deleteRule.run(key).changes > 0;
-    });
-    this.#putTargets = tx(
-      (accountId: string, busName: string, ruleName: string, targets: readonly Target[]) => {
-        if (sql.ruleExists.get(accountId, busName, ruleName) === undefined) {
-          throw new ParentNotFoundError("rule", ruleName);
-        }
-        for (const t of targets) {
-          sql.upsertTarget.run({
-            accountId,
-            busName,
-            ruleName,
-            id: t.id,
-            arn: t.arn,
-            spec: JSON.stringify(t.spec),
-          });
-        }
-      },
-    );
-    this.#removeTargets = tx((accountId: string, busName: string, ruleName: string, ids: readonly string[]) =>
-      ids.filter((id) => sql.deleteTarget.run({ accountId, busName, ruleName, id }).changes > 0),
-    );
-    this.#tag = tx((arn: string, tags: readonly Tag[]) => {
-      for (const { key, value } of tags) sql.upsertTag.run(arn, key, value);
-    });
-    this.#untag = tx((arn: string, keys: readonly string[]) => {
-      for (const key of keys) sql.deleteTag.run(arn, key);
-    });
-    this.#append = tx((records: readonly IngestRecord[]) => {
-      for (const { event: e, deliveries } of records) {
-        sql.insertEvent.run(e.id, e.accountId, e.busName, e.time, e.ingestedAt, e.json);
-        for (const d of deliveries) {
-          sql.insertDelivery.run(
-            d.id,
-            d.eventId,
-            d.accountId,
-            d.busName,
-            d.ruleName,
-            d.targetId,
-            d.dueAt,
-            d.attempts,
-          );
-        }
-      }
-    });
-    this.#deleteEventsBefore = tx((before: number) => {
-      sql.deleteDeliveriesOfEventsBefore.run(before);
-      return sql.deleteEventsBefore.run(before).changes;
-    });
+    this.#sql = prepareStatements(db);
+    this.#tx = prepareTransactions(db, this.#sql);
   }
 
   /** Closes the database (checkpointing the WAL); closing twice is harmless. */
@@ -213,12 +129,12 @@ export class SqliteStore implements Store {
 
   /** Deletes a bus, its rules and their targets, and the tags of the bus and of its rules. */
   deleteBus(accountId: string, name: string): Promise<boolean> {
-    return settle(() => this.#deleteBus(accountId, name));
+    return settle(() => this.#tx.deleteBus(accountId, name));
   }
 
   /** @throws {ParentNotFoundError} when the rule's bus does not exist. */
   putRule(rule: Rule): Promise<void> {
-    return settle(() => this.#putRule(rule));
+    return settle(() => this.#tx.putRule(rule));
   }
 
   getRule(accountId: string, busName: string, name: string): Promise<Rule | undefined> {
@@ -244,7 +160,7 @@ export class SqliteStore implements Store {
 
   /** Deletes a rule, its targets and its tags. */
   deleteRule(accountId: string, busName: string, name: string): Promise<boolean> {
-    return settle(() => this.#deleteRule(accountId, busName, name));
+    return settle(() => this.#tx.deleteRule(accountId, busName, name));
   }
 
   /** @throws {ParentNotFoundError} when the rule does not exist. */
@@ -254,7 +170,7 @@ export class SqliteStore implements Store {
     ruleName: string,
     targets: readonly Target[],
   ): Promise<void> {
-    return settle(() => this.#putTargets(accountId, busName, ruleName, targets));
+    return settle(() => this.#tx.putTargets(accountId, busName, ruleName, targets));
   }
 
   removeTargets(
@@ -263,7 +179,7 @@ export class SqliteStore implements Store {
     ruleName: string,
     ids: readonly string[],
   ): Promise<readonly string[]> {
-    return settle(() => this.#removeTargets(accountId, busName, ruleName, ids));
+    return settle(() => this.#tx.removeTargets(accountId, busName, ruleName, ids));
   }
 
   listTargets(accountId: string, busName: string, ruleName: string): Promise<readonly Target[]> {
@@ -299,11 +215,11 @@ export class SqliteStore implements Store {
   }
 
   tagResource(arn: string, tags: readonly Tag[]): Promise<void> {
-    return settle(() => this.#tag(arn, tags));
+    return settle(() => this.#tx.tag(arn, tags));
   }
 
   untagResource(arn: string, keys: readonly string[]): Promise<void> {
-    return settle(() => this.#untag(arn, keys));
+    return settle(() => this.#tx.untag(arn, keys));
   }
 
   /**
@@ -315,7 +231,7 @@ export class SqliteStore implements Store {
     return settle(() => {
       if (records.length === 0) return;
       try {
-        this.#append(records);
+        this.#tx.append(records);
       } catch (error) {
         if (error instanceof Database.SqliteError && DUPLICATE_CODES.has(error.code)) {
           throw new DuplicateIdError({ cause: error });
@@ -348,6 +264,6 @@ export class SqliteStore implements Store {
 
   /** Deletes events ingested before `before`, with their pending deliveries; returns how many events. */
   deleteEventsBefore(before: number): Promise<number> {
-    return settle(() => this.#deleteEventsBefore(before));
+    return settle(() => this.#tx.deleteEventsBefore(before));
   }
 }

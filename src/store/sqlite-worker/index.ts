@@ -1,0 +1,121 @@
+/**
+ * The SQLite store on a worker thread: the same contract, with every call posted to a thread that
+ * owns the connection. The main thread keeps serving requests while SQLite writes and fsyncs, which
+ * puts the second core to work.
+ */
+import { Worker } from "node:worker_threads";
+import type { Store } from "../types.js";
+import type { CallMessage, ErrorShape, ReplyMessage, WorkerData } from "./protocol.js";
+
+/** A store error re-created on the calling side, with the AWS shape it had in the worker. */
+export class RemoteStoreError extends Error {
+  override readonly name: string;
+  readonly code: string | undefined;
+  readonly awsType: string;
+  readonly httpStatus: number;
+  readonly retryable: boolean;
+
+  constructor(shape: ErrorShape) {
+    super(shape.message);
+    this.name = shape.name;
+    this.code = shape.code;
+    this.awsType = shape.awsType ?? "InternalException";
+    this.httpStatus = shape.httpStatus ?? 500;
+    this.retryable = shape.retryable ?? false;
+  }
+}
+
+/** Options of {@link openSqliteStoreInWorker}. */
+export interface SqliteWorkerStoreOptions {
+  readonly dataDir: string;
+  readonly fileName?: string;
+}
+
+const METHODS = [
+  "putAccount",
+  "getAccount",
+  "listAccounts",
+  "putAccessKey",
+  "getAccessKey",
+  "listAccessKeys",
+  "deleteAccessKey",
+  "createBus",
+  "getBus",
+  "listBuses",
+  "updateBus",
+  "deleteBus",
+  "putRule",
+  "getRule",
+  "listRules",
+  "listAllRules",
+  "deleteRule",
+  "putTargets",
+  "removeTargets",
+  "listTargets",
+  "listRuleNamesByTarget",
+  "getTags",
+  "tagResource",
+  "untagResource",
+  "appendEvents",
+  "getEvent",
+  "countEvents",
+  "listDueDeliveries",
+  "listDeliveriesOfEvent",
+  "deleteEventsBefore",
+] as const satisfies ReadonlyArray<Exclude<keyof Store, "kind" | "close">>;
+
+/** Opens the SQLite store in a worker thread; resolves once it is open (or rejects with why not). */
+export async function openSqliteStoreInWorker(options: SqliteWorkerStoreOptions): Promise<Store> {
+  const data: WorkerData = {
+    dataDir: options.dataDir,
+    ...(options.fileName !== undefined && { fileName: options.fileName }),
+  };
+  // In the compiled package the entry is worker-main.js; under tsx (tests) the .ts source is loaded.
+  const typescript = import.meta.url.endsWith(".ts");
+  const entry = new URL(typescript ? "./worker-main.ts" : "./worker-main.js", import.meta.url);
+  // Running from TypeScript sources (tests, tsx): Node 20 does not carry the tsx loader into workers,
+  // so a small bootstrap registers it before loading the entry.
+  const worker = typescript
+    ? new Worker(
+        `import("tsx/esm/api").then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`,
+        { eval: true, workerData: data },
+      )
+    : new Worker(entry, { workerData: data });
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+  let nextId = 0;
+  let failure: Error | undefined;
+
+  worker.on("message", (m: ReplyMessage) => {
+    const p = pending.get(m.id);
+    if (p === undefined) return;
+    pending.delete(m.id);
+    if (m.ok) p.resolve(m.value);
+    else p.reject(new RemoteStoreError(m.error));
+  });
+  const fail = (e: Error): void => {
+    failure = e;
+    for (const p of pending.values()) p.reject(e);
+    pending.clear();
+  };
+  worker.on("error", fail);
+  worker.on("exit", (code) => fail(new Error(`the store worker exited (code ${code})`)));
+
+  const call = (method: string, args: readonly unknown[]): Promise<unknown> => {
+    if (failure !== undefined) return Promise.reject(failure);
+    const id = nextId++;
+    return new Promise((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      worker.postMessage({ id, method, args } satisfies CallMessage);
+    });
+  };
+
+  // A first call proves the store opened (an open error surfaces here).
+  await call("countEvents", []);
+  const proxy: Record<string, unknown> = { kind: "sqlite" };
+  for (const m of METHODS) proxy[m] = (...args: unknown[]) => call(m, args);
+  proxy.close = async () => {
+    await call("close", []);
+    await worker.terminate();
+  };
+  return proxy as unknown as Store;
+}

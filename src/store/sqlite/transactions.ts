@@ -1,0 +1,95 @@
+/**
+ * The store's multi-statement mutations, each one IMMEDIATE transaction (taking the write lock at
+ * BEGIN, so another process writing the same file makes it wait on the busy timeout rather than fail
+ * a lock upgrade). Built once, when the store opens.
+ */
+import type Database from "better-sqlite3";
+import type { IngestRecord, Rule, Tag, Target } from "../types.js";
+import { ParentNotFoundError } from "./errors.js";
+import { fromRule } from "./rows.js";
+import type { Statements } from "./statements.js";
+
+/** Builds the transactional mutations over prepared statements. */
+export function prepareTransactions(db: Database.Database, sql: Statements) {
+  const tx = <F extends (...args: never[]) => unknown>(fn: F): Database.Transaction<F> =>
+    db.transaction(fn).immediate;
+
+  return {
+    /** Creates or replaces a rule, keeping its targets; its bus must exist. */
+    putRule: tx((rule: Rule): void => {
+      if (sql.busExists.get(rule.accountId, rule.busName) === undefined) {
+        throw new ParentNotFoundError("bus", rule.busName);
+      }
+      sql.upsertRule.run(fromRule(rule));
+    }),
+
+    /** Deletes the tags of a bus and of its rules, then the bus (cascading to rules and targets). */
+    deleteBus: tx((accountId: string, busName: string): boolean => {
+      const key = { accountId, busName };
+      sql.deleteBusTags.run(key);
+      return sql.deleteBus.run(key).changes > 0;
+    }),
+
+    /** Deletes the tags of a rule, then the rule (cascading to its targets). */
+    deleteRule: tx((accountId: string, busName: string, ruleName: string): boolean => {
+      const key = { accountId, busName, ruleName };
+      sql.deleteRuleTags.run(key);
+      return sql.deleteRule.run(key).changes > 0;
+    }),
+
+    /** Adds or replaces targets by id; the rule must exist. */
+    putTargets: tx(
+      (accountId: string, busName: string, ruleName: string, targets: readonly Target[]): void => {
+        if (sql.ruleExists.get(accountId, busName, ruleName) === undefined) {
+          throw new ParentNotFoundError("rule", ruleName);
+        }
+        for (const { id, arn, spec } of targets) {
+          sql.upsertTarget.run({ accountId, busName, ruleName, id, arn, spec: JSON.stringify(spec) });
+        }
+      },
+    ),
+
+    /** Removes targets by id; returns the ids that existed (each once). */
+    removeTargets: tx(
+      (accountId: string, busName: string, ruleName: string, ids: readonly string[]): string[] =>
+        ids.filter((id) => sql.deleteTarget.run({ accountId, busName, ruleName, id }).changes > 0),
+    ),
+
+    /** Adds or overwrites tags. */
+    tag: tx((arn: string, tags: readonly Tag[]): void => {
+      for (const { key, value } of tags) sql.upsertTag.run(arn, key, value);
+    }),
+
+    /** Removes tags by key. */
+    untag: tx((arn: string, keys: readonly string[]): void => {
+      for (const key of keys) sql.deleteTag.run(arn, key);
+    }),
+
+    /** Inserts every event of the batch and its deliveries (keyed by the event's `seq`). */
+    append: tx((records: readonly IngestRecord[]): void => {
+      for (const { event: e, deliveries } of records) {
+        const seq = sql.insertEvent.run(
+          e.id,
+          e.accountId,
+          e.busName,
+          e.time,
+          e.ingestedAt,
+          e.json,
+        ).lastInsertRowid;
+        for (const d of deliveries) {
+          const { id, eventId, accountId, busName, ruleName, targetId, dueAt, attempts } = d;
+          sql.insertDelivery.run(seq, id, eventId, accountId, busName, ruleName, targetId, dueAt, attempts);
+        }
+      }
+    }),
+
+    /** Deletes the events ingested before `before` with their deliveries; returns how many events. */
+    deleteEventsBefore: tx((before: number): number => {
+      sql.deleteDeliveriesOfEventsBefore.run(before);
+      return sql.deleteEventsBefore.run(before).changes;
+    }),
+  };
+}
+
+/** The transactional mutations of a store. */
+export type Transactions = ReturnType<typeof prepareTransactions>;
