@@ -4,6 +4,8 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,6 +19,21 @@ import {
   UnsupportedSchemaVersionError,
 } from "../src/store/sqlite/index.js";
 import { storeConformance } from "./support/store-conformance.js";
+
+const root = join(import.meta.dirname, "..");
+
+/** A child process that appends 500 events, reports it, and then waits to be killed. */
+const CRASH_SCRIPT = `
+import { openSqliteStore } from "./src/store/index.ts";
+const store = openSqliteStore({ dataDir: process.argv[1] });
+const records = Array.from({ length: 500 }, (_, n) => ({
+  event: { id: "e" + n, accountId: "1", busName: "default", time: n, ingestedAt: n, json: JSON.stringify({ n }) },
+  deliveries: [{ id: "d" + n, eventId: "e" + n, accountId: "1", busName: "default", ruleName: "r", targetId: "t", dueAt: n, attempts: 0 }],
+}));
+await store.appendEvents(records);
+process.stdout.write("committed\\n");
+setInterval(() => {}, 1000);
+`;
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), "busbar-sqlite-"));
@@ -103,9 +120,45 @@ describe("SQLite store files", () => {
     },
   );
 
-  it("rejects a file name with a directory part", () => {
-    assert.throws(() => openSqliteStore({ dataDir: tempDir(), fileName: "../escape.db" }), StoreOpenError);
+  it("rejects an empty data directory and a file name with a directory part, creating nothing", () => {
+    const dataDir = join(tmpdir(), `busbar-never-created-${process.pid}`);
+    assert.throws(() => openSqliteStore({ dataDir, fileName: "../escape.db" }), StoreOpenError);
+    assert.throws(() => openSqliteStore({ dataDir, fileName: ":memory:" }), StoreOpenError);
     assert.throws(() => openSqliteStore({ dataDir: "" }), StoreOpenError);
+    assert.equal(existsSync(dataDir), false);
+  });
+
+  it("keeps a resolved appendEvents after the process is killed with SIGKILL", async () => {
+    const dataDir = tempDir();
+    try {
+      const child = spawn(
+        process.execPath,
+        ["--import", "tsx", "--input-type=module", "-e", CRASH_SCRIPT, dataDir],
+        {
+          cwd: root,
+          stdio: ["ignore", "pipe", "inherit"],
+        },
+      );
+      const exited = once(child, "exit");
+      let out = "";
+      for await (const chunk of child.stdout) {
+        out += String(chunk);
+        if (out.includes("committed")) break;
+      }
+      child.kill("SIGKILL");
+      const [, signal] = await exited;
+      assert.equal(signal, "SIGKILL");
+      const store = openSqliteStore({ dataDir });
+      try {
+        assert.equal(await store.countEvents(), 500);
+        assert.equal((await store.getEvent("e499"))?.json, '{"n":499}');
+        assert.equal((await store.listDeliveriesOfEvent("e499")).length, 1);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await removeDir(dataDir);
+    }
   });
 
   it("refuses a database written by a newer schema version", async () => {
