@@ -16,6 +16,67 @@ import { removeDataDir, startBusbar, TEST_ROOT } from "./support/busbar-process.
 
 const CLIENTS = 8;
 
+/** Keeps CLIENTS workers putting events until `stop()`; collects acknowledged EventIds. */
+function load(eb: EventBridgeClient): { acknowledged: string[]; stop: () => Promise<void> } {
+  const acknowledged: string[] = [];
+  let stopped = false;
+  const detail = JSON.stringify({ payload: "x".repeat(900) });
+  const worker = async (): Promise<void> => {
+    while (!stopped) {
+      try {
+        const r = await eb.send(
+          new PutEventsCommand({
+            Entries: Array.from({ length: 10 }, () => ({
+              Source: "orders",
+              DetailType: "placed",
+              Detail: detail,
+            })),
+          }),
+        );
+        for (const e of r.Entries ?? []) if (e.EventId !== undefined) acknowledged.push(e.EventId);
+      } catch {
+        return; // the server is gone: requests in flight were never acknowledged
+      }
+    }
+  };
+  const workers = Array.from({ length: CLIENTS }, worker);
+  return {
+    acknowledged,
+    stop: async () => {
+      stopped = true;
+      await Promise.all(workers);
+    },
+  };
+}
+
+describe("draining on SIGTERM", () => {
+  it("answers or refuses every request in flight, exits 0, and keeps every acknowledged event", async () => {
+    const server = await startBusbar();
+    const eb = new EventBridgeClient({
+      endpoint: server.url,
+      region: "us-east-1",
+      credentials: TEST_ROOT,
+      maxAttempts: 1,
+    });
+    const running = load(eb);
+    await new Promise((r) => setTimeout(r, 1000));
+    const exit = server.stop();
+    const stopped = running.stop();
+    assert.equal(await exit, 0, server.output());
+    await stopped;
+    eb.destroy();
+    assert.ok(running.acknowledged.length > 100);
+    const store = openSqliteStore({ dataDir: server.dataDir });
+    try {
+      for (const id of running.acknowledged)
+        assert.ok((await store.getEvent(id)) !== undefined, `acknowledged event ${id} was lost`);
+    } finally {
+      await store.close();
+      removeDataDir(server.dataDir);
+    }
+  });
+});
+
 describe("durability across SIGKILL", () => {
   it("keeps every acknowledged event and its pending deliveries", async () => {
     const server = await startBusbar();
