@@ -101,33 +101,12 @@ describe("durability across SIGKILL", () => {
       new PutTargetsCommand({ Rule: "other", Targets: [{ Id: "c", Arn: "https://example.com/c" }] }),
     );
 
-    const acknowledged: string[] = [];
-    let killed = false;
-    const detail = JSON.stringify({ payload: "x".repeat(900) });
-    const worker = async (): Promise<void> => {
-      while (!killed) {
-        try {
-          const r = await eb.send(
-            new PutEventsCommand({
-              Entries: Array.from({ length: 10 }, () => ({
-                Source: "orders",
-                DetailType: "placed",
-                Detail: detail,
-              })),
-            }),
-          );
-          for (const e of r.Entries ?? []) if (e.EventId !== undefined) acknowledged.push(e.EventId);
-        } catch {
-          return; // the server is gone: requests in flight were never acknowledged
-        }
-      }
-    };
-    const workers = Array.from({ length: CLIENTS }, worker);
+    const running = load(eb);
     await new Promise((r) => setTimeout(r, 1500));
-    killed = true;
     await server.kill();
-    await Promise.all(workers);
+    await running.stop();
     eb.destroy();
+    const acknowledged = running.acknowledged;
     assert.ok(acknowledged.length > 500, `load produced ${acknowledged.length} acknowledged events`);
 
     // Restart on the same data directory: the server recovers and serves again.
