@@ -96,7 +96,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, handlers: HttpH
       method: req.method ?? "GET",
       path,
       query: q === -1 ? "" : url.slice(q + 1),
-      headers: req.headers,
+      // Repeated headers as a list each, so that SigV4 canonicalises them exactly.
+      headers: req.headersDistinct,
       body,
     }),
   );
