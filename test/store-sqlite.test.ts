@@ -5,8 +5,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { once } from "node:events";
-import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -139,15 +138,16 @@ describe("SQLite store files", () => {
           stdio: ["ignore", "pipe", "inherit"],
         },
       );
-      const exited = once(child, "exit");
+      const exited = new Promise<NodeJS.Signals | null>((resolve) => {
+        child.once("exit", (_code, signal) => resolve(signal));
+      });
       let out = "";
       for await (const chunk of child.stdout) {
         out += String(chunk);
         if (out.includes("committed")) break;
       }
       child.kill("SIGKILL");
-      const [, signal] = await exited;
-      assert.equal(signal, "SIGKILL");
+      assert.equal(await exited, "SIGKILL", `the child ended on its own: ${out}`);
       const store = openSqliteStore({ dataDir });
       try {
         assert.equal(await store.countEvents(), 500);
@@ -156,6 +156,16 @@ describe("SQLite store files", () => {
       } finally {
         await store.close();
       }
+    } finally {
+      await removeDir(dataDir);
+    }
+  });
+
+  it("refuses a file that is not a SQLite database", async () => {
+    const dataDir = tempDir();
+    try {
+      writeFileSync(join(dataDir, DEFAULT_SQLITE_FILE_NAME), "not a database ".repeat(100));
+      assert.throws(() => openSqliteStore({ dataDir }), StoreOpenError);
     } finally {
       await removeDir(dataDir);
     }

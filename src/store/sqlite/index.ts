@@ -7,7 +7,7 @@ import { closeSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import type { Store } from "../types.js";
-import { StoreOpenError } from "./errors.js";
+import { StoreOpenError, UnsupportedSchemaVersionError } from "./errors.js";
 import { migrate } from "./schema.js";
 import { SqliteStore } from "./store.js";
 
@@ -16,6 +16,7 @@ export {
   InvalidNextTokenError,
   ParentNotFoundError,
   StoreErrorCode,
+  StoreFailureError,
   StoreOpenError,
   UnsupportedSchemaVersionError,
 } from "./errors.js";
@@ -95,13 +96,19 @@ function configure(db: Database.Database): void {
 export function openSqliteStore(options: SqliteStoreOptions): Store {
   const path = databasePath(options);
   prepareFiles(options.dataDir, path);
-  const db = new Database(path, { timeout: SQLITE_BUSY_TIMEOUT_MS });
+  let db: Database.Database;
+  try {
+    db = new Database(path, { timeout: SQLITE_BUSY_TIMEOUT_MS });
+  } catch (error) {
+    throw new StoreOpenError(`cannot open ${path}`, { cause: error });
+  }
   try {
     configure(db);
     migrate(db);
     return new SqliteStore(db);
   } catch (error) {
     db.close();
-    throw error;
+    if (error instanceof StoreOpenError || error instanceof UnsupportedSchemaVersionError) throw error;
+    throw new StoreOpenError(`cannot open ${path} as a Busbar database`, { cause: error });
   }
 }

@@ -19,24 +19,33 @@ import type {
   Tag,
   Target,
 } from "../types.js";
-import { DuplicateIdError } from "./errors.js";
+import { DuplicateIdError, StoreFailureError } from "./errors.js";
 import { PageScope, pageRequest, toPage } from "./paging.js";
 import { fromAccessKey, fromBus, toAccessKey, toAccount, toBus, toRule, toTarget } from "./rows.js";
 import { prepareStatements, type Statements } from "./statements.js";
 import { prepareTransactions, type Transactions } from "./transactions.js";
-
-/** Runs `fn` now; its result or its exception becomes the returned promise. */
-function settle<T>(fn: () => T): Promise<T> {
-  return new Promise<T>((resolve) => {
-    resolve(fn());
-  });
-}
 
 /** SQLite result codes of a unique or primary-key violation. */
 const DUPLICATE_CODES: ReadonlySet<string> = new Set([
   "SQLITE_CONSTRAINT_UNIQUE",
   "SQLITE_CONSTRAINT_PRIMARYKEY",
 ]);
+
+/** Wraps a driver error in a store error; other errors pass through. */
+function storeError(error: unknown): unknown {
+  return error instanceof Database.SqliteError ? new StoreFailureError(error.code, { cause: error }) : error;
+}
+
+/** Runs `fn` now; its result, or its exception with driver errors wrapped, becomes the returned promise. */
+function settle<T>(fn: () => T): Promise<T> {
+  return new Promise<T>((resolve) => {
+    try {
+      resolve(fn());
+    } catch (error) {
+      throw storeError(error);
+    }
+  });
+}
 
 /** The SQLite implementation of {@link Store}; created by `openSqliteStore`. */
 export class SqliteStore implements Store {
@@ -225,7 +234,7 @@ export class SqliteStore implements Store {
   /**
    * Inserts every event and delivery of the batch in one transaction, committed (fsynced) before the
    * promise resolves; on any failure none of them is stored.
-   * @throws {DuplicateIdError} when an event or delivery id is already stored or repeated.
+   * @throws {DuplicateIdError} when an event id is already stored or repeated, or a delivery id repeats within an event.
    */
   appendEvents(records: readonly IngestRecord[]): Promise<void> {
     return settle(() => {
