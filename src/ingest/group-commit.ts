@@ -1,8 +1,9 @@
 /**
- * Group commit: the records of every PutEvents request that arrives while a commit is being prepared
- * or is in flight are written together in the next one, so that many concurrent requests share one
- * durable transaction (one fsync) instead of paying one each. A request's promise resolves only once
- * its records are durable.
+ * Group commit: the records of every PutEvents request that arrives while earlier commits are being
+ * written go together into the next one, so that many concurrent requests share one durable
+ * transaction (one fsync) instead of paying one each. A request's promise resolves only once its
+ * records are durable. Up to {@link MAX_COMMITS_IN_FLIGHT} commits are handed to the store at once,
+ * so that a store on another thread always has the next batch waiting.
  */
 import type { IngestRecord, Store } from "../store/index.js";
 
@@ -14,13 +15,15 @@ interface Waiter {
 
 /** Largest number of records written in one transaction. */
 export const MAX_GROUP_RECORDS = 5000;
+/** Commits handed to the store before the previous ones finish. */
+export const MAX_COMMITS_IN_FLIGHT = 2;
 
 /** Batches appends to a store. */
 export class GroupCommitter {
   private queue: Waiter[] = [];
-  private queued = 0;
   private scheduled = false;
-  private inFlight: Promise<void> | undefined;
+  private inFlight = 0;
+  private idle: Array<() => void> = [];
 
   constructor(private readonly store: Store) {}
 
@@ -29,43 +32,49 @@ export class GroupCommitter {
     if (records.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ records, resolve, reject });
-      this.queued += records.length;
       this.schedule();
     });
   }
 
   /** Resolves once everything queued so far is committed (or failed). */
-  async drain(): Promise<void> {
-    while (this.queue.length > 0 || this.inFlight !== undefined || this.scheduled) {
-      await (this.inFlight ?? new Promise<void>((r) => setImmediate(r)));
-    }
+  drain(): Promise<void> {
+    if (this.queue.length === 0 && this.inFlight === 0 && !this.scheduled) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
   }
 
   private schedule(): void {
-    if (this.scheduled || this.inFlight !== undefined) return;
+    if (this.scheduled || this.inFlight >= MAX_COMMITS_IN_FLIGHT || this.queue.length === 0) return;
     this.scheduled = true;
     // Let the requests already read in this turn of the event loop join the batch.
     setImmediate(() => {
       this.scheduled = false;
-      this.inFlight = this.flush().finally(() => {
-        this.inFlight = undefined;
-        if (this.queue.length > 0) this.schedule();
+      const batch = this.take();
+      if (batch.length === 0) return;
+      this.inFlight++;
+      void this.write(batch).finally(() => {
+        this.inFlight--;
+        this.schedule();
+        if (this.queue.length === 0 && this.inFlight === 0 && !this.scheduled) {
+          for (const done of this.idle.splice(0)) done();
+        }
       });
+      this.schedule();
     });
   }
 
-  private async flush(): Promise<void> {
+  private take(): Waiter[] {
     const batch: Waiter[] = [];
     let count = 0;
-    while (
-      this.queue.length > 0 &&
-      (count === 0 || count + (this.queue[0] as Waiter).records.length <= MAX_GROUP_RECORDS)
-    ) {
-      const w = this.queue.shift() as Waiter;
-      batch.push(w);
-      count += w.records.length;
+    while (this.queue.length > 0) {
+      const next = this.queue[0] as Waiter;
+      if (count > 0 && count + next.records.length > MAX_GROUP_RECORDS) break;
+      batch.push(this.queue.shift() as Waiter);
+      count += next.records.length;
     }
-    this.queued -= count;
+    return batch;
+  }
+
+  private async write(batch: readonly Waiter[]): Promise<void> {
     const records = batch.length === 1 ? (batch[0] as Waiter).records : batch.flatMap((w) => w.records);
     try {
       await this.store.appendEvents(records);

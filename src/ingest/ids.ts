@@ -7,44 +7,32 @@
  */
 import { randomFillSync } from "node:crypto";
 
-const POOL_SIZE = 4096;
-const pool = Buffer.alloc(POOL_SIZE);
-let offset = POOL_SIZE;
-const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+/** Random hex digits, refilled in bulk: each id takes 20 of them. */
+const POOL_CHARS = 8192;
+let pool = "";
+let offset = POOL_CHARS;
+const VARIANT = "89ab";
+
+function refill(): void {
+  pool = randomFillSync(Buffer.alloc(POOL_CHARS / 2)).toString("hex");
+  offset = 0;
+}
+
+let lastMs = -1;
+let lastPrefix = "";
 
 /** A new UUIDv7 string. */
 export function uuidv7(now: number = Date.now()): string {
-  if (offset + 10 > POOL_SIZE) {
-    randomFillSync(pool);
-    offset = 0;
-  }
-  const r = offset;
-  offset += 10;
+  if (offset + 20 > POOL_CHARS) refill();
+  const r = pool.slice(offset, offset + 20);
+  offset += 20;
   const ms = Math.floor(now);
-  const hi = Math.floor(ms / 0x1000000); // top 24 of the 48 timestamp bits
-  const lo = ms % 0x1000000;
-  const h = (n: number): string => HEX[n & 0xff] as string;
-  const b = (i: number): number => pool[r + i] as number;
-  return (
-    h(hi >>> 16) +
-    h(hi >>> 8) +
-    h(hi) +
-    h(lo >>> 16) +
-    "-" +
-    h(lo >>> 8) +
-    h(lo) +
-    "-" +
-    h(0x70 | (b(0) & 0x0f)) +
-    h(b(1)) +
-    "-" +
-    h(0x80 | (b(2) & 0x3f)) +
-    h(b(3)) +
-    "-" +
-    h(b(4)) +
-    h(b(5)) +
-    h(b(6)) +
-    h(b(7)) +
-    h(b(8)) +
-    h(b(9))
-  );
+  if (ms !== lastMs) {
+    const t = ms.toString(16).padStart(12, "0");
+    lastPrefix = `${t.slice(0, 8)}-${t.slice(8, 12)}-7`;
+    lastMs = ms;
+  }
+  // 7xxx: version 7 and 12 random bits; then the variant (10xx) and 14 random bits; then 48 random bits.
+  const variant = VARIANT[parseInt(r[3] as string, 16) & 3] as string;
+  return `${lastPrefix}${r.slice(0, 3)}-${variant}${r.slice(4, 7)}-${r.slice(7, 19)}`;
 }
