@@ -41,7 +41,7 @@ export function rootCredentials(
   if (config.rootAccessKeyId !== undefined && config.rootSecretAccessKey !== undefined) {
     return { accessKeyId: config.rootAccessKeyId, secretAccessKey: config.rootSecretAccessKey };
   }
-  mkdirSync(config.dataDir, { recursive: true });
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const file = join(config.dataDir, ROOT_CREDENTIALS_FILE);
   if (existsSync(file)) {
     const saved = JSON.parse(readFileSync(file, "utf8")) as Partial<RootCredentials>;
