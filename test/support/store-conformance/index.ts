@@ -1,0 +1,12 @@
+/**
+ * The parts of the `Store` conformance suite: one registrar per area of the contract, each
+ * given the same `open` function, plus the shape of an implementation under test.
+ */
+export { accountsAndKeysTests } from "./accounts-and-keys.js";
+export { busTests } from "./buses.js";
+export { durabilityTests } from "./durability.js";
+export { eventTests } from "./events.js";
+export { ruleTests } from "./rules.js";
+export { type OpenStore, type StoreUnderTest } from "./session.js";
+export { tagTests } from "./tags.js";
+export { targetTests } from "./targets.js";
