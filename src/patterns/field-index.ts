@@ -5,7 +5,7 @@
  */
 import { LeafKind, type Leaf } from "./leaf.js";
 import { conditionKey, conditionMatches, excluded, type Condition, type Exclusion } from "./conditions.js";
-import { AffixMap, listOf, MultiMap, type OneOrMany } from "./multimap.js";
+import { AffixMap, listOf, MultiMap, multiAdd, multiRemove, type OneOrMany } from "./multimap.js";
 import { IntervalIndex } from "./interval-index.js";
 import { foldKey, isFoldRegular } from "./case-fold.js";
 import { literalPrefix } from "./wildcard.js";
@@ -29,10 +29,74 @@ interface AnythingBut<T> {
 
 let stampCounter = 0;
 
+// Per-call state of FieldIndex.match, at module level (matching is not re-entrant): writing it into
+// each index object would dirty cold cache lines on every lookup.
+let curStamp = 0;
+let curOut: Target[] = [];
+let curLeaf: Leaf | undefined;
+
+function pushTargets(targets: OneOrMany<Target>): void {
+  const stamp = curStamp;
+  if (!Array.isArray(targets)) {
+    const t = targets as Target;
+    if (t.mark !== stamp) {
+      t.mark = stamp;
+      curOut.push(t);
+    }
+    return;
+  }
+  const list = targets as readonly Target[];
+  for (let i = 0; i < list.length; i++) {
+    const t = list[i] as Target;
+    if (t.mark !== stamp) {
+      t.mark = stamp;
+      curOut.push(t);
+    }
+  }
+}
+
+function confirmOne(x: Checked<Target>): void {
+  if (x.target.mark !== curStamp && conditionMatches(x.condition, curLeaf as Leaf)) {
+    x.target.mark = curStamp;
+    curOut.push(x.target);
+  }
+}
+
+function confirmChecked(candidates: OneOrMany<Checked<Target>>): void {
+  if (!Array.isArray(candidates)) {
+    confirmOne(candidates as Checked<Target>);
+    return;
+  }
+  const list = candidates as ReadonlyArray<Checked<Target>>;
+  for (let i = 0; i < list.length; i++) confirmOne(list[i] as Checked<Target>);
+}
+
+/** Bits of {@link FieldIndex.flags}: which structures hold anything. */
+const Has = {
+  Exact: 1,
+  Prefix: 2,
+  Suffix: 4,
+  Ip: 8,
+  FoldedEquals: 16,
+  FoldedPrefix: 32,
+  FoldedSuffix: 64,
+  Wildcard: 128,
+  ExactNumber: 256,
+  Range: 512,
+  NumberText: 1024,
+  Literal: 2048,
+  Scanned: 4096,
+  Exists: 8192,
+  AnythingBut: 16384,
+} as const;
+
 /** Conditions on one path out of one state, indexed for lookup by leaf. */
 export class FieldIndex<T extends Target> {
+  /** Which structures below hold anything ({@link Has} bits): one read decides what to look at. */
+  private flags = 0;
   private count = 0;
-  private exactStrings: MultiMap<string, T> | undefined;
+  /** Exact strings: a plain Map (one memory access fewer than a MultiMap on the hottest path). */
+  private exactStrings: Map<string, T | T[]> | undefined;
   private exactNumbers: MultiMap<number, T> | undefined;
   private exactNumberTexts: MultiMap<string, T> | undefined;
   private literals: MultiMap<string, T> | undefined;
@@ -57,11 +121,23 @@ export class FieldIndex<T extends Target> {
     return this.count;
   }
 
+  /** Adds a (condition, target) pair. */
   add(c: Condition, target: T): void {
+    this.addEntry(c, target);
+    this.refreshFlags();
+  }
+
+  /** Removes a (condition, target) pair added before. */
+  remove(c: Condition, target: T): void {
+    this.removeEntry(c, target);
+    this.refreshFlags();
+  }
+
+  private addEntry(c: Condition, target: T): void {
     this.count++;
     switch (c.kind) {
       case "exact-string":
-        (this.exactStrings ??= new MultiMap()).add(c.value, target);
+        multiAdd((this.exactStrings ??= new Map()), c.value, target);
         return;
       case "exact-number":
         if (c.key !== undefined) (this.exactNumbers ??= new MultiMap()).add(c.key, target);
@@ -120,7 +196,7 @@ export class FieldIndex<T extends Target> {
     }
   }
 
-  remove(c: Condition, target: T): void {
+  private removeEntry(c: Condition, target: T): void {
     this.count--;
     const key = conditionKey(c);
     const sameChecked = (x: Checked<T>): boolean => x.target === target && conditionKey(x.condition) === key;
@@ -130,7 +206,7 @@ export class FieldIndex<T extends Target> {
     };
     switch (c.kind) {
       case "exact-string":
-        this.exactStrings?.remove(c.value, target);
+        if (this.exactStrings !== undefined) multiRemove(this.exactStrings, c.value, target);
         return;
       case "exact-number":
         if (c.key !== undefined) this.exactNumbers?.remove(c.key, target);
@@ -222,87 +298,72 @@ export class FieldIndex<T extends Target> {
 
   /** Appends to `out` every target (once) whose condition `leaf` satisfies. */
   match(leaf: Leaf, out: T[]): void {
-    this.stamp = ++stampCounter;
-    this.out = out;
-    this.leaf = leaf;
+    curStamp = ++stampCounter;
+    curOut = out;
+    curLeaf = leaf;
+    const flags = this.flags;
     const kind = leaf.kind;
     const text = leaf.text;
+    const push = pushTargets as (targets: OneOrMany<T>) => void;
+    const confirm = confirmChecked as (candidates: OneOrMany<Checked<T>>) => void;
     if (kind === LeafKind.String) {
-      if (this.exactStrings !== undefined) {
-        const t = this.exactStrings.get(text);
-        if (t !== undefined) this.push(t);
+      if ((flags & Has.Exact) !== 0) {
+        const t = (this.exactStrings as Map<string, T | T[]>).get(text);
+        if (t !== undefined) push(t);
       }
-      if (this.prefixes !== undefined) this.prefixes.forEachAffix(text, this.push);
-      if (this.suffixes !== undefined) this.suffixes.forEachAffix(text, this.push);
-      if (this.ips !== undefined) this.matchIp(leaf);
-      if (this.foldedEquals !== undefined) {
-        const list = this.foldedEquals.get(foldKey(text));
-        if (list !== undefined) this.confirm(list);
+      if ((flags & 0xfe) !== 0) {
+        if ((flags & Has.Prefix) !== 0) this.prefixes?.forEachAffix(text, push);
+        if ((flags & Has.Suffix) !== 0) this.suffixes?.forEachAffix(text, push);
+        if ((flags & Has.Ip) !== 0) this.matchIp(leaf);
+        if ((flags & Has.FoldedEquals) !== 0) {
+          const list = this.foldedEquals?.get(foldKey(text));
+          if (list !== undefined) confirm(list);
+        }
+        if ((flags & Has.FoldedPrefix) !== 0) this.foldedPrefixes?.forEachAffix(text, confirm, foldKey);
+        if ((flags & Has.FoldedSuffix) !== 0) this.foldedSuffixes?.forEachAffix(text, confirm, foldKey);
+        if ((flags & Has.Wildcard) !== 0) this.wildcards?.forEachAffix(text, confirm);
       }
-      if (this.foldedPrefixes !== undefined) this.foldedPrefixes.forEachAffix(text, this.confirm, foldKey);
-      if (this.foldedSuffixes !== undefined) this.foldedSuffixes.forEachAffix(text, this.confirm, foldKey);
-      if (this.wildcards !== undefined) this.wildcards.forEachAffix(text, this.confirm);
     } else if (kind === LeafKind.Number) {
       const key = leaf.key;
       if (key === key) {
-        if (this.exactNumbers !== undefined) {
-          const t = this.exactNumbers.get(key);
-          if (t !== undefined) this.push(t);
+        if ((flags & Has.ExactNumber) !== 0) {
+          const t = this.exactNumbers?.get(key);
+          if (t !== undefined) push(t);
         }
-        if (this.ranges !== undefined) this.ranges.query(key, this.push);
+        if ((flags & Has.Range) !== 0) this.ranges?.query(key, push);
       }
-      if (this.exactNumberTexts !== undefined) {
-        const t = this.exactNumberTexts.get(text);
-        if (t !== undefined) this.push(t);
+      if ((flags & Has.NumberText) !== 0) {
+        const t = this.exactNumberTexts?.get(text);
+        if (t !== undefined) push(t);
       }
-    } else if (this.literals !== undefined) {
-      const t = this.literals.get(text);
-      if (t !== undefined) this.push(t);
+    } else if ((flags & Has.Literal) !== 0) {
+      const t = this.literals?.get(text);
+      if (t !== undefined) push(t);
     }
-    if (this.scanned !== undefined) this.confirm(this.scanned);
-    if (this.exists !== undefined) this.push(this.exists);
-    if (this.anythingButs !== undefined) this.matchAnythingBut(leaf);
+    if ((flags & Has.Scanned) !== 0 && this.scanned !== undefined) confirm(this.scanned);
+    if ((flags & Has.Exists) !== 0 && this.exists !== undefined) push(this.exists);
+    if ((flags & Has.AnythingBut) !== 0) this.matchAnythingBut(leaf);
   }
 
-  // Per-call state of match(), kept in fields so that the helpers below need no closures.
-  private stamp = 0;
-  private out: T[] = [];
-  private leaf: Leaf | undefined;
-
-  private readonly push = (targets: OneOrMany<T>): void => {
-    const stamp = this.stamp;
-    if (!Array.isArray(targets)) {
-      const t = targets as T;
-      if (t.mark !== stamp) {
-        t.mark = stamp;
-        this.out.push(t);
-      }
-      return;
-    }
-    const list = targets as readonly T[];
-    for (let i = 0; i < list.length; i++) {
-      const t = list[i] as T;
-      if (t.mark !== stamp) {
-        t.mark = stamp;
-        this.out.push(t);
-      }
-    }
-  };
-
-  private readonly confirm = (candidates: OneOrMany<Checked<T>>): void => {
-    if (!Array.isArray(candidates)) {
-      this.confirmOne(candidates as Checked<T>);
-      return;
-    }
-    const list = candidates as ReadonlyArray<Checked<T>>;
-    for (let i = 0; i < list.length; i++) this.confirmOne(list[i] as Checked<T>);
-  };
-
-  private confirmOne(x: Checked<T>): void {
-    if (x.target.mark !== this.stamp && conditionMatches(x.condition, this.leaf as Leaf)) {
-      x.target.mark = this.stamp;
-      this.out.push(x.target);
-    }
+  /** Recomputes {@link flags} from the structures (after any change). */
+  private refreshFlags(): void {
+    let f = 0;
+    if (this.exactStrings !== undefined && this.exactStrings.size > 0) f |= Has.Exact;
+    if (this.prefixes !== undefined && !this.prefixes.empty) f |= Has.Prefix;
+    if (this.suffixes !== undefined && !this.suffixes.empty) f |= Has.Suffix;
+    if (this.ips !== undefined && this.ips.size > 0) f |= Has.Ip;
+    if (this.foldedEquals !== undefined && this.foldedEquals.size > 0) f |= Has.FoldedEquals;
+    if (this.foldedPrefixes !== undefined && !this.foldedPrefixes.empty) f |= Has.FoldedPrefix;
+    if (this.foldedSuffixes !== undefined && !this.foldedSuffixes.empty) f |= Has.FoldedSuffix;
+    if (this.wildcards !== undefined && !this.wildcards.empty) f |= Has.Wildcard;
+    if (this.exactNumbers !== undefined && this.exactNumbers.size > 0) f |= Has.ExactNumber;
+    if (this.ranges !== undefined && this.ranges.size > 0) f |= Has.Range;
+    if (this.exactNumberTexts !== undefined && this.exactNumberTexts.size > 0) f |= Has.NumberText;
+    if (this.literals !== undefined && this.literals.size > 0) f |= Has.Literal;
+    if (this.scanned !== undefined && this.scanned.length > 0) f |= Has.Scanned;
+    if (this.exists !== undefined && this.exists.length > 0) f |= Has.Exists;
+    if (this.anythingButs !== undefined && this.anythingButs.length > 0) f |= Has.AnythingBut;
+    this.flags = f;
   }
 
   /** IP blocks holding the leaf's address (docs/pattern-semantics.md R33 for mixed families). */
@@ -330,12 +391,12 @@ export class FieldIndex<T extends Target> {
 
   private pushIp(key: string): void {
     const t = this.ips?.get(key);
-    if (t !== undefined) this.push(t);
+    if (t !== undefined) pushTargets(t);
   }
 
   private matchAnythingBut(leaf: Leaf): void {
     // Mark the entries whose exclusion names this leaf, then take every other entry.
-    const stamp = this.stamp;
+    const stamp = curStamp;
     this.exclusions?.mark(leaf, stamp);
     this.take(this.anythingButs, stamp);
   }
@@ -346,7 +407,7 @@ export class FieldIndex<T extends Target> {
       const e = list[i] as AnythingBut<T>;
       if (e.mark !== stamp && e.target.mark !== stamp) {
         e.target.mark = stamp;
-        this.out.push(e.target);
+        curOut.push(e.target);
       }
     }
   }

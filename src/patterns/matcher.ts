@@ -45,8 +45,7 @@ interface Absence {
 
 // Most states have no transitions of some kind: they share these empty lists (replaced, never mutated,
 // when a state gains an entry), which keeps large rule sets small and cache-friendly.
-const NO_NODES: readonly PathNode[] = Object.freeze([]);
-const NO_INDEXES: ReadonlyArray<FieldIndex<State>> = Object.freeze([]);
+const NO_TRANSITIONS: ReadonlyArray<PathNode | FieldIndex<State>> = Object.freeze([]);
 const NO_ABSENCES: readonly Absence[] = Object.freeze([]);
 const NO_ENDS: ReadonlyArray<RuleRecord<unknown>> = Object.freeze([]);
 
@@ -61,8 +60,11 @@ class State implements Target {
   /** Value transitions by path node, only for states with many of them (see FIELD_MAP_THRESHOLD). */
   fields: Map<PathNode, FieldIndex<State>> | null = null;
   /** The same, as parallel lists for iteration. */
-  fieldNodes = NO_NODES;
-  fieldIndexes = NO_INDEXES;
+  /**
+   * The same, interleaved in one list — [node, index, node, index, …] — so that visiting a state
+   * touches one list rather than two.
+   */
+  transitions = NO_TRANSITIONS;
   /** `exists: false` transitions. */
   absences = NO_ABSENCES;
   /** Rules whose sub-pattern ends here (a rule may appear more than once). */
@@ -183,13 +185,14 @@ export class Matcher<K = string> {
       let index = indexFor(state, edge.node);
       if (index === undefined) {
         index = new FieldIndex();
-        state.fieldNodes = [...state.fieldNodes, edge.node];
-        state.fieldIndexes = [...state.fieldIndexes, index];
+        state.transitions = [...state.transitions, edge.node, index];
         if (state.fields !== null) state.fields.set(edge.node, index);
-        else if (state.fieldNodes.length > FIELD_MAP_THRESHOLD) {
-          state.fields = new Map(
-            state.fieldNodes.map((n, i) => [n, state.fieldIndexes[i] as FieldIndex<State>]),
-          );
+        else if (state.transitions.length / 2 > FIELD_MAP_THRESHOLD) {
+          const fields = new Map<PathNode, FieldIndex<State>>();
+          for (let i = 0; i < state.transitions.length; i += 2) {
+            fields.set(state.transitions[i] as PathNode, state.transitions[i + 1] as FieldIndex<State>);
+          }
+          state.fields = fields;
         }
       }
       index.add(c, edge.child);
@@ -211,9 +214,8 @@ export class Matcher<K = string> {
       if (index.size === 0) {
         state.fields?.delete(edge.node);
         if (state.fields !== null && state.fields.size <= FIELD_MAP_THRESHOLD) state.fields = null;
-        const at = state.fieldNodes.indexOf(edge.node);
-        state.fieldNodes = state.fieldNodes.filter((_, i) => i !== at);
-        state.fieldIndexes = state.fieldIndexes.filter((_, i) => i !== at);
+        const at = state.transitions.indexOf(edge.node);
+        state.transitions = state.transitions.filter((_, i) => i !== at && i !== at + 1);
       }
     }
   }
@@ -228,12 +230,12 @@ export class Matcher<K = string> {
       }
     }
     const touched = this.scanner.touched;
-    const nodes = state.fieldNodes;
-    if (nodes.length <= touched.length || state.fields === null) {
-      const indexes = state.fieldIndexes;
-      for (let f = 0; f < nodes.length; f++) {
-        const node = nodes[f] as PathNode;
-        if (node.stamp === stamp) this.step(node, indexes[f] as FieldIndex<State>, trail, depth, stamp);
+    const transitions = state.transitions;
+    if (transitions.length <= 2 * touched.length || state.fields === null) {
+      for (let f = 0; f < transitions.length; f += 2) {
+        const node = transitions[f] as PathNode;
+        if (node.stamp === stamp)
+          this.step(node, transitions[f + 1] as FieldIndex<State>, trail, depth, stamp);
       }
     } else {
       // Many transitions, few event paths: look the event's paths up instead.
@@ -281,8 +283,8 @@ export class Matcher<K = string> {
 /** The value transitions of a state on one path, if any. */
 function indexFor(state: State, node: PathNode): FieldIndex<State> | undefined {
   if (state.fields !== null) return state.fields.get(node);
-  const at = state.fieldNodes.indexOf(node);
-  return at === -1 ? undefined : state.fieldIndexes[at];
+  const at = state.transitions.indexOf(node);
+  return at === -1 ? undefined : (state.transitions[at + 1] as FieldIndex<State>);
 }
 
 /** Whether one leaf satisfies a field's conditions (used by tests and diagnostics). */

@@ -15,32 +15,42 @@ export function listOf<V>(values: OneOrMany<V> | undefined): readonly V[] {
   return values === undefined ? [] : Array.isArray(values) ? (values as readonly V[]) : [values as V];
 }
 
+/** Adds a value under a key of a one-or-more map. */
+export function multiAdd<K, V>(map: Map<K, V | V[]>, key: K, value: V): void {
+  const current = map.get(key);
+  if (current === undefined) map.set(key, value);
+  else if (Array.isArray(current)) current.push(value);
+  else map.set(key, [current, value]);
+}
+
+/** Removes one occurrence of a (key, value) pair from a one-or-more map; returns whether it was there. */
+export function multiRemove<K, V>(map: Map<K, V | V[]>, key: K, value: V): boolean {
+  const current = map.get(key);
+  if (current === undefined) return false;
+  if (!Array.isArray(current)) {
+    if (current !== value) return false;
+    map.delete(key);
+    return true;
+  }
+  const list = current;
+  const at = list.indexOf(value);
+  if (at === -1) return false;
+  list.splice(at, 1);
+  if (list.length === 1) map.set(key, list[0] as V);
+  return true;
+}
+
 /** A Map from keys to one or more values, with add/remove of single (key, value) pairs. */
 export class MultiMap<K, V> {
   readonly map = new Map<K, V | V[]>();
 
   add(key: K, value: V): void {
-    const current = this.map.get(key);
-    if (current === undefined) this.map.set(key, value);
-    else if (Array.isArray(current)) current.push(value);
-    else this.map.set(key, [current, value]);
+    multiAdd(this.map, key, value);
   }
 
   /** Removes one occurrence of the pair; returns whether it was present. */
   remove(key: K, value: V): boolean {
-    const current = this.map.get(key);
-    if (current === undefined) return false;
-    if (!Array.isArray(current)) {
-      if (current !== value) return false;
-      this.map.delete(key);
-      return true;
-    }
-    const list = current;
-    const at = list.indexOf(value);
-    if (at === -1) return false;
-    list.splice(at, 1);
-    if (list.length === 1) this.map.set(key, list[0] as V);
-    return true;
+    return multiRemove(this.map, key, value);
   }
 
   get(key: K): OneOrMany<V> | undefined {
