@@ -8,16 +8,22 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import {
   DescribeEventBusCommand,
-  EventBridgeClient,
   ListEventBusesCommand,
   PutEventsCommand,
   PutPermissionCommand,
   PutRuleCommand,
   RemovePermissionCommand,
 } from "@aws-sdk/client-eventbridge";
-import { removeDataDir, startBusbar, TEST_ROOT, type BusbarProcess } from "./support/busbar-process.js";
+import {
+  eventBridgeClient,
+  removeDataDir,
+  startBusbar,
+  TEST_ROOT,
+  type BusbarProcess,
+} from "./support/busbar-process.js";
 
 const root = join(import.meta.dirname, "..");
 let server: BusbarProcess;
@@ -41,7 +47,7 @@ function json<T>(r: { status: number | null; stdout: string; stderr: string }): 
 }
 
 const client = (credentials: { accessKeyId: string; secretAccessKey: string }): EventBridgeClient =>
-  new EventBridgeClient({ endpoint: server.url, region: "us-east-1", credentials, maxAttempts: 1 });
+  eventBridgeClient(server.url, credentials);
 
 interface NewKey {
   accountId: string;

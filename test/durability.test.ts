@@ -5,14 +5,10 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import {
-  EventBridgeClient,
-  PutEventsCommand,
-  PutRuleCommand,
-  PutTargetsCommand,
-} from "@aws-sdk/client-eventbridge";
+import type { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { PutEventsCommand, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
 import { openSqliteStore } from "../src/store/index.js";
-import { removeDataDir, startBusbar, TEST_ROOT } from "./support/busbar-process.js";
+import { eventBridgeClient, removeDataDir, startBusbar } from "./support/busbar-process.js";
 
 const CLIENTS = 8;
 
@@ -52,12 +48,7 @@ function load(eb: EventBridgeClient): { acknowledged: string[]; stop: () => Prom
 describe("draining on SIGTERM", () => {
   it("answers or refuses every request in flight, exits 0, and keeps every acknowledged event", async () => {
     const server = await startBusbar();
-    const eb = new EventBridgeClient({
-      endpoint: server.url,
-      region: "us-east-1",
-      credentials: TEST_ROOT,
-      maxAttempts: 1,
-    });
+    const eb = eventBridgeClient(server.url);
     const running = load(eb);
     await new Promise((r) => setTimeout(r, 1000));
     const exit = server.stop();
@@ -80,12 +71,7 @@ describe("draining on SIGTERM", () => {
 describe("durability across SIGKILL", () => {
   it("keeps every acknowledged event and its pending deliveries", async () => {
     const server = await startBusbar();
-    const eb = new EventBridgeClient({
-      endpoint: server.url,
-      region: "us-east-1",
-      credentials: TEST_ROOT,
-      maxAttempts: 1,
-    });
+    const eb = eventBridgeClient(server.url);
     await eb.send(new PutRuleCommand({ Name: "all-orders", EventPattern: '{"source":["orders"]}' }));
     await eb.send(
       new PutTargetsCommand({
@@ -111,12 +97,7 @@ describe("durability across SIGKILL", () => {
 
     // Restart on the same data directory: the server recovers and serves again.
     const again = await startBusbar({ dataDir: server.dataDir });
-    const eb2 = new EventBridgeClient({
-      endpoint: again.url,
-      region: "us-east-1",
-      credentials: TEST_ROOT,
-      maxAttempts: 1,
-    });
+    const eb2 = eventBridgeClient(again.url);
     const after = await eb2.send(
       new PutEventsCommand({ Entries: [{ Source: "orders", DetailType: "placed", Detail: "{}" }] }),
     );

@@ -4,6 +4,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import type { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import {
   CreateEventBusCommand,
   DeleteEventBusCommand,
@@ -12,7 +13,6 @@ import {
   DescribeRuleCommand,
   DisableRuleCommand,
   EnableRuleCommand,
-  EventBridgeClient,
   ListEventBusesCommand,
   ListRuleNamesByTargetCommand,
   ListRulesCommand,
@@ -27,14 +27,19 @@ import {
   UntagResourceCommand,
   UpdateEventBusCommand,
 } from "@aws-sdk/client-eventbridge";
-import { removeDataDir, startBusbar, TEST_ROOT, type BusbarProcess } from "./support/busbar-process.js";
+import {
+  eventBridgeClient,
+  removeDataDir,
+  startBusbar,
+  TEST_ROOT,
+  type BusbarProcess,
+} from "./support/busbar-process.js";
 
 let server: BusbarProcess;
 let eb: EventBridgeClient;
 const ACCOUNT = "000000000000";
 
-const client = (url: string, credentials = TEST_ROOT): EventBridgeClient =>
-  new EventBridgeClient({ endpoint: url, region: "us-east-1", credentials, maxAttempts: 1 });
+const client = eventBridgeClient;
 
 async function rejects(promise: Promise<unknown>, name: string, message?: RegExp): Promise<void> {
   await assert.rejects(promise, (e: Error) => {

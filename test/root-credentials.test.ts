@@ -6,8 +6,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { EventBridgeClient, ListEventBusesCommand } from "@aws-sdk/client-eventbridge";
-import { removeDataDir, startBusbar } from "./support/busbar-process.js";
+import { ListEventBusesCommand } from "@aws-sdk/client-eventbridge";
+import { eventBridgeClient, removeDataDir, startBusbar } from "./support/busbar-process.js";
 
 describe("generated root credentials", () => {
   it("are printed once, saved privately, reused, and work", async () => {
@@ -20,12 +20,7 @@ describe("generated root credentials", () => {
       first.output().includes(`BUSBAR_ROOT_SECRET_ACCESS_KEY=${saved.secretAccessKey}`),
       "printed on first start",
     );
-    const eb = new EventBridgeClient({
-      endpoint: first.url,
-      region: "us-east-1",
-      credentials: saved,
-      maxAttempts: 1,
-    });
+    const eb = eventBridgeClient(first.url, saved);
     assert.ok((await eb.send(new ListEventBusesCommand({}))).EventBuses?.length);
     eb.destroy();
     assert.equal(await first.stop(), 0, first.output());

@@ -11,7 +11,6 @@
  * @see event-ruler GenericMachine.java, ACFinder.java
  */
 import { compilePattern, type CompiledPattern, type FieldCondition, type SubPattern } from "./compile.js";
-import { conditionMatches } from "./conditions.js";
 import { EventScanner } from "./event-scanner.js";
 import { FieldIndex, type Target } from "./field-index.js";
 import { consistent, mergeTrails, type Leaf, type Trail } from "./leaf.js";
@@ -285,9 +284,4 @@ function indexFor(state: State, node: PathNode): FieldIndex<State> | undefined {
   if (state.fields !== null) return state.fields.get(node);
   const at = state.transitions.indexOf(node);
   return at === -1 ? undefined : (state.transitions[at + 1] as FieldIndex<State>);
-}
-
-/** Whether one leaf satisfies a field's conditions (used by tests and diagnostics). */
-export function fieldMatches(field: FieldCondition, leaf: Leaf): boolean {
-  return field.conditions.some((c) => conditionMatches(c, leaf));
 }

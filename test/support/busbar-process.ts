@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 
 const root = join(import.meta.dirname, "..", "..");
 
@@ -15,6 +16,14 @@ export const TEST_ROOT = {
   accessKeyId: "BBTESTROOTKEY0000001",
   secretAccessKey: "test-root-secret-0123456789abcdef",
 };
+
+/** An EventBridge client for a test server: root credentials unless given others, no retries. */
+export function eventBridgeClient(
+  url: string,
+  credentials: { accessKeyId: string; secretAccessKey: string } = TEST_ROOT,
+): EventBridgeClient {
+  return new EventBridgeClient({ endpoint: url, region: "us-east-1", credentials, maxAttempts: 1 });
+}
 
 /** A running test server. */
 export interface BusbarProcess {
