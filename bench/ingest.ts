@@ -23,7 +23,7 @@ import { removeDataDir, startBusbar, TEST_ROOT } from "../test/support/index.js"
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const CONCURRENCIES = (process.env.BENCH_CONCURRENCY ?? "4,16,64").split(",").map(Number);
+const CONCURRENCIES = (process.env.BENCH_CONCURRENCY ?? "4,16,64,256").split(",").map(Number);
 const RULES = 100;
 const AMQP_URL = process.env.BENCH_AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
 

@@ -56,6 +56,7 @@ describe("golden pattern corpus", () => {
         const matcher = new Matcher<string>();
         matcher.add("rule", patternText(c));
         assert.equal(matcher.matchJson(eventText(c)).length > 0, c.matches, "compiled matcher");
+        assert.equal(matcher.matchJson(eventText(c), true).length > 0, c.matches, "valid-JSON scan");
         assert.equal(referenceMatches(patternText(c), eventText(c)), c.matches, "reference evaluator");
       });
     }

@@ -38,6 +38,7 @@ describe("compiled matcher versus reference evaluator", () => {
         let positives = 0;
         for (const e of events) {
           const got = new Set(matcher.matchJson(e));
+          assert.deepEqual(new Set(matcher.matchJson(e, true)), got, `seed ${seed}: valid-JSON scan\n${e}`);
           patterns.forEach((p, i) => {
             const want = live(i) && referenceMatches(p, e);
             if (want) positives++;

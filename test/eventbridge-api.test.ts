@@ -272,6 +272,22 @@ describe("PutEvents", () => {
     assert.equal(r.Entries?.[4]?.ErrorCode, "ResourceNotFoundException");
     assert.ok(r.Entries?.[5]?.EventId);
   });
+  it("refuses a Detail nested deeper than 1000 levels as MalformedDetail, whatever the rules", async () => {
+    const nested = (depth: number) => '{"a":'.repeat(depth) + "1" + "}".repeat(depth);
+    await eb.send(new CreateEventBusCommand({ Name: "nesting" }));
+    for (const bus of ["default", "nesting"]) {
+      const r = await eb.send(
+        new PutEventsCommand({
+          Entries: [
+            { Source: "shop", DetailType: "deep", Detail: nested(1500), EventBusName: bus },
+            { Source: "shop", DetailType: "deep", Detail: nested(900), EventBusName: bus },
+          ],
+        }),
+      );
+      assert.equal(r.Entries?.[0]?.ErrorCode, "MalformedDetail", bus);
+      assert.ok(r.Entries?.[1]?.EventId, bus);
+    }
+  });
   it("rejects requests of no entries, more than ten, or over 256 KB", async () => {
     await rejects(eb.send(new PutEventsCommand({ Entries: [] })), "ValidationException");
     const eleven = Array.from({ length: 11 }, () => ({ Source: "s", DetailType: "d", Detail: "{}" }));

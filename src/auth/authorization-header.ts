@@ -175,7 +175,18 @@ export function formatBasicIso(time: number): string {
     .replace(/\.\d{3}/, "");
 }
 
+let lastBasicIso = "";
+let lastBasicIsoTime: number | undefined;
+
 function parseBasicIso(value: string): number | undefined {
+  // Concurrent requests mostly carry the same second: the last answer is kept.
+  if (value === lastBasicIso) return lastBasicIsoTime;
+  lastBasicIsoTime = parseBasicIsoUncached(value);
+  lastBasicIso = value;
+  return lastBasicIsoTime;
+}
+
+function parseBasicIsoUncached(value: string): number | undefined {
   const m = BASIC_ISO.exec(value);
   if (m === null) return undefined;
   const [, y, mo, d, h, mi, s] = m.map(Number);

@@ -103,6 +103,22 @@ export async function computeSignature(input: SignatureInput): Promise<string> {
   };
   const scope = createScope(input.scopeDate, input.region, input.service);
   const stringToSign = await builder.build(request, input.payloadHash, input.longDate, scope);
+  const key = await signingKey(input);
+  return createHmac("sha256", key).update(stringToSign, "utf8").digest("hex");
+}
+
+/** Signing keys by secret and scope: a key serves every request of its day, region and service. */
+const signingKeys = new Map<string, Uint8Array>();
+const MAX_SIGNING_KEYS = 1024;
+
+/**
+ * The derived signing key (four HMACs of the secret), cached. `getSigningKey` has a cache of its own,
+ * but computes an HMAC of the credentials for every lookup; this one looks up by plain strings.
+ */
+async function signingKey(input: SignatureInput): Promise<Uint8Array> {
+  const cacheKey = `${input.scopeDate}\0${input.region}\0${input.service}\0${input.accessKeyId}\0${input.secretAccessKey}`;
+  const cached = signingKeys.get(cacheKey);
+  if (cached !== undefined) return cached;
   const key = await getSigningKey(
     NodeSha256,
     { accessKeyId: input.accessKeyId, secretAccessKey: input.secretAccessKey },
@@ -110,7 +126,9 @@ export async function computeSignature(input: SignatureInput): Promise<string> {
     input.region,
     input.service,
   );
-  return createHmac("sha256", key).update(stringToSign, "utf8").digest("hex");
+  if (signingKeys.size >= MAX_SIGNING_KEYS) signingKeys.clear();
+  signingKeys.set(cacheKey, key);
+  return key;
 }
 
 /**

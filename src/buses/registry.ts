@@ -75,12 +75,16 @@ export class RuleRegistry {
     this.buses.delete(key(accountId, busName));
   }
 
-  /** The rules of a bus that match an event envelope (JSON text), with their targets. */
-  match(accountId: string, busName: string, eventJson: string): RuleMatch[] {
+  /**
+   * The rules of a bus that match an event envelope (JSON text), with their targets. `valid`: the
+   * envelope is known to be valid JSON (see `Matcher.matchJson`). Throws `InvalidEventJsonError`.
+   */
+  match(accountId: string, busName: string, eventJson: string, valid = false): RuleMatch[] {
     const b = this.buses.get(key(accountId, busName));
-    if (b === undefined || b.matcher.size === 0) return [];
+    if (b === undefined) return [];
+    // Scanned even without rules, so that an event too deeply nested is refused whatever the rules.
     return b.matcher
-      .matchJson(eventJson)
+      .matchJson(eventJson, valid)
       .map((ruleName) => ({ ruleName, targetIds: b.targets.get(ruleName) ?? [] }));
   }
 }

@@ -6,6 +6,7 @@
  * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html
  */
 import { DEFAULT_BUS, parseArn, type RuleRegistry } from "../buses/index.js";
+import { InvalidEventJsonError } from "../patterns/index.js";
 import type { EventBus, IngestRecord, PendingDelivery } from "../store/index.js";
 import type { GroupCommitter } from "./group-commit.js";
 import { uuidv7 } from "./ids.js";
@@ -57,9 +58,17 @@ const entryError = (code: string, message: string): EntryResult => ({
 const invalid = (name: string, reason: string): EntryResult =>
   entryError("InvalidArgument", `Parameter ${name} is not valid. Reason: ${reason}`);
 
-/** ISO-8601 as EventBridge writes event times: seconds precision, `Z`. */
+let lastSecond = Number.NaN;
+let lastTime = "";
+
+/** ISO-8601 as EventBridge writes event times: seconds precision, `Z` (the last one is reused). */
 function formatTime(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond) {
+    lastTime = new Date(second * 1000).toISOString().replace(".000Z", "Z");
+    lastSecond = second;
+  }
+  return lastTime;
 }
 
 /** Reads an entry's Time: epoch seconds (the JSON protocol's timestamps) or an ISO string. */
@@ -184,8 +193,18 @@ function acceptEntry(
     `{"version":"0","id":"${id}","detail-type":${JSON.stringify(detailType)},"source":${JSON.stringify(source)},` +
     `"account":"${ctx.accountId}","time":"${formatTime(time)}","region":"${ctx.region}",` +
     `"resources":${JSON.stringify(resources ?? [])},"detail":${detail}}`;
+  let matches;
+  try {
+    // The envelope is valid JSON: its parts were checked above and Detail parsed.
+    matches = ctx.registry.match(bus.accountId, bus.name, json, true);
+  } catch (e) {
+    // JSON.parse accepts nesting deeper than events may have (MAX_EVENT_DEPTH).
+    if (e instanceof InvalidEventJsonError)
+      return fail(entryError("MalformedDetail", "Detail is malformed."));
+    throw e;
+  }
   const deliveries: PendingDelivery[] = [];
-  for (const m of ctx.registry.match(bus.accountId, bus.name, json)) {
+  for (const m of matches) {
     for (const targetId of m.targetIds) {
       deliveries.push({
         id: uuidv7(now),

@@ -32,6 +32,18 @@ describe("event scanner", () => {
     const ok = '{ "b" : [ 1 , -0.5e-3 , {"c": "q\\"\\\\\\u00e9"} , [] , {} , true , null ] ,\n "a" : "x" }';
     assert.deepEqual(matcher.matchJson(ok), ["r"]);
   });
+  it("skips strings of text already known to be valid by searching for the closing quote", () => {
+    // Quotes preceded by runs of backslashes: odd runs escape the quote, even runs do not.
+    const skipped = ['"plain"', '"q\\"x"', '"\\\\"', '"\\\\\\"\\\\"', '"a\\\\\\\\"'];
+    for (const b of skipped) {
+      const text = `{"b":${b},"c":{"d":[${b},{"e":${b}}]},"a":"x","z":${b}}`;
+      assert.equal((JSON.parse(text) as { a: unknown }).a, "x", text);
+      assert.deepEqual(matcher.matchJson(text, true), ["r"], text);
+      assert.deepEqual(matcher.matchJson(text.replace('"a":"x"', '"a":"y"'), true), [], text);
+    }
+    const deep = "[".repeat(1200) + "]".repeat(1200);
+    assert.throws(() => matcher.matchJson(`{"a":"x","b":${deep}}`, true), /Nesting deeper than 1000/);
+  });
   it("unescapes the strings it reads", () => {
     const m = new Matcher<string>();
     m.add("r", '{"a":["é\\"x"]}');

@@ -118,10 +118,14 @@ export class Matcher<K = string> {
     return true;
   }
 
-  /** Ids of the rules that match an event given as JSON text. Throws `InvalidEventJsonError`. */
-  matchJson(eventJson: string): K[] {
+  /**
+   * Ids of the rules that match an event given as JSON text. Throws `InvalidEventJsonError`.
+   * `valid`: the caller has already validated the text as JSON (see `EventScanner.scan`); nesting
+   * deeper than `MAX_EVENT_DEPTH` still throws.
+   */
+  matchJson(eventJson: string, valid = false): K[] {
     const stamp = ++this.stamp;
-    this.scanner.scan(eventJson, this.trie.root, stamp);
+    this.scanner.scan(eventJson, this.trie.root, stamp, valid);
     this.found = [];
     this.visit(this.start, null, 0, stamp);
     return this.found;

@@ -4,8 +4,14 @@
  * puts the second core to work.
  */
 import { Worker } from "node:worker_threads";
-import type { Store } from "../types.js";
-import type { CallMessage, ErrorShape, ReplyMessage, WorkerData } from "./protocol.js";
+import type { IngestRecord, Store } from "../types.js";
+import {
+  flattenRecords,
+  type CallMessage,
+  type ErrorShape,
+  type ReplyMessage,
+  type WorkerData,
+} from "./protocol.js";
 
 /** A store error re-created on the calling side, with the AWS shape it had in the worker. */
 export class RemoteStoreError extends Error {
@@ -113,6 +119,7 @@ export async function openSqliteStoreInWorker(options: SqliteWorkerStoreOptions)
   await call("countEvents", []);
   const proxy: Record<string, unknown> = { kind: "sqlite" };
   for (const m of METHODS) proxy[m] = (...args: unknown[]) => call(m, args);
+  proxy.appendEvents = (records: readonly IngestRecord[]) => call("appendFlat", [flattenRecords(records)]);
   proxy.close = async () => {
     await call("close", []);
     await worker.terminate();

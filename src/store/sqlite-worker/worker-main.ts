@@ -5,7 +5,14 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { openSqliteStore } from "../sqlite/index.js";
 import type { Store } from "../types.js";
-import type { CallMessage, ErrorShape, ReplyMessage, WorkerData } from "./protocol.js";
+import {
+  unflattenRecords,
+  type CallMessage,
+  type ErrorShape,
+  type FlatRecords,
+  type ReplyMessage,
+  type WorkerData,
+} from "./protocol.js";
 
 const data = workerData as WorkerData;
 const store = openSqliteStore({
@@ -28,8 +35,12 @@ function shape(e: unknown): ErrorShape {
   };
 }
 
+/** The store's methods, and `appendFlat`: `appendEvents` of records sent flat. */
+const methods = store as unknown as Record<string, ((...args: unknown[]) => Promise<unknown>) | undefined>;
+const appendFlat = (flat: FlatRecords): Promise<void> => store.appendEvents(unflattenRecords(flat));
+
 port.on("message", (call: CallMessage) => {
-  const method = (store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[call.method];
+  const method = call.method === "appendFlat" ? appendFlat : methods[call.method];
   const reply = (m: ReplyMessage): void => port.postMessage(m);
   if (typeof method !== "function") {
     reply({
@@ -39,7 +50,7 @@ port.on("message", (call: CallMessage) => {
     });
     return;
   }
-  method.apply(store, [...call.args]).then(
+  (method as (...args: unknown[]) => Promise<unknown>).apply(store, [...call.args]).then(
     (value) => reply({ id: call.id, ok: true, value }),
     (e: unknown) => reply({ id: call.id, ok: false, error: shape(e) }),
   );
