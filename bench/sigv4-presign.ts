@@ -1,14 +1,17 @@
 /**
- * Signs EventBridge requests for load generation: SigV4 headers computed with node:crypto once per
- * body, then replayed (a signature stays valid for 15 minutes), so that the load generator spends its
- * CPU sending, not signing. The server still verifies every request.
+ * Signs requests for load generation: SigV4 headers computed with node:crypto. `bench:ingest` signs a
+ * few bodies once and replays them (a signature stays valid for 15 minutes), so that the load generator
+ * spends its CPU sending, not signing; `bench:queue` signs every request (its bodies differ). The
+ * server verifies every request either way.
  */
 import { createHash, createHmac } from "node:crypto";
 
 const hmac = (key: string | Buffer, data: string): Buffer => createHmac("sha256", key).update(data).digest();
 const hex = (data: string | Buffer): string => createHash("sha256").update(data).digest("hex");
 
-/** Headers of a signed `POST /` EventBridge request. */
+const signingKeys = new Map<string, Buffer>();
+
+/** Headers of a signed `POST /` request to EventBridge (AWS JSON 1.1) or, for `AmazonSQS.*` targets, SQS (1.0). */
 export function signedHeaders(
   host: string,
   target: string,
@@ -16,13 +19,15 @@ export function signedHeaders(
   credentials: { accessKeyId: string; secretAccessKey: string },
   region = "us-east-1",
 ): Record<string, string> {
+  const sqs = target.startsWith("AmazonSQS.");
+  const service = sqs ? "sqs" : "events";
   const amzDate = new Date()
     .toISOString()
     .replace(/[-:]/g, "")
     .replace(/\.\d{3}/, "");
   const day = amzDate.slice(0, 8);
   const headers: Record<string, string> = {
-    "content-type": "application/x-amz-json-1.1",
+    "content-type": sqs ? "application/x-amz-json-1.0" : "application/x-amz-json-1.1",
     host,
     "x-amz-date": amzDate,
     "x-amz-target": target,
@@ -37,12 +42,13 @@ export function signedHeaders(
     names.join(";"),
     hex(body),
   ].join("\n");
-  const scope = `${day}/${region}/events/aws4_request`;
+  const scope = `${day}/${region}/${service}/aws4_request`;
   const toSign = ["AWS4-HMAC-SHA256", amzDate, scope, hex(canonical)].join("\n");
-  const key = hmac(
-    hmac(hmac(hmac(`AWS4${credentials.secretAccessKey}`, day), region), "events"),
-    "aws4_request",
-  );
+  let key = signingKeys.get(scope);
+  if (key === undefined) {
+    key = hmac(hmac(hmac(hmac(`AWS4${credentials.secretAccessKey}`, day), region), service), "aws4_request");
+    signingKeys.set(scope, key);
+  }
   const signature = createHmac("sha256", key).update(toSign).digest("hex");
   const { host: _host, ...rest } = headers;
   return {

@@ -1,6 +1,6 @@
 /**
- * The EventBridge API over the AWS JSON 1.1 protocol: errors, input checks, the operations, and the
- * protocol handler.
+ * The APIs: EventBridge over the AWS JSON 1.1 protocol and SQS over AWS JSON 1.0 — errors, input
+ * checks, the operations, and the protocol handlers.
  */
 export { API_ERRORS, ApiError, isAwsShaped, type ApiErrorType, type AwsShapedError } from "./errors.js";
 export { eventBridgeOperations, type Caller, type Operation, type OperationContext } from "./events/index.js";
@@ -11,3 +11,11 @@ export {
   type RawRequest,
   type RawResponse,
 } from "./protocol.js";
+export {
+  SQS_TARGET_PREFIX,
+  parseQueueUrl,
+  serveSqs,
+  sqsErrorResponse,
+  type SqsCaller,
+  type SqsDependencies,
+} from "./sqs/index.js";

@@ -15,8 +15,8 @@ export const DEFAULT_DATA_DIR = "./busbar-data";
 export const DEFAULT_ACCOUNT_ID = "000000000000";
 /** Default region. */
 export const DEFAULT_REGION = "us-east-1";
-/** Largest request body accepted (PutEvents carries up to 10 entries of 256 KB in all, plus JSON overhead). */
-export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+/** Largest request body accepted: an SQS message or batch carries up to 1 MiB, plus JSON escaping and base64 binary attributes. */
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 /** How long accepted events are kept in the event log. */
 export const DEFAULT_EVENT_RETENTION_MS = 24 * 60 * 60 * 1000;
 

@@ -1,9 +1,9 @@
 /**
  * Authentication and authorization of API requests: the SigV4 signature identifies an access key,
- * the key its account and policies; `authorize` then applies them. The root key of the default
- * account may do anything; an account's root key anything in its account; other keys what their
- * IAM-style policies allow (explicit Deny wins). Another account's bus accepts PutEvents when its
- * resource policy allows the caller's account.
+ * the key its account and policies. A {@link Principal} then answers what the caller may do: the root
+ * key of the default account anything; an account's root key anything in its account; other keys
+ * what their IAM-style policies allow (explicit Deny wins). Across accounts, the resource's own policy
+ * (a bus policy, a queue's Policy attribute) must admit the caller's account as well.
  */
 import {
   UnrecognizedClientError,
@@ -19,13 +19,24 @@ import type { BusbarConfig } from "../config/index.js";
 import type { GroupCommitter } from "../ingest/index.js";
 import type { AccessKey, EventBus, Store } from "../store/index.js";
 
-/** What authentication needs. */
-export interface AuthenticatorDependencies {
-  readonly store: Store;
-  readonly registry: RuleRegistry;
-  readonly committer: GroupCommitter;
-  readonly config: BusbarConfig;
+/** The authenticated caller and what it may do. */
+export interface Principal {
+  readonly accountId: string;
+  readonly accessKeyId: string;
+  /** Whether this is an account's root key. */
+  readonly root: boolean;
+  /** Whether the caller's identity may perform `action` on `resource` (an ARN) in its own account. */
+  allowed(action: string, resource: string): boolean;
+  /**
+   * Whether the caller may perform `action` on a resource owned by `ownerAccountId`: as
+   * {@link allowed} in its own account; across accounts, its identity must allow it and the resource's
+   * `policy` must admit the caller's account.
+   */
+  allowedOn(action: string, resource: string, ownerAccountId: string, policy: string | undefined): boolean;
 }
+
+/** Authenticates a request signed for `service` (`events`, `sqs`). */
+export type Authenticate = (request: RawRequest, service: string) => Promise<Principal>;
 
 const ACCOUNT_OF_ARN = /^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12}):/;
 
@@ -35,11 +46,8 @@ const ACCOUNT_OF_ARN = /^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12}):/;
  */
 const KEY_CACHE_MS = Number(process.env.BUSBAR_KEY_CACHE_MS ?? 5_000);
 
-/** Creates the function that authenticates a request and yields its operation context. */
-export function createAuthenticator(
-  deps: AuthenticatorDependencies,
-): (request: RawRequest) => Promise<OperationContext> {
-  const { store, registry, committer, config } = deps;
+/** Creates the function that authenticates requests. */
+export function createAuthenticator(store: Store, config: BusbarConfig): Authenticate {
   const cache = new Map<string, { key: AccessKey | undefined; policies: ParsedPolicy[]; at: number }>();
 
   const lookup = async (accessKeyId: string) => {
@@ -56,7 +64,7 @@ export function createAuthenticator(
     return entry;
   };
 
-  return async (request) => {
+  return async (request, service) => {
     let keyEntry: Awaited<ReturnType<typeof lookup>> | undefined;
     await verifySignature(
       request,
@@ -64,7 +72,7 @@ export function createAuthenticator(
         keyEntry = await lookup(id);
         return keyEntry.key === undefined ? undefined : { secretAccessKey: keyEntry.key.secretAccessKey };
       },
-      { service: "events" },
+      { service },
     );
     const entry = keyEntry;
     if (entry?.key === undefined) throw new UnrecognizedClientError();
@@ -77,37 +85,52 @@ export function createAuthenticator(
       if (key.root) return true;
       return evaluate(entry.policies, action, resource) === "Allow";
     };
-    const ctx: OperationContext = {
-      caller: { accountId: key.accountId, accessKeyId: key.accessKeyId },
-      store,
-      registry,
-      committer,
-      region: config.region,
-      patternLimits: config.patternLimits,
-      authorize(action, resource) {
-        if (!allowed(action, resource)) {
-          throw new ApiError(
-            "AccessDeniedException",
-            `User ${key.accessKeyId} of account ${key.accountId} is not authorized to perform ${action} on resource ${resource}.`,
-          );
-        }
-      },
-      mayPutEvents(bus: EventBus) {
-        if (bus.accountId === key.accountId || superRoot) return allowed("events:PutEvents", bus.arn);
-        // Across accounts: the caller's own policies must allow it (root keys do), and the bus's
-        // resource policy must admit the caller's account.
-        const identity = key.root || evaluate(entry.policies, "events:PutEvents", bus.arn) === "Allow";
+    return {
+      accountId: key.accountId,
+      accessKeyId: key.accessKeyId,
+      root: key.root,
+      allowed,
+      allowedOn(action, resource, ownerAccountId, policy) {
+        if (ownerAccountId === key.accountId || superRoot) return allowed(action, resource);
+        const identity = key.root || evaluate(entry.policies, action, resource) === "Allow";
         return (
           identity &&
-          bus.policy !== undefined &&
-          evaluateResourcePolicy(bus.policy, {
-            principalAccountId: key.accountId,
-            action: "events:PutEvents",
-            resource: bus.arn,
-          }) === "Allow"
+          policy !== undefined &&
+          evaluateResourcePolicy(policy, { principalAccountId: key.accountId, action, resource }) === "Allow"
         );
       },
     };
-    return ctx;
+  };
+}
+
+/** What EventBridge operations need besides the caller. */
+export interface EventBridgeDependencies {
+  readonly store: Store;
+  readonly registry: RuleRegistry;
+  readonly committer: GroupCommitter;
+  readonly config: BusbarConfig;
+}
+
+/** The context EventBridge operations run in, for an authenticated caller. */
+export function eventBridgeContext(principal: Principal, deps: EventBridgeDependencies): OperationContext {
+  const { store, registry, committer, config } = deps;
+  return {
+    caller: { accountId: principal.accountId, accessKeyId: principal.accessKeyId },
+    store,
+    registry,
+    committer,
+    region: config.region,
+    patternLimits: config.patternLimits,
+    authorize(action, resource) {
+      if (!principal.allowed(action, resource)) {
+        throw new ApiError(
+          "AccessDeniedException",
+          `User ${principal.accessKeyId} of account ${principal.accountId} is not authorized to perform ${action} on resource ${resource}.`,
+        );
+      }
+    },
+    mayPutEvents(bus: EventBus) {
+      return principal.allowedOn("events:PutEvents", bus.arn, bus.accountId, bus.policy);
+    },
   };
 }

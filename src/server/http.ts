@@ -1,9 +1,10 @@
 /**
- * The HTTP front: one port for the EventBridge API (and, later, SQS), health and readiness. Bodies
- * are bounded; a request over the limit gets 413 in the AWS error shape and is never read further.
+ * The HTTP front: one port for the EventBridge and SQS APIs, health and readiness. Bodies
+ * are bounded; a request over the limit gets 413 in the AWS error shape of its API and is never read further.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { RawRequest, RawResponse } from "../api/index.js";
+import { SQS_TARGET_PREFIX, sqsErrorResponse, type RawRequest, type RawResponse } from "../api/index.js";
+import { QueueError } from "../queues/index.js";
 
 /** How requests are answered. */
 export interface HttpHandlers {
@@ -19,7 +20,9 @@ function send(res: ServerResponse, r: RawResponse): void {
   res.end(r.body);
 }
 
-function tooLarge(limit: number): RawResponse {
+function tooLarge(limit: number, sqs: boolean): RawResponse {
+  if (sqs)
+    return sqsErrorResponse(new QueueError("RequestEntityTooLarge", `Request body exceeds ${limit} bytes.`));
   return {
     status: 413,
     headers: {
@@ -87,7 +90,11 @@ async function handle(req: IncomingMessage, res: ServerResponse, handlers: HttpH
   const body = await readBody(req, handlers.maxBodyBytes);
   if (body === undefined) {
     res.setHeader("connection", "close");
-    send(res, tooLarge(handlers.maxBodyBytes));
+    const target = req.headers["x-amz-target"];
+    send(
+      res,
+      tooLarge(handlers.maxBodyBytes, typeof target === "string" && target.startsWith(SQS_TARGET_PREFIX)),
+    );
     return;
   }
   send(

@@ -3,13 +3,20 @@
  * (stop accepting, finish in-flight requests and commits, close the store).
  */
 import type { AddressInfo } from "node:net";
-import { eventBridgeOperations, serveAwsJson, type RawRequest } from "../api/index.js";
+import {
+  SQS_TARGET_PREFIX,
+  eventBridgeOperations,
+  serveAwsJson,
+  serveSqs,
+  type RawRequest,
+} from "../api/index.js";
 import { RuleRegistry } from "../buses/index.js";
 import type { BusbarConfig } from "../config/index.js";
 import { GroupCommitter } from "../ingest/index.js";
 import type { Logger } from "../log/index.js";
+import { MoveTasks, QueueService } from "../queues/index.js";
 import { openSqliteStore, openSqliteStoreInWorker, type Store } from "../store/index.js";
-import { createAuthenticator } from "./authentication.js";
+import { createAuthenticator, eventBridgeContext } from "./authentication.js";
 import { ensureDefaults, loadRegistry, rootCredentials, type RootCredentials } from "./bootstrap.js";
 import { createHttpServer } from "./http.js";
 
@@ -41,7 +48,12 @@ export async function startNode(
     log.error({ rule: arn, err: e }, "rule pattern no longer compiles; rule skipped"),
   );
   const committer = new GroupCommitter(store);
-  const authenticate = createAuthenticator({ store, registry, committer, config });
+  const authenticate = createAuthenticator(store, config);
+  const eventBridge = { store, registry, committer, config };
+  const queues = new QueueService({ store, region: config.region, receiptKey: root.secretAccessKey });
+  const moveTasks = new MoveTasks(queues);
+  const onInternalError = (err: unknown, operation: string) =>
+    log.error({ err, operation }, "internal error");
   let accepting = true;
   let inFlight = 0;
   let idle: (() => void) | undefined;
@@ -49,9 +61,20 @@ export async function startNode(
   const api = async (request: RawRequest) => {
     inFlight++;
     try {
+      const header = request.headers["x-amz-target"];
+      const target = Array.isArray(header) ? header[0] : header;
+      if (target?.startsWith(SQS_TARGET_PREFIX) === true) {
+        return await serveSqs(request, {
+          authenticate: (r) => authenticate(r, "sqs"),
+          queues,
+          moveTasks,
+          region: config.region,
+          onInternalError,
+        });
+      }
       return await serveAwsJson(request, eventBridgeOperations, {
-        authenticate,
-        onInternalError: (err, operation) => log.error({ err, operation }, "internal error"),
+        authenticate: async (r) => eventBridgeContext(await authenticate(r, "events"), eventBridge),
+        onInternalError,
       });
     } finally {
       if (--inFlight === 0) idle?.();
@@ -77,6 +100,13 @@ export async function startNode(
       .catch((err: unknown) => log.error({ err }, "event log retention failed"));
   }, 60_000);
   retention.unref();
+  const sweep = setInterval(() => {
+    queues
+      .sweep()
+      .then((n) => n > 0 && log.info({ deleted: n }, "queue message retention"))
+      .catch((err: unknown) => log.error({ err }, "queue message retention failed"));
+  }, 60_000);
+  sweep.unref();
 
   return {
     url,
@@ -86,6 +116,9 @@ export async function startNode(
       if (!accepting) return;
       accepting = false;
       clearInterval(retention);
+      clearInterval(sweep);
+      moveTasks.close();
+      queues.close(); // long polls answer now, with what they have (nothing)
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       if (inFlight > 0) await new Promise<void>((resolve) => (idle = resolve));

@@ -130,6 +130,179 @@ export interface Page<T> {
 }
 
 /**
+ * An SQS-compatible queue. The queue service validates attribute values and applies defaults; the store
+ * keeps `attributes` as given (SQS's own strings, such as `VisibilityTimeout: "30"`).
+ */
+export interface Queue {
+  readonly accountId: string;
+  readonly name: string;
+  /** `arn:aws:sqs:<region>:<account>:<name>`. */
+  readonly arn: string;
+  readonly fifo: boolean;
+  /** The settable attributes (not the computed ones such as counts and timestamps). */
+  readonly attributes: Readonly<Record<string, string>>;
+  /** The `deadLetterTargetArn` of the RedrivePolicy, kept apart so that sources can be listed by it. */
+  readonly deadLetterTargetArn?: string;
+  readonly createdAt: number;
+  readonly lastModifiedAt: number;
+}
+
+/** Names a queue: its account and name. */
+export interface QueueRef {
+  readonly accountId: string;
+  readonly name: string;
+}
+
+/** A message to enqueue. Times are milliseconds since the epoch. */
+export interface NewMessage {
+  /** MessageId; unique within its queue (a message moved to another queue keeps it). */
+  readonly id: string;
+  readonly body: string;
+  /** MessageAttributes as JSON text (opaque to the store); absent when there are none. */
+  readonly attributes?: string;
+  /** MessageSystemAttributes (AWSTraceHeader) as JSON text; absent when there are none. */
+  readonly systemAttributes?: string;
+  readonly senderId: string;
+  readonly sentAt: number;
+  /** When the message first becomes visible: `sentAt` plus its delay. */
+  readonly visibleAt: number;
+  /** When retention ends: the message is gone from then on, received or not. */
+  readonly expiresAt: number;
+  /** MessageGroupId (FIFO queues; fair standard queues). */
+  readonly groupId?: string;
+  /** FIFO: the effective MessageDeduplicationId (explicit or content-based). */
+  readonly deduplicationId?: string;
+  /**
+   * FIFO deduplication: a send whose `key` was sent to the queue before, with that send's `until`
+   * still in the future, is a duplicate and is not enqueued.
+   */
+  readonly deduplication?: { readonly key: string; readonly until: number };
+  /** The queue a dead-letter queue got the message from (DeadLetterQueueSourceArn). */
+  readonly deadLetterSourceArn?: string;
+}
+
+/** The outcome of one sent message. */
+export interface SendResult {
+  /** The MessageId: the original one for a duplicate. */
+  readonly id: string;
+  /** FIFO: the SequenceNumber (a decimal string of 20 digits, increasing per queue). */
+  readonly sequenceNumber?: string;
+  /** Whether this was a duplicate within the deduplication window (nothing was enqueued). */
+  readonly duplicate: boolean;
+}
+
+/** A message as the store holds it. */
+export interface QueueMessage {
+  /** The message's position in the store, increasing in send order; identifies it in receipt handles. */
+  readonly seq: number;
+  readonly id: string;
+  readonly body: string;
+  readonly attributes?: string;
+  readonly systemAttributes?: string;
+  readonly senderId: string;
+  readonly sentAt: number;
+  readonly visibleAt: number;
+  readonly expiresAt: number;
+  readonly groupId?: string;
+  readonly deduplicationId?: string;
+  readonly sequenceNumber?: string;
+  readonly deadLetterSourceArn?: string;
+  /** How many times the message was received, this receive included. */
+  readonly receiveCount: number;
+  readonly firstReceivedAt?: number;
+  /** When the current (latest) receive happened. */
+  readonly lastReceivedAt?: number;
+}
+
+/** Options of {@link Store.receiveMessages}. */
+export interface ReceiveOptions {
+  /** At most this many messages (1–10). */
+  readonly max: number;
+  readonly now: number;
+  /** The received messages stay invisible until then. */
+  readonly visibleUntil: number;
+  /**
+   * The queue's redrive policy: a message already received `maxReceiveCount` times is moved to the
+   * dead-letter queue (with `deadLetterSourceArn` set to `sourceArn`) instead of being received again.
+   * When the dead-letter queue does not exist, the message is received as usual.
+   */
+  readonly redrive?: {
+    readonly maxReceiveCount: number;
+    readonly deadLetterQueue: QueueRef;
+    readonly sourceArn: string;
+  };
+}
+
+/** A receipt handle's reference to one receive of a message. */
+export interface ReceiptRef {
+  readonly seq: number;
+  /** The `receiveCount` the message had when this handle was issued. */
+  readonly receiveCount: number;
+}
+
+/**
+ * What became of a delete by receipt handle: `deleted`; `gone` (no such message any more: deleted,
+ * expired, purged or moved); `expired` (FIFO only: the handle's receive is over, so the message stays).
+ * A standard queue deletes the message whatever receive the handle came from, as SQS does.
+ */
+export type DeleteOutcome = "deleted" | "gone" | "expired";
+
+/** A visibility change by receipt handle. */
+export interface VisibilityChange extends ReceiptRef {
+  /** The new end of the message's invisibility. */
+  readonly visibleUntil: number;
+}
+
+/**
+ * What became of a visibility change: `changed`; `gone` (no such message); `not-in-flight` (the
+ * message is visible: nothing changes); `stale` (the message is in flight under a later receive:
+ * nothing changes); `expired` (FIFO only: the handle's receive is over); `limit` (`visibleUntil` is
+ * more than `maxInFlightMs` after the handle's receive: nothing changes).
+ */
+export type VisibilityOutcome = "changed" | "gone" | "not-in-flight" | "stale" | "expired" | "limit";
+
+/** Approximate message counts of a queue. */
+export interface QueueCounts {
+  /** Visible now (ApproximateNumberOfMessages). */
+  readonly visible: number;
+  /** Received and not yet visible again (ApproximateNumberOfMessagesNotVisible). */
+  readonly inFlight: number;
+  /** Never received and not yet visible (ApproximateNumberOfMessagesDelayed). */
+  readonly delayed: number;
+}
+
+/** Statuses of a message move task, as SQS names them. */
+export type MoveTaskStatus = "RUNNING" | "COMPLETED" | "CANCELLING" | "CANCELLED" | "FAILED";
+
+/** A message move task (StartMessageMoveTask): messages of a dead-letter queue going back. */
+export interface MoveTask {
+  readonly id: string;
+  readonly sourceArn: string;
+  /** Absent: each message goes back to the queue it came from (its `deadLetterSourceArn`). */
+  readonly destinationArn?: string;
+  readonly maxPerSecond?: number;
+  readonly status: MoveTaskStatus;
+  readonly moved: number;
+  /** The source's message count when the task started. */
+  readonly toMove: number;
+  readonly failureReason?: string;
+  readonly startedAt: number;
+}
+
+/** The outcome of one step of a move task. */
+export interface MoveResult {
+  readonly moved: number;
+  /** Messages left in the source that can move now. */
+  readonly remaining: number;
+  /**
+   * Why the step stopped early: a message with no `deadLetterSourceArn` and no destination given
+   * (`CouldNotDetermineMessageSource`), or a destination queue that does not exist
+   * (`AWS.SimpleQueueService.NonExistentQueue`). The message stays in the source.
+   */
+  readonly failure?: string;
+}
+
+/**
  * The store contract. All methods are asynchronous so that networked stores can implement it.
  * Mutations of configuration are atomic per call; `appendEvents` commits all its records durably in
  * one transaction (or none of them) before it resolves.
@@ -202,4 +375,67 @@ export interface Store {
   listDeliveriesOfEvent(eventId: string): Promise<readonly PendingDelivery[]>;
   /** Deletes events ingested before `before` (retention); returns how many. */
   deleteEventsBefore(before: number): Promise<number>;
+
+  /** Creates a queue; false when one with that name already exists in the account. */
+  createQueue(queue: Queue): Promise<boolean>;
+  getQueue(accountId: string, name: string): Promise<Queue | undefined>;
+  /** Queues of an account in name order (`prefix` taken literally). */
+  listQueues(accountId: string, options?: ListOptions): Promise<Page<Queue>>;
+  /** Replaces an existing queue's attributes; false when it does not exist. */
+  updateQueue(queue: Queue): Promise<boolean>;
+  /** Deletes a queue with its messages, deduplication records, tags and move tasks; false when absent. */
+  deleteQueue(accountId: string, name: string): Promise<boolean>;
+  /** Queues (of any account) whose `deadLetterTargetArn` is `arn`, in account and name order. */
+  listDeadLetterSourceQueues(arn: string, options?: ListOptions): Promise<Page<Queue>>;
+
+  /**
+   * Enqueues messages durably, all or none, before resolving; one result per message, in order. A FIFO
+   * queue numbers its messages (`sequenceNumber`) and drops duplicates (`deduplication`).
+   * @throws an error named `QueueNotFoundError` when the queue does not exist.
+   */
+  sendMessages(queue: QueueRef, messages: readonly NewMessage[]): Promise<readonly SendResult[]>;
+  /**
+   * Receives up to `max` visible, unexpired messages in send order, making them invisible until
+   * `visibleUntil` and counting the receive. On a FIFO queue, a message group with a message in flight
+   * gives nothing, and a group's messages come in order. Empty when the queue does not exist.
+   */
+  receiveMessages(queue: QueueRef, options: ReceiveOptions): Promise<readonly QueueMessage[]>;
+  /** Deletes messages by receipt; one outcome per reference, in order. */
+  deleteMessages(
+    queue: QueueRef,
+    refs: readonly ReceiptRef[],
+    now: number,
+  ): Promise<readonly DeleteOutcome[]>;
+  /**
+   * Changes the visibility of messages in flight; one outcome per change, in order. A change to `now`
+   * or earlier makes the message visible at once.
+   */
+  changeVisibility(
+    queue: QueueRef,
+    changes: readonly VisibilityChange[],
+    now: number,
+    maxInFlightMs: number,
+  ): Promise<readonly VisibilityOutcome[]>;
+  /** Deletes every message of a queue (visible, delayed or in flight); returns how many. */
+  purgeQueue(queue: QueueRef): Promise<number>;
+  countMessages(queue: QueueRef, now: number): Promise<QueueCounts>;
+  /** Deletes messages past their `expiresAt` and deduplication records past their `until`; returns how many messages. */
+  deleteExpiredMessages(now: number): Promise<number>;
+  /**
+   * Moves up to `limit` visible messages of `source`, in send order, to `destination` or, when it is
+   * absent, to the queue named by each message's `deadLetterSourceArn`. A moved message keeps its id,
+   * body, attributes, sender, sent time, group and deduplication id, and starts unreceived and visible.
+   */
+  moveMessages(
+    source: QueueRef,
+    destination: QueueRef | undefined,
+    limit: number,
+    now: number,
+  ): Promise<MoveResult>;
+
+  /** Creates or replaces a move task by id. */
+  putMoveTask(task: MoveTask): Promise<void>;
+  getMoveTask(id: string): Promise<MoveTask | undefined>;
+  /** Move tasks of a source queue ARN, newest first, at most `limit`. */
+  listMoveTasks(sourceArn: string, limit: number): Promise<readonly MoveTask[]>;
 }

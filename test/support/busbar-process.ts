@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { SQSClient } from "@aws-sdk/client-sqs";
 
 const root = join(import.meta.dirname, "..", "..");
 
@@ -23,6 +24,14 @@ export function eventBridgeClient(
   credentials: { accessKeyId: string; secretAccessKey: string } = TEST_ROOT,
 ): EventBridgeClient {
   return new EventBridgeClient({ endpoint: url, region: "us-east-1", credentials, maxAttempts: 1 });
+}
+
+/** An SQS client for a test server: root credentials unless given others, no retries. */
+export function sqsClient(
+  url: string,
+  credentials: { accessKeyId: string; secretAccessKey: string } = TEST_ROOT,
+): SQSClient {
+  return new SQSClient({ endpoint: url, region: "us-east-1", credentials, maxAttempts: 1 });
 }
 
 /** A running test server. */

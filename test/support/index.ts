@@ -4,7 +4,9 @@
 export {
   eventBridgeClient,
   removeDataDir,
+  sqsClient,
   startBusbar,
   TEST_ROOT,
   type BusbarProcess,
 } from "./busbar-process.js";
+export { createQueue, rejectsWith } from "./sqs.js";

@@ -6,7 +6,8 @@
  * Beyond the JSDoc of the contract, it expects what the list operations of the EventBridge API need:
  * pages in name order of at most `limit` items (default and maximum 100), a `nextToken` exactly when
  * more items follow the page, `prefix` taken literally (no wildcards), and an unissued `nextToken`
- * rejected with an error named `InvalidNextTokenError`.
+ * rejected with an error named `InvalidNextTokenError`. Queue listings page the same way
+ * (`listDeadLetterSourceQueues` in account and name order).
  */
 import { describe } from "node:test";
 import {
@@ -14,6 +15,7 @@ import {
   busTests,
   durabilityTests,
   eventTests,
+  queueTests,
   ruleTests,
   tagTests,
   targetTests,
@@ -34,6 +36,7 @@ export function storeConformance(name: string, open: () => Promise<StoreUnderTes
     targetTests(open);
     tagTests(open);
     eventTests(open);
+    queueTests(open);
     durabilityTests(open);
   });
 }

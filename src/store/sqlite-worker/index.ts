@@ -1,12 +1,16 @@
 /**
  * The SQLite store on a worker thread: the same contract, with every call posted to a thread that
  * owns the connection. The main thread keeps serving requests while SQLite writes and fsyncs, which
- * puts the second core to work.
+ * puts the second core to work, and the calls that reach the worker together share one commit
+ * (worker-main.ts).
  */
 import { Worker } from "node:worker_threads";
-import type { IngestRecord, Store } from "../types.js";
+import type { IngestRecord, NewMessage, QueueRef, ReceiveOptions, Store } from "../types.js";
 import {
+  flattenMessages,
   flattenRecords,
+  unflattenReceived,
+  type FlatReceived,
   type CallMessage,
   type ErrorShape,
   type ReplyMessage,
@@ -68,7 +72,29 @@ const METHODS = [
   "listDueDeliveries",
   "listDeliveriesOfEvent",
   "deleteEventsBefore",
+  "createQueue",
+  "getQueue",
+  "listQueues",
+  "updateQueue",
+  "deleteQueue",
+  "listDeadLetterSourceQueues",
+  "sendMessages",
+  "receiveMessages",
+  "deleteMessages",
+  "changeVisibility",
+  "purgeQueue",
+  "countMessages",
+  "deleteExpiredMessages",
+  "moveMessages",
+  "putMoveTask",
+  "getMoveTask",
+  "listMoveTasks",
 ] as const satisfies ReadonlyArray<Exclude<keyof Store, "kind" | "close">>;
+
+/** Compile-time proof that the proxy exposes every method of the contract. */
+const _everyMethodProxied: [Exclude<keyof Store, (typeof METHODS)[number] | "kind" | "close">] extends [never]
+  ? true
+  : never = true;
 
 /** Opens the SQLite store in a worker thread; resolves once it is open (or rejects with why not). */
 export async function openSqliteStoreInWorker(options: SqliteWorkerStoreOptions): Promise<Store> {
@@ -91,12 +117,14 @@ export async function openSqliteStoreInWorker(options: SqliteWorkerStoreOptions)
   let nextId = 0;
   let failure: Error | undefined;
 
-  worker.on("message", (m: ReplyMessage) => {
-    const p = pending.get(m.id);
-    if (p === undefined) return;
-    pending.delete(m.id);
-    if (m.ok) p.resolve(m.value);
-    else p.reject(new RemoteStoreError(m.error));
+  worker.on("message", (replies: readonly ReplyMessage[]) => {
+    for (const m of replies) {
+      const p = pending.get(m.id);
+      if (p === undefined) continue;
+      pending.delete(m.id);
+      if (m.ok) p.resolve(m.value);
+      else p.reject(new RemoteStoreError(m.error));
+    }
   });
   const fail = (e: Error): void => {
     failure = e;
@@ -106,12 +134,20 @@ export async function openSqliteStoreInWorker(options: SqliteWorkerStoreOptions)
   worker.on("error", fail);
   worker.on("exit", (code) => fail(new Error(`the store worker exited (code ${code})`)));
 
+  // Calls made in the same turn (before the microtasks run out) cross to the worker as one message:
+  // one structured clone and one wake-up of the worker for all of them.
+  let outgoing: CallMessage[] = [];
+  const send = (): void => {
+    const batch = outgoing;
+    outgoing = [];
+    worker.postMessage(batch);
+  };
   const call = (method: string, args: readonly unknown[]): Promise<unknown> => {
     if (failure !== undefined) return Promise.reject(failure);
     const id = nextId++;
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject });
-      worker.postMessage({ id, method, args } satisfies CallMessage);
+      if (outgoing.push({ id, method, args }) === 1) queueMicrotask(send);
     });
   };
 
@@ -120,6 +156,11 @@ export async function openSqliteStoreInWorker(options: SqliteWorkerStoreOptions)
   const proxy: Record<string, unknown> = { kind: "sqlite" };
   for (const m of METHODS) proxy[m] = (...args: unknown[]) => call(m, args);
   proxy.appendEvents = (records: readonly IngestRecord[]) => call("appendFlat", [flattenRecords(records)]);
+  // async, so that messages that cannot be flattened reject rather than throw.
+  proxy.sendMessages = async (queue: QueueRef, messages: readonly NewMessage[]) =>
+    call("sendFlat", [queue, flattenMessages(messages)]);
+  proxy.receiveMessages = async (queue: QueueRef, options: ReceiveOptions) =>
+    unflattenReceived((await call("receiveFlat", [queue, options])) as FlatReceived);
   proxy.close = async () => {
     await call("close", []);
     await worker.terminate();

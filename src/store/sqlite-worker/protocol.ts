@@ -1,7 +1,13 @@
 /**
- * Messages between the store proxy and its worker thread.
+ * Messages between the store proxy and its worker thread. Both ways a message is an array: the calls
+ * made in one turn of the main thread, and the replies to one group commit of the worker. The hot
+ * calls cross in a flat form (arrays of primitives, which structured clone copies about twice as fast
+ * as objects): the records of `appendEvents` ("appendFlat"), the messages of `sendMessages`
+ * ("sendFlat") and the messages `receiveMessages` returns ("receiveFlat").
  */
-import type { IngestRecord, PendingDelivery } from "../types.js";
+import type { IngestRecord, NewMessage, PendingDelivery, QueueMessage } from "../types.js";
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** A call of a store method. */
 export interface CallMessage {
@@ -88,4 +94,117 @@ export function unflattenRecords(flat: FlatRecords): IngestRecord[] {
     records.push({ event, deliveries });
   }
   return records;
+}
+
+/** `sendMessages` messages as one flat array (see {@link FlatRecords}), {@link NEW_MESSAGE_SLOTS} per message. */
+export type FlatMessages = Array<string | number | null>;
+
+/** Slots of one message in {@link FlatMessages}; absent optional fields are null. */
+const NEW_MESSAGE_SLOTS = 13;
+
+/** Flattens messages to send for {@link unflattenMessages}. */
+export function flattenMessages(messages: readonly NewMessage[]): FlatMessages {
+  const out: FlatMessages = [];
+  for (const m of messages) {
+    out.push(
+      m.id,
+      m.body,
+      m.attributes ?? null,
+      m.systemAttributes ?? null,
+      m.senderId,
+      m.sentAt,
+      m.visibleAt,
+      m.expiresAt,
+      m.groupId ?? null,
+      m.deduplicationId ?? null,
+      m.deduplication?.key ?? null,
+      m.deduplication?.until ?? null,
+      m.deadLetterSourceArn ?? null,
+    );
+  }
+  return out;
+}
+
+/** The messages of {@link flattenMessages}. */
+export function unflattenMessages(flat: FlatMessages): NewMessage[] {
+  const messages: NewMessage[] = [];
+  for (let i = 0; i < flat.length; i += NEW_MESSAGE_SLOTS) {
+    const m: Mutable<NewMessage> = {
+      id: flat[i] as string,
+      body: flat[i + 1] as string,
+      senderId: flat[i + 4] as string,
+      sentAt: flat[i + 5] as number,
+      visibleAt: flat[i + 6] as number,
+      expiresAt: flat[i + 7] as number,
+    };
+    const [attributes, systemAttributes] = [flat[i + 2], flat[i + 3]];
+    if (attributes !== null) m.attributes = attributes as string;
+    if (systemAttributes !== null) m.systemAttributes = systemAttributes as string;
+    if (flat[i + 8] !== null) m.groupId = flat[i + 8] as string;
+    if (flat[i + 9] !== null) m.deduplicationId = flat[i + 9] as string;
+    if (flat[i + 10] !== null)
+      m.deduplication = { key: flat[i + 10] as string, until: flat[i + 11] as number };
+    if (flat[i + 12] !== null) m.deadLetterSourceArn = flat[i + 12] as string;
+    messages.push(m);
+  }
+  return messages;
+}
+
+/** `receiveMessages` results as one flat array, {@link RECEIVED_SLOTS} per message. */
+export type FlatReceived = Array<string | number | null>;
+
+/** Slots of one message in {@link FlatReceived}; absent optional fields are null. */
+const RECEIVED_SLOTS = 16;
+
+/** Flattens received messages for {@link unflattenReceived}. */
+export function flattenReceived(messages: readonly QueueMessage[]): FlatReceived {
+  const out: FlatReceived = [];
+  for (const m of messages) {
+    out.push(
+      m.seq,
+      m.id,
+      m.body,
+      m.attributes ?? null,
+      m.systemAttributes ?? null,
+      m.senderId,
+      m.sentAt,
+      m.visibleAt,
+      m.expiresAt,
+      m.groupId ?? null,
+      m.deduplicationId ?? null,
+      m.sequenceNumber ?? null,
+      m.deadLetterSourceArn ?? null,
+      m.receiveCount,
+      m.firstReceivedAt ?? null,
+      m.lastReceivedAt ?? null,
+    );
+  }
+  return out;
+}
+
+/** The messages of {@link flattenReceived}. */
+export function unflattenReceived(flat: FlatReceived): QueueMessage[] {
+  const messages: QueueMessage[] = [];
+  for (let i = 0; i < flat.length; i += RECEIVED_SLOTS) {
+    const m: Mutable<QueueMessage> = {
+      seq: flat[i] as number,
+      id: flat[i + 1] as string,
+      body: flat[i + 2] as string,
+      senderId: flat[i + 5] as string,
+      sentAt: flat[i + 6] as number,
+      visibleAt: flat[i + 7] as number,
+      expiresAt: flat[i + 8] as number,
+      receiveCount: flat[i + 13] as number,
+    };
+    if (flat[i + 3] !== null) m.attributes = flat[i + 3] as string;
+    if (flat[i + 4] !== null) m.systemAttributes = flat[i + 4] as string;
+    if (flat[i + 9] !== null) m.groupId = flat[i + 9] as string;
+    if (flat[i + 10] !== null) m.deduplicationId = flat[i + 10] as string;
+    if (flat[i + 11] !== null) m.sequenceNumber = flat[i + 11] as string;
+    if (flat[i + 12] !== null) m.deadLetterSourceArn = flat[i + 12] as string;
+    if (flat[i + 14] !== null) m.firstReceivedAt = flat[i + 14] as number;
+    if (flat[i + 15] !== null) m.lastReceivedAt = flat[i + 15] as number;
+    messages.push(m);
+  }
+  return messages;
 }

@@ -1,21 +1,29 @@
 /**
- * The worker thread that owns the SQLite connection: it runs store calls one at a time, in arrival
- * order, so that the main thread never waits on SQLite (or its fsync) while it serves requests.
+ * The worker thread that owns the SQLite connection, so that the main thread never waits on SQLite
+ * (or its fsync) while it serves requests.
+ *
+ * Group commit: the calls that arrive while the worker is busy, or in the same turn of its event loop,
+ * run together, in arrival order, in one transaction (each in its own savepoint), and are answered
+ * after its one commit; see src/store/sqlite/group-commit.ts. A call waits at most one turn of the
+ * event loop to be gathered (setImmediate), and while a group is being written the next one gathers.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { openSqliteStore } from "../sqlite/index.js";
-import type { Store } from "../types.js";
+import { openSqliteStoreEngine, type CallOutcome, type StoreCall } from "../sqlite/index.js";
+import type { QueueMessage, Store } from "../types.js";
 import {
+  flattenReceived,
+  unflattenMessages,
   unflattenRecords,
   type CallMessage,
   type ErrorShape,
+  type FlatMessages,
   type FlatRecords,
   type ReplyMessage,
   type WorkerData,
 } from "./protocol.js";
 
 const data = workerData as WorkerData;
-const store = openSqliteStore({
+const engine = openSqliteStoreEngine({
   dataDir: data.dataDir,
   ...(data.fileName !== undefined && { fileName: data.fileName }),
 });
@@ -35,25 +43,89 @@ function shape(e: unknown): ErrorShape {
   };
 }
 
-/** The store's methods, and `appendFlat`: `appendEvents` of records sent flat. */
-const methods = store as unknown as Record<string, ((...args: unknown[]) => Promise<unknown>) | undefined>;
-const appendFlat = (flat: FlatRecords): Promise<void> => store.appendEvents(unflattenRecords(flat));
+/** The reply to call `id`. */
+function reply(id: number, outcome: CallOutcome): ReplyMessage {
+  return outcome.ok ? { id, ok: true, value: outcome.value } : { id, ok: false, error: shape(outcome.error) };
+}
 
-port.on("message", (call: CallMessage) => {
-  const method = call.method === "appendFlat" ? appendFlat : methods[call.method];
-  const reply = (m: ReplyMessage): void => port.postMessage(m);
-  if (typeof method !== "function") {
-    reply({
-      id: call.id,
-      ok: false,
-      error: { name: "TypeError", message: `no store method ${call.method}` },
-    });
-    return;
+/** A call with a flat wire form: the store method, how to read its arguments, how to send its result. */
+interface WireForm {
+  readonly method: string;
+  readonly args?: (args: readonly unknown[]) => unknown[];
+  readonly value?: (value: unknown) => unknown;
+}
+
+/** The calls that cross flat (protocol.ts). */
+const WIRE_FORMS: Readonly<Record<string, WireForm>> = {
+  appendFlat: { method: "appendEvents", args: ([flat]) => [unflattenRecords(flat as FlatRecords)] },
+  sendFlat: {
+    method: "sendMessages",
+    args: ([queue, flat]) => [queue, unflattenMessages(flat as FlatMessages)],
+  },
+  receiveFlat: { method: "receiveMessages", value: (value) => flattenReceived(value as QueueMessage[]) },
+};
+
+/** The store call a message asks for. */
+function storeCall(message: CallMessage): StoreCall {
+  const wire = WIRE_FORMS[message.method];
+  if (wire === undefined) return message;
+  return { method: wire.method, args: wire.args === undefined ? message.args : wire.args(message.args) };
+}
+
+/** The reply to a call, its result in the call's wire form. */
+function replyTo(message: CallMessage, outcome: CallOutcome): ReplyMessage {
+  const toWire = WIRE_FORMS[message.method]?.value;
+  if (toWire === undefined || !outcome.ok) return reply(message.id, outcome);
+  return reply(message.id, { ok: true, value: toWire(outcome.value) });
+}
+
+/** Runs one group of calls and answers them, in one message, once the group is committed. */
+function runGroup(messages: readonly CallMessage[]): void {
+  const replies: ReplyMessage[] = [];
+  const called: CallMessage[] = [];
+  const calls: StoreCall[] = [];
+  for (const message of messages) {
+    try {
+      calls.push(storeCall(message));
+      called.push(message);
+    } catch (error) {
+      replies.push(reply(message.id, { ok: false, error }));
+    }
   }
-  (method as (...args: unknown[]) => Promise<unknown>).apply(store, [...call.args]).then(
-    (value) => reply({ id: call.id, ok: true, value }),
-    (e: unknown) => reply({ id: call.id, ok: false, error: shape(e) }),
-  );
+  if (calls.length > 0) {
+    engine.runGroup(calls).forEach((outcome, i) => replies.push(replyTo(called[i] as CallMessage, outcome)));
+  }
+  if (replies.length > 0) port?.postMessage(replies);
+}
+
+let gathered: CallMessage[] = [];
+let scheduled = false;
+
+/** Runs what has gathered: groups of calls, each `close` ending one (and closing the store). */
+function flush(): void {
+  scheduled = false;
+  const messages = gathered;
+  gathered = [];
+  let start = 0;
+  messages.forEach((message, i) => {
+    if (message.method !== "close") return;
+    runGroup(messages.slice(start, i));
+    start = i + 1;
+    try {
+      engine.close();
+      port?.postMessage([reply(message.id, { ok: true, value: undefined })]);
+    } catch (error) {
+      port?.postMessage([reply(message.id, { ok: false, error })]);
+    }
+  });
+  runGroup(messages.slice(start));
+}
+
+port.on("message", (batch: readonly CallMessage[]) => {
+  gathered.push(...batch);
+  if (scheduled) return;
+  scheduled = true;
+  setImmediate(flush);
 });
 
 /** Declares the module a worker entry point (nothing to export). */

@@ -21,6 +21,13 @@ declare module "better-sqlite3" {
       get(...params: P): R | undefined;
       all(...params: P): R[];
       iterate(...params: P): IterableIterator<R>;
+      /**
+       * Rows as arrays of column values instead of objects (faster: no property per column); declare
+       * `R` as the tuple of the selected columns.
+       */
+      raw(toggle?: boolean): this;
+      /** Only the first column of each row; declare `R` as its type. */
+      pluck(toggle?: boolean): this;
     }
 
     /** A function wrapped by `Database#transaction`: BEGIN, the function, then COMMIT or ROLLBACK. */

@@ -9,6 +9,7 @@ export const StoreErrorCode = {
   InvalidNextToken: "InvalidNextToken",
   DuplicateId: "DuplicateId",
   ParentNotFound: "ParentNotFound",
+  QueueNotFound: "QueueNotFound",
   SchemaVersion: "UnsupportedSchemaVersion",
   Open: "StoreOpenFailed",
   Failure: "StoreFailure",
@@ -73,6 +74,27 @@ export class ParentNotFoundError extends Error {
         ? `Event bus ${resourceName} does not exist.`
         : `Rule ${resourceName} does not exist.`,
     );
+  }
+}
+
+/**
+ * `sendMessages` to a queue that does not exist (e.g. deleted concurrently). Maps to SQS's
+ * `QueueDoesNotExist` (HTTP 400).
+ */
+export class QueueNotFoundError extends Error {
+  override readonly name = "QueueNotFoundError";
+  readonly code = StoreErrorCode.QueueNotFound;
+  readonly awsType = "QueueDoesNotExist";
+  readonly httpStatus = 400;
+  readonly retryable = false;
+
+  constructor(
+    /** The account of the missing queue. */
+    readonly accountId: string,
+    /** Its name. */
+    readonly queueName: string,
+  ) {
+    super(`The specified queue ${queueName} does not exist.`);
   }
 }
 

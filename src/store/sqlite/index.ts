@@ -7,20 +7,26 @@ import { closeSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import type { Store } from "../types.js";
+import { asyncStore } from "./async-store.js";
 import { StoreOpenError, UnsupportedSchemaVersionError } from "./errors.js";
+import { prepareGroupCommit, type CallOutcome, type StoreCall } from "./group-commit.js";
 import { migrate } from "./schema.js";
-import { SqliteStore } from "./store.js";
+import { SyncSqliteStore } from "./store.js";
 
 export {
   DuplicateIdError,
   InvalidNextTokenError,
   ParentNotFoundError,
+  QueueNotFoundError,
   StoreErrorCode,
   StoreFailureError,
   StoreOpenError,
   UnsupportedSchemaVersionError,
 } from "./errors.js";
+export { type CallOutcome, type StoreCall } from "./group-commit.js";
+export { MoveFailure } from "./moves.js";
 export { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from "./paging.js";
+export { FIFO_SCAN_LIMIT, RECEIVE_SCAN_LIMIT } from "./receive.js";
 export { SCHEMA_VERSION } from "./schema.js";
 
 /** Name of the database file inside the data directory when `fileName` is not given. */
@@ -88,12 +94,8 @@ function configure(db: Database.Database): void {
   db.pragma("foreign_keys = ON");
 }
 
-/**
- * Opens (creating and migrating when needed) the SQLite store in `options.dataDir`.
- * @throws {StoreOpenError} when the options are invalid or the file cannot be created or put in WAL mode.
- * @throws {UnsupportedSchemaVersionError} when the file was written by a newer Busbar.
- */
-export function openSqliteStore(options: SqliteStoreOptions): Store {
+/** Opens (creating and migrating when needed) the database of `options` and the store over it. */
+function open(options: SqliteStoreOptions): { db: Database.Database; store: SyncSqliteStore } {
   const path = databasePath(options);
   prepareFiles(options.dataDir, path);
   let db: Database.Database;
@@ -105,10 +107,45 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   try {
     configure(db);
     migrate(db);
-    return new SqliteStore(db);
+    return { db, store: new SyncSqliteStore(db) };
   } catch (error) {
     db.close();
     if (error instanceof StoreOpenError || error instanceof UnsupportedSchemaVersionError) throw error;
     throw new StoreOpenError(`cannot open ${path} as a Busbar database`, { cause: error });
   }
+}
+
+/**
+ * Opens (creating and migrating when needed) the SQLite store in `options.dataDir`. Each call runs
+ * at once, in its own transaction: a resolved mutation is committed.
+ * @throws {StoreOpenError} when the options are invalid or the file cannot be created or put in WAL mode.
+ * @throws {UnsupportedSchemaVersionError} when the file was written by a newer Busbar.
+ */
+export function openSqliteStore(options: SqliteStoreOptions): Store {
+  return asyncStore(open(options).store);
+}
+
+/**
+ * The SQLite store as the thread that owns it runs it: synchronously, calls that arrive together
+ * sharing one commit (group-commit.ts).
+ */
+export interface SqliteStoreEngine {
+  /**
+   * Runs the calls in order in one IMMEDIATE transaction, each in its own savepoint, and returns one
+   * outcome per call once the transaction is committed. A call that fails undoes only its own changes.
+   * Calls that only read run without a transaction.
+   */
+  runGroup(calls: readonly StoreCall[]): CallOutcome[];
+  /** Closes the database; closing twice is harmless. */
+  close(): void;
+}
+
+/**
+ * Opens the SQLite store for group commit, as {@link openSqliteStore} opens it.
+ * @throws {StoreOpenError} when the options are invalid or the file cannot be created or put in WAL mode.
+ * @throws {UnsupportedSchemaVersionError} when the file was written by a newer Busbar.
+ */
+export function openSqliteStoreEngine(options: SqliteStoreOptions): SqliteStoreEngine {
+  const { db, store } = open(options);
+  return { runGroup: prepareGroupCommit(db, store), close: () => store.close() };
 }

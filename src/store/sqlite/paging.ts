@@ -18,6 +18,8 @@ export const PageScope = {
   Buses: "buses",
   Rules: "rules",
   RuleNamesByTarget: "rule-names-by-target",
+  Queues: "queues",
+  DeadLetterSourceQueues: "dead-letter-source-queues",
 } as const;
 export type PageScope = (typeof PageScope)[keyof typeof PageScope];
 
@@ -105,4 +107,35 @@ export function toPage<T>(request: PageRequest, rows: readonly T[], nameOf: (ite
   const last = items[items.length - 1];
   if (last === undefined) return { items };
   return { items, nextToken: encodeNextToken(request.scope, nameOf(last)) };
+}
+
+/**
+ * The name under which a listing ordered by (account, name) resumes: both parts as a JSON array, so
+ * that {@link toPage} can carry it in a token like any other name.
+ */
+export function accountAndName(accountId: string, name: string): string {
+  return JSON.stringify([accountId, name]);
+}
+
+/**
+ * The (account, name) a listing ordered by both resumes after: `["", ""]` on the first page.
+ * @throws {InvalidNextTokenError} when the token's name is not one of {@link accountAndName}.
+ */
+export function afterAccountAndName(request: PageRequest, token: string | undefined): [string, string] {
+  if (request.params.after === "") return ["", ""];
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(request.params.after);
+  } catch {
+    decoded = undefined;
+  }
+  if (
+    !Array.isArray(decoded) ||
+    decoded.length !== 2 ||
+    typeof decoded[0] !== "string" ||
+    typeof decoded[1] !== "string"
+  ) {
+    throw new InvalidNextTokenError(token ?? "");
+  }
+  return [decoded[0], decoded[1]];
 }

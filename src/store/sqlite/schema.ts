@@ -17,6 +17,21 @@ import { UnsupportedSchemaVersionError } from "./errors.js";
  * a random key costs a page write per row at each commit, so only `events.id` (needed by `getEvent`
  * and to refuse duplicates) is one: events are stored in append order (`seq`), and deliveries are
  * keyed by their event's `seq`, so that their b-trees (and `ingested_at`, `due_at`) grow at the end.
+ *
+ * Queues (migration 2) are laid out for the hot path of send, receive and delete:
+ * - A message is two rows: what it is (`queue_messages`: id, body, attributes…, written once) and where
+ *   it stands (`queue_message_states`: visibility, receive count, expiry, group). A receive rewrites
+ *   only the narrow state row, never the body, so that a commit writes few pages.
+ * - Messages are keyed by `seq`, AUTOINCREMENT so that a deleted message's number is never given to
+ *   a new one (a stale receipt handle must never reach another message).
+ * - States are clustered by (queue, seq): a queue's messages in send order, with what receive, counts
+ *   and expiry look at, in one narrow b-tree and without a secondary index. Message ids get no index:
+ *   nothing looks a message up by id, and a random key would cost a page write per send. Queues are
+ *   referred to by their integer id, and no foreign key is checked per row (a queue's messages are
+ *   deleted explicitly with it).
+ * - States with a group (FIFO) get a partial index by group, which answers "does this group have a
+ *   message in flight" without scanning the queue.
+ * - Deduplication records outlive the messages they name, so they have their own table.
  */
 export const MIGRATIONS: readonly string[] = [
   `
@@ -111,6 +126,73 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (event_seq, id)
   ) STRICT, WITHOUT ROWID;
   CREATE INDEX deliveries_by_due_at ON deliveries (due_at);
+  `,
+
+  // 1 → 2: SQS-compatible queues.
+  `
+  CREATE TABLE queues (
+    id                     INTEGER NOT NULL PRIMARY KEY, -- the rowid: what messages refer to
+    account_id             TEXT    NOT NULL,
+    name                   TEXT    NOT NULL,
+    arn                    TEXT    NOT NULL,
+    fifo                   INTEGER NOT NULL,
+    attributes             TEXT    NOT NULL, -- JSON object of strings
+    dead_letter_target_arn TEXT,
+    created_at             INTEGER NOT NULL,
+    last_modified_at       INTEGER NOT NULL,
+    UNIQUE (account_id, name)
+  ) STRICT;
+  CREATE INDEX queues_by_dead_letter_target ON queues (dead_letter_target_arn, account_id, name)
+    WHERE dead_letter_target_arn IS NOT NULL;
+
+  CREATE TABLE queue_messages (
+    seq                    INTEGER PRIMARY KEY AUTOINCREMENT, -- send order; never reused
+    id                     TEXT    NOT NULL,
+    sender_id              TEXT    NOT NULL,
+    sent_at                INTEGER NOT NULL,
+    deduplication_id       TEXT,
+    dead_letter_source_arn TEXT,
+    system_attributes      TEXT,
+    attributes             TEXT,
+    body                   TEXT    NOT NULL
+  ) STRICT;
+
+  CREATE TABLE queue_message_states (
+    queue_id          INTEGER NOT NULL, -- queues.id
+    seq               INTEGER NOT NULL, -- queue_messages.seq
+    visible_at        INTEGER NOT NULL,
+    receive_count     INTEGER NOT NULL,
+    expires_at        INTEGER NOT NULL,
+    group_id          TEXT,
+    first_received_at INTEGER,
+    last_received_at  INTEGER,
+    PRIMARY KEY (queue_id, seq)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX queue_message_states_by_group
+    ON queue_message_states (queue_id, group_id, visible_at, receive_count) WHERE group_id IS NOT NULL;
+
+  CREATE TABLE queue_deduplication (
+    queue_id    INTEGER NOT NULL,
+    key         TEXT    NOT NULL,
+    message_id  TEXT    NOT NULL,
+    message_seq INTEGER NOT NULL, -- the original's seq, which gives its sequence number
+    until       INTEGER NOT NULL,
+    PRIMARY KEY (queue_id, key)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE queue_move_tasks (
+    seq             INTEGER NOT NULL PRIMARY KEY, -- the rowid: insertion order
+    id              TEXT    NOT NULL UNIQUE,
+    source_arn      TEXT    NOT NULL,
+    destination_arn TEXT,
+    max_per_second  REAL,
+    status          TEXT    NOT NULL,
+    moved           INTEGER NOT NULL,
+    to_move         INTEGER NOT NULL,
+    failure_reason  TEXT,
+    started_at      INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX queue_move_tasks_by_source ON queue_move_tasks (source_arn, started_at);
   `,
 ];
 

@@ -1,6 +1,10 @@
 /**
  * Every SQL statement of the store, prepared once when the store opens. Columns are selected under the
  * names of the domain fields, so rows need little or no conversion.
+ *
+ * A LIMIT taken from a parameter is written `LIMIT +?`: SQLite's planner reads a plain `LIMIT ?`
+ * parameter, which makes every execution with a new binding prepare the statement again (several
+ * microseconds); the unary plus keeps the value out of the planner's sight.
  */
 import type Database from "better-sqlite3";
 import type { PageParams } from "./paging.js";
@@ -35,7 +39,7 @@ const KEY_COLUMNS = `access_key_id AS accessKeyId, secret_access_key AS secretAc
 const EVENT_COLUMNS = `id, account_id AS accountId, bus_name AS busName, time, ingested_at AS ingestedAt, json`;
 const DELIVERY_COLUMNS = `id, event_id AS eventId, account_id AS accountId, bus_name AS busName,
   rule_name AS ruleName, target_id AS targetId, due_at AS dueAt, attempts`;
-const PAGE = `AND name > @after AND name >= @prefix ORDER BY name LIMIT @fetch`;
+const PAGE = `AND name > @after AND name >= @prefix ORDER BY name LIMIT +@fetch`;
 const BUS_KEY = `account_id = @accountId AND bus_name = @busName`;
 const RULE_KEY = `${BUS_KEY} AND rule_name = @ruleName`;
 
@@ -139,7 +143,7 @@ export function prepareStatements(db: Database.Database) {
     ),
     listRuleNamesByTarget: db.prepare<[PageParams & BusKey & { arn: string }], { name: string }>(
       `SELECT DISTINCT rule_name AS name FROM targets WHERE ${BUS_KEY} AND arn = @arn
-         AND rule_name > @after AND rule_name >= @prefix ORDER BY rule_name LIMIT @fetch`,
+         AND rule_name > @after AND rule_name >= @prefix ORDER BY rule_name LIMIT +@fetch`,
     ),
 
     getTags: db.prepare<[string], { key: string; value: string }>(
@@ -163,7 +167,7 @@ export function prepareStatements(db: Database.Database) {
     getEvent: db.prepare<[string], EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = ?`),
     countEvents: db.prepare<[], { count: number }>(`SELECT count(*) AS count FROM events`),
     listDueDeliveries: db.prepare<[number, number], DeliveryRow>(
-      `SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE due_at <= ? ORDER BY due_at, event_seq, id LIMIT ?`,
+      `SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE due_at <= ? ORDER BY due_at, event_seq, id LIMIT +?`,
     ),
     listDeliveriesOfEvent: db.prepare<[string], DeliveryRow>(
       `SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE event_seq = (SELECT seq FROM events WHERE id = ?)

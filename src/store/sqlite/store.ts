@@ -1,8 +1,10 @@
 /**
- * The {@link Store} contract over one better-sqlite3 connection. The driver is synchronous: each
- * method runs its statements at once and returns a settled promise, so a resolved mutation is already
- * committed (and, with `synchronous = FULL`, on disk). Multi-statement mutations are transactions
- * (transactions.ts).
+ * The {@link Store} contract over one better-sqlite3 connection, synchronously: each method runs its
+ * statements at once and returns its result, so that a mutation has committed (and, with
+ * `synchronous = FULL`, is on disk) when it returns — unless it runs inside a group commit
+ * (group-commit.ts), which commits once for the group. Multi-statement mutations are transactions
+ * (transactions.ts and the queue modules), which nest as savepoints inside a group. async-store.ts
+ * turns this into the promise-based {@link Store}.
  */
 import Database from "better-sqlite3";
 import type {
@@ -11,16 +13,33 @@ import type {
   EventBus,
   IngestRecord,
   ListOptions,
+  MoveResult,
+  MoveTask,
+  NewMessage,
   Page,
   PendingDelivery,
+  Queue,
+  QueueCounts,
+  QueueMessage,
+  QueueRef,
+  ReceiptRef,
+  ReceiveOptions,
   Rule,
-  Store,
+  SendResult,
   StoredEvent,
   Tag,
   Target,
+  DeleteOutcome,
+  VisibilityChange,
+  VisibilityOutcome,
 } from "../types.js";
-import { DuplicateIdError, StoreFailureError } from "./errors.js";
+import type { SyncStore } from "./async-store.js";
+import { DuplicateIdError } from "./errors.js";
+import { prepareMessageStatements } from "./message-statements.js";
+import { prepareMessageOperations, type MessageOperations } from "./messages.js";
 import { PageScope, pageRequest, toPage } from "./paging.js";
+import { prepareQueueStatements } from "./queue-statements.js";
+import { prepareQueueOperations, type QueueOperations } from "./queues.js";
 import { fromAccessKey, fromBus, toAccessKey, toAccount, toBus, toRule, toTarget } from "./rows.js";
 import { prepareStatements, type Statements } from "./statements.js";
 import { prepareTransactions, type Transactions } from "./transactions.js";
@@ -31,155 +50,121 @@ const DUPLICATE_CODES: ReadonlySet<string> = new Set([
   "SQLITE_CONSTRAINT_PRIMARYKEY",
 ]);
 
-/** Wraps a driver error in a store error; other errors pass through. */
-function storeError(error: unknown): unknown {
-  return error instanceof Database.SqliteError ? new StoreFailureError(error.code, { cause: error }) : error;
-}
-
-/** Runs `fn` now; its result, or its exception with driver errors wrapped, becomes the returned promise. */
-function settle<T>(fn: () => T): Promise<T> {
-  return new Promise<T>((resolve) => {
-    try {
-      resolve(fn());
-    } catch (error) {
-      throw storeError(error);
-    }
-  });
-}
-
-/** The SQLite implementation of {@link Store}; created by `openSqliteStore`. */
-export class SqliteStore implements Store {
-  readonly kind = "sqlite";
+/** The SQLite implementation of the store contract, synchronous; created by `openSqliteStore`. */
+export class SyncSqliteStore implements SyncStore {
   readonly #db: Database.Database;
   readonly #sql: Statements;
   readonly #tx: Transactions;
+  readonly #queues: QueueOperations;
+  readonly #messages: MessageOperations;
 
   /** Wraps an open, migrated connection; the store owns it from now on. */
   constructor(db: Database.Database) {
     this.#db = db;
     this.#sql = prepareStatements(db);
     this.#tx = prepareTransactions(db, this.#sql);
+    const queueSql = prepareQueueStatements(db);
+    const messageSql = prepareMessageStatements(db);
+    this.#queues = prepareQueueOperations(db, queueSql, messageSql);
+    this.#messages = prepareMessageOperations(db, queueSql, messageSql);
   }
 
   /** Closes the database (checkpointing the WAL); closing twice is harmless. */
-  close(): Promise<void> {
-    return settle(() => {
-      if (this.#db.open) this.#db.close();
-    });
+  close(): void {
+    if (this.#db.open) this.#db.close();
   }
 
   /** Creates an account; false when the id is taken (the existing account is kept). */
-  putAccount(account: Account): Promise<boolean> {
-    return settle(() => this.#sql.insertAccount.run(account).changes > 0);
+  putAccount(account: Account): boolean {
+    return this.#sql.insertAccount.run(account).changes > 0;
   }
 
-  getAccount(id: string): Promise<Account | undefined> {
-    return settle(() => {
-      const row = this.#sql.getAccount.get(id);
-      return row === undefined ? undefined : toAccount(row);
-    });
+  getAccount(id: string): Account | undefined {
+    const row = this.#sql.getAccount.get(id);
+    return row === undefined ? undefined : toAccount(row);
   }
 
   /** Every account, in id order. */
-  listAccounts(): Promise<readonly Account[]> {
-    return settle(() => this.#sql.listAccounts.all().map(toAccount));
+  listAccounts(): readonly Account[] {
+    return this.#sql.listAccounts.all().map(toAccount);
   }
 
   /** Creates or replaces an access key. */
-  putAccessKey(key: AccessKey): Promise<void> {
-    return settle(() => {
-      this.#sql.upsertKey.run(fromAccessKey(key));
-    });
+  putAccessKey(key: AccessKey): void {
+    this.#sql.upsertKey.run(fromAccessKey(key));
   }
 
-  getAccessKey(accessKeyId: string): Promise<AccessKey | undefined> {
-    return settle(() => {
-      const row = this.#sql.getKey.get(accessKeyId);
-      return row === undefined ? undefined : toAccessKey(row);
-    });
+  getAccessKey(accessKeyId: string): AccessKey | undefined {
+    const row = this.#sql.getKey.get(accessKeyId);
+    return row === undefined ? undefined : toAccessKey(row);
   }
 
   /** Access keys of one account, or of all, in key-id order. */
-  listAccessKeys(accountId?: string): Promise<readonly AccessKey[]> {
-    return settle(() => {
-      const rows =
-        accountId === undefined ? this.#sql.listKeys.all() : this.#sql.listKeysOfAccount.all(accountId);
-      return rows.map(toAccessKey);
-    });
+  listAccessKeys(accountId?: string): readonly AccessKey[] {
+    const rows =
+      accountId === undefined ? this.#sql.listKeys.all() : this.#sql.listKeysOfAccount.all(accountId);
+    return rows.map(toAccessKey);
   }
 
-  deleteAccessKey(accessKeyId: string): Promise<boolean> {
-    return settle(() => this.#sql.deleteKey.run(accessKeyId).changes > 0);
+  deleteAccessKey(accessKeyId: string): boolean {
+    return this.#sql.deleteKey.run(accessKeyId).changes > 0;
   }
 
-  createBus(bus: EventBus): Promise<boolean> {
-    return settle(() => this.#sql.insertBus.run(fromBus(bus)).changes > 0);
+  createBus(bus: EventBus): boolean {
+    return this.#sql.insertBus.run(fromBus(bus)).changes > 0;
   }
 
-  getBus(accountId: string, name: string): Promise<EventBus | undefined> {
-    return settle(() => {
-      const row = this.#sql.getBus.get(accountId, name);
-      return row === undefined ? undefined : toBus(row);
-    });
+  getBus(accountId: string, name: string): EventBus | undefined {
+    const row = this.#sql.getBus.get(accountId, name);
+    return row === undefined ? undefined : toBus(row);
   }
 
   /** @throws {InvalidNextTokenError} when `options.nextToken` is not a token of this listing. */
-  listBuses(accountId: string, options?: ListOptions): Promise<Page<EventBus>> {
-    return settle(() => {
-      const request = pageRequest(PageScope.Buses, options);
-      const rows = this.#sql.listBuses.all({ ...request.params, accountId });
-      return toPage(request, rows.map(toBus), (bus) => bus.name);
-    });
+  listBuses(accountId: string, options?: ListOptions): Page<EventBus> {
+    const request = pageRequest(PageScope.Buses, options);
+    const rows = this.#sql.listBuses.all({ ...request.params, accountId });
+    return toPage(request, rows.map(toBus), (bus) => bus.name);
   }
 
-  updateBus(bus: EventBus): Promise<boolean> {
-    return settle(() => this.#sql.updateBus.run(fromBus(bus)).changes > 0);
+  updateBus(bus: EventBus): boolean {
+    return this.#sql.updateBus.run(fromBus(bus)).changes > 0;
   }
 
   /** Deletes a bus, its rules and their targets, and the tags of the bus and of its rules. */
-  deleteBus(accountId: string, name: string): Promise<boolean> {
-    return settle(() => this.#tx.deleteBus(accountId, name));
+  deleteBus(accountId: string, name: string): boolean {
+    return this.#tx.deleteBus(accountId, name);
   }
 
   /** @throws {ParentNotFoundError} when the rule's bus does not exist. */
-  putRule(rule: Rule): Promise<void> {
-    return settle(() => this.#tx.putRule(rule));
+  putRule(rule: Rule): void {
+    return this.#tx.putRule(rule);
   }
 
-  getRule(accountId: string, busName: string, name: string): Promise<Rule | undefined> {
-    return settle(() => {
-      const row = this.#sql.getRule.get(accountId, busName, name);
-      return row === undefined ? undefined : toRule(row);
-    });
+  getRule(accountId: string, busName: string, name: string): Rule | undefined {
+    const row = this.#sql.getRule.get(accountId, busName, name);
+    return row === undefined ? undefined : toRule(row);
   }
 
   /** @throws {InvalidNextTokenError} when `options.nextToken` is not a token of this listing. */
-  listRules(accountId: string, busName: string, options?: ListOptions): Promise<Page<Rule>> {
-    return settle(() => {
-      const request = pageRequest(PageScope.Rules, options);
-      const rows = this.#sql.listRules.all({ ...request.params, accountId, busName });
-      return toPage(request, rows.map(toRule), (rule) => rule.name);
-    });
+  listRules(accountId: string, busName: string, options?: ListOptions): Page<Rule> {
+    const request = pageRequest(PageScope.Rules, options);
+    const rows = this.#sql.listRules.all({ ...request.params, accountId, busName });
+    return toPage(request, rows.map(toRule), (rule) => rule.name);
   }
 
   /** Every rule, ordered by account, bus and name. */
-  listAllRules(): Promise<readonly Rule[]> {
-    return settle(() => this.#sql.listAllRules.all().map(toRule));
+  listAllRules(): readonly Rule[] {
+    return this.#sql.listAllRules.all().map(toRule);
   }
 
   /** Deletes a rule, its targets and its tags. */
-  deleteRule(accountId: string, busName: string, name: string): Promise<boolean> {
-    return settle(() => this.#tx.deleteRule(accountId, busName, name));
+  deleteRule(accountId: string, busName: string, name: string): boolean {
+    return this.#tx.deleteRule(accountId, busName, name);
   }
 
   /** @throws {ParentNotFoundError} when the rule does not exist. */
-  putTargets(
-    accountId: string,
-    busName: string,
-    ruleName: string,
-    targets: readonly Target[],
-  ): Promise<void> {
-    return settle(() => this.#tx.putTargets(accountId, busName, ruleName, targets));
+  putTargets(accountId: string, busName: string, ruleName: string, targets: readonly Target[]): void {
+    return this.#tx.putTargets(accountId, busName, ruleName, targets);
   }
 
   removeTargets(
@@ -187,12 +172,12 @@ export class SqliteStore implements Store {
     busName: string,
     ruleName: string,
     ids: readonly string[],
-  ): Promise<readonly string[]> {
-    return settle(() => this.#tx.removeTargets(accountId, busName, ruleName, ids));
+  ): readonly string[] {
+    return this.#tx.removeTargets(accountId, busName, ruleName, ids);
   }
 
-  listTargets(accountId: string, busName: string, ruleName: string): Promise<readonly Target[]> {
-    return settle(() => this.#sql.listTargets.all({ accountId, busName, ruleName }).map(toTarget));
+  listTargets(accountId: string, busName: string, ruleName: string): readonly Target[] {
+    return this.#sql.listTargets.all({ accountId, busName, ruleName }).map(toTarget);
   }
 
   /** @throws {InvalidNextTokenError} when `options.nextToken` is not a token of this listing. */
@@ -201,78 +186,155 @@ export class SqliteStore implements Store {
     busName: string,
     targetArn: string,
     options?: ListOptions,
-  ): Promise<Page<string>> {
-    return settle(() => {
-      const request = pageRequest(PageScope.RuleNamesByTarget, options);
-      const rows = this.#sql.listRuleNamesByTarget.all({
-        ...request.params,
-        accountId,
-        busName,
-        arn: targetArn,
-      });
-      return toPage(
-        request,
-        rows.map((row) => row.name),
-        (name) => name,
-      );
+  ): Page<string> {
+    const request = pageRequest(PageScope.RuleNamesByTarget, options);
+    const rows = this.#sql.listRuleNamesByTarget.all({
+      ...request.params,
+      accountId,
+      busName,
+      arn: targetArn,
     });
+    return toPage(
+      request,
+      rows.map((row) => row.name),
+      (name) => name,
+    );
   }
 
   /** Tags of a resource, in key order. */
-  getTags(arn: string): Promise<readonly Tag[]> {
-    return settle(() => this.#sql.getTags.all(arn));
+  getTags(arn: string): readonly Tag[] {
+    return this.#sql.getTags.all(arn);
   }
 
-  tagResource(arn: string, tags: readonly Tag[]): Promise<void> {
-    return settle(() => this.#tx.tag(arn, tags));
+  tagResource(arn: string, tags: readonly Tag[]): void {
+    return this.#tx.tag(arn, tags);
   }
 
-  untagResource(arn: string, keys: readonly string[]): Promise<void> {
-    return settle(() => this.#tx.untag(arn, keys));
+  untagResource(arn: string, keys: readonly string[]): void {
+    return this.#tx.untag(arn, keys);
   }
 
   /**
-   * Inserts every event and delivery of the batch in one transaction, committed (fsynced) before the
-   * promise resolves; on any failure none of them is stored.
+   * Inserts every event and delivery of the batch in one transaction, committed (fsynced) before it
+   * returns; on any failure none of them is stored.
    * @throws {DuplicateIdError} when an event id is already stored or repeated, or a delivery id repeats within an event.
    */
-  appendEvents(records: readonly IngestRecord[]): Promise<void> {
-    return settle(() => {
-      if (records.length === 0) return;
-      try {
-        this.#tx.append(records);
-      } catch (error) {
-        if (error instanceof Database.SqliteError && DUPLICATE_CODES.has(error.code)) {
-          throw new DuplicateIdError({ cause: error });
-        }
-        throw error;
+  appendEvents(records: readonly IngestRecord[]): void {
+    if (records.length === 0) return;
+    try {
+      this.#tx.append(records);
+    } catch (error) {
+      if (error instanceof Database.SqliteError && DUPLICATE_CODES.has(error.code)) {
+        throw new DuplicateIdError({ cause: error });
       }
-    });
+      throw error;
+    }
   }
 
-  getEvent(id: string): Promise<StoredEvent | undefined> {
-    return settle(() => this.#sql.getEvent.get(id));
+  getEvent(id: string): StoredEvent | undefined {
+    return this.#sql.getEvent.get(id);
   }
 
-  countEvents(): Promise<number> {
-    return settle(() => this.#sql.countEvents.get()?.count ?? 0);
+  countEvents(): number {
+    return this.#sql.countEvents.get()?.count ?? 0;
   }
 
   /** Deliveries due at or before `dueBy`, by due time and then in append order; none when `limit` < 1. */
-  listDueDeliveries(dueBy: number, limit: number): Promise<readonly PendingDelivery[]> {
-    return settle(() => {
-      const count = Math.floor(limit);
-      return count >= 1 ? this.#sql.listDueDeliveries.all(dueBy, count) : [];
-    });
+  listDueDeliveries(dueBy: number, limit: number): readonly PendingDelivery[] {
+    const count = Math.floor(limit);
+    return count >= 1 ? this.#sql.listDueDeliveries.all(dueBy, count) : [];
   }
 
   /** Deliveries of one event, in the order they were appended. */
-  listDeliveriesOfEvent(eventId: string): Promise<readonly PendingDelivery[]> {
-    return settle(() => this.#sql.listDeliveriesOfEvent.all(eventId));
+  listDeliveriesOfEvent(eventId: string): readonly PendingDelivery[] {
+    return this.#sql.listDeliveriesOfEvent.all(eventId);
   }
 
   /** Deletes events ingested before `before`, with their pending deliveries; returns how many events. */
-  deleteEventsBefore(before: number): Promise<number> {
-    return settle(() => this.#tx.deleteEventsBefore(before));
+  deleteEventsBefore(before: number): number {
+    return this.#tx.deleteEventsBefore(before);
+  }
+
+  createQueue(queue: Queue): boolean {
+    return this.#queues.create(queue);
+  }
+
+  getQueue(accountId: string, name: string): Queue | undefined {
+    return this.#queues.get(accountId, name);
+  }
+
+  /** @throws {InvalidNextTokenError} when `options.nextToken` is not a token of this listing. */
+  listQueues(accountId: string, options?: ListOptions): Page<Queue> {
+    return this.#queues.list(accountId, options);
+  }
+
+  /** Replaces the attributes, dead-letter target and modification time (not the name, ARN or type). */
+  updateQueue(queue: Queue): boolean {
+    return this.#queues.update(queue);
+  }
+
+  deleteQueue(accountId: string, name: string): boolean {
+    return this.#queues.delete(accountId, name);
+  }
+
+  /** @throws {InvalidNextTokenError} when `options.nextToken` is not a token of this listing. */
+  listDeadLetterSourceQueues(arn: string, options?: ListOptions): Page<Queue> {
+    return this.#queues.listDeadLetterSources(arn, options);
+  }
+
+  /** @throws {QueueNotFoundError} when the queue does not exist. */
+  sendMessages(queue: QueueRef, messages: readonly NewMessage[]): readonly SendResult[] {
+    return this.#messages.send(queue, messages);
+  }
+
+  receiveMessages(queue: QueueRef, options: ReceiveOptions): readonly QueueMessage[] {
+    return this.#messages.receive(queue, options);
+  }
+
+  /** Every reference is `gone` when the queue does not exist. */
+  deleteMessages(queue: QueueRef, refs: readonly ReceiptRef[], now: number): readonly DeleteOutcome[] {
+    return this.#messages.delete(queue, refs, now);
+  }
+
+  /** Every change is `gone` when the queue does not exist. */
+  changeVisibility(
+    queue: QueueRef,
+    changes: readonly VisibilityChange[],
+    now: number,
+    maxInFlightMs: number,
+  ): readonly VisibilityOutcome[] {
+    return this.#messages.changeVisibility(queue, changes, now, maxInFlightMs);
+  }
+
+  /** 0 when the queue does not exist. */
+  purgeQueue(queue: QueueRef): number {
+    return this.#messages.purge(queue);
+  }
+
+  /** All zero when the queue does not exist. */
+  countMessages(queue: QueueRef, now: number): QueueCounts {
+    return this.#messages.count(queue, now);
+  }
+
+  deleteExpiredMessages(now: number): number {
+    return this.#messages.deleteExpired(now);
+  }
+
+  /** Nothing moves, and nothing remains, when the source does not exist. */
+  moveMessages(source: QueueRef, destination: QueueRef | undefined, limit: number, now: number): MoveResult {
+    return this.#messages.move(source, destination, limit, now);
+  }
+
+  putMoveTask(task: MoveTask): void {
+    this.#queues.putMoveTask(task);
+  }
+
+  getMoveTask(id: string): MoveTask | undefined {
+    return this.#queues.getMoveTask(id);
+  }
+
+  /** Newest first: by `startedAt`, then the latest created first; none when `limit` < 1. */
+  listMoveTasks(sourceArn: string, limit: number): readonly MoveTask[] {
+    return this.#queues.listMoveTasks(sourceArn, limit);
   }
 }

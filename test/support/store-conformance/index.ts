@@ -7,6 +7,7 @@ export { busTests } from "./buses.js";
 export { durabilityTests } from "./durability.js";
 export { eventTests } from "./events.js";
 export { ruleTests } from "./rules.js";
+export { queueTests } from "./queues.js";
 export { type OpenStore, type StoreUnderTest } from "./session.js";
 export { tagTests } from "./tags.js";
 export { targetTests } from "./targets.js";

@@ -1,0 +1,124 @@
+/**
+ * The load generator of `bench:queue`, run in its own process: producers send batches of 10 messages
+ * of ~1 KB (SendMessageBatch), consumers long-poll batches of 10 (ReceiveMessage) and delete them
+ * (DeleteMessageBatch), for `seconds`. At most BACKLOG messages are sent and not yet received, so that
+ * the figures measure a steady flow, not a growing queue. Prints one JSON line: messages received and
+ * deleted, their rate, and the latency from just before the send to the receive reply (p50, p99).
+ *
+ *   node --import tsx bench/queue-load.ts URL QUEUE_URL PRODUCERS CONSUMERS SECONDS KEY_ID SECRET
+ */
+import http from "node:http";
+import { signedHeaders } from "./sigv4-presign.js";
+
+const [url = "", queueUrl = "", p = "4", c = "4", s = "5", accessKeyId = "", secretAccessKey = ""] =
+  process.argv.slice(2);
+const producers = Number(p);
+const consumers = Number(c);
+const seconds = Number(s);
+const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 2000);
+const target = new URL(url);
+const agent = new http.Agent({ keepAlive: true, maxSockets: producers + consumers });
+const credentials = { accessKeyId, secretAccessKey };
+
+function call(op: string, input: unknown): Promise<Record<string, unknown>> {
+  const body = JSON.stringify(input);
+  const headers = signedHeaders(target.host, `AmazonSQS.${op}`, body, credentials);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: target.hostname,
+        port: target.port,
+        method: "POST",
+        path: "/",
+        agent,
+        headers: { ...headers, "content-length": Buffer.byteLength(body) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (d: Buffer) => chunks.push(d));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString();
+          if (res.statusCode !== 200) reject(new Error(`${op}: status ${res.statusCode}: ${text}`));
+          else resolve(JSON.parse(text) as Record<string, unknown>);
+        });
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+const filler = "x".repeat(1000);
+const latencies: number[] = [];
+let sent = 0;
+let received = 0;
+let deleted = 0;
+const deadline = performance.now() + seconds * 1000;
+const waiting: Array<() => void> = [];
+const release = () => {
+  for (const w of waiting.splice(0)) w();
+};
+
+async function produce(): Promise<void> {
+  while (performance.now() < deadline) {
+    if (sent - received >= BACKLOG) {
+      await new Promise<void>((r) => waiting.push(r));
+      continue;
+    }
+    const at = performance.now(); // producers and consumers share this process's clock
+    const entries = Array.from({ length: 10 }, (_, k) => ({ Id: `m${k}`, MessageBody: `${at}|${filler}` }));
+    const r = await call("SendMessageBatch", { QueueUrl: queueUrl, Entries: entries });
+    const ok = (r.Successful as unknown[] | undefined)?.length ?? 0;
+    if (ok !== 10) throw new Error(`send failed: ${JSON.stringify(r.Failed)}`);
+    sent += ok;
+  }
+}
+
+async function consume(): Promise<void> {
+  while (performance.now() < deadline) {
+    const r = await call("ReceiveMessage", {
+      QueueUrl: queueUrl,
+      MaxNumberOfMessages: 10,
+      WaitTimeSeconds: 1,
+    });
+    const messages = (r.Messages as Array<{ Body: string; ReceiptHandle: string }> | undefined) ?? [];
+    if (messages.length === 0) continue;
+    const now = performance.now();
+    for (const m of messages) latencies.push(now - Number(m.Body.slice(0, m.Body.indexOf("|"))));
+    received += messages.length;
+    release();
+    const d = await call("DeleteMessageBatch", {
+      QueueUrl: queueUrl,
+      Entries: messages.map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle })),
+    });
+    const ok = (d.Successful as unknown[] | undefined)?.length ?? 0;
+    if (ok !== messages.length) throw new Error(`delete failed: ${JSON.stringify(d.Failed)}`);
+    deleted += ok;
+  }
+}
+
+const started = performance.now();
+const timer = setInterval(release, 50); // producers blocked on the backlog re-check the deadline
+await Promise.all([
+  ...Array.from({ length: producers }, produce),
+  ...Array.from({ length: consumers }, consume),
+]);
+clearInterval(timer);
+const elapsed = (performance.now() - started) / 1000;
+latencies.sort((a, b) => a - b);
+const pct = (q: number): number =>
+  latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))] ?? 0;
+process.stdout.write(
+  JSON.stringify({
+    producers,
+    consumers,
+    seconds: elapsed,
+    sent,
+    received,
+    deleted,
+    messagesPerSecond: deleted / elapsed,
+    p50: pct(0.5),
+    p99: pct(0.99),
+  }) + "\n",
+);
+agent.destroy();

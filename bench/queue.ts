@@ -1,0 +1,172 @@
+/**
+ * `npm run bench:queue`: end-to-end throughput and latency of Busbar's SQS-compatible queues, beside
+ * RabbitMQ doing the same durable work on the same machine in the same run.
+ *
+ * Busbar: a real `busbar serve`; a separate load process runs P producers (SendMessageBatch of 10
+ * messages of ~1 KB, each reply durable) and C consumers (ReceiveMessage of up to 10 with long
+ * polling, then DeleteMessageBatch), with at most BACKLOG messages sent and not yet received.
+ * RabbitMQ: a durable queue; producers publish persistent ~1 KB messages 10 at a time on a confirm
+ * channel and await the confirms; consumers on their own channels with prefetch 10 and manual acks;
+ * the same backlog bound. Latency: from just before the send to the message's arrival at a consumer.
+ * Prints a table, writes bench/results/queue.json.
+ *
+ *   npm run bench:queue        (BENCH_SECONDS per step, default 5; BENCH_CLIENTS, default "2,4,8")
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { CreateQueueCommand } from "@aws-sdk/client-sqs";
+import amqp from "amqplib";
+import { removeDataDir, sqsClient, startBusbar, TEST_ROOT } from "../test/support/index.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CLIENTS = (process.env.BENCH_CLIENTS ?? "2,4,8").split(",").map(Number);
+const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 2000);
+const AMQP_URL = process.env.BENCH_AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
+
+interface Step {
+  clients: number;
+  messagesPerSecond: number;
+  p50: number;
+  p99: number;
+}
+
+async function busbarSteps(): Promise<Step[]> {
+  const server = await startBusbar();
+  try {
+    const sqs = sqsClient(server.url);
+    const steps: Step[] = [];
+    for (const n of CLIENTS) {
+      const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `bench-${n}` }));
+      const out = execFileSync(
+        process.execPath,
+        [
+          "--import",
+          "tsx",
+          join(here, "queue-load.ts"),
+          server.url,
+          QueueUrl as string,
+          String(n),
+          String(n),
+          String(SECONDS),
+          TEST_ROOT.accessKeyId,
+          TEST_ROOT.secretAccessKey,
+        ],
+        { encoding: "utf8", env: { ...process.env, BENCH_BACKLOG: String(BACKLOG) } },
+      );
+      const r = JSON.parse(out.trim()) as { messagesPerSecond: number; p50: number; p99: number };
+      steps.push({ clients: n, messagesPerSecond: r.messagesPerSecond, p50: r.p50, p99: r.p99 });
+    }
+    sqs.destroy();
+    return steps;
+  } finally {
+    await server.stop();
+    removeDataDir(server.dataDir);
+  }
+}
+
+async function rabbitStep(n: number): Promise<Step> {
+  const conn = await amqp.connect(AMQP_URL);
+  const queue = `busbar.bench.queue.${n}`;
+  const admin = await conn.createChannel();
+  await admin.assertQueue(queue, { durable: true });
+  await admin.purgeQueue(queue);
+  const filler = "x".repeat(1000);
+  const latencies: number[] = [];
+  let sent = 0;
+  let received = 0;
+  const deadline = performance.now() + SECONDS * 1000;
+  const started = performance.now();
+  const consumerChannels = await Promise.all(Array.from({ length: n }, () => conn.createChannel()));
+  for (const ch of consumerChannels) {
+    await ch.prefetch(10);
+    await ch.consume(
+      queue,
+      (msg) => {
+        if (msg === null) return;
+        const body = msg.content.toString();
+        latencies.push(performance.now() - Number(body.slice(0, body.indexOf("|"))));
+        received++;
+        ch.ack(msg);
+      },
+      { noAck: false },
+    );
+  }
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      const ch = await conn.createConfirmChannel();
+      while (performance.now() < deadline) {
+        if (sent - received >= BACKLOG) {
+          await new Promise((r) => setTimeout(r, 1));
+          continue;
+        }
+        const at = performance.now();
+        await Promise.all(
+          Array.from(
+            { length: 10 },
+            () =>
+              new Promise<void>((resolve, reject) =>
+                ch.sendToQueue(queue, Buffer.from(`${at}|${filler}`), { persistent: true }, (err) =>
+                  err ? reject(err as Error) : resolve(),
+                ),
+              ),
+          ),
+        );
+        sent += 10;
+      }
+      await ch.close();
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  const done = received;
+  for (const ch of consumerChannels) await ch.close();
+  await admin.deleteQueue(queue);
+  await admin.close();
+  await conn.close();
+  latencies.sort((a, b) => a - b);
+  const pct = (q: number): number =>
+    latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))] ?? 0;
+  return { clients: n, messagesPerSecond: done / elapsed, p50: pct(0.5), p99: pct(0.99) };
+}
+
+const busbar = await busbarSteps();
+const rabbit: Step[] = [];
+for (const n of CLIENTS) rabbit.push(await rabbitStep(n));
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+console.log(
+  `${"prod+cons".padStart(9)} ${"busbar msg/s".padStart(13)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"rabbit msg/s".padStart(13)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"ratio".padStart(6)}`,
+);
+const rows = busbar.map((b, i) => {
+  const r = rabbit[i] as Step;
+  const ratio = b.messagesPerSecond / r.messagesPerSecond;
+  console.log(
+    `${`${b.clients}+${b.clients}`.padStart(9)} ${fmt(b.messagesPerSecond).padStart(13)} ${b.p50.toFixed(1).padStart(7)} ${b.p99.toFixed(1).padStart(7)} ${fmt(r.messagesPerSecond).padStart(13)} ${r.p50.toFixed(1).padStart(7)} ${r.p99.toFixed(1).padStart(7)} ${ratio.toFixed(2).padStart(6)}`,
+  );
+  return {
+    producers: b.clients,
+    consumers: b.clients,
+    busbar: b,
+    rabbitmq: r,
+    ratio: Number(ratio.toFixed(2)),
+  };
+});
+const file = join(here, "results", "queue.json");
+mkdirSync(dirname(file), { recursive: true });
+writeFileSync(
+  file,
+  JSON.stringify(
+    {
+      command: "npm run bench:queue",
+      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? "unknown", node: process.version },
+      seconds: SECONDS,
+      backlog: BACKLOG,
+      rows,
+    },
+    null,
+    2,
+  ) + "\n",
+);
+console.log(`\n1 KB messages, batches of 10, end to end (sent, received, deleted); wrote ${file}`);

@@ -1,0 +1,142 @@
+/**
+ * The AWS JSON 1.0 protocol of the SQS API: `POST` with `X-Amz-Target: AmazonSQS.<Op>`, a JSON body,
+ * JSON responses. Errors carry the model's shape in `__type` (`com.amazonaws.sqs#QueueDoesNotExist`)
+ * and the query-compatible code in `x-amzn-query-error` (`AWS.SimpleQueueService.NonExistentQueue;Sender`),
+ * from which the SDKs name the error. Requests are signed for the `sqs` service.
+ * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-json-api-responses.html
+ */
+import { randomUUID } from "node:crypto";
+import { AuthError } from "../../auth/index.js";
+import { QueueError, type MoveTasks, type QueueService, type SqsErrorCode } from "../../queues/index.js";
+import type { Input } from "../input.js";
+import type { RawRequest, RawResponse } from "../protocol.js";
+import type { SqsCaller, SqsContext } from "./context.js";
+import { sqsOperations } from "./operations.js";
+
+/** The service prefix of the SQS API in `X-Amz-Target`. */
+export const SQS_TARGET_PREFIX = "AmazonSQS.";
+const CONTENT_TYPE = "application/x-amz-json-1.0";
+
+/** What the SQS protocol needs from the server. */
+export interface SqsDependencies {
+  /** Authenticates a request signed for `sqs` (throws an AuthError). */
+  readonly authenticate: (request: RawRequest) => Promise<SqsCaller>;
+  readonly queues: QueueService;
+  readonly moveTasks: MoveTasks;
+  readonly region: string;
+  /** Reports an unexpected failure (the client only sees InternalError). */
+  readonly onInternalError: (error: unknown, operation: string) => void;
+}
+
+function header(request: RawRequest, name: string): string | undefined {
+  const v = request.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** The error response of a QueueError. */
+export function sqsErrorResponse(e: QueueError, requestId: string = randomUUID()): RawResponse {
+  return {
+    status: e.httpStatus,
+    headers: {
+      "content-type": CONTENT_TYPE,
+      "x-amzn-requestid": requestId,
+      "x-amzn-query-error": `${e.code};${e.httpStatus >= 500 ? "Receiver" : "Sender"}`,
+    },
+    body: JSON.stringify({ __type: `com.amazonaws.sqs#${e.shape}`, message: e.message }),
+  };
+}
+
+/** SQS's words for an authentication or authorization failure. */
+function authFailure(e: AuthError): QueueError {
+  const codes: Record<string, SqsErrorCode> = {
+    MissingAuthenticationTokenException: "MissingAuthenticationToken",
+    IncompleteSignatureException: "IncompleteSignature",
+    UnrecognizedClientException: "InvalidClientTokenId",
+    AccessDeniedException: "AccessDenied",
+  };
+  let code = codes[e.awsType];
+  if (code === undefined) {
+    code =
+      e.code === "SignatureExpired" || e.code === "SignatureNotYetCurrent"
+        ? "RequestExpired"
+        : "SignatureDoesNotMatch";
+  }
+  return new QueueError(code, e.message);
+}
+
+/** The base URL the client addressed (queue URLs are built on it). */
+function baseUrl(request: RawRequest): string {
+  const host = header(request, "host") ?? "localhost";
+  const proto = header(request, "x-forwarded-proto") === "https" ? "https" : "http";
+  return `${proto}://${host}`;
+}
+
+/** Serves one SQS request. */
+export async function serveSqs(request: RawRequest, deps: SqsDependencies): Promise<RawResponse> {
+  const requestId = randomUUID();
+  const target = header(request, "x-amz-target") ?? "";
+  const operationName = target.startsWith(SQS_TARGET_PREFIX) ? target.slice(SQS_TARGET_PREFIX.length) : "";
+  try {
+    if (request.method !== "POST") {
+      throw new QueueError("InvalidAction", `The SQS API is served by POST (got ${request.method}).`);
+    }
+    const contentType = (header(request, "content-type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+    if (contentType !== CONTENT_TYPE && contentType !== "application/json") {
+      throw new QueueError(
+        "UnsupportedMediaType",
+        `Content-Type must be ${CONTENT_TYPE}, got "${contentType}".`,
+      );
+    }
+    let caller: SqsCaller;
+    try {
+      caller = await deps.authenticate(request);
+    } catch (e) {
+      if (e instanceof AuthError) throw authFailure(e);
+      throw e;
+    }
+    const operation = Object.hasOwn(sqsOperations, operationName) ? sqsOperations[operationName] : undefined;
+    if (operation === undefined) {
+      throw new QueueError(
+        "InvalidAction",
+        `The action ${operationName || target || "(none)"} is not valid for this endpoint.`,
+      );
+    }
+    const ctx: SqsContext = {
+      caller,
+      queues: deps.queues,
+      moveTasks: deps.moveTasks,
+      region: deps.region,
+      baseUrl: baseUrl(request),
+    };
+    const output = await operation(ctx, parseInput(request.body));
+    return {
+      status: 200,
+      headers: { "content-type": CONTENT_TYPE, "x-amzn-requestid": requestId },
+      body: JSON.stringify(output),
+    };
+  } catch (e) {
+    if (e instanceof QueueError) return sqsErrorResponse(e, requestId);
+    deps.onInternalError(e, operationName);
+    return sqsErrorResponse(
+      new QueueError(
+        "InternalError",
+        "An internal error occurred; the request id identifies it in the server log.",
+      ),
+      requestId,
+    );
+  }
+}
+
+function parseInput(body: Buffer): Input {
+  if (body.length === 0) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString("utf8"));
+  } catch (e) {
+    throw new QueueError("MalformedInput", `The request body is not valid JSON: ${(e as Error).message}`);
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new QueueError("MalformedInput", "The request body must be a JSON object.");
+  }
+  return value as Input;
+}

@@ -1,0 +1,34 @@
+/**
+ * SQS-compatible queues: attributes, messages and their digests, receipt handles, long polling, move
+ * tasks, and the service that puts them together over the store.
+ */
+export {
+  ATTRIBUTE_NAMES,
+  MAX_MESSAGE_BYTES,
+  QUEUE_ARN,
+  parseQueueArn,
+  parseRedrivePolicy,
+} from "./attributes.js";
+export {
+  QueueError,
+  SQS_ERRORS,
+  invalidValue,
+  missingParameter,
+  noSuchQueue,
+  type SqsErrorCode,
+} from "./errors.js";
+export { md5OfAttributes, md5OfBody, type MessageAttribute, type MessageAttributes } from "./messages.js";
+export { MoveTasks, type MoveTaskReport } from "./move-tasks.js";
+export { ReceiptCodec } from "./receipts.js";
+export {
+  DEDUPLICATION_MS,
+  MAX_IN_FLIGHT_MS,
+  MAX_TAGS,
+  QueueService,
+  type EntryOutcome,
+  type QueueServiceOptions,
+  type ReceiveRequest,
+  type ReceivedMessage,
+  type Sender,
+  type SentMessage,
+} from "./service.js";

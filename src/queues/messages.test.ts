@@ -1,0 +1,106 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { QueueError } from "./errors.js";
+import { checkAttributes, checkBody, filterAttributes, md5OfAttributes, md5OfBody } from "./messages.js";
+import { ReceiptCodec } from "./receipts.js";
+
+const s = (v: string) => ({ DataType: "String", StringValue: v });
+
+describe("message digests", () => {
+  it("digests bodies as SQS does", () => {
+    assert.equal(md5OfBody("hello"), "5d41402abc4b2a76b9719d911017c592");
+    assert.equal(md5OfBody("héllo"), "be50e8478cf24ff3595bc7307fb91b50");
+  });
+  it("digests attributes in SQS's length-prefixed encoding (published and AWS-recorded vectors)", () => {
+    assert.equal(md5OfAttributes({ attribName1: s("attribValue 1") }), "19e27d4e946b072f3f58da80d94fd778");
+    assert.equal(
+      md5OfAttributes({
+        customNumberTypeAttrib: {
+          DataType: "Number.float",
+          StringValue: "4563442423554324324264524243.32543234",
+        },
+      }),
+      "9fe1b90bbd9965bdf77bac517c7d2495",
+    );
+    const binary = { DataType: "Binary", BinaryValue: Buffer.from("Hello binary world!").toString("base64") };
+    assert.equal(md5OfAttributes({ binaryAttribute: binary }), "31a92b15d92f8db860eda32aceb656c3");
+    assert.equal(md5OfAttributes({ Foo: s("Bar") }), "ae7155c6026991b6d54b11589678bf9c");
+    assert.equal(
+      md5OfAttributes({ Hello: s("There"), General: s("Kenobi"), "Help.Me": s("Me") }),
+      "4c360f3fdafd970e05fae2f149d997f5",
+    );
+    assert.equal(md5OfAttributes({}), undefined);
+    assert.equal(md5OfAttributes(undefined), undefined);
+  });
+  it("filters attributes by exact name, prefix.* and All", () => {
+    const all = { General: s("Kenobi"), Hello: s("There"), "Help.Me": s("Me") };
+    assert.deepEqual(Object.keys(filterAttributes(all, ["Help.*"]) ?? {}), ["Help.Me"]);
+    assert.equal(md5OfAttributes(filterAttributes(all, ["Hello"])), "a311262e065454b75da111d535b8dacd");
+    assert.equal(filterAttributes(all, ["All"]), all);
+    assert.equal(filterAttributes(all, ["Nope"]), undefined);
+    assert.equal(filterAttributes(all, []), undefined);
+  });
+});
+
+describe("message checks", () => {
+  it("refuses bodies with characters SQS does not allow, lone surrogates included", () => {
+    assert.equal(checkBody("ok \t\n\r é 😀"), "ok \t\n\r é 😀");
+    for (const bad of ["\u0000", "\u0008", "\uFFFE", "\uD800"]) {
+      assert.throws(
+        () => checkBody(`x${bad}`),
+        (e: QueueError) => e.code === "InvalidMessageContents",
+      );
+    }
+    assert.throws(
+      () => checkBody(""),
+      (e: QueueError) => e.code === "MissingParameter",
+    );
+  });
+  it("counts attribute names, types and values toward the message size", () => {
+    const { size } = checkAttributes({ ab: s("xyz"), n: { DataType: "Number", StringValue: "1.5e3" } });
+    assert.equal(size, 2 + 6 + 3 + (1 + 6 + 5));
+    assert.throws(
+      () => checkAttributes({ n: { DataType: "Number", StringValue: "1".repeat(39) } }),
+      QueueError,
+    );
+    assert.doesNotThrow(() => checkAttributes({ n: { DataType: "Number", StringValue: "1".repeat(38) } }));
+    assert.throws(() => checkAttributes({ "a..b": s("x") }), QueueError);
+    assert.throws(() => checkAttributes({ "amazon.x": s("x") }), QueueError);
+    assert.throws(() => checkAttributes({ b: { DataType: "Binary", BinaryValue: "!!" } }), QueueError);
+  });
+});
+
+describe("receipt handles", () => {
+  const codec = new ReceiptCodec("secret");
+  const queue = { accountId: "000000000000", name: "q" };
+  it("round-trips, and refuses forged, altered and other queues' handles", () => {
+    const handle = codec.encode(queue, { seq: 42, receiveCount: 3 });
+    assert.deepEqual(codec.decode(queue, handle), {
+      seq: 42,
+      receiveCount: 3,
+      accountId: "000000000000",
+      queueName: "q",
+    });
+    const code = (f: () => unknown) => {
+      try {
+        f();
+        return "none";
+      } catch (e) {
+        return (e as QueueError).code;
+      }
+    };
+    assert.equal(
+      code(() => codec.decode(queue, "forged")),
+      "ReceiptHandleIsInvalid",
+    );
+    assert.equal(
+      code(() => codec.decode(queue, `x${handle}`)),
+      "ReceiptHandleIsInvalid",
+    );
+    assert.equal(
+      code(() => new ReceiptCodec("other").decode(queue, handle)),
+      "ReceiptHandleIsInvalid",
+    );
+    assert.throws(() => codec.decode({ ...queue, name: "r" }, handle), /not valid for this queue/);
+  });
+});

@@ -1,0 +1,788 @@
+/**
+ * The queue service: SQS semantics over the store contract. It validates what requests give (names,
+ * attributes, messages, FIFO rules), keeps the queues' settings in memory (this node is the only
+ * writer of queues), issues and reads receipt handles, long-polls, and reports per-entry outcomes of
+ * batches. Authorization is the API layer's; everything here runs on behalf of an authorized caller.
+ */
+import { createHash, randomUUID } from "node:crypto";
+import type {
+  ListOptions,
+  NewMessage,
+  Page,
+  Queue,
+  QueueMessage,
+  QueueRef,
+  SendResult,
+  Store,
+  Tag,
+} from "../store/index.js";
+import {
+  ATTRIBUTE_NAMES,
+  MAX_MESSAGE_BYTES,
+  checkCombination,
+  defaultAttributes,
+  integerAttribute,
+  parseQueueArn,
+  parseRedriveAllowPolicy,
+  parseRedrivePolicy,
+  validateAttributes,
+} from "./attributes.js";
+import { QueueError, invalidValue, noSuchQueue } from "./errors.js";
+import {
+  checkAttributes,
+  checkBody,
+  checkFifoId,
+  checkSystemAttributes,
+  filterAttributes,
+  md5OfAttributes,
+  md5OfBody,
+  type MessageAttributes,
+} from "./messages.js";
+import { ReceiptCodec } from "./receipts.js";
+import { Waiters } from "./waiters.js";
+
+/** Standard queue names: 1–80 of A-Z, a-z, 0-9, `-` and `_`; FIFO names end in `.fifo` (within the 80). */
+const STANDARD_NAME = /^[A-Za-z0-9_-]{1,80}$/;
+const FIFO_NAME = /^[A-Za-z0-9_-]{1,75}\.fifo$/;
+/** The FIFO deduplication window. */
+export const DEDUPLICATION_MS = 5 * 60 * 1000;
+/** The longest a message may stay in flight after the receive that took it: 12 hours. */
+export const MAX_IN_FLIGHT_MS = 12 * 60 * 60 * 1000;
+/** Total size of the messages of one SendMessageBatch. */
+export const MAX_BATCH_BYTES = MAX_MESSAGE_BYTES;
+/** Most tags on a queue. */
+export const MAX_TAGS = 50;
+
+/** Who sends: the account and the SenderId messages record. */
+export interface Sender {
+  readonly accountId: string;
+  readonly senderId: string;
+}
+
+/** What SendMessage answers for one message. */
+export interface SentMessage {
+  readonly MessageId: string;
+  readonly MD5OfMessageBody: string;
+  readonly MD5OfMessageAttributes?: string;
+  readonly MD5OfMessageSystemAttributes?: string;
+  readonly SequenceNumber?: string;
+}
+
+/** A received message, as ReceiveMessage answers it. */
+export interface ReceivedMessage {
+  readonly MessageId: string;
+  readonly ReceiptHandle: string;
+  readonly MD5OfBody: string;
+  readonly Body: string;
+  readonly Attributes?: Record<string, string>;
+  readonly MessageAttributes?: MessageAttributes;
+  readonly MD5OfMessageAttributes?: string;
+}
+
+/** Options of a receive. */
+export interface ReceiveRequest {
+  readonly max: number;
+  readonly visibilityTimeout?: number;
+  readonly waitSeconds?: number;
+  /** System attribute names wanted (`All` for every one). */
+  readonly systemAttributeNames: readonly string[];
+  /** Message attribute names wanted (`All`, `.*`, `prefix.*`, exact names). */
+  readonly messageAttributeNames: readonly string[];
+}
+
+/** The outcome of one entry of a batch: a result, or the error it failed with. */
+export type EntryOutcome<T> = { readonly ok: T } | { readonly error: QueueError };
+
+const SYSTEM_ATTRIBUTES = [
+  "SenderId",
+  "SentTimestamp",
+  "ApproximateReceiveCount",
+  "ApproximateFirstReceiveTimestamp",
+  "SequenceNumber",
+  "MessageDeduplicationId",
+  "MessageGroupId",
+  "AWSTraceHeader",
+  "DeadLetterQueueSourceArn",
+] as const;
+
+/** Options of {@link QueueService}. */
+export interface QueueServiceOptions {
+  readonly store: Store;
+  readonly region: string;
+  /** Secret the receipt handles' MACs derive from (stable across restarts). */
+  readonly receiptKey: string;
+  readonly now?: () => number;
+}
+
+const keyOf = (ref: QueueRef): string => `${ref.accountId}\u0000${ref.name}`;
+
+/** SQS semantics over a store. */
+export class QueueService {
+  readonly store: Store;
+  readonly region: string;
+  readonly waiters = new Waiters();
+  readonly #receipts: ReceiptCodec;
+  readonly #now: () => number;
+  /** Queues by account and name; `null` remembers that one does not exist. */
+  readonly #queues = new Map<string, Queue | null>();
+  readonly #lastPurge = new Map<string, number>();
+
+  constructor(options: QueueServiceOptions) {
+    this.store = options.store;
+    this.region = options.region;
+    this.#receipts = new ReceiptCodec(options.receiptKey);
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** The ARN of a queue of this node's region. */
+  arnOf(ref: QueueRef): string {
+    return `arn:aws:sqs:${this.region}:${ref.accountId}:${ref.name}`;
+  }
+
+  /** A queue, or undefined when it does not exist. */
+  async findQueue(ref: QueueRef): Promise<Queue | undefined> {
+    const key = keyOf(ref);
+    const cached = this.#queues.get(key);
+    if (cached !== undefined) return cached ?? undefined;
+    const queue = await this.store.getQueue(ref.accountId, ref.name);
+    if (this.#queues.size > 100_000) this.#queues.clear();
+    this.#queues.set(key, queue ?? null);
+    return queue;
+  }
+
+  /** A queue; QueueDoesNotExist when there is none. */
+  async getQueue(ref: QueueRef): Promise<Queue> {
+    const queue = await this.findQueue(ref);
+    if (queue === undefined) throw noSuchQueue();
+    return queue;
+  }
+
+  // ---- Queues ----------------------------------------------------------------------------------
+
+  /**
+   * CreateQueue: a new queue, or the existing one when every attribute given has the value it has.
+   * @throws QueueError for an invalid name or attribute, or QueueAlreadyExists.
+   */
+  async createQueue(
+    accountId: string,
+    name: unknown,
+    given: Readonly<Record<string, string>>,
+    tags: readonly Tag[],
+  ): Promise<Queue> {
+    if (name === undefined || name === null || name === "") {
+      throw invalidValue("QueueName", undefined, "Must specify a queue name.");
+    }
+    if (typeof name !== "string") throw new QueueError("MalformedInput", "QueueName must be a string.");
+    const fifo = given.FifoQueue?.toLowerCase() === "true";
+    if (fifo ? !FIFO_NAME.test(name) : !STANDARD_NAME.test(name)) {
+      throw new QueueError(
+        "InvalidParameterValue",
+        fifo
+          ? "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length."
+          : "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length",
+      );
+    }
+    const attributes = validateAttributes(given, fifo, true);
+    const ref = { accountId, name };
+    const existing = await this.findQueue(ref);
+    if (existing !== undefined) {
+      for (const [k, v] of Object.entries(attributes)) {
+        if ((existing.attributes[k] ?? "") !== v) {
+          throw new QueueError(
+            "QueueAlreadyExists",
+            `A queue already exists with the same name and a different value for attribute ${k}`,
+          );
+        }
+      }
+      return existing;
+    }
+    checkTags(tags);
+    const merged = removeEmpty({ ...defaultAttributes(fifo), ...attributes });
+    checkCombination(merged);
+    const arn = this.arnOf(ref);
+    const deadLetterTargetArn = await this.checkRedrive(arn, fifo, merged);
+    const now = this.#now();
+    const queue: Queue = {
+      accountId,
+      name,
+      arn,
+      fifo,
+      attributes: merged,
+      ...(deadLetterTargetArn !== undefined && { deadLetterTargetArn }),
+      createdAt: now,
+      lastModifiedAt: now,
+    };
+    if (!(await this.store.createQueue(queue))) {
+      // Created concurrently: answer as for an existing queue.
+      this.#queues.delete(keyOf(ref));
+      return this.createQueue(accountId, name, given, tags);
+    }
+    if (tags.length > 0) await this.store.tagResource(arn, tags);
+    this.#queues.set(keyOf(ref), queue);
+    return queue;
+  }
+
+  /** Validates a RedrivePolicy against the queues it names; returns its dead-letter target ARN. */
+  private async checkRedrive(
+    sourceArn: string,
+    fifo: boolean,
+    attributes: Readonly<Record<string, string>>,
+  ): Promise<string | undefined> {
+    const raw = attributes.RedrivePolicy;
+    if (raw === undefined) return undefined;
+    const policy = parseRedrivePolicy(raw);
+    const target = parseQueueArn(policy.deadLetterTargetArn);
+    const dlq =
+      target === undefined || target.region !== this.region ? undefined : await this.findQueue(target);
+    if (dlq === undefined) throw invalidValue("RedrivePolicy", raw, "Dead letter target does not exist.");
+    if (dlq.fifo !== fifo) {
+      throw invalidValue(
+        "RedrivePolicy",
+        raw,
+        "Dead-letter queue must be same type of queue as the source..",
+      );
+    }
+    const allow = dlq.attributes.RedriveAllowPolicy;
+    if (allow !== undefined) {
+      const parsed = parseRedriveAllowPolicy(allow);
+      if (
+        parsed.redrivePermission === "denyAll" ||
+        (parsed.redrivePermission === "byQueue" && !parsed.sourceQueueArns.includes(sourceArn))
+      ) {
+        throw invalidValue(
+          "RedrivePolicy",
+          raw,
+          `The RedriveAllowPolicy of ${dlq.arn} does not allow this queue to use it as a dead-letter queue.`,
+        );
+      }
+    }
+    return dlq.arn;
+  }
+
+  /** DeleteQueue. */
+  async deleteQueue(queue: Queue): Promise<void> {
+    await this.store.deleteQueue(queue.accountId, queue.name);
+    this.#queues.delete(keyOf(queue));
+    this.waiters.notify(keyOf(queue));
+  }
+
+  /** ListQueues: queue URLs by name prefix; paged only when `maxResults` is given, as SQS does. */
+  async listQueues(
+    accountId: string,
+    prefix: string | undefined,
+    maxResults: number | undefined,
+    nextToken: string | undefined,
+  ): Promise<{ queues: readonly Queue[]; nextToken?: string }> {
+    return collectPages(maxResults, nextToken, (options) =>
+      this.store.listQueues(accountId, { ...(prefix !== undefined && { prefix }), ...options }),
+    );
+  }
+
+  /** GetQueueAttributes: the named attributes (`All` for every one); unknown names are refused. */
+  async getAttributes(queue: Queue, names: readonly string[]): Promise<Record<string, string>> {
+    for (const n of names) {
+      if (n !== "All" && !ATTRIBUTE_NAMES.has(n))
+        throw new QueueError("InvalidAttributeName", `Unknown Attribute ${n}.`);
+    }
+    const all = names.includes("All");
+    const wanted = (n: string): boolean => all || names.includes(n);
+    const out: Record<string, string> = {};
+    if (wanted("QueueArn")) out.QueueArn = queue.arn;
+    const counts = [
+      "ApproximateNumberOfMessages",
+      "ApproximateNumberOfMessagesNotVisible",
+      "ApproximateNumberOfMessagesDelayed",
+    ];
+    if (counts.some(wanted)) {
+      const c = await this.store.countMessages(queue, this.#now());
+      if (wanted(counts[0] as string)) out.ApproximateNumberOfMessages = String(c.visible);
+      if (wanted(counts[1] as string)) out.ApproximateNumberOfMessagesNotVisible = String(c.inFlight);
+      if (wanted(counts[2] as string)) out.ApproximateNumberOfMessagesDelayed = String(c.delayed);
+    }
+    if (wanted("CreatedTimestamp")) out.CreatedTimestamp = String(Math.floor(queue.createdAt / 1000));
+    if (wanted("LastModifiedTimestamp"))
+      out.LastModifiedTimestamp = String(Math.floor(queue.lastModifiedAt / 1000));
+    for (const [k, v] of Object.entries(queue.attributes)) if (wanted(k)) out[k] = v;
+    return out;
+  }
+
+  /** SetQueueAttributes (`""` removes Policy, RedrivePolicy and RedriveAllowPolicy). */
+  async setAttributes(queue: Queue, given: Readonly<Record<string, string>>): Promise<void> {
+    const changes = validateAttributes(given, queue.fifo, false);
+    const attributes = removeEmpty({ ...queue.attributes, ...changes });
+    checkCombination(attributes);
+    const deadLetterTargetArn = await this.checkRedrive(queue.arn, queue.fifo, attributes);
+    const { deadLetterTargetArn: _old, ...rest } = queue;
+    const updated: Queue = {
+      ...rest,
+      attributes,
+      ...(deadLetterTargetArn !== undefined && { deadLetterTargetArn }),
+      lastModifiedAt: this.#now(),
+    };
+    if (!(await this.store.updateQueue(updated))) throw noSuchQueue();
+    this.#queues.set(keyOf(queue), updated);
+  }
+
+  /** PurgeQueue: once per 60 seconds per queue. */
+  async purge(queue: Queue): Promise<void> {
+    const key = keyOf(queue);
+    const now = this.#now();
+    const last = this.#lastPurge.get(key);
+    if (last !== undefined && now - last < 60_000) {
+      throw new QueueError(
+        "AWS.SimpleQueueService.PurgeQueueInProgress",
+        `Only one PurgeQueue operation on ${queue.name} is allowed every 60 seconds.`,
+      );
+    }
+    this.#lastPurge.set(key, now);
+    await this.store.purgeQueue(queue);
+  }
+
+  /** TagQueue. */
+  async tag(queue: Queue, tags: readonly Tag[]): Promise<void> {
+    checkTags(tags);
+    const existing = await this.store.getTags(queue.arn);
+    const keys = new Set([...existing.map((t) => t.key), ...tags.map((t) => t.key)]);
+    if (keys.size > MAX_TAGS) {
+      throw new QueueError(
+        "InvalidParameterValue",
+        `Too many tags added for queue ${queue.name}: at most ${MAX_TAGS}.`,
+      );
+    }
+    await this.store.tagResource(queue.arn, tags);
+  }
+
+  /** UntagQueue. */
+  async untag(queue: Queue, keys: readonly string[]): Promise<void> {
+    await this.store.untagResource(queue.arn, keys);
+  }
+
+  /** ListQueueTags. */
+  async listTags(queue: Queue): Promise<readonly Tag[]> {
+    return this.store.getTags(queue.arn);
+  }
+
+  /** ListDeadLetterSourceQueues: queues whose redrive policy names this one. */
+  async deadLetterSources(
+    queue: Queue,
+    maxResults: number | undefined,
+    nextToken: string | undefined,
+  ): Promise<{ queues: readonly Queue[]; nextToken?: string }> {
+    return collectPages(maxResults, nextToken, (options) =>
+      this.store.listDeadLetterSourceQueues(queue.arn, options),
+    );
+  }
+
+  // ---- Messages --------------------------------------------------------------------------------
+
+  /**
+   * SendMessage and SendMessageBatch: checks each entry, enqueues the good ones durably in one
+   * transaction, and answers per entry. Problems with the request as a whole (a FIFO queue without a
+   * group id or deduplication, a delay on a FIFO queue, a batch over the size limit) throw.
+   */
+  async send(
+    queue: Queue,
+    entries: readonly Readonly<Record<string, unknown>>[],
+    sender: Sender,
+    parameterPrefix?: (index: number) => string,
+  ): Promise<Array<EntryOutcome<SentMessage>>> {
+    const now = this.#now();
+    const maxSize = integerAttribute(queue.attributes, "MaximumMessageSize");
+    const prepared: Array<
+      EntryOutcome<{ message: NewMessage; reply: Omit<SentMessage, "MessageId" | "SequenceNumber"> }>
+    > = [];
+    let total = 0;
+    entries.forEach((entry, index) => {
+      const name = (member: string): string =>
+        parameterPrefix === undefined ? member : `${parameterPrefix(index)}.${member}`;
+      if (queue.fifo) this.checkFifoEntry(queue, entry, name, parameterPrefix !== undefined);
+      try {
+        const body = checkBody(entry.MessageBody, name("MessageBody"));
+        const { attributes, size } = checkAttributes(entry.MessageAttributes);
+        const system = checkSystemAttributes(entry.MessageSystemAttributes);
+        const bytes = Buffer.byteLength(body) + size;
+        total += bytes;
+        if (bytes > maxSize) {
+          throw new QueueError(
+            "InvalidParameterValue",
+            `One or more parameters are invalid. Reason: Message must be shorter than ${maxSize} bytes.`,
+          );
+        }
+        const message = this.newMessage(queue, entry, body, attributes, system, sender, now);
+        prepared.push({
+          ok: {
+            message,
+            reply: {
+              MD5OfMessageBody: md5OfBody(body),
+              ...optional("MD5OfMessageAttributes", md5OfAttributes(attributes)),
+              ...optional("MD5OfMessageSystemAttributes", md5OfAttributes(system)),
+            },
+          },
+        });
+      } catch (e) {
+        if (!(e instanceof QueueError)) throw e;
+        prepared.push({ error: e });
+      }
+    });
+    if (parameterPrefix !== undefined && total > MAX_BATCH_BYTES) {
+      throw new QueueError(
+        "AWS.SimpleQueueService.BatchRequestTooLong",
+        `Batch requests cannot be longer than ${MAX_BATCH_BYTES} bytes. You have sent ${total} bytes.`,
+      );
+    }
+    const good = prepared.flatMap((p) => ("ok" in p ? [p.ok.message] : []));
+    let results: readonly SendResult[] = [];
+    if (good.length > 0) {
+      try {
+        results = await this.store.sendMessages(queue, good);
+      } catch (e) {
+        if ((e as Error).name === "QueueNotFoundError") throw noSuchQueue();
+        throw e;
+      }
+      this.waiters.notify(keyOf(queue), results.filter((r) => !r.duplicate).length);
+    }
+    let next = 0;
+    return prepared.map((p) => {
+      if ("error" in p) return p;
+      const r = results[next++] as SendResult;
+      return {
+        ok: {
+          MessageId: r.id,
+          ...p.ok.reply,
+          ...optional("SequenceNumber", r.sequenceNumber),
+        },
+      };
+    });
+  }
+
+  /** FIFO rules that fail the whole request (SendMessageBatch fails as a whole on them too). */
+  private checkFifoEntry(
+    queue: Queue,
+    entry: Readonly<Record<string, unknown>>,
+    name: (m: string) => string,
+    batch: boolean,
+  ): void {
+    if (entry.MessageGroupId === undefined || entry.MessageGroupId === null) {
+      // SQS words it the same, but answers MissingParameter to SendMessage, InvalidParameterValue to a batch.
+      throw new QueueError(
+        batch ? "InvalidParameterValue" : "MissingParameter",
+        "The request must contain the parameter MessageGroupId.",
+      );
+    }
+    checkFifoId("MessageGroupId", entry.MessageGroupId);
+    if (entry.MessageDeduplicationId !== undefined && entry.MessageDeduplicationId !== null) {
+      checkFifoId("MessageDeduplicationId", entry.MessageDeduplicationId);
+    } else if (queue.attributes.ContentBasedDeduplication !== "true") {
+      throw new QueueError(
+        "InvalidParameterValue",
+        "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly",
+      );
+    }
+    const delay = entry.DelaySeconds;
+    if (delay !== undefined && delay !== null && delay !== 0) {
+      throw invalidValue(
+        name("DelaySeconds"),
+        delay,
+        "The request include parameter that is not valid for this queue type.",
+      );
+    }
+  }
+
+  private newMessage(
+    queue: Queue,
+    entry: Readonly<Record<string, unknown>>,
+    body: string,
+    attributes: MessageAttributes | undefined,
+    system: MessageAttributes | undefined,
+    sender: Sender,
+    now: number,
+  ): NewMessage {
+    let delay = integerAttribute(queue.attributes, "DelaySeconds");
+    const given = entry.DelaySeconds;
+    if (given !== undefined && given !== null && !queue.fifo) {
+      if (typeof given !== "number" || !Number.isInteger(given) || given < 0 || given > 900) {
+        throw invalidValue("DelaySeconds", given, "DelaySeconds must be >= 0 and <= 900.");
+      }
+      delay = given;
+    }
+    let groupId: string | undefined;
+    if (entry.MessageGroupId !== undefined && entry.MessageGroupId !== null) {
+      groupId = checkFifoId("MessageGroupId", entry.MessageGroupId); // standard queues: fair queues
+    }
+    let deduplicationId: string | undefined;
+    let deduplication: NewMessage["deduplication"];
+    if (queue.fifo) {
+      deduplicationId =
+        typeof entry.MessageDeduplicationId === "string"
+          ? entry.MessageDeduplicationId
+          : createHash("sha256").update(body, "utf8").digest("hex");
+      const scope = queue.attributes.DeduplicationScope === "messageGroup" ? `${groupId ?? ""}\u0000` : "";
+      deduplication = { key: `${scope}${deduplicationId}`, until: now + DEDUPLICATION_MS };
+    } else if (entry.MessageDeduplicationId !== undefined && entry.MessageDeduplicationId !== null) {
+      throw invalidValue(
+        "MessageDeduplicationId",
+        entry.MessageDeduplicationId,
+        "The request include parameter that is not valid for this queue type.",
+      );
+    }
+    return {
+      id: randomUUID(),
+      body,
+      ...(attributes !== undefined && { attributes: JSON.stringify(attributes) }),
+      ...(system !== undefined && { systemAttributes: JSON.stringify(system) }),
+      senderId: sender.senderId,
+      sentAt: now,
+      visibleAt: now + delay * 1000,
+      expiresAt: now + integerAttribute(queue.attributes, "MessageRetentionPeriod") * 1000,
+      ...(groupId !== undefined && { groupId }),
+      ...(deduplicationId !== undefined && { deduplicationId }),
+      ...(deduplication !== undefined && { deduplication }),
+    };
+  }
+
+  /** ReceiveMessage, long-polling up to `waitSeconds` (the queue's ReceiveMessageWaitTimeSeconds by default). */
+  async receive(queue: Queue, request: ReceiveRequest): Promise<ReceivedMessage[]> {
+    const wait = request.waitSeconds ?? integerAttribute(queue.attributes, "ReceiveMessageWaitTimeSeconds");
+    const deadline = Date.now() + wait * 1000;
+    const key = keyOf(queue);
+    for (;;) {
+      const current = (await this.findQueue(queue)) ?? queue;
+      const got = await this.receiveOnce(current, request);
+      if (got.length > 0 || Date.now() >= deadline || this.waiters.closed) return got;
+      await this.waiters.wait(key, deadline);
+    }
+  }
+
+  private async receiveOnce(queue: Queue, request: ReceiveRequest): Promise<ReceivedMessage[]> {
+    const now = this.#now();
+    const visibility = request.visibilityTimeout ?? integerAttribute(queue.attributes, "VisibilityTimeout");
+    const redrive = this.redriveOf(queue);
+    const messages = await this.store.receiveMessages(queue, {
+      max: request.max,
+      now,
+      visibleUntil: now + visibility * 1000,
+      ...(redrive !== undefined && { redrive }),
+    });
+    return messages.map((m) => this.received(queue, m, request));
+  }
+
+  private redriveOf(queue: Queue) {
+    const raw = queue.attributes.RedrivePolicy;
+    if (raw === undefined) return undefined;
+    const policy = parseRedrivePolicy(raw);
+    const dlq = parseQueueArn(policy.deadLetterTargetArn);
+    if (dlq === undefined) return undefined;
+    return {
+      maxReceiveCount: policy.maxReceiveCount,
+      deadLetterQueue: { accountId: dlq.accountId, name: dlq.name },
+      sourceArn: queue.arn,
+    };
+  }
+
+  private received(queue: Queue, m: QueueMessage, request: ReceiveRequest): ReceivedMessage {
+    const attributes = filterAttributes(
+      m.attributes === undefined ? undefined : (JSON.parse(m.attributes) as MessageAttributes),
+      request.messageAttributeNames,
+    );
+    const system = this.systemAttributes(m, request.systemAttributeNames);
+    return {
+      MessageId: m.id,
+      ReceiptHandle: this.#receipts.encode(queue, m),
+      MD5OfBody: md5OfBody(m.body),
+      Body: m.body,
+      ...(system !== undefined && { Attributes: system }),
+      ...(attributes !== undefined && {
+        MessageAttributes: attributes,
+        MD5OfMessageAttributes: md5OfAttributes(attributes) as string,
+      }),
+    };
+  }
+
+  private systemAttributes(m: QueueMessage, names: readonly string[]): Record<string, string> | undefined {
+    if (names.length === 0) return undefined;
+    const all = names.includes("All");
+    const out: Record<string, string> = {};
+    const trace =
+      m.systemAttributes === undefined
+        ? undefined
+        : (JSON.parse(m.systemAttributes) as MessageAttributes).AWSTraceHeader?.StringValue;
+    const values: Record<(typeof SYSTEM_ATTRIBUTES)[number], string | undefined> = {
+      SenderId: m.senderId,
+      SentTimestamp: String(m.sentAt),
+      ApproximateReceiveCount: String(m.receiveCount),
+      ApproximateFirstReceiveTimestamp:
+        m.firstReceivedAt === undefined ? undefined : String(m.firstReceivedAt),
+      SequenceNumber: m.sequenceNumber,
+      MessageDeduplicationId: m.deduplicationId,
+      MessageGroupId: m.groupId,
+      AWSTraceHeader: trace,
+      DeadLetterQueueSourceArn: m.deadLetterSourceArn,
+    };
+    for (const name of SYSTEM_ATTRIBUTES) {
+      const v = values[name];
+      if (v !== undefined && (all || names.includes(name))) out[name] = v;
+    }
+    return Object.keys(out).length === 0 ? undefined : out;
+  }
+
+  /** DeleteMessage and DeleteMessageBatch: per handle, success or the error SQS gives. */
+  async delete(queue: Queue, handles: readonly unknown[]): Promise<Array<EntryOutcome<true>>> {
+    const now = this.#now();
+    const decoded = handles.map((h) => this.decode(queue, h));
+    const refs = decoded.flatMap((d) => ("ok" in d ? [d.ok] : []));
+    const outcomes = refs.length === 0 ? [] : await this.store.deleteMessages(queue, refs, now);
+    let next = 0;
+    const result = decoded.map((d, i): EntryOutcome<true> => {
+      if ("error" in d) return d;
+      const outcome = outcomes[next++];
+      if (outcome === "expired") {
+        return { error: invalidValue("ReceiptHandle", handles[i], "The receipt handle has expired.") };
+      }
+      return { ok: true };
+    });
+    if (queue.fifo && outcomes.includes("deleted")) this.waiters.notify(keyOf(queue));
+    return result;
+  }
+
+  /** ChangeMessageVisibility(Batch): per entry, success or the error SQS gives. */
+  async changeVisibility(
+    queue: Queue,
+    entries: ReadonlyArray<{ readonly handle: unknown; readonly timeout: unknown }>,
+  ): Promise<Array<EntryOutcome<true>>> {
+    const now = this.#now();
+    const decoded = entries.map(
+      (e): EntryOutcome<{ seq: number; receiveCount: number; visibleUntil: number }> => {
+        const d = this.decode(queue, e.handle);
+        if ("error" in d) return d;
+        const t = e.timeout;
+        if (t === undefined || t === null)
+          return {
+            error: new QueueError(
+              "MissingParameter",
+              "The request must contain the parameter VisibilityTimeout.",
+            ),
+          };
+        if (typeof t !== "number" || !Number.isInteger(t) || t < 0 || t > 43_200) {
+          return { error: invalidValue("VisibilityTimeout", t, "Must be between 0 and 43200.") };
+        }
+        return { ok: { seq: d.ok.seq, receiveCount: d.ok.receiveCount, visibleUntil: now + t * 1000 } };
+      },
+    );
+    const changes = decoded.flatMap((d) => ("ok" in d ? [d.ok] : []));
+    const outcomes =
+      changes.length === 0 ? [] : await this.store.changeVisibility(queue, changes, now, MAX_IN_FLIGHT_MS);
+    let next = 0;
+    let released = false;
+    const result = decoded.map((d, i): EntryOutcome<true> => {
+      if ("error" in d) return d;
+      const outcome = outcomes[next++];
+      const handle = entries[i]?.handle;
+      switch (outcome) {
+        case "gone":
+          return {
+            error: invalidValue(
+              "ReceiptHandle",
+              handle,
+              "Message does not exist or is not available for visibility timeout change.",
+            ),
+          };
+        case "expired":
+          return { error: invalidValue("ReceiptHandle", handle, "The receipt handle has expired.") };
+        case "limit":
+          return {
+            error: invalidValue(
+              "VisibilityTimeout",
+              entries[i]?.timeout,
+              "Total VisibilityTimeout for the message is beyond the limit [43200 seconds]",
+            ),
+          };
+        default:
+          if (outcome === "changed" && d.ok.visibleUntil <= now) released = true;
+          return { ok: true };
+      }
+    });
+    if (released) this.waiters.notify(keyOf(queue));
+    return result;
+  }
+
+  private decode(queue: Queue, handle: unknown): EntryOutcome<{ seq: number; receiveCount: number }> {
+    if (handle === undefined || handle === null || handle === "") {
+      return {
+        error: new QueueError("MissingParameter", "The request must contain the parameter ReceiptHandle."),
+      };
+    }
+    if (typeof handle !== "string")
+      return { error: new QueueError("MalformedInput", "ReceiptHandle must be a string.") };
+    try {
+      const r = this.#receipts.decode(queue, handle);
+      return { ok: { seq: r.seq, receiveCount: r.receiveCount } };
+    } catch (e) {
+      if (e instanceof QueueError) return { error: e };
+      throw e;
+    }
+  }
+
+  /** Deletes messages past their retention; returns how many. */
+  async sweep(): Promise<number> {
+    return this.store.deleteExpiredMessages(this.#now());
+  }
+
+  /** Wakes waiting receives of a queue (after messages were moved onto it). */
+  notify(ref: QueueRef): void {
+    this.waiters.notify(keyOf(ref));
+  }
+
+  /** Wakes every waiting receive (messages moved to queues named message by message). */
+  notifyAll(): void {
+    this.waiters.notifyAll();
+  }
+
+  /** Ends every long poll (the node is stopping). */
+  close(): void {
+    this.waiters.close();
+  }
+}
+
+/**
+ * Up to `maxResults` (default 1000) queues from store pages of at most 100; a `nextToken` only when
+ * `maxResults` was given and more follow, as SQS pages ListQueues and ListDeadLetterSourceQueues.
+ */
+async function collectPages(
+  maxResults: number | undefined,
+  nextToken: string | undefined,
+  page: (options: ListOptions) => Promise<Page<Queue>>,
+): Promise<{ queues: readonly Queue[]; nextToken?: string }> {
+  const limit = maxResults ?? 1000;
+  const queues: Queue[] = [];
+  let token = nextToken;
+  while (queues.length < limit) {
+    const p = await page({
+      ...(token !== undefined && { nextToken: token }),
+      limit: Math.min(100, limit - queues.length),
+    });
+    queues.push(...p.items);
+    token = p.nextToken;
+    if (token === undefined) break;
+  }
+  return { queues, ...(maxResults !== undefined && token !== undefined && { nextToken: token }) };
+}
+
+function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: string };
+}
+
+function removeEmpty(attributes: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(attributes).filter(([, v]) => v !== ""));
+}
+
+/** Tag keys 1–128 characters, values up to 256. */
+function checkTags(tags: readonly Tag[]): void {
+  if (tags.length > MAX_TAGS) {
+    throw new QueueError("InvalidParameterValue", `Too many tags: at most ${MAX_TAGS}.`);
+  }
+  for (const { key, value } of tags) {
+    if (key.length < 1 || key.length > 128)
+      throw invalidValue("Tags", key, "Tag keys must be 1 to 128 characters.");
+    if (value.length > 256) throw invalidValue("Tags", value, "Tag values must be at most 256 characters.");
+  }
+}

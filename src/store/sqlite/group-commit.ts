@@ -1,0 +1,78 @@
+/**
+ * Group commit of store calls: the thread that owns the connection runs the calls that arrived
+ * together in ONE transaction, so that they share one commit (one fsync with `synchronous = FULL`)
+ * instead of paying one each. Queue traffic is many small writes (every receive and delete is one),
+ * so this is what makes it cheap.
+ *
+ * - The group's transaction is BEGIN IMMEDIATE: it takes the write lock before the first call, so
+ *   another process writing the same file (the `busbar keys` CLI) makes it wait on the busy timeout
+ *   rather than fail a lock upgrade midway.
+ * - Each call runs in its own savepoint (better-sqlite3 nests `db.transaction()` calls as savepoints,
+ *   the store's own IMMEDIATE transactions included), so a call that throws, in SQL or in plain
+ *   JavaScript, rolls back its own changes only and the others go on.
+ * - Outcomes are returned after the COMMIT: a resolved mutation is durable, as the contract promises.
+ *   When the commit itself fails, or SQLite abandons the transaction (an I/O error, a full disk), every
+ *   call of the group fails with that error, since none of its changes was kept.
+ * - A group of reads only runs without a transaction: it has nothing to commit.
+ */
+import type Database from "better-sqlite3";
+import { READ_METHODS, STORE_METHODS, storeError, type SyncStore } from "./async-store.js";
+
+/** One call of a store method, by name. */
+export interface StoreCall {
+  readonly method: string;
+  readonly args: readonly unknown[];
+}
+
+/** What became of a call: its value, or the error it threw. */
+export type CallOutcome =
+  { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
+
+const READS: ReadonlySet<string> = new Set(READ_METHODS);
+
+/** Runs calls of a group, returning one outcome per call, in order. */
+export type GroupCommit = (calls: readonly StoreCall[]) => CallOutcome[];
+
+/** Builds the group commit of a store over its connection. */
+export function prepareGroupCommit(db: Database.Database, store: SyncStore): GroupCommit {
+  /** Runs one call; throws what it throws (an unknown method is a TypeError). */
+  const dispatch = (call: StoreCall): unknown => {
+    if (!STORE_METHODS.has(call.method)) throw new TypeError(`no store method ${call.method}`);
+    const fn = store[call.method as keyof SyncStore] as (...args: unknown[]) => unknown;
+    return fn.apply(store, call.args as unknown[]);
+  };
+
+  /** Runs one call on its own, catching what it throws. */
+  const attempt = (call: StoreCall): CallOutcome => {
+    try {
+      return { ok: true, value: dispatch(call) };
+    } catch (error) {
+      return { ok: false, error: storeError(error) };
+    }
+  };
+
+  /** Inside the group's transaction, a call in its own savepoint. */
+  const inSavepoint = db.transaction(dispatch);
+
+  const group = db.transaction((calls: readonly StoreCall[]): CallOutcome[] =>
+    calls.map((call) => {
+      try {
+        return { ok: true, value: inSavepoint(call) };
+      } catch (error) {
+        // SQLite rolled the whole transaction back: the earlier calls' changes are gone too.
+        if (!db.inTransaction) throw error;
+        return { ok: false, error: storeError(error) };
+      }
+    }),
+  ).immediate;
+
+  return (calls) => {
+    if (calls.every((call) => READS.has(call.method))) return calls.map(attempt);
+    try {
+      return group(calls);
+    } catch (error) {
+      const failure = storeError(error);
+      return calls.map(() => ({ ok: false, error: failure }));
+    }
+  };
+}

@@ -1,0 +1,177 @@
+/**
+ * The SQL statements of queue messages, prepared once when the store opens. A message is a content
+ * row (`queue_messages`, by seq) and a state row (`queue_message_states`, by queue and seq; see
+ * schema.ts). Scans read only states, which are narrow and in send order, so that they never read a
+ * body they do not return. The statements of the hot path (send, receive, delete) bind parameters by
+ * position and read rows as arrays, which costs the driver less than objects; a LIMIT parameter is
+ * written `LIMIT +@x` (see statements.ts).
+ */
+import type Database from "better-sqlite3";
+
+/** A message's place in the send order, and what decides whether a receive may take it (raw). */
+export type CandidateRow = readonly [
+  seq: number,
+  visibleAt: number,
+  receiveCount: number,
+  groupId: string | null,
+];
+
+/** A message, state and content (raw). */
+export type MessageRow = readonly [
+  seq: number,
+  visibleAt: number,
+  receiveCount: number,
+  expiresAt: number,
+  groupId: string | null,
+  firstReceivedAt: number | null,
+  lastReceivedAt: number | null,
+  id: string,
+  body: string,
+  attributes: string | null,
+  systemAttributes: string | null,
+  senderId: string,
+  sentAt: number,
+  deduplicationId: string | null,
+  deadLetterSourceArn: string | null,
+];
+
+/** The bind parameters of a content insert, by position. */
+export type ContentParams = [
+  id: string,
+  senderId: string,
+  sentAt: number,
+  deduplicationId: string | null,
+  deadLetterSourceArn: string | null,
+  systemAttributes: string | null,
+  attributes: string | null,
+  body: string,
+];
+
+/** What deletes and visibility changes check of a message. */
+export interface CheckRow {
+  readonly visibleAt: number;
+  readonly receiveCount: number;
+  readonly expiresAt: number;
+  readonly lastReceivedAt: number | null;
+}
+
+/** Bind parameters of a scan of a queue's messages in send order. */
+export interface ScanParams {
+  readonly queueId: number;
+  /** Only messages after this `seq`. */
+  readonly after: number;
+  readonly now: number;
+  readonly limit: number;
+}
+
+const STATES = `queue_message_states`;
+/** Unexpired messages of a queue after a seq, in send order. */
+const IN_ORDER = `FROM ${STATES} WHERE queue_id = @queueId AND seq > @after AND expires_at > @now`;
+const CANDIDATE_COLUMNS = `seq, visible_at, receive_count, group_id`;
+/** The columns of a {@link MessageRow}, from states `s` and contents `c`. */
+const MESSAGE_COLUMNS = `s.seq, s.visible_at, s.receive_count, s.expires_at, s.group_id,
+  s.first_received_at, s.last_received_at, c.id, c.body, c.attributes, c.system_attributes, c.sender_id,
+  c.sent_at, c.deduplication_id, c.dead_letter_source_arn`;
+/** `seq` is one of a JSON array of seqs, the parameter `@seqs`: sets of messages in one statement. */
+const SEQ_IN = `seq IN (SELECT value FROM json_each(@seqs))`;
+const CONTENT_INSERT = `INSERT INTO queue_messages (id, sender_id, sent_at, deduplication_id,
+  dead_letter_source_arn, system_attributes, attributes, body)`;
+const STATE_INSERT = `INSERT INTO ${STATES} (queue_id, seq, visible_at, receive_count, expires_at, group_id)`;
+
+/** Prepares the statements of messages. */
+export function prepareMessageStatements(db: Database.Database) {
+  return {
+    /** Adds a message's content; its rowid is the new seq. */
+    insertContent: db.prepare<ContentParams>(`${CONTENT_INSERT} VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+    /** (queueId, seq, visibleAt, expiresAt, groupId): the state of a new, unreceived message. */
+    insertState: db.prepare<[number, number, number, number, string | null]>(
+      `${STATE_INSERT} VALUES (?, ?, ?, 0, ?, ?)`,
+    ),
+
+    /** Visible, unexpired messages in send order. */
+    visibleInOrder: db
+      .prepare<[ScanParams], CandidateRow>(
+        `SELECT ${CANDIDATE_COLUMNS} ${IN_ORDER} AND visible_at <= @now ORDER BY seq LIMIT +@limit`,
+      )
+      .raw(),
+    /** Unexpired messages in send order, visible or not: the FIFO scan. */
+    unexpiredInOrder: db
+      .prepare<[ScanParams], CandidateRow>(
+        `SELECT ${CANDIDATE_COLUMNS} ${IN_ORDER} ORDER BY seq LIMIT +@limit`,
+      )
+      .raw(),
+    /** (queueId, groupId, now): whether a group has a message in flight (index only). */
+    groupInFlight: db.prepare<[number, string, number], { found: number }>(
+      `SELECT 1 AS found FROM ${STATES} INDEXED BY queue_message_states_by_group
+       WHERE queue_id = ? AND group_id = ? AND visible_at > ? AND receive_count > 0 LIMIT 1`,
+    ),
+    /** Counts a receive at `now` of the messages `seqs` of a queue, hiding them until `until`. */
+    receive: db.prepare<[{ until: number; now: number; queueId: number; seqs: string }]>(
+      `UPDATE ${STATES} SET visible_at = @until, receive_count = receive_count + 1,
+         first_received_at = coalesce(first_received_at, @now), last_received_at = @now
+       WHERE queue_id = @queueId AND ${SEQ_IN}`,
+    ),
+    /** The messages `seqs` of a queue, state and content, in no particular order. */
+    messages: db
+      .prepare<[{ queueId: number; seqs: string }], MessageRow>(
+        `SELECT ${MESSAGE_COLUMNS} FROM ${STATES} AS s JOIN queue_messages AS c ON c.seq = s.seq
+         WHERE s.queue_id = @queueId AND s.${SEQ_IN}`,
+      )
+      .raw(),
+    deadLetterSourceOf: db
+      .prepare<[number], string | null>(`SELECT dead_letter_source_arn FROM queue_messages WHERE seq = ?`)
+      .pluck(),
+
+    /** (deadLetterSourceArn, seq): a copy of a message's content, under a new seq. */
+    copyContent: db.prepare<[string | null, number]>(
+      `${CONTENT_INSERT} SELECT id, sender_id, sent_at, deduplication_id, ?, system_attributes, attributes, body
+       FROM queue_messages WHERE seq = ?`,
+    ),
+    /** (queueId, seq, now, fromQueueId, fromSeq): the state of a copy, unreceived and visible at `now`. */
+    copyState: db.prepare<[number, number, number, number, number]>(
+      `${STATE_INSERT} SELECT ?, ?, ?, 0, expires_at, group_id FROM ${STATES} WHERE queue_id = ? AND seq = ?`,
+    ),
+
+    check: db.prepare<[number, number], CheckRow>(
+      `SELECT visible_at AS visibleAt, receive_count AS receiveCount, expires_at AS expiresAt,
+         last_received_at AS lastReceivedAt
+       FROM ${STATES} WHERE queue_id = ? AND seq = ?`,
+    ),
+    setVisibleAt: db.prepare<[number, number, number]>(
+      `UPDATE ${STATES} SET visible_at = ? WHERE queue_id = ? AND seq = ?`,
+    ),
+    deleteState: db.prepare<[number, number]>(`DELETE FROM ${STATES} WHERE queue_id = ? AND seq = ?`),
+    /** (queueId, seq, now): deletes an unexpired message's state, whatever it is. */
+    deleteLiveState: db.prepare<[number, number, number]>(
+      `DELETE FROM ${STATES} WHERE queue_id = ? AND seq = ? AND expires_at > ?`,
+    ),
+    deleteContent: db.prepare<[number]>(`DELETE FROM queue_messages WHERE seq = ?`),
+
+    countMessages: db.prepare<
+      [{ queueId: number; now: number }],
+      { visible: number; inFlight: number; delayed: number }
+    >(
+      `SELECT coalesce(sum(visible_at <= @now), 0) AS visible,
+         coalesce(sum(visible_at > @now AND receive_count > 0), 0) AS inFlight,
+         coalesce(sum(visible_at > @now AND receive_count = 0), 0) AS delayed
+       FROM ${STATES} WHERE queue_id = @queueId AND expires_at > @now`,
+    ),
+    countVisible: db
+      .prepare<[{ queueId: number; now: number }], number>(
+        `SELECT count(*) FROM ${STATES} WHERE queue_id = @queueId AND visible_at <= @now AND expires_at > @now`,
+      )
+      .pluck(),
+
+    deleteContentOfQueue: db.prepare<[number]>(
+      `DELETE FROM queue_messages WHERE seq IN (SELECT seq FROM ${STATES} WHERE queue_id = ?)`,
+    ),
+    deleteStatesOfQueue: db.prepare<[number]>(`DELETE FROM ${STATES} WHERE queue_id = ?`),
+    deleteExpiredContent: db.prepare<[number]>(
+      `DELETE FROM queue_messages WHERE seq IN (SELECT seq FROM ${STATES} WHERE expires_at <= ?)`,
+    ),
+    deleteExpiredStates: db.prepare<[number]>(`DELETE FROM ${STATES} WHERE expires_at <= ?`),
+  };
+}
+
+/** The prepared statements of messages. */
+export type MessageStatements = ReturnType<typeof prepareMessageStatements>;

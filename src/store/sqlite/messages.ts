@@ -1,0 +1,134 @@
+/**
+ * The messages of queues: delete and change visibility by receipt, purge, count and expire; send is in
+ * send.ts, receive in receive.ts, moves in moves.ts. Each operation is
+ * one IMMEDIATE transaction (a savepoint inside a group commit).
+ *
+ * A message is visible when `visible_at <= now`; in flight when it was received (`receive_count > 0`)
+ * and is not visible; delayed when it was never received and is not visible yet. A message is gone from
+ * its `expires_at` on, whether or not deleteExpiredMessages has removed it yet.
+ */
+import type Database from "better-sqlite3";
+import type {
+  DeleteOutcome,
+  QueueCounts,
+  QueueRef,
+  ReceiptRef,
+  VisibilityChange,
+  VisibilityOutcome,
+} from "../types.js";
+import type { CheckRow, MessageStatements } from "./message-statements.js";
+import { prepareMove, prepareRelocate } from "./moves.js";
+import type { QueueKeyRow } from "./queue-rows.js";
+import type { QueueStatements } from "./queue-statements.js";
+import { prepareReceive } from "./receive.js";
+import { prepareSend } from "./send.js";
+
+/** Builds the message operations over prepared statements. */
+export function prepareMessageOperations(
+  db: Database.Database,
+  queueSql: QueueStatements,
+  sql: MessageStatements,
+) {
+  const tx = <F extends (...args: never[]) => unknown>(fn: F): Database.Transaction<F> =>
+    db.transaction(fn).immediate;
+  const queueKey = (queue: QueueRef): QueueKeyRow | undefined =>
+    queueSql.queueKey.get(queue.accountId, queue.name);
+  const relocate = prepareRelocate(sql);
+
+  /** The state of message `seq` of queue `queueId` when it is unexpired. */
+  const liveMessage = (queueId: number, seq: number, now: number): CheckRow | undefined => {
+    const row = sql.check.get(queueId, seq);
+    return row !== undefined && row.expiresAt > now ? row : undefined;
+  };
+
+  /** Deletes message `seq` of queue `queueId`. */
+  const remove = (queueId: number, seq: number): void => {
+    sql.deleteState.run(queueId, seq);
+    sql.deleteContent.run(seq);
+  };
+
+  return {
+    send: prepareSend(db, queueSql, sql),
+
+    receive: prepareReceive(db, queueSql, sql, relocate),
+
+    /**
+     * Deletes by receipt. A standard queue deletes the message whatever receive the handle came from;
+     * a FIFO queue only during the handle's receive (`expired` otherwise, and the message stays).
+     */
+    delete: tx((queue: QueueRef, refs: readonly ReceiptRef[], now: number): DeleteOutcome[] => {
+      const key = queueKey(queue);
+      if (key === undefined) return refs.map(() => "gone");
+      if (key.fifo === 0) {
+        return refs.map((ref): DeleteOutcome => {
+          if (sql.deleteLiveState.run(key.id, ref.seq, now).changes === 0) return "gone";
+          sql.deleteContent.run(ref.seq);
+          return "deleted";
+        });
+      }
+      return refs.map((ref): DeleteOutcome => {
+        const message = liveMessage(key.id, ref.seq, now);
+        if (message === undefined) return "gone";
+        if (message.receiveCount !== ref.receiveCount || message.visibleAt <= now) return "expired";
+        remove(key.id, ref.seq);
+        return "deleted";
+      });
+    }),
+
+    /**
+     * Changes the visibility of messages in flight under the handle's receive. A standard queue tells a
+     * visible message (`not-in-flight`) from one in flight under a later receive (`stale`); a FIFO queue
+     * calls both `expired`. A new end more than `maxInFlightMs` after the receive is refused (`limit`).
+     */
+    changeVisibility: tx(
+      (
+        queue: QueueRef,
+        changes: readonly VisibilityChange[],
+        now: number,
+        maxInFlightMs: number,
+      ): VisibilityOutcome[] => {
+        const key = queueKey(queue);
+        if (key === undefined) return changes.map(() => "gone");
+        return changes.map((change): VisibilityOutcome => {
+          const message = liveMessage(key.id, change.seq, now);
+          if (message === undefined) return "gone";
+          const inFlight = message.receiveCount > 0 && message.visibleAt > now;
+          const sameReceive = message.receiveCount === change.receiveCount;
+          if (key.fifo !== 0 && (!sameReceive || !inFlight)) return "expired";
+          if (!inFlight) return "not-in-flight";
+          if (!sameReceive) return "stale";
+          if (change.visibleUntil - (message.lastReceivedAt ?? now) > maxInFlightMs) return "limit";
+          sql.setVisibleAt.run(change.visibleUntil, key.id, change.seq);
+          return "changed";
+        });
+      },
+    ),
+
+    /** Deletes every message of a queue; returns how many (0 when the queue does not exist). */
+    purge: tx((queue: QueueRef): number => {
+      const key = queueKey(queue);
+      if (key === undefined) return 0;
+      sql.deleteContentOfQueue.run(key.id);
+      return sql.deleteStatesOfQueue.run(key.id).changes;
+    }),
+
+    /** Counts the unexpired messages of a queue by state (all zero when the queue does not exist). */
+    count(queue: QueueRef, now: number): QueueCounts {
+      const key = queueKey(queue);
+      const counts = key === undefined ? undefined : sql.countMessages.get({ queueId: key.id, now });
+      return counts ?? { visible: 0, inFlight: 0, delayed: 0 };
+    },
+
+    /** Deletes expired messages and deduplication records; returns how many messages. */
+    deleteExpired: tx((now: number): number => {
+      queueSql.deleteExpiredDeduplication.run(now);
+      sql.deleteExpiredContent.run(now);
+      return sql.deleteExpiredStates.run(now).changes;
+    }),
+
+    move: prepareMove(db, queueSql, sql, relocate),
+  };
+}
+
+/** The message operations of a store. */
+export type MessageOperations = ReturnType<typeof prepareMessageOperations>;

@@ -1,0 +1,95 @@
+/**
+ * The SQL statements of queues as configuration, FIFO deduplication records and message move tasks,
+ * prepared once when the store opens. Messages have theirs in message-statements.ts. A LIMIT parameter
+ * is written `LIMIT +@x` (see statements.ts).
+ */
+import type Database from "better-sqlite3";
+import type { PageParams } from "./paging.js";
+import type { MoveTaskRow, QueueKeyRow, QueueRow } from "./queue-rows.js";
+
+/** A FIFO deduplication record. */
+export interface DeduplicationRow {
+  readonly messageId: string;
+  readonly messageSeq: number;
+  readonly until: number;
+}
+
+const QUEUE_COLUMNS = `account_id AS accountId, name, arn, fifo, attributes,
+  dead_letter_target_arn AS deadLetterTargetArn, created_at AS createdAt,
+  last_modified_at AS lastModifiedAt`;
+const MOVE_TASK_COLUMNS = `id, source_arn AS sourceArn, destination_arn AS destinationArn,
+  max_per_second AS maxPerSecond, status, moved, to_move AS toMove, failure_reason AS failureReason,
+  started_at AS startedAt`;
+
+/** Prepares the statements of queues. */
+export function prepareQueueStatements(db: Database.Database) {
+  return {
+    insertQueue: db.prepare<[QueueRow]>(
+      `INSERT INTO queues (account_id, name, arn, fifo, attributes, dead_letter_target_arn, created_at,
+         last_modified_at)
+       VALUES (@accountId, @name, @arn, @fifo, @attributes, @deadLetterTargetArn, @createdAt,
+         @lastModifiedAt)
+       ON CONFLICT DO NOTHING`,
+    ),
+    updateQueue: db.prepare<[QueueRow]>(
+      `UPDATE queues SET attributes = @attributes, dead_letter_target_arn = @deadLetterTargetArn,
+         last_modified_at = @lastModifiedAt
+       WHERE account_id = @accountId AND name = @name`,
+    ),
+    getQueue: db.prepare<[string, string], QueueRow>(
+      `SELECT ${QUEUE_COLUMNS} FROM queues WHERE account_id = ? AND name = ?`,
+    ),
+    queueKey: db.prepare<[string, string], QueueKeyRow & { arn: string }>(
+      `SELECT id, fifo, arn FROM queues WHERE account_id = ? AND name = ?`,
+    ),
+    listQueues: db.prepare<[PageParams & { accountId: string }], QueueRow>(
+      `SELECT ${QUEUE_COLUMNS} FROM queues WHERE account_id = @accountId
+         AND name > @after AND name >= @prefix ORDER BY name LIMIT +@fetch`,
+    ),
+    listDeadLetterSources: db.prepare<
+      [{ arn: string; afterAccount: string; afterName: string; prefix: string; fetch: number }],
+      QueueRow
+    >(
+      `SELECT ${QUEUE_COLUMNS} FROM queues WHERE dead_letter_target_arn = @arn
+         AND (account_id, name) > (@afterAccount, @afterName)
+         AND substr(name, 1, length(@prefix)) = @prefix
+       ORDER BY account_id, name LIMIT +@fetch`,
+    ),
+    deleteQueue: db.prepare<[number]>(`DELETE FROM queues WHERE id = ?`),
+    deleteTagsOfArn: db.prepare<[string]>(`DELETE FROM tags WHERE arn = ?`),
+    deleteDeduplicationOfQueue: db.prepare<[number]>(`DELETE FROM queue_deduplication WHERE queue_id = ?`),
+    deleteMoveTasksOfSource: db.prepare<[string]>(`DELETE FROM queue_move_tasks WHERE source_arn = ?`),
+
+    getDeduplication: db.prepare<[number, string], DeduplicationRow>(
+      `SELECT message_id AS messageId, message_seq AS messageSeq, until FROM queue_deduplication
+       WHERE queue_id = ? AND key = ?`,
+    ),
+    upsertDeduplication: db.prepare<[number, string, string, number | bigint, number]>(
+      `INSERT INTO queue_deduplication (queue_id, key, message_id, message_seq, until) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (queue_id, key) DO UPDATE SET message_id = excluded.message_id,
+         message_seq = excluded.message_seq, until = excluded.until`,
+    ),
+    deleteExpiredDeduplication: db.prepare<[number]>(`DELETE FROM queue_deduplication WHERE until <= ?`),
+
+    upsertMoveTask: db.prepare<[MoveTaskRow]>(
+      `INSERT INTO queue_move_tasks (id, source_arn, destination_arn, max_per_second, status, moved,
+         to_move, failure_reason, started_at)
+       VALUES (@id, @sourceArn, @destinationArn, @maxPerSecond, @status, @moved, @toMove,
+         @failureReason, @startedAt)
+       ON CONFLICT (id) DO UPDATE SET source_arn = excluded.source_arn,
+         destination_arn = excluded.destination_arn, max_per_second = excluded.max_per_second,
+         status = excluded.status, moved = excluded.moved, to_move = excluded.to_move,
+         failure_reason = excluded.failure_reason, started_at = excluded.started_at`,
+    ),
+    getMoveTask: db.prepare<[string], MoveTaskRow>(
+      `SELECT ${MOVE_TASK_COLUMNS} FROM queue_move_tasks WHERE id = ?`,
+    ),
+    listMoveTasks: db.prepare<[string, number], MoveTaskRow>(
+      `SELECT ${MOVE_TASK_COLUMNS} FROM queue_move_tasks WHERE source_arn = ?
+       ORDER BY started_at DESC, seq DESC LIMIT +?`,
+    ),
+  };
+}
+
+/** The prepared statements of queues. */
+export type QueueStatements = ReturnType<typeof prepareQueueStatements>;

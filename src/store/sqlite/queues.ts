@@ -1,0 +1,100 @@
+/**
+ * Queues as configuration: create, read, list, update and delete them, list the sources of a
+ * dead-letter queue, and keep message move tasks. Their messages are in messages.ts.
+ */
+import type Database from "better-sqlite3";
+import type { ListOptions, MoveTask, Page, Queue } from "../types.js";
+import type { MessageStatements } from "./message-statements.js";
+import { PageScope, accountAndName, afterAccountAndName, pageRequest, toPage } from "./paging.js";
+import { fromMoveTask, fromQueue, toMoveTask, toQueue } from "./queue-rows.js";
+import type { QueueStatements } from "./queue-statements.js";
+
+/** Builds the queue operations over prepared statements. */
+export function prepareQueueOperations(
+  db: Database.Database,
+  sql: QueueStatements,
+  messageSql: MessageStatements,
+) {
+  return {
+    /** Creates a queue; false when the account has one of that name (which is kept). */
+    create(queue: Queue): boolean {
+      return sql.insertQueue.run(fromQueue(queue)).changes > 0;
+    },
+
+    get(accountId: string, name: string): Queue | undefined {
+      const row = sql.getQueue.get(accountId, name);
+      return row === undefined ? undefined : toQueue(row);
+    },
+
+    /**
+     * Queues of an account in name order, paged as buses are (paging.ts).
+     * @throws {InvalidNextTokenError} when `options.nextToken` is not a token of this listing.
+     */
+    list(accountId: string, options: ListOptions | undefined): Page<Queue> {
+      const request = pageRequest(PageScope.Queues, options);
+      const rows = sql.listQueues.all({ ...request.params, accountId });
+      return toPage(request, rows.map(toQueue), (queue) => queue.name);
+    },
+
+    /** Replaces the attributes, dead-letter target and modification time of an existing queue. */
+    update(queue: Queue): boolean {
+      return sql.updateQueue.run(fromQueue(queue)).changes > 0;
+    },
+
+    /**
+     * Deletes a queue with its tags, messages, deduplication records and the move tasks whose source it
+     * is; false when it does not exist.
+     */
+    delete: db.transaction((accountId: string, name: string): boolean => {
+      const queue = sql.queueKey.get(accountId, name);
+      if (queue === undefined) return false;
+      sql.deleteTagsOfArn.run(queue.arn);
+      messageSql.deleteContentOfQueue.run(queue.id);
+      messageSql.deleteStatesOfQueue.run(queue.id);
+      sql.deleteDeduplicationOfQueue.run(queue.id);
+      sql.deleteMoveTasksOfSource.run(queue.arn);
+      sql.deleteQueue.run(queue.id);
+      return true;
+    }).immediate,
+
+    /**
+     * Queues of any account whose dead-letter target is `arn`, in account and name order; a `prefix`
+     * filters names literally. Tokens carry the last (account, name).
+     * @throws {InvalidNextTokenError} when `options.nextToken` is not a token of this listing.
+     */
+    listDeadLetterSources(arn: string, options: ListOptions | undefined): Page<Queue> {
+      const request = pageRequest(PageScope.DeadLetterSourceQueues, options);
+      const [afterAccount, afterName] = afterAccountAndName(request, options?.nextToken);
+      const rows = sql.listDeadLetterSources.all({
+        arn,
+        afterAccount,
+        afterName,
+        prefix: request.prefix,
+        fetch: request.params.fetch,
+      });
+      // The statement applied the prefix; the page only cuts the rows and makes the token.
+      return toPage({ ...request, prefix: "" }, rows.map(toQueue), (queue) =>
+        accountAndName(queue.accountId, queue.name),
+      );
+    },
+
+    /** Creates or replaces a move task by id (a replaced task keeps its place in creation order). */
+    putMoveTask(task: MoveTask): void {
+      sql.upsertMoveTask.run(fromMoveTask(task));
+    },
+
+    getMoveTask(id: string): MoveTask | undefined {
+      const row = sql.getMoveTask.get(id);
+      return row === undefined ? undefined : toMoveTask(row);
+    },
+
+    /** Move tasks of a source, newest `startedAt` first, then latest created first; none when `limit` < 1. */
+    listMoveTasks(sourceArn: string, limit: number): MoveTask[] {
+      const count = Math.floor(limit);
+      return count >= 1 ? sql.listMoveTasks.all(sourceArn, count).map(toMoveTask) : [];
+    },
+  };
+}
+
+/** The queue operations of a store. */
+export type QueueOperations = ReturnType<typeof prepareQueueOperations>;

@@ -1,0 +1,160 @@
+/**
+ * ReceiveMessage: picks up to `max` visible, unexpired messages of a queue in send order, moving to
+ * the dead-letter queue those received too often, and counts one receive of each picked message.
+ *
+ * A standard queue picks the first visible messages. A FIFO queue also keeps its message groups in
+ * order: a group with a message in flight gives nothing, and a group gives its messages in order, up
+ * to its first one that is not visible (delayed); one receive may take several messages of a group,
+ * and of several groups. The scans read only message states (narrow rows), and a FIFO receive
+ * looks at no more than {@link FIFO_SCAN_LIMIT} messages, so that a long backlog in blocked groups
+ * costs a bounded amount per receive (messages behind it wait for the blocked groups to move on).
+ */
+import type Database from "better-sqlite3";
+import type { QueueMessage, QueueRef, ReceiveOptions } from "../types.js";
+import type { Relocate } from "./moves.js";
+import type { CandidateRow, MessageStatements } from "./message-statements.js";
+import { toQueueMessage } from "./queue-rows.js";
+import type { QueueStatements } from "./queue-statements.js";
+
+/** Most messages a FIFO receive looks at (in flight, delayed or in blocked groups included). */
+export const FIFO_SCAN_LIMIT = 2000;
+
+/** Messages a FIFO receive reads from the index at a time. */
+export const FIFO_SCAN_CHUNK = 200;
+
+/**
+ * Most messages a standard receive looks at: only messages it moves to the dead-letter queue make it
+ * look further than `max`, so this bounds the moves one receive makes.
+ */
+export const RECEIVE_SCAN_LIMIT = 1000;
+
+/** The dead-letter queue a receive moves messages to. */
+interface Redrive {
+  readonly maxReceiveCount: number;
+  readonly queueId: number;
+  readonly sourceArn: string;
+}
+
+/** What one receive picks from: the queue, the time, the limit and the redrive policy in force. */
+interface Pick {
+  readonly queueId: number;
+  readonly max: number;
+  readonly now: number;
+  readonly redrive: Redrive | undefined;
+}
+
+/** Builds `receiveMessages` over prepared statements, in one transaction. */
+export function prepareReceive(
+  db: Database.Database,
+  queueSql: QueueStatements,
+  sql: MessageStatements,
+  relocate: Relocate,
+) {
+  /** Moves a message received too often to the dead-letter queue; true when it did. */
+  const redriven = (row: CandidateRow, pick: Pick): boolean => {
+    const { redrive } = pick;
+    const [seq, , receiveCount] = row;
+    if (redrive === undefined || receiveCount < redrive.maxReceiveCount) return false;
+    relocate(pick.queueId, seq, redrive.queueId, pick.now, redrive.sourceArn);
+    return true;
+  };
+
+  /** The seqs a standard queue receive takes: the first visible messages. */
+  const pickStandard = (pick: Pick): number[] => {
+    const picked: number[] = [];
+    let after = 0;
+    let scanned = 0;
+    while (picked.length < pick.max && scanned < RECEIVE_SCAN_LIMIT) {
+      const limit = Math.min(pick.max - picked.length, RECEIVE_SCAN_LIMIT - scanned);
+      const rows = sql.visibleInOrder.all({ queueId: pick.queueId, after, now: pick.now, limit });
+      for (const row of rows) {
+        after = row[0];
+        scanned++;
+        if (!redriven(row, pick)) picked.push(row[0]);
+      }
+      if (rows.length < limit) break;
+    }
+    return picked;
+  };
+
+  /** The seqs a FIFO queue receive takes, keeping groups in order (see the module comment). */
+  const pickFifo = (pick: Pick): number[] => {
+    const { queueId, now } = pick;
+    const picked: number[] = [];
+    /** Groups with a message in flight: they give nothing. */
+    const blocked = new Set<string>();
+    /** Groups with a delayed message: they give nothing after it. */
+    const stopped = new Set<string>();
+    /** Groups known to have no message in flight. */
+    const free = new Set<string>();
+    let after = 0;
+    let scanned = 0;
+    scan: while (scanned < FIFO_SCAN_LIMIT) {
+      const limit = Math.min(FIFO_SCAN_CHUNK, FIFO_SCAN_LIMIT - scanned);
+      const rows = sql.unexpiredInOrder.all({ queueId, after, now, limit });
+      for (const row of rows) {
+        const [seq, visibleAt, receiveCount, group] = row;
+        after = seq;
+        scanned++;
+        if (visibleAt > now) {
+          if (group !== null) (receiveCount > 0 ? blocked : stopped).add(group);
+          continue;
+        }
+        if (group !== null) {
+          if (blocked.has(group) || stopped.has(group)) continue;
+          if (!free.has(group)) {
+            // An in-flight message of the group may come later in the send order (a receive took
+            // several of its messages, and one of them was made visible again).
+            if (sql.groupInFlight.get(queueId, group, now) !== undefined) {
+              blocked.add(group);
+              continue;
+            }
+            free.add(group);
+          }
+        }
+        if (redriven(row, pick)) continue;
+        picked.push(seq);
+        if (picked.length === pick.max) break scan;
+      }
+      if (rows.length < limit) break;
+    }
+    return picked;
+  };
+
+  return db.transaction((queue: QueueRef, options: ReceiveOptions): QueueMessage[] => {
+    const key = queueSql.queueKey.get(queue.accountId, queue.name);
+    const max = Math.floor(options.max);
+    if (key === undefined || !(max >= 1)) return [];
+    const { now, visibleUntil: until, redrive } = options;
+    const deadLetterQueue =
+      redrive === undefined
+        ? undefined
+        : queueSql.queueKey.get(redrive.deadLetterQueue.accountId, redrive.deadLetterQueue.name);
+    const pick: Pick = {
+      queueId: key.id,
+      max,
+      now,
+      redrive:
+        redrive === undefined || deadLetterQueue === undefined
+          ? undefined
+          : {
+              maxReceiveCount: redrive.maxReceiveCount,
+              queueId: deadLetterQueue.id,
+              sourceArn: redrive.sourceArn,
+            },
+    };
+    const fifo = key.fifo !== 0;
+    const picked = fifo ? pickFifo(pick) : pickStandard(pick);
+    if (picked.length === 0) return [];
+    // Two statements for the whole receive: count the receives, then read the messages.
+    const seqs = JSON.stringify(picked);
+    sql.receive.run({ until, now, queueId: key.id, seqs });
+    const rows = new Map(sql.messages.all({ queueId: key.id, seqs }).map((row) => [row[0], row]));
+    const messages: QueueMessage[] = [];
+    for (const seq of picked) {
+      const row = rows.get(seq);
+      if (row !== undefined) messages.push(toQueueMessage(row, fifo));
+    }
+    return messages;
+  }).immediate;
+}

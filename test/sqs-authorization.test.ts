@@ -1,0 +1,135 @@
+/**
+ * SQS requests are signed and authorized with the same accounts, keys and policies as EventBridge:
+ * `sqs:*` actions on queue ARNs, a queue's Policy for other accounts, and SigV4 failures in SQS's words.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  CreateQueueCommand,
+  GetQueueUrlCommand,
+  ListQueuesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SetQueueAttributesCommand,
+} from "@aws-sdk/client-sqs";
+import { removeDataDir, sqsClient, startBusbar, TEST_ROOT, type BusbarProcess } from "./support/index.js";
+
+const root = join(import.meta.dirname, "..");
+let server: BusbarProcess;
+const ACCOUNT = "000000000000";
+
+interface NewKey {
+  accountId: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+function busbar(...args: string[]): NewKey {
+  const r = spawnSync(
+    process.execPath,
+    ["--import", "tsx", join(root, "src/cli/main.ts"), ...args, "--data-dir", server.dataDir],
+    { cwd: root, encoding: "utf8" },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout) as NewKey;
+}
+
+before(async () => {
+  server = await startBusbar({ env: { BUSBAR_KEY_CACHE_MS: "0" } });
+});
+
+after(async () => {
+  await server.stop();
+  removeDataDir(server.dataDir);
+});
+
+describe("SQS authorization", () => {
+  it("allows the sqs actions a key's policy allows on the queues it names, and nothing else", async () => {
+    const owner = sqsClient(server.url);
+    const { QueueUrl: inbox } = await owner.send(new CreateQueueCommand({ QueueName: "inbox" }));
+    const { QueueUrl: other } = await owner.send(new CreateQueueCommand({ QueueName: "other" }));
+    const policy = join(server.dataDir, "sqs-policy.json");
+    writeFileSync(
+      policy,
+      JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+          { Effect: "Allow", Action: "sqs:SendMessage", Resource: `arn:aws:sqs:us-east-1:${ACCOUNT}:inbox` },
+          { Effect: "Allow", Action: "sqs:Get*", Resource: "*" },
+        ],
+      }),
+    );
+    const key = busbar("keys", "create", "--account", ACCOUNT, "--policy", policy);
+    const producer = sqsClient(server.url, key);
+    await producer.send(new SendMessageCommand({ QueueUrl: inbox, MessageBody: "allowed" }));
+    await assert.rejects(producer.send(new SendMessageCommand({ QueueUrl: other, MessageBody: "x" })), {
+      name: "AccessDenied",
+    });
+    await assert.rejects(producer.send(new ReceiveMessageCommand({ QueueUrl: inbox })), {
+      name: "AccessDenied",
+    });
+    await assert.rejects(producer.send(new CreateQueueCommand({ QueueName: "mine" })), {
+      name: "AccessDenied",
+    });
+    await assert.rejects(producer.send(new ListQueuesCommand({})), { name: "AccessDenied" });
+    assert.equal((await producer.send(new GetQueueUrlCommand({ QueueName: "inbox" }))).QueueUrl, inbox);
+    producer.destroy();
+    owner.destroy();
+  });
+
+  it("lets another account use a queue only when the queue's Policy admits it", async () => {
+    const owner = sqsClient(server.url);
+    const { QueueUrl: shared } = await owner.send(new CreateQueueCommand({ QueueName: "shared" }));
+    const b = busbar("accounts", "create");
+    const partner = sqsClient(server.url, b);
+    await assert.rejects(partner.send(new SendMessageCommand({ QueueUrl: shared, MessageBody: "x" })), {
+      name: "AccessDenied",
+    });
+    await owner.send(
+      new SetQueueAttributesCommand({
+        QueueUrl: shared,
+        Attributes: {
+          Policy: JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Sid: "partner",
+                Effect: "Allow",
+                Principal: { AWS: `arn:aws:iam::${b.accountId}:root` },
+                Action: "sqs:SendMessage",
+                Resource: `arn:aws:sqs:us-east-1:${ACCOUNT}:shared`,
+              },
+            ],
+          }),
+        },
+      }),
+    );
+    await partner.send(new SendMessageCommand({ QueueUrl: shared, MessageBody: "from partner" }));
+    await assert.rejects(partner.send(new ReceiveMessageCommand({ QueueUrl: shared })), {
+      name: "AccessDenied",
+    });
+    const url = await partner
+      .send(new GetQueueUrlCommand({ QueueName: "shared", QueueOwnerAWSAccountId: ACCOUNT }))
+      .catch((e: Error) => e);
+    assert.ok(url instanceof Error && url.name === "AccessDenied", "GetQueueUrl is not in the policy");
+    const got = await owner.send(
+      new ReceiveMessageCommand({ QueueUrl: shared, MessageSystemAttributeNames: ["SenderId"] }),
+    );
+    assert.equal(got.Messages?.[0]?.Body, "from partner");
+    assert.equal(got.Messages?.[0]?.Attributes?.SenderId, b.accountId);
+    partner.destroy();
+    owner.destroy();
+  });
+
+  it("answers bad credentials in SQS's words", async () => {
+    const forged = sqsClient(server.url, { accessKeyId: TEST_ROOT.accessKeyId, secretAccessKey: "wrong" });
+    await assert.rejects(forged.send(new ListQueuesCommand({})), { name: "SignatureDoesNotMatch" });
+    const unknown = sqsClient(server.url, { accessKeyId: "BBUNKNOWNKEY00000000", secretAccessKey: "x" });
+    await assert.rejects(unknown.send(new ListQueuesCommand({})), { name: "InvalidClientTokenId" });
+    forged.destroy();
+    unknown.destroy();
+  });
+});

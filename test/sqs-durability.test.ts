@@ -1,0 +1,82 @@
+/**
+ * A message sent and acknowledged survives SIGKILL of the server; so does a delete.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import {
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+} from "@aws-sdk/client-sqs";
+import { removeDataDir, sqsClient, startBusbar } from "./support/index.js";
+
+describe("SQS durability", () => {
+  it("keeps every acknowledged message and forgets every acknowledged delete across SIGKILL", async () => {
+    let server = await startBusbar();
+    let sqs = sqsClient(server.url);
+    const { QueueUrl: url } = await sqs.send(
+      new CreateQueueCommand({ QueueName: "durable", Attributes: { VisibilityTimeout: "0" } }),
+    );
+    const acked = new Set<string>();
+    // Producers under load while the server is killed.
+    let stop = false;
+    let sent = 0;
+    const producers = Array.from({ length: 4 }, async (_, p) => {
+      while (!stop) {
+        const entries = Array.from({ length: 10 }, (_, k) => ({
+          Id: `e${k}`,
+          MessageBody: `p${p}-${sent++}`,
+        }));
+        try {
+          const r = await sqs.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: entries }));
+          for (const s of r.Successful ?? [])
+            acked.add(entries[Number(s.Id?.slice(1))]?.MessageBody as string);
+        } catch {
+          return; // the server died mid-request: not acknowledged
+        }
+      }
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    // Delete some acknowledged messages (acknowledged deletes must stay deleted).
+    const first = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }),
+    );
+    const deleted = new Set((first.Messages ?? []).map((m) => m.Body as string));
+    const d = await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: url,
+        Entries: (first.Messages ?? []).map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle })),
+      }),
+    );
+    assert.equal(d.Failed?.length ?? 0, 0);
+    await new Promise((r) => setTimeout(r, 300));
+    await server.kill();
+    stop = true;
+    await Promise.all(producers);
+    sqs.destroy();
+    assert.ok(acked.size > 50, `load was sent (${acked.size} acknowledged)`);
+
+    server = await startBusbar({ dataDir: server.dataDir });
+    sqs = sqsClient(server.url);
+    const found = new Set<string>();
+    for (;;) {
+      const r = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: url?.replace(/^http:\/\/[^/]+/, server.url),
+          MaxNumberOfMessages: 10,
+          VisibilityTimeout: 600,
+        }),
+      );
+      if (r.Messages === undefined) break;
+      for (const m of r.Messages) found.add(m.Body as string);
+    }
+    for (const body of acked) {
+      if (deleted.has(body)) assert.ok(!found.has(body), `${body} was deleted before the kill`);
+      else assert.ok(found.has(body), `${body} was acknowledged but is gone`);
+    }
+    sqs.destroy();
+    await server.stop();
+    removeDataDir(server.dataDir);
+  });
+});

@@ -1,0 +1,283 @@
+/**
+ * FIFO queues (group ordering under concurrent consumers, deduplication, sequence numbers) and dead-letter
+ * queues (redrive after maxReceiveCount, and a message move task back), against a real `busbar serve`.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import {
+  CancelMessageMoveTaskCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ListDeadLetterSourceQueuesCommand,
+  ListMessageMoveTasksCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  SetQueueAttributesCommand,
+  StartMessageMoveTaskCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+import {
+  createQueue,
+  rejectsWith,
+  removeDataDir,
+  sqsClient,
+  startBusbar,
+  type BusbarProcess,
+} from "./support/index.js";
+
+let server: BusbarProcess;
+let sqs: SQSClient;
+const ACCOUNT = "000000000000";
+const arn = (name: string) => `arn:aws:sqs:us-east-1:${ACCOUNT}:${name}`;
+
+const rejects = rejectsWith;
+const create = (name: string, attributes: Record<string, string> = {}): Promise<string> =>
+  createQueue(sqs, name, attributes);
+
+before(async () => {
+  server = await startBusbar();
+  sqs = sqsClient(server.url);
+});
+
+after(async () => {
+  sqs.destroy();
+  await server.stop();
+  removeDataDir(server.dataDir);
+});
+
+describe("FIFO queues", () => {
+  it("keeps each group in order under concurrent consumers, one message of a group in flight at a time", async () => {
+    const url = await create("orders.fifo", { FifoQueue: "true", ContentBasedDeduplication: "true" });
+    const groups = ["a", "b", "c"];
+    const perGroup = 12;
+    for (let i = 0; i < perGroup; i++) {
+      await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: url,
+          Entries: groups.map((g) => ({ Id: g, MessageBody: `${g}:${i}`, MessageGroupId: g })),
+        }),
+      );
+    }
+    const received = new Map<string, number[]>(groups.map((g) => [g, []]));
+    const inFlight = new Set<string>();
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        for (;;) {
+          const r = await sqs.send(
+            new ReceiveMessageCommand({
+              QueueUrl: url,
+              MaxNumberOfMessages: 1,
+              WaitTimeSeconds: 1,
+              MessageSystemAttributeNames: ["MessageGroupId", "SequenceNumber"],
+            }),
+          );
+          const m = r.Messages?.[0];
+          if (m === undefined) return;
+          const group = m.Attributes?.MessageGroupId as string;
+          assert.ok(!inFlight.has(group), `group ${group} handed out while one of its messages is in flight`);
+          inFlight.add(group);
+          received.get(group)?.push(Number((m.Body as string).split(":")[1]));
+          await new Promise((res) => setTimeout(res, 2));
+          inFlight.delete(group);
+          await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle }));
+        }
+      }),
+    );
+    for (const g of groups) {
+      assert.deepEqual(
+        received.get(g),
+        Array.from({ length: perGroup }, (_, i) => i),
+        `group ${g} in order`,
+      );
+    }
+  });
+
+  it("drops duplicates within the window: explicit ids and content-based, with increasing sequence numbers", async () => {
+    const url = await create("dedup.fifo", { FifoQueue: "true" });
+    const first = await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: url,
+        MessageBody: "one",
+        MessageGroupId: "g",
+        MessageDeduplicationId: "d1",
+      }),
+    );
+    const again = await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: url,
+        MessageBody: "one again",
+        MessageGroupId: "g",
+        MessageDeduplicationId: "d1",
+      }),
+    );
+    assert.equal(again.MessageId, first.MessageId);
+    assert.equal(again.SequenceNumber, first.SequenceNumber);
+    const second = await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: url,
+        MessageBody: "two",
+        MessageGroupId: "g",
+        MessageDeduplicationId: "d2",
+      }),
+    );
+    assert.match(second.SequenceNumber ?? "", /^\d{20}$/);
+    assert.ok(BigInt(second.SequenceNumber as string) > BigInt(first.SequenceNumber as string));
+    const r = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, AttributeNames: ["All"] }),
+    );
+    assert.deepEqual(
+      r.Messages?.map((m) => m.Body),
+      ["one", "two"],
+    );
+    assert.equal(r.Messages?.[0]?.Attributes?.MessageDeduplicationId, "d1");
+    assert.equal(r.Messages?.[0]?.Attributes?.SequenceNumber, first.SequenceNumber);
+
+    const cbd = await create("content.fifo", { FifoQueue: "true", ContentBasedDeduplication: "true" });
+    const a = await sqs.send(
+      new SendMessageCommand({ QueueUrl: cbd, MessageBody: "same", MessageGroupId: "g" }),
+    );
+    const b = await sqs.send(
+      new SendMessageCommand({ QueueUrl: cbd, MessageBody: "same", MessageGroupId: "g" }),
+    );
+    assert.equal(b.MessageId, a.MessageId);
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: cbd, AttributeNames: ["ApproximateNumberOfMessages"] }),
+    );
+    assert.equal(Attributes?.ApproximateNumberOfMessages, "1");
+  });
+
+  it("refuses FIFO sends without a group or deduplication, and per-message delays", async () => {
+    const url = await create("rules.fifo", { FifoQueue: "true" });
+    await rejects(
+      sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: "x", MessageDeduplicationId: "d" })),
+      "MissingParameter",
+      /MessageGroupId/,
+    );
+    await rejects(
+      sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: "x", MessageGroupId: "g" })),
+      "InvalidParameterValue",
+      /ContentBasedDeduplication/,
+    );
+    await rejects(
+      sqs.send(
+        new SendMessageCommand({
+          QueueUrl: url,
+          MessageBody: "x",
+          MessageGroupId: "g",
+          MessageDeduplicationId: "d",
+          DelaySeconds: 5,
+        }),
+      ),
+      "InvalidParameterValue",
+      /DelaySeconds/,
+    );
+    await rejects(
+      sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: url,
+          Entries: [{ Id: "a", MessageBody: "x", MessageDeduplicationId: "d" }],
+        }),
+      ),
+      "InvalidParameterValue",
+      /MessageGroupId/,
+    );
+  });
+});
+
+describe("dead-letter queues", () => {
+  it("moves a message received maxReceiveCount times to the dead-letter queue, and a move task brings it back", async () => {
+    const dlq = await create("work-dlq");
+    await rejects(
+      create("bad-redrive", {
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn("nope"), maxReceiveCount: 2 }),
+      }),
+      "InvalidParameterValue",
+      /does not exist/,
+    );
+    await rejects(
+      create("bad-count", {
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn("work-dlq"), maxReceiveCount: 0 }),
+      }),
+      "InvalidParameterValue",
+      /maxReceiveCount/,
+    );
+    const url = await create("work", {
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn("work-dlq"), maxReceiveCount: "2" }),
+    });
+    const sources = await sqs.send(new ListDeadLetterSourceQueuesCommand({ QueueUrl: dlq }));
+    assert.deepEqual(sources.queueUrls, [url]);
+    await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: "poison" }));
+    for (let i = 1; i <= 2; i++) {
+      const r = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: url, VisibilityTimeout: 0, AttributeNames: ["All"] }),
+      );
+      assert.equal(r.Messages?.[0]?.Attributes?.ApproximateReceiveCount, String(i));
+    }
+    const third = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url }));
+    assert.equal(third.Messages, undefined, "the third receive finds it gone to the dead-letter queue");
+    const dead = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: dlq, VisibilityTimeout: 0, AttributeNames: ["All"] }),
+    );
+    assert.equal(dead.Messages?.[0]?.Body, "poison");
+    assert.equal(dead.Messages?.[0]?.Attributes?.DeadLetterQueueSourceArn, arn("work"));
+
+    await rejects(
+      sqs.send(new StartMessageMoveTaskCommand({ SourceArn: arn("work") })),
+      "InvalidParameterValue",
+      /Dead Letter Queue/,
+    );
+    await rejects(
+      sqs.send(new StartMessageMoveTaskCommand({ SourceArn: arn("missing") })),
+      "ResourceNotFoundException",
+    );
+    const { TaskHandle } = await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: arn("work-dlq") }));
+    assert.ok(TaskHandle);
+    let status = "";
+    for (let i = 0; i < 50 && status !== "COMPLETED"; i++) {
+      const t = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: arn("work-dlq") }));
+      status = t.Results?.[0]?.Status ?? "";
+      if (status === "COMPLETED") {
+        assert.equal(t.Results?.[0]?.ApproximateNumberOfMessagesMoved, 1);
+        assert.equal(t.Results?.[0]?.ApproximateNumberOfMessagesToMove, 1);
+        assert.equal(typeof t.Results?.[0]?.StartedTimestamp, "number");
+      } else await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(status, "COMPLETED");
+    const back = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 2, AttributeNames: ["All"] }),
+    );
+    assert.equal(back.Messages?.[0]?.Body, "poison");
+    assert.equal(back.Messages?.[0]?.Attributes?.ApproximateReceiveCount, "1");
+    await rejects(
+      sqs.send(new CancelMessageMoveTaskCommand({ TaskHandle })),
+      "InvalidParameterValue",
+      /active/,
+    );
+  });
+
+  it("honours RedriveAllowPolicy and rejects a dead-letter queue of the other type", async () => {
+    await create("closed-dlq", { RedriveAllowPolicy: JSON.stringify({ redrivePermission: "denyAll" }) });
+    await rejects(
+      create("src", {
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn("closed-dlq"), maxReceiveCount: 3 }),
+      }),
+      "InvalidParameterValue",
+      /RedriveAllowPolicy/,
+    );
+    await create("fifo-dlq.fifo", { FifoQueue: "true" });
+    const url = await create("src2");
+    await rejects(
+      sqs.send(
+        new SetQueueAttributesCommand({
+          QueueUrl: url,
+          Attributes: {
+            RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn("fifo-dlq.fifo"), maxReceiveCount: 3 }),
+          },
+        }),
+      ),
+      "InvalidParameterValue",
+      /same type/,
+    );
+  });
+});
