@@ -2,8 +2,10 @@
  * The load generator of `bench:queue`, run in its own process: producers send batches of 10 messages
  * of ~1 KB (SendMessageBatch), consumers long-poll batches of 10 (ReceiveMessage) and delete them
  * (DeleteMessageBatch), for `seconds`. At most BACKLOG messages are sent and not yet received, so that
- * the figures measure a steady flow, not a growing queue. Prints one JSON line: messages received and
- * deleted, their rate, and the latency from just before the send to the receive reply (p50, p99).
+ * the figures measure a steady flow, not a growing queue. With BENCH_RATE set, producers instead pace
+ * themselves to that many messages per second in all (the latency then excludes queueing behind a
+ * backlog). Prints one JSON line: messages received and deleted, their rate, and the latency from
+ * just before the send to the receive reply (p50, p99).
  *
  *   node --import tsx bench/queue-load.ts URL QUEUE_URL PRODUCERS CONSUMERS SECONDS KEY_ID SECRET
  */
@@ -16,6 +18,7 @@ const producers = Number(p);
 const consumers = Number(c);
 const seconds = Number(s);
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 2000);
+const RATE = process.env.BENCH_RATE === undefined ? undefined : Number(process.env.BENCH_RATE);
 const target = new URL(url);
 const agent = new http.Agent({ keepAlive: true, maxSockets: producers + consumers });
 const credentials = { accessKeyId, secretAccessKey };
@@ -59,8 +62,16 @@ const release = () => {
   for (const w of waiting.splice(0)) w();
 };
 
-async function produce(): Promise<void> {
+async function produce(_: unknown, index: number): Promise<void> {
+  // Paced: each producer sends its batch of 10 every 10 × producers / RATE seconds, staggered.
+  const interval = RATE === undefined ? 0 : (10 * producers * 1000) / RATE;
+  let next = performance.now() + (interval * index) / producers;
   while (performance.now() < deadline) {
+    if (RATE !== undefined) {
+      const wait = next - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      next += interval;
+    }
     if (sent - received >= BACKLOG) {
       await new Promise<void>((r) => waiting.push(r));
       continue;

@@ -8,9 +8,11 @@
  * RabbitMQ: a durable queue; producers publish persistent ~1 KB messages 10 at a time on a confirm
  * channel and await the confirms; consumers on their own channels with prefetch 10 and manual acks;
  * the same backlog bound. Latency: from just before the send to the message's arrival at a consumer.
+ * Each system runs flat out (bounded backlog) at several client counts, then paced at BENCH_RATE
+ * messages/s in all (default 2000) with 4 producers and 4 consumers, for latency without queueing.
  * Prints a table, writes bench/results/queue.json.
  *
- *   npm run bench:queue        (BENCH_SECONDS per step, default 5; BENCH_CLIENTS, default "2,4,8")
+ *   npm run bench:queue        (BENCH_SECONDS per step, default 5; BENCH_CLIENTS, default "2,4,8,16")
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -23,12 +25,17 @@ import { removeDataDir, sqsClient, startBusbar, TEST_ROOT } from "../test/suppor
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const CLIENTS = (process.env.BENCH_CLIENTS ?? "2,4,8").split(",").map(Number);
+const CLIENTS = (process.env.BENCH_CLIENTS ?? "2,4,8,16").split(",").map(Number);
+const RATE = Number(process.env.BENCH_RATE ?? 2000);
+/** The paced step: 4 producers and 4 consumers at RATE messages/s. */
+const PACED = { clients: 4, rate: RATE } as const;
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 2000);
 const AMQP_URL = process.env.BENCH_AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
 
 interface Step {
   clients: number;
+  /** Set for the paced step. */
+  rate?: number;
   messagesPerSecond: number;
   p50: number;
   p99: number;
@@ -39,8 +46,9 @@ async function busbarSteps(): Promise<Step[]> {
   try {
     const sqs = sqsClient(server.url);
     const steps: Step[] = [];
-    for (const n of CLIENTS) {
-      const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `bench-${n}` }));
+    for (const [i, n] of [...CLIENTS, PACED.clients].entries()) {
+      const paced = i === CLIENTS.length;
+      const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `bench-${i}` }));
       const out = execFileSync(
         process.execPath,
         [
@@ -55,10 +63,23 @@ async function busbarSteps(): Promise<Step[]> {
           TEST_ROOT.accessKeyId,
           TEST_ROOT.secretAccessKey,
         ],
-        { encoding: "utf8", env: { ...process.env, BENCH_BACKLOG: String(BACKLOG) } },
+        {
+          encoding: "utf8",
+          env: {
+            ...process.env,
+            BENCH_BACKLOG: String(BACKLOG),
+            ...(paced && { BENCH_RATE: String(PACED.rate) }),
+          },
+        },
       );
       const r = JSON.parse(out.trim()) as { messagesPerSecond: number; p50: number; p99: number };
-      steps.push({ clients: n, messagesPerSecond: r.messagesPerSecond, p50: r.p50, p99: r.p99 });
+      steps.push({
+        clients: n,
+        ...(paced && { rate: PACED.rate }),
+        messagesPerSecond: r.messagesPerSecond,
+        p50: r.p50,
+        p99: r.p99,
+      });
     }
     sqs.destroy();
     return steps;
@@ -68,7 +89,7 @@ async function busbarSteps(): Promise<Step[]> {
   }
 }
 
-async function rabbitStep(n: number): Promise<Step> {
+async function rabbitStep(n: number, rate?: number): Promise<Step> {
   const conn = await amqp.connect(AMQP_URL);
   const queue = `busbar.bench.queue.${n}`;
   const admin = await conn.createChannel();
@@ -96,9 +117,16 @@ async function rabbitStep(n: number): Promise<Step> {
     );
   }
   await Promise.all(
-    Array.from({ length: n }, async () => {
+    Array.from({ length: n }, async (_, index) => {
       const ch = await conn.createConfirmChannel();
+      const interval = rate === undefined ? 0 : (10 * n * 1000) / rate;
+      let next = performance.now() + (interval * index) / n;
       while (performance.now() < deadline) {
+        if (rate !== undefined) {
+          const wait = next - performance.now();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+          next += interval;
+        }
         if (sent - received >= BACKLOG) {
           await new Promise((r) => setTimeout(r, 1));
           continue;
@@ -129,12 +157,19 @@ async function rabbitStep(n: number): Promise<Step> {
   latencies.sort((a, b) => a - b);
   const pct = (q: number): number =>
     latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))] ?? 0;
-  return { clients: n, messagesPerSecond: done / elapsed, p50: pct(0.5), p99: pct(0.99) };
+  return {
+    clients: n,
+    ...(rate !== undefined && { rate }),
+    messagesPerSecond: done / elapsed,
+    p50: pct(0.5),
+    p99: pct(0.99),
+  };
 }
 
 const busbar = await busbarSteps();
 const rabbit: Step[] = [];
 for (const n of CLIENTS) rabbit.push(await rabbitStep(n));
+rabbit.push(await rabbitStep(PACED.clients, PACED.rate));
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 console.log(
   `${"prod+cons".padStart(9)} ${"busbar msg/s".padStart(13)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"rabbit msg/s".padStart(13)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"ratio".padStart(6)}`,
@@ -143,7 +178,7 @@ const rows = busbar.map((b, i) => {
   const r = rabbit[i] as Step;
   const ratio = b.messagesPerSecond / r.messagesPerSecond;
   console.log(
-    `${`${b.clients}+${b.clients}`.padStart(9)} ${fmt(b.messagesPerSecond).padStart(13)} ${b.p50.toFixed(1).padStart(7)} ${b.p99.toFixed(1).padStart(7)} ${fmt(r.messagesPerSecond).padStart(13)} ${r.p50.toFixed(1).padStart(7)} ${r.p99.toFixed(1).padStart(7)} ${ratio.toFixed(2).padStart(6)}`,
+    `${(`${b.clients}+${b.clients}` + (b.rate === undefined ? "" : ` @${b.rate}/s`)).padStart(9)} ${fmt(b.messagesPerSecond).padStart(13)} ${b.p50.toFixed(1).padStart(7)} ${b.p99.toFixed(1).padStart(7)} ${fmt(r.messagesPerSecond).padStart(13)} ${r.p50.toFixed(1).padStart(7)} ${r.p99.toFixed(1).padStart(7)} ${ratio.toFixed(2).padStart(6)}`,
   );
   return {
     producers: b.clients,
@@ -169,4 +204,7 @@ writeFileSync(
     2,
   ) + "\n",
 );
-console.log(`\n1 KB messages, batches of 10, end to end (sent, received, deleted); wrote ${file}`);
+console.log(
+  `\n1 KB messages, batches of 10, end to end (sent, received, deleted); backlog at most ${BACKLOG}; ` +
+    `the last row is paced at ${PACED.rate} messages/s; wrote ${file}`,
+);

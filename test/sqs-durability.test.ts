@@ -1,13 +1,16 @@
 /**
- * A message sent and acknowledged survives SIGKILL of the server; so does a delete.
+ * A message sent and acknowledged survives SIGKILL of the server; so does a delete; a running message
+ * move task resumes.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
+  ListMessageMoveTasksCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
+  StartMessageMoveTaskCommand,
 } from "@aws-sdk/client-sqs";
 import { removeDataDir, sqsClient, startBusbar } from "./support/index.js";
 
@@ -75,6 +78,52 @@ describe("SQS durability", () => {
       if (deleted.has(body)) assert.ok(!found.has(body), `${body} was deleted before the kill`);
       else assert.ok(found.has(body), `${body} was acknowledged but is gone`);
     }
+    sqs.destroy();
+    await server.stop();
+    removeDataDir(server.dataDir);
+  });
+});
+
+describe("message move tasks across restarts", () => {
+  it("resumes a running move task after SIGKILL and completes it", async () => {
+    let server = await startBusbar();
+    let sqs = sqsClient(server.url);
+    const arn = (name: string) => `arn:aws:sqs:us-east-1:000000000000:${name}`;
+    const { QueueUrl: dlq } = await sqs.send(new CreateQueueCommand({ QueueName: "resume-dlq" }));
+    await sqs.send(
+      new CreateQueueCommand({
+        QueueName: "resume-src",
+        Attributes: {
+          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn("resume-dlq"), maxReceiveCount: 1 }),
+        },
+      }),
+    );
+    await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: dlq,
+        Entries: Array.from({ length: 4 }, (_, i) => ({ Id: `m${i}`, MessageBody: `m${i}` })),
+      }),
+    );
+    await sqs.send(
+      new StartMessageMoveTaskCommand({
+        SourceArn: arn("resume-dlq"),
+        DestinationArn: arn("resume-src"),
+        MaxNumberOfMessagesPerSecond: 1,
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    await server.kill();
+    sqs.destroy();
+    server = await startBusbar({ dataDir: server.dataDir });
+    sqs = sqsClient(server.url);
+    let last;
+    for (let i = 0; i < 100; i++) {
+      last = (await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: arn("resume-dlq") }))).Results?.[0];
+      if (last?.Status !== "RUNNING") break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(last?.Status, "COMPLETED");
+    assert.equal(last?.ApproximateNumberOfMessagesMoved, 4);
     sqs.destroy();
     await server.stop();
     removeDataDir(server.dataDir);

@@ -184,7 +184,7 @@ export class MoveTasks {
     return task.moved;
   }
 
-  /** Resumes the tasks a previous run of the node left running (tasks of every source). */
+  /** Resumes the tasks a previous run of the node left running, and finishes cancellations. */
   async resume(tasks: readonly MoveTask[]): Promise<void> {
     for (const task of tasks) {
       if (task.status === "RUNNING") this.schedule(task, 0);

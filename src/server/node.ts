@@ -52,6 +52,7 @@ export async function startNode(
   const eventBridge = { store, registry, committer, config };
   const queues = new QueueService({ store, region: config.region, receiptKey: root.secretAccessKey });
   const moveTasks = new MoveTasks(queues);
+  await moveTasks.resume(await store.listActiveMoveTasks());
   const onInternalError = (err: unknown, operation: string) =>
     log.error({ err, operation }, "internal error");
   let accepting = true;

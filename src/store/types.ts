@@ -438,4 +438,6 @@ export interface Store {
   getMoveTask(id: string): Promise<MoveTask | undefined>;
   /** Move tasks of a source queue ARN, newest first, at most `limit`. */
   listMoveTasks(sourceArn: string, limit: number): Promise<readonly MoveTask[]>;
+  /** Move tasks of every source that are RUNNING or CANCELLING (to resume after a restart), oldest first. */
+  listActiveMoveTasks(): Promise<readonly MoveTask[]>;
 }

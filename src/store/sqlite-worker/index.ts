@@ -89,6 +89,7 @@ const METHODS = [
   "putMoveTask",
   "getMoveTask",
   "listMoveTasks",
+  "listActiveMoveTasks",
 ] as const satisfies ReadonlyArray<Exclude<keyof Store, "kind" | "close">>;
 
 /** Compile-time proof that the proxy exposes every method of the contract. */

@@ -38,6 +38,7 @@ export const READ_METHODS = [
   "countMessages",
   "getMoveTask",
   "listMoveTasks",
+  "listActiveMoveTasks",
 ] as const satisfies ReadonlyArray<keyof SyncStore>;
 
 /** The methods that write (receiving a message writes: it counts the receive). */

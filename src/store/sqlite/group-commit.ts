@@ -14,6 +14,11 @@
  *   When the commit itself fails, or SQLite abandons the transaction (an I/O error, a full disk), every
  *   call of the group fails with that error, since none of its changes was kept.
  * - A group of reads only runs without a transaction: it has nothing to commit.
+ * - A group whose only writes are receives and visibility changes commits with `synchronous = NORMAL`:
+ *   in WAL mode the commit is then written but not fsynced, so it survives the process being killed
+ *   but not necessarily a power cut. Losing one only makes a message visible again sooner, with a
+ *   lower receive count, which at-least-once delivery allows; sends, deletes and everything else keep
+ *   waiting for the fsync (a later fsync of the WAL covers the relaxed commits before it too).
  */
 import type Database from "better-sqlite3";
 import { READ_METHODS, STORE_METHODS, storeError, type SyncStore } from "./async-store.js";
@@ -29,6 +34,8 @@ export type CallOutcome =
   { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
 
 const READS: ReadonlySet<string> = new Set(READ_METHODS);
+/** Writes whose loss in a power cut only makes messages visible again sooner. */
+const RELAXED: ReadonlySet<string> = new Set(["receiveMessages", "changeVisibility"]);
 
 /** Runs calls of a group, returning one outcome per call, in order. */
 export type GroupCommit = (calls: readonly StoreCall[]) => CallOutcome[];
@@ -68,11 +75,15 @@ export function prepareGroupCommit(db: Database.Database, store: SyncStore): Gro
 
   return (calls) => {
     if (calls.every((call) => READS.has(call.method))) return calls.map(attempt);
+    const relaxed = calls.every((call) => READS.has(call.method) || RELAXED.has(call.method));
+    if (relaxed) db.pragma("synchronous = NORMAL");
     try {
       return group(calls);
     } catch (error) {
       const failure = storeError(error);
       return calls.map(() => ({ ok: false, error: failure }));
+    } finally {
+      if (relaxed) db.pragma("synchronous = FULL");
     }
   };
 }

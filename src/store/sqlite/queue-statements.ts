@@ -84,6 +84,10 @@ export function prepareQueueStatements(db: Database.Database) {
     getMoveTask: db.prepare<[string], MoveTaskRow>(
       `SELECT ${MOVE_TASK_COLUMNS} FROM queue_move_tasks WHERE id = ?`,
     ),
+    listActiveMoveTasks: db.prepare<[], MoveTaskRow>(
+      `SELECT ${MOVE_TASK_COLUMNS} FROM queue_move_tasks WHERE status IN ('RUNNING', 'CANCELLING')
+       ORDER BY started_at, seq`,
+    ),
     listMoveTasks: db.prepare<[string, number], MoveTaskRow>(
       `SELECT ${MOVE_TASK_COLUMNS} FROM queue_move_tasks WHERE source_arn = ?
        ORDER BY started_at DESC, seq DESC LIMIT +?`,

@@ -88,6 +88,11 @@ export function prepareQueueOperations(
       return row === undefined ? undefined : toMoveTask(row);
     },
 
+    /** Running and cancelling move tasks of every source, oldest first. */
+    listActiveMoveTasks(): MoveTask[] {
+      return sql.listActiveMoveTasks.all().map(toMoveTask);
+    },
+
     /** Move tasks of a source, newest `startedAt` first, then latest created first; none when `limit` < 1. */
     listMoveTasks(sourceArn: string, limit: number): MoveTask[] {
       const count = Math.floor(limit);

@@ -333,6 +333,10 @@ export class SyncSqliteStore implements SyncStore {
     return this.#queues.getMoveTask(id);
   }
 
+  listActiveMoveTasks(): readonly MoveTask[] {
+    return this.#queues.listActiveMoveTasks();
+  }
+
   /** Newest first: by `startedAt`, then the latest created first; none when `limit` < 1. */
   listMoveTasks(sourceArn: string, limit: number): readonly MoveTask[] {
     return this.#queues.listMoveTasks(sourceArn, limit);

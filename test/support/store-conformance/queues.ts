@@ -847,6 +847,12 @@ export function queueTests(open: OpenStore): void {
       await store.putMoveTask(replaced);
       assert.deepEqual(await store.getMoveTask("t2"), replaced);
       assert.deepEqual(await list(10), ["t3", "t2", "t4", "t1"], "a replaced task keeps its place");
+      await store.putMoveTask(moveTask("t5", T0 + 1, { status: "CANCELLING" }));
+      assert.deepEqual(
+        (await store.listActiveMoveTasks()).map((t) => t.id),
+        ["t5", "t4", "t3", "other"],
+        "running and cancelling tasks of every source, oldest first",
+      );
       const [t3] = await store.listMoveTasks(queueArn("dlq"), 1);
       assert.deepEqual(t3, moveTask("t3", T0 + 10));
       assert.ok(t3 !== undefined && !("destinationArn" in t3) && !("failureReason" in t3));
