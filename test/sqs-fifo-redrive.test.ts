@@ -147,6 +147,36 @@ describe("FIFO queues", () => {
     assert.equal(Attributes?.ApproximateNumberOfMessages, "1");
   });
 
+  it("answers a retried receive with the same ReceiveRequestAttemptId with the same messages and handles", async () => {
+    const url = await create("attempts.fifo", { FifoQueue: "true", ContentBasedDeduplication: "true" });
+    for (const body of ["one", "two"]) {
+      await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: body, MessageGroupId: "g" }));
+    }
+    const receive = (attempt: string) =>
+      sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: url,
+          MaxNumberOfMessages: 10,
+          ReceiveRequestAttemptId: attempt,
+        }),
+      );
+    const first = await receive("a1");
+    assert.deepEqual(
+      first.Messages?.map((m) => m.Body),
+      ["one", "two"],
+    );
+    const retry = await receive("a1");
+    assert.deepEqual(
+      retry.Messages?.map((m) => m.ReceiptHandle),
+      first.Messages?.map((m) => m.ReceiptHandle),
+    );
+    assert.equal((await receive("a2")).Messages, undefined, "another attempt finds the group in flight");
+    for (const m of first.Messages ?? []) {
+      await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle }));
+    }
+    assert.equal((await receive("a1")).Messages, undefined, "after a delete, the id starts a new receive");
+  });
+
   it("refuses FIFO sends without a group or deduplication, and per-message delays", async () => {
     const url = await create("rules.fifo", { FifoQueue: "true" });
     await rejects(

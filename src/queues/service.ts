@@ -88,6 +88,8 @@ export interface ReceiveRequest {
   readonly systemAttributeNames: readonly string[];
   /** Message attribute names wanted (`All`, `.*`, `prefix.*`, exact names). */
   readonly messageAttributeNames: readonly string[];
+  /** FIFO: a retried receive with the same id gets the same messages and handles (see {@link QueueService.receive}). */
+  readonly attemptId?: string;
 }
 
 /** The outcome of one entry of a batch: a result, or the error it failed with. */
@@ -126,6 +128,8 @@ export class QueueService {
   /** Queues by account and name; `null` remembers that one does not exist. */
   readonly #queues = new Map<string, Queue | null>();
   readonly #lastPurge = new Map<string, number>();
+  /** FIFO receives by ReceiveRequestAttemptId: what they returned, and until when a retry gets it again. */
+  readonly #attempts = new Map<string, { readonly messages: ReceivedMessage[]; readonly until: number }>();
 
   constructor(options: QueueServiceOptions) {
     this.store = options.store;
@@ -540,17 +544,47 @@ export class QueueService {
     };
   }
 
-  /** ReceiveMessage, long-polling up to `waitSeconds` (the queue's ReceiveMessageWaitTimeSeconds by default). */
+  /**
+   * ReceiveMessage, long-polling up to `waitSeconds` (the queue's ReceiveMessageWaitTimeSeconds by
+   * default). On a FIFO queue, a receive that repeats the ReceiveRequestAttemptId of an earlier one
+   * gets that one's messages and receipt handles again, while they are in flight (within the
+   * visibility timeout, at most 5 minutes) and none of the queue's messages was deleted or changed
+   * visibility since; afterwards the id starts a new receive.
+   */
   async receive(queue: Queue, request: ReceiveRequest): Promise<ReceivedMessage[]> {
+    const attempt =
+      queue.fifo && request.attemptId !== undefined ? `${keyOf(queue)}\u0000${request.attemptId}` : undefined;
+    if (attempt !== undefined) {
+      const earlier = this.#attempts.get(attempt);
+      if (earlier !== undefined && this.#now() < earlier.until) return earlier.messages;
+      this.#attempts.delete(attempt);
+    }
     const wait = request.waitSeconds ?? integerAttribute(queue.attributes, "ReceiveMessageWaitTimeSeconds");
     const deadline = Date.now() + wait * 1000;
     const key = keyOf(queue);
     for (;;) {
       const current = (await this.findQueue(queue)) ?? queue;
+      const started = this.#now();
       const got = await this.receiveOnce(current, request);
+      if (got.length > 0 && attempt !== undefined) {
+        const visibility =
+          request.visibilityTimeout ?? integerAttribute(current.attributes, "VisibilityTimeout");
+        if (this.#attempts.size > 10_000) this.#attempts.clear();
+        this.#attempts.set(attempt, {
+          messages: got,
+          until: started + Math.min(visibility * 1000, DEDUPLICATION_MS),
+        });
+      }
       if (got.length > 0 || Date.now() >= deadline || this.waiters.closed) return got;
       await this.waiters.wait(key, deadline);
     }
+  }
+
+  /** Forgets the receive attempts of a queue whose messages changed (a delete, a visibility change). */
+  private forgetAttempts(queue: Queue): void {
+    if (!queue.fifo || this.#attempts.size === 0) return;
+    const prefix = `${keyOf(queue)}\u0000`;
+    for (const k of this.#attempts.keys()) if (k.startsWith(prefix)) this.#attempts.delete(k);
   }
 
   private async receiveOnce(queue: Queue, request: ReceiveRequest): Promise<ReceivedMessage[]> {
@@ -628,6 +662,7 @@ export class QueueService {
   /** DeleteMessage and DeleteMessageBatch: per handle, success or the error SQS gives. */
   async delete(queue: Queue, handles: readonly unknown[]): Promise<Array<EntryOutcome<true>>> {
     const now = this.#now();
+    this.forgetAttempts(queue);
     const decoded = handles.map((h) => this.decode(queue, h));
     const refs = decoded.flatMap((d) => ("ok" in d ? [d.ok] : []));
     const outcomes = refs.length === 0 ? [] : await this.store.deleteMessages(queue, refs, now);
@@ -650,6 +685,7 @@ export class QueueService {
     entries: ReadonlyArray<{ readonly handle: unknown; readonly timeout: unknown }>,
   ): Promise<Array<EntryOutcome<true>>> {
     const now = this.#now();
+    this.forgetAttempts(queue);
     const decoded = entries.map(
       (e): EntryOutcome<{ seq: number; receiveCount: number; visibleUntil: number }> => {
         const d = this.decode(queue, e.handle);

@@ -248,6 +248,7 @@ const receiveMessage: SqsOperation = async (ctx, input) => {
     ...(waitSeconds !== undefined && { waitSeconds }),
     systemAttributeNames,
     messageAttributeNames: stringList(input, "MessageAttributeNames"),
+    ...(attempt !== undefined && { attemptId: attempt }),
   });
   return messages.length === 0 ? {} : { Messages: messages };
 };
