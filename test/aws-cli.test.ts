@@ -1,10 +1,11 @@
 /**
  * Smoke test with the AWS CLI v2 (Debian's awscli, /usr/bin/aws) against a real `busbar serve`, with
- * nothing but --endpoint-url. Skipped loudly when the CLI is missing, except under CI=true.
+ * nothing but --endpoint-url: EventBridge, and SQS (which this CLI speaks in the query protocol). Skipped loudly when the CLI is missing, except under CI=true.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { removeDataDir, startBusbar, TEST_ROOT, type BusbarProcess } from "./support/busbar-process.js";
 
@@ -19,9 +20,18 @@ if (!present) {
 let server: BusbarProcess;
 
 function aws(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  return cli("events", ...args);
+}
+
+/** `aws sqs …`: Debian's CLI 2.9 speaks SQS's query protocol (form-encoded requests, XML replies). */
+function sqs(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  return cli("sqs", ...args);
+}
+
+function cli(service: string, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(
     AWS,
-    ["events", ...args, "--endpoint-url", server.url, "--region", "us-east-1", "--output", "json"],
+    [service, ...args, "--endpoint-url", server.url, "--region", "us-east-1", "--output", "json"],
     {
       encoding: "utf8",
       env: {
@@ -117,5 +127,104 @@ describe("AWS CLI v2", { skip: !present }, () => {
     const invalid = aws("put-rule", "--name", "bad", "--event-pattern", '{"source":"x"}');
     assert.notEqual(invalid.status, 0);
     assert.match(invalid.stderr, /InvalidEventPatternException/);
+  });
+
+  it("drives SQS queues over the query protocol: create, send, receive, batches, errors", () => {
+    const { QueueUrl: url } = ok<{ QueueUrl: string }>(
+      sqs(
+        "create-queue",
+        "--queue-name",
+        "cli-q",
+        "--attributes",
+        "VisibilityTimeout=40",
+        "--tags",
+        "team=a",
+      ),
+    );
+    assert.equal(url, `${server.url}/000000000000/cli-q`);
+    const sent = ok<{ MessageId: string; MD5OfMessageBody: string }>(
+      sqs(
+        "send-message",
+        "--queue-url",
+        url,
+        "--message-body",
+        "hello & <world>\r\n",
+        "--message-attributes",
+        '{"k":{"DataType":"String","StringValue":"v"}}',
+      ),
+    );
+    assert.equal(sent.MD5OfMessageBody, createHash("md5").update("hello & <world>\r\n").digest("hex"));
+    const got = ok<{
+      Messages: Array<{
+        MessageId: string;
+        Body: string;
+        ReceiptHandle: string;
+        MessageAttributes: unknown;
+        Attributes: Record<string, string>;
+      }>;
+    }>(
+      sqs(
+        "receive-message",
+        "--queue-url",
+        url,
+        "--attribute-names",
+        "All",
+        "--message-attribute-names",
+        "All",
+      ),
+    );
+    const [m] = got.Messages;
+    assert.equal(m?.MessageId, sent.MessageId);
+    assert.equal(m?.Body, "hello & <world>\r\n", "markup and a carriage return survive the XML reply");
+    assert.deepEqual(m?.MessageAttributes, { k: { StringValue: "v", DataType: "String" } });
+    assert.equal(m?.Attributes.ApproximateReceiveCount, "1");
+    const attrs = ok<{ Attributes: Record<string, string> }>(
+      sqs("get-queue-attributes", "--queue-url", url, "--attribute-names", "All"),
+    );
+    assert.equal(attrs.Attributes.VisibilityTimeout, "40");
+    assert.equal(attrs.Attributes.ApproximateNumberOfMessagesNotVisible, "1");
+    assert.deepEqual(ok<{ Tags: unknown }>(sqs("list-queue-tags", "--queue-url", url)).Tags, { team: "a" });
+    const batch = ok<{ Successful: Array<{ Id: string }>; Failed: Array<{ Id: string; Code: string }> }>(
+      sqs(
+        "send-message-batch",
+        "--queue-url",
+        url,
+        "--entries",
+        '[{"Id":"a","MessageBody":"one"},{"Id":"b","MessageBody":"two","DelaySeconds":901}]',
+      ),
+    );
+    assert.deepEqual(
+      batch.Successful.map((e) => e.Id),
+      ["a"],
+    );
+    assert.deepEqual(
+      batch.Failed.map((e) => [e.Id, e.Code]),
+      [["b", "InvalidParameterValue"]],
+    );
+    const deleted = ok<{ Successful: Array<{ Id: string }>; Failed: Array<{ Id: string; Code: string }> }>(
+      sqs(
+        "delete-message-batch",
+        "--queue-url",
+        url,
+        "--entries",
+        JSON.stringify([
+          { Id: "x", ReceiptHandle: m?.ReceiptHandle },
+          { Id: "y", ReceiptHandle: "bad" },
+        ]),
+      ),
+    );
+    assert.deepEqual(
+      deleted.Successful.map((e) => e.Id),
+      ["x"],
+    );
+    assert.deepEqual(
+      deleted.Failed.map((e) => [e.Id, e.Code]),
+      [["y", "ReceiptHandleIsInvalid"]],
+    );
+    const missing = sqs("get-queue-url", "--queue-name", "nope");
+    assert.notEqual(missing.status, 0);
+    assert.match(missing.stderr, /AWS\.SimpleQueueService\.NonExistentQueue/);
+    const listed = ok<{ QueueUrls: string[] }>(sqs("list-queues", "--queue-name-prefix", "cli-"));
+    assert.deepEqual(listed.QueueUrls, [url]);
   });
 });

@@ -13,6 +13,7 @@ export {
 } from "./protocol.js";
 export {
   SQS_TARGET_PREFIX,
+  isSqsQueryRequest,
   parseQueueUrl,
   serveSqs,
   sqsErrorResponse,

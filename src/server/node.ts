@@ -6,6 +6,7 @@ import type { AddressInfo } from "node:net";
 import {
   SQS_TARGET_PREFIX,
   eventBridgeOperations,
+  isSqsQueryRequest,
   serveAwsJson,
   serveSqs,
   type RawRequest,
@@ -64,7 +65,7 @@ export async function startNode(
     try {
       const header = request.headers["x-amz-target"];
       const target = Array.isArray(header) ? header[0] : header;
-      if (target?.startsWith(SQS_TARGET_PREFIX) === true) {
+      if (target?.startsWith(SQS_TARGET_PREFIX) === true || isSqsQueryRequest(request)) {
         return await serveSqs(request, {
           authenticate: (r) => authenticate(r, "sqs"),
           queues,

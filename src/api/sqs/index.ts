@@ -3,4 +3,10 @@
  */
 export type { SqsCaller, SqsContext, SqsOperation } from "./context.js";
 export { parseQueueUrl, sqsOperations } from "./operations.js";
-export { SQS_TARGET_PREFIX, serveSqs, sqsErrorResponse, type SqsDependencies } from "./protocol.js";
+export {
+  SQS_TARGET_PREFIX,
+  isSqsQueryRequest,
+  serveSqs,
+  sqsErrorResponse,
+  type SqsDependencies,
+} from "./protocol.js";

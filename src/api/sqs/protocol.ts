@@ -2,7 +2,8 @@
  * The AWS JSON 1.0 protocol of the SQS API: `POST` with `X-Amz-Target: AmazonSQS.<Op>`, a JSON body,
  * JSON responses. Errors carry the model's shape in `__type` (`com.amazonaws.sqs#QueueDoesNotExist`)
  * and the query-compatible code in `x-amzn-query-error` (`AWS.SimpleQueueService.NonExistentQueue;Sender`),
- * from which the SDKs name the error. Requests are signed for the `sqs` service.
+ * from which the SDKs name the error. Requests are signed for the `sqs` service. The older query
+ * protocol (form-encoded parameters, XML replies) is served too, by translation (query.ts).
  * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-json-api-responses.html
  */
 import { randomUUID } from "node:crypto";
@@ -12,6 +13,7 @@ import type { Input } from "../input.js";
 import type { RawRequest, RawResponse } from "../protocol.js";
 import type { SqsCaller, SqsContext } from "./context.js";
 import { sqsOperations } from "./operations.js";
+import { parseQueryRequest, queryErrorBody, queryResponseBody } from "./query.js";
 
 /** The service prefix of the SQS API in `X-Amz-Target`. */
 export const SQS_TARGET_PREFIX = "AmazonSQS.";
@@ -71,21 +73,44 @@ function baseUrl(request: RawRequest): string {
   return `${proto}://${host}`;
 }
 
-/** Serves one SQS request. */
+/** Whether a request speaks the SQS query protocol (form-encoded parameters, XML replies). */
+export function isSqsQueryRequest(request: RawRequest): boolean {
+  const contentType = (header(request, "content-type") ?? "").split(";")[0]?.trim().toLowerCase();
+  return request.method === "POST" && contentType === "application/x-www-form-urlencoded";
+}
+
+/** The queue URL a query request was posted to, when its path is `/<account>/<name>`. */
+function pathQueueUrl(request: RawRequest): string | undefined {
+  return /^\/\d{12}\/[^/]+$/.test(request.path) ? `${baseUrl(request)}${request.path}` : undefined;
+}
+
+/**
+ * Serves one SQS request, in the JSON protocol (`X-Amz-Target: AmazonSQS.<Op>`) or, for a
+ * form-encoded body, the query protocol (see query.ts).
+ */
 export async function serveSqs(request: RawRequest, deps: SqsDependencies): Promise<RawResponse> {
   const requestId = randomUUID();
+  const query = isSqsQueryRequest(request);
   const target = header(request, "x-amz-target") ?? "";
-  const operationName = target.startsWith(SQS_TARGET_PREFIX) ? target.slice(SQS_TARGET_PREFIX.length) : "";
+  let operationName = target.startsWith(SQS_TARGET_PREFIX) ? target.slice(SQS_TARGET_PREFIX.length) : "";
   try {
-    if (request.method !== "POST") {
-      throw new QueueError("InvalidAction", `The SQS API is served by POST (got ${request.method}).`);
-    }
-    const contentType = (header(request, "content-type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
-    if (contentType !== CONTENT_TYPE && contentType !== "application/json") {
-      throw new QueueError(
-        "UnsupportedMediaType",
-        `Content-Type must be ${CONTENT_TYPE}, got "${contentType}".`,
-      );
+    let input: Input;
+    if (query) {
+      const parsed = parseQueryRequest(request.body.toString("utf8"), pathQueueUrl(request));
+      operationName = parsed.action;
+      input = parsed.input;
+    } else {
+      if (request.method !== "POST") {
+        throw new QueueError("InvalidAction", `The SQS API is served by POST (got ${request.method}).`);
+      }
+      const contentType = (header(request, "content-type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+      if (contentType !== CONTENT_TYPE && contentType !== "application/json") {
+        throw new QueueError(
+          "UnsupportedMediaType",
+          `Content-Type must be ${CONTENT_TYPE}, got "${contentType}".`,
+        );
+      }
+      input = {};
     }
     let caller: SqsCaller;
     try {
@@ -108,22 +133,35 @@ export async function serveSqs(request: RawRequest, deps: SqsDependencies): Prom
       region: deps.region,
       baseUrl: baseUrl(request),
     };
-    const output = await operation(ctx, parseInput(request.body));
+    const output = await operation(ctx, query ? input : parseInput(request.body));
+    if (query) {
+      return {
+        status: 200,
+        headers: { "content-type": "text/xml", "x-amzn-requestid": requestId },
+        body: queryResponseBody(operationName, output, requestId),
+      };
+    }
     return {
       status: 200,
       headers: { "content-type": CONTENT_TYPE, "x-amzn-requestid": requestId },
       body: JSON.stringify(output),
     };
   } catch (e) {
-    if (e instanceof QueueError) return sqsErrorResponse(e, requestId);
-    deps.onInternalError(e, operationName);
-    return sqsErrorResponse(
-      new QueueError(
+    let error: QueueError;
+    if (e instanceof QueueError) error = e;
+    else {
+      deps.onInternalError(e, operationName);
+      error = new QueueError(
         "InternalError",
         "An internal error occurred; the request id identifies it in the server log.",
-      ),
-      requestId,
-    );
+      );
+    }
+    if (!query) return sqsErrorResponse(error, requestId);
+    return {
+      status: error.httpStatus,
+      headers: { "content-type": "text/xml", "x-amzn-requestid": requestId },
+      body: queryErrorBody(error, requestId),
+    };
   }
 }
 

@@ -1,0 +1,77 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { QueueError } from "../../queues/index.js";
+import { parseQueryRequest, queryErrorBody, queryResponseBody } from "./query.js";
+
+describe("SQS query protocol", () => {
+  it("reads flattened lists and maps into the JSON protocol's input", () => {
+    const body = new URLSearchParams({
+      Action: "SendMessageBatch",
+      Version: "2012-11-05",
+      QueueUrl: "http://h/000000000000/q",
+      "SendMessageBatchRequestEntry.1.Id": "a",
+      "SendMessageBatchRequestEntry.1.MessageBody": "one",
+      "SendMessageBatchRequestEntry.1.DelaySeconds": "5",
+      "SendMessageBatchRequestEntry.1.MessageAttribute.1.Name": "k",
+      "SendMessageBatchRequestEntry.1.MessageAttribute.1.Value.DataType": "String",
+      "SendMessageBatchRequestEntry.1.MessageAttribute.1.Value.StringValue": "v",
+      "SendMessageBatchRequestEntry.2.Id": "b",
+      "SendMessageBatchRequestEntry.2.MessageBody": "two",
+    }).toString();
+    assert.deepEqual(parseQueryRequest(body, undefined), {
+      action: "SendMessageBatch",
+      input: {
+        QueueUrl: "http://h/000000000000/q",
+        Entries: [
+          {
+            Id: "a",
+            MessageBody: "one",
+            DelaySeconds: 5,
+            MessageAttributes: { k: { DataType: "String", StringValue: "v" } },
+          },
+          { Id: "b", MessageBody: "two" },
+        ],
+      },
+    });
+    const create = new URLSearchParams({
+      Action: "CreateQueue",
+      QueueName: "q",
+      "Attribute.1.Name": "VisibilityTimeout",
+      "Attribute.1.Value": "40",
+      "Tag.1.Key": "team",
+      "Tag.1.Value": "a",
+    }).toString();
+    assert.deepEqual(parseQueryRequest(create, undefined).input, {
+      QueueName: "q",
+      Attributes: { VisibilityTimeout: "40" },
+      tags: { team: "a" },
+    });
+    const receive = "Action=ReceiveMessage&AttributeName.1=All&MaxNumberOfMessages=10";
+    assert.deepEqual(parseQueryRequest(receive, "http://h/000000000000/q").input, {
+      AttributeNames: ["All"],
+      MaxNumberOfMessages: 10,
+      QueueUrl: "http://h/000000000000/q",
+    });
+    assert.throws(() => parseQueryRequest("QueueName=q", undefined), /Action/);
+  });
+  it("answers in XML, escaping text", () => {
+    const xml = queryResponseBody(
+      "ReceiveMessage",
+      { Messages: [{ MessageId: "m", Body: "a<b&c\r" }] },
+      "rid",
+    );
+    assert.match(
+      xml,
+      /<ReceiveMessageResult><Message><MessageId>m<\/MessageId><Body>a&lt;b&amp;c&#xD;<\/Body><\/Message>/,
+    );
+    assert.match(
+      queryResponseBody("DeleteQueue", {}, "rid"),
+      /^<\?xml version="1.0"\?><DeleteQueueResponse [^>]+><ResponseMetadata>/,
+    );
+    const error = queryErrorBody(new QueueError("AWS.SimpleQueueService.NonExistentQueue", "gone"), "rid");
+    assert.match(
+      error,
+      /<Type>Sender<\/Type><Code>AWS.SimpleQueueService.NonExistentQueue<\/Code><Message>gone<\/Message>/,
+    );
+  });
+});
