@@ -15,6 +15,8 @@ import {
   busTests,
   durabilityTests,
   eventTests,
+  queueMessageTests,
+  queueMoveTests,
   queueTests,
   ruleTests,
   tagTests,
@@ -37,6 +39,8 @@ export function storeConformance(name: string, open: () => Promise<StoreUnderTes
     tagTests(open);
     eventTests(open);
     queueTests(open);
+    queueMessageTests(open);
+    queueMoveTests(open);
     durabilityTests(open);
   });
 }

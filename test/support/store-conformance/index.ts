@@ -7,6 +7,8 @@ export { busTests } from "./buses.js";
 export { durabilityTests } from "./durability.js";
 export { eventTests } from "./events.js";
 export { ruleTests } from "./rules.js";
+export { queueMessageTests } from "./queue-messages.js";
+export { queueMoveTests } from "./queue-moves.js";
 export { queueTests } from "./queues.js";
 export { type OpenStore, type StoreUnderTest } from "./session.js";
 export { tagTests } from "./tags.js";

@@ -1,0 +1,510 @@
+/**
+ * The conformance tests of queue messages: send, receive, delete, visibility, counts, purge, expiry,
+ * FIFO numbering, deduplication and group order, and dead-letter redrive. Times are explicit (`now`).
+ */
+import { describe } from "node:test";
+import assert from "node:assert/strict";
+import type { QueueMessage } from "../../../src/store/index.js";
+import { ACCOUNT, T0 } from "./fixtures.js";
+import {
+  SECOND,
+  DAY,
+  VISIBILITY,
+  DEDUP_WINDOW,
+  queueArn,
+  ref,
+  message,
+  fifoMessage,
+  at,
+  ids,
+  receiveIds,
+  createQueues,
+} from "./queue-fixtures.js";
+import { sessionTest, type OpenStore } from "./session.js";
+
+/** Registers the tests; `open` is called once per test. */
+export function queueMessageTests(open: OpenStore): void {
+  const test = sessionTest(open);
+
+  describe("queue messages", () => {
+    test("sends messages and receives them in send order with every field", async ({ store }) => {
+      await createQueues(store, "q");
+      const full = message("m1", {
+        attributes: '{"a":{"DataType":"String","StringValue":"x"}}',
+        systemAttributes: '{"AWSTraceHeader":{"DataType":"String","StringValue":"Root=1"}}',
+        senderId: "AIDASENDER",
+        sentAt: T0 - 5,
+        groupId: "fair",
+      });
+      const results = await store.sendMessages(ref("q"), [full, message("m2"), message("m3")]);
+      assert.deepEqual(results, [
+        { id: "m1", duplicate: false },
+        { id: "m2", duplicate: false },
+        { id: "m3", duplicate: false },
+      ]);
+      const received = await store.receiveMessages(ref("q"), at(T0 + 1));
+      assert.deepEqual(ids(received), ["m1", "m2", "m3"]);
+      const [first, second] = received;
+      assert.ok(first !== undefined && second !== undefined);
+      const { deduplication: _, ...sent } = full;
+      assert.deepEqual(first, {
+        ...sent,
+        seq: first.seq,
+        visibleAt: T0 + 1 + VISIBILITY,
+        receiveCount: 1,
+        firstReceivedAt: T0 + 1,
+        lastReceivedAt: T0 + 1,
+      });
+      assert.ok(second.seq > first.seq, "seq increases in send order");
+      assert.deepEqual(Object.keys(second).sort(), [
+        "body",
+        "expiresAt",
+        "firstReceivedAt",
+        "id",
+        "lastReceivedAt",
+        "receiveCount",
+        "senderId",
+        "sentAt",
+        "seq",
+        "visibleAt",
+      ]);
+    });
+
+    test("refuses to send to a missing queue, and receives nothing from one", async ({ store }) => {
+      await assert.rejects(store.sendMessages(ref("ghost"), [message("m1")]), { name: "QueueNotFoundError" });
+      assert.deepEqual(await receiveIds(store, "ghost"), []);
+    });
+
+    test("receives at most max messages and hides them until visibleUntil", async ({ store }) => {
+      await createQueues(store, "q");
+      await store.sendMessages(
+        ref("q"),
+        Array.from({ length: 5 }, (_, i) => message(`m${i}`)),
+      );
+      assert.deepEqual(await receiveIds(store, "q", at(T0, 2)), ["m0", "m1"]);
+      assert.deepEqual(await receiveIds(store, "q", at(T0, 10)), ["m2", "m3", "m4"]);
+      assert.deepEqual(await receiveIds(store, "q", at(T0 + VISIBILITY - 1)), [], "all in flight");
+      const again = await store.receiveMessages(ref("q"), at(T0 + VISIBILITY, 1));
+      assert.deepEqual(ids(again), ["m0"], "visible again at visibleUntil, in send order");
+      assert.equal(again[0]?.receiveCount, 2);
+      assert.equal(again[0]?.firstReceivedAt, T0);
+      assert.equal(again[0]?.lastReceivedAt, T0 + VISIBILITY);
+    });
+
+    test("receives neither delayed messages before they are visible nor expired messages", async ({
+      store,
+    }) => {
+      await createQueues(store, "q");
+      await store.sendMessages(ref("q"), [
+        message("delayed", { visibleAt: T0 + 10 }),
+        message("expiring", { expiresAt: T0 + 5 }),
+        message("plain"),
+      ]);
+      assert.deepEqual(await receiveIds(store, "q", at(T0, 10, { visibleUntil: T0 })), ["expiring", "plain"]);
+      assert.deepEqual(await receiveIds(store, "q", at(T0 + 10)), ["delayed", "plain"]);
+    });
+
+    test("gives standard queues no sequence numbers and no deduplication", async ({ store }) => {
+      await createQueues(store, "q");
+      const results = await store.sendMessages(ref("q"), [
+        fifoMessage("m1", "g", {}, "k"),
+        fifoMessage("m2", "g", {}, "k"),
+      ]);
+      assert.deepEqual(results, [
+        { id: "m1", duplicate: false },
+        { id: "m2", duplicate: false },
+      ]);
+      const received = await store.receiveMessages(ref("q"), at());
+      assert.deepEqual(ids(received), ["m1", "m2"]);
+      assert.ok(received.every((m) => m.sequenceNumber === undefined));
+    });
+
+    test("numbers FIFO messages with 20-digit sequence numbers increasing per queue", async ({ store }) => {
+      await createQueues(store, "a.fifo", "b.fifo");
+      const first = await store.sendMessages(ref("a.fifo"), [fifoMessage("m1", "g"), fifoMessage("m2", "h")]);
+      await store.sendMessages(ref("b.fifo"), [fifoMessage("x1", "g")]);
+      const second = await store.sendMessages(ref("a.fifo"), [fifoMessage("m3", "g")]);
+      const numbers = [...first, ...second].map((r) => r.sequenceNumber ?? "");
+      for (const n of numbers) assert.match(n, /^\d{20}$/);
+      assert.ok(numbers[0]! < numbers[1]! && numbers[1]! < numbers[2]!, `${numbers.join(" < ")}`);
+      const received = await store.receiveMessages(ref("a.fifo"), at());
+      assert.deepEqual(
+        received.map((m) => m.sequenceNumber),
+        numbers,
+      );
+      assert.deepEqual(
+        received.map((m) => m.deduplicationId),
+        ["m1", "m2", "m3"],
+      );
+    });
+
+    test("drops FIFO duplicates within the deduplication window, in a batch and after a delete", async ({
+      store,
+    }) => {
+      await createQueues(store, "q.fifo");
+      const [original, inBatch] = await store.sendMessages(ref("q.fifo"), [
+        fifoMessage("m1", "g", {}, "k"),
+        fifoMessage("m2", "g", {}, "k"),
+      ]);
+      assert.ok(original !== undefined && original.sequenceNumber !== undefined);
+      const duplicate = { id: "m1", sequenceNumber: original.sequenceNumber, duplicate: true };
+      assert.deepEqual(inBatch, duplicate);
+      const [later] = await store.sendMessages(ref("q.fifo"), [
+        fifoMessage("m3", "g", { sentAt: T0 + 10 }, "k"),
+      ]);
+      assert.deepEqual(later, duplicate);
+      const [received] = await store.receiveMessages(ref("q.fifo"), at(T0 + 10));
+      assert.equal(received?.id, "m1");
+      assert.deepEqual(
+        await store.deleteMessages(ref("q.fifo"), [{ seq: received.seq, receiveCount: 1 }], T0 + 10),
+        ["deleted"],
+      );
+      await store.deleteExpiredMessages(T0 + 20);
+      const [afterDelete] = await store.sendMessages(ref("q.fifo"), [
+        fifoMessage("m4", "g", { sentAt: T0 + 20 }, "k"),
+      ]);
+      assert.deepEqual(afterDelete, duplicate, "the record outlives the message");
+      assert.deepEqual(await store.countMessages(ref("q.fifo"), T0 + 20), {
+        visible: 0,
+        inFlight: 0,
+        delayed: 0,
+      });
+    });
+
+    test("accepts a FIFO deduplication key again once its window has passed", async ({ store }) => {
+      await createQueues(store, "q.fifo", "other.fifo");
+      const [first] = await store.sendMessages(ref("q.fifo"), [fifoMessage("m1", "g", {}, "k")]);
+      const [elsewhere] = await store.sendMessages(ref("other.fifo"), [fifoMessage("x1", "g", {}, "k")]);
+      assert.equal(elsewhere?.duplicate, false, "windows are per queue");
+      const sentAt = T0 + DEDUP_WINDOW;
+      const [second] = await store.sendMessages(ref("q.fifo"), [fifoMessage("m2", "g", { sentAt }, "k")]);
+      assert.equal(second?.duplicate, false);
+      assert.equal(second?.id, "m2");
+      assert.ok((second?.sequenceNumber ?? "") > (first?.sequenceNumber ?? ""));
+      const [third] = await store.sendMessages(ref("q.fifo"), [
+        fifoMessage("m3", "g", { sentAt: sentAt + 1 }, "k"),
+      ]);
+      assert.deepEqual(third, { ...second, duplicate: true }, "the new send opened a new window");
+      assert.equal(await store.deleteExpiredMessages(sentAt + 2), 0);
+      const [fourth] = await store.sendMessages(ref("q.fifo"), [
+        fifoMessage("m4", "g", { sentAt: sentAt + 3 }, "k"),
+      ]);
+      assert.equal(fourth?.duplicate, true, "sweeping keeps records still in their window");
+      assert.deepEqual(await receiveIds(store, "q.fifo", at(sentAt + 3)), ["m1", "m2"]);
+    });
+
+    test("gives nothing of a FIFO group with a message in flight, and keeps each group in order", async ({
+      store,
+    }) => {
+      await createQueues(store, "q.fifo");
+      await store.sendMessages(ref("q.fifo"), [
+        fifoMessage("a1", "A"),
+        fifoMessage("b1", "B"),
+        fifoMessage("a2", "A"),
+        fifoMessage("b2", "B"),
+        fifoMessage("c1", "C"),
+      ]);
+      const first = await store.receiveMessages(ref("q.fifo"), at(T0, 2));
+      assert.deepEqual(ids(first), ["a1", "b1"]);
+      assert.deepEqual(await receiveIds(store, "q.fifo", at(T0 + 1)), ["c1"], "A and B are in flight");
+      const a1 = first[0] as QueueMessage;
+      await store.deleteMessages(ref("q.fifo"), [{ seq: a1.seq, receiveCount: 1 }], T0 + 2);
+      assert.deepEqual(
+        await receiveIds(store, "q.fifo", at(T0 + 2)),
+        ["a2"],
+        "A moves on; B is still in flight",
+      );
+      assert.deepEqual(
+        await receiveIds(store, "q.fifo", at(T0 + 1 + VISIBILITY)),
+        ["b1", "b2", "c1"],
+        "B's message comes back first, and one receive takes several of a group; A is in flight",
+      );
+    });
+
+    test("takes several FIFO groups in one receive, each in order", async ({ store }) => {
+      await createQueues(store, "q.fifo");
+      await store.sendMessages(ref("q.fifo"), [
+        fifoMessage("a1", "A"),
+        fifoMessage("b1", "B"),
+        fifoMessage("a2", "A"),
+        fifoMessage("b2", "B"),
+        fifoMessage("a3", "A"),
+      ]);
+      assert.deepEqual(await receiveIds(store, "q.fifo"), ["a1", "b1", "a2", "b2", "a3"]);
+    });
+
+    test("blocks a FIFO group while a later message of it is in flight", async ({ store }) => {
+      await createQueues(store, "q.fifo");
+      await store.sendMessages(ref("q.fifo"), [
+        fifoMessage("a1", "A"),
+        fifoMessage("a2", "A"),
+        fifoMessage("b1", "B"),
+      ]);
+      const [a1] = await store.receiveMessages(ref("q.fifo"), at(T0, 2));
+      assert.ok(a1 !== undefined);
+      const change = { seq: a1.seq, receiveCount: 1, visibleUntil: T0 + 1 };
+      assert.deepEqual(await store.changeVisibility(ref("q.fifo"), [change], T0 + 1, 12 * 3600 * SECOND), [
+        "changed",
+      ]);
+      assert.deepEqual(await receiveIds(store, "q.fifo", at(T0 + 1)), ["b1"], "a2 is still in flight");
+      assert.deepEqual(await receiveIds(store, "q.fifo", at(T0 + VISIBILITY)), ["a1", "a2"]);
+    });
+
+    test("keeps a FIFO group's later messages behind a delayed one", async ({ store }) => {
+      await createQueues(store, "q.fifo");
+      await store.sendMessages(ref("q.fifo"), [
+        fifoMessage("a1", "A", { visibleAt: T0 + 10 }),
+        fifoMessage("a2", "A"),
+        fifoMessage("b1", "B"),
+      ]);
+      assert.deepEqual(await receiveIds(store, "q.fifo", at(T0)), ["b1"]);
+      assert.deepEqual(await receiveIds(store, "q.fifo", at(T0 + 10)), ["a1", "a2"]);
+    });
+
+    test("moves a message received maxReceiveCount times to the dead-letter queue", async ({ store }) => {
+      await createQueues(store, "q", "dlq");
+      await store.sendMessages(ref("q"), [
+        message("m1", { attributes: "{}", expiresAt: T0 + 7 * DAY }),
+        message("m2"),
+      ]);
+      const redrive = { maxReceiveCount: 2, deadLetterQueue: ref("dlq"), sourceArn: queueArn("q") };
+      const receive = (now: number, max = 1) => receiveIds(store, "q", at(now, max, { redrive }));
+      assert.deepEqual(await receive(T0), ["m1"]);
+      assert.deepEqual(await receive(T0 + VISIBILITY), ["m1"]);
+      assert.deepEqual(await receive(T0 + 2 * VISIBILITY), ["m2"], "m1 goes, and the receive takes the next");
+      const [moved] = await store.receiveMessages(ref("dlq"), at(T0 + 2 * VISIBILITY));
+      assert.ok(moved !== undefined);
+      assert.deepEqual(moved, {
+        seq: moved.seq,
+        id: "m1",
+        body: "body of m1",
+        attributes: "{}",
+        senderId: ACCOUNT,
+        sentAt: T0,
+        visibleAt: T0 + 3 * VISIBILITY,
+        expiresAt: T0 + 7 * DAY,
+        deadLetterSourceArn: queueArn("q"),
+        receiveCount: 1,
+        firstReceivedAt: T0 + 2 * VISIBILITY,
+        lastReceivedAt: T0 + 2 * VISIBILITY,
+      });
+      assert.deepEqual(await store.countMessages(ref("q"), T0 + 2 * VISIBILITY), {
+        visible: 0,
+        inFlight: 1,
+        delayed: 0,
+      });
+    });
+
+    test("receives as usual when the dead-letter queue does not exist", async ({ store }) => {
+      await createQueues(store, "q");
+      await store.sendMessages(ref("q"), [message("m1")]);
+      const redrive = { maxReceiveCount: 1, deadLetterQueue: ref("missing"), sourceArn: queueArn("q") };
+      await store.receiveMessages(ref("q"), at(T0, 1, { redrive }));
+      const [again] = await store.receiveMessages(ref("q"), at(T0 + VISIBILITY, 1, { redrive }));
+      assert.equal(again?.id, "m1");
+      assert.equal(again?.receiveCount, 2);
+    });
+
+    test("redrives FIFO messages into a FIFO dead-letter queue with new sequence numbers", async ({
+      store,
+    }) => {
+      await createQueues(store, "q.fifo", "dlq.fifo");
+      await store.sendMessages(ref("q.fifo"), [fifoMessage("a1", "A"), fifoMessage("a2", "A")]);
+      const redrive = { maxReceiveCount: 1, deadLetterQueue: ref("dlq.fifo"), sourceArn: queueArn("q.fifo") };
+      const [first] = await store.receiveMessages(ref("q.fifo"), at(T0, 1, { redrive }));
+      assert.equal(first?.id, "a1");
+      assert.deepEqual(await receiveIds(store, "q.fifo", at(T0 + VISIBILITY, 1, { redrive })), ["a2"]);
+      const [moved] = await store.receiveMessages(ref("dlq.fifo"), at(T0 + VISIBILITY));
+      assert.equal(moved?.id, "a1");
+      assert.equal(moved?.groupId, "A");
+      assert.equal(moved?.deduplicationId, "a1");
+      assert.match(moved?.sequenceNumber ?? "", /^\d{20}$/);
+      assert.ok((moved?.sequenceNumber ?? "") > (first?.sequenceNumber ?? ""));
+    });
+
+    test("deletes from a standard queue whatever receive the handle came from", async ({ store }) => {
+      await createQueues(store, "q", "other");
+      await store.sendMessages(ref("q"), [message("m1"), message("m2"), message("m3")]);
+      await store.sendMessages(ref("other"), [message("x1")]);
+      const [m1, m2] = await store.receiveMessages(ref("q"), at(T0, 2));
+      const [x1] = await store.receiveMessages(ref("other"), at());
+      assert.ok(m1 !== undefined && m2 !== undefined && x1 !== undefined);
+      await store.receiveMessages(ref("q"), at(T0 + VISIBILITY, 1));
+      const outcomes = await store.deleteMessages(
+        ref("q"),
+        [
+          { seq: m1.seq, receiveCount: 1 },
+          { seq: m1.seq, receiveCount: 1 },
+          { seq: m2.seq, receiveCount: 7 },
+          { seq: x1.seq, receiveCount: 1 },
+          { seq: 987_654_321, receiveCount: 1 },
+        ],
+        T0 + VISIBILITY,
+      );
+      assert.deepEqual(outcomes, ["deleted", "gone", "deleted", "gone", "gone"]);
+      assert.deepEqual(await receiveIds(store, "q", at(T0 + 2 * VISIBILITY)), ["m3"]);
+      assert.deepEqual(await receiveIds(store, "other", at(T0 + 2 * VISIBILITY)), ["x1"]);
+    });
+
+    test("deletes from a FIFO queue only during the handle's receive", async ({ store }) => {
+      await createQueues(store, "q.fifo");
+      await store.sendMessages(ref("q.fifo"), [fifoMessage("a1", "A"), fifoMessage("b1", "B")]);
+      const [a1, b1] = await store.receiveMessages(ref("q.fifo"), at());
+      assert.ok(a1 !== undefined && b1 !== undefined);
+      const late = T0 + VISIBILITY;
+      await store.receiveMessages(ref("q.fifo"), at(late, 1));
+      const outcomes = await store.deleteMessages(
+        ref("q.fifo"),
+        [
+          { seq: a1.seq, receiveCount: 1 },
+          { seq: b1.seq, receiveCount: 1 },
+        ],
+        late,
+      );
+      assert.deepEqual(outcomes, ["expired", "expired"], "a1 is under a later receive; b1 is visible");
+      assert.deepEqual(await store.deleteMessages(ref("q.fifo"), [{ seq: a1.seq, receiveCount: 2 }], late), [
+        "deleted",
+      ]);
+      assert.deepEqual(await store.deleteMessages(ref("q.fifo"), [{ seq: a1.seq, receiveCount: 2 }], late), [
+        "gone",
+      ]);
+      assert.deepEqual(await receiveIds(store, "q.fifo", at(late)), ["b1"], "b1 stayed");
+    });
+
+    test("changes visibility, telling every outcome apart on a standard queue", async ({ store }) => {
+      await createQueues(store, "q");
+      await store.sendMessages(ref("q"), [message("m1"), message("m2"), message("m3")]);
+      const [m1, m2, m3] = await store.receiveMessages(ref("q"), at());
+      assert.ok(m1 !== undefined && m2 !== undefined && m3 !== undefined);
+      const max = 60 * SECOND;
+      const now = T0 + 10;
+      const outcomes = await store.changeVisibility(
+        ref("q"),
+        [
+          { seq: m1.seq, receiveCount: 1, visibleUntil: T0 + max },
+          { seq: m2.seq, receiveCount: 1, visibleUntil: T0 + max + 1 },
+          { seq: m3.seq, receiveCount: 1, visibleUntil: now },
+          { seq: 987_654_321, receiveCount: 1, visibleUntil: now + 1 },
+        ],
+        now,
+        max,
+      );
+      assert.deepEqual(outcomes, ["changed", "limit", "changed", "gone"]);
+      assert.deepEqual(await receiveIds(store, "q", at(now, 1)), ["m3"], "a change to now makes m3 visible");
+      const later = T0 + VISIBILITY;
+      assert.deepEqual(await receiveIds(store, "q", at(later)), ["m2"], "m1 was extended, m2 not");
+      const stale = await store.changeVisibility(
+        ref("q"),
+        [
+          { seq: m2.seq, receiveCount: 1, visibleUntil: later + 5 },
+          { seq: m3.seq, receiveCount: 2, visibleUntil: later + 5 },
+        ],
+        now + VISIBILITY,
+        max,
+      );
+      assert.deepEqual(stale, ["stale", "not-in-flight"]);
+      assert.deepEqual(await store.countMessages(ref("q"), later + 1), {
+        visible: 0,
+        inFlight: 3,
+        delayed: 0,
+      });
+    });
+
+    test("measures the visibility limit from the handle's receive", async ({ store }) => {
+      await createQueues(store, "q");
+      await store.sendMessages(ref("q"), [message("m1")]);
+      const max = 60 * SECOND;
+      await store.receiveMessages(ref("q"), at(T0, 1, { visibleUntil: T0 + 1 }));
+      const [m1] = await store.receiveMessages(ref("q"), at(T0 + 1, 1, { visibleUntil: T0 + 2 }));
+      assert.ok(m1 !== undefined);
+      const change = { seq: m1.seq, receiveCount: 2, visibleUntil: T0 + 1 + max };
+      assert.deepEqual(await store.changeVisibility(ref("q"), [change], T0 + 1, max), ["changed"]);
+    });
+
+    test("calls a stale or finished receive expired when changing visibility on a FIFO queue", async ({
+      store,
+    }) => {
+      await createQueues(store, "q.fifo");
+      await store.sendMessages(ref("q.fifo"), [fifoMessage("a1", "A"), fifoMessage("b1", "B")]);
+      const [a1, b1] = await store.receiveMessages(ref("q.fifo"), at());
+      assert.ok(a1 !== undefined && b1 !== undefined);
+      const late = T0 + VISIBILITY;
+      await store.receiveMessages(ref("q.fifo"), at(late, 1));
+      const max = 12 * 3600 * SECOND;
+      const outcomes = await store.changeVisibility(
+        ref("q.fifo"),
+        [
+          { seq: a1.seq, receiveCount: 1, visibleUntil: late + 100 },
+          { seq: b1.seq, receiveCount: 1, visibleUntil: late + 100 },
+          { seq: a1.seq, receiveCount: 2, visibleUntil: late + 100 },
+          { seq: a1.seq, receiveCount: 2, visibleUntil: late + max + 1 },
+        ],
+        late,
+        max,
+      );
+      assert.deepEqual(outcomes, ["expired", "expired", "changed", "limit"]);
+    });
+
+    test("counts visible, in-flight and delayed messages, leaving expired ones out", async ({ store }) => {
+      await createQueues(store, "q", "other");
+      await store.sendMessages(ref("q"), [
+        message("m1"),
+        message("m2"),
+        message("m3"),
+        message("delayed", { visibleAt: T0 + 100 }),
+        message("expired", { expiresAt: T0 + 50 }),
+        message("expired-delayed", { visibleAt: T0 + 100, expiresAt: T0 + 50 }),
+      ]);
+      await store.sendMessages(ref("other"), [message("x1")]);
+      assert.deepEqual(await store.countMessages(ref("q"), T0), { visible: 4, inFlight: 0, delayed: 2 });
+      await store.receiveMessages(ref("q"), at(T0, 2));
+      assert.deepEqual(await store.countMessages(ref("q"), T0 + 50), { visible: 1, inFlight: 2, delayed: 1 });
+      assert.deepEqual(await store.countMessages(ref("q"), T0 + VISIBILITY * 10), {
+        visible: 4,
+        inFlight: 0,
+        delayed: 0,
+      });
+      assert.deepEqual(await store.countMessages(ref("ghost"), T0), { visible: 0, inFlight: 0, delayed: 0 });
+    });
+
+    test("purges every message of a queue, whatever its state", async ({ store }) => {
+      await createQueues(store, "q", "other");
+      await store.sendMessages(ref("q"), [
+        message("m1"),
+        message("m2"),
+        message("delayed", { visibleAt: T0 + 9 }),
+      ]);
+      await store.sendMessages(ref("other"), [message("x1")]);
+      const [m1] = await store.receiveMessages(ref("q"), at(T0, 1));
+      assert.equal(await store.purgeQueue(ref("q")), 3);
+      assert.deepEqual(await store.countMessages(ref("q"), T0), { visible: 0, inFlight: 0, delayed: 0 });
+      assert.deepEqual(await store.deleteMessages(ref("q"), [{ seq: m1?.seq ?? 0, receiveCount: 1 }], T0), [
+        "gone",
+      ]);
+      assert.deepEqual(await receiveIds(store, "other"), ["x1"]);
+      assert.equal(await store.purgeQueue(ref("ghost")), 0);
+      await store.sendMessages(ref("q"), [message("m4")]);
+      assert.deepEqual(await receiveIds(store, "q"), ["m4"], "the queue takes messages again");
+    });
+
+    test("deletes expired messages and reports expired ones gone before that", async ({ store }) => {
+      await createQueues(store, "q", "other");
+      await store.sendMessages(ref("q"), [
+        message("m1", { expiresAt: T0 + 10 }),
+        message("m2", { expiresAt: T0 + 20 }),
+        message("m3", { expiresAt: T0 + 30 }),
+      ]);
+      await store.sendMessages(ref("other"), [message("x1", { expiresAt: T0 + 10 })]);
+      const [m1] = await store.receiveMessages(ref("q"), at(T0, 1));
+      assert.ok(m1 !== undefined);
+      assert.deepEqual(await store.deleteMessages(ref("q"), [{ seq: m1.seq, receiveCount: 1 }], T0 + 10), [
+        "gone",
+      ]);
+      const change = { seq: m1.seq, receiveCount: 1, visibleUntil: T0 + 15 };
+      assert.deepEqual(await store.changeVisibility(ref("q"), [change], T0 + 10, DAY), ["gone"]);
+      assert.equal(await store.deleteExpiredMessages(T0 + 20), 3);
+      assert.deepEqual(await receiveIds(store, "q", at(T0)), ["m3"]);
+      assert.equal(await store.deleteExpiredMessages(T0 + 20), 0);
+    });
+  });
+}

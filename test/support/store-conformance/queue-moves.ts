@@ -1,0 +1,185 @@
+/**
+ * The conformance tests of message moves, move tasks, and the durability of queues across reopening.
+ */
+import { describe } from "node:test";
+import assert from "node:assert/strict";
+import { ACCOUNT, OTHER_ACCOUNT, T0 } from "./fixtures.js";
+import {
+  DAY,
+  VISIBILITY,
+  queueArn,
+  queue,
+  ref,
+  message,
+  fifoMessage,
+  at,
+  ids,
+  receiveIds,
+  createQueues,
+  moveTask,
+} from "./queue-fixtures.js";
+import { sessionTest, type OpenStore } from "./session.js";
+
+/** Registers the tests; `open` is called once per test. */
+export function queueMoveTests(open: OpenStore): void {
+  const test = sessionTest(open);
+
+  describe("queue moves", () => {
+    test("moves visible messages in send order to a destination, up to a limit", async ({ store }) => {
+      await createQueues(store, "dlq", "dest");
+      await store.sendMessages(ref("dlq"), [
+        message("m1", {
+          attributes: "{}",
+          systemAttributes: '{"AWSTraceHeader":{}}',
+          groupId: "g",
+          deduplicationId: "d1",
+          deadLetterSourceArn: queueArn("src"),
+          sentAt: T0 - 100,
+          expiresAt: T0 + 2 * DAY,
+        }),
+        message("m2"),
+        message("m3"),
+        message("delayed", { visibleAt: T0 + 100 }),
+      ]);
+      await store.receiveMessages(ref("dlq"), at(T0 - 5, 1, { visibleUntil: T0 - 1 }));
+      assert.deepEqual(await store.moveMessages(ref("dlq"), ref("dest"), 2, T0), { moved: 2, remaining: 1 });
+      const moved = await store.receiveMessages(ref("dest"), at(T0));
+      assert.deepEqual(ids(moved), ["m1", "m2"]);
+      assert.deepEqual(moved[0], {
+        seq: moved[0]?.seq,
+        id: "m1",
+        body: "body of m1",
+        attributes: "{}",
+        systemAttributes: '{"AWSTraceHeader":{}}',
+        senderId: ACCOUNT,
+        sentAt: T0 - 100,
+        visibleAt: T0 + VISIBILITY,
+        expiresAt: T0 + 2 * DAY,
+        groupId: "g",
+        deduplicationId: "d1",
+        receiveCount: 1,
+        firstReceivedAt: T0,
+        lastReceivedAt: T0,
+      });
+      assert.deepEqual(await store.moveMessages(ref("dlq"), ref("dest"), 10, T0), { moved: 1, remaining: 0 });
+      assert.deepEqual(await store.countMessages(ref("dlq"), T0), { visible: 0, inFlight: 0, delayed: 1 });
+      assert.deepEqual(await store.moveMessages(ref("ghost"), ref("dest"), 10, T0), {
+        moved: 0,
+        remaining: 0,
+      });
+    });
+
+    test("moves messages back to the queues they came from", async ({ store }) => {
+      await createQueues(store, "dlq", "a", "b");
+      await store.createQueue(queue("c", {}, OTHER_ACCOUNT));
+      await store.sendMessages(ref("dlq"), [
+        message("m1", { deadLetterSourceArn: queueArn("a") }),
+        message("m2", { deadLetterSourceArn: queueArn("b") }),
+        message("m3", { deadLetterSourceArn: queueArn("a") }),
+        message("m4", { deadLetterSourceArn: queueArn("c", OTHER_ACCOUNT) }),
+      ]);
+      assert.deepEqual(await store.moveMessages(ref("dlq"), undefined, 10, T0), { moved: 4, remaining: 0 });
+      const fromA = await store.receiveMessages(ref("a"), at());
+      assert.deepEqual(ids(fromA), ["m1", "m3"]);
+      assert.equal(fromA[0]?.deadLetterSourceArn, undefined, "a message back home has no dead-letter source");
+      assert.deepEqual(await receiveIds(store, "b"), ["m2"]);
+      assert.deepEqual(ids(await store.receiveMessages(ref("c", OTHER_ACCOUNT), at())), ["m4"]);
+    });
+
+    test("stops a move at the first message that cannot move, saying why", async ({ store }) => {
+      await createQueues(store, "dlq", "a");
+      await store.sendMessages(ref("dlq"), [
+        message("m1", { deadLetterSourceArn: queueArn("a") }),
+        message("m2"),
+        message("m3", { deadLetterSourceArn: queueArn("a") }),
+      ]);
+      assert.deepEqual(await store.moveMessages(ref("dlq"), undefined, 10, T0), {
+        moved: 1,
+        remaining: 2,
+        failure: "CouldNotDetermineMessageSource",
+      });
+      assert.deepEqual(await store.moveMessages(ref("dlq"), ref("ghost"), 10, T0), {
+        moved: 0,
+        remaining: 2,
+        failure: "AWS.SimpleQueueService.NonExistentQueue",
+      });
+      await store.purgeQueue(ref("dlq"));
+      await store.sendMessages(ref("dlq"), [
+        message("m4", { deadLetterSourceArn: queueArn("gone") }),
+        message("m5", { deadLetterSourceArn: queueArn("a") }),
+      ]);
+      assert.deepEqual(await store.moveMessages(ref("dlq"), undefined, 10, T0), {
+        moved: 0,
+        remaining: 2,
+        failure: "AWS.SimpleQueueService.NonExistentQueue",
+      });
+      assert.deepEqual(await receiveIds(store, "dlq"), ["m4", "m5"], "the messages stayed");
+      assert.deepEqual(await receiveIds(store, "a"), ["m1"]);
+    });
+
+    test("keeps move tasks by id and lists those of a source newest first", async ({ store }) => {
+      const full = moveTask("t1", T0, {
+        destinationArn: queueArn("dest"),
+        maxPerSecond: 50,
+        status: "FAILED",
+        moved: 3,
+        failureReason: "CouldNotDetermineMessageSource",
+      });
+      await store.putMoveTask(full);
+      assert.deepEqual(await store.getMoveTask("t1"), full);
+      assert.equal(await store.getMoveTask("missing"), undefined);
+      await store.putMoveTask(moveTask("t2", T0 + 10));
+      await store.putMoveTask(moveTask("t3", T0 + 10));
+      await store.putMoveTask(moveTask("t4", T0 + 5));
+      await store.putMoveTask(moveTask("other", T0 + 99, { sourceArn: queueArn("other") }));
+      const list = async (limit: number) =>
+        (await store.listMoveTasks(queueArn("dlq"), limit)).map((t) => t.id);
+      assert.deepEqual(await list(10), ["t3", "t2", "t4", "t1"]);
+      assert.deepEqual(await list(2), ["t3", "t2"]);
+      const replaced = moveTask("t2", T0 + 10, { status: "COMPLETED", moved: 10 });
+      await store.putMoveTask(replaced);
+      assert.deepEqual(await store.getMoveTask("t2"), replaced);
+      assert.deepEqual(await list(10), ["t3", "t2", "t4", "t1"], "a replaced task keeps its place");
+      await store.putMoveTask(moveTask("t5", T0 + 1, { status: "CANCELLING" }));
+      assert.deepEqual(
+        (await store.listActiveMoveTasks()).map((t) => t.id),
+        ["t5", "t4", "t3", "other"],
+        "running and cancelling tasks of every source, oldest first",
+      );
+      const [t3] = await store.listMoveTasks(queueArn("dlq"), 1);
+      assert.deepEqual(t3, moveTask("t3", T0 + 10));
+      assert.ok(t3 !== undefined && !("destinationArn" in t3) && !("failureReason" in t3));
+    });
+
+    test(
+      "keeps queues, sent messages and deletes after reopening",
+      async (session) => {
+        const s = session.store;
+        await createQueues(s, "q.fifo");
+        await s.tagResource(queueArn("q.fifo"), [{ key: "team", value: "a" }]);
+        const sent = await s.sendMessages(ref("q.fifo"), [fifoMessage("a1", "A"), fifoMessage("b1", "B")]);
+        const [a1] = await s.receiveMessages(ref("q.fifo"), at(T0, 1));
+        assert.ok(a1 !== undefined);
+        assert.deepEqual(await s.deleteMessages(ref("q.fifo"), [{ seq: a1.seq, receiveCount: 1 }], T0), [
+          "deleted",
+        ]);
+        await s.putMoveTask(moveTask("t1", T0, { sourceArn: queueArn("q.fifo") }));
+        const store = await session.reopen();
+        assert.deepEqual(await store.getQueue(ACCOUNT, "q.fifo"), queue("q.fifo"));
+        assert.deepEqual(await store.getTags(queueArn("q.fifo")), [{ key: "team", value: "a" }]);
+        assert.deepEqual(
+          await store.getMoveTask("t1"),
+          moveTask("t1", T0, { sourceArn: queueArn("q.fifo") }),
+        );
+        const received = await store.receiveMessages(ref("q.fifo"), at(T0 + 1));
+        assert.deepEqual(ids(received), ["b1"], "a1 stays deleted");
+        assert.equal(received[0]?.sequenceNumber, sent[1]?.sequenceNumber);
+        const [again] = await store.sendMessages(ref("q.fifo"), [fifoMessage("a2", "A", {}, "a1")]);
+        assert.equal(again?.duplicate, true, "deduplication records survive too");
+        const [next] = await store.sendMessages(ref("q.fifo"), [fifoMessage("c1", "C")]);
+        assert.ok((next?.sequenceNumber ?? "") > (sent[1]?.sequenceNumber ?? ""), "numbers keep increasing");
+      },
+      true,
+    );
+  });
+}
