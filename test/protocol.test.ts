@@ -133,6 +133,27 @@ describe("AWS JSON 1.1 protocol edge", () => {
     assert.equal(r.status, 413);
     assert.equal(r.body.__type, "RequestEntityTooLargeException");
   });
+  it("answers an SQS request over the limit in SQS's shape: JSON, or XML for the query protocol", async () => {
+    const big = "x".repeat(70_000);
+    const json = await fetch(server.url, {
+      method: "POST",
+      headers: { "content-type": "application/x-amz-json-1.0", "x-amz-target": "AmazonSQS.SendMessage" },
+      body: JSON.stringify({ MessageBody: big }),
+    });
+    assert.equal(json.status, 413);
+    assert.equal(json.headers.get("x-amzn-query-error"), "RequestEntityTooLarge;Sender");
+    assert.equal(
+      ((await json.json()) as { __type: string }).__type,
+      "com.amazonaws.sqs#RequestEntityTooLarge",
+    );
+    const form = await fetch(server.url, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: `Action=SendMessage&MessageBody=${big}`,
+    });
+    assert.equal(form.status, 413);
+    assert.match(await form.text(), /<Code>RequestEntityTooLarge<\/Code>/);
+  });
   it("rejects wrong types of members with the member named", async () => {
     const r = await call("AWSEvents.CreateEventBus", JSON.stringify({ Name: 42 }));
     assert.equal(r.status, 400);

@@ -17,6 +17,7 @@ export {
   parseQueueUrl,
   serveSqs,
   sqsErrorResponse,
+  sqsQueryErrorResponse,
   type SqsCaller,
   type SqsDependencies,
 } from "./sqs/index.js";

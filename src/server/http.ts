@@ -3,7 +3,13 @@
  * are bounded; a request over the limit gets 413 in the AWS error shape of its API and is never read further.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { SQS_TARGET_PREFIX, sqsErrorResponse, type RawRequest, type RawResponse } from "../api/index.js";
+import {
+  SQS_TARGET_PREFIX,
+  sqsErrorResponse,
+  sqsQueryErrorResponse,
+  type RawRequest,
+  type RawResponse,
+} from "../api/index.js";
 import { QueueError } from "../queues/index.js";
 
 /** How requests are answered. */
@@ -20,9 +26,15 @@ function send(res: ServerResponse, r: RawResponse): void {
   res.end(r.body);
 }
 
-function tooLarge(limit: number, sqs: boolean): RawResponse {
-  if (sqs)
-    return sqsErrorResponse(new QueueError("RequestEntityTooLarge", `Request body exceeds ${limit} bytes.`));
+/** The 413 of the request's API: SQS JSON, SQS query (XML), or EventBridge. */
+function tooLarge(limit: number, req: IncomingMessage): RawResponse {
+  const target = req.headers["x-amz-target"];
+  const form = (req.headers["content-type"] ?? "")
+    .toLowerCase()
+    .startsWith("application/x-www-form-urlencoded");
+  const error = new QueueError("RequestEntityTooLarge", `Request body exceeds ${limit} bytes.`);
+  if (form) return sqsQueryErrorResponse(error);
+  if (typeof target === "string" && target.startsWith(SQS_TARGET_PREFIX)) return sqsErrorResponse(error);
   return {
     status: 413,
     headers: {
@@ -90,11 +102,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, handlers: HttpH
   const body = await readBody(req, handlers.maxBodyBytes);
   if (body === undefined) {
     res.setHeader("connection", "close");
-    const target = req.headers["x-amz-target"];
-    send(
-      res,
-      tooLarge(handlers.maxBodyBytes, typeof target === "string" && target.startsWith(SQS_TARGET_PREFIX)),
-    );
+    send(res, tooLarge(handlers.maxBodyBytes, req));
     return;
   }
   send(

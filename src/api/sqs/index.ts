@@ -8,5 +8,6 @@ export {
   isSqsQueryRequest,
   serveSqs,
   sqsErrorResponse,
+  sqsQueryErrorResponse,
   type SqsDependencies,
 } from "./protocol.js";

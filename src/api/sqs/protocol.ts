@@ -48,6 +48,15 @@ export function sqsErrorResponse(e: QueueError, requestId: string = randomUUID()
   };
 }
 
+/** The error response of a QueueError in the query protocol (XML). */
+export function sqsQueryErrorResponse(e: QueueError, requestId: string = randomUUID()): RawResponse {
+  return {
+    status: e.httpStatus,
+    headers: { "content-type": "text/xml", "x-amzn-requestid": requestId },
+    body: queryErrorBody(e, requestId),
+  };
+}
+
 /** SQS's words for an authentication or authorization failure. */
 function authFailure(e: AuthError): QueueError {
   const codes: Record<string, SqsErrorCode> = {
@@ -156,12 +165,7 @@ export async function serveSqs(request: RawRequest, deps: SqsDependencies): Prom
         "An internal error occurred; the request id identifies it in the server log.",
       );
     }
-    if (!query) return sqsErrorResponse(error, requestId);
-    return {
-      status: error.httpStatus,
-      headers: { "content-type": "text/xml", "x-amzn-requestid": requestId },
-      body: queryErrorBody(error, requestId),
-    };
+    return query ? sqsQueryErrorResponse(error, requestId) : sqsErrorResponse(error, requestId);
   }
 }
 
