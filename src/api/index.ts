@@ -6,6 +6,7 @@ export { API_ERRORS, ApiError, isAwsShaped, type ApiErrorType, type AwsShapedErr
 export { eventBridgeOperations, type Caller, type Operation, type OperationContext } from "./events/index.js";
 export {
   EVENTS_TARGET_PREFIX,
+  header,
   serveAwsJson,
   type ProtocolDependencies,
   type RawRequest,

@@ -37,9 +37,15 @@ export interface ProtocolDependencies {
 export const EVENTS_TARGET_PREFIX = "AWSEvents.";
 const CONTENT_TYPE = "application/x-amz-json-1.1";
 
-function header(request: RawRequest, name: string): string | undefined {
+/** A request header's (first) value. */
+export function header(request: RawRequest, name: string): string | undefined {
   const v = request.headers[name];
   return Array.isArray(v) ? v[0] : v;
+}
+
+/** The media type of the request's Content-Type, lower case, without parameters (`""` when absent). */
+export function mediaType(request: RawRequest): string {
+  return (header(request, "content-type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
 }
 
 function respond(status: number, body: unknown, requestId: string, errorType?: string): RawResponse {
@@ -72,7 +78,7 @@ export async function serveAwsJson(
         `The API is served by POST / (got ${request.method} ${request.path}).`,
       );
     }
-    const contentType = (header(request, "content-type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+    const contentType = mediaType(request);
     if (contentType !== CONTENT_TYPE && contentType !== "application/json") {
       throw new ApiError(
         "UnsupportedMediaTypeException",
@@ -87,7 +93,10 @@ export async function serveAwsJson(
         `Unknown operation ${target === "" ? "(no X-Amz-Target header)" : target}.`,
       );
     }
-    const output = await operation(ctx, parseInput(request.body));
+    const output = await operation(
+      ctx,
+      parseJsonBody(request.body, (message) => new ApiError("SerializationException", message)),
+    );
     return respond(200, output, requestId);
   } catch (e) {
     if (e instanceof ApiError || isAwsShaped(e))
@@ -101,19 +110,20 @@ export async function serveAwsJson(
   }
 }
 
-function parseInput(body: Buffer): Input {
+/**
+ * A request body as operation input: a JSON object (an empty body is `{}`). Anything else throws
+ * `fail(message)`, the protocol's own error.
+ */
+export function parseJsonBody(body: Buffer, fail: (message: string) => Error): Input {
   if (body.length === 0) return {};
   let value: unknown;
   try {
     value = JSON.parse(body.toString("utf8"));
   } catch (e) {
-    throw new ApiError(
-      "SerializationException",
-      `The request body is not valid JSON: ${(e as Error).message}`,
-    );
+    throw fail(`The request body is not valid JSON: ${(e as Error).message}`);
   }
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new ApiError("SerializationException", "The request body must be a JSON object.");
+    throw fail("The request body must be a JSON object.");
   }
   return value as Input;
 }

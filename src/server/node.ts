@@ -6,6 +6,7 @@ import type { AddressInfo } from "node:net";
 import {
   SQS_TARGET_PREFIX,
   eventBridgeOperations,
+  header,
   isSqsQueryRequest,
   serveAwsJson,
   serveSqs,
@@ -63,8 +64,7 @@ export async function startNode(
   const api = async (request: RawRequest) => {
     inFlight++;
     try {
-      const header = request.headers["x-amz-target"];
-      const target = Array.isArray(header) ? header[0] : header;
+      const target = header(request, "x-amz-target");
       if (target?.startsWith(SQS_TARGET_PREFIX) === true || isSqsQueryRequest(request)) {
         return await serveSqs(request, {
           authenticate: (r) => authenticate(r, "sqs"),

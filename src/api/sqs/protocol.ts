@@ -10,7 +10,7 @@ import { randomUUID } from "node:crypto";
 import { AuthError } from "../../auth/index.js";
 import { QueueError, type MoveTasks, type QueueService, type SqsErrorCode } from "../../queues/index.js";
 import type { Input } from "../input.js";
-import type { RawRequest, RawResponse } from "../protocol.js";
+import { header, mediaType, parseJsonBody, type RawRequest, type RawResponse } from "../protocol.js";
 import type { SqsCaller, SqsContext } from "./context.js";
 import { sqsOperations } from "./operations.js";
 import { parseQueryRequest, queryErrorBody, queryResponseBody } from "./query.js";
@@ -28,11 +28,6 @@ export interface SqsDependencies {
   readonly region: string;
   /** Reports an unexpected failure (the client only sees InternalError). */
   readonly onInternalError: (error: unknown, operation: string) => void;
-}
-
-function header(request: RawRequest, name: string): string | undefined {
-  const v = request.headers[name];
-  return Array.isArray(v) ? v[0] : v;
 }
 
 /** The error response of a QueueError. */
@@ -84,8 +79,7 @@ function baseUrl(request: RawRequest): string {
 
 /** Whether a request speaks the SQS query protocol (form-encoded parameters, XML replies). */
 export function isSqsQueryRequest(request: RawRequest): boolean {
-  const contentType = (header(request, "content-type") ?? "").split(";")[0]?.trim().toLowerCase();
-  return request.method === "POST" && contentType === "application/x-www-form-urlencoded";
+  return request.method === "POST" && mediaType(request) === "application/x-www-form-urlencoded";
 }
 
 /** The queue URL a query request was posted to, when its path is `/<account>/<name>`. */
@@ -112,7 +106,7 @@ export async function serveSqs(request: RawRequest, deps: SqsDependencies): Prom
       if (request.method !== "POST") {
         throw new QueueError("InvalidAction", `The SQS API is served by POST (got ${request.method}).`);
       }
-      const contentType = (header(request, "content-type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+      const contentType = mediaType(request);
       if (contentType !== CONTENT_TYPE && contentType !== "application/json") {
         throw new QueueError(
           "UnsupportedMediaType",
@@ -142,7 +136,10 @@ export async function serveSqs(request: RawRequest, deps: SqsDependencies): Prom
       region: deps.region,
       baseUrl: baseUrl(request),
     };
-    const output = await operation(ctx, query ? input : parseInput(request.body));
+    const output = await operation(
+      ctx,
+      query ? input : parseJsonBody(request.body, (message) => new QueueError("MalformedInput", message)),
+    );
     if (query) {
       return {
         status: 200,
@@ -167,18 +164,4 @@ export async function serveSqs(request: RawRequest, deps: SqsDependencies): Prom
     }
     return query ? sqsQueryErrorResponse(error, requestId) : sqsErrorResponse(error, requestId);
   }
-}
-
-function parseInput(body: Buffer): Input {
-  if (body.length === 0) return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString("utf8"));
-  } catch (e) {
-    throw new QueueError("MalformedInput", `The request body is not valid JSON: ${(e as Error).message}`);
-  }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new QueueError("MalformedInput", "The request body must be a JSON object.");
-  }
-  return value as Input;
 }
