@@ -12,6 +12,7 @@ import type {
   Queue,
   QueueMessage,
   QueueRef,
+  ReceiveOptions,
   SendResult,
   Store,
   Tag,
@@ -128,6 +129,8 @@ export class QueueService {
   /** Queues by account and name; `null` remembers that one does not exist. */
   readonly #queues = new Map<string, Queue | null>();
   readonly #lastPurge = new Map<string, number>();
+  /** Parsed redrive policies by queue object (a changed queue is a new object). */
+  readonly #redrives = new WeakMap<Queue, ReceiveOptions["redrive"] | null>();
   /** FIFO receives by ReceiveRequestAttemptId: what they returned, and until when a retry gets it again. */
   readonly #attempts = new Map<string, { readonly messages: ReceivedMessage[]; readonly until: number }>();
 
@@ -600,17 +603,23 @@ export class QueueService {
     return messages.map((m) => this.received(queue, m, request));
   }
 
-  private redriveOf(queue: Queue) {
+  /** The redrive of a queue's RedrivePolicy, parsed once per version of the queue (every receive needs it). */
+  private redriveOf(queue: Queue): ReceiveOptions["redrive"] {
+    const known = this.#redrives.get(queue);
+    if (known !== undefined) return known ?? undefined;
     const raw = queue.attributes.RedrivePolicy;
-    if (raw === undefined) return undefined;
-    const policy = parseRedrivePolicy(raw);
-    const dlq = parseQueueArn(policy.deadLetterTargetArn);
-    if (dlq === undefined) return undefined;
-    return {
-      maxReceiveCount: policy.maxReceiveCount,
-      deadLetterQueue: { accountId: dlq.accountId, name: dlq.name },
-      sourceArn: queue.arn,
-    };
+    const policy = raw === undefined ? undefined : parseRedrivePolicy(raw);
+    const dlq = policy === undefined ? undefined : parseQueueArn(policy.deadLetterTargetArn);
+    const redrive =
+      policy === undefined || dlq === undefined
+        ? undefined
+        : {
+            maxReceiveCount: policy.maxReceiveCount,
+            deadLetterQueue: { accountId: dlq.accountId, name: dlq.name },
+            sourceArn: queue.arn,
+          };
+    this.#redrives.set(queue, redrive ?? null);
+    return redrive;
   }
 
   private received(queue: Queue, m: QueueMessage, request: ReceiveRequest): ReceivedMessage {
