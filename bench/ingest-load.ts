@@ -6,7 +6,7 @@
  *   node --import tsx bench/ingest-load.ts URL CONCURRENCY SECONDS KEY_ID SECRET
  */
 import http from "node:http";
-import { signedHeaders } from "./sigv4-presign.js";
+import { postJson, signedHeaders } from "./sigv4-presign.js";
 
 const [url = "", concurrencyText = "16", secondsText = "5", accessKeyId = "", secretAccessKey = ""] =
   process.argv.slice(2);
@@ -29,36 +29,11 @@ const bodies = Array.from({ length: 16 }, (_, b) => {
   };
 });
 
-function send(k: number): Promise<{ ok: number; ms: number }> {
+async function send(k: number): Promise<{ ok: number; ms: number }> {
   const { body, headers } = bodies[k % bodies.length] as (typeof bodies)[number];
   const start = performance.now();
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: target.hostname,
-        port: target.port,
-        method: "POST",
-        path: "/",
-        agent,
-        headers: { ...headers, "content-length": Buffer.byteLength(body) },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          const ms = performance.now() - start;
-          if (res.statusCode !== 200) {
-            reject(new Error(`status ${res.statusCode}: ${Buffer.concat(chunks).toString()}`));
-            return;
-          }
-          const out = JSON.parse(Buffer.concat(chunks).toString()) as { FailedEntryCount: number };
-          resolve({ ok: 10 - out.FailedEntryCount, ms });
-        });
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
+  const out = (await postJson(target, agent, headers, body)) as { FailedEntryCount: number };
+  return { ok: 10 - out.FailedEntryCount, ms: performance.now() - start };
 }
 
 const latencies: number[] = [];

@@ -10,7 +10,7 @@
  *   node --import tsx bench/queue-load.ts URL QUEUE_URL PRODUCERS CONSUMERS SECONDS KEY_ID SECRET
  */
 import http from "node:http";
-import { signedHeaders } from "./sigv4-presign.js";
+import { postJson, signedHeaders } from "./sigv4-presign.js";
 
 const [url = "", queueUrl = "", p = "4", c = "4", s = "5", accessKeyId = "", secretAccessKey = ""] =
   process.argv.slice(2);
@@ -25,29 +25,13 @@ const credentials = { accessKeyId, secretAccessKey };
 
 function call(op: string, input: unknown): Promise<Record<string, unknown>> {
   const body = JSON.stringify(input);
-  const headers = signedHeaders(target.host, `AmazonSQS.${op}`, body, credentials);
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: target.hostname,
-        port: target.port,
-        method: "POST",
-        path: "/",
-        agent,
-        headers: { ...headers, "content-length": Buffer.byteLength(body) },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (d: Buffer) => chunks.push(d));
-        res.on("end", () => {
-          const text = Buffer.concat(chunks).toString();
-          if (res.statusCode !== 200) reject(new Error(`${op}: status ${res.statusCode}: ${text}`));
-          else resolve(JSON.parse(text) as Record<string, unknown>);
-        });
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
+  return postJson(
+    target,
+    agent,
+    signedHeaders(target.host, `AmazonSQS.${op}`, body, credentials),
+    body,
+  ).catch((e: Error) => {
+    throw new Error(`${op}: ${e.message}`);
   });
 }
 

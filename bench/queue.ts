@@ -49,6 +49,8 @@ async function busbarSteps(): Promise<Step[]> {
     for (const [i, n] of [...CLIENTS, PACED.clients].entries()) {
       const paced = i === CLIENTS.length;
       const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `bench-${i}` }));
+      // BENCH_RATE paces the load generator: only for the paced step, whatever the caller's environment.
+      const { BENCH_RATE: _rate, ...env } = process.env;
       const out = execFileSync(
         process.execPath,
         [
@@ -66,7 +68,7 @@ async function busbarSteps(): Promise<Step[]> {
         {
           encoding: "utf8",
           env: {
-            ...process.env,
+            ...env,
             BENCH_BACKLOG: String(BACKLOG),
             ...(paced && { BENCH_RATE: String(PACED.rate) }),
           },

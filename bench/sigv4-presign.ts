@@ -5,6 +5,7 @@
  * server verifies every request either way.
  */
 import { createHash, createHmac } from "node:crypto";
+import http from "node:http";
 
 const hmac = (key: string | Buffer, data: string): Buffer => createHmac("sha256", key).update(data).digest();
 const hex = (data: string | Buffer): string => createHash("sha256").update(data).digest("hex");
@@ -55,4 +56,39 @@ export function signedHeaders(
     ...rest,
     authorization: `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${names.join(";")}, Signature=${signature}`,
   };
+}
+
+/**
+ * POSTs a body to `/` of `url` over `agent` with the given (signed) headers; resolves with the JSON
+ * reply of a 200, rejects with the status and text of anything else.
+ */
+export function postJson(
+  url: URL,
+  agent: http.Agent,
+  headers: Record<string, string>,
+  body: string,
+): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: url.hostname,
+        port: url.port,
+        method: "POST",
+        path: "/",
+        agent,
+        headers: { ...headers, "content-length": Buffer.byteLength(body) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (d: Buffer) => chunks.push(d));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString();
+          if (res.statusCode !== 200) reject(new Error(`status ${res.statusCode}: ${text}`));
+          else resolve(JSON.parse(text) as Record<string, unknown>);
+        });
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
 }
