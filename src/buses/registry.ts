@@ -5,7 +5,7 @@
  * immediate), and rebuilt from the store at start-up.
  */
 import { Matcher, type PatternLimits } from "../patterns/index.js";
-import type { EventBus, Rule } from "../store/index.js";
+import type { EventBus, Rule, Target } from "../store/index.js";
 
 /** A rule an event matched, with the targets to deliver it to. */
 export interface RuleMatch {
@@ -13,11 +13,22 @@ export interface RuleMatch {
   readonly targetIds: readonly string[];
 }
 
+/** A rule with its targets, as the delivery engine looks them up. */
+export interface RuleTargets {
+  readonly rule: Rule;
+  /** By target id. */
+  readonly targets: ReadonlyMap<string, Target>;
+  readonly targetIds: readonly string[];
+}
+
 interface BusRules {
   bus: EventBus | undefined;
   readonly matcher: Matcher<string>;
-  readonly targets: Map<string, readonly string[]>;
+  /** Every rule of the bus (enabled or not), with its targets. */
+  readonly rules: Map<string, RuleTargets>;
 }
+
+const NO_TARGETS: ReadonlyMap<string, Target> = new Map();
 
 const key = (accountId: string, busName: string): string => `${accountId}\u0000${busName}`;
 
@@ -31,7 +42,7 @@ export class RuleRegistry {
     const k = key(accountId, busName);
     let b = this.buses.get(k);
     if (b === undefined) {
-      b = { bus: undefined, matcher: new Matcher<string>(this.limits), targets: new Map() };
+      b = { bus: undefined, matcher: new Matcher<string>(this.limits), rules: new Map() };
       this.buses.set(k, b);
     }
     return b;
@@ -53,6 +64,17 @@ export class RuleRegistry {
     if (rule.state !== "DISABLED" && rule.eventPattern !== undefined)
       b.matcher.add(rule.name, rule.eventPattern);
     else b.matcher.remove(rule.name);
+    const had = b.rules.get(rule.name);
+    b.rules.set(rule.name, {
+      rule,
+      targets: had?.targets ?? NO_TARGETS,
+      targetIds: had?.targetIds ?? [],
+    });
+  }
+
+  /** A rule with its targets, if it exists. */
+  getRule(accountId: string, busName: string, ruleName: string): RuleTargets | undefined {
+    return this.buses.get(key(accountId, busName))?.rules.get(ruleName);
   }
 
   /** Forgets a rule and its targets. */
@@ -60,14 +82,19 @@ export class RuleRegistry {
     const b = this.buses.get(key(accountId, busName));
     if (b === undefined) return;
     b.matcher.remove(ruleName);
-    b.targets.delete(ruleName);
+    b.rules.delete(ruleName);
   }
 
-  /** Sets the target ids of a rule. */
-  setTargets(accountId: string, busName: string, ruleName: string, targetIds: readonly string[]): void {
-    const b = this.bus(accountId, busName);
-    if (targetIds.length === 0) b.targets.delete(ruleName);
-    else b.targets.set(ruleName, [...targetIds]);
+  /** Sets the targets of a rule (known to the registry: see {@link setRule}). */
+  setTargets(accountId: string, busName: string, ruleName: string, targets: readonly Target[]): void {
+    const r = this.buses.get(key(accountId, busName))?.rules.get(ruleName);
+    if (r === undefined) return;
+    const sorted = [...targets].sort((a, c) => (a.id < c.id ? -1 : a.id > c.id ? 1 : 0));
+    this.bus(accountId, busName).rules.set(ruleName, {
+      rule: r.rule,
+      targets: new Map(sorted.map((t) => [t.id, t])),
+      targetIds: sorted.map((t) => t.id),
+    });
   }
 
   /** Forgets a bus and everything on it. */
@@ -85,6 +112,6 @@ export class RuleRegistry {
     // Scanned even without rules, so that an event too deeply nested is refused whatever the rules.
     return b.matcher
       .matchJson(eventJson, valid)
-      .map((ruleName) => ({ ruleName, targetIds: b.targets.get(ruleName) ?? [] }));
+      .map((ruleName) => ({ ruleName, targetIds: b.rules.get(ruleName)?.targetIds ?? [] }));
   }
 }

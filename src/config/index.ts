@@ -20,6 +20,34 @@ export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 /** How long accepted events are kept in the event log. */
 export const DEFAULT_EVENT_RETENTION_MS = 24 * 60 * 60 * 1000;
 
+/** @default 1024 — BUSBAR_DELIVERY_CONCURRENCY: invocations in flight over all targets. */
+export const DEFAULT_DELIVERY_CONCURRENCY = 1024;
+/** @default 64 — BUSBAR_DELIVERY_TARGET_CONCURRENCY: invocations in flight to one target. */
+export const DEFAULT_DELIVERY_TARGET_CONCURRENCY = 64;
+/** @default 50000 — BUSBAR_DELIVERY_MAX_IN_MEMORY: pending deliveries held in memory; the rest wait in the store. */
+export const DEFAULT_DELIVERY_MAX_IN_MEMORY = 50_000;
+/** @default 1000 — BUSBAR_RETRY_BASE_MS: the first retry waits about this long, doubling after each. */
+export const DEFAULT_RETRY_BASE_MS = 1000;
+/** @default 600000 — BUSBAR_RETRY_MAX_MS: no retry waits longer (Retry-After aside). */
+export const DEFAULT_RETRY_MAX_MS = 600_000;
+/** @default 10000 — BUSBAR_TARGET_TIMEOUT_MS: an HTTP or broker call that takes longer fails (and is retried). */
+export const DEFAULT_TARGET_TIMEOUT_MS = 10_000;
+
+/** How the delivery engine runs. */
+export interface DeliveryConfig {
+  readonly concurrency: number;
+  readonly targetConcurrency: number;
+  readonly maxInMemory: number;
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+  readonly targetTimeoutMs: number;
+  /**
+   * BUSBAR_ALLOW_TARGET_NETWORKS as given: comma-separated CIDRs of private, loopback or link-local
+   * networks HTTP targets may call (none by default).
+   */
+  readonly allowTargetNetworks: string;
+}
+
 /** The whole configuration of a Busbar node. */
 export interface BusbarConfig {
   readonly host: string;
@@ -33,6 +61,7 @@ export interface BusbarConfig {
   readonly maxBodyBytes: number;
   readonly eventRetentionMs: number;
   readonly patternLimits: PatternLimits;
+  readonly delivery: DeliveryConfig;
 }
 
 /** Overrides given on the command line. */
@@ -93,5 +122,31 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
         ? DEFAULT_EVENT_RETENTION_MS
         : integer("BUSBAR_EVENT_RETENTION_HOURS", retentionHours, 1, 24 * 365) * 3_600_000,
     patternLimits: DEFAULT_PATTERN_LIMITS,
+    delivery: Object.freeze(deliveryConfig(env)),
   });
+}
+
+function deliveryConfig(env: NodeJS.ProcessEnv): DeliveryConfig {
+  const read = (name: string, def: number, min: number, max: number): number => {
+    const v = env[name];
+    return v === undefined || v === "" ? def : integer(name, v, min, max);
+  };
+  const retryBaseMs = read("BUSBAR_RETRY_BASE_MS", DEFAULT_RETRY_BASE_MS, 1, 3_600_000);
+  const retryMaxMs = read("BUSBAR_RETRY_MAX_MS", DEFAULT_RETRY_MAX_MS, 1, 86_400_000);
+  if (retryMaxMs < retryBaseMs)
+    throw new ConfigError("BUSBAR_RETRY_MAX_MS must not be smaller than BUSBAR_RETRY_BASE_MS");
+  return {
+    concurrency: read("BUSBAR_DELIVERY_CONCURRENCY", DEFAULT_DELIVERY_CONCURRENCY, 1, 100_000),
+    targetConcurrency: read(
+      "BUSBAR_DELIVERY_TARGET_CONCURRENCY",
+      DEFAULT_DELIVERY_TARGET_CONCURRENCY,
+      1,
+      10_000,
+    ),
+    maxInMemory: read("BUSBAR_DELIVERY_MAX_IN_MEMORY", DEFAULT_DELIVERY_MAX_IN_MEMORY, 100, 10_000_000),
+    retryBaseMs,
+    retryMaxMs,
+    targetTimeoutMs: read("BUSBAR_TARGET_TIMEOUT_MS", DEFAULT_TARGET_TIMEOUT_MS, 100, 300_000),
+    allowTargetNetworks: env.BUSBAR_ALLOW_TARGET_NETWORKS ?? "",
+  };
 }

@@ -25,7 +25,14 @@ export class GroupCommitter {
   private inFlight = 0;
   private idle: Array<() => void> = [];
 
-  constructor(private readonly store: Store) {}
+  /**
+   * @param onCommitted called with each batch of records once it is durable, before the callers
+   *   hear of it (the delivery engine dispatches their deliveries from memory).
+   */
+  constructor(
+    private readonly store: Store,
+    private readonly onCommitted?: (records: readonly IngestRecord[]) => void,
+  ) {}
 
   /** Resolves when `records` are durable in the store, rejects if their transaction failed. */
   commit(records: readonly IngestRecord[]): Promise<void> {
@@ -78,9 +85,14 @@ export class GroupCommitter {
     const records = batch.length === 1 ? (batch[0] as Waiter).records : batch.flatMap((w) => w.records);
     try {
       await this.store.appendEvents(records);
-      for (const w of batch) w.resolve();
     } catch (e) {
       for (const w of batch) w.reject(e);
+      return;
+    }
+    try {
+      this.onCommitted?.(records);
+    } finally {
+      for (const w of batch) w.resolve();
     }
   }
 }

@@ -8,6 +8,7 @@ export {
   PutEventsRequestError,
   busOf,
   entrySize,
+  forwardedRecord,
   putEvents,
   type EntryResult,
   type PutEventsContext,

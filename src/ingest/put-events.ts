@@ -5,9 +5,9 @@
  * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html
  * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html
  */
-import { DEFAULT_BUS, parseArn, type RuleRegistry } from "../buses/index.js";
+import { DEFAULT_BUS, parseArn, type RuleMatch, type RuleRegistry } from "../buses/index.js";
 import { InvalidEventJsonError } from "../patterns/index.js";
-import type { EventBus, IngestRecord, PendingDelivery } from "../store/index.js";
+import type { EventBus, IngestRecord, PendingDelivery, StoredEvent } from "../store/index.js";
 import type { GroupCommitter } from "./group-commit.js";
 import { uuidv7 } from "./ids.js";
 
@@ -203,12 +203,27 @@ function acceptEntry(
       return fail(entryError("MalformedDetail", "Detail is malformed."));
     throw e;
   }
+  return recordOf(
+    bus,
+    { id, accountId: bus.accountId, busName: bus.name, time, ingestedAt: now, json },
+    matches,
+    now,
+  );
+}
+
+/** The record of an event accepted onto a bus: the event and one pending delivery per (rule, target). */
+function recordOf(
+  bus: EventBus,
+  event: StoredEvent,
+  matches: readonly RuleMatch[],
+  now: number,
+): IngestRecord {
   const deliveries: PendingDelivery[] = [];
   for (const m of matches) {
     for (const targetId of m.targetIds) {
       deliveries.push({
         id: uuidv7(now),
-        eventId: id,
+        eventId: event.id,
         accountId: bus.accountId,
         busName: bus.name,
         ruleName: m.ruleName,
@@ -218,8 +233,30 @@ function acceptEntry(
       });
     }
   }
-  return {
-    event: { id, accountId: bus.accountId, busName: bus.name, time, ingestedAt: now, json },
-    deliveries,
-  };
+  return { event, deliveries };
+}
+
+/**
+ * The record of an event a rule sends on to another bus (an event bus target): the same envelope
+ * under a new id (ids are unique in the event log), matched against that bus's rules.
+ * @throws {InvalidEventJsonError} when the envelope cannot be matched (it was matched once already).
+ */
+export function forwardedRecord(
+  registry: RuleRegistry,
+  bus: EventBus,
+  event: StoredEvent,
+  now: number,
+): IngestRecord {
+  const id = uuidv7(now);
+  const prefix = `{"version":"0","id":"${event.id}"`;
+  const json = event.json.startsWith(prefix)
+    ? `{"version":"0","id":"${id}"${event.json.slice(prefix.length)}`
+    : JSON.stringify({ ...(JSON.parse(event.json) as Record<string, unknown>), id });
+  const matches = registry.match(bus.accountId, bus.name, json, true);
+  return recordOf(
+    bus,
+    { ...event, id, accountId: bus.accountId, busName: bus.name, ingestedAt: now, json },
+    matches,
+    now,
+  );
 }

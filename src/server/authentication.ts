@@ -16,6 +16,7 @@ import {
 import { ApiError, type OperationContext, type RawRequest } from "../api/index.js";
 import type { RuleRegistry } from "../buses/index.js";
 import type { BusbarConfig } from "../config/index.js";
+import type { SecretBox, SigningSecrets } from "../delivery/index.js";
 import type { GroupCommitter } from "../ingest/index.js";
 import type { AccessKey, EventBus, Store } from "../store/index.js";
 
@@ -109,16 +110,20 @@ export interface EventBridgeDependencies {
   readonly registry: RuleRegistry;
   readonly committer: GroupCommitter;
   readonly config: BusbarConfig;
+  readonly secrets: SecretBox;
+  readonly signingSecrets: SigningSecrets;
 }
 
 /** The context EventBridge operations run in, for an authenticated caller. */
 export function eventBridgeContext(principal: Principal, deps: EventBridgeDependencies): OperationContext {
-  const { store, registry, committer, config } = deps;
+  const { store, registry, committer, config, secrets, signingSecrets } = deps;
   return {
     caller: { accountId: principal.accountId, accessKeyId: principal.accessKeyId },
     store,
     registry,
     committer,
+    secrets,
+    signingSecrets,
     region: config.region,
     patternLimits: config.patternLimits,
     authorize(action, resource) {

@@ -116,11 +116,6 @@ export async function loadRegistry(
       continue;
     }
     const targets = await store.listTargets(rule.accountId, rule.busName, rule.name);
-    registry.setTargets(
-      rule.accountId,
-      rule.busName,
-      rule.name,
-      targets.map((t) => t.id),
-    );
+    registry.setTargets(rule.accountId, rule.busName, rule.name, targets);
   }
 }

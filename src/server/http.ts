@@ -1,5 +1,5 @@
 /**
- * The HTTP front: one port for the EventBridge and SQS APIs, health and readiness. Bodies
+ * The HTTP front: one port for the EventBridge and SQS APIs, health, readiness and metrics. Bodies
  * are bounded; a request over the limit gets 413 in the AWS error shape of its API and is never read further.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -19,6 +19,8 @@ export interface HttpHandlers {
   readonly api: (request: RawRequest) => Promise<RawResponse>;
   /** Whether the node is ready to accept events. */
   readonly ready: () => boolean;
+  /** The Prometheus text exposition of the node's metrics (`GET /metrics`). */
+  readonly metrics?: () => Promise<{ contentType: string; body: string }>;
 }
 
 function send(res: ServerResponse, r: RawResponse): void {
@@ -97,6 +99,11 @@ async function handle(req: IncomingMessage, res: ServerResponse, handlers: HttpH
   if (req.method === "GET" && path === "/readyz") {
     const ready = handlers.ready();
     res.writeHead(ready ? 200 : 503, { "content-type": "text/plain" }).end(ready ? "ready\n" : "not ready\n");
+    return;
+  }
+  if (req.method === "GET" && path === "/metrics" && handlers.metrics !== undefined) {
+    const m = await handlers.metrics();
+    res.writeHead(200, { "content-type": m.contentType }).end(m.body);
     return;
   }
   const body = await readBody(req, handlers.maxBodyBytes);

@@ -14,8 +14,10 @@ import {
 } from "../api/index.js";
 import { RuleRegistry } from "../buses/index.js";
 import type { BusbarConfig } from "../config/index.js";
+import { createDelivery, openSecretBox, parseAllowedNetworks } from "../delivery/index.js";
 import { GroupCommitter } from "../ingest/index.js";
 import type { Logger } from "../log/index.js";
+import { Metrics } from "../metrics/index.js";
 import { MoveTasks, QueueService } from "../queues/index.js";
 import { openSqliteStore, openSqliteStoreInWorker, type Store } from "../store/index.js";
 import { createAuthenticator, eventBridgeContext } from "./authentication.js";
@@ -39,6 +41,8 @@ export async function startNode(
   announceRoot: (c: RootCredentials, file: string) => void,
 ): Promise<BusbarNode> {
   const root = rootCredentials(config, announceRoot);
+  parseAllowedNetworks(config.delivery.allowTargetNetworks); // refuses a bad value before anything opens
+  const secrets = openSecretBox(config.dataDir);
   // SQLite runs on its own thread unless BUSBAR_STORE_THREAD=main (kept for comparison in benchmarks).
   const store =
     process.env.BUSBAR_STORE_THREAD === "main"
@@ -49,10 +53,30 @@ export async function startNode(
   await loadRegistry(store, registry, (arn, e) =>
     log.error({ rule: arn, err: e }, "rule pattern no longer compiles; rule skipped"),
   );
-  const committer = new GroupCommitter(store);
-  const authenticate = createAuthenticator(store, config);
-  const eventBridge = { store, registry, committer, config };
   const queues = new QueueService({ store, region: config.region, receiptKey: root.secretAccessKey });
+  const metrics = new Metrics();
+  const delivery = createDelivery({
+    store,
+    registry,
+    queues,
+    secrets,
+    metrics,
+    log,
+    config: config.delivery,
+  });
+  // Deliveries go to the engine from memory as soon as their commit is durable.
+  const committer = new GroupCommitter(store, (records) => delivery.engine.dispatch(records));
+  delivery.attach(committer);
+  await delivery.engine.start();
+  const authenticate = createAuthenticator(store, config);
+  const eventBridge = {
+    store,
+    registry,
+    committer,
+    config,
+    secrets,
+    signingSecrets: delivery.signingSecrets,
+  };
   const moveTasks = new MoveTasks(queues);
   await moveTasks.resume(await store.listActiveMoveTasks());
   const onInternalError = (err: unknown, operation: string) =>
@@ -82,7 +106,12 @@ export async function startNode(
       if (--inFlight === 0) idle?.();
     }
   };
-  const server = createHttpServer({ maxBodyBytes: config.maxBodyBytes, api, ready: () => accepting });
+  const server = createHttpServer({
+    maxBodyBytes: config.maxBodyBytes,
+    api,
+    ready: () => accepting,
+    metrics: () => metrics.render(),
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, config.host, () => resolve());
@@ -125,6 +154,7 @@ export async function startNode(
       server.closeIdleConnections();
       if (inFlight > 0) await new Promise<void>((resolve) => (idle = resolve));
       await committer.drain();
+      await delivery.close(); // attempts in flight finish (or stay pending for the next start)
       server.closeAllConnections();
       await closed;
       await store.close();

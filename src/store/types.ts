@@ -110,6 +110,20 @@ export interface PendingDelivery {
   readonly attempts: number;
 }
 
+/** Names one pending delivery: its event and its own id. */
+export interface DeliveryRef {
+  readonly eventId: string;
+  readonly id: string;
+}
+
+/** A new schedule for a pending delivery after a failed attempt. */
+export interface DeliveryReschedule extends DeliveryRef {
+  /** When the next attempt is due, in milliseconds since the epoch. */
+  readonly dueAt: number;
+  /** Attempts made so far. */
+  readonly attempts: number;
+}
+
 /** What one accepted event commits: the event and its pending deliveries. */
 export interface IngestRecord {
   readonly event: StoredEvent;
@@ -127,6 +141,59 @@ export interface ListOptions {
 export interface Page<T> {
   readonly items: readonly T[];
   readonly nextToken?: string;
+}
+
+/** How a connection authorizes calls to its API destinations (CreateConnection's AuthorizationType). */
+export type ConnectionAuthorizationType = "BASIC" | "API_KEY" | "OAUTH_CLIENT_CREDENTIALS";
+
+/** Connection states, as EventBridge names them. */
+export type ConnectionState =
+  "CREATING" | "UPDATING" | "DELETING" | "AUTHORIZED" | "DEAUTHORIZED" | "AUTHORIZING" | "DEAUTHORIZING";
+
+/**
+ * A connection (CreateConnection): the authorization an API destination's calls carry. The store
+ * keeps `authParameters` as given: the caller encrypts it (it holds passwords, API keys and client
+ * secrets) and the store never reads it.
+ */
+export interface Connection {
+  readonly accountId: string;
+  readonly name: string;
+  /** `arn:aws:events:<region>:<account>:connection/<name>/<uuid>`. */
+  readonly arn: string;
+  readonly description?: string;
+  readonly authorizationType: ConnectionAuthorizationType;
+  readonly state: ConnectionState;
+  readonly stateReason?: string;
+  /** The AuthParameters with their secrets, encrypted by the caller (opaque text to the store). */
+  readonly authParameters: string;
+  readonly createdAt: number;
+  readonly lastModifiedAt: number;
+  readonly lastAuthorizedAt?: number;
+}
+
+/** An API destination (CreateApiDestination): an HTTP endpoint called through a connection. */
+export interface ApiDestination {
+  readonly accountId: string;
+  readonly name: string;
+  /** `arn:aws:events:<region>:<account>:api-destination/<name>/<uuid>`. */
+  readonly arn: string;
+  readonly description?: string;
+  readonly connectionArn: string;
+  readonly invocationEndpoint: string;
+  readonly httpMethod: string;
+  /** Calls per second at most (EventBridge's default is 300). */
+  readonly invocationRateLimitPerSecond: number;
+  readonly state: "ACTIVE" | "INACTIVE";
+  readonly createdAt: number;
+  readonly lastModifiedAt: number;
+}
+
+/** Options of the connection and API destination listings: a name prefix and paging, plus a filter. */
+export interface ConnectionListOptions extends ListOptions {
+  readonly state?: ConnectionState;
+}
+export interface ApiDestinationListOptions extends ListOptions {
+  readonly connectionArn?: string;
 }
 
 /**
@@ -369,10 +436,29 @@ export interface Store {
   appendEvents(records: readonly IngestRecord[]): Promise<void>;
   getEvent(id: string): Promise<StoredEvent | undefined>;
   countEvents(): Promise<number>;
-  /** Pending deliveries due at or before `dueBy`, oldest first. */
-  listDueDeliveries(dueBy: number, limit: number): Promise<readonly PendingDelivery[]>;
+  /** The events with these ids that are stored, in no particular order. */
+  getEvents(ids: readonly string[]): Promise<readonly StoredEvent[]>;
+  /**
+   * Pending deliveries due at or before `dueBy`, by `dueAt` and then in a stable order of the store's,
+   * at most `limit`. `after`: a delivery of the previous page (its `dueAt` unchanged since); the page
+   * starts after it, so that a caller can walk every due delivery, page by page.
+   */
+  listDueDeliveries(
+    dueBy: number,
+    limit: number,
+    after?: PendingDelivery,
+  ): Promise<readonly PendingDelivery[]>;
   /** Pending deliveries of one event. */
   listDeliveriesOfEvent(eventId: string): Promise<readonly PendingDelivery[]>;
+  /** How many deliveries are pending. */
+  countDeliveries(): Promise<number>;
+  /**
+   * Deletes deliveries that are done (delivered, sent to a dead-letter queue, or given up); unknown
+   * references are ignored. Returns how many were deleted.
+   */
+  completeDeliveries(refs: readonly DeliveryRef[]): Promise<number>;
+  /** Sets when deliveries are next due and their attempt counts; unknown ones are ignored. Returns how many changed. */
+  rescheduleDeliveries(changes: readonly DeliveryReschedule[]): Promise<number>;
   /** Deletes events ingested before `before` (retention); returns how many. */
   deleteEventsBefore(before: number): Promise<number>;
 
@@ -440,4 +526,33 @@ export interface Store {
   listMoveTasks(sourceArn: string, limit: number): Promise<readonly MoveTask[]>;
   /** Move tasks of every source that are RUNNING or CANCELLING (to resume after a restart), oldest first. */
   listActiveMoveTasks(): Promise<readonly MoveTask[]>;
+
+  /** Creates a connection; false when one with that name already exists in the account. */
+  createConnection(connection: Connection): Promise<boolean>;
+  getConnection(accountId: string, name: string): Promise<Connection | undefined>;
+  /** Connections of an account in name order. */
+  listConnections(accountId: string, options?: ConnectionListOptions): Promise<Page<Connection>>;
+  /** Replaces an existing connection; false when it does not exist. */
+  updateConnection(connection: Connection): Promise<boolean>;
+  /** Deletes a connection; false when it did not exist. */
+  deleteConnection(accountId: string, name: string): Promise<boolean>;
+
+  /** Creates an API destination; false when one with that name already exists in the account. */
+  createApiDestination(destination: ApiDestination): Promise<boolean>;
+  getApiDestination(accountId: string, name: string): Promise<ApiDestination | undefined>;
+  /** API destinations of an account in name order. */
+  listApiDestinations(accountId: string, options?: ApiDestinationListOptions): Promise<Page<ApiDestination>>;
+  /** Replaces an existing API destination; false when it does not exist. */
+  updateApiDestination(destination: ApiDestination): Promise<boolean>;
+  /** Deletes an API destination; false when it did not exist. */
+  deleteApiDestination(accountId: string, name: string): Promise<boolean>;
+
+  /**
+   * Secrets by key (such as a webhook target's signing secrets), as opaque text the caller encrypts.
+   * `putSecret` creates or replaces.
+   */
+  putSecret(key: string, value: string): Promise<void>;
+  getSecret(key: string): Promise<string | undefined>;
+  /** Deletes a secret; false when there was none. */
+  deleteSecret(key: string): Promise<boolean>;
 }

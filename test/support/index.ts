@@ -10,3 +10,4 @@ export {
   type BusbarProcess,
 } from "./busbar-process.js";
 export { createQueue, rejectsWith } from "./sqs.js";
+export { callAwsJson, signedHeaders } from "./aws-json.js";

@@ -6,19 +6,23 @@
  * Beyond the JSDoc of the contract, it expects what the list operations of the EventBridge API need:
  * pages in name order of at most `limit` items (default and maximum 100), a `nextToken` exactly when
  * more items follow the page, `prefix` taken literally (no wildcards), and an unissued `nextToken`
- * rejected with an error named `InvalidNextTokenError`. Queue listings page the same way
- * (`listDeadLetterSourceQueues` in account and name order).
+ * rejected with an error named `InvalidNextTokenError`. Queue, connection and API destination listings
+ * page the same way (`listDeadLetterSourceQueues` in account and name order), their filters applied
+ * before paging.
  */
 import { describe } from "node:test";
 import {
   accountsAndKeysTests,
   busTests,
+  connectionTests,
+  deliveryTests,
   durabilityTests,
   eventTests,
   queueMessageTests,
   queueMoveTests,
   queueTests,
   ruleTests,
+  secretTests,
   tagTests,
   targetTests,
   type StoreUnderTest,
@@ -38,9 +42,12 @@ export function storeConformance(name: string, open: () => Promise<StoreUnderTes
     targetTests(open);
     tagTests(open);
     eventTests(open);
+    deliveryTests(open);
     queueTests(open);
     queueMessageTests(open);
     queueMoveTests(open);
+    connectionTests(open);
+    secretTests(open);
     durabilityTests(open);
   });
 }

@@ -3,6 +3,7 @@
  * and settings. Operations authorize through `authorize`, which throws AccessDeniedException.
  */
 import type { RuleRegistry } from "../../buses/index.js";
+import type { SecretBox, SigningSecrets } from "../../delivery/index.js";
 import type { GroupCommitter } from "../../ingest/index.js";
 import type { PatternLimits } from "../../patterns/index.js";
 import type { EventBus, Store } from "../../store/index.js";
@@ -22,6 +23,10 @@ export interface OperationContext {
   readonly committer: GroupCommitter;
   readonly region: string;
   readonly patternLimits: PatternLimits;
+  /** Seals and opens secrets kept at rest (connection AuthParameters). */
+  readonly secrets: SecretBox;
+  /** The signing secrets of webhook targets. */
+  readonly signingSecrets: SigningSecrets;
   /** Throws AccessDeniedException unless the caller may perform `action` (e.g. "events:PutRule") on `resource`. */
   authorize(action: string, resource: string): void;
   /** Whether the caller may put events on a bus (its identity policy, and the bus's resource policy across accounts). */

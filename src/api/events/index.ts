@@ -1,11 +1,14 @@
 /**
  * The EventBridge operations Busbar serves, by name.
  */
+import { apiDestinationOperations } from "./api-destinations.js";
 import { busOperations } from "./buses.js";
+import { connectionOperations } from "./connections.js";
 import type { Operation } from "./context.js";
 import { eventOperations } from "./events.js";
 import { permissionOperations } from "./permissions.js";
 import { ruleOperations } from "./rules.js";
+import { signingSecretOperations } from "./signing-secrets.js";
 import { tagOperations } from "./tags.js";
 import { targetOperations } from "./targets.js";
 
@@ -19,4 +22,7 @@ export const eventBridgeOperations: Readonly<Record<string, Operation>> = Object
   ...eventOperations,
   ...tagOperations,
   ...permissionOperations,
+  ...connectionOperations,
+  ...apiDestinationOperations,
+  ...signingSecretOperations,
 });

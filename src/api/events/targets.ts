@@ -3,6 +3,7 @@
  * here; the delivery engine invokes them.
  * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutTargets.html
  */
+import { checkBrokerUri, checkWebhookUrl, compileTransform, isBrokerUri } from "../../delivery/index.js";
 import type { Target } from "../../store/index.js";
 import { ApiError } from "../errors.js";
 import {
@@ -39,6 +40,12 @@ function readTarget(raw: unknown): Target | { id: string; error: string } {
   const arn = requiredString(t, "Arn", ARN);
   if (!SUPPORTED_TARGETS.some((r) => r.test(arn)))
     return { id, error: `Target ${arn} is not a supported target.` };
+  const uriProblem = /^https?:/.test(arn)
+    ? checkWebhookUrl(arn)
+    : isBrokerUri(arn)
+      ? checkBrokerUri(arn)
+      : undefined;
+  if (uriProblem !== undefined) return { id, error: `Target ${id}: ${uriProblem}` };
   const input = optionalString(t, "Input", { max: 8192 });
   const inputPath = optionalString(t, "InputPath", { max: 256 });
   const transformer = optionalObject(t, "InputTransformer");
@@ -66,6 +73,15 @@ function readTarget(raw: unknown): Target | { id: string; error: string } {
       }
     }
   }
+  try {
+    compileTransform(t);
+  } catch (e) {
+    return { id, error: `Target ${id}: ${(e as Error).message}` };
+  }
+  const sqs = optionalObject(t, "SqsParameters");
+  const groupId = sqs === undefined ? undefined : optionalString(sqs, "MessageGroupId", { min: 1, max: 128 });
+  if (/^arn:aws[a-z-]*:sqs:.*\.fifo$/.test(arn) && groupId === undefined)
+    return { id, error: `Target ${id} is a FIFO queue: SqsParameters.MessageGroupId is required.` };
   const retry = optionalObject(t, "RetryPolicy");
   if (retry !== undefined) {
     optionalInteger(retry, "MaximumRetryAttempts", 0, 185);
@@ -97,8 +113,13 @@ const putTargets: Operation = async (ctx, input) => {
       `The requested resource exceeds the maximum number allowed: a rule can have at most ${MAX_TARGETS_PER_RULE} targets.`,
     );
   }
-  if (good.length > 0) await ctx.store.putTargets(rule.accountId, rule.busName, rule.name, good);
-  ctx.registry.setTargets(rule.accountId, rule.busName, rule.name, [...after].sort());
+  if (good.length > 0) {
+    await ctx.store.putTargets(rule.accountId, rule.busName, rule.name, good);
+    const stored = await ctx.store.listTargets(rule.accountId, rule.busName, rule.name);
+    ctx.registry.setTargets(rule.accountId, rule.busName, rule.name, stored);
+    // A webhook target has its signing secret from the start, so receivers can be set up before the first event.
+    for (const t of good) if (/^https?:/.test(t.arn)) await ctx.signingSecrets.list(rule.arn, t.id);
+  }
   const failed = read.filter((t): t is { id: string; error: string } => "error" in t);
   return {
     FailedEntryCount: failed.length,
@@ -119,14 +140,10 @@ const removeTargets: Operation = async (ctx, input) => {
     }
     return v;
   });
-  await ctx.store.removeTargets(rule.accountId, rule.busName, rule.name, ids);
+  const removed = await ctx.store.removeTargets(rule.accountId, rule.busName, rule.name, ids);
+  for (const id of removed) await ctx.signingSecrets.remove(rule.arn, id);
   const left = await ctx.store.listTargets(rule.accountId, rule.busName, rule.name);
-  ctx.registry.setTargets(
-    rule.accountId,
-    rule.busName,
-    rule.name,
-    left.map((t) => t.id),
-  );
+  ctx.registry.setTargets(rule.accountId, rule.busName, rule.name, left);
   return { FailedEntryCount: 0, FailedEntries: [] };
 };
 

@@ -5,11 +5,24 @@
  * (worker-main.ts).
  */
 import { Worker } from "node:worker_threads";
-import type { IngestRecord, NewMessage, QueueRef, ReceiveOptions, Store } from "../types.js";
+import type {
+  DeliveryRef,
+  DeliveryReschedule,
+  IngestRecord,
+  NewMessage,
+  PendingDelivery,
+  QueueRef,
+  ReceiveOptions,
+  Store,
+} from "../types.js";
 import {
   flattenMessages,
   flattenRecords,
+  flattenRefs,
+  flattenReschedules,
+  unflattenDeliveries,
   unflattenReceived,
+  type FlatDeliveries,
   type FlatReceived,
   type CallMessage,
   type ErrorShape,
@@ -71,6 +84,10 @@ const METHODS = [
   "countEvents",
   "listDueDeliveries",
   "listDeliveriesOfEvent",
+  "getEvents",
+  "countDeliveries",
+  "completeDeliveries",
+  "rescheduleDeliveries",
   "deleteEventsBefore",
   "createQueue",
   "getQueue",
@@ -90,6 +107,19 @@ const METHODS = [
   "getMoveTask",
   "listMoveTasks",
   "listActiveMoveTasks",
+  "createConnection",
+  "getConnection",
+  "listConnections",
+  "updateConnection",
+  "deleteConnection",
+  "createApiDestination",
+  "getApiDestination",
+  "listApiDestinations",
+  "updateApiDestination",
+  "deleteApiDestination",
+  "putSecret",
+  "getSecret",
+  "deleteSecret",
 ] as const satisfies ReadonlyArray<Exclude<keyof Store, "kind" | "close">>;
 
 /** Compile-time proof that the proxy exposes every method of the contract. */
@@ -162,6 +192,14 @@ export async function openSqliteStoreInWorker(options: SqliteWorkerStoreOptions)
     call("sendFlat", [queue, flattenMessages(messages)]);
   proxy.receiveMessages = async (queue: QueueRef, options: ReceiveOptions) =>
     unflattenReceived((await call("receiveFlat", [queue, options])) as FlatReceived);
+  proxy.listDueDeliveries = async (dueBy: number, limit: number, after?: PendingDelivery) =>
+    unflattenDeliveries(
+      (await call("dueFlat", after === undefined ? [dueBy, limit] : [dueBy, limit, after])) as FlatDeliveries,
+    );
+  proxy.completeDeliveries = async (refs: readonly DeliveryRef[]) =>
+    call("completeFlat", [flattenRefs(refs)]);
+  proxy.rescheduleDeliveries = async (changes: readonly DeliveryReschedule[]) =>
+    call("rescheduleFlat", [flattenReschedules(changes)]);
   proxy.close = async () => {
     await call("close", []);
     await worker.terminate();

@@ -3,9 +3,19 @@
  * made in one turn of the main thread, and the replies to one group commit of the worker. The hot
  * calls cross in a flat form (arrays of primitives, which structured clone copies about twice as fast
  * as objects): the records of `appendEvents` ("appendFlat"), the messages of `sendMessages`
- * ("sendFlat") and the messages `receiveMessages` returns ("receiveFlat").
+ * ("sendFlat") and the messages `receiveMessages` returns ("receiveFlat"); on the delivery path, the
+ * deliveries `listDueDeliveries` returns ("dueFlat") and the references of `completeDeliveries`
+ * ("completeFlat") and `rescheduleDeliveries` ("rescheduleFlat"), which carry only the fields the store
+ * reads (a caller may pass whole deliveries as references).
  */
-import type { IngestRecord, NewMessage, PendingDelivery, QueueMessage } from "../types.js";
+import type {
+  DeliveryRef,
+  DeliveryReschedule,
+  IngestRecord,
+  NewMessage,
+  PendingDelivery,
+  QueueMessage,
+} from "../types.js";
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -207,4 +217,79 @@ export function unflattenReceived(flat: FlatReceived): QueueMessage[] {
     messages.push(m);
   }
   return messages;
+}
+
+/** Pending deliveries as one flat array, {@link DELIVERY_SLOTS} per delivery. */
+export type FlatDeliveries = Array<string | number>;
+
+/** Slots of one delivery in {@link FlatDeliveries}. */
+const DELIVERY_SLOTS = 8;
+
+/** Flattens pending deliveries for {@link unflattenDeliveries}. */
+export function flattenDeliveries(deliveries: readonly PendingDelivery[]): FlatDeliveries {
+  const out: FlatDeliveries = [];
+  for (const d of deliveries) {
+    out.push(d.id, d.eventId, d.accountId, d.busName, d.ruleName, d.targetId, d.dueAt, d.attempts);
+  }
+  return out;
+}
+
+/** The deliveries of {@link flattenDeliveries}. */
+export function unflattenDeliveries(flat: FlatDeliveries): PendingDelivery[] {
+  const deliveries: PendingDelivery[] = [];
+  for (let i = 0; i < flat.length; i += DELIVERY_SLOTS) {
+    deliveries.push({
+      id: flat[i] as string,
+      eventId: flat[i + 1] as string,
+      accountId: flat[i + 2] as string,
+      busName: flat[i + 3] as string,
+      ruleName: flat[i + 4] as string,
+      targetId: flat[i + 5] as string,
+      dueAt: flat[i + 6] as number,
+      attempts: flat[i + 7] as number,
+    });
+  }
+  return deliveries;
+}
+
+/** Delivery references as one flat array: event id and delivery id, per reference. */
+export type FlatRefs = string[];
+
+/** Flattens delivery references for {@link unflattenRefs}. */
+export function flattenRefs(refs: readonly DeliveryRef[]): FlatRefs {
+  const out: FlatRefs = [];
+  for (const r of refs) out.push(r.eventId, r.id);
+  return out;
+}
+
+/** The references of {@link flattenRefs}. */
+export function unflattenRefs(flat: FlatRefs): DeliveryRef[] {
+  const refs: DeliveryRef[] = [];
+  for (let i = 0; i < flat.length; i += 2)
+    refs.push({ eventId: flat[i] as string, id: flat[i + 1] as string });
+  return refs;
+}
+
+/** Delivery reschedules as one flat array: event id, delivery id, due time and attempts, per change. */
+export type FlatReschedules = Array<string | number>;
+
+/** Flattens delivery reschedules for {@link unflattenReschedules}. */
+export function flattenReschedules(changes: readonly DeliveryReschedule[]): FlatReschedules {
+  const out: FlatReschedules = [];
+  for (const c of changes) out.push(c.eventId, c.id, c.dueAt, c.attempts);
+  return out;
+}
+
+/** The reschedules of {@link flattenReschedules}. */
+export function unflattenReschedules(flat: FlatReschedules): DeliveryReschedule[] {
+  const changes: DeliveryReschedule[] = [];
+  for (let i = 0; i < flat.length; i += 4) {
+    changes.push({
+      eventId: flat[i] as string,
+      id: flat[i + 1] as string,
+      dueAt: flat[i + 2] as number,
+      attempts: flat[i + 3] as number,
+    });
+  }
+  return changes;
 }

@@ -9,15 +9,20 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { openSqliteStoreEngine, type CallOutcome, type StoreCall } from "../sqlite/index.js";
-import type { QueueMessage, Store } from "../types.js";
+import type { PendingDelivery, QueueMessage, Store } from "../types.js";
 import {
+  flattenDeliveries,
   flattenReceived,
   unflattenMessages,
   unflattenRecords,
+  unflattenRefs,
+  unflattenReschedules,
   type CallMessage,
   type ErrorShape,
   type FlatMessages,
   type FlatRecords,
+  type FlatRefs,
+  type FlatReschedules,
   type ReplyMessage,
   type WorkerData,
 } from "./protocol.js";
@@ -63,6 +68,15 @@ const WIRE_FORMS: Readonly<Record<string, WireForm>> = {
     args: ([queue, flat]) => [queue, unflattenMessages(flat as FlatMessages)],
   },
   receiveFlat: { method: "receiveMessages", value: (value) => flattenReceived(value as QueueMessage[]) },
+  dueFlat: {
+    method: "listDueDeliveries",
+    value: (value) => flattenDeliveries(value as PendingDelivery[]),
+  },
+  completeFlat: { method: "completeDeliveries", args: ([flat]) => [unflattenRefs(flat as FlatRefs)] },
+  rescheduleFlat: {
+    method: "rescheduleDeliveries",
+    args: ([flat]) => [unflattenReschedules(flat as FlatReschedules)],
+  },
 };
 
 /** The store call a message asks for. */

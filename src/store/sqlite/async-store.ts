@@ -32,6 +32,8 @@ export const READ_METHODS = [
   "countEvents",
   "listDueDeliveries",
   "listDeliveriesOfEvent",
+  "getEvents",
+  "countDeliveries",
   "getQueue",
   "listQueues",
   "listDeadLetterSourceQueues",
@@ -39,6 +41,11 @@ export const READ_METHODS = [
   "getMoveTask",
   "listMoveTasks",
   "listActiveMoveTasks",
+  "getConnection",
+  "listConnections",
+  "getApiDestination",
+  "listApiDestinations",
+  "getSecret",
 ] as const satisfies ReadonlyArray<keyof SyncStore>;
 
 /** The methods that write (receiving a message writes: it counts the receive). */
@@ -57,6 +64,8 @@ export const WRITE_METHODS = [
   "untagResource",
   "appendEvents",
   "deleteEventsBefore",
+  "completeDeliveries",
+  "rescheduleDeliveries",
   "createQueue",
   "updateQueue",
   "deleteQueue",
@@ -68,6 +77,14 @@ export const WRITE_METHODS = [
   "deleteExpiredMessages",
   "moveMessages",
   "putMoveTask",
+  "createConnection",
+  "updateConnection",
+  "deleteConnection",
+  "createApiDestination",
+  "updateApiDestination",
+  "deleteApiDestination",
+  "putSecret",
+  "deleteSecret",
 ] as const satisfies ReadonlyArray<keyof SyncStore>;
 
 /** Every method of the store but `close`. */

@@ -20,6 +20,8 @@ export const PageScope = {
   RuleNamesByTarget: "rule-names-by-target",
   Queues: "queues",
   DeadLetterSourceQueues: "dead-letter-source-queues",
+  Connections: "connections",
+  ApiDestinations: "api-destinations",
 } as const;
 export type PageScope = (typeof PageScope)[keyof typeof PageScope];
 

@@ -32,6 +32,22 @@ import { UnsupportedSchemaVersionError } from "./errors.js";
  * - States with a group (FIFO) get a partial index by group, which answers "does this group have a
  *   message in flight" without scanning the queue.
  * - Deduplication records outlive the messages they name, so they have their own table.
+ *
+ * Connections, API destinations and secrets (migration 3) are configuration, keyed as buses are:
+ * - Connections and API destinations by (account, name), WITHOUT ROWID, so that a listing of an account
+ *   in name order reads one b-tree. Their filters (a connection's state, an API destination's
+ *   connection ARN) are applied while reading an account's rows in name order: an account holds few, and
+ *   an index per filter would cost every write for no gain. Nothing references them by foreign key: an
+ *   API destination names its connection by ARN, which the caller checks.
+ * - A connection's `auth_parameters` and a secret's `value` are text the caller encrypted; the store
+ *   never reads them.
+ * - Secrets are keyed by the caller's key alone.
+ *
+ * Migration 3 adds no index on deliveries: walking the due deliveries page by page in (due_at,
+ * event_seq, id) order is served by `deliveries_by_due_at`, whose entries (in a WITHOUT ROWID table)
+ * end with the primary key, so that they are in that very order and a page seeks to its start.
+ * Completing and rescheduling a delivery find it by its primary key, after one look-up of the event's
+ * `seq` by `events.id`.
  */
 export const MIGRATIONS: readonly string[] = [
   `
@@ -193,6 +209,44 @@ export const MIGRATIONS: readonly string[] = [
     started_at      INTEGER NOT NULL
   ) STRICT;
   CREATE INDEX queue_move_tasks_by_source ON queue_move_tasks (source_arn, started_at);
+  `,
+
+  // 2 → 3: connections, API destinations and secrets.
+  `
+  CREATE TABLE connections (
+    account_id         TEXT    NOT NULL,
+    name               TEXT    NOT NULL,
+    arn                TEXT    NOT NULL,
+    description        TEXT,
+    authorization_type TEXT    NOT NULL,
+    state              TEXT    NOT NULL,
+    state_reason       TEXT,
+    auth_parameters    TEXT    NOT NULL, -- encrypted by the caller; opaque
+    created_at         INTEGER NOT NULL,
+    last_modified_at   INTEGER NOT NULL,
+    last_authorized_at INTEGER,
+    PRIMARY KEY (account_id, name)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE api_destinations (
+    account_id                       TEXT    NOT NULL,
+    name                             TEXT    NOT NULL,
+    arn                              TEXT    NOT NULL,
+    description                      TEXT,
+    connection_arn                   TEXT    NOT NULL,
+    invocation_endpoint              TEXT    NOT NULL,
+    http_method                      TEXT    NOT NULL,
+    invocation_rate_limit_per_second REAL    NOT NULL,
+    state                            TEXT    NOT NULL,
+    created_at                       INTEGER NOT NULL,
+    last_modified_at                 INTEGER NOT NULL,
+    PRIMARY KEY (account_id, name)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE secrets (
+    key   TEXT NOT NULL PRIMARY KEY,
+    value TEXT NOT NULL -- encrypted by the caller; opaque
+  ) STRICT, WITHOUT ROWID;
   `,
 ];
 

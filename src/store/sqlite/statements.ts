@@ -169,6 +169,22 @@ export function prepareStatements(db: Database.Database) {
     listDueDeliveries: db.prepare<[number, number], DeliveryRow>(
       `SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE due_at <= ? ORDER BY due_at, event_seq, id LIMIT +?`,
     ),
+    listDueDeliveriesAfter: db.prepare<
+      [dueBy: number, afterDueAt: number, afterSeq: number, afterId: string, limit: number],
+      DeliveryRow
+    >(
+      `SELECT ${DELIVERY_COLUMNS} FROM deliveries
+       WHERE due_at <= ? AND (due_at, event_seq, id) > (?, ?, ?)
+       ORDER BY due_at, event_seq, id LIMIT +?`,
+    ),
+    eventSeq: db.prepare<[string], number>(`SELECT seq FROM events WHERE id = ?`).pluck(),
+    countDeliveries: db.prepare<[], number>(`SELECT count(*) FROM deliveries`).pluck(),
+    deleteDelivery: db.prepare<[eventSeq: number, id: string]>(
+      `DELETE FROM deliveries WHERE event_seq = ? AND id = ?`,
+    ),
+    rescheduleDelivery: db.prepare<[dueAt: number, attempts: number, eventSeq: number, id: string]>(
+      `UPDATE deliveries SET due_at = ?, attempts = ? WHERE event_seq = ? AND id = ?`,
+    ),
     listDeliveriesOfEvent: db.prepare<[string], DeliveryRow>(
       `SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE event_seq = (SELECT seq FROM events WHERE id = ?)
        ORDER BY id`,

@@ -10,6 +10,12 @@ import Database from "better-sqlite3";
 import type {
   AccessKey,
   Account,
+  ApiDestination,
+  ApiDestinationListOptions,
+  Connection,
+  ConnectionListOptions,
+  DeliveryRef,
+  DeliveryReschedule,
   EventBus,
   IngestRecord,
   ListOptions,
@@ -34,6 +40,9 @@ import type {
   VisibilityOutcome,
 } from "../types.js";
 import type { SyncStore } from "./async-store.js";
+import { prepareConnectionStatements } from "./connection-statements.js";
+import { prepareConnectionOperations, type ConnectionOperations } from "./connections.js";
+import { prepareDeliveryOperations, type DeliveryOperations } from "./deliveries.js";
 import { DuplicateIdError } from "./errors.js";
 import { prepareMessageStatements } from "./message-statements.js";
 import { prepareMessageOperations, type MessageOperations } from "./messages.js";
@@ -41,6 +50,7 @@ import { PageScope, pageRequest, toPage } from "./paging.js";
 import { prepareQueueStatements } from "./queue-statements.js";
 import { prepareQueueOperations, type QueueOperations } from "./queues.js";
 import { fromAccessKey, fromBus, toAccessKey, toAccount, toBus, toRule, toTarget } from "./rows.js";
+import { prepareSecretOperations, type SecretOperations } from "./secrets.js";
 import { prepareStatements, type Statements } from "./statements.js";
 import { prepareTransactions, type Transactions } from "./transactions.js";
 
@@ -57,6 +67,9 @@ export class SyncSqliteStore implements SyncStore {
   readonly #tx: Transactions;
   readonly #queues: QueueOperations;
   readonly #messages: MessageOperations;
+  readonly #deliveries: DeliveryOperations;
+  readonly #connections: ConnectionOperations;
+  readonly #secrets: SecretOperations;
 
   /** Wraps an open, migrated connection; the store owns it from now on. */
   constructor(db: Database.Database) {
@@ -67,6 +80,9 @@ export class SyncSqliteStore implements SyncStore {
     const messageSql = prepareMessageStatements(db);
     this.#queues = prepareQueueOperations(db, queueSql, messageSql);
     this.#messages = prepareMessageOperations(db, queueSql, messageSql);
+    this.#deliveries = prepareDeliveryOperations(db, this.#sql);
+    this.#connections = prepareConnectionOperations(prepareConnectionStatements(db));
+    this.#secrets = prepareSecretOperations(db);
   }
 
   /** Closes the database (checkpointing the WAL); closing twice is harmless. */
@@ -239,15 +255,35 @@ export class SyncSqliteStore implements SyncStore {
     return this.#sql.countEvents.get()?.count ?? 0;
   }
 
-  /** Deliveries due at or before `dueBy`, by due time and then in append order; none when `limit` < 1. */
-  listDueDeliveries(dueBy: number, limit: number): readonly PendingDelivery[] {
-    const count = Math.floor(limit);
-    return count >= 1 ? this.#sql.listDueDeliveries.all(dueBy, count) : [];
+  /** Each stored event once; unknown ids are skipped. */
+  getEvents(ids: readonly string[]): readonly StoredEvent[] {
+    return this.#deliveries.getEvents(ids);
+  }
+
+  /**
+   * Deliveries due at or before `dueBy`, by due time, then their events' append order, then id; none
+   * when `limit` < 1. A page after a delivery whose event is gone starts after its whole due time.
+   */
+  listDueDeliveries(dueBy: number, limit: number, after?: PendingDelivery): readonly PendingDelivery[] {
+    return this.#deliveries.listDue(dueBy, limit, after);
   }
 
   /** Deliveries of one event, in the order they were appended. */
   listDeliveriesOfEvent(eventId: string): readonly PendingDelivery[] {
     return this.#sql.listDeliveriesOfEvent.all(eventId);
+  }
+
+  countDeliveries(): number {
+    return this.#deliveries.count();
+  }
+
+  completeDeliveries(refs: readonly DeliveryRef[]): number {
+    return this.#deliveries.complete(refs);
+  }
+
+  /** A delivery named twice takes the later change and counts once. */
+  rescheduleDeliveries(changes: readonly DeliveryReschedule[]): number {
+    return this.#deliveries.reschedule(changes);
   }
 
   /** Deletes events ingested before `before`, with their pending deliveries; returns how many events. */
@@ -340,5 +376,61 @@ export class SyncSqliteStore implements SyncStore {
   /** Newest first: by `startedAt`, then the latest created first; none when `limit` < 1. */
   listMoveTasks(sourceArn: string, limit: number): readonly MoveTask[] {
     return this.#queues.listMoveTasks(sourceArn, limit);
+  }
+
+  createConnection(connection: Connection): boolean {
+    return this.#connections.createConnection(connection);
+  }
+
+  getConnection(accountId: string, name: string): Connection | undefined {
+    return this.#connections.getConnection(accountId, name);
+  }
+
+  /** @throws {InvalidNextTokenError} when `options.nextToken` is not a token of this listing. */
+  listConnections(accountId: string, options?: ConnectionListOptions): Page<Connection> {
+    return this.#connections.listConnections(accountId, options);
+  }
+
+  /** Replaces every field but the account and name. */
+  updateConnection(connection: Connection): boolean {
+    return this.#connections.updateConnection(connection);
+  }
+
+  deleteConnection(accountId: string, name: string): boolean {
+    return this.#connections.deleteConnection(accountId, name);
+  }
+
+  createApiDestination(destination: ApiDestination): boolean {
+    return this.#connections.createApiDestination(destination);
+  }
+
+  getApiDestination(accountId: string, name: string): ApiDestination | undefined {
+    return this.#connections.getApiDestination(accountId, name);
+  }
+
+  /** @throws {InvalidNextTokenError} when `options.nextToken` is not a token of this listing. */
+  listApiDestinations(accountId: string, options?: ApiDestinationListOptions): Page<ApiDestination> {
+    return this.#connections.listApiDestinations(accountId, options);
+  }
+
+  /** Replaces every field but the account and name. */
+  updateApiDestination(destination: ApiDestination): boolean {
+    return this.#connections.updateApiDestination(destination);
+  }
+
+  deleteApiDestination(accountId: string, name: string): boolean {
+    return this.#connections.deleteApiDestination(accountId, name);
+  }
+
+  putSecret(key: string, value: string): void {
+    this.#secrets.put(key, value);
+  }
+
+  getSecret(key: string): string | undefined {
+    return this.#secrets.get(key);
+  }
+
+  deleteSecret(key: string): boolean {
+    return this.#secrets.delete(key);
   }
 }

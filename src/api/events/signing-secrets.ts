@@ -1,0 +1,74 @@
+/**
+ * Busbar's own operations (not in EventBridge's API) for the signing secrets of webhook targets:
+ * DescribeTargetSigningSecrets and RotateTargetSigningSecret, on the same endpoint and protocol as the
+ * EventBridge operations, authorized as `events:DescribeTargetSigningSecrets` and
+ * `events:RotateTargetSigningSecret` on the rule's ARN. They are reached with a plain AWS JSON 1.1
+ * request (`X-Amz-Target: AWSEvents.DescribeTargetSigningSecrets`) or `busbar targets secret`.
+ * @see https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md
+ */
+import { isSigningSecret, type SigningSecret } from "../../delivery/index.js";
+import type { Rule, Target } from "../../store/index.js";
+import { ApiError } from "../errors.js";
+import { TARGET_ID, optionalInteger, optionalString, requiredString, type Input } from "../input.js";
+import { epochSeconds, type Operation, type OperationContext } from "./context.js";
+import { existingRule } from "./rules.js";
+
+/** Most seconds a retired secret may keep signing after a rotation (7 days). */
+export const MAX_ROTATION_GRACE_SECONDS = 7 * 86_400;
+
+const describe = (secrets: readonly SigningSecret[]) => ({
+  Secrets: secrets.map((s) => ({
+    Secret: s.secret,
+    CreatedAt: epochSeconds(s.createdAt),
+    ...(s.expiresAt !== undefined && { ExpiresAt: epochSeconds(s.expiresAt) }),
+  })),
+});
+
+/** The rule and its webhook target named by the input, or the error that says why not. */
+async function webhookTarget(ctx: OperationContext, input: Input): Promise<{ rule: Rule; target: Target }> {
+  const rule = await existingRule(ctx, input, "Rule");
+  const id = requiredString(input, "TargetId", TARGET_ID);
+  const target = (await ctx.store.listTargets(rule.accountId, rule.busName, rule.name)).find(
+    (t) => t.id === id,
+  );
+  if (target === undefined)
+    throw new ApiError("ResourceNotFoundException", `Target ${id} does not exist on rule ${rule.name}.`);
+  if (!/^https?:\/\//.test(target.arn))
+    throw new ApiError("ValidationException", `Target ${id} is not a webhook (http or https) target.`);
+  return { rule, target };
+}
+
+const describeTargetSigningSecrets: Operation = async (ctx, input) => {
+  const { rule, target } = await webhookTarget(ctx, input);
+  ctx.authorize("events:DescribeTargetSigningSecrets", rule.arn);
+  return describe(await ctx.signingSecrets.list(rule.arn, target.id));
+};
+
+const rotateTargetSigningSecret: Operation = async (ctx, input) => {
+  const { rule, target } = await webhookTarget(ctx, input);
+  ctx.authorize("events:RotateTargetSigningSecret", rule.arn);
+  const secret = optionalString(input, "Secret", { min: 1, max: 256 });
+  if (secret !== undefined && !isSigningSecret(secret))
+    throw new ApiError(
+      "ValidationException",
+      "Parameter Secret is not valid. Reason: a signing secret is whsec_ followed by 24 to 64 bytes in base64.",
+    );
+  const graceSeconds = optionalInteger(
+    input,
+    "PreviousSecretExpiresInSeconds",
+    0,
+    MAX_ROTATION_GRACE_SECONDS,
+  );
+  return describe(
+    await ctx.signingSecrets.rotate(rule.arn, target.id, {
+      ...(secret !== undefined && { secret }),
+      ...(graceSeconds !== undefined && { graceSeconds }),
+    }),
+  );
+};
+
+/** The signing-secret operations by name. */
+export const signingSecretOperations: Readonly<Record<string, Operation>> = {
+  DescribeTargetSigningSecrets: describeTargetSigningSecrets,
+  RotateTargetSigningSecret: rotateTargetSigningSecret,
+};

@@ -1,0 +1,181 @@
+/**
+ * NATS targets: a core publish confirmed by a PING/PONG round trip (`flush`), or with `?jetstream=true`
+ * a JetStream publish that resolves on the stream's PubAck, with `Nats-Msg-Id` set to the delivery id
+ * so a retried delivery is stored once (within the stream's duplicate window).
+ * @see https://docs.nats.io/reference/reference-protocols/nats-protocol#pub
+ * @see https://docs.nats.io/using-nats/developer/develop_jetstream/model_deep_dive#message-deduplication
+ */
+import {
+  AuthorizationError,
+  connect,
+  headers,
+  InvalidArgumentError,
+  RequestError,
+  TimeoutError,
+  UserAuthenticationExpiredError,
+  type NatsConnection,
+  type NodeConnectionOptions,
+} from "@nats-io/transport-node";
+import { jetstream, JetStreamApiError, type JetStreamClient } from "@nats-io/jetstream";
+import { DeliveryError, type Invocation } from "../types.js";
+import { brokerError, describeCause } from "./errors.js";
+import { ConnectionPool, type PoolStats } from "./pool.js";
+import {
+  CONNECTION_NAME,
+  connectTimeoutMs,
+  retryMissingResource,
+  type BrokerPublisher,
+  type PublisherSettings,
+} from "./publisher.js";
+import type { NatsTarget } from "./uri.js";
+
+/** Client pings every 20 s; two unanswered pings close the connection. */
+const PING_INTERVAL_MS = 20_000;
+const MAX_PINGS_OUT = 2;
+
+interface NatsHandle {
+  readonly nc: NatsConnection;
+  readonly js: JetStreamClient;
+  /** Rejects once the connection closes: a pending flush or request is not settled by the client then. */
+  readonly lost: Promise<never>;
+  close(): Promise<void>;
+}
+
+/** Publishes to NATS subjects, one pooled connection per server and credentials. */
+export class NatsPublisher implements BrokerPublisher<NatsTarget> {
+  readonly #pool: ConnectionPool<NatsHandle>;
+  readonly #settings: PublisherSettings;
+
+  constructor(settings: PublisherSettings) {
+    this.#settings = settings;
+    this.#pool = new ConnectionPool(settings.idleTimeoutMs);
+  }
+
+  async publish(target: NatsTarget, invocation: Invocation): Promise<void> {
+    try {
+      await this.#pool.use(
+        target.poolKey,
+        (gone) => this.#open(target, gone),
+        (handle) => send(handle, target, invocation, this.#settings.timeoutMs),
+      );
+    } catch (error) {
+      throw classify(error, target, invocation, this.#settings);
+    }
+  }
+
+  stats(): PoolStats {
+    return this.#pool.stats();
+  }
+
+  close(): Promise<void> {
+    return this.#pool.close();
+  }
+
+  async #open(target: NatsTarget, gone: () => void): Promise<NatsHandle> {
+    const options: NodeConnectionOptions = {
+      servers: `${target.host.includes(":") ? `[${target.host}]` : target.host}:${target.port}`,
+      name: CONNECTION_NAME,
+      // Busbar reconnects itself on the next invocation; the client's own reconnect would hold
+      // publishes in a buffer during an outage instead of failing them.
+      reconnect: false,
+      timeout: connectTimeoutMs(this.#settings),
+      pingInterval: PING_INTERVAL_MS,
+      maxPingOut: MAX_PINGS_OUT,
+    };
+    if (target.username !== undefined) options.user = target.username;
+    if (target.password !== undefined) options.pass = target.password;
+    if (target.token !== undefined) options.token = target.token;
+    if (target.tls) options.tls = {};
+    const nc = await connect(options);
+    const lost = nc.closed().then((error) => {
+      gone();
+      throw new ConnectionLostError("the connection closed before the server acknowledged", { cause: error });
+    });
+    lost.catch(() => undefined);
+    return {
+      nc,
+      lost,
+      js: jetstream(nc, { timeout: this.#settings.timeoutMs }),
+      close: async () => {
+        try {
+          await nc.close();
+        } catch {
+          // Already closed.
+        }
+      },
+    };
+  }
+}
+
+async function send(
+  handle: NatsHandle,
+  target: NatsTarget,
+  invocation: Invocation,
+  timeoutMs: number,
+): Promise<void> {
+  const data = Buffer.from(invocation.payload);
+  const h = headers();
+  h.set("Content-Type", "application/json");
+  h.set("Busbar-Delivery-Id", invocation.deliveryId);
+  h.set("Busbar-Event-Id", invocation.event.id);
+  if (target.jetstream) {
+    // msgID sets Nats-Msg-Id; a duplicate within the window is acknowledged with duplicate: true.
+    const ack = handle.js.publish(target.subject, data, {
+      msgID: invocation.deliveryId,
+      headers: h,
+      timeout: timeoutMs,
+    });
+    await Promise.race([ack, handle.lost]);
+  } else {
+    handle.nc.publish(target.subject, data, { headers: h });
+    await Promise.race([handle.nc.flush(), handle.lost]);
+  }
+}
+
+/** The connection closed under a pending publish. */
+class ConnectionLostError extends Error {
+  override readonly name = "ConnectionLostError";
+}
+
+function classify(
+  error: unknown,
+  target: NatsTarget,
+  invocation: Invocation,
+  settings: PublisherSettings,
+): unknown {
+  if (error instanceof DeliveryError) return error;
+  const detail = describeCause(error, target.secrets);
+  const what = `NATS publish to ${target.display}`;
+  if (error instanceof AuthorizationError || error instanceof UserAuthenticationExpiredError) {
+    return brokerError(
+      "NO_PERMISSIONS",
+      `${what}: the server refused the credentials (${detail})`,
+      false,
+      error,
+    );
+  }
+  if (error instanceof InvalidArgumentError) {
+    return brokerError("PAYLOAD_TOO_LARGE", `${what}: ${detail}`, false, error);
+  }
+  if (error instanceof Error && error.cause instanceof RequestError && error.cause.isNoResponders()) {
+    return brokerError(
+      "RESOURCE_NOT_FOUND",
+      `${what}: no JetStream stream captures subject ${target.subject} (or JetStream is not enabled)`,
+      retryMissingResource(invocation, settings),
+      error,
+    );
+  }
+  if (error instanceof JetStreamApiError) {
+    // 503s (storage full, no quorum) pass; 4xx (message too large for the stream, …) do not.
+    return brokerError(
+      "BROKER_REJECTED",
+      `${what}: JetStream refused: ${detail}`,
+      error.status >= 500,
+      error,
+    );
+  }
+  if (error instanceof TimeoutError) {
+    return brokerError("TIMEOUT", `${what}: no PubAck within ${settings.timeoutMs} ms`, true, error);
+  }
+  return brokerError("CONNECTION_FAILED", `${what}: ${detail}`, true, error);
+}

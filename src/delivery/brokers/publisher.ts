@@ -1,0 +1,48 @@
+/**
+ * What each broker module implements, and the settings they share.
+ */
+import type { Invocation } from "../types.js";
+import type { PoolStats } from "./pool.js";
+import type { BrokerTarget } from "./uri.js";
+
+/** The name Busbar's connections carry on the broker (NATS name, AMQP connection_name, Redis CLIENT SETNAME, MQTT client id prefix). */
+export const CONNECTION_NAME = "busbar";
+
+/** The fully-defaulted options every publisher receives. */
+export interface PublisherSettings {
+  /** Longest wait for a connection or for the broker's acknowledgement, in milliseconds. */
+  readonly timeoutMs: number;
+  /** A connection unused for this long is closed, in milliseconds. */
+  readonly idleTimeoutMs: number;
+  /** Attempts a RESOURCE_NOT_FOUND or UNROUTABLE failure is retried for before it is final. */
+  readonly resourceNotFoundAttempts: number;
+}
+
+/** Publishes invocations to targets of one broker kind over pooled connections. */
+export interface BrokerPublisher<T extends BrokerTarget> {
+  /**
+   * Publishes `invocation.payload` to `target`; resolves once the broker acknowledged it.
+   * @throws {DeliveryError} classified (the caller adds the deadline).
+   */
+  publish(target: T, invocation: Invocation): Promise<void>;
+  /** Counters of the connection pool. */
+  stats(): PoolStats;
+  /** Closes every pooled connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * A client library's own connect timeout is the attempt's deadline plus this, so the deadline fires
+ * first (TIMEOUT) and the abandoned connect still ends by itself soon after.
+ */
+export const CONNECT_GRACE_MS = 1_000;
+
+/** The connect timeout handed to a client library. */
+export function connectTimeoutMs(settings: PublisherSettings): number {
+  return settings.timeoutMs + CONNECT_GRACE_MS;
+}
+
+/** Whether a RESOURCE_NOT_FOUND or UNROUTABLE failure of this attempt is still worth retrying. */
+export function retryMissingResource(invocation: Invocation, settings: PublisherSettings): boolean {
+  return invocation.attempt + 1 < settings.resourceNotFoundAttempts;
+}

@@ -1,0 +1,67 @@
+/**
+ * Event bus targets: the event goes onto another bus (in the same account, or in another one whose
+ * resource policy allows the rule's account to put events), where that bus's rules match it and its
+ * own deliveries are committed, exactly as if it had been put there.
+ * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cross-account.html
+ */
+import { evaluateResourcePolicy } from "../auth/index.js";
+import { parseArn, type RuleRegistry } from "../buses/index.js";
+import { forwardedRecord } from "../ingest/index.js";
+import type { IngestRecord } from "../store/index.js";
+import { DeliveryError, type Invocation, type TargetInvoker } from "./types.js";
+
+/** Puts events on other buses. */
+export class BusTargetInvoker implements TargetInvoker {
+  constructor(
+    private readonly registry: RuleRegistry,
+    /** Commits records durably (the node's group committer), which also dispatches their deliveries. */
+    private readonly commit: (records: readonly IngestRecord[]) => Promise<void>,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async invoke(invocation: Invocation): Promise<void> {
+    const { target, event, accountId } = invocation;
+    const arn = parseArn(target.arn);
+    if (arn === undefined || arn.kind !== "event-bus")
+      throw new DeliveryError("INVALID_PARAMETER", `${target.arn} is not an event bus ARN.`, {
+        retryable: false,
+      });
+    const bus = this.registry.getBus(arn.accountId, arn.busName);
+    if (bus === undefined)
+      throw new DeliveryError("NO_RESOURCE", `Event bus ${target.arn} does not exist.`, { retryable: false });
+    if (bus.accountId !== accountId) {
+      const decision = evaluateResourcePolicy(bus.policy, {
+        principalAccountId: accountId,
+        action: "events:PutEvents",
+        resource: bus.arn,
+      });
+      if (decision !== "Allow")
+        throw new DeliveryError(
+          "NO_PERMISSIONS",
+          `The policy of event bus ${bus.arn} does not allow account ${accountId} to put events on it.`,
+          { retryable: false },
+        );
+    }
+    let record;
+    try {
+      record = forwardedRecord(this.registry, bus, event, this.now());
+    } catch (e) {
+      throw new DeliveryError("INVALID_JSON", `The event cannot be matched: ${(e as Error).message}`, {
+        retryable: false,
+        cause: e,
+      });
+    }
+    try {
+      await this.commit([record]);
+    } catch (e) {
+      throw new DeliveryError("INTERNAL_ERROR", `Committing the event on ${bus.arn} failed.`, {
+        retryable: true,
+        cause: e,
+      });
+    }
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,602 @@
+/**
+ * The delivery engine: turns the pending deliveries that PutEvents commits into target invocations,
+ * at least once.
+ *
+ * - Fresh deliveries come straight from memory once their commit is durable ({@link DeliveryEngine.dispatch});
+ *   the store is the recovery source: at start-up, and whenever more deliveries are pending than fit in
+ *   memory, the engine walks the store's pending deliveries ({@link DeliveryEngine.scan}).
+ * - Each target (rule and target id) is a lane with its own concurrency limit, under an overall one.
+ * - A delivery leaves the store only after its target acknowledged it, or after it was sent to a
+ *   dead-letter queue or dropped. Completions and reschedules are written in batches; until a batch
+ *   is durable its deliveries stay known to the engine, so a scan never picks them up twice.
+ * - A failed attempt is retried with exponential backoff and jitter until the target's RetryPolicy
+ *   limits are reached; failures that retrying cannot fix skip the retries. Then the event goes to the
+ *   target's dead-letter queue, or the bus's, or is dropped and counted.
+ */
+import type { RuleRegistry } from "../buses/index.js";
+import type { Logger } from "../log/index.js";
+import type { Metrics } from "../metrics/index.js";
+import type {
+  DeliveryRef,
+  DeliveryReschedule,
+  IngestRecord,
+  PendingDelivery,
+  Store,
+  StoredEvent,
+  Target,
+} from "../store/index.js";
+import type { DeadLetters } from "./queue-target.js";
+import { MinHeap } from "./min-heap.js";
+import { nextAttempt, retryDelayMs, retryPolicyOf, type Backoff } from "./retry-policy.js";
+import { compileTransform, TransformError } from "./transform.js";
+import { DeliveryError, type TargetInvoker } from "./types.js";
+
+/** @default 1024 — invocations in flight at once, over all targets. */
+export const DEFAULT_CONCURRENCY = 1024;
+/** @default 64 — invocations in flight at once to one target. */
+export const DEFAULT_TARGET_CONCURRENCY = 64;
+/** @default 50000 — deliveries held in memory; beyond, they wait in the store. */
+export const DEFAULT_MAX_IN_MEMORY = 50_000;
+/** An invocation that takes longer than this is aborted and counts as a retryable failure. */
+export const INVOCATION_DEADLINE_MS = 60_000;
+/** Deliveries read from the store per page of a scan. */
+const SCAN_PAGE = 500;
+/** How often the engine checks the store for deliveries it does not hold while some wait there. */
+const OVERFLOW_CHECK_MS = 5_000;
+
+/** Options of a {@link DeliveryEngine}. */
+export interface DeliveryEngineOptions {
+  readonly store: Store;
+  readonly registry: RuleRegistry;
+  /** The invoker for a target ARN or URI; undefined when no invoker handles it. */
+  readonly invokerFor: (arn: string) => TargetInvoker | undefined;
+  readonly deadLetters: DeadLetters;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  readonly backoff: Backoff;
+  /** @default {@link DEFAULT_CONCURRENCY} */
+  readonly concurrency?: number;
+  /** @default {@link DEFAULT_TARGET_CONCURRENCY} */
+  readonly targetConcurrency?: number;
+  /** @default {@link DEFAULT_MAX_IN_MEMORY} */
+  readonly maxInMemory?: number;
+  readonly now?: () => number;
+}
+
+/** A pending delivery the engine holds, with its event. */
+interface Job {
+  readonly delivery: PendingDelivery;
+  readonly event: StoredEvent;
+  readonly lane: Lane;
+  dueAt: number;
+  attempts: number;
+}
+
+/** The deliveries of one target of one rule. */
+interface Lane {
+  readonly key: string;
+  readonly accountId: string;
+  readonly busName: string;
+  readonly ruleName: string;
+  readonly targetId: string;
+  active: number;
+  readonly waiting: Job[];
+  head: number;
+  labels?: LaneMetrics;
+}
+
+interface LaneMetrics {
+  readonly attempts: { inc(): void };
+  readonly successes: { inc(): void };
+  readonly retries: { inc(): void };
+  readonly invocations: { inc(): void };
+  readonly start: { observe(v: number): void };
+  readonly complete: { observe(v: number): void };
+}
+
+/** Delivers pending deliveries to their targets. */
+export class DeliveryEngine {
+  readonly #o: DeliveryEngineOptions;
+  readonly #now: () => number;
+  readonly #concurrency: number;
+  readonly #targetConcurrency: number;
+  readonly #maxInMemory: number;
+  /** Ids of every delivery held (waiting, in flight, retrying, or with a write pending). */
+  readonly #known = new Set<string>();
+  readonly #lanes = new Map<string, Lane>();
+  /** Lanes with waiting jobs held back by the overall limit. */
+  readonly #blocked = new Set<Lane>();
+  readonly #timers = new MinHeap<Job>((a, b) => a.dueAt - b.dueAt);
+  #timer: NodeJS.Timeout | undefined;
+  #timerAt = Infinity;
+  #active = 0;
+  #completions: DeliveryRef[] = [];
+  #reschedules: DeliveryReschedule[] = [];
+  #flushing: Promise<void> | undefined;
+  #flushQueued = false;
+  /** Fresh deliveries were left in the store (memory full) since this count last changed. */
+  #overflow = 0;
+  #scanning: Promise<void> | undefined;
+  #overflowTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+  readonly #inFlight = new Set<Promise<void>>();
+  readonly #transforms = new WeakMap<Target, ReturnType<typeof compileTransform>>();
+
+  constructor(options: DeliveryEngineOptions) {
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+    this.#concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+    this.#targetConcurrency = options.targetConcurrency ?? DEFAULT_TARGET_CONCURRENCY;
+    this.#maxInMemory = options.maxInMemory ?? DEFAULT_MAX_IN_MEMORY;
+  }
+
+  /** Deliveries held in memory. */
+  get held(): number {
+    return this.#known.size;
+  }
+
+  /** Resumes every pending delivery in the store (at start-up). */
+  async start(): Promise<void> {
+    await this.scan();
+    this.#overflowTimer = setInterval(() => {
+      if (this.#overflow > 0 && this.#scanning === undefined) void this.scan();
+    }, OVERFLOW_CHECK_MS);
+    this.#overflowTimer.unref();
+  }
+
+  /** Takes the deliveries of records just committed (called after their commit is durable). */
+  dispatch(records: readonly IngestRecord[]): void {
+    if (this.#closed) return;
+    const { metrics } = this.#o;
+    for (const { event, deliveries } of records) {
+      metrics.events.labels(event.busName).inc();
+      if (deliveries.length === 0) continue;
+      metrics.matchedEvents.labels(event.busName).inc();
+      let lastRule = "";
+      for (const d of deliveries) {
+        if (d.ruleName !== lastRule) {
+          metrics.triggeredRules.labels(d.busName, d.ruleName).inc();
+          lastRule = d.ruleName;
+        }
+        if (this.#known.size >= this.#maxInMemory) {
+          this.#overflow++;
+          continue;
+        }
+        this.admit(d, event);
+      }
+    }
+  }
+
+  /**
+   * Walks the store's pending deliveries and takes those it does not hold, until memory is full;
+   * repeats while fresh deliveries were left in the store during the walk.
+   */
+  scan(): Promise<void> {
+    this.#scanning ??= (async () => {
+      try {
+        let again = true;
+        while (again && !this.#closed) {
+          const overflowAtStart = this.#overflow;
+          const complete = await this.scanOnce();
+          again = complete && this.#overflow !== overflowAtStart;
+          if (!complete) this.#overflow = Math.max(this.#overflow, 1);
+          else if (!again) this.#overflow = 0;
+        }
+      } catch (err) {
+        this.#o.log.error({ err }, "scan of pending deliveries failed; retrying later");
+      } finally {
+        this.#scanning = undefined;
+      }
+    })();
+    return this.#scanning;
+  }
+
+  /** One walk; true when it reached the end of the pending deliveries. */
+  private async scanOnce(): Promise<boolean> {
+    const { store, metrics } = this.#o;
+    let after: PendingDelivery | undefined;
+    for (;;) {
+      if (this.#known.size >= this.#maxInMemory || this.#closed) return false;
+      const page = await store.listDueDeliveries(Number.MAX_SAFE_INTEGER, SCAN_PAGE, after);
+      if (page.length === 0) return true;
+      after = page[page.length - 1];
+      const fresh = page.filter((d) => !this.#known.has(d.id));
+      if (fresh.length === 0) continue;
+      const events = new Map(
+        (await store.getEvents([...new Set(fresh.map((d) => d.eventId))])).map((e) => [e.id, e]),
+      );
+      for (const d of fresh) {
+        if (this.#known.has(d.id)) continue; // dispatched meanwhile
+        const event = events.get(d.eventId);
+        if (event === undefined) continue; // its event left the log (retention): nothing to send
+        if (this.#known.size >= this.#maxInMemory) return false;
+        metrics.deliveriesResumed.inc();
+        this.admit(d, event);
+      }
+    }
+  }
+
+  private admit(delivery: PendingDelivery, event: StoredEvent): void {
+    this.#known.add(delivery.id);
+    this.#o.metrics.deliveriesInMemory.set(this.#known.size);
+    const job: Job = {
+      delivery,
+      event,
+      lane: this.lane(delivery),
+      dueAt: delivery.dueAt,
+      attempts: delivery.attempts,
+    };
+    if (job.dueAt <= this.#now()) this.ready(job);
+    else this.later(job);
+  }
+
+  private lane(d: PendingDelivery): Lane {
+    const key = `${d.accountId}\u0000${d.busName}\u0000${d.ruleName}\u0000${d.targetId}`;
+    let lane = this.#lanes.get(key);
+    if (lane === undefined) {
+      lane = {
+        key,
+        accountId: d.accountId,
+        busName: d.busName,
+        ruleName: d.ruleName,
+        targetId: d.targetId,
+        active: 0,
+        waiting: [],
+        head: 0,
+      };
+      this.#lanes.set(key, lane);
+    }
+    return lane;
+  }
+
+  private ready(job: Job): void {
+    const lane = job.lane;
+    if (lane.active < this.#targetConcurrency && this.#active < this.#concurrency) {
+      this.run(job);
+      return;
+    }
+    lane.waiting.push(job);
+    if (lane.active < this.#targetConcurrency) this.#blocked.add(lane);
+  }
+
+  private later(job: Job): void {
+    this.#timers.push(job);
+    this.arm();
+  }
+
+  private arm(): void {
+    const next = this.#timers.peek();
+    if (next === undefined || next.dueAt >= this.#timerAt) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timerAt = next.dueAt;
+    this.#timer = setTimeout(() => this.wake(), Math.max(0, next.dueAt - this.#now()));
+    this.#timer.unref();
+  }
+
+  private wake(): void {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    const now = this.#now();
+    for (
+      let next = this.#timers.peek();
+      next !== undefined && next.dueAt <= now;
+      next = this.#timers.peek()
+    ) {
+      this.ready(this.#timers.pop() as Job);
+    }
+    this.arm();
+  }
+
+  /** Starts the next waiting jobs of a lane, then of lanes the overall limit held back. */
+  private pump(lane: Lane): void {
+    this.take(lane);
+    if (this.#blocked.size === 0) return;
+    for (const blocked of this.#blocked) {
+      if (this.#active >= this.#concurrency) return;
+      this.take(blocked);
+    }
+  }
+
+  private take(lane: Lane): void {
+    while (
+      lane.head < lane.waiting.length &&
+      lane.active < this.#targetConcurrency &&
+      this.#active < this.#concurrency
+    ) {
+      const job = lane.waiting[lane.head] as Job;
+      lane.waiting[lane.head++] = undefined as unknown as Job;
+      this.run(job);
+    }
+    if (lane.head === lane.waiting.length) {
+      lane.waiting.length = 0;
+      lane.head = 0;
+      this.#blocked.delete(lane);
+    } else if (lane.head > 1024 && lane.head * 2 > lane.waiting.length) {
+      lane.waiting.splice(0, lane.head);
+      lane.head = 0;
+    }
+    if (lane.active >= this.#targetConcurrency) this.#blocked.delete(lane);
+    else if (lane.head < lane.waiting.length) this.#blocked.add(lane);
+  }
+
+  private run(job: Job): void {
+    job.lane.active++;
+    this.#active++;
+    this.#o.metrics.invocationsInFlight.set(this.#active);
+    const p = this.attempt(job)
+      .catch((err: unknown) => this.#o.log.error({ err, eventId: job.event.id }, "delivery attempt crashed"))
+      .finally(() => {
+        job.lane.active--;
+        this.#active--;
+        this.#inFlight.delete(p);
+        if (!this.#closed) this.pump(job.lane);
+      });
+    this.#inFlight.add(p);
+  }
+
+  private metricsOf(lane: Lane): LaneMetrics {
+    if (lane.labels !== undefined) return lane.labels;
+    const m = this.#o.metrics;
+    const t = [lane.busName, lane.ruleName, lane.targetId] as const;
+    lane.labels = {
+      attempts: m.invocationAttempts.labels(...t),
+      successes: m.successfulInvocationAttempts.labels(...t),
+      retries: m.retryInvocationAttempts.labels(...t),
+      invocations: m.invocations.labels(...t),
+      start: m.ingestionToInvocationStartLatency.labels(lane.busName, lane.ruleName),
+      complete: m.ingestionToInvocationCompleteLatency.labels(lane.busName, lane.ruleName),
+    };
+    return lane.labels;
+  }
+
+  private async attempt(job: Job): Promise<void> {
+    const { lane, event } = job;
+    const found = this.#o.registry.getRule(lane.accountId, lane.busName, lane.ruleName);
+    const target = found?.targets.get(lane.targetId);
+    if (found === undefined || target === undefined) {
+      // The rule or the target was removed after the event matched: nothing left to deliver to.
+      this.#o.metrics.invocationsDropped
+        .labels(
+          lane.busName,
+          lane.ruleName,
+          lane.targetId,
+          found === undefined ? "RULE_NOT_FOUND" : "TARGET_NOT_FOUND",
+        )
+        .inc();
+      this.complete(job);
+      return;
+    }
+    const m = this.metricsOf(lane);
+    const policy = retryPolicyOf(target.spec);
+    const start = this.#now();
+    if (start - event.ingestedAt > policy.maxEventAgeMs) {
+      await this.fail(job, target, found.rule.arn, {
+        error: new DeliveryError("UNKNOWN", "The event is older than MaximumEventAgeInSeconds.", {
+          retryable: false,
+        }),
+        exhausted: "MaximumEventAgeInSeconds",
+      });
+      return;
+    }
+    m.attempts.inc();
+    if (job.attempts > 0) m.retries.inc();
+    let payload: string;
+    try {
+      let transform = this.#transforms.get(target);
+      if (transform === undefined) {
+        transform = compileTransform(target.spec);
+        this.#transforms.set(target, transform);
+      }
+      payload = transform(event.json, {
+        ruleArn: found.rule.arn,
+        ruleName: found.rule.name,
+        ingestedAt: event.ingestedAt,
+      });
+    } catch (e) {
+      const error =
+        e instanceof TransformError
+          ? new DeliveryError(e.code, e.message, { retryable: false, cause: e })
+          : new DeliveryError("INVALID_PARAMETER", `The input transformation failed: ${String(e)}`, {
+              retryable: false,
+            });
+      job.attempts++;
+      await this.fail(job, target, found.rule.arn, { error });
+      return;
+    }
+    const invoker = this.#o.invokerFor(target.arn);
+    if (invoker === undefined) {
+      job.attempts++;
+      await this.fail(job, target, found.rule.arn, {
+        error: new DeliveryError("EVENTS_NOT_SUPPORTED", `No invoker handles target ${target.arn}.`, {
+          retryable: false,
+        }),
+      });
+      return;
+    }
+    m.start.observe(start - event.ingestedAt);
+    const signal = AbortSignal.timeout(INVOCATION_DEADLINE_MS);
+    try {
+      await invoker.invoke(
+        {
+          event,
+          payload,
+          target,
+          ruleArn: found.rule.arn,
+          accountId: lane.accountId,
+          deliveryId: job.delivery.id,
+          attempt: job.attempts,
+        },
+        signal,
+      );
+    } catch (e) {
+      job.attempts++;
+      const error =
+        e instanceof DeliveryError
+          ? e
+          : new DeliveryError("SDK_CLIENT_ERROR", e instanceof Error ? e.message : String(e), {
+              retryable: true,
+              cause: e,
+            });
+      await this.retryOrFail(job, target, found.rule.arn, error, policy);
+      return;
+    }
+    job.attempts++;
+    m.successes.inc();
+    m.invocations.inc();
+    m.complete.observe(this.#now() - event.ingestedAt);
+    this.complete(job);
+  }
+
+  private async retryOrFail(
+    job: Job,
+    target: Target,
+    ruleArn: string,
+    error: DeliveryError,
+    policy: ReturnType<typeof retryPolicyOf>,
+  ): Promise<void> {
+    const now = this.#now();
+    if (error.retryable) {
+      const next = nextAttempt(
+        policy,
+        job.attempts,
+        job.event.ingestedAt,
+        now,
+        retryDelayMs(job.attempts, this.#o.backoff, error.retryAfterMs),
+      );
+      if ("dueAt" in next) {
+        job.dueAt = next.dueAt;
+        this.#reschedules.push({
+          eventId: job.event.id,
+          id: job.delivery.id,
+          dueAt: next.dueAt,
+          attempts: job.attempts,
+        });
+        this.flushSoon();
+        this.#o.log.debug(
+          { eventId: job.event.id, rule: ruleArn, target: target.id, code: error.code, retryAt: next.dueAt },
+          "delivery attempt failed; will retry",
+        );
+        this.later(job);
+        return;
+      }
+      await this.fail(job, target, ruleArn, { error, exhausted: next.exhausted });
+      return;
+    }
+    await this.fail(job, target, ruleArn, { error });
+  }
+
+  /** A delivery that failed for good: to a dead-letter queue, or dropped. */
+  private async fail(
+    job: Job,
+    target: Target,
+    ruleArn: string,
+    failure: { error: DeliveryError; exhausted?: string },
+  ): Promise<void> {
+    const { lane, event } = job;
+    const { metrics, log } = this.#o;
+    const labels = [lane.busName, lane.ruleName, lane.targetId] as const;
+    metrics.failedInvocations.labels(...labels, failure.error.code).inc();
+    this.metricsOf(lane).invocations.inc();
+    const bus = this.#o.registry.getBus(lane.accountId, lane.busName);
+    const dlq =
+      ((target.spec.DeadLetterConfig as Record<string, unknown> | undefined)?.Arn as string | undefined) ??
+      bus?.deadLetterArn;
+    const context = {
+      eventId: event.id,
+      rule: ruleArn,
+      target: target.id,
+      targetArn: this.#o.deadLetters.describeTarget(target.arn),
+      code: failure.error.code,
+      reason: failure.error.message,
+      attempts: job.attempts,
+      ...(failure.exhausted !== undefined && { exhausted: failure.exhausted }),
+    };
+    if (dlq === undefined) {
+      metrics.invocationsDropped.labels(...labels, "NO_DEAD_LETTER_QUEUE").inc();
+      log.warn(context, "delivery failed; no dead-letter queue, event dropped");
+    } else {
+      try {
+        await this.#o.deadLetters.send(dlq, lane.accountId, event.json, {
+          RULE_ARN: ruleArn,
+          TARGET_ARN: this.#o.deadLetters.describeTarget(target.arn),
+          ERROR_CODE: failure.error.code,
+          ERROR_MESSAGE: failure.error.message,
+          ...(failure.exhausted !== undefined && { EXHAUSTED_RETRY_CONDITION: failure.exhausted }),
+          RETRY_ATTEMPTS: String(Math.max(0, job.attempts - 1)),
+        });
+        metrics.invocationsSentToDlq.labels(...labels).inc();
+        log.warn(
+          { ...context, deadLetterQueue: dlq },
+          "delivery failed; event sent to the dead-letter queue",
+        );
+      } catch (e) {
+        metrics.invocationsFailedToBeSentToDlq.labels(...labels).inc();
+        log.error(
+          { ...context, deadLetterQueue: dlq, dlqError: e instanceof Error ? e.message : String(e) },
+          "delivery failed and the event could not be sent to its dead-letter queue; event dropped",
+        );
+      }
+    }
+    this.complete(job);
+  }
+
+  private complete(job: Job): void {
+    this.#completions.push({ eventId: job.event.id, id: job.delivery.id });
+    this.flushSoon();
+  }
+
+  private flushSoon(): void {
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    setImmediate(() => void this.flush());
+  }
+
+  /** Writes the pending completions and reschedules; resolves when they are durable. */
+  async flush(): Promise<void> {
+    this.#flushQueued = false;
+    while (this.#flushing !== undefined) await this.#flushing;
+    if (this.#completions.length === 0 && this.#reschedules.length === 0) return;
+    const completions = this.#completions;
+    const reschedules = this.#reschedules;
+    this.#completions = [];
+    this.#reschedules = [];
+    this.#flushing = (async () => {
+      try {
+        if (reschedules.length > 0) await this.#o.store.rescheduleDeliveries(reschedules);
+        if (completions.length > 0) await this.#o.store.completeDeliveries(completions);
+        for (const c of completions) this.#known.delete(c.id);
+        this.#o.metrics.deliveriesInMemory.set(this.#known.size);
+        if (this.#overflow > 0 && this.#known.size < this.#maxInMemory / 2) void this.scan();
+      } catch (err) {
+        this.#o.log.error({ err }, "recording delivery outcomes failed; will try again");
+        this.#completions.push(...completions);
+        this.#reschedules.push(...reschedules);
+        setTimeout(() => this.flushSoon(), 1000).unref();
+      } finally {
+        this.#flushing = undefined;
+      }
+    })();
+    await this.#flushing;
+  }
+
+  /**
+   * Stops: no new attempts; waits up to `graceMs` for attempts in flight, then records what finished.
+   * Whatever did not finish stays pending in the store and resumes at the next start.
+   */
+  async close(graceMs = 5000): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#overflowTimer !== undefined) clearInterval(this.#overflowTimer);
+    if (this.#inFlight.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.#inFlight]),
+        new Promise((resolve) => (timer = setTimeout(resolve, graceMs))),
+      ]);
+      clearTimeout(timer);
+    }
+    await this.#scanning;
+    await this.flush();
+  }
+}

@@ -1,0 +1,220 @@
+/**
+ * API destinations: targets whose ARN is `arn:aws:events:<region>:<account>:api-destination/<name>/<uuid>`
+ * are called as EventBridge calls them.
+ *
+ * The request: the destination's method and InvocationEndpoint, each `*` of its path replaced by the
+ * next of the target's `HttpParameters.PathParameterValues` (URL-encoded); the target's
+ * HeaderParameters and QueryStringParameters merged with the connection's InvocationHttpParameters,
+ * the connection's values taking precedence; `Content-Type: application/json; charset=utf-8` unless
+ * a parameter sets another; the payload as the body (none for GET and HEAD), with the connection's
+ * body parameters added when the payload is a JSON object; the connection's authorization (Basic,
+ * API key header, or an OAuth client-credentials Bearer token) last. Host, Content-Length and
+ * hop-by-hop headers cannot be set by parameters.
+ *
+ * https is required, except towards networks listed in BUSBAR_ALLOW_TARGET_NETWORKS (for the
+ * endpoint and the OAuth token endpoint alike). Calls per destination are limited to
+ * InvocationRateLimitPerSecond.
+ * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-api-destinations.html
+ * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_HttpParameters.html
+ */
+import type { ApiDestination, Connection } from "../../store/index.js";
+import { DeliveryError, type Invocation, type TargetInvoker } from "../types.js";
+import { parseConnectionAuth, type ConnectionAuth } from "./auth-parameters.js";
+import { HttpErrorCode, describeUrl, errorForResponse } from "./classify.js";
+import { HttpClient, type HttpClientOptions, type HttpRequest } from "./client.js";
+import { OAuthTokens } from "./oauth.js";
+import { DEFAULT_MAX_RATE_WAIT_MS, RateLimiter } from "./rate-limit.js";
+
+/** What the invoker needs to call one API destination: it, its connection, and the connection's AuthParameters in clear. */
+export interface ResolvedApiDestination {
+  readonly destination: ApiDestination;
+  readonly connection: Connection;
+  /** The connection's AuthParameters (AWS-shaped: BasicAuthParameters, ApiKeyAuthParameters, OAuthParameters, InvocationHttpParameters), secrets in clear. */
+  readonly auth: Readonly<Record<string, unknown>>;
+}
+
+/** Options of {@link createApiDestinationInvoker}. */
+export interface ApiDestinationInvokerOptions extends HttpClientOptions {
+  /** Finds an API destination by ARN, with its connection; undefined when either does not exist. */
+  readonly resolve: (arn: string) => Promise<ResolvedApiDestination | undefined>;
+  /** A client to share (the invoker then leaves it open on close); otherwise one is made from the options. */
+  readonly client?: HttpClient;
+  /**
+   * How long a call over the rate limit may wait for its turn before failing with `THROTTLING`.
+   * @default 1000 ({@link DEFAULT_MAX_RATE_WAIT_MS})
+   */
+  readonly maxRateWaitMs?: number;
+}
+
+const API_DESTINATION_ARN = /^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:api-destination\/[\w.-]+(?:\/[\w-]+)?$/;
+
+/** Whether a target ARN names an API destination. */
+export function isApiDestinationArn(arn: string): boolean {
+  return API_DESTINATION_ARN.test(arn);
+}
+
+/** Connection states in which calls are not made (and not retried). */
+const UNUSABLE_STATES: ReadonlySet<string> = new Set(["DEAUTHORIZED", "DEAUTHORIZING", "DELETING"]);
+
+/** Headers parameters cannot set: the client sets them, or they are hop-by-hop. */
+const RESERVED_HEADERS: ReadonlySet<string> = new Set([
+  "host",
+  "content-length",
+  "connection",
+  "keep-alive",
+  "transfer-encoding",
+  "te",
+  "trailer",
+  "upgrade",
+  "proxy-connection",
+]);
+
+/** The invoker of API destination targets. */
+export function createApiDestinationInvoker(options: ApiDestinationInvokerOptions): TargetInvoker {
+  const client = options.client ?? new HttpClient(options);
+  const owned = options.client === undefined;
+  const tokens = new OAuthTokens(client);
+  const limiter = new RateLimiter(options.maxRateWaitMs ?? DEFAULT_MAX_RATE_WAIT_MS);
+
+  return {
+    async invoke(invocation: Invocation, signal: AbortSignal): Promise<void> {
+      const arn = invocation.target.arn;
+      let resolved: ResolvedApiDestination | undefined;
+      try {
+        resolved = await options.resolve(arn);
+      } catch (error) {
+        throw new DeliveryError(HttpErrorCode.InternalError, `API destination ${arn} could not be read`, {
+          retryable: true,
+          cause: error,
+        });
+      }
+      if (resolved === undefined) {
+        throw new DeliveryError(
+          HttpErrorCode.NoResource,
+          `API destination ${arn} or its connection does not exist`,
+          {
+            retryable: false,
+          },
+        );
+      }
+      const { destination, connection } = resolved;
+      if (UNUSABLE_STATES.has(connection.state)) {
+        tokens.forget(connection.arn);
+        throw new DeliveryError(
+          HttpErrorCode.NoPermissions,
+          `connection ${connection.name} of API destination ${destination.name} is ${connection.state}`,
+          { retryable: false },
+        );
+      }
+      const auth = parseConnectionAuth(connection.authorizationType, resolved.auth);
+      if (typeof auth === "string") {
+        throw new DeliveryError(HttpErrorCode.NoPermissions, `connection ${connection.name}: ${auth}`, {
+          retryable: false,
+        });
+      }
+      const request = buildRequest(destination, invocation, auth);
+      let bearer: string | undefined;
+      if (auth.type === "OAUTH_CLIENT_CREDENTIALS") {
+        bearer = await tokens.token(connection.arn, connection.lastModifiedAt, auth.oauth, signal);
+        request.headers["authorization"] = `Bearer ${bearer}`;
+      }
+      await limiter.acquire(destination.arn, destination.invocationRateLimitPerSecond, signal);
+      const response = await client.send(request, signal);
+      if (bearer !== undefined && (response.status === 401 || response.status === 407)) {
+        tokens.invalidate(connection.arn, bearer);
+      }
+      const error = errorForResponse(response, `${request.method} ${describeUrl(request.url)}`);
+      if (error !== undefined) throw error;
+    },
+    async close(): Promise<void> {
+      if (owned) await client.close();
+    },
+  };
+}
+
+type MutableRequest = HttpRequest & { headers: Record<string, string> };
+
+/** Builds the request of one invocation (the OAuth token is added by the caller). */
+function buildRequest(
+  destination: ApiDestination,
+  invocation: Invocation,
+  auth: ConnectionAuth,
+): MutableRequest {
+  const invalid = (message: string): DeliveryError =>
+    new DeliveryError(HttpErrorCode.InvalidParameter, `API destination ${destination.name}: ${message}`, {
+      retryable: false,
+    });
+  const parameters = record(invocation.target.spec["HttpParameters"]);
+  let url: URL;
+  try {
+    url = new URL(destination.invocationEndpoint);
+  } catch {
+    throw invalid("the InvocationEndpoint is not a URL");
+  }
+  const pieces = url.pathname.split("*");
+  if (pieces.length > 1) {
+    const values = Array.isArray(parameters["PathParameterValues"])
+      ? (parameters["PathParameterValues"] as unknown[])
+      : [];
+    if (values.length < pieces.length - 1) {
+      throw invalid(
+        `the InvocationEndpoint has ${pieces.length - 1} path wildcards (*) and the target's HttpParameters.PathParameterValues has ${values.length} values`,
+      );
+    }
+    url.pathname = pieces.reduce(
+      (path, piece, index) => `${path}${encodeURIComponent(String(values[index - 1]))}${piece}`,
+    );
+  }
+  for (const [name, value] of entries(parameters["QueryStringParameters"])) url.searchParams.set(name, value);
+  for (const [name, value] of auth.invocation.query) url.searchParams.set(name, value);
+
+  const method = destination.httpMethod.toUpperCase();
+  const hasBody = method !== "GET" && method !== "HEAD";
+  const headers: Record<string, string> = hasBody
+    ? { "content-type": "application/json; charset=utf-8" }
+    : {};
+  const setHeader = (name: string, value: string): void => {
+    const key = name.toLowerCase();
+    if (!RESERVED_HEADERS.has(key)) headers[key] = value;
+  };
+  for (const [name, value] of entries(parameters["HeaderParameters"])) setHeader(name, value);
+  for (const [name, value] of auth.invocation.headers) setHeader(name, value);
+  if (auth.type === "BASIC") {
+    headers["authorization"] = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString("base64")}`;
+  } else if (auth.type === "API_KEY") {
+    setHeader(auth.name, auth.value);
+  }
+  return {
+    method,
+    url,
+    headers,
+    ...(hasBody ? { body: withBodyParameters(invocation.payload, auth.invocation.body) } : {}),
+    allowedOnly: url.protocol === "http:",
+  };
+}
+
+/** Adds the connection's body parameters to a JSON object payload (the connection's values win); other payloads go as they are. */
+function withBodyParameters(payload: string, parameters: readonly (readonly [string, string])[]): string {
+  if (parameters.length === 0) return payload;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(payload);
+  } catch {
+    return payload;
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return payload;
+  return JSON.stringify({ ...(parsed as Record<string, unknown>), ...Object.fromEntries(parameters) });
+}
+
+function record(value: unknown): Readonly<Record<string, unknown>> {
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
+}
+
+/** The string entries of a string-to-string map. */
+function entries(value: unknown): [string, string][] {
+  return Object.entries(record(value)).filter(
+    (entry): entry is [string, string] => typeof entry[1] === "string",
+  );
+}

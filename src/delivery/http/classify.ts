@@ -1,0 +1,174 @@
+/**
+ * What an HTTP attempt's outcome means for delivery: the error codes HTTP targets fail with and
+ * whether each is worth retrying, shared by webhooks and API destinations.
+ *
+ * The codes are EventBridge's dead-letter ERROR_CODE values.
+ * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html (ERROR_CODE values)
+ * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-api-destinations.html#eb-api-destination-error-codes
+ */
+import { DeliveryError } from "../types.js";
+import { AddressRefusedError } from "./network-guard.js";
+
+/**
+ * The ERROR_CODE values HTTP targets fail with.
+ *
+ * | code | when | retried |
+ * | --- | --- | --- |
+ * | `ERROR_FROM_TARGET` | the target answered with a status other than 2xx (3xx included: redirects are not followed) | 401, 407, 409, 5xx: yes; others: no |
+ * | `THROTTLING` | the target answered 429, or the API destination's invocation rate limit is reached | yes |
+ * | `TIMEOUT` | no complete response within the timeout | yes |
+ * | `CONNECTION_FAILURE` | the connection failed: refused, reset, DNS failure, TLS error | yes |
+ * | `NO_PERMISSIONS` | the network guard refused the address; the connection is deauthorized; the OAuth token endpoint gave no token | no |
+ * | `NO_RESOURCE` | the API destination (or its connection) does not exist | no |
+ * | `INVALID_PARAMETER` | the target's configuration cannot make a valid request (URL, path parameters, headers, CloudEvent attributes) | no |
+ * | `INTERNAL_ERROR` | Busbar could not make the attempt (secrets unavailable, delivery aborted) | yes |
+ */
+export const HttpErrorCode = {
+  ErrorFromTarget: "ERROR_FROM_TARGET",
+  Throttling: "THROTTLING",
+  Timeout: "TIMEOUT",
+  ConnectionFailure: "CONNECTION_FAILURE",
+  NoPermissions: "NO_PERMISSIONS",
+  NoResource: "NO_RESOURCE",
+  InvalidParameter: "INVALID_PARAMETER",
+  InternalError: "INTERNAL_ERROR",
+} as const;
+export type HttpErrorCode = (typeof HttpErrorCode)[keyof typeof HttpErrorCode];
+
+/**
+ * The statuses EventBridge retries for API destinations (401, 407, 409, 429 and 5xx); every other
+ * status that is not 2xx fails for good.
+ */
+export function isRetryableStatus(status: number): boolean {
+  return (
+    status === 401 || status === 407 || status === 409 || status === 429 || (status >= 500 && status <= 599)
+  );
+}
+
+/** What the response said, as much as classification needs. */
+export interface ResponseSummary {
+  readonly status: number;
+  readonly statusMessage: string;
+  /** Response headers, names in lower case. */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The start of the response body (already capped). */
+  readonly body: string;
+}
+
+/** At most this many characters of a response body go into an error message. */
+export const ERROR_BODY_EXCERPT_CHARS = 1024;
+
+/**
+ * The error a response stands for, or undefined for a 2xx. `what` names the call in the message
+ * (such as `POST https://example.com/hook`; never with its query string, which may hold secrets).
+ * `Retry-After` on a 429 or 503 becomes `retryAfterMs`; a negative one stops the retries, as in
+ * EventBridge.
+ */
+export function errorForResponse(
+  response: ResponseSummary,
+  what: string,
+  now = Date.now(),
+): DeliveryError | undefined {
+  const { status } = response;
+  if (status >= 200 && status <= 299) return undefined;
+  const excerpt = response.body.trim().slice(0, ERROR_BODY_EXCERPT_CHARS);
+  const head = `${what} returned HTTP ${status}${response.statusMessage === "" ? "" : ` ${response.statusMessage}`}`;
+  if (status >= 300 && status <= 399) {
+    const location = headerValue(response.headers, "location");
+    const where = location === undefined ? "" : ` to ${stripQuery(location)}`;
+    return new DeliveryError(
+      HttpErrorCode.ErrorFromTarget,
+      `${head}: a redirect${where}, which Busbar does not follow`,
+      {
+        retryable: false,
+      },
+    );
+  }
+  const message = excerpt === "" ? head : `${head}: ${excerpt}`;
+  const code = status === 429 ? HttpErrorCode.Throttling : HttpErrorCode.ErrorFromTarget;
+  if (!isRetryableStatus(status)) return new DeliveryError(code, message, { retryable: false });
+  const retryAfter =
+    status === 429 || status === 503
+      ? parseRetryAfter(headerValue(response.headers, "retry-after"), now)
+      : undefined;
+  if (retryAfter !== undefined && retryAfter < 0) {
+    return new DeliveryError(code, `${message} (negative Retry-After: not retried)`, { retryable: false });
+  }
+  return new DeliveryError(code, message, {
+    retryable: true,
+    ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter }),
+  });
+}
+
+/**
+ * Parses a `Retry-After` value: delay-seconds or an HTTP-date, as milliseconds from `now` (0 for a
+ * date in the past); a negative number of seconds gives a negative result; undefined when absent or
+ * unreadable.
+ * @see https://www.rfc-editor.org/rfc/rfc9110#section-10.2.3
+ */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  if (/^-?\d+$/.test(text)) return Number(text) * 1000;
+  if (!/[a-z]/i.test(text)) return undefined;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/**
+ * The error a failed request (no response) stands for: the network guard's refusal is final;
+ * timeouts, resets, refusals, DNS and TLS failures are worth retrying.
+ */
+export function errorForFailure(error: unknown, what: string): DeliveryError {
+  if (error instanceof DeliveryError) return error;
+  if (error instanceof AddressRefusedError) {
+    return new DeliveryError(HttpErrorCode.NoPermissions, `${what}: ${error.message}`, {
+      retryable: false,
+      cause: error,
+    });
+  }
+  if (error instanceof RequestTimeoutError) {
+    return new DeliveryError(HttpErrorCode.Timeout, `${what}: ${error.message}`, {
+      retryable: true,
+      cause: error,
+    });
+  }
+  const code = errorCode(error);
+  const detail = error instanceof Error ? error.message : String(error);
+  return new DeliveryError(
+    HttpErrorCode.ConnectionFailure,
+    `${what} failed${code === undefined || detail.includes(code) ? "" : ` (${code})`}: ${detail}`,
+    { retryable: true, cause: error },
+  );
+}
+
+/** No complete response within the request's timeout. */
+export class RequestTimeoutError extends Error {
+  override readonly name = "RequestTimeoutError";
+  readonly code = "ETIMEDOUT";
+
+  constructor(readonly timeoutMs: number) {
+    super(`no complete response within ${timeoutMs} ms`);
+  }
+}
+
+/** `origin + pathname` of a URL: what error messages may show of it. */
+export function describeUrl(url: URL): string {
+  return `${url.origin}${url.pathname}`;
+}
+
+function stripQuery(location: string): string {
+  const end = location.search(/[?#]/);
+  return end < 0 ? location : location.slice(0, end);
+}
+
+function headerValue(headers: ResponseSummary["headers"], name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function errorCode(error: unknown): string | undefined {
+  if (typeof error !== "object" || error === null || !("code" in error)) return undefined;
+  const { code } = error;
+  return typeof code === "string" ? code : undefined;
+}

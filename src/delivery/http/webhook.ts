@@ -1,0 +1,140 @@
+/**
+ * Signed webhooks: targets whose ARN is an `http://` or `https://` URL receive the payload as a
+ * POST signed as Standard Webhooks specifies, optionally as a CloudEvent.
+ *
+ * The URL's fragment selects CloudEvents (`#cloudevents=binary` or `#cloudevents=structured`) and is
+ * never sent. Every request carries `webhook-id` (the delivery id, the same on every retry),
+ * `webhook-timestamp` (seconds, at this attempt) and `webhook-signature` (`v1,<base64 HMAC-SHA256>`
+ * of `id.timestamp.body`, one per active secret, space-separated, so that receivers keep verifying
+ * while a secret rotates). Without any secret the request goes unsigned.
+ *
+ * @see https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md
+ */
+import { Webhook } from "standardwebhooks";
+import { DeliveryError, type Invocation, type TargetInvoker } from "../types.js";
+import { HttpErrorCode, describeUrl, errorForResponse } from "./classify.js";
+import { HttpClient, type HttpClientOptions } from "./client.js";
+import type { CloudEventsMode } from "./cloudevents.js";
+import { toCloudEventsMessage } from "./cloudevents.js";
+
+/** Longest webhook URL (the longest target ARN EventBridge accepts). */
+export const MAX_WEBHOOK_URL_LENGTH = 1600;
+
+/** A webhook target's ARN, understood. */
+export interface WebhookTarget {
+  /** Where to POST (without the fragment). */
+  readonly url: URL;
+  /** CloudEvents content mode, when the fragment asks for one. */
+  readonly cloudEvents?: CloudEventsMode;
+}
+
+/** Whether a target ARN is a webhook URL (rather than an AWS-style ARN). */
+export function isWebhookArn(arn: string): boolean {
+  return /^https?:\/\//i.test(arn);
+}
+
+/**
+ * Checks a webhook URL for PutTargets: absolute `http`/`https`, at most 1600 characters, no user
+ * name or password (secrets do not belong in ARNs), a fragment that is empty, `cloudevents=binary`
+ * or `cloudevents=structured`. Addresses are checked when delivering, not here.
+ * @returns what is wrong, or undefined when the URL is acceptable.
+ */
+export function checkWebhookUrl(url: string): string | undefined {
+  const parsed = parseWebhookTarget(url);
+  return typeof parsed === "string" ? parsed : undefined;
+}
+
+/** Parses a webhook target's ARN; a string is the reason it is not acceptable. */
+export function parseWebhookTarget(arn: string): WebhookTarget | string {
+  if (arn.length > MAX_WEBHOOK_URL_LENGTH)
+    return `a webhook URL must be at most ${MAX_WEBHOOK_URL_LENGTH} characters`;
+  let url: URL;
+  try {
+    url = new URL(arn);
+  } catch {
+    return "a webhook URL must be an absolute http or https URL";
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return "a webhook URL must use http or https";
+  if (url.username !== "" || url.password !== "") {
+    return "a webhook URL must not contain a user name or password";
+  }
+  const fragment = url.hash.slice(1);
+  url.hash = "";
+  if (fragment === "") return { url };
+  const match = /^cloudevents=(binary|structured)$/.exec(fragment);
+  if (match === null) {
+    return "the fragment of a webhook URL can only be #cloudevents=binary or #cloudevents=structured";
+  }
+  return { url, cloudEvents: match[1] as CloudEventsMode };
+}
+
+/** Options of {@link createWebhookInvoker}. */
+export interface WebhookInvokerOptions extends HttpClientOptions {
+  /**
+   * The signing secrets (`whsec_<base64>`) active for the invocation's target, newest first; each
+   * gives one signature. An empty list sends the request unsigned.
+   */
+  readonly signingSecrets: (invocation: Invocation) => Promise<readonly string[]>;
+  /** A client to share (the invoker then leaves it open on close); otherwise one is made from the options. */
+  readonly client?: HttpClient;
+}
+
+/** The invoker of webhook targets. */
+export function createWebhookInvoker(options: WebhookInvokerOptions): TargetInvoker {
+  const client = options.client ?? new HttpClient(options);
+  const owned = options.client === undefined;
+
+  return {
+    async invoke(invocation: Invocation, signal: AbortSignal): Promise<void> {
+      const target = parseWebhookTarget(invocation.target.arn);
+      if (typeof target === "string") {
+        throw new DeliveryError(HttpErrorCode.InvalidParameter, target, { retryable: false });
+      }
+      const what = `POST ${describeUrl(target.url)}`;
+      const message =
+        target.cloudEvents === undefined
+          ? { headers: { "content-type": "application/json" }, body: invocation.payload }
+          : toCloudEventsMessage(invocation.event.json, invocation.payload, target.cloudEvents);
+      let secrets: readonly string[];
+      try {
+        secrets = await options.signingSecrets(invocation);
+      } catch (error) {
+        throw new DeliveryError(
+          HttpErrorCode.InternalError,
+          `${what}: the signing secrets could not be read`,
+          {
+            retryable: true,
+            cause: error,
+          },
+        );
+      }
+      const timestamp = new Date();
+      const headers: Record<string, string> = {
+        ...message.headers,
+        "webhook-id": invocation.deliveryId,
+        "webhook-timestamp": String(Math.floor(timestamp.getTime() / 1000)),
+      };
+      if (secrets.length > 0) {
+        try {
+          headers["webhook-signature"] = secrets
+            .map((secret) => new Webhook(secret).sign(invocation.deliveryId, timestamp, message.body))
+            .join(" ");
+        } catch (error) {
+          throw new DeliveryError(HttpErrorCode.InvalidParameter, `${what}: a signing secret is not valid`, {
+            retryable: false,
+            cause: error,
+          });
+        }
+      }
+      const response = await client.send(
+        { method: "POST", url: target.url, headers, body: message.body },
+        signal,
+      );
+      const error = errorForResponse(response, what);
+      if (error !== undefined) throw error;
+    },
+    async close(): Promise<void> {
+      if (owned) await client.close();
+    },
+  };
+}

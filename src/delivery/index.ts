@@ -1,0 +1,29 @@
+/**
+ * Delivery: the engine that turns pending deliveries into target invocations (retries, dead-letter
+ * queues, metrics), the target invokers, input transformation, and the secrets delivery needs kept
+ * encrypted at rest.
+ */
+export { DeliveryError, type DeliveryErrorOptions, type Invocation, type TargetInvoker } from "./types.js";
+export {
+  SECRETS_KEY_BYTES,
+  SECRETS_KEY_ENV,
+  SECRETS_KEY_FILE,
+  SecretBox,
+  SecretBoxError,
+  SecretBoxErrorCode,
+  openSecretBox,
+  readAuthParameters,
+} from "./secrets.js";
+export {
+  DEFAULT_ROTATION_GRACE_SECONDS,
+  SigningSecrets,
+  isSigningSecret,
+  newSigningSecret,
+  type Sealer,
+  type SigningSecret,
+} from "./signing-secrets.js";
+export { createDelivery, type Delivery, type DeliveryDependencies } from "./system.js";
+export { DeliveryEngine, type DeliveryEngineOptions } from "./engine.js";
+export { checkBrokerUri, isBrokerUri, redactUri } from "./brokers/index.js";
+export { checkWebhookUrl, parseAllowedNetworks } from "./http/index.js";
+export { TransformError, compileTransform, type TransformContext } from "./transform.js";

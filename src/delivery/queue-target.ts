@@ -1,0 +1,121 @@
+/**
+ * Queue targets and dead-letter queues: events sent to Busbar's SQS-compatible queues through the
+ * queue service, so that they get every check and digest a SendMessage gets.
+ * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html
+ */
+import { evaluateResourcePolicy } from "../auth/index.js";
+import { QueueError, parseQueueArn, type QueueService } from "../queues/index.js";
+import { DeliveryError, type Invocation, type TargetInvoker } from "./types.js";
+
+/** EventBridge's SenderId for the messages it sends (what SQS records as the sender). */
+const SENDER_ID = "AIDAEVENTBRIDGEBUSBAR";
+
+/** Sends one message to a queue on behalf of a rule's account, or throws a {@link DeliveryError}. */
+async function sendToQueue(
+  queues: QueueService,
+  queueArn: string,
+  accountId: string,
+  entry: Readonly<Record<string, unknown>>,
+): Promise<void> {
+  const ref = parseQueueArn(queueArn);
+  if (ref === undefined)
+    throw new DeliveryError("INVALID_PARAMETER", `${queueArn} is not a queue ARN.`, { retryable: false });
+  const queue = await queues.findQueue(ref);
+  if (queue === undefined)
+    throw new DeliveryError("NO_RESOURCE", `Queue ${queueArn} does not exist.`, { retryable: false });
+  if (queue.accountId !== accountId) {
+    // Across accounts, the queue's policy must let the rule's account send (as AWS requires).
+    const decision = evaluateResourcePolicy(queue.attributes.Policy, {
+      principalAccountId: accountId,
+      action: "sqs:SendMessage",
+      resource: queue.arn,
+    });
+    if (decision !== "Allow")
+      throw new DeliveryError(
+        "NO_PERMISSIONS",
+        `The policy of queue ${queueArn} does not allow account ${accountId} to send messages to it.`,
+        { retryable: false },
+      );
+  }
+  let outcome;
+  try {
+    [outcome] = await queues.send(queue, [entry], { accountId, senderId: SENDER_ID });
+  } catch (e) {
+    if (e instanceof QueueError) throw queueFailure(e, queueArn);
+    throw new DeliveryError("SDK_CLIENT_ERROR", `Sending to ${queueArn} failed: ${(e as Error).message}`, {
+      retryable: true,
+      cause: e,
+    });
+  }
+  if (outcome !== undefined && "error" in outcome) throw queueFailure(outcome.error, queueArn);
+}
+
+function queueFailure(e: QueueError, queueArn: string): DeliveryError {
+  const missing = e.code === "AWS.SimpleQueueService.NonExistentQueue";
+  return new DeliveryError(missing ? "NO_RESOURCE" : "INVALID_PARAMETER", `${queueArn}: ${e.message}`, {
+    retryable: false,
+    cause: e,
+  });
+}
+
+/** Delivers to SQS-compatible queues (`arn:aws:sqs:<region>:<account>:<name>`). */
+export class QueueTargetInvoker implements TargetInvoker {
+  constructor(private readonly queues: QueueService) {}
+
+  async invoke(invocation: Invocation): Promise<void> {
+    const { target, payload, event, accountId } = invocation;
+    const sqs = target.spec.SqsParameters as Readonly<Record<string, unknown>> | undefined;
+    const groupId = sqs?.MessageGroupId;
+    const fifo = target.arn.endsWith(".fifo");
+    if (fifo && typeof groupId !== "string")
+      throw new DeliveryError(
+        "INVALID_PARAMETER",
+        `Target ${target.id} is a FIFO queue and needs SqsParameters.MessageGroupId.`,
+        { retryable: false },
+      );
+    await sendToQueue(this.queues, target.arn, accountId, {
+      MessageBody: payload,
+      // FIFO: the event id deduplicates the retries of this event to this queue within 5 minutes.
+      ...(fifo && { MessageGroupId: groupId, MessageDeduplicationId: `${event.id}` }),
+    });
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** Sends undeliverable events to dead-letter queues, with EventBridge's message attributes. */
+export class DeadLetters {
+  constructor(
+    private readonly queues: QueueService,
+    /** How a target ARN appears in TARGET_ARN (broker URIs without their credentials). */
+    readonly describeTarget: (arn: string) => string,
+  ) {}
+
+  /**
+   * Sends the event (its envelope, as accepted) to the queue, with the attributes as String
+   * message attributes.
+   * @throws {DeliveryError} when the queue is missing, FIFO, not allowed to the account, or the send fails.
+   */
+  async send(
+    queueArn: string,
+    accountId: string,
+    body: string,
+    attributes: Readonly<Record<string, string>>,
+  ): Promise<void> {
+    if (queueArn.endsWith(".fifo"))
+      throw new DeliveryError("INVALID_PARAMETER", "A dead-letter queue must be a standard queue.", {
+        retryable: false,
+      });
+    const MessageAttributes: Record<string, { DataType: string; StringValue: string }> = {};
+    for (const [name, value] of Object.entries(attributes)) {
+      // SQS refuses empty attribute values; error messages can be empty in principle.
+      MessageAttributes[name] = {
+        DataType: "String",
+        StringValue: value === "" ? "-" : value.slice(0, 2048),
+      };
+    }
+    await sendToQueue(this.queues, queueArn, accountId, { MessageBody: body, MessageAttributes });
+  }
+}

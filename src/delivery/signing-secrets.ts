@@ -1,0 +1,122 @@
+/**
+ * The signing secrets of webhook targets (Standard Webhooks): each HTTP target of a rule has one, or
+ * several while a rotation is under way, stored encrypted. Deliveries sign with every secret that has
+ * not expired, so receivers can switch to the new secret at their own pace.
+ * @see https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md#signature-scheme
+ */
+import { randomBytes } from "node:crypto";
+import type { Store } from "../store/index.js";
+
+/** @default 86400 — how long the previous secret keeps signing after a rotation. */
+export const DEFAULT_ROTATION_GRACE_SECONDS = 86_400;
+
+/** Encrypts secrets at rest (see secrets.ts). */
+export interface Sealer {
+  seal(plain: string): string;
+  open(sealed: string): string;
+}
+
+/** One signing secret of a target. */
+export interface SigningSecret {
+  /** `whsec_` and 32 random bytes in base64, as Standard Webhooks writes secrets. */
+  readonly secret: string;
+  readonly createdAt: number;
+  /** Absent while it is the current secret; set when a rotation retires it. */
+  readonly expiresAt?: number;
+}
+
+/** A new random secret in the Standard Webhooks form. */
+export function newSigningSecret(): string {
+  return `whsec_${randomBytes(32).toString("base64")}`;
+}
+
+/** Whether `secret` is a valid Standard Webhooks secret (`whsec_` and base64 of 24 to 64 bytes). */
+export function isSigningSecret(secret: string): boolean {
+  const m = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(secret);
+  if (m === null) return false;
+  const bytes = Buffer.from(m[1] as string, "base64").length;
+  return bytes >= 24 && bytes <= 64;
+}
+
+const keyOf = (ruleArn: string, targetId: string): string => `webhook-signing:${ruleArn}:${targetId}`;
+
+/** The signing secrets of every webhook target, cached in memory. */
+export class SigningSecrets {
+  readonly #cache = new Map<string, readonly SigningSecret[]>();
+  readonly #loading = new Map<string, Promise<readonly SigningSecret[]>>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly sealer: Sealer,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The target's secrets, current first, without expired ones; creates the first secret if there is none. */
+  async list(ruleArn: string, targetId: string): Promise<readonly SigningSecret[]> {
+    const key = keyOf(ruleArn, targetId);
+    let secrets = this.#cache.get(key);
+    if (secrets === undefined) {
+      // One load per key at a time, so that two first deliveries never create two secrets.
+      let loading = this.#loading.get(key);
+      if (loading === undefined) {
+        loading = this.load(key).finally(() => this.#loading.delete(key));
+        this.#loading.set(key, loading);
+      }
+      secrets = await loading;
+    }
+    const now = this.now();
+    return secrets.filter((s) => s.expiresAt === undefined || s.expiresAt > now);
+  }
+
+  private async load(key: string): Promise<readonly SigningSecret[]> {
+    const sealed = await this.store.getSecret(key);
+    let secrets = sealed === undefined ? [] : (JSON.parse(this.sealer.open(sealed)) as SigningSecret[]);
+    if (secrets.length === 0) {
+      secrets = [{ secret: newSigningSecret(), createdAt: this.now() }];
+      await this.save(key, secrets);
+    }
+    this.#cache.set(key, secrets);
+    return secrets;
+  }
+
+  /** The secret values deliveries sign with (see {@link list}). */
+  async active(ruleArn: string, targetId: string): Promise<readonly string[]> {
+    return (await this.list(ruleArn, targetId)).map((s) => s.secret);
+  }
+
+  /**
+   * Makes `secret` (or a new random one) the current secret; the secrets in use until now keep
+   * signing for `graceSeconds` more (0 retires them at once). Returns the secrets after the rotation.
+   */
+  async rotate(
+    ruleArn: string,
+    targetId: string,
+    options: { secret?: string; graceSeconds?: number } = {},
+  ): Promise<readonly SigningSecret[]> {
+    const now = this.now();
+    const until = now + (options.graceSeconds ?? DEFAULT_ROTATION_GRACE_SECONDS) * 1000;
+    const previous = (await this.list(ruleArn, targetId)).map((s) => ({
+      ...s,
+      expiresAt: Math.min(s.expiresAt ?? until, until),
+    }));
+    const secrets = [
+      { secret: options.secret ?? newSigningSecret(), createdAt: now },
+      ...previous.filter((s) => s.expiresAt > now),
+    ];
+    const key = keyOf(ruleArn, targetId);
+    await this.save(key, secrets);
+    this.#cache.set(key, secrets);
+    return secrets;
+  }
+
+  /** Forgets a target's secrets (when the target or its rule is removed). */
+  async remove(ruleArn: string, targetId: string): Promise<void> {
+    const key = keyOf(ruleArn, targetId);
+    this.#cache.delete(key);
+    await this.store.deleteSecret(key);
+  }
+
+  private async save(key: string, secrets: readonly SigningSecret[]): Promise<void> {
+    await this.store.putSecret(key, this.sealer.seal(JSON.stringify(secrets)));
+  }
+}

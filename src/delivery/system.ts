@@ -1,0 +1,131 @@
+/**
+ * Puts delivery together for a node: one invoker per target kind behind a router (adding a kind
+ * touches its folder and one line here), the dead-letter sender, the signing secrets of webhooks,
+ * and the engine.
+ */
+import type { RuleRegistry } from "../buses/index.js";
+import type { DeliveryConfig } from "../config/index.js";
+import type { GroupCommitter } from "../ingest/index.js";
+import type { Logger } from "../log/index.js";
+import type { Metrics } from "../metrics/index.js";
+import type { QueueService } from "../queues/index.js";
+import type { Store } from "../store/index.js";
+import { createBrokerInvoker, isBrokerUri, redactUri } from "./brokers/index.js";
+import { BusTargetInvoker } from "./bus-target.js";
+import { DeliveryEngine } from "./engine.js";
+import {
+  HttpClient,
+  createApiDestinationInvoker,
+  createWebhookInvoker,
+  isApiDestinationArn,
+  parseAllowedNetworks,
+  type ResolvedApiDestination,
+} from "./http/index.js";
+import { DeadLetters, QueueTargetInvoker } from "./queue-target.js";
+import { readAuthParameters, type SecretBox } from "./secrets.js";
+import { SigningSecrets } from "./signing-secrets.js";
+import type { TargetInvoker } from "./types.js";
+
+/** What delivery needs from the node. */
+export interface DeliveryDependencies {
+  readonly store: Store;
+  readonly registry: RuleRegistry;
+  readonly queues: QueueService;
+  readonly secrets: SecretBox;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  readonly config: DeliveryConfig;
+}
+
+/** A node's delivery: the engine, and what the API needs of it. */
+export interface Delivery {
+  readonly engine: DeliveryEngine;
+  readonly signingSecrets: SigningSecrets;
+  /** Gives the engine the committer bus targets commit through (made after the engine, which it feeds). */
+  attach(committer: GroupCommitter): void;
+  close(): Promise<void>;
+}
+
+const EVENT_BUS_ARN = /^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\//;
+const QUEUE_ARN = /^arn:aws[a-z-]*:sqs:/;
+const API_DESTINATION = /^arn:aws[a-z-]*:events:[a-z0-9-]+:(\d{12}):api-destination\/([\w.-]+)/;
+const CONNECTION = /^arn:aws[a-z-]*:events:[a-z0-9-]+:(\d{12}):connection\/([\w.-]+)/;
+/** How long a resolved API destination (and its decrypted connection) is reused. */
+const RESOLVE_CACHE_MS = 1000;
+
+/** Builds the delivery of a node. BUSBAR_ALLOW_TARGET_NETWORKS is checked here (it throws when invalid). */
+export function createDelivery(deps: DeliveryDependencies): Delivery {
+  const { store, registry, queues, secrets, metrics, log, config } = deps;
+  const allowedNetworks = parseAllowedNetworks(config.allowTargetNetworks);
+  const http = new HttpClient({ allowedNetworks, timeoutMs: config.targetTimeoutMs });
+  const signingSecrets = new SigningSecrets(store, secrets);
+  let committer: GroupCommitter | undefined;
+
+  const resolved = new Map<string, { at: number; value: ResolvedApiDestination | undefined }>();
+  const resolve = async (arn: string): Promise<ResolvedApiDestination | undefined> => {
+    const hit = resolved.get(arn);
+    if (hit !== undefined && Date.now() - hit.at < RESOLVE_CACHE_MS) return hit.value;
+    const m = API_DESTINATION.exec(arn);
+    let value: ResolvedApiDestination | undefined;
+    const destination =
+      m === null ? undefined : await store.getApiDestination(m[1] as string, m[2] as string);
+    // A destination created again under the same name has a new ARN: the old one names nothing.
+    if (destination?.arn === arn) {
+      const c = CONNECTION.exec(destination.connectionArn);
+      const connection = c === null ? undefined : await store.getConnection(c[1] as string, c[2] as string);
+      if (connection !== undefined && connection.arn === destination.connectionArn)
+        value = { destination, connection, auth: readAuthParameters(secrets, connection) };
+    }
+    if (resolved.size > 10_000) resolved.clear();
+    resolved.set(arn, { at: Date.now(), value });
+    return value;
+  };
+
+  const bus = new BusTargetInvoker(registry, (records) => {
+    if (committer === undefined) return Promise.reject(new Error("delivery is not attached to a committer"));
+    return committer.commit(records);
+  });
+  const queue = new QueueTargetInvoker(queues);
+  const webhook = createWebhookInvoker({
+    client: http,
+    signingSecrets: (invocation) => signingSecrets.active(invocation.ruleArn, invocation.target.id),
+  });
+  const apiDestination = createApiDestinationInvoker({ client: http, resolve });
+  const broker = createBrokerInvoker({ timeoutMs: config.targetTimeoutMs });
+  const invokers: readonly TargetInvoker[] = [bus, queue, webhook, apiDestination, broker];
+
+  const invokerFor = (arn: string): TargetInvoker | undefined => {
+    if (arn.startsWith("https://") || arn.startsWith("http://")) return webhook;
+    if (EVENT_BUS_ARN.test(arn)) return bus;
+    if (QUEUE_ARN.test(arn)) return queue;
+    if (isApiDestinationArn(arn)) return apiDestination;
+    if (isBrokerUri(arn)) return broker;
+    return undefined;
+  };
+
+  const engine = new DeliveryEngine({
+    store,
+    registry,
+    invokerFor,
+    deadLetters: new DeadLetters(queues, (arn) => (isBrokerUri(arn) ? redactUri(arn) : arn)),
+    metrics,
+    log,
+    backoff: { baseMs: config.retryBaseMs, maxMs: config.retryMaxMs },
+    concurrency: config.concurrency,
+    targetConcurrency: config.targetConcurrency,
+    maxInMemory: config.maxInMemory,
+  });
+
+  return {
+    engine,
+    signingSecrets,
+    attach(c) {
+      committer = c;
+    },
+    async close() {
+      await engine.close();
+      await Promise.allSettled(invokers.map((i) => i.close()));
+      await http.close();
+    },
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * What the delivery engine and the target invokers share: one attempt to invoke a target
+ * ({@link Invocation}), the invoker contract ({@link TargetInvoker}), and the error an attempt fails
+ * with ({@link DeliveryError}), which says whether retrying can help.
+ */
+import type { StoredEvent, Target } from "../store/index.js";
+
+/** One attempt to deliver one event to one target of one rule. */
+export interface Invocation {
+  /** The event as accepted (its envelope is `event.json`). */
+  readonly event: StoredEvent;
+  /** What to send: the event envelope, or what Input/InputPath/InputTransformer made of it. */
+  readonly payload: string;
+  /** The target as PutTargets stored it (`target.spec` is the AWS Target structure). */
+  readonly target: Target;
+  /** The ARN of the rule that matched. */
+  readonly ruleArn: string;
+  /** The account that owns the rule (and so the target). */
+  readonly accountId: string;
+  /** The pending delivery's id: stable across the retries of this delivery. */
+  readonly deliveryId: string;
+  /** Attempts made before this one (0 on the first). */
+  readonly attempt: number;
+}
+
+/** Invokes targets of one kind. */
+export interface TargetInvoker {
+  /**
+   * Delivers the invocation; resolves once the target acknowledged it.
+   * @throws {DeliveryError} when the attempt failed (other errors count as retryable failures).
+   */
+  invoke(invocation: Invocation, signal: AbortSignal): Promise<void>;
+  /** Releases pooled connections. */
+  close(): Promise<void>;
+}
+
+/** Options of a {@link DeliveryError}. */
+export interface DeliveryErrorOptions {
+  /** Whether another attempt could succeed (5xx, 429, timeouts, resets); false skips the retries. */
+  readonly retryable: boolean;
+  /** The target asked to be called again no sooner than this (Retry-After on 429 and 503). */
+  readonly retryAfterMs?: number;
+  readonly cause?: unknown;
+}
+
+/**
+ * A failed attempt. `code` is what dead-letter messages carry as ERROR_CODE (EventBridge's codes
+ * where they exist, such as `SDK_CLIENT_ERROR`, `NO_PERMISSIONS`, `RESOURCE_NOT_FOUND`,
+ * `THROTTLING`, `HTTP_5XX`-style codes); `message` becomes ERROR_MESSAGE and must never hold a secret.
+ */
+export class DeliveryError extends Error {
+  override readonly name = "DeliveryError";
+  readonly retryable: boolean;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(
+    readonly code: string,
+    message: string,
+    options: DeliveryErrorOptions,
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.retryable = options.retryable;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * Prometheus metrics (`GET /metrics`), named as EventBridge names its CloudWatch metrics where one
+ * exists, with `bus`, `rule` and `target` labels in place of CloudWatch's dimensions.
+ * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/** Latency buckets in milliseconds, from sub-millisecond to a day of retries. */
+const LATENCY_BUCKETS_MS = [
+  0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 30_000, 60_000, 300_000, 3_600_000,
+  86_400_000,
+];
+
+type TargetLabels = "bus" | "rule" | "target";
+
+/** The metrics of a node. */
+export class Metrics {
+  readonly registry = new Registry();
+
+  /** Events that matched at least one rule (EventBridge: MatchedEvents), by bus. */
+  readonly matchedEvents = this.counter("MatchedEvents", "Events that matched at least one rule.", ["bus"]);
+  /** Rules that matched an event (EventBridge: TriggeredRules). */
+  readonly triggeredRules = this.counter("TriggeredRules", "Rules that matched an event.", ["bus", "rule"]);
+  /** Events accepted by PutEvents (and by bus-to-bus delivery). */
+  readonly events = this.counter("Events", "Events accepted onto a bus.", ["bus"]);
+  /** Targets invoked to completion, successfully or not (EventBridge: Invocations). */
+  readonly invocations = this.counter("Invocations", "Target invocations, successful or finally failed.", [
+    "bus",
+    "rule",
+    "target",
+  ]);
+  /** Attempts to invoke a target, first attempts and retries (EventBridge: InvocationAttempts). */
+  readonly invocationAttempts = this.counter("InvocationAttempts", "Attempts to invoke a target.", [
+    "bus",
+    "rule",
+    "target",
+  ]);
+  /** Attempts that the target acknowledged (EventBridge: SuccessfulInvocationAttempts). */
+  readonly successfulInvocationAttempts = this.counter(
+    "SuccessfulInvocationAttempts",
+    "Attempts the target acknowledged.",
+    ["bus", "rule", "target"],
+  );
+  /** Invocations that failed for good: retries exhausted or not retryable (EventBridge: FailedInvocations). */
+  readonly failedInvocations = this.counter(
+    "FailedInvocations",
+    "Invocations that failed permanently (retries exhausted, or a failure retrying cannot fix).",
+    ["bus", "rule", "target", "code"],
+  );
+  /** Attempts that were retries (EventBridge: RetryInvocationAttempts). */
+  readonly retryInvocationAttempts = this.counter(
+    "RetryInvocationAttempts",
+    "Attempts that were retries of an earlier failed attempt.",
+    ["bus", "rule", "target"],
+  );
+  /** Failed events sent to a dead-letter queue (EventBridge: InvocationsSentToDlq). */
+  readonly invocationsSentToDlq = this.counter(
+    "InvocationsSentToDlq",
+    "Failed events sent to a dead-letter queue.",
+    ["bus", "rule", "target"],
+  );
+  /** Failed events that could not be sent to their dead-letter queue (EventBridge: InvocationsFailedToBeSentToDlq). */
+  readonly invocationsFailedToBeSentToDlq = this.counter(
+    "InvocationsFailedToBeSentToDlq",
+    "Failed events that could not be sent to their dead-letter queue.",
+    ["bus", "rule", "target"],
+  );
+  /** Failed events dropped because no dead-letter queue was configured (EventBridge counts these as FailedInvocations only). */
+  readonly invocationsDropped = this.counter(
+    "InvocationsDropped",
+    "Failed events dropped: no dead-letter queue configured, or the rule or target no longer exists.",
+    ["bus", "rule", "target", "reason"],
+  );
+  /** Deliveries found pending in the store at start-up or after an overflow and resumed. */
+  readonly deliveriesResumed = this.counter(
+    "busbar_deliveries_resumed_total",
+    "Pending deliveries loaded from the store (after a restart, or when more were pending than fit in memory); some may be repeats of attempts made before a crash.",
+    [],
+  );
+  /** Time from acceptance to the start of a successful invocation (EventBridge: IngestiontoInvocationStartLatency). */
+  readonly ingestionToInvocationStartLatency = this.histogram(
+    "IngestiontoInvocationStartLatency",
+    "Milliseconds from an event's acceptance to the start of the invocation that delivered it.",
+    ["bus", "rule"],
+  );
+  /** Time from acceptance to a successful invocation's end (EventBridge: IngestiontoInvocationCompleteLatency). */
+  readonly ingestionToInvocationCompleteLatency = this.histogram(
+    "IngestiontoInvocationCompleteLatency",
+    "Milliseconds from an event's acceptance to the end of the invocation that delivered it.",
+    ["bus", "rule"],
+  );
+  /** Deliveries held in memory by the delivery engine (due now, retrying later, or in flight). */
+  readonly deliveriesInMemory = new Gauge({
+    name: "busbar_deliveries_in_memory",
+    help: "Pending deliveries the delivery engine holds in memory (in flight, waiting, or waiting to retry).",
+    registers: [this.registry],
+  });
+  /** Invocations in flight. */
+  readonly invocationsInFlight = new Gauge({
+    name: "busbar_invocations_in_flight",
+    help: "Target invocations in flight.",
+    registers: [this.registry],
+  });
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    if (options.processMetrics !== false)
+      collectDefaultMetrics({ register: this.registry, prefix: "busbar_" });
+  }
+
+  /** The text exposition format. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  private counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  private histogram<L extends string>(name: string, help: string, labelNames: readonly L[]): Histogram<L> {
+    return new Histogram({ name, help, labelNames, buckets: LATENCY_BUCKETS_MS, registers: [this.registry] });
+  }
+}
+
+export type { TargetLabels };

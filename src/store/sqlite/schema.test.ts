@@ -1,0 +1,102 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { DEFAULT_SQLITE_FILE_NAME, openSqliteStore } from "./index.js";
+import { MIGRATIONS, SCHEMA_VERSION, migrate, schemaVersion } from "./schema.js";
+import { prepareStatements } from "./statements.js";
+
+const T0 = 1_700_000_000_000;
+
+/** Runs `body` on a fresh data directory, removed afterwards. */
+async function inDataDir(body: (dataDir: string) => Promise<void>): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), "busbar-schema-"));
+  try {
+    await body(dataDir);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Writes a database as Busbar at schema version 2 left it: a bus, an event with two deliveries, a queue. */
+function writeVersion2(path: string): void {
+  const db = new Database(path);
+  try {
+    db.pragma("journal_mode = WAL");
+    for (const migration of MIGRATIONS.slice(0, 2)) db.exec(migration);
+    db.pragma("user_version = 2");
+    db.exec(`
+      INSERT INTO buses (account_id, name, arn, created_at, last_modified_at)
+        VALUES ('111111111111', 'default', 'arn:bus', ${T0}, ${T0});
+      INSERT INTO events (seq, id, account_id, bus_name, time, ingested_at, json)
+        VALUES (1, 'e1', '111111111111', 'default', ${T0}, ${T0}, '{}');
+      INSERT INTO deliveries (event_seq, id, event_id, account_id, bus_name, rule_name, target_id, due_at, attempts)
+        VALUES (1, 'd1', 'e1', '111111111111', 'default', 'r', 't', ${T0}, 0),
+               (1, 'd2', 'e1', '111111111111', 'default', 'r', 't', ${T0}, 0);
+      INSERT INTO queues (account_id, name, arn, fifo, attributes, created_at, last_modified_at)
+        VALUES ('111111111111', 'q', 'arn:q', 0, '{}', ${T0}, ${T0});
+    `);
+  } finally {
+    db.close();
+  }
+}
+
+describe("SQLite schema", () => {
+  it("migrates a database at version 2, keeping its data", async () => {
+    assert.equal(SCHEMA_VERSION, 3);
+    await inDataDir(async (dataDir) => {
+      const path = join(dataDir, DEFAULT_SQLITE_FILE_NAME);
+      writeVersion2(path);
+      const store = openSqliteStore({ dataDir });
+      try {
+        assert.equal((await store.getBus("111111111111", "default"))?.arn, "arn:bus");
+        assert.equal((await store.getQueue("111111111111", "q"))?.arn, "arn:q");
+        assert.equal(await store.countDeliveries(), 2);
+        assert.equal(await store.completeDeliveries([{ eventId: "e1", id: "d1" }]), 1);
+        assert.equal(
+          await store.rescheduleDeliveries([{ eventId: "e1", id: "d2", dueAt: T0 + 1, attempts: 1 }]),
+          1,
+        );
+        assert.deepEqual(
+          (await store.listDueDeliveries(T0 + 1, 10)).map((d) => [d.id, d.attempts]),
+          [["d2", 1]],
+        );
+        await store.putSecret("k", "v");
+        assert.equal(await store.getSecret("k"), "v");
+        assert.deepEqual((await store.listConnections("111111111111")).items, []);
+        assert.deepEqual((await store.listApiDestinations("111111111111")).items, []);
+      } finally {
+        await store.close();
+      }
+      const db = new Database(path, { readonly: true });
+      try {
+        assert.equal(schemaVersion(db), SCHEMA_VERSION);
+      } finally {
+        db.close();
+      }
+    });
+  });
+
+  it("walks due deliveries by seeking deliveries_by_due_at, with no sort", () => {
+    const db = new Database(":memory:");
+    try {
+      migrate(db);
+      const sql = prepareStatements(db);
+      const plan = db
+        .prepare<[number, number, number, string, number], { detail: string }>(
+          `EXPLAIN QUERY PLAN ${sql.listDueDeliveriesAfter.source}`,
+        )
+        .all(T0, T0, 1, "d", 10)
+        .map((row) => row.detail);
+      assert.equal(plan.length, 1, plan.join("; "));
+      assert.match(
+        plan[0] ?? "",
+        /^SEARCH deliveries USING INDEX deliveries_by_due_at \(\(due_at,event_seq,id\)>/,
+      );
+    } finally {
+      db.close();
+    }
+  });
+});

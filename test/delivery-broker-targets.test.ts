@@ -1,0 +1,141 @@
+/**
+ * Broker targets end to end: one rule of a real `busbar serve` with a NATS, a RabbitMQ, an MQTT and a
+ * Redis streams target, each consumed with the broker's own client from the machine's real broker.
+ * Skips loudly when a broker is unreachable, except under CI=true.
+ */
+import { randomUUID } from "node:crypto";
+import { connect as tcpConnect } from "node:net";
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import {
+  PutEventsCommand,
+  PutRuleCommand,
+  PutTargetsCommand,
+  type EventBridgeClient,
+} from "@aws-sdk/client-eventbridge";
+import { connect as natsConnect } from "@nats-io/transport-node";
+import amqp from "amqplib";
+import { Redis } from "ioredis";
+import mqtt from "mqtt";
+import { eventBridgeClient, removeDataDir, startBusbar, type BusbarProcess } from "./support/index.js";
+
+const PORTS = { nats: 4222, rabbitmq: 5672, mosquitto: 1883, redis: 6379 } as const;
+
+function reachable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = tcpConnect({ host: "127.0.0.1", port });
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
+}
+
+let server: BusbarProcess;
+let events: EventBridgeClient;
+const down: string[] = [];
+
+before(async () => {
+  for (const [name, port] of Object.entries(PORTS)) if (!(await reachable(port))) down.push(name);
+  if (down.length > 0) {
+    const message = `broker target tests need ${down.join(", ")} on 127.0.0.1 (see the env skill's machines/node-svc.md)`;
+    if (process.env.CI === "true") throw new Error(message);
+    console.warn(`\n!!! SKIPPING: ${message}\n`);
+    return;
+  }
+  server = await startBusbar();
+  events = eventBridgeClient(server.url);
+});
+
+after(async () => {
+  if (down.length > 0) return;
+  events.destroy();
+  await server.stop();
+  removeDataDir(server.dataDir);
+});
+
+describe("broker targets", () => {
+  it("deliver one event to NATS JetStream, RabbitMQ, MQTT and a Redis stream", async (t) => {
+    if (down.length > 0) {
+      t.skip(`brokers down: ${down.join(", ")}`);
+      return;
+    }
+    const tag = randomUUID().slice(0, 8);
+    const subject = `busbar.test.${tag}`;
+    const topic = `busbar/test/${tag}`;
+    const stream = `busbar-test-${tag}`;
+
+    const nc = await natsConnect({ servers: "127.0.0.1:4222" });
+    const natsGot = new Promise<string>((resolve) => {
+      const sub = nc.subscribe(subject, { max: 1 });
+      void (async () => {
+        for await (const m of sub) resolve(m.string());
+      })();
+    });
+    const conn = await amqp.connect("amqp://guest:guest@127.0.0.1:5672");
+    const ch = await conn.createChannel();
+    const { queue } = await ch.assertQueue("", { exclusive: true });
+    await ch.bindQueue(queue, "amq.topic", `busbar.${tag}`);
+    const amqpGot = new Promise<string>((resolve) => {
+      void ch.consume(queue, (m) => m !== null && resolve(m.content.toString("utf8")), { noAck: true });
+    });
+    const mq = await mqtt.connectAsync("mqtt://127.0.0.1:1883");
+    await mq.subscribeAsync(topic, { qos: 1 });
+    const mqttGot = new Promise<string>((resolve) =>
+      mq.on("message", (_t, payload) => resolve(payload.toString("utf8"))),
+    );
+    const redis = new Redis({ host: "127.0.0.1", port: 6379, lazyConnect: true });
+    await redis.connect();
+    try {
+      await events.send(
+        new PutRuleCommand({ Name: `brokers-${tag}`, EventPattern: `{"source":["brokers.${tag}"]}` }),
+      );
+      const put = await events.send(
+        new PutTargetsCommand({
+          Rule: `brokers-${tag}`,
+          Targets: [
+            { Id: "nats", Arn: `nats://127.0.0.1:4222/${subject}` },
+            {
+              Id: "amqp",
+              Arn: `amqp://guest:guest@127.0.0.1:5672/?exchange=amq.topic&routingKey=busbar.${tag}`,
+            },
+            { Id: "mqtt", Arn: `mqtt://127.0.0.1:1883/${topic}` },
+            { Id: "redis", Arn: `redis://127.0.0.1:6379/0?stream=${stream}` },
+          ],
+        }),
+      );
+      assert.equal(put.FailedEntryCount, 0, JSON.stringify(put.FailedEntries));
+      const r = await events.send(
+        new PutEventsCommand({
+          Entries: [{ Source: `brokers.${tag}`, DetailType: "t", Detail: '{"n":42}' }],
+        }),
+      );
+      const id = r.Entries?.[0]?.EventId;
+      const timeout = new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error("timed out")), 10_000),
+      );
+      for (const got of [natsGot, amqpGot, mqttGot]) {
+        const event = JSON.parse(await Promise.race([got, timeout])) as { id: string; detail: unknown };
+        assert.equal(event.id, id);
+        assert.deepEqual(event.detail, { n: 42 });
+      }
+      const deadline = Date.now() + 10_000;
+      let entries: Array<[string, string[]]> = [];
+      while (entries.length === 0 && Date.now() < deadline) {
+        entries = await redis.xrange(stream, "-", "+");
+        if (entries.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const fields = entries[0]?.[1] ?? [];
+      const event = JSON.parse(fields[fields.indexOf("event") + 1] as string) as { id: string };
+      assert.equal(event.id, id);
+      assert.doesNotMatch(server.output(), /guest:guest/, "no credentials in the log");
+    } finally {
+      await nc.close();
+      await conn.close();
+      await mq.endAsync();
+      await redis.del(stream);
+      redis.disconnect();
+    }
+  });
+});

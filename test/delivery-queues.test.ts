@@ -1,0 +1,331 @@
+/**
+ * Delivery to queues and buses, dead-letter queues and metrics, against a real `busbar serve` driven
+ * with the AWS SDK: rules with SQS-compatible queue targets (standard and FIFO, with input
+ * transformation), event bus targets (same account, and another account through the bus's policy),
+ * failures that go to the target's dead-letter queue or the bus's, and the metrics that count them.
+ */
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import {
+  CreateEventBusCommand,
+  PutEventsCommand,
+  PutPermissionCommand,
+  PutRuleCommand,
+  PutTargetsCommand,
+  type EventBridgeClient,
+} from "@aws-sdk/client-eventbridge";
+import { ReceiveMessageCommand, type Message, type SQSClient } from "@aws-sdk/client-sqs";
+import {
+  createQueue,
+  eventBridgeClient,
+  removeDataDir,
+  sqsClient,
+  startBusbar,
+  type BusbarProcess,
+} from "./support/index.js";
+
+const root = join(import.meta.dirname, "..");
+let server: BusbarProcess;
+let events: EventBridgeClient;
+let sqs: SQSClient;
+const ACCOUNT = "000000000000";
+const queueArn = (name: string, account = ACCOUNT) => `arn:aws:sqs:us-east-1:${account}:${name}`;
+
+before(async () => {
+  server = await startBusbar({
+    env: { BUSBAR_RETRY_BASE_MS: "20", BUSBAR_RETRY_MAX_MS: "100", BUSBAR_KEY_CACHE_MS: "0" },
+  });
+  events = eventBridgeClient(server.url);
+  sqs = sqsClient(server.url);
+});
+
+after(async () => {
+  events.destroy();
+  sqs.destroy();
+  await server.stop();
+  removeDataDir(server.dataDir);
+});
+
+/** A new account (with the `busbar accounts create` command) and its root key. */
+function newAccount(): { accountId: string; accessKeyId: string; secretAccessKey: string } {
+  const r = spawnSync(
+    process.execPath,
+    ["--import", "tsx", join(root, "src/cli/main.ts"), "accounts", "create", "--data-dir", server.dataDir],
+    { cwd: root, encoding: "utf8" },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout) as { accountId: string; accessKeyId: string; secretAccessKey: string };
+}
+
+/** Receives until `count` messages arrived (or 10 s passed). */
+async function receive(url: string, count: number, attributes = false): Promise<Message[]> {
+  const got: Message[] = [];
+  const deadline = Date.now() + 10_000;
+  while (got.length < count && Date.now() < deadline) {
+    const r = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: url,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+        ...(attributes && { MessageAttributeNames: ["All"], MessageSystemAttributeNames: ["All"] }),
+      }),
+    );
+    got.push(...(r.Messages ?? []));
+  }
+  return got;
+}
+
+async function rule(name: string, pattern: object, bus?: string): Promise<string> {
+  const r = await events.send(
+    new PutRuleCommand({
+      Name: name,
+      EventPattern: JSON.stringify(pattern),
+      ...(bus !== undefined && { EventBusName: bus }),
+    }),
+  );
+  return r.RuleArn as string;
+}
+
+async function put(source: string, detail: object, bus?: string): Promise<string> {
+  const r = await events.send(
+    new PutEventsCommand({
+      Entries: [
+        {
+          Source: source,
+          DetailType: "test",
+          Detail: JSON.stringify(detail),
+          ...(bus !== undefined && { EventBusName: bus }),
+        },
+      ],
+    }),
+  );
+  assert.equal(r.FailedEntryCount, 0);
+  return r.Entries?.[0]?.EventId as string;
+}
+
+async function metric(name: string, labels: Record<string, string>): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(`${name}{`)) continue;
+    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)))
+      sum += Number(line.split(" ").pop());
+  }
+  return sum;
+}
+
+describe("queue targets", () => {
+  it("deliver each matching event to the queue, as the event envelope", async () => {
+    const url = await createQueue(sqs, "orders-all");
+    await rule("orders-to-queue", { source: ["shop.orders"] });
+    await events.send(
+      new PutTargetsCommand({ Rule: "orders-to-queue", Targets: [{ Id: "q", Arn: queueArn("orders-all") }] }),
+    );
+    const ids = [
+      await put("shop.orders", { n: 1 }),
+      await put("shop.orders", { n: 2 }),
+      await put("shop.other", {}),
+    ];
+    const got = await receive(url, 2);
+    assert.equal(got.length, 2);
+    const bodies = got.map((m) => JSON.parse(m.Body as string) as Record<string, unknown>);
+    assert.deepEqual(new Set(bodies.map((b) => b.id)), new Set(ids.slice(0, 2)));
+    for (const b of bodies) {
+      assert.equal(b.source, "shop.orders");
+      assert.equal(b["detail-type"], "test");
+      assert.equal(b.account, ACCOUNT);
+    }
+    assert.equal(await metric("Invocations", { rule: "orders-to-queue", target: "q" }), 2);
+    assert.equal(await metric("TriggeredRules", { rule: "orders-to-queue" }), 2);
+  });
+
+  it("send what the InputTransformer makes of the event", async () => {
+    const url = await createQueue(sqs, "transformed");
+    const ruleArn = await rule("transform", { source: ["shop.transform"] });
+    await events.send(
+      new PutTargetsCommand({
+        Rule: "transform",
+        Targets: [
+          {
+            Id: "t",
+            Arn: queueArn("transformed"),
+            InputTransformer: {
+              InputPathsMap: { order: "$.detail.order", src: "$.source" },
+              InputTemplate: '{"order": <order>, "from": "<src>", "rule": "<aws.events.rule-arn>"}',
+            },
+          },
+        ],
+      }),
+    );
+    await put("shop.transform", { order: { id: 7, lines: [1, 2] } });
+    const [m] = await receive(url, 1);
+    assert.deepEqual(JSON.parse(m?.Body as string), {
+      order: { id: 7, lines: [1, 2] },
+      from: "shop.transform",
+      rule: ruleArn,
+    });
+  });
+
+  it("deliver to FIFO queues with the target's MessageGroupId, deduplicated by event id", async () => {
+    const url = await createQueue(sqs, "ordered.fifo", { FifoQueue: "true" });
+    await rule("to-fifo", { source: ["shop.fifo"] });
+    await events.send(
+      new PutTargetsCommand({
+        Rule: "to-fifo",
+        Targets: [{ Id: "f", Arn: queueArn("ordered.fifo"), SqsParameters: { MessageGroupId: "g1" } }],
+      }),
+    );
+    const id = await put("shop.fifo", { n: 1 });
+    const [m] = await receive(url, 1, true);
+    assert.equal(m?.Attributes?.MessageGroupId, "g1");
+    assert.equal(m?.Attributes?.MessageDeduplicationId, id);
+  });
+});
+
+describe("event bus targets", () => {
+  it("put the event on another bus, where that bus's rules route it on", async () => {
+    await events.send(new CreateEventBusCommand({ Name: "downstream" }));
+    const url = await createQueue(sqs, "downstream-q");
+    await rule("forward", { source: ["shop.forward"] });
+    await events.send(
+      new PutTargetsCommand({
+        Rule: "forward",
+        Targets: [{ Id: "bus", Arn: `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/downstream` }],
+      }),
+    );
+    await rule("on-downstream", { source: ["shop.forward"], detail: { keep: [true] } }, "downstream");
+    await events.send(
+      new PutTargetsCommand({
+        Rule: "on-downstream",
+        EventBusName: "downstream",
+        Targets: [{ Id: "q", Arn: queueArn("downstream-q") }],
+      }),
+    );
+    const id = await put("shop.forward", { keep: true, n: 1 });
+    await put("shop.forward", { keep: false });
+    const got = await receive(url, 2);
+    assert.equal(got.length, 1);
+    const body = JSON.parse(got[0]?.Body as string) as Record<string, unknown>;
+    assert.deepEqual(body.detail, { keep: true, n: 1 });
+    assert.notEqual(body.id, id, "the event gets a new id on the other bus");
+  });
+
+  it("refuse a bus of another account until its policy allows the rule's account", async () => {
+    await events.send(new CreateEventBusCommand({ Name: "partner" }));
+    const url = await createQueue(sqs, "partner-in");
+    await rule("partner-in", { source: ["partner.app"] }, "partner");
+    await events.send(
+      new PutTargetsCommand({
+        Rule: "partner-in",
+        EventBusName: "partner",
+        Targets: [{ Id: "q", Arn: queueArn("partner-in") }],
+      }),
+    );
+    // Another account's rule sends its events to the default account's bus "partner".
+    const other = newAccount();
+    const theirs = eventBridgeClient(server.url, other);
+    try {
+      await theirs.send(
+        new PutRuleCommand({ Name: "to-partner", EventPattern: '{"source":["partner.app"]}' }),
+      );
+      await theirs.send(
+        new PutTargetsCommand({
+          Rule: "to-partner",
+          Targets: [{ Id: "p", Arn: `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/partner` }],
+        }),
+      );
+      const send = () =>
+        theirs.send(
+          new PutEventsCommand({ Entries: [{ Source: "partner.app", DetailType: "t", Detail: '{"n":1}' }] }),
+        );
+      await send();
+      const deadline = Date.now() + 5000;
+      while ((await metric("FailedInvocations", { rule: "to-partner", code: "NO_PERMISSIONS" })) < 1) {
+        assert.ok(Date.now() < deadline, "the delivery was refused");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await events.send(
+        new PutPermissionCommand({
+          EventBusName: "partner",
+          Action: "events:PutEvents",
+          Principal: other.accountId,
+          StatementId: "partner-account",
+        }),
+      );
+      await send();
+      const got = await receive(url, 1);
+      assert.equal(got.length, 1);
+      assert.equal((JSON.parse(got[0]?.Body as string) as { account: string }).account, other.accountId);
+    } finally {
+      theirs.destroy();
+    }
+  });
+});
+
+describe("dead-letter queues", () => {
+  it("receive an event whose target cannot be delivered to, with EventBridge's attributes, without retries", async () => {
+    const dlq = await createQueue(sqs, "dead-letters");
+    const ruleArn = await rule("to-missing-queue", { source: ["shop.dlq"] });
+    await events.send(
+      new PutTargetsCommand({
+        Rule: "to-missing-queue",
+        Targets: [
+          { Id: "gone", Arn: queueArn("no-such-queue"), DeadLetterConfig: { Arn: queueArn("dead-letters") } },
+        ],
+      }),
+    );
+    const id = await put("shop.dlq", { n: 1 });
+    const [m] = await receive(dlq, 1, true);
+    assert.ok(m !== undefined, "the event reached the dead-letter queue");
+    assert.equal((JSON.parse(m.Body as string) as { id: string }).id, id);
+    const attr = (k: string) => m.MessageAttributes?.[k]?.StringValue;
+    assert.equal(attr("RULE_ARN"), ruleArn);
+    assert.equal(attr("TARGET_ARN"), queueArn("no-such-queue"));
+    assert.equal(attr("ERROR_CODE"), "NO_RESOURCE");
+    assert.match(attr("ERROR_MESSAGE") ?? "", /does not exist/);
+    assert.equal(attr("RETRY_ATTEMPTS"), "0");
+    assert.equal(attr("EXHAUSTED_RETRY_CONDITION"), undefined, "not exhausted: not retryable");
+    assert.equal(await metric("InvocationsSentToDlq", { rule: "to-missing-queue" }), 1);
+    assert.equal(await metric("FailedInvocations", { rule: "to-missing-queue", code: "NO_RESOURCE" }), 1);
+  });
+
+  it("on the bus catch failures of targets without their own", async () => {
+    const dlq = await createQueue(sqs, "bus-dead-letters");
+    await events.send(
+      new CreateEventBusCommand({
+        Name: "with-dlq",
+        DeadLetterConfig: { Arn: queueArn("bus-dead-letters") },
+      }),
+    );
+    await rule("bus-dlq-rule", { source: ["shop.busdlq"] }, "with-dlq");
+    await events.send(
+      new PutTargetsCommand({
+        Rule: "bus-dlq-rule",
+        EventBusName: "with-dlq",
+        Targets: [{ Id: "gone", Arn: queueArn("also-missing") }],
+      }),
+    );
+    const id = await put("shop.busdlq", {}, "with-dlq");
+    const [m] = await receive(dlq, 1, true);
+    assert.equal((JSON.parse(m?.Body as string) as { id: string }).id, id);
+    assert.equal(m?.MessageAttributes?.ERROR_CODE?.StringValue, "NO_RESOURCE");
+  });
+
+  it("count an event dropped when there is no dead-letter queue", async () => {
+    await rule("drop-rule", { source: ["shop.drop"] });
+    await events.send(
+      new PutTargetsCommand({ Rule: "drop-rule", Targets: [{ Id: "gone", Arn: queueArn("missing-too") }] }),
+    );
+    await put("shop.drop", {});
+    const deadline = Date.now() + 5000;
+    while ((await metric("InvocationsDropped", { rule: "drop-rule" })) < 1 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    assert.equal(
+      await metric("InvocationsDropped", { rule: "drop-rule", reason: "NO_DEAD_LETTER_QUEUE" }),
+      1,
+    );
+    assert.match(server.output(), /"eventId":"[^"]+","rule":"[^"]*drop-rule"/);
+  });
+});

@@ -1,0 +1,373 @@
+/**
+ * Signed webhooks and API destinations end to end: a real `busbar serve` delivers to real HTTP
+ * receivers on loopback (allowed with BUSBAR_ALLOW_TARGET_NETWORKS), which verify the Standard
+ * Webhooks signatures with the `standardwebhooks` package and parse CloudEvents with the `cloudevents`
+ * SDK. Covers retries of 500s and connection resets, Retry-After on 429, 410 straight to the
+ * dead-letter queue, secret rotation, the network guard, and API destinations with a connection.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import {
+  CreateApiDestinationCommand,
+  CreateConnectionCommand,
+  PutEventsCommand,
+  PutRuleCommand,
+  PutTargetsCommand,
+  type EventBridgeClient,
+  type Target,
+} from "@aws-sdk/client-eventbridge";
+import { ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { HTTP } from "cloudevents";
+import { Webhook } from "standardwebhooks";
+import {
+  TEST_ROOT,
+  callAwsJson,
+  createQueue,
+  eventBridgeClient,
+  removeDataDir,
+  sqsClient,
+  startBusbar,
+  type BusbarProcess,
+} from "./support/index.js";
+
+/** A request a receiver got. */
+interface Received {
+  readonly path: string;
+  readonly headers: IncomingMessage["headers"];
+  readonly body: string;
+  readonly at: number;
+}
+
+/** A loopback HTTP receiver whose answer per request is decided by `respond`. */
+class Receiver {
+  readonly got: Received[] = [];
+  respond: (r: Received, n: number) => { status: number; headers?: Record<string, string> } | "reset" =
+    () => ({
+      status: 200,
+    });
+  private readonly server: Server;
+  private waiters: Array<() => void> = [];
+
+  constructor() {
+    this.server = createServer((req: IncomingMessage, res: ServerResponse) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        const r = {
+          path: req.url ?? "/",
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString("utf8"),
+          at: Date.now(),
+        };
+        this.got.push(r);
+        const answer = this.respond(r, this.got.length);
+        if (answer === "reset") req.socket.destroy();
+        else res.writeHead(answer.status, answer.headers ?? {}).end("{}");
+        for (const w of this.waiters.splice(0)) w();
+      });
+    });
+  }
+
+  async listen(): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** Waits until `n` requests arrived (10 s at most). */
+  async waitFor(n: number, ms = 10_000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (this.got.length < n) {
+      assert.ok(Date.now() < deadline, `expected ${n} requests, got ${this.got.length}`);
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 100);
+      });
+    }
+  }
+
+  close(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+let server: BusbarProcess;
+let events: EventBridgeClient;
+let sqs: SQSClient;
+const receivers: Receiver[] = [];
+
+before(async () => {
+  server = await startBusbar({
+    env: {
+      BUSBAR_ALLOW_TARGET_NETWORKS: "127.0.0.0/8,::1/128",
+      BUSBAR_RETRY_BASE_MS: "50",
+      BUSBAR_RETRY_MAX_MS: "200",
+      BUSBAR_TARGET_TIMEOUT_MS: "2000",
+    },
+  });
+  events = eventBridgeClient(server.url);
+  sqs = sqsClient(server.url);
+});
+
+after(async () => {
+  events.destroy();
+  sqs.destroy();
+  await Promise.all(receivers.map((r) => r.close()));
+  await server.stop();
+  removeDataDir(server.dataDir);
+});
+
+async function receiver(): Promise<{ r: Receiver; url: string }> {
+  const r = new Receiver();
+  receivers.push(r);
+  return { r, url: await r.listen() };
+}
+
+async function route(ruleName: string, source: string, targets: Target[]): Promise<string> {
+  const rule = await events.send(
+    new PutRuleCommand({ Name: ruleName, EventPattern: JSON.stringify({ source: [source] }) }),
+  );
+  const put = await events.send(new PutTargetsCommand({ Rule: ruleName, Targets: targets }));
+  assert.equal(put.FailedEntryCount, 0, JSON.stringify(put.FailedEntries));
+  return rule.RuleArn as string;
+}
+
+async function put(source: string, detail: object = {}): Promise<string> {
+  const r = await events.send(
+    new PutEventsCommand({ Entries: [{ Source: source, DetailType: "t", Detail: JSON.stringify(detail) }] }),
+  );
+  assert.equal(r.FailedEntryCount, 0);
+  return r.Entries?.[0]?.EventId as string;
+}
+
+/** Calls one of Busbar's own operations (not in the SDK) with a signed AWS JSON 1.1 request. */
+async function busbarOp(
+  op: string,
+  input: object,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  return callAwsJson(server.url, `AWSEvents.${op}`, input, TEST_ROOT);
+}
+
+async function secretsOf(rule: string, targetId: string): Promise<string[]> {
+  const r = await busbarOp("DescribeTargetSigningSecrets", { Rule: rule, TargetId: targetId });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return (r.body.Secrets as Array<{ Secret: string }>).map((s) => s.Secret);
+}
+
+describe("webhook targets", () => {
+  it("deliver the event signed with the target's secret, verifiable with standardwebhooks", async () => {
+    const { r, url } = await receiver();
+    await route("hook", "app.hook", [{ Id: "h", Arn: `${url}/in` }]);
+    const [secret] = await secretsOf("hook", "h");
+    assert.match(secret ?? "", /^whsec_/);
+    const id = await put("app.hook", { a: 1 });
+    await r.waitFor(1);
+    const got = r.got[0] as Received;
+    assert.equal(got.path, "/in");
+    const verified = new Webhook(secret as string).verify(
+      got.body,
+      got.headers as Record<string, string>,
+    ) as {
+      id: string;
+      detail: unknown;
+    };
+    assert.equal(verified.id, id);
+    assert.deepEqual(verified.detail, { a: 1 });
+  });
+
+  it("retry 500s and resets with the same webhook-id, then deliver", async () => {
+    const { r, url } = await receiver();
+    r.respond = (_, n) => (n === 1 ? { status: 500 } : n === 2 ? "reset" : { status: 204 });
+    await route("flaky", "app.flaky", [{ Id: "f", Arn: url }]);
+    await put("app.flaky");
+    await r.waitFor(3);
+    const ids = r.got.map((g) => g.headers["webhook-id"]);
+    assert.equal(new Set(ids).size, 1, "webhook-id is stable across retries");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(r.got.length, 3, "no attempt after the 2xx");
+  });
+
+  it("wait for Retry-After on 429 before retrying", async () => {
+    const { r, url } = await receiver();
+    r.respond = (_, n) => (n === 1 ? { status: 429, headers: { "retry-after": "1" } } : { status: 200 });
+    await route("throttled", "app.throttled", [{ Id: "t", Arn: url }]);
+    await put("app.throttled");
+    await r.waitFor(2, 5000);
+    const gap = (r.got[1] as Received).at - (r.got[0] as Received).at;
+    assert.ok(gap >= 950, `retried after ${gap} ms, Retry-After was 1 s`);
+  });
+
+  it("send a 410 straight to the dead-letter queue, with no retries", async () => {
+    const { r, url } = await receiver();
+    r.respond = () => ({ status: 410 });
+    const dlq = await createQueue(sqs, "webhook-dlq");
+    await route("gone", "app.gone", [
+      { Id: "g", Arn: url, DeadLetterConfig: { Arn: "arn:aws:sqs:us-east-1:000000000000:webhook-dlq" } },
+    ]);
+    const id = await put("app.gone");
+    const m = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: dlq, WaitTimeSeconds: 5, MessageAttributeNames: ["All"] }),
+    );
+    const dead = m.Messages?.[0];
+    assert.equal((JSON.parse(dead?.Body as string) as { id: string }).id, id);
+    assert.equal(dead?.MessageAttributes?.ERROR_CODE?.StringValue, "ERROR_FROM_TARGET");
+    assert.equal(dead?.MessageAttributes?.RETRY_ATTEMPTS?.StringValue, "0");
+    assert.equal(r.got.length, 1);
+  });
+
+  it("give up after MaximumRetryAttempts, marking the condition", async () => {
+    const { r, url } = await receiver();
+    r.respond = () => ({ status: 503 });
+    const dlq = await createQueue(sqs, "exhausted-dlq");
+    await route("exhausted", "app.exhausted", [
+      {
+        Id: "e",
+        Arn: url,
+        RetryPolicy: { MaximumRetryAttempts: 2 },
+        DeadLetterConfig: { Arn: "arn:aws:sqs:us-east-1:000000000000:exhausted-dlq" },
+      },
+    ]);
+    await put("app.exhausted");
+    const m = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: dlq, WaitTimeSeconds: 10, MessageAttributeNames: ["All"] }),
+    );
+    const attrs = m.Messages?.[0]?.MessageAttributes;
+    assert.equal(attrs?.EXHAUSTED_RETRY_CONDITION?.StringValue, "MaximumRetryAttempts");
+    assert.equal(attrs?.RETRY_ATTEMPTS?.StringValue, "2");
+    assert.equal(r.got.length, 3, "one attempt and two retries");
+  });
+
+  it("sign with both secrets during a rotation", async () => {
+    const { r, url } = await receiver();
+    await route("rotating", "app.rotating", [{ Id: "r", Arn: url }]);
+    const [old] = await secretsOf("rotating", "r");
+    const rotated = await busbarOp("RotateTargetSigningSecret", { Rule: "rotating", TargetId: "r" });
+    assert.equal(rotated.status, 200);
+    const [fresh, previous] = await secretsOf("rotating", "r");
+    assert.equal(previous, old);
+    await put("app.rotating");
+    await r.waitFor(1);
+    const got = r.got[0] as Received;
+    assert.equal(String(got.headers["webhook-signature"]).split(" ").length, 2);
+    for (const s of [old, fresh])
+      new Webhook(s as string).verify(got.body, got.headers as Record<string, string>);
+    const bad = await busbarOp("RotateTargetSigningSecret", {
+      Rule: "rotating",
+      TargetId: "r",
+      Secret: "nope",
+    });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.__type, "ValidationException");
+  });
+
+  it("deliver CloudEvents in binary and structured mode", async () => {
+    const { r, url } = await receiver();
+    await route("ce", "app.ce", [
+      { Id: "bin", Arn: `${url}/binary#cloudevents=binary` },
+      { Id: "str", Arn: `${url}/structured#cloudevents=structured` },
+    ]);
+    const id = await put("app.ce", { k: "v" });
+    await r.waitFor(2);
+    for (const got of r.got) {
+      const ce = HTTP.toEvent({ headers: got.headers, body: got.body });
+      const one = Array.isArray(ce) ? ce[0] : ce;
+      assert.equal(one?.id, id);
+      assert.equal(one?.source, "app.ce");
+      assert.equal(one?.type, "t");
+    }
+    assert.deepEqual(new Set(r.got.map((g) => g.path)), new Set(["/binary", "/structured"]));
+  });
+
+  it("refuse at PutTargets a webhook URL that is not valid", async () => {
+    await events.send(new PutRuleCommand({ Name: "bad-url", EventPattern: '{"source":["x"]}' }));
+    const r = await events.send(
+      new PutTargetsCommand({
+        Rule: "bad-url",
+        Targets: [{ Id: "u", Arn: "https://user:pw@example.com/x" }],
+      }),
+    );
+    assert.equal(r.FailedEntryCount, 1);
+    assert.equal(r.FailedEntries?.[0]?.ErrorCode, "ValidationException");
+  });
+});
+
+describe("API destinations", () => {
+  it("call the endpoint with the connection's authorization and the target's HTTP parameters", async () => {
+    const { r, url } = await receiver();
+    const conn = await events.send(
+      new CreateConnectionCommand({
+        Name: "api-key-conn",
+        AuthorizationType: "API_KEY",
+        AuthParameters: { ApiKeyAuthParameters: { ApiKeyName: "x-api-key", ApiKeyValue: "s3cret-value" } },
+      }),
+    );
+    const dest = await events.send(
+      new CreateApiDestinationCommand({
+        Name: "orders-api",
+        ConnectionArn: conn.ConnectionArn,
+        InvocationEndpoint: `${url}/orders/*`,
+        HttpMethod: "PUT",
+      }),
+    );
+    await route("to-api", "app.api", [
+      {
+        Id: "api",
+        Arn: dest.ApiDestinationArn,
+        HttpParameters: { PathParameterValues: ["o-1"], QueryStringParameters: { v: "2" } },
+        InputPath: "$.detail",
+      },
+    ]);
+    await put("app.api", { order: 1 });
+    await r.waitFor(1);
+    const got = r.got[0] as Received;
+    assert.equal(got.path, "/orders/o-1?v=2");
+    assert.equal(got.headers["x-api-key"], "s3cret-value");
+    assert.deepEqual(JSON.parse(got.body), { order: 1 });
+    assert.doesNotMatch(server.output(), /s3cret-value/, "the secret never reaches the log");
+  });
+});
+
+describe("the network guard", () => {
+  it("refuses targets on networks not allowed, without calling them", async () => {
+    const guarded = await startBusbar({ env: { BUSBAR_RETRY_BASE_MS: "50" } });
+    const { r, url } = await receiver();
+    const eb = eventBridgeClient(guarded.url);
+    const q = sqsClient(guarded.url);
+    try {
+      const dlq = await createQueue(q, "guard-dlq");
+      await eb.send(new PutRuleCommand({ Name: "loop", EventPattern: '{"source":["app.guard"]}' }));
+      await eb.send(
+        new PutTargetsCommand({
+          Rule: "loop",
+          Targets: [
+            { Id: "l", Arn: url, DeadLetterConfig: { Arn: "arn:aws:sqs:us-east-1:000000000000:guard-dlq" } },
+          ],
+        }),
+      );
+      await eb.send(
+        new PutEventsCommand({ Entries: [{ Source: "app.guard", DetailType: "t", Detail: "{}" }] }),
+      );
+      const m = await q.send(
+        new ReceiveMessageCommand({ QueueUrl: dlq, WaitTimeSeconds: 5, MessageAttributeNames: ["All"] }),
+      );
+      const attrs = m.Messages?.[0]?.MessageAttributes;
+      assert.equal(attrs?.ERROR_CODE?.StringValue, "NO_PERMISSIONS");
+      assert.match(attrs?.ERROR_MESSAGE?.StringValue ?? "", /BUSBAR_ALLOW_TARGET_NETWORKS/);
+      assert.equal(r.got.length, 0);
+    } finally {
+      eb.destroy();
+      q.destroy();
+      await guarded.stop();
+      removeDataDir(guarded.dataDir);
+    }
+  });
+
+  it("stops the server from starting with an invalid BUSBAR_ALLOW_TARGET_NETWORKS", async () => {
+    await assert.rejects(
+      startBusbar({ env: { BUSBAR_ALLOW_TARGET_NETWORKS: "10.0.0.0/99" } }),
+      /10\.0\.0\.0\/99/,
+    );
+  });
+});

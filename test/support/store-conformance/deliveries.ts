@@ -1,0 +1,160 @@
+/**
+ * The conformance tests of the delivery engine's calls: reading the events of a batch, walking the due
+ * deliveries page by page, counting them, and completing and rescheduling them in batches.
+ */
+import { describe } from "node:test";
+import assert from "node:assert/strict";
+import type { IngestRecord, PendingDelivery, Store } from "../../../src/store/index.js";
+import { T0, byId, delivery, event, record } from "./fixtures.js";
+import { sessionTest, type OpenStore } from "./session.js";
+
+/**
+ * Walks the deliveries due by `dueBy`, `limit` at a time, each page after the last delivery of the one
+ * before; `onPage` runs on each page before the next is read.
+ */
+async function walkDue(
+  store: Store,
+  dueBy: number,
+  limit: number,
+  onPage: (page: readonly PendingDelivery[]) => Promise<void> = () => Promise.resolve(),
+): Promise<PendingDelivery[]> {
+  const seen: PendingDelivery[] = [];
+  let after: PendingDelivery | undefined;
+  for (;;) {
+    const page = await store.listDueDeliveries(dueBy, limit, after);
+    assert.ok(page.length <= limit, `a page of ${page.length} deliveries exceeds the limit ${limit}`);
+    if (page.length === 0) return seen;
+    seen.push(...page);
+    await onPage(page);
+    after = page[page.length - 1];
+    assert.ok(seen.length <= 10_000, "the walk does not end");
+  }
+}
+
+/** `<eventId>/<n>` of each delivery. */
+const ids = (deliveries: readonly PendingDelivery[]): string[] => deliveries.map((d) => d.id);
+
+/** Asserts that deliveries are in `dueAt` order. */
+function assertDueOrder(deliveries: readonly PendingDelivery[]): void {
+  deliveries.forEach((d, i) => {
+    const before = deliveries[i - 1];
+    assert.ok(before === undefined || before.dueAt <= d.dueAt, `${d.id} comes before an earlier dueAt`);
+  });
+}
+
+/**
+ * Events `e0`…`e<count-1>`, appended in two batches, each with three deliveries: two due at T0 (so
+ * that many deliveries of several events share a due time) and one at `T0 + 10 + n % 3`.
+ */
+async function appendEqualDueTimes(store: Store, count: number): Promise<IngestRecord[]> {
+  const records = Array.from({ length: count }, (_, n) => record(`e${n}`, T0, [T0, T0, T0 + 10 + (n % 3)]));
+  const half = Math.ceil(count / 2);
+  await store.appendEvents(records.slice(half));
+  await store.appendEvents(records.slice(0, half));
+  return records;
+}
+
+/** Registers the tests; `open` is called once per test. */
+export function deliveryTests(open: OpenStore): void {
+  const test = sessionTest(open);
+
+  describe("deliveries", () => {
+    test("reads the stored events of a list of ids, each once, skipping unknown ids", async ({ store }) => {
+      await store.appendEvents([record("e1"), record("e2"), record("e3")]);
+      assert.deepEqual(byId(await store.getEvents(["e2", "e404", "e1", "e2"])), [event("e1"), event("e2")]);
+      assert.deepEqual(await store.getEvents(["e404"]), []);
+      assert.deepEqual(await store.getEvents([]), []);
+    });
+
+    test("walks every due delivery exactly once with `after`, whatever the page size", async ({ store }) => {
+      const records = await appendEqualDueTimes(store, 7);
+      const due = records.flatMap((r) => r.deliveries).filter((d) => d.dueAt <= T0 + 11);
+      assert.equal(due.length, 19);
+      const whole = await store.listDueDeliveries(T0 + 11, 100);
+      assert.deepEqual(byId(whole), byId(due));
+      assertDueOrder(whole);
+      for (const limit of [1, 2, 3, 5, 19, 100]) {
+        const walked = await walkDue(store, T0 + 11, limit);
+        assert.deepEqual(ids(walked), ids(whole), `pages of ${limit} follow the same order`);
+      }
+    });
+
+    test("walks on after the deliveries of each page are completed", async ({ store }) => {
+      const records = await appendEqualDueTimes(store, 6);
+      const all = records.flatMap((r) => r.deliveries);
+      const walked = await walkDue(store, T0 + 100, 4, async (page) => {
+        assert.equal(await store.completeDeliveries(page), page.length);
+      });
+      assert.deepEqual(byId(walked), byId(all));
+      assert.equal(await store.countDeliveries(), 0);
+    });
+
+    test("counts the pending deliveries", async ({ store }) => {
+      assert.equal(await store.countDeliveries(), 0);
+      await store.appendEvents([record("e1", T0, [T0, T0 + 1]), record("e2", T0 + 1, [])]);
+      await store.appendEvents([record("e3", T0 + 2, [T0])]);
+      assert.equal(await store.countDeliveries(), 3);
+      await store.deleteEventsBefore(T0 + 1);
+      assert.equal(await store.countDeliveries(), 1);
+    });
+
+    test("completes deliveries by reference and ignores unknown ones", async ({ store }) => {
+      await store.appendEvents([record("e1", T0, [T0, T0 + 1]), record("e2", T0, [T0])]);
+      const completed = await store.completeDeliveries([
+        { eventId: "e1", id: "e1/0" },
+        { eventId: "e2", id: "e2/0" },
+        { eventId: "e1", id: "e1/0" },
+        { eventId: "e1", id: "e2/0" },
+        { eventId: "e404", id: "e1/1" },
+      ]);
+      assert.equal(completed, 2, "each existing delivery once; a wrong event or id finds nothing");
+      assert.deepEqual(await store.listDeliveriesOfEvent("e1"), [delivery("e1/1", "e1", T0 + 1)]);
+      assert.deepEqual(await store.listDeliveriesOfEvent("e2"), []);
+      assert.deepEqual(await store.getEvent("e2"), event("e2"), "the event stays");
+      assert.equal(await store.countDeliveries(), 1);
+      assert.equal(await store.completeDeliveries([{ eventId: "e1", id: "e1/0" }]), 0);
+      assert.equal(await store.completeDeliveries([]), 0);
+    });
+
+    test("reschedules deliveries out of and back into the due window", async ({ store }) => {
+      await store.appendEvents([record("e1", T0, [T0, T0]), record("e2", T0, [T0])]);
+      const changed = await store.rescheduleDeliveries([
+        { eventId: "e1", id: "e1/0", dueAt: T0 + 500, attempts: 1 },
+        { eventId: "e404", id: "e1/1", dueAt: T0 + 500, attempts: 1 },
+        { eventId: "e1", id: "nope", dueAt: T0 + 500, attempts: 1 },
+      ]);
+      assert.equal(changed, 1, "unknown deliveries are ignored");
+      assert.deepEqual(ids(await store.listDueDeliveries(T0 + 499, 10)).sort(), ["e1/1", "e2/0"]);
+      const [moved] = await store.listDueDeliveries(T0 + 500, 1, (await store.listDueDeliveries(T0, 2))[1]);
+      assert.deepEqual(moved, { ...delivery("e1/0", "e1", T0 + 500), attempts: 1 });
+
+      assert.equal(
+        await store.rescheduleDeliveries([{ eventId: "e1", id: "e1/0", dueAt: T0 - 5, attempts: 2 }]),
+        1,
+      );
+      const [first] = await store.listDueDeliveries(T0, 10);
+      assert.deepEqual(first, { ...delivery("e1/0", "e1", T0 - 5), attempts: 2 }, "now due first");
+      assert.deepEqual(await store.listDeliveriesOfEvent("e2"), [delivery("e2/0", "e2", T0)]);
+      assert.equal(await store.countDeliveries(), 3);
+      assert.equal(await store.rescheduleDeliveries([]), 0);
+    });
+
+    test("completes and reschedules concurrent batches, every one of them", async ({ store }) => {
+      const records = Array.from({ length: 40 }, (_, n) => record(`e${n}`, T0, [T0, T0]));
+      await store.appendEvents(records);
+      const counts = await Promise.all(
+        records.map((r, n) =>
+          n % 2 === 0
+            ? store.completeDeliveries(r.deliveries)
+            : store.rescheduleDeliveries(r.deliveries.map((d) => ({ ...d, dueAt: T0 + 60, attempts: 1 }))),
+        ),
+      );
+      assert.deepEqual(counts, Array<number>(40).fill(2));
+      assert.equal(await store.countDeliveries(), 40);
+      assert.deepEqual(await store.listDueDeliveries(T0 + 59, 100), []);
+      const later = await store.listDueDeliveries(T0 + 60, 100);
+      assert.equal(later.length, 40);
+      assert.ok(later.every((d) => d.attempts === 1 && Number(d.eventId.slice(1)) % 2 === 1));
+    });
+  });
+}
