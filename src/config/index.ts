@@ -22,8 +22,8 @@ export const DEFAULT_EVENT_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 /** @default 1024 — BUSBAR_DELIVERY_CONCURRENCY: invocations in flight over all targets. */
 export const DEFAULT_DELIVERY_CONCURRENCY = 1024;
-/** @default 64 — BUSBAR_DELIVERY_TARGET_CONCURRENCY: invocations in flight to one target. */
-export const DEFAULT_DELIVERY_TARGET_CONCURRENCY = 64;
+/** @default 256 — BUSBAR_DELIVERY_TARGET_CONCURRENCY: invocations in flight to one target. */
+export const DEFAULT_DELIVERY_TARGET_CONCURRENCY = 256;
 /** @default 50000 — BUSBAR_DELIVERY_MAX_IN_MEMORY: pending deliveries held in memory; the rest wait in the store. */
 export const DEFAULT_DELIVERY_MAX_IN_MEMORY = 50_000;
 /** @default 1000 — BUSBAR_RETRY_BASE_MS: the first retry waits about this long, doubling after each. */

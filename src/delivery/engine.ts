@@ -13,6 +13,7 @@
  *   limits are reached; failures that retrying cannot fix skip the retries. Then the event goes to the
  *   target's dead-letter queue, or the bus's, or is dropped and counted.
  */
+import { setMaxListeners } from "node:events";
 import type { RuleRegistry } from "../buses/index.js";
 import type { Logger } from "../log/index.js";
 import type { Metrics } from "../metrics/index.js";
@@ -33,12 +34,10 @@ import { DeliveryError, type TargetInvoker } from "./types.js";
 
 /** @default 1024 — invocations in flight at once, over all targets. */
 export const DEFAULT_CONCURRENCY = 1024;
-/** @default 64 — invocations in flight at once to one target. */
-export const DEFAULT_TARGET_CONCURRENCY = 64;
+/** @default 256 — invocations in flight at once to one target. */
+export const DEFAULT_TARGET_CONCURRENCY = 256;
 /** @default 50000 — deliveries held in memory; beyond, they wait in the store. */
 export const DEFAULT_MAX_IN_MEMORY = 50_000;
-/** An invocation that takes longer than this is aborted and counts as a retryable failure. */
-export const INVOCATION_DEADLINE_MS = 60_000;
 /** Deliveries read from the store per page of a scan. */
 const SCAN_PAGE = 500;
 /** How often the engine checks the store for deliveries it does not hold while some wait there. */
@@ -119,6 +118,8 @@ export class DeliveryEngine {
   #scanning: Promise<void> | undefined;
   #overflowTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  /** Aborted when the engine closes and its grace period is over: invocations still running give up. */
+  readonly #stop = newStopController();
   readonly #inFlight = new Set<Promise<void>>();
   readonly #transforms = new WeakMap<Target, ReturnType<typeof compileTransform>>();
 
@@ -414,7 +415,8 @@ export class DeliveryEngine {
       return;
     }
     m.start.observe(start - event.ingestedAt);
-    const signal = AbortSignal.timeout(INVOCATION_DEADLINE_MS);
+    // Invokers time their own calls out (BUSBAR_TARGET_TIMEOUT_MS); this signal ends them at shutdown.
+    const signal = this.#stop.signal;
     try {
       await invoker.invoke(
         {
@@ -595,8 +597,17 @@ export class DeliveryEngine {
         new Promise((resolve) => (timer = setTimeout(resolve, graceMs))),
       ]);
       clearTimeout(timer);
+      this.#stop.abort(new Error("the delivery engine stopped"));
+      await Promise.allSettled([...this.#inFlight]);
     }
     await this.#scanning;
     await this.flush();
   }
+}
+
+/** The engine's stop signal: every invocation in flight listens to it, so it may have many listeners. */
+function newStopController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
 }

@@ -147,8 +147,15 @@ export class RequestTimeoutError extends Error {
   override readonly name = "RequestTimeoutError";
   readonly code = "ETIMEDOUT";
 
-  constructor(readonly timeoutMs: number) {
-    super(`no complete response within ${timeoutMs} ms`);
+  constructor(
+    readonly timeoutMs: number,
+    elapsedMs?: number,
+  ) {
+    super(
+      elapsedMs === undefined
+        ? `no complete response within ${timeoutMs} ms`
+        : `no complete response: a phase of the request took over ${timeoutMs} ms (${elapsedMs} ms in all)`,
+    );
   }
 }
 

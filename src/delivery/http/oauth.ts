@@ -136,6 +136,7 @@ export class OAuthTokens {
         ...(payload === undefined ? {} : { body: payload }),
         allowedOnly: url.protocol === "http:",
         maxBodyBytes: MAX_TOKEN_RESPONSE_BYTES,
+        readSuccessBody: true,
       },
       signal,
     );

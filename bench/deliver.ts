@@ -1,0 +1,203 @@
+/**
+ * `npm run bench:deliver`: the time from the PutEvents reply to the HTTP target receiving the event,
+ * at steady rates, for one rule with one webhook target and for fan-out to 10 webhook targets (two
+ * rules of five targets: EventBridge allows five targets per rule), and the highest rate sustained.
+ *
+ * A real `busbar serve` delivers signed webhooks to a loopback receiver in this process (it answers
+ * 200 at once and records when each event arrived); a separate load process sends PutEvents of 10
+ * ~1 KB entries at a steady rate and reports when each EventId was acknowledged. Latency is receive
+ * time minus reply time, per delivery (both clocks are this machine's; a delivery that lands before
+ * its reply is read counts as 0 ms, and how many did is printed). A step is sustained when every
+ * delivery arrived and the last one came within 1 s of the end of the load.
+ * Prints a table, writes bench/results/deliver.json.
+ *
+ *   npm run bench:deliver
+ *   BENCH_SECONDS (default 8), BENCH_SINGLE_RATES (events/s, default 2500,5000,10000,15000,20000),
+ *   BENCH_FANOUT_RATES (events/s, default 500,1000,2000,3000,5000)
+ */
+import { execFile } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
+import { removeDataDir, startBusbar, TEST_ROOT } from "../test/support/index.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const rates = (name: string, def: string): number[] => (process.env[name] ?? def).split(",").map(Number);
+const SINGLE_RATES = rates("BENCH_SINGLE_RATES", "2500,5000,10000,15000,20000");
+const FANOUT_RATES = rates("BENCH_FANOUT_RATES", "500,1000,2000,3000,5000");
+const now = (): number => performance.timeOrigin + performance.now();
+
+interface Step {
+  scenario: "single" | "fanout";
+  targets: number;
+  offeredEventsPerSecond: number;
+  acceptedEvents: number;
+  deliveries: number;
+  delivered: number;
+  deliveriesPerSecond: number;
+  p50: number;
+  p99: number;
+  max: number;
+  beforeReply: number;
+  drainMs: number;
+  sustained: boolean;
+}
+
+// The receiver: arrival time of each (path, event id).
+const arrivals = new Map<string, number>();
+let arrivalCount = 0;
+const receiver = createServer((req, res) => {
+  const chunks: Buffer[] = [];
+  req.on("data", (c: Buffer) => chunks.push(c));
+  req.on("end", () => {
+    const at = now();
+    const body = Buffer.concat(chunks).toString("utf8");
+    // The envelope starts {"version":"0","id":"<uuid>": no need to parse the whole event.
+    const id = body.slice(21, 57);
+    arrivals.set(`${req.url}\u0000${id}`, at);
+    arrivalCount++;
+    res.writeHead(200, { "content-length": "0" }).end();
+  });
+});
+await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+const base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+
+function load(url: string, source: string, rate: number): Promise<{ replies: Array<[string, number]> }> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        join(here, "deliver-load.ts"),
+        url,
+        source,
+        String(rate),
+        String(SECONDS),
+        TEST_ROOT.accessKeyId,
+        TEST_ROOT.secretAccessKey,
+      ],
+      { encoding: "utf8", maxBuffer: 1 << 30 },
+      (err, stdout) => {
+        if (err !== null) reject(new Error(`the load generator failed: ${err.message}`, { cause: err }));
+        else resolve(JSON.parse(stdout.trim()) as { replies: Array<[string, number]> });
+      },
+    );
+  });
+}
+
+async function step(url: string, scenario: "single" | "fanout", rate: number): Promise<Step> {
+  const paths = scenario === "single" ? ["/single"] : Array.from({ length: 10 }, (_, i) => `/fan${i}`);
+  arrivals.clear();
+  arrivalCount = 0;
+  const { replies } = await load(url, `bench.${scenario}`, rate);
+  const loadEnd = now();
+  const expected = replies.length * paths.length;
+  // Drain: wait until everything arrived, or 10 s without progress.
+  let last = arrivalCount;
+  let quietSince = now();
+  while (arrivalCount < expected && now() - quietSince < 10_000) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    if (arrivalCount !== last) {
+      last = arrivalCount;
+      quietSince = now();
+    }
+  }
+  const latencies: number[] = [];
+  let beforeReply = 0;
+  let lastArrival = 0;
+  let firstReply = Infinity;
+  for (const [id, repliedAt] of replies) {
+    firstReply = Math.min(firstReply, repliedAt);
+    for (const p of paths) {
+      const at = arrivals.get(`${p}\u0000${id}`);
+      if (at === undefined) continue;
+      lastArrival = Math.max(lastArrival, at);
+      const ms = at - repliedAt;
+      if (ms < 0) beforeReply++;
+      latencies.push(Math.max(0, ms));
+    }
+  }
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number): number =>
+    latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
+  const drainMs = Math.max(0, lastArrival - loadEnd);
+  return {
+    scenario,
+    targets: paths.length,
+    offeredEventsPerSecond: rate,
+    acceptedEvents: replies.length,
+    deliveries: expected,
+    delivered: latencies.length,
+    deliveriesPerSecond: latencies.length / ((lastArrival - firstReply) / 1000),
+    p50: pct(0.5),
+    p99: pct(0.99),
+    max: latencies[latencies.length - 1] ?? 0,
+    beforeReply,
+    drainMs,
+    sustained: latencies.length === expected && drainMs <= 1000,
+  };
+}
+
+const server = await startBusbar({
+  env: { BUSBAR_ALLOW_TARGET_NETWORKS: "127.0.0.0/8" },
+});
+const steps: Step[] = [];
+try {
+  const eb = new EventBridgeClient({ endpoint: server.url, region: "us-east-1", credentials: TEST_ROOT });
+  await eb.send(new PutRuleCommand({ Name: "single", EventPattern: '{"source":["bench.single"]}' }));
+  await eb.send(new PutTargetsCommand({ Rule: "single", Targets: [{ Id: "t", Arn: `${base}/single` }] }));
+  for (const r of [0, 1]) {
+    await eb.send(new PutRuleCommand({ Name: `fanout-${r}`, EventPattern: '{"source":["bench.fanout"]}' }));
+    await eb.send(
+      new PutTargetsCommand({
+        Rule: `fanout-${r}`,
+        Targets: Array.from({ length: 5 }, (_, i) => ({ Id: `t${i}`, Arn: `${base}/fan${r * 5 + i}` })),
+      }),
+    );
+  }
+  eb.destroy();
+  for (const rate of SINGLE_RATES) steps.push(await step(server.url, "single", rate));
+  for (const rate of FANOUT_RATES) steps.push(await step(server.url, "fanout", rate));
+} finally {
+  await server.stop();
+  removeDataDir(server.dataDir);
+  receiver.closeAllConnections();
+  receiver.close();
+}
+
+const fmt = (n: number, d = 0): string =>
+  n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
+console.log(
+  `\nbench:deliver — ${os.cpus().length} CPUs, ${SECONDS} s per step, latency = target receive − PutEvents reply\n`,
+);
+console.log(
+  "| scenario | offered events/s | deliveries | delivered/s | p50 ms | p99 ms | max ms | before reply | drain ms | sustained |",
+);
+console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+for (const s of steps) {
+  console.log(
+    `| ${s.scenario === "single" ? "1 rule, 1 target" : "fan-out, 10 targets"} | ${fmt(s.offeredEventsPerSecond)} | ${fmt(s.delivered)}/${fmt(s.deliveries)} | ${fmt(s.deliveriesPerSecond)} | ${fmt(s.p50, 1)} | ${fmt(s.p99, 1)} | ${fmt(s.max, 0)} | ${fmt(s.beforeReply)} | ${fmt(s.drainMs)} | ${s.sustained ? "yes" : "no"} |`,
+  );
+}
+const best = (scenario: string) =>
+  steps
+    .filter((s) => s.scenario === scenario && s.sustained)
+    .reduce((m, s) => Math.max(m, s.deliveriesPerSecond), 0);
+console.log(
+  `\nhighest sustained: 1 target ${fmt(best("single"))} deliveries/s; fan-out ${fmt(best("fanout"))} deliveries/s`,
+);
+mkdirSync(join(here, "results"), { recursive: true });
+writeFileSync(
+  join(here, "results", "deliver.json"),
+  JSON.stringify(
+    { date: new Date().toISOString(), cpus: os.cpus().length, seconds: SECONDS, steps },
+    null,
+    2,
+  ) + "\n",
+);
