@@ -10,7 +10,13 @@ import type { AddressInfo } from "node:net";
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { PutEventsCommand, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
-import { eventBridgeClient, removeDataDir, startBusbar, type BusbarProcess } from "./support/index.js";
+import {
+  eventBridgeClient,
+  metric,
+  removeDataDir,
+  startBusbar,
+  type BusbarProcess,
+} from "./support/index.js";
 
 const ENV = {
   BUSBAR_ALLOW_TARGET_NETWORKS: "127.0.0.0/8",
@@ -28,12 +34,6 @@ after(async () => {
   await new Promise((resolve) => receiver.close(resolve));
   for (const s of servers) removeDataDir(s.dataDir);
 });
-
-async function metric(url: string, name: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text.split("\n").find((l) => l.startsWith(`${name} `));
-  return Number(line?.split(" ")[1] ?? 0);
-}
 
 describe("delivery across SIGKILL", () => {
   it("reaches every target with every accepted event, with bounded, identifiable repeats", async () => {

@@ -20,6 +20,7 @@ import { ReceiveMessageCommand, type Message, type SQSClient } from "@aws-sdk/cl
 import {
   createQueue,
   eventBridgeClient,
+  metric,
   removeDataDir,
   sqsClient,
   startBusbar,
@@ -105,17 +106,6 @@ async function put(source: string, detail: object, bus?: string): Promise<string
   return r.Entries?.[0]?.EventId as string;
 }
 
-async function metric(name: string, labels: Record<string, string>): Promise<number> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split("\n")) {
-    if (!line.startsWith(`${name}{`)) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)))
-      sum += Number(line.split(" ").pop());
-  }
-  return sum;
-}
-
 describe("queue targets", () => {
   it("deliver each matching event to the queue, as the event envelope", async () => {
     const url = await createQueue(sqs, "orders-all");
@@ -137,8 +127,8 @@ describe("queue targets", () => {
       assert.equal(b["detail-type"], "test");
       assert.equal(b.account, ACCOUNT);
     }
-    assert.equal(await metric("Invocations", { rule: "orders-to-queue", target: "q" }), 2);
-    assert.equal(await metric("TriggeredRules", { rule: "orders-to-queue" }), 2);
+    assert.equal(await metric(server.url, "Invocations", { rule: "orders-to-queue", target: "q" }), 2);
+    assert.equal(await metric(server.url, "TriggeredRules", { rule: "orders-to-queue" }), 2);
   });
 
   it("send what the InputTransformer makes of the event", async () => {
@@ -242,7 +232,9 @@ describe("event bus targets", () => {
         );
       await send();
       const deadline = Date.now() + 5000;
-      while ((await metric("FailedInvocations", { rule: "to-partner", code: "NO_PERMISSIONS" })) < 1) {
+      while (
+        (await metric(server.url, "FailedInvocations", { rule: "to-partner", code: "NO_PERMISSIONS" })) < 1
+      ) {
         assert.ok(Date.now() < deadline, "the delivery was refused");
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -287,8 +279,11 @@ describe("dead-letter queues", () => {
     assert.match(attr("ERROR_MESSAGE") ?? "", /does not exist/);
     assert.equal(attr("RETRY_ATTEMPTS"), "0");
     assert.equal(attr("EXHAUSTED_RETRY_CONDITION"), undefined, "not exhausted: not retryable");
-    assert.equal(await metric("InvocationsSentToDlq", { rule: "to-missing-queue" }), 1);
-    assert.equal(await metric("FailedInvocations", { rule: "to-missing-queue", code: "NO_RESOURCE" }), 1);
+    assert.equal(await metric(server.url, "InvocationsSentToDlq", { rule: "to-missing-queue" }), 1);
+    assert.equal(
+      await metric(server.url, "FailedInvocations", { rule: "to-missing-queue", code: "NO_RESOURCE" }),
+      1,
+    );
   });
 
   it("on the bus catch failures of targets without their own", async () => {
@@ -320,10 +315,13 @@ describe("dead-letter queues", () => {
     );
     await put("shop.drop", {});
     const deadline = Date.now() + 5000;
-    while ((await metric("InvocationsDropped", { rule: "drop-rule" })) < 1 && Date.now() < deadline)
+    while (
+      (await metric(server.url, "InvocationsDropped", { rule: "drop-rule" })) < 1 &&
+      Date.now() < deadline
+    )
       await new Promise((r) => setTimeout(r, 50));
     assert.equal(
-      await metric("InvocationsDropped", { rule: "drop-rule", reason: "NO_DEAD_LETTER_QUEUE" }),
+      await metric(server.url, "InvocationsDropped", { rule: "drop-rule", reason: "NO_DEAD_LETTER_QUEUE" }),
       1,
     );
     assert.match(server.output(), /"eventId":"[^"]+","rule":"[^"]*drop-rule"/);

@@ -28,8 +28,8 @@ import type {
 } from "../store/index.js";
 import type { DeadLetters } from "./queue-target.js";
 import { MinHeap } from "./min-heap.js";
-import { nextAttempt, retryDelayMs, retryPolicyOf, type Backoff } from "./retry-policy.js";
-import { compileTransform, TransformError } from "./transform.js";
+import { nextAttempt, retryDelayMs, retryPolicyOf, type Backoff, type RetryPolicy } from "./retry-policy.js";
+import { compileTransform, TransformError, type Transform } from "./transform.js";
 import { DeliveryError, type TargetInvoker } from "./types.js";
 
 /** @default 1024 — invocations in flight at once, over all targets. */
@@ -84,6 +84,12 @@ interface Lane {
   labels?: LaneMetrics;
 }
 
+/** A target's RetryPolicy, and its input transformation once compiled (compiling can fail: then it stays unset). */
+interface CompiledTarget {
+  readonly policy: RetryPolicy;
+  transform?: Transform;
+}
+
 interface LaneMetrics {
   readonly attempts: { inc(): void };
   readonly successes: { inc(): void };
@@ -121,7 +127,8 @@ export class DeliveryEngine {
   /** Aborted when the engine closes and its grace period is over: invocations still running give up. */
   readonly #stop = newStopController();
   readonly #inFlight = new Set<Promise<void>>();
-  readonly #transforms = new WeakMap<Target, ReturnType<typeof compileTransform>>();
+  /** What each target's spec compiles to, once per version of the target (the registry replaces Target objects on change). */
+  readonly #compiled = new WeakMap<Target, CompiledTarget>();
 
   constructor(options: DeliveryEngineOptions) {
     this.#o = options;
@@ -335,6 +342,15 @@ export class DeliveryEngine {
     this.#inFlight.add(p);
   }
 
+  private compiled(target: Target): CompiledTarget {
+    let c = this.#compiled.get(target);
+    if (c === undefined) {
+      c = { policy: retryPolicyOf(target.spec) };
+      this.#compiled.set(target, c);
+    }
+    return c;
+  }
+
   private metricsOf(lane: Lane): LaneMetrics {
     if (lane.labels !== undefined) return lane.labels;
     const m = this.#o.metrics;
@@ -368,7 +384,8 @@ export class DeliveryEngine {
       return;
     }
     const m = this.metricsOf(lane);
-    const policy = retryPolicyOf(target.spec);
+    const compiled = this.compiled(target);
+    const { policy } = compiled;
     const start = this.#now();
     if (start - event.ingestedAt > policy.maxEventAgeMs) {
       await this.fail(job, target, found.rule.arn, {
@@ -383,12 +400,8 @@ export class DeliveryEngine {
     if (job.attempts > 0) m.retries.inc();
     let payload: string;
     try {
-      let transform = this.#transforms.get(target);
-      if (transform === undefined) {
-        transform = compileTransform(target.spec);
-        this.#transforms.set(target, transform);
-      }
-      payload = transform(event.json, {
+      compiled.transform ??= compileTransform(target.spec);
+      payload = compiled.transform(event.json, {
         ruleArn: found.rule.arn,
         ruleName: found.rule.name,
         ingestedAt: event.ingestedAt,
@@ -454,7 +467,7 @@ export class DeliveryEngine {
     target: Target,
     ruleArn: string,
     error: DeliveryError,
-    policy: ReturnType<typeof retryPolicyOf>,
+    policy: RetryPolicy,
   ): Promise<void> {
     const now = this.#now();
     if (error.retryable) {
@@ -503,11 +516,12 @@ export class DeliveryEngine {
     const dlq =
       ((target.spec.DeadLetterConfig as Record<string, unknown> | undefined)?.Arn as string | undefined) ??
       bus?.deadLetterArn;
+    const targetArn = this.#o.deadLetters.describeTarget(target.arn);
     const context = {
       eventId: event.id,
       rule: ruleArn,
       target: target.id,
-      targetArn: this.#o.deadLetters.describeTarget(target.arn),
+      targetArn,
       code: failure.error.code,
       reason: failure.error.message,
       attempts: job.attempts,
@@ -520,7 +534,7 @@ export class DeliveryEngine {
       try {
         await this.#o.deadLetters.send(dlq, lane.accountId, event.json, {
           RULE_ARN: ruleArn,
-          TARGET_ARN: this.#o.deadLetters.describeTarget(target.arn),
+          TARGET_ARN: targetArn,
           ERROR_CODE: failure.error.code,
           ERROR_MESSAGE: failure.error.message,
           ...(failure.exhausted !== undefined && { EXHAUSTED_RETRY_CONDITION: failure.exhausted }),

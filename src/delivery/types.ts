@@ -45,7 +45,7 @@ export interface DeliveryErrorOptions {
 
 /**
  * A failed attempt. `code` is what dead-letter messages carry as ERROR_CODE (EventBridge's codes
- * where they exist, such as `SDK_CLIENT_ERROR`, `NO_PERMISSIONS`, `RESOURCE_NOT_FOUND`,
+ * where they exist, such as `SDK_CLIENT_ERROR`, `NO_PERMISSIONS`, `NO_RESOURCE`,
  * `THROTTLING`, `HTTP_5XX`-style codes); `message` becomes ERROR_MESSAGE and must never hold a secret.
  */
 export class DeliveryError extends Error {

@@ -11,3 +11,4 @@ export {
 } from "./busbar-process.js";
 export { createQueue, rejectsWith } from "./sqs.js";
 export { callAwsJson, signedHeaders } from "./aws-json.js";
+export { metric } from "./metrics.js";
