@@ -26,6 +26,9 @@ import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/c
 import { removeDataDir, startBusbar, TEST_ROOT } from "../test/support/index.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
+/** Extra settings of the server, e.g. BENCH_SERVER_ENV="BUSBAR_HTTP_THREADS=0" (URL query syntax). */
+const serverEnv = (): Record<string, string> =>
+  Object.fromEntries(new URLSearchParams(process.env.BENCH_SERVER_ENV ?? ""));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const rates = (name: string, def: string): number[] => (process.env[name] ?? def).split(",").map(Number);
 const SINGLE_RATES = rates("BENCH_SINGLE_RATES", "2500,5000,10000,15000,20000");
@@ -67,7 +70,12 @@ const receiver = createServer((req, res) => {
 await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
 const base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
 
-function load(url: string, source: string, rate: number): Promise<{ replies: Array<[string, number]> }> {
+function load(
+  url: string,
+  source: string,
+  rate: number,
+  seconds: number,
+): Promise<{ replies: Array<[string, number]> }> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
@@ -78,7 +86,7 @@ function load(url: string, source: string, rate: number): Promise<{ replies: Arr
         url,
         source,
         String(rate),
-        String(SECONDS),
+        String(seconds),
         TEST_ROOT.accessKeyId,
         TEST_ROOT.secretAccessKey,
       ],
@@ -91,11 +99,16 @@ function load(url: string, source: string, rate: number): Promise<{ replies: Arr
   });
 }
 
-async function step(url: string, scenario: "single" | "fanout", rate: number): Promise<Step> {
+async function step(
+  url: string,
+  scenario: "single" | "fanout",
+  rate: number,
+  seconds = SECONDS,
+): Promise<Step> {
   const paths = scenario === "single" ? ["/single"] : Array.from({ length: 10 }, (_, i) => `/fan${i}`);
   arrivals.clear();
   arrivalCount = 0;
-  const { replies } = await load(url, `bench.${scenario}`, rate);
+  const { replies } = await load(url, `bench.${scenario}`, rate, seconds);
   const loadEnd = now();
   const expected = replies.length * paths.length;
   // Drain: wait until everything arrived, or 10 s without progress.
@@ -145,7 +158,8 @@ async function step(url: string, scenario: "single" | "fanout", rate: number): P
 }
 
 const server = await startBusbar({
-  env: { BUSBAR_ALLOW_TARGET_NETWORKS: "127.0.0.0/8" },
+  env: { BUSBAR_ALLOW_TARGET_NETWORKS: "127.0.0.0/8", ...serverEnv() },
+  nodeArgs: (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter((a) => a !== ""),
 });
 const steps: Step[] = [];
 try {
@@ -162,6 +176,9 @@ try {
     );
   }
   eb.destroy();
+  // Unmeasured warm-up of each scenario (JIT, connection pools): 3 s at a modest rate.
+  await step(server.url, "single", 1000, 3);
+  await step(server.url, "fanout", 200, 3);
   for (const rate of SINGLE_RATES) steps.push(await step(server.url, "single", rate));
   for (const rate of FANOUT_RATES) steps.push(await step(server.url, "fanout", rate));
 } finally {
@@ -174,7 +191,7 @@ try {
 const fmt = (n: number, d = 0): string =>
   n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
 console.log(
-  `\nbench:deliver — ${os.cpus().length} CPUs, ${SECONDS} s per step, latency = target receive − PutEvents reply\n`,
+  `\nbench:deliver — ${os.cpus().length} CPUs, ${SECONDS} s per step after a 3 s warm-up, latency = target receive − PutEvents reply\n`,
 );
 console.log(
   "| scenario | offered events/s | deliveries | delivered/s | p50 ms | p99 ms | max ms | before reply | drain ms | sustained |",

@@ -35,7 +35,15 @@ interface Step {
 }
 
 async function busbarSteps(): Promise<Step[]> {
-  const server = await startBusbar();
+  // Accept-only (BUSBAR_DELIVERY=off): the deliveries stay pending, as RabbitMQ's messages stay queued
+  // with no consumer; this measures durable acceptance, not delivery (that is bench:deliver).
+  const server = await startBusbar({
+    env: {
+      BUSBAR_DELIVERY: "off",
+      ...Object.fromEntries(new URLSearchParams(process.env.BENCH_SERVER_ENV ?? "")),
+    },
+    nodeArgs: (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter((a) => a !== ""),
+  });
   try {
     const eb = new EventBridgeClient({ endpoint: server.url, region: "us-east-1", credentials: TEST_ROOT });
     for (let i = 0; i < RULES; i++) {

@@ -3,11 +3,14 @@
  * checks, the operations, and the protocol handlers.
  */
 export { API_ERRORS, ApiError, isAwsShaped, type ApiErrorType, type AwsShapedError } from "./errors.js";
+export type { Input } from "./input.js";
+export { sqsOperations } from "./sqs/index.js";
 export { eventBridgeOperations, type Caller, type Operation, type OperationContext } from "./events/index.js";
 export {
   EVENTS_TARGET_PREFIX,
   header,
   serveAwsJson,
+  type OperationTable,
   type ProtocolDependencies,
   type RawRequest,
   type RawResponse,
@@ -16,9 +19,12 @@ export {
   SQS_TARGET_PREFIX,
   isSqsQueryRequest,
   parseQueueUrl,
+  localSqsOperations,
   serveSqs,
+  sqsAuthFailure,
   sqsErrorResponse,
   sqsQueryErrorResponse,
+  type BoundSqsOperation,
   type SqsCaller,
   type SqsDependencies,
 } from "./sqs/index.js";

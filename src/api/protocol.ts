@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { ApiError, isAwsShaped } from "./errors.js";
 import type { Input } from "./input.js";
-import type { Operation, OperationContext } from "./events/context.js";
+import type { OperationContext } from "./events/context.js";
 
 /** A request as the HTTP layer hands it over. */
 export interface RawRequest {
@@ -25,10 +25,18 @@ export interface RawResponse {
   readonly body: string;
 }
 
+/**
+ * Operations by name, run in a context `C`: the node's {@link OperationContext}, or on a front thread
+ * a stub context whose operations run on the main thread.
+ */
+export type OperationTable<C = OperationContext> = Readonly<
+  Record<string, (ctx: C, input: Input) => Promise<Record<string, unknown>>>
+>;
+
 /** What the protocol needs from the server: authentication and the operation context it yields. */
-export interface ProtocolDependencies {
+export interface ProtocolDependencies<C = OperationContext> {
   /** Authenticates the request (throws an AWS-shaped error) and returns the context to run operations in. */
-  readonly authenticate: (request: RawRequest) => Promise<OperationContext>;
+  readonly authenticate: (request: RawRequest) => Promise<C>;
   /** Reports an unexpected failure (the client only sees InternalException). */
   readonly onInternalError: (error: unknown, operation: string) => void;
 }
@@ -61,10 +69,10 @@ function respond(status: number, body: unknown, requestId: string, errorType?: s
 }
 
 /** Serves one AWS JSON 1.1 request against a table of operations. */
-export async function serveAwsJson(
+export async function serveAwsJson<C = OperationContext>(
   request: RawRequest,
-  operations: Readonly<Record<string, Operation>>,
-  deps: ProtocolDependencies,
+  operations: OperationTable<C>,
+  deps: ProtocolDependencies<C>,
 ): Promise<RawResponse> {
   const requestId = randomUUID();
   const target = header(request, "x-amz-target") ?? "";

@@ -35,6 +35,11 @@ export const DEFAULT_TARGET_TIMEOUT_MS = 10_000;
 
 /** How the delivery engine runs. */
 export interface DeliveryConfig {
+  /**
+   * BUSBAR_DELIVERY=off: the node accepts events and commits their pending deliveries but invokes no
+   * target (an accept-only node; deliveries wait in the store for a start with delivery on).
+   */
+  readonly enabled: boolean;
   readonly concurrency: number;
   readonly targetConcurrency: number;
   readonly maxInMemory: number;
@@ -62,6 +67,11 @@ export interface BusbarConfig {
   readonly eventRetentionMs: number;
   readonly patternLimits: PatternLimits;
   readonly delivery: DeliveryConfig;
+  /**
+   * BUSBAR_HTTP_THREADS: 1 (default) serves HTTP (requests, SigV4, protocol parsing, replies) on a
+   * front thread and runs operations on the main thread; 0 serves everything on the main thread.
+   */
+  readonly httpThreads: number;
 }
 
 /** Overrides given on the command line. */
@@ -123,6 +133,12 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
         : integer("BUSBAR_EVENT_RETENTION_HOURS", retentionHours, 1, 24 * 365) * 3_600_000,
     patternLimits: DEFAULT_PATTERN_LIMITS,
     delivery: Object.freeze(deliveryConfig(env)),
+    // More than one front thread needs a listening socket per thread (SO_REUSEPORT, server.listen's
+    // reusePort from Node 22.12); Node 20 has no way to share one safely between threads.
+    httpThreads:
+      env.BUSBAR_HTTP_THREADS === undefined || env.BUSBAR_HTTP_THREADS === ""
+        ? 1
+        : integer("BUSBAR_HTTP_THREADS", env.BUSBAR_HTTP_THREADS, 0, 1),
   });
 }
 
@@ -135,7 +151,11 @@ function deliveryConfig(env: NodeJS.ProcessEnv): DeliveryConfig {
   const retryMaxMs = read("BUSBAR_RETRY_MAX_MS", DEFAULT_RETRY_MAX_MS, 1, 86_400_000);
   if (retryMaxMs < retryBaseMs)
     throw new ConfigError("BUSBAR_RETRY_MAX_MS must not be smaller than BUSBAR_RETRY_BASE_MS");
+  const enabled = env.BUSBAR_DELIVERY ?? "on";
+  if (enabled !== "on" && enabled !== "off" && enabled !== "")
+    throw new ConfigError(`BUSBAR_DELIVERY must be "on" or "off", got "${enabled}"`);
   return {
+    enabled: enabled !== "off",
     concurrency: read("BUSBAR_DELIVERY_CONCURRENCY", DEFAULT_DELIVERY_CONCURRENCY, 1, 100_000),
     targetConcurrency: read(
       "BUSBAR_DELIVERY_TARGET_CONCURRENCY",

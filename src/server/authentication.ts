@@ -45,15 +45,24 @@ const ACCOUNT_OF_ARN = /^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12}):/;
  * Access keys are looked up on every request: keep them for a few seconds (BUSBAR_KEY_CACHE_MS), so
  * keys created or deleted by `busbar keys` beside a running server take effect within that time.
  */
-const KEY_CACHE_MS = Number(process.env.BUSBAR_KEY_CACHE_MS ?? 5_000);
+export const KEY_CACHE_MS = Number(process.env.BUSBAR_KEY_CACHE_MS ?? 5_000);
 
-/** Creates the function that authenticates requests. */
-export function createAuthenticator(store: Store, config: BusbarConfig): Authenticate {
-  const cache = new Map<string, { key: AccessKey | undefined; policies: ParsedPolicy[]; at: number }>();
+/** An access key as authentication needs it, with its policies parsed. */
+export interface KeyEntry {
+  readonly key: AccessKey | undefined;
+  readonly policies: readonly ParsedPolicy[];
+  readonly at: number;
+}
 
-  const lookup = async (accessKeyId: string) => {
+/** Looks up access keys, each kept for `ttlMs` (`fresh` reads the store, and refreshes the entry). */
+export type KeyLookup = (accessKeyId: string, fresh?: boolean) => Promise<KeyEntry>;
+
+/** Creates a {@link KeyLookup} over the store with the BUSBAR_KEY_CACHE_MS lifetime. */
+export function createKeyLookup(store: Store, ttlMs: number = KEY_CACHE_MS): KeyLookup {
+  const cache = new Map<string, KeyEntry>();
+  return async (accessKeyId, fresh = false) => {
     const hit = cache.get(accessKeyId);
-    if (hit !== undefined && Date.now() - hit.at < KEY_CACHE_MS) return hit;
+    if (!fresh && hit !== undefined && Date.now() - hit.at < ttlMs) return hit;
     const key = await store.getAccessKey(accessKeyId);
     const entry = {
       key,
@@ -64,9 +73,57 @@ export function createAuthenticator(store: Store, config: BusbarConfig): Authent
     cache.set(accessKeyId, entry);
     return entry;
   };
+}
 
+/** What a known access key may do. */
+export function principalOf(
+  key: AccessKey,
+  policies: readonly ParsedPolicy[],
+  config: BusbarConfig,
+): Principal {
+  const superRoot = key.root && key.accountId === config.accountId;
+  const allowed = (action: string, resource: string): boolean => {
+    if (superRoot) return true;
+    const owner = ACCOUNT_OF_ARN.exec(resource)?.[1];
+    if (owner !== undefined && owner !== key.accountId) return false;
+    if (key.root) return true;
+    return evaluate(policies, action, resource) === "Allow";
+  };
+  return {
+    accountId: key.accountId,
+    accessKeyId: key.accessKeyId,
+    root: key.root,
+    allowed,
+    allowedOn(action, resource, ownerAccountId, policy) {
+      if (ownerAccountId === key.accountId || superRoot) return allowed(action, resource);
+      const identity = key.root || evaluate(policies, action, resource) === "Allow";
+      return (
+        identity &&
+        policy !== undefined &&
+        evaluateResourcePolicy(policy, { principalAccountId: key.accountId, action, resource }) === "Allow"
+      );
+    },
+  };
+}
+
+/**
+ * The principal of an access key whose signature was verified elsewhere (on a front thread).
+ * @throws UnrecognizedClientError when the key no longer exists.
+ */
+export async function principalFor(
+  lookup: KeyLookup,
+  accessKeyId: string,
+  config: BusbarConfig,
+): Promise<Principal> {
+  const entry = await lookup(accessKeyId);
+  if (entry.key === undefined) throw new UnrecognizedClientError();
+  return principalOf(entry.key, entry.policies, config);
+}
+
+/** Creates the function that authenticates requests: the signature, then the key's principal. */
+export function createAuthenticator(lookup: KeyLookup, config: BusbarConfig): Authenticate {
   return async (request, service) => {
-    let keyEntry: Awaited<ReturnType<typeof lookup>> | undefined;
+    let keyEntry: KeyEntry | undefined;
     await verifySignature(
       request,
       async (id) => {
@@ -77,30 +134,7 @@ export function createAuthenticator(store: Store, config: BusbarConfig): Authent
     );
     const entry = keyEntry;
     if (entry?.key === undefined) throw new UnrecognizedClientError();
-    const key = entry.key;
-    const superRoot = key.root && key.accountId === config.accountId;
-    const allowed = (action: string, resource: string): boolean => {
-      if (superRoot) return true;
-      const owner = ACCOUNT_OF_ARN.exec(resource)?.[1];
-      if (owner !== undefined && owner !== key.accountId) return false;
-      if (key.root) return true;
-      return evaluate(entry.policies, action, resource) === "Allow";
-    };
-    return {
-      accountId: key.accountId,
-      accessKeyId: key.accessKeyId,
-      root: key.root,
-      allowed,
-      allowedOn(action, resource, ownerAccountId, policy) {
-        if (ownerAccountId === key.accountId || superRoot) return allowed(action, resource);
-        const identity = key.root || evaluate(entry.policies, action, resource) === "Allow";
-        return (
-          identity &&
-          policy !== undefined &&
-          evaluateResourcePolicy(policy, { principalAccountId: key.accountId, action, resource }) === "Allow"
-        );
-      },
-    };
+    return principalOf(entry.key, entry.policies, config);
   };
 }
 

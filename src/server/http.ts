@@ -3,6 +3,7 @@
  * are bounded; a request over the limit gets 413 in the AWS error shape of its API and is never read further.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import {
   SQS_TARGET_PREFIX,
   sqsErrorResponse,
@@ -123,4 +124,42 @@ async function handle(req: IncomingMessage, res: ServerResponse, handlers: HttpH
       body,
     }),
   );
+}
+
+/** An HTTP listener of the node: its URL, and its two-step close. */
+export interface Listener {
+  readonly url: string;
+  /** Stops accepting; resolves once the requests taken are answered. */
+  close(): Promise<void>;
+  /** Closes every connection that is left. */
+  closeConnections(): Promise<void>;
+}
+
+/** Serves HTTP on the calling thread (BUSBAR_HTTP_THREADS=0). */
+export async function listenOnMain(
+  address: { readonly host: string; readonly port: number; readonly maxBodyBytes: number },
+  api: HttpHandlers["api"],
+  ready: () => boolean,
+  metrics: NonNullable<HttpHandlers["metrics"]>,
+): Promise<Listener> {
+  const server = createHttpServer({ maxBodyBytes: address.maxBodyBytes, api, ready, metrics });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(address.port, address.host, () => resolve());
+  });
+  const a = server.address() as AddressInfo;
+  const host = a.family === "IPv6" ? `[${a.address}]` : a.address;
+  let closed: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${a.port}`,
+    close() {
+      closed ??= new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      return Promise.resolve();
+    },
+    async closeConnections() {
+      server.closeAllConnections();
+      await closed;
+    },
+  };
 }

@@ -2,16 +2,14 @@
  * A Busbar node: store, rule registry, group committer and HTTP front, with an orderly shutdown
  * (stop accepting, finish in-flight requests and commits, close the store).
  */
-import type { AddressInfo } from "node:net";
 import {
-  SQS_TARGET_PREFIX,
   eventBridgeOperations,
-  header,
-  isSqsQueryRequest,
-  serveAwsJson,
-  serveSqs,
-  type RawRequest,
+  localSqsOperations,
+  sqsAuthFailure,
+  sqsOperations,
+  type Operation,
 } from "../api/index.js";
+import { AuthError } from "../auth/index.js";
 import { RuleRegistry } from "../buses/index.js";
 import type { BusbarConfig } from "../config/index.js";
 import { createDelivery, openSecretBox, parseAllowedNetworks } from "../delivery/index.js";
@@ -20,9 +18,17 @@ import type { Logger } from "../log/index.js";
 import { Metrics } from "../metrics/index.js";
 import { MoveTasks, QueueService } from "../queues/index.js";
 import { openSqliteStore, openSqliteStoreInWorker, type Store } from "../store/index.js";
-import { createAuthenticator, eventBridgeContext } from "./authentication.js";
+import { routeApi } from "./api-router.js";
+import {
+  KEY_CACHE_MS,
+  createAuthenticator,
+  createKeyLookup,
+  eventBridgeContext,
+  principalFor,
+} from "./authentication.js";
 import { ensureDefaults, loadRegistry, rootCredentials, type RootCredentials } from "./bootstrap.js";
-import { createHttpServer } from "./http.js";
+import { startFront } from "./front/index.js";
+import { listenOnMain, type Listener } from "./http.js";
 
 /** A running node. */
 export interface BusbarNode {
@@ -65,10 +71,13 @@ export async function startNode(
     config: config.delivery,
   });
   // Deliveries go to the engine from memory as soon as their commit is durable.
-  const committer = new GroupCommitter(store, (records) => delivery.engine.dispatch(records));
+  const committer = config.delivery.enabled
+    ? new GroupCommitter(store, (records) => delivery.engine.dispatch(records))
+    : new GroupCommitter(store);
   delivery.attach(committer);
-  await delivery.engine.start();
-  const authenticate = createAuthenticator(store, config);
+  if (config.delivery.enabled) await delivery.engine.start();
+  else log.warn("BUSBAR_DELIVERY=off: events are accepted and their deliveries stay pending");
+  const keys = createKeyLookup(store);
   const eventBridge = {
     store,
     registry,
@@ -79,48 +88,93 @@ export async function startNode(
   };
   const moveTasks = new MoveTasks(queues);
   await moveTasks.resume(await store.listActiveMoveTasks());
+  const sqsOperation = localSqsOperations({ queues, moveTasks, region: config.region });
   const onInternalError = (err: unknown, operation: string) =>
     log.error({ err, operation }, "internal error");
   let accepting = true;
   let inFlight = 0;
   let idle: (() => void) | undefined;
-
-  const api = async (request: RawRequest) => {
+  const track = async <T>(work: () => Promise<T>): Promise<T> => {
     inFlight++;
     try {
-      const target = header(request, "x-amz-target");
-      if (target?.startsWith(SQS_TARGET_PREFIX) === true || isSqsQueryRequest(request)) {
-        return await serveSqs(request, {
-          authenticate: (r) => authenticate(r, "sqs"),
-          queues,
-          moveTasks,
-          region: config.region,
-          onInternalError,
-        });
-      }
-      return await serveAwsJson(request, eventBridgeOperations, {
-        authenticate: async (r) => eventBridgeContext(await authenticate(r, "events"), eventBridge),
-        onInternalError,
-      });
+      return await work();
     } finally {
       if (--inFlight === 0) idle?.();
     }
   };
-  const server = createHttpServer({
-    maxBodyBytes: config.maxBodyBytes,
-    api,
-    ready: () => accepting,
-    metrics: () => metrics.render(),
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(config.port, config.host, () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}`;
+
+  let setReady: (ready: boolean) => void = () => undefined;
+  let listener: Listener;
+  if (config.httpThreads === 0) {
+    const authenticate = createAuthenticator(keys, config);
+    const api = routeApi({
+      events: {
+        operations: eventBridgeOperations,
+        authenticate: async (r) => eventBridgeContext(await authenticate(r, "events"), eventBridge),
+        onInternalError,
+      },
+      sqs: { authenticate: (r) => authenticate(r, "sqs"), operation: sqsOperation, onInternalError },
+    });
+    listener = await listenOnMain(
+      config,
+      (request) => track(() => api(request)),
+      () => accepting,
+      () => metrics.render(),
+    );
+  } else {
+    const front = await startFront(
+      {
+        host: config.host,
+        port: config.port,
+        maxBodyBytes: config.maxBodyBytes,
+        keyCacheMs: KEY_CACHE_MS,
+        eventsOperations: Object.keys(eventBridgeOperations),
+        sqsOperations: Object.keys(sqsOperations),
+      },
+      {
+        events: (op, accessKeyId, input) =>
+          track(async () => {
+            const principal = await principalFor(keys, accessKeyId, config);
+            return (eventBridgeOperations[op] as Operation)(
+              eventBridgeContext(principal, eventBridge),
+              input,
+            );
+          }),
+        sqs: (op, accessKeyId, baseUrl, input) =>
+          track(async () => {
+            let principal;
+            try {
+              principal = await principalFor(keys, accessKeyId, config);
+            } catch (e) {
+              throw e instanceof AuthError ? sqsAuthFailure(e) : e;
+            }
+            const operation = sqsOperation(op);
+            if (operation === undefined) throw new Error(`no SQS operation ${op}`);
+            return operation(principal, baseUrl, input);
+          }),
+        secret: async (accessKeyId) => (await keys(accessKeyId, true)).key?.secretAccessKey,
+        metrics: () => metrics.render(),
+        onInternalError,
+      },
+      log,
+    );
+    const host = front.address.family === "IPv6" ? `[${front.address.address}]` : front.address.address;
+    listener = {
+      url: `http://${host}:${front.address.port}`,
+      close: () => front.close(),
+      closeConnections: () => front.terminate(),
+    };
+    setReady = (ready) => front.setReady(ready);
+  }
+  const url = listener.url;
   log.info(
-    { url, dataDir: config.dataDir, account: config.accountId, region: config.region },
+    {
+      url,
+      dataDir: config.dataDir,
+      account: config.accountId,
+      region: config.region,
+      httpThreads: config.httpThreads,
+    },
     "busbar listening",
   );
 
@@ -146,17 +200,17 @@ export async function startNode(
     async close() {
       if (!accepting) return;
       accepting = false;
+      setReady(false);
       clearInterval(retention);
       clearInterval(sweep);
       moveTasks.close();
       queues.close(); // long polls answer now, with what they have (nothing)
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      const closed = listener.close(); // stop accepting; requests taken are answered
       if (inFlight > 0) await new Promise<void>((resolve) => (idle = resolve));
+      await closed;
       await committer.drain();
       await delivery.close(); // attempts in flight finish (or stay pending for the next start)
-      server.closeAllConnections();
-      await closed;
+      await listener.closeConnections();
       await store.close();
       log.info("busbar stopped");
     },

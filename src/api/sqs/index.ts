@@ -6,8 +6,11 @@ export { parseQueueUrl, sqsOperations } from "./operations.js";
 export {
   SQS_TARGET_PREFIX,
   isSqsQueryRequest,
+  localSqsOperations,
   serveSqs,
+  sqsAuthFailure,
   sqsErrorResponse,
   sqsQueryErrorResponse,
+  type BoundSqsOperation,
   type SqsDependencies,
 } from "./protocol.js";

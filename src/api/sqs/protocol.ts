@@ -19,15 +19,43 @@ import { parseQueryRequest, queryErrorBody, queryResponseBody } from "./query.js
 export const SQS_TARGET_PREFIX = "AmazonSQS.";
 const CONTENT_TYPE = "application/x-amz-json-1.0";
 
+/** An SQS operation bound to its surroundings: the caller, the base URL queue URLs are built on, the input. */
+export type BoundSqsOperation<C> = (
+  caller: C,
+  baseUrl: string,
+  input: Input,
+) => Promise<Record<string, unknown>>;
+
 /** What the SQS protocol needs from the server. */
-export interface SqsDependencies {
+export interface SqsDependencies<C = SqsCaller> {
   /** Authenticates a request signed for `sqs` (throws an AuthError). */
-  readonly authenticate: (request: RawRequest) => Promise<SqsCaller>;
+  readonly authenticate: (request: RawRequest) => Promise<C>;
+  /** The operation of a name, or `undefined` when SQS has none of that name. */
+  readonly operation: (name: string) => BoundSqsOperation<C> | undefined;
+  /** Reports an unexpected failure (the client only sees InternalError). */
+  readonly onInternalError: (error: unknown, operation: string) => void;
+}
+
+/** The SQS operations of a node, run against its queue service. */
+export function localSqsOperations(deps: {
   readonly queues: QueueService;
   readonly moveTasks: MoveTasks;
   readonly region: string;
-  /** Reports an unexpected failure (the client only sees InternalError). */
-  readonly onInternalError: (error: unknown, operation: string) => void;
+}): (name: string) => BoundSqsOperation<SqsCaller> | undefined {
+  return (name) => {
+    const operation = Object.hasOwn(sqsOperations, name) ? sqsOperations[name] : undefined;
+    if (operation === undefined) return undefined;
+    return (caller, baseUrl, input) => {
+      const ctx: SqsContext = {
+        caller,
+        queues: deps.queues,
+        moveTasks: deps.moveTasks,
+        region: deps.region,
+        baseUrl,
+      };
+      return operation(ctx, input);
+    };
+  };
 }
 
 /** The error response of a QueueError. */
@@ -53,7 +81,7 @@ export function sqsQueryErrorResponse(e: QueueError, requestId: string = randomU
 }
 
 /** SQS's words for an authentication or authorization failure. */
-function authFailure(e: AuthError): QueueError {
+export function sqsAuthFailure(e: AuthError): QueueError {
   const codes: Record<string, SqsErrorCode> = {
     MissingAuthenticationTokenException: "MissingAuthenticationToken",
     IncompleteSignatureException: "IncompleteSignature",
@@ -91,7 +119,10 @@ function pathQueueUrl(request: RawRequest): string | undefined {
  * Serves one SQS request, in the JSON protocol (`X-Amz-Target: AmazonSQS.<Op>`) or, for a
  * form-encoded body, the query protocol (see query.ts).
  */
-export async function serveSqs(request: RawRequest, deps: SqsDependencies): Promise<RawResponse> {
+export async function serveSqs<C = SqsCaller>(
+  request: RawRequest,
+  deps: SqsDependencies<C>,
+): Promise<RawResponse> {
   const requestId = randomUUID();
   const query = isSqsQueryRequest(request);
   const target = header(request, "x-amz-target") ?? "";
@@ -115,29 +146,23 @@ export async function serveSqs(request: RawRequest, deps: SqsDependencies): Prom
       }
       input = {};
     }
-    let caller: SqsCaller;
+    let caller: C;
     try {
       caller = await deps.authenticate(request);
     } catch (e) {
-      if (e instanceof AuthError) throw authFailure(e);
+      if (e instanceof AuthError) throw sqsAuthFailure(e);
       throw e;
     }
-    const operation = Object.hasOwn(sqsOperations, operationName) ? sqsOperations[operationName] : undefined;
+    const operation = deps.operation(operationName);
     if (operation === undefined) {
       throw new QueueError(
         "InvalidAction",
         `The action ${operationName || target || "(none)"} is not valid for this endpoint.`,
       );
     }
-    const ctx: SqsContext = {
-      caller,
-      queues: deps.queues,
-      moveTasks: deps.moveTasks,
-      region: deps.region,
-      baseUrl: baseUrl(request),
-    };
     const output = await operation(
-      ctx,
+      caller,
+      baseUrl(request),
       query ? input : parseJsonBody(request.body, (message) => new QueueError("MalformedInput", message)),
     );
     if (query) {

@@ -4,7 +4,7 @@
  * puts the second core to work, and the calls that reach the worker together share one commit
  * (worker-main.ts).
  */
-import { Worker } from "node:worker_threads";
+import { startWorker } from "../../threads/index.js";
 import type {
   DeliveryRef,
   DeliveryReschedule,
@@ -133,17 +133,7 @@ export async function openSqliteStoreInWorker(options: SqliteWorkerStoreOptions)
     dataDir: options.dataDir,
     ...(options.fileName !== undefined && { fileName: options.fileName }),
   };
-  // In the compiled package the entry is worker-main.js; under tsx (tests) the .ts source is loaded.
-  const typescript = import.meta.url.endsWith(".ts");
-  const entry = new URL(typescript ? "./worker-main.ts" : "./worker-main.js", import.meta.url);
-  // Running from TypeScript sources (tests, tsx): Node 20 does not carry the tsx loader into workers,
-  // so a small bootstrap registers it before loading the entry.
-  const worker = typescript
-    ? new Worker(
-        `import("tsx/esm/api").then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`,
-        { eval: true, workerData: data },
-      )
-    : new Worker(entry, { workerData: data });
+  const worker = startWorker(import.meta.url, "worker-main", data);
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
   let nextId = 0;
   let failure: Error | undefined;

@@ -1,0 +1,34 @@
+/**
+ * Which API a request speaks: SQS (an `AmazonSQS.` target, or a form-encoded query request) or
+ * EventBridge (everything else). The same routing serves on the main thread, with the operations
+ * themselves, and on the front thread, with stubs that run them on the main thread.
+ */
+import {
+  SQS_TARGET_PREFIX,
+  header,
+  isSqsQueryRequest,
+  serveAwsJson,
+  serveSqs,
+  type OperationTable,
+  type ProtocolDependencies,
+  type RawRequest,
+  type RawResponse,
+  type SqsDependencies,
+} from "../api/index.js";
+
+/** The two APIs a node serves on its port. */
+export interface ApiRoutes<E, S> {
+  readonly events: ProtocolDependencies<E> & { readonly operations: OperationTable<E> };
+  readonly sqs: SqsDependencies<S>;
+}
+
+/** Answers API requests (`POST` with an X-Amz-Target, or an SQS query request). */
+export function routeApi<E, S>(routes: ApiRoutes<E, S>): (request: RawRequest) => Promise<RawResponse> {
+  return (request) => {
+    const target = header(request, "x-amz-target");
+    if (target?.startsWith(SQS_TARGET_PREFIX) === true || isSqsQueryRequest(request)) {
+      return serveSqs(request, routes.sqs);
+    }
+    return serveAwsJson(request, routes.events.operations, routes.events);
+  };
+}

@@ -1,0 +1,159 @@
+/**
+ * The front thread, seen from the main thread: it is started with the node's HTTP settings, and
+ * every call it makes (run an operation, look up an access key's secret, render metrics) is answered
+ * here. Replies go back in one message per turn of the main event loop.
+ */
+import { startWorker } from "../../threads/index.js";
+import { isAwsShaped, type Input } from "../../api/index.js";
+import type { Logger } from "../../log/index.js";
+import { QueueError } from "../../queues/index.js";
+import {
+  Outbox,
+  type CallMessage,
+  type ErrorShape,
+  type FrontMessage,
+  type FrontWorkerData,
+  type MainMessage,
+} from "./protocol.js";
+
+/** What the front thread's calls run against. */
+export interface FrontHandlers {
+  /** Runs an EventBridge operation for a caller whose signature the front thread verified. */
+  events(op: string, accessKeyId: string, input: Input): Promise<Record<string, unknown>>;
+  /** Runs an SQS operation likewise; throws QueueError for SQS's own errors. */
+  sqs(op: string, accessKeyId: string, baseUrl: string, input: Input): Promise<Record<string, unknown>>;
+  /** The secret of an access key, read from the store (`undefined` when it does not exist). */
+  secret(accessKeyId: string): Promise<string | undefined>;
+  metrics(): Promise<{ contentType: string; body: string }>;
+  /** Reports an unexpected failure of an operation. */
+  onInternalError(error: unknown, operation: string): void;
+}
+
+/** A running front thread. */
+export interface Front {
+  /** The address it listens on. */
+  readonly address: { readonly address: string; readonly family: string; readonly port: number };
+  /** Sets what `/readyz` answers. */
+  setReady(ready: boolean): void;
+  /** Stops accepting; resolves once every request taken is answered and the connections are closed. */
+  close(): Promise<void>;
+  /** Ends the thread (after {@link close}). */
+  terminate(): Promise<void>;
+}
+
+function shapeOf(e: unknown, api: "events" | "sqs"): ErrorShape | undefined {
+  if (api === "sqs") {
+    return e instanceof QueueError ? { kind: "queue", code: e.code, message: e.message } : undefined;
+  }
+  return isAwsShaped(e)
+    ? { kind: "aws", awsType: e.awsType, httpStatus: e.httpStatus, message: e.message }
+    : undefined;
+}
+
+/** Starts the front thread and resolves once it listens (rejects if it cannot). */
+export async function startFront(
+  data: FrontWorkerData,
+  handlers: FrontHandlers,
+  log: Logger,
+): Promise<Front> {
+  const worker = startWorker(import.meta.url, "worker-main", data);
+  const outbox = new Outbox<MainMessage>((batch) => worker.postMessage(batch));
+  let onClosed: (() => void) | undefined;
+  let listening: ((m: FrontMessage) => void) | undefined;
+  let exited = false;
+
+  const answer = (id: number, work: Promise<unknown>, api: "events" | "sqs" | "other", op: string) => {
+    work.then(
+      (value) => outbox.send({ t: "reply", id, ok: true, value }),
+      (e: unknown) => {
+        let error = api === "other" ? undefined : shapeOf(e, api);
+        if (error === undefined) {
+          handlers.onInternalError(e, op);
+          error = { kind: "internal" };
+        }
+        outbox.send({ t: "reply", id, ok: false, error });
+      },
+    );
+  };
+
+  const serve = (m: CallMessage) => {
+    switch (m.t) {
+      case "events":
+        answer(m.id, handlers.events(m.op, m.accessKeyId, m.input), "events", m.op);
+        break;
+      case "sqs":
+        answer(m.id, handlers.sqs(m.op, m.accessKeyId, m.baseUrl, m.input), "sqs", m.op);
+        break;
+      case "key":
+        answer(
+          m.id,
+          handlers.secret(m.accessKeyId).then((s) => s ?? null),
+          "other",
+          "access key lookup",
+        );
+        break;
+      case "metrics":
+        answer(m.id, handlers.metrics(), "other", "metrics");
+        break;
+    }
+  };
+
+  worker.on("message", (batch: readonly FrontMessage[]) => {
+    for (const m of batch) {
+      switch (m.t) {
+        case "listening":
+        case "listen-failed":
+          listening?.(m);
+          break;
+        case "closed":
+          onClosed?.();
+          break;
+        case "log":
+          log.error({ err: m.err, operation: m.operation }, m.message);
+          break;
+        default:
+          serve(m);
+      }
+    }
+  });
+  worker.on("exit", () => (exited = true));
+
+  const first = await new Promise<FrontMessage>((resolve, reject) => {
+    listening = resolve;
+    worker.once("error", reject);
+  });
+  // Without its front thread the node serves nothing: stop, so that a supervisor starts it again
+  // (everything acknowledged is durable).
+  worker.on("error", (err) => {
+    log.fatal({ err }, "the front thread failed; stopping");
+    process.exit(1);
+  });
+  if (first.t === "listen-failed") {
+    await worker.terminate();
+    const e = new Error(first.message) as NodeJS.ErrnoException;
+    if (first.code !== undefined) e.code = first.code;
+    throw e;
+  }
+  if (first.t !== "listening") throw new Error(`unexpected first message from the front thread: ${first.t}`);
+  const address = { address: first.address, family: first.family, port: first.port };
+
+  let closing: Promise<void> | undefined;
+  return {
+    address,
+    setReady(ready) {
+      outbox.send({ t: "ready", value: ready });
+    },
+    close() {
+      closing ??= exited
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            onClosed = resolve;
+            outbox.send({ t: "close" });
+          });
+      return closing;
+    },
+    async terminate() {
+      await worker.terminate();
+    },
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * The messages between the main thread and the front thread. The front thread serves HTTP: it reads
+ * requests, verifies their SigV4 signatures, parses and checks the protocol, and writes replies; the
+ * main thread runs the operations. Messages travel in arrays, one per turn of either event loop.
+ */
+import type { Input } from "../../api/index.js";
+
+/** What the front thread is started with. */
+export interface FrontWorkerData {
+  readonly host: string;
+  readonly port: number;
+  readonly maxBodyBytes: number;
+  /** How long an access key's secret is reused before it is asked for again. */
+  readonly keyCacheMs: number;
+  /** The names of the EventBridge operations and of the SQS operations. */
+  readonly eventsOperations: readonly string[];
+  readonly sqsOperations: readonly string[];
+}
+
+/** A call from the front thread; the main thread answers each with a {@link ReplyMessage} of its id. */
+export type CallMessage =
+  | {
+      readonly t: "events";
+      readonly id: number;
+      readonly op: string;
+      readonly accessKeyId: string;
+      readonly input: Input;
+    }
+  | {
+      readonly t: "sqs";
+      readonly id: number;
+      readonly op: string;
+      readonly accessKeyId: string;
+      readonly baseUrl: string;
+      readonly input: Input;
+    }
+  /** The secret of an access key, for a signature check (`null` when the key does not exist). */
+  | { readonly t: "key"; readonly id: number; readonly accessKeyId: string }
+  /** Prometheus text of the node's metrics. */
+  | { readonly t: "metrics"; readonly id: number };
+
+/** A notice from the front thread (no reply). */
+export type NoticeMessage =
+  | { readonly t: "listening"; readonly address: string; readonly family: string; readonly port: number }
+  | { readonly t: "listen-failed"; readonly message: string; readonly code: string | undefined }
+  /** The front thread stopped accepting and every request it had taken is answered. */
+  | { readonly t: "closed" }
+  | { readonly t: "log"; readonly message: string; readonly err: string; readonly operation: string };
+
+export type FrontMessage = CallMessage | NoticeMessage;
+
+/** How an operation failed, in a form that crosses threads. */
+export type ErrorShape =
+  /** An EventBridge-shaped error (ApiError, AuthError, store errors): its type, status and message. */
+  | { readonly kind: "aws"; readonly awsType: string; readonly httpStatus: number; readonly message: string }
+  /** An SQS error: its code. */
+  | { readonly kind: "queue"; readonly code: string; readonly message: string }
+  /** Anything else: logged on the main thread; the client gets the protocol's internal error. */
+  | { readonly kind: "internal" };
+
+/** The answer to a call, or a command from the main thread. */
+export type MainMessage =
+  | { readonly t: "reply"; readonly id: number; readonly ok: true; readonly value: unknown }
+  | { readonly t: "reply"; readonly id: number; readonly ok: false; readonly error: ErrorShape }
+  /** Whether the node is ready (`/readyz`). */
+  | { readonly t: "ready"; readonly value: boolean }
+  /** Stop accepting, answer what was taken, close the connections, then say "closed". */
+  | { readonly t: "close" };
+
+/**
+ * Collects messages and posts them as one array per turn of the event loop (setImmediate), so that
+ * many requests read in one turn cost one message.
+ */
+export class Outbox<M> {
+  private batch: M[] = [];
+  private scheduled = false;
+
+  constructor(private readonly post: (batch: readonly M[]) => void) {}
+
+  send(message: M): void {
+    this.batch.push(message);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      const batch = this.batch;
+      this.batch = [];
+      this.post(batch);
+    });
+  }
+}

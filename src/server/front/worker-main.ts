@@ -1,0 +1,181 @@
+/**
+ * The front thread: it owns the listening socket and serves HTTP. Each request is read (bounded),
+ * its SigV4 signature verified, its protocol checked and its body parsed here; the operation runs on
+ * the main thread (a call message), and its output is written back here in the protocol's shape.
+ * The main thread thus spends its time on operations, matching and delivery, not on HTTP and
+ * signatures.
+ */
+import type { AddressInfo } from "node:net";
+import { parentPort, workerData } from "node:worker_threads";
+import { QueueError, type SqsErrorCode } from "../../queues/index.js";
+import { verifySignature } from "../../auth/index.js";
+import type { Input, OperationTable, RawRequest } from "../../api/index.js";
+import { routeApi } from "../api-router.js";
+import { createHttpServer } from "../http.js";
+import {
+  Outbox,
+  type CallMessage,
+  type ErrorShape,
+  type FrontMessage,
+  type FrontWorkerData,
+  type MainMessage,
+} from "./protocol.js";
+
+const data = workerData as FrontWorkerData;
+const port = parentPort;
+if (port === null) throw new Error("the front thread must run in a worker thread");
+
+/** An EventBridge-shaped error an operation threw on the main thread. */
+class RemoteAwsError extends Error {
+  override readonly name = "RemoteAwsError";
+  constructor(
+    readonly awsType: string,
+    readonly httpStatus: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** An unexpected failure on the main thread (already logged there). */
+class RemoteInternalError extends Error {
+  override readonly name = "RemoteInternalError";
+}
+
+function errorOf(shape: ErrorShape): Error {
+  switch (shape.kind) {
+    case "aws":
+      return new RemoteAwsError(shape.awsType, shape.httpStatus, shape.message);
+    case "queue":
+      return new QueueError(shape.code as SqsErrorCode, shape.message);
+    case "internal":
+      return new RemoteInternalError("internal error on the main thread");
+  }
+}
+
+const outbox = new Outbox<FrontMessage>((batch) => port.postMessage(batch));
+const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+let nextId = 0;
+let ready = true;
+let inFlight = 0;
+let idle: (() => void) | undefined;
+
+function call(message: (id: number) => CallMessage): Promise<unknown> {
+  const id = nextId++;
+  return new Promise((resolve, reject) => {
+    pending.set(id, { resolve, reject });
+    outbox.send(message(id));
+  });
+}
+
+// Secrets of access keys, each reused for keyCacheMs; lookups of one key in flight share one call.
+const keys = new Map<string, { at: number; secret: Promise<string | null> }>();
+function secretOf(accessKeyId: string): Promise<string | null> {
+  const hit = keys.get(accessKeyId);
+  if (hit !== undefined && Date.now() - hit.at < data.keyCacheMs) return hit.secret;
+  const secret = call((id) => ({ t: "key", id, accessKeyId })) as Promise<string | null>;
+  if (keys.size > 10_000) keys.clear();
+  keys.set(accessKeyId, { at: Date.now(), secret });
+  secret.catch(() => keys.delete(accessKeyId));
+  return secret;
+}
+
+/** The caller a verified signature names; what it may do is decided on the main thread. */
+interface SignedBy {
+  readonly accessKeyId: string;
+}
+
+const verify = async (request: RawRequest, service: string): Promise<SignedBy> => {
+  const v = await verifySignature(
+    request,
+    async (accessKeyId) => {
+      const secret = await secretOf(accessKeyId);
+      return secret === null ? undefined : { secretAccessKey: secret };
+    },
+    { service },
+  );
+  return { accessKeyId: v.accessKeyId };
+};
+
+const onInternalError = (err: unknown, operation: string): void => {
+  if (err instanceof RemoteInternalError) return;
+  outbox.send({
+    t: "log",
+    message: "internal error on the front thread",
+    err: err instanceof Error ? (err.stack ?? err.message) : String(err),
+    operation,
+  });
+};
+
+const eventsOperations: OperationTable<SignedBy> = Object.fromEntries(
+  data.eventsOperations.map((op) => [
+    op,
+    (ctx: SignedBy, input: Input) =>
+      call((id) => ({ t: "events", id, op, accessKeyId: ctx.accessKeyId, input })) as Promise<
+        Record<string, unknown>
+      >,
+  ]),
+);
+const sqsOperations = new Set(data.sqsOperations);
+
+const api = routeApi<SignedBy, SignedBy>({
+  events: { operations: eventsOperations, authenticate: (r) => verify(r, "events"), onInternalError },
+  sqs: {
+    authenticate: (r) => verify(r, "sqs"),
+    operation: (op) =>
+      sqsOperations.has(op)
+        ? (caller, baseUrl, input) =>
+            call((id) => ({ t: "sqs", id, op, accessKeyId: caller.accessKeyId, baseUrl, input })) as Promise<
+              Record<string, unknown>
+            >
+        : undefined,
+    onInternalError,
+  },
+});
+
+const server = createHttpServer({
+  maxBodyBytes: data.maxBodyBytes,
+  api: async (request) => {
+    inFlight++;
+    try {
+      return await api(request);
+    } finally {
+      if (--inFlight === 0) idle?.();
+    }
+  },
+  ready: () => ready,
+  metrics: () => call((id) => ({ t: "metrics", id })) as Promise<{ contentType: string; body: string }>,
+});
+
+port.on("message", (batch: readonly MainMessage[]) => {
+  for (const m of batch) {
+    if (m.t === "reply") {
+      const p = pending.get(m.id);
+      if (p === undefined) continue;
+      pending.delete(m.id);
+      if (m.ok) p.resolve(m.value);
+      else p.reject(errorOf(m.error));
+    } else if (m.t === "ready") ready = m.value;
+    else void close();
+  }
+});
+
+async function close(): Promise<void> {
+  ready = false;
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  if (inFlight > 0) await new Promise<void>((resolve) => (idle = resolve));
+  server.closeAllConnections();
+  await closed;
+  port?.postMessage([{ t: "closed" }] satisfies FrontMessage[]);
+}
+
+server.once("error", (e: NodeJS.ErrnoException) => {
+  port.postMessage([{ t: "listen-failed", message: e.message, code: e.code }] satisfies FrontMessage[]);
+});
+server.listen(data.port, data.host, () => {
+  const a = server.address() as AddressInfo;
+  port.postMessage([
+    { t: "listening", address: a.address, family: a.family, port: a.port },
+  ] satisfies FrontMessage[]);
+});

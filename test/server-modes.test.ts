@@ -1,0 +1,148 @@
+/**
+ * Ways a node can run besides the default: accept-only (BUSBAR_DELIVERY=off), whose deliveries wait
+ * in the store until a start with delivery on; and HTTP served on the main thread
+ * (BUSBAR_HTTP_THREADS=0) instead of the front thread. Bad values of both refuse to start.
+ */
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { PutEventsCommand, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import {
+  createQueue,
+  eventBridgeClient,
+  metric,
+  removeDataDir,
+  sqsClient,
+  startBusbar,
+  TEST_ROOT,
+} from "./support/index.js";
+
+const root = join(import.meta.dirname, "..");
+
+describe("BUSBAR_DELIVERY=off", () => {
+  it("accepts events, invokes no target, and delivers them after a start with delivery on", async () => {
+    let server = await startBusbar({ env: { BUSBAR_DELIVERY: "off" } });
+    const dataDir = server.dataDir;
+    try {
+      let events = eventBridgeClient(server.url);
+      let sqs = sqsClient(server.url);
+      const queueUrl = await createQueue(sqs, "accept-only");
+      await events.send(
+        new PutRuleCommand({ Name: "to-queue", EventPattern: JSON.stringify({ source: ["modes.test"] }) }),
+      );
+      await events.send(
+        new PutTargetsCommand({
+          Rule: "to-queue",
+          Targets: [{ Id: "q", Arn: "arn:aws:sqs:us-east-1:000000000000:accept-only" }],
+        }),
+      );
+      const put = await events.send(
+        new PutEventsCommand({
+          Entries: Array.from({ length: 5 }, (_, i) => ({
+            Source: "modes.test",
+            DetailType: "t",
+            Detail: JSON.stringify({ i }),
+          })),
+        }),
+      );
+      assert.equal(put.FailedEntryCount, 0);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const attrs = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: queueUrl,
+          AttributeNames: ["ApproximateNumberOfMessages"],
+        }),
+      );
+      assert.equal(attrs.Attributes?.ApproximateNumberOfMessages, "0", "nothing is delivered");
+      assert.equal(await metric(server.url, "Invocations"), 0);
+      assert.match(server.output(), /BUSBAR_DELIVERY=off/);
+      events.destroy();
+      sqs.destroy();
+      assert.equal(await server.stop(), 0);
+
+      server = await startBusbar({ dataDir });
+      events = eventBridgeClient(server.url);
+      sqs = sqsClient(server.url);
+      const ids = new Set<string>();
+      const deadline = Date.now() + 10_000;
+      while (ids.size < 5 && Date.now() < deadline) {
+        const r = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+        );
+        for (const m of r.Messages ?? []) ids.add((JSON.parse(m.Body ?? "{}") as { id: string }).id);
+      }
+      const eventIds = (put.Entries ?? []).map((e) => e.EventId);
+      assert.deepEqual([...ids].sort(), [...eventIds].sort());
+      events.destroy();
+      sqs.destroy();
+    } finally {
+      await server.stop();
+      removeDataDir(dataDir);
+    }
+  });
+});
+
+describe("BUSBAR_HTTP_THREADS=0", () => {
+  it("serves both APIs, signatures and errors on the main thread", async () => {
+    const server = await startBusbar({ env: { BUSBAR_HTTP_THREADS: "0" } });
+    try {
+      assert.match(server.output(), /"httpThreads":0/);
+      const events = eventBridgeClient(server.url);
+      const sqs = sqsClient(server.url);
+      const put = await events.send(
+        new PutEventsCommand({ Entries: [{ Source: "modes.test", DetailType: "t", Detail: "{}" }] }),
+      );
+      assert.equal(put.FailedEntryCount, 0);
+      const queueUrl = await createQueue(sqs, "main-thread");
+      await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: "hello" }));
+      const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1 }));
+      assert.equal(got.Messages?.[0]?.Body, "hello");
+      const bad = eventBridgeClient(server.url, {
+        ...TEST_ROOT,
+        secretAccessKey: "wrong-secret-wrong-secret",
+      });
+      await assert.rejects(
+        bad.send(new PutEventsCommand({ Entries: [{ Source: "s", DetailType: "t", Detail: "{}" }] })),
+        { name: "InvalidSignatureException" },
+      );
+      const ready = await fetch(`${server.url}/readyz`);
+      assert.equal(ready.status, 200);
+      assert.ok((await metric(server.url, "Events")) >= 1);
+      events.destroy();
+      sqs.destroy();
+      bad.destroy();
+    } finally {
+      assert.equal(await server.stop(), 0);
+      removeDataDir(server.dataDir);
+    }
+  });
+});
+
+describe("bad values", () => {
+  for (const [name, value, message] of [
+    ["BUSBAR_DELIVERY", "paused", /BUSBAR_DELIVERY must be "on" or "off"/],
+    ["BUSBAR_HTTP_THREADS", "2", /BUSBAR_HTTP_THREADS must be an integer from 0 to 1/],
+    ["BUSBAR_HTTP_THREADS", "many", /BUSBAR_HTTP_THREADS must be an integer/],
+  ] as const) {
+    it(`${name}=${value} refuses to start`, () => {
+      const r = spawnSync(
+        process.execPath,
+        [
+          "--import",
+          "tsx",
+          join(root, "src/cli/main.ts"),
+          "serve",
+          "--port",
+          "0",
+          "--data-dir",
+          "/nonexistent/x",
+        ],
+        { cwd: root, encoding: "utf8", env: { ...process.env, [name]: value }, timeout: 20_000 },
+      );
+      assert.notEqual(r.status, 0);
+      assert.match(r.stdout + r.stderr, message);
+    });
+  }
+});
