@@ -42,7 +42,10 @@ interface Step {
 }
 
 async function busbarSteps(): Promise<Step[]> {
-  const server = await startBusbar();
+  // Extra server settings, e.g. BENCH_SERVER_ENV="BUSBAR_HTTP_THREADS=0" (URL query syntax).
+  const server = await startBusbar({
+    env: Object.fromEntries(new URLSearchParams(process.env.BENCH_SERVER_ENV ?? "")),
+  });
   try {
     const sqs = sqsClient(server.url);
     const steps: Step[] = [];

@@ -13,7 +13,6 @@
  *   limits are reached; failures that retrying cannot fix skip the retries. Then the event goes to the
  *   target's dead-letter queue, or the bus's, or is dropped and counted.
  */
-import { setMaxListeners } from "node:events";
 import type { RuleRegistry } from "../buses/index.js";
 import type { Logger } from "../log/index.js";
 import type { Metrics } from "../metrics/index.js";
@@ -61,6 +60,9 @@ export interface DeliveryEngineOptions {
   readonly maxInMemory?: number;
   readonly now?: () => number;
 }
+
+/** Attempts that share one stop signal. */
+const STOP_SIGNAL_USERS = 32;
 
 /** A pending delivery the engine holds, with its event. */
 interface Job {
@@ -125,7 +127,28 @@ export class DeliveryEngine {
   #overflowTimer: NodeJS.Timeout | undefined;
   #closed = false;
   /** Aborted when the engine closes and its grace period is over: invocations still running give up. */
-  readonly #stop = newStopController();
+  /** The stop controllers of the attempts in flight: close() aborts them. */
+  readonly #stopping = new Set<AbortController>();
+  /** The controller new attempts share, until {@link STOP_SIGNAL_USERS} have taken it. */
+  #stopShared: { controller: AbortController; users: number; taken: number } | undefined;
+
+  /**
+   * A stop signal for an attempt. Attempts share one per {@link STOP_SIGNAL_USERS}: a signal shared
+   * by all would make each listener added or removed (undici adds one per request) walk every attempt
+   * in flight, and a controller per attempt costs more than the attempt's own bookkeeping.
+   */
+  private stopSignal(): { controller: AbortController; users: number; taken: number } {
+    let shared = this.#stopShared;
+    if (shared === undefined || shared.taken >= STOP_SIGNAL_USERS) {
+      if (shared !== undefined && shared.users === 0) this.#stopping.delete(shared.controller);
+      shared = { controller: new AbortController(), users: 0, taken: 0 };
+      this.#stopShared = shared;
+      this.#stopping.add(shared.controller);
+    }
+    shared.users++;
+    shared.taken++;
+    return shared;
+  }
   readonly #inFlight = new Set<Promise<void>>();
   /** What each target's spec compiles to, once per version of the target (the registry replaces Target objects on change). */
   readonly #compiled = new WeakMap<Target, CompiledTarget>();
@@ -429,7 +452,8 @@ export class DeliveryEngine {
     }
     m.start.observe(start - event.ingestedAt);
     // Invokers time their own calls out (BUSBAR_TARGET_TIMEOUT_MS); this signal ends them at shutdown.
-    const signal = this.#stop.signal;
+    const stop = this.stopSignal();
+    const signal = stop.controller.signal;
     try {
       await invoker.invoke(
         {
@@ -454,6 +478,8 @@ export class DeliveryEngine {
             });
       await this.retryOrFail(job, target, found.rule.arn, error, policy);
       return;
+    } finally {
+      if (--stop.users === 0 && stop !== this.#stopShared) this.#stopping.delete(stop.controller);
     }
     job.attempts++;
     m.successes.inc();
@@ -611,17 +637,11 @@ export class DeliveryEngine {
         new Promise((resolve) => (timer = setTimeout(resolve, graceMs))),
       ]);
       clearTimeout(timer);
-      this.#stop.abort(new Error("the delivery engine stopped"));
+      const reason = new Error("the delivery engine stopped");
+      for (const stop of this.#stopping) stop.abort(reason);
       await Promise.allSettled([...this.#inFlight]);
     }
     await this.#scanning;
     await this.flush();
   }
-}
-
-/** The engine's stop signal: every invocation in flight listens to it, so it may have many listeners. */
-function newStopController(): AbortController {
-  const controller = new AbortController();
-  setMaxListeners(0, controller.signal);
-  return controller;
 }

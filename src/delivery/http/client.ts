@@ -137,6 +137,19 @@ export class HttpClient {
    * @throws {DeliveryError} when no response came: refused address (not retryable), timeout,
    *   connection failure or abort (retryable), unusable URL or headers (not retryable).
    */
+  /** What checkHost said of a host name under a policy (IP literals are parsed once, not per request). */
+  private readonly hostChecks = new Map<string, ReturnType<typeof checkHost>>();
+  private readonly strictHostChecks = new Map<string, ReturnType<typeof checkHost>>();
+
+  private checkHostCached(hostname: string, policy: typeof this.policy): ReturnType<typeof checkHost> {
+    const cache = policy === this.policy ? this.hostChecks : this.strictHostChecks;
+    if (cache.has(hostname)) return cache.get(hostname);
+    const refused = checkHost(hostname, policy);
+    if (cache.size >= 1000) cache.clear();
+    cache.set(hostname, refused);
+    return refused;
+  }
+
   async send(request: HttpRequest, signal: AbortSignal): Promise<HttpResponse> {
     const { url } = request;
     const what = `${request.method} ${describeUrl(url)}`;
@@ -150,7 +163,7 @@ export class HttpClient {
       );
     }
     const policy = request.allowedOnly === true ? this.strictPolicy : this.policy;
-    const refused = checkHost(url.hostname, policy);
+    const refused = this.checkHostCached(url.hostname, policy);
     if (refused !== undefined) throw errorForFailure(refused, what);
     const headers = this.headersFor(request, what);
     if (signal.aborted) throw abortError(signal, what);
