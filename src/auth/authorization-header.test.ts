@@ -71,7 +71,12 @@ describe("parseAuthorization", () => {
     [
       "a credential with an empty element",
       `AWS4-HMAC-SHA256 Credential=AKID/20261122//events/aws4_request, SignedHeaders=host, Signature=${SIG}`,
-      /exactly 5/,
+      /Credential has an empty region/,
+    ],
+    [
+      "a credential without an access key id",
+      `AWS4-HMAC-SHA256 Credential=/20261122/us-east-1/events/aws4_request, SignedHeaders=host, Signature=${SIG}`,
+      /Credential has an empty access key id/,
     ],
     [
       "a malformed scope date",

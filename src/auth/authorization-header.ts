@@ -98,9 +98,16 @@ export function parseAuthorization(header: string): ParsedAuthorization {
 
 function parseCredential(credential: string): Omit<ParsedAuthorization, "signedHeaders" | "signature"> {
   const parts = credential.split("/");
-  if (parts.length !== 5 || parts.some((p) => p === "")) {
+  if (parts.length !== 5) {
     throw new IncompleteSignatureError(
       `Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term; got ${parts.length}.`,
+    );
+  }
+  const empty = parts.findIndex((p) => p === "");
+  if (empty !== -1) {
+    const names = ["access key id", "date", "region", "service", "terminator"];
+    throw new IncompleteSignatureError(
+      `Credential has an empty ${names[empty]} (keyid/date/region/service/term).`,
     );
   }
   const [accessKeyId = "", scopeDate = "", region = "", service = "", terminator = ""] = parts;
