@@ -135,6 +135,11 @@ export interface Listener {
   closeConnections(): Promise<void>;
 }
 
+/** The base URL of a listening address (`http://[::1]:8380` for IPv6). */
+export function urlOf(a: Pick<AddressInfo, "address" | "family" | "port">): string {
+  return `http://${a.family === "IPv6" ? `[${a.address}]` : a.address}:${a.port}`;
+}
+
 /** Serves HTTP on the calling thread (BUSBAR_HTTP_THREADS=0). */
 export async function listenOnMain(
   address: { readonly host: string; readonly port: number; readonly maxBodyBytes: number },
@@ -147,11 +152,9 @@ export async function listenOnMain(
     server.once("error", reject);
     server.listen(address.port, address.host, () => resolve());
   });
-  const a = server.address() as AddressInfo;
-  const host = a.family === "IPv6" ? `[${a.address}]` : a.address;
   let closed: Promise<void> | undefined;
   return {
-    url: `http://${host}:${a.port}`,
+    url: urlOf(server.address() as AddressInfo),
     close() {
       closed ??= new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

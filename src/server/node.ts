@@ -158,12 +158,7 @@ export async function startNode(
       },
       log,
     );
-    const host = front.address.family === "IPv6" ? `[${front.address.address}]` : front.address.address;
-    listener = {
-      url: `http://${host}:${front.address.port}`,
-      close: () => front.close(),
-      closeConnections: () => front.terminate(),
-    };
+    listener = front;
     setReady = (ready) => front.setReady(ready);
   }
   const url = listener.url;

@@ -4,6 +4,7 @@
  * here. Replies go back in one message per turn of the main event loop.
  */
 import { startWorker } from "../../threads/index.js";
+import { urlOf, type Listener } from "../http.js";
 import { isAwsShaped, type Input } from "../../api/index.js";
 import type { Logger } from "../../log/index.js";
 import { QueueError } from "../../queues/index.js";
@@ -29,16 +30,10 @@ export interface FrontHandlers {
   onInternalError(error: unknown, operation: string): void;
 }
 
-/** A running front thread. */
-export interface Front {
-  /** The address it listens on. */
-  readonly address: { readonly address: string; readonly family: string; readonly port: number };
+/** A running front thread: the node's listener. */
+export interface Front extends Listener {
   /** Sets what `/readyz` answers. */
   setReady(ready: boolean): void;
-  /** Stops accepting; resolves once every request taken is answered and the connections are closed. */
-  close(): Promise<void>;
-  /** Ends the thread (after {@link close}). */
-  terminate(): Promise<void>;
 }
 
 function shapeOf(e: unknown, api: "events" | "sqs"): ErrorShape | undefined {
@@ -135,11 +130,10 @@ export async function startFront(
     throw e;
   }
   if (first.t !== "listening") throw new Error(`unexpected first message from the front thread: ${first.t}`);
-  const address = { address: first.address, family: first.family, port: first.port };
 
   let closing: Promise<void> | undefined;
   return {
-    address,
+    url: urlOf(first),
     setReady(ready) {
       outbox.send({ t: "ready", value: ready });
     },
@@ -152,7 +146,8 @@ export async function startFront(
           });
       return closing;
     },
-    async terminate() {
+    // The thread closed its connections before it said "closed": what is left is to end it.
+    async closeConnections() {
       await worker.terminate();
     },
   };
