@@ -126,8 +126,10 @@ export class DeliveryEngine {
   #scanning: Promise<void> | undefined;
   #overflowTimer: NodeJS.Timeout | undefined;
   #closed = false;
-  /** Aborted when the engine closes and its grace period is over: invocations still running give up. */
-  /** The stop controllers of the attempts in flight: close() aborts them. */
+  /**
+   * The stop controllers of the attempts in flight, aborted when the engine closes and its grace
+   * period is over: invocations still running give up.
+   */
   readonly #stopping = new Set<AbortController>();
   /** The controller new attempts share, until {@link STOP_SIGNAL_USERS} have taken it. */
   #stopShared: { controller: AbortController; users: number; taken: number } | undefined;

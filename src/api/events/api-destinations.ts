@@ -18,7 +18,7 @@ import {
   type StringRule,
 } from "../input.js";
 import { CONNECTION_ARN, ENDPOINT, checkEndpoint, enumMember } from "./connection-auth.js";
-import { epochSeconds, type Operation, type OperationContext } from "./context.js";
+import { countUpTo, epochSeconds, type Operation, type OperationContext } from "./context.js";
 
 /** API destination names: `[\.\-_A-Za-z0-9]+`, 1–64. */
 const API_DESTINATION_NAME: StringRule = { min: 1, max: 64, pattern: /^[.\-_A-Za-z0-9]+$/ };
@@ -144,18 +144,15 @@ function describe(d: ApiDestination, withDescription: boolean): Record<string, u
 }
 
 /** Counts the account's API destinations, up to `atLeast` (enough to check a quota). */
-async function countDestinations(ctx: OperationContext, atLeast: number): Promise<number> {
-  let count = 0;
-  let nextToken: string | undefined;
-  do {
-    const page = await ctx.store.listApiDestinations(ctx.caller.accountId, {
-      limit: 100,
-      ...(nextToken !== undefined && { nextToken }),
-    });
-    count += page.items.length;
-    nextToken = page.nextToken;
-  } while (nextToken !== undefined && count < atLeast);
-  return count;
+function countDestinations(ctx: OperationContext, atLeast: number): Promise<number> {
+  return countUpTo(
+    (nextToken) =>
+      ctx.store.listApiDestinations(ctx.caller.accountId, {
+        limit: 100,
+        ...(nextToken !== undefined && { nextToken }),
+      }),
+    atLeast,
+  );
 }
 
 const createApiDestination: Operation = async (ctx, input) => {

@@ -27,7 +27,7 @@ import {
   readAuthParametersInput,
   type StoredAuthParameters,
 } from "./connection-auth.js";
-import { epochSeconds, type Operation, type OperationContext } from "./context.js";
+import { countUpTo, epochSeconds, type Operation, type OperationContext } from "./context.js";
 
 /** Every state ListConnections may filter by (EventBridge's ConnectionState). */
 const CONNECTION_STATES = [
@@ -132,18 +132,15 @@ function refuseUnsupported(input: Input): void {
 }
 
 /** Counts the account's connections, up to `atLeast` (enough to check a quota). */
-async function countConnections(ctx: OperationContext, atLeast: number): Promise<number> {
-  let count = 0;
-  let nextToken: string | undefined;
-  do {
-    const page = await ctx.store.listConnections(ctx.caller.accountId, {
-      limit: 100,
-      ...(nextToken !== undefined && { nextToken }),
-    });
-    count += page.items.length;
-    nextToken = page.nextToken;
-  } while (nextToken !== undefined && count < atLeast);
-  return count;
+function countConnections(ctx: OperationContext, atLeast: number): Promise<number> {
+  return countUpTo(
+    (nextToken) =>
+      ctx.store.listConnections(ctx.caller.accountId, {
+        limit: 100,
+        ...(nextToken !== undefined && { nextToken }),
+      }),
+    atLeast,
+  );
 }
 
 const createConnection: Operation = async (ctx, input) => {

@@ -6,7 +6,7 @@ import type { RuleRegistry } from "../../buses/index.js";
 import type { SecretBox, SigningSecrets } from "../../delivery/index.js";
 import type { GroupCommitter } from "../../ingest/index.js";
 import type { PatternLimits } from "../../patterns/index.js";
-import type { EventBus, Store } from "../../store/index.js";
+import type { EventBus, Page, Store } from "../../store/index.js";
 import type { Input } from "../input.js";
 
 /** The authenticated caller. */
@@ -38,3 +38,21 @@ export type Operation = (ctx: OperationContext, input: Input) => Promise<Record<
 
 /** Epoch seconds, as the AWS JSON protocol writes timestamps. */
 export const epochSeconds = (ms: number): number => ms / 1000;
+
+/**
+ * Counts what a paged store listing holds, page by page, stopping once `atLeast` are counted (enough
+ * to check a quota without reading every page).
+ */
+export async function countUpTo(
+  list: (nextToken: string | undefined) => Promise<Page<unknown>>,
+  atLeast: number,
+): Promise<number> {
+  let count = 0;
+  let nextToken: string | undefined;
+  do {
+    const page = await list(nextToken);
+    count += page.items.length;
+    nextToken = page.nextToken;
+  } while (nextToken !== undefined && count < atLeast);
+  return count;
+}

@@ -132,11 +132,6 @@ export class HttpClient {
     this.strictAgent = new Agent(agentOptions(this.strictLookup));
   }
 
-  /**
-   * Sends one request and reads its response (any status).
-   * @throws {DeliveryError} when no response came: refused address (not retryable), timeout,
-   *   connection failure or abort (retryable), unusable URL or headers (not retryable).
-   */
   /** What checkHost said of a host name under a policy (IP literals are parsed once, not per request). */
   private readonly hostChecks = new Map<string, ReturnType<typeof checkHost>>();
   private readonly strictHostChecks = new Map<string, ReturnType<typeof checkHost>>();
@@ -150,6 +145,11 @@ export class HttpClient {
     return refused;
   }
 
+  /**
+   * Sends one request and reads its response (any status).
+   * @throws {DeliveryError} when no response came: refused address (not retryable), timeout,
+   *   connection failure or abort (retryable), unusable URL or headers (not retryable).
+   */
   async send(request: HttpRequest, signal: AbortSignal): Promise<HttpResponse> {
     const { url } = request;
     const what = `${request.method} ${describeUrl(url)}`;

@@ -1,7 +1,7 @@
 /**
  * The front thread, seen from the main thread: it is started with the node's HTTP settings, and
  * every call it makes (run an operation, look up an access key's secret, render metrics) is answered
- * here. Replies go back in one message per turn of the main event loop.
+ * here. Replies go back in one message per task of the main thread (protocol.ts, Outbox).
  */
 import { startWorker } from "../../threads/index.js";
 import { urlOf, type Listener } from "../http.js";
