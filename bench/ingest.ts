@@ -19,6 +19,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
 import amqp from "amqplib";
+import { rabbitPid, withCpu } from "./cpu.js";
 import { removeDataDir, startBusbar, TEST_ROOT } from "../test/support/index.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -29,9 +30,12 @@ const AMQP_URL = process.env.BENCH_AMQP_URL ?? "amqp://guest:guest@127.0.0.1:567
 
 interface Step {
   concurrency: number;
+  events: number;
   eventsPerSecond: number;
   p50: number;
   p99: number;
+  /** CPU time of the server (Busbar's process, RabbitMQ's Erlang VM) per event, in µs. */
+  cpuUsPerUnit: number | undefined;
 }
 
 async function busbarSteps(): Promise<Step[]> {
@@ -60,21 +64,28 @@ async function busbarSteps(): Promise<Step[]> {
     eb.destroy();
     const steps: Step[] = [];
     for (const c of CONCURRENCIES) {
-      const out = execFileSync(
-        process.execPath,
-        [
-          "--import",
-          "tsx",
-          join(here, "ingest-load.ts"),
-          server.url,
-          String(c),
-          String(SECONDS),
-          TEST_ROOT.accessKeyId,
-          TEST_ROOT.secretAccessKey,
-        ],
-        { encoding: "utf8" },
+      const step = await withCpu(
+        server.child.pid,
+        (r: Omit<Step, "cpuUsPerUnit">) => r.events,
+        () => {
+          const out = execFileSync(
+            process.execPath,
+            [
+              "--import",
+              "tsx",
+              join(here, "ingest-load.ts"),
+              server.url,
+              String(c),
+              String(SECONDS),
+              TEST_ROOT.accessKeyId,
+              TEST_ROOT.secretAccessKey,
+            ],
+            { encoding: "utf8" },
+          );
+          return JSON.parse(out.trim()) as Omit<Step, "cpuUsPerUnit">;
+        },
       );
-      steps.push(JSON.parse(out.trim()) as Step);
+      steps.push(step);
     }
     return steps;
   } finally {
@@ -98,40 +109,57 @@ async function rabbitSteps(): Promise<Step[]> {
   }
   const payload = (k: number) =>
     Buffer.from(JSON.stringify({ order: k, customer: `c-${k % 100}`, note: "x".repeat(900) }));
+  /** One step: `c` publishers, each publishing 10 persistent messages and awaiting their confirms. */
+  const rabbitStep = async (c: number): Promise<Omit<Step, "cpuUsPerUnit">> => {
+    const latencies: number[] = [];
+    let messages = 0;
+    let counter = 0;
+    const deadline = performance.now() + SECONDS * 1000;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: c }, async () => {
+        while (performance.now() < deadline) {
+          const start = performance.now();
+          const confirms: Array<Promise<void>> = [];
+          for (let i = 0; i < 10; i++) {
+            const k = counter++;
+            confirms.push(
+              new Promise<void>((resolve, reject) =>
+                ch.publish(exchange, `orders.c-${k % 100}`, payload(k), { persistent: true }, (err) =>
+                  err ? reject(err as Error) : resolve(),
+                ),
+              ),
+            );
+          }
+          await Promise.all(confirms);
+          messages += 10;
+          latencies.push(performance.now() - start);
+        }
+      }),
+    );
+    const elapsed = (performance.now() - started) / 1000;
+    latencies.sort((a, b) => a - b);
+    const pct = (p: number): number =>
+      latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
+    return {
+      concurrency: c,
+      events: messages,
+      eventsPerSecond: messages / elapsed,
+      p50: pct(0.5),
+      p99: pct(0.99),
+    };
+  };
   const steps: Step[] = [];
+  const pid = rabbitPid();
   try {
     for (const c of CONCURRENCIES) {
-      const latencies: number[] = [];
-      let messages = 0;
-      let counter = 0;
-      const deadline = performance.now() + SECONDS * 1000;
-      const started = performance.now();
-      await Promise.all(
-        Array.from({ length: c }, async () => {
-          while (performance.now() < deadline) {
-            const start = performance.now();
-            const confirms: Array<Promise<void>> = [];
-            for (let i = 0; i < 10; i++) {
-              const k = counter++;
-              confirms.push(
-                new Promise<void>((resolve, reject) =>
-                  ch.publish(exchange, `orders.c-${k % 100}`, payload(k), { persistent: true }, (err) =>
-                    err ? reject(err as Error) : resolve(),
-                  ),
-                ),
-              );
-            }
-            await Promise.all(confirms);
-            messages += 10;
-            latencies.push(performance.now() - start);
-          }
-        }),
+      steps.push(
+        await withCpu(
+          pid,
+          (r) => r.events,
+          () => rabbitStep(c),
+        ),
       );
-      const elapsed = (performance.now() - started) / 1000;
-      latencies.sort((a, b) => a - b);
-      const pct = (p: number): number =>
-        latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
-      steps.push({ concurrency: c, eventsPerSecond: messages / elapsed, p50: pct(0.5), p99: pct(0.99) });
       for (const q of queues) await ch.purgeQueue(q);
     }
   } finally {
@@ -146,14 +174,15 @@ async function rabbitSteps(): Promise<Step[]> {
 const busbar = await busbarSteps();
 const rabbit = await rabbitSteps();
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+const cpu = (s: Step) => (s.cpuUsPerUnit === undefined ? "—" : s.cpuUsPerUnit.toFixed(0));
 console.log(
-  `${"in flight".padStart(9)} ${"busbar ev/s".padStart(12)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"rabbit msg/s".padStart(13)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"ratio".padStart(6)}`,
+  `${"in flight".padStart(9)} ${"busbar ev/s".padStart(12)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"cpu µs/ev".padStart(10)} ${"rabbit msg/s".padStart(13)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"cpu µs/msg".padStart(11)} ${"ratio".padStart(6)}`,
 );
 const rows = busbar.map((b, i) => {
   const r = rabbit[i] as Step;
   const ratio = b.eventsPerSecond / r.eventsPerSecond;
   console.log(
-    `${String(b.concurrency).padStart(9)} ${fmt(b.eventsPerSecond).padStart(12)} ${b.p50.toFixed(1).padStart(7)} ${b.p99.toFixed(1).padStart(7)} ${fmt(r.eventsPerSecond).padStart(13)} ${r.p50.toFixed(1).padStart(7)} ${r.p99.toFixed(1).padStart(7)} ${ratio.toFixed(2).padStart(6)}`,
+    `${String(b.concurrency).padStart(9)} ${fmt(b.eventsPerSecond).padStart(12)} ${b.p50.toFixed(1).padStart(7)} ${b.p99.toFixed(1).padStart(7)} ${cpu(b).padStart(10)} ${fmt(r.eventsPerSecond).padStart(13)} ${r.p50.toFixed(1).padStart(7)} ${r.p99.toFixed(1).padStart(7)} ${cpu(r).padStart(11)} ${ratio.toFixed(2).padStart(6)}`,
   );
   return { concurrency: b.concurrency, busbar: b, rabbitmq: r, ratio: Number(ratio.toFixed(2)) };
 });

@@ -23,16 +23,26 @@ const target = new URL(url);
 const agent = new http.Agent({ keepAlive: true, maxSockets: producers + consumers });
 const credentials = { accessKeyId, secretAccessKey };
 
-function call(op: string, input: unknown): Promise<Record<string, unknown>> {
+/** Request latencies (ms) by operation, for the diagnostics in the output. */
+const opLatencies = new Map<string, number[]>();
+
+async function call(op: string, input: unknown): Promise<Record<string, unknown>> {
   const body = JSON.stringify(input);
-  return postJson(
-    target,
-    agent,
-    signedHeaders(target.host, `AmazonSQS.${op}`, body, credentials),
-    body,
-  ).catch((e: Error) => {
-    throw new Error(`${op}: ${e.message}`);
-  });
+  const at = performance.now();
+  try {
+    return await postJson(
+      target,
+      agent,
+      signedHeaders(target.host, `AmazonSQS.${op}`, body, credentials),
+      body,
+    );
+  } catch (e) {
+    throw new Error(`${op}: ${(e as Error).message}`, { cause: e });
+  } finally {
+    const list = opLatencies.get(op) ?? [];
+    list.push(performance.now() - at);
+    opLatencies.set(op, list);
+  }
 }
 
 const filler = "x".repeat(1000);
@@ -100,9 +110,16 @@ await Promise.all([
 ]);
 clearInterval(timer);
 const elapsed = (performance.now() - started) / 1000;
+const percentile = (sorted: readonly number[], q: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? 0;
 latencies.sort((a, b) => a - b);
-const pct = (q: number): number =>
-  latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))] ?? 0;
+const pct = (q: number): number => percentile(latencies, q);
+const ops = Object.fromEntries(
+  [...opLatencies].map(([op, list]) => {
+    list.sort((a, b) => a - b);
+    return [op, { requests: list.length, p50: percentile(list, 0.5), p99: percentile(list, 0.99) }];
+  }),
+);
 process.stdout.write(
   JSON.stringify({
     producers,
@@ -114,6 +131,7 @@ process.stdout.write(
     messagesPerSecond: deleted / elapsed,
     p50: pct(0.5),
     p99: pct(0.99),
+    ops,
   }) + "\n",
 );
 agent.destroy();

@@ -21,6 +21,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CreateQueueCommand } from "@aws-sdk/client-sqs";
 import amqp from "amqplib";
+import { cpuMs, perUnit, rabbitPid, withCpu } from "./cpu.js";
 import { removeDataDir, sqsClient, startBusbar, TEST_ROOT } from "../test/support/index.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -36,15 +37,22 @@ interface Step {
   clients: number;
   /** Set for the paced step. */
   rate?: number;
+  /** Messages through end to end (Busbar: deleted; RabbitMQ: acknowledged). */
+  messages: number;
   messagesPerSecond: number;
   p50: number;
   p99: number;
+  /** CPU time of the server (Busbar's process, RabbitMQ's Erlang VM) per message, in µs. */
+  cpuUsPerUnit?: number | undefined;
+  /** Busbar: request latencies by operation, as the load generator saw them. */
+  ops?: Record<string, { requests: number; p50: number; p99: number }> | undefined;
 }
 
 async function busbarSteps(): Promise<Step[]> {
   // Extra server settings, e.g. BENCH_SERVER_ENV="BUSBAR_HTTP_THREADS=0" (URL query syntax).
   const server = await startBusbar({
     env: Object.fromEntries(new URLSearchParams(process.env.BENCH_SERVER_ENV ?? "")),
+    nodeArgs: (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter((a) => a !== ""),
   });
   try {
     const sqs = sqsClient(server.url);
@@ -54,6 +62,7 @@ async function busbarSteps(): Promise<Step[]> {
       const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `bench-${i}` }));
       // BENCH_RATE paces the load generator: only for the paced step, whatever the caller's environment.
       const { BENCH_RATE: _rate, ...env } = process.env;
+      const before = cpuMs(server.child.pid);
       const out = execFileSync(
         process.execPath,
         [
@@ -77,13 +86,19 @@ async function busbarSteps(): Promise<Step[]> {
           },
         },
       );
-      const r = JSON.parse(out.trim()) as { messagesPerSecond: number; p50: number; p99: number };
+      const after = cpuMs(server.child.pid);
+      const r = JSON.parse(out.trim()) as Pick<Step, "messagesPerSecond" | "p50" | "p99" | "ops"> & {
+        deleted: number;
+      };
       steps.push({
         clients: n,
         ...(paced && { rate: PACED.rate }),
+        messages: r.deleted,
         messagesPerSecond: r.messagesPerSecond,
         p50: r.p50,
         p99: r.p99,
+        cpuUsPerUnit: perUnit(before, after, r.deleted),
+        ops: r.ops,
       });
     }
     sqs.destroy();
@@ -165,6 +180,7 @@ async function rabbitStep(n: number, rate?: number): Promise<Step> {
   return {
     clients: n,
     ...(rate !== undefined && { rate }),
+    messages: done,
     messagesPerSecond: done / elapsed,
     p50: pct(0.5),
     p99: pct(0.99),
@@ -173,17 +189,29 @@ async function rabbitStep(n: number, rate?: number): Promise<Step> {
 
 const busbar = await busbarSteps();
 const rabbit: Step[] = [];
-for (const n of CLIENTS) rabbit.push(await rabbitStep(n));
-rabbit.push(await rabbitStep(PACED.clients, PACED.rate));
+const rabbitVm = rabbitPid();
+for (const [n, rate] of [
+  ...CLIENTS.map((c) => [c, undefined] as const),
+  [PACED.clients, PACED.rate] as const,
+]) {
+  rabbit.push(
+    await withCpu(
+      rabbitVm,
+      (r) => r.messages,
+      () => rabbitStep(n, rate),
+    ),
+  );
+}
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+const cpu = (s: Step) => (s.cpuUsPerUnit === undefined ? "—" : s.cpuUsPerUnit.toFixed(0));
 console.log(
-  `${"prod+cons".padStart(9)} ${"busbar msg/s".padStart(13)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"rabbit msg/s".padStart(13)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"ratio".padStart(6)}`,
+  `${"prod+cons".padStart(9)} ${"busbar msg/s".padStart(13)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"cpu µs/msg".padStart(11)} ${"rabbit msg/s".padStart(13)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"cpu µs/msg".padStart(11)} ${"ratio".padStart(6)}`,
 );
 const rows = busbar.map((b, i) => {
   const r = rabbit[i] as Step;
   const ratio = b.messagesPerSecond / r.messagesPerSecond;
   console.log(
-    `${(`${b.clients}+${b.clients}` + (b.rate === undefined ? "" : ` @${b.rate}/s`)).padStart(9)} ${fmt(b.messagesPerSecond).padStart(13)} ${b.p50.toFixed(1).padStart(7)} ${b.p99.toFixed(1).padStart(7)} ${fmt(r.messagesPerSecond).padStart(13)} ${r.p50.toFixed(1).padStart(7)} ${r.p99.toFixed(1).padStart(7)} ${ratio.toFixed(2).padStart(6)}`,
+    `${(`${b.clients}+${b.clients}` + (b.rate === undefined ? "" : ` @${b.rate}/s`)).padStart(9)} ${fmt(b.messagesPerSecond).padStart(13)} ${b.p50.toFixed(1).padStart(7)} ${b.p99.toFixed(1).padStart(7)} ${cpu(b).padStart(11)} ${fmt(r.messagesPerSecond).padStart(13)} ${r.p50.toFixed(1).padStart(7)} ${r.p99.toFixed(1).padStart(7)} ${cpu(r).padStart(11)} ${ratio.toFixed(2).padStart(6)}`,
   );
   return {
     producers: b.clients,
