@@ -23,6 +23,7 @@ import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
+import { cpuMs, perUnit } from "./cpu.js";
 import { removeDataDir, startBusbar, TEST_ROOT } from "../test/support/index.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -49,6 +50,8 @@ interface Step {
   beforeReply: number;
   drainMs: number;
   sustained: boolean;
+  /** CPU time of the server per delivery, in µs: accepting the events included. */
+  cpuUsPerDelivery: number | undefined;
 }
 
 // The receiver: arrival time of each (path, event id).
@@ -100,7 +103,7 @@ function load(
 }
 
 async function step(
-  url: string,
+  server: { url: string; child: { pid?: number | undefined } },
   scenario: "single" | "fanout",
   rate: number,
   seconds = SECONDS,
@@ -108,7 +111,8 @@ async function step(
   const paths = scenario === "single" ? ["/single"] : Array.from({ length: 10 }, (_, i) => `/fan${i}`);
   arrivals.clear();
   arrivalCount = 0;
-  const { replies } = await load(url, `bench.${scenario}`, rate, seconds);
+  const cpuBefore = cpuMs(server.child.pid);
+  const { replies } = await load(server.url, `bench.${scenario}`, rate, seconds);
   const loadEnd = now();
   const expected = replies.length * paths.length;
   // Drain: wait until everything arrived, or 10 s without progress.
@@ -136,6 +140,7 @@ async function step(
       latencies.push(Math.max(0, ms));
     }
   }
+  const cpuUsPerDelivery = perUnit(cpuBefore, cpuMs(server.child.pid), latencies.length);
   latencies.sort((a, b) => a - b);
   const pct = (p: number): number =>
     latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
@@ -154,6 +159,7 @@ async function step(
     beforeReply,
     drainMs,
     sustained: latencies.length === expected && drainMs <= 1000,
+    cpuUsPerDelivery,
   };
 }
 
@@ -177,10 +183,10 @@ try {
   }
   eb.destroy();
   // Unmeasured warm-up of each scenario (JIT, connection pools): 3 s at a modest rate.
-  await step(server.url, "single", 1000, 3);
-  await step(server.url, "fanout", 200, 3);
-  for (const rate of SINGLE_RATES) steps.push(await step(server.url, "single", rate));
-  for (const rate of FANOUT_RATES) steps.push(await step(server.url, "fanout", rate));
+  await step(server, "single", 1000, 3);
+  await step(server, "fanout", 200, 3);
+  for (const rate of SINGLE_RATES) steps.push(await step(server, "single", rate));
+  for (const rate of FANOUT_RATES) steps.push(await step(server, "fanout", rate));
 } finally {
   await server.stop();
   removeDataDir(server.dataDir);
@@ -194,12 +200,12 @@ console.log(
   `\nbench:deliver — ${os.cpus().length} CPUs, ${SECONDS} s per step after a 3 s warm-up, latency = target receive − PutEvents reply\n`,
 );
 console.log(
-  "| scenario | offered events/s | deliveries | delivered/s | p50 ms | p99 ms | max ms | before reply | drain ms | sustained |",
+  "| scenario | offered events/s | deliveries | delivered/s | p50 ms | p99 ms | max ms | before reply | drain ms | sustained | server CPU µs/delivery |",
 );
-console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|");
 for (const s of steps) {
   console.log(
-    `| ${s.scenario === "single" ? "1 rule, 1 target" : "fan-out, 10 targets"} | ${fmt(s.offeredEventsPerSecond)} | ${fmt(s.delivered)}/${fmt(s.deliveries)} | ${fmt(s.deliveriesPerSecond)} | ${fmt(s.p50, 1)} | ${fmt(s.p99, 1)} | ${fmt(s.max, 0)} | ${fmt(s.beforeReply)} | ${fmt(s.drainMs)} | ${s.sustained ? "yes" : "no"} |`,
+    `| ${s.scenario === "single" ? "1 rule, 1 target" : "fan-out, 10 targets"} | ${fmt(s.offeredEventsPerSecond)} | ${fmt(s.delivered)}/${fmt(s.deliveries)} | ${fmt(s.deliveriesPerSecond)} | ${fmt(s.p50, 1)} | ${fmt(s.p99, 1)} | ${fmt(s.max, 0)} | ${fmt(s.beforeReply)} | ${fmt(s.drainMs)} | ${s.sustained ? "yes" : "no"} | ${s.cpuUsPerDelivery === undefined ? "—" : fmt(s.cpuUsPerDelivery)} |`,
   );
 }
 const best = (scenario: string) =>
