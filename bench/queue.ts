@@ -190,18 +190,14 @@ async function rabbitStep(n: number, rate?: number): Promise<Step> {
 const busbar = await busbarSteps();
 const rabbit: Step[] = [];
 const rabbitVm = rabbitPid();
-for (const [n, rate] of [
-  ...CLIENTS.map((c) => [c, undefined] as const),
-  [PACED.clients, PACED.rate] as const,
-]) {
-  rabbit.push(
-    await withCpu(
-      rabbitVm,
-      (r) => r.messages,
-      () => rabbitStep(n, rate),
-    ),
+const rabbitMeasured = (n: number, rate?: number) =>
+  withCpu(
+    rabbitVm,
+    (r: Step) => r.messages,
+    () => rabbitStep(n, rate),
   );
-}
+for (const n of CLIENTS) rabbit.push(await rabbitMeasured(n));
+rabbit.push(await rabbitMeasured(PACED.clients, PACED.rate));
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 const cpu = (s: Step) => (s.cpuUsPerUnit === undefined ? "—" : s.cpuUsPerUnit.toFixed(0));
 console.log(
