@@ -1,7 +1,8 @@
 /**
  * Ways a node can run besides the default: accept-only (BUSBAR_DELIVERY=off), whose deliveries wait
- * in the store until a start with delivery on; and HTTP served on the main thread
- * (BUSBAR_HTTP_THREADS=0) instead of the front thread. Bad values of both refuse to start.
+ * in the store until a start with delivery on; HTTP served on the main thread (BUSBAR_HTTP_THREADS=0)
+ * instead of the front thread; SQLite on the other thread than the default (BUSBAR_STORE_THREAD).
+ * Bad values refuse to start.
  */
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
@@ -84,47 +85,52 @@ describe("BUSBAR_DELIVERY=off", () => {
   });
 });
 
-describe("BUSBAR_HTTP_THREADS=0", () => {
-  it("serves both APIs, signatures and errors on the main thread", async () => {
-    const server = await startBusbar({ env: { BUSBAR_HTTP_THREADS: "0" } });
-    try {
-      assert.match(server.output(), /"httpThreads":0/);
-      const events = eventBridgeClient(server.url);
-      const sqs = sqsClient(server.url);
-      const put = await events.send(
-        new PutEventsCommand({ Entries: [{ Source: "modes.test", DetailType: "t", Detail: "{}" }] }),
-      );
-      assert.equal(put.FailedEntryCount, 0);
-      const queueUrl = await createQueue(sqs, "main-thread");
-      await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: "hello" }));
-      const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1 }));
-      assert.equal(got.Messages?.[0]?.Body, "hello");
-      const bad = eventBridgeClient(server.url, {
-        ...TEST_ROOT,
-        secretAccessKey: "wrong-secret-wrong-secret",
-      });
-      await assert.rejects(
-        bad.send(new PutEventsCommand({ Entries: [{ Source: "s", DetailType: "t", Detail: "{}" }] })),
-        { name: "InvalidSignatureException" },
-      );
-      const ready = await fetch(`${server.url}/readyz`);
-      assert.equal(ready.status, 200);
-      assert.ok((await metric(server.url, "Events")) >= 1);
-      events.destroy();
-      sqs.destroy();
-      bad.destroy();
-    } finally {
-      assert.equal(await server.stop(), 0);
-      removeDataDir(server.dataDir);
-    }
+for (const [name, value, logged] of [
+  ["BUSBAR_HTTP_THREADS", "0", /"httpThreads":0/],
+  ["BUSBAR_STORE_THREAD", "main", /"storeThread":"main"/],
+] as const)
+  describe(`${name}=${value}`, () => {
+    it("serves both APIs, signatures and errors", async () => {
+      const server = await startBusbar({ env: { [name]: value } });
+      try {
+        assert.match(server.output(), logged);
+        const events = eventBridgeClient(server.url);
+        const sqs = sqsClient(server.url);
+        const put = await events.send(
+          new PutEventsCommand({ Entries: [{ Source: "modes.test", DetailType: "t", Detail: "{}" }] }),
+        );
+        assert.equal(put.FailedEntryCount, 0);
+        const queueUrl = await createQueue(sqs, "main-thread");
+        await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: "hello" }));
+        const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1 }));
+        assert.equal(got.Messages?.[0]?.Body, "hello");
+        const bad = eventBridgeClient(server.url, {
+          ...TEST_ROOT,
+          secretAccessKey: "wrong-secret-wrong-secret",
+        });
+        await assert.rejects(
+          bad.send(new PutEventsCommand({ Entries: [{ Source: "s", DetailType: "t", Detail: "{}" }] })),
+          { name: "InvalidSignatureException" },
+        );
+        const ready = await fetch(`${server.url}/readyz`);
+        assert.equal(ready.status, 200);
+        assert.ok((await metric(server.url, "Events")) >= 1);
+        events.destroy();
+        sqs.destroy();
+        bad.destroy();
+      } finally {
+        assert.equal(await server.stop(), 0);
+        removeDataDir(server.dataDir);
+      }
+    });
   });
-});
 
 describe("bad values", () => {
   for (const [name, value, message] of [
     ["BUSBAR_DELIVERY", "paused", /BUSBAR_DELIVERY must be "on" or "off"/],
     ["BUSBAR_HTTP_THREADS", "2", /BUSBAR_HTTP_THREADS must be an integer from 0 to 1/],
     ["BUSBAR_HTTP_THREADS", "many", /BUSBAR_HTTP_THREADS must be an integer/],
+    ["BUSBAR_STORE_THREAD", "both", /BUSBAR_STORE_THREAD must be "main" or "worker"/],
   ] as const) {
     it(`${name}=${value} refuses to start`, () => {
       const r = spawnSync(

@@ -72,7 +72,19 @@ export interface BusbarConfig {
    * front thread and runs operations on the main thread; 0 serves everything on the main thread.
    */
   readonly httpThreads: number;
+  /**
+   * BUSBAR_STORE_THREAD: where SQLite runs. "main" runs it in the main thread with group commit and
+   * its fsyncs on libuv's thread pool; "worker" (default) runs it on a thread of its own.
+   */
+  readonly storeThread: StoreThread;
 }
+
+/** Where the embedded store's SQLite connection runs (BUSBAR_STORE_THREAD). */
+export const StoreThread = { Main: "main", Worker: "worker" } as const;
+export type StoreThread = (typeof StoreThread)[keyof typeof StoreThread];
+
+/** Default of BUSBAR_STORE_THREAD. */
+export const DEFAULT_STORE_THREAD: StoreThread = StoreThread.Worker;
 
 /** Overrides given on the command line. */
 export interface ConfigFlags {
@@ -139,7 +151,14 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
       env.BUSBAR_HTTP_THREADS === undefined || env.BUSBAR_HTTP_THREADS === ""
         ? 1
         : integer("BUSBAR_HTTP_THREADS", env.BUSBAR_HTTP_THREADS, 0, 1),
+    storeThread: storeThread(env.BUSBAR_STORE_THREAD),
   });
+}
+
+function storeThread(text: string | undefined): StoreThread {
+  if (text === undefined || text === "") return DEFAULT_STORE_THREAD;
+  if (text === StoreThread.Main || text === StoreThread.Worker) return text;
+  throw new ConfigError(`BUSBAR_STORE_THREAD must be "main" or "worker", got "${text}"`);
 }
 
 function deliveryConfig(env: NodeJS.ProcessEnv): DeliveryConfig {

@@ -17,7 +17,7 @@ import { GroupCommitter } from "../ingest/index.js";
 import type { Logger } from "../log/index.js";
 import { Metrics } from "../metrics/index.js";
 import { MoveTasks, QueueService } from "../queues/index.js";
-import { openSqliteStore, openSqliteStoreInWorker, type Store } from "../store/index.js";
+import { openSqliteStoreInThread, openSqliteStoreInWorker, type Store } from "../store/index.js";
 import { routeApi } from "./api-router.js";
 import {
   KEY_CACHE_MS,
@@ -49,10 +49,9 @@ export async function startNode(
   const root = rootCredentials(config, announceRoot);
   parseAllowedNetworks(config.delivery.allowTargetNetworks); // refuses a bad value before anything opens
   const secrets = openSecretBox(config.dataDir);
-  // SQLite runs on its own thread unless BUSBAR_STORE_THREAD=main (kept for comparison in benchmarks).
   const store =
-    process.env.BUSBAR_STORE_THREAD === "main"
-      ? openSqliteStore({ dataDir: config.dataDir })
+    config.storeThread === "main"
+      ? openSqliteStoreInThread({ dataDir: config.dataDir })
       : await openSqliteStoreInWorker({ dataDir: config.dataDir });
   await ensureDefaults(store, config, root);
   const registry = new RuleRegistry(config.patternLimits);
@@ -169,6 +168,7 @@ export async function startNode(
       account: config.accountId,
       region: config.region,
       httpThreads: config.httpThreads,
+      storeThread: config.storeThread,
     },
     "busbar listening",
   );

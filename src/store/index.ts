@@ -3,7 +3,7 @@
  * embedded SQLite implementation.
  */
 export * from "./types.js";
-export { openSqliteStore, type SqliteStoreOptions } from "./sqlite/index.js";
+export { openSqliteStore, openSqliteStoreInThread, type SqliteStoreOptions } from "./sqlite/index.js";
 export {
   RemoteStoreError,
   openSqliteStoreInWorker,

@@ -35,13 +35,18 @@ export type CallOutcome =
 
 const READS: ReadonlySet<string> = new Set(READ_METHODS);
 /** Writes whose loss in a power cut only makes messages visible again sooner. */
-const RELAXED: ReadonlySet<string> = new Set(["receiveMessages", "changeVisibility"]);
+export const RELAXED_METHODS: ReadonlySet<string> = new Set(["receiveMessages", "changeVisibility"]);
 
 /** Runs calls of a group, returning one outcome per call, in order. */
 export type GroupCommit = (calls: readonly StoreCall[]) => CallOutcome[];
 
-/** Builds the group commit of a store over its connection. */
-export function prepareGroupCommit(db: Database.Database, store: SyncStore): GroupCommit {
+/**
+ * Builds the group commit of a store over its connection.
+ * @param fsyncs whether the connection fsyncs its commits (`synchronous = FULL`, the default): then
+ *   relaxed groups switch to NORMAL for their commit. A connection in NORMAL (whose owner fsyncs the
+ *   log itself, in-thread.ts) is left as it is.
+ */
+export function prepareGroupCommit(db: Database.Database, store: SyncStore, fsyncs = true): GroupCommit {
   /** Runs one call; throws what it throws (an unknown method is a TypeError). */
   const dispatch = (call: StoreCall): unknown => {
     if (!STORE_METHODS.has(call.method)) throw new TypeError(`no store method ${call.method}`);
@@ -75,7 +80,8 @@ export function prepareGroupCommit(db: Database.Database, store: SyncStore): Gro
 
   return (calls) => {
     if (calls.every((call) => READS.has(call.method))) return calls.map(attempt);
-    const relaxed = calls.every((call) => READS.has(call.method) || RELAXED.has(call.method));
+    const relaxed =
+      fsyncs && calls.every((call) => READS.has(call.method) || RELAXED_METHODS.has(call.method));
     if (relaxed) db.pragma("synchronous = NORMAL");
     try {
       return group(calls);

@@ -10,6 +10,7 @@ import type { Store } from "../types.js";
 import { asyncStore } from "./async-store.js";
 import { StoreOpenError, UnsupportedSchemaVersionError } from "./errors.js";
 import { prepareGroupCommit, type CallOutcome, type StoreCall } from "./group-commit.js";
+import { inThreadStore } from "./in-thread.js";
 import { migrate } from "./schema.js";
 import { SyncSqliteStore } from "./store.js";
 
@@ -95,7 +96,7 @@ function configure(db: Database.Database): void {
 }
 
 /** Opens (creating and migrating when needed) the database of `options` and the store over it. */
-function open(options: SqliteStoreOptions): { db: Database.Database; store: SyncSqliteStore } {
+function open(options: SqliteStoreOptions): { db: Database.Database; store: SyncSqliteStore; path: string } {
   const path = databasePath(options);
   prepareFiles(options.dataDir, path);
   let db: Database.Database;
@@ -107,7 +108,7 @@ function open(options: SqliteStoreOptions): { db: Database.Database; store: Sync
   try {
     configure(db);
     migrate(db);
-    return { db, store: new SyncSqliteStore(db) };
+    return { db, store: new SyncSqliteStore(db), path };
   } catch (error) {
     db.close();
     if (error instanceof StoreOpenError || error instanceof UnsupportedSchemaVersionError) throw error;
@@ -148,4 +149,29 @@ export interface SqliteStoreEngine {
 export function openSqliteStoreEngine(options: SqliteStoreOptions): SqliteStoreEngine {
   const { db, store } = open(options);
   return { runGroup: prepareGroupCommit(db, store), close: () => store.close() };
+}
+
+/**
+ * Opens the SQLite store to run in the calling thread with group commit: the calls made in one turn
+ * of the event loop share one transaction, and the fsyncs (of the log after commits, of the database
+ * file after checkpoints) run on libuv's thread pool, so the thread never waits on one (in-thread.ts).
+ * @throws {StoreOpenError} when the options are invalid or the file cannot be created or put in WAL mode.
+ * @throws {UnsupportedSchemaVersionError} when the file was written by a newer Busbar.
+ */
+export function openSqliteStoreInThread(options: SqliteStoreOptions): Store {
+  const { db, store, path } = open(options);
+  // The store fsyncs and checkpoints itself, in the order SQLite would (in-thread.ts).
+  db.pragma("synchronous = OFF");
+  db.pragma("wal_autocheckpoint = 0");
+  return inThreadStore({
+    runGroup: prepareGroupCommit(db, store, false),
+    checkpoint: () => db.pragma("wal_checkpoint(PASSIVE)"),
+    path,
+    walPath: `${path}-wal`,
+    close: () => {
+      // Closing checkpoints the log and deletes it: that checkpoint must fsync.
+      db.pragma("synchronous = FULL");
+      store.close();
+    },
+  });
 }
