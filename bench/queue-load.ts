@@ -7,10 +7,15 @@
  * backlog). Prints one JSON line: messages received and deleted, their rate, and the latency from
  * just before the send to the receive reply (p50, p99).
  *
+ * Each producer and consumer has its own keep-alive connection with one request in flight. The
+ * SendMessageBatch bodies (a few) and the ReceiveMessage body are constant, signed once and replayed;
+ * only DeleteMessageBatch, which carries receipt handles, is signed per request. A message's send time
+ * is therefore kept here by MessageId (from the SendMessageBatch reply), not in its body.
+ *
  *   node --import tsx bench/queue-load.ts URL QUEUE_URL PRODUCERS CONSUMERS SECONDS KEY_ID SECRET
  */
-import http from "node:http";
-import { postJson, signedHeaders } from "./sigv4-presign.js";
+import type { Client } from "undici";
+import { connect, postSigned, presigned, signRequest, type SignedRequest } from "./sigv4-presign.js";
 
 const [url = "", queueUrl = "", p = "4", c = "4", s = "5", accessKeyId = "", secretAccessKey = ""] =
   process.argv.slice(2);
@@ -20,22 +25,15 @@ const seconds = Number(s);
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 2000);
 const RATE = process.env.BENCH_RATE === undefined ? undefined : Number(process.env.BENCH_RATE);
 const target = new URL(url);
-const agent = new http.Agent({ keepAlive: true, maxSockets: producers + consumers });
 const credentials = { accessKeyId, secretAccessKey };
 
 /** Request latencies (ms) by operation, for the diagnostics in the output. */
 const opLatencies = new Map<string, number[]>();
 
-async function call(op: string, input: unknown): Promise<Record<string, unknown>> {
-  const body = JSON.stringify(input);
+async function call(client: Client, op: string, request: SignedRequest): Promise<Record<string, unknown>> {
   const at = performance.now();
   try {
-    return await postJson(
-      target,
-      agent,
-      signedHeaders(target.host, `AmazonSQS.${op}`, body, credentials),
-      body,
-    );
+    return await postSigned(client, request);
   } catch (e) {
     throw new Error(`${op}: ${(e as Error).message}`, { cause: e });
   } finally {
@@ -46,7 +44,25 @@ async function call(op: string, input: unknown): Promise<Record<string, unknown>
 }
 
 const filler = "x".repeat(1000);
+// A few distinct batches of ten ~1 KB messages, and the long poll for up to ten.
+const sendBatches = Array.from({ length: 16 }, (_, b) => {
+  const entries = Array.from({ length: 10 }, (_, k) => ({ Id: `m${k}`, MessageBody: `${b}.${k}|${filler}` }));
+  const body = JSON.stringify({ QueueUrl: queueUrl, Entries: entries });
+  return presigned(target, "AmazonSQS.SendMessageBatch", body, credentials);
+});
+const receive = presigned(
+  target,
+  "AmazonSQS.ReceiveMessage",
+  JSON.stringify({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+  credentials,
+);
+let batches = 0;
+
 const latencies: number[] = [];
+/** When each message in the queue was sent (just before its SendMessageBatch), by MessageId. */
+const sentAt = new Map<string, number>();
+/** When messages were received whose SendMessageBatch reply had not come back yet, by MessageId. */
+const receivedEarly = new Map<string, number>();
 let sent = 0;
 let received = 0;
 let deleted = 0;
@@ -56,7 +72,7 @@ const release = () => {
   for (const w of waiting.splice(0)) w();
 };
 
-async function produce(_: unknown, index: number): Promise<void> {
+async function produce(client: Client, index: number): Promise<void> {
   // Paced: each producer sends its batch of 10 every 10 × producers / RATE seconds, staggered.
   const interval = RATE === undefined ? 0 : (10 * producers * 1000) / RATE;
   let next = performance.now() + (interval * index) / producers;
@@ -70,44 +86,61 @@ async function produce(_: unknown, index: number): Promise<void> {
       await new Promise<void>((r) => waiting.push(r));
       continue;
     }
+    const batch = (sendBatches[batches++ % sendBatches.length] as () => SignedRequest)();
     const at = performance.now(); // producers and consumers share this process's clock
-    const entries = Array.from({ length: 10 }, (_, k) => ({ Id: `m${k}`, MessageBody: `${at}|${filler}` }));
-    const r = await call("SendMessageBatch", { QueueUrl: queueUrl, Entries: entries });
-    const ok = (r.Successful as unknown[] | undefined)?.length ?? 0;
-    if (ok !== 10) throw new Error(`send failed: ${JSON.stringify(r.Failed)}`);
-    sent += ok;
+    const r = await call(client, "SendMessageBatch", batch);
+    const successful = (r.Successful as Array<{ MessageId: string }> | undefined) ?? [];
+    if (successful.length !== 10) throw new Error(`send failed: ${JSON.stringify(r.Failed)}`);
+    for (const { MessageId: id } of successful) {
+      const receivedAt = receivedEarly.get(id);
+      if (receivedAt === undefined) sentAt.set(id, at);
+      else {
+        receivedEarly.delete(id);
+        latencies.push(receivedAt - at);
+      }
+    }
+    sent += successful.length;
   }
 }
 
-async function consume(): Promise<void> {
+async function consume(client: Client): Promise<void> {
   while (performance.now() < deadline) {
-    const r = await call("ReceiveMessage", {
-      QueueUrl: queueUrl,
-      MaxNumberOfMessages: 10,
-      WaitTimeSeconds: 1,
-    });
-    const messages = (r.Messages as Array<{ Body: string; ReceiptHandle: string }> | undefined) ?? [];
+    const r = await call(client, "ReceiveMessage", receive());
+    const messages = (r.Messages as Array<{ MessageId: string; ReceiptHandle: string }> | undefined) ?? [];
     if (messages.length === 0) continue;
     const now = performance.now();
-    for (const m of messages) latencies.push(now - Number(m.Body.slice(0, m.Body.indexOf("|"))));
+    for (const { MessageId: id } of messages) {
+      const at = sentAt.get(id);
+      if (at === undefined) receivedEarly.set(id, now);
+      else {
+        sentAt.delete(id);
+        latencies.push(now - at);
+      }
+    }
     received += messages.length;
     release();
-    const d = await call("DeleteMessageBatch", {
-      QueueUrl: queueUrl,
-      Entries: messages.map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle })),
-    });
+    const entries = messages.map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle }));
+    const d = await call(
+      client,
+      "DeleteMessageBatch",
+      signRequest(
+        target,
+        "AmazonSQS.DeleteMessageBatch",
+        JSON.stringify({ QueueUrl: queueUrl, Entries: entries }),
+        credentials,
+      ),
+    );
     const ok = (d.Successful as unknown[] | undefined)?.length ?? 0;
     if (ok !== messages.length) throw new Error(`delete failed: ${JSON.stringify(d.Failed)}`);
     deleted += ok;
   }
 }
 
+const producerClients = Array.from({ length: producers }, () => connect(target));
+const consumerClients = Array.from({ length: consumers }, () => connect(target));
 const started = performance.now();
 const timer = setInterval(release, 50); // producers blocked on the backlog re-check the deadline
-await Promise.all([
-  ...Array.from({ length: producers }, produce),
-  ...Array.from({ length: consumers }, consume),
-]);
+await Promise.all([...producerClients.map(produce), ...consumerClients.map(consume)]);
 clearInterval(timer);
 const elapsed = (performance.now() - started) / 1000;
 const percentile = (sorted: readonly number[], q: number): number =>
@@ -134,4 +167,4 @@ process.stdout.write(
     ops,
   }) + "\n",
 );
-agent.destroy();
+await Promise.all([...producerClients, ...consumerClients].map((client) => client.destroy()));
