@@ -1,7 +1,8 @@
 /**
  * Delivery to queues and buses, dead-letter queues and metrics, against a real `busbar serve` driven
  * with the AWS SDK: rules with SQS-compatible queue targets (standard and FIFO, with input
- * transformation), event bus targets (same account, and another account through the bus's policy),
+ * transformation), event bus targets (same account, and another account through the bus's policy;
+ * one hop only),
  * failures that go to the target's dead-letter queue or the bus's, and the metrics that count them.
  */
 import { spawnSync } from "node:child_process";
@@ -200,6 +201,44 @@ describe("event bus targets", () => {
     const body = JSON.parse(got[0]?.Body as string) as Record<string, unknown>;
     assert.deepEqual(body.detail, { keep: true, n: 1 });
     assert.notEqual(body.id, id, "the event gets a new id on the other bus");
+  });
+
+  it("go one hop only: an event that came from another bus is not sent on to a third, so loops end", async () => {
+    for (const name of ["hop-a", "hop-b", "hop-c"])
+      await events.send(new CreateEventBusCommand({ Name: name }));
+    const busArn = (name: string) => `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/${name}`;
+    const onB = await createQueue(sqs, "hop-b-q");
+    const onC = await createQueue(sqs, "hop-c-q");
+    const onA = await createQueue(sqs, "hop-a-q");
+    // a → b; b → c, b → a (a cycle) and b → a queue; c → a queue; a → a queue.
+    const route = async (bus: string, targets: Array<{ Id: string; Arn: string }>) => {
+      await rule(`route-${bus}`, { source: ["shop.hops"] }, bus);
+      await events.send(new PutTargetsCommand({ Rule: `route-${bus}`, EventBusName: bus, Targets: targets }));
+    };
+    await route("hop-a", [
+      { Id: "b", Arn: busArn("hop-b") },
+      { Id: "q", Arn: queueArn("hop-a-q") },
+    ]);
+    await route("hop-b", [
+      { Id: "c", Arn: busArn("hop-c") },
+      { Id: "a", Arn: busArn("hop-a") },
+      { Id: "q", Arn: queueArn("hop-b-q") },
+    ]);
+    await route("hop-c", [{ Id: "q", Arn: queueArn("hop-c-q") }]);
+    const put = await events.send(
+      new PutEventsCommand({
+        Entries: [{ EventBusName: "hop-a", Source: "shop.hops", DetailType: "t", Detail: '{"n":1}' }],
+      }),
+    );
+    assert.equal(put.FailedEntryCount, 0);
+    assert.equal((await receive(onB, 1)).length, 1, "the event reaches the bus it was sent to");
+    assert.equal((await receive(onA, 1)).length, 1);
+    // Give any further hop time to happen, then check that none did.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const again = await sqs.send(new ReceiveMessageCommand({ QueueUrl: onA, WaitTimeSeconds: 1 }));
+    assert.equal(again.Messages, undefined, "the cycle b → a did not bring the event back to a");
+    const third = await sqs.send(new ReceiveMessageCommand({ QueueUrl: onC, WaitTimeSeconds: 1 }));
+    assert.equal(third.Messages, undefined, "the event went no further than the second bus");
   });
 
   it("refuse a bus of another account until its policy allows the rule's account", async () => {

@@ -12,6 +12,8 @@ import assert from "node:assert/strict";
 import {
   CreateApiDestinationCommand,
   CreateConnectionCommand,
+  CreateEventBusCommand,
+  DeleteEventBusCommand,
   PutEventsCommand,
   PutRuleCommand,
   PutTargetsCommand,
@@ -237,6 +239,35 @@ describe("webhook targets", () => {
     assert.equal(attrs?.EXHAUSTED_RETRY_CONDITION?.StringValue, "MaximumRetryAttempts");
     assert.equal(attrs?.RETRY_ATTEMPTS?.StringValue, "2");
     assert.equal(r.got.length, 3, "one attempt and two retries");
+  });
+
+  it("lose their signing secrets with their bus: a bus made again under the name signs anew", async () => {
+    const onBus = async () => {
+      await events.send(new CreateEventBusCommand({ Name: "short-lived" }));
+      await events.send(
+        new PutRuleCommand({ Name: "hook", EventBusName: "short-lived", EventPattern: '{"source":["x"]}' }),
+      );
+      const put = await events.send(
+        new PutTargetsCommand({
+          Rule: "hook",
+          EventBusName: "short-lived",
+          Targets: [{ Id: "h", Arn: "https://example.com/short-lived" }],
+        }),
+      );
+      assert.equal(put.FailedEntryCount, 0);
+      const r = await busbarOp("DescribeTargetSigningSecrets", {
+        Rule: "hook",
+        EventBusName: "short-lived",
+        TargetId: "h",
+      });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      return (r.body.Secrets as Array<{ Secret: string }>).map((x) => x.Secret);
+    };
+    const [first] = await onBus();
+    await events.send(new DeleteEventBusCommand({ Name: "short-lived" }));
+    const [second] = await onBus();
+    assert.match(second ?? "", /^whsec_/);
+    assert.notEqual(second, first, "the deleted bus's secret was not kept for the new one");
   });
 
   it("sign with both secrets during a rotation", async () => {

@@ -184,11 +184,20 @@ describe("rules and targets", () => {
           { Id: "hook", Arn: "https://example.com/hook", RetryPolicy: { MaximumRetryAttempts: 3 } },
           { Id: "queue", Arn: `arn:aws:sqs:us-east-1:${ACCOUNT}:orders` },
           { Id: "weird", Arn: "gopher://nowhere" },
+          {
+            Id: "foreign-destination",
+            Arn: "arn:aws:events:us-east-1:123456789012:api-destination/theirs/0f4e3d2c-0000-4000-8000-000000000001",
+          },
         ],
       }),
     );
-    assert.equal(put.FailedEntryCount, 1);
+    assert.equal(put.FailedEntryCount, 2);
     assert.equal(put.FailedEntries?.[0]?.TargetId, "weird");
+    assert.equal(put.FailedEntries?.[1]?.TargetId, "foreign-destination");
+    assert.match(
+      put.FailedEntries?.[1]?.ErrorMessage ?? "",
+      new RegExp(`an API destination must be in the rule's account \\(${ACCOUNT}\\)`),
+    );
     const targets = await eb.send(new ListTargetsByRuleCommand({ Rule: "with-targets" }));
     assert.deepEqual(
       targets.Targets?.map((t) => t.Id),

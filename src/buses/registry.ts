@@ -77,6 +77,11 @@ export class RuleRegistry {
     return this.buses.get(key(accountId, busName))?.rules.get(ruleName);
   }
 
+  /** Every rule of a bus (enabled or not), with its targets; none for an unknown bus. */
+  rulesOf(accountId: string, busName: string): readonly RuleTargets[] {
+    return [...(this.buses.get(key(accountId, busName))?.rules.values() ?? [])];
+  }
+
   /** Forgets a rule and its targets. */
   deleteRule(accountId: string, busName: string, ruleName: string): void {
     const b = this.buses.get(key(accountId, busName));

@@ -238,7 +238,10 @@ function recordOf(
 
 /**
  * The record of an event a rule sends on to another bus (an event bus target): the same envelope
- * under a new id (ids are unique in the event log), matched against that bus's rules.
+ * under a new id (ids are unique in the event log), matched against that bus's rules. As in
+ * EventBridge, an event that reached a bus from another bus goes no further to a third bus: targets
+ * of the matched rules that are event buses get no delivery of it, which also ends any loop of buses.
+ * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cross-account.html
  * @throws {InvalidEventJsonError} when the envelope cannot be matched (it was matched once already).
  */
 export function forwardedRecord(
@@ -252,7 +255,11 @@ export function forwardedRecord(
   const json = event.json.startsWith(prefix)
     ? `{"version":"0","id":"${id}"${event.json.slice(prefix.length)}`
     : JSON.stringify({ ...(JSON.parse(event.json) as Record<string, unknown>), id });
-  const matches = registry.match(bus.accountId, bus.name, json, true);
+  const matches = registry.match(bus.accountId, bus.name, json, true).map((m) => {
+    const targets = registry.getRule(bus.accountId, bus.name, m.ruleName)?.targets;
+    const targetIds = m.targetIds.filter((t) => parseArn(targets?.get(t)?.arn ?? "")?.kind !== "event-bus");
+    return targetIds.length === m.targetIds.length ? m : { ...m, targetIds };
+  });
   return recordOf(
     bus,
     { ...event, id, accountId: bus.accountId, busName: bus.name, ingestedAt: now, json },

@@ -459,7 +459,10 @@ export interface Store {
   completeDeliveries(refs: readonly DeliveryRef[]): Promise<number>;
   /** Sets when deliveries are next due and their attempt counts; unknown ones are ignored. Returns how many changed. */
   rescheduleDeliveries(changes: readonly DeliveryReschedule[]): Promise<number>;
-  /** Deletes events ingested before `before` (retention); returns how many. */
+  /**
+   * Deletes the events ingested before `before` that have no pending delivery (retention: an event
+   * stays while a delivery of it may still be attempted); returns how many.
+   */
   deleteEventsBefore(before: number): Promise<number>;
 
   /** Creates a queue; false when one with that name already exists in the account. */

@@ -170,9 +170,15 @@ const deleteEventBus: Operation = async (ctx, input) => {
   const name = requiredString(input, "Name", BUS_NAME);
   ctx.authorize("events:DeleteEventBus", busArn(ctx.region, ctx.caller.accountId, name));
   if (name === DEFAULT_BUS) throw new ApiError("ValidationException", "Cannot delete event bus default.");
+  const rules = ctx.registry.rulesOf(ctx.caller.accountId, name);
   // As EventBridge: deleting a bus that does not exist succeeds.
-  if (await ctx.store.deleteBus(ctx.caller.accountId, name))
+  if (await ctx.store.deleteBus(ctx.caller.accountId, name)) {
     ctx.registry.deleteBus(ctx.caller.accountId, name);
+    // The signing secrets of its webhook targets go with the bus's rules.
+    for (const { rule, targets } of rules)
+      for (const t of targets.values())
+        if (/^https?:/.test(t.arn)) await ctx.signingSecrets.remove(rule.arn, t.id);
+  }
   return {};
 };
 

@@ -30,8 +30,14 @@ const SUPPORTED_TARGETS = [
   /^(https?|nats|amqps?|mqtts?|rediss?):\/\/\S+$/,
 ];
 
-/** Validates one target; returns the stored form or a reason it is not valid. */
-function readTarget(raw: unknown): Target | { id: string; error: string } {
+/** The account in an API destination ARN, when `arn` is one. */
+const API_DESTINATION_ACCOUNT = /^arn:aws[a-z-]*:events:[a-z0-9-]+:(\d{12}):api-destination\//;
+
+/**
+ * Validates one target of a rule of account `accountId`; returns the stored form or a reason it is
+ * not valid.
+ */
+function readTarget(raw: unknown, accountId: string): Target | { id: string; error: string } {
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
     throw new ApiError("SerializationException", "Targets must be a list of structures");
   }
@@ -40,6 +46,10 @@ function readTarget(raw: unknown): Target | { id: string; error: string } {
   const arn = requiredString(t, "Arn", ARN);
   if (!SUPPORTED_TARGETS.some((r) => r.test(arn)))
     return { id, error: `Target ${arn} is not a supported target.` };
+  // EventBridge calls API destinations of the rule's own account only.
+  const destinationAccount = API_DESTINATION_ACCOUNT.exec(arn)?.[1];
+  if (destinationAccount !== undefined && destinationAccount !== accountId)
+    return { id, error: `Target ${id}: an API destination must be in the rule's account (${accountId}).` };
   const uriProblem = /^https?:/.test(arn)
     ? checkWebhookUrl(arn)
     : isBrokerUri(arn)
@@ -100,7 +110,7 @@ function readTarget(raw: unknown): Target | { id: string; error: string } {
 const putTargets: Operation = async (ctx, input) => {
   const rule = await existingRule(ctx, input, "Rule");
   ctx.authorize("events:PutTargets", rule.arn);
-  const read = (arrayOf(input, "Targets", 1, 10, true) ?? []).map(readTarget);
+  const read = (arrayOf(input, "Targets", 1, 10, true) ?? []).map((t) => readTarget(t, rule.accountId));
   const ids = read.map((t) => t.id);
   if (new Set(ids).size !== ids.length)
     throw new ApiError("ValidationException", "Target ids must be unique within a request.");

@@ -189,10 +189,10 @@ export function prepareStatements(db: Database.Database) {
       `SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE event_seq = (SELECT seq FROM events WHERE id = ?)
        ORDER BY id`,
     ),
-    deleteDeliveriesOfEventsBefore: db.prepare<[number]>(
-      `DELETE FROM deliveries WHERE event_seq IN (SELECT seq FROM events WHERE ingested_at < ?)`,
+    deleteEventsBefore: db.prepare<[number]>(
+      `DELETE FROM events WHERE ingested_at < ?
+         AND NOT EXISTS (SELECT 1 FROM deliveries WHERE deliveries.event_seq = events.seq)`,
     ),
-    deleteEventsBefore: db.prepare<[number]>(`DELETE FROM events WHERE ingested_at < ?`),
   };
 }
 

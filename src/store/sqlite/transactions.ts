@@ -83,11 +83,8 @@ export function prepareTransactions(db: Database.Database, sql: Statements) {
       }
     }),
 
-    /** Deletes the events ingested before `before` with their deliveries; returns how many events. */
-    deleteEventsBefore: tx((before: number): number => {
-      sql.deleteDeliveriesOfEventsBefore.run(before);
-      return sql.deleteEventsBefore.run(before).changes;
-    }),
+    /** Deletes the events ingested before `before` that no pending delivery needs; returns how many. */
+    deleteEventsBefore: tx((before: number): number => sql.deleteEventsBefore.run(before).changes),
   };
 }
 
