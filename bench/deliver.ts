@@ -25,6 +25,7 @@ import { fileURLToPath } from "node:url";
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
 import { cpuMs, perUnit } from "./cpu.js";
 import { removeDataDir, startBusbar, TEST_ROOT } from "../test/support/index.js";
+import { percentile } from "./stats.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Extra settings of the server, e.g. BENCH_SERVER_ENV="BUSBAR_HTTP_THREADS=0" (URL query syntax). */
@@ -142,8 +143,7 @@ async function step(
   }
   const cpuUsPerDelivery = perUnit(cpuBefore, cpuMs(server.child.pid), latencies.length);
   latencies.sort((a, b) => a - b);
-  const pct = (p: number): number =>
-    latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
+  const pct = (p: number): number => percentile(latencies, p);
   const drainMs = Math.max(0, lastArrival - loadEnd);
   return {
     scenario,

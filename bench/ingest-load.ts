@@ -7,6 +7,7 @@
  */
 import type { Client } from "undici";
 import { connect, postSigned, presigned, type SignedRequest } from "./sigv4-presign.js";
+import { percentile } from "./stats.js";
 
 const [url = "", concurrencyText = "16", secondsText = "5", accessKeyId = "", secretAccessKey = ""] =
   process.argv.slice(2);
@@ -49,8 +50,7 @@ await Promise.all(
 );
 const elapsed = (performance.now() - started) / 1000;
 latencies.sort((a, b) => a - b);
-const pct = (p: number): number =>
-  latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
+const pct = (p: number): number => percentile(latencies, p);
 process.stdout.write(
   JSON.stringify({
     concurrency,

@@ -21,6 +21,7 @@ import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/c
 import amqp from "amqplib";
 import { rabbitPid, withCpu } from "./cpu.js";
 import { removeDataDir, startBusbar, TEST_ROOT } from "../test/support/index.js";
+import { percentile } from "./stats.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -139,8 +140,7 @@ async function rabbitSteps(): Promise<Step[]> {
     );
     const elapsed = (performance.now() - started) / 1000;
     latencies.sort((a, b) => a - b);
-    const pct = (p: number): number =>
-      latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
+    const pct = (p: number): number => percentile(latencies, p);
     return {
       concurrency: c,
       events: messages,

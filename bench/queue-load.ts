@@ -16,6 +16,7 @@
  */
 import type { Client } from "undici";
 import { connect, postSigned, presigned, signRequest, type SignedRequest } from "./sigv4-presign.js";
+import { percentile } from "./stats.js";
 
 const [url = "", queueUrl = "", p = "4", c = "4", s = "5", accessKeyId = "", secretAccessKey = ""] =
   process.argv.slice(2);
@@ -143,8 +144,6 @@ const timer = setInterval(release, 50); // producers blocked on the backlog re-c
 await Promise.all([...producerClients.map(produce), ...consumerClients.map(consume)]);
 clearInterval(timer);
 const elapsed = (performance.now() - started) / 1000;
-const percentile = (sorted: readonly number[], q: number): number =>
-  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? 0;
 latencies.sort((a, b) => a - b);
 const pct = (q: number): number => percentile(latencies, q);
 const ops = Object.fromEntries(

@@ -23,6 +23,7 @@ import { CreateQueueCommand } from "@aws-sdk/client-sqs";
 import amqp from "amqplib";
 import { cpuMs, perUnit, rabbitPid, withCpu } from "./cpu.js";
 import { removeDataDir, sqsClient, startBusbar, TEST_ROOT } from "../test/support/index.js";
+import { percentile } from "./stats.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -175,8 +176,7 @@ async function rabbitStep(n: number, rate?: number): Promise<Step> {
   await admin.close();
   await conn.close();
   latencies.sort((a, b) => a - b);
-  const pct = (q: number): number =>
-    latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))] ?? 0;
+  const pct = (q: number): number => percentile(latencies, q);
   return {
     clients: n,
     ...(rate !== undefined && { rate }),
