@@ -92,15 +92,28 @@ async function produce(client: Client, index: number): Promise<void> {
     const r = await call(client, "SendMessageBatch", batch);
     const successful = (r.Successful as Array<{ MessageId: string }> | undefined) ?? [];
     if (successful.length !== 10) throw new Error(`send failed: ${JSON.stringify(r.Failed)}`);
-    for (const { MessageId: id } of successful) {
-      const receivedAt = receivedEarly.get(id);
-      if (receivedAt === undefined) sentAt.set(id, at);
-      else {
-        receivedEarly.delete(id);
-        latencies.push(receivedAt - at);
-      }
-    }
+    for (const { MessageId: id } of successful)
+      meet(id, at, sentAt, receivedEarly, (receivedAt) => receivedAt - at);
     sent += successful.length;
+  }
+}
+
+/**
+ * Records one end of a message's trip (its send or its receive, at `at`): the latency once the other
+ * end was seen (`latency` of the other's time), else this end in `own` until the other comes.
+ */
+function meet(
+  id: string,
+  at: number,
+  own: Map<string, number>,
+  other: Map<string, number>,
+  latency: (otherAt: number) => number,
+): void {
+  const otherAt = other.get(id);
+  if (otherAt === undefined) own.set(id, at);
+  else {
+    other.delete(id);
+    latencies.push(latency(otherAt));
   }
 }
 
@@ -110,14 +123,7 @@ async function consume(client: Client): Promise<void> {
     const messages = (r.Messages as Array<{ MessageId: string; ReceiptHandle: string }> | undefined) ?? [];
     if (messages.length === 0) continue;
     const now = performance.now();
-    for (const { MessageId: id } of messages) {
-      const at = sentAt.get(id);
-      if (at === undefined) receivedEarly.set(id, now);
-      else {
-        sentAt.delete(id);
-        latencies.push(now - at);
-      }
-    }
+    for (const { MessageId: id } of messages) meet(id, now, receivedEarly, sentAt, (at) => now - at);
     received += messages.length;
     release();
     const entries = messages.map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle }));
