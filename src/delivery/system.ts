@@ -18,7 +18,7 @@ import {
   createApiDestinationInvoker,
   createWebhookInvoker,
   isApiDestinationArn,
-  parseAllowedNetworks,
+  type AllowedNetworks,
   type ResolvedApiDestination,
 } from "./http/index.js";
 import { DeadLetters, QueueTargetInvoker } from "./queue-target.js";
@@ -35,6 +35,8 @@ export interface DeliveryDependencies {
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly config: DeliveryConfig;
+  /** BUSBAR_ALLOW_TARGET_NETWORKS, parsed (`parseAllowedNetworks`) before the node opens anything. */
+  readonly allowedNetworks: AllowedNetworks;
 }
 
 /** A node's delivery: the engine, and what the API needs of it. */
@@ -53,10 +55,9 @@ const CONNECTION = /^arn:aws[a-z-]*:events:[a-z0-9-]+:(\d{12}):connection\/([\w.
 /** How long a resolved API destination (and its decrypted connection) is reused. */
 const RESOLVE_CACHE_MS = 1000;
 
-/** Builds the delivery of a node. BUSBAR_ALLOW_TARGET_NETWORKS is checked here (it throws when invalid). */
+/** Builds the delivery of a node. */
 export function createDelivery(deps: DeliveryDependencies): Delivery {
-  const { store, registry, queues, secrets, metrics, log, config } = deps;
-  const allowedNetworks = parseAllowedNetworks(config.allowTargetNetworks);
+  const { store, registry, queues, secrets, metrics, log, config, allowedNetworks } = deps;
   const http = new HttpClient({ allowedNetworks, timeoutMs: config.targetTimeoutMs });
   const signingSecrets = new SigningSecrets(store, secrets);
   let committer: GroupCommitter | undefined;

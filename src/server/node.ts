@@ -47,7 +47,8 @@ export async function startNode(
   announceRoot: (c: RootCredentials, file: string) => void,
 ): Promise<BusbarNode> {
   const root = rootCredentials(config, announceRoot);
-  parseAllowedNetworks(config.delivery.allowTargetNetworks); // refuses a bad value before anything opens
+  // Refuses a bad value before anything opens.
+  const allowedNetworks = parseAllowedNetworks(config.delivery.allowTargetNetworks);
   const secrets = openSecretBox(config.dataDir);
   const store =
     config.storeThread === "main"
@@ -68,6 +69,7 @@ export async function startNode(
     metrics,
     log,
     config: config.delivery,
+    allowedNetworks,
   });
   // Deliveries go to the engine from memory as soon as their commit is durable.
   const committer = config.delivery.enabled
