@@ -5,8 +5,8 @@
  *
  *   node --import tsx bench/deliver-load.ts URL SOURCE EVENTS_PER_SECOND SECONDS KEY_ID SECRET
  */
-import http from "node:http";
-import { postJson, signedHeaders } from "./sigv4-presign.js";
+import { Pool } from "undici";
+import { postSigned, presigned, type SignedRequest } from "./sigv4-presign.js";
 
 const [
   url = "",
@@ -20,21 +20,19 @@ const eventsPerSecond = Number(rateText);
 const seconds = Number(secondsText);
 const target = new URL(url);
 const MAX_IN_FLIGHT = 512;
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+/** 64 keep-alive connections, one request in flight on each; further requests wait for a free one. */
+const pool = new Pool(target.origin, { connections: 64, pipelining: 1 });
 const now = (): number => performance.timeOrigin + performance.now();
 
 // Signed once and replayed: event ids come from the server, so identical bodies still make distinct events.
-const bodies = Array.from({ length: 16 }, (_, b) => {
+const bodies: Array<() => SignedRequest> = Array.from({ length: 16 }, (_, b) => {
   const entries = Array.from({ length: 10 }, (_, i) => ({
     Source: source,
     DetailType: "Order Placed",
     Detail: JSON.stringify({ order: b * 10 + i, note: "x".repeat(900) }),
   }));
   const body = JSON.stringify({ Entries: entries });
-  return {
-    body,
-    headers: signedHeaders(target.host, "AWSEvents.PutEvents", body, { accessKeyId, secretAccessKey }),
-  };
+  return presigned(target, "AWSEvents.PutEvents", body, { accessKeyId, secretAccessKey });
 });
 
 const replies: Array<[string, number]> = [];
@@ -46,10 +44,10 @@ const started = now();
 const end = started + seconds * 1000;
 
 async function send(k: number): Promise<void> {
-  const { body, headers } = bodies[k % bodies.length] as (typeof bodies)[number];
+  const request = (bodies[k % bodies.length] as () => SignedRequest)();
   inFlight++;
   try {
-    const out = (await postJson(target, agent, headers, body)) as { Entries: Array<{ EventId?: string }> };
+    const out = (await postSigned(pool, request)) as { Entries: Array<{ EventId?: string }> };
     const at = now();
     for (const e of out.Entries) if (e.EventId !== undefined) replies.push([e.EventId, at]);
   } catch {
@@ -80,4 +78,4 @@ process.stdout.write(
   JSON.stringify({ offeredPerSecond: (sent * 10) / seconds, requests: sent, failed, elapsed, replies }) +
     "\n",
 );
-agent.destroy();
+await pool.destroy();

@@ -8,11 +8,8 @@
  * that differ (`bench:queue`'s deletes, with their receipt handles) are signed per request. The server
  * verifies every request either way.
  */
-import http from "node:http";
 import { Client, type Dispatcher } from "undici";
 import { signedHeaders } from "../test/support/index.js";
-
-export { signedHeaders };
 
 /** SigV4 credentials. */
 export interface Credentials {
@@ -103,40 +100,4 @@ export async function postSigned(
   });
   if (status !== 200) throw new Error(`status ${status}: ${text}`);
   return JSON.parse(text) as Record<string, unknown>;
-}
-
-/**
- * POSTs a body to `/` of `url` over `agent` (node:http) with the given (signed) headers; resolves with
- * the JSON reply of a 200, rejects with the status and text of anything else. Dearer per request than
- * {@link postSigned} (about half again); still used by `bench:deliver`'s open-loop generator.
- */
-export function postJson(
-  url: URL,
-  agent: http.Agent,
-  headers: Record<string, string>,
-  body: string,
-): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: url.hostname,
-        port: url.port,
-        method: "POST",
-        path: "/",
-        agent,
-        headers: { ...headers, "content-length": Buffer.byteLength(body) },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (d: Buffer) => chunks.push(d));
-        res.on("end", () => {
-          const text = Buffer.concat(chunks).toString();
-          if (res.statusCode !== 200) reject(new Error(`status ${res.statusCode}: ${text}`));
-          else resolve(JSON.parse(text) as Record<string, unknown>);
-        });
-      },
-    );
-    req.on("error", reject);
-    req.end(body);
-  });
 }
