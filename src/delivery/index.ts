@@ -25,5 +25,5 @@ export {
 export { createDelivery, type Delivery, type DeliveryDependencies } from "./system.js";
 export { DeliveryEngine, type DeliveryEngineOptions } from "./engine.js";
 export { checkBrokerUri, isBrokerUri, redactUri } from "./brokers/index.js";
-export { checkWebhookUrl, parseAllowedNetworks } from "./http/index.js";
+export { checkWebhookUrl, isWebhookArn, parseAllowedNetworks } from "./http/index.js";
 export { TransformError, compileTransform, type TransformContext } from "./transform.js";

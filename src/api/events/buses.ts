@@ -4,6 +4,7 @@
  * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_CreateEventBus.html
  */
 import { busArn, DEFAULT_BUS, parseArn } from "../../buses/index.js";
+import { isWebhookArn } from "../../delivery/index.js";
 import type { EventBus } from "../../store/index.js";
 import { ApiError } from "../errors.js";
 import {
@@ -177,7 +178,7 @@ const deleteEventBus: Operation = async (ctx, input) => {
     // The signing secrets of its webhook targets go with the bus's rules.
     for (const { rule, targets } of rules)
       for (const t of targets.values())
-        if (/^https?:/.test(t.arn)) await ctx.signingSecrets.remove(rule.arn, t.id);
+        if (isWebhookArn(t.arn)) await ctx.signingSecrets.remove(rule.arn, t.id);
   }
   return {};
 };

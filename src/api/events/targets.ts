@@ -3,7 +3,13 @@
  * here; the delivery engine invokes them.
  * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutTargets.html
  */
-import { checkBrokerUri, checkWebhookUrl, compileTransform, isBrokerUri } from "../../delivery/index.js";
+import {
+  checkBrokerUri,
+  checkWebhookUrl,
+  compileTransform,
+  isBrokerUri,
+  isWebhookArn,
+} from "../../delivery/index.js";
 import type { Target } from "../../store/index.js";
 import { ApiError } from "../errors.js";
 import {
@@ -50,7 +56,7 @@ function readTarget(raw: unknown, accountId: string): Target | { id: string; err
   const destinationAccount = API_DESTINATION_ACCOUNT.exec(arn)?.[1];
   if (destinationAccount !== undefined && destinationAccount !== accountId)
     return { id, error: `Target ${id}: an API destination must be in the rule's account (${accountId}).` };
-  const uriProblem = /^https?:/.test(arn)
+  const uriProblem = isWebhookArn(arn)
     ? checkWebhookUrl(arn)
     : isBrokerUri(arn)
       ? checkBrokerUri(arn)
@@ -128,7 +134,7 @@ const putTargets: Operation = async (ctx, input) => {
     const stored = await ctx.store.listTargets(rule.accountId, rule.busName, rule.name);
     ctx.registry.setTargets(rule.accountId, rule.busName, rule.name, stored);
     // A webhook target has its signing secret from the start, so receivers can be set up before the first event.
-    for (const t of good) if (/^https?:/.test(t.arn)) await ctx.signingSecrets.list(rule.arn, t.id);
+    for (const t of good) if (isWebhookArn(t.arn)) await ctx.signingSecrets.list(rule.arn, t.id);
   }
   const failed = read.filter((t): t is { id: string; error: string } => "error" in t);
   return {
