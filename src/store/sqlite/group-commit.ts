@@ -35,7 +35,14 @@ export type CallOutcome =
 
 const READS: ReadonlySet<string> = new Set(READ_METHODS);
 /** Writes whose loss in a power cut only makes messages visible again sooner. */
-export const RELAXED_METHODS: ReadonlySet<string> = new Set(["receiveMessages", "changeVisibility"]);
+const RELAXED: ReadonlySet<string> = new Set(["receiveMessages", "changeVisibility"]);
+
+/** Whether a group only reads: it has nothing to commit. */
+export const onlyReads = (calls: readonly StoreCall[]): boolean => calls.every((c) => READS.has(c.method));
+
+/** Whether a group's only writes are receives and visibility changes: it needs no fsync. */
+export const onlyRelaxed = (calls: readonly StoreCall[]): boolean =>
+  calls.every((c) => READS.has(c.method) || RELAXED.has(c.method));
 
 /** Runs calls of a group, returning one outcome per call, in order. */
 export type GroupCommit = (calls: readonly StoreCall[]) => CallOutcome[];
@@ -79,9 +86,8 @@ export function prepareGroupCommit(db: Database.Database, store: SyncStore, fsyn
   ).immediate;
 
   return (calls) => {
-    if (calls.every((call) => READS.has(call.method))) return calls.map(attempt);
-    const relaxed =
-      fsyncs && calls.every((call) => READS.has(call.method) || RELAXED_METHODS.has(call.method));
+    if (onlyReads(calls)) return calls.map(attempt);
+    const relaxed = fsyncs && onlyRelaxed(calls);
     if (relaxed) db.pragma("synchronous = NORMAL");
     try {
       return group(calls);

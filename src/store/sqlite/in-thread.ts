@@ -28,9 +28,15 @@
  */
 import { closeSync, fdatasync, openSync } from "node:fs";
 import type { Store } from "../types.js";
-import { READ_METHODS, STORE_METHODS } from "./async-store.js";
+import { STORE_METHODS } from "./async-store.js";
 import { StoreFailureError } from "./errors.js";
-import { RELAXED_METHODS, type CallOutcome, type GroupCommit, type StoreCall } from "./group-commit.js";
+import {
+  onlyReads,
+  onlyRelaxed,
+  type CallOutcome,
+  type GroupCommit,
+  type StoreCall,
+} from "./group-commit.js";
 
 /** Least time between two checkpoints while writes go on. */
 export const CHECKPOINT_INTERVAL_MS = 250;
@@ -60,8 +66,6 @@ interface Written {
   readonly pending: readonly Pending[];
   readonly outcomes: readonly CallOutcome[];
 }
-
-const READS: ReadonlySet<string> = new Set(READ_METHODS);
 
 /** Settles each call of a group with its outcome. */
 function settle(pending: readonly Pending[], outcomes: readonly CallOutcome[]): void {
@@ -165,7 +169,7 @@ export function inThreadStore(connection: InThreadConnection): Store {
     gathered = [];
     if (pending.length === 0) return;
     const calls = pending.map((p) => p.call);
-    if (calls.every((c) => READS.has(c.method))) {
+    if (onlyReads(calls)) {
       settle(pending, connection.runGroup(calls));
       return;
     }
@@ -175,7 +179,7 @@ export function inThreadStore(connection: InThreadConnection): Store {
     }
     const outcomes = connection.runGroup(calls);
     dirty = true;
-    if (calls.every((c) => READS.has(c.method) || RELAXED_METHODS.has(c.method))) {
+    if (onlyRelaxed(calls)) {
       settle(pending, outcomes);
     } else {
       unsynced.push({ pending, outcomes });
