@@ -179,6 +179,40 @@ describe("webhook targets", () => {
     assert.deepEqual(verified.detail, { a: 1 });
   });
 
+  it("deliver many at once to one target without a warning on the server's output", async () => {
+    // Held answers keep every attempt in flight together, so that many share one stop signal.
+    const held: ServerResponse[] = [];
+    const hold = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        held.push(res);
+        if (held.length === 40) for (const h of held) h.writeHead(200).end();
+        else if (held.length > 40) res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => hold.listen(0, "127.0.0.1", resolve));
+    try {
+      const url = `http://127.0.0.1:${(hold.address() as AddressInfo).port}`;
+      await route("many", "app.many", [{ Id: "h", Arn: `${url}/many` }]);
+      const entries = Array.from({ length: 10 }, () => ({
+        Source: "app.many",
+        DetailType: "t",
+        Detail: "{}",
+      }));
+      for (let i = 0; i < 4; i++) {
+        const r = await events.send(new PutEventsCommand({ Entries: entries }));
+        assert.equal(r.FailedEntryCount, 0);
+      }
+      const deadline = Date.now() + 10_000;
+      while (held.length < 40 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(held.length, 40, "every event delivered, the first 40 at once");
+      assert.doesNotMatch(server.output(), /Warning/);
+    } finally {
+      hold.closeAllConnections();
+      await new Promise<void>((resolve) => hold.close(() => resolve()));
+    }
+  });
+
   it("retry 500s and resets with the same webhook-id, then deliver", async () => {
     const { r, url } = await receiver();
     r.respond = (_, n) => (n === 1 ? { status: 500 } : n === 2 ? "reset" : { status: 204 });

@@ -13,6 +13,7 @@
  *   limits are reached; failures that retrying cannot fix skip the retries. Then the event goes to the
  *   target's dead-letter queue, or the bus's, or is dropped and counted.
  */
+import { setMaxListeners } from "node:events";
 import type { RuleRegistry } from "../buses/index.js";
 import type { Logger } from "../log/index.js";
 import type { Metrics } from "../metrics/index.js";
@@ -63,6 +64,8 @@ export interface DeliveryEngineOptions {
 
 /** Attempts that share one stop signal. */
 const STOP_SIGNAL_USERS = 32;
+/** Listeners a stop signal may hold before Node warns of a leak: a few per attempt sharing it. */
+const STOP_SIGNAL_LISTENERS = 4 * STOP_SIGNAL_USERS;
 
 /** A pending delivery the engine holds, with its event. */
 interface Job {
@@ -144,6 +147,9 @@ export class DeliveryEngine {
     if (shared === undefined || shared.taken >= STOP_SIGNAL_USERS) {
       if (shared !== undefined && shared.users === 0) this.#stopping.delete(shared.controller);
       shared = { controller: new AbortController(), users: 0, taken: 0 };
+      // Every attempt adds a listener (undici one per request): more than Node's default of 10 at once
+      // is expected, and its leak warning (a stack trace written to stderr) would cost each signal.
+      setMaxListeners(STOP_SIGNAL_LISTENERS, shared.controller.signal);
       this.#stopShared = shared;
       this.#stopping.add(shared.controller);
     }
