@@ -44,6 +44,11 @@ const keyOf = (ruleArn: string, targetId: string): string => `webhook-signing:${
 export class SigningSecrets {
   readonly #cache = new Map<string, readonly SigningSecret[]>();
   readonly #loading = new Map<string, Promise<readonly SigningSecret[]>>();
+  /** What {@link active} gave, per key: for the secrets `of` (as cached), until the first expiry. */
+  readonly #active = new Map<
+    string,
+    { of: readonly SigningSecret[]; values: readonly string[]; until: number }
+  >();
 
   constructor(
     private readonly store: Store,
@@ -79,9 +84,20 @@ export class SigningSecrets {
     return secrets;
   }
 
-  /** The secret values deliveries sign with (see {@link list}). */
+  /**
+   * The secret values deliveries sign with (see {@link list}). Asked once per delivery: the values
+   * are kept per target until the first of them expires or the secrets change.
+   */
   async active(ruleArn: string, targetId: string): Promise<readonly string[]> {
-    return (await this.list(ruleArn, targetId)).map((s) => s.secret);
+    const key = keyOf(ruleArn, targetId);
+    const kept = this.#active.get(key);
+    if (kept !== undefined && kept.of === this.#cache.get(key) && this.now() < kept.until) return kept.values;
+    const secrets = await this.list(ruleArn, targetId);
+    const values = secrets.map((s) => s.secret);
+    const until = Math.min(...secrets.map((s) => s.expiresAt ?? Infinity));
+    const of = this.#cache.get(key);
+    if (of !== undefined) this.#active.set(key, { of, values, until });
+    return values;
   }
 
   /**
@@ -113,6 +129,7 @@ export class SigningSecrets {
   async remove(ruleArn: string, targetId: string): Promise<void> {
     const key = keyOf(ruleArn, targetId);
     this.#cache.delete(key);
+    this.#active.delete(key);
     await this.store.deleteSecret(key);
   }
 

@@ -13,6 +13,69 @@ const LATENCY_BUCKETS_MS = [
 
 type TargetLabels = "bus" | "rule" | "target";
 
+/** One label set of a {@link HotCounter}. */
+export interface CounterChild {
+  /** Adds 1. */
+  inc(): void;
+}
+
+class HotChild<L extends string> implements CounterChild {
+  pending = 0;
+  constructor(readonly labels: Partial<Record<L, string>>) {}
+  inc(): void {
+    this.pending++;
+  }
+}
+
+/**
+ * A labelled counter for hot paths (several increments per delivery). prom-client builds and checks
+ * a hash of the label set on every increment; here each label set's child is made once, an increment
+ * adds to a plain number, and the counts reach prom-client when the registry is read (a scrape).
+ */
+class HotCounter<L extends string> {
+  readonly #children = new Map<string, HotChild<L>>();
+  readonly #labelNames: readonly L[];
+
+  constructor(registry: Registry, name: string, help: string, labelNames: readonly L[]) {
+    this.#labelNames = labelNames;
+    const children = this.#children;
+    new Counter<L>({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        for (const child of children.values()) {
+          if (child.pending === 0) continue;
+          this.inc(child.labels, child.pending);
+          child.pending = 0;
+        }
+      },
+    });
+  }
+
+  /** The child of a label set: one value per label name, in their order. */
+  labels(...values: string[]): CounterChild {
+    if (values.length !== this.#labelNames.length) {
+      throw new Error(`expected ${this.#labelNames.length} label values, got ${values.length}`);
+    }
+    const key = values.length === 1 ? (values[0] as string) : values.join("\u0000");
+    let child = this.#children.get(key);
+    if (child === undefined) {
+      const labels: Partial<Record<L, string>> = {};
+      this.#labelNames.forEach((name, i) => (labels[name] = values[i] as string));
+      child = new HotChild(labels);
+      this.#children.set(key, child);
+    }
+    return child;
+  }
+
+  /** Adds 1 to the counter without labels. */
+  inc(): void {
+    this.labels().inc();
+  }
+}
+
 /** The metrics of a node. */
 export class Metrics {
   readonly registry = new Registry();
@@ -112,8 +175,8 @@ export class Metrics {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 
-  private counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> {
-    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  private counter<L extends string>(name: string, help: string, labelNames: readonly L[]): HotCounter<L> {
+    return new HotCounter(this.registry, name, help, labelNames);
   }
 
   private histogram<L extends string>(name: string, help: string, labelNames: readonly L[]): Histogram<L> {

@@ -56,6 +56,7 @@ export interface HttpClientOptions {
 /** One request. */
 export interface HttpRequest {
   readonly method: string;
+  /** Not to be changed once sent: the client keeps what it read of each URL object. */
   readonly url: URL;
   /** Header names in lower case; `user-agent` and `content-length` are added unless given. */
   readonly headers: Readonly<Record<string, string>>;
@@ -82,6 +83,17 @@ export interface HttpRequest {
 export interface HttpResponse extends ResponseSummary {
   /** Whether the body was longer than the cap (`body` holds its start). */
   readonly truncated: boolean;
+}
+
+/** What {@link HttpClient.send} reads of a URL. */
+interface UrlParts {
+  readonly protocol: string;
+  readonly hostname: string;
+  readonly origin: string;
+  /** Path and query. */
+  readonly path: string;
+  /** The URL as errors name it ({@link describeUrl}: no query, which may hold secrets). */
+  readonly described: string;
 }
 
 /** undici's error codes for a phase that took longer than the timeout. */
@@ -151,12 +163,13 @@ export class HttpClient {
    *   connection failure or abort (retryable), unusable URL or headers (not retryable).
    */
   async send(request: HttpRequest, signal: AbortSignal): Promise<HttpResponse> {
-    const { url } = request;
-    const what = `${request.method} ${describeUrl(url)}`;
+    const url = this.partsOf(request.url);
+    // Only errors name the request: not built on the way of a success.
+    const what = (): string => `${request.method} ${url.described}`;
     if (url.protocol !== "http:" && url.protocol !== "https:") {
       throw new DeliveryError(
         HttpErrorCode.InvalidParameter,
-        `${what}: only http and https URLs can be called`,
+        `${what()}: only http and https URLs can be called`,
         {
           retryable: false,
         },
@@ -164,9 +177,9 @@ export class HttpClient {
     }
     const policy = request.allowedOnly === true ? this.strictPolicy : this.policy;
     const refused = this.checkHostCached(url.hostname, policy);
-    if (refused !== undefined) throw errorForFailure(refused, what);
+    if (refused !== undefined) throw errorForFailure(refused, what());
     const headers = this.headersFor(request, what);
-    if (signal.aborted) throw abortError(signal, what);
+    if (signal.aborted) throw abortError(signal, what());
     const timeoutMs = request.timeoutMs ?? this.timeoutMs;
     const maxBodyBytes = request.maxBodyBytes ?? DEFAULT_MAX_RESPONSE_BODY_BYTES;
     // undici's own timers bound each phase (connect, headers, body) by the timeout: no timer or
@@ -175,7 +188,7 @@ export class HttpClient {
     try {
       const response = await (request.allowedOnly === true ? this.strictAgent : this.agent).request({
         origin: url.origin,
-        path: `${url.pathname}${url.search}`,
+        path: url.path,
         method: request.method,
         headers,
         ...(request.body !== undefined && { body: request.body }),
@@ -210,19 +223,40 @@ export class HttpClient {
         truncated,
       };
     } catch (error) {
-      if (signal.aborted) throw abortError(signal, what);
+      if (signal.aborted) throw abortError(signal, what());
       const code = (error as { code?: unknown }).code;
       if (typeof code === "string" && TIMEOUT_CODES.has(code))
-        throw errorForFailure(new RequestTimeoutError(timeoutMs, Date.now() - started), what);
-      throw errorForFailure(error, what);
+        throw errorForFailure(new RequestTimeoutError(timeoutMs, Date.now() - started), what());
+      throw errorForFailure(error, what());
     }
+  }
+
+  /**
+   * The parts of a URL a request uses, read once per URL object: targets keep theirs, and each getter
+   * of a WHATWG URL builds a new string.
+   */
+  private readonly urlParts = new WeakMap<URL, UrlParts>();
+
+  private partsOf(url: URL): UrlParts {
+    let parts = this.urlParts.get(url);
+    if (parts === undefined) {
+      parts = {
+        protocol: url.protocol,
+        hostname: url.hostname,
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        described: describeUrl(url),
+      };
+      this.urlParts.set(url, parts);
+    }
+    return parts;
   }
 
   async close(): Promise<void> {
     await Promise.all([this.agent.destroy(), this.strictAgent.destroy()]);
   }
 
-  private headersFor(request: HttpRequest, what: string): Record<string, string> {
+  private headersFor(request: HttpRequest, what: () => string): Record<string, string> {
     const headers: Record<string, string> = { "user-agent": this.userAgent };
     for (const [name, value] of Object.entries(request.headers)) {
       try {
@@ -231,7 +265,7 @@ export class HttpClient {
       } catch {
         throw new DeliveryError(
           HttpErrorCode.InvalidParameter,
-          `${what}: header ${JSON.stringify(name)} has a name or value HTTP does not allow`,
+          `${what()}: header ${JSON.stringify(name)} has a name or value HTTP does not allow`,
           { retryable: false },
         );
       }

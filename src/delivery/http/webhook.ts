@@ -84,22 +84,24 @@ export function createWebhookInvoker(options: WebhookInvokerOptions): TargetInvo
   const client = options.client ?? new HttpClient(options);
   const owned = options.client === undefined;
 
-  // Parsed once per target URL and signing key once per secret: both are on every delivery's path.
-  const targets = new Map<string, WebhookTarget | string>();
+  // Parsed once per target URL (with the name errors give it) and signing key once per secret: both
+  // are on every delivery's path.
+  const targets = new Map<string, (WebhookTarget & { readonly what: string }) | string>();
   const keys = new Map<string, Buffer>();
 
   return {
     async invoke(invocation: Invocation, signal: AbortSignal): Promise<void> {
       let target = targets.get(invocation.target.arn);
       if (target === undefined) {
-        target = parseWebhookTarget(invocation.target.arn);
+        const parsed = parseWebhookTarget(invocation.target.arn);
+        target = typeof parsed === "string" ? parsed : { ...parsed, what: `POST ${describeUrl(parsed.url)}` };
         if (targets.size > 10_000) targets.clear();
         targets.set(invocation.target.arn, target);
       }
       if (typeof target === "string") {
         throw new DeliveryError(HttpErrorCode.InvalidParameter, target, { retryable: false });
       }
-      const what = `POST ${describeUrl(target.url)}`;
+      const { what } = target;
       const message =
         target.cloudEvents === undefined
           ? { headers: { "content-type": "application/json" }, body: invocation.payload }
@@ -175,5 +177,6 @@ function signingKey(keys: Map<string, Buffer>, secret: string): Buffer {
  * @see https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md#signature-scheme
  */
 function sign(key: Buffer, id: string, timestamp: string, body: string): string {
-  return `v1,${createHmac("sha256", key).update(`${id}.${timestamp}.${body}`).digest("base64")}`;
+  const hmac = createHmac("sha256", key).update(id).update(".").update(timestamp).update(".").update(body);
+  return `v1,${hmac.digest("base64")}`;
 }

@@ -1,0 +1,42 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openSqliteStoreInThread } from "../store/index.js";
+import { openSecretBox } from "./secrets.js";
+import { SigningSecrets } from "./signing-secrets.js";
+
+const RULE = "arn:aws:events:us-east-1:123456789012:rule/default/r";
+
+describe("SigningSecrets.active", () => {
+  it("follows rotations, expiries and removal, though it keeps its answer between them", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "busbar-signing-"));
+    const store = openSqliteStoreInThread({ dataDir });
+    try {
+      let now = 1_000_000;
+      const secrets = new SigningSecrets(store, openSecretBox(dataDir, {}), () => now);
+      const [first] = await secrets.active(RULE, "t");
+      assert.match(first ?? "", /^whsec_/);
+      assert.equal(await secrets.active(RULE, "t"), await secrets.active(RULE, "t"), "kept, not rebuilt");
+
+      await secrets.rotate(RULE, "t", { graceSeconds: 10 });
+      const during = await secrets.active(RULE, "t");
+      assert.equal(during.length, 2);
+      assert.equal(during[1], first, "the previous secret signs during the grace period");
+
+      now += 9_999;
+      assert.equal((await secrets.active(RULE, "t")).length, 2);
+      now += 1;
+      assert.deepEqual(await secrets.active(RULE, "t"), [during[0]], "the previous secret expired");
+
+      await secrets.remove(RULE, "t");
+      const fresh = await secrets.active(RULE, "t");
+      assert.equal(fresh.length, 1);
+      assert.notEqual(fresh[0], during[0], "a removed target's secret is not reused");
+    } finally {
+      await store.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
