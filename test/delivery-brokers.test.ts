@@ -562,7 +562,8 @@ describe("NATS targets", { skip: skipUnless("nats") }, () => {
   sharedTests({
     kind: "nats",
     uri: (port) => Promise.resolve(`nats://127.0.0.1:${port}/${RUN}.shared.${randomUUID()}`),
-    // The machine's NATS server has no authentication: any credentials are accepted.
+    // The machine's NATS server has no authentication: any credentials are accepted (wrong ones are
+    // tested in delivery-broker-auth.test.ts, against a server of its own that requires them).
     badCredentials: undefined,
   });
 });
@@ -723,7 +724,8 @@ describe("MQTT targets", { skip: skipUnless("mqtt") }, () => {
   sharedTests({
     kind: "mqtt",
     uri: async (port) => `mqtt://127.0.0.1:${port}/${(await topic()).topic}`,
-    // The machine's Mosquitto allows anonymous clients and ignores credentials.
+    // The machine's Mosquitto allows anonymous clients and ignores credentials (wrong ones are tested
+    // in delivery-broker-auth.test.ts, against a broker of its own that requires them).
     badCredentials: undefined,
   });
 });
