@@ -17,6 +17,7 @@ import { connect as natsConnect } from "@nats-io/transport-node";
 import { connectAsync as mqttConnect } from "mqtt";
 import { DeliveryError, type Invocation } from "../src/delivery/index.js";
 import { createBrokerInvoker } from "../src/delivery/brokers/index.js";
+import { targetInvocation } from "./support/index.js";
 
 const NATS_SERVER = "/usr/sbin/nats-server";
 const MOSQUITTO = "/usr/sbin/mosquitto";
@@ -70,24 +71,7 @@ async function stopBroker(child: ChildProcess | undefined): Promise<void> {
 }
 
 function invocation(arn: string): Invocation {
-  const now = Date.now();
-  const payload = JSON.stringify({ version: "0", id: randomUUID(), detail: { auth: true } });
-  return {
-    event: {
-      id: randomUUID(),
-      accountId: "123456789012",
-      busName: "default",
-      time: now,
-      ingestedAt: now,
-      json: payload,
-    },
-    payload,
-    target: { id: "t1", arn, spec: { Id: "t1", Arn: arn } },
-    ruleArn: "arn:aws:events:us-east-1:123456789012:rule/r1",
-    accountId: "123456789012",
-    deliveryId: randomUUID(),
-    attempt: 0,
-  };
+  return targetInvocation(arn, JSON.stringify({ version: "0", id: randomUUID(), detail: { auth: true } }));
 }
 
 /** Awaits a final NO_PERMISSIONS whose message names the target without its password. */

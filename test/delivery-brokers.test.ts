@@ -25,6 +25,7 @@ import {
   type BrokerInvoker,
   type BrokerInvokerStats,
 } from "../src/delivery/brokers/index.js";
+import { targetInvocation } from "./support/index.js";
 
 const RUN = `bt${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
 const PORTS = { nats: 4222, amqp: 5672, mqtt: 1883, redis: 6379 } as const;
@@ -78,24 +79,7 @@ function eventPayload(): string {
 }
 
 function invocation(arn: string, payload = eventPayload(), extra: Partial<Invocation> = {}): Invocation {
-  const now = Date.now();
-  return {
-    event: {
-      id: randomUUID(),
-      accountId: "123456789012",
-      busName: "default",
-      time: now,
-      ingestedAt: now,
-      json: payload,
-    },
-    payload,
-    target: { id: "t1", arn, spec: { Id: "t1", Arn: arn } },
-    ruleArn: "arn:aws:events:us-east-1:123456789012:rule/r1",
-    accountId: "123456789012",
-    deliveryId: randomUUID(),
-    attempt: 0,
-    ...extra,
-  };
+  return targetInvocation(arn, payload, extra);
 }
 
 function signal(): AbortSignal {

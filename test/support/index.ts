@@ -12,3 +12,4 @@ export {
 export { createQueue, rejectsWith } from "./sqs.js";
 export { callAwsJson, signedHeaders } from "./aws-json.js";
 export { metric } from "./metrics.js";
+export { targetInvocation } from "./invocations.js";
