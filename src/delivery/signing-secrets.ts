@@ -44,11 +44,8 @@ const keyOf = (ruleArn: string, targetId: string): string => `webhook-signing:${
 export class SigningSecrets {
   readonly #cache = new Map<string, readonly SigningSecret[]>();
   readonly #loading = new Map<string, Promise<readonly SigningSecret[]>>();
-  /** What {@link active} gave, per key: for the secrets `of` (as cached), until the first expiry. */
-  readonly #active = new Map<
-    string,
-    { of: readonly SigningSecret[]; values: readonly string[]; until: number }
-  >();
+  /** What {@link active} gave for a cached list of secrets, until the first of them expires. */
+  readonly #active = new WeakMap<readonly SigningSecret[], { values: readonly string[]; until: number }>();
 
   constructor(
     private readonly store: Store,
@@ -90,13 +87,15 @@ export class SigningSecrets {
    */
   async active(ruleArn: string, targetId: string): Promise<readonly string[]> {
     const key = keyOf(ruleArn, targetId);
-    const kept = this.#active.get(key);
-    if (kept !== undefined && kept.of === this.#cache.get(key) && this.now() < kept.until) return kept.values;
+    const cached = this.#cache.get(key);
+    const kept = cached === undefined ? undefined : this.#active.get(cached);
+    if (kept !== undefined && this.now() < kept.until) return kept.values;
     const secrets = await this.list(ruleArn, targetId);
     const values = secrets.map((s) => s.secret);
     const until = Math.min(...secrets.map((s) => s.expiresAt ?? Infinity));
-    const of = this.#cache.get(key);
-    if (of !== undefined) this.#active.set(key, { of, values, until });
+    // Kept with the list it came from: a rotation or a removal replaces that list, and this with it.
+    const source = this.#cache.get(key);
+    if (source !== undefined) this.#active.set(source, { values, until });
     return values;
   }
 
@@ -129,7 +128,6 @@ export class SigningSecrets {
   async remove(ruleArn: string, targetId: string): Promise<void> {
     const key = keyOf(ruleArn, targetId);
     this.#cache.delete(key);
-    this.#active.delete(key);
     await this.store.deleteSecret(key);
   }
 
