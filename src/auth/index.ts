@@ -20,6 +20,7 @@ export {
   type InvalidSignatureCode,
 } from "./errors.js";
 export type { RequestHeaders } from "./authorization-header.js";
+export { NodeSha256 } from "./canonical-request.js";
 export {
   DEFAULT_MAX_SKEW_MS,
   verifySignature,

@@ -1,20 +1,37 @@
 /**
- * `busbar accounts create|list` and `busbar keys create|list|delete`: manage accounts and access keys
- * in a data directory. The store is SQLite in WAL mode, so these commands work beside a running
- * server on the same data directory, which sees new keys within seconds and new accounts' buses on
- * first use.
+ * `busbar accounts create|list` and `busbar keys create|list|delete`: manage accounts and access keys,
+ * either in a data directory (`--data-dir`; the store is SQLite in WAL mode, so this works beside a
+ * running server on the same directory, which sees new keys within seconds) or on a running server
+ * (`--endpoint URL`, through Busbar's own API operations, signed with the credentials of
+ * AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY). Both print the same JSON.
  */
-import { randomInt } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { parsePolicy } from "../auth/index.js";
+import {
+  AccountsError,
+  createAccessKey,
+  createAccount as createAccountIn,
+  deleteAccessKey,
+} from "../accounts/index.js";
 import { loadConfig } from "../config/index.js";
-import { ensureDefaultBus, generateCredentials } from "../server/index.js";
 import { openSqliteStore, type AccessKey, type Store } from "../store/index.js";
+import { AdminError, callRemote, remoteOf, type Remote } from "./remote.js";
 import type { Output } from "./test-pattern.js";
 
-/** A usage problem the command reports with exit code 2. */
-export class AdminError extends Error {
-  override readonly name = "AdminError";
+export { AdminError } from "./remote.js";
+
+/** Where a command works: `--data-dir` (or its default), or `--endpoint` (or BUSBAR_ENDPOINT). */
+export interface Place {
+  readonly dataDir?: string;
+  readonly endpoint?: string;
+}
+
+/** A running server to call, when the command was given one. */
+function remote(place: Place): Remote | undefined {
+  const endpoint = place.endpoint ?? process.env.BUSBAR_ENDPOINT;
+  if (endpoint === undefined || endpoint === "") return undefined;
+  if (place.dataDir !== undefined && place.endpoint !== undefined)
+    throw new AdminError("give --data-dir or --endpoint, not both");
+  return remoteOf(endpoint);
 }
 
 async function withStore<T>(
@@ -25,30 +42,36 @@ async function withStore<T>(
   const store = openSqliteStore({ dataDir: config.dataDir });
   try {
     return await f(store, config.region);
+  } catch (e) {
+    throw e instanceof AccountsError ? new AdminError(e.message) : e;
   } finally {
     await store.close();
   }
 }
 
 const print = (io: Output, value: unknown): void => io.out(JSON.stringify(value, null, 2));
+const iso = (ms: number): string => new Date(ms).toISOString();
+/** Epoch seconds (the API's timestamps) as ISO text. */
+const isoOfSeconds = (seconds: unknown): string => iso(Number(seconds) * 1000);
 
 /** `accounts create`: a new account with its default bus and a root key; prints the key once. */
-export async function createAccount(
-  io: Output,
-  opts: { dataDir?: string; id?: string; name?: string },
-): Promise<void> {
-  const id = opts.id ?? String(randomInt(100_000_000_000, 1_000_000_000_000)).padStart(12, "0");
-  if (!/^\d{12}$/.test(id)) throw new AdminError(`account id must be 12 digits, got "${id}"`);
-  await withStore(opts.dataDir, async (store, region) => {
-    if (!(await store.putAccount({ id, name: opts.name ?? id, createdAt: Date.now() }))) {
-      throw new AdminError(`account ${id} already exists`);
-    }
-    await ensureDefaultBus(store, region, id);
-    const key = generateCredentials();
-    await store.putAccessKey({ ...key, accountId: id, root: true, policies: [], createdAt: Date.now() });
+export async function createAccount(io: Output, opts: Place & { id?: string; name?: string }): Promise<void> {
+  const server = remote(opts);
+  if (server !== undefined) {
+    const r = await callRemote(server, "CreateAccount", { AccountId: opts.id, Name: opts.name });
     print(io, {
-      accountId: id,
-      name: opts.name ?? id,
+      accountId: r.AccountId,
+      name: r.Name,
+      accessKeyId: r.AccessKeyId,
+      secretAccessKey: r.SecretAccessKey,
+    });
+    return;
+  }
+  await withStore(opts.dataDir, async (store, region) => {
+    const { account, key } = await createAccountIn(store, region, { id: opts.id, name: opts.name });
+    print(io, {
+      accountId: account.id,
+      name: account.name,
       accessKeyId: key.accessKeyId,
       secretAccessKey: key.secretAccessKey,
     });
@@ -56,16 +79,22 @@ export async function createAccount(
 }
 
 /** `accounts list`. */
-export async function listAccounts(io: Output, opts: { dataDir?: string }): Promise<void> {
+export async function listAccounts(io: Output, opts: Place): Promise<void> {
+  const server = remote(opts);
+  if (server !== undefined) {
+    const r = await callRemote(server, "ListAccounts", {});
+    const accounts = r.Accounts as Array<{ AccountId: string; Name: string; CreatedAt: number }>;
+    print(
+      io,
+      accounts.map((a) => ({ accountId: a.AccountId, name: a.Name, createdAt: isoOfSeconds(a.CreatedAt) })),
+    );
+    return;
+  }
   await withStore(opts.dataDir, async (store) => {
     const accounts = await store.listAccounts();
     print(
       io,
-      accounts.map((a) => ({
-        accountId: a.id,
-        name: a.name,
-        createdAt: new Date(a.createdAt).toISOString(),
-      })),
+      accounts.map((a) => ({ accountId: a.id, name: a.name, createdAt: iso(a.createdAt) })),
     );
   });
 }
@@ -73,55 +102,82 @@ export async function listAccounts(io: Output, opts: { dataDir?: string }): Prom
 /** `keys create --account ID [--policy FILE]…`: prints the new key, its secret shown once. */
 export async function createKey(
   io: Output,
-  opts: { dataDir?: string; account: string; policy?: string[] },
+  opts: Place & { account: string; policy?: string[] },
 ): Promise<void> {
   const policies = (opts.policy ?? []).map((file) => {
-    const text = readFileSync(file, "utf8");
-    parsePolicy(text); // rejects a malformed policy before anything is stored
-    return text;
+    try {
+      return readFileSync(file, "utf8");
+    } catch (e) {
+      throw new AdminError(`cannot read policy file ${file}: ${(e as Error).message}`);
+    }
   });
+  const printKey = (key: { accountId: unknown; accessKeyId: unknown; secretAccessKey: unknown }) =>
+    print(io, { ...key, policies: policies.length });
+  const server = remote(opts);
+  if (server !== undefined) {
+    const r = await callRemote(server, "CreateAccessKey", { AccountId: opts.account, Policies: policies });
+    printKey({ accountId: r.AccountId, accessKeyId: r.AccessKeyId, secretAccessKey: r.SecretAccessKey });
+    return;
+  }
   await withStore(opts.dataDir, async (store) => {
-    if ((await store.getAccount(opts.account)) === undefined)
-      throw new AdminError(`account ${opts.account} does not exist`);
-    const key = generateCredentials();
-    await store.putAccessKey({
-      ...key,
-      accountId: opts.account,
-      root: false,
-      policies,
-      createdAt: Date.now(),
-    });
-    print(io, {
-      accountId: opts.account,
+    const key = await createAccessKey(store, opts.account, policies);
+    printKey({
+      accountId: key.accountId,
       accessKeyId: key.accessKeyId,
       secretAccessKey: key.secretAccessKey,
-      policies: policies.length,
     });
   });
 }
 
-/** `keys list [--account ID]`: keys without their secrets. */
-export async function listKeys(io: Output, opts: { dataDir?: string; account?: string }): Promise<void> {
-  await withStore(opts.dataDir, async (store) => {
-    const keys = await store.listAccessKeys(opts.account);
+/** What `keys list` prints of a key (never its secret). */
+function describeKey(key: Omit<AccessKey, "secretAccessKey">) {
+  return {
+    accessKeyId: key.accessKeyId,
+    accountId: key.accountId,
+    root: key.root,
+    policies: key.policies.map((p) => JSON.parse(p) as unknown),
+    createdAt: iso(key.createdAt),
+  };
+}
+
+/**
+ * `keys list [--account ID]`: keys without their secrets; in a data directory every account's by
+ * default, on a server the caller's account's.
+ */
+export async function listKeys(io: Output, opts: Place & { account?: string }): Promise<void> {
+  const server = remote(opts);
+  if (server !== undefined) {
+    const r = await callRemote(server, "ListAccessKeys", { AccountId: opts.account });
+    const keys = r.AccessKeys as Array<{
+      AccessKeyId: string;
+      AccountId: string;
+      Root: boolean;
+      Policies: string[];
+      CreatedAt: number;
+    }>;
     print(
       io,
-      keys.map((k: AccessKey) => ({
-        accessKeyId: k.accessKeyId,
-        accountId: k.accountId,
-        root: k.root,
-        policies: k.policies.map((p) => JSON.parse(p) as unknown),
-        createdAt: new Date(k.createdAt).toISOString(),
-      })),
+      keys.map((k) =>
+        describeKey({
+          accessKeyId: k.AccessKeyId,
+          accountId: k.AccountId,
+          root: k.Root,
+          policies: k.Policies,
+          createdAt: Number(k.CreatedAt) * 1000,
+        }),
+      ),
     );
+    return;
+  }
+  await withStore(opts.dataDir, async (store) => {
+    print(io, (await store.listAccessKeys(opts.account)).map(describeKey));
   });
 }
 
 /** `keys delete KEYID`. */
-export async function deleteKey(io: Output, opts: { dataDir?: string; accessKeyId: string }): Promise<void> {
-  await withStore(opts.dataDir, async (store) => {
-    if (!(await store.deleteAccessKey(opts.accessKeyId)))
-      throw new AdminError(`access key ${opts.accessKeyId} does not exist`);
-    print(io, { deleted: opts.accessKeyId });
-  });
+export async function deleteKey(io: Output, opts: Place & { accessKeyId: string }): Promise<void> {
+  const server = remote(opts);
+  if (server !== undefined) await callRemote(server, "DeleteAccessKey", { AccessKeyId: opts.accessKeyId });
+  else await withStore(opts.dataDir, (store) => deleteAccessKey(store, opts.accessKeyId));
+  print(io, { deleted: opts.accessKeyId });
 }

@@ -35,38 +35,59 @@ export async function runCli(argv: readonly string[], io: Output = defaultOutput
     });
   const dataDir = "--data-dir <dir>";
   const dataDirHelp = "data directory (env BUSBAR_DATA_DIR, default ./busbar-data)";
-  const accounts = program.command("accounts").description("manage accounts in a data directory");
+  const endpoint = "--endpoint <url>";
+  const endpointHelp =
+    "a running server instead of a data directory (env BUSBAR_ENDPOINT), called with the credentials of AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY";
+  const accounts = program
+    .command("accounts")
+    .description("manage accounts in a data directory or on a running server");
   accounts
     .command("create")
     .description("create an account with its default bus and a root access key (printed once)")
     .option("--id <id>", "12-digit account id (default: random)")
     .option("--name <name>", "a name for the account")
     .option(dataDir, dataDirHelp)
-    .action((opts: { id?: string; name?: string; dataDir?: string }) => createAccount(io, opts));
+    .option(endpoint, endpointHelp)
+    .action((opts: { id?: string; name?: string; dataDir?: string; endpoint?: string }) =>
+      createAccount(io, opts),
+    );
   accounts
     .command("list")
     .description("list accounts")
     .option(dataDir, dataDirHelp)
-    .action((opts: { dataDir?: string }) => listAccounts(io, opts));
-  const keys = program.command("keys").description("manage access keys in a data directory");
+    .option(endpoint, endpointHelp)
+    .action((opts: { dataDir?: string; endpoint?: string }) => listAccounts(io, opts));
+  const keys = program
+    .command("keys")
+    .description("manage access keys in a data directory or on a running server");
   keys
     .command("create")
     .description("create an access key for an account (secret printed once)")
     .requiredOption("--account <id>", "the account the key belongs to")
     .option("--policy <file...>", "IAM-style policy document(s) for the key")
     .option(dataDir, dataDirHelp)
-    .action((opts: { account: string; policy?: string[]; dataDir?: string }) => createKey(io, opts));
+    .option(endpoint, endpointHelp)
+    .action((opts: { account: string; policy?: string[]; dataDir?: string; endpoint?: string }) =>
+      createKey(io, opts),
+    );
   keys
     .command("list")
     .description("list access keys (without secrets)")
-    .option("--account <id>", "only this account's keys")
+    .option(
+      "--account <id>",
+      "only this account's keys (default: all in a data directory, the caller's on a server)",
+    )
     .option(dataDir, dataDirHelp)
-    .action((opts: { account?: string; dataDir?: string }) => listKeys(io, opts));
+    .option(endpoint, endpointHelp)
+    .action((opts: { account?: string; dataDir?: string; endpoint?: string }) => listKeys(io, opts));
   keys
     .command("delete <accessKeyId>")
     .description("delete an access key")
     .option(dataDir, dataDirHelp)
-    .action((accessKeyId: string, opts: { dataDir?: string }) => deleteKey(io, { ...opts, accessKeyId }));
+    .option(endpoint, endpointHelp)
+    .action((accessKeyId: string, opts: { dataDir?: string; endpoint?: string }) =>
+      deleteKey(io, { ...opts, accessKeyId }),
+    );
   try {
     await program.parseAsync([...argv], { from: "user" });
   } catch (e) {

@@ -159,6 +159,7 @@ export function eventBridgeContext(principal: Principal, deps: EventBridgeDepend
     secrets,
     signingSecrets,
     region: config.region,
+    defaultAccountId: config.accountId,
     patternLimits: config.patternLimits,
     authorize(action, resource) {
       if (!principal.allowed(action, resource)) {

@@ -2,11 +2,10 @@
  * First-start and every-start preparation: the default account, its `default` bus and root key, the
  * root credentials file, and the rule registry rebuilt from the store.
  */
-import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { ensureDefaultBus, generateCredentials, type Credentials } from "../accounts/index.js";
 import type { RuleRegistry } from "../buses/index.js";
-import { busArn, DEFAULT_BUS } from "../buses/index.js";
 import type { BusbarConfig } from "../config/index.js";
 import type { Store } from "../store/index.js";
 
@@ -14,21 +13,7 @@ import type { Store } from "../store/index.js";
 export const ROOT_CREDENTIALS_FILE = "root-credentials.json";
 
 /** Access key id and secret of a root key. */
-export interface RootCredentials {
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-}
-
-const KEY_ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-
-/** A new access key id ("BB…", 20 characters) and a 40-character secret. */
-export function generateCredentials(): RootCredentials {
-  const bytes = randomBytes(18);
-  let id = "BB";
-  for (let i = 0; i < 18; i++) id += KEY_ID_ALPHABET[(bytes[i] as number) % 32];
-  const secretAccessKey = randomBytes(30).toString("base64").replace(/\+/g, "A").replace(/\//g, "B");
-  return { accessKeyId: id, secretAccessKey };
-}
+export type RootCredentials = Credentials;
 
 /**
  * The root credentials: from the environment when set; otherwise read from the data directory, or
@@ -77,18 +62,6 @@ export async function ensureDefaults(
       createdAt: existing?.createdAt ?? now,
     });
   }
-}
-
-/** Every account has its `default` bus. */
-export async function ensureDefaultBus(store: Store, region: string, accountId: string): Promise<void> {
-  const now = Date.now();
-  await store.createBus({
-    accountId,
-    name: DEFAULT_BUS,
-    arn: busArn(region, accountId, DEFAULT_BUS),
-    createdAt: now,
-    lastModifiedAt: now,
-  });
 }
 
 /** Builds the rule registry from the store. Rules whose pattern no longer compiles are reported and skipped. */

@@ -2,9 +2,4 @@
  * The Busbar node: HTTP front, authentication, bootstrap and lifecycle.
  */
 export { startNode, type BusbarNode } from "./node.js";
-export {
-  ROOT_CREDENTIALS_FILE,
-  ensureDefaultBus,
-  generateCredentials,
-  type RootCredentials,
-} from "./bootstrap.js";
+export { ROOT_CREDENTIALS_FILE, type RootCredentials } from "./bootstrap.js";

@@ -42,10 +42,12 @@ export function signedHeaders(
   ].join("\n");
   const scope = `${day}/${region}/${service}/aws4_request`;
   const toSign = ["AWS4-HMAC-SHA256", amzDate, scope, hex(canonical)].join("\n");
-  let key = signingKeys.get(scope);
+  // Kept per secret and scope: a test signs as several keys.
+  const cacheKey = `${credentials.secretAccessKey}\n${scope}`;
+  let key = signingKeys.get(cacheKey);
   if (key === undefined) {
     key = hmac(hmac(hmac(hmac(`AWS4${credentials.secretAccessKey}`, day), region), service), "aws4_request");
-    signingKeys.set(scope, key);
+    signingKeys.set(cacheKey, key);
   }
   const signature = createHmac("sha256", key).update(toSign).digest("hex");
   const { host: _host, ...rest } = headers;

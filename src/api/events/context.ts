@@ -22,6 +22,8 @@ export interface OperationContext {
   readonly registry: RuleRegistry;
   readonly committer: GroupCommitter;
   readonly region: string;
+  /** The node's default account (BUSBAR_ACCOUNT_ID): its root key administers the node. */
+  readonly defaultAccountId: string;
   readonly patternLimits: PatternLimits;
   /** Seals and opens secrets kept at rest (connection AuthParameters). */
   readonly secrets: SecretBox;

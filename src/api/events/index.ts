@@ -1,6 +1,7 @@
 /**
  * The EventBridge operations Busbar serves, by name.
  */
+import { accountOperations } from "./accounts.js";
 import { apiDestinationOperations } from "./api-destinations.js";
 import { busOperations } from "./buses.js";
 import { connectionOperations } from "./connections.js";
@@ -14,7 +15,7 @@ import { targetOperations } from "./targets.js";
 
 export type { Caller, Operation, OperationContext } from "./context.js";
 
-/** Every EventBridge operation, by the name in `X-Amz-Target: AWSEvents.<name>`. */
+/** Every EventBridge operation (and Busbar's own: signing secrets, accounts and keys), by the name in `X-Amz-Target: AWSEvents.<name>`. */
 export const eventBridgeOperations: Readonly<Record<string, Operation>> = Object.freeze({
   ...busOperations,
   ...ruleOperations,
@@ -25,4 +26,5 @@ export const eventBridgeOperations: Readonly<Record<string, Operation>> = Object
   ...connectionOperations,
   ...apiDestinationOperations,
   ...signingSecretOperations,
+  ...accountOperations,
 });

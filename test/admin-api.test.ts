@@ -1,0 +1,384 @@
+/**
+ * Accounts and access keys on a running server: Busbar's own operations (CreateAccount, ListAccounts,
+ * CreateAccessKey, ListAccessKeys, DeleteAccessKey) through signed AWS JSON requests, and
+ * `busbar accounts|keys --endpoint URL` run as a real process against a real `busbar serve`. Who may
+ * do what (the default account's root key, an account's root key, keys with policies), and the bad
+ * inputs.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  DescribeEventBusCommand,
+  ListEventBusesCommand,
+  PutEventsCommand,
+  PutRuleCommand,
+} from "@aws-sdk/client-eventbridge";
+import {
+  callAwsJson,
+  eventBridgeClient,
+  removeDataDir,
+  startBusbar,
+  TEST_ROOT,
+  type BusbarProcess,
+} from "./support/index.js";
+
+const root = join(import.meta.dirname, "..");
+const dir = mkdtempSync(join(tmpdir(), "busbar-admin-"));
+const DEFAULT_ACCOUNT = "000000000000";
+let server: BusbarProcess;
+
+interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+/** Runs `busbar …` as a process with these AWS credentials in its environment. */
+function busbar(
+  credentials: Partial<Credentials>,
+  ...args: string[]
+): { status: number | null; stdout: string; stderr: string } {
+  const { AWS_ACCESS_KEY_ID: _id, AWS_SECRET_ACCESS_KEY: _secret, BUSBAR_ENDPOINT: _e, ...env } = process.env;
+  const r = spawnSync(process.execPath, ["--import", "tsx", join(root, "src/cli/main.ts"), ...args], {
+    cwd: root,
+    encoding: "utf8",
+    env: {
+      ...env,
+      ...(credentials.accessKeyId !== undefined && { AWS_ACCESS_KEY_ID: credentials.accessKeyId }),
+      ...(credentials.secretAccessKey !== undefined && {
+        AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      }),
+    },
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function json<T>(r: { status: number | null; stdout: string; stderr: string }): T {
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout) as T;
+}
+
+function policyFile(name: string, statements: object[]): string {
+  const path = join(dir, name);
+  writeFileSync(path, JSON.stringify({ Version: "2012-10-17", Statement: statements }));
+  return path;
+}
+
+/** Calls one of Busbar's own operations as `credentials`. */
+const call = (op: string, input: object, credentials: Credentials = TEST_ROOT) =>
+  callAwsJson(server.url, `AWSEvents.${op}`, input, credentials);
+
+async function rejected(
+  op: string,
+  input: object,
+  credentials: Credentials,
+  type: string,
+  message?: RegExp,
+): Promise<void> {
+  const r = await call(op, input, credentials);
+  assert.equal(r.body.__type, type, JSON.stringify(r.body));
+  assert.equal(r.status, 400);
+  if (message !== undefined) assert.match(String(r.body.message), message);
+}
+
+before(async () => {
+  // Keys are looked up afresh on every request, so that a deleted key stops at once.
+  server = await startBusbar({ env: { BUSBAR_KEY_CACHE_MS: "0" } });
+});
+after(async () => {
+  await server.stop();
+  removeDataDir(server.dataDir);
+});
+
+describe("busbar accounts|keys --endpoint (a running server)", () => {
+  it("creates an account whose root key works with the SDK, and lists it", async () => {
+    const b = json<{ accountId: string; name: string } & Credentials>(
+      busbar(TEST_ROOT, "accounts", "create", "--name", "team-remote", "--endpoint", server.url),
+    );
+    assert.match(b.accountId, /^\d{12}$/);
+    assert.equal(b.name, "team-remote");
+    const eb = eventBridgeClient(server.url, b);
+    const buses = await eb.send(new ListEventBusesCommand({}));
+    assert.deepEqual(
+      buses.EventBuses?.map((x) => x.Arn),
+      [`arn:aws:events:us-east-1:${b.accountId}:event-bus/default`],
+    );
+    eb.destroy();
+    const listed = json<Array<{ accountId: string; name: string; createdAt: string }>>(
+      busbar(TEST_ROOT, "accounts", "list", "--endpoint", server.url),
+    );
+    const mine = listed.find((a) => a.accountId === b.accountId);
+    assert.equal(mine?.name, "team-remote");
+    assert.ok(Math.abs(Date.parse(mine.createdAt) - Date.now()) < 60_000, mine.createdAt);
+    assert.ok(listed.some((a) => a.accountId === DEFAULT_ACCOUNT));
+  });
+
+  it("creates a key limited by its policy, lists it without its secret, and deletes it", async () => {
+    const policy = policyFile("put-only.json", [
+      { Effect: "Allow", Action: "events:PutEvents", Resource: "*" },
+      { Effect: "Allow", Action: "events:Describe*", Resource: "*" },
+    ]);
+    const key = json<{ accountId: string; policies: number } & Credentials>(
+      busbar(
+        TEST_ROOT,
+        "keys",
+        "create",
+        "--account",
+        DEFAULT_ACCOUNT,
+        "--policy",
+        policy,
+        "--endpoint",
+        server.url,
+      ),
+    );
+    assert.equal(key.accountId, DEFAULT_ACCOUNT);
+    assert.equal(key.policies, 1);
+    const eb = eventBridgeClient(server.url, key);
+    const put = await eb.send(
+      new PutEventsCommand({ Entries: [{ Source: "remote", DetailType: "t", Detail: "{}" }] }),
+    );
+    assert.equal(put.FailedEntryCount, 0);
+    await assert.rejects(eb.send(new PutRuleCommand({ Name: "nope", EventPattern: '{"source":["x"]}' })), {
+      name: "AccessDeniedException",
+    });
+
+    const listed = busbar(TEST_ROOT, "keys", "list", "--account", DEFAULT_ACCOUNT, "--endpoint", server.url);
+    const keys = json<Array<{ accessKeyId: string; root: boolean; policies: unknown[] }>>(listed);
+    const mine = keys.find((k) => k.accessKeyId === key.accessKeyId);
+    assert.equal(mine?.root, false);
+    assert.deepEqual(mine.policies[0], {
+      Version: "2012-10-17",
+      Statement: [
+        { Effect: "Allow", Action: "events:PutEvents", Resource: "*" },
+        { Effect: "Allow", Action: "events:Describe*", Resource: "*" },
+      ],
+    });
+    assert.ok(keys.some((k) => k.accessKeyId === TEST_ROOT.accessKeyId && k.root));
+    assert.ok(!listed.stdout.includes(key.secretAccessKey), "no secret in the listing");
+    assert.ok(!listed.stdout.includes(TEST_ROOT.secretAccessKey), "no root secret in the listing");
+
+    assert.deepEqual(json(busbar(TEST_ROOT, "keys", "delete", key.accessKeyId, "--endpoint", server.url)), {
+      deleted: key.accessKeyId,
+    });
+    await assert.rejects(eb.send(new DescribeEventBusCommand({})), { name: "UnrecognizedClientException" });
+    eb.destroy();
+    const again = busbar(TEST_ROOT, "keys", "delete", key.accessKeyId, "--endpoint", server.url);
+    assert.equal(again.status, 2);
+    assert.match(again.stderr, /ResourceNotFoundException: access key \w+ does not exist/);
+  });
+
+  it("reports what the server refuses, and what keeps it from being called, with exit code 2", () => {
+    const bad = policyFile("bad.json", [{ Effect: "Maybe", Action: "events:*", Resource: "*" }]);
+    const malformed = busbar(
+      TEST_ROOT,
+      "keys",
+      "create",
+      "--account",
+      DEFAULT_ACCOUNT,
+      "--policy",
+      bad,
+      "--endpoint",
+      server.url,
+    );
+    assert.equal(malformed.status, 2);
+    assert.match(malformed.stderr, /ValidationException: policy 1: .*Effect/);
+
+    const wrongSecret = busbar(
+      { accessKeyId: TEST_ROOT.accessKeyId, secretAccessKey: "not-the-secret-0000000000000000000000000" },
+      "accounts",
+      "list",
+      "--endpoint",
+      server.url,
+    );
+    assert.equal(wrongSecret.status, 2);
+    assert.match(wrongSecret.stderr, /signature/i);
+    assert.ok(!wrongSecret.stderr.includes("not-the-secret"), "the secret is not echoed");
+
+    const noCredentials = busbar({}, "accounts", "list", "--endpoint", server.url);
+    assert.equal(noCredentials.status, 2);
+    assert.match(noCredentials.stderr, /AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/);
+
+    const notUrl = busbar(TEST_ROOT, "accounts", "list", "--endpoint", "localhost-8380");
+    assert.equal(notUrl.status, 2);
+    assert.match(notUrl.stderr, /--endpoint must be a URL/);
+
+    const both = busbar(TEST_ROOT, "keys", "list", "--endpoint", server.url, "--data-dir", server.dataDir);
+    assert.equal(both.status, 2);
+    assert.match(both.stderr, /--data-dir or --endpoint, not both/);
+  });
+
+  it("says so when nothing listens at the endpoint", async () => {
+    // A port that was free a moment ago: nothing listens there.
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, "127.0.0.1", () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const r = busbar(TEST_ROOT, "accounts", "list", "--endpoint", `http://127.0.0.1:${port}`);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, new RegExp(`cannot reach http://127.0.0.1:${port}`));
+  });
+});
+
+describe("who may manage accounts and keys", () => {
+  let team: Credentials & { AccountId: string };
+  before(async () => {
+    const r = await call("CreateAccount", { Name: "team-c" });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    team = {
+      AccountId: r.body.AccountId as string,
+      accessKeyId: r.body.AccessKeyId as string,
+      secretAccessKey: r.body.SecretAccessKey as string,
+    };
+  });
+
+  it("an account's root key manages the keys of its own account and nothing else", async () => {
+    const own = await call("CreateAccessKey", {}, team);
+    assert.equal(own.status, 200, JSON.stringify(own.body));
+    assert.equal(own.body.AccountId, team.AccountId);
+    const listed = await call("ListAccessKeys", {}, team);
+    const ids = (listed.body.AccessKeys as Array<{ AccessKeyId: string; AccountId: string }>).map(
+      (k) => k.AccessKeyId,
+    );
+    assert.deepEqual(new Set(ids), new Set([team.accessKeyId, own.body.AccessKeyId]));
+    assert.ok(!JSON.stringify(listed.body).includes(team.secretAccessKey), "no secret in the listing");
+
+    await rejected("CreateAccount", {}, team, "AccessDeniedException", /busbar:CreateAccount/);
+    await rejected("ListAccounts", {}, team, "AccessDeniedException", /busbar:ListAccounts/);
+    await rejected("CreateAccessKey", { AccountId: DEFAULT_ACCOUNT }, team, "AccessDeniedException");
+    await rejected("ListAccessKeys", { AccountId: DEFAULT_ACCOUNT }, team, "AccessDeniedException");
+    // Another account's key is not there for it: the same answer as a key that does not exist.
+    await rejected(
+      "DeleteAccessKey",
+      { AccessKeyId: TEST_ROOT.accessKeyId },
+      team,
+      "ResourceNotFoundException",
+    );
+    const eb = eventBridgeClient(server.url, TEST_ROOT);
+    await eb.send(new DescribeEventBusCommand({})); // the root key still works
+    eb.destroy();
+    const deleted = await call("DeleteAccessKey", { AccessKeyId: own.body.AccessKeyId }, team);
+    assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
+  });
+
+  it("the default account's root key manages every account's keys", async () => {
+    const created = await call("CreateAccessKey", { AccountId: team.AccountId });
+    assert.equal(created.status, 200, JSON.stringify(created.body));
+    const listed = await call("ListAccessKeys", { AccountId: team.AccountId });
+    assert.ok(
+      (listed.body.AccessKeys as Array<{ AccessKeyId: string }>).some(
+        (k) => k.AccessKeyId === created.body.AccessKeyId,
+      ),
+    );
+    const deleted = await call("DeleteAccessKey", { AccessKeyId: created.body.AccessKeyId });
+    assert.equal(deleted.status, 200);
+  });
+
+  it("other keys may do what their policies allow, on the account their policies name", async () => {
+    const make = async (statements: object[]): Promise<Credentials> => {
+      const r = await call("CreateAccessKey", {
+        Policies: [JSON.stringify({ Version: "2012-10-17", Statement: statements })],
+      });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      return { accessKeyId: r.body.AccessKeyId as string, secretAccessKey: r.body.SecretAccessKey as string };
+    };
+    const lister = await make([
+      { Effect: "Allow", Action: "busbar:List*", Resource: `arn:aws:iam::${DEFAULT_ACCOUNT}:root` },
+    ]);
+    assert.equal((await call("ListAccessKeys", {}, lister)).status, 200);
+    assert.equal((await call("ListAccounts", {}, lister)).status, 200);
+    await rejected("CreateAccessKey", {}, lister, "AccessDeniedException", /busbar:CreateAccessKey/);
+    await rejected("DeleteAccessKey", { AccessKeyId: lister.accessKeyId }, lister, "AccessDeniedException");
+    // Its account's policies never reach into another account.
+    await rejected("ListAccessKeys", { AccountId: team.AccountId }, lister, "AccessDeniedException");
+
+    const operator = await make([{ Effect: "Allow", Action: "busbar:CreateAccount", Resource: "*" }]);
+    const made = await call("CreateAccount", { Name: "by-operator" }, operator);
+    assert.equal(made.status, 200, JSON.stringify(made.body));
+    const denied = await make([
+      { Effect: "Allow", Action: "busbar:*", Resource: "*" },
+      { Effect: "Deny", Action: "busbar:CreateAccount", Resource: "*" },
+    ]);
+    await rejected("CreateAccount", {}, denied, "AccessDeniedException");
+  });
+});
+
+describe("bad input to the account and key operations", () => {
+  const policy = (statement: object) => JSON.stringify({ Version: "2012-10-17", Statement: [statement] });
+  const allowAll = policy({ Effect: "Allow", Action: "events:*", Resource: "*" });
+
+  it("each gets the documented error type and names what is wrong", async () => {
+    await rejected("CreateAccount", { AccountId: "123" }, TEST_ROOT, "ValidationException", /accountId/);
+    await rejected(
+      "CreateAccount",
+      { AccountId: DEFAULT_ACCOUNT },
+      TEST_ROOT,
+      "ResourceAlreadyExistsException",
+    );
+    await rejected("CreateAccount", { Name: "n".repeat(51) }, TEST_ROOT, "ValidationException", /name/);
+    await rejected(
+      "CreateAccount",
+      { Name: 7 },
+      TEST_ROOT,
+      "SerializationException",
+      /Name must be a string/,
+    );
+    await rejected(
+      "CreateAccessKey",
+      { Policies: [policy({ Effect: "Maybe", Action: "events:*", Resource: "*" })] },
+      TEST_ROOT,
+      "ValidationException",
+      /policy 1: .*Effect/,
+    );
+    await rejected(
+      "CreateAccessKey",
+      { Policies: [allowAll, "{not json"] },
+      TEST_ROOT,
+      "ValidationException",
+      /policy 2/,
+    );
+    await rejected("CreateAccessKey", { Policies: allowAll }, TEST_ROOT, "SerializationException", /list/);
+    await rejected(
+      "CreateAccessKey",
+      { Policies: [{}] },
+      TEST_ROOT,
+      "SerializationException",
+      /Policies\[0\]/,
+    );
+    await rejected(
+      "CreateAccessKey",
+      { Policies: Array.from({ length: 11 }, () => allowAll) },
+      TEST_ROOT,
+      "ValidationException",
+      /policies/,
+    );
+    await rejected(
+      "CreateAccessKey",
+      { Policies: [allowAll.replace('"*"}', `"${"*".repeat(6200)}"}`)] },
+      TEST_ROOT,
+      "ValidationException",
+      /longer than 6144/,
+    );
+    await rejected(
+      "CreateAccessKey",
+      { AccountId: "999999999999" },
+      TEST_ROOT,
+      "ResourceNotFoundException",
+      /999999999999/,
+    );
+    await rejected("ListAccessKeys", { AccountId: "12345678901x" }, TEST_ROOT, "ValidationException");
+    await rejected("DeleteAccessKey", {}, TEST_ROOT, "ValidationException", /accessKeyId/);
+    await rejected(
+      "DeleteAccessKey",
+      { AccessKeyId: "BBNOSUCHKEY000000000" },
+      TEST_ROOT,
+      "ResourceNotFoundException",
+    );
+    await rejected("DeleteAccessKey", { AccessKeyId: "bad id!" }, TEST_ROOT, "ValidationException");
+  });
+});
