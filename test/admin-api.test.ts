@@ -3,7 +3,7 @@
  * CreateAccessKey, ListAccessKeys, DeleteAccessKey) through signed AWS JSON requests, and
  * `busbar accounts|keys --endpoint URL` run as a real process against a real `busbar serve`. Who may
  * do what (the default account's root key, an account's root key, keys with policies), and the bad
- * inputs.
+ * inputs. And the signing secrets of webhook targets through `busbar targets … --endpoint URL`.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -17,6 +17,7 @@ import {
   ListEventBusesCommand,
   PutEventsCommand,
   PutRuleCommand,
+  PutTargetsCommand,
 } from "@aws-sdk/client-eventbridge";
 import {
   callAwsJson,
@@ -380,5 +381,142 @@ describe("bad input to the account and key operations", () => {
       "ResourceNotFoundException",
     );
     await rejected("DeleteAccessKey", { AccessKeyId: "bad id!" }, TEST_ROOT, "ValidationException");
+  });
+});
+
+describe("busbar targets describe-signing-secrets|rotate-signing-secret --endpoint", () => {
+  const target = ["--rule", "hooks", "--target-id", "hook", "--endpoint"];
+  type Secrets = { Secrets: Array<{ Secret: string; CreatedAt: number; ExpiresAt?: number }> };
+  before(async () => {
+    const eb = eventBridgeClient(server.url);
+    await eb.send(new PutRuleCommand({ Name: "hooks", EventPattern: '{"source":["hooks"]}' }));
+    await eb.send(
+      new PutTargetsCommand({
+        Rule: "hooks",
+        Targets: [
+          { Id: "hook", Arn: "https://hooks.example.com/in" },
+          { Id: "bus", Arn: `arn:aws:events:us-east-1:${DEFAULT_ACCOUNT}:event-bus/default` },
+        ],
+      }),
+    );
+    eb.destroy();
+  });
+
+  it("prints the target's secrets, and rotates them with or without a grace period", () => {
+    const first = json<Secrets>(
+      busbar(TEST_ROOT, "targets", "describe-signing-secrets", ...target, server.url),
+    );
+    assert.equal(first.Secrets.length, 1);
+    const [original] = first.Secrets;
+    assert.match(original?.Secret ?? "", /^whsec_[A-Za-z0-9+/=]+$/);
+
+    const rotated = json<Secrets>(
+      busbar(TEST_ROOT, "targets", "rotate-signing-secret", ...target, server.url),
+    );
+    const now = rotated.Secrets.map((s) => s.Secret);
+    assert.equal(now.length, 2);
+    assert.ok(now.includes(original?.Secret ?? ""), "the previous secret signs on");
+    const previous = rotated.Secrets.find((s) => s.Secret === original?.Secret);
+    const day = Date.now() / 1000 + 86_400;
+    assert.ok(Math.abs((previous?.ExpiresAt ?? 0) - day) < 60, JSON.stringify(previous));
+
+    const chosen = `whsec_${Buffer.alloc(32, 7).toString("base64")}`;
+    const replaced = json<Secrets>(
+      busbar(
+        TEST_ROOT,
+        "targets",
+        "rotate-signing-secret",
+        ...target,
+        server.url,
+        "--secret",
+        chosen,
+        "--previous-expires-in",
+        "0",
+      ),
+    );
+    assert.deepEqual(
+      replaced.Secrets.map((s) => s.Secret),
+      [chosen],
+    );
+    const described = json<Secrets>(
+      busbar(TEST_ROOT, "targets", "describe-signing-secrets", ...target, server.url),
+    );
+    assert.deepEqual(
+      described.Secrets.map((s) => s.Secret),
+      [chosen],
+    );
+  });
+
+  it("reports a missing server, target or bad value with exit code 2", () => {
+    const noServer = busbar(
+      TEST_ROOT,
+      "targets",
+      "describe-signing-secrets",
+      "--rule",
+      "hooks",
+      "--target-id",
+      "hook",
+    );
+    assert.equal(noServer.status, 2);
+    assert.match(noServer.stderr, /--endpoint URL or set BUSBAR_ENDPOINT/);
+    const missing = busbar(
+      TEST_ROOT,
+      "targets",
+      "describe-signing-secrets",
+      "--rule",
+      "hooks",
+      "--target-id",
+      "nope",
+      "--endpoint",
+      server.url,
+    );
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /ResourceNotFoundException: Target nope does not exist on rule hooks/);
+    const notWebhook = busbar(
+      TEST_ROOT,
+      "targets",
+      "describe-signing-secrets",
+      "--rule",
+      "hooks",
+      "--target-id",
+      "bus",
+      "--endpoint",
+      server.url,
+    );
+    assert.equal(notWebhook.status, 2);
+    assert.match(notWebhook.stderr, /ValidationException: Target bus is not a webhook/);
+    const badSecret = busbar(
+      TEST_ROOT,
+      "targets",
+      "rotate-signing-secret",
+      ...target,
+      server.url,
+      "--secret",
+      "hunter2",
+    );
+    assert.equal(badSecret.status, 2);
+    assert.match(badSecret.stderr, /ValidationException: Parameter Secret is not valid/);
+    const badGrace = busbar(
+      TEST_ROOT,
+      "targets",
+      "rotate-signing-secret",
+      ...target,
+      server.url,
+      "--previous-expires-in",
+      "soon",
+    );
+    assert.equal(badGrace.status, 2);
+    assert.match(badGrace.stderr, /--previous-expires-in must be a whole number of seconds/);
+    const tooLong = busbar(
+      TEST_ROOT,
+      "targets",
+      "rotate-signing-secret",
+      ...target,
+      server.url,
+      "--previous-expires-in",
+      "604801",
+    );
+    assert.equal(tooLong.status, 2);
+    assert.match(tooLong.stderr, /ValidationException/);
   });
 });

@@ -5,6 +5,7 @@ import { Command, CommanderError } from "commander";
 import { ConfigError } from "../config/index.js";
 import { AdminError, createAccount, createKey, deleteKey, listAccounts, listKeys } from "./admin.js";
 import { runServe } from "./serve.js";
+import { describeSigningSecrets, rotateSigningSecret, type TargetOptions } from "./targets.js";
 import { runTestPattern, type Output } from "./test-pattern.js";
 
 export { runTestPattern, TestPatternExit, type Output } from "./test-pattern.js";
@@ -87,6 +88,31 @@ export async function runCli(argv: readonly string[], io: Output = defaultOutput
     .option(endpoint, endpointHelp)
     .action((accessKeyId: string, opts: { dataDir?: string; endpoint?: string }) =>
       deleteKey(io, { ...opts, accessKeyId }),
+    );
+  const targets = program
+    .command("targets")
+    .description("the signing secrets of webhook targets, on a running server");
+  const target = (command: Command): Command =>
+    command
+      .requiredOption("--rule <name>", "the rule of the target")
+      .requiredOption("--target-id <id>", "the target's id")
+      .option("--event-bus-name <name>", "the rule's bus (default: default)")
+      .option(
+        endpoint,
+        "the running server (env BUSBAR_ENDPOINT), called with the credentials of AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+      );
+  target(targets.command("describe-signing-secrets"))
+    .description("print the secrets that sign the target's deliveries")
+    .action((opts: TargetOptions) => describeSigningSecrets(io, opts));
+  target(targets.command("rotate-signing-secret"))
+    .description("make a new secret current; the previous ones keep signing for a while")
+    .option("--secret <secret>", "the new secret, whsec_ and base64 (default: a new random one)")
+    .option(
+      "--previous-expires-in <seconds>",
+      "how long the previous secrets keep signing (default 86400, at most 604800)",
+    )
+    .action((opts: TargetOptions & { secret?: string; previousExpiresIn?: string }) =>
+      rotateSigningSecret(io, opts),
     );
   try {
     await program.parseAsync([...argv], { from: "user" });

@@ -49,6 +49,17 @@ export function remoteOf(endpoint: string, env: NodeJS.ProcessEnv = process.env)
 }
 
 /**
+ * The running server a command that only works on one calls: `--endpoint URL`, else BUSBAR_ENDPOINT.
+ * @throws AdminError when there is neither, or as {@link remoteOf}.
+ */
+export function requireRemote(endpoint: string | undefined, env: NodeJS.ProcessEnv = process.env): Remote {
+  const url = endpoint ?? env.BUSBAR_ENDPOINT ?? "";
+  if (url === "")
+    throw new AdminError("this command calls a running server: give --endpoint URL or set BUSBAR_ENDPOINT");
+  return remoteOf(url, env);
+}
+
+/**
  * Calls `AWSEvents.<operation>` with `input`; returns the output.
  * @throws AdminError with the server's error type and message, or why the server could not be reached.
  */

@@ -3,7 +3,8 @@
  * DescribeTargetSigningSecrets and RotateTargetSigningSecret, on the same endpoint and protocol as the
  * EventBridge operations, authorized as `events:DescribeTargetSigningSecrets` and
  * `events:RotateTargetSigningSecret` on the rule's ARN. They are reached with a plain AWS JSON 1.1
- * request (`X-Amz-Target: AWSEvents.DescribeTargetSigningSecrets`) or `busbar targets secret`.
+ * request (`X-Amz-Target: AWSEvents.DescribeTargetSigningSecrets`) or with
+ * `busbar targets describe-signing-secrets|rotate-signing-secret --endpoint URL`.
  * @see https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md
  */
 import { isSigningSecret, type SigningSecret } from "../../delivery/index.js";

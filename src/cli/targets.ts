@@ -1,0 +1,51 @@
+/**
+ * `busbar targets describe-signing-secrets` and `busbar targets rotate-signing-secret`: the signing
+ * secrets of a webhook target, read and rotated on a running server through Busbar's own operations
+ * DescribeTargetSigningSecrets and RotateTargetSigningSecret (docs/delivery.md), which no AWS SDK or
+ * CLI models. Prints the operation's output as the AWS CLI would.
+ */
+import { AdminError, callRemote, requireRemote } from "./remote.js";
+import type { Output } from "./test-pattern.js";
+
+/** Which target: its rule (on a bus) and id, and the server to ask. */
+export interface TargetOptions {
+  readonly endpoint?: string;
+  readonly rule: string;
+  readonly targetId: string;
+  readonly eventBusName?: string;
+}
+
+const targetInput = (opts: TargetOptions) => ({
+  Rule: opts.rule,
+  TargetId: opts.targetId,
+  ...(opts.eventBusName !== undefined && { EventBusName: opts.eventBusName }),
+});
+
+const print = (io: Output, value: unknown): void => io.out(JSON.stringify(value, null, 2));
+
+/** `targets describe-signing-secrets`: the secrets that sign the target's deliveries now. */
+export async function describeSigningSecrets(io: Output, opts: TargetOptions): Promise<void> {
+  print(
+    io,
+    await callRemote(requireRemote(opts.endpoint), "DescribeTargetSigningSecrets", targetInput(opts)),
+  );
+}
+
+/** `targets rotate-signing-secret`: a new current secret; the previous ones sign on for a while. */
+export async function rotateSigningSecret(
+  io: Output,
+  opts: TargetOptions & { readonly secret?: string; readonly previousExpiresIn?: string },
+): Promise<void> {
+  const input: Record<string, unknown> = targetInput(opts);
+  if (opts.secret !== undefined) input.Secret = opts.secret;
+  if (opts.previousExpiresIn !== undefined) {
+    const seconds = Number(opts.previousExpiresIn);
+    if (!Number.isInteger(seconds)) {
+      throw new AdminError(
+        `--previous-expires-in must be a whole number of seconds, got "${opts.previousExpiresIn}"`,
+      );
+    }
+    input.PreviousSecretExpiresInSeconds = seconds;
+  }
+  print(io, await callRemote(requireRemote(opts.endpoint), "RotateTargetSigningSecret", input));
+}
