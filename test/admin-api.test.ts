@@ -58,6 +58,10 @@ function busbar(
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** Runs `busbar … --endpoint <the test server>`. */
+const onServer = (credentials: Partial<Credentials>, ...args: string[]) =>
+  busbar(credentials, ...args, "--endpoint", server.url);
+
 function json<T>(r: { status: number | null; stdout: string; stderr: string }): T {
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout) as T;
@@ -98,7 +102,7 @@ after(async () => {
 describe("busbar accounts|keys --endpoint (a running server)", () => {
   it("creates an account whose root key works with the SDK, and lists it", async () => {
     const b = json<{ accountId: string; name: string } & Credentials>(
-      busbar(TEST_ROOT, "accounts", "create", "--name", "team-remote", "--endpoint", server.url),
+      onServer(TEST_ROOT, "accounts", "create", "--name", "team-remote"),
     );
     assert.match(b.accountId, /^\d{12}$/);
     assert.equal(b.name, "team-remote");
@@ -110,7 +114,7 @@ describe("busbar accounts|keys --endpoint (a running server)", () => {
     );
     eb.destroy();
     const listed = json<Array<{ accountId: string; name: string; createdAt: string }>>(
-      busbar(TEST_ROOT, "accounts", "list", "--endpoint", server.url),
+      onServer(TEST_ROOT, "accounts", "list"),
     );
     const mine = listed.find((a) => a.accountId === b.accountId);
     assert.equal(mine?.name, "team-remote");
@@ -124,17 +128,7 @@ describe("busbar accounts|keys --endpoint (a running server)", () => {
       { Effect: "Allow", Action: "events:Describe*", Resource: "*" },
     ]);
     const key = json<{ accountId: string; policies: number } & Credentials>(
-      busbar(
-        TEST_ROOT,
-        "keys",
-        "create",
-        "--account",
-        DEFAULT_ACCOUNT,
-        "--policy",
-        policy,
-        "--endpoint",
-        server.url,
-      ),
+      onServer(TEST_ROOT, "keys", "create", "--account", DEFAULT_ACCOUNT, "--policy", policy),
     );
     assert.equal(key.accountId, DEFAULT_ACCOUNT);
     assert.equal(key.policies, 1);
@@ -147,7 +141,7 @@ describe("busbar accounts|keys --endpoint (a running server)", () => {
       name: "AccessDeniedException",
     });
 
-    const listed = busbar(TEST_ROOT, "keys", "list", "--account", DEFAULT_ACCOUNT, "--endpoint", server.url);
+    const listed = onServer(TEST_ROOT, "keys", "list", "--account", DEFAULT_ACCOUNT);
     const keys = json<Array<{ accessKeyId: string; root: boolean; policies: unknown[] }>>(listed);
     const mine = keys.find((k) => k.accessKeyId === key.accessKeyId);
     assert.equal(mine?.root, false);
@@ -162,44 +156,32 @@ describe("busbar accounts|keys --endpoint (a running server)", () => {
     assert.ok(!listed.stdout.includes(key.secretAccessKey), "no secret in the listing");
     assert.ok(!listed.stdout.includes(TEST_ROOT.secretAccessKey), "no root secret in the listing");
 
-    assert.deepEqual(json(busbar(TEST_ROOT, "keys", "delete", key.accessKeyId, "--endpoint", server.url)), {
+    assert.deepEqual(json(onServer(TEST_ROOT, "keys", "delete", key.accessKeyId)), {
       deleted: key.accessKeyId,
     });
     await assert.rejects(eb.send(new DescribeEventBusCommand({})), { name: "UnrecognizedClientException" });
     eb.destroy();
-    const again = busbar(TEST_ROOT, "keys", "delete", key.accessKeyId, "--endpoint", server.url);
+    const again = onServer(TEST_ROOT, "keys", "delete", key.accessKeyId);
     assert.equal(again.status, 2);
     assert.match(again.stderr, /ResourceNotFoundException: access key \w+ does not exist/);
   });
 
   it("reports what the server refuses, and what keeps it from being called, with exit code 2", () => {
     const bad = policyFile("bad.json", [{ Effect: "Maybe", Action: "events:*", Resource: "*" }]);
-    const malformed = busbar(
-      TEST_ROOT,
-      "keys",
-      "create",
-      "--account",
-      DEFAULT_ACCOUNT,
-      "--policy",
-      bad,
-      "--endpoint",
-      server.url,
-    );
+    const malformed = onServer(TEST_ROOT, "keys", "create", "--account", DEFAULT_ACCOUNT, "--policy", bad);
     assert.equal(malformed.status, 2);
     assert.match(malformed.stderr, /ValidationException: policy 1: .*Effect/);
 
-    const wrongSecret = busbar(
+    const wrongSecret = onServer(
       { accessKeyId: TEST_ROOT.accessKeyId, secretAccessKey: "not-the-secret-0000000000000000000000000" },
       "accounts",
       "list",
-      "--endpoint",
-      server.url,
     );
     assert.equal(wrongSecret.status, 2);
     assert.match(wrongSecret.stderr, /signature/i);
     assert.ok(!wrongSecret.stderr.includes("not-the-secret"), "the secret is not echoed");
 
-    const noCredentials = busbar({}, "accounts", "list", "--endpoint", server.url);
+    const noCredentials = onServer({}, "accounts", "list");
     assert.equal(noCredentials.status, 2);
     assert.match(noCredentials.stderr, /AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/);
 
@@ -385,7 +367,7 @@ describe("bad input to the account and key operations", () => {
 });
 
 describe("busbar targets describe-signing-secrets|rotate-signing-secret --endpoint", () => {
-  const target = ["--rule", "hooks", "--target-id", "hook", "--endpoint"];
+  const target = ["--rule", "hooks", "--target-id", "hook"];
   type Secrets = { Secrets: Array<{ Secret: string; CreatedAt: number; ExpiresAt?: number }> };
   before(async () => {
     const eb = eventBridgeClient(server.url);
@@ -403,16 +385,12 @@ describe("busbar targets describe-signing-secrets|rotate-signing-secret --endpoi
   });
 
   it("prints the target's secrets, and rotates them with or without a grace period", () => {
-    const first = json<Secrets>(
-      busbar(TEST_ROOT, "targets", "describe-signing-secrets", ...target, server.url),
-    );
+    const first = json<Secrets>(onServer(TEST_ROOT, "targets", "describe-signing-secrets", ...target));
     assert.equal(first.Secrets.length, 1);
     const [original] = first.Secrets;
     assert.match(original?.Secret ?? "", /^whsec_[A-Za-z0-9+/=]+$/);
 
-    const rotated = json<Secrets>(
-      busbar(TEST_ROOT, "targets", "rotate-signing-secret", ...target, server.url),
-    );
+    const rotated = json<Secrets>(onServer(TEST_ROOT, "targets", "rotate-signing-secret", ...target));
     const now = rotated.Secrets.map((s) => s.Secret);
     assert.equal(now.length, 2);
     assert.ok(now.includes(original?.Secret ?? ""), "the previous secret signs on");
@@ -422,12 +400,11 @@ describe("busbar targets describe-signing-secrets|rotate-signing-secret --endpoi
 
     const chosen = `whsec_${Buffer.alloc(32, 7).toString("base64")}`;
     const replaced = json<Secrets>(
-      busbar(
+      onServer(
         TEST_ROOT,
         "targets",
         "rotate-signing-secret",
         ...target,
-        server.url,
         "--secret",
         chosen,
         "--previous-expires-in",
@@ -438,9 +415,7 @@ describe("busbar targets describe-signing-secrets|rotate-signing-secret --endpoi
       replaced.Secrets.map((s) => s.Secret),
       [chosen],
     );
-    const described = json<Secrets>(
-      busbar(TEST_ROOT, "targets", "describe-signing-secrets", ...target, server.url),
-    );
+    const described = json<Secrets>(onServer(TEST_ROOT, "targets", "describe-signing-secrets", ...target));
     assert.deepEqual(
       described.Secrets.map((s) => s.Secret),
       [chosen],
@@ -459,7 +434,7 @@ describe("busbar targets describe-signing-secrets|rotate-signing-secret --endpoi
     );
     assert.equal(noServer.status, 2);
     assert.match(noServer.stderr, /--endpoint URL or set BUSBAR_ENDPOINT/);
-    const missing = busbar(
+    const missing = onServer(
       TEST_ROOT,
       "targets",
       "describe-signing-secrets",
@@ -467,12 +442,10 @@ describe("busbar targets describe-signing-secrets|rotate-signing-secret --endpoi
       "hooks",
       "--target-id",
       "nope",
-      "--endpoint",
-      server.url,
     );
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /ResourceNotFoundException: Target nope does not exist on rule hooks/);
-    const notWebhook = busbar(
+    const notWebhook = onServer(
       TEST_ROOT,
       "targets",
       "describe-signing-secrets",
@@ -480,39 +453,34 @@ describe("busbar targets describe-signing-secrets|rotate-signing-secret --endpoi
       "hooks",
       "--target-id",
       "bus",
-      "--endpoint",
-      server.url,
     );
     assert.equal(notWebhook.status, 2);
     assert.match(notWebhook.stderr, /ValidationException: Target bus is not a webhook/);
-    const badSecret = busbar(
+    const badSecret = onServer(
       TEST_ROOT,
       "targets",
       "rotate-signing-secret",
       ...target,
-      server.url,
       "--secret",
       "hunter2",
     );
     assert.equal(badSecret.status, 2);
     assert.match(badSecret.stderr, /ValidationException: Parameter Secret is not valid/);
-    const badGrace = busbar(
+    const badGrace = onServer(
       TEST_ROOT,
       "targets",
       "rotate-signing-secret",
       ...target,
-      server.url,
       "--previous-expires-in",
       "soon",
     );
     assert.equal(badGrace.status, 2);
     assert.match(badGrace.stderr, /--previous-expires-in must be a whole number of seconds/);
-    const tooLong = busbar(
+    const tooLong = onServer(
       TEST_ROOT,
       "targets",
       "rotate-signing-secret",
       ...target,
-      server.url,
       "--previous-expires-in",
       "604801",
     );
