@@ -112,6 +112,12 @@ describe("busbar accounts|keys --endpoint (a running server)", () => {
       buses.EventBuses?.map((x) => x.Arn),
       [`arn:aws:events:us-east-1:${b.accountId}:event-bus/default`],
     );
+    // The new account's bus takes rules and events at once.
+    await eb.send(new PutRuleCommand({ Name: "all", EventPattern: '{"source":["team"]}' }));
+    const put = await eb.send(
+      new PutEventsCommand({ Entries: [{ Source: "team", DetailType: "t", Detail: "{}" }] }),
+    );
+    assert.equal(put.FailedEntryCount, 0, JSON.stringify(put.Entries));
     eb.destroy();
     const listed = json<Array<{ accountId: string; name: string; createdAt: string }>>(
       onServer(TEST_ROOT, "accounts", "list"),

@@ -25,13 +25,16 @@ export interface Place {
   readonly endpoint?: string;
 }
 
-/** A running server to call, when the command was given one. */
+/** A running server to call, when the command was given one (an explicit --data-dir wins over BUSBAR_ENDPOINT). */
 function remote(place: Place): Remote | undefined {
-  const endpoint = place.endpoint ?? process.env.BUSBAR_ENDPOINT;
-  if (endpoint === undefined || endpoint === "") return undefined;
-  if (place.dataDir !== undefined && place.endpoint !== undefined)
-    throw new AdminError("give --data-dir or --endpoint, not both");
-  return remoteOf(endpoint);
+  if (place.endpoint !== undefined) {
+    if (place.dataDir !== undefined) throw new AdminError("give --data-dir or --endpoint, not both");
+    return remoteOf(place.endpoint);
+  }
+  const fromEnv = process.env.BUSBAR_ENDPOINT;
+  return place.dataDir !== undefined || fromEnv === undefined || fromEnv === ""
+    ? undefined
+    : remoteOf(fromEnv);
 }
 
 async function withStore<T>(
