@@ -361,6 +361,13 @@ describe("bad input to the account and key operations", () => {
       /999999999999/,
     );
     await rejected("ListAccessKeys", { AccountId: "12345678901x" }, TEST_ROOT, "ValidationException");
+    await rejected(
+      "ListAccessKeys",
+      { AccountId: "999999999999" },
+      TEST_ROOT,
+      "ResourceNotFoundException",
+      /account 999999999999 does not exist/,
+    );
     await rejected("DeleteAccessKey", {}, TEST_ROOT, "ValidationException", /accessKeyId/);
     await rejected(
       "DeleteAccessKey",

@@ -100,6 +100,8 @@ const createAccessKeyOp: Operation = async (ctx, input) => {
 const listAccessKeys: Operation = async (ctx, input) => {
   const accountId = accountOf(ctx, input);
   ctx.authorize("busbar:ListAccessKeys", accountArn(accountId));
+  if ((await ctx.store.getAccount(accountId)) === undefined)
+    throw new ApiError("ResourceNotFoundException", `account ${accountId} does not exist`);
   return { AccessKeys: (await ctx.store.listAccessKeys(accountId)).map(describeKey) };
 };
 
