@@ -12,7 +12,8 @@ import { type Operation } from "./context.js";
 const putEventsOperation: Operation = async (ctx, input) => {
   const entries = arrayOf(input, "Entries", 1, 10, true) ?? [];
   optionalString(input, "EndpointId", { min: 1, max: 50 });
-  // Buses created outside this process (the `busbar accounts` command) join the registry on first use.
+  // Buses the registry was not told of (a new account's default bus, from `busbar accounts` beside the
+  // server or from CreateAccount) join it on first use.
   for (const e of entries) {
     const bus =
       e !== null && typeof e === "object"
