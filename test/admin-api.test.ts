@@ -19,10 +19,13 @@ import {
   PutRuleCommand,
   PutTargetsCommand,
 } from "@aws-sdk/client-eventbridge";
+import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import {
   callAwsJson,
+  createQueue,
   eventBridgeClient,
   removeDataDir,
+  sqsClient,
   startBusbar,
   TEST_ROOT,
   type BusbarProcess,
@@ -112,12 +115,25 @@ describe("busbar accounts|keys --endpoint (a running server)", () => {
       buses.EventBuses?.map((x) => x.Arn),
       [`arn:aws:events:us-east-1:${b.accountId}:event-bus/default`],
     );
-    // The new account's bus takes rules and events at once.
+    // The new account's bus takes rules at once, and its events reach their targets.
+    const sqs = sqsClient(server.url, b);
+    const queueUrl = await createQueue(sqs, "inbox");
     await eb.send(new PutRuleCommand({ Name: "all", EventPattern: '{"source":["team"]}' }));
+    await eb.send(
+      new PutTargetsCommand({
+        Rule: "all",
+        Targets: [{ Id: "q", Arn: `arn:aws:sqs:us-east-1:${b.accountId}:inbox` }],
+      }),
+    );
     const put = await eb.send(
-      new PutEventsCommand({ Entries: [{ Source: "team", DetailType: "t", Detail: "{}" }] }),
+      new PutEventsCommand({ Entries: [{ Source: "team", DetailType: "t", Detail: '{"n":1}' }] }),
     );
     assert.equal(put.FailedEntryCount, 0, JSON.stringify(put.Entries));
+    const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 10 }));
+    const delivered = JSON.parse(got.Messages?.[0]?.Body ?? "{}") as { id?: string; account?: string };
+    assert.equal(delivered.id, put.Entries?.[0]?.EventId);
+    assert.equal(delivered.account, b.accountId);
+    sqs.destroy();
     eb.destroy();
     const listed = json<Array<{ accountId: string; name: string; createdAt: string }>>(
       onServer(TEST_ROOT, "accounts", "list"),
