@@ -7,7 +7,6 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -29,9 +28,11 @@ import {
   startBusbar,
   TEST_ROOT,
   type BusbarProcess,
+  printedJson,
+  runBusbar,
+  type CliRun,
 } from "./support/index.js";
 
-const root = join(import.meta.dirname, "..");
 const dir = mkdtempSync(join(tmpdir(), "busbar-admin-"));
 const DEFAULT_ACCOUNT = "000000000000";
 let server: BusbarProcess;
@@ -42,14 +43,9 @@ interface Credentials {
 }
 
 /** Runs `busbar …` as a process with these AWS credentials in its environment. */
-function busbar(
-  credentials: Partial<Credentials>,
-  ...args: string[]
-): { status: number | null; stdout: string; stderr: string } {
+function busbar(credentials: Partial<Credentials>, ...args: string[]): CliRun {
   const { AWS_ACCESS_KEY_ID: _id, AWS_SECRET_ACCESS_KEY: _secret, BUSBAR_ENDPOINT: _e, ...env } = process.env;
-  const r = spawnSync(process.execPath, ["--import", "tsx", join(root, "src/cli/main.ts"), ...args], {
-    cwd: root,
-    encoding: "utf8",
+  return runBusbar(args, {
     env: {
       ...env,
       ...(credentials.accessKeyId !== undefined && { AWS_ACCESS_KEY_ID: credentials.accessKeyId }),
@@ -58,17 +54,11 @@ function busbar(
       }),
     },
   });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Runs `busbar … --endpoint <the test server>`. */
 const onServer = (credentials: Partial<Credentials>, ...args: string[]) =>
   busbar(credentials, ...args, "--endpoint", server.url);
-
-function json<T>(r: { status: number | null; stdout: string; stderr: string }): T {
-  assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout) as T;
-}
 
 function policyFile(name: string, statements: object[]): string {
   const path = join(dir, name);
@@ -104,7 +94,7 @@ after(async () => {
 
 describe("busbar accounts|keys --endpoint (a running server)", () => {
   it("creates an account whose root key works with the SDK, and lists it", async () => {
-    const b = json<{ accountId: string; name: string } & Credentials>(
+    const b = printedJson<{ accountId: string; name: string } & Credentials>(
       onServer(TEST_ROOT, "accounts", "create", "--name", "team-remote"),
     );
     assert.match(b.accountId, /^\d{12}$/);
@@ -135,7 +125,7 @@ describe("busbar accounts|keys --endpoint (a running server)", () => {
     assert.equal(delivered.account, b.accountId);
     sqs.destroy();
     eb.destroy();
-    const listed = json<Array<{ accountId: string; name: string; createdAt: string }>>(
+    const listed = printedJson<Array<{ accountId: string; name: string; createdAt: string }>>(
       onServer(TEST_ROOT, "accounts", "list"),
     );
     const mine = listed.find((a) => a.accountId === b.accountId);
@@ -149,7 +139,7 @@ describe("busbar accounts|keys --endpoint (a running server)", () => {
       { Effect: "Allow", Action: "events:PutEvents", Resource: "*" },
       { Effect: "Allow", Action: "events:Describe*", Resource: "*" },
     ]);
-    const key = json<{ accountId: string; policies: number } & Credentials>(
+    const key = printedJson<{ accountId: string; policies: number } & Credentials>(
       onServer(TEST_ROOT, "keys", "create", "--account", DEFAULT_ACCOUNT, "--policy", policy),
     );
     assert.equal(key.accountId, DEFAULT_ACCOUNT);
@@ -164,7 +154,7 @@ describe("busbar accounts|keys --endpoint (a running server)", () => {
     });
 
     const listed = onServer(TEST_ROOT, "keys", "list", "--account", DEFAULT_ACCOUNT);
-    const keys = json<Array<{ accessKeyId: string; root: boolean; policies: unknown[] }>>(listed);
+    const keys = printedJson<Array<{ accessKeyId: string; root: boolean; policies: unknown[] }>>(listed);
     const mine = keys.find((k) => k.accessKeyId === key.accessKeyId);
     assert.equal(mine?.root, false);
     assert.deepEqual(mine.policies[0], {
@@ -178,7 +168,7 @@ describe("busbar accounts|keys --endpoint (a running server)", () => {
     assert.ok(!listed.stdout.includes(key.secretAccessKey), "no secret in the listing");
     assert.ok(!listed.stdout.includes(TEST_ROOT.secretAccessKey), "no root secret in the listing");
 
-    assert.deepEqual(json(onServer(TEST_ROOT, "keys", "delete", key.accessKeyId)), {
+    assert.deepEqual(printedJson(onServer(TEST_ROOT, "keys", "delete", key.accessKeyId)), {
       deleted: key.accessKeyId,
     });
     await assert.rejects(eb.send(new DescribeEventBusCommand({})), { name: "UnrecognizedClientException" });
@@ -414,12 +404,12 @@ describe("busbar targets describe-signing-secrets|rotate-signing-secret --endpoi
   });
 
   it("prints the target's secrets, and rotates them with or without a grace period", () => {
-    const first = json<Secrets>(onServer(TEST_ROOT, "targets", "describe-signing-secrets", ...target));
+    const first = printedJson<Secrets>(onServer(TEST_ROOT, "targets", "describe-signing-secrets", ...target));
     assert.equal(first.Secrets.length, 1);
     const [original] = first.Secrets;
     assert.match(original?.Secret ?? "", /^whsec_[A-Za-z0-9+/=]+$/);
 
-    const rotated = json<Secrets>(onServer(TEST_ROOT, "targets", "rotate-signing-secret", ...target));
+    const rotated = printedJson<Secrets>(onServer(TEST_ROOT, "targets", "rotate-signing-secret", ...target));
     const now = rotated.Secrets.map((s) => s.Secret);
     assert.equal(now.length, 2);
     assert.ok(now.includes(original?.Secret ?? ""), "the previous secret signs on");
@@ -428,7 +418,7 @@ describe("busbar targets describe-signing-secrets|rotate-signing-secret --endpoi
     assert.ok(Math.abs((previous?.ExpiresAt ?? 0) - day) < 60, JSON.stringify(previous));
 
     const chosen = `whsec_${Buffer.alloc(32, 7).toString("base64")}`;
-    const replaced = json<Secrets>(
+    const replaced = printedJson<Secrets>(
       onServer(
         TEST_ROOT,
         "targets",
@@ -444,7 +434,9 @@ describe("busbar targets describe-signing-secrets|rotate-signing-secret --endpoi
       replaced.Secrets.map((s) => s.Secret),
       [chosen],
     );
-    const described = json<Secrets>(onServer(TEST_ROOT, "targets", "describe-signing-secrets", ...target));
+    const described = printedJson<Secrets>(
+      onServer(TEST_ROOT, "targets", "describe-signing-secrets", ...target),
+    );
     assert.deepEqual(
       described.Secrets.map((s) => s.Secret),
       [chosen],

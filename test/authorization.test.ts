@@ -5,7 +5,6 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { EventBridgeClient } from "@aws-sdk/client-eventbridge";
@@ -24,27 +23,12 @@ import {
   TEST_ROOT,
   type BusbarProcess,
 } from "./support/busbar-process.js";
+import { printedJson, runBusbar, type CliRun } from "./support/index.js";
 
-const root = join(import.meta.dirname, "..");
 let server: BusbarProcess;
 const ACCOUNT = "000000000000";
 
-function busbar(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(
-    process.execPath,
-    ["--import", "tsx", join(root, "src/cli/main.ts"), ...args, "--data-dir", server.dataDir],
-    {
-      cwd: root,
-      encoding: "utf8",
-    },
-  );
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function json<T>(r: { status: number | null; stdout: string; stderr: string }): T {
-  assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout) as T;
-}
+const busbar = (...args: string[]): CliRun => runBusbar([...args, "--data-dir", server.dataDir]);
 
 const client = (credentials: { accessKeyId: string; secretAccessKey: string }): EventBridgeClient =>
   eventBridgeClient(server.url, credentials);
@@ -81,7 +65,7 @@ describe("access keys with policies", () => {
         ],
       }),
     );
-    const key = json<NewKey>(busbar("keys", "create", "--account", ACCOUNT, "--policy", policy));
+    const key = printedJson<NewKey>(busbar("keys", "create", "--account", ACCOUNT, "--policy", policy));
     const eb = client(key);
     const put = await eb.send(
       new PutEventsCommand({ Entries: [{ Source: "s", DetailType: "d", Detail: "{}" }] }),
@@ -109,13 +93,13 @@ describe("access keys with policies", () => {
     assert.match(r.stderr, /Effect/);
   });
   it("lists keys without secrets, and a deleted key stops working", async () => {
-    const key = json<NewKey>(busbar("keys", "create", "--account", ACCOUNT));
+    const key = printedJson<NewKey>(busbar("keys", "create", "--account", ACCOUNT));
     const listed = busbar("keys", "list", "--account", ACCOUNT);
     assert.equal(listed.status, 0);
     assert.ok(listed.stdout.includes(key.accessKeyId));
     assert.ok(!listed.stdout.includes(key.secretAccessKey), "no secret in the listing");
     assert.ok(!listed.stdout.includes(TEST_ROOT.secretAccessKey), "no root secret in the listing");
-    json(busbar("keys", "delete", key.accessKeyId));
+    printedJson(busbar("keys", "delete", key.accessKeyId));
     const eb = client(key);
     await assert.rejects(eb.send(new DescribeEventBusCommand({})), { name: "UnrecognizedClientException" });
     eb.destroy();
@@ -124,7 +108,7 @@ describe("access keys with policies", () => {
 
 describe("accounts", () => {
   it("gives a new account its own default bus, and keeps accounts apart", async () => {
-    const b = json<NewKey>(busbar("accounts", "create", "--name", "team-b"));
+    const b = printedJson<NewKey>(busbar("accounts", "create", "--name", "team-b"));
     assert.match(b.accountId, /^\d{12}$/);
     const eb = client(b);
     const buses = await eb.send(new ListEventBusesCommand({}));
@@ -141,7 +125,7 @@ describe("accounts", () => {
     eb.destroy();
   });
   it("lets another account put events on a bus only while its resource policy allows it", async () => {
-    const b = json<NewKey>(busbar("accounts", "create"));
+    const b = printedJson<NewKey>(busbar("accounts", "create"));
     const other = client(b);
     const owner = client(TEST_ROOT);
     const entry = {

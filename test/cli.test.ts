@@ -4,21 +4,15 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { runBusbar, type CliRun } from "./support/index.js";
 
-const root = join(import.meta.dirname, "..");
 const dir = mkdtempSync(join(tmpdir(), "busbar-cli-"));
 
-function busbar(args: string[], input?: string): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ["--import", "tsx", join(root, "src/cli/main.ts"), ...args], {
-    cwd: root,
-    encoding: "utf8",
-    input,
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+function busbar(args: string[], input?: string): CliRun {
+  return runBusbar(args, input === undefined ? {} : { input });
 }
 
 function file(name: string, text: string): string {

@@ -6,7 +6,6 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ConnectionAuthorizationType, EventBridgeClient } from "@aws-sdk/client-eventbridge";
@@ -32,6 +31,7 @@ import {
   startBusbar,
   type BusbarProcess,
 } from "./support/busbar-process.js";
+import { printedJson, runBusbar } from "./support/index.js";
 
 const ACCOUNT = "000000000000";
 const CONNECTION_ARN = new RegExp(`^arn:aws:events:us-east-1:${ACCOUNT}:connection/[\\w.-]+/[0-9a-f-]{36}$`);
@@ -761,26 +761,9 @@ describe("authorization", () => {
         ],
       }),
     );
-    const root = join(import.meta.dirname, "..");
-    const r = spawnSync(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        join(root, "src/cli/main.ts"),
-        "keys",
-        "create",
-        "--account",
-        ACCOUNT,
-        "--policy",
-        policy,
-        "--data-dir",
-        server.dataDir,
-      ],
-      { cwd: root, encoding: "utf8" },
+    const key = printedJson<{ accessKeyId: string; secretAccessKey: string }>(
+      runBusbar(["keys", "create", "--account", ACCOUNT, "--policy", policy, "--data-dir", server.dataDir]),
     );
-    assert.equal(r.status, 0, r.stderr);
-    const key = JSON.parse(r.stdout) as { accessKeyId: string; secretAccessKey: string };
     const limited = eventBridgeClient(server.url, key);
     try {
       await limited.send(basic("allowed-1"));

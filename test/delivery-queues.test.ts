@@ -5,8 +5,6 @@
  * one hop only),
  * failures that go to the target's dead-letter queue or the bus's, and the metrics that count them.
  */
-import { spawnSync } from "node:child_process";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -26,9 +24,10 @@ import {
   sqsClient,
   startBusbar,
   type BusbarProcess,
+  printedJson,
+  runBusbar,
 } from "./support/index.js";
 
-const root = join(import.meta.dirname, "..");
 let server: BusbarProcess;
 let events: EventBridgeClient;
 let sqs: SQSClient;
@@ -52,13 +51,7 @@ after(async () => {
 
 /** A new account (with the `busbar accounts create` command) and its root key. */
 function newAccount(): { accountId: string; accessKeyId: string; secretAccessKey: string } {
-  const r = spawnSync(
-    process.execPath,
-    ["--import", "tsx", join(root, "src/cli/main.ts"), "accounts", "create", "--data-dir", server.dataDir],
-    { cwd: root, encoding: "utf8" },
-  );
-  assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout) as { accountId: string; accessKeyId: string; secretAccessKey: string };
+  return printedJson(runBusbar(["accounts", "create", "--data-dir", server.dataDir]));
 }
 
 /** Receives until `count` messages arrived (or 10 s passed). */

@@ -4,8 +4,6 @@
  * instead of the front thread; SQLite on the other thread than the default (BUSBAR_STORE_THREAD).
  * Bad values refuse to start.
  */
-import { spawnSync } from "node:child_process";
-import { join } from "node:path";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { PutEventsCommand, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
@@ -18,9 +16,8 @@ import {
   sqsClient,
   startBusbar,
   TEST_ROOT,
+  runBusbar,
 } from "./support/index.js";
-
-const root = join(import.meta.dirname, "..");
 
 describe("BUSBAR_DELIVERY=off", () => {
   it("accepts events, invokes no target, and delivers them after a start with delivery on", async () => {
@@ -133,20 +130,10 @@ describe("bad values", () => {
     ["BUSBAR_STORE_THREAD", "both", /BUSBAR_STORE_THREAD must be "main" or "worker"/],
   ] as const) {
     it(`${name}=${value} refuses to start`, () => {
-      const r = spawnSync(
-        process.execPath,
-        [
-          "--import",
-          "tsx",
-          join(root, "src/cli/main.ts"),
-          "serve",
-          "--port",
-          "0",
-          "--data-dir",
-          "/nonexistent/x",
-        ],
-        { cwd: root, encoding: "utf8", env: { ...process.env, [name]: value }, timeout: 20_000 },
-      );
+      const r = runBusbar(["serve", "--port", "0", "--data-dir", "/nonexistent/x"], {
+        env: { ...process.env, [name]: value },
+        timeoutMs: 20_000,
+      });
       assert.notEqual(r.status, 0);
       assert.match(r.stdout + r.stderr, message);
     });

@@ -4,7 +4,6 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -15,9 +14,16 @@ import {
   SendMessageCommand,
   SetQueueAttributesCommand,
 } from "@aws-sdk/client-sqs";
-import { removeDataDir, sqsClient, startBusbar, TEST_ROOT, type BusbarProcess } from "./support/index.js";
+import {
+  removeDataDir,
+  sqsClient,
+  startBusbar,
+  TEST_ROOT,
+  type BusbarProcess,
+  printedJson,
+  runBusbar,
+} from "./support/index.js";
 
-const root = join(import.meta.dirname, "..");
 let server: BusbarProcess;
 const ACCOUNT = "000000000000";
 
@@ -27,15 +33,8 @@ interface NewKey {
   secretAccessKey: string;
 }
 
-function busbar(...args: string[]): NewKey {
-  const r = spawnSync(
-    process.execPath,
-    ["--import", "tsx", join(root, "src/cli/main.ts"), ...args, "--data-dir", server.dataDir],
-    { cwd: root, encoding: "utf8" },
-  );
-  assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout) as NewKey;
-}
+const busbar = (...args: string[]): NewKey =>
+  printedJson<NewKey>(runBusbar([...args, "--data-dir", server.dataDir]));
 
 before(async () => {
   server = await startBusbar({ env: { BUSBAR_KEY_CACHE_MS: "0" } });

@@ -13,3 +13,4 @@ export { createQueue, rejectsWith } from "./sqs.js";
 export { callAwsJson, signedHeaders } from "./aws-json.js";
 export { metric } from "./metrics.js";
 export { targetInvocation } from "./invocations.js";
+export { printedJson, runBusbar, type CliRun } from "./cli.js";
