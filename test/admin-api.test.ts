@@ -455,57 +455,29 @@ describe("busbar targets describe-signing-secrets|rotate-signing-secret --endpoi
     );
     assert.equal(noServer.status, 2);
     assert.match(noServer.stderr, /--endpoint URL or set BUSBAR_ENDPOINT/);
-    const missing = onServer(
-      TEST_ROOT,
-      "targets",
-      "describe-signing-secrets",
-      "--rule",
-      "hooks",
-      "--target-id",
-      "nope",
-    );
-    assert.equal(missing.status, 2);
-    assert.match(missing.stderr, /ResourceNotFoundException: Target nope does not exist on rule hooks/);
-    const notWebhook = onServer(
-      TEST_ROOT,
-      "targets",
-      "describe-signing-secrets",
-      "--rule",
-      "hooks",
-      "--target-id",
-      "bus",
-    );
-    assert.equal(notWebhook.status, 2);
-    assert.match(notWebhook.stderr, /ValidationException: Target bus is not a webhook/);
-    const badSecret = onServer(
-      TEST_ROOT,
-      "targets",
-      "rotate-signing-secret",
-      ...target,
-      "--secret",
-      "hunter2",
-    );
-    assert.equal(badSecret.status, 2);
-    assert.match(badSecret.stderr, /ValidationException: Parameter Secret is not valid/);
-    const badGrace = onServer(
-      TEST_ROOT,
-      "targets",
-      "rotate-signing-secret",
-      ...target,
-      "--previous-expires-in",
-      "soon",
-    );
-    assert.equal(badGrace.status, 2);
-    assert.match(badGrace.stderr, /--previous-expires-in must be a whole number of seconds/);
-    const tooLong = onServer(
-      TEST_ROOT,
-      "targets",
-      "rotate-signing-secret",
-      ...target,
-      "--previous-expires-in",
-      "604801",
-    );
-    assert.equal(tooLong.status, 2);
-    assert.match(tooLong.stderr, /ValidationException/);
+    const hook = ["--rule", "hooks", "--target-id", "hook"];
+    for (const [args, message] of [
+      [
+        ["describe-signing-secrets", "--rule", "hooks", "--target-id", "nope"],
+        /ResourceNotFoundException: Target nope does not exist on rule hooks/,
+      ],
+      [
+        ["describe-signing-secrets", "--rule", "hooks", "--target-id", "bus"],
+        /ValidationException: Target bus is not a webhook/,
+      ],
+      [
+        ["rotate-signing-secret", ...hook, "--secret", "hunter2"],
+        /ValidationException: Parameter Secret is not valid/,
+      ],
+      [
+        ["rotate-signing-secret", ...hook, "--previous-expires-in", "soon"],
+        /--previous-expires-in must be a whole number of seconds/,
+      ],
+      [["rotate-signing-secret", ...hook, "--previous-expires-in", "604801"], /ValidationException/],
+    ] as const) {
+      const r = onServer(TEST_ROOT, "targets", ...args);
+      assert.equal(r.status, 2, args.join(" "));
+      assert.match(r.stderr, message);
+    }
   });
 });
