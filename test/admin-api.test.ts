@@ -481,3 +481,34 @@ describe("busbar targets describe-signing-secrets|rotate-signing-secret --endpoi
     }
   });
 });
+
+describe("a key deleted through the API stops at once, although keys are kept for 5 s", () => {
+  for (const layout of [{}, { BUSBAR_HTTP_THREADS: "0" }]) {
+    it(`with ${layout.BUSBAR_HTTP_THREADS === "0" ? "HTTP on the main thread" : "the front thread"}`, async () => {
+      const node = await startBusbar({ env: layout });
+      try {
+        const made = await callAwsJson(node.url, "AWSEvents.CreateAccessKey", {}, TEST_ROOT);
+        assert.equal(made.status, 200, JSON.stringify(made.body));
+        const key = {
+          accessKeyId: made.body.AccessKeyId as string,
+          secretAccessKey: made.body.SecretAccessKey as string,
+        };
+        // Used once, so that both the front thread and the main thread keep it.
+        const used = await callAwsJson(node.url, "AWSEvents.ListAccessKeys", {}, key);
+        assert.equal(used.body.__type, "AccessDeniedException", JSON.stringify(used.body));
+        const deleted = await callAwsJson(
+          node.url,
+          "AWSEvents.DeleteAccessKey",
+          { AccessKeyId: key.accessKeyId },
+          TEST_ROOT,
+        );
+        assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
+        const after = await callAwsJson(node.url, "AWSEvents.ListAccessKeys", {}, key);
+        assert.equal(after.body.__type, "UnrecognizedClientException", JSON.stringify(after.body));
+      } finally {
+        await node.stop();
+        removeDataDir(node.dataDir);
+      }
+    });
+  }
+});

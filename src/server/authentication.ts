@@ -54,13 +54,18 @@ export interface KeyEntry {
   readonly at: number;
 }
 
-/** Looks up access keys, each kept for `ttlMs` (`fresh` reads the store, and refreshes the entry). */
-export type KeyLookup = (accessKeyId: string, fresh?: boolean) => Promise<KeyEntry>;
+/**
+ * Looks up access keys, each kept for `ttlMs` (`fresh` reads the store, and refreshes the entry);
+ * `forget` drops what is kept of one (a key this node deleted).
+ */
+export type KeyLookup = ((accessKeyId: string, fresh?: boolean) => Promise<KeyEntry>) & {
+  forget(accessKeyId: string): void;
+};
 
 /** Creates a {@link KeyLookup} over the store with the BUSBAR_KEY_CACHE_MS lifetime. */
 export function createKeyLookup(store: Store, ttlMs: number = KEY_CACHE_MS): KeyLookup {
   const cache = new Map<string, KeyEntry>();
-  return async (accessKeyId, fresh = false) => {
+  const lookup = async (accessKeyId: string, fresh = false): Promise<KeyEntry> => {
     const hit = cache.get(accessKeyId);
     if (!fresh && hit !== undefined && Date.now() - hit.at < ttlMs) return hit;
     const key = await store.getAccessKey(accessKeyId);
@@ -73,6 +78,7 @@ export function createKeyLookup(store: Store, ttlMs: number = KEY_CACHE_MS): Key
     cache.set(accessKeyId, entry);
     return entry;
   };
+  return Object.assign(lookup, { forget: (accessKeyId: string) => void cache.delete(accessKeyId) });
 }
 
 /** What a known access key may do. */
@@ -146,11 +152,13 @@ export interface EventBridgeDependencies {
   readonly config: BusbarConfig;
   readonly secrets: SecretBox;
   readonly signingSecrets: SigningSecrets;
+  /** Called once an operation deleted an access key: what is kept of it must go. */
+  readonly keyDeleted: (accessKeyId: string) => void;
 }
 
 /** The context EventBridge operations run in, for an authenticated caller. */
 export function eventBridgeContext(principal: Principal, deps: EventBridgeDependencies): OperationContext {
-  const { store, registry, committer, config, secrets, signingSecrets } = deps;
+  const { store, registry, committer, config, secrets, signingSecrets, keyDeleted } = deps;
   return {
     caller: { accountId: principal.accountId, accessKeyId: principal.accessKeyId },
     store,
@@ -160,6 +168,7 @@ export function eventBridgeContext(principal: Principal, deps: EventBridgeDepend
     signingSecrets,
     region: config.region,
     defaultAccountId: config.accountId,
+    keyDeleted,
     patternLimits: config.patternLimits,
     authorize(action, resource) {
       if (!principal.allowed(action, resource)) {

@@ -86,6 +86,9 @@ export async function startNode(
     config,
     secrets,
     signingSecrets: delivery.signingSecrets,
+    // A key deleted through this node stops working at once: every request's principal comes from
+    // this lookup (a front thread may still hold the secret for a while; it never authorizes).
+    keyDeleted: (accessKeyId: string) => keys.forget(accessKeyId),
   };
   const moveTasks = new MoveTasks(queues);
   await moveTasks.resume(await store.listActiveMoveTasks());

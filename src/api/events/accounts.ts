@@ -118,6 +118,7 @@ const deleteAccessKeyOp: Operation = async (ctx, input) => {
     throw e;
   }
   await refusalsAsApiErrors(() => deleteAccessKey(ctx.store, id));
+  ctx.keyDeleted(id);
   return {};
 };
 
