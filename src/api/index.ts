@@ -4,7 +4,8 @@
  */
 export { API_ERRORS, ApiError, isAwsShaped, type ApiErrorType, type AwsShapedError } from "./errors.js";
 export type { Input } from "./input.js";
-export { sqsOperations } from "./sqs/index.js";
+export { parseQueueUrl, sqsOperations } from "./sqs/operations.js";
+export { localSqsOperations } from "./sqs/local.js";
 export { eventBridgeOperations, type Caller, type Operation, type OperationContext } from "./events/index.js";
 export {
   EVENTS_TARGET_PREFIX,
@@ -18,8 +19,6 @@ export {
 export {
   SQS_TARGET_PREFIX,
   isSqsQueryRequest,
-  parseQueueUrl,
-  localSqsOperations,
   serveSqs,
   sqsAuthFailure,
   sqsErrorResponse,

@@ -5,7 +5,7 @@
  * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html
  */
 import { parseResourcePolicy } from "../auth/index.js";
-import { QueueError, invalidValue } from "./errors.js";
+import { QueueError, invalidValue } from "./errors/index.js";
 
 /** The largest message SQS accepts (1 MiB since 2025), and the default MaximumMessageSize. */
 export const MAX_MESSAGE_BYTES = 1_048_576;

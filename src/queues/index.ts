@@ -16,7 +16,7 @@ export {
   missingParameter,
   noSuchQueue,
   type SqsErrorCode,
-} from "./errors.js";
+} from "./errors/index.js";
 export { md5OfAttributes, md5OfBody, type MessageAttribute, type MessageAttributes } from "./messages.js";
 export { MoveTasks, type MoveTaskReport } from "./move-tasks.js";
 export { ReceiptCodec } from "./receipts.js";

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { QueueError } from "./errors.js";
+import { QueueError } from "./errors/index.js";
 import { checkAttributes, checkBody, filterAttributes, md5OfAttributes, md5OfBody } from "./messages.js";
 import { ReceiptCodec } from "./receipts.js";
 

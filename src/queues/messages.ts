@@ -6,7 +6,7 @@
  * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html
  */
 import { createHash } from "node:crypto";
-import { QueueError, clip, invalidValue } from "./errors.js";
+import { QueueError, clip, invalidValue } from "./errors/index.js";
 
 /** A message attribute as the JSON protocol carries it (binary values in base64). */
 export interface MessageAttribute {

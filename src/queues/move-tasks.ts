@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import type { MoveTask, Queue, Store } from "../store/index.js";
 import { parseQueueArn } from "./attributes.js";
-import { QueueError } from "./errors.js";
+import { QueueError } from "./errors/index.js";
 import type { QueueService } from "./service.js";
 
 /** The rate when the task names none (SQS moves "at a system-optimized rate"). */

@@ -6,7 +6,7 @@
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { QueueRef, ReceiptRef } from "../store/index.js";
-import { QueueError, clip } from "./errors.js";
+import { QueueError, clip } from "./errors/index.js";
 
 /** A handle, decoded. */
 export interface Receipt extends ReceiptRef {

@@ -28,7 +28,7 @@ import {
   parseRedrivePolicy,
   validateAttributes,
 } from "./attributes.js";
-import { QueueError, invalidValue, noSuchQueue } from "./errors.js";
+import { QueueError, invalidValue, noSuchQueue } from "./errors/index.js";
 import {
   checkAttributes,
   checkBody,

@@ -14,7 +14,7 @@ import {
   type RawRequest,
   type RawResponse,
   type SqsDependencies,
-} from "../api/index.js";
+} from "../api/wire/index.js";
 
 /** The two APIs a node serves on its port. */
 export interface ApiRoutes<E, S> {

@@ -10,8 +10,8 @@ import {
   sqsQueryErrorResponse,
   type RawRequest,
   type RawResponse,
-} from "../api/index.js";
-import { QueueError } from "../queues/index.js";
+} from "../api/wire/index.js";
+import { QueueError } from "../queues/errors/index.js";
 
 /** How requests are answered. */
 export interface HttpHandlers {

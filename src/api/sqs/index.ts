@@ -1,12 +1,11 @@
 /**
- * The SQS API over the AWS JSON 1.0 protocol.
+ * The SQS API over the AWS JSON 1.0 protocol: the protocol layer, which is all a front thread loads.
+ * The operations (operations.ts, local.ts) are exported by the api folder's own index.
  */
 export type { SqsCaller, SqsContext, SqsOperation } from "./context.js";
-export { parseQueueUrl, sqsOperations } from "./operations.js";
 export {
   SQS_TARGET_PREFIX,
   isSqsQueryRequest,
-  localSqsOperations,
   serveSqs,
   sqsAuthFailure,
   sqsErrorResponse,

@@ -8,11 +8,10 @@
  */
 import { randomUUID } from "node:crypto";
 import { AuthError } from "../../auth/index.js";
-import { QueueError, type MoveTasks, type QueueService, type SqsErrorCode } from "../../queues/index.js";
+import { QueueError, type SqsErrorCode } from "../../queues/errors/index.js";
 import type { Input } from "../input.js";
 import { header, mediaType, parseJsonBody, type RawRequest, type RawResponse } from "../protocol.js";
-import type { SqsCaller, SqsContext } from "./context.js";
-import { sqsOperations } from "./operations.js";
+import type { SqsCaller } from "./context.js";
 import { parseQueryRequest, queryErrorBody, queryResponseBody } from "./query.js";
 
 /** The service prefix of the SQS API in `X-Amz-Target`. */
@@ -34,28 +33,6 @@ export interface SqsDependencies<C = SqsCaller> {
   readonly operation: (name: string) => BoundSqsOperation<C> | undefined;
   /** Reports an unexpected failure (the client only sees InternalError). */
   readonly onInternalError: (error: unknown, operation: string) => void;
-}
-
-/** The SQS operations of a node, run against its queue service. */
-export function localSqsOperations(deps: {
-  readonly queues: QueueService;
-  readonly moveTasks: MoveTasks;
-  readonly region: string;
-}): (name: string) => BoundSqsOperation<SqsCaller> | undefined {
-  return (name) => {
-    const operation = Object.hasOwn(sqsOperations, name) ? sqsOperations[name] : undefined;
-    if (operation === undefined) return undefined;
-    return (caller, baseUrl, input) => {
-      const ctx: SqsContext = {
-        caller,
-        queues: deps.queues,
-        moveTasks: deps.moveTasks,
-        region: deps.region,
-        baseUrl,
-      };
-      return operation(ctx, input);
-    };
-  };
 }
 
 /** The error response of a QueueError. */

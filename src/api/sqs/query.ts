@@ -7,7 +7,7 @@
  * run the same operations.
  * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-api-responses.html
  */
-import { QueueError } from "../../queues/index.js";
+import { QueueError } from "../../queues/errors/index.js";
 import type { Input } from "../input.js";
 
 /** The XML namespace of SQS replies. */

@@ -3,7 +3,7 @@
  * requests, verifies their SigV4 signatures, parses and checks the protocol, and writes replies; the
  * main thread runs the operations. Messages travel in arrays (see {@link Outbox}).
  */
-import type { Input } from "../../api/index.js";
+import type { Input } from "../../api/wire/index.js";
 
 /** What the front thread is started with. */
 export interface FrontWorkerData {

@@ -7,9 +7,9 @@
  */
 import type { AddressInfo } from "node:net";
 import { parentPort, workerData } from "node:worker_threads";
-import { QueueError, type SqsErrorCode } from "../../queues/index.js";
+import { QueueError, type SqsErrorCode } from "../../queues/errors/index.js";
 import { verifySignature } from "../../auth/index.js";
-import type { Input, OperationTable, RawRequest } from "../../api/index.js";
+import type { Input, OperationTable, RawRequest } from "../../api/wire/index.js";
 import { routeApi } from "../api-router.js";
 import { createHttpServer } from "../http.js";
 import {

@@ -3,6 +3,9 @@
  * `__type` of the JSON protocol), the query-compatible code clients read (`x-amzn-query-error`) and an
  * HTTP status. `SQS_ERRORS` is the catalog; docs/errors.md lists it and test/error-catalog.test.ts keeps
  * the two in step.
+ *
+ * A folder of its own, imported by nothing heavier than itself, so that the protocol layer on the
+ * front thread can name these errors without loading the queue service (and the store under it).
  * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-json-api-responses.html
  */
 

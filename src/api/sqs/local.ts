@@ -1,0 +1,30 @@
+/**
+ * The SQS operations as the main thread runs them, against the node's queue service. Apart from the
+ * protocol (protocol.ts), which the front thread loads without the operations.
+ */
+import type { MoveTasks, QueueService } from "../../queues/index.js";
+import type { SqsCaller, SqsContext } from "./context.js";
+import { sqsOperations } from "./operations.js";
+import type { BoundSqsOperation } from "./protocol.js";
+
+/** The SQS operations of a node, run against its queue service. */
+export function localSqsOperations(deps: {
+  readonly queues: QueueService;
+  readonly moveTasks: MoveTasks;
+  readonly region: string;
+}): (name: string) => BoundSqsOperation<SqsCaller> | undefined {
+  return (name) => {
+    const operation = Object.hasOwn(sqsOperations, name) ? sqsOperations[name] : undefined;
+    if (operation === undefined) return undefined;
+    return (caller, baseUrl, input) => {
+      const ctx: SqsContext = {
+        caller,
+        queues: deps.queues,
+        moveTasks: deps.moveTasks,
+        region: deps.region,
+        baseUrl,
+      };
+      return operation(ctx, input);
+    };
+  };
+}
