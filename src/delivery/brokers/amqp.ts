@@ -5,18 +5,21 @@
  * @see https://www.rabbitmq.com/docs/confirms#publisher-confirms
  * @see https://www.rabbitmq.com/docs/publishers#unroutable
  */
-import { connect, type ChannelModel, type ConfirmChannel, type Options } from "amqplib";
+import type { ChannelModel, ConfirmChannel, Options } from "amqplib";
 import type { Invocation } from "../types.js";
 import { brokerError, describeCause } from "./errors.js";
 import { ConnectionPool, type PoolStats } from "./pool.js";
 import {
   CONNECTION_NAME,
   connectTimeoutMs,
+  onFirstUse,
   retryMissingResource,
   type BrokerPublisher,
   type PublisherSettings,
 } from "./publisher.js";
 import type { AmqpTarget } from "./uri.js";
+
+const amqplib = onFirstUse(() => import("amqplib"));
 
 /** Heartbeat asked of the broker, in seconds: a dead peer is noticed within about twice this. */
 const HEARTBEAT_SECONDS = 30;
@@ -130,6 +133,7 @@ export class AmqpPublisher implements BrokerPublisher<AmqpTarget> {
     if (target.password !== undefined) options.password = target.password;
     let model: ChannelModel;
     try {
+      const { connect } = await amqplib();
       model = await connect(options, {
         timeout: connectTimeoutMs(this.#settings),
         clientProperties: { connection_name: CONNECTION_NAME },

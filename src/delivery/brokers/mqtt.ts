@@ -5,13 +5,14 @@
  * @see https://docs.oasis-open.org/mqtt/mqtt/v5.0/os/mqtt-v5.0-os.html#_Toc3901031 (reason codes)
  */
 import { randomUUID } from "node:crypto";
-import { connect, ErrorWithReasonCode, type IClientOptions, type MqttClient } from "mqtt";
+import type { ErrorWithReasonCode, IClientOptions, MqttClient } from "mqtt";
 import type { Invocation } from "../types.js";
 import { brokerError, describeCause } from "./errors.js";
 import { ConnectionPool, type PoolStats } from "./pool.js";
 import {
   CONNECTION_NAME,
   connectTimeoutMs,
+  onFirstUse,
   type BrokerPublisher,
   type PublisherSettings,
 } from "./publisher.js";
@@ -121,8 +122,17 @@ export class MqttPublisher implements BrokerPublisher<MqttTarget> {
   }
 }
 
+const mqtt = onFirstUse(() => import("mqtt"));
+
+/** Whether an error is the client's refusal with an MQTT reason code (CONNACK, PUBACK). */
+function isReasonCodeError(error: unknown): error is ErrorWithReasonCode {
+  const library = mqtt.loaded();
+  return library !== undefined && error instanceof library.ErrorWithReasonCode;
+}
+
 /** Connects; rejects with the first error, or when the connection closes before its CONNACK. */
-function openClient(options: IClientOptions): Promise<MqttClient> {
+async function openClient(options: IClientOptions): Promise<MqttClient> {
+  const { connect } = await mqtt();
   return new Promise((resolve, reject) => {
     const client = connect(options);
     const settle = (error: Error | undefined): void => {
@@ -166,7 +176,7 @@ async function send(connection: MqttConnection, target: MqttTarget, invocation: 
   } catch (error) {
     const what = `MQTT publish to ${target.display}`;
     const detail = describeCause(error, target.secrets);
-    if (error instanceof ErrorWithReasonCode) {
+    if (isReasonCodeError(error)) {
       if (error.code === 0x87) {
         throw brokerError("NO_PERMISSIONS", `${what}: ${detail}`, false, error);
       }
@@ -179,7 +189,7 @@ async function send(connection: MqttConnection, target: MqttTarget, invocation: 
 function classifyConnect(error: unknown, target: MqttTarget): Error {
   const what = `MQTT connect to ${target.display}`;
   const detail = describeCause(error, target.secrets);
-  if (error instanceof ErrorWithReasonCode) {
+  if (isReasonCodeError(error)) {
     if (REFUSED_CONNECT.has(error.code)) {
       return brokerError(
         "NO_PERMISSIONS",

@@ -5,29 +5,25 @@
  * @see https://docs.nats.io/reference/reference-protocols/nats-protocol#pub
  * @see https://docs.nats.io/using-nats/developer/develop_jetstream/model_deep_dive#message-deduplication
  */
-import {
-  AuthorizationError,
-  connect,
-  headers,
-  InvalidArgumentError,
-  RequestError,
-  TimeoutError,
-  UserAuthenticationExpiredError,
-  type NatsConnection,
-  type NodeConnectionOptions,
-} from "@nats-io/transport-node";
-import { jetstream, JetStreamApiError, type JetStreamClient } from "@nats-io/jetstream";
+import type { MsgHdrs, NatsConnection, NodeConnectionOptions } from "@nats-io/transport-node";
+import type { JetStreamClient } from "@nats-io/jetstream";
 import { DeliveryError, type Invocation } from "../types.js";
 import { brokerError, describeCause } from "./errors.js";
 import { ConnectionPool, type PoolStats } from "./pool.js";
 import {
   CONNECTION_NAME,
   connectTimeoutMs,
+  onFirstUse,
   retryMissingResource,
   type BrokerPublisher,
   type PublisherSettings,
 } from "./publisher.js";
 import type { NatsTarget } from "./uri.js";
+
+const nats = onFirstUse(async () => ({
+  core: await import("@nats-io/transport-node"),
+  js: await import("@nats-io/jetstream"),
+}));
 
 /** Client pings every 20 s; two unanswered pings close the connection. */
 const PING_INTERVAL_MS = 20_000;
@@ -36,6 +32,8 @@ const MAX_PINGS_OUT = 2;
 interface NatsHandle {
   readonly nc: NatsConnection;
   readonly js: JetStreamClient;
+  /** The client's message headers, made per publish. */
+  headers(): MsgHdrs;
   /** Rejects once the connection closes: a pending flush or request is not settled by the client then. */
   readonly lost: Promise<never>;
   close(): Promise<void>;
@@ -86,7 +84,8 @@ export class NatsPublisher implements BrokerPublisher<NatsTarget> {
     if (target.password !== undefined) options.pass = target.password;
     if (target.token !== undefined) options.token = target.token;
     if (target.tls) options.tls = {};
-    const nc = await connect(options);
+    const { core, js } = await nats();
+    const nc = await core.connect(options);
     const lost = nc.closed().then((error) => {
       gone();
       throw new ConnectionLostError("the connection closed before the server acknowledged", { cause: error });
@@ -95,7 +94,8 @@ export class NatsPublisher implements BrokerPublisher<NatsTarget> {
     return {
       nc,
       lost,
-      js: jetstream(nc, { timeout: this.#settings.timeoutMs }),
+      js: js.jetstream(nc, { timeout: this.#settings.timeoutMs }),
+      headers: core.headers,
       close: async () => {
         try {
           await nc.close();
@@ -114,7 +114,7 @@ async function send(
   timeoutMs: number,
 ): Promise<void> {
   const data = Buffer.from(invocation.payload);
-  const h = headers();
+  const h = handle.headers();
   h.set("Content-Type", "application/json");
   h.set("Busbar-Delivery-Id", invocation.deliveryId);
   h.set("Busbar-Event-Id", invocation.event.id);
@@ -146,6 +146,18 @@ function classify(
   if (error instanceof DeliveryError) return error;
   const detail = describeCause(error, target.secrets);
   const what = `NATS publish to ${target.display}`;
+  const library = nats.loaded();
+  if (library === undefined) return brokerError("CONNECTION_FAILED", `${what}: ${detail}`, true, error);
+  const {
+    core: {
+      AuthorizationError,
+      InvalidArgumentError,
+      RequestError,
+      TimeoutError,
+      UserAuthenticationExpiredError,
+    },
+    js: { JetStreamApiError },
+  } = library;
   if (error instanceof AuthorizationError || error instanceof UserAuthenticationExpiredError) {
     return brokerError(
       "NO_PERMISSIONS",

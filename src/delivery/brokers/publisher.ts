@@ -46,3 +46,26 @@ export function connectTimeoutMs(settings: PublisherSettings): number {
 export function retryMissingResource(invocation: Invocation, settings: PublisherSettings): boolean {
   return invocation.attempt + 1 < settings.resourceNotFoundAttempts;
 }
+
+/** A client library loaded on first use; `loaded()` is what it resolved to, once it has. */
+export interface LazyLibrary<T> {
+  (): Promise<T>;
+  loaded(): T | undefined;
+}
+
+/**
+ * Loads a broker's client library on first use rather than at start-up: a node that publishes to no
+ * broker of a kind never loads its client (the four together cost ~0.3 s and tens of MB of every
+ * start). A publish's errors are classified only after its connection was tried, so by then
+ * `loaded()` holds the library and its error classes.
+ */
+export function onFirstUse<T>(load: () => Promise<T>): LazyLibrary<T> {
+  let value: T | undefined;
+  let loading: Promise<T> | undefined;
+  const get = (): Promise<T> =>
+    (loading ??= load().then((v) => {
+      value = v;
+      return v;
+    }));
+  return Object.assign(get, { loaded: () => value });
+}

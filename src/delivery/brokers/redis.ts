@@ -5,17 +5,20 @@
  * @see https://redis.io/docs/latest/commands/xadd/
  * @see https://redis.io/docs/latest/develop/reference/protocol-spec/#simple-errors
  */
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import type { Invocation } from "../types.js";
 import { brokerError, describeCause } from "./errors.js";
 import { ConnectionPool, type PoolStats } from "./pool.js";
 import {
   CONNECTION_NAME,
   connectTimeoutMs,
+  onFirstUse,
   type BrokerPublisher,
   type PublisherSettings,
 } from "./publisher.js";
 import type { RedisTarget } from "./uri.js";
+
+const ioredis = onFirstUse(() => import("ioredis"));
 
 /** Reply error codes that mean the credentials or the command were refused. */
 const REFUSED = new Set(["NOAUTH", "WRONGPASS", "NOPERM"]);
@@ -79,6 +82,7 @@ export class RedisPublisher implements BrokerPublisher<RedisTarget> {
   }
 
   async #open(target: RedisTarget, gone: () => void): Promise<RedisConnection> {
+    const { Redis } = await ioredis();
     const client = new Redis({
       host: target.host,
       port: target.port,
