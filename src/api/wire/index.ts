@@ -6,23 +6,5 @@
  */
 export { ApiError, isAwsShaped } from "../errors.js";
 export type { Input } from "../input.js";
-export {
-  EVENTS_TARGET_PREFIX,
-  header,
-  serveAwsJson,
-  type OperationTable,
-  type ProtocolDependencies,
-  type RawRequest,
-  type RawResponse,
-} from "../protocol.js";
-export {
-  SQS_TARGET_PREFIX,
-  isSqsQueryRequest,
-  serveSqs,
-  sqsAuthFailure,
-  sqsErrorResponse,
-  sqsQueryErrorResponse,
-  type BoundSqsOperation,
-  type SqsCaller,
-  type SqsDependencies,
-} from "../sqs/index.js";
+export * from "../protocol.js";
+export * from "../sqs/index.js";
