@@ -14,7 +14,7 @@ import {
 } from "../accounts/index.js";
 import { loadConfig } from "../config/index.js";
 import { openSqliteStore, type AccessKey, type Store } from "../store/index.js";
-import { AdminError, callRemote, remoteOf, type Remote } from "./remote.js";
+import { AdminError, callRemote, printJson, remoteFor } from "./remote.js";
 import type { Output } from "./test-pattern.js";
 
 export { AdminError } from "./remote.js";
@@ -23,18 +23,6 @@ export { AdminError } from "./remote.js";
 export interface Place {
   readonly dataDir?: string;
   readonly endpoint?: string;
-}
-
-/** A running server to call, when the command was given one (an explicit --data-dir wins over BUSBAR_ENDPOINT). */
-function remote(place: Place): Remote | undefined {
-  if (place.endpoint !== undefined) {
-    if (place.dataDir !== undefined) throw new AdminError("give --data-dir or --endpoint, not both");
-    return remoteOf(place.endpoint);
-  }
-  const fromEnv = process.env.BUSBAR_ENDPOINT;
-  return place.dataDir !== undefined || fromEnv === undefined || fromEnv === ""
-    ? undefined
-    : remoteOf(fromEnv);
 }
 
 async function withStore<T>(
@@ -52,17 +40,16 @@ async function withStore<T>(
   }
 }
 
-const print = (io: Output, value: unknown): void => io.out(JSON.stringify(value, null, 2));
 const iso = (ms: number): string => new Date(ms).toISOString();
-/** Epoch seconds (the API's timestamps) as ISO text. */
-const isoOfSeconds = (seconds: unknown): string => iso(Number(seconds) * 1000);
+/** Milliseconds of the API's timestamps (epoch seconds). */
+const msOf = (seconds: unknown): number => Number(seconds) * 1000;
 
 /** `accounts create`: a new account with its default bus and a root key; prints the key once. */
 export async function createAccount(io: Output, opts: Place & { id?: string; name?: string }): Promise<void> {
-  const server = remote(opts);
+  const server = remoteFor(opts);
   if (server !== undefined) {
     const r = await callRemote(server, "CreateAccount", { AccountId: opts.id, Name: opts.name });
-    print(io, {
+    printJson(io, {
       accountId: r.AccountId,
       name: r.Name,
       accessKeyId: r.AccessKeyId,
@@ -72,7 +59,7 @@ export async function createAccount(io: Output, opts: Place & { id?: string; nam
   }
   await withStore(opts.dataDir, async (store, region) => {
     const { account, key } = await createAccountIn(store, region, { id: opts.id, name: opts.name });
-    print(io, {
+    printJson(io, {
       accountId: account.id,
       name: account.name,
       accessKeyId: key.accessKeyId,
@@ -83,19 +70,19 @@ export async function createAccount(io: Output, opts: Place & { id?: string; nam
 
 /** `accounts list`. */
 export async function listAccounts(io: Output, opts: Place): Promise<void> {
-  const server = remote(opts);
+  const server = remoteFor(opts);
   if (server !== undefined) {
     const r = await callRemote(server, "ListAccounts", {});
     const accounts = r.Accounts as Array<{ AccountId: string; Name: string; CreatedAt: number }>;
-    print(
+    printJson(
       io,
-      accounts.map((a) => ({ accountId: a.AccountId, name: a.Name, createdAt: isoOfSeconds(a.CreatedAt) })),
+      accounts.map((a) => ({ accountId: a.AccountId, name: a.Name, createdAt: iso(msOf(a.CreatedAt)) })),
     );
     return;
   }
   await withStore(opts.dataDir, async (store) => {
     const accounts = await store.listAccounts();
-    print(
+    printJson(
       io,
       accounts.map((a) => ({ accountId: a.id, name: a.name, createdAt: iso(a.createdAt) })),
     );
@@ -115,8 +102,8 @@ export async function createKey(
     }
   });
   const printKey = (key: { accountId: unknown; accessKeyId: unknown; secretAccessKey: unknown }) =>
-    print(io, { ...key, policies: policies.length });
-  const server = remote(opts);
+    printJson(io, { ...key, policies: policies.length });
+  const server = remoteFor(opts);
   if (server !== undefined) {
     const r = await callRemote(server, "CreateAccessKey", { AccountId: opts.account, Policies: policies });
     printKey({ accountId: r.AccountId, accessKeyId: r.AccessKeyId, secretAccessKey: r.SecretAccessKey });
@@ -148,7 +135,7 @@ function describeKey(key: Omit<AccessKey, "secretAccessKey">) {
  * default, on a server the caller's account's.
  */
 export async function listKeys(io: Output, opts: Place & { account?: string }): Promise<void> {
-  const server = remote(opts);
+  const server = remoteFor(opts);
   if (server !== undefined) {
     const r = await callRemote(server, "ListAccessKeys", { AccountId: opts.account });
     const keys = r.AccessKeys as Array<{
@@ -158,7 +145,7 @@ export async function listKeys(io: Output, opts: Place & { account?: string }): 
       Policies: string[];
       CreatedAt: number;
     }>;
-    print(
+    printJson(
       io,
       keys.map((k) =>
         describeKey({
@@ -166,21 +153,21 @@ export async function listKeys(io: Output, opts: Place & { account?: string }): 
           accountId: k.AccountId,
           root: k.Root,
           policies: k.Policies,
-          createdAt: Number(k.CreatedAt) * 1000,
+          createdAt: msOf(k.CreatedAt),
         }),
       ),
     );
     return;
   }
   await withStore(opts.dataDir, async (store) => {
-    print(io, (await store.listAccessKeys(opts.account)).map(describeKey));
+    printJson(io, (await store.listAccessKeys(opts.account)).map(describeKey));
   });
 }
 
 /** `keys delete KEYID`. */
 export async function deleteKey(io: Output, opts: Place & { accessKeyId: string }): Promise<void> {
-  const server = remote(opts);
+  const server = remoteFor(opts);
   if (server !== undefined) await callRemote(server, "DeleteAccessKey", { AccessKeyId: opts.accessKeyId });
   else await withStore(opts.dataDir, (store) => deleteAccessKey(store, opts.accessKeyId));
-  print(io, { deleted: opts.accessKeyId });
+  printJson(io, { deleted: opts.accessKeyId });
 }

@@ -6,6 +6,7 @@
 import { SignatureV4 } from "@smithy/signature-v4";
 import { request } from "undici";
 import { NodeSha256 } from "../auth/index.js";
+import type { Output } from "./test-pattern.js";
 
 /** A usage problem the command reports with exit code 2. */
 export class AdminError extends Error {
@@ -49,15 +50,37 @@ export function remoteOf(endpoint: string, env: NodeJS.ProcessEnv = process.env)
 }
 
 /**
- * The running server a command that only works on one calls: `--endpoint URL`, else BUSBAR_ENDPOINT.
- * @throws AdminError when there is neither, or as {@link remoteOf}.
+ * The running server a command was given: `--endpoint URL`, else BUSBAR_ENDPOINT unless an explicit
+ * `--data-dir` says to work on a data directory; `undefined` when there is none.
+ * @throws AdminError for both flags at once, or as {@link remoteOf}.
+ */
+export function remoteFor(
+  place: { readonly endpoint?: string; readonly dataDir?: string },
+  env: NodeJS.ProcessEnv = process.env,
+): Remote | undefined {
+  if (place.endpoint !== undefined) {
+    if (place.dataDir !== undefined) throw new AdminError("give --data-dir or --endpoint, not both");
+    return remoteOf(place.endpoint, env);
+  }
+  const fromEnv = env.BUSBAR_ENDPOINT;
+  return place.dataDir !== undefined || fromEnv === undefined || fromEnv === ""
+    ? undefined
+    : remoteOf(fromEnv, env);
+}
+
+/**
+ * The running server of a command that only works on one (see {@link remoteFor}).
+ * @throws AdminError when it was given none.
  */
 export function requireRemote(endpoint: string | undefined, env: NodeJS.ProcessEnv = process.env): Remote {
-  const url = endpoint ?? env.BUSBAR_ENDPOINT ?? "";
-  if (url === "")
+  const remote = remoteFor(endpoint === undefined ? {} : { endpoint }, env);
+  if (remote === undefined)
     throw new AdminError("this command calls a running server: give --endpoint URL or set BUSBAR_ENDPOINT");
-  return remoteOf(url, env);
+  return remote;
 }
+
+/** Prints a command's result as indented JSON. */
+export const printJson = (io: Output, value: unknown): void => io.out(JSON.stringify(value, null, 2));
 
 /**
  * Calls `AWSEvents.<operation>` with `input`; returns the output.

@@ -4,7 +4,7 @@
  * DescribeTargetSigningSecrets and RotateTargetSigningSecret (docs/delivery.md), which no AWS SDK or
  * CLI models. Prints the operation's output as the AWS CLI would.
  */
-import { AdminError, callRemote, requireRemote } from "./remote.js";
+import { AdminError, callRemote, printJson, requireRemote } from "./remote.js";
 import type { Output } from "./test-pattern.js";
 
 /** Which target: its rule (on a bus) and id, and the server to ask. */
@@ -21,11 +21,9 @@ const targetInput = (opts: TargetOptions) => ({
   ...(opts.eventBusName !== undefined && { EventBusName: opts.eventBusName }),
 });
 
-const print = (io: Output, value: unknown): void => io.out(JSON.stringify(value, null, 2));
-
 /** `targets describe-signing-secrets`: the secrets that sign the target's deliveries now. */
 export async function describeSigningSecrets(io: Output, opts: TargetOptions): Promise<void> {
-  print(
+  printJson(
     io,
     await callRemote(requireRemote(opts.endpoint), "DescribeTargetSigningSecrets", targetInput(opts)),
   );
@@ -47,5 +45,5 @@ export async function rotateSigningSecret(
     }
     input.PreviousSecretExpiresInSeconds = seconds;
   }
-  print(io, await callRemote(requireRemote(opts.endpoint), "RotateTargetSigningSecret", input));
+  printJson(io, await callRemote(requireRemote(opts.endpoint), "RotateTargetSigningSecret", input));
 }
