@@ -5,14 +5,17 @@
  *
  * A real `busbar serve` delivers signed webhooks to a loopback receiver in this process (it answers
  * 200 at once and records when each event arrived); a separate load process sends PutEvents of 10
- * ~1 KB entries at a steady rate and reports when each EventId was acknowledged. Latency is receive
+ * ~1 KB entries at a steady rate and reports when each EventId was acknowledged. Each step's load
+ * process warms up first (BENCH_WARMUP_SECONDS at a fifth of the step's rate, not measured), so that
+ * its own start-up, on the same two cores, is not counted against the server. Latency is receive
  * time minus reply time, per delivery (both clocks are this machine's; a delivery that lands before
  * its reply is read counts as 0 ms, and how many did is printed). A step is sustained when every
  * delivery arrived and the last one came within 1 s of the end of the load.
  * Prints a table, writes bench/results/deliver.json.
  *
  *   npm run bench:deliver
- *   BENCH_SECONDS (default 8), BENCH_SINGLE_RATES (events/s, default 2500,5000,10000,15000,20000),
+ *   BENCH_SECONDS (default 8), BENCH_WARMUP_SECONDS (default 2; 0 for none),
+ *   BENCH_SINGLE_RATES (events/s, default 2500,5000,10000,15000,20000),
  *   BENCH_FANOUT_RATES (events/s, default 500,1000,2000,3000,5000)
  */
 import { execFile } from "node:child_process";
@@ -32,6 +35,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const serverEnv = (): Record<string, string> =>
   Object.fromEntries(new URLSearchParams(process.env.BENCH_SERVER_ENV ?? ""));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+/** Each step's load generator first sends at a fifth of the step's rate for this long, unmeasured. */
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const rates = (name: string, def: string): number[] => (process.env[name] ?? def).split(",").map(Number);
 const SINGLE_RATES = rates("BENCH_SINGLE_RATES", "2500,5000,10000,15000,20000");
 const FANOUT_RATES = rates("BENCH_FANOUT_RATES", "500,1000,2000,3000,5000");
@@ -79,7 +84,8 @@ function load(
   source: string,
   rate: number,
   seconds: number,
-): Promise<{ replies: Array<[string, number]> }> {
+  warmupSeconds: number,
+): Promise<{ replies: Array<[string, number]>; warmupEvents: number }> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
@@ -93,11 +99,12 @@ function load(
         String(seconds),
         TEST_ROOT.accessKeyId,
         TEST_ROOT.secretAccessKey,
+        String(warmupSeconds),
       ],
       { encoding: "utf8", maxBuffer: 1 << 30 },
       (err, stdout) => {
         if (err !== null) reject(new Error(`the load generator failed: ${err.message}`, { cause: err }));
-        else resolve(JSON.parse(stdout.trim()) as { replies: Array<[string, number]> });
+        else resolve(JSON.parse(stdout.trim()) as { replies: Array<[string, number]>; warmupEvents: number });
       },
     );
   });
@@ -108,18 +115,21 @@ async function step(
   scenario: "single" | "fanout",
   rate: number,
   seconds = SECONDS,
+  warmupSeconds = WARMUP_SECONDS,
 ): Promise<Step> {
   const paths = scenario === "single" ? ["/single"] : Array.from({ length: 10 }, (_, i) => `/fan${i}`);
   arrivals.clear();
   arrivalCount = 0;
   const cpuBefore = cpuMs(server.child.pid);
-  const { replies } = await load(server.url, `bench.${scenario}`, rate, seconds);
+  const { replies, warmupEvents } = await load(server.url, `bench.${scenario}`, rate, seconds, warmupSeconds);
   const loadEnd = now();
   const expected = replies.length * paths.length;
+  // Arrivals counts the warm-up's deliveries too.
+  const expectedArrivals = (replies.length + warmupEvents) * paths.length;
   // Drain: wait until everything arrived, or 10 s without progress.
   let last = arrivalCount;
   let quietSince = now();
-  while (arrivalCount < expected && now() - quietSince < 10_000) {
+  while (arrivalCount < expectedArrivals && now() - quietSince < 10_000) {
     await new Promise((resolve) => setTimeout(resolve, 50));
     if (arrivalCount !== last) {
       last = arrivalCount;
@@ -141,7 +151,11 @@ async function step(
       latencies.push(Math.max(0, ms));
     }
   }
-  const cpuUsPerDelivery = perUnit(cpuBefore, cpuMs(server.child.pid), latencies.length);
+  const cpuUsPerDelivery = perUnit(
+    cpuBefore,
+    cpuMs(server.child.pid),
+    latencies.length + warmupEvents * paths.length, // the warm-up's deliveries took CPU too
+  );
   latencies.sort((a, b) => a - b);
   const pct = (p: number): number => percentile(latencies, p);
   const drainMs = Math.max(0, lastArrival - loadEnd);
@@ -183,8 +197,8 @@ try {
   }
   eb.destroy();
   // Unmeasured warm-up of each scenario (JIT, connection pools): 3 s at a modest rate.
-  await step(server, "single", 1000, 3);
-  await step(server, "fanout", 200, 3);
+  await step(server, "single", 1000, 3, 0);
+  await step(server, "fanout", 200, 3, 0);
   for (const rate of SINGLE_RATES) steps.push(await step(server, "single", rate));
   for (const rate of FANOUT_RATES) steps.push(await step(server, "fanout", rate));
 } finally {
@@ -197,7 +211,7 @@ try {
 const fmt = (n: number, d = 0): string =>
   n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
 console.log(
-  `\nbench:deliver — ${os.cpus().length} CPUs, ${SECONDS} s per step after a 3 s warm-up, latency = target receive − PutEvents reply\n`,
+  `\nbench:deliver — ${os.cpus().length} CPUs, ${SECONDS} s per step (each after ${WARMUP_SECONDS} s at a fifth of its rate), after a 3 s warm-up per scenario; latency = target receive − PutEvents reply\n`,
 );
 console.log(
   "| scenario | offered events/s | deliveries | delivered/s | p50 ms | p99 ms | max ms | before reply | drain ms | sustained | server CPU µs/delivery |",
@@ -219,7 +233,13 @@ mkdirSync(join(here, "results"), { recursive: true });
 writeFileSync(
   join(here, "results", "deliver.json"),
   JSON.stringify(
-    { date: new Date().toISOString(), cpus: os.cpus().length, seconds: SECONDS, steps },
+    {
+      date: new Date().toISOString(),
+      cpus: os.cpus().length,
+      seconds: SECONDS,
+      warmupSeconds: WARMUP_SECONDS,
+      steps,
+    },
     null,
     2,
   ) + "\n",
