@@ -303,6 +303,92 @@ describe("who may manage accounts and keys", () => {
   });
 });
 
+describe("ListAccounts and ListAccessKeys page", () => {
+  /** Every page of a listing with `Limit`, checking that only the last page lacks a NextToken. */
+  async function pages(op: string, member: string, input: object, limit: number): Promise<string[][]> {
+    const out: string[][] = [];
+    let token: unknown;
+    do {
+      const r = await call(op, { ...input, Limit: limit, ...(token !== undefined && { NextToken: token }) });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const items = r.body[member] as Array<{ AccountId: string; AccessKeyId?: string }>;
+      assert.ok(items.length <= limit, `${items.length} items on a page of ${limit}`);
+      out.push(items.map((i) => i.AccessKeyId ?? i.AccountId));
+      token = r.body.NextToken;
+      if (token !== undefined) assert.equal(items.length, limit, "only the last page is short");
+    } while (token !== undefined);
+    return out;
+  }
+
+  it("in id order, every item once, and `busbar … list --endpoint` reads every page", async () => {
+    // More accounts than one page of 100 holds, so that the CLI must follow NextToken.
+    const before = (await call("ListAccounts", {})).body.Accounts as unknown[];
+    for (let i = before.length; i <= 101; i++) {
+      assert.equal((await call("CreateAccount", { Name: `paged-${i}` })).status, 200);
+    }
+    const all = ((await call("ListAccounts", {})).body.Accounts as Array<{ AccountId: string }>).map(
+      (a) => a.AccountId,
+    );
+    assert.equal(all.length, 100, "a page holds 100 without Limit");
+    const paged = await pages("ListAccounts", "Accounts", {}, 7);
+    const flat = paged.flat();
+    assert.ok(flat.length >= 102, String(flat.length));
+    assert.deepEqual(flat, [...flat].sort(), "id order");
+    assert.equal(new Set(flat).size, flat.length, "no account twice");
+    assert.deepEqual(flat.slice(0, 100), all);
+    const listed = printedJson<Array<{ accountId: string }>>(onServer(TEST_ROOT, "accounts", "list"));
+    assert.deepEqual(
+      listed.map((a) => a.accountId),
+      flat,
+    );
+
+    const team = (await call("CreateAccount", { Name: "paged-keys" })).body;
+    for (let i = 0; i < 4; i++)
+      assert.equal((await call("CreateAccessKey", { AccountId: team.AccountId })).status, 200);
+    const keyPages = await pages("ListAccessKeys", "AccessKeys", { AccountId: team.AccountId }, 2);
+    assert.deepEqual(
+      keyPages.map((p) => p.length),
+      [2, 2, 1],
+      "the root key and four more",
+    );
+    const keys = printedJson<Array<{ accessKeyId: string }>>(
+      onServer(TEST_ROOT, "keys", "list", "--account", String(team.AccountId)),
+    );
+    assert.deepEqual(
+      keys.map((k) => k.accessKeyId),
+      keyPages.flat(),
+    );
+  });
+
+  it("refuses a Limit out of range and a NextToken it did not issue", async () => {
+    await rejected("ListAccounts", { Limit: 0 }, TEST_ROOT, "ValidationException", /limit/i);
+    await rejected("ListAccounts", { Limit: 101 }, TEST_ROOT, "ValidationException", /limit/i);
+    await rejected("ListAccounts", { Limit: "2" }, TEST_ROOT, "SerializationException", /limit/i);
+    await rejected(
+      "ListAccounts",
+      { NextToken: "not a token!" },
+      TEST_ROOT,
+      "ValidationException",
+      /nextToken/i,
+    );
+    await rejected("ListAccounts", { NextToken: "" }, TEST_ROOT, "ValidationException", /nextToken/i);
+    // A token of ListAccessKeys names a key, not an account (the default account has two keys or more).
+    assert.equal((await call("CreateAccessKey", {})).status, 200);
+    const keyToken = (await call("ListAccessKeys", { AccountId: DEFAULT_ACCOUNT, Limit: 1 })).body.NextToken;
+    assert.equal(typeof keyToken, "string");
+    await rejected("ListAccounts", { NextToken: keyToken }, TEST_ROOT, "ValidationException", /nextToken/i);
+    const accountToken = (await call("ListAccounts", { Limit: 1 })).body.NextToken;
+    assert.equal(typeof accountToken, "string");
+    await rejected(
+      "ListAccessKeys",
+      { NextToken: `${String(accountToken)}x` },
+      TEST_ROOT,
+      "ValidationException",
+      /nextToken/i,
+    );
+  });
+});
+
 describe("bad input to the account and key operations", () => {
   const policy = (statement: object) => JSON.stringify({ Version: "2012-10-17", Statement: [statement] });
   const allowAll = policy({ Effect: "Allow", Action: "events:*", Resource: "*" });

@@ -14,7 +14,7 @@ import {
 } from "../accounts/index.js";
 import { loadConfig } from "../config/index.js";
 import { openSqliteStore, type AccessKey, type Store } from "../store/index.js";
-import { AdminError, callRemote, printJson, remoteFor } from "./remote.js";
+import { AdminError, callRemote, callRemoteAllPages, printJson, remoteFor } from "./remote.js";
 import type { Output } from "./test-pattern.js";
 
 export { AdminError } from "./remote.js";
@@ -72,8 +72,11 @@ export async function createAccount(io: Output, opts: Place & { id?: string; nam
 export async function listAccounts(io: Output, opts: Place): Promise<void> {
   const server = remoteFor(opts);
   if (server !== undefined) {
-    const r = await callRemote(server, "ListAccounts", {});
-    const accounts = r.Accounts as Array<{ AccountId: string; Name: string; CreatedAt: number }>;
+    const accounts = (await callRemoteAllPages(server, "ListAccounts", {}, "Accounts")) as Array<{
+      AccountId: string;
+      Name: string;
+      CreatedAt: number;
+    }>;
     printJson(
       io,
       accounts.map((a) => ({ accountId: a.AccountId, name: a.Name, createdAt: iso(msOf(a.CreatedAt)) })),
@@ -137,8 +140,12 @@ function describeKey(key: Omit<AccessKey, "secretAccessKey">) {
 export async function listKeys(io: Output, opts: Place & { account?: string }): Promise<void> {
   const server = remoteFor(opts);
   if (server !== undefined) {
-    const r = await callRemote(server, "ListAccessKeys", { AccountId: opts.account });
-    const keys = r.AccessKeys as Array<{
+    const keys = (await callRemoteAllPages(
+      server,
+      "ListAccessKeys",
+      { AccountId: opts.account },
+      "AccessKeys",
+    )) as Array<{
       AccessKeyId: string;
       AccountId: string;
       Root: boolean;

@@ -83,6 +83,29 @@ export function requireRemote(endpoint: string | undefined, env: NodeJS.ProcessE
 export const printJson = (io: Output, value: unknown): void => io.out(JSON.stringify(value, null, 2));
 
 /**
+ * Calls a listing operation page by page (`NextToken`) and returns the items of every page, from the
+ * member `member` of each output.
+ */
+export async function callRemoteAllPages(
+  remote: Remote,
+  operation: string,
+  input: Record<string, unknown>,
+  member: string,
+): Promise<unknown[]> {
+  const items: unknown[] = [];
+  let nextToken: unknown;
+  do {
+    const output = await callRemote(remote, operation, {
+      ...input,
+      ...(nextToken !== undefined && { NextToken: nextToken }),
+    });
+    items.push(...((output[member] as unknown[] | undefined) ?? []));
+    nextToken = output.NextToken;
+  } while (typeof nextToken === "string");
+  return items;
+}
+
+/**
  * Calls `AWSEvents.<operation>` with `input`; returns the output.
  * @throws AdminError with the server's error type and message, or why the server could not be reached.
  */

@@ -10,6 +10,8 @@
  * account: its root key may, and its keys whose policies allow it; no other account may. Keys concern
  * their own account: its root key may, its keys whose policies allow it, and the default account's
  * root key. Secrets are returned once, by the operation that creates them, and never listed.
+ * ListAccounts and ListAccessKeys page as EventBridge's listings do: `Limit` (1–100, default 100) and
+ * `NextToken`, in id order.
  */
 import {
   AccountsError,
@@ -22,7 +24,14 @@ import {
 } from "../../accounts/index.js";
 import type { AccessKey } from "../../store/index.js";
 import { ApiError } from "../errors.js";
-import { arrayOf, optionalString, requiredString, type Input } from "../input.js";
+import {
+  NEXT_TOKEN,
+  arrayOf,
+  optionalInteger,
+  optionalString,
+  requiredString,
+  type Input,
+} from "../input.js";
 import { epochSeconds, type Operation, type OperationContext } from "./context.js";
 
 const ACCOUNT_ID_RULE = { min: 12, max: 12, pattern: ACCOUNT_ID };
@@ -51,6 +60,45 @@ async function refusalsAsApiErrors<T>(work: () => Promise<T>): Promise<T> {
 const accountOf = (ctx: OperationContext, input: Input): string =>
   optionalString(input, "AccountId", ACCOUNT_ID_RULE) ?? ctx.caller.accountId;
 
+/** Most items a page of ListAccounts or ListAccessKeys holds, and how many it holds without `Limit`. */
+export const MAX_LIST_LIMIT = 100;
+
+/** What a listing's `Limit` and `NextToken` ask for: at most `limit` items with ids after `after`. */
+interface PageRequest {
+  readonly limit: number;
+  readonly after?: string;
+}
+
+/**
+ * Reads `Limit` (1–100, default 100) and `NextToken`. The token is the last id of the page before,
+ * base64url: opaque to callers; one that does not decode to an id of this listing's shape is refused.
+ */
+function pageRequest(input: Input, idPattern: RegExp): PageRequest {
+  const limit = optionalInteger(input, "Limit", 1, MAX_LIST_LIMIT) ?? MAX_LIST_LIMIT;
+  const token = optionalString(input, "NextToken", NEXT_TOKEN);
+  if (token === undefined) return { limit };
+  const after = Buffer.from(token, "base64url").toString("utf8");
+  if (!idPattern.test(after) || Buffer.from(after, "utf8").toString("base64url") !== token)
+    throw new ApiError("ValidationException", "NextToken is not a token this listing returned");
+  return { limit, after };
+}
+
+/** The requested page of `items` (sorted by id, as the store lists them), with a token when more follow. */
+function pageOf<T>(
+  items: readonly T[],
+  id: (item: T) => string,
+  request: PageRequest,
+): { readonly items: readonly T[]; readonly NextToken?: string } {
+  const { limit, after } = request;
+  let start = after === undefined ? 0 : items.findIndex((item) => id(item) > after);
+  if (start === -1) start = items.length;
+  const page = items.slice(start, start + limit);
+  const last = page[page.length - 1];
+  return start + limit < items.length && last !== undefined
+    ? { items: page, NextToken: Buffer.from(id(last), "utf8").toString("base64url") }
+    : { items: page };
+}
+
 const describeKey = (key: AccessKey) => ({
   AccessKeyId: key.accessKeyId,
   AccountId: key.accountId,
@@ -74,11 +122,13 @@ const createAccountOp: Operation = async (ctx, input) => {
   };
 };
 
-const listAccounts: Operation = async (ctx) => {
+const listAccounts: Operation = async (ctx, input) => {
+  const request = pageRequest(input, ACCOUNT_ID);
   ctx.authorize("busbar:ListAccounts", accountArn(ctx.defaultAccountId));
-  const accounts = await ctx.store.listAccounts();
+  const { items, ...next } = pageOf(await ctx.store.listAccounts(), (a) => a.id, request);
   return {
-    Accounts: accounts.map((a) => ({ AccountId: a.id, Name: a.name, CreatedAt: epochSeconds(a.createdAt) })),
+    Accounts: items.map((a) => ({ AccountId: a.id, Name: a.name, CreatedAt: epochSeconds(a.createdAt) })),
+    ...next,
   };
 };
 
@@ -99,10 +149,12 @@ const createAccessKeyOp: Operation = async (ctx, input) => {
 
 const listAccessKeys: Operation = async (ctx, input) => {
   const accountId = accountOf(ctx, input);
+  const request = pageRequest(input, ACCESS_KEY_ID_RULE.pattern);
   ctx.authorize("busbar:ListAccessKeys", accountArn(accountId));
   if ((await ctx.store.getAccount(accountId)) === undefined)
     throw new ApiError("ResourceNotFoundException", `account ${accountId} does not exist`);
-  return { AccessKeys: (await ctx.store.listAccessKeys(accountId)).map(describeKey) };
+  const { items, ...next } = pageOf(await ctx.store.listAccessKeys(accountId), (k) => k.accessKeyId, request);
+  return { AccessKeys: items.map(describeKey), ...next };
 };
 
 const deleteAccessKeyOp: Operation = async (ctx, input) => {
