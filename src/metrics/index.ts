@@ -12,6 +12,8 @@ const LATENCY_BUCKETS_MS = [
 ];
 
 type TargetLabels = "bus" | "rule" | "target";
+/** The labels of a per-target metric, in CloudWatch's dimension order (EventBus, Rule, Target). */
+const TARGET_LABELS: readonly TargetLabels[] = ["bus", "rule", "target"];
 
 /** One label set of a {@link HotCounter}. */
 export interface CounterChild {
@@ -87,52 +89,52 @@ export class Metrics {
   /** Events accepted by PutEvents (and by bus-to-bus delivery). */
   readonly events = this.counter("Events", "Events accepted onto a bus.", ["bus"]);
   /** Targets invoked to completion, successfully or not (EventBridge: Invocations). */
-  readonly invocations = this.counter("Invocations", "Target invocations, successful or finally failed.", [
-    "bus",
-    "rule",
-    "target",
-  ]);
+  readonly invocations = this.counter(
+    "Invocations",
+    "Target invocations, successful or finally failed.",
+    TARGET_LABELS,
+  );
   /** Attempts to invoke a target, first attempts and retries (EventBridge: InvocationAttempts). */
-  readonly invocationAttempts = this.counter("InvocationAttempts", "Attempts to invoke a target.", [
-    "bus",
-    "rule",
-    "target",
-  ]);
+  readonly invocationAttempts = this.counter(
+    "InvocationAttempts",
+    "Attempts to invoke a target.",
+    TARGET_LABELS,
+  );
   /** Attempts that the target acknowledged (EventBridge: SuccessfulInvocationAttempts). */
   readonly successfulInvocationAttempts = this.counter(
     "SuccessfulInvocationAttempts",
     "Attempts the target acknowledged.",
-    ["bus", "rule", "target"],
+    TARGET_LABELS,
   );
   /** Invocations that failed for good: retries exhausted or not retryable (EventBridge: FailedInvocations). */
   readonly failedInvocations = this.counter(
     "FailedInvocations",
     "Invocations that failed permanently (retries exhausted, or a failure retrying cannot fix).",
-    ["bus", "rule", "target", "code"],
+    [...TARGET_LABELS, "code"],
   );
   /** Attempts that were retries (EventBridge: RetryInvocationAttempts). */
   readonly retryInvocationAttempts = this.counter(
     "RetryInvocationAttempts",
     "Attempts that were retries of an earlier failed attempt.",
-    ["bus", "rule", "target"],
+    TARGET_LABELS,
   );
   /** Failed events sent to a dead-letter queue (EventBridge: InvocationsSentToDlq). */
   readonly invocationsSentToDlq = this.counter(
     "InvocationsSentToDlq",
     "Failed events sent to a dead-letter queue.",
-    ["bus", "rule", "target"],
+    TARGET_LABELS,
   );
   /** Failed events that could not be sent to their dead-letter queue (EventBridge: InvocationsFailedToBeSentToDlq). */
   readonly invocationsFailedToBeSentToDlq = this.counter(
     "InvocationsFailedToBeSentToDlq",
     "Failed events that could not be sent to their dead-letter queue.",
-    ["bus", "rule", "target"],
+    TARGET_LABELS,
   );
   /** Failed events dropped because no dead-letter queue was configured (EventBridge counts these as FailedInvocations only). */
   readonly invocationsDropped = this.counter(
     "InvocationsDropped",
     "Failed events dropped: no dead-letter queue configured, or the rule or target no longer exists.",
-    ["bus", "rule", "target", "reason"],
+    [...TARGET_LABELS, "reason"],
   );
   /** Deliveries found pending in the store at start-up or after an overflow and resumed. */
   readonly deliveriesResumed = this.counter(
