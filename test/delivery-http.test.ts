@@ -274,6 +274,45 @@ describe("network guard", () => {
     assert.deepEqual(one, ["93.184.216.34", 4]);
   });
 
+  it("shares one name lookup among the connections opened to a host at the same time", async () => {
+    // getaddrinfo runs on libuv's four threads and cannot be cancelled: one lookup per connection to a
+    // name that resolves slowly used to queue hundreds of them, holding the process after SIGTERM.
+    const pending: Array<{ hostname: string; done: (e: Error | null, a: dns.LookupAddress[]) => void }> = [];
+    const slowDns = ((
+      hostname: string,
+      _options: unknown,
+      done: (e: Error | null, a: dns.LookupAddress[]) => void,
+    ) => pending.push({ hostname, done })) as unknown as typeof dns.lookup;
+    const lookup = createGuardedLookup({ allowed: parseAllowedNetworks(undefined) }, slowDns);
+    const ask = (hostname: string) =>
+      new Promise<string>((resolve) =>
+        lookup(hostname, {}, (error, address) =>
+          resolve(error === null ? (address as string) : error.message),
+        ),
+      );
+    const answers = [...Array.from({ length: 50 }, () => ask("slow.example")), ask("other.example")];
+    assert.deepEqual(
+      pending.map((p) => p.hostname),
+      ["slow.example", "other.example"],
+    );
+    pending[0]?.done(null, [{ address: "93.184.216.34", family: 4 }]);
+    pending[1]?.done(
+      Object.assign(new Error("getaddrinfo ENOTFOUND other.example"), { code: "ENOTFOUND" }),
+      [],
+    );
+    const got = await Promise.all(answers);
+    assert.deepEqual(
+      got.slice(0, 50),
+      Array.from({ length: 50 }, () => "93.184.216.34"),
+    );
+    assert.match(got[50] as string, /ENOTFOUND/);
+    // Once answered, the next connection asks again (nothing is cached).
+    const again = ask("slow.example");
+    assert.equal(pending.length, 3);
+    pending[2]?.done(null, [{ address: "10.0.0.1", family: 4 }]);
+    assert.match(await again, /refused to call slow.example \(10.0.0.1\)/);
+  });
+
   it("refuses loopback, IPv6 loopback, metadata and private targets before any byte is sent", async () => {
     const target = await receiver();
     const invoker = webhookInvoker({ allowedNetworks: parseAllowedNetworks(undefined) });
