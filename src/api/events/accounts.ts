@@ -61,7 +61,7 @@ const accountOf = (ctx: OperationContext, input: Input): string =>
   optionalString(input, "AccountId", ACCOUNT_ID_RULE) ?? ctx.caller.accountId;
 
 /** Most items a page of ListAccounts or ListAccessKeys holds, and how many it holds without `Limit`. */
-export const MAX_LIST_LIMIT = 100;
+const MAX_LIST_LIMIT = 100;
 
 /** What a listing's `Limit` and `NextToken` ask for: at most `limit` items with ids after `after`. */
 interface PageRequest {
