@@ -99,7 +99,7 @@ export async function verifySignature(
   if (credentials === undefined) throw new UnrecognizedClientError();
 
   const payloadHash = declaredPayloadHash(request);
-  const expected = await signatureOf(request, auth, timestamp, payloadHash, credentials.secretAccessKey);
+  const expected = signatureOf(request, auth, timestamp, payloadHash, credentials.secretAccessKey);
   if (!timingSafeEqual(Buffer.from(expected, "latin1"), Buffer.from(auth.signature, "latin1"))) {
     throw signatureMismatch();
   }
@@ -192,13 +192,13 @@ function declaredPayloadHash(request: SignedRequest): string {
   return declared;
 }
 
-async function signatureOf(
+function signatureOf(
   request: SignedRequest,
   auth: ParsedAuthorization,
   timestamp: RequestTimestamp,
   payloadHash: string,
   secretAccessKey: string,
-): Promise<string> {
+): string {
   const headers: Record<string, string> = {};
   for (const name of auth.signedHeaders) {
     const value = headerValue(request.headers, name);
@@ -206,7 +206,7 @@ async function signatureOf(
     Object.defineProperty(headers, name, { value, enumerable: true });
   }
   try {
-    return await computeSignature({
+    return computeSignature({
       method: request.method,
       path: request.path,
       query: request.query,
