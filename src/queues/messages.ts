@@ -5,7 +5,7 @@
  * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-message-metadata.html
  * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html
  */
-import { createHash } from "node:crypto";
+import { createHash, hash } from "node:crypto";
 import { QueueError, clip, invalidValue } from "./errors/index.js";
 
 /** A message attribute as the JSON protocol carries it (binary values in base64). */
@@ -231,7 +231,7 @@ function valueBytes(a: MessageAttribute): Buffer {
 
 /** Lower-case hex MD5 of a body's UTF-8 bytes (MD5OfMessageBody, MD5OfBody). */
 export function md5OfBody(body: string): string {
-  return createHash("md5").update(body, "utf8").digest("hex");
+  return hash("md5", body, "hex");
 }
 
 /**
@@ -243,21 +243,21 @@ export function md5OfAttributes(attributes: MessageAttributes | undefined): stri
   if (attributes === undefined) return undefined;
   const names = Object.keys(attributes).sort();
   if (names.length === 0) return undefined;
-  const hash = createHash("md5");
+  const md5 = createHash("md5");
   const length = Buffer.alloc(4);
   const put = (bytes: Buffer): void => {
     length.writeUInt32BE(bytes.length);
-    hash.update(length);
-    hash.update(bytes);
+    md5.update(length);
+    md5.update(bytes);
   };
   for (const name of names) {
     const a = attributes[name] as MessageAttribute;
     put(Buffer.from(name, "utf8"));
     put(Buffer.from(a.DataType, "utf8"));
-    hash.update(Buffer.of(a.BinaryValue !== undefined ? 2 : 1));
+    md5.update(Buffer.of(a.BinaryValue !== undefined ? 2 : 1));
     put(valueBytes(a));
   }
-  return hash.digest("hex");
+  return md5.digest("hex");
 }
 
 /**
