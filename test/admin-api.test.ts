@@ -341,6 +341,14 @@ describe("ListAccounts and ListAccessKeys page", () => {
       listed.map((a) => a.accountId),
       flat,
     );
+    // On the data directory, the command walks the store's own pages.
+    const fromStore = printedJson<Array<{ accountId: string }>>(
+      busbar({}, "accounts", "list", "--data-dir", server.dataDir),
+    );
+    assert.deepEqual(
+      fromStore.map((a) => a.accountId),
+      flat,
+    );
 
     const team = (await call("CreateAccount", { Name: "paged-keys" })).body;
     for (let i = 0; i < 4; i++)
@@ -356,6 +364,13 @@ describe("ListAccounts and ListAccessKeys page", () => {
     );
     assert.deepEqual(
       keys.map((k) => k.accessKeyId),
+      keyPages.flat(),
+    );
+    const keysFromStore = printedJson<Array<{ accessKeyId: string }>>(
+      busbar({}, "keys", "list", "--account", String(team.AccountId), "--data-dir", server.dataDir),
+    );
+    assert.deepEqual(
+      keysFromStore.map((k) => k.accessKeyId),
       keyPages.flat(),
     );
   });

@@ -13,7 +13,7 @@ import {
   deleteAccessKey,
 } from "../accounts/index.js";
 import { loadConfig } from "../config/index.js";
-import { openSqliteStore, type AccessKey, type Store } from "../store/index.js";
+import { allItems, openSqliteStore, type AccessKey, type Store } from "../store/index.js";
 import { AdminError, callRemote, callRemoteAllPages, printJson, remoteFor } from "./remote.js";
 import type { Output } from "./test-pattern.js";
 
@@ -84,7 +84,7 @@ export async function listAccounts(io: Output, opts: Place): Promise<void> {
     return;
   }
   await withStore(opts.dataDir, async (store) => {
-    const accounts = await store.listAccounts();
+    const accounts = await allItems((options) => store.listAccounts(options));
     printJson(
       io,
       accounts.map((a) => ({ accountId: a.id, name: a.name, createdAt: iso(a.createdAt) })),
@@ -167,7 +167,8 @@ export async function listKeys(io: Output, opts: Place & { account?: string }): 
     return;
   }
   await withStore(opts.dataDir, async (store) => {
-    printJson(io, (await store.listAccessKeys(opts.account)).map(describeKey));
+    const keys = await allItems((options) => store.listAccessKeys(opts.account, options));
+    printJson(io, keys.map(describeKey));
   });
 }
 

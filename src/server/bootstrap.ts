@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { ensureDefaultBus, generateCredentials, type Credentials } from "../accounts/index.js";
 import type { RuleRegistry } from "../buses/index.js";
 import type { BusbarConfig } from "../config/index.js";
-import type { Store } from "../store/index.js";
+import { allItems, type Store } from "../store/index.js";
 
 /** Root credentials file in the data directory (mode 0600). */
 export const ROOT_CREDENTIALS_FILE = "root-credentials.json";
@@ -70,16 +70,8 @@ export async function loadRegistry(
   registry: RuleRegistry,
   onBadRule: (ruleArn: string, error: unknown) => void,
 ): Promise<void> {
-  for (const account of await store.listAccounts()) {
-    let nextToken: string | undefined;
-    do {
-      const page = await store.listBuses(account.id, {
-        limit: 100,
-        ...(nextToken !== undefined && { nextToken }),
-      });
-      for (const bus of page.items) registry.setBus(bus);
-      nextToken = page.nextToken;
-    } while (nextToken !== undefined);
+  for (const account of await allItems((options) => store.listAccounts(options))) {
+    for (const bus of await allItems((options) => store.listBuses(account.id, options))) registry.setBus(bus);
   }
   for (const rule of await store.listAllRules()) {
     try {

@@ -3,9 +3,25 @@
  * embedded SQLite implementation.
  */
 export * from "./types.js";
+import type { ListOptions, Page } from "./types.js";
 export { openSqliteStore, openSqliteStoreInThread, type SqliteStoreOptions } from "./sqlite/index.js";
 export {
   RemoteStoreError,
   openSqliteStoreInWorker,
   type SqliteWorkerStoreOptions,
 } from "./sqlite-worker/index.js";
+
+/**
+ * Every item of a paged store listing, read page by page. For the listings that are walked whole
+ * (start-up, the command line on a data directory); the API hands pages to its callers instead.
+ */
+export async function allItems<T>(list: (options: ListOptions) => Promise<Page<T>>): Promise<T[]> {
+  const items: T[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await list(nextToken === undefined ? {} : { nextToken });
+    items.push(...page.items);
+    nextToken = page.nextToken;
+  } while (nextToken !== undefined);
+  return items;
+}

@@ -381,11 +381,13 @@ export interface Store {
 
   putAccount(account: Account): Promise<boolean>;
   getAccount(id: string): Promise<Account | undefined>;
-  listAccounts(): Promise<readonly Account[]>;
+  /** Accounts in id order, a page at a time (`prefix` filters ids). */
+  listAccounts(options?: ListOptions): Promise<Page<Account>>;
 
   putAccessKey(key: AccessKey): Promise<void>;
   getAccessKey(accessKeyId: string): Promise<AccessKey | undefined>;
-  listAccessKeys(accountId?: string): Promise<readonly AccessKey[]>;
+  /** Access keys of one account, or of all, in key-id order, a page at a time (`prefix` filters ids). */
+  listAccessKeys(accountId?: string, options?: ListOptions): Promise<Page<AccessKey>>;
   deleteAccessKey(accessKeyId: string): Promise<boolean>;
 
   /** Creates a bus; false when one with that name already exists in the account. */

@@ -22,7 +22,7 @@ import {
   createAccount,
   deleteAccessKey,
 } from "../../accounts/index.js";
-import type { AccessKey } from "../../store/index.js";
+import type { AccessKey, ListOptions, Page } from "../../store/index.js";
 import { ApiError } from "../errors.js";
 import {
   NEXT_TOKEN,
@@ -60,44 +60,17 @@ async function refusalsAsApiErrors<T>(work: () => Promise<T>): Promise<T> {
 const accountOf = (ctx: OperationContext, input: Input): string =>
   optionalString(input, "AccountId", ACCOUNT_ID_RULE) ?? ctx.caller.accountId;
 
-/** Most items a page of ListAccounts or ListAccessKeys holds, and how many it holds without `Limit`. */
-const MAX_LIST_LIMIT = 100;
-
-/** What a listing's `Limit` and `NextToken` ask for: at most `limit` items with ids after `after`. */
-interface PageRequest {
-  readonly limit: number;
-  readonly after?: string;
-}
-
 /**
- * Reads `Limit` (1–100, default 100) and `NextToken`. The token is the last id of the page before,
- * base64url: opaque to callers; one that does not decode to an id of this listing's shape is refused.
+ * Reads `Limit` (1–100; the store's default page is 100) and `NextToken` (the store's opaque token, which
+ * it refuses, as a ValidationException, when another listing issued it).
  */
-function pageRequest(input: Input, idPattern: RegExp): PageRequest {
-  const limit = optionalInteger(input, "Limit", 1, MAX_LIST_LIMIT) ?? MAX_LIST_LIMIT;
-  const token = optionalString(input, "NextToken", NEXT_TOKEN);
-  if (token === undefined) return { limit };
-  const after = Buffer.from(token, "base64url").toString("utf8");
-  if (!idPattern.test(after) || Buffer.from(after, "utf8").toString("base64url") !== token)
-    throw new ApiError("ValidationException", "NextToken is not a token this listing returned");
-  return { limit, after };
+function listOptions(input: Input): ListOptions {
+  const limit = optionalInteger(input, "Limit", 1, 100);
+  const nextToken = optionalString(input, "NextToken", NEXT_TOKEN);
+  return { ...(limit !== undefined && { limit }), ...(nextToken !== undefined && { nextToken }) };
 }
 
-/** The requested page of `items` (sorted by id, as the store lists them), with a token when more follow. */
-function pageOf<T>(
-  items: readonly T[],
-  id: (item: T) => string,
-  request: PageRequest,
-): { readonly items: readonly T[]; readonly NextToken?: string } {
-  const { limit, after } = request;
-  let start = after === undefined ? 0 : items.findIndex((item) => id(item) > after);
-  if (start === -1) start = items.length;
-  const page = items.slice(start, start + limit);
-  const last = page[page.length - 1];
-  return start + limit < items.length && last !== undefined
-    ? { items: page, NextToken: Buffer.from(id(last), "utf8").toString("base64url") }
-    : { items: page };
-}
+const nextTokenOf = (page: Page<unknown>) => page.nextToken !== undefined && { NextToken: page.nextToken };
 
 const describeKey = (key: AccessKey) => ({
   AccessKeyId: key.accessKeyId,
@@ -123,12 +96,16 @@ const createAccountOp: Operation = async (ctx, input) => {
 };
 
 const listAccounts: Operation = async (ctx, input) => {
-  const request = pageRequest(input, ACCOUNT_ID);
+  const options = listOptions(input);
   ctx.authorize("busbar:ListAccounts", accountArn(ctx.defaultAccountId));
-  const { items, ...next } = pageOf(await ctx.store.listAccounts(), (a) => a.id, request);
+  const page = await ctx.store.listAccounts(options);
   return {
-    Accounts: items.map((a) => ({ AccountId: a.id, Name: a.name, CreatedAt: epochSeconds(a.createdAt) })),
-    ...next,
+    Accounts: page.items.map((a) => ({
+      AccountId: a.id,
+      Name: a.name,
+      CreatedAt: epochSeconds(a.createdAt),
+    })),
+    ...nextTokenOf(page),
   };
 };
 
@@ -149,12 +126,12 @@ const createAccessKeyOp: Operation = async (ctx, input) => {
 
 const listAccessKeys: Operation = async (ctx, input) => {
   const accountId = accountOf(ctx, input);
-  const request = pageRequest(input, ACCESS_KEY_ID_RULE.pattern);
+  const options = listOptions(input);
   ctx.authorize("busbar:ListAccessKeys", accountArn(accountId));
   if ((await ctx.store.getAccount(accountId)) === undefined)
     throw new ApiError("ResourceNotFoundException", `account ${accountId} does not exist`);
-  const { items, ...next } = pageOf(await ctx.store.listAccessKeys(accountId), (k) => k.accessKeyId, request);
-  return { AccessKeys: items.map(describeKey), ...next };
+  const page = await ctx.store.listAccessKeys(accountId, options);
+  return { AccessKeys: page.items.map(describeKey), ...nextTokenOf(page) };
 };
 
 const deleteAccessKeyOp: Operation = async (ctx, input) => {

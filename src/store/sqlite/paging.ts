@@ -15,6 +15,8 @@ export const MAX_PAGE_LIMIT = 100;
 
 /** Which list operation a token belongs to, so that a token of one is refused by another. */
 export const PageScope = {
+  Accounts: "accounts",
+  AccessKeys: "access-keys",
   Buses: "buses",
   Rules: "rules",
   RuleNamesByTarget: "rule-names-by-target",

@@ -40,6 +40,7 @@ const EVENT_COLUMNS = `id, account_id AS accountId, bus_name AS busName, time, i
 const DELIVERY_COLUMNS = `id, event_id AS eventId, account_id AS accountId, bus_name AS busName,
   rule_name AS ruleName, target_id AS targetId, due_at AS dueAt, attempts`;
 const PAGE = `AND name > @after AND name >= @prefix ORDER BY name LIMIT +@fetch`;
+const KEY_PAGE = `access_key_id > @after AND access_key_id >= @prefix ORDER BY access_key_id LIMIT +@fetch`;
 const BUS_KEY = `account_id = @accountId AND bus_name = @busName`;
 const RULE_KEY = `${BUS_KEY} AND rule_name = @ruleName`;
 
@@ -52,8 +53,9 @@ export function prepareStatements(db: Database.Database) {
     getAccount: db.prepare<[string], AccountRow>(
       `SELECT id, name, created_at AS createdAt FROM accounts WHERE id = ?`,
     ),
-    listAccounts: db.prepare<[], AccountRow>(
-      `SELECT id, name, created_at AS createdAt FROM accounts ORDER BY id`,
+    listAccounts: db.prepare<[PageParams], AccountRow>(
+      `SELECT id, name, created_at AS createdAt FROM accounts
+       WHERE id > @after AND id >= @prefix ORDER BY id LIMIT +@fetch`,
     ),
 
     upsertKey: db.prepare<[AccessKeyRow]>(
@@ -66,9 +68,11 @@ export function prepareStatements(db: Database.Database) {
     getKey: db.prepare<[string], AccessKeyRow>(
       `SELECT ${KEY_COLUMNS} FROM access_keys WHERE access_key_id = ?`,
     ),
-    listKeys: db.prepare<[], AccessKeyRow>(`SELECT ${KEY_COLUMNS} FROM access_keys ORDER BY access_key_id`),
-    listKeysOfAccount: db.prepare<[string], AccessKeyRow>(
-      `SELECT ${KEY_COLUMNS} FROM access_keys WHERE account_id = ? ORDER BY access_key_id`,
+    listKeys: db.prepare<[PageParams], AccessKeyRow>(
+      `SELECT ${KEY_COLUMNS} FROM access_keys WHERE ${KEY_PAGE}`,
+    ),
+    listKeysOfAccount: db.prepare<[PageParams & { accountId: string }], AccessKeyRow>(
+      `SELECT ${KEY_COLUMNS} FROM access_keys WHERE account_id = @accountId AND ${KEY_PAGE}`,
     ),
     deleteKey: db.prepare<[string]>(`DELETE FROM access_keys WHERE access_key_id = ?`),
 

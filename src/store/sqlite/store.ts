@@ -100,9 +100,10 @@ export class SyncSqliteStore implements SyncStore {
     return row === undefined ? undefined : toAccount(row);
   }
 
-  /** Every account, in id order. */
-  listAccounts(): readonly Account[] {
-    return this.#sql.listAccounts.all().map(toAccount);
+  /** Accounts in id order, a page at a time. */
+  listAccounts(options?: ListOptions): Page<Account> {
+    const request = pageRequest(PageScope.Accounts, options);
+    return toPage(request, this.#sql.listAccounts.all(request.params).map(toAccount), (a) => a.id);
   }
 
   /** Creates or replaces an access key. */
@@ -115,11 +116,14 @@ export class SyncSqliteStore implements SyncStore {
     return row === undefined ? undefined : toAccessKey(row);
   }
 
-  /** Access keys of one account, or of all, in key-id order. */
-  listAccessKeys(accountId?: string): readonly AccessKey[] {
+  /** Access keys of one account, or of all, in key-id order, a page at a time. */
+  listAccessKeys(accountId?: string, options?: ListOptions): Page<AccessKey> {
+    const request = pageRequest(PageScope.AccessKeys, options);
     const rows =
-      accountId === undefined ? this.#sql.listKeys.all() : this.#sql.listKeysOfAccount.all(accountId);
-    return rows.map(toAccessKey);
+      accountId === undefined
+        ? this.#sql.listKeys.all(request.params)
+        : this.#sql.listKeysOfAccount.all({ ...request.params, accountId });
+    return toPage(request, rows.map(toAccessKey), (k) => k.accessKeyId);
   }
 
   deleteAccessKey(accessKeyId: string): boolean {
