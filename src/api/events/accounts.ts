@@ -22,17 +22,10 @@ import {
   createAccount,
   deleteAccessKey,
 } from "../../accounts/index.js";
-import type { AccessKey, ListOptions, Page } from "../../store/index.js";
+import type { AccessKey } from "../../store/index.js";
 import { ApiError } from "../errors.js";
-import {
-  NEXT_TOKEN,
-  arrayOf,
-  optionalInteger,
-  optionalString,
-  requiredString,
-  type Input,
-} from "../input.js";
-import { epochSeconds, type Operation, type OperationContext } from "./context.js";
+import { arrayOf, optionalString, requiredString, type Input } from "../input.js";
+import { epochSeconds, nextTokenOf, pageOptions, type Operation, type OperationContext } from "./context.js";
 
 const ACCOUNT_ID_RULE = { min: 12, max: 12, pattern: ACCOUNT_ID };
 const ACCESS_KEY_ID_RULE = { min: 16, max: 128, pattern: /^\w+$/ };
@@ -60,18 +53,6 @@ async function refusalsAsApiErrors<T>(work: () => Promise<T>): Promise<T> {
 const accountOf = (ctx: OperationContext, input: Input): string =>
   optionalString(input, "AccountId", ACCOUNT_ID_RULE) ?? ctx.caller.accountId;
 
-/**
- * Reads `Limit` (1–100; the store's default page is 100) and `NextToken` (the store's opaque token, which
- * it refuses, as a ValidationException, when another listing issued it).
- */
-function listOptions(input: Input): ListOptions {
-  const limit = optionalInteger(input, "Limit", 1, 100);
-  const nextToken = optionalString(input, "NextToken", NEXT_TOKEN);
-  return { ...(limit !== undefined && { limit }), ...(nextToken !== undefined && { nextToken }) };
-}
-
-const nextTokenOf = (page: Page<unknown>) => page.nextToken !== undefined && { NextToken: page.nextToken };
-
 const describeKey = (key: AccessKey) => ({
   AccessKeyId: key.accessKeyId,
   AccountId: key.accountId,
@@ -96,7 +77,7 @@ const createAccountOp: Operation = async (ctx, input) => {
 };
 
 const listAccounts: Operation = async (ctx, input) => {
-  const options = listOptions(input);
+  const options = pageOptions(input);
   ctx.authorize("busbar:ListAccounts", accountArn(ctx.defaultAccountId));
   const page = await ctx.store.listAccounts(options);
   return {
@@ -126,7 +107,7 @@ const createAccessKeyOp: Operation = async (ctx, input) => {
 
 const listAccessKeys: Operation = async (ctx, input) => {
   const accountId = accountOf(ctx, input);
-  const options = listOptions(input);
+  const options = pageOptions(input);
   ctx.authorize("busbar:ListAccessKeys", accountArn(accountId));
   if ((await ctx.store.getAccount(accountId)) === undefined)
     throw new ApiError("ResourceNotFoundException", `account ${accountId} does not exist`);

@@ -9,16 +9,16 @@
 import { randomUUID } from "node:crypto";
 import type { ApiDestination, Connection } from "../../store/index.js";
 import { ApiError } from "../errors.js";
-import {
-  NEXT_TOKEN,
-  optionalInteger,
-  optionalString,
-  requiredString,
-  type Input,
-  type StringRule,
-} from "../input.js";
+import { optionalInteger, optionalString, requiredString, type Input, type StringRule } from "../input.js";
 import { CONNECTION_ARN, ENDPOINT, checkEndpoint, enumMember } from "./connection-auth.js";
-import { countUpTo, epochSeconds, type Operation, type OperationContext } from "./context.js";
+import {
+  countUpTo,
+  epochSeconds,
+  nextTokenOf,
+  pageOptions,
+  type Operation,
+  type OperationContext,
+} from "./context.js";
 
 /** API destination names: `[\.\-_A-Za-z0-9]+`, 1–64. */
 const API_DESTINATION_NAME: StringRule = { min: 1, max: 64, pattern: /^[.\-_A-Za-z0-9]+$/ };
@@ -203,8 +203,7 @@ const describeApiDestination: Operation = async (ctx, input) => {
 const listApiDestinations: Operation = async (ctx, input) => {
   const prefix = optionalString(input, "NamePrefix", API_DESTINATION_NAME);
   const connectionArn = optionalString(input, "ConnectionArn", CONNECTION_ARN);
-  const nextToken = optionalString(input, "NextToken", NEXT_TOKEN);
-  const limit = optionalInteger(input, "Limit", 1, 100);
+  const paging = pageOptions(input);
   ctx.authorize(
     "events:ListApiDestinations",
     `arn:aws:events:${ctx.region}:${ctx.caller.accountId}:api-destination/*`,
@@ -212,12 +211,11 @@ const listApiDestinations: Operation = async (ctx, input) => {
   const page = await ctx.store.listApiDestinations(ctx.caller.accountId, {
     ...(prefix !== undefined && { prefix }),
     ...(connectionArn !== undefined && { connectionArn }),
-    ...(nextToken !== undefined && { nextToken }),
-    ...(limit !== undefined && { limit }),
+    ...paging,
   });
   return {
     ApiDestinations: page.items.map((d) => describe(d, false)),
-    ...(page.nextToken !== undefined && { NextToken: page.nextToken }),
+    ...nextTokenOf(page),
   };
 };
 

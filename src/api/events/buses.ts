@@ -11,14 +11,12 @@ import {
   ARN,
   BUS_NAME,
   BUS_NAME_OR_ARN,
-  NEXT_TOKEN,
-  optionalInteger,
   optionalObject,
   optionalString,
   requiredString,
   type Input,
 } from "../input.js";
-import { epochSeconds, type Operation, type OperationContext } from "./context.js";
+import { epochSeconds, nextTokenOf, pageOptions, type Operation, type OperationContext } from "./context.js";
 import { readTags } from "./tags.js";
 
 /** Resolves a bus name or ARN to (account, name); names are in the caller's account. */
@@ -122,20 +120,18 @@ const describeEventBus: Operation = async (ctx, input) => {
 
 const listEventBuses: Operation = async (ctx, input) => {
   const prefix = optionalString(input, "NamePrefix", { min: 1, max: 256 });
-  const nextToken = optionalString(input, "NextToken", NEXT_TOKEN);
-  const limit = optionalInteger(input, "Limit", 1, 100);
+  const paging = pageOptions(input);
   ctx.authorize("events:ListEventBuses", `arn:aws:events:${ctx.region}:${ctx.caller.accountId}:event-bus/*`);
   const page = await ctx.store.listBuses(ctx.caller.accountId, {
     ...(prefix !== undefined && { prefix }),
-    ...(nextToken !== undefined && { nextToken }),
-    ...(limit !== undefined && { limit }),
+    ...paging,
   });
   return {
     EventBuses: page.items.map((b) => {
       const { KmsKeyIdentifier: _k, DeadLetterConfig: _d, ...rest } = describe(b);
       return rest;
     }),
-    ...(page.nextToken !== undefined && { NextToken: page.nextToken }),
+    ...nextTokenOf(page),
   };
 };
 

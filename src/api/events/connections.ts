@@ -14,7 +14,7 @@ import { randomUUID } from "node:crypto";
 import { SecretBoxError, readAuthParameters } from "../../delivery/index.js";
 import type { Connection, ConnectionAuthorizationType, ConnectionState } from "../../store/index.js";
 import { ApiError } from "../errors.js";
-import { NEXT_TOKEN, optionalInteger, optionalString, requiredString, type Input } from "../input.js";
+import { optionalString, requiredString, type Input } from "../input.js";
 import { syncApiDestinations } from "./api-destinations.js";
 import {
   AUTHORIZATION_TYPES,
@@ -27,7 +27,14 @@ import {
   readAuthParametersInput,
   type StoredAuthParameters,
 } from "./connection-auth.js";
-import { countUpTo, epochSeconds, type Operation, type OperationContext } from "./context.js";
+import {
+  countUpTo,
+  epochSeconds,
+  nextTokenOf,
+  pageOptions,
+  type Operation,
+  type OperationContext,
+} from "./context.js";
 
 /** Every state ListConnections may filter by (EventBridge's ConnectionState). */
 const CONNECTION_STATES = [
@@ -206,8 +213,7 @@ const describeConnection: Operation = async (ctx, input) => {
 const listConnections: Operation = async (ctx, input) => {
   const prefix = optionalString(input, "NamePrefix", CONNECTION_NAME);
   const state = enumMember(input, "ConnectionState", CONNECTION_STATES, false);
-  const nextToken = optionalString(input, "NextToken", NEXT_TOKEN);
-  const limit = optionalInteger(input, "Limit", 1, 100);
+  const paging = pageOptions(input);
   ctx.authorize(
     "events:ListConnections",
     `arn:aws:events:${ctx.region}:${ctx.caller.accountId}:connection/*`,
@@ -217,12 +223,11 @@ const listConnections: Operation = async (ctx, input) => {
   const page = await ctx.store.listConnections(ctx.caller.accountId, {
     ...(prefix !== undefined && { prefix }),
     ...(state !== undefined && { state: state as ConnectionState }),
-    ...(nextToken !== undefined && { nextToken }),
-    ...(limit !== undefined && { limit }),
+    ...paging,
   });
   return {
     Connections: page.items.map(listed),
-    ...(page.nextToken !== undefined && { NextToken: page.nextToken }),
+    ...nextTokenOf(page),
   };
 };
 

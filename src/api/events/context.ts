@@ -7,7 +7,7 @@ import type { SecretBox, SigningSecrets } from "../../delivery/index.js";
 import type { GroupCommitter } from "../../ingest/index.js";
 import type { PatternLimits } from "../../patterns/index.js";
 import type { EventBus, Page, Store } from "../../store/index.js";
-import type { Input } from "../input.js";
+import { NEXT_TOKEN, optionalInteger, optionalString, type Input } from "../input.js";
 
 /** The authenticated caller. */
 export interface Caller {
@@ -39,6 +39,17 @@ export interface OperationContext {
 
 /** An operation: input in, output out (both JSON-ready). */
 export type Operation = (ctx: OperationContext, input: Input) => Promise<Record<string, unknown>>;
+
+/** A listing's `NextToken` and `Limit` (1–100; the store's page is 100 without it), as store list options. */
+export function pageOptions(input: Input): { nextToken?: string; limit?: number } {
+  const nextToken = optionalString(input, "NextToken", NEXT_TOKEN);
+  const limit = optionalInteger(input, "Limit", 1, 100);
+  return { ...(nextToken !== undefined && { nextToken }), ...(limit !== undefined && { limit }) };
+}
+
+/** The `NextToken` member of a listing's output, when another page follows. */
+export const nextTokenOf = (page: Page<unknown>) =>
+  page.nextToken !== undefined && { NextToken: page.nextToken };
 
 /** Epoch seconds, as the AWS JSON protocol writes timestamps. */
 export const epochSeconds = (ms: number): number => ms / 1000;

@@ -10,16 +10,14 @@ import { ApiError } from "../errors.js";
 import {
   ARN,
   BUS_NAME_OR_ARN,
-  NEXT_TOKEN,
   RULE_NAME,
   oneOf,
-  optionalInteger,
   optionalString,
   requiredString,
   type Input,
 } from "../input.js";
 import { existingBus } from "./buses.js";
-import { type Operation, type OperationContext } from "./context.js";
+import { nextTokenOf, pageOptions, type Operation, type OperationContext } from "./context.js";
 import { readTags } from "./tags.js";
 
 const RATE = /^rate\(\s*\d+\s+(minute|minutes|hour|hours|day|days)\s*\)$/;
@@ -126,18 +124,16 @@ const describeRule: Operation = async (ctx, input) => {
 
 const listRules: Operation = async (ctx, input) => {
   const prefix = optionalString(input, "NamePrefix", { min: 1, max: 64 });
-  const nextToken = optionalString(input, "NextToken", NEXT_TOKEN);
-  const limit = optionalInteger(input, "Limit", 1, 100);
+  const paging = pageOptions(input);
   const bus = await existingBus(ctx, optionalString(input, "EventBusName", BUS_NAME_OR_ARN));
   ctx.authorize("events:ListRules", ruleArn(ctx.region, bus.accountId, bus.name, "*"));
   const page = await ctx.store.listRules(bus.accountId, bus.name, {
     ...(prefix !== undefined && { prefix }),
-    ...(nextToken !== undefined && { nextToken }),
-    ...(limit !== undefined && { limit }),
+    ...paging,
   });
   return {
     Rules: page.items.map(describe),
-    ...(page.nextToken !== undefined && { NextToken: page.nextToken }),
+    ...nextTokenOf(page),
   };
 };
 
@@ -184,15 +180,11 @@ const deleteRule: Operation = async (ctx, input) => {
 
 const listRuleNamesByTarget: Operation = async (ctx, input) => {
   const targetArn = requiredString(input, "TargetArn", ARN);
-  const nextToken = optionalString(input, "NextToken", NEXT_TOKEN);
-  const limit = optionalInteger(input, "Limit", 1, 100);
+  const paging = pageOptions(input);
   const bus = await existingBus(ctx, optionalString(input, "EventBusName", BUS_NAME_OR_ARN));
   ctx.authorize("events:ListRuleNamesByTarget", ruleArn(ctx.region, bus.accountId, bus.name, "*"));
-  const page = await ctx.store.listRuleNamesByTarget(bus.accountId, bus.name, targetArn, {
-    ...(nextToken !== undefined && { nextToken }),
-    ...(limit !== undefined && { limit }),
-  });
-  return { RuleNames: page.items, ...(page.nextToken !== undefined && { NextToken: page.nextToken }) };
+  const page = await ctx.store.listRuleNamesByTarget(bus.accountId, bus.name, targetArn, paging);
+  return { RuleNames: page.items, ...nextTokenOf(page) };
 };
 
 /** The rule operations by name. */
