@@ -4,10 +4,11 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runBusbar, type CliRun } from "./support/index.js";
+import { NODE_FLAGS, runBusbar, type CliRun } from "./support/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "busbar-cli-"));
 
@@ -61,5 +62,23 @@ describe("busbar test-pattern", () => {
     const r = busbar(["test-pattern", "--pattern", event]);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /required option '--event <file>'/);
+  });
+});
+
+describe("the installed command", () => {
+  const root = join(import.meta.dirname, "..");
+
+  it("runs through its first line, with the Node.js flags it names", () => {
+    assert.ok(NODE_FLAGS.length > 0);
+    // Executed as a program: env -S splits the flags; node refuses a flag it does not know (exit 9).
+    const r = spawnSync(join(root, "bin", "busbar.js"), ["--help"], { cwd: root, encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /Usage: busbar/);
+  });
+  it("is what npm start runs, with the same flags", () => {
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
+      scripts: { start: string };
+    };
+    assert.equal(pkg.scripts.start, `node ${NODE_FLAGS.join(" ")} bin/busbar.js serve`);
   });
 });

@@ -4,13 +4,25 @@
  * the same data directory.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { SQSClient } from "@aws-sdk/client-sqs";
 
 const root = join(import.meta.dirname, "..", "..");
+
+/**
+ * The Node.js flags the installed command runs with: those on the first line of bin/busbar.js
+ * (`#!/usr/bin/env -S node <flags>`), so that test and benchmark servers run as users' do.
+ */
+export const NODE_FLAGS: readonly string[] = (() => {
+  const first = readFileSync(join(root, "bin", "busbar.js"), "utf8").split("\n", 1)[0] ?? "";
+  const m = /^#!\/usr\/bin\/env -S node((?: --[a-z-]+=\S+)*)$/.exec(first);
+  if (m === null)
+    throw new Error(`bin/busbar.js does not start with "#!/usr/bin/env -S node <flags>": ${first}`);
+  return (m[1] ?? "").split(" ").filter((flag) => flag !== "");
+})();
 
 /** Root credentials the test servers run with. */
 export const TEST_ROOT = {
@@ -47,7 +59,10 @@ export interface BusbarProcess {
   kill(): Promise<void>;
 }
 
-/** Starts `busbar serve`; `dataDir` defaults to a new temporary directory. */
+/**
+ * Starts `busbar serve` with the command's {@link NODE_FLAGS} (then `nodeArgs`, which may override
+ * them); `dataDir` defaults to a new temporary directory.
+ */
 export async function startBusbar(
   options: { dataDir?: string; env?: Record<string, string>; nodeArgs?: string[] } = {},
 ): Promise<BusbarProcess> {
@@ -55,6 +70,7 @@ export async function startBusbar(
   const child = spawn(
     process.execPath,
     [
+      ...NODE_FLAGS,
       ...(options.nodeArgs ?? []),
       "--import",
       "tsx",

@@ -3,6 +3,7 @@
  */
 export {
   eventBridgeClient,
+  NODE_FLAGS,
   removeDataDir,
   sqsClient,
   startBusbar,
