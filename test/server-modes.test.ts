@@ -1,7 +1,7 @@
 /**
  * Ways a node can run besides the default: accept-only (BUSBAR_DELIVERY=off), whose deliveries wait
- * in the store until a start with delivery on; HTTP served on the main thread (BUSBAR_HTTP_THREADS=0)
- * instead of the front thread; SQLite on the other thread than the default (BUSBAR_STORE_THREAD).
+ * in the store until a start with delivery on; HTTP served on a front thread (BUSBAR_HTTP_THREADS=1)
+ * instead of the main thread; SQLite on the other thread than the default (BUSBAR_STORE_THREAD).
  * Bad values refuse to start.
  */
 import { describe, it } from "node:test";
@@ -83,7 +83,7 @@ describe("BUSBAR_DELIVERY=off", () => {
 });
 
 for (const [name, value, logged] of [
-  ["BUSBAR_HTTP_THREADS", "0", /"httpThreads":0/],
+  ["BUSBAR_HTTP_THREADS", "1", /"httpThreads":1/],
   ["BUSBAR_STORE_THREAD", "main", /"storeThread":"main"/],
 ] as const)
   describe(`${name}=${value}`, () => {

@@ -68,8 +68,9 @@ export interface BusbarConfig {
   readonly patternLimits: PatternLimits;
   readonly delivery: DeliveryConfig;
   /**
-   * BUSBAR_HTTP_THREADS: 1 (default) serves HTTP (requests, SigV4, protocol parsing, replies) on a
-   * front thread and runs operations on the main thread; 0 serves everything on the main thread.
+   * BUSBAR_HTTP_THREADS: 0 (default) serves HTTP (requests, SigV4, protocol parsing, replies) on the
+   * main thread, beside the operations; 1 serves it on a front thread of its own, which hands each
+   * request's operation to the main thread (two more crossings between threads per request).
    */
   readonly httpThreads: number;
   /**
@@ -149,7 +150,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     // reusePort from Node 22.12); Node 20 has no way to share one safely between threads.
     httpThreads:
       env.BUSBAR_HTTP_THREADS === undefined || env.BUSBAR_HTTP_THREADS === ""
-        ? 1
+        ? 0
         : integer("BUSBAR_HTTP_THREADS", env.BUSBAR_HTTP_THREADS, 0, 1),
     storeThread: storeThread(env.BUSBAR_STORE_THREAD),
   });
