@@ -7,7 +7,7 @@ import { PutEventsRequestError, busOf, putEvents } from "../../ingest/index.js";
 import { InvalidEventJsonError, InvalidEventPatternError, testPattern } from "../../patterns/index.js";
 import { ApiError } from "../errors.js";
 import { arrayOf, optionalString, requiredString } from "../input.js";
-import { type Operation } from "./context.js";
+import { type Operation, type OperationContext } from "./context.js";
 
 const putEventsOperation: Operation = async (ctx, input) => {
   const entries = arrayOf(input, "Entries", 1, 10, true) ?? [];
@@ -28,24 +28,31 @@ const putEventsOperation: Operation = async (ctx, input) => {
     const stored = await ctx.store.getBus(bus.accountId, bus.name);
     if (stored !== undefined) ctx.registry.setBus(stored);
   }
-  try {
-    const results = await putEvents(
-      {
-        registry: ctx.registry,
-        committer: ctx.committer,
-        region: ctx.region,
-        accountId: ctx.caller.accountId,
-        mayPut: (bus) => ctx.mayPutEvents(bus),
-      },
-      entries,
-    );
-    return { FailedEntryCount: results.filter((r) => "ErrorCode" in r).length, Entries: results };
-  } catch (e) {
+  // Returned, not awaited: the commit is awaited with nothing of the request's input held (putEvents).
+  return accept(ctx, entries);
+};
+
+/** PutEvents on the entries, its request-level errors as ValidationException. */
+function accept(ctx: OperationContext, entries: readonly unknown[]): Promise<Record<string, unknown>> {
+  const invalid = (e: unknown): never => {
     if (e instanceof PutEventsRequestError)
       throw new ApiError("ValidationException", e.message, { cause: e });
     throw e;
-  }
-};
+  };
+  return putEvents(
+    {
+      registry: ctx.registry,
+      committer: ctx.committer,
+      region: ctx.region,
+      accountId: ctx.caller.accountId,
+      mayPut: (bus) => ctx.mayPutEvents(bus),
+    },
+    entries,
+  ).then(
+    (results) => ({ FailedEntryCount: results.filter((r) => "ErrorCode" in r).length, Entries: results }),
+    invalid,
+  );
+}
 
 const ENVELOPE_FIELDS = ["id", "account", "source", "time", "region", "detail-type"] as const;
 
