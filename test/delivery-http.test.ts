@@ -442,6 +442,22 @@ describe("HTTP client", () => {
     assert.ok(failed.message.length < 1300, `message of ${failed.message.length} characters`);
   });
 
+  it("succeeds on a 2xx with a long body without reading it all, on a new connection next time", async () => {
+    let calls = 0;
+    const target = await receiver((_req, res) => {
+      calls++;
+      if (calls === 1) res.writeHead(200).end("y".repeat(4 * 1024 * 1024));
+      else res.writeHead(204).end();
+    });
+    const invoker = webhookInvoker();
+    await invoker.invoke(invocation(`${target.origin}/hook`), signal());
+    await invoker.invoke(invocation(`${target.origin}/hook`), signal());
+    assert.equal(target.requests.length, 2);
+    // The first connection was closed rather than read to the end of its 4 MiB (read to its end, it
+    // would have carried the second request too).
+    assert.ok(target.connections >= 2, `${target.connections} connections`);
+  });
+
   it("retries a 429 after its Retry-After seconds", async () => {
     const target = await receiver((_req, res) => res.writeHead(429, { "retry-after": "7" }).end());
     const failed = await failure(webhookInvoker().invoke(invocation(`${target.origin}/hook`), signal()));
