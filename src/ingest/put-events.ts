@@ -6,7 +6,7 @@
  * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html
  */
 import { DEFAULT_BUS, parseArn, type RuleMatch, type RuleRegistry } from "../buses/index.js";
-import { InvalidEventJsonError } from "../patterns/index.js";
+import { InvalidEventJsonError, isJsonObject } from "../patterns/index.js";
 import type { EventBus, IngestRecord, PendingDelivery, StoredEvent } from "../store/index.js";
 import type { GroupCommitter } from "./group-commit.js";
 import { uuidv7 } from "./ids.js";
@@ -170,15 +170,8 @@ function acceptEntry(
   if (detailType.length > 128) return fail(invalid("DetailType", "DetailType exceeds 128 characters."));
   if (typeof detail !== "string" || detail.length === 0)
     return fail(invalid("Detail", "Detail is a required argument."));
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(detail);
-  } catch {
-    return fail(entryError("MalformedDetail", "Detail is malformed."));
-  }
-  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
-    return fail(entryError("MalformedDetail", "Detail is malformed."));
-  }
+  // Checked without being parsed into objects: it goes into the envelope as given.
+  if (!isJsonObject(detail)) return fail(entryError("MalformedDetail", "Detail is malformed."));
   if (resources !== undefined && resources !== null) {
     if (!Array.isArray(resources) || resources.length > 100) {
       return fail(invalid("Resources", "Resources must be a list of at most 100 strings."));
@@ -211,10 +204,10 @@ function acceptEntry(
     `"resources":${JSON.stringify(resources ?? [])},"detail":${detail}}`;
   let matches;
   try {
-    // The envelope is valid JSON: its parts were checked above and Detail parsed.
+    // The envelope is valid JSON: its parts were checked above, Detail with isJsonObject.
     matches = ctx.registry.match(bus.accountId, bus.name, json, true);
   } catch (e) {
-    // JSON.parse accepts nesting deeper than events may have (MAX_EVENT_DEPTH).
+    // A Detail nested 1000 levels deep is one level deeper in the envelope than events may be.
     if (e instanceof InvalidEventJsonError)
       return fail(entryError("MalformedDetail", "Detail is malformed."));
     throw e;

@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { InvalidEventJsonError } from "./errors.js";
+import { isJsonObject } from "./index.js";
 import { Matcher } from "./matcher.js";
 
 /** A matcher that looks only at `a`, so that everything else in the event is skipped. */
@@ -53,5 +54,83 @@ describe("event scanner", () => {
     const deep = "[".repeat(5000) + "]".repeat(5000);
     assert.throws(() => matcher.matchJson(`{"a":"x","b":${deep}}`), /Nesting deeper than 1000/);
     assert.throws(() => matcher.matchJson(`{"a":${deep}}`), /Nesting deeper than 1000/);
+  });
+});
+
+describe("isJsonObject", () => {
+  /** What JSON.parse says: one object, nothing else. */
+  const parsesToObject = (text: string): boolean => {
+    try {
+      const v: unknown = JSON.parse(text);
+      return v !== null && typeof v === "object" && !Array.isArray(v);
+    } catch {
+      return false;
+    }
+  };
+
+  it("accepts exactly what JSON.parse reads as one object", () => {
+    const cases = [
+      "{}",
+      " \t\n{ } \r\n",
+      '{"a":1}',
+      '{"a":[1,2,{"b":null}],"c":{"d":"e\\u00e9\\n"},"f":-1.5e+3,"g":true}',
+      '{"a":"\u00e9\ud83d\ude00"}',
+      '{"a":1}{"b":2}',
+      '{"a":1},"id":"x"',
+      '{"a":1} x',
+      "[]",
+      "[{}]",
+      '"text"',
+      "1",
+      "null",
+      "",
+      " ",
+      "{",
+      '{"a":01}',
+      '{"a":1.}',
+      '{"a":"\\q"}',
+      '{"a":"tab\there"}',
+      '{"a":1,}',
+      "\ufeff{}",
+      '{"a":"x","b":[1 2]}',
+    ];
+    for (const text of cases) assert.equal(isJsonObject(text), parsesToObject(text), JSON.stringify(text));
+  });
+
+  it("agrees with JSON.parse on randomly damaged objects (seeded)", () => {
+    let seed = 12345;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const alphabet = '{}[]":,.-+eE0123456789 \\ntrufalsx\u00e9';
+    const seeds = [
+      '{"a":[1,2,{"b":null}],"c":{"d":"e\\u00e9"},"f":-1.5e+3,"g":true,"h":false}',
+      '{"order":17,"customer":"c-7","note":"xxxxxxxx","tags":["a","b"],"n":{"m":[[],{}]}}',
+    ];
+    let disagreements = 0;
+    for (let k = 0; k < 20_000; k++) {
+      let text = seeds[k % seeds.length] as string;
+      for (let edits = 1 + random(3); edits > 0; edits--) {
+        const at = random(text.length + 1);
+        const c = alphabet[random(alphabet.length)] as string;
+        const op = random(3);
+        text =
+          op === 0
+            ? text.slice(0, at) + c + text.slice(at)
+            : op === 1
+              ? text.slice(0, at) + text.slice(at + 1)
+              : text.slice(0, at) + c + text.slice(at + 1);
+      }
+      if (isJsonObject(text) !== parsesToObject(text)) disagreements++;
+    }
+    assert.equal(disagreements, 0);
+  });
+
+  it("refuses nesting far deeper than events may have, which JSON.parse reads", () => {
+    const deep = (n: number): string => `${'{"a":'.repeat(n)}1${"}".repeat(n)}`;
+    assert.equal(isJsonObject(deep(1000)), true);
+    assert.equal(isJsonObject(deep(1002)), false);
+    assert.equal(parsesToObject(deep(1002)), true);
   });
 });

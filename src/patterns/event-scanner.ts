@@ -60,6 +60,28 @@ export class EventScanner {
     if (this.i !== text.length) this.fail("Unexpected text after the JSON value");
   }
 
+  /**
+   * Whether `text` is one JSON object and nothing else (whitespace around it aside), validated as
+   * {@link scan} validates what it skips, and with nothing built: how PutEvents checks a Detail, which
+   * is then placed verbatim in the event's envelope.
+   */
+  isObject(text: string): boolean {
+    this.s = text;
+    this.i = 0;
+    this.trusted = false;
+    try {
+      if (this.ws() !== 123 /* { */) return false;
+      this.skip();
+      this.ws();
+      return this.i === text.length;
+    } catch (e) {
+      if (e instanceof InvalidEventJsonError) return false;
+      throw e;
+    } finally {
+      this.s = "";
+    }
+  }
+
   private fail(reason: string): never {
     throw new InvalidEventJsonError(reason, this.i);
   }

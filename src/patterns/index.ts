@@ -3,6 +3,7 @@
  * that holds all rules of a bus.
  */
 import { compilePattern } from "./compile.js";
+import { EventScanner } from "./event-scanner.js";
 import { DEFAULT_PATTERN_LIMITS, type PatternLimits } from "./limits.js";
 import { Matcher } from "./matcher.js";
 
@@ -11,6 +12,17 @@ export { Matcher } from "./matcher.js";
 export { InvalidEventPatternError, InvalidEventJsonError, PatternErrorCode } from "./errors.js";
 export { DEFAULT_PATTERN_LIMITS, resolvePatternLimits, type PatternLimits } from "./limits.js";
 export { referenceMatches } from "./reference-evaluator.js";
+
+const objectChecker = new EventScanner();
+
+/**
+ * Whether `text` is exactly one JSON object (whitespace around it allowed), checked without building
+ * it: the grammar of RFC 8259, as `JSON.parse` reads it, except that nesting much deeper than an
+ * event may have is refused (MAX_EVENT_DEPTH, counted as the event scanner counts it).
+ */
+export function isJsonObject(text: string): boolean {
+  return objectChecker.isObject(text);
+}
 
 /**
  * Validates a pattern; throws `InvalidEventPatternError` naming the field and the rule it breaks.
