@@ -420,7 +420,7 @@ export class QueueService {
           ok: {
             message,
             reply: {
-              MD5OfMessageBody: md5OfBody(body),
+              MD5OfMessageBody: message.bodyMd5 as string,
               ...optional("MD5OfMessageAttributes", md5OfAttributes(attributes)),
               ...optional("MD5OfMessageSystemAttributes", md5OfAttributes(system)),
             },
@@ -535,6 +535,7 @@ export class QueueService {
     return {
       id: randomUUID(),
       body,
+      bodyMd5: md5OfBody(body),
       ...(attributes !== undefined && { attributes: JSON.stringify(attributes) }),
       ...(system !== undefined && { systemAttributes: JSON.stringify(system) }),
       senderId: sender.senderId,
@@ -631,7 +632,7 @@ export class QueueService {
     return {
       MessageId: m.id,
       ReceiptHandle: this.#receipts.encode(queue, m),
-      MD5OfBody: md5OfBody(m.body),
+      MD5OfBody: m.bodyMd5 ?? md5OfBody(m.body),
       Body: m.body,
       ...(system !== undefined && { Attributes: system }),
       ...(attributes !== undefined && {

@@ -225,6 +225,11 @@ export interface NewMessage {
   /** MessageId; unique within its queue (a message moved to another queue keeps it). */
   readonly id: string;
   readonly body: string;
+  /**
+   * The body's MD5 as the sender computed it (hex): kept with the body and returned with it, so that
+   * a receive does not hash the body again. Absent, a receive computes it.
+   */
+  readonly bodyMd5?: string;
   /** MessageAttributes as JSON text (opaque to the store); absent when there are none. */
   readonly attributes?: string;
   /** MessageSystemAttributes (AWSTraceHeader) as JSON text; absent when there are none. */
@@ -264,6 +269,8 @@ export interface QueueMessage {
   readonly seq: number;
   readonly id: string;
   readonly body: string;
+  /** The body's MD5 (hex), when it was sent with one ({@link NewMessage.bodyMd5}). */
+  readonly bodyMd5?: string;
   readonly attributes?: string;
   readonly systemAttributes?: string;
   readonly senderId: string;

@@ -110,7 +110,7 @@ export function unflattenRecords(flat: FlatRecords): IngestRecord[] {
 export type FlatMessages = Array<string | number | null>;
 
 /** Slots of one message in {@link FlatMessages}; absent optional fields are null. */
-const NEW_MESSAGE_SLOTS = 13;
+const NEW_MESSAGE_SLOTS = 14;
 
 /** Flattens messages to send for {@link unflattenMessages}. */
 export function flattenMessages(messages: readonly NewMessage[]): FlatMessages {
@@ -130,6 +130,7 @@ export function flattenMessages(messages: readonly NewMessage[]): FlatMessages {
       m.deduplication?.key ?? null,
       m.deduplication?.until ?? null,
       m.deadLetterSourceArn ?? null,
+      m.bodyMd5 ?? null,
     );
   }
   return out;
@@ -155,6 +156,7 @@ export function unflattenMessages(flat: FlatMessages): NewMessage[] {
     if (flat[i + 10] !== null)
       m.deduplication = { key: flat[i + 10] as string, until: flat[i + 11] as number };
     if (flat[i + 12] !== null) m.deadLetterSourceArn = flat[i + 12] as string;
+    if (flat[i + 13] !== null) m.bodyMd5 = flat[i + 13] as string;
     messages.push(m);
   }
   return messages;
@@ -164,7 +166,7 @@ export function unflattenMessages(flat: FlatMessages): NewMessage[] {
 export type FlatReceived = Array<string | number | null>;
 
 /** Slots of one message in {@link FlatReceived}; absent optional fields are null. */
-const RECEIVED_SLOTS = 16;
+const RECEIVED_SLOTS = 17;
 
 /** Flattens received messages for {@link unflattenReceived}. */
 export function flattenReceived(messages: readonly QueueMessage[]): FlatReceived {
@@ -187,6 +189,7 @@ export function flattenReceived(messages: readonly QueueMessage[]): FlatReceived
       m.receiveCount,
       m.firstReceivedAt ?? null,
       m.lastReceivedAt ?? null,
+      m.bodyMd5 ?? null,
     );
   }
   return out;
@@ -214,6 +217,7 @@ export function unflattenReceived(flat: FlatReceived): QueueMessage[] {
     if (flat[i + 12] !== null) m.deadLetterSourceArn = flat[i + 12] as string;
     if (flat[i + 14] !== null) m.firstReceivedAt = flat[i + 14] as number;
     if (flat[i + 15] !== null) m.lastReceivedAt = flat[i + 15] as number;
+    if (flat[i + 16] !== null) m.bodyMd5 = flat[i + 16] as string;
     messages.push(m);
   }
   return messages;

@@ -33,6 +33,7 @@ export type MessageRow = readonly [
   sentAt: number,
   deduplicationId: string | null,
   deadLetterSourceArn: string | null,
+  bodyMd5: string | null,
 ];
 
 /** The bind parameters of a content insert, by position. */
@@ -45,6 +46,7 @@ export type ContentParams = [
   systemAttributes: string | null,
   attributes: string | null,
   body: string,
+  bodyMd5: string | null,
 ];
 
 /** What deletes and visibility changes check of a message. */
@@ -71,18 +73,18 @@ const CANDIDATE_COLUMNS = `seq, visible_at, receive_count, group_id`;
 /** The columns of a {@link MessageRow}, from states `s` and contents `c`. */
 const MESSAGE_COLUMNS = `s.seq, s.visible_at, s.receive_count, s.expires_at, s.group_id,
   s.first_received_at, s.last_received_at, c.id, c.body, c.attributes, c.system_attributes, c.sender_id,
-  c.sent_at, c.deduplication_id, c.dead_letter_source_arn`;
+  c.sent_at, c.deduplication_id, c.dead_letter_source_arn, c.body_md5`;
 /** `seq` is one of a JSON array of seqs, the parameter `@seqs`: sets of messages in one statement. */
 const SEQ_IN = `seq IN (SELECT value FROM json_each(@seqs))`;
 const CONTENT_INSERT = `INSERT INTO queue_messages (id, sender_id, sent_at, deduplication_id,
-  dead_letter_source_arn, system_attributes, attributes, body)`;
+  dead_letter_source_arn, system_attributes, attributes, body, body_md5)`;
 const STATE_INSERT = `INSERT INTO ${STATES} (queue_id, seq, visible_at, receive_count, expires_at, group_id)`;
 
 /** Prepares the statements of messages. */
 export function prepareMessageStatements(db: Database.Database) {
   return {
     /** Adds a message's content; its rowid is the new seq. */
-    insertContent: db.prepare<ContentParams>(`${CONTENT_INSERT} VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+    insertContent: db.prepare<ContentParams>(`${CONTENT_INSERT} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     /** (queueId, seq, visibleAt, expiresAt, groupId): the state of a new, unreceived message. */
     insertState: db.prepare<[number, number, number, number, string | null]>(
       `${STATE_INSERT} VALUES (?, ?, ?, 0, ?, ?)`,
@@ -124,7 +126,8 @@ export function prepareMessageStatements(db: Database.Database) {
 
     /** (deadLetterSourceArn, seq): a copy of a message's content, under a new seq. */
     copyContent: db.prepare<[string | null, number]>(
-      `${CONTENT_INSERT} SELECT id, sender_id, sent_at, deduplication_id, ?, system_attributes, attributes, body
+      `${CONTENT_INSERT} SELECT id, sender_id, sent_at, deduplication_id, ?, system_attributes, attributes, body,
+         body_md5
        FROM queue_messages WHERE seq = ?`,
     ),
     /** (queueId, seq, now, fromQueueId, fromSeq): the state of a copy, unreceived and visible at `now`. */

@@ -99,6 +99,7 @@ export function toQueueMessage(row: MessageRow, fifo: boolean): QueueMessage {
     sentAt,
     deduplicationId,
     deadLetterSourceArn,
+    bodyMd5,
   ] = row;
   const message: Mutable<QueueMessage> = {
     seq,
@@ -110,6 +111,7 @@ export function toQueueMessage(row: MessageRow, fifo: boolean): QueueMessage {
     expiresAt,
     receiveCount,
   };
+  if (bodyMd5 !== null) message.bodyMd5 = bodyMd5;
   if (attributes !== null) message.attributes = attributes;
   if (systemAttributes !== null) message.systemAttributes = systemAttributes;
   if (groupId !== null) message.groupId = groupId;
@@ -132,6 +134,7 @@ export function contentOf(m: NewMessage): ContentParams {
     m.systemAttributes ?? null,
     m.attributes ?? null,
     m.body,
+    m.bodyMd5 ?? null,
   ];
 }
 

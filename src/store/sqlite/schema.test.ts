@@ -45,7 +45,7 @@ function writeVersion2(path: string): void {
 
 describe("SQLite schema", () => {
   it("migrates a database at version 2, keeping its data", async () => {
-    assert.equal(SCHEMA_VERSION, 3);
+    assert.equal(SCHEMA_VERSION, 4);
     await inDataDir(async (dataDir) => {
       const path = join(dataDir, DEFAULT_SQLITE_FILE_NAME);
       writeVersion2(path);

@@ -248,6 +248,11 @@ export const MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL -- encrypted by the caller; opaque
   ) STRICT, WITHOUT ROWID;
   `,
+
+  // 3 → 4: the body's MD5, computed once at send.
+  `
+  ALTER TABLE queue_messages ADD COLUMN body_md5 TEXT;
+  `,
 ];
 
 /** The schema version this build writes: the number of migrations. */

@@ -30,6 +30,7 @@ export function queueMessageTests(open: OpenStore): void {
     test("sends messages and receives them in send order with every field", async ({ store }) => {
       await createQueues(store, "q");
       const full = message("m1", {
+        bodyMd5: "b3f5ed03b84e9ee2d3bf4c2e8ec4e8a1",
         attributes: '{"a":{"DataType":"String","StringValue":"x"}}',
         systemAttributes: '{"AWSTraceHeader":{"DataType":"String","StringValue":"Root=1"}}',
         senderId: "AIDASENDER",
@@ -264,7 +265,11 @@ export function queueMessageTests(open: OpenStore): void {
     test("moves a message received maxReceiveCount times to the dead-letter queue", async ({ store }) => {
       await createQueues(store, "q", "dlq");
       await store.sendMessages(ref("q"), [
-        message("m1", { attributes: "{}", expiresAt: T0 + 7 * DAY }),
+        message("m1", {
+          attributes: "{}",
+          expiresAt: T0 + 7 * DAY,
+          bodyMd5: "b3f5ed03b84e9ee2d3bf4c2e8ec4e8a1",
+        }),
         message("m2"),
       ]);
       const redrive = { maxReceiveCount: 2, deadLetterQueue: ref("dlq"), sourceArn: queueArn("q") };
@@ -278,6 +283,7 @@ export function queueMessageTests(open: OpenStore): void {
         seq: moved.seq,
         id: "m1",
         body: "body of m1",
+        bodyMd5: "b3f5ed03b84e9ee2d3bf4c2e8ec4e8a1",
         attributes: "{}",
         senderId: ACCOUNT,
         sentAt: T0,

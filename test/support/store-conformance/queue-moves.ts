@@ -29,6 +29,7 @@ export function queueMoveTests(open: OpenStore): void {
       await createQueues(store, "dlq", "dest");
       await store.sendMessages(ref("dlq"), [
         message("m1", {
+          bodyMd5: "b3f5ed03b84e9ee2d3bf4c2e8ec4e8a1",
           attributes: "{}",
           systemAttributes: '{"AWSTraceHeader":{}}',
           groupId: "g",
@@ -49,6 +50,7 @@ export function queueMoveTests(open: OpenStore): void {
         seq: moved[0]?.seq,
         id: "m1",
         body: "body of m1",
+        bodyMd5: "b3f5ed03b84e9ee2d3bf4c2e8ec4e8a1",
         attributes: "{}",
         systemAttributes: '{"AWSTraceHeader":{}}',
         senderId: ACCOUNT,
