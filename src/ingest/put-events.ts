@@ -207,7 +207,7 @@ function acceptEntry(
     // The envelope is valid JSON: its parts were checked above, Detail with isJsonObject.
     matches = ctx.registry.match(bus.accountId, bus.name, json, true);
   } catch (e) {
-    // A Detail nested 1000 levels deep is one level deeper in the envelope than events may be.
+    // The envelope nests Detail one level deeper than isJsonObject counted: it may now be too deep.
     if (e instanceof InvalidEventJsonError)
       return fail(entryError("MalformedDetail", "Detail is malformed."));
     throw e;

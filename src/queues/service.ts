@@ -420,7 +420,7 @@ export class QueueService {
           ok: {
             message,
             reply: {
-              MD5OfMessageBody: message.bodyMd5 as string,
+              MD5OfMessageBody: message.bodyMd5,
               ...optional("MD5OfMessageAttributes", md5OfAttributes(attributes)),
               ...optional("MD5OfMessageSystemAttributes", md5OfAttributes(system)),
             },
@@ -503,7 +503,7 @@ export class QueueService {
     system: MessageAttributes | undefined,
     sender: Sender,
     now: number,
-  ): NewMessage {
+  ): NewMessage & { readonly bodyMd5: string } {
     let delay = integerAttribute(queue.attributes, "DelaySeconds");
     const given = entry.DelaySeconds;
     if (given !== undefined && given !== null && !queue.fifo) {
