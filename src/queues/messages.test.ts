@@ -1,4 +1,5 @@
 import { describe, it } from "node:test";
+import { createHmac } from "node:crypto";
 import assert from "node:assert/strict";
 import { QueueError } from "./errors/index.js";
 import { checkAttributes, checkBody, filterAttributes, md5OfAttributes, md5OfBody } from "./messages.js";
@@ -102,5 +103,33 @@ describe("receipt handles", () => {
       "ReceiptHandleIsInvalid",
     );
     assert.throws(() => codec.decode({ ...queue, name: "r" }, handle), /not valid for this queue/);
+    // Each character of the MAC counts: changing any one of them makes the handle invalid.
+    const dot = handle.indexOf(".");
+    for (let i = dot + 1; i < handle.length; i++) {
+      const altered = handle.slice(0, i) + (handle[i] === "A" ? "B" : "A") + handle.slice(i + 1);
+      assert.equal(
+        code(() => codec.decode(queue, altered)),
+        "ReceiptHandleIsInvalid",
+      );
+    }
+    assert.equal(
+      code(() => codec.decode(queue, `${handle}A`)),
+      "ReceiptHandleIsInvalid",
+    );
+  });
+
+  it("reads handles of the earlier HMAC form (v1), issued before an upgrade", () => {
+    const key = createHmac("sha256", "secret").update("busbar receipt handles v1").digest();
+    const payload = Buffer.from("42.3.000000000000.q", "utf8");
+    const mac = createHmac("sha256", key).update(payload).digest().subarray(0, 12);
+    const v1 = `${payload.toString("base64url")}.${mac.toString("base64url")}`;
+    assert.deepEqual(codec.decode(queue, v1), {
+      seq: 42,
+      receiveCount: 3,
+      accountId: "000000000000",
+      queueName: "q",
+    });
+    assert.notEqual(codec.encode(queue, { seq: 42, receiveCount: 3 }), v1);
+    assert.throws(() => new ReceiptCodec("other").decode(queue, v1), QueueError);
   });
 });
