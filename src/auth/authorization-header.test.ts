@@ -126,6 +126,42 @@ describe("parseAuthorization", () => {
     });
   }
 
+  it("parses a header the same whether its text before the signature was seen before or not", () => {
+    const other = "0123456789abcdef".repeat(4);
+    const prefixes = [
+      `AWS4-HMAC-SHA256 Credential=${CREDENTIAL}, SignedHeaders=host;x-amz-date, `,
+      `AWS4-HMAC-SHA256 Credential=${CREDENTIAL},SignedHeaders=host,`,
+      `  AWS4-HMAC-SHA256 Credential=${CREDENTIAL},\tSignedHeaders=host;x-amz-date,\t `,
+      `AWS4-HMAC-SHA256 Signature=${SIG}, Credential=${CREDENTIAL}, SignedHeaders=host, `,
+      `AWS4-HMAC-SHA256 Credential=${CREDENTIAL}, SignedHeaders=host, XSignature=${SIG}, `,
+      `AWS4-HMAC-SHA256 Credential=${CREDENTIAL}, SignedHeaders=host `,
+      `AWS4-HMAC-SHA256 Signature=${SIG}, Credential=${CREDENTIAL}, SignedHeaders=host, Foo=`,
+      `AWS4-HMAC-SHA256 Credential=${CREDENTIAL}, SignedHeaders=host, Signature =x, `,
+      `AWS4-HMAC-SHA256 Credential=${CREDENTIAL}, SignedHeaders=, `,
+    ];
+    const outcome = (header: string): unknown => {
+      try {
+        return parseAuthorization(header);
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    for (const prefix of prefixes) {
+      // Never seen before: the parse of the whole text.
+      const first = outcome(`${prefix}Signature=${other}`);
+      const upper = outcome(`${prefix}Signature=${other.toUpperCase()}`);
+      const short = outcome(`${prefix}Signature=${other.slice(1)}z`);
+      // Seen with another signature, which may have kept the parse of its prefix.
+      outcome(`${prefix}Signature=${SIG}`);
+      assert.deepEqual(outcome(`${prefix}Signature=${other}`), first, prefix);
+      assert.deepEqual(outcome(`${prefix}Signature=${other.toUpperCase()}`), upper, prefix);
+      assert.deepEqual(outcome(`${prefix}Signature=${other.slice(1)}z`), short, prefix);
+    }
+    // The first prefix parses, with whichever signature follows it.
+    assert.equal((outcome(`${prefixes[0]}Signature=${other}`) as { signature: string }).signature, other);
+    assert.match(String(outcome(`${prefixes[0]}Signature=${other.slice(1)}z`)), /64 hexadecimal/);
+  });
+
   it("never echoes a long value such as a misplaced secret", () => {
     const secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
     for (const header of [

@@ -53,12 +53,40 @@ export function headerValue(headers: RequestHeaders, name: string): string | und
   return value.length === 0 ? undefined : value.map((v) => v.trim()).join(",");
 }
 
+/** What the header says before its signature, by that text: a client's requests all repeat it. */
+const parsedPrefixes = new Map<string, Omit<ParsedAuthorization, "signature">>();
+const MAX_PARSED_PREFIXES = 1024;
+const SIGNATURE_PARAMETER = "Signature=";
+/** A prefix whose parse holds for any signature after it: it ends its last parameter with a comma. */
+const ENDS_PARAMETER = /,[ \t]*$/;
+
 /**
  * Parses `AWS4-HMAC-SHA256 Credential=AKID/yyyymmdd/region/service/aws4_request, SignedHeaders=a;b,
  * Signature=hex`. Parameters may come in any order; unknown parameters are ignored.
+ *
+ * Headers that end `, Signature=<64 lower-case hex digits>`, as the SDKs and the CLI write them, are
+ * read once per distinct text before the signature: when that text ends with a comma, the signature is
+ * a parameter of its own, so the rest parses the same whatever signature follows; its parse is kept.
  * @throws IncompleteSignatureError naming what is missing or malformed.
  */
 export function parseAuthorization(header: string): ParsedAuthorization {
+  const at = header.lastIndexOf(SIGNATURE_PARAMETER);
+  const prefix = at > 0 && header.length - at === SIGNATURE_PARAMETER.length + 64 ? header.slice(0, at) : "";
+  const signature = header.slice(at + SIGNATURE_PARAMETER.length);
+  if (prefix !== "") {
+    const known = parsedPrefixes.get(prefix);
+    if (known !== undefined && SIGNATURE.test(signature)) return { ...known, signature };
+  }
+  const parsed = parseAuthorizationText(header);
+  if (prefix !== "" && ENDS_PARAMETER.test(prefix) && parsed.signature === signature) {
+    if (parsedPrefixes.size >= MAX_PARSED_PREFIXES) parsedPrefixes.clear();
+    const { signature: _signature, ...rest } = parsed;
+    parsedPrefixes.set(prefix, rest);
+  }
+  return parsed;
+}
+
+function parseAuthorizationText(header: string): ParsedAuthorization {
   const trimmed = header.trim();
   const space = trimmed.indexOf(" ");
   const algorithm = space === -1 ? trimmed : trimmed.slice(0, space);
