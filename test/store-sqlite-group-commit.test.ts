@@ -194,6 +194,27 @@ for (const [where, openGrouped] of GROUPED)
       }
     });
 
+    it("answers a receive before the fsync that a send of its group waits for", async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), "busbar-sqlite-group-"));
+      const store = await openGrouped({ dataDir });
+      const q = { accountId: ACCOUNT, name: "q" };
+      try {
+        await createQueue(store, "q");
+        await store.sendMessages(q, [message("m1")]);
+        const order: string[] = [];
+        // Made in one turn: one group, the send first. The receive needs no fsync, the send does.
+        const send = store.sendMessages(q, [message("m2")]).then(() => order.push("send"));
+        const receive = store
+          .receiveMessages(q, { max: 1, now: T0, visibleUntil: T0 + 30_000 })
+          .then((received) => order.push(`receive ${received.map((m) => m.id).join()}`));
+        await Promise.all([send, receive]);
+        assert.deepEqual(order, ["receive m1", "send"]);
+      } finally {
+        await store.close();
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    });
+
     it("answers each of many concurrent calls with its own result", async () => {
       const dataDir = mkdtempSync(join(tmpdir(), "busbar-sqlite-group-"));
       const store = await openGrouped({ dataDir });

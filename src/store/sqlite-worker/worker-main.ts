@@ -4,11 +4,17 @@
  *
  * Group commit: the calls that arrive while the worker is busy, or in the same turn of its event loop,
  * run together, in arrival order, in one transaction (each in its own savepoint), and are answered
- * after its one commit; see src/store/sqlite/group-commit.ts. A call waits at most one turn of the
+ * after its one commit; see src/store/sqlite/group-commit.ts. Those whose outcome needs no fsync are
+ * answered before the log's fsync, the others after it (one fsync per group that needs one). A call waits at most one turn of the
  * event loop to be gathered (setImmediate), and while a group is being written the next one gathers.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { openSqliteStoreEngine, type CallOutcome, type StoreCall } from "../sqlite/index.js";
+import {
+  answersBeforeSync,
+  openSqliteStoreEngine,
+  type CallOutcome,
+  type StoreCall,
+} from "../sqlite/index.js";
 import type { PendingDelivery, QueueMessage, Store } from "../types.js";
 import {
   flattenDeliveries,
@@ -93,7 +99,11 @@ function replyTo(message: CallMessage, outcome: CallOutcome): ReplyMessage {
   return reply(message.id, { ok: true, value: toWire(outcome.value) });
 }
 
-/** Runs one group of calls and answers them, in one message, once the group is committed. */
+/**
+ * Runs one group of calls and answers them once the group is committed: at once the calls whose
+ * outcome needs no fsync (reads, receives, visibility changes, and failures), in one message; then,
+ * once the log is fsynced, the others, in a second one.
+ */
 function runGroup(messages: readonly CallMessage[]): void {
   const replies: ReplyMessage[] = [];
   const called: CallMessage[] = [];
@@ -106,10 +116,23 @@ function runGroup(messages: readonly CallMessage[]): void {
       replies.push(reply(message.id, { ok: false, error }));
     }
   }
+  const durable: Array<{ message: CallMessage; outcome: CallOutcome }> = [];
   if (calls.length > 0) {
-    engine.runGroup(calls).forEach((outcome, i) => replies.push(replyTo(called[i] as CallMessage, outcome)));
+    engine.runGroup(calls).forEach((outcome, i) => {
+      const message = called[i] as CallMessage;
+      if (outcome.ok && !answersBeforeSync(calls[i] as StoreCall)) durable.push({ message, outcome });
+      else replies.push(replyTo(message, outcome));
+    });
   }
   if (replies.length > 0) port?.postMessage(replies);
+  if (durable.length === 0) return;
+  let synced: CallOutcome | undefined;
+  try {
+    engine.syncLog();
+  } catch (error) {
+    synced = { ok: false, error };
+  }
+  port?.postMessage(durable.map(({ message, outcome }) => replyTo(message, synced ?? outcome)));
 }
 
 let gathered: CallMessage[] = [];

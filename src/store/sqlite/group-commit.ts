@@ -1,6 +1,6 @@
 /**
  * Group commit of store calls: the thread that owns the connection runs the calls that arrived
- * together in ONE transaction, so that they share one commit (one fsync with `synchronous = FULL`)
+ * together in ONE transaction, so that they share one commit (and one fsync of the log)
  * instead of paying one each. Queue traffic is many small writes (every receive and delete is one),
  * so this is what makes it cheap.
  *
@@ -10,15 +10,17 @@
  * - Each call runs in its own savepoint (better-sqlite3 nests `db.transaction()` calls as savepoints,
  *   the store's own IMMEDIATE transactions included), so a call that throws, in SQL or in plain
  *   JavaScript, rolls back its own changes only and the others go on.
- * - Outcomes are returned after the COMMIT: a resolved mutation is durable, as the contract promises.
+ * - Outcomes are returned after the COMMIT. The connection does not fsync it: its owner fsyncs the
+ *   write-ahead log afterwards (the worker's engine in index.ts, the in-thread store), and gives the
+ *   outcomes of mutations only then, so that a resolved mutation is durable, as the contract promises.
  *   When the commit itself fails, or SQLite abandons the transaction (an I/O error, a full disk), every
  *   call of the group fails with that error, since none of its changes was kept.
  * - A group of reads only runs without a transaction: it has nothing to commit.
- * - A group whose only writes are receives and visibility changes commits with `synchronous = NORMAL`:
- *   in WAL mode the commit is then written but not fsynced, so it survives the process being killed
- *   but not necessarily a power cut. Losing one only makes a message visible again sooner, with a
- *   lower receive count, which at-least-once delivery allows; sends, deletes and everything else keep
- *   waiting for the fsync (a later fsync of the WAL covers the relaxed commits before it too).
+ * - Receives and visibility changes need no fsync ({@link answersBeforeSync}): a commit that is written
+ *   but not fsynced survives the process being killed but not necessarily a power cut, and losing one
+ *   only makes a message visible again sooner, with a lower receive count, which at-least-once
+ *   delivery allows. Their outcomes are given before the fsync, even in a group with other writes;
+ *   sends, deletes and everything else wait for it (one fsync of the log covers every commit before it).
  */
 import type Database from "better-sqlite3";
 import { READ_METHODS, STORE_METHODS, storeError, type SyncStore } from "./async-store.js";
@@ -34,26 +36,21 @@ export type CallOutcome =
   { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
 
 const READS: ReadonlySet<string> = new Set(READ_METHODS);
-/** Writes whose loss in a power cut only makes messages visible again sooner. */
+/** Writes whose loss in a power cut only makes messages visible again sooner: they need no fsync. */
 const RELAXED: ReadonlySet<string> = new Set(["receiveMessages", "changeVisibility"]);
 
 /** Whether a group only reads: it has nothing to commit. */
 export const onlyReads = (calls: readonly StoreCall[]): boolean => calls.every((c) => READS.has(c.method));
 
-/** Whether a group's only writes are receives and visibility changes: it needs no fsync. */
-export const onlyRelaxed = (calls: readonly StoreCall[]): boolean =>
-  calls.every((c) => READS.has(c.method) || RELAXED.has(c.method));
+/** Whether a call's outcome may be given before the log is fsynced: it reads, or its writes are relaxed. */
+export const answersBeforeSync = (call: StoreCall): boolean =>
+  READS.has(call.method) || RELAXED.has(call.method);
 
 /** Runs calls of a group, returning one outcome per call, in order. */
 export type GroupCommit = (calls: readonly StoreCall[]) => CallOutcome[];
 
-/**
- * Builds the group commit of a store over its connection.
- * @param fsyncs whether the connection fsyncs its commits (`synchronous = FULL`, the default): then
- *   relaxed groups switch to NORMAL for their commit. A connection in NORMAL (whose owner fsyncs the
- *   log itself, in-thread.ts) is left as it is.
- */
-export function prepareGroupCommit(db: Database.Database, store: SyncStore, fsyncs = true): GroupCommit {
+/** Builds the group commit of a store over its connection (whose owner fsyncs the log itself). */
+export function prepareGroupCommit(db: Database.Database, store: SyncStore): GroupCommit {
   /** Runs one call; throws what it throws (an unknown method is a TypeError). */
   const dispatch = (call: StoreCall): unknown => {
     if (!STORE_METHODS.has(call.method)) throw new TypeError(`no store method ${call.method}`);
@@ -87,15 +84,11 @@ export function prepareGroupCommit(db: Database.Database, store: SyncStore, fsyn
 
   return (calls) => {
     if (onlyReads(calls)) return calls.map(attempt);
-    const relaxed = fsyncs && onlyRelaxed(calls);
-    if (relaxed) db.pragma("synchronous = NORMAL");
     try {
       return group(calls);
     } catch (error) {
       const failure = storeError(error);
       return calls.map(() => ({ ok: false, error: failure }));
-    } finally {
-      if (relaxed) db.pragma("synchronous = FULL");
     }
   };
 }

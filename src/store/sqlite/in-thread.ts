@@ -10,10 +10,10 @@
  * - **Commits.** After a group's transaction, the store fsyncs the write-ahead log and resolves the
  *   group's calls only once that returns. The thread meanwhile serves other requests and runs the
  *   next groups; one fsync is in flight at a time, and the groups written while it runs wait for the
- *   next one, which covers them all. As in the worker, groups whose only writes are receives and
- *   visibility changes resolve at once (they survive the process being killed; their loss in a power
- *   cut only makes messages visible sooner). Reads may see a commit before its fsync returns; nothing
- *   is acknowledged before it does.
+ *   next one, which covers them all. As in the worker, reads, receives and visibility changes resolve
+ *   at once, even in a group with other writes (they survive the process being killed; their loss in
+ *   a power cut only makes messages visible sooner). Reads may see a commit before its fsync returns;
+ *   no other write is acknowledged before it does.
  * - **Checkpoints.** Every {@link CHECKPOINT_INTERVAL_MS} with writes, the store holds new groups,
  *   waits until the whole log is fsynced, copies it into the database file (a PASSIVE checkpoint), and
  *   lets writes go on only after an fsync of the database file. SQLite restarts the log at the next
@@ -31,8 +31,8 @@ import type { Store } from "../types.js";
 import { STORE_METHODS } from "./async-store.js";
 import { StoreFailureError } from "./errors.js";
 import {
+  answersBeforeSync,
   onlyReads,
-  onlyRelaxed,
   type CallOutcome,
   type GroupCommit,
   type StoreCall,
@@ -77,7 +77,7 @@ function settle(pending: readonly Pending[], outcomes: readonly CallOutcome[]): 
 }
 
 /** Opens a file of the database for fsync (the log is created, empty, when SQLite has not yet). */
-function openForSync(path: string): number {
+export function openForSync(path: string): number {
   try {
     return openSync(path, "r");
   } catch {
@@ -179,11 +179,18 @@ export function inThreadStore(connection: InThreadConnection): Store {
     }
     const outcomes = connection.runGroup(calls);
     dirty = true;
-    if (onlyRelaxed(calls)) {
-      settle(pending, outcomes);
-    } else {
-      unsynced.push({ pending, outcomes });
-    }
+    // What needs no fsync (and failures) is answered now; the rest once the log is fsynced.
+    const later: Pending[] = [];
+    const laterOutcomes: CallOutcome[] = [];
+    pending.forEach((p, i) => {
+      const outcome = outcomes[i] as CallOutcome;
+      if (!outcome.ok || answersBeforeSync(p.call)) settle([p], [outcome]);
+      else {
+        later.push(p);
+        laterOutcomes.push(outcome);
+      }
+    });
+    if (later.length > 0) unsynced.push({ pending: later, outcomes: laterOutcomes });
     if (performance.now() - lastCheckpoint >= CHECKPOINT_INTERVAL_MS) holding = true;
     if (unsynced.length > 0 || holding) sync();
   };

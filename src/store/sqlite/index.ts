@@ -1,16 +1,18 @@
 /**
  * The embedded store: one SQLite database file in a data directory, opened in WAL mode with
- * `synchronous = FULL`, so that a resolved mutation (in particular a resolved `appendEvents`) survives
- * a crash, kill -9 or power loss. SQLite types never leave this folder.
+ * `synchronous = FULL` (or with the log fsynced by the store's owner, which then gives the same
+ * guarantee: the engine of the worker thread, and the in-thread store), so that a resolved mutation
+ * (in particular a resolved `appendEvents`) survives a crash, kill -9 or power loss. SQLite types
+ * never leave this folder.
  */
-import { closeSync, mkdirSync, openSync } from "node:fs";
+import { closeSync, fdatasyncSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import type { Store } from "../types.js";
 import { asyncStore } from "./async-store.js";
-import { StoreOpenError, UnsupportedSchemaVersionError } from "./errors.js";
-import { prepareGroupCommit, type CallOutcome, type StoreCall } from "./group-commit.js";
-import { inThreadStore } from "./in-thread.js";
+import { StoreFailureError, StoreOpenError, UnsupportedSchemaVersionError } from "./errors.js";
+import { onlyReads, prepareGroupCommit, type CallOutcome, type StoreCall } from "./group-commit.js";
+import { inThreadStore, openForSync } from "./in-thread.js";
 import { migrate } from "./schema.js";
 import { SyncSqliteStore } from "./store.js";
 
@@ -24,7 +26,7 @@ export {
   StoreOpenError,
   UnsupportedSchemaVersionError,
 } from "./errors.js";
-export { type CallOutcome, type StoreCall } from "./group-commit.js";
+export { answersBeforeSync, type CallOutcome, type StoreCall } from "./group-commit.js";
 export { MoveFailure } from "./moves.js";
 export { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from "./paging.js";
 export { FIFO_SCAN_LIMIT, RECEIVE_SCAN_LIMIT } from "./receive.js";
@@ -128,15 +130,26 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
 
 /**
  * The SQLite store as the thread that owns it runs it: synchronously, calls that arrive together
- * sharing one commit (group-commit.ts).
+ * sharing one commit (group-commit.ts), and the log fsynced by its owner after the commit, so that the
+ * outcomes that need no fsync ({@link answersBeforeSync}: reads, receives, visibility changes) can be
+ * given before it. The connection runs with `synchronous = NORMAL`: in WAL mode SQLite then fsyncs the
+ * log before each checkpoint and the database file after it, and a commit is durable once
+ * {@link syncLog} returns, as with `synchronous = FULL`.
+ * @see https://sqlite.org/pragma.html#pragma_synchronous
  */
 export interface SqliteStoreEngine {
   /**
    * Runs the calls in order in one IMMEDIATE transaction, each in its own savepoint, and returns one
-   * outcome per call once the transaction is committed. A call that fails undoes only its own changes.
-   * Calls that only read run without a transaction.
+   * outcome per call once the transaction is committed (not yet fsynced). A call that fails undoes
+   * only its own changes. Calls that only read run without a transaction. After a failed fsync every
+   * group that writes fails: what the files hold is unknown.
    */
   runGroup(calls: readonly StoreCall[]): CallOutcome[];
+  /**
+   * Fsyncs the write-ahead log: the commits before it are durable once it returns.
+   * @throws {StoreFailureError} when the fsync fails (and from then on refuses writes).
+   */
+  syncLog(): void;
   /** Closes the database; closing twice is harmless. */
   close(): void;
 }
@@ -147,8 +160,34 @@ export interface SqliteStoreEngine {
  * @throws {UnsupportedSchemaVersionError} when the file was written by a newer Busbar.
  */
 export function openSqliteStoreEngine(options: SqliteStoreOptions): SqliteStoreEngine {
-  const { db, store } = open(options);
-  return { runGroup: prepareGroupCommit(db, store), close: () => store.close() };
+  const { db, store, path } = open(options);
+  // The engine's owner fsyncs the log after each commit that needs it (syncLog).
+  db.pragma("synchronous = NORMAL");
+  const runGroup = prepareGroupCommit(db, store);
+  let logFd: number | undefined = openForSync(`${path}-wal`);
+  let failure: StoreFailureError | undefined;
+  return {
+    runGroup: (calls) => {
+      if (failure === undefined || onlyReads(calls)) return runGroup(calls);
+      return calls.map(() => ({ ok: false, error: failure }));
+    },
+    syncLog: () => {
+      if (failure !== undefined) throw failure;
+      try {
+        fdatasyncSync(logFd as number);
+      } catch (error) {
+        throw (failure = new StoreFailureError("SQLITE_IOERR_FSYNC", { cause: error }));
+      }
+    },
+    close: () => {
+      if (logFd === undefined) return;
+      closeSync(logFd);
+      logFd = undefined;
+      // Closing checkpoints the log and deletes it: that checkpoint must fsync.
+      db.pragma("synchronous = FULL");
+      store.close();
+    },
+  };
 }
 
 /**
@@ -164,7 +203,7 @@ export function openSqliteStoreInThread(options: SqliteStoreOptions): Store {
   db.pragma("synchronous = OFF");
   db.pragma("wal_autocheckpoint = 0");
   return inThreadStore({
-    runGroup: prepareGroupCommit(db, store, false),
+    runGroup: prepareGroupCommit(db, store),
     checkpoint: () => db.pragma("wal_checkpoint(PASSIVE)"),
     path,
     walPath: `${path}-wal`,
