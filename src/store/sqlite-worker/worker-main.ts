@@ -5,8 +5,9 @@
  * Group commit: the calls that arrive while the worker is busy, or in the same turn of its event loop,
  * run together, in arrival order, in one transaction (each in its own savepoint), and are answered
  * after its one commit; see src/store/sqlite/group-commit.ts. Those whose outcome needs no fsync are
- * answered before the log's fsync, the others after it (one fsync per group that needs one). A call waits at most one turn of the
- * event loop to be gathered (setImmediate), and while a group is being written the next one gathers.
+ * answered before the log's fsync, the others after it (one fsync per group that needs one). A call
+ * waits at most one turn of the event loop to be gathered (setImmediate), and while a group is being
+ * written the next one gathers.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import {
