@@ -6,7 +6,7 @@
  *
  * The MAC is SHA-256 over a 256-bit secret followed by the payload, cut to 96 bits: one hash call per
  * handle, against HMAC's two passes and a keyed object per call. Two handles are made and read per
- * message that is received and deleted, and that difference was 4.7 µs of the ~7 µs it cost
+ * message that is received and deleted, and that difference was 4.6 µs of the 7.4 µs it cost
  * (docs/benchmarks.md, thirteenth session). A prefix MAC over SHA-256 is open to length extension only
  * when the whole digest is known; 96 of its 256 bits are given out. Handles of the earlier HMAC form
  * (v1, before this change) are still read, so that messages received before an upgrade can be deleted.
