@@ -91,7 +91,14 @@ for (const storeThread of ["main", "worker"])
       );
 
       const running = load(eb);
-      await new Promise((r) => setTimeout(r, 1500));
+      // At least 1.5 s of load, and long enough for a thousand acknowledged events on a slow host
+      // (at most 20 s): the kill lands mid-stream either way.
+      const started = Date.now();
+      while (
+        Date.now() - started < 1500 ||
+        (running.acknowledged.length < 1000 && Date.now() - started < 20_000)
+      )
+        await new Promise((r) => setTimeout(r, 100));
       await server.kill();
       await running.stop();
       eb.destroy();
