@@ -1,6 +1,6 @@
 /**
- * Ingestion: PutEvents validation, envelopes and matching, and the group commit that makes accepted
- * events durable before the reply.
+ * Ingestion: PutEvents validation, envelopes and matching, the group commit that makes accepted
+ * events durable before the reply, and the event log's retention.
  */
 export { GroupCommitter, MAX_COMMITS_IN_FLIGHT, MAX_GROUP_RECORDS } from "./group-commit.js";
 export {
@@ -14,3 +14,4 @@ export {
   type PutEventsContext,
   type PutEventsEntry,
 } from "./put-events.js";
+export { deleteOldEvents } from "./retention.js";

@@ -5,17 +5,18 @@
  * batches. Authorization is the API layer's; everything here runs on behalf of an authorized caller.
  */
 import { createHash, randomUUID } from "node:crypto";
-import type {
-  ListOptions,
-  NewMessage,
-  Page,
-  Queue,
-  QueueMessage,
-  QueueRef,
-  ReceiveOptions,
-  SendResult,
-  Store,
-  Tag,
+import {
+  RETENTION_CHUNK,
+  type ListOptions,
+  type NewMessage,
+  type Page,
+  type Queue,
+  type QueueMessage,
+  type QueueRef,
+  type ReceiveOptions,
+  type SendResult,
+  type Store,
+  type Tag,
 } from "../store/index.js";
 import {
   ATTRIBUTE_NAMES,
@@ -768,9 +769,14 @@ export class QueueService {
     }
   }
 
-  /** Deletes messages past their retention; returns how many. */
+  /** Deletes messages past their retention, {@link RETENTION_CHUNK} per store call; returns how many. */
   async sweep(): Promise<number> {
-    return this.store.deleteExpiredMessages(this.#now());
+    let messages = 0;
+    for (;;) {
+      const deleted = await this.store.deleteExpiredMessages(this.#now(), RETENTION_CHUNK);
+      messages += deleted.messages;
+      if (deleted.messages < RETENTION_CHUNK && deleted.deduplications < RETENTION_CHUNK) return messages;
+    }
   }
 
   /** Wakes waiting receives of a queue (after messages were moved onto it). */

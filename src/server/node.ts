@@ -13,7 +13,7 @@ import { AuthError } from "../auth/index.js";
 import { RuleRegistry } from "../buses/index.js";
 import type { BusbarConfig } from "../config/index.js";
 import { createDelivery, openSecretBox, parseAllowedNetworks } from "../delivery/index.js";
-import { GroupCommitter } from "../ingest/index.js";
+import { deleteOldEvents, GroupCommitter } from "../ingest/index.js";
 import type { Logger } from "../log/index.js";
 import { Metrics } from "../metrics/index.js";
 import { MoveTasks, QueueService } from "../queues/index.js";
@@ -178,20 +178,25 @@ export async function startNode(
     "busbar listening",
   );
 
-  const retention = setInterval(() => {
-    store
-      .deleteEventsBefore(Date.now() - config.eventRetentionMs)
-      .then((n) => n > 0 && log.info({ deleted: n }, "event log retention"))
-      .catch((err: unknown) => log.error({ err }, "event log retention failed"));
-  }, 60_000);
-  retention.unref();
-  const sweep = setInterval(() => {
-    queues
-      .sweep()
-      .then((n) => n > 0 && log.info({ deleted: n }, "queue message retention"))
-      .catch((err: unknown) => log.error({ err }, "queue message retention failed"));
-  }, 60_000);
-  sweep.unref();
+  // Each sweep deletes in chunks (RETENTION_CHUNK rows per store call); a minute whose sweep is due
+  // while the last one still runs lets it pass.
+  const everyMinute = (name: string, run: () => Promise<number>): NodeJS.Timeout => {
+    let running = false;
+    const timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      run()
+        .then((n) => n > 0 && log.info({ deleted: n }, name))
+        .catch((err: unknown) => log.error({ err }, `${name} failed`))
+        .finally(() => (running = false));
+    }, 60_000);
+    timer.unref();
+    return timer;
+  };
+  const retention = everyMinute("event log retention", () =>
+    deleteOldEvents(store, Date.now() - config.eventRetentionMs),
+  );
+  const sweep = everyMinute("queue message retention", () => queues.sweep());
 
   return {
     url,

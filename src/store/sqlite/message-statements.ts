@@ -169,10 +169,12 @@ export function prepareMessageStatements(db: Database.Database) {
       `DELETE FROM queue_messages WHERE seq IN (SELECT seq FROM ${STATES} WHERE queue_id = ?)`,
     ),
     deleteStatesOfQueue: db.prepare<[number]>(`DELETE FROM ${STATES} WHERE queue_id = ?`),
-    deleteExpiredContent: db.prepare<[number]>(
-      `DELETE FROM queue_messages WHERE seq IN (SELECT seq FROM ${STATES} WHERE expires_at <= ?)`,
-    ),
-    deleteExpiredStates: db.prepare<[number]>(`DELETE FROM ${STATES} WHERE expires_at <= ?`),
+    /** (now, limit): messages past their retention, up to `limit`, in no particular order. */
+    expired: db
+      .prepare<[number, number], [queueId: number, seq: number]>(
+        `SELECT queue_id, seq FROM ${STATES} WHERE expires_at <= ? LIMIT +?`,
+      )
+      .raw(),
   };
 }
 

@@ -10,6 +10,7 @@
 import type Database from "better-sqlite3";
 import type {
   DeleteOutcome,
+  ExpiredDeleted,
   QueueCounts,
   QueueRef,
   ReceiptRef,
@@ -120,10 +121,11 @@ export function prepareMessageOperations(
     },
 
     /** Deletes expired messages and deduplication records; returns how many messages. */
-    deleteExpired: tx((now: number): number => {
-      queueSql.deleteExpiredDeduplication.run(now);
-      sql.deleteExpiredContent.run(now);
-      return sql.deleteExpiredStates.run(now).changes;
+    deleteExpired: tx((now: number, limit: number): ExpiredDeleted => {
+      const deduplications = queueSql.deleteExpiredDeduplication.run(now, limit).changes;
+      const expired = sql.expired.all(now, limit);
+      for (const [queueId, seq] of expired) remove(queueId, seq);
+      return { messages: expired.length, deduplications };
     }),
 
     move: prepareMove(db, queueSql, sql, relocate),

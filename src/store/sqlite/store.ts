@@ -16,6 +16,7 @@ import type {
   ConnectionListOptions,
   DeliveryRef,
   DeliveryReschedule,
+  ExpiredDeleted,
   EventBus,
   IngestRecord,
   ListOptions,
@@ -291,8 +292,8 @@ export class SyncSqliteStore implements SyncStore {
   }
 
   /** Deletes events ingested before `before`, with their pending deliveries; returns how many events. */
-  deleteEventsBefore(before: number): number {
-    return this.#tx.deleteEventsBefore(before);
+  deleteEventsBefore(before: number, limit: number): number {
+    return this.#tx.deleteEventsBefore(before, limit);
   }
 
   createQueue(queue: Queue): boolean {
@@ -356,8 +357,8 @@ export class SyncSqliteStore implements SyncStore {
     return this.#messages.count(queue, now);
   }
 
-  deleteExpiredMessages(now: number): number {
-    return this.#messages.deleteExpired(now);
+  deleteExpiredMessages(now: number, limit: number): ExpiredDeleted {
+    return this.#messages.deleteExpired(now, limit);
   }
 
   /** Nothing moves, and nothing remains, when the source does not exist. */
