@@ -6,7 +6,7 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import {
-  RETENTION_CHUNK,
+  DELETE_CHUNK,
   type ListOptions,
   type NewMessage,
   type Page,
@@ -52,6 +52,8 @@ export const DEDUPLICATION_MS = 5 * 60 * 1000;
 export const MAX_IN_FLIGHT_MS = 12 * 60 * 60 * 1000;
 /** Total size of the messages of one SendMessageBatch. */
 export const MAX_BATCH_BYTES = MAX_MESSAGE_BYTES;
+/** How long a PurgeQueue may delete for: SQS deletes a purged queue's messages within 60 seconds. */
+export const PURGE_MS = 60_000;
 /** Most tags on a queue. */
 export const MAX_TAGS = 50;
 
@@ -343,7 +345,12 @@ export class QueueService {
       );
     }
     this.#lastPurge.set(key, now);
-    await this.store.purgeQueue(queue);
+    // In chunks, oldest first, so that other requests are served meanwhile, until a chunk finds fewer
+    // than it may delete; for at most the 60 seconds SQS gives a purge, so that senders faster than the
+    // chunks cannot keep it going. SQS, too, may delete messages sent while a purge runs.
+    while ((await this.store.purgeQueue(queue, DELETE_CHUNK)) === DELETE_CHUNK) {
+      if (this.#now() - now >= PURGE_MS) return;
+    }
   }
 
   /** TagQueue. */
@@ -769,13 +776,13 @@ export class QueueService {
     }
   }
 
-  /** Deletes messages past their retention, {@link RETENTION_CHUNK} per store call; returns how many. */
+  /** Deletes messages past their retention, {@link DELETE_CHUNK} per store call; returns how many. */
   async sweep(): Promise<number> {
     let messages = 0;
     for (;;) {
-      const deleted = await this.store.deleteExpiredMessages(this.#now(), RETENTION_CHUNK);
+      const deleted = await this.store.deleteExpiredMessages(this.#now(), DELETE_CHUNK);
       messages += deleted.messages;
-      if (deleted.messages < RETENTION_CHUNK && deleted.deduplications < RETENTION_CHUNK) return messages;
+      if (deleted.messages < DELETE_CHUNK && deleted.deduplications < DELETE_CHUNK) return messages;
     }
   }
 

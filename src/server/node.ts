@@ -178,7 +178,7 @@ export async function startNode(
     "busbar listening",
   );
 
-  // Each sweep deletes in chunks (RETENTION_CHUNK rows per store call); a minute whose sweep is due
+  // Each sweep deletes in chunks (DELETE_CHUNK rows per store call); a minute whose sweep is due
   // while the last one still runs lets it pass.
   const everyMinute = (name: string, run: () => Promise<number>): NodeJS.Timeout => {
     let running = false;

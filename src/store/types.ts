@@ -308,11 +308,11 @@ export interface ReceiveOptions {
 }
 
 /**
- * The most rows the retention sweeps ask one store call to delete (`deleteEventsBefore`,
- * `deleteExpiredMessages`): each call then takes milliseconds, so that a large backlog of expired rows
- * never holds the store for long, and the calls of requests run between the sweep's.
+ * The most rows one store call is asked to delete by the retention sweeps (`deleteEventsBefore`,
+ * `deleteExpiredMessages`) and by PurgeQueue (`purgeQueue`): each call then takes milliseconds, so that
+ * a large deletion never holds the store for long, and the calls of requests run between its chunks.
  */
-export const RETENTION_CHUNK = 1000;
+export const DELETE_CHUNK = 1000;
 
 /** What one call of `deleteExpiredMessages` deleted. */
 export interface ExpiredDeleted {
@@ -528,8 +528,11 @@ export interface Store {
     now: number,
     maxInFlightMs: number,
   ): Promise<readonly VisibilityOutcome[]>;
-  /** Deletes every message of a queue (visible, delayed or in flight); returns how many. */
-  purgeQueue(queue: QueueRef): Promise<number>;
+  /**
+   * Deletes up to `limit` messages of a queue (visible, delayed or in flight), oldest first; returns
+   * how many (0 when the queue does not exist). A caller with more to delete calls again.
+   */
+  purgeQueue(queue: QueueRef, limit: number): Promise<number>;
   countMessages(queue: QueueRef, now: number): Promise<QueueCounts>;
   /**
    * Deletes up to `limit` messages past their `expiresAt` and up to `limit` deduplication records past

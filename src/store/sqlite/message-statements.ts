@@ -169,6 +169,10 @@ export function prepareMessageStatements(db: Database.Database) {
       `DELETE FROM queue_messages WHERE seq IN (SELECT seq FROM ${STATES} WHERE queue_id = ?)`,
     ),
     deleteStatesOfQueue: db.prepare<[number]>(`DELETE FROM ${STATES} WHERE queue_id = ?`),
+    /** (queueId, limit): the seqs of a queue's oldest messages, expired or not. */
+    oldest: db
+      .prepare<[number, number], number>(`SELECT seq FROM ${STATES} WHERE queue_id = ? ORDER BY seq LIMIT +?`)
+      .pluck(),
     /** (now, limit): messages past their retention, up to `limit`, in no particular order. */
     expired: db
       .prepare<[number, number], [queueId: number, seq: number]>(

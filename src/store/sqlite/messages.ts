@@ -106,11 +106,12 @@ export function prepareMessageOperations(
     ),
 
     /** Deletes every message of a queue; returns how many (0 when the queue does not exist). */
-    purge: tx((queue: QueueRef): number => {
+    purge: tx((queue: QueueRef, limit: number): number => {
       const key = queueKey(queue);
       if (key === undefined) return 0;
-      sql.deleteContentOfQueue.run(key.id);
-      return sql.deleteStatesOfQueue.run(key.id).changes;
+      const seqs = sql.oldest.all(key.id, limit);
+      for (const seq of seqs) remove(key.id, seq);
+      return seqs.length;
     }),
 
     /** Counts the unexpired messages of a queue by state (all zero when the queue does not exist). */

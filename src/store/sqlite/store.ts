@@ -348,8 +348,8 @@ export class SyncSqliteStore implements SyncStore {
   }
 
   /** 0 when the queue does not exist. */
-  purgeQueue(queue: QueueRef): number {
-    return this.#messages.purge(queue);
+  purgeQueue(queue: QueueRef, limit: number): number {
+    return this.#messages.purge(queue, limit);
   }
 
   /** All zero when the queue does not exist. */

@@ -482,15 +482,25 @@ export function queueMessageTests(open: OpenStore): void {
       ]);
       await store.sendMessages(ref("other"), [message("x1")]);
       const [m1] = await store.receiveMessages(ref("q"), at(T0, 1));
-      assert.equal(await store.purgeQueue(ref("q")), 3);
+      assert.equal(await store.purgeQueue(ref("q"), 10), 3);
       assert.deepEqual(await store.countMessages(ref("q"), T0), { visible: 0, inFlight: 0, delayed: 0 });
       assert.deepEqual(await store.deleteMessages(ref("q"), [{ seq: m1?.seq ?? 0, receiveCount: 1 }], T0), [
         "gone",
       ]);
       assert.deepEqual(await receiveIds(store, "other"), ["x1"]);
-      assert.equal(await store.purgeQueue(ref("ghost")), 0);
+      assert.equal(await store.purgeQueue(ref("ghost"), 10), 0);
       await store.sendMessages(ref("q"), [message("m4")]);
       assert.deepEqual(await receiveIds(store, "q"), ["m4"], "the queue takes messages again");
+    });
+
+    test("purges at most the limit it is given, oldest first", async ({ store }) => {
+      await createQueues(store, "q");
+      await store.sendMessages(ref("q"), [message("m1"), message("m2"), message("m3")]);
+      await store.sendMessages(ref("q"), [message("m4", { expiresAt: T0 })]);
+      assert.equal(await store.purgeQueue(ref("q"), 2), 2);
+      assert.deepEqual(await receiveIds(store, "q"), ["m3"]);
+      assert.equal(await store.purgeQueue(ref("q"), 2), 2, "an expired message is purged too");
+      assert.equal(await store.purgeQueue(ref("q"), 2), 0);
     });
 
     test("deletes expired messages and reports expired ones gone before that", async ({ store }) => {

@@ -105,7 +105,7 @@ export function queueMoveTests(open: OpenStore): void {
         remaining: 2,
         failure: "AWS.SimpleQueueService.NonExistentQueue",
       });
-      await store.purgeQueue(ref("dlq"));
+      await store.purgeQueue(ref("dlq"), 10);
       await store.sendMessages(ref("dlq"), [
         message("m4", { deadLetterSourceArn: queueArn("gone") }),
         message("m5", { deadLetterSourceArn: queueArn("a") }),

@@ -1,0 +1,101 @@
+/**
+ * The retention sweeps and PurgeQueue delete in chunks of DELETE_CHUNK rows per store call, and go on
+ * until nothing is left to delete: a backlog several chunks long goes in one sweep or one purge.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { deleteOldEvents } from "../src/ingest/index.js";
+import { QueueService } from "../src/queues/index.js";
+import {
+  openSqliteStoreInThread,
+  DELETE_CHUNK,
+  type NewMessage,
+  type QueueRef,
+  type Store,
+} from "../src/store/index.js";
+import { ACCOUNT, T0, record } from "./support/store-conformance/fixtures.js";
+
+/** More than two chunks. */
+const BACKLOG = 2 * DELETE_CHUNK + 345;
+
+async function withStore(run: (store: Store) => Promise<void>): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), "busbar-retention-"));
+  const store = openSqliteStoreInThread({ dataDir });
+  try {
+    await run(store);
+  } finally {
+    await store.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+describe("chunked deletions", () => {
+  it("delete a backlog of old events several chunks long, and keep those a delivery waits for", async () => {
+    await withStore(async (store) => {
+      const records = Array.from({ length: BACKLOG }, (_, i) => record(`old-${i}`, T0 + i, []));
+      records.push(record("waited-for", T0), record("recent", T0 + 1e9, []));
+      await store.appendEvents(records);
+      assert.equal(await deleteOldEvents(store, T0 + 1e6), BACKLOG);
+      assert.equal(await store.countEvents(), 2);
+      assert.ok(await store.getEvent("waited-for"));
+      assert.ok(await store.getEvent("recent"));
+    });
+  });
+
+  it("delete a backlog of expired queue messages several chunks long", async () => {
+    await withStore(async (store) => {
+      const ref = await createQueue(store, "q");
+      await sendMany(store, ref, BACKLOG, T0 + 10);
+      await sendMany(store, ref, 1, T0 + 1e9);
+      const queues = new QueueService({ store, region: "us-east-1", receiptKey: "k", now: () => T0 + 20 });
+      assert.equal(await queues.sweep(), BACKLOG);
+      assert.deepEqual(await store.countMessages(ref, T0 + 20), { visible: 1, inFlight: 0, delayed: 0 });
+    });
+  });
+
+  it("purge a queue several chunks long in one PurgeQueue, sends before it and after it apart", async () => {
+    await withStore(async (store) => {
+      const ref = await createQueue(store, "p");
+      await sendMany(store, ref, BACKLOG, T0 + 1e9);
+      const queues = new QueueService({ store, region: "us-east-1", receiptKey: "k", now: () => T0 });
+      const queue = await queues.getQueue(ref);
+      await queues.purge(queue);
+      assert.deepEqual(await store.countMessages(ref, T0), { visible: 0, inFlight: 0, delayed: 0 });
+      await sendMany(store, ref, 3, T0 + 1e9);
+      assert.equal((await store.countMessages(ref, T0)).visible, 3, "the queue takes messages again");
+    });
+  });
+});
+
+/** A standard queue of the account. */
+async function createQueue(store: Store, name: string): Promise<QueueRef> {
+  await store.createQueue({
+    accountId: ACCOUNT,
+    name,
+    arn: `arn:aws:sqs:us-east-1:${ACCOUNT}:${name}`,
+    fifo: false,
+    attributes: {},
+    createdAt: T0,
+    lastModifiedAt: T0,
+  });
+  return { accountId: ACCOUNT, name };
+}
+
+/** Sends `count` messages, visible at T0 and kept until `expiresAt`, 500 per call. */
+async function sendMany(store: Store, ref: QueueRef, count: number, expiresAt: number): Promise<void> {
+  const message = (id: string): NewMessage => ({
+    id,
+    body: id,
+    senderId: ACCOUNT,
+    sentAt: T0,
+    visibleAt: T0,
+    expiresAt,
+  });
+  for (let i = 0; i < count; i += 500) {
+    const ids = Array.from({ length: Math.min(500, count - i) }, (_, k) => `m${expiresAt}-${i + k}`);
+    await store.sendMessages(ref, ids.map(message));
+  }
+}
