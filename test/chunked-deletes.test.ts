@@ -1,6 +1,7 @@
 /**
- * The retention sweeps and PurgeQueue delete in chunks of DELETE_CHUNK rows per store call, and go on
- * until nothing is left to delete: a backlog several chunks long goes in one sweep or one purge.
+ * The retention sweeps, PurgeQueue and DeleteQueue delete in chunks of DELETE_CHUNK rows per store
+ * call, and go on until nothing is left to delete: a backlog several chunks long goes in one sweep,
+ * one purge or one deletion.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -60,12 +61,37 @@ describe("chunked deletions", () => {
     await withStore(async (store) => {
       const ref = await createQueue(store, "p");
       await sendMany(store, ref, BACKLOG, T0 + 1e9);
-      const queues = new QueueService({ store, region: "us-east-1", receiptKey: "k", now: () => T0 });
-      const queue = await queues.getQueue(ref);
-      await queues.purge(queue);
+      const counted = counting(store, "purgeQueue");
+      const queues = new QueueService({
+        store: counted.store,
+        region: "us-east-1",
+        receiptKey: "k",
+        now: () => T0,
+      });
+      await queues.purge(await queues.getQueue(ref));
+      assert.equal(counted.calls(), 3, "three chunks");
       assert.deepEqual(await store.countMessages(ref, T0), { visible: 0, inFlight: 0, delayed: 0 });
       await sendMany(store, ref, 3, T0 + 1e9);
       assert.equal((await store.countMessages(ref, T0)).visible, 3, "the queue takes messages again");
+    });
+  });
+
+  it("delete a queue several chunks long with its messages", async () => {
+    await withStore(async (store) => {
+      const ref = await createQueue(store, "d");
+      await sendMany(store, ref, BACKLOG, T0 + 1e9);
+      const counted = counting(store, "purgeQueue");
+      const queues = new QueueService({
+        store: counted.store,
+        region: "us-east-1",
+        receiptKey: "k",
+        now: () => T0,
+      });
+      await queues.deleteQueue(await queues.getQueue(ref));
+      assert.equal(counted.calls(), 3, "three chunks");
+      assert.equal(await store.getQueue(ACCOUNT, "d"), undefined);
+      await createQueue(store, "d");
+      assert.deepEqual(await store.countMessages(ref, T0), { visible: 0, inFlight: 0, delayed: 0 });
     });
   });
 });
@@ -98,4 +124,16 @@ async function sendMany(store: Store, ref: QueueRef, count: number, expiresAt: n
     const ids = Array.from({ length: Math.min(500, count - i) }, (_, k) => `m${expiresAt}-${i + k}`);
     await store.sendMessages(ref, ids.map(message));
   }
+}
+
+/** The store, counting the calls of one of its methods. */
+function counting(store: Store, method: keyof Store): { store: Store; calls: () => number } {
+  let calls = 0;
+  const proxy = new Proxy(store, {
+    get(target, key, receiver) {
+      if (key === method) calls++;
+      return Reflect.get(target, key, receiver) as unknown;
+    },
+  });
+  return { store: proxy, calls: () => calls };
 }

@@ -271,6 +271,8 @@ export class QueueService {
 
   /** DeleteQueue. */
   async deleteQueue(queue: Queue): Promise<void> {
+    // Its messages first, in chunks (what is sent meanwhile goes with the queue).
+    await this.#deleteMessagesOf(queue, this.#now());
     await this.store.deleteQueue(queue.accountId, queue.name);
     this.#queues.delete(keyOf(queue));
     this.waiters.notify(keyOf(queue));
@@ -345,11 +347,18 @@ export class QueueService {
       );
     }
     this.#lastPurge.set(key, now);
-    // In chunks, oldest first, so that other requests are served meanwhile, until a chunk finds fewer
-    // than it may delete; for at most the 60 seconds SQS gives a purge, so that senders faster than the
-    // chunks cannot keep it going. SQS, too, may delete messages sent while a purge runs.
+    await this.#deleteMessagesOf(queue, now);
+  }
+
+  /**
+   * Deletes a queue's messages in chunks, oldest first, so that other requests are served meanwhile,
+   * until a chunk finds fewer than it may delete; for at most the 60 seconds SQS gives a purge, so that
+   * senders faster than the chunks cannot keep it going. SQS, too, may delete messages sent while a
+   * purge runs.
+   */
+  async #deleteMessagesOf(queue: QueueRef, since: number): Promise<void> {
     while ((await this.store.purgeQueue(queue, DELETE_CHUNK)) === DELETE_CHUNK) {
-      if (this.#now() - now >= PURGE_MS) return;
+      if (this.#now() - since >= PURGE_MS) return;
     }
   }
 
