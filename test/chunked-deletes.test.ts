@@ -14,6 +14,7 @@ import {
   openSqliteStoreInThread,
   DELETE_CHUNK,
   type NewMessage,
+  type Queue,
   type QueueRef,
   type Store,
 } from "../src/store/index.js";
@@ -57,43 +58,38 @@ describe("chunked deletions", () => {
     });
   });
 
-  it("purge a queue several chunks long in one PurgeQueue, sends before it and after it apart", async () => {
-    await withStore(async (store) => {
-      const ref = await createQueue(store, "p");
-      await sendMany(store, ref, BACKLOG, T0 + 1e9);
-      const counted = counting(store, "purgeQueue");
-      const queues = new QueueService({
-        store: counted.store,
-        region: "us-east-1",
-        receiptKey: "k",
-        now: () => T0,
+  // PurgeQueue and DeleteQueue delete a queue's messages the same way.
+  const purgeOrDelete = [
+    [
+      "purge a queue several chunks long in one PurgeQueue",
+      (q: QueueService, queue: Queue) => q.purge(queue),
+    ],
+    [
+      "delete a queue several chunks long with its messages",
+      (q: QueueService, queue: Queue) => q.deleteQueue(queue),
+    ],
+  ] as const;
+  for (const [title, operation] of purgeOrDelete)
+    it(title, async () => {
+      await withStore(async (store) => {
+        const ref = await createQueue(store, "q");
+        await sendMany(store, ref, BACKLOG, T0 + 1e9);
+        const counted = counting(store, "purgeQueue");
+        const queues = new QueueService({
+          store: counted.store,
+          region: "us-east-1",
+          receiptKey: "k",
+          now: () => T0,
+        });
+        await operation(queues, await queues.getQueue(ref));
+        assert.equal(counted.calls(), 3, "three chunks");
+        // After a deletion, a new queue of the same name starts empty.
+        if ((await store.getQueue(ACCOUNT, "q")) === undefined) await createQueue(store, "q");
+        assert.deepEqual(await store.countMessages(ref, T0), { visible: 0, inFlight: 0, delayed: 0 });
+        await sendMany(store, ref, 3, T0 + 1e9);
+        assert.equal((await store.countMessages(ref, T0)).visible, 3, "the queue takes messages again");
       });
-      await queues.purge(await queues.getQueue(ref));
-      assert.equal(counted.calls(), 3, "three chunks");
-      assert.deepEqual(await store.countMessages(ref, T0), { visible: 0, inFlight: 0, delayed: 0 });
-      await sendMany(store, ref, 3, T0 + 1e9);
-      assert.equal((await store.countMessages(ref, T0)).visible, 3, "the queue takes messages again");
     });
-  });
-
-  it("delete a queue several chunks long with its messages", async () => {
-    await withStore(async (store) => {
-      const ref = await createQueue(store, "d");
-      await sendMany(store, ref, BACKLOG, T0 + 1e9);
-      const counted = counting(store, "purgeQueue");
-      const queues = new QueueService({
-        store: counted.store,
-        region: "us-east-1",
-        receiptKey: "k",
-        now: () => T0,
-      });
-      await queues.deleteQueue(await queues.getQueue(ref));
-      assert.equal(counted.calls(), 3, "three chunks");
-      assert.equal(await store.getQueue(ACCOUNT, "d"), undefined);
-      await createQueue(store, "d");
-      assert.deepEqual(await store.countMessages(ref, T0), { visible: 0, inFlight: 0, delayed: 0 });
-    });
-  });
 });
 
 /** A standard queue of the account. */

@@ -309,8 +309,9 @@ export interface ReceiveOptions {
 
 /**
  * The most rows one store call is asked to delete by the retention sweeps (`deleteEventsBefore`,
- * `deleteExpiredMessages`) and by PurgeQueue (`purgeQueue`): each call then takes milliseconds, so that
- * a large deletion never holds the store for long, and the calls of requests run between its chunks.
+ * `deleteExpiredMessages`) and by PurgeQueue and DeleteQueue (`purgeQueue`): each call then takes
+ * milliseconds, so that a large deletion never holds the store for long, and the calls of requests run
+ * between its chunks.
  */
 export const DELETE_CHUNK = 1000;
 

@@ -105,7 +105,7 @@ export function prepareMessageOperations(
       },
     ),
 
-    /** Deletes every message of a queue; returns how many (0 when the queue does not exist). */
+    /** Deletes up to `limit` of a queue's messages, oldest first; returns how many (0 when the queue does not exist). */
     purge: tx((queue: QueueRef, limit: number): number => {
       const key = queueKey(queue);
       if (key === undefined) return 0;
