@@ -1,14 +1,12 @@
 /**
- * The retention sweeps, PurgeQueue and DeleteQueue delete in chunks of DELETE_CHUNK rows per store
- * call, and go on until nothing is left to delete: a backlog several chunks long goes in one sweep,
- * one purge or one deletion.
+ * PurgeQueue and DeleteQueue delete a queue's messages in chunks of DELETE_CHUNK per store call, and
+ * go on until none is left: a queue several chunks long goes in one purge or one deletion.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { deleteOldEvents } from "../src/ingest/index.js";
 import { QueueService } from "../src/queues/index.js";
 import {
   openSqliteStoreInThread,
@@ -18,7 +16,7 @@ import {
   type QueueRef,
   type Store,
 } from "../src/store/index.js";
-import { ACCOUNT, T0, record } from "./support/store-conformance/fixtures.js";
+import { ACCOUNT, T0 } from "./support/store-conformance/fixtures.js";
 
 /** More than two chunks. */
 const BACKLOG = 2 * DELETE_CHUNK + 345;
@@ -35,29 +33,6 @@ async function withStore(run: (store: Store) => Promise<void>): Promise<void> {
 }
 
 describe("chunked deletions", () => {
-  it("delete a backlog of old events several chunks long, and keep those a delivery waits for", async () => {
-    await withStore(async (store) => {
-      const records = Array.from({ length: BACKLOG }, (_, i) => record(`old-${i}`, T0 + i, []));
-      records.push(record("waited-for", T0), record("recent", T0 + 1e9, []));
-      await store.appendEvents(records);
-      assert.equal(await deleteOldEvents(store, T0 + 1e6), BACKLOG);
-      assert.equal(await store.countEvents(), 2);
-      assert.ok(await store.getEvent("waited-for"));
-      assert.ok(await store.getEvent("recent"));
-    });
-  });
-
-  it("delete a backlog of expired queue messages several chunks long", async () => {
-    await withStore(async (store) => {
-      const ref = await createQueue(store, "q");
-      await sendMany(store, ref, BACKLOG, T0 + 10);
-      await sendMany(store, ref, 1, T0 + 1e9);
-      const queues = new QueueService({ store, region: "us-east-1", receiptKey: "k", now: () => T0 + 20 });
-      assert.equal(await queues.sweep(), BACKLOG);
-      assert.deepEqual(await store.countMessages(ref, T0 + 20), { visible: 1, inFlight: 0, delayed: 0 });
-    });
-  });
-
   // PurgeQueue and DeleteQueue delete a queue's messages the same way.
   const purgeOrDelete = [
     [

@@ -1,6 +1,6 @@
 /**
- * Ingestion: PutEvents validation, envelopes and matching, the group commit that makes accepted
- * events durable before the reply, and the event log's retention.
+ * Ingestion: PutEvents validation, envelopes and matching, and the group commit that makes accepted
+ * events durable before the reply.
  */
 export { GroupCommitter, MAX_COMMITS_IN_FLIGHT, MAX_GROUP_RECORDS } from "./group-commit.js";
 export {
@@ -14,4 +14,3 @@ export {
   type PutEventsContext,
   type PutEventsEntry,
 } from "./put-events.js";
-export { deleteOldEvents } from "./retention.js";

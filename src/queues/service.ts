@@ -785,14 +785,9 @@ export class QueueService {
     }
   }
 
-  /** Deletes messages past their retention, {@link DELETE_CHUNK} per store call; returns how many. */
+  /** Deletes messages past their retention; returns how many. */
   async sweep(): Promise<number> {
-    let messages = 0;
-    for (;;) {
-      const deleted = await this.store.deleteExpiredMessages(this.#now(), DELETE_CHUNK);
-      messages += deleted.messages;
-      if (deleted.messages < DELETE_CHUNK && deleted.deduplications < DELETE_CHUNK) return messages;
-    }
+    return this.store.deleteExpiredMessages(this.#now());
   }
 
   /** Wakes waiting receives of a queue (after messages were moved onto it). */

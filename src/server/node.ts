@@ -13,7 +13,7 @@ import { AuthError } from "../auth/index.js";
 import { RuleRegistry } from "../buses/index.js";
 import type { BusbarConfig } from "../config/index.js";
 import { createDelivery, openSecretBox, parseAllowedNetworks } from "../delivery/index.js";
-import { deleteOldEvents, GroupCommitter } from "../ingest/index.js";
+import { GroupCommitter } from "../ingest/index.js";
 import type { Logger } from "../log/index.js";
 import { Metrics } from "../metrics/index.js";
 import { MoveTasks, QueueService } from "../queues/index.js";
@@ -178,8 +178,7 @@ export async function startNode(
     "busbar listening",
   );
 
-  // Each sweep deletes in chunks (DELETE_CHUNK rows per store call); a minute whose sweep is due
-  // while the last one still runs lets it pass.
+  // A minute whose sweep is due while the last one still runs lets it pass.
   const everyMinute = (name: string, run: () => Promise<number>): NodeJS.Timeout => {
     let running = false;
     const timer = setInterval(() => {
@@ -194,7 +193,7 @@ export async function startNode(
     return timer;
   };
   const retention = everyMinute("event log retention", () =>
-    deleteOldEvents(store, Date.now() - config.eventRetentionMs),
+    store.deleteEventsBefore(Date.now() - config.eventRetentionMs),
   );
   const sweep = everyMinute("queue message retention", () => queues.sweep());
 

@@ -308,18 +308,11 @@ export interface ReceiveOptions {
 }
 
 /**
- * The most rows one store call is asked to delete by the retention sweeps (`deleteEventsBefore`,
- * `deleteExpiredMessages`) and by PurgeQueue and DeleteQueue (`purgeQueue`): each call then takes
- * milliseconds, so that a large deletion never holds the store for long, and the calls of requests run
- * between its chunks.
+ * The most messages one store call is asked to delete by PurgeQueue and DeleteQueue (`purgeQueue`):
+ * each call then takes milliseconds, so that a large deletion never holds the store for long, and the
+ * calls of requests run between its chunks.
  */
 export const DELETE_CHUNK = 1000;
-
-/** What one call of `deleteExpiredMessages` deleted. */
-export interface ExpiredDeleted {
-  readonly messages: number;
-  readonly deduplications: number;
-}
 
 /** A receipt handle's reference to one receive of a message. */
 export interface ReceiptRef {
@@ -483,11 +476,10 @@ export interface Store {
   /** Sets when deliveries are next due and their attempt counts; unknown ones are ignored. Returns how many changed. */
   rescheduleDeliveries(changes: readonly DeliveryReschedule[]): Promise<number>;
   /**
-   * Deletes up to `limit` of the events ingested before `before` that have no pending delivery, oldest
-   * first (retention: an event stays while a delivery of it may still be attempted); returns how many.
-   * A caller with more to delete calls again: each call stays short, and other calls run between them.
+   * Deletes the events ingested before `before` that have no pending delivery (retention: an event
+   * stays while a delivery of it may still be attempted); returns how many.
    */
-  deleteEventsBefore(before: number, limit: number): Promise<number>;
+  deleteEventsBefore(before: number): Promise<number>;
 
   /** Creates a queue; false when one with that name already exists in the account. */
   createQueue(queue: Queue): Promise<boolean>;
@@ -535,12 +527,8 @@ export interface Store {
    */
   purgeQueue(queue: QueueRef, limit: number): Promise<number>;
   countMessages(queue: QueueRef, now: number): Promise<QueueCounts>;
-  /**
-   * Deletes up to `limit` messages past their `expiresAt` and up to `limit` deduplication records past
-   * their `until`; returns how many of each. A caller with more to delete (either count at `limit`)
-   * calls again: each call stays short, and other calls run between them.
-   */
-  deleteExpiredMessages(now: number, limit: number): Promise<ExpiredDeleted>;
+  /** Deletes messages past their `expiresAt` and deduplication records past their `until`; returns how many messages. */
+  deleteExpiredMessages(now: number): Promise<number>;
   /**
    * Moves up to `limit` visible messages of `source`, in send order, to `destination` or, when it is
    * absent, to the queue named by each message's `deadLetterSourceArn`. A moved message keeps its id,

@@ -173,12 +173,10 @@ export function prepareMessageStatements(db: Database.Database) {
     oldest: db
       .prepare<[number, number], number>(`SELECT seq FROM ${STATES} WHERE queue_id = ? ORDER BY seq LIMIT +?`)
       .pluck(),
-    /** (now, limit): messages past their retention, up to `limit`, in no particular order. */
-    expired: db
-      .prepare<[number, number], [queueId: number, seq: number]>(
-        `SELECT queue_id, seq FROM ${STATES} WHERE expires_at <= ? LIMIT +?`,
-      )
-      .raw(),
+    deleteExpiredContent: db.prepare<[number]>(
+      `DELETE FROM queue_messages WHERE seq IN (SELECT seq FROM ${STATES} WHERE expires_at <= ?)`,
+    ),
+    deleteExpiredStates: db.prepare<[number]>(`DELETE FROM ${STATES} WHERE expires_at <= ?`),
   };
 }
 

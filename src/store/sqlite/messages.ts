@@ -10,7 +10,6 @@
 import type Database from "better-sqlite3";
 import type {
   DeleteOutcome,
-  ExpiredDeleted,
   QueueCounts,
   QueueRef,
   ReceiptRef,
@@ -122,11 +121,10 @@ export function prepareMessageOperations(
     },
 
     /** Deletes expired messages and deduplication records; returns how many messages. */
-    deleteExpired: tx((now: number, limit: number): ExpiredDeleted => {
-      const deduplications = queueSql.deleteExpiredDeduplication.run(now, limit).changes;
-      const expired = sql.expired.all(now, limit);
-      for (const [queueId, seq] of expired) remove(queueId, seq);
-      return { messages: expired.length, deduplications };
+    deleteExpired: tx((now: number): number => {
+      queueSql.deleteExpiredDeduplication.run(now);
+      sql.deleteExpiredContent.run(now);
+      return sql.deleteExpiredStates.run(now).changes;
     }),
 
     move: prepareMove(db, queueSql, sql, relocate),

@@ -69,11 +69,7 @@ export function prepareQueueStatements(db: Database.Database) {
        ON CONFLICT (queue_id, key) DO UPDATE SET message_id = excluded.message_id,
          message_seq = excluded.message_seq, until = excluded.until`,
     ),
-    /** (now, limit): deduplication records past their window, up to `limit`. */
-    deleteExpiredDeduplication: db.prepare<[number, number]>(
-      `DELETE FROM queue_deduplication WHERE (queue_id, key) IN (
-         SELECT queue_id, key FROM queue_deduplication WHERE until <= ? LIMIT +?)`,
-    ),
+    deleteExpiredDeduplication: db.prepare<[number]>(`DELETE FROM queue_deduplication WHERE until <= ?`),
 
     upsertMoveTask: db.prepare<[MoveTaskRow]>(
       `INSERT INTO queue_move_tasks (id, source_arn, destination_arn, max_per_second, status, moved,

@@ -193,12 +193,9 @@ export function prepareStatements(db: Database.Database) {
       `SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE event_seq = (SELECT seq FROM events WHERE id = ?)
        ORDER BY id`,
     ),
-    /** (before, limit): the oldest events ingested before `before` with no pending delivery. */
-    deleteEventsBefore: db.prepare<[number, number]>(
-      `DELETE FROM events WHERE seq IN (
-         SELECT seq FROM events WHERE ingested_at < ?
-           AND NOT EXISTS (SELECT 1 FROM deliveries WHERE deliveries.event_seq = events.seq)
-         ORDER BY ingested_at LIMIT +?)`,
+    deleteEventsBefore: db.prepare<[number]>(
+      `DELETE FROM events WHERE ingested_at < ?
+         AND NOT EXISTS (SELECT 1 FROM deliveries WHERE deliveries.event_seq = events.seq)`,
     ),
   };
 }

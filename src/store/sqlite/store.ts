@@ -16,7 +16,6 @@ import type {
   ConnectionListOptions,
   DeliveryRef,
   DeliveryReschedule,
-  ExpiredDeleted,
   EventBus,
   IngestRecord,
   ListOptions,
@@ -292,8 +291,8 @@ export class SyncSqliteStore implements SyncStore {
   }
 
   /** Deletes events ingested before `before`, with their pending deliveries; returns how many events. */
-  deleteEventsBefore(before: number, limit: number): number {
-    return this.#tx.deleteEventsBefore(before, limit);
+  deleteEventsBefore(before: number): number {
+    return this.#tx.deleteEventsBefore(before);
   }
 
   createQueue(queue: Queue): boolean {
@@ -357,8 +356,8 @@ export class SyncSqliteStore implements SyncStore {
     return this.#messages.count(queue, now);
   }
 
-  deleteExpiredMessages(now: number, limit: number): ExpiredDeleted {
-    return this.#messages.deleteExpired(now, limit);
+  deleteExpiredMessages(now: number): number {
+    return this.#messages.deleteExpired(now);
   }
 
   /** Nothing moves, and nothing remains, when the source does not exist. */

@@ -84,9 +84,7 @@ export function prepareTransactions(db: Database.Database, sql: Statements) {
     }),
 
     /** Deletes the events ingested before `before` that no pending delivery needs; returns how many. */
-    deleteEventsBefore: tx(
-      (before: number, limit: number): number => sql.deleteEventsBefore.run(before, limit).changes,
-    ),
+    deleteEventsBefore: tx((before: number): number => sql.deleteEventsBefore.run(before).changes),
   };
 }
 
