@@ -123,6 +123,17 @@ describe("queue targets", () => {
     }
     assert.equal(await metric(server.url, "Invocations", { rule: "orders-to-queue", target: "q" }), 2);
     assert.equal(await metric(server.url, "TriggeredRules", { rule: "orders-to-queue" }), 2);
+    for (const latency of ["IngestiontoInvocationStartLatency", "IngestiontoInvocationCompleteLatency"]) {
+      assert.equal(await metric(server.url, `${latency}_count`, { rule: "orders-to-queue" }), 2, latency);
+      assert.equal(await metric(server.url, `${latency}_bucket`, { rule: "orders-to-queue", le: "+Inf" }), 2);
+    }
+    // The gauges read the engine at the scrape: nothing in flight, and nothing held once completed.
+    assert.equal(await metric(server.url, "busbar_invocations_in_flight"), 0);
+    const until = Date.now() + 5000;
+    while ((await metric(server.url, "busbar_deliveries_in_memory")) > 0 && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal(await metric(server.url, "busbar_deliveries_in_memory"), 0);
   });
 
   it("send what the InputTransformer makes of the event", async () => {

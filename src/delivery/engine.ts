@@ -167,6 +167,7 @@ export class DeliveryEngine {
     this.#concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
     this.#targetConcurrency = options.targetConcurrency ?? DEFAULT_TARGET_CONCURRENCY;
     this.#maxInMemory = options.maxInMemory ?? DEFAULT_MAX_IN_MEMORY;
+    options.metrics.readDeliveryState(() => ({ inMemory: this.#known.size, inFlight: this.#active }));
   }
 
   /** Deliveries held in memory. */
@@ -257,7 +258,6 @@ export class DeliveryEngine {
 
   private admit(delivery: PendingDelivery, event: StoredEvent): void {
     this.#known.add(delivery.id);
-    this.#o.metrics.deliveriesInMemory.set(this.#known.size);
     const job: Job = {
       delivery,
       event,
@@ -361,7 +361,6 @@ export class DeliveryEngine {
   private run(job: Job): void {
     job.lane.active++;
     this.#active++;
-    this.#o.metrics.invocationsInFlight.set(this.#active);
     const p = this.attempt(job)
       .catch((err: unknown) => this.#o.log.error({ err, eventId: job.event.id }, "delivery attempt crashed"))
       .finally(() => {
@@ -615,7 +614,6 @@ export class DeliveryEngine {
         if (reschedules.length > 0) await this.#o.store.rescheduleDeliveries(reschedules);
         if (completions.length > 0) await this.#o.store.completeDeliveries(completions);
         for (const c of completions) this.#known.delete(c.id);
-        this.#o.metrics.deliveriesInMemory.set(this.#known.size);
         if (this.#overflow > 0 && this.#known.size < this.#maxInMemory / 2) void this.scan();
       } catch (err) {
         this.#o.log.error({ err }, "recording delivery outcomes failed; will try again");

@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Metrics } from "./index.js";
+import { Histogram, Registry } from "prom-client";
+import { LATENCY_BUCKETS_MS, Metrics } from "./index.js";
 
 const value = (text: string, series: string): number | undefined => {
   const line = text.split("\n").find((l) => l.startsWith(`${series} `));
@@ -33,5 +34,60 @@ describe("Metrics counters", () => {
   it("refuse a label set of the wrong size", () => {
     const m = new Metrics({ processMetrics: false });
     assert.throws(() => m.invocations.labels("default", "r1"), /expected 3 label values, got 2/);
+  });
+});
+
+describe("Metrics histograms", () => {
+  /** The series of one metric in a scrape, without its HELP and TYPE lines. */
+  const series = (text: string, name: string): string[] =>
+    text.split("\n").filter((l) => l.startsWith(`${name}_`) || l.startsWith(`${name}{`));
+
+  it("render exactly as prom-client's histogram renders the same observations", async () => {
+    const m = new Metrics({ processMetrics: false });
+    const reference = new Registry();
+    const expected = new Histogram({
+      name: "IngestiontoInvocationStartLatency",
+      help: "x",
+      labelNames: ["bus", "rule"],
+      buckets: LATENCY_BUCKETS_MS,
+      registers: [reference],
+    });
+    // Values on and around bucket bounds, beyond the last one, zero and fractions.
+    const values = [0, 0.25, 0.5, 0.50001, 1, 3, 5, 20, 20.5, 999.9, 1000, 86_400_000, 86_400_001, 1e12];
+    const sets = [
+      ["default", "r1"],
+      ["default", 'r"2\\'],
+      ["other", "r1"],
+    ] as const;
+    sets.forEach(([bus, rule], i) => {
+      const child = m.ingestionToInvocationStartLatency.labels(bus, rule);
+      for (const v of values.slice(i)) {
+        child.observe(v);
+        expected.observe({ bus, rule }, v);
+      }
+    });
+    // A label set without observations appears in neither.
+    m.ingestionToInvocationStartLatency.labels("default", "unused");
+    const name = "IngestiontoInvocationStartLatency";
+    const ours = series((await m.render()).body, name);
+    assert.deepEqual(ours, series(await reference.metrics(), name));
+    assert.equal(ours.length, sets.length * (LATENCY_BUCKETS_MS.length + 3));
+    // And in the JSON form.
+    const plain = (values: ReadonlyArray<{ metricName?: string; labels: object; value: number }> = []) =>
+      values.map(({ metricName, labels, value }) => ({ metricName, labels, value }));
+    const json = (await m.registry.getMetricsAsJSON()).find((x) => x.name === name);
+    assert.deepEqual(plain(json?.values), plain((await reference.getMetricsAsJSON())[0]?.values));
+  });
+
+  it("keep their counts across scrapes and refuse a label set of the wrong size", async () => {
+    const m = new Metrics({ processMetrics: false });
+    m.ingestionToInvocationCompleteLatency.labels("default", "r").observe(3);
+    await m.render();
+    m.ingestionToInvocationCompleteLatency.labels("default", "r").observe(7);
+    const text = (await m.render()).body;
+    assert.equal(value(text, 'IngestiontoInvocationCompleteLatency_count{bus="default",rule="r"}'), 2);
+    assert.equal(value(text, 'IngestiontoInvocationCompleteLatency_sum{bus="default",rule="r"}'), 10);
+    assert.equal(value(text, 'IngestiontoInvocationCompleteLatency_bucket{le="5",bus="default",rule="r"}'), 1);
+    assert.throws(() => m.ingestionToInvocationCompleteLatency.labels("default"), /expected 2 label values, got 1/);
   });
 });

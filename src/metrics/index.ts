@@ -3,10 +3,10 @@
  * exists, with `bus`, `rule` and `target` labels in place of CloudWatch's dimensions.
  * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
 
 /** Latency buckets in milliseconds, from sub-millisecond to a day of retries. */
-const LATENCY_BUCKETS_MS = [
+export const LATENCY_BUCKETS_MS = [
   0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 30_000, 60_000, 300_000, 3_600_000,
   86_400_000,
 ];
@@ -76,6 +76,121 @@ class HotCounter<L extends string> {
   inc(): void {
     this.labels().inc();
   }
+}
+
+/** One label set of a {@link HotHistogram}. */
+export interface HistogramChild {
+  /** Counts one observation. */
+  observe(value: number): void;
+}
+
+class HotHistogramChild implements HistogramChild {
+  /** Observations per bucket (not cumulative): counts[i] for bounds[i - 1] < v <= bounds[i]; the last is +Inf. */
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+  constructor(
+    readonly labels: Readonly<Record<string, string>>,
+    private readonly bounds: readonly number[],
+  ) {
+    this.counts = new Float64Array(bounds.length + 1);
+  }
+  observe(value: number): void {
+    const { bounds } = this;
+    let i = 0;
+    while (i < bounds.length && value > (bounds[i] as number)) i++;
+    (this.counts[i] as number)++;
+    this.sum += value;
+    this.count++;
+  }
+}
+
+/** One series as prom-client's registry formats it (`labels` first, then the child's labels). */
+interface SeriesValue {
+  readonly metricName: string;
+  readonly labels: Record<string, string | number>;
+  readonly sharedLabels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+/**
+ * A labelled histogram for hot paths (two observations per delivery). prom-client's histogram
+ * hashes the label set and searches its buckets through several calls on every observation; here
+ * each label set's child is made once and an observation adds to plain numbers. The registry reads
+ * the series as it reads prom-client's own histograms (same names, labels and order), at a scrape.
+ */
+class HotHistogram<L extends string> {
+  readonly type = "histogram";
+  readonly aggregator = "sum";
+  readonly #children = new Map<string, HotHistogramChild>();
+
+  constructor(
+    registry: Registry,
+    readonly name: string,
+    readonly help: string,
+    private readonly labelNames: readonly L[],
+    private readonly bounds: readonly number[],
+  ) {
+    // The registry needs only what a metric reads out (get, getForPromString, reset, name, type).
+    registry.registerMetric(this as never);
+  }
+
+  /** The child of a label set: one value per label name, in their order. */
+  labels(...values: string[]): HistogramChild {
+    if (values.length !== this.labelNames.length) {
+      throw new Error(`expected ${this.labelNames.length} label values, got ${values.length}`);
+    }
+    const key = values.join("\u0000");
+    let child = this.#children.get(key);
+    if (child === undefined) {
+      const labels: Record<string, string> = {};
+      this.labelNames.forEach((name, i) => (labels[name] = values[i] as string));
+      child = new HotHistogramChild(labels, this.bounds);
+      this.#children.set(key, child);
+    }
+    return child;
+  }
+
+  getForPromString(): { name: string; help: string; type: string; aggregator: string; values: SeriesValue[] } {
+    const values: SeriesValue[] = [];
+    for (const child of this.#children.values()) {
+      // As prom-client does, a label set appears once it has an observation.
+      if (child.count === 0) continue;
+      const { labels } = child;
+      let cumulative = 0;
+      this.bounds.forEach((le, i) => {
+        cumulative += child.counts[i] as number;
+        values.push({ metricName: `${this.name}_bucket`, labels: { le }, sharedLabels: labels, value: cumulative });
+      });
+      values.push(
+        { metricName: `${this.name}_bucket`, labels: { le: "+Inf" }, sharedLabels: labels, value: child.count },
+        { metricName: `${this.name}_sum`, labels: {}, sharedLabels: labels, value: child.sum },
+        { metricName: `${this.name}_count`, labels: {}, sharedLabels: labels, value: child.count },
+      );
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  /** The series with each child's labels merged in (prom-client's JSON form). */
+  get(): ReturnType<HotHistogram<L>["getForPromString"]> {
+    const data = this.getForPromString();
+    data.values = data.values.map(({ labels, sharedLabels, ...rest }) => ({
+      ...rest,
+      labels: { ...labels, ...sharedLabels },
+      sharedLabels: {},
+    }));
+    return data;
+  }
+
+  reset(): void {
+    this.#children.clear();
+  }
+}
+
+/** What the delivery engine holds: deliveries in memory, invocations in flight. */
+export interface DeliveryState {
+  readonly inMemory: number;
+  readonly inFlight: number;
 }
 
 /** The metrics of a node. */
@@ -154,22 +269,34 @@ export class Metrics {
     "Milliseconds from an event's acceptance to the end of the invocation that delivered it.",
     ["bus", "rule"],
   );
-  /** Deliveries held in memory by the delivery engine (due now, retrying later, or in flight). */
-  readonly deliveriesInMemory = new Gauge({
-    name: "busbar_deliveries_in_memory",
-    help: "Pending deliveries the delivery engine holds in memory (in flight, waiting, or waiting to retry).",
-    registers: [this.registry],
-  });
-  /** Invocations in flight. */
-  readonly invocationsInFlight = new Gauge({
-    name: "busbar_invocations_in_flight",
-    help: "Target invocations in flight.",
-    registers: [this.registry],
-  });
+  /** What the delivery engine holds, read at each scrape (see {@link readDeliveryState}). */
+  #deliveryState: () => DeliveryState = () => ({ inMemory: 0, inFlight: 0 });
 
   constructor(options: { processMetrics?: boolean } = {}) {
+    const state = () => this.#deliveryState();
+    new Gauge({
+      name: "busbar_deliveries_in_memory",
+      help: "Pending deliveries the delivery engine holds in memory (in flight, waiting, or waiting to retry).",
+      registers: [this.registry],
+      collect() {
+        this.set(state().inMemory);
+      },
+    });
+    new Gauge({
+      name: "busbar_invocations_in_flight",
+      help: "Target invocations in flight.",
+      registers: [this.registry],
+      collect() {
+        this.set(state().inFlight);
+      },
+    });
     if (options.processMetrics !== false)
       collectDefaultMetrics({ register: this.registry, prefix: "busbar_" });
+  }
+
+  /** Where the gauges of the delivery engine read its state at a scrape (the engine calls this once). */
+  readDeliveryState(read: () => DeliveryState): void {
+    this.#deliveryState = read;
   }
 
   /** The text exposition format. */
@@ -181,8 +308,8 @@ export class Metrics {
     return new HotCounter(this.registry, name, help, labelNames);
   }
 
-  private histogram<L extends string>(name: string, help: string, labelNames: readonly L[]): Histogram<L> {
-    return new Histogram({ name, help, labelNames, buckets: LATENCY_BUCKETS_MS, registers: [this.registry] });
+  private histogram<L extends string>(name: string, help: string, labelNames: readonly L[]): HotHistogram<L> {
+    return new HotHistogram(this.registry, name, help, labelNames, LATENCY_BUCKETS_MS);
   }
 }
 
