@@ -87,7 +87,13 @@ describe("Metrics histograms", () => {
     const text = (await m.render()).body;
     assert.equal(value(text, 'IngestiontoInvocationCompleteLatency_count{bus="default",rule="r"}'), 2);
     assert.equal(value(text, 'IngestiontoInvocationCompleteLatency_sum{bus="default",rule="r"}'), 10);
-    assert.equal(value(text, 'IngestiontoInvocationCompleteLatency_bucket{le="5",bus="default",rule="r"}'), 1);
-    assert.throws(() => m.ingestionToInvocationCompleteLatency.labels("default"), /expected 2 label values, got 1/);
+    assert.equal(
+      value(text, 'IngestiontoInvocationCompleteLatency_bucket{le="5",bus="default",rule="r"}'),
+      1,
+    );
+    assert.throws(
+      () => m.ingestionToInvocationCompleteLatency.labels("default"),
+      /expected 2 label values, got 1/,
+    );
   });
 });

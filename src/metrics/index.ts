@@ -151,7 +151,13 @@ class HotHistogram<L extends string> {
     return child;
   }
 
-  getForPromString(): { name: string; help: string; type: string; aggregator: string; values: SeriesValue[] } {
+  getForPromString(): {
+    name: string;
+    help: string;
+    type: string;
+    aggregator: string;
+    values: SeriesValue[];
+  } {
     const values: SeriesValue[] = [];
     for (const child of this.#children.values()) {
       // As prom-client does, a label set appears once it has an observation.
@@ -160,10 +166,20 @@ class HotHistogram<L extends string> {
       let cumulative = 0;
       this.bounds.forEach((le, i) => {
         cumulative += child.counts[i] as number;
-        values.push({ metricName: `${this.name}_bucket`, labels: { le }, sharedLabels: labels, value: cumulative });
+        values.push({
+          metricName: `${this.name}_bucket`,
+          labels: { le },
+          sharedLabels: labels,
+          value: cumulative,
+        });
       });
       values.push(
-        { metricName: `${this.name}_bucket`, labels: { le: "+Inf" }, sharedLabels: labels, value: child.count },
+        {
+          metricName: `${this.name}_bucket`,
+          labels: { le: "+Inf" },
+          sharedLabels: labels,
+          value: child.count,
+        },
         { metricName: `${this.name}_sum`, labels: {}, sharedLabels: labels, value: child.sum },
         { metricName: `${this.name}_count`, labels: {}, sharedLabels: labels, value: child.count },
       );
