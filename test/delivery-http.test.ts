@@ -754,6 +754,36 @@ describe("API destinations", () => {
     assert.deepEqual(JSON.parse(request.body), { ...ENVELOPE, tenant: "acme" });
   });
 
+  it("fails for good on a header parameter HTTP does not allow, in its name or its value", async () => {
+    const target = await receiver();
+    const resolved = apiDestination(`${target.origin}/orders`, "BASIC", BASIC);
+    const invoker = apiInvoker(resolved);
+    const call = (headers: Record<string, string>) =>
+      invoker.invoke(
+        invocation(resolved.destination.arn, { spec: { HttpParameters: { HeaderParameters: headers } } }),
+        signal(),
+      );
+    // Twice each: the client keeps the names it found valid, never the ones it refused.
+    for (const headers of [{ "X Bad": "v" }, { "X-Bad\u00e9": "v" }, { "X-Ok": "line\nbreak" }]) {
+      for (let i = 0; i < 2; i++) {
+        const failed = await failure(call(headers));
+        assert.equal(failed.code, "INVALID_PARAMETER", JSON.stringify(headers));
+        assert.equal(failed.retryable, false);
+        assert.match(failed.message, /has a name or value HTTP does not allow/);
+      }
+    }
+    assert.equal(target.requests.length, 0);
+    await call({ "X-Ok": "fine", "X-Mixed-Case": "m" });
+    await call({ "X-Ok": "again" });
+    assert.deepEqual(
+      target.requests.map((r) => [r.headers["x-ok"], r.headers["x-mixed-case"]]),
+      [
+        ["fine", "m"],
+        ["again", undefined],
+      ],
+    );
+  });
+
   it("fails for good when path wildcards lack values", async () => {
     const target = await receiver();
     const resolved = apiDestination(`${target.origin}/orders/*`, "BASIC", BASIC);

@@ -16,21 +16,28 @@ describe("SigningSecrets.active", () => {
     try {
       let now = 1_000_000;
       const secrets = new SigningSecrets(store, openSecretBox(dataDir, {}), () => now);
+      assert.equal(secrets.activeNow(RULE, "t"), undefined, "nothing kept before the first ask");
       const [first] = await secrets.active(RULE, "t");
       assert.match(first ?? "", /^whsec_/);
       assert.equal(await secrets.active(RULE, "t"), await secrets.active(RULE, "t"), "kept, not rebuilt");
+      assert.equal(secrets.activeNow(RULE, "t"), await secrets.active(RULE, "t"), "given at once once kept");
+      assert.equal(secrets.activeNow(RULE, "other"), undefined);
 
       await secrets.rotate(RULE, "t", { graceSeconds: 10 });
+      assert.equal(secrets.activeNow(RULE, "t"), undefined, "a rotation drops what was kept");
       const during = await secrets.active(RULE, "t");
       assert.equal(during.length, 2);
       assert.equal(during[1], first, "the previous secret signs during the grace period");
 
       now += 9_999;
       assert.equal((await secrets.active(RULE, "t")).length, 2);
+      assert.equal(secrets.activeNow(RULE, "t")?.length, 2);
       now += 1;
+      assert.equal(secrets.activeNow(RULE, "t"), undefined, "not kept past the first expiry");
       assert.deepEqual(await secrets.active(RULE, "t"), [during[0]], "the previous secret expired");
 
       await secrets.remove(RULE, "t");
+      assert.equal(secrets.activeNow(RULE, "t"), undefined, "a removal drops what was kept");
       const fresh = await secrets.active(RULE, "t");
       assert.equal(fresh.length, 1);
       assert.notEqual(fresh[0], during[0], "a removed target's secret is not reused");

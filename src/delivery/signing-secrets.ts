@@ -82,14 +82,23 @@ export class SigningSecrets {
   }
 
   /**
+   * What {@link active} gives, when it is kept (and still valid): without a promise, so that a
+   * delivery signing with known secrets does not wait a turn of the microtask queue.
+   */
+  activeNow(ruleArn: string, targetId: string): readonly string[] | undefined {
+    const cached = this.#cache.get(keyOf(ruleArn, targetId));
+    const kept = cached === undefined ? undefined : this.#active.get(cached);
+    return kept !== undefined && this.now() < kept.until ? kept.values : undefined;
+  }
+
+  /**
    * The secret values deliveries sign with (see {@link list}). Asked once per delivery: the values
    * are kept per target until the first of them expires or the secrets change.
    */
   async active(ruleArn: string, targetId: string): Promise<readonly string[]> {
+    const kept = this.activeNow(ruleArn, targetId);
+    if (kept !== undefined) return kept;
     const key = keyOf(ruleArn, targetId);
-    const cached = this.#cache.get(key);
-    const kept = cached === undefined ? undefined : this.#active.get(cached);
-    if (kept !== undefined && this.now() < kept.until) return kept.values;
     const secrets = await this.list(ruleArn, targetId);
     const values = secrets.map((s) => s.secret);
     const until = Math.min(...secrets.map((s) => s.expiresAt ?? Infinity));

@@ -89,7 +89,8 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
   const queue = new QueueTargetInvoker(queues);
   const webhook = createWebhookInvoker({
     client: http,
-    signingSecrets: (invocation) => signingSecrets.active(invocation.ruleArn, invocation.target.id),
+    signingSecrets: ({ ruleArn, target }) =>
+      signingSecrets.activeNow(ruleArn, target.id) ?? signingSecrets.active(ruleArn, target.id),
   });
   const apiDestination = createApiDestinationInvoker({ client: http, resolve });
   const broker = createBrokerInvoker({ timeoutMs: config.targetTimeoutMs });

@@ -256,11 +256,22 @@ export class HttpClient {
     await Promise.all([this.agent.destroy(), this.strictAgent.destroy()]);
   }
 
+  /** Header names found valid, by name as given, with their lower-case form (the same few on every request). */
+  private readonly headerNames = new Map<string, string>();
+
   private headersFor(request: HttpRequest, what: () => string): Record<string, string> {
     const headers: Record<string, string> = { "user-agent": this.userAgent };
-    for (const [name, value] of Object.entries(request.headers)) {
+    const names = this.headerNames;
+    for (const name in request.headers) {
+      const value = request.headers[name] as string;
+      let lower = names.get(name);
       try {
-        http.validateHeaderName(name);
+        if (lower === undefined) {
+          http.validateHeaderName(name);
+          lower = name.toLowerCase();
+          if (names.size >= 1000) names.clear();
+          names.set(name, lower);
+        }
         http.validateHeaderValue(name, value);
       } catch {
         throw new DeliveryError(
@@ -269,7 +280,7 @@ export class HttpClient {
           { retryable: false },
         );
       }
-      headers[name.toLowerCase()] = value;
+      headers[lower] = value;
     }
     if (request.body !== undefined) headers["content-length"] = String(Buffer.byteLength(request.body));
     return headers;

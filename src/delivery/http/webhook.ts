@@ -72,12 +72,15 @@ export function parseWebhookTarget(arn: string): WebhookTarget | string {
 export interface WebhookInvokerOptions extends HttpClientOptions {
   /**
    * The signing secrets (`whsec_<base64>`) active for the invocation's target, newest first; each
-   * gives one signature. An empty list sends the request unsigned.
+   * gives one signature. An empty list sends the request unsigned. A list given at once (known
+   * secrets) saves the invocation a wait for a promise.
    */
-  readonly signingSecrets: (invocation: Invocation) => Promise<readonly string[]>;
+  readonly signingSecrets: (invocation: Invocation) => readonly string[] | Promise<readonly string[]>;
   /** A client to share (the invoker then leaves it open on close); otherwise one is made from the options. */
   readonly client?: HttpClient;
 }
+
+const JSON_CONTENT: Readonly<Record<string, string>> = { "content-type": "application/json" };
 
 /** The invoker of webhook targets. */
 export function createWebhookInvoker(options: WebhookInvokerOptions): TargetInvoker {
@@ -104,11 +107,12 @@ export function createWebhookInvoker(options: WebhookInvokerOptions): TargetInvo
       const { what } = target;
       const message =
         target.cloudEvents === undefined
-          ? { headers: { "content-type": "application/json" }, body: invocation.payload }
+          ? { headers: JSON_CONTENT, body: invocation.payload }
           : toCloudEventsMessage(invocation.event.json, invocation.payload, target.cloudEvents);
       let secrets: readonly string[];
       try {
-        secrets = await options.signingSecrets(invocation);
+        const asked = options.signingSecrets(invocation);
+        secrets = Array.isArray(asked) ? asked : await asked;
       } catch (error) {
         throw new DeliveryError(
           HttpErrorCode.InternalError,
