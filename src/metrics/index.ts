@@ -21,6 +21,30 @@ export interface CounterChild {
   inc(): void;
 }
 
+/**
+ * The child of a label set (`values`, one per label name, in their order) in `children`, made by
+ * `make` with the labels by name the first time it is asked for.
+ */
+function childOf<L extends string, C>(
+  children: Map<string, C>,
+  labelNames: readonly L[],
+  values: readonly string[],
+  make: (labels: Record<L, string>) => C,
+): C {
+  if (values.length !== labelNames.length) {
+    throw new Error(`expected ${labelNames.length} label values, got ${values.length}`);
+  }
+  const key = values.join("\u0000");
+  let child = children.get(key);
+  if (child === undefined) {
+    const labels = {} as Record<L, string>;
+    labelNames.forEach((name, i) => (labels[name] = values[i] as string));
+    child = make(labels);
+    children.set(key, child);
+  }
+  return child;
+}
+
 class HotChild<L extends string> implements CounterChild {
   pending = 0;
   constructor(readonly labels: Partial<Record<L, string>>) {}
@@ -36,6 +60,7 @@ class HotChild<L extends string> implements CounterChild {
  */
 class HotCounter<L extends string> {
   readonly #children = new Map<string, HotChild<L>>();
+  readonly #make = (labels: Record<L, string>) => new HotChild<L>(labels);
   readonly #labelNames: readonly L[];
 
   constructor(registry: Registry, name: string, help: string, labelNames: readonly L[]) {
@@ -58,18 +83,7 @@ class HotCounter<L extends string> {
 
   /** The child of a label set: one value per label name, in their order. */
   labels(...values: string[]): CounterChild {
-    if (values.length !== this.#labelNames.length) {
-      throw new Error(`expected ${this.#labelNames.length} label values, got ${values.length}`);
-    }
-    const key = values.length === 1 ? (values[0] as string) : values.join("\u0000");
-    let child = this.#children.get(key);
-    if (child === undefined) {
-      const labels: Partial<Record<L, string>> = {};
-      this.#labelNames.forEach((name, i) => (labels[name] = values[i] as string));
-      child = new HotChild(labels);
-      this.#children.set(key, child);
-    }
-    return child;
+    return childOf(this.#children, this.#labelNames, values, this.#make);
   }
 
   /** Adds 1 to the counter without labels. */
@@ -123,6 +137,7 @@ class HotHistogram<L extends string> {
   readonly type = "histogram";
   readonly aggregator = "sum";
   readonly #children = new Map<string, HotHistogramChild>();
+  readonly #make = (labels: Record<L, string>) => new HotHistogramChild(labels, this.bounds);
 
   constructor(
     registry: Registry,
@@ -137,18 +152,7 @@ class HotHistogram<L extends string> {
 
   /** The child of a label set: one value per label name, in their order. */
   labels(...values: string[]): HistogramChild {
-    if (values.length !== this.labelNames.length) {
-      throw new Error(`expected ${this.labelNames.length} label values, got ${values.length}`);
-    }
-    const key = values.join("\u0000");
-    let child = this.#children.get(key);
-    if (child === undefined) {
-      const labels: Record<string, string> = {};
-      this.labelNames.forEach((name, i) => (labels[name] = values[i] as string));
-      child = new HotHistogramChild(labels, this.bounds);
-      this.#children.set(key, child);
-    }
-    return child;
+    return childOf(this.#children, this.labelNames, values, this.#make);
   }
 
   getForPromString(): {
