@@ -6,7 +6,7 @@
 import type dns from "node:dns";
 import { readFileSync } from "node:fs";
 import http from "node:http";
-import { Agent } from "undici";
+import { Agent, type Dispatcher } from "undici";
 import { DeliveryError } from "../types.js";
 import {
   HttpErrorCode,
@@ -182,53 +182,63 @@ export class HttpClient {
     if (signal.aborted) throw abortError(signal, what());
     const timeoutMs = request.timeoutMs ?? this.timeoutMs;
     const maxBodyBytes = request.maxBodyBytes ?? DEFAULT_MAX_RESPONSE_BODY_BYTES;
-    // undici's own timers bound each phase (connect, headers, body) by the timeout: no timer or
-    // signal of our own per request, which a delivery per request would pay for.
+    // undici's own timers bound each phase (connect, headers, body) by the timeout: no timer of our
+    // own per request. The request is dispatched with a handler of its own (no response stream, no
+    // promise per phase), and the stop signal is watched once per signal, not once per request.
     const started = Date.now();
-    try {
-      const response = await (request.allowedOnly === true ? this.strictAgent : this.agent).request({
-        origin: url.origin,
-        path: url.path,
-        method: request.method,
-        headers,
-        ...(request.body !== undefined && { body: request.body }),
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-        signal,
-      });
-      const status = response.statusCode;
-      if (status >= 200 && status < 300 && request.readSuccessBody !== true) {
-        // Nobody reads a success's body: drop it (a long one closes the connection instead).
-        await response.body.dump({ limit: 64 * 1024 });
-        return { status, statusMessage: "", headers: response.headers, body: "", truncated: false };
-      }
-      const chunks: Buffer[] = [];
-      let kept = 0;
-      let truncated = false;
-      for await (const chunk of response.body as AsyncIterable<Buffer>) {
-        if (kept >= maxBodyBytes) {
-          truncated = true;
-          continue; // read and dropped, so that the connection stays usable
+    return new Promise<HttpResponse>((resolve, reject) => {
+      const fail = (error: unknown): void => {
+        if (signal.aborted) reject(abortError(signal, what()));
+        else {
+          const code = (error as { code?: unknown }).code;
+          reject(
+            typeof code === "string" && TIMEOUT_CODES.has(code)
+              ? errorForFailure(new RequestTimeoutError(timeoutMs, Date.now() - started), what())
+              : errorForFailure(error, what()),
+          );
         }
-        const part = chunk.length > maxBodyBytes - kept ? chunk.subarray(0, maxBodyBytes - kept) : chunk;
-        truncated ||= part.length < chunk.length;
-        chunks.push(part);
-        kept += part.length;
-      }
-      return {
-        status,
-        statusMessage: http.STATUS_CODES[status] ?? "",
-        headers: response.headers,
-        body: Buffer.concat(chunks).toString("utf8"),
-        truncated,
       };
-    } catch (error) {
-      if (signal.aborted) throw abortError(signal, what());
-      const code = (error as { code?: unknown }).code;
-      if (typeof code === "string" && TIMEOUT_CODES.has(code))
-        throw errorForFailure(new RequestTimeoutError(timeoutMs, Date.now() - started), what());
-      throw errorForFailure(error, what());
+      const handler = new ResponseHandler(
+        resolve,
+        fail,
+        maxBodyBytes,
+        request.readSuccessBody === true,
+        this.abortsOf(signal),
+      );
+      (request.allowedOnly === true ? this.strictAgent : this.agent).dispatch(
+        {
+          origin: url.origin,
+          path: url.path,
+          method: request.method,
+          headers,
+          ...(request.body !== undefined && { body: request.body }),
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+        },
+        handler,
+      );
+    });
+  }
+
+  /** The requests in flight under each stop signal, aborted together when it fires (one listener each). */
+  private readonly inFlight = new WeakMap<AbortSignal, Set<ResponseHandler>>();
+
+  private abortsOf(signal: AbortSignal): Set<ResponseHandler> {
+    let handlers = this.inFlight.get(signal);
+    if (handlers === undefined) {
+      const set = new Set<ResponseHandler>();
+      handlers = set;
+      this.inFlight.set(signal, set);
+      signal.addEventListener(
+        "abort",
+        () => {
+          for (const handler of set) handler.abort(signal.reason);
+          set.clear();
+        },
+        { once: true },
+      );
     }
+    return handlers;
   }
 
   /**
@@ -284,6 +294,148 @@ export class HttpClient {
     }
     if (request.body !== undefined) headers["content-length"] = String(Buffer.byteLength(request.body));
     return headers;
+  }
+}
+
+/** The most of a success's body read (and dropped) before the connection is closed instead. */
+const MAX_DROPPED_BODY_BYTES = 64 * 1024;
+
+/**
+ * One response, read with undici's dispatch handler callbacks: the status and raw headers, the start
+ * of the body when it is kept (never a success's, unless asked for), then the outcome.
+ */
+class ResponseHandler implements Dispatcher.DispatchHandler {
+  #abort: ((reason?: Error) => void) | undefined;
+  #settled = false;
+  #status = 0;
+  #rawHeaders: Buffer[] = [];
+  #keep = false;
+  #chunks: Buffer[] = [];
+  #kept = 0;
+  #seen = 0;
+  #truncated = false;
+
+  constructor(
+    private readonly resolve: (response: HttpResponse) => void,
+    private readonly reject: (error: unknown) => void,
+    private readonly maxBodyBytes: number,
+    private readonly readSuccessBody: boolean,
+    private readonly aborts: Set<ResponseHandler>,
+  ) {
+    aborts.add(this);
+  }
+
+  /** Ends the request (the stop signal fired). */
+  abort(reason: unknown): void {
+    if (this.#settled) return;
+    if (this.#abort !== undefined) this.#abort(reason instanceof Error ? reason : undefined);
+    else this.#settle(undefined, reason ?? new Error("aborted"));
+  }
+
+  onConnect(abort: (reason?: Error) => void): void {
+    if (this.#settled) abort(new Error("aborted"));
+    else this.#abort = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
+    if (statusCode < 200) return true; // 1xx: the response is still to come
+    this.#status = statusCode;
+    this.#rawHeaders = rawHeaders;
+    this.#keep = statusCode >= 300 || this.readSuccessBody;
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (!this.#keep) {
+      // Nobody reads a success's body: drop it (a long one closes the connection instead).
+      this.#seen += chunk.length;
+      if (this.#seen > MAX_DROPPED_BODY_BYTES) {
+        this.#succeed();
+        this.#abort?.();
+      }
+      return true;
+    }
+    const room = this.maxBodyBytes - this.#kept;
+    if (room <= 0) {
+      this.#truncated = true; // read and dropped, so that the connection stays usable
+      return true;
+    }
+    const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+    this.#truncated ||= part.length < chunk.length;
+    this.#chunks.push(part);
+    this.#kept += part.length;
+    return true;
+  }
+
+  onComplete(): void {
+    this.#succeed();
+  }
+
+  onError(error: Error): void {
+    this.#settle(undefined, error);
+  }
+
+  #succeed(): void {
+    const status = this.#status;
+    if (!this.#keep) {
+      this.#settle(new Response(status, "", this.#rawHeaders, "", false));
+      return;
+    }
+    this.#settle(
+      new Response(
+        status,
+        http.STATUS_CODES[status] ?? "",
+        this.#rawHeaders,
+        this.#chunks.length === 1
+          ? (this.#chunks[0] as Buffer).toString("utf8")
+          : Buffer.concat(this.#chunks).toString("utf8"),
+        this.#truncated,
+      ),
+    );
+  }
+
+  #settle(response: HttpResponse | undefined, error?: unknown): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.aborts.delete(this);
+    if (response !== undefined) this.resolve(response);
+    else this.reject(error);
+  }
+}
+
+/** A response; its headers are parsed from undici's raw list when first read (most never are). */
+class Response implements HttpResponse {
+  #raw: Buffer[];
+  #headers: Record<string, string | string[]> | undefined;
+
+  constructor(
+    readonly status: number,
+    readonly statusMessage: string,
+    raw: Buffer[],
+    readonly body: string,
+    readonly truncated: boolean,
+  ) {
+    this.#raw = raw;
+  }
+
+  get headers(): Readonly<Record<string, string | string[]>> {
+    if (this.#headers === undefined) {
+      const headers: Record<string, string | string[]> = Object.create(null) as Record<
+        string,
+        string | string[]
+      >;
+      const raw = this.#raw;
+      for (let i = 0; i + 1 < raw.length; i += 2) {
+        const name = (raw[i] as Buffer).toString("latin1").toLowerCase();
+        const value = (raw[i + 1] as Buffer).toString("latin1");
+        const had = headers[name];
+        if (had === undefined) headers[name] = value;
+        else if (typeof had === "string") headers[name] = [had, value];
+        else had.push(value);
+      }
+      this.#headers = headers;
+    }
+    return this.#headers;
   }
 }
 

@@ -1,0 +1,185 @@
+/**
+ * The HTTP client of targets against real loopback servers: what it keeps of responses (bodies,
+ * headers, caps), how it fails (timeouts, resets, refused addresses, the stop signal), and that its
+ * keep-alive connections stay usable after each of those.
+ */
+import assert from "node:assert/strict";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, before, describe, it } from "node:test";
+import { DeliveryError } from "../types.js";
+import { HttpClient } from "./client.js";
+import { parseAllowedNetworks } from "./network-guard.js";
+
+type Route = (req: IncomingMessage, res: ServerResponse, body: string) => void;
+
+const routes: Record<string, Route> = {
+  "/ok": (_req, res) => res.writeHead(200, { "content-type": "text/plain" }).end("fine"),
+  "/echo": (req, res, body) =>
+    res
+      .writeHead(200, { "content-type": "application/json" })
+      .end(JSON.stringify({ method: req.method, url: req.url, headers: req.headers, body })),
+  "/big-ok": (_req, res) => res.writeHead(200).end("y".repeat(200 * 1024)),
+  "/teapot": (_req, res) => {
+    res.setHeader("set-cookie", ["a=1", "b=2"]);
+    res.writeHead(418, { "x-reason": "short and stout" }).end("I am a teapot");
+  },
+  "/long-error": (_req, res) => res.writeHead(500).end("e".repeat(20_000)),
+  "/slow": (_req, res) => {
+    setTimeout(() => res.writeHead(200).end("late"), 2_000).unref();
+  },
+  "/reset": (req) => req.socket.destroy(),
+  "/created": (_req, res) => res.writeHead(201, { "retry-after": "7" }).end(),
+};
+
+let server: Server;
+let base: string;
+const client = new HttpClient({
+  allowedNetworks: parseAllowedNetworks("127.0.0.0/8"),
+  timeoutMs: 400,
+});
+
+before(async () => {
+  server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const route = routes[new URL(req.url ?? "/", "http://x").pathname];
+      if (route === undefined) res.writeHead(404).end("no such route");
+      else route(req, res, Buffer.concat(chunks).toString("utf8"));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+after(async () => {
+  await client.close();
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+const never = new AbortController().signal;
+const post = (path: string, extra: Partial<Parameters<HttpClient["send"]>[0]> = {}) =>
+  client.send({ method: "POST", url: new URL(`${base}${path}`), headers: {}, body: "{}", ...extra }, never);
+
+async function refusal(promise: Promise<unknown>): Promise<DeliveryError> {
+  const error = await promise.then(
+    () => assert.fail("the request should have failed"),
+    (e: unknown) => e,
+  );
+  assert.ok(error instanceof DeliveryError, `a DeliveryError, not ${String(error)}`);
+  return error;
+}
+
+describe("HttpClient", () => {
+  it("drops a success's body unread, and gives its status and headers", async () => {
+    const response = await post("/ok");
+    assert.equal(response.status, 200);
+    assert.equal(response.body, "");
+    assert.equal(response.truncated, false);
+    assert.equal(response.headers["content-type"], "text/plain");
+  });
+
+  it("keeps a success's body when asked, with the request as sent", async () => {
+    const response = await post("/echo?a=1", {
+      headers: { "X-Custom": "v1", "content-type": "application/json" },
+      body: '{"k":"é"}',
+      readSuccessBody: true,
+    });
+    assert.equal(response.status, 200);
+    const echoed = JSON.parse(response.body) as {
+      method: string;
+      url: string;
+      headers: Record<string, string>;
+      body: string;
+    };
+    assert.equal(echoed.method, "POST");
+    assert.equal(echoed.url, "/echo?a=1");
+    assert.equal(echoed.body, '{"k":"é"}');
+    assert.equal(echoed.headers["x-custom"], "v1");
+    assert.equal(echoed.headers["content-length"], String(Buffer.byteLength('{"k":"é"}')));
+    assert.match(echoed.headers["user-agent"] ?? "", /^Busbar\//);
+  });
+
+  it("keeps the start of an error's body, its status text, and repeated headers as a list", async () => {
+    const teapot = await post("/teapot");
+    assert.equal(teapot.status, 418);
+    assert.equal(teapot.statusMessage, "I'm a Teapot");
+    assert.equal(teapot.body, "I am a teapot");
+    assert.equal(teapot.headers["x-reason"], "short and stout");
+    assert.deepEqual(teapot.headers["set-cookie"], ["a=1", "b=2"]);
+    const long = await post("/long-error", { maxBodyBytes: 100 });
+    assert.equal(long.status, 500);
+    assert.equal(long.body, "e".repeat(100));
+    assert.equal(long.truncated, true);
+    // The connection was read to the end: the next request on it works.
+    assert.equal((await post("/ok")).status, 200);
+  });
+
+  it("answers a success with a long body, closing the connection rather than reading it all", async () => {
+    const response = await post("/big-ok");
+    assert.equal(response.status, 200);
+    assert.equal(response.body, "");
+    assert.equal((await post("/ok")).status, 200);
+  });
+
+  it("gives 404 and 201 like any other response", async () => {
+    assert.equal((await post("/missing")).status, 404);
+    const created = await post("/created");
+    assert.equal(created.status, 201);
+    assert.equal(created.headers["retry-after"], "7");
+  });
+
+  it("times out a response that does not come, as TIMEOUT (retryable)", async () => {
+    const error = await refusal(post("/slow"));
+    assert.equal(error.code, "TIMEOUT");
+    assert.equal(error.retryable, true);
+    assert.match(error.message, /POST http:\/\/127\.0\.0\.1:\d+\/slow/);
+  });
+
+  it("fails a reset connection as CONNECTION_FAILURE (retryable), and the next request works", async () => {
+    const error = await refusal(post("/reset"));
+    assert.equal(error.code, "CONNECTION_FAILURE");
+    assert.equal(error.retryable, true);
+    assert.equal((await post("/ok")).status, 200);
+  });
+
+  it("ends requests in flight when their stop signal fires, and no others", async () => {
+    const stop = new AbortController();
+    const other = new AbortController();
+    const send = (signal: AbortSignal) =>
+      client.send({ method: "POST", url: new URL(`${base}/slow`), headers: {}, timeoutMs: 5_000 }, signal);
+    const stopped = [send(stop.signal), send(stop.signal)];
+    const kept = send(other.signal);
+    setTimeout(() => stop.abort(new Error("shutting down")), 50);
+    for (const pending of stopped) {
+      const error = await refusal(pending);
+      assert.equal(error.code, "INTERNAL_ERROR");
+      assert.match(error.message, /aborted by the delivery engine/);
+    }
+    assert.equal((await kept).status, 200);
+    // A signal already fired refuses before sending.
+    const error = await refusal(send(stop.signal));
+    assert.match(error.message, /aborted/);
+  });
+
+  it("refuses addresses outside the allowed networks, and URLs and headers it cannot send", async () => {
+    const strict = new HttpClient({ timeoutMs: 400 });
+    try {
+      const refused = await refusal(
+        strict.send({ method: "POST", url: new URL(`${base}/ok`), headers: {} }, never),
+      );
+      assert.equal(refused.code, "NO_PERMISSIONS");
+      assert.equal(refused.retryable, false);
+    } finally {
+      await strict.close();
+    }
+    const ftp = await refusal(post("/ok", { url: new URL("ftp://127.0.0.1/x") }));
+    assert.equal(ftp.code, "INVALID_PARAMETER");
+    const header = await refusal(post("/ok", { headers: { "bad header": "x" } }));
+    assert.equal(header.code, "INVALID_PARAMETER");
+    const value = await refusal(post("/ok", { headers: { "x-ok": "line\nbreak" } }));
+    assert.equal(value.code, "INVALID_PARAMETER");
+  });
+});
