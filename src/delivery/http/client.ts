@@ -378,11 +378,11 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
   #succeed(): void {
     const status = this.#status;
     if (!this.#keep) {
-      this.#settle(new Response(status, "", this.#rawHeaders, "", false));
+      this.#settle(new ClientResponse(status, "", this.#rawHeaders, "", false));
       return;
     }
     this.#settle(
-      new Response(
+      new ClientResponse(
         status,
         http.STATUS_CODES[status] ?? "",
         this.#rawHeaders,
@@ -404,7 +404,7 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
 }
 
 /** A response; its headers are parsed from undici's raw list when first read (most never are). */
-class Response implements HttpResponse {
+class ClientResponse implements HttpResponse {
   #raw: Buffer[];
   #headers: Record<string, string | string[]> | undefined;
 
