@@ -1,0 +1,185 @@
+/**
+ * The delivery engine when the store fails to record outcomes: a real SQLite store whose
+ * `completeDeliveries` fails (as a failed fsync would) the first times it is called, a real webhook
+ * invoker and a real loopback receiver. The engine must neither lose the completion nor invoke the
+ * target again: it logs, keeps the completions, and writes them once the store works again.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { after, before, describe, it } from "node:test";
+import { RuleRegistry } from "../buses/index.js";
+import { createLogger } from "../log/index.js";
+import { Metrics } from "../metrics/index.js";
+import { DEFAULT_PATTERN_LIMITS } from "../patterns/index.js";
+import { QueueService } from "../queues/index.js";
+import { openSqliteStoreInThread, type IngestRecord, type Store } from "../store/index.js";
+import { DeliveryEngine } from "./engine.js";
+import { createWebhookInvoker, parseAllowedNetworks } from "./http/index.js";
+import { DeadLetters } from "./queue-target.js";
+
+const ACCOUNT = "000000000000";
+const BUS = "default";
+
+/** The store, with `completeDeliveries` failing while `failures` is above 0. */
+function failingCompletions(store: Store): { store: Store; failures: number; calls: number } {
+  const state = { store: undefined as unknown as Store, failures: 0, calls: 0 };
+  state.store = {
+    ...store,
+    completeDeliveries: async (refs) => {
+      state.calls++;
+      if (state.failures > 0) {
+        state.failures--;
+        throw new Error("disk I/O error (injected: the log's fsync failed)");
+      }
+      return store.completeDeliveries(refs);
+    },
+  };
+  return state;
+}
+
+async function until(what: string, done: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await done())) {
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe("DeliveryEngine, when the store fails to record outcomes", () => {
+  let dataDir: string;
+  let receiver: Server;
+  let url: string;
+  const received: string[] = [];
+
+  before(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), "busbar-engine-"));
+    receiver = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        received.push(String(req.headers["webhook-id"]));
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+    url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  });
+
+  after(async () => {
+    receiver.closeAllConnections();
+    await new Promise((resolve) => receiver.close(resolve));
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  /** Delivers one event per id while `completeDeliveries` fails `failures` times; checks the outcome. */
+  async function deliverThroughFailures(ids: readonly string[], failures: number): Promise<void> {
+    received.length = 0;
+    const sqlite = openSqliteStoreInThread({ dataDir });
+    const faulty = failingCompletions(sqlite);
+    faulty.failures = failures;
+    const lines: string[] = [];
+    const log = createLogger({
+      level: "info",
+      destination: new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          lines.push(chunk.toString("utf8"));
+          callback();
+        },
+      }),
+    });
+    const registry = new RuleRegistry(DEFAULT_PATTERN_LIMITS);
+    const now = Date.now();
+    registry.setBus({
+      accountId: ACCOUNT,
+      name: BUS,
+      arn: `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/${BUS}`,
+      createdAt: now,
+      lastModifiedAt: now,
+    });
+    registry.setRule({
+      accountId: ACCOUNT,
+      busName: BUS,
+      name: "r",
+      arn: `arn:aws:events:us-east-1:${ACCOUNT}:rule/r`,
+      eventPattern: '{"source":["t"]}',
+      state: "ENABLED",
+      createdBy: ACCOUNT,
+      createdAt: now,
+      lastModifiedAt: now,
+    });
+    registry.setTargets(ACCOUNT, BUS, "r", [{ id: "hook", arn: url, spec: { Id: "hook", Arn: url } }]);
+    const webhooks = createWebhookInvoker({
+      allowedNetworks: parseAllowedNetworks("127.0.0.0/8"),
+      signingSecrets: () => [],
+    });
+    const queues = new QueueService({ store: faulty.store, region: "us-east-1", receiptKey: "k".repeat(32) });
+    const engine = new DeliveryEngine({
+      store: faulty.store,
+      registry,
+      invokerFor: (arn) => (arn.startsWith("http") ? webhooks : undefined),
+      deadLetters: new DeadLetters(queues, (arn) => arn),
+      metrics: new Metrics(),
+      log,
+      backoff: { baseMs: 10, maxMs: 100 },
+    });
+    try {
+      await engine.start();
+      const records: IngestRecord[] = ids.map((id) => ({
+        event: {
+          id,
+          accountId: ACCOUNT,
+          busName: BUS,
+          time: now,
+          ingestedAt: now,
+          json: JSON.stringify({ version: "0", id, source: "t", "detail-type": "d", detail: {} }),
+        },
+        deliveries: [
+          {
+            id: `${id}-d`,
+            eventId: id,
+            accountId: ACCOUNT,
+            busName: BUS,
+            ruleName: "r",
+            targetId: "hook",
+            dueAt: now,
+            attempts: 0,
+          },
+        ],
+      }));
+      await sqlite.appendEvents(records);
+      engine.dispatch(records);
+      await until("the deliveries", () => received.length === ids.length);
+      await until("the completions to be written", async () => (await sqlite.countDeliveries()) === 0);
+      assert.equal(faulty.failures, 0, "every injected failure was met");
+      assert.ok(
+        faulty.calls > failures,
+        `completeDeliveries was called again after failing (${faulty.calls} calls)`,
+      );
+      assert.deepEqual(
+        received.toSorted(),
+        ids.map((id) => `${id}-d`),
+        "each target invoked once, no more",
+      );
+      const logged = lines.filter((line) => line.includes("recording delivery outcomes failed"));
+      assert.equal(logged.length, failures, "each failure logged");
+      assert.match(logged[0] ?? "", /disk I\/O error \(injected/);
+      assert.equal(engine.held, 0, "nothing left in memory");
+    } finally {
+      await engine.close();
+      await webhooks.close();
+      await sqlite.close();
+    }
+  }
+
+  it("keeps the completions, logs, and writes them with later ones, without invoking the targets again", async () => {
+    await deliverThroughFailures(["e1", "e2", "e3"], 2);
+  });
+
+  it("writes completions that failed on their own after a pause (nothing else to write)", async () => {
+    await deliverThroughFailures(["lone"], 1);
+  });
+});
