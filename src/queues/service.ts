@@ -7,6 +7,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import {
   DELETE_CHUNK,
+  SWEEP_SCAN_LIMIT,
   type ListOptions,
   type NewMessage,
   type Page,
@@ -785,9 +786,20 @@ export class QueueService {
     }
   }
 
-  /** Deletes messages past their retention; returns how many. */
+  /**
+   * Deletes messages past their retention, a step of {@link SWEEP_SCAN_LIMIT} messages per store call
+   * (other calls run between them); returns how many.
+   */
   async sweep(): Promise<number> {
-    return this.store.deleteExpiredMessages(this.#now());
+    const now = this.#now();
+    let deleted = 0;
+    let cursor: string | undefined;
+    do {
+      const step = await this.store.sweepExpiredMessages(now, SWEEP_SCAN_LIMIT, cursor);
+      deleted += step.deleted;
+      cursor = step.next;
+    } while (cursor !== undefined);
+    return deleted;
   }
 
   /** Wakes waiting receives of a queue (after messages were moved onto it). */

@@ -314,6 +314,16 @@ export interface ReceiveOptions {
  */
 export const DELETE_CHUNK = 1000;
 
+/** Messages one step of a retention sweep looks at ({@link Store.sweepExpiredMessages}). */
+export const SWEEP_SCAN_LIMIT = 1000;
+
+/** What one step of a retention sweep did. */
+export interface SweepStep {
+  readonly deleted: number;
+  /** Where the next step starts; absent when this step reached the end. */
+  readonly next?: string;
+}
+
 /** A receipt handle's reference to one receive of a message. */
 export interface ReceiptRef {
   readonly seq: number;
@@ -527,8 +537,14 @@ export interface Store {
    */
   purgeQueue(queue: QueueRef, limit: number): Promise<number>;
   countMessages(queue: QueueRef, now: number): Promise<QueueCounts>;
-  /** Deletes messages past their `expiresAt` and deduplication records past their `until`; returns how many messages. */
-  deleteExpiredMessages(now: number): Promise<number>;
+  /**
+   * One step of a sweep of expired messages: looks at no more than `scanLimit` messages, in the
+   * store's own order, from just after `cursor` (from the start when it is absent), and deletes those
+   * past their `expiresAt`; the first step also deletes deduplication records past their `until`.
+   * Gives how many messages it deleted and, unless it reached the end, the cursor of the next step
+   * (opaque). Each step is short whatever the backlog, so other calls run between the steps.
+   */
+  sweepExpiredMessages(now: number, scanLimit: number, cursor?: string): Promise<SweepStep>;
   /**
    * Moves up to `limit` visible messages of `source`, in send order, to `destination` or, when it is
    * absent, to the queue named by each message's `deadLetterSourceArn`. A moved message keeps its id,

@@ -101,7 +101,7 @@ const METHODS = [
   "changeVisibility",
   "purgeQueue",
   "countMessages",
-  "deleteExpiredMessages",
+  "sweepExpiredMessages",
   "moveMessages",
   "putMoveTask",
   "getMoveTask",

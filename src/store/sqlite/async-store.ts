@@ -74,7 +74,7 @@ export const WRITE_METHODS = [
   "deleteMessages",
   "changeVisibility",
   "purgeQueue",
-  "deleteExpiredMessages",
+  "sweepExpiredMessages",
   "moveMessages",
   "putMoveTask",
   "createConnection",

@@ -37,6 +37,9 @@ export type MessageRow = readonly [
 ];
 
 /** The bind parameters of a content insert, by position. */
+/** A state as a sweep step reads it. */
+export type SweepRow = readonly [queueId: number, seq: number, expiresAt: number];
+
 export type ContentParams = [
   id: string,
   senderId: string,
@@ -173,10 +176,16 @@ export function prepareMessageStatements(db: Database.Database) {
     oldest: db
       .prepare<[number, number], number>(`SELECT seq FROM ${STATES} WHERE queue_id = ? ORDER BY seq LIMIT +?`)
       .pluck(),
-    deleteExpiredContent: db.prepare<[number]>(
-      `DELETE FROM queue_messages WHERE seq IN (SELECT seq FROM ${STATES} WHERE expires_at <= ?)`,
-    ),
-    deleteExpiredStates: db.prepare<[number]>(`DELETE FROM ${STATES} WHERE expires_at <= ?`),
+    /**
+     * (queueId, seq, limit): the states after (queueId, seq) in key order, for a sweep step; the key's
+     * index starts it there, so a sweep reads each state once whatever it keeps.
+     */
+    statesAfter: db
+      .prepare<[number, number, number], SweepRow>(
+        `SELECT queue_id, seq, expires_at FROM ${STATES} WHERE (queue_id, seq) > (?, ?)
+         ORDER BY queue_id, seq LIMIT +?`,
+      )
+      .raw(),
   };
 }
 

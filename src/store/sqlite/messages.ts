@@ -5,13 +5,14 @@
  *
  * A message is visible when `visible_at <= now`; in flight when it was received (`receive_count > 0`)
  * and is not visible; delayed when it was never received and is not visible yet. A message is gone from
- * its `expires_at` on, whether or not deleteExpiredMessages has removed it yet.
+ * its `expires_at` on, whether or not a sweep (sweepExpiredMessages) has removed it yet.
  */
 import type Database from "better-sqlite3";
 import type {
   DeleteOutcome,
   QueueCounts,
   QueueRef,
+  SweepStep,
   ReceiptRef,
   VisibilityChange,
   VisibilityOutcome,
@@ -120,11 +121,34 @@ export function prepareMessageOperations(
       return counts ?? { visible: 0, inFlight: 0, delayed: 0 };
     },
 
-    /** Deletes expired messages and deduplication records; returns how many messages. */
-    deleteExpired: tx((now: number): number => {
-      queueSql.deleteExpiredDeduplication.run(now);
-      sql.deleteExpiredContent.run(now);
-      return sql.deleteExpiredStates.run(now).changes;
+    /**
+     * One step of a retention sweep: the states after `cursor` (`<queue id>:<seq>`), at most
+     * `scanLimit` of them, those expired deleted; the first step also drops expired deduplication
+     * records (small rows, one statement).
+     */
+    sweep: tx((now: number, scanLimit: number, cursor?: string): SweepStep => {
+      if (!Number.isSafeInteger(scanLimit) || scanLimit < 1) {
+        throw new RangeError(`sweepExpiredMessages: scanLimit must be a positive integer (got ${scanLimit})`);
+      }
+      let after: readonly [number, number] = [-1, -1];
+      if (cursor === undefined) queueSql.deleteExpiredDeduplication.run(now);
+      else {
+        const match = /^(\d{1,15}):(\d{1,15})$/.exec(cursor);
+        if (match === null)
+          throw new RangeError(`sweepExpiredMessages: ${JSON.stringify(cursor)} is not a cursor`);
+        after = [Number(match[1]), Number(match[2])];
+      }
+      const rows = sql.statesAfter.all(after[0], after[1], scanLimit);
+      let deleted = 0;
+      for (const [queueId, seq, expiresAt] of rows) {
+        if (expiresAt > now) continue;
+        remove(queueId, seq);
+        deleted++;
+      }
+      const last = rows[rows.length - 1];
+      return rows.length < scanLimit || last === undefined
+        ? { deleted }
+        : { deleted, next: `${last[0]}:${last[1]}` };
     }),
 
     move: prepareMove(db, queueSql, sql, relocate),

@@ -33,6 +33,7 @@ import type {
   Rule,
   SendResult,
   StoredEvent,
+  SweepStep,
   Tag,
   Target,
   DeleteOutcome,
@@ -356,8 +357,8 @@ export class SyncSqliteStore implements SyncStore {
     return this.#messages.count(queue, now);
   }
 
-  deleteExpiredMessages(now: number): number {
-    return this.#messages.deleteExpired(now);
+  sweepExpiredMessages(now: number, scanLimit: number, cursor?: string): SweepStep {
+    return this.#messages.sweep(now, scanLimit, cursor);
   }
 
   /** Nothing moves, and nothing remains, when the source does not exist. */

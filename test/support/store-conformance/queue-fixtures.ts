@@ -3,14 +3,15 @@
  * explicit times, so that every test is deterministic.
  */
 import assert from "node:assert/strict";
-import type {
-  MoveTask,
-  NewMessage,
-  Queue,
-  QueueMessage,
-  QueueRef,
-  ReceiveOptions,
-  Store,
+import {
+  SWEEP_SCAN_LIMIT,
+  type MoveTask,
+  type NewMessage,
+  type Queue,
+  type QueueMessage,
+  type QueueRef,
+  type ReceiveOptions,
+  type Store,
 } from "../../../src/store/index.js";
 import { ACCOUNT, T0 } from "./fixtures.js";
 
@@ -91,6 +92,28 @@ export async function receiveIds(
   options: ReceiveOptions = at(),
 ): Promise<string[]> {
   return ids(await store.receiveMessages(ref(name), options));
+}
+
+/**
+ * A whole retention sweep, in steps of `scanLimit`: how many messages it deleted, and how many steps
+ * it took (each step must look at no more than `scanLimit` messages).
+ */
+export async function sweep(
+  store: Store,
+  now: number,
+  scanLimit = SWEEP_SCAN_LIMIT,
+): Promise<{ deleted: number; steps: number }> {
+  let deleted = 0;
+  let steps = 0;
+  let cursor: string | undefined;
+  do {
+    const step = await store.sweepExpiredMessages(now, scanLimit, cursor);
+    assert.ok(step.deleted <= scanLimit, `a step deleted ${step.deleted}, more than it may look at`);
+    deleted += step.deleted;
+    steps++;
+    cursor = step.next;
+  } while (cursor !== undefined);
+  return { deleted, steps };
 }
 
 /** Creates queues by name. */

@@ -19,6 +19,7 @@ import {
   ids,
   receiveIds,
   createQueues,
+  sweep,
 } from "./queue-fixtures.js";
 import { sessionTest, type OpenStore } from "./session.js";
 
@@ -160,7 +161,7 @@ export function queueMessageTests(open: OpenStore): void {
         await store.deleteMessages(ref("q.fifo"), [{ seq: received.seq, receiveCount: 1 }], T0 + 10),
         ["deleted"],
       );
-      await store.deleteExpiredMessages(T0 + 20);
+      await sweep(store, T0 + 20);
       const [afterDelete] = await store.sendMessages(ref("q.fifo"), [
         fifoMessage("m4", "g", { sentAt: T0 + 20 }, "k"),
       ]);
@@ -186,7 +187,7 @@ export function queueMessageTests(open: OpenStore): void {
         fifoMessage("m3", "g", { sentAt: sentAt + 1 }, "k"),
       ]);
       assert.deepEqual(third, { ...second, duplicate: true }, "the new send opened a new window");
-      assert.equal(await store.deleteExpiredMessages(sentAt + 2), 0);
+      assert.equal((await sweep(store, sentAt + 2)).deleted, 0);
       const [fourth] = await store.sendMessages(ref("q.fifo"), [
         fifoMessage("m4", "g", { sentAt: sentAt + 3 }, "k"),
       ]);
@@ -518,9 +519,34 @@ export function queueMessageTests(open: OpenStore): void {
       ]);
       const change = { seq: m1.seq, receiveCount: 1, visibleUntil: T0 + 15 };
       assert.deepEqual(await store.changeVisibility(ref("q"), [change], T0 + 10, DAY), ["gone"]);
-      assert.equal(await store.deleteExpiredMessages(T0 + 20), 3);
+      assert.deepEqual(await sweep(store, T0 + 20), { deleted: 3, steps: 1 });
       assert.deepEqual(await receiveIds(store, "q", at(T0)), ["m3"]);
-      assert.equal(await store.deleteExpiredMessages(T0 + 20), 0);
+      assert.equal((await sweep(store, T0 + 20)).deleted, 0);
+    });
+
+    test("sweeps in steps that each look at no more than their limit, across queues", async ({ store }) => {
+      await createQueues(store, "a", "b", "c");
+      // Expired and unexpired messages interleaved in each queue; 13 in all, 7 expired at T0 + 20.
+      const batch = (prefix: string, n: number) =>
+        Array.from({ length: n }, (_, i) =>
+          message(`${prefix}${i}`, { expiresAt: i % 2 === 0 ? T0 + 10 : T0 + DAY }),
+        );
+      await store.sendMessages(ref("a"), batch("a", 5));
+      await store.sendMessages(ref("b"), batch("b", 2));
+      await store.sendMessages(ref("c"), batch("c", 6));
+      assert.deepEqual(await sweep(store, T0 + 20, 2), { deleted: 7, steps: 7 }, "13 messages, 2 a step");
+      assert.deepEqual(await receiveIds(store, "a", at(T0 + 20)), ["a1", "a3"]);
+      assert.deepEqual(await receiveIds(store, "b", at(T0 + 20)), ["b1"]);
+      assert.deepEqual(await receiveIds(store, "c", at(T0 + 20)), ["c1", "c3", "c5"]);
+      assert.deepEqual(await sweep(store, T0 + 20, 4), { deleted: 0, steps: 2 }, "6 left, 4 a step");
+      assert.deepEqual(
+        await sweep(store, T0 + 20, 6),
+        { deleted: 0, steps: 2 },
+        "a full last step needs one more",
+      );
+      assert.deepEqual(await sweep(store, T0 + DAY, 100), { deleted: 6, steps: 1 });
+      await assert.rejects(store.sweepExpiredMessages(T0, 0), /scanLimit/);
+      await assert.rejects(store.sweepExpiredMessages(T0, 10, "not a cursor"), /not a cursor/);
     });
   });
 }
