@@ -8,6 +8,7 @@ import { createHash, randomUUID } from "node:crypto";
 import {
   DELETE_CHUNK,
   SWEEP_SCAN_LIMIT,
+  sweepInSteps,
   type ListOptions,
   type NewMessage,
   type Page,
@@ -792,14 +793,7 @@ export class QueueService {
    */
   async sweep(): Promise<number> {
     const now = this.#now();
-    let deleted = 0;
-    let cursor: string | undefined;
-    do {
-      const step = await this.store.sweepExpiredMessages(now, SWEEP_SCAN_LIMIT, cursor);
-      deleted += step.deleted;
-      cursor = step.next;
-    } while (cursor !== undefined);
-    return deleted;
+    return sweepInSteps((cursor) => this.store.sweepExpiredMessages(now, SWEEP_SCAN_LIMIT, cursor));
   }
 
   /** Wakes waiting receives of a queue (after messages were moved onto it). */

@@ -17,7 +17,13 @@ import { GroupCommitter } from "../ingest/index.js";
 import type { Logger } from "../log/index.js";
 import { Metrics } from "../metrics/index.js";
 import { MoveTasks, QueueService } from "../queues/index.js";
-import { openSqliteStoreInThread, openSqliteStoreInWorker, type Store } from "../store/index.js";
+import {
+  SWEEP_SCAN_LIMIT,
+  openSqliteStoreInThread,
+  sweepInSteps,
+  openSqliteStoreInWorker,
+  type Store,
+} from "../store/index.js";
 import { routeApi } from "./api-router.js";
 import {
   KEY_CACHE_MS,
@@ -192,9 +198,12 @@ export async function startNode(
     timer.unref();
     return timer;
   };
-  const retention = everyMinute("event log retention", () =>
-    store.deleteEventsBefore(Date.now() - config.eventRetentionMs),
-  );
+  // In steps of SWEEP_SCAN_LIMIT events, so that a minute's worth of old events (millions at a high
+  // rate) never holds the store in one statement.
+  const retention = everyMinute("event log retention", () => {
+    const before = Date.now() - config.eventRetentionMs;
+    return sweepInSteps((cursor) => store.sweepEventsBefore(before, SWEEP_SCAN_LIMIT, cursor));
+  });
   const sweep = everyMinute("queue message retention", () => queues.sweep());
 
   return {

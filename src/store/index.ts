@@ -10,6 +10,7 @@ export {
   openSqliteStoreInWorker,
   type SqliteWorkerStoreOptions,
 } from "./sqlite-worker/index.js";
+export { sweepInSteps } from "./sweep.js";
 
 /**
  * Every item of a paged store listing, read page by page. For the listings that are walked whole

@@ -314,8 +314,11 @@ export interface ReceiveOptions {
  */
 export const DELETE_CHUNK = 1000;
 
-/** Messages one step of a retention sweep looks at ({@link Store.sweepExpiredMessages}). */
-export const SWEEP_SCAN_LIMIT = 1000;
+/**
+ * Messages, or events, one step of a retention sweep looks at ({@link Store.sweepExpiredMessages},
+ * {@link Store.sweepEventsBefore}).
+ */
+export const SWEEP_SCAN_LIMIT = 500;
 
 /** What one step of a retention sweep did. */
 export interface SweepStep {
@@ -486,10 +489,12 @@ export interface Store {
   /** Sets when deliveries are next due and their attempt counts; unknown ones are ignored. Returns how many changed. */
   rescheduleDeliveries(changes: readonly DeliveryReschedule[]): Promise<number>;
   /**
-   * Deletes the events ingested before `before` that have no pending delivery (retention: an event
-   * stays while a delivery of it may still be attempted); returns how many.
+   * One step of the event log's retention: looks at no more than `scanLimit` events ingested before
+   * `before`, oldest first, from just after `cursor` (from the oldest when it is absent), and deletes
+   * those with no pending delivery (an event stays while a delivery of it may still be attempted).
+   * Gives how many it deleted and, unless it reached the end, the cursor of the next step (opaque).
    */
-  deleteEventsBefore(before: number): Promise<number>;
+  sweepEventsBefore(before: number, scanLimit: number, cursor?: string): Promise<SweepStep>;
 
   /** Creates a queue; false when one with that name already exists in the account. */
   createQueue(queue: Queue): Promise<boolean>;

@@ -88,7 +88,7 @@ const METHODS = [
   "countDeliveries",
   "completeDeliveries",
   "rescheduleDeliveries",
-  "deleteEventsBefore",
+  "sweepEventsBefore",
   "createQueue",
   "getQueue",
   "listQueues",

@@ -63,7 +63,7 @@ export const WRITE_METHODS = [
   "tagResource",
   "untagResource",
   "appendEvents",
-  "deleteEventsBefore",
+  "sweepEventsBefore",
   "completeDeliveries",
   "rescheduleDeliveries",
   "createQueue",

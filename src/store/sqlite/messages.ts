@@ -23,6 +23,7 @@ import type { QueueKeyRow } from "./queue-rows.js";
 import type { QueueStatements } from "./queue-statements.js";
 import { prepareReceive } from "./receive.js";
 import { prepareSend } from "./send.js";
+import { sweepCursor, sweepStep } from "./sweep.js";
 
 /** Builds the message operations over prepared statements. */
 export function prepareMessageOperations(
@@ -127,28 +128,16 @@ export function prepareMessageOperations(
      * records (small rows, one statement).
      */
     sweep: tx((now: number, scanLimit: number, cursor?: string): SweepStep => {
-      if (!Number.isSafeInteger(scanLimit) || scanLimit < 1) {
-        throw new RangeError(`sweepExpiredMessages: scanLimit must be a positive integer (got ${scanLimit})`);
-      }
-      let after: readonly [number, number] = [-1, -1];
+      const [queueId, seq] = sweepCursor(cursor, scanLimit, "sweepExpiredMessages");
       if (cursor === undefined) queueSql.deleteExpiredDeduplication.run(now);
-      else {
-        const match = /^(\d{1,15}):(\d{1,15})$/.exec(cursor);
-        if (match === null)
-          throw new RangeError(`sweepExpiredMessages: ${JSON.stringify(cursor)} is not a cursor`);
-        after = [Number(match[1]), Number(match[2])];
-      }
-      const rows = sql.statesAfter.all(after[0], after[1], scanLimit);
+      const rows = sql.statesAfter.all(queueId, seq, scanLimit);
       let deleted = 0;
-      for (const [queueId, seq, expiresAt] of rows) {
+      for (const [rowQueueId, rowSeq, expiresAt] of rows) {
         if (expiresAt > now) continue;
-        remove(queueId, seq);
+        remove(rowQueueId, rowSeq);
         deleted++;
       }
-      const last = rows[rows.length - 1];
-      return rows.length < scanLimit || last === undefined
-        ? { deleted }
-        : { deleted, next: `${last[0]}:${last[1]}` };
+      return sweepStep(deleted, rows, scanLimit);
     }),
 
     move: prepareMove(db, queueSql, sql, relocate),

@@ -193,8 +193,19 @@ export function prepareStatements(db: Database.Database) {
       `SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE event_seq = (SELECT seq FROM events WHERE id = ?)
        ORDER BY id`,
     ),
-    deleteEventsBefore: db.prepare<[number]>(
-      `DELETE FROM events WHERE ingested_at < ?
+    /**
+     * (before, ingestedAt, seq, limit): events ingested before `before`, after (ingestedAt, seq) in
+     * that order (the index on ingested_at starts the scan there), for a retention step.
+     */
+    eventsBefore: db
+      .prepare<[number, number, number, number], readonly [ingestedAt: number, seq: number]>(
+        `SELECT ingested_at, seq FROM events INDEXED BY events_by_ingested_at
+         WHERE ingested_at < ? AND (ingested_at, seq) > (?, ?) ORDER BY ingested_at, seq LIMIT +?`,
+      )
+      .raw(),
+    /** (seq): deletes an event unless a delivery of it is pending. */
+    deleteEventUnlessPending: db.prepare<[number]>(
+      `DELETE FROM events WHERE seq = ?
          AND NOT EXISTS (SELECT 1 FROM deliveries WHERE deliveries.event_seq = events.seq)`,
     ),
   };

@@ -292,8 +292,8 @@ export class SyncSqliteStore implements SyncStore {
   }
 
   /** Deletes events ingested before `before`, with their pending deliveries; returns how many events. */
-  deleteEventsBefore(before: number): number {
-    return this.#tx.deleteEventsBefore(before);
+  sweepEventsBefore(before: number, scanLimit: number, cursor?: string): SweepStep {
+    return this.#tx.sweepEventsBefore(before, scanLimit, cursor);
   }
 
   createQueue(queue: Queue): boolean {

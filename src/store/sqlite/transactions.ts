@@ -4,10 +4,11 @@
  * a lock upgrade). Built once, when the store opens.
  */
 import type Database from "better-sqlite3";
-import type { IngestRecord, Rule, Tag, Target } from "../types.js";
+import type { IngestRecord, Rule, SweepStep, Tag, Target } from "../types.js";
 import { ParentNotFoundError } from "./errors.js";
 import { fromRule } from "./rows.js";
 import type { Statements } from "./statements.js";
+import { sweepCursor, sweepStep } from "./sweep.js";
 
 /** Builds the transactional mutations over prepared statements. */
 export function prepareTransactions(db: Database.Database, sql: Statements) {
@@ -83,8 +84,17 @@ export function prepareTransactions(db: Database.Database, sql: Statements) {
       }
     }),
 
-    /** Deletes the events ingested before `before` that no pending delivery needs; returns how many. */
-    deleteEventsBefore: tx((before: number): number => sql.deleteEventsBefore.run(before).changes),
+    /**
+     * One retention step: the events ingested before `before` after `cursor` (`<ingested at>:<seq>`),
+     * at most `scanLimit` of them, deleted unless a delivery of theirs is pending.
+     */
+    sweepEventsBefore: tx((before: number, scanLimit: number, cursor?: string): SweepStep => {
+      const [at, seq] = sweepCursor(cursor, scanLimit, "sweepEventsBefore");
+      const rows = sql.eventsBefore.all(before, at, seq, scanLimit);
+      let deleted = 0;
+      for (const [, eventSeq] of rows) deleted += sql.deleteEventUnlessPending.run(eventSeq).changes;
+      return sweepStep(deleted, rows, scanLimit);
+    }),
   };
 }
 

@@ -3,9 +3,13 @@
  */
 import { describe } from "node:test";
 import assert from "node:assert/strict";
-import type { IngestRecord } from "../../../src/store/index.js";
+import { SWEEP_SCAN_LIMIT, sweepInSteps, type IngestRecord, type Store } from "../../../src/store/index.js";
 import { T0, event, delivery, record, byId } from "./fixtures.js";
 import { sessionTest, type OpenStore } from "./session.js";
+
+/** The events ingested before `before` with no pending delivery, deleted by a whole sweep; how many. */
+const sweepEvents = (store: Store, before: number): Promise<number> =>
+  sweepInSteps((cursor) => store.sweepEventsBefore(before, SWEEP_SCAN_LIMIT, cursor));
 
 /**
  * Registers the tests of events and their pending deliveries. `open` is called once per test.
@@ -82,24 +86,56 @@ export function eventTests(open: OpenStore): void {
 
     test("deletes the events ingested before a time and returns how many", async ({ store }) => {
       await store.appendEvents([record("e1", T0, []), record("e2", T0 + 1, []), record("e3", T0 + 2, [])]);
-      assert.equal(await store.deleteEventsBefore(T0 + 2), 2);
+      assert.equal(await sweepEvents(store, T0 + 2), 2);
       assert.equal(await store.getEvent("e1"), undefined);
       assert.equal(await store.getEvent("e2"), undefined);
       assert.deepEqual(await store.getEvent("e3"), event("e3", T0 + 2));
       assert.equal(await store.countEvents(), 1);
-      assert.equal(await store.deleteEventsBefore(T0), 0);
+      assert.equal(await sweepEvents(store, T0), 0);
     });
 
     test("keeps an old event while a delivery of it is pending", async ({ store }) => {
       await store.appendEvents([record("e1", T0, [T0, T0]), record("e2", T0, [])]);
-      assert.equal(await store.deleteEventsBefore(T0 + 1), 1, "only the event without deliveries");
+      assert.equal(await sweepEvents(store, T0 + 1), 1, "only the event without deliveries");
       assert.deepEqual(await store.getEvent("e1"), event("e1", T0));
       assert.equal(await store.countDeliveries(), 2);
       await store.completeDeliveries([{ eventId: "e1", id: "e1/0" }]);
-      assert.equal(await store.deleteEventsBefore(T0 + 1), 0, "one delivery is still pending");
+      assert.equal(await sweepEvents(store, T0 + 1), 0, "one delivery is still pending");
       await store.completeDeliveries([{ eventId: "e1", id: "e1/1" }]);
-      assert.equal(await store.deleteEventsBefore(T0 + 1), 1);
+      assert.equal(await sweepEvents(store, T0 + 1), 1);
       assert.equal(await store.getEvent("e1"), undefined);
+    });
+
+    test("sweeps old events in steps that each look at no more than their limit", async ({ store }) => {
+      // Seven old events, oldest first; e2 and e5 have a delivery pending; e8 is not old.
+      await store.appendEvents([
+        record("e1", T0, []),
+        record("e2", T0 + 1, [T0]),
+        record("e3", T0 + 1, []),
+        record("e4", T0 + 2, []),
+        record("e5", T0 + 3, [T0]),
+        record("e6", T0 + 4, []),
+        record("e7", T0 + 4, []),
+        record("e8", T0 + 10, []),
+      ]);
+      let steps = 0;
+      let deleted = 0;
+      let cursor: string | undefined;
+      do {
+        const step = await store.sweepEventsBefore(T0 + 10, 2, cursor);
+        assert.ok(step.deleted <= 2);
+        deleted += step.deleted;
+        steps++;
+        cursor = step.next;
+      } while (cursor !== undefined);
+      assert.equal(deleted, 5);
+      assert.equal(steps, 4, "seven old events, two a step");
+      assert.deepEqual(
+        (await store.getEvents(["e1", "e2", "e3", "e4", "e5", "e6", "e7", "e8"])).map((e) => e.id),
+        ["e2", "e5", "e8"],
+      );
+      await assert.rejects(store.sweepEventsBefore(T0, 0), /scanLimit/);
+      await assert.rejects(store.sweepEventsBefore(T0, 10, "1:x"), /not a cursor/);
     });
   });
 }
