@@ -1,6 +1,7 @@
 /**
  * PurgeQueue and DeleteQueue delete a queue's messages in chunks of DELETE_CHUNK per store call, and
- * go on until none is left: a queue several chunks long goes in one purge or one deletion.
+ * go on until none is left: a queue several chunks long goes in one purge or one deletion. Retention
+ * sweeps go in steps of SWEEP_SCAN_LIMIT messages.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -11,6 +12,7 @@ import { QueueService } from "../src/queues/index.js";
 import {
   openSqliteStoreInThread,
   DELETE_CHUNK,
+  SWEEP_SCAN_LIMIT,
   type NewMessage,
   type Queue,
   type QueueRef,
@@ -65,6 +67,31 @@ describe("chunked deletions", () => {
         assert.equal((await store.countMessages(ref, T0)).visible, 3, "the queue takes messages again");
       });
     });
+
+  it("sweeps expired messages of several queues in steps, keeping the others", async () => {
+    await withStore(async (store) => {
+      const a = await createQueue(store, "a");
+      const b = await createQueue(store, "b");
+      // 2 × 345 kept and 2,345 + 200 expired: 3,235 messages, 7 steps of SWEEP_SCAN_LIMIT (500).
+      await sendMany(store, a, 345, T0 + 1e9);
+      await sendMany(store, a, 2 * DELETE_CHUNK + 345, T0 + 10);
+      await sendMany(store, b, 200, T0 + 10);
+      await sendMany(store, b, 345, T0 + 1e9);
+      const counted = counting(store, "sweepExpiredMessages");
+      const queues = new QueueService({
+        store: counted.store,
+        region: "us-east-1",
+        receiptKey: "k",
+        now: () => T0 + 20,
+      });
+      assert.equal(await queues.sweep(), 2 * DELETE_CHUNK + 345 + 200);
+      assert.equal(counted.calls(), Math.ceil(3235 / SWEEP_SCAN_LIMIT), "one store call per step");
+      for (const ref of [a, b]) {
+        assert.deepEqual(await store.countMessages(ref, T0), { visible: 345, inFlight: 0, delayed: 0 });
+      }
+      assert.equal(await queues.sweep(), 0, "nothing left to sweep");
+    });
+  });
 });
 
 /** A standard queue of the account. */
