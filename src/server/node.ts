@@ -20,8 +20,8 @@ import { MoveTasks, QueueService } from "../queues/index.js";
 import {
   SWEEP_SCAN_LIMIT,
   openSqliteStoreInThread,
-  sweepInSteps,
   openSqliteStoreInWorker,
+  sweepInSteps,
   type Store,
 } from "../store/index.js";
 import { routeApi } from "./api-router.js";
