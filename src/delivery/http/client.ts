@@ -347,7 +347,8 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
 
   onData(chunk: Buffer): boolean {
     if (!this.#keep) {
-      // Nobody reads a success's body: drop it (a long one closes the connection instead).
+      // Nobody reads a success's body: drop it (a long one closes the connection instead, once).
+      if (this.#settled) return true;
       this.#seen += chunk.length;
       if (this.#seen > MAX_DROPPED_BODY_BYTES) {
         this.#succeed();
