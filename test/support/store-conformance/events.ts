@@ -119,15 +119,12 @@ export function eventTests(open: OpenStore): void {
         record("e8", T0 + 10, []),
       ]);
       let steps = 0;
-      let deleted = 0;
-      let cursor: string | undefined;
-      do {
+      const deleted = await sweepInSteps(async (cursor) => {
         const step = await store.sweepEventsBefore(T0 + 10, 2, cursor);
         assert.ok(step.deleted <= 2);
-        deleted += step.deleted;
         steps++;
-        cursor = step.next;
-      } while (cursor !== undefined);
+        return step;
+      });
       assert.equal(deleted, 5);
       assert.equal(steps, 4, "seven old events, two a step");
       assert.deepEqual(

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import {
   SWEEP_SCAN_LIMIT,
+  sweepInSteps,
   type MoveTask,
   type NewMessage,
   type Queue,
@@ -103,16 +104,13 @@ export async function sweep(
   now: number,
   scanLimit = SWEEP_SCAN_LIMIT,
 ): Promise<{ deleted: number; steps: number }> {
-  let deleted = 0;
   let steps = 0;
-  let cursor: string | undefined;
-  do {
+  const deleted = await sweepInSteps(async (cursor) => {
     const step = await store.sweepExpiredMessages(now, scanLimit, cursor);
     assert.ok(step.deleted <= scanLimit, `a step deleted ${step.deleted}, more than it may look at`);
-    deleted += step.deleted;
     steps++;
-    cursor = step.next;
-  } while (cursor !== undefined);
+    return step;
+  });
   return { deleted, steps };
 }
 
