@@ -8,11 +8,15 @@ import { readdirSync, readFileSync } from "node:fs";
 /** Clock ticks per second of /proc's times (USER_HZ: 100 on Linux). */
 const TICKS_PER_SECOND = 100;
 
-/** CPU time (ms, user + system, all threads) process `pid` has used so far; undefined without /proc. */
-export function cpuMs(pid: number | undefined): number | undefined {
+/**
+ * CPU time (ms, user + system) process `pid` has used so far: all its threads, or with `mainThread`
+ * only its main thread (Busbar's event loop: HTTP, SigV4, the operations; the store thread and
+ * libuv's pool are the rest). Undefined without /proc.
+ */
+export function cpuMs(pid: number | undefined, mainThread = false): number | undefined {
   if (pid === undefined) return undefined;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const stat = readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, "utf8");
     // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;

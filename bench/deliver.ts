@@ -58,6 +58,8 @@ interface Step {
   sustained: boolean;
   /** CPU time of the server per delivery, in µs: accepting the events included. */
   cpuUsPerDelivery: number | undefined;
+  /** The part of it on the server's main thread (the engine, HTTP requests, the API), in µs. */
+  mainCpuUsPerDelivery: number | undefined;
 }
 
 // The receiver: arrival time of each (path, event id).
@@ -121,6 +123,7 @@ async function step(
   arrivals.clear();
   arrivalCount = 0;
   const cpuBefore = cpuMs(server.child.pid);
+  const mainCpuBefore = cpuMs(server.child.pid, true);
   const { replies, warmupEvents } = await load(server.url, `bench.${scenario}`, rate, seconds, warmupSeconds);
   const loadEnd = now();
   const expected = replies.length * paths.length;
@@ -151,11 +154,9 @@ async function step(
       latencies.push(Math.max(0, ms));
     }
   }
-  const cpuUsPerDelivery = perUnit(
-    cpuBefore,
-    cpuMs(server.child.pid),
-    latencies.length + warmupEvents * paths.length, // the warm-up's deliveries took CPU too
-  );
+  const deliveries = latencies.length + warmupEvents * paths.length; // the warm-up's took CPU too
+  const cpuUsPerDelivery = perUnit(cpuBefore, cpuMs(server.child.pid), deliveries);
+  const mainCpuUsPerDelivery = perUnit(mainCpuBefore, cpuMs(server.child.pid, true), deliveries);
   latencies.sort((a, b) => a - b);
   const pct = (p: number): number => percentile(latencies, p);
   const drainMs = Math.max(0, lastArrival - loadEnd);
@@ -174,6 +175,7 @@ async function step(
     drainMs,
     sustained: latencies.length === expected && drainMs <= 1000,
     cpuUsPerDelivery,
+    mainCpuUsPerDelivery,
   };
 }
 
@@ -214,12 +216,12 @@ console.log(
   `\nbench:deliver — ${os.cpus().length} CPUs, ${SECONDS} s per step (each after ${WARMUP_SECONDS} s at a fifth of its rate), after a 3 s warm-up per scenario; latency = target receive − PutEvents reply\n`,
 );
 console.log(
-  "| scenario | offered events/s | deliveries | delivered/s | p50 ms | p99 ms | max ms | before reply | drain ms | sustained | server CPU µs/delivery |",
+  "| scenario | offered events/s | deliveries | delivered/s | p50 ms | p99 ms | max ms | before reply | drain ms | sustained | server CPU µs/delivery | main thread µs/delivery |",
 );
-console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|");
+console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|");
 for (const s of steps) {
   console.log(
-    `| ${s.scenario === "single" ? "1 rule, 1 target" : "fan-out, 10 targets"} | ${fmt(s.offeredEventsPerSecond)} | ${fmt(s.delivered)}/${fmt(s.deliveries)} | ${fmt(s.deliveriesPerSecond)} | ${fmt(s.p50, 1)} | ${fmt(s.p99, 1)} | ${fmt(s.max, 0)} | ${fmt(s.beforeReply)} | ${fmt(s.drainMs)} | ${s.sustained ? "yes" : "no"} | ${s.cpuUsPerDelivery === undefined ? "—" : fmt(s.cpuUsPerDelivery)} |`,
+    `| ${s.scenario === "single" ? "1 rule, 1 target" : "fan-out, 10 targets"} | ${fmt(s.offeredEventsPerSecond)} | ${fmt(s.delivered)}/${fmt(s.deliveries)} | ${fmt(s.deliveriesPerSecond)} | ${fmt(s.p50, 1)} | ${fmt(s.p99, 1)} | ${fmt(s.max, 0)} | ${fmt(s.beforeReply)} | ${fmt(s.drainMs)} | ${s.sustained ? "yes" : "no"} | ${s.cpuUsPerDelivery === undefined ? "—" : fmt(s.cpuUsPerDelivery)} | ${s.mainCpuUsPerDelivery === undefined ? "—" : fmt(s.mainCpuUsPerDelivery)} |`,
   );
 }
 const best = (scenario: string) =>

@@ -45,6 +45,8 @@ interface Step {
   p99: number;
   /** CPU time of the server (Busbar's process, RabbitMQ's Erlang VM) per message, in µs. */
   cpuUsPerUnit?: number | undefined;
+  /** Busbar: the part of it on the main thread (the event loop), in µs per message. */
+  mainCpuUsPerUnit?: number | undefined;
   /** Busbar: request latencies by operation, as the load generator saw them. */
   ops?: Record<string, { requests: number; p50: number; p99: number }> | undefined;
 }
@@ -64,6 +66,7 @@ async function busbarSteps(): Promise<Step[]> {
       // BENCH_RATE paces the load generator: only for the paced step, whatever the caller's environment.
       const { BENCH_RATE: _rate, ...env } = process.env;
       const before = cpuMs(server.child.pid);
+      const mainBefore = cpuMs(server.child.pid, true);
       const out = execFileSync(
         process.execPath,
         [
@@ -88,6 +91,7 @@ async function busbarSteps(): Promise<Step[]> {
         },
       );
       const after = cpuMs(server.child.pid);
+      const mainAfter = cpuMs(server.child.pid, true);
       const r = JSON.parse(out.trim()) as Pick<Step, "messagesPerSecond" | "p50" | "p99" | "ops"> & {
         deleted: number;
       };
@@ -99,6 +103,7 @@ async function busbarSteps(): Promise<Step[]> {
         p50: r.p50,
         p99: r.p99,
         cpuUsPerUnit: perUnit(before, after, r.deleted),
+        mainCpuUsPerUnit: perUnit(mainBefore, mainAfter, r.deleted),
         ops: r.ops,
       });
     }
@@ -200,14 +205,15 @@ for (const n of CLIENTS) rabbit.push(await rabbitMeasured(n));
 rabbit.push(await rabbitMeasured(PACED.clients, PACED.rate));
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 const cpu = (s: Step) => (s.cpuUsPerUnit === undefined ? "—" : s.cpuUsPerUnit.toFixed(0));
+const mainCpu = (s: Step) => (s.mainCpuUsPerUnit === undefined ? "—" : s.mainCpuUsPerUnit.toFixed(0));
 console.log(
-  `${"prod+cons".padStart(9)} ${"busbar msg/s".padStart(13)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"cpu µs/msg".padStart(11)} ${"rabbit msg/s".padStart(13)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"cpu µs/msg".padStart(11)} ${"ratio".padStart(6)}`,
+  `${"prod+cons".padStart(9)} ${"busbar msg/s".padStart(13)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"cpu µs/msg".padStart(11)} ${"main µs/msg".padStart(12)} ${"rabbit msg/s".padStart(13)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"cpu µs/msg".padStart(11)} ${"ratio".padStart(6)}`,
 );
 const rows = busbar.map((b, i) => {
   const r = rabbit[i] as Step;
   const ratio = b.messagesPerSecond / r.messagesPerSecond;
   console.log(
-    `${(`${b.clients}+${b.clients}` + (b.rate === undefined ? "" : ` @${b.rate}/s`)).padStart(9)} ${fmt(b.messagesPerSecond).padStart(13)} ${b.p50.toFixed(1).padStart(7)} ${b.p99.toFixed(1).padStart(7)} ${cpu(b).padStart(11)} ${fmt(r.messagesPerSecond).padStart(13)} ${r.p50.toFixed(1).padStart(7)} ${r.p99.toFixed(1).padStart(7)} ${cpu(r).padStart(11)} ${ratio.toFixed(2).padStart(6)}`,
+    `${(`${b.clients}+${b.clients}` + (b.rate === undefined ? "" : ` @${b.rate}/s`)).padStart(9)} ${fmt(b.messagesPerSecond).padStart(13)} ${b.p50.toFixed(1).padStart(7)} ${b.p99.toFixed(1).padStart(7)} ${cpu(b).padStart(11)} ${mainCpu(b).padStart(12)} ${fmt(r.messagesPerSecond).padStart(13)} ${r.p50.toFixed(1).padStart(7)} ${r.p99.toFixed(1).padStart(7)} ${cpu(r).padStart(11)} ${ratio.toFixed(2).padStart(6)}`,
   );
   return {
     producers: b.clients,
@@ -235,5 +241,6 @@ writeFileSync(
 );
 console.log(
   `\n1 KB messages, batches of 10, end to end (sent, received, deleted); backlog at most ${BACKLOG}; ` +
-    `the last row is paced at ${PACED.rate} messages/s; wrote ${file}`,
+    `the last row is paced at ${PACED.rate} messages/s; cpu µs/msg: the server's CPU time (all threads) ` +
+    `per message, main µs/msg the part on Busbar's main thread; wrote ${file}`,
 );
