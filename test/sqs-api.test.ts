@@ -29,8 +29,10 @@ import {
   createQueue,
   rejectsWith,
   removeDataDir,
+  signedHeaders,
   sqsClient,
   startBusbar,
+  TEST_ROOT,
   type BusbarProcess,
 } from "./support/index.js";
 
@@ -271,8 +273,70 @@ describe("messages", () => {
     );
     // The digest SQS itself gives for {General, Hello} (recorded against AWS by LocalStack).
     assert.equal(r.Messages?.[0]?.MD5OfMessageAttributes, "fca026605781cb4126a1e9044df24232");
-    const p = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MessageAttributeNames: ["Help.*"] }));
-    assert.deepEqual(Object.keys(p.Messages?.[0]?.MessageAttributes ?? {}), ["Help.Me"]);
+    const names = async (wanted: string[]): Promise<string[]> => {
+      const m = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: url, MessageAttributeNames: wanted, VisibilityTimeout: 0 }),
+      );
+      return Object.keys(m.Messages?.[0]?.MessageAttributes ?? {}).sort();
+    };
+    assert.deepEqual(await names(["Help.*"]), ["Help.Me"]);
+    // A prefix is what comes before ".*", as SQS reads it: "Hel.*" gives Hello and Help.Me.
+    assert.deepEqual(await names(["Hel.*"]), ["Hello", "Help.Me"]);
+    assert.deepEqual(await names(["Gen.*", "Nope"]), ["General"]);
+    assert.deepEqual(await names(["*"]), ["General", "Hello", "Help.Me"]);
+    assert.deepEqual(await names([".*"]), ["General", "Hello", "Help.Me"]);
+  });
+
+  it("keeps names that are also members of Object.prototype, and never lets a request reach the prototype", async () => {
+    const url = await create("proto-names");
+    const raw = (op: string, body: string) =>
+      fetch(server.url, {
+        method: "POST",
+        headers: signedHeaders(new URL(server.url).host, `AmazonSQS.${op}`, body, TEST_ROOT),
+        body,
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
+    // JSON.stringify cannot write a "__proto__" member; these bodies are written by hand.
+    const sent = await raw(
+      "SendMessage",
+      `{"QueueUrl":${JSON.stringify(url)},"MessageBody":"b","MessageAttributes":{"__proto__":{"DataType":"String","StringValue":"p"}}}`,
+    );
+    assert.equal(sent.status, 200, JSON.stringify(sent.body));
+    const received = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: url, MessageAttributeNames: ["All"], VisibilityTimeout: 0 }),
+    );
+    const message = received.Messages?.[0];
+    assert.equal(message?.MD5OfMessageAttributes, sent.body.MD5OfMessageAttributes);
+    const gotRaw = await raw(
+      "ReceiveMessage",
+      JSON.stringify({ QueueUrl: url, MessageAttributeNames: ["__proto__"], VisibilityTimeout: 0 }),
+    );
+    const attributes = (gotRaw.body.Messages as Array<{ MessageAttributes?: object }>)[0]?.MessageAttributes;
+    assert.deepEqual(Object.getOwnPropertyDescriptor(attributes ?? {}, "__proto__")?.value, {
+      DataType: "String",
+      StringValue: "p",
+    });
+    const setProto = await raw(
+      "SetQueueAttributes",
+      `{"QueueUrl":${JSON.stringify(url)},"Attributes":{"__proto__":"x"}}`,
+    );
+    assert.equal(setProto.status, 400);
+    assert.equal(setProto.body.__type, "com.amazonaws.sqs#InvalidAttributeName");
+    assert.equal(
+      (await raw("TagQueue", `{"QueueUrl":${JSON.stringify(url)},"Tags":{"__proto__":"v"}}`)).status,
+      200,
+    );
+    const tags = await raw("ListQueueTags", JSON.stringify({ QueueUrl: url }));
+    assert.equal(Object.getOwnPropertyDescriptor(tags.body.Tags ?? {}, "__proto__")?.value, "v");
+    // A query-protocol request whose parameter names walk into Object.prototype must not change it:
+    // were QueueNamePrefix inherited by every object, the next ListQueues would find nothing.
+    const form = await fetch(server.url, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "Action=ListQueues&__proto__.QueueNamePrefix=zzz&constructor.prototype.QueueNamePrefix=zzz",
+    });
+    assert.equal(form.status, 403); // unsigned: refused, after the body was read
+    const listed = await sqs.send(new ListQueuesCommand({}));
+    assert.ok(listed.QueueUrls?.includes(url), "ListQueues still finds the queue");
   });
 
   it("refuses bad bodies and attributes with SQS's error codes", async () => {

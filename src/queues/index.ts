@@ -17,7 +17,13 @@ export {
   noSuchQueue,
   type SqsErrorCode,
 } from "./errors/index.js";
-export { md5OfAttributes, md5OfBody, type MessageAttribute, type MessageAttributes } from "./messages.js";
+export {
+  md5OfAttributes,
+  md5OfBody,
+  setOwn,
+  type MessageAttribute,
+  type MessageAttributes,
+} from "./messages.js";
 export { MoveTasks, type MoveTaskReport } from "./move-tasks.js";
 export { ReceiptCodec } from "./receipts.js";
 export {

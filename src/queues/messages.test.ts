@@ -36,6 +36,18 @@ describe("message digests", () => {
   it("filters attributes by exact name, prefix.* and All", () => {
     const all = { General: s("Kenobi"), Hello: s("There"), "Help.Me": s("Me") };
     assert.deepEqual(Object.keys(filterAttributes(all, ["Help.*"]) ?? {}), ["Help.Me"]);
+    // The prefix is what comes before ".*", dot or not (SQS: "Hel.*" gives Hello and Help.Me).
+    assert.deepEqual(Object.keys(filterAttributes(all, ["Hel.*"]) ?? {}), ["Hello", "Help.Me"]);
+    assert.deepEqual(Object.keys(filterAttributes(all, ["Gen.*", "Nope.*"]) ?? {}), ["General"]);
+    assert.equal(filterAttributes(all, ["*"]), all);
+    assert.equal(filterAttributes(all, [".*"]), all);
+    assert.deepEqual(Object.keys(filterAttributes(all, ["Hello.*"]) ?? {}), ["Hello"]);
+    // A name that is also a property of Object.prototype is kept like any other.
+    const proto = JSON.parse(
+      '{"__proto__":{"DataType":"String","StringValue":"p"},"x":{"DataType":"String","StringValue":"x"}}',
+    ) as typeof all;
+    assert.deepEqual(Object.keys(filterAttributes(proto, ["__proto__"]) ?? {}), ["__proto__"]);
+    assert.deepEqual(Object.keys(filterAttributes(proto, ["__p.*"]) ?? {}), ["__proto__"]);
     assert.equal(md5OfAttributes(filterAttributes(all, ["Hello"])), "a311262e065454b75da111d535b8dacd");
     assert.equal(filterAttributes(all, ["All"]), all);
     assert.equal(filterAttributes(all, ["Nope"]), undefined);

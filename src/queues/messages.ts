@@ -18,6 +18,14 @@ export interface MessageAttribute {
 /** Message attributes by name. */
 export type MessageAttributes = Readonly<Record<string, MessageAttribute>>;
 
+/**
+ * Sets `name` on a map parsed from a request as an own, enumerable property: plain assignment would
+ * drop a name such as `__proto__` (a valid attribute or tag name) by setting the prototype instead.
+ */
+export function setOwn<T>(map: Record<string, T>, name: string, value: T): void {
+  Object.defineProperty(map, name, { value, enumerable: true, writable: true, configurable: true });
+}
+
 /** Characters a body (and a string attribute) may hold: XML 1.0's, without lone surrogates. */
 // eslint-disable-next-line no-control-regex -- tab, line feed and carriage return are the allowed controls
 const ALLOWED_TEXT = /^[\u0009\u000A\u000D\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u;
@@ -75,7 +83,7 @@ export function checkAttributes(value: unknown): { attributes: MessageAttributes
   for (const [name, raw] of entries) {
     checkAttributeName(name);
     const attribute = checkAttribute(name, raw);
-    out[name] = attribute;
+    setOwn(out, name, attribute);
     size += Buffer.byteLength(name) + Buffer.byteLength(attribute.DataType) + valueBytes(attribute).length;
   }
   return { attributes: out, size };
@@ -261,18 +269,21 @@ export function md5OfAttributes(attributes: MessageAttributes | undefined): stri
 }
 
 /**
- * The attributes ReceiveMessage returns for `MessageAttributeNames`: `All` or `.*` for every one,
- * `prefix.*` for names starting with `prefix.`, other entries by exact name.
+ * The attributes ReceiveMessage returns for `MessageAttributeNames`: `All`, `*` or `.*` for every
+ * one; `prefix.*` for the names that start with `prefix` (as SQS answers: `Hel.*` gives `Hello` and
+ * `Help.Me`); other entries by exact name.
  */
 export function filterAttributes(
   attributes: MessageAttributes | undefined,
   wanted: readonly string[],
 ): MessageAttributes | undefined {
   if (attributes === undefined || wanted.length === 0) return undefined;
-  if (wanted.includes("All") || wanted.includes(".*")) return attributes;
+  if (wanted.some((w) => w === "All" || w === "*" || w === ".*")) return attributes;
   const out: Record<string, MessageAttribute> = {};
   for (const [name, a] of Object.entries(attributes)) {
-    if (wanted.some((w) => (w.endsWith(".*") ? name.startsWith(w.slice(0, -1)) : name === w))) out[name] = a;
+    if (wanted.some((w) => (w.endsWith(".*") ? name.startsWith(w.slice(0, -2)) : name === w))) {
+      setOwn(out, name, a);
+    }
   }
   return Object.keys(out).length === 0 ? undefined : out;
 }

@@ -2,7 +2,7 @@
  * Reading SQS operation input: members checked for presence and JSON type, each failure in SQS's
  * words (MissingParameter, MalformedInput, InvalidParameterValue).
  */
-import { QueueError, invalidValue, missingParameter } from "../../queues/index.js";
+import { QueueError, invalidValue, missingParameter, setOwn } from "../../queues/index.js";
 import type { Input } from "../input.js";
 
 /** A required string member (non-empty). */
@@ -57,8 +57,8 @@ export function stringMap(input: Input, name: string): Record<string, string> {
   }
   const out: Record<string, string> = {};
   for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-    if (typeof x === "string") out[k] = x;
-    else if (typeof x === "number" || typeof x === "boolean") out[k] = String(x);
+    if (typeof x === "string") setOwn(out, k, x);
+    else if (typeof x === "number" || typeof x === "boolean") setOwn(out, k, String(x));
     else throw new QueueError("MalformedInput", `${name}.${k} must be a string.`);
   }
   return out;

@@ -54,6 +54,20 @@ describe("SQS query protocol", () => {
     });
     assert.throws(() => parseQueryRequest("QueueName=q", undefined), /Action/);
   });
+  it("takes parameters named after Object.prototype's members as plain keys, never reaching the prototype", () => {
+    const body =
+      "Action=ListQueues&__proto__.QueueNamePrefix=zzz&constructor.prototype.polluted=1&__proto__=x" +
+      "&Attribute.1.Name=__proto__&Attribute.1.Value=v";
+    const { input } = parseQueryRequest(body, undefined);
+    const plain: Record<string, unknown> = {};
+    assert.equal(plain.QueueNamePrefix, undefined);
+    assert.equal(plain.polluted, undefined);
+    assert.equal(Object.hasOwn(Object.prototype, "QueueNamePrefix"), false);
+    // What was given is kept as own members, like any other name.
+    assert.equal(Object.getOwnPropertyDescriptor(input, "__proto__")?.value, "x");
+    const attributes = input.Attributes as Record<string, unknown>;
+    assert.equal(Object.getOwnPropertyDescriptor(attributes, "__proto__")?.value, "v");
+  });
   it("answers in XML, escaping text", () => {
     const xml = queryResponseBody(
       "ReceiveMessage",

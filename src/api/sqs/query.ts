@@ -36,9 +36,12 @@ const LISTS: Readonly<Record<string, string>> = {
 
 type Tree = { [key: string]: Tree | string };
 
-/** Nests `A.1.B=x` parameters into `{A: {"1": {B: "x"}}}`. */
+/**
+ * Nests `A.1.B=x` parameters into `{A: {"1": {B: "x"}}}`. The nodes have no prototype: a parameter
+ * named `__proto__.x` is a key like any other, not a way to reach (and change) Object.prototype.
+ */
 function nest(params: URLSearchParams): Tree {
-  const root: Tree = {};
+  const root = Object.create(null) as Tree;
   for (const [key, value] of params) {
     const parts = key.split(".");
     let node = root;
@@ -48,11 +51,16 @@ function nest(params: URLSearchParams): Tree {
         return;
       }
       const next = node[part];
-      if (next === undefined || typeof next === "string") node[part] = {};
+      if (next === undefined || typeof next === "string") node[part] = Object.create(null) as Tree;
       node = node[part] as Tree;
     });
   }
   return root;
+}
+
+/** Sets an own property, whatever its name (assigning `__proto__` would set the prototype instead). */
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 /** The elements of a flattened list (`{"1": …, "2": …}`), in index order. */
@@ -101,12 +109,16 @@ function translate(tree: Tree): Record<string, unknown> {
           ];
         }),
       );
-    } else if (LISTS[key] !== undefined) {
-      out[LISTS[key]] = items(value).map((e) => (typeof e === "string" ? e : translate(e)));
+    } else if (Object.hasOwn(LISTS, key)) {
+      setOwn(
+        out,
+        LISTS[key] as string,
+        items(value).map((e) => (typeof e === "string" ? e : translate(e))),
+      );
     } else if (typeof value === "string") {
-      out[key] = NUMBERS.has(key) && /^-?\d+$/.test(value) ? Number(value) : value;
+      setOwn(out, key, NUMBERS.has(key) && /^-?\d+$/.test(value) ? Number(value) : value);
     } else {
-      out[key] = translate(value);
+      setOwn(out, key, translate(value));
     }
   }
   return out;
