@@ -351,6 +351,37 @@ describe("dead-letter queues", () => {
     assert.equal(m?.MessageAttributes?.ERROR_CODE?.StringValue, "NO_RESOURCE");
   });
 
+  it("must be standard queues: a FIFO one is refused when the target or bus is configured", async () => {
+    await createQueue(sqs, "dead-letters.fifo", { FifoQueue: "true" });
+    await rule("fifo-dlq-rule", { source: ["shop.fifodlq"] });
+    const r = await events.send(
+      new PutTargetsCommand({
+        Rule: "fifo-dlq-rule",
+        Targets: [
+          {
+            Id: "q",
+            Arn: queueArn("missing-again"),
+            DeadLetterConfig: { Arn: queueArn("dead-letters.fifo") },
+          },
+        ],
+      }),
+    );
+    assert.equal(r.FailedEntryCount, 1);
+    assert.match(
+      r.FailedEntries?.[0]?.ErrorMessage ?? "",
+      /FIFO queue; a dead-letter queue must be a standard queue/,
+    );
+    await assert.rejects(
+      events.send(
+        new CreateEventBusCommand({
+          Name: "fifo-dlq-bus",
+          DeadLetterConfig: { Arn: queueArn("dead-letters.fifo") },
+        }),
+      ),
+      (e: Error) => e.name === "ValidationException" && /must be a standard queue/.test(e.message),
+    );
+  });
+
   it("count an event dropped when there is no dead-letter queue", async () => {
     await rule("drop-rule", { source: ["shop.drop"] });
     await events.send(

@@ -28,6 +28,7 @@ import {
   callAwsJson,
   createQueue,
   eventBridgeClient,
+  metric,
   removeDataDir,
   sqsClient,
   startBusbar,
@@ -273,6 +274,16 @@ describe("webhook targets", () => {
     assert.equal(attrs?.EXHAUSTED_RETRY_CONDITION?.StringValue, "MaximumRetryAttempts");
     assert.equal(attrs?.RETRY_ATTEMPTS?.StringValue, "2");
     assert.equal(r.got.length, 3, "one attempt and two retries");
+    // Three attempts, one event-target: the latency to the first invocation is counted once.
+    assert.equal(await metric(server.url, "RetryInvocationAttempts", { rule: "exhausted" }), 2);
+    assert.equal(
+      await metric(server.url, "IngestiontoInvocationStartLatency_count", { rule: "exhausted" }),
+      1,
+    );
+    assert.equal(
+      await metric(server.url, "IngestiontoInvocationCompleteLatency_count", { rule: "exhausted" }),
+      0,
+    );
   });
 
   it("lose their signing secrets with their bus: a bus made again under the name signs anew", async () => {

@@ -456,6 +456,14 @@ describe("messages", () => {
       ),
       "InvalidBatchEntryId",
     );
+    await rejects(
+      sqs.send(new SendMessageBatchCommand({ QueueUrl: url, Entries: [{ Id: "", MessageBody: "x" }] })),
+      "InvalidBatchEntryId",
+    );
+    await rejects(
+      sqs.send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: [{ Id: "", ReceiptHandle: "h" }] })),
+      "InvalidBatchEntryId",
+    );
     const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10 }));
     assert.equal(got.Messages?.length, 2);
     const handles = got.Messages?.map((m) => m.ReceiptHandle as string) ?? [];
@@ -567,6 +575,45 @@ describe("messages", () => {
       later.Messages?.map((m) => m.Body),
       ["queue delay"],
     );
+  });
+
+  it("applies a FIFO queue's new DelaySeconds to the messages already queued, and a standard one's only to new ones", async () => {
+    const delayed = async (url: string) =>
+      (
+        await sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: url,
+            AttributeNames: ["ApproximateNumberOfMessagesDelayed"],
+          }),
+        )
+      ).Attributes?.ApproximateNumberOfMessagesDelayed;
+    const fifo = await create("redelay.fifo", { FifoQueue: "true", DelaySeconds: "600" });
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: fifo,
+        MessageBody: "f",
+        MessageGroupId: "g",
+        MessageDeduplicationId: "f",
+      }),
+    );
+    const standard = await create("redelay", { DelaySeconds: "600" });
+    await sqs.send(new SendMessageCommand({ QueueUrl: standard, MessageBody: "s" }));
+    assert.equal(await delayed(fifo), "1");
+    // A long poll waiting on the FIFO queue wakes when the delay is lifted (SQS: retroactive for FIFO).
+    const waiting = sqs.send(new ReceiveMessageCommand({ QueueUrl: fifo, WaitTimeSeconds: 10 }));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const started = Date.now();
+    await sqs.send(new SetQueueAttributesCommand({ QueueUrl: fifo, Attributes: { DelaySeconds: "0" } }));
+    await sqs.send(new SetQueueAttributesCommand({ QueueUrl: standard, Attributes: { DelaySeconds: "0" } }));
+    const got = await waiting;
+    assert.deepEqual(
+      got.Messages?.map((m) => m.Body),
+      ["f"],
+    );
+    assert.ok(Date.now() - started < 3000, "woken by the change, not by the end of the poll");
+    // The standard queue's message keeps the delay it was sent with.
+    assert.equal(await delayed(standard), "1");
+    assert.equal((await sqs.send(new ReceiveMessageCommand({ QueueUrl: standard }))).Messages, undefined);
   });
 
   it("long polling returns as soon as a message arrives", async () => {

@@ -457,7 +457,8 @@ export class DeliveryEngine {
       });
       return;
     }
-    m.start.observe(start - event.ingestedAt);
+    // EventBridge's IngestiontoInvocationStartLatency: to the first invocation of the target, once.
+    if (job.attempts === 0) m.start.observe(start - event.ingestedAt);
     // Invokers time their own calls out (BUSBAR_TARGET_TIMEOUT_MS); this signal ends them at shutdown.
     const stop = this.stopSignal();
     const signal = stop.controller.signal;

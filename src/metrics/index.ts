@@ -277,10 +277,10 @@ export class Metrics {
     "Pending deliveries loaded from the store (after a restart, or when more were pending than fit in memory); some may be repeats of attempts made before a crash.",
     [],
   );
-  /** Time from acceptance to the start of a successful invocation (EventBridge: IngestiontoInvocationStartLatency). */
+  /** Time from acceptance to the start of a target's first invocation (EventBridge: IngestiontoInvocationStartLatency). */
   readonly ingestionToInvocationStartLatency = this.histogram(
     "IngestiontoInvocationStartLatency",
-    "Milliseconds from an event's acceptance to the start of the invocation that delivered it.",
+    "Milliseconds from an event's acceptance to the start of the first invocation of each target it matched (retries are not counted again).",
     ["bus", "rule"],
   );
   /** Time from acceptance to a successful invocation's end (EventBridge: IngestiontoInvocationCompleteLatency). */

@@ -125,6 +125,9 @@ export interface QueueServiceOptions {
 const keyOf = (ref: QueueRef): string => `${ref.accountId}\u0000${ref.name}`;
 
 /** SQS semantics over a store. */
+/** A queue's RedrivePolicy as a receive uses it, before the dead-letter queue is looked up. */
+type RedrivePolicyOf = Omit<NonNullable<ReceiveOptions["redrive"]>, "deadLetterRetentionMs">;
+
 export class QueueService {
   readonly store: Store;
   readonly region: string;
@@ -135,7 +138,7 @@ export class QueueService {
   readonly #queues = new Map<string, Queue | null>();
   readonly #lastPurge = new Map<string, number>();
   /** Parsed redrive policies by queue object (a changed queue is a new object). */
-  readonly #redrives = new WeakMap<Queue, ReceiveOptions["redrive"] | null>();
+  readonly #redrives = new WeakMap<Queue, RedrivePolicyOf | null>();
   /** FIFO receives by ReceiveRequestAttemptId: what they returned, and until when a retry gets it again. */
   readonly #attempts = new Map<string, { readonly messages: ReceivedMessage[]; readonly until: number }>();
 
@@ -333,8 +336,14 @@ export class QueueService {
       ...(deadLetterTargetArn !== undefined && { deadLetterTargetArn }),
       lastModifiedAt: this.#now(),
     };
-    if (!(await this.store.updateQueue(updated))) throw noSuchQueue();
+    // A FIFO queue's DelaySeconds is retroactive in SQS: it applies to the messages already queued.
+    const delay = integerAttribute(attributes, "DelaySeconds");
+    const redelay = queue.fifo && delay !== integerAttribute(queue.attributes, "DelaySeconds");
+    const options = redelay ? { redelayUnreceivedMs: delay * 1000 } : undefined;
+    if (!(await this.store.updateQueue(updated, options))) throw noSuchQueue();
     this.#queues.set(keyOf(queue), updated);
+    // A shorter delay may have made messages visible: waiting receives look again.
+    if (redelay) this.waiters.notify(keyOf(queue));
   }
 
   /** PurgeQueue: once per 60 seconds per queue. */
@@ -613,7 +622,17 @@ export class QueueService {
   private async receiveOnce(queue: Queue, request: ReceiveRequest): Promise<ReceivedMessage[]> {
     const now = this.#now();
     const visibility = request.visibilityTimeout ?? integerAttribute(queue.attributes, "VisibilityTimeout");
-    const redrive = this.redriveOf(queue);
+    const policy = this.redriveOf(queue);
+    // The dead-letter queue's retention decides a moved message's expiry (a cached lookup).
+    const deadLetterQueue = policy === undefined ? undefined : await this.findQueue(policy.deadLetterQueue);
+    const redrive =
+      policy === undefined || deadLetterQueue === undefined
+        ? undefined
+        : {
+            ...policy,
+            deadLetterRetentionMs:
+              integerAttribute(deadLetterQueue.attributes, "MessageRetentionPeriod") * 1000,
+          };
     const messages = await this.store.receiveMessages(queue, {
       max: request.max,
       now,
@@ -624,7 +643,7 @@ export class QueueService {
   }
 
   /** The redrive of a queue's RedrivePolicy, parsed once per version of the queue (every receive needs it). */
-  private redriveOf(queue: Queue): ReceiveOptions["redrive"] {
+  private redriveOf(queue: Queue): RedrivePolicyOf | undefined {
     const known = this.#redrives.get(queue);
     if (known !== undefined) return known ?? undefined;
     const raw = queue.attributes.RedrivePolicy;

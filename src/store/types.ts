@@ -289,6 +289,11 @@ export interface QueueMessage {
 }
 
 /** Options of {@link Store.receiveMessages}. */
+/** Options of {@link Store.updateQueue}. */
+export interface UpdateQueueOptions {
+  readonly redelayUnreceivedMs?: number;
+}
+
 export interface ReceiveOptions {
   /** At most this many messages (1–10). */
   readonly max: number;
@@ -298,12 +303,16 @@ export interface ReceiveOptions {
   /**
    * The queue's redrive policy: a message already received `maxReceiveCount` times is moved to the
    * dead-letter queue (with `deadLetterSourceArn` set to `sourceArn`) instead of being received again.
-   * When the dead-letter queue does not exist, the message is received as usual.
+   * When the dead-letter queue does not exist, the message is received as usual. The moved message
+   * expires `deadLetterRetentionMs` after it was first sent when the dead-letter queue is a standard
+   * queue (SQS keeps its enqueue time), and that long after the move in a FIFO one (SQS resets it).
    */
   readonly redrive?: {
     readonly maxReceiveCount: number;
     readonly deadLetterQueue: QueueRef;
     readonly sourceArn: string;
+    /** The dead-letter queue's MessageRetentionPeriod, in milliseconds. */
+    readonly deadLetterRetentionMs: number;
   };
 }
 
@@ -501,8 +510,13 @@ export interface Store {
   getQueue(accountId: string, name: string): Promise<Queue | undefined>;
   /** Queues of an account in name order (`prefix` taken literally). */
   listQueues(accountId: string, options?: ListOptions): Promise<Page<Queue>>;
-  /** Replaces an existing queue's attributes; false when it does not exist. */
-  updateQueue(queue: Queue): Promise<boolean>;
+  /**
+   * Replaces an existing queue's attributes; false when it does not exist. With `redelayUnreceivedMs`
+   * (a FIFO queue's DelaySeconds changed: SQS applies the new delay to the messages already queued),
+   * every message of the queue never received becomes visible that long after it was sent, in the
+   * same transaction.
+   */
+  updateQueue(queue: Queue, options?: UpdateQueueOptions): Promise<boolean>;
   /** Deletes a queue with its messages, deduplication records, tags and move tasks; false when absent. */
   deleteQueue(accountId: string, name: string): Promise<boolean>;
   /** Queues (of any account) whose `deadLetterTargetArn` is `arn`, in account and name order. */

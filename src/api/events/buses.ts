@@ -46,14 +46,26 @@ export async function existingBus(ctx: OperationContext, nameOrArn: string | und
   return bus;
 }
 
+/**
+ * What is wrong with a dead-letter queue's ARN (of a bus or a target), if anything: it must name an
+ * SQS queue, and a standard one (EventBridge cannot send to a FIFO dead-letter queue; accepted here,
+ * every event meant for it would be dropped at failure time).
+ */
+export function deadLetterArnProblem(arn: string): string | undefined {
+  if (!/^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[\w.-]+$/.test(arn)) return `${arn} is not an SQS queue ARN.`;
+  if (arn.endsWith(".fifo")) return `${arn} is a FIFO queue; a dead-letter queue must be a standard queue.`;
+  return undefined;
+}
+
 function deadLetterArn(input: Input): string | undefined {
   const dlc = optionalObject(input, "DeadLetterConfig");
   if (dlc === undefined) return undefined;
   const arn = optionalString(dlc, "Arn", ARN);
-  if (arn !== undefined && !/^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[\w.-]+$/.test(arn)) {
+  const problem = arn === undefined ? undefined : deadLetterArnProblem(arn);
+  if (problem !== undefined) {
     throw new ApiError(
       "ValidationException",
-      `Parameter DeadLetterConfig.Arn is not valid. Reason: ${arn} is not an SQS queue ARN.`,
+      `Parameter DeadLetterConfig.Arn is not valid. Reason: ${problem}`,
     );
   }
   return arn;

@@ -23,6 +23,7 @@ import {
   type Input,
 } from "../input.js";
 import { type Operation } from "./context.js";
+import { deadLetterArnProblem } from "./buses.js";
 import { existingRule } from "./rules.js";
 
 /** Most targets one rule may have (EventBridge's quota). */
@@ -106,9 +107,8 @@ function readTarget(raw: unknown, accountId: string): Target | { id: string; err
   const dlc = optionalObject(t, "DeadLetterConfig");
   if (dlc !== undefined) {
     const dlq = optionalString(dlc, "Arn", ARN);
-    if (dlq !== undefined && !/^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[\w.-]+$/.test(dlq)) {
-      return { id, error: `DeadLetterConfig.Arn ${dlq} is not an SQS queue ARN.` };
-    }
+    const problem = dlq === undefined ? undefined : deadLetterArnProblem(dlq);
+    if (problem !== undefined) return { id, error: `DeadLetterConfig.Arn ${problem}` };
   }
   return { id, arn, spec: t };
 }

@@ -92,7 +92,8 @@ export function batchEntries(input: Input, entryName: string): Array<Readonly<Re
       throw new QueueError("MalformedInput", `${entryName}.${i + 1} must be a structure.`);
     }
     const id = (e as Record<string, unknown>).Id;
-    if (id === undefined || id === null || id === "") throw missingParameter(`${entryName}.${i + 1}.Id`);
+    // An absent Id is a missing parameter; an empty one is an invalid id, as SQS answers it.
+    if (id === undefined || id === null) throw missingParameter(`${entryName}.${i + 1}.Id`);
     if (typeof id !== "string" || !ENTRY_ID.test(id)) {
       throw new QueueError(
         "AWS.SimpleQueueService.InvalidBatchEntryId",

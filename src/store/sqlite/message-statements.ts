@@ -133,9 +133,30 @@ export function prepareMessageStatements(db: Database.Database) {
          body_md5
        FROM queue_messages WHERE seq = ?`,
     ),
-    /** (queueId, seq, now, fromQueueId, fromSeq): the state of a copy, unreceived and visible at `now`. */
-    copyState: db.prepare<[number, number, number, number, number]>(
-      `${STATE_INSERT} SELECT ?, ?, ?, 0, expires_at, group_id FROM ${STATES} WHERE queue_id = ? AND seq = ?`,
+    /**
+     * The state of a copy, unreceived and visible at `now`; it keeps the original's expiry, or with a
+     * `retentionMs`, expires that long after the original was sent (or with `fromNow`, after `now`).
+     */
+    copyState: db.prepare<
+      [
+        {
+          queueId: number;
+          seq: number;
+          now: number;
+          fromQueueId: number;
+          fromSeq: number;
+          retentionMs: number | null;
+          fromNow: number;
+        },
+      ]
+    >(
+      `${STATE_INSERT} SELECT @queueId, @seq, @now, 0,
+         CASE WHEN @retentionMs IS NULL THEN s.expires_at
+              WHEN @fromNow THEN @now + @retentionMs
+              ELSE c.sent_at + @retentionMs END,
+         s.group_id
+       FROM ${STATES} AS s JOIN queue_messages AS c ON c.seq = s.seq
+       WHERE s.queue_id = @fromQueueId AND s.seq = @fromSeq`,
     ),
 
     check: db.prepare<[number, number], CheckRow>(
@@ -145,6 +166,12 @@ export function prepareMessageStatements(db: Database.Database) {
     ),
     setVisibleAt: db.prepare<[number, number, number]>(
       `UPDATE ${STATES} SET visible_at = ? WHERE queue_id = ? AND seq = ?`,
+    ),
+    /** The messages of a queue never received become visible `delayMs` after their send. */
+    redelayUnreceived: db.prepare<[{ queueId: number; delayMs: number }]>(
+      `UPDATE ${STATES} SET visible_at =
+         (SELECT c.sent_at FROM queue_messages AS c WHERE c.seq = ${STATES}.seq) + @delayMs
+       WHERE queue_id = @queueId AND receive_count = 0`,
     ),
     deleteState: db.prepare<[number, number]>(`DELETE FROM ${STATES} WHERE queue_id = ? AND seq = ?`),
     /** (queueId, seq, now): deletes an unexpired message's state, whatever it is. */

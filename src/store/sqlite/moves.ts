@@ -21,8 +21,10 @@ export type MoveFailure = (typeof MoveFailure)[keyof typeof MoveFailure];
 /**
  * Moves message `seq` of queue `fromQueueId` into queue `queueId` as a new message (a new `seq`, so
  * that it takes its place at the end of the send order, and a new sequence number in a FIFO queue):
- * same id, body, attributes, sender, sent time, group, deduplication id and expiry; unreceived, visible
- * at `now`, and with the given dead-letter source.
+ * same id, body, attributes, sender, sent time, group and deduplication id; unreceived, visible at
+ * `now`, and with the given dead-letter source. It keeps its expiry, unless `expiry` gives the
+ * retention of the queue it moves to: it then expires that long after it was sent, or with
+ * `fromNow`, after `now`.
  */
 export type Relocate = (
   fromQueueId: number,
@@ -30,13 +32,22 @@ export type Relocate = (
   queueId: number,
   now: number,
   deadLetterSourceArn: string | null,
+  expiry?: { readonly retentionMs: number; readonly fromNow: boolean },
 ) => void;
 
 /** Builds {@link Relocate} over prepared statements. */
 export function prepareRelocate(sql: MessageStatements): Relocate {
-  return (fromQueueId, seq, queueId, now, deadLetterSourceArn) => {
+  return (fromQueueId, seq, queueId, now, deadLetterSourceArn, expiry) => {
     const copy = Number(sql.copyContent.run(deadLetterSourceArn, seq).lastInsertRowid);
-    sql.copyState.run(queueId, copy, now, fromQueueId, seq);
+    sql.copyState.run({
+      queueId,
+      seq: copy,
+      now,
+      fromQueueId,
+      fromSeq: seq,
+      retentionMs: expiry?.retentionMs ?? null,
+      fromNow: expiry?.fromNow === true ? 1 : 0,
+    });
     sql.deleteState.run(fromQueueId, seq);
     sql.deleteContent.run(seq);
   };

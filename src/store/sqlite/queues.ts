@@ -3,7 +3,7 @@
  * dead-letter queue, and keep message move tasks. Their messages are in messages.ts.
  */
 import type Database from "better-sqlite3";
-import type { ListOptions, MoveTask, Page, Queue } from "../types.js";
+import type { ListOptions, MoveTask, Page, Queue, UpdateQueueOptions } from "../types.js";
 import type { MessageStatements } from "./message-statements.js";
 import { PageScope, accountAndName, afterAccountAndName, pageRequest, toPage } from "./paging.js";
 import { fromMoveTask, fromQueue, toMoveTask, toQueue } from "./queue-rows.js";
@@ -36,10 +36,19 @@ export function prepareQueueOperations(
       return toPage(request, rows.map(toQueue), (queue) => queue.name);
     },
 
-    /** Replaces the attributes, dead-letter target and modification time of an existing queue. */
-    update(queue: Queue): boolean {
-      return sql.updateQueue.run(fromQueue(queue)).changes > 0;
-    },
+    /**
+     * Replaces the attributes, dead-letter target and modification time of an existing queue, and
+     * with `redelayUnreceivedMs`, the visibility of its messages never received (Store.updateQueue).
+     */
+    update: db.transaction((queue: Queue, options: UpdateQueueOptions | undefined): boolean => {
+      if (sql.updateQueue.run(fromQueue(queue)).changes === 0) return false;
+      const delayMs = options?.redelayUnreceivedMs;
+      if (delayMs !== undefined) {
+        const key = sql.queueKey.get(queue.accountId, queue.name);
+        if (key !== undefined) messageSql.redelayUnreceived.run({ queueId: key.id, delayMs });
+      }
+      return true;
+    }).immediate,
 
     /**
      * Deletes a queue with its tags, messages, deduplication records and the move tasks whose source it

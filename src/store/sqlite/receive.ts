@@ -32,7 +32,9 @@ export const RECEIVE_SCAN_LIMIT = 1000;
 interface Redrive {
   readonly maxReceiveCount: number;
   readonly queueId: number;
+  readonly fifo: boolean;
   readonly sourceArn: string;
+  readonly retentionMs: number;
 }
 
 /** What one receive picks from: the queue, the time, the limit and the redrive policy in force. */
@@ -55,7 +57,10 @@ export function prepareReceive(
     const { redrive } = pick;
     const [seq, , receiveCount] = row;
     if (redrive === undefined || receiveCount < redrive.maxReceiveCount) return false;
-    relocate(pick.queueId, seq, redrive.queueId, pick.now, redrive.sourceArn);
+    relocate(pick.queueId, seq, redrive.queueId, pick.now, redrive.sourceArn, {
+      retentionMs: redrive.retentionMs,
+      fromNow: redrive.fifo,
+    });
     return true;
   };
 
@@ -140,7 +145,9 @@ export function prepareReceive(
           : {
               maxReceiveCount: redrive.maxReceiveCount,
               queueId: deadLetterQueue.id,
+              fifo: deadLetterQueue.fifo !== 0,
               sourceArn: redrive.sourceArn,
+              retentionMs: redrive.deadLetterRetentionMs,
             },
     };
     const fifo = key.fifo !== 0;

@@ -39,6 +39,7 @@ import type {
   DeleteOutcome,
   VisibilityChange,
   VisibilityOutcome,
+  UpdateQueueOptions,
 } from "../types.js";
 import type { SyncStore } from "./async-store.js";
 import { prepareConnectionStatements } from "./connection-statements.js";
@@ -310,8 +311,8 @@ export class SyncSqliteStore implements SyncStore {
   }
 
   /** Replaces the attributes, dead-letter target and modification time (not the name, ARN or type). */
-  updateQueue(queue: Queue): boolean {
-    return this.#queues.update(queue);
+  updateQueue(queue: Queue, options?: UpdateQueueOptions): boolean {
+    return this.#queues.update(queue, options);
   }
 
   deleteQueue(accountId: string, name: string): boolean {

@@ -273,7 +273,14 @@ export function queueMessageTests(open: OpenStore): void {
         }),
         message("m2"),
       ]);
-      const redrive = { maxReceiveCount: 2, deadLetterQueue: ref("dlq"), sourceArn: queueArn("q") };
+      // A standard dead-letter queue keeps the message's enqueue time: it expires 2 days after its send
+      // (the dead-letter queue's retention), not 7 (the source queue's).
+      const redrive = {
+        maxReceiveCount: 2,
+        deadLetterQueue: ref("dlq"),
+        sourceArn: queueArn("q"),
+        deadLetterRetentionMs: 2 * DAY,
+      };
       const receive = (now: number, max = 1) => receiveIds(store, "q", at(now, max, { redrive }));
       assert.deepEqual(await receive(T0), ["m1"]);
       assert.deepEqual(await receive(T0 + VISIBILITY), ["m1"]);
@@ -289,7 +296,7 @@ export function queueMessageTests(open: OpenStore): void {
         senderId: ACCOUNT,
         sentAt: T0,
         visibleAt: T0 + 3 * VISIBILITY,
-        expiresAt: T0 + 7 * DAY,
+        expiresAt: T0 + 2 * DAY,
         deadLetterSourceArn: queueArn("q"),
         receiveCount: 1,
         firstReceivedAt: T0 + 2 * VISIBILITY,
@@ -305,7 +312,12 @@ export function queueMessageTests(open: OpenStore): void {
     test("receives as usual when the dead-letter queue does not exist", async ({ store }) => {
       await createQueues(store, "q");
       await store.sendMessages(ref("q"), [message("m1")]);
-      const redrive = { maxReceiveCount: 1, deadLetterQueue: ref("missing"), sourceArn: queueArn("q") };
+      const redrive = {
+        maxReceiveCount: 1,
+        deadLetterQueue: ref("missing"),
+        sourceArn: queueArn("q"),
+        deadLetterRetentionMs: DAY,
+      };
       await store.receiveMessages(ref("q"), at(T0, 1, { redrive }));
       const [again] = await store.receiveMessages(ref("q"), at(T0 + VISIBILITY, 1, { redrive }));
       assert.equal(again?.id, "m1");
@@ -317,7 +329,13 @@ export function queueMessageTests(open: OpenStore): void {
     }) => {
       await createQueues(store, "q.fifo", "dlq.fifo");
       await store.sendMessages(ref("q.fifo"), [fifoMessage("a1", "A"), fifoMessage("a2", "A")]);
-      const redrive = { maxReceiveCount: 1, deadLetterQueue: ref("dlq.fifo"), sourceArn: queueArn("q.fifo") };
+      // A FIFO dead-letter queue resets the enqueue time: the retention runs from the move.
+      const redrive = {
+        maxReceiveCount: 1,
+        deadLetterQueue: ref("dlq.fifo"),
+        sourceArn: queueArn("q.fifo"),
+        deadLetterRetentionMs: DAY,
+      };
       const [first] = await store.receiveMessages(ref("q.fifo"), at(T0, 1, { redrive }));
       assert.equal(first?.id, "a1");
       assert.deepEqual(await receiveIds(store, "q.fifo", at(T0 + VISIBILITY, 1, { redrive })), ["a2"]);
@@ -327,6 +345,7 @@ export function queueMessageTests(open: OpenStore): void {
       assert.equal(moved?.deduplicationId, "a1");
       assert.match(moved?.sequenceNumber ?? "", /^\d{20}$/);
       assert.ok((moved?.sequenceNumber ?? "") > (first?.sequenceNumber ?? ""));
+      assert.equal(moved?.expiresAt, T0 + VISIBILITY + DAY);
     });
 
     test("deletes from a standard queue whatever receive the handle came from", async ({ store }) => {

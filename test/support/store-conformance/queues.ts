@@ -5,7 +5,17 @@
 import { describe } from "node:test";
 import assert from "node:assert/strict";
 import { ACCOUNT, OTHER_ACCOUNT, T0, INVALID_TOKEN, allPages, invalidToken } from "./fixtures.js";
-import { queueArn, queue, ref, fifoMessage, receiveIds, createQueues, moveTask } from "./queue-fixtures.js";
+import {
+  SECOND,
+  at,
+  queueArn,
+  queue,
+  ref,
+  fifoMessage,
+  receiveIds,
+  createQueues,
+  moveTask,
+} from "./queue-fixtures.js";
 import { sessionTest, type OpenStore } from "./session.js";
 
 /** Registers the tests; `open` is called once per test. */
@@ -47,6 +57,52 @@ export function queueTests(open: OpenStore): void {
       assert.deepEqual(await store.getQueue(ACCOUNT, "orders"), updated, "the target is removed too");
       assert.equal(await store.updateQueue(queue("ghost")), false);
       assert.equal(await store.getQueue(ACCOUNT, "ghost"), undefined);
+    });
+
+    test("with redelayUnreceivedMs, makes the messages never received visible that long after their send", async ({
+      store,
+    }) => {
+      await createQueues(store, "q.fifo", "other.fifo");
+      const delayed = { visibleAt: T0 + 4 * SECOND };
+      await store.sendMessages(ref("q.fifo"), [
+        fifoMessage("a1", "A", delayed),
+        fifoMessage("b1", "B", { ...delayed, sentAt: T0 + SECOND }),
+        fifoMessage("c1", "C", delayed),
+      ]);
+      await store.sendMessages(ref("other.fifo"), [fifoMessage("o1", "O", delayed)]);
+      // c1 is received (at its visibility), so it is no longer "never received".
+      assert.deepEqual(await receiveIds(store, "q.fifo", at(T0 + 4 * SECOND, 10)), ["a1", "b1", "c1"]);
+      await store.sendMessages(ref("q.fifo"), [fifoMessage("d1", "D", { visibleAt: T0 + 900 * SECOND })]);
+      const updated = queue("q.fifo", {
+        attributes: { FifoQueue: "true", DelaySeconds: "0" },
+        lastModifiedAt: T0 + 5,
+      });
+      assert.equal(await store.updateQueue(updated, { redelayUnreceivedMs: 0 }), true);
+      assert.deepEqual(await store.getQueue(ACCOUNT, "q.fifo"), updated);
+      // d1, never received, is visible from its send on; the received ones keep their in-flight time.
+      assert.deepEqual(await receiveIds(store, "q.fifo", at(T0 + 5 * SECOND, 10)), ["d1"]);
+      assert.deepEqual(await store.countMessages(ref("other.fifo"), T0 + 2 * SECOND), {
+        visible: 0,
+        inFlight: 0,
+        delayed: 1,
+      });
+      // A longer delay hides messages never received again, from their send time.
+      await store.sendMessages(ref("other.fifo"), [
+        fifoMessage("o2", "P", { sentAt: T0 + 10 * SECOND, visibleAt: T0 + 10 * SECOND }),
+      ]);
+      await store.updateQueue(
+        queue("other.fifo", { attributes: { FifoQueue: "true", DelaySeconds: "60" } }),
+        {
+          redelayUnreceivedMs: 60 * SECOND,
+        },
+      );
+      assert.deepEqual(await store.countMessages(ref("other.fifo"), T0 + 59 * SECOND), {
+        visible: 0,
+        inFlight: 0,
+        delayed: 2,
+      });
+      assert.deepEqual(await receiveIds(store, "other.fifo", at(T0 + 60 * SECOND, 10)), ["o1"]);
+      assert.deepEqual(await receiveIds(store, "other.fifo", at(T0 + 70 * SECOND, 10)), ["o2"]);
     });
 
     test("lists the queues of an account in name order, paged", async ({ store }) => {
