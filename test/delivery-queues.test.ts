@@ -293,6 +293,29 @@ describe("event bus targets", () => {
       const got = await receive(url, 1);
       assert.equal(got.length, 1);
       assert.equal((JSON.parse(got[0]?.Body as string) as { account: string }).account, other.accountId);
+      // A third account's default bus exists (made with the account, by the CLI on the data
+      // directory, and not used since, so only the store knows it): without a policy it refuses this
+      // account's events with NO_PERMISSIONS, not NO_RESOURCE.
+      const third = newAccount();
+      await rule("to-their-default", { source: ["shop.theirs"] });
+      await events.send(
+        new PutTargetsCommand({
+          Rule: "to-their-default",
+          Targets: [{ Id: "d", Arn: `arn:aws:events:us-east-1:${third.accountId}:event-bus/default` }],
+        }),
+      );
+      await put("shop.theirs", {});
+      const until = Date.now() + 5000;
+      const refused = () =>
+        metric(server.url, "FailedInvocations", { rule: "to-their-default", code: "NO_PERMISSIONS" });
+      while ((await refused()) < 1) {
+        assert.ok(Date.now() < until, "the delivery was refused for want of permission");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(
+        await metric(server.url, "FailedInvocations", { rule: "to-their-default", code: "NO_RESOURCE" }),
+        0,
+      );
     } finally {
       theirs.destroy();
     }
@@ -327,6 +350,26 @@ describe("dead-letter queues", () => {
       await metric(server.url, "FailedInvocations", { rule: "to-missing-queue", code: "NO_RESOURCE" }),
       1,
     );
+  });
+
+  it("receive an event for a queue ARN of another region, never delivered to the same name here", async () => {
+    const here = await createQueue(sqs, "regional");
+    const dlq = await createQueue(sqs, "region-dead-letters");
+    await rule("to-other-region", { source: ["shop.region"] });
+    const elsewhere = "arn:aws:sqs:eu-west-1:000000000000:regional";
+    await events.send(
+      new PutTargetsCommand({
+        Rule: "to-other-region",
+        Targets: [{ Id: "q", Arn: elsewhere, DeadLetterConfig: { Arn: queueArn("region-dead-letters") } }],
+      }),
+    );
+    const id = await put("shop.region", {});
+    const [m] = await receive(dlq, 1, true);
+    assert.equal((JSON.parse(m?.Body as string) as { id: string }).id, id);
+    assert.equal(m?.MessageAttributes?.ERROR_CODE?.StringValue, "NO_RESOURCE");
+    assert.equal(m?.MessageAttributes?.TARGET_ARN?.StringValue, elsewhere);
+    const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl: here, WaitTimeSeconds: 0 }));
+    assert.equal(got.Messages, undefined, "nothing reached the queue of the same name in us-east-1");
   });
 
   it("on the bus catch failures of targets without their own", async () => {

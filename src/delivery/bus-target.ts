@@ -7,7 +7,7 @@
 import { evaluateResourcePolicy } from "../auth/index.js";
 import { parseArn, type RuleRegistry } from "../buses/index.js";
 import { forwardedRecord } from "../ingest/index.js";
-import type { IngestRecord } from "../store/index.js";
+import type { EventBus, IngestRecord } from "../store/index.js";
 import { DeliveryError, type Invocation, type TargetInvoker } from "./types.js";
 
 /** Puts events on other buses. */
@@ -16,6 +16,12 @@ export class BusTargetInvoker implements TargetInvoker {
     private readonly registry: RuleRegistry,
     /** Commits records durably (the node's group committer), which also dispatches their deliveries. */
     private readonly commit: (records: readonly IngestRecord[]) => Promise<void>,
+    /**
+     * Reads a bus the registry does not hold from the store: the default bus of an account made
+     * outside this node's API (`busbar accounts create` on its data directory) exists there only.
+     */
+    private readonly loadBus: (accountId: string, busName: string) => Promise<EventBus | undefined> = () =>
+      Promise.resolve(undefined),
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -26,7 +32,9 @@ export class BusTargetInvoker implements TargetInvoker {
       throw new DeliveryError("INVALID_PARAMETER", `${target.arn} is not an event bus ARN.`, {
         retryable: false,
       });
-    const bus = this.registry.getBus(arn.accountId, arn.busName);
+    // Not cached in the registry: a bus deleted meanwhile must not come back there.
+    const bus =
+      this.registry.getBus(arn.accountId, arn.busName) ?? (await this.loadBus(arn.accountId, arn.busName));
     if (bus === undefined)
       throw new DeliveryError("NO_RESOURCE", `Event bus ${target.arn} does not exist.`, { retryable: false });
     if (bus.accountId !== accountId) {

@@ -21,7 +21,8 @@ async function sendToQueue(
   if (ref === undefined)
     throw new DeliveryError("INVALID_PARAMETER", `${queueArn} is not a queue ARN.`, { retryable: false });
   const queue = await queues.findQueue(ref);
-  if (queue === undefined)
+  // A queue of the same name in this node's region is not the queue of another region (or partition).
+  if (queue === undefined || queue.arn !== queueArn)
     throw new DeliveryError("NO_RESOURCE", `Queue ${queueArn} does not exist.`, { retryable: false });
   if (queue.accountId !== accountId) {
     // Across accounts, the queue's policy must let the rule's account send (as AWS requires).

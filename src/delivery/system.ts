@@ -82,10 +82,15 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
     return value;
   };
 
-  const bus = new BusTargetInvoker(registry, (records) => {
-    if (committer === undefined) return Promise.reject(new Error("delivery is not attached to a committer"));
-    return committer.commit(records);
-  });
+  const bus = new BusTargetInvoker(
+    registry,
+    (records) => {
+      if (committer === undefined)
+        return Promise.reject(new Error("delivery is not attached to a committer"));
+      return committer.commit(records);
+    },
+    (accountId, busName) => store.getBus(accountId, busName),
+  );
   const queue = new QueueTargetInvoker(queues);
   const webhook = createWebhookInvoker({
     client: http,
