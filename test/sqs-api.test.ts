@@ -135,6 +135,48 @@ describe("queues", () => {
     );
   });
 
+  it("keeps one server-side encryption in force: turning one on turns the other off", async () => {
+    const url = await create("encrypted", { KmsMasterKeyId: "alias/k" });
+    const sse = async () =>
+      (
+        await sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: url,
+            AttributeNames: ["KmsMasterKeyId", "KmsDataKeyReusePeriodSeconds", "SqsManagedSseEnabled"],
+          }),
+        )
+      ).Attributes;
+    assert.deepEqual(await sse(), {
+      KmsMasterKeyId: "alias/k",
+      KmsDataKeyReusePeriodSeconds: "300",
+      SqsManagedSseEnabled: "false",
+    });
+    await sqs.send(
+      new SetQueueAttributesCommand({ QueueUrl: url, Attributes: { SqsManagedSseEnabled: "true" } }),
+    );
+    assert.deepEqual(await sse(), { SqsManagedSseEnabled: "true" });
+    await sqs.send(
+      new SetQueueAttributesCommand({
+        QueueUrl: url,
+        Attributes: { KmsMasterKeyId: "alias/j", KmsDataKeyReusePeriodSeconds: "600" },
+      }),
+    );
+    assert.deepEqual(await sse(), {
+      KmsMasterKeyId: "alias/j",
+      KmsDataKeyReusePeriodSeconds: "600",
+      SqsManagedSseEnabled: "false",
+    });
+    await rejects(
+      sqs.send(
+        new SetQueueAttributesCommand({
+          QueueUrl: url,
+          Attributes: { KmsMasterKeyId: "alias/k", SqsManagedSseEnabled: "true" },
+        }),
+      ),
+      "InvalidAttributeName",
+    );
+  });
+
   it("refuses bad queue names and FIFO names without FifoQueue", async () => {
     await rejects(create("has space"), "InvalidParameterValue", /alphanumeric/);
     await rejects(create("x".repeat(81)), "InvalidParameterValue");

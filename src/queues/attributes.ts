@@ -166,6 +166,30 @@ export function validateAttributes(
   return out;
 }
 
+/** KmsDataKeyReusePeriodSeconds of a queue encrypted with a KMS key that does not give one (SQS's). */
+export const DEFAULT_KMS_DATA_KEY_REUSE_SECONDS = 300;
+
+/**
+ * A queue's attributes with one server-side encryption in force, as SQS keeps them: what `changes`
+ * turns on replaces the other (a KMS key turns SSE-SQS off; SSE-SQS removes the KMS key and its reuse
+ * period), and a KMS key without a reuse period gets the default.
+ */
+export function withOneEncryption(
+  attributes: Readonly<Record<string, string>>,
+  changes: Readonly<Record<string, string>>,
+): Record<string, string> {
+  const out = { ...attributes };
+  const kms = out.KmsMasterKeyId !== undefined && out.KmsMasterKeyId !== "";
+  if (changes.SqsManagedSseEnabled === "true") {
+    delete out.KmsMasterKeyId;
+    delete out.KmsDataKeyReusePeriodSeconds;
+  } else if (kms) {
+    if (changes.KmsMasterKeyId !== undefined) out.SqsManagedSseEnabled = "false";
+    out.KmsDataKeyReusePeriodSeconds ??= String(DEFAULT_KMS_DATA_KEY_REUSE_SECONDS);
+  }
+  return out;
+}
+
 /** Checks the combination of a queue's attributes after a change (FIFO throughput needs group scope). */
 export function checkCombination(attributes: Readonly<Record<string, string>>): void {
   if (

@@ -25,6 +25,7 @@ import {
   MAX_MESSAGE_BYTES,
   checkCombination,
   defaultAttributes,
+  withOneEncryption,
   integerAttribute,
   parseQueueArn,
   parseRedriveAllowPolicy,
@@ -212,7 +213,7 @@ export class QueueService {
       return existing;
     }
     checkTags(tags);
-    const merged = removeEmpty({ ...defaultAttributes(fifo), ...attributes });
+    const merged = withOneEncryption(removeEmpty({ ...defaultAttributes(fifo), ...attributes }), attributes);
     checkCombination(merged);
     const arn = this.arnOf(ref);
     const deadLetterTargetArn = await this.checkRedrive(arn, fifo, merged);
@@ -326,7 +327,7 @@ export class QueueService {
   /** SetQueueAttributes (`""` removes Policy, RedrivePolicy and RedriveAllowPolicy). */
   async setAttributes(queue: Queue, given: Readonly<Record<string, string>>): Promise<void> {
     const changes = validateAttributes(given, queue.fifo, false);
-    const attributes = removeEmpty({ ...queue.attributes, ...changes });
+    const attributes = withOneEncryption(removeEmpty({ ...queue.attributes, ...changes }), changes);
     checkCombination(attributes);
     const deadLetterTargetArn = await this.checkRedrive(queue.arn, queue.fifo, attributes);
     const { deadLetterTargetArn: _old, ...rest } = queue;
