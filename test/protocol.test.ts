@@ -48,6 +48,7 @@ async function call(
     sign?: boolean;
     method?: string;
     path?: string;
+    service?: string;
   } = {},
 ): Promise<Reply> {
   const url = new URL(options.path ?? "/", server.url);
@@ -59,7 +60,7 @@ async function call(
   let signed = headers;
   if (options.sign !== false) {
     const signer = new SignatureV4({
-      service: "events",
+      service: options.service ?? "events",
       region: "us-east-1",
       sha256: Sha256,
       credentials: {
@@ -122,6 +123,19 @@ describe("AWS JSON 1.1 protocol edge", () => {
     assert.equal(r.type, "UnknownOperationException");
     assert.match(String(r.body.message), /LaunchRockets/);
     assert.equal((await call(undefined, "{}")).body.__type, "UnknownOperationException");
+  });
+  it("answers an SQS JSON 1.0 request without an SQS target in SQS's words", async () => {
+    const sqs = { contentType: "application/x-amz-json-1.0", service: "sqs" };
+    for (const target of [undefined, "AmazonSQSv2.ListQueues"]) {
+      const r = await call(target, "{}", sqs);
+      assert.equal(r.status, 400, String(target));
+      assert.equal(r.body.__type, "com.amazonaws.sqs#InvalidAction", String(target));
+    }
+    // An EventBridge target keeps EventBridge's answer, whatever the content type says.
+    const events = await call("AWSEvents.ListEventBuses", "{}", {
+      contentType: "application/x-amz-json-1.0",
+    });
+    assert.equal(events.body.__type, "UnsupportedMediaTypeException");
   });
   it("rejects wrong content types", async () => {
     const r = await call("AWSEvents.ListEventBuses", "{}", { contentType: "text/plain" });

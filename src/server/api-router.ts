@@ -1,12 +1,14 @@
 /**
- * Which API a request speaks: SQS (an `AmazonSQS.` target, or a form-encoded query request) or
- * EventBridge (everything else). The same routing serves on the main thread, with the operations
+ * Which API a request speaks: SQS (an `AmazonSQS.` target, a form-encoded query request, or SQS's
+ * JSON 1.0 content type without an EventBridge target) or EventBridge (everything else). The same routing serves on the main thread, with the operations
  * themselves, and on the front thread, with stubs that run them on the main thread.
  */
 import {
+  EVENTS_TARGET_PREFIX,
   SQS_TARGET_PREFIX,
   header,
   isSqsQueryRequest,
+  mediaType,
   serveAwsJson,
   serveSqs,
   type OperationTable,
@@ -26,7 +28,12 @@ export interface ApiRoutes<E, S> {
 export function routeApi<E, S>(routes: ApiRoutes<E, S>): (request: RawRequest) => Promise<RawResponse> {
   return (request) => {
     const target = header(request, "x-amz-target");
-    if (target?.startsWith(SQS_TARGET_PREFIX) === true || isSqsQueryRequest(request)) {
+    // A JSON 1.0 request with no (or another service's) target is an SQS client's mistake: it gets
+    // SQS's InvalidAction, not EventBridge's complaint about the content type.
+    const sqsJson =
+      mediaType(request) === "application/x-amz-json-1.0" &&
+      target?.startsWith(EVENTS_TARGET_PREFIX) !== true;
+    if (target?.startsWith(SQS_TARGET_PREFIX) === true || sqsJson || isSqsQueryRequest(request)) {
       return serveSqs(request, routes.sqs);
     }
     return serveAwsJson(request, routes.events.operations, routes.events);
