@@ -754,6 +754,53 @@ describe("API destinations", () => {
     assert.deepEqual(JSON.parse(request.body), { ...ENVELOPE, tenant: "acme" });
   });
 
+  it("replaces HttpParameters values that are JSON paths with what they select in the event as accepted", async () => {
+    const target = await receiver();
+    const resolved = apiDestination(`${target.origin}/orders/*/items/*`, "BASIC", BASIC);
+    const invoker = apiInvoker(resolved);
+    await invoker.invoke(
+      invocation(resolved.destination.arn, {
+        // The transformed payload has no detail: the paths read the original event.
+        payload: '{"transformed":true}',
+        spec: {
+          HttpParameters: {
+            PathParameterValues: ["$.detail.orderId", "$.source"],
+            QueryStringParameters: {
+              total: "$.detail.total",
+              literal: "x$.detail.total",
+              all: "$.resources",
+            },
+            HeaderParameters: { "X-Type": "$.detail-type", "X-Static": "static" },
+          },
+        },
+      }),
+      signal(),
+    );
+    const [request] = target.requests;
+    assert.ok(request);
+    const url = new URL(request.url, target.origin);
+    assert.equal(url.pathname, "/orders/42/items/com.example.orders");
+    assert.equal(url.searchParams.get("total"), "12.5");
+    assert.equal(url.searchParams.get("literal"), "x$.detail.total", "only a whole value is a path");
+    assert.equal(url.searchParams.get("all"), '["arn:aws:example:us-east-1:000000000000:order/42"]');
+    assert.equal(request.headers["x-type"], "Order Placed");
+    assert.equal(request.headers["x-static"], "static");
+    assert.equal(request.body, '{"transformed":true}');
+    // A path that selects nothing fails the invocation for good, before anything is sent.
+    const missing = await failure(
+      invoker.invoke(
+        invocation(resolved.destination.arn, {
+          spec: { HttpParameters: { PathParameterValues: ["$.detail.missing", "x"] } },
+        }),
+        signal(),
+      ),
+    );
+    assert.equal(missing.code, "INPUT_PATH_NOT_FOUND");
+    assert.equal(missing.retryable, false);
+    assert.match(missing.message, /\$\.detail\.missing/);
+    assert.equal(target.requests.length, 1);
+  });
+
   it("fails for good on a header parameter HTTP does not allow, in its name or its value", async () => {
     const target = await receiver();
     const resolved = apiDestination(`${target.origin}/orders`, "BASIC", BASIC);

@@ -4,7 +4,8 @@
  *
  * The request: the destination's method and InvocationEndpoint, each `*` of its path replaced by the
  * next of the target's `HttpParameters.PathParameterValues` (URL-encoded); the target's
- * HeaderParameters and QueryStringParameters merged with the connection's InvocationHttpParameters,
+ * HeaderParameters and QueryStringParameters (each of these values that is a JSON path read from the
+ * event) merged with the connection's InvocationHttpParameters,
  * the connection's values taking precedence; `Content-Type: application/json; charset=utf-8` unless
  * a parameter sets another; the payload as the body (none for GET and HEAD), with the connection's
  * body parameters added when the payload is a JSON object; the connection's authorization (Basic,
@@ -18,6 +19,7 @@
  * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_HttpParameters.html
  */
 import type { ApiDestination, Connection } from "../../store/index.js";
+import { JsonDocument, JsonPathSyntaxError, parseJsonPath } from "../json-path.js";
 import { DeliveryError, type Invocation, type TargetInvoker } from "../types.js";
 import { parseConnectionAuth, type ConnectionAuth } from "./auth-parameters.js";
 import { HttpErrorCode, describeUrl, errorForResponse } from "./classify.js";
@@ -145,6 +147,7 @@ function buildRequest(
       retryable: false,
     });
   const parameters = record(invocation.target.spec["HttpParameters"]);
+  const value = dynamicValues(invocation, invalid);
   let url: URL;
   try {
     url = new URL(destination.invocationEndpoint);
@@ -162,10 +165,10 @@ function buildRequest(
       );
     }
     url.pathname = pieces.reduce(
-      (path, piece, index) => `${path}${encodeURIComponent(String(values[index - 1]))}${piece}`,
+      (path, piece, index) => `${path}${encodeURIComponent(value(String(values[index - 1])))}${piece}`,
     );
   }
-  for (const [name, value] of entries(parameters["QueryStringParameters"])) url.searchParams.set(name, value);
+  for (const [name, v] of entries(parameters["QueryStringParameters"])) url.searchParams.set(name, value(v));
   for (const [name, value] of auth.invocation.query) url.searchParams.set(name, value);
 
   const method = destination.httpMethod.toUpperCase();
@@ -177,7 +180,7 @@ function buildRequest(
     const key = name.toLowerCase();
     if (!RESERVED_HEADERS.has(key)) headers[key] = value;
   };
-  for (const [name, value] of entries(parameters["HeaderParameters"])) setHeader(name, value);
+  for (const [name, v] of entries(parameters["HeaderParameters"])) setHeader(name, value(v));
   for (const [name, value] of auth.invocation.headers) setHeader(name, value);
   if (auth.type === "BASIC") {
     headers["authorization"] = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString("base64")}`;
@@ -190,6 +193,39 @@ function buildRequest(
     headers,
     ...(hasBody ? { body: withBodyParameters(invocation.payload, auth.invocation.body) } : {}),
     allowedOnly: url.protocol === "http:",
+  };
+}
+
+/**
+ * The values of a target's HttpParameters as sent: a value that is a JSON path as a whole (`$.detail.id`)
+ * is replaced by what it selects in the event as accepted (EventBridge's dynamic path parameters; never
+ * the transformed input): a string as it is, any other value as its JSON. A path that selects nothing
+ * fails the invocation (INPUT_PATH_NOT_FOUND, not retried), as InputPath does.
+ */
+function dynamicValues(
+  invocation: Invocation,
+  invalid: (message: string) => DeliveryError,
+): (value: string) => string {
+  let document: JsonDocument | undefined;
+  return (value) => {
+    if (value !== "$" && !value.startsWith("$.") && !value.startsWith("$[")) return value;
+    let path;
+    try {
+      path = parseJsonPath(value);
+    } catch (e) {
+      if (e instanceof JsonPathSyntaxError) throw invalid(`HttpParameters: ${e.message}`);
+      throw e;
+    }
+    document ??= new JsonDocument(invocation.event.json);
+    const selected = document.select(path);
+    if (selected === undefined) {
+      throw new DeliveryError(
+        "INPUT_PATH_NOT_FOUND",
+        `HttpParameters: the JSON path ${value} selects nothing in event ${invocation.event.id}`,
+        { retryable: false },
+      );
+    }
+    return selected.startsWith('"') ? (JSON.parse(selected) as string) : selected;
   };
 }
 
