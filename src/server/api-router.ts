@@ -28,12 +28,17 @@ export interface ApiRoutes<E, S> {
 export function routeApi<E, S>(routes: ApiRoutes<E, S>): (request: RawRequest) => Promise<RawResponse> {
   return (request) => {
     const target = header(request, "x-amz-target");
-    // A JSON 1.0 request with no (or another service's) target is an SQS client's mistake: it gets
-    // SQS's InvalidAction, not EventBridge's complaint about the content type.
-    const sqsJson =
-      mediaType(request) === "application/x-amz-json-1.0" &&
-      target?.startsWith(EVENTS_TARGET_PREFIX) !== true;
-    if (target?.startsWith(SQS_TARGET_PREFIX) === true || sqsJson || isSqsQueryRequest(request)) {
+    if (target?.startsWith(EVENTS_TARGET_PREFIX) === true) {
+      return serveAwsJson(request, routes.events.operations, routes.events);
+    }
+    // Besides SQS's own targets and query requests: a JSON 1.0 request with no (or another service's)
+    // target is an SQS client's mistake, answered with SQS's InvalidAction, not EventBridge's
+    // complaint about the content type.
+    if (
+      target?.startsWith(SQS_TARGET_PREFIX) === true ||
+      mediaType(request) === "application/x-amz-json-1.0" ||
+      isSqsQueryRequest(request)
+    ) {
       return serveSqs(request, routes.sqs);
     }
     return serveAwsJson(request, routes.events.operations, routes.events);
