@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import {
   PutEventsCommand,
   PutRuleCommand,
+  ListTargetsByRuleCommand,
   PutTargetsCommand,
   type EventBridgeClient,
 } from "@aws-sdk/client-eventbridge";
@@ -106,6 +107,15 @@ describe("broker targets", () => {
         }),
       );
       assert.equal(put.FailedEntryCount, 0, JSON.stringify(put.FailedEntries));
+      // The listing hides the broker's password; put back as listed, the targets keep their credentials
+      // (the delivery to RabbitMQ below would be refused with "***" as the password).
+      const listed = await events.send(new ListTargetsByRuleCommand({ Rule: `brokers-${tag}` }));
+      const amqpArn = listed.Targets?.find((target) => target.Id === "amqp")?.Arn;
+      assert.equal(amqpArn, `amqp://guest:***@127.0.0.1:5672/?exchange=amq.topic&routingKey=busbar.${tag}`);
+      const again = await events.send(
+        new PutTargetsCommand({ Rule: `brokers-${tag}`, Targets: listed.Targets ?? [] }),
+      );
+      assert.equal(again.FailedEntryCount, 0, JSON.stringify(again.FailedEntries));
       const r = await events.send(
         new PutEventsCommand({
           Entries: [{ Source: `brokers.${tag}`, DetailType: "t", Detail: '{"n":42}' }],

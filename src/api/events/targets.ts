@@ -9,6 +9,7 @@ import {
   compileTransform,
   isBrokerUri,
   isWebhookArn,
+  redactUri,
 } from "../../delivery/index.js";
 import type { Target } from "../../store/index.js";
 import { ApiError } from "../errors.js";
@@ -113,6 +114,18 @@ function readTarget(raw: unknown, accountId: string): Target | { id: string; err
   return { id, arn, spec: t };
 }
 
+/**
+ * A broker target given back as ListTargetsByRule shows it (its password or token as `***`) keeps the
+ * credentials stored for that target id: a listing put back as it is changes nothing.
+ */
+function keepBrokerSecrets(target: Target, existing: readonly Target[]): Target {
+  if (!isBrokerUri(target.arn) || !target.arn.includes("***")) return target;
+  const stored = existing.find((t) => t.id === target.id);
+  if (stored === undefined || stored.arn === target.arn || redactUri(stored.arn) !== target.arn)
+    return target;
+  return { ...target, arn: stored.arn, spec: { ...target.spec, Arn: stored.arn } };
+}
+
 const putTargets: Operation = async (ctx, input) => {
   const rule = await existingRule(ctx, input, "Rule");
   ctx.authorize("events:PutTargets", rule.arn);
@@ -120,8 +133,8 @@ const putTargets: Operation = async (ctx, input) => {
   const ids = read.map((t) => t.id);
   if (new Set(ids).size !== ids.length)
     throw new ApiError("ValidationException", "Target ids must be unique within a request.");
-  const good = read.filter((t): t is Target => !("error" in t));
   const existing = await ctx.store.listTargets(rule.accountId, rule.busName, rule.name);
+  const good = read.filter((t): t is Target => !("error" in t)).map((t) => keepBrokerSecrets(t, existing));
   const after = new Set([...existing.map((t) => t.id), ...good.map((t) => t.id)]);
   if (after.size > MAX_TARGETS_PER_RULE) {
     throw new ApiError(
@@ -180,7 +193,8 @@ const listTargetsByRule: Operation = async (ctx, input) => {
   const page = all.slice(start, start + limit);
   const last = page[page.length - 1];
   return {
-    Targets: page.map((t) => t.spec),
+    // A broker URI's password or token is not given back (docs/targets-brokers.md).
+    Targets: page.map((t) => (isBrokerUri(t.arn) ? { ...t.spec, Arn: redactUri(t.arn) } : t.spec)),
     ...(start + limit < all.length &&
       last !== undefined && { NextToken: Buffer.from(last.id).toString("base64url") }),
   };
