@@ -17,6 +17,7 @@ import {
   createApiDestinationInvoker,
   createGuardedLookup,
   createWebhookInvoker,
+  HttpClient,
   isApiDestinationArn,
   isRetryableStatus,
   parseAllowedNetworks,
@@ -752,6 +753,30 @@ describe("API destinations", () => {
     assert.equal(request.headers["content-type"], "application/vnd.orders+json");
     assert.equal(request.headers.host, `127.0.0.1:${target.port}`);
     assert.deepEqual(JSON.parse(request.body), { ...ENVELOPE, tenant: "acme" });
+  });
+
+  it("times a call out after the invoker's timeout, even on a shared client that waits longer", async () => {
+    const target = await receiver(() => {
+      /* never answers */
+    });
+    const resolved = apiDestination(`${target.origin}/slow`, "BASIC", BASIC);
+    const client = new HttpClient({ allowedNetworks: LOOPBACK, timeoutMs: 10_000 });
+    const invoker = createApiDestinationInvoker({
+      client,
+      resolve: () => Promise.resolve(resolved),
+      timeoutMs: 300,
+    });
+    try {
+      const started = Date.now();
+      const failed = await failure(invoker.invoke(invocation(resolved.destination.arn), signal()));
+      const elapsed = Date.now() - started;
+      assert.equal(failed.code, "TIMEOUT");
+      assert.equal(failed.retryable, true);
+      assert.ok(elapsed >= 280 && elapsed < 2000, `took ${elapsed} ms`);
+    } finally {
+      await invoker.close();
+      await client.close();
+    }
   });
 
   it("replaces HttpParameters values that are JSON paths with what they select in the event as accepted", async () => {

@@ -97,7 +97,11 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
     signingSecrets: ({ ruleArn, target }) =>
       signingSecrets.activeNow(ruleArn, target.id) ?? signingSecrets.active(ruleArn, target.id),
   });
-  const apiDestination = createApiDestinationInvoker({ client: http, resolve });
+  const apiDestination = createApiDestinationInvoker({
+    client: http,
+    resolve,
+    timeoutMs: config.targetTimeoutMs,
+  });
   const broker = createBrokerInvoker({ timeoutMs: config.targetTimeoutMs });
   const invokers: readonly TargetInvoker[] = [bus, queue, webhook, apiDestination, broker];
 

@@ -48,6 +48,12 @@ export interface ApiDestinationInvokerOptions extends HttpClientOptions {
   readonly maxRateWaitMs?: number;
 }
 
+/**
+ * The longest an API destination's endpoint is given to answer: EventBridge times a call out after
+ * five seconds. A shorter `timeoutMs` (BUSBAR_TARGET_TIMEOUT_MS) shortens it.
+ */
+export const API_DESTINATION_TIMEOUT_MS = 5_000;
+
 const API_DESTINATION_ARN = /^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:api-destination\/[\w.-]+(?:\/[\w-]+)?$/;
 
 /** Whether a target ARN names an API destination. */
@@ -77,6 +83,7 @@ export function createApiDestinationInvoker(options: ApiDestinationInvokerOption
   const owned = options.client === undefined;
   const tokens = new OAuthTokens(client);
   const limiter = new RateLimiter(options.maxRateWaitMs ?? DEFAULT_MAX_RATE_WAIT_MS);
+  const timeoutMs = Math.min(options.timeoutMs ?? API_DESTINATION_TIMEOUT_MS, API_DESTINATION_TIMEOUT_MS);
 
   return {
     async invoke(invocation: Invocation, signal: AbortSignal): Promise<void> {
@@ -114,7 +121,7 @@ export function createApiDestinationInvoker(options: ApiDestinationInvokerOption
           retryable: false,
         });
       }
-      const request = buildRequest(destination, invocation, auth);
+      const request = { ...buildRequest(destination, invocation, auth), timeoutMs };
       let bearer: string | undefined;
       if (auth.type === "OAUTH_CLIENT_CREDENTIALS") {
         bearer = await tokens.token(connection.arn, connection.lastModifiedAt, auth.oauth, signal);
