@@ -11,6 +11,7 @@ import type { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import {
   DescribeEventBusCommand,
   ListEventBusesCommand,
+  TestEventPatternCommand,
   PutEventsCommand,
   PutPermissionCommand,
   PutRuleCommand,
@@ -77,6 +78,10 @@ describe("access keys with policies", () => {
       { name: "AccessDeniedException" },
     );
     await assert.rejects(eb.send(new ListEventBusesCommand({})), { name: "AccessDeniedException" });
+    await assert.rejects(
+      eb.send(new TestEventPatternCommand({ EventPattern: '{"source":["s"]}', Event: "{}" })),
+      { name: "AccessDeniedException" },
+    );
     eb.destroy();
   });
   it("rejects a malformed policy file with the reason, storing nothing", () => {

@@ -357,6 +357,46 @@ describe("TestEventPattern", () => {
   });
 });
 
+describe("events whose arrays would be too costly to match", () => {
+  const pattern = '{"detail":{"p":{"v":[1]},"q":{"v":[1]},"r":{"v":[2]}}}';
+  const array = Array.from({ length: 600 }, () => ({ v: 1 }));
+  const costly = JSON.stringify({ p: array, q: array, r: array });
+  it("are refused entry by entry by PutEvents, without holding the server", async () => {
+    await eb.send(new PutRuleCommand({ Name: "three-arrays", EventPattern: pattern }));
+    const started = Date.now();
+    const r = await eb.send(
+      new PutEventsCommand({
+        Entries: [
+          { Source: "s", DetailType: "d", Detail: costly },
+          { Source: "s", DetailType: "d", Detail: '{"p":[{"v":1}]}' },
+        ],
+      }),
+    );
+    assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
+    assert.equal(r.FailedEntryCount, 1);
+    assert.equal(r.Entries?.[0]?.ErrorCode, "InvalidArgument");
+    assert.match(r.Entries?.[0]?.ErrorMessage ?? "", /Send smaller arrays/);
+    assert.ok(r.Entries?.[1]?.EventId !== undefined, "the other entry is accepted");
+  });
+  it("are refused by TestEventPattern as an invalid Event", async () => {
+    const event = JSON.stringify({
+      id: "1",
+      account: ACCOUNT,
+      source: "s",
+      time: "2026-01-01T00:00:00Z",
+      region: "us-east-1",
+      resources: [],
+      "detail-type": "d",
+      detail: JSON.parse(costly) as unknown,
+    });
+    await rejects(
+      eb.send(new TestEventPatternCommand({ EventPattern: pattern, Event: event })),
+      "ValidationException",
+      /Parameter Event is not valid.*Send smaller arrays/,
+    );
+  });
+});
+
 describe("authentication", () => {
   it("rejects an unknown access key and a wrong secret", async () => {
     const stranger = client(server.url, {

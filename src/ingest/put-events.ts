@@ -6,7 +6,7 @@
  * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html
  */
 import { DEFAULT_BUS, parseArn, type RuleMatch, type RuleRegistry } from "../buses/index.js";
-import { InvalidEventJsonError, isJsonObject } from "../patterns/index.js";
+import { InvalidEventJsonError, MatchLimitExceededError, isJsonObject } from "../patterns/index.js";
 import type { EventBus, IngestRecord, PendingDelivery, StoredEvent } from "../store/index.js";
 import type { GroupCommitter } from "./group-commit.js";
 import { uuidv7 } from "./ids.js";
@@ -210,6 +210,8 @@ function acceptEntry(
     // The envelope nests Detail one level deeper than isJsonObject counted: it may now be too deep.
     if (e instanceof InvalidEventJsonError)
       return fail(entryError("MalformedDetail", "Detail is malformed."));
+    // Refused rather than accepted unmatched: the producer learns it, and nothing is lost silently.
+    if (e instanceof MatchLimitExceededError) return fail(entryError("InvalidArgument", e.message));
     throw e;
   }
   return recordOf(

@@ -8,6 +8,7 @@ export const PatternErrorCode = {
   InvalidPattern: "InvalidEventPattern",
   PatternLimit: "EventPatternLimitExceeded",
   InvalidEvent: "InvalidEventJson",
+  MatchLimit: "EventMatchLimitExceeded",
 } as const;
 export type PatternErrorCode = (typeof PatternErrorCode)[keyof typeof PatternErrorCode];
 
@@ -46,5 +47,25 @@ export class InvalidEventJsonError extends Error {
     readonly position: number,
   ) {
     super(`Event is not valid JSON: ${reason} at position ${position}`);
+  }
+}
+
+/**
+ * An event whose arrays would make matching it try too many combinations of their elements (conditions
+ * on fields of several arrays of objects multiply: three arrays of 200 objects are 8 million). The
+ * match stops at the budget instead of holding the thread. Maps to `ValidationException` (HTTP 400).
+ */
+export class MatchLimitExceededError extends Error {
+  override readonly name = "MatchLimitExceededError";
+  readonly code = PatternErrorCode.MatchLimit;
+  readonly awsType = "ValidationException";
+  readonly httpStatus = 400;
+  readonly retryable = false;
+
+  constructor(readonly budget: number) {
+    super(
+      `Matching the event would take more than ${budget} steps: the rules name fields in several of its ` +
+        "arrays of objects, whose element combinations multiply. Send smaller arrays.",
+    );
   }
 }

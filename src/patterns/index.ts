@@ -9,7 +9,12 @@ import { Matcher } from "./matcher.js";
 
 export { compilePattern, type CompiledPattern, type FieldCondition, type SubPattern } from "./compile.js";
 export { Matcher } from "./matcher.js";
-export { InvalidEventPatternError, InvalidEventJsonError, PatternErrorCode } from "./errors.js";
+export {
+  InvalidEventPatternError,
+  InvalidEventJsonError,
+  MatchLimitExceededError,
+  PatternErrorCode,
+} from "./errors.js";
 export { DEFAULT_PATTERN_LIMITS, resolvePatternLimits, type PatternLimits } from "./limits.js";
 export { referenceMatches } from "./reference-evaluator.js";
 

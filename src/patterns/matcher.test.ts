@@ -1,11 +1,32 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { InvalidEventPatternError } from "./errors.js";
-import { Matcher } from "./matcher.js";
+import { InvalidEventPatternError, MatchLimitExceededError } from "./errors.js";
+import { MAX_MATCH_STEPS, Matcher } from "./matcher.js";
 
 const event = JSON.stringify({ source: "shop", detail: { state: "paid", total: 250, tags: ["a", "b"] } });
 
 describe("Matcher", () => {
+  it("stops an event whose arrays' combinations would exceed the step budget, quickly, and stays usable", () => {
+    const m = new Matcher<string>();
+    m.add("three-arrays", '{"detail":{"p":{"v":[1]},"q":{"v":[1]},"r":{"v":[2]}}}');
+    const event = (n: number) => {
+      const array = Array.from({ length: n }, () => ({ v: 1 }));
+      return JSON.stringify({ detail: { p: array, q: array, r: array } });
+    };
+    // 20 elements each: 20 + 400 + 8,000 leaves tried, well within the budget; the verdict is right.
+    assert.deepEqual(m.matchJson(event(20)), []);
+    // 600 each would be 216 million; the match gives up at the budget instead.
+    const started = performance.now();
+    assert.throws(
+      () => m.matchJson(event(600)),
+      (e: unknown) => e instanceof MatchLimitExceededError && e.budget === MAX_MATCH_STEPS,
+    );
+    assert.ok(performance.now() - started < 2000, `took ${performance.now() - started} ms`);
+    // The next events are matched as usual.
+    const hit = JSON.stringify({ detail: { p: [{ v: 1 }], q: [{ v: 1 }], r: [{ v: 2 }] } });
+    assert.deepEqual(m.matchJson(hit), ["three-arrays"]);
+  });
+
   it("returns the ids of every matching rule", () => {
     const m = new Matcher<string>();
     m.add("by-source", '{"source":["shop"]}');

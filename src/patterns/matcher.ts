@@ -11,6 +11,7 @@
  * @see event-ruler GenericMachine.java, ACFinder.java
  */
 import { compilePattern, type CompiledPattern, type FieldCondition, type SubPattern } from "./compile.js";
+import { MatchLimitExceededError } from "./errors.js";
 import { EventScanner } from "./event-scanner.js";
 import { FieldIndex, type Target } from "./field-index.js";
 import { consistent, mergeTrails, type Leaf, type Trail } from "./leaf.js";
@@ -50,6 +51,13 @@ const NO_ENDS: ReadonlyArray<RuleRecord<unknown>> = Object.freeze([]);
 
 /** States with more value transitions than this also index them in a Map (else: a short list scan). */
 const FIELD_MAP_THRESHOLD = 8;
+
+/**
+ * Most steps (states visited plus leaves tried) one event's match may take: about 50 ms on the
+ * project's machines. Ordinary events take a few hundred; only conditions on fields of several arrays
+ * of objects, whose element combinations the array-consistent walk tries in turn, come near it.
+ */
+export const MAX_MATCH_STEPS = 1_000_000;
 
 let stateIds = 0;
 
@@ -127,8 +135,17 @@ export class Matcher<K = string> {
     const stamp = ++this.stamp;
     this.scanner.scan(eventJson, this.trie.root, stamp, valid);
     this.found = [];
+    this.work = 0;
     this.visit(this.start, null, 0, stamp);
     return this.found;
+  }
+
+  /** Steps (states visited, leaves tried) of the match under way, against {@link MAX_MATCH_STEPS}. */
+  private work = 0;
+
+  private spend(steps: number): void {
+    this.work += steps;
+    if (this.work > MAX_MATCH_STEPS) throw new MatchLimitExceededError(MAX_MATCH_STEPS);
   }
 
   /** Ids of the rules that match an event given as a parsed JSON value. */
@@ -224,6 +241,7 @@ export class Matcher<K = string> {
   }
 
   private visit(state: State, trail: Trail, depth: number, stamp: number): void {
+    this.spend(1);
     const ends = state.ends;
     for (let i = 0; i < ends.length; i++) {
       const r = ends[i] as RuleRecord<K>;
@@ -260,6 +278,7 @@ export class Matcher<K = string> {
 
   private step(node: PathNode, index: FieldIndex<State>, trail: Trail, depth: number, stamp: number): void {
     const out = (this.scratch[depth] ??= []);
+    this.spend(node.count);
     for (let k = 0; k < node.count; k++) {
       const leaf = node.leaves[k] as Leaf;
       if (trail !== null && leaf.trail !== null && !consistent(trail, leaf.trail)) continue;
@@ -276,6 +295,7 @@ export class Matcher<K = string> {
   private present(node: PathNode, trail: Trail, stamp: number): boolean {
     if (node.stamp !== stamp) return false;
     if (trail === null) return node.count > 0;
+    this.spend(node.count);
     for (let k = 0; k < node.count; k++) {
       if (consistent(trail, (node.leaves[k] as Leaf).trail)) return true;
     }

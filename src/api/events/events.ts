@@ -4,7 +4,12 @@
  * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_TestEventPattern.html
  */
 import { PutEventsRequestError, busOf, putEvents } from "../../ingest/index.js";
-import { InvalidEventJsonError, InvalidEventPatternError, testPattern } from "../../patterns/index.js";
+import {
+  InvalidEventJsonError,
+  InvalidEventPatternError,
+  MatchLimitExceededError,
+  testPattern,
+} from "../../patterns/index.js";
 import { ApiError } from "../errors.js";
 import { arrayOf, optionalString, requiredString } from "../input.js";
 import { type Operation, type OperationContext } from "./context.js";
@@ -57,6 +62,11 @@ function accept(ctx: OperationContext, entries: readonly unknown[]): Promise<Rec
 const ENVELOPE_FIELDS = ["id", "account", "source", "time", "region", "detail-type"] as const;
 
 const testEventPattern: Operation = (ctx, input) => {
+  // No resource of its own (IAM's TestEventPattern takes "*"): authorized on the account's buses.
+  ctx.authorize(
+    "events:TestEventPattern",
+    `arn:aws:events:${ctx.region}:${ctx.caller.accountId}:event-bus/*`,
+  );
   const pattern = requiredString(input, "EventPattern", { max: 4096 });
   const event = requiredString(input, "Event");
   let parsed: unknown;
@@ -94,8 +104,10 @@ const testEventPattern: Operation = (ctx, input) => {
   } catch (e) {
     if (e instanceof InvalidEventPatternError)
       throw new ApiError("InvalidEventPatternException", e.message, { cause: e });
-    if (e instanceof InvalidEventJsonError)
-      throw new ApiError("ValidationException", e.message, { cause: e });
+    if (e instanceof InvalidEventJsonError || e instanceof MatchLimitExceededError)
+      throw new ApiError("ValidationException", `Parameter Event is not valid. Reason: ${e.message}`, {
+        cause: e,
+      });
     throw e;
   }
 };
