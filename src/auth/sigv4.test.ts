@@ -168,6 +168,35 @@ describe("verifySignature with requests signed like @aws-sdk/client-eventbridge"
     await rejects(verifySignature(request, lookup, at(SIGNED_AT)), InvalidSignatureError, code);
   });
 
+  it("rejects a request whose X-Amz-Target is not signed, so that it cannot be replayed as another operation", async () => {
+    const signer = new SignatureV4({
+      credentials: { accessKeyId: AKID, secretAccessKey: SECRET },
+      region: "us-east-1",
+      service: "events",
+      sha256: NodeSha256,
+    });
+    const body = '{"Name":"orders"}';
+    const signed = await signer.sign(
+      {
+        method: "POST",
+        protocol: "http:",
+        hostname: "127.0.0.1",
+        port: 4010,
+        path: "/",
+        headers: { host: "127.0.0.1:4010", "x-amz-target": "AWSEvents.DescribeEventBus" },
+        body,
+      },
+      { signingDate: SIGNED_AT, unsignableHeaders: new Set(["x-amz-target"]) },
+    );
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(signed.headers)) headers[name.toLowerCase()] = value;
+    assert.doesNotMatch(headers.authorization ?? "", /x-amz-target/);
+    const request = { method: "POST", path: "/", query: "", headers, body: Buffer.from(body) };
+    const replayed = withHeaders(request, { "x-amz-target": "AWSEvents.DeleteEventBus" });
+    const error = await rejects(verifySignature(replayed, lookup, at(SIGNED_AT)), IncompleteSignatureError);
+    assert.match(error.message, /X-Amz-Target header must be signed/);
+  });
+
   it("accepts unsigned extra or changed headers (user-agent, a proxy's x-forwarded-for)", async () => {
     const request = withHeaders(await sdkSigned(), {
       "user-agent": "changed",

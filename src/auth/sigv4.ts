@@ -70,7 +70,8 @@ export interface VerifiedSignature {
 /**
  * Verifies the SigV4 `Authorization` header of a request.
  *
- * Checks, in order: the header is present and well formed (`Host` signed); a timestamp is present and
+ * Checks, in order: the header is present and well formed (`Host` signed, and `X-Amz-Target` when the
+ * request has one: it names the operation); a timestamp is present and
  * well formed; the credential scope names the timestamp's date (and `options.service`/`options.region`
  * when set); the timestamp is within `maxSkewMs` of `now()`; the access key is known; an
  * `X-Amz-Content-SHA256` header, when present, is the SHA-256 of the body (`UNSIGNED-PAYLOAD` is
@@ -91,6 +92,12 @@ export async function verifySignature(
     throw new RangeError(`maxSkewMs must be a non-negative finite number; got ${maxSkewMs}`);
   }
   const auth = parseAuthorization(authorizationHeader(request));
+  // X-Amz-Target names the operation: unsigned, a captured request could be replayed as another one.
+  if (Object.hasOwn(request.headers, "x-amz-target") && !auth.signedHeaders.includes("x-amz-target")) {
+    throw new IncompleteSignatureError(
+      "The X-Amz-Target header must be signed: list x-amz-target in the SignedHeaders of the Authorization header.",
+    );
+  }
   const timestamp = parseRequestTimestamp(request.headers);
   checkScope(auth, timestamp, options);
   checkSkew(timestamp, (options.now ?? Date.now)(), maxSkewMs);
