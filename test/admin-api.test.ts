@@ -300,6 +300,19 @@ describe("who may manage accounts and keys", () => {
       { Effect: "Deny", Action: "busbar:CreateAccount", Resource: "*" },
     ]);
     await rejected("CreateAccount", {}, denied, "AccessDeniedException");
+
+    // Allowed everything, a key still cannot delete a root key: only a root key can.
+    const admin = await make([{ Effect: "Allow", Action: "*", Resource: "*" }]);
+    await rejected(
+      "DeleteAccessKey",
+      { AccessKeyId: TEST_ROOT.accessKeyId },
+      admin,
+      "AccessDeniedException",
+      /only a root key may delete the root key/,
+    );
+    assert.equal((await call("ListAccounts", {})).status, 200, "the root key still works");
+    const other = await make([{ Effect: "Allow", Action: "events:List*", Resource: "*" }]);
+    assert.equal((await call("DeleteAccessKey", { AccessKeyId: other.accessKeyId }, admin)).status, 200);
   });
 });
 

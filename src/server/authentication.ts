@@ -160,7 +160,7 @@ export interface EventBridgeDependencies {
 export function eventBridgeContext(principal: Principal, deps: EventBridgeDependencies): OperationContext {
   const { store, registry, committer, config, secrets, signingSecrets, keyDeleted } = deps;
   return {
-    caller: { accountId: principal.accountId, accessKeyId: principal.accessKeyId },
+    caller: { accountId: principal.accountId, accessKeyId: principal.accessKeyId, root: principal.root },
     store,
     registry,
     committer,

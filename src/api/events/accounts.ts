@@ -127,6 +127,11 @@ const deleteAccessKeyOp: Operation = async (ctx, input) => {
     if (key.accountId !== ctx.caller.accountId) throw notFound;
     throw e;
   }
+  // A root key is the way back in for its account (the default account's, for the node): a key whose
+  // policies merely allow DeleteAccessKey must not lock the operator out.
+  if (key.root && !ctx.caller.root) {
+    throw new ApiError("AccessDeniedException", `only a root key may delete the root key ${id}`);
+  }
   await refusalsAsApiErrors(() => deleteAccessKey(ctx.store, id));
   ctx.keyDeleted(id);
   return {};

@@ -13,6 +13,8 @@ import { NEXT_TOKEN, optionalInteger, optionalString, type Input } from "../inpu
 export interface Caller {
   readonly accountId: string;
   readonly accessKeyId: string;
+  /** Whether the caller signed with an account's root key. */
+  readonly root: boolean;
 }
 
 /** The surroundings of an operation. */
