@@ -49,6 +49,7 @@ async function call(
     method?: string;
     path?: string;
     service?: string;
+    region?: string;
   } = {},
 ): Promise<Reply> {
   const url = new URL(options.path ?? "/", server.url);
@@ -61,7 +62,7 @@ async function call(
   if (options.sign !== false) {
     const signer = new SignatureV4({
       service: options.service ?? "events",
-      region: "us-east-1",
+      region: options.region ?? "us-east-1",
       sha256: Sha256,
       credentials: {
         accessKeyId: TEST_ROOT.accessKeyId,
@@ -185,6 +186,11 @@ describe("AWS JSON 1.1 protocol edge", () => {
     });
     assert.equal(stale.status, 400);
     assert.match(String(stale.body.message), /expired|date|time|skew/i);
+    // The node serves us-east-1: a signature scoped to another region is for another endpoint.
+    const elsewhere = await call("AWSEvents.ListEventBuses", "{}", { region: "eu-west-1" });
+    assert.equal(elsewhere.status, 400);
+    assert.equal(elsewhere.body.__type, "InvalidSignatureException");
+    assert.match(String(elsewhere.body.message), /scoped to a valid region: 'us-east-1'/);
   });
   it("answers health and readiness probes", async () => {
     assert.equal((await fetch(new URL("/healthz", server.url))).status, 200);

@@ -136,7 +136,8 @@ export function createAuthenticator(lookup: KeyLookup, config: BusbarConfig): Au
         keyEntry = await lookup(id);
         return keyEntry.key === undefined ? undefined : { secretAccessKey: keyEntry.key.secretAccessKey };
       },
-      { service },
+      // A node serves one region: a signature scoped to another is for another endpoint, as in AWS.
+      { service, region: config.region },
     );
     const entry = keyEntry;
     if (entry?.key === undefined) throw new UnrecognizedClientError();

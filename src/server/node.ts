@@ -138,6 +138,7 @@ export async function startNode(
         port: config.port,
         maxBodyBytes: config.maxBodyBytes,
         keyCacheMs: KEY_CACHE_MS,
+        region: config.region,
         eventsOperations: Object.keys(eventBridgeOperations),
         sqsOperations: Object.keys(sqsOperations),
       },

@@ -12,6 +12,8 @@ export interface FrontWorkerData {
   readonly maxBodyBytes: number;
   /** How long an access key's secret is reused before it is asked for again. */
   readonly keyCacheMs: number;
+  /** The node's region: signatures must be scoped to it. */
+  readonly region: string;
   /** The names of the EventBridge operations and of the SQS operations. */
   readonly eventsOperations: readonly string[];
   readonly sqsOperations: readonly string[];

@@ -92,7 +92,7 @@ const verify = async (request: RawRequest, service: string): Promise<SignedBy> =
       const secret = await secretOf(accessKeyId);
       return secret === null ? undefined : { secretAccessKey: secret };
     },
-    { service },
+    { service, region: data.region },
   );
   return { accessKeyId: v.accessKeyId };
 };
