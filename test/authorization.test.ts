@@ -14,6 +14,8 @@ import {
   TestEventPatternCommand,
   PutEventsCommand,
   PutPermissionCommand,
+  DescribeRuleCommand,
+  ListTargetsByRuleCommand,
   PutRuleCommand,
   RemovePermissionCommand,
 } from "@aws-sdk/client-eventbridge";
@@ -123,6 +125,23 @@ describe("accounts", () => {
     );
     await assert.rejects(
       eb.send(new DescribeEventBusCommand({ Name: `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/default` })),
+      { name: "AccessDeniedException" },
+    );
+    // Another account's resources are refused alike whether they exist or not: nothing tells which do.
+    const root = client(TEST_ROOT);
+    await root.send(new PutRuleCommand({ Name: "exists", EventPattern: '{"source":["s"]}' }));
+    root.destroy();
+    const theirs = `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/default`;
+    for (const name of ["exists", "missing"]) {
+      await assert.rejects(eb.send(new DescribeRuleCommand({ Name: name, EventBusName: theirs })), {
+        name: "AccessDeniedException",
+      });
+      await assert.rejects(eb.send(new ListTargetsByRuleCommand({ Rule: name, EventBusName: theirs })), {
+        name: "AccessDeniedException",
+      });
+    }
+    await assert.rejects(
+      eb.send(new DescribeEventBusCommand({ Name: `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/missing` })),
       { name: "AccessDeniedException" },
     );
     const listed = busbar("accounts", "list");

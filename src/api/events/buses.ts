@@ -38,9 +38,18 @@ export function resolveBusName(
   return { accountId: ctx.caller.accountId, name: nameOrArn };
 }
 
-/** Loads a bus or throws ResourceNotFoundException. */
-export async function existingBus(ctx: OperationContext, nameOrArn: string | undefined): Promise<EventBus> {
+/**
+ * Loads a bus or throws ResourceNotFoundException. With `action`, a bus of another account is first
+ * authorized (AccessDeniedException), so that a caller who may not use it cannot tell whether it exists.
+ */
+export async function existingBus(
+  ctx: OperationContext,
+  nameOrArn: string | undefined,
+  action?: string,
+): Promise<EventBus> {
   const { accountId, name } = resolveBusName(ctx, nameOrArn);
+  if (action !== undefined && accountId !== ctx.caller.accountId)
+    ctx.authorize(action, busArn(ctx.region, accountId, name));
   const bus = await ctx.store.getBus(accountId, name);
   if (bus === undefined) throw new ApiError("ResourceNotFoundException", `Event bus ${name} does not exist.`);
   return bus;
@@ -125,7 +134,11 @@ const createEventBus: Operation = async (ctx, input) => {
 };
 
 const describeEventBus: Operation = async (ctx, input) => {
-  const bus = await existingBus(ctx, optionalString(input, "Name", BUS_NAME_OR_ARN));
+  const bus = await existingBus(
+    ctx,
+    optionalString(input, "Name", BUS_NAME_OR_ARN),
+    "events:DescribeEventBus",
+  );
   ctx.authorize("events:DescribeEventBus", bus.arn);
   return describe(bus);
 };

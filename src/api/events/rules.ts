@@ -16,7 +16,7 @@ import {
   requiredString,
   type Input,
 } from "../input.js";
-import { existingBus } from "./buses.js";
+import { existingBus, resolveBusName } from "./buses.js";
 import { nextTokenOf, pageOptions, type Operation, type OperationContext } from "./context.js";
 import { readTags } from "./tags.js";
 
@@ -28,9 +28,16 @@ export async function existingRule(
   ctx: OperationContext,
   input: Input,
   nameMember: "Name" | "Rule",
+  action?: string,
 ): Promise<Rule> {
   const name = requiredString(input, nameMember, RULE_NAME);
-  const bus = await existingBus(ctx, optionalString(input, "EventBusName", BUS_NAME_OR_ARN));
+  const busNameOrArn = optionalString(input, "EventBusName", BUS_NAME_OR_ARN);
+  // A rule of another account's bus is authorized before it is looked up: a caller who may not use
+  // it cannot tell whether it (or its bus) exists.
+  const owner = resolveBusName(ctx, busNameOrArn);
+  if (action !== undefined && owner.accountId !== ctx.caller.accountId)
+    ctx.authorize(action, ruleArn(ctx.region, owner.accountId, owner.name, name));
+  const bus = await existingBus(ctx, busNameOrArn);
   const rule = await ctx.store.getRule(bus.accountId, bus.name, name);
   if (rule === undefined)
     throw new ApiError("ResourceNotFoundException", `Rule ${name} does not exist on EventBus ${bus.name}.`);
@@ -59,7 +66,11 @@ const putRule: Operation = async (ctx, input) => {
   const description = optionalString(input, "Description", { max: 512 });
   const roleArn = optionalString(input, "RoleArn", ARN);
   const tags = readTags(input, false);
-  const bus = await existingBus(ctx, optionalString(input, "EventBusName", BUS_NAME_OR_ARN));
+  const bus = await existingBus(
+    ctx,
+    optionalString(input, "EventBusName", BUS_NAME_OR_ARN),
+    "events:PutRule",
+  );
   const arn = ruleArn(ctx.region, bus.accountId, bus.name, name);
   ctx.authorize("events:PutRule", arn);
   if (pattern === undefined && schedule === undefined) {
@@ -117,7 +128,7 @@ const putRule: Operation = async (ctx, input) => {
 };
 
 const describeRule: Operation = async (ctx, input) => {
-  const rule = await existingRule(ctx, input, "Name");
+  const rule = await existingRule(ctx, input, "Name", "events:DescribeRule");
   ctx.authorize("events:DescribeRule", rule.arn);
   return { ...describe(rule), CreatedBy: rule.createdBy };
 };
@@ -125,7 +136,11 @@ const describeRule: Operation = async (ctx, input) => {
 const listRules: Operation = async (ctx, input) => {
   const prefix = optionalString(input, "NamePrefix", { min: 1, max: 64 });
   const paging = pageOptions(input);
-  const bus = await existingBus(ctx, optionalString(input, "EventBusName", BUS_NAME_OR_ARN));
+  const bus = await existingBus(
+    ctx,
+    optionalString(input, "EventBusName", BUS_NAME_OR_ARN),
+    "events:ListRules",
+  );
   ctx.authorize("events:ListRules", ruleArn(ctx.region, bus.accountId, bus.name, "*"));
   const page = await ctx.store.listRules(bus.accountId, bus.name, {
     ...(prefix !== undefined && { prefix }),
@@ -139,8 +154,9 @@ const listRules: Operation = async (ctx, input) => {
 
 function setState(state: RuleState): Operation {
   return async (ctx, input) => {
-    const rule = await existingRule(ctx, input, "Name");
-    ctx.authorize(state === RuleState.Disabled ? "events:DisableRule" : "events:EnableRule", rule.arn);
+    const action = state === RuleState.Disabled ? "events:DisableRule" : "events:EnableRule";
+    const rule = await existingRule(ctx, input, "Name", action);
+    ctx.authorize(action, rule.arn);
     if (rule.managedBy !== undefined) {
       throw new ApiError(
         "ManagedRuleException",
@@ -156,7 +172,11 @@ function setState(state: RuleState): Operation {
 
 const deleteRule: Operation = async (ctx, input) => {
   const name = requiredString(input, "Name", RULE_NAME);
-  const bus = await existingBus(ctx, optionalString(input, "EventBusName", BUS_NAME_OR_ARN));
+  const bus = await existingBus(
+    ctx,
+    optionalString(input, "EventBusName", BUS_NAME_OR_ARN),
+    "events:DeleteRule",
+  );
   ctx.authorize("events:DeleteRule", ruleArn(ctx.region, bus.accountId, bus.name, name));
   const rule = await ctx.store.getRule(bus.accountId, bus.name, name);
   if (rule === undefined) return {}; // as EventBridge: deleting a missing rule succeeds
@@ -181,7 +201,11 @@ const deleteRule: Operation = async (ctx, input) => {
 const listRuleNamesByTarget: Operation = async (ctx, input) => {
   const targetArn = requiredString(input, "TargetArn", ARN);
   const paging = pageOptions(input);
-  const bus = await existingBus(ctx, optionalString(input, "EventBusName", BUS_NAME_OR_ARN));
+  const bus = await existingBus(
+    ctx,
+    optionalString(input, "EventBusName", BUS_NAME_OR_ARN),
+    "events:ListRuleNamesByTarget",
+  );
   ctx.authorize("events:ListRuleNamesByTarget", ruleArn(ctx.region, bus.accountId, bus.name, "*"));
   const page = await ctx.store.listRuleNamesByTarget(bus.accountId, bus.name, targetArn, paging);
   return { RuleNames: page.items, ...nextTokenOf(page) };

@@ -127,7 +127,7 @@ function keepBrokerSecrets(target: Target, existing: readonly Target[]): Target 
 }
 
 const putTargets: Operation = async (ctx, input) => {
-  const rule = await existingRule(ctx, input, "Rule");
+  const rule = await existingRule(ctx, input, "Rule", "events:PutTargets");
   ctx.authorize("events:PutTargets", rule.arn);
   const read = (arrayOf(input, "Targets", 1, 10, true) ?? []).map((t) => readTarget(t, rule.accountId));
   const ids = read.map((t) => t.id);
@@ -161,7 +161,7 @@ const putTargets: Operation = async (ctx, input) => {
 };
 
 const removeTargets: Operation = async (ctx, input) => {
-  const rule = await existingRule(ctx, input, "Rule");
+  const rule = await existingRule(ctx, input, "Rule", "events:RemoveTargets");
   ctx.authorize("events:RemoveTargets", rule.arn);
   const ids = (arrayOf(input, "Ids", 1, 100, true) ?? []).map((v, i) => {
     if (typeof v !== "string" || !/^[.\-_A-Za-z0-9]{1,64}$/.test(v)) {
@@ -177,7 +177,7 @@ const removeTargets: Operation = async (ctx, input) => {
 };
 
 const listTargetsByRule: Operation = async (ctx, input) => {
-  const rule = await existingRule(ctx, input, "Rule");
+  const rule = await existingRule(ctx, input, "Rule", "events:ListTargetsByRule");
   ctx.authorize("events:ListTargetsByRule", rule.arn);
   const limit = optionalInteger(input, "Limit", 1, 100) ?? 100;
   const token = optionalString(input, "NextToken", { min: 1, max: 2048 });
