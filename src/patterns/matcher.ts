@@ -76,6 +76,14 @@ class State implements Target {
   absences = NO_ABSENCES;
   /** Rules whose sub-pattern ends here (a rule may appear more than once). */
   ends = NO_ENDS;
+  /** The match (stamp) in which this state was last visited without a trail. */
+  plainStamp = 0;
+  /** The match in which it was last visited with a trail, and the trails it was visited with then. */
+  seenStamp = 0;
+  seen: Set<string> | null = null;
+  /** The arrays of the current match whose positions still matter below this state (see project). */
+  relevantStamp = 0;
+  relevant: Set<number> | null = null;
 }
 
 /**
@@ -112,6 +120,8 @@ export class Matcher<K = string> {
   add(id: K, pattern: string | CompiledPattern): void {
     const compiled = typeof pattern === "string" ? compilePattern(pattern, this.limits) : pattern;
     this.remove(id);
+    this.futures = null;
+    this.byState = null;
     const record: RuleRecord<K> = { id, paths: [], mark: 0 };
     this.rules.set(id, record);
     for (const sub of compiled.subPatterns) record.paths.push(this.addSubPattern(sub, record));
@@ -121,6 +131,8 @@ export class Matcher<K = string> {
   remove(id: K): boolean {
     const record = this.rules.get(id);
     if (record === undefined) return false;
+    this.futures = null;
+    this.byState = null;
     this.rules.delete(id);
     for (const path of record.paths) this.removeSubPattern(path, record);
     return true;
@@ -240,8 +252,24 @@ export class Matcher<K = string> {
     }
   }
 
-  private visit(state: State, trail: Trail, depth: number, stamp: number): void {
+  private visit(state: State, given: Trail, depth: number, stamp: number): void {
     this.spend(1);
+    // What lies below a state depends only on it and on the positions, in the trail, of the arrays
+    // whose leaves are still to be read below it: the rest of the trail is dropped, and a state met
+    // again with the same remainder is not walked twice. Without this, conditions on fields of several
+    // arrays of objects would walk every combination of their elements.
+    const trail = given === null ? null : this.project(state, given, stamp);
+    if (trail === null) {
+      if (state.plainStamp === stamp) return;
+      state.plainStamp = stamp;
+    } else {
+      const key = trail.join(",");
+      if (state.seenStamp !== stamp) {
+        state.seenStamp = stamp;
+        state.seen = new Set([key]);
+      } else if ((state.seen as Set<string>).has(key)) return;
+      else (state.seen as Set<string>).add(key);
+    }
     const ends = state.ends;
     for (let i = 0; i < ends.length; i++) {
       const r = ends[i] as RuleRecord<K>;
@@ -274,6 +302,73 @@ export class Matcher<K = string> {
         for (const child of targets) this.visit(child, trail, depth + 1, stamp);
       }
     }
+  }
+
+  /** Per state, the path nodes of the transitions below it (its own included); reset by rule changes. */
+  private futures: Map<State, ReadonlySet<PathNode>> | null = null;
+
+  /** The path nodes whose leaves the walk below `state` may still read (its transitions and absences, and below). */
+  private futureOf(state: State): ReadonlySet<PathNode> {
+    if (this.futures === null) this.futures = new Map();
+    const known = this.futures.get(state);
+    if (known !== undefined) return known;
+    const nodes = new Set<PathNode>();
+    // Breadth-first over the edges out of each state, collected once per rule change.
+    const out = this.edgesByState();
+    const pending = [state];
+    const walked = new Set<State>([state]);
+    while (pending.length > 0) {
+      const s = pending.pop() as State;
+      for (const edge of out.get(s) ?? []) {
+        nodes.add(edge.node);
+        if (!walked.has(edge.child)) {
+          walked.add(edge.child);
+          pending.push(edge.child);
+        }
+      }
+    }
+    this.futures.set(state, nodes);
+    return nodes;
+  }
+
+  /** The edges out of each state; rebuilt after rule changes. */
+  private byState: Map<State, Edge[]> | null = null;
+
+  private edgesByState(): Map<State, Edge[]> {
+    if (this.byState === null) {
+      const map = new Map<State, Edge[]>();
+      for (const edge of this.edges.values()) {
+        const list = map.get(edge.from);
+        if (list === undefined) map.set(edge.from, [edge]);
+        else list.push(edge);
+      }
+      this.byState = map;
+    }
+    return this.byState;
+  }
+
+  /** `trail` without the arrays none of whose leaves the walk below `state` can read in this event. */
+  private project(state: State, trail: readonly number[], stamp: number): Trail {
+    if (state.relevantStamp !== stamp) {
+      state.relevantStamp = stamp;
+      const arrays = new Set<number>();
+      for (const node of this.futureOf(state)) {
+        if (node.stamp !== stamp) continue;
+        this.spend(node.count);
+        for (let k = 0; k < node.count; k++) {
+          const t = (node.leaves[k] as Leaf).trail;
+          if (t !== null) for (let i = 0; i < t.length; i += 2) arrays.add(t[i] as number);
+        }
+      }
+      state.relevant = arrays;
+    }
+    const relevant = state.relevant as Set<number>;
+    let kept: number[] | null = null;
+    for (let i = 0; i < trail.length; i += 2) {
+      if (!relevant.has(trail[i] as number)) continue;
+      (kept ??= []).push(trail[i] as number, trail[i + 1] as number);
+    }
+    return kept;
   }
 
   private step(node: PathNode, index: FieldIndex<State>, trail: Trail, depth: number, stamp: number): void {
