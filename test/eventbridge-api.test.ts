@@ -297,6 +297,35 @@ describe("PutEvents", () => {
       assert.ok(r.Entries?.[1]?.EventId, bus);
     }
   });
+  it("refuses a bus ARN of another region, in PutEvents entry by entry and in the control plane", async () => {
+    const elsewhere = `arn:aws:events:eu-west-1:${ACCOUNT}:event-bus/default`;
+    const r = await eb.send(
+      new PutEventsCommand({
+        Entries: [
+          { Source: "s", DetailType: "d", Detail: "{}", EventBusName: elsewhere },
+          { Source: "s", DetailType: "d", Detail: "{}" },
+        ],
+      }),
+    );
+    assert.equal(r.FailedEntryCount, 1);
+    assert.match(r.Entries?.[0]?.ErrorMessage ?? "", /region eu-west-1; this endpoint serves us-east-1/);
+    await rejects(
+      eb.send(new DescribeEventBusCommand({ Name: elsewhere })),
+      "ValidationException",
+      /this endpoint serves us-east-1/,
+    );
+    await rejects(
+      eb.send(
+        new PutRuleCommand({
+          Name: "r-elsewhere",
+          EventPattern: '{"source":["s"]}',
+          EventBusName: elsewhere,
+        }),
+      ),
+      "ValidationException",
+      /region eu-west-1/,
+    );
+  });
   it("rejects requests of no entries, more than ten, or over 256 KB", async () => {
     await rejects(eb.send(new PutEventsCommand({ Entries: [] })), "ValidationException");
     const eleven = Array.from({ length: 11 }, () => ({ Source: "s", DetailType: "d", Detail: "{}" }));

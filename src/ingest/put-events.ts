@@ -82,13 +82,22 @@ function entryTime(v: unknown, now: number): number | undefined {
   return undefined;
 }
 
-/** Resolves EventBusName (a name or an ARN) to the bus's owner account and name, or says why it cannot. */
-export function busOf(v: unknown, caller: string): { accountId: string; name: string } | string {
+/**
+ * Resolves EventBusName (a name or an ARN) to the bus's owner account and name, or says why it cannot
+ * (an ARN of another region than the node's names a bus this endpoint does not serve).
+ */
+export function busOf(
+  v: unknown,
+  caller: string,
+  region: string,
+): { accountId: string; name: string } | string {
   if (v === undefined || v === null || v === "") return { accountId: caller, name: DEFAULT_BUS };
   if (typeof v !== "string" || v.length > 1600) return "EventBusName must be a name or an ARN";
   if (v.startsWith("arn:")) {
     const arn = parseArn(v);
     if (arn === undefined || arn.kind !== "event-bus") return `${v} is not an event bus ARN`;
+    if (arn.region !== region)
+      return `${v} is an event bus of region ${arn.region}; this endpoint serves ${region}`;
     return { accountId: arn.accountId, name: arn.busName };
   }
   if (!/^[/.\-_A-Za-z0-9]{1,256}$/.test(v)) return `${v} is not a valid event bus name`;
@@ -189,7 +198,7 @@ function acceptEntry(
   }
   const time = entryTime(e.Time, now);
   if (time === undefined) return fail(invalid("Time", "Time must be a timestamp."));
-  const target = busOf(e.EventBusName, ctx.accountId);
+  const target = busOf(e.EventBusName, ctx.accountId, ctx.region);
   if (typeof target === "string") return fail(invalid("EventBusName", target));
   const bus = ctx.registry.getBus(target.accountId, target.name);
   if (bus === undefined)

@@ -33,6 +33,12 @@ export function resolveBusName(
         `Parameter EventBusName is not valid. Reason: ${nameOrArn} is not an event bus ARN.`,
       );
     }
+    if (arn.region !== ctx.region) {
+      throw new ApiError(
+        "ValidationException",
+        `Parameter EventBusName is not valid. Reason: ${nameOrArn} is an event bus of region ${arn.region}; this endpoint serves ${ctx.region}.`,
+      );
+    }
     return { accountId: arn.accountId, name: arn.busName };
   }
   return { accountId: ctx.caller.accountId, name: nameOrArn };

@@ -22,7 +22,7 @@ const putEventsOperation: Operation = async (ctx, input) => {
   for (const e of entries) {
     const bus =
       e !== null && typeof e === "object"
-        ? busOf((e as Record<string, unknown>).EventBusName, ctx.caller.accountId)
+        ? busOf((e as Record<string, unknown>).EventBusName, ctx.caller.accountId, ctx.region)
         : undefined;
     if (
       bus === undefined ||
