@@ -120,8 +120,7 @@ export class Matcher<K = string> {
   add(id: K, pattern: string | CompiledPattern): void {
     const compiled = typeof pattern === "string" ? compilePattern(pattern, this.limits) : pattern;
     this.remove(id);
-    this.futures = null;
-    this.byState = null;
+    this.forgetWalkCaches();
     const record: RuleRecord<K> = { id, paths: [], mark: 0 };
     this.rules.set(id, record);
     for (const sub of compiled.subPatterns) record.paths.push(this.addSubPattern(sub, record));
@@ -131,8 +130,7 @@ export class Matcher<K = string> {
   remove(id: K): boolean {
     const record = this.rules.get(id);
     if (record === undefined) return false;
-    this.futures = null;
-    this.byState = null;
+    this.forgetWalkCaches();
     this.rules.delete(id);
     for (const path of record.paths) this.removeSubPattern(path, record);
     return true;
@@ -304,6 +302,12 @@ export class Matcher<K = string> {
     }
   }
 
+  /** Drops what the walk derives from the rule set (futureOf, edgesByState): the rules changed. */
+  private forgetWalkCaches(): void {
+    this.futures = null;
+    this.byState = null;
+  }
+
   /** Per state, the path nodes of the transitions below it (its own included); reset by rule changes. */
   private futures: Map<State, ReadonlySet<PathNode>> | null = null;
 
@@ -313,7 +317,7 @@ export class Matcher<K = string> {
     const known = this.futures.get(state);
     if (known !== undefined) return known;
     const nodes = new Set<PathNode>();
-    // Breadth-first over the edges out of each state, collected once per rule change.
+    // Depth-first over the edges out of each state (grouped once per rule change by edgesByState).
     const out = this.edgesByState();
     const pending = [state];
     const walked = new Set<State>([state]);
