@@ -7,13 +7,16 @@ import { randomUUID } from "node:crypto";
 import { connect as tcpConnect } from "node:net";
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import {
+  ListRuleNamesByTargetCommand,
   PutEventsCommand,
   PutRuleCommand,
   ListTargetsByRuleCommand,
   PutTargetsCommand,
   type EventBridgeClient,
 } from "@aws-sdk/client-eventbridge";
+import Database from "better-sqlite3";
 import { connect as natsConnect } from "@nats-io/transport-node";
 import amqp from "amqplib";
 import { Redis } from "ioredis";
@@ -146,6 +149,88 @@ describe("broker targets", () => {
       await mq.endAsync();
       await redis.del(stream);
       redis.disconnect();
+    }
+  });
+
+  it("keeps a broker's password sealed in the store, across restarts and from rows stored in clear", async (t) => {
+    if (down.length > 0) {
+      t.skip(`brokers down: ${down.join(", ")}`);
+      return;
+    }
+    const tag = randomUUID().slice(0, 8);
+    const uri = `amqp://guest:guest@127.0.0.1:5672/?exchange=amq.topic&routingKey=sealed.${tag}`;
+    const shown = `amqp://guest:***@127.0.0.1:5672/?exchange=amq.topic&routingKey=sealed.${tag}`;
+    const rule = `sealed-${tag}`;
+    const conn = await amqp.connect("amqp://guest:guest@127.0.0.1:5672");
+    const ch = await conn.createChannel();
+    const { queue } = await ch.assertQueue("", { exclusive: true });
+    await ch.bindQueue(queue, "amq.topic", `sealed.${tag}`);
+    const got: string[] = [];
+    await ch.consume(queue, (m) => m !== null && got.push(m.content.toString("utf8")), { noAck: true });
+    let own = await startBusbar();
+    const file = join(own.dataDir, "busbar.db");
+    const storedRow = () => {
+      const db = new Database(file, { readonly: true });
+      try {
+        return db.prepare("SELECT arn, spec FROM targets WHERE rule_name = ?").get(rule) as {
+          arn: string;
+          spec: string;
+        };
+      } finally {
+        db.close();
+      }
+    };
+    const delivered = async (client: EventBridgeClient) => {
+      const r = await client.send(
+        new PutEventsCommand({ Entries: [{ Source: `sealed.${tag}`, DetailType: "t", Detail: "{}" }] }),
+      );
+      const id = r.Entries?.[0]?.EventId ?? "";
+      const deadline = Date.now() + 10_000;
+      while (!got.some((body) => body.includes(id)) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      return got.some((body) => body.includes(id));
+    };
+    try {
+      let client = eventBridgeClient(own.url);
+      await client.send(new PutRuleCommand({ Name: rule, EventPattern: `{"source":["sealed.${tag}"]}` }));
+      const put = await client.send(
+        new PutTargetsCommand({ Rule: rule, Targets: [{ Id: "amqp", Arn: uri }] }),
+      );
+      assert.equal(put.FailedEntryCount, 0, JSON.stringify(put.FailedEntries));
+      const sealed = storedRow();
+      assert.equal(sealed.arn, shown);
+      assert.doesNotMatch(sealed.spec, /guest:guest/);
+      assert.match(sealed.spec, /"Arn":"busbar-sealed:v1:/);
+      for (const arn of [uri, shown]) {
+        const names = await client.send(new ListRuleNamesByTargetCommand({ TargetArn: arn }));
+        assert.deepEqual(names.RuleNames, [rule], arn);
+      }
+      assert.ok(await delivered(client), "delivered with the opened password");
+
+      // A row as versions before sealing stored it: the restarted node seals it, and still delivers.
+      client.destroy();
+      await own.stop();
+      const db = new Database(file);
+      db.prepare("UPDATE targets SET arn = ?, spec = ? WHERE rule_name = ?").run(
+        uri,
+        JSON.stringify({ Id: "amqp", Arn: uri }),
+        rule,
+      );
+      db.close();
+      own = await startBusbar({ dataDir: own.dataDir });
+      client = eventBridgeClient(own.url);
+      const resealed = storedRow();
+      assert.equal(resealed.arn, shown);
+      assert.doesNotMatch(resealed.spec, /guest:guest/);
+      assert.ok(await delivered(client), "delivered after the restart");
+      const listed = await client.send(new ListTargetsByRuleCommand({ Rule: rule }));
+      assert.equal(listed.Targets?.[0]?.Arn, shown);
+      client.destroy();
+    } finally {
+      await own.stop();
+      removeDataDir(own.dataDir);
+      await conn.close();
     }
   });
 });

@@ -24,6 +24,13 @@ export {
 } from "./signing-secrets.js";
 export { createDelivery, type Delivery, type DeliveryDependencies } from "./system.js";
 export { DeliveryEngine, type DeliveryEngineOptions } from "./engine.js";
-export { checkBrokerUri, isBrokerUri, redactUri } from "./brokers/index.js";
+export {
+  checkBrokerUri,
+  holdsPlainSecret,
+  isBrokerUri,
+  openTarget,
+  redactUri,
+  sealTarget,
+} from "./brokers/index.js";
 export { checkWebhookUrl, isWebhookArn, parseAllowedNetworks } from "./http/index.js";
 export { TransformError, compileTransform, type TransformContext } from "./transform.js";

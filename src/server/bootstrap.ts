@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { ensureDefaultBus, generateCredentials, type Credentials } from "../accounts/index.js";
 import type { RuleRegistry } from "../buses/index.js";
 import type { BusbarConfig } from "../config/index.js";
+import { holdsPlainSecret, openTarget, sealTarget, type Sealer } from "../delivery/index.js";
 import { allItems, type Store } from "../store/index.js";
 
 /** Root credentials file in the data directory (mode 0600). */
@@ -64,11 +65,22 @@ export async function ensureDefaults(
   }
 }
 
-/** Builds the rule registry from the store. Rules whose pattern no longer compiles are reported and skipped. */
+/** What {@link loadRegistry} reports: rules it skipped, targets whose sealed secrets it could not open. */
+export interface RegistryLoadReport {
+  badRule(ruleArn: string, error: unknown): void;
+  unopenableTarget(ruleArn: string, targetId: string, error: unknown): void;
+}
+
+/**
+ * Builds the rule registry from the store. Rules whose pattern no longer compiles are reported and
+ * skipped. Broker targets stored with their secrets in plain text (before targets were sealed) are
+ * stored again, sealed.
+ */
 export async function loadRegistry(
   store: Store,
   registry: RuleRegistry,
-  onBadRule: (ruleArn: string, error: unknown) => void,
+  sealer: Sealer,
+  report: RegistryLoadReport,
 ): Promise<void> {
   for (const account of await allItems((options) => store.listAccounts(options))) {
     for (const bus of await allItems((options) => store.listBuses(account.id, options))) registry.setBus(bus);
@@ -77,10 +89,22 @@ export async function loadRegistry(
     try {
       registry.setRule(rule);
     } catch (e) {
-      onBadRule(rule.arn, e);
+      report.badRule(rule.arn, e);
       continue;
     }
-    const targets = await store.listTargets(rule.accountId, rule.busName, rule.name);
+    const stored = await store.listTargets(rule.accountId, rule.busName, rule.name);
+    const plain = stored.filter(holdsPlainSecret);
+    if (plain.length > 0) {
+      await store.putTargets(
+        rule.accountId,
+        rule.busName,
+        rule.name,
+        plain.map((t) => sealTarget(sealer, t)),
+      );
+    }
+    const targets = stored.map((t) =>
+      openTarget(sealer, t, (e) => report.unopenableTarget(rule.arn, t.id, e)),
+    );
     registry.setTargets(rule.accountId, rule.busName, rule.name, targets);
   }
 }

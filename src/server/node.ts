@@ -62,9 +62,14 @@ export async function startNode(
       : await openSqliteStoreInWorker({ dataDir: config.dataDir });
   await ensureDefaults(store, config, root);
   const registry = new RuleRegistry(config.patternLimits);
-  await loadRegistry(store, registry, (arn, e) =>
-    log.error({ rule: arn, err: e }, "rule pattern no longer compiles; rule skipped"),
-  );
+  await loadRegistry(store, registry, secrets, {
+    badRule: (arn, e) => log.error({ rule: arn, err: e }, "rule pattern no longer compiles; rule skipped"),
+    unopenableTarget: (arn, target, e) =>
+      log.error(
+        { rule: arn, target, err: e },
+        "the sealed credentials of a broker target cannot be opened (was the secrets key changed?); deliveries to it will fail",
+      ),
+  });
   const queues = new QueueService({ store, region: config.region, receiptKey: root.secretAccessKey });
   const metrics = new Metrics();
   const delivery = createDelivery({

@@ -4,6 +4,7 @@
  * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html
  */
 import { DEFAULT_BUS, ruleArn } from "../../buses/index.js";
+import { isBrokerUri, redactUri } from "../../delivery/index.js";
 import { InvalidEventPatternError, validatePattern } from "../../patterns/index.js";
 import { RuleState, type Rule } from "../../store/index.js";
 import { ApiError } from "../errors.js";
@@ -207,7 +208,9 @@ const listRuleNamesByTarget: Operation = async (ctx, input) => {
     "events:ListRuleNamesByTarget",
   );
   ctx.authorize("events:ListRuleNamesByTarget", ruleArn(ctx.region, bus.accountId, bus.name, "*"));
-  const page = await ctx.store.listRuleNamesByTarget(bus.accountId, bus.name, targetArn, paging);
+  // A broker target with a secret is stored under its redacted URI; either form finds it.
+  const stored = isBrokerUri(targetArn) ? redactUri(targetArn) : targetArn;
+  const page = await ctx.store.listRuleNamesByTarget(bus.accountId, bus.name, stored, paging);
   return { RuleNames: page.items, ...nextTokenOf(page) };
 };
 

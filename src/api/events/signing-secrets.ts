@@ -13,6 +13,7 @@ import { ApiError } from "../errors.js";
 import { TARGET_ID, optionalInteger, optionalString, requiredString, type Input } from "../input.js";
 import { epochSeconds, type Operation, type OperationContext } from "./context.js";
 import { existingRule } from "./rules.js";
+import { ruleTargets } from "./targets.js";
 
 /** Most seconds a retired secret may keep signing after a rotation (7 days). */
 export const MAX_ROTATION_GRACE_SECONDS = 7 * 86_400;
@@ -29,9 +30,7 @@ const describe = (secrets: readonly SigningSecret[]) => ({
 async function webhookTarget(ctx: OperationContext, input: Input): Promise<{ rule: Rule; target: Target }> {
   const rule = await existingRule(ctx, input, "Rule");
   const id = requiredString(input, "TargetId", TARGET_ID);
-  const target = (await ctx.store.listTargets(rule.accountId, rule.busName, rule.name)).find(
-    (t) => t.id === id,
-  );
+  const target = (await ruleTargets(ctx, rule)).find((t) => t.id === id);
   if (target === undefined)
     throw new ApiError("ResourceNotFoundException", `Target ${id} does not exist on rule ${rule.name}.`);
   if (!/^https?:\/\//.test(target.arn))

@@ -9,9 +9,11 @@ import {
   compileTransform,
   isBrokerUri,
   isWebhookArn,
+  openTarget,
   redactUri,
+  sealTarget,
 } from "../../delivery/index.js";
-import type { Target } from "../../store/index.js";
+import type { Rule, Target } from "../../store/index.js";
 import { ApiError } from "../errors.js";
 import {
   ARN,
@@ -23,7 +25,7 @@ import {
   requiredString,
   type Input,
 } from "../input.js";
-import { type Operation } from "./context.js";
+import { type Operation, type OperationContext } from "./context.js";
 import { deadLetterArnProblem } from "./buses.js";
 import { existingRule } from "./rules.js";
 
@@ -126,6 +128,12 @@ function keepBrokerSecrets(target: Target, existing: readonly Target[]): Target 
   return { ...target, arn: stored.arn, spec: { ...target.spec, Arn: stored.arn } };
 }
 
+/** The targets of `rule` as PutTargets was given them (broker secrets are sealed in the store). */
+export async function ruleTargets(ctx: OperationContext, rule: Rule): Promise<readonly Target[]> {
+  const stored = await ctx.store.listTargets(rule.accountId, rule.busName, rule.name);
+  return stored.map((t) => openTarget(ctx.secrets, t));
+}
+
 const putTargets: Operation = async (ctx, input) => {
   const rule = await existingRule(ctx, input, "Rule", "events:PutTargets");
   ctx.authorize("events:PutTargets", rule.arn);
@@ -133,7 +141,7 @@ const putTargets: Operation = async (ctx, input) => {
   const ids = read.map((t) => t.id);
   if (new Set(ids).size !== ids.length)
     throw new ApiError("ValidationException", "Target ids must be unique within a request.");
-  const existing = await ctx.store.listTargets(rule.accountId, rule.busName, rule.name);
+  const existing = await ruleTargets(ctx, rule);
   const good = read.filter((t): t is Target => !("error" in t)).map((t) => keepBrokerSecrets(t, existing));
   const after = new Set([...existing.map((t) => t.id), ...good.map((t) => t.id)]);
   if (after.size > MAX_TARGETS_PER_RULE) {
@@ -143,9 +151,9 @@ const putTargets: Operation = async (ctx, input) => {
     );
   }
   if (good.length > 0) {
-    await ctx.store.putTargets(rule.accountId, rule.busName, rule.name, good);
-    const stored = await ctx.store.listTargets(rule.accountId, rule.busName, rule.name);
-    ctx.registry.setTargets(rule.accountId, rule.busName, rule.name, stored);
+    const sealed = good.map((t) => sealTarget(ctx.secrets, t));
+    await ctx.store.putTargets(rule.accountId, rule.busName, rule.name, sealed);
+    ctx.registry.setTargets(rule.accountId, rule.busName, rule.name, await ruleTargets(ctx, rule));
     // A webhook target has its signing secret from the start, so receivers can be set up before the first event.
     for (const t of good) if (isWebhookArn(t.arn)) await ctx.signingSecrets.list(rule.arn, t.id);
   }
@@ -171,8 +179,7 @@ const removeTargets: Operation = async (ctx, input) => {
   });
   const removed = await ctx.store.removeTargets(rule.accountId, rule.busName, rule.name, ids);
   for (const id of removed) await ctx.signingSecrets.remove(rule.arn, id);
-  const left = await ctx.store.listTargets(rule.accountId, rule.busName, rule.name);
-  ctx.registry.setTargets(rule.accountId, rule.busName, rule.name, left);
+  ctx.registry.setTargets(rule.accountId, rule.busName, rule.name, await ruleTargets(ctx, rule));
   return { FailedEntryCount: 0, FailedEntries: [] };
 };
 
@@ -181,7 +188,7 @@ const listTargetsByRule: Operation = async (ctx, input) => {
   ctx.authorize("events:ListTargetsByRule", rule.arn);
   const limit = optionalInteger(input, "Limit", 1, 100) ?? 100;
   const token = optionalString(input, "NextToken", { min: 1, max: 2048 });
-  const all = await ctx.store.listTargets(rule.accountId, rule.busName, rule.name);
+  const all = await ruleTargets(ctx, rule);
   let start = 0;
   if (token !== undefined) {
     const after = Buffer.from(token, "base64url").toString("utf8");

@@ -48,6 +48,7 @@ export {
   type BrokerInvokerStats,
 } from "./invoker.js";
 export type { PoolStats } from "./pool.js";
+export { SEALED_ARN_PREFIX, holdsPlainSecret, openTarget, sealTarget } from "./sealed-targets.js";
 export {
   checkBrokerUri,
   isBrokerUri,
