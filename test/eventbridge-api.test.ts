@@ -387,11 +387,21 @@ describe("TestEventPattern", () => {
 });
 
 describe("events whose arrays would be too costly to match", () => {
-  // Both fields from the same element of p: each a-leaf is checked against every b-leaf (1500² steps).
-  const pattern = '{"detail":{"p":{"a":[1],"b":[2]}}}';
-  const costly = JSON.stringify({ p: Array.from({ length: 1500 }, () => ({ a: 1, b: 1 })) });
+  // Thirty alternatives on two fields of p that nearly every element meets: every element walks
+  // thirty states (over a million steps for 9,000 elements).
+  const pattern = JSON.stringify({
+    detail: {
+      p: {
+        $or: Array.from({ length: 30 }, (_, k) => ({
+          a: [{ "anything-but": String(k) }],
+          b: [{ "anything-but": String(k) }],
+        })),
+      },
+    },
+  });
+  const costly = JSON.stringify({ p: Array.from({ length: 9000 }, () => ({ a: "x", b: "y" })) });
   it("are refused entry by entry by PutEvents, without holding the server", async () => {
-    await eb.send(new PutRuleCommand({ Name: "same-element", EventPattern: pattern }));
+    await eb.send(new PutRuleCommand({ Name: "many-alternatives", EventPattern: pattern }));
     const started = Date.now();
     const r = await eb.send(
       new PutEventsCommand({
@@ -423,6 +433,30 @@ describe("events whose arrays would be too costly to match", () => {
       "ValidationException",
       /Parameter Event is not valid.*Send smaller arrays/,
     );
+  });
+});
+
+describe("events with long arrays of objects", () => {
+  it("match rules on fields of the same element, however long the array", async () => {
+    const p = [...Array.from({ length: 9000 }, () => ({ a: 1, b: 1 })), { a: 1, b: 2 }];
+    const event = (elements: object[]) =>
+      JSON.stringify({
+        id: "1",
+        account: ACCOUNT,
+        source: "s",
+        time: "2026-01-01T00:00:00Z",
+        region: "us-east-1",
+        resources: [],
+        "detail-type": "d",
+        detail: { p: elements },
+      });
+    const pattern = '{"detail":{"p":{"a":[1],"b":[2]}}}';
+    const yes = await eb.send(new TestEventPatternCommand({ EventPattern: pattern, Event: event(p) }));
+    assert.equal(yes.Result, true);
+    const no = await eb.send(
+      new TestEventPatternCommand({ EventPattern: pattern, Event: event(p.slice(0, -1)) }),
+    );
+    assert.equal(no.Result, false);
   });
 });
 

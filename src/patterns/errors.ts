@@ -64,8 +64,8 @@ export class MatchLimitExceededError extends Error {
 
   constructor(readonly budget: number) {
     super(
-      `Matching the event would take more than ${budget} steps: the rules name fields in several of its ` +
-        "arrays of objects, whose element combinations multiply. Send smaller arrays.",
+      `Matching the event would take more than ${budget} steps: the rules have many conditions on ` +
+        "fields of its arrays, and the arrays many elements. Send smaller arrays.",
     );
   }
 }

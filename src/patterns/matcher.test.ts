@@ -20,28 +20,48 @@ describe("Matcher", () => {
     assert.ok(performance.now() - started < 500, `took ${performance.now() - started} ms`);
   });
 
+  it("matches fields that must come from the same element of a long array without trying every pair", () => {
+    const m = new Matcher<string>();
+    m.add("same-element", '{"detail":{"p":{"a":[1],"b":[2]}}}');
+    m.add("nested", '{"detail":{"n":{"q":{"a":[1],"b":[2]}}}}');
+    m.add("absent", '{"detail":{"p":{"a":[3],"c":[{"exists":false}]}}}');
+    const event = (n: number, last: object) => {
+      const p = [...Array.from({ length: n - 1 }, () => ({ a: 1, b: 1, c: 0 })), last];
+      const q = (k: number) =>
+        Array.from({ length: 40 }, (_, i) => (i === k ? { a: 1, b: 2 } : { a: 1, b: 1 }));
+      return JSON.stringify({
+        detail: { p, n: [{ q: q(-1) }, { q: q(-1) }, { q: q(last === HIT ? 39 : -1) }] },
+      });
+    };
+    const HIT = { a: 1, b: 2 };
+    // 20,000² pairs for a walk that tried each b-leaf for each a-leaf; one lookup per a-leaf here.
+    const started = performance.now();
+    assert.deepEqual(m.matchJson(event(20_000, { a: 2, b: 2 })), []);
+    assert.deepEqual(m.matchJson(event(20_000, { a: 1, c: 0 })), []);
+    assert.deepEqual(m.matchJson(event(20_000, HIT)).sort(), ["nested", "same-element"]);
+    assert.deepEqual(m.matchJson(event(20_000, { a: 3 })), ["absent"]);
+    assert.ok(performance.now() - started < 1000, `took ${performance.now() - started} ms`);
+  });
+
   it("stops an event whose array-consistent walk would exceed the step budget, and stays usable", () => {
     const m = new Matcher<string>();
-    // Both fields must come from the same element of p: each a-leaf is checked against every b-leaf.
-    m.add("same-element", '{"detail":{"p":{"a":[1],"b":[2]}}}');
+    // Thirty alternatives, each with conditions on two fields of p that nearly every element meets:
+    // every element walks thirty states, and the walk's steps grow with both.
+    const alternatives = Array.from({ length: 30 }, (_, k) => ({
+      a: [{ "anything-but": String(k) }],
+      b: [{ "anything-but": String(k) }],
+    }));
+    m.add("many", JSON.stringify({ detail: { p: { $or: alternatives } } }));
     const event = (n: number) =>
-      JSON.stringify({ detail: { p: Array.from({ length: n }, () => ({ a: 1, b: 1 })) } });
-    assert.deepEqual(m.matchJson(event(100)), []);
+      JSON.stringify({ detail: { p: Array.from({ length: n }, () => ({ a: "x", b: "y" })) } });
+    assert.deepEqual(m.matchJson(event(100)), ["many"]);
     const started = performance.now();
     assert.throws(
-      () => m.matchJson(event(1500)),
+      () => m.matchJson(event(9000)),
       (e: unknown) => e instanceof MatchLimitExceededError && e.budget === MAX_MATCH_STEPS,
     );
     assert.ok(performance.now() - started < 2000, `took ${performance.now() - started} ms`);
-    const hit = JSON.stringify({
-      detail: {
-        p: [
-          { a: 1, b: 1 },
-          { a: 1, b: 2 },
-        ],
-      },
-    });
-    assert.deepEqual(m.matchJson(hit), ["same-element"]);
+    assert.deepEqual(m.matchJson(event(2)), ["many"]);
   });
 
   it("returns the ids of every matching rule", () => {

@@ -53,11 +53,20 @@ const NO_ENDS: ReadonlyArray<RuleRecord<unknown>> = Object.freeze([]);
 const FIELD_MAP_THRESHOLD = 8;
 
 /**
- * Most steps (states visited plus leaves tried) one event's match may take: about 50 ms on the
- * project's machines. Ordinary events take a few hundred; only conditions on fields of several arrays
- * of objects, whose element combinations the array-consistent walk tries in turn, come near it.
+ * Most steps (states visited plus leaves tried) one event's match may take: 50 to 250 ms on the
+ * project's machines, depending on the steps. Ordinary events take a few hundred; only many conditions
+ * that nearly every element of a long array of objects meets come near it (docs/pattern-semantics.md).
  */
 export const MAX_MATCH_STEPS = 1_000_000;
+
+/**
+ * Leaves at one path above which the walk looks up the leaves of the array element its trail is in,
+ * rather than trying each leaf: fields that must come from the same element of a long array would
+ * otherwise cost the product of their leaf counts.
+ */
+const ELEMENT_INDEX_MIN_LEAVES = 32;
+
+const NO_LEAVES: readonly number[] = Object.freeze([]);
 
 let stateIds = 0;
 
@@ -375,11 +384,74 @@ export class Matcher<K = string> {
     return kept;
   }
 
+  /**
+   * The positions of the leaves at `node` that can be consistent with `trail`, or `null` to try them
+   * all (few leaves, or no array narrows them down). An array narrows them down when every leaf that
+   * can be consistent with the trail lies in it: an outermost array holding every leaf at `node`, or an
+   * array holding every leaf of the element of the enclosing array it lies in, itself narrowing (a
+   * leaf outside an array is consistent with any of its elements). Among those arrays in `trail`,
+   * the leaves of the trail's element of the one with the fewest.
+   */
+  private candidates(node: PathNode, trail: Trail, stamp: number): readonly number[] | null {
+    if (trail === null || node.count < ELEMENT_INDEX_MIN_LEAVES) return null;
+    if (node.elementStamp !== stamp) this.indexElements(node, stamp);
+    let best: readonly number[] | null = null;
+    for (let i = 0; i < trail.length; i += 2) {
+      const array = trail[i] as number;
+      if (!node.narrowing.has(array)) continue;
+      const positions = node.byElement.get(array)?.get(trail[i + 1] as number) ?? NO_LEAVES;
+      if (best === null || positions.length < best.length) best = positions;
+    }
+    return best;
+  }
+
+  /** Builds `node.byElement` and `node.narrowing` for this event's leaves at `node`. */
+  private indexElements(node: PathNode, stamp: number): void {
+    node.elementStamp = stamp;
+    node.byElement.clear();
+    node.narrowing.clear();
+    this.spend(node.count);
+    const carriers = new Map<number, number>();
+    // The element of the enclosing array each array lies in (array ids start at 1; 0: none). A leaf's
+    // trail lists its arrays outermost first, so an array's enclosing one is the pair before it.
+    const enclosing = new Map<number, readonly [number, number]>();
+    for (let k = 0; k < node.count; k++) {
+      const t = (node.leaves[k] as Leaf).trail;
+      if (t === null) continue;
+      for (let i = 0; i < t.length; i += 2) {
+        const array = t[i] as number;
+        const element = t[i + 1] as number;
+        carriers.set(array, (carriers.get(array) ?? 0) + 1);
+        let elements = node.byElement.get(array);
+        if (elements === undefined) {
+          node.byElement.set(array, (elements = new Map<number, number[]>()));
+          enclosing.set(array, i === 0 ? [0, 0] : [t[i - 2] as number, t[i - 1] as number]);
+        }
+        const positions = elements.get(element);
+        if (positions === undefined) elements.set(element, [k]);
+        else positions.push(k);
+      }
+    }
+    // Enclosing arrays were met first: in insertion order, an array's enclosing one is already decided.
+    for (const array of node.byElement.keys()) {
+      const [outer, element] = enclosing.get(array) as readonly [number, number];
+      const held =
+        outer === 0
+          ? node.count
+          : node.narrowing.has(outer)
+            ? (node.byElement.get(outer)?.get(element)?.length ?? -1)
+            : -1;
+      if (carriers.get(array) === held) node.narrowing.add(array);
+    }
+  }
+
   private step(node: PathNode, index: FieldIndex<State>, trail: Trail, depth: number, stamp: number): void {
     const out = (this.scratch[depth] ??= []);
-    this.spend(node.count);
-    for (let k = 0; k < node.count; k++) {
-      const leaf = node.leaves[k] as Leaf;
+    const only = this.candidates(node, trail, stamp);
+    const n = only === null ? node.count : only.length;
+    this.spend(n);
+    for (let j = 0; j < n; j++) {
+      const leaf = node.leaves[only === null ? j : (only[j] as number)] as Leaf;
       if (trail !== null && leaf.trail !== null && !consistent(trail, leaf.trail)) continue;
       out.length = 0;
       index.match(leaf, out);
@@ -394,9 +466,12 @@ export class Matcher<K = string> {
   private present(node: PathNode, trail: Trail, stamp: number): boolean {
     if (node.stamp !== stamp) return false;
     if (trail === null) return node.count > 0;
-    this.spend(node.count);
-    for (let k = 0; k < node.count; k++) {
-      if (consistent(trail, (node.leaves[k] as Leaf).trail)) return true;
+    const only = this.candidates(node, trail, stamp);
+    const n = only === null ? node.count : only.length;
+    this.spend(n);
+    for (let j = 0; j < n; j++) {
+      if (consistent(trail, (node.leaves[only === null ? j : (only[j] as number)] as Leaf).trail))
+        return true;
     }
     return false;
   }

@@ -21,6 +21,17 @@ export class PathNode {
   stamp = 0;
   count = 0;
   leaves: Leaf[] = [];
+  /**
+   * The bucket's leaves by array element, built by the matcher when it first needs it for an event
+   * (valid while `elementStamp` equals the scan's stamp): array id → element index → leaf positions.
+   */
+  elementStamp = 0;
+  byElement: Map<number, Map<number, number[]>> = new Map();
+  /**
+   * With `byElement`: the arrays whose element, named by a trail, holds every leaf that can be
+   * consistent with that trail (see Matcher.candidates).
+   */
+  narrowing: Set<number> = new Set();
 
   constructor(readonly path: string) {}
 

@@ -129,11 +129,16 @@ export function randomPattern(rng: Rng): Json {
   return patternObject(rng, 0, true);
 }
 
-function eventValue(rng: Rng, depth: number): string {
+/** How many elements a random array at `depth` gets. */
+export type ArrayLength = (rng: Rng, depth: number) => number;
+
+const SHORT_ARRAYS: ArrayLength = (rng) => rng.int(4);
+
+function eventValue(rng: Rng, depth: number, length: ArrayLength): string {
   const r = rng.int(10);
-  if (depth < 3 && r === 0) return eventObject(rng, depth + 1);
+  if (depth < 3 && r === 0) return eventObject(rng, depth + 1, length);
   if (depth < 3 && r === 1) {
-    const items = Array.from({ length: rng.int(4) }, () => eventValue(rng, depth + 1));
+    const items = Array.from({ length: length(rng, depth) }, () => eventValue(rng, depth + 1, length));
     return `[${items.join(",")}]`;
   }
   if (r <= 4) return JSON.stringify(rng.pick(STRINGS));
@@ -141,12 +146,31 @@ function eventValue(rng: Rng, depth: number): string {
   return rng.pick(["true", "false", "null"]);
 }
 
-function eventObject(rng: Rng, depth: number): string {
+function eventObject(rng: Rng, depth: number, length: ArrayLength): string {
   const keys = KEYS.filter(() => rng.chance(0.6));
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${eventValue(rng, depth)}`).join(",")}}`;
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${eventValue(rng, depth, length)}`).join(",")}}`;
 }
 
-/** A random event as JSON text (numbers written in several ways). */
-export function randomEventJson(rng: Rng): string {
-  return eventObject(rng, 0);
+/** A random event as JSON text (numbers written in several ways); arrays of up to 3 elements by default. */
+export function randomEventJson(rng: Rng, length: ArrayLength = SHORT_ARRAYS): string {
+  return eventObject(rng, 0, length);
+}
+
+/**
+ * A random event whose keys mostly hold long arrays of objects (30 to 60 elements, some of them
+ * arrays of such arrays, some elements scalars), so that many leaves lie at one path: what the
+ * matcher's lookup of leaves by array element is for.
+ */
+export function randomArrayHeavyEventJson(rng: Rng): string {
+  const element = (): string =>
+    rng.chance(0.9) ? eventObject(rng, 1, SHORT_ARRAYS) : eventValue(rng, 2, SHORT_ARRAYS);
+  const long = (): string => `[${Array.from({ length: 30 + rng.int(31) }, element).join(",")}]`;
+  const value = (): string => {
+    const r = rng.int(6);
+    if (r === 0) return `[${Array.from({ length: 1 + rng.int(4) }, long).join(",")}]`;
+    if (r === 1) return eventValue(rng, 1, SHORT_ARRAYS);
+    if (r === 2) return `{${KEYS.map((k) => `${JSON.stringify(k)}:${long()}`).join(",")}}`;
+    return long();
+  };
+  return `{${KEYS.map((k) => `${JSON.stringify(k)}:${value()}`).join(",")}}`;
 }
