@@ -29,8 +29,23 @@ const routes: Record<string, Route> = {
     setTimeout(() => res.writeHead(200).end("late"), 2_000).unref();
   },
   "/reset": (req) => req.socket.destroy(),
+  // Headers at once, then a byte every 150 ms for 3 s: each phase within the timeout, the whole not.
+  "/trickle-ok": (_req, res) => trickle(res, 200),
+  "/trickle-error": (_req, res) => trickle(res, 503),
   "/created": (_req, res) => res.writeHead(201, { "retry-after": "7" }).end(),
 };
+
+function trickle(res: ServerResponse, status: number): void {
+  res.writeHead(status, { "content-type": "text/plain" });
+  let sent = 0;
+  const timer = setInterval(() => {
+    if (res.destroyed || ++sent > 20) {
+      clearInterval(timer);
+      res.end();
+    } else res.write("x");
+  }, 150);
+  timer.unref();
+}
 
 let server: Server;
 let base: string;
@@ -136,6 +151,20 @@ describe("HttpClient", () => {
     assert.equal(error.code, "TIMEOUT");
     assert.equal(error.retryable, true);
     assert.match(error.message, /POST http:\/\/127\.0\.0\.1:\d+\/slow/);
+  });
+
+  it("ends a response that trickles in past the timeout: a 2xx counts, another status as far as it came", async () => {
+    let started = performance.now();
+    const ok = await post("/trickle-ok");
+    assert.equal(ok.status, 200);
+    assert.ok(performance.now() - started < 1_000, `took ${performance.now() - started} ms`);
+    started = performance.now();
+    const error = await post("/trickle-error");
+    assert.equal(error.status, 503);
+    assert.equal(error.truncated, true);
+    assert.match(error.body, /^x+$/);
+    assert.ok(performance.now() - started < 1_000, `took ${performance.now() - started} ms`);
+    assert.equal((await post("/ok")).status, 200);
   });
 
   it("fails a reset connection as CONNECTION_FAILURE (retryable), and the next request works", async () => {

@@ -96,12 +96,23 @@ interface UrlParts {
   readonly described: string;
 }
 
-/** undici's error codes for a phase that took longer than the timeout. */
+/** The code of the error that ends a request past its deadline. */
+const ATTEMPT_DEADLINE_CODE = "BUSBAR_ATTEMPT_DEADLINE";
+
+/** undici's error codes for a phase that took longer than the timeout, and the deadline's own. */
 const TIMEOUT_CODES: ReadonlySet<string> = new Set([
   "UND_ERR_CONNECT_TIMEOUT",
   "UND_ERR_HEADERS_TIMEOUT",
   "UND_ERR_BODY_TIMEOUT",
+  ATTEMPT_DEADLINE_CODE,
 ]);
+
+/**
+ * How often requests in flight are checked against their deadline (the timeout, counted from the
+ * dispatch): undici's timers bound each phase, not the whole, so a receiver that trickles its response
+ * would otherwise hold an attempt open without end. One timer for all requests, not one each.
+ */
+const DEADLINE_SWEEP_MS = 100;
 
 /** The package version, for the User-Agent. */
 export const BUSBAR_VERSION = readPackageVersion();
@@ -204,7 +215,10 @@ export class HttpClient {
         maxBodyBytes,
         request.readSuccessBody === true,
         this.abortsOf(signal),
+        started + timeoutMs,
+        this.deadlines,
       );
+      this.watchDeadlines();
       (request.allowedOnly === true ? this.strictAgent : this.agent).dispatch(
         {
           origin: url.origin,
@@ -218,6 +232,22 @@ export class HttpClient {
         handler,
       );
     });
+  }
+
+  /** Requests in flight, each with its deadline (see DEADLINE_SWEEP_MS). */
+  private readonly deadlines = new Set<ResponseHandler>();
+  private sweeper: NodeJS.Timeout | undefined;
+
+  private watchDeadlines(): void {
+    if (this.sweeper !== undefined) return;
+    this.sweeper = setInterval(() => {
+      const now = Date.now();
+      for (const handler of this.deadlines) if (handler.deadline <= now) handler.pastDeadline();
+      if (this.deadlines.size === 0) {
+        clearInterval(this.sweeper);
+        this.sweeper = undefined;
+      }
+    }, DEADLINE_SWEEP_MS).unref();
   }
 
   /** The requests in flight under each stop signal, aborted together when it fires (one listener each). */
@@ -263,6 +293,8 @@ export class HttpClient {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
     await Promise.all([this.agent.destroy(), this.strictAgent.destroy()]);
   }
 
@@ -321,8 +353,32 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
     private readonly maxBodyBytes: number,
     private readonly readSuccessBody: boolean,
     private readonly aborts: Set<ResponseHandler>,
+    /** When the request is ended if it has not finished, in milliseconds since the epoch. */
+    readonly deadline: number,
+    private readonly deadlines: Set<ResponseHandler>,
   ) {
     aborts.add(this);
+    deadlines.add(this);
+  }
+
+  /**
+   * The deadline passed: a response whose 2xx status arrived is a success (the receiver accepted the
+   * event; the rest of its body is not waited for), a response of another status is what arrived of
+   * it, and a request without a status yet is a timeout. The connection is closed.
+   */
+  pastDeadline(): void {
+    if (this.#settled) return;
+    if (this.#status >= 200) {
+      this.#truncated = true;
+      this.#succeed();
+      this.#abort?.();
+      return;
+    }
+    const error = Object.assign(new Error("the attempt took longer than its timeout"), {
+      code: ATTEMPT_DEADLINE_CODE,
+    });
+    if (this.#abort !== undefined) this.#abort(error);
+    else this.#settle(undefined, error);
   }
 
   /** Ends the request (the stop signal fired). */
@@ -399,6 +455,7 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
     if (this.#settled) return;
     this.#settled = true;
     this.aborts.delete(this);
+    this.deadlines.delete(this);
     if (response !== undefined) this.resolve(response);
     else this.reject(error);
   }
