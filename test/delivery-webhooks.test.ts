@@ -11,6 +11,8 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
   CreateApiDestinationCommand,
+  DeauthorizeConnectionCommand,
+  DeleteConnectionCommand,
   CreateConnectionCommand,
   CreateEventBusCommand,
   DeleteEventBusCommand,
@@ -402,6 +404,53 @@ describe("API destinations", () => {
     assert.equal(got.headers["x-api-key"], "s3cret-value");
     assert.deepEqual(JSON.parse(got.body), { order: 1 });
     assert.doesNotMatch(server.output(), /s3cret-value/, "the secret never reaches the log");
+  });
+
+  it("stop calling with a connection's secret the moment it is deauthorized or deleted", async () => {
+    const { r, url } = await receiver();
+    for (const how of ["deauthorize", "delete"] as const) {
+      const name = `${how}-at-once`;
+      const conn = await events.send(
+        new CreateConnectionCommand({
+          Name: name,
+          AuthorizationType: "API_KEY",
+          AuthParameters: { ApiKeyAuthParameters: { ApiKeyName: "x-api-key", ApiKeyValue: `old-${how}` } },
+        }),
+      );
+      const dest = await events.send(
+        new CreateApiDestinationCommand({
+          Name: `${name}-dest`,
+          ConnectionArn: conn.ConnectionArn,
+          InvocationEndpoint: `${url}/${how}`,
+          HttpMethod: "POST",
+        }),
+      );
+      const dlq = await createQueue(sqs, `${name}-dlq`);
+      await route(name, `app.${how}`, [
+        {
+          Id: "api",
+          Arn: dest.ApiDestinationArn,
+          RetryPolicy: { MaximumRetryAttempts: 0 },
+          DeadLetterConfig: { Arn: `arn:aws:sqs:us-east-1:000000000000:${name}-dlq` },
+        },
+      ]);
+      const before = r.got.length;
+      await put(`app.${how}`);
+      await r.waitFor(before + 1);
+      // Straight after a call (within any cache's lifetime), the connection goes.
+      if (how === "deauthorize") await events.send(new DeauthorizeConnectionCommand({ Name: name }));
+      else await events.send(new DeleteConnectionCommand({ Name: name }));
+      const id = await put(`app.${how}`);
+      const m = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: dlq, WaitTimeSeconds: 5, MessageAttributeNames: ["All"] }),
+      );
+      const dead = m.Messages?.[0];
+      assert.equal((JSON.parse(dead?.Body as string) as { id: string }).id, id, how);
+      // A deauthorized connection is refused; a deleted one names nothing any more.
+      const code = how === "deauthorize" ? "NO_PERMISSIONS" : "NO_RESOURCE";
+      assert.equal(dead?.MessageAttributes?.ERROR_CODE?.StringValue, code, how);
+      assert.equal(r.got.length, before + 1, `${how}: the endpoint was not called again`);
+    }
   });
 });
 

@@ -45,6 +45,8 @@ export interface Delivery {
   readonly signingSecrets: SigningSecrets;
   /** Gives the engine the committer bus targets commit through (made after the engine, which it feeds). */
   attach(committer: GroupCommitter): void;
+  /** Drops what delivery keeps of API destinations and their connections: one of them changed. */
+  forgetApiDestinations(): void;
   close(): Promise<void>;
 }
 
@@ -132,6 +134,9 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
     signingSecrets,
     attach(c) {
       committer = c;
+    },
+    forgetApiDestinations() {
+      resolved.clear();
     },
     async close() {
       await engine.close();

@@ -155,11 +155,14 @@ export interface EventBridgeDependencies {
   readonly signingSecrets: SigningSecrets;
   /** Called once an operation deleted an access key: what is kept of it must go. */
   readonly keyDeleted: (accessKeyId: string) => void;
+  /** Called once an operation changed a connection or an API destination. */
+  readonly apiDestinationsChanged: () => void;
 }
 
 /** The context EventBridge operations run in, for an authenticated caller. */
 export function eventBridgeContext(principal: Principal, deps: EventBridgeDependencies): OperationContext {
-  const { store, registry, committer, config, secrets, signingSecrets, keyDeleted } = deps;
+  const { store, registry, committer, config, secrets, signingSecrets, keyDeleted, apiDestinationsChanged } =
+    deps;
   return {
     caller: { accountId: principal.accountId, accessKeyId: principal.accessKeyId, root: principal.root },
     store,
@@ -170,6 +173,7 @@ export function eventBridgeContext(principal: Principal, deps: EventBridgeDepend
     region: config.region,
     defaultAccountId: config.accountId,
     keyDeleted,
+    apiDestinationsChanged,
     patternLimits: config.patternLimits,
     authorize(action, resource) {
       if (!principal.allowed(action, resource)) {

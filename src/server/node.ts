@@ -100,6 +100,8 @@ export async function startNode(
     // A key deleted through this node stops working at once: every request's principal comes from
     // this lookup (a front thread may still hold the secret for a while; it never authorizes).
     keyDeleted: (accessKeyId: string) => keys.forget(accessKeyId),
+    // DeauthorizeConnection and the like take effect at the next invocation, not after delivery's cache.
+    apiDestinationsChanged: () => delivery.forgetApiDestinations(),
   };
   const moveTasks = new MoveTasks(queues);
   await moveTasks.resume(await store.listActiveMoveTasks());

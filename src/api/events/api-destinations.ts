@@ -248,6 +248,7 @@ const updateApiDestination: Operation = async (ctx, input) => {
       `Failed to update the api-destination(s). An api-destination '${d.name}' does not exist.`,
     );
   }
+  ctx.apiDestinationsChanged();
   return summary(updated);
 };
 
@@ -255,6 +256,7 @@ const deleteApiDestination: Operation = async (ctx, input) => {
   const d = await existingDestination(ctx, requiredString(input, "Name", API_DESTINATION_NAME), "delete");
   ctx.authorize("events:DeleteApiDestination", d.arn);
   await ctx.store.deleteApiDestination(d.accountId, d.name);
+  ctx.apiDestinationsChanged();
   return {};
 };
 

@@ -276,6 +276,7 @@ const updateConnection: Operation = async (ctx, input) => {
     );
   }
   if (updated.state !== c.state) await syncApiDestinations(ctx, c.arn, updated);
+  ctx.apiDestinationsChanged();
   return { ConnectionArn: c.arn, ConnectionState: updated.state, ...times(updated) };
 };
 
@@ -285,6 +286,7 @@ const deleteConnection: Operation = async (ctx, input) => {
   await ctx.store.deleteConnection(c.accountId, c.name);
   // API destinations of a deleted connection stay, INACTIVE (EventBridge does not refuse the delete).
   await syncApiDestinations(ctx, c.arn, undefined);
+  ctx.apiDestinationsChanged();
   return { ConnectionArn: c.arn, ConnectionState: "DELETING", ...times(c) };
 };
 
@@ -306,6 +308,7 @@ const deauthorizeConnection: Operation = async (ctx, input) => {
     );
   }
   if (c.state !== updated.state) await syncApiDestinations(ctx, c.arn, updated);
+  ctx.apiDestinationsChanged();
   return { ConnectionArn: c.arn, ConnectionState: updated.state, ...times(updated) };
 };
 

@@ -33,6 +33,8 @@ export interface OperationContext {
   readonly signingSecrets: SigningSecrets;
   /** Tells the node that an access key was deleted, so that it stops working at once (its caches). */
   keyDeleted(accessKeyId: string): void;
+  /** Tells delivery that a connection or API destination changed, so that the next invocation reads it again. */
+  apiDestinationsChanged(): void;
   /** Throws AccessDeniedException unless the caller may perform `action` (e.g. "events:PutRule") on `resource`. */
   authorize(action: string, resource: string): void;
   /** Whether the caller may put events on a bus (its identity policy, and the bus's resource policy across accounts). */
