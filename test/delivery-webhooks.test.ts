@@ -406,6 +406,50 @@ describe("API destinations", () => {
     assert.doesNotMatch(server.output(), /s3cret-value/, "the secret never reaches the log");
   });
 
+  it("hold a burst back to InvocationRateLimitPerSecond without using up the retry attempts", async () => {
+    const { r, url } = await receiver();
+    const conn = await events.send(
+      new CreateConnectionCommand({
+        Name: "rate-conn",
+        AuthorizationType: "API_KEY",
+        AuthParameters: { ApiKeyAuthParameters: { ApiKeyName: "x-api-key", ApiKeyValue: "k" } },
+      }),
+    );
+    const dest = await events.send(
+      new CreateApiDestinationCommand({
+        Name: "rate-dest",
+        ConnectionArn: conn.ConnectionArn,
+        InvocationEndpoint: `${url}/rated`,
+        HttpMethod: "POST",
+        InvocationRateLimitPerSecond: 2,
+      }),
+    );
+    const dlq = await createQueue(sqs, "rate-dlq");
+    await route("rated", "app.rated", [
+      {
+        Id: "api",
+        Arn: dest.ApiDestinationArn,
+        RetryPolicy: { MaximumRetryAttempts: 0 },
+        DeadLetterConfig: { Arn: "arn:aws:sqs:us-east-1:000000000000:rate-dlq" },
+      },
+    ]);
+    const entries = Array.from({ length: 8 }, () => ({ Source: "app.rated", DetailType: "t", Detail: "{}" }));
+    const sent = await events.send(new PutEventsCommand({ Entries: entries }));
+    assert.equal(sent.FailedEntryCount, 0);
+    await r.waitFor(8, 15_000);
+    const at = r.got.map((g) => g.at).sort((a, b) => a - b);
+    // Any second holds two calls at most (a little slack for the receiver's clock reading).
+    for (const start of at) {
+      const inSecond = at.filter((t) => t >= start && t < start + 950).length;
+      assert.ok(
+        inSecond <= 2,
+        `${inSecond} calls within a second: ${at.map((t) => t - (at[0] ?? 0)).join(", ")}`,
+      );
+    }
+    const dead = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlq, WaitTimeSeconds: 0 }));
+    assert.equal(dead.Messages?.length ?? 0, 0, "nothing went to the dead-letter queue");
+  });
+
   it("stop calling with a connection's secret the moment it is deauthorized or deleted", async () => {
     const { r, url } = await receiver();
     for (const how of ["deauthorize", "delete"] as const) {

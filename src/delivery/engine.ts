@@ -426,8 +426,6 @@ export class DeliveryEngine {
       });
       return;
     }
-    m.attempts.inc();
-    if (job.attempts > 0) m.retries.inc();
     let payload: string;
     try {
       compiled.transform ??= compileTransform(target.spec);
@@ -443,12 +441,14 @@ export class DeliveryEngine {
           : new DeliveryError("INVALID_PARAMETER", `The input transformation failed: ${String(e)}`, {
               retryable: false,
             });
+      this.counted(job, m);
       job.attempts++;
       await this.fail(job, target, found.rule.arn, { error });
       return;
     }
     const invoker = this.#o.invokerFor(target.arn);
     if (invoker === undefined) {
+      this.counted(job, m);
       job.attempts++;
       await this.fail(job, target, found.rule.arn, {
         error: new DeliveryError("EVENTS_NOT_SUPPORTED", `No invoker handles target ${target.arn}.`, {
@@ -457,8 +457,6 @@ export class DeliveryEngine {
       });
       return;
     }
-    // EventBridge's IngestiontoInvocationStartLatency: to the first invocation of the target, once.
-    if (job.attempts === 0) m.start.observe(start - event.ingestedAt);
     // Invokers time their own calls out (BUSBAR_TARGET_TIMEOUT_MS); this signal ends them at shutdown.
     const stop = this.stopSignal();
     const signal = stop.controller.signal;
@@ -476,6 +474,11 @@ export class DeliveryEngine {
         signal,
       );
     } catch (e) {
+      if (e instanceof DeliveryError && e.deferred) {
+        await this.defer(job, target, found.rule.arn, e, policy);
+        return;
+      }
+      this.counted(job, m, start);
       job.attempts++;
       const error =
         e instanceof DeliveryError
@@ -489,11 +492,54 @@ export class DeliveryEngine {
     } finally {
       if (--stop.users === 0 && stop !== this.#stopShared) this.#stopping.delete(stop.controller);
     }
+    this.counted(job, m, start);
     job.attempts++;
     m.successes.inc();
     m.invocations.inc();
     m.complete.observe(this.#now() - event.ingestedAt);
     this.complete(job);
+  }
+
+  /**
+   * Counts an attempt (before `job.attempts` does), once it is known to be one: a call the invoker
+   * held back is not. `invokedAt`: when the target's invocation started, if it did.
+   */
+  private counted(job: Job, m: LaneMetrics, invokedAt?: number): void {
+    m.attempts.inc();
+    if (job.attempts > 0) m.retries.inc();
+    // EventBridge's IngestiontoInvocationStartLatency: to the first invocation of the target, once.
+    else if (invokedAt !== undefined) m.start.observe(invokedAt - job.event.ingestedAt);
+  }
+
+  /**
+   * The invoker held the call back without calling the target (an API destination's rate limit):
+   * the same attempt again after `retryAfterMs`, unless the event would be older than its
+   * MaximumEventAgeInSeconds by then.
+   */
+  private async defer(
+    job: Job,
+    target: Target,
+    ruleArn: string,
+    error: DeliveryError,
+    policy: RetryPolicy,
+  ): Promise<void> {
+    const dueAt = this.#now() + (error.retryAfterMs ?? this.#o.backoff.baseMs);
+    if (dueAt - job.event.ingestedAt > policy.maxEventAgeMs) {
+      await this.fail(job, target, ruleArn, { error, exhausted: "MaximumEventAgeInSeconds" });
+      return;
+    }
+    this.reschedule(job, dueAt, ruleArn, target, error);
+  }
+
+  private reschedule(job: Job, dueAt: number, ruleArn: string, target: Target, error: DeliveryError): void {
+    job.dueAt = dueAt;
+    this.#reschedules.push({ eventId: job.event.id, id: job.delivery.id, dueAt, attempts: job.attempts });
+    this.flushSoon();
+    this.#o.log.debug(
+      { eventId: job.event.id, rule: ruleArn, target: target.id, code: error.code, retryAt: dueAt },
+      "delivery attempt failed; will retry",
+    );
+    this.later(job);
   }
 
   private async retryOrFail(
@@ -513,19 +559,7 @@ export class DeliveryEngine {
         retryDelayMs(job.attempts, this.#o.backoff, error.retryAfterMs),
       );
       if ("dueAt" in next) {
-        job.dueAt = next.dueAt;
-        this.#reschedules.push({
-          eventId: job.event.id,
-          id: job.delivery.id,
-          dueAt: next.dueAt,
-          attempts: job.attempts,
-        });
-        this.flushSoon();
-        this.#o.log.debug(
-          { eventId: job.event.id, rule: ruleArn, target: target.id, code: error.code, retryAt: next.dueAt },
-          "delivery attempt failed; will retry",
-        );
-        this.later(job);
+        this.reschedule(job, next.dueAt, ruleArn, target, error);
         return;
       }
       await this.fail(job, target, ruleArn, { error, exhausted: next.exhausted });

@@ -40,6 +40,12 @@ export interface DeliveryErrorOptions {
   readonly retryable: boolean;
   /** The target asked to be called again no sooner than this (Retry-After on 429 and 503). */
   readonly retryAfterMs?: number;
+  /**
+   * The target was not called: Busbar held the call back itself (an API destination's rate limit).
+   * The engine tries again after `retryAfterMs` without counting an attempt; only the event's age
+   * (MaximumEventAgeInSeconds) ends the wait.
+   */
+  readonly deferred?: boolean;
   readonly cause?: unknown;
 }
 
@@ -52,6 +58,7 @@ export class DeliveryError extends Error {
   override readonly name = "DeliveryError";
   readonly retryable: boolean;
   readonly retryAfterMs: number | undefined;
+  readonly deferred: boolean;
 
   constructor(
     readonly code: string,
@@ -61,5 +68,6 @@ export class DeliveryError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.retryable = options.retryable;
     this.retryAfterMs = options.retryAfterMs;
+    this.deferred = options.deferred === true;
   }
 }

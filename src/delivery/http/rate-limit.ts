@@ -1,68 +1,77 @@
 /**
- * `InvocationRateLimitPerSecond` of API destinations: one token bucket per destination, holding at
- * most one second's worth of calls. A call over the limit waits for its token when that comes soon
- * enough, and otherwise fails with a retryable `THROTTLING` error whose `retryAfterMs` says when a
- * token will be free, so that the delivery engine reschedules it rather than holding it.
+ * `InvocationRateLimitPerSecond` of API destinations: per destination, the times of the last
+ * `rate` calls, so that no second (any window of 1,000 ms, not only whole seconds) sees more than
+ * `rate` calls, the first second included. A call over the limit waits for its turn when that comes
+ * soon enough, and otherwise fails with a `THROTTLING` error that is `deferred` (the endpoint was not
+ * called) with a `retryAfterMs` saying when a turn will be free: the delivery engine tries again then,
+ * without counting an attempt against the target's RetryPolicy (only MaximumEventAgeInSeconds bounds
+ * how long an event waits for its turn, as EventBridge documents).
  */
 import { DeliveryError } from "../types.js";
 import { HttpErrorCode } from "./classify.js";
 
-/** How long a call may wait for its token before it fails with `THROTTLING`. */
+/** How long a call may wait for its turn before it fails with `THROTTLING`. */
 export const DEFAULT_MAX_RATE_WAIT_MS = 1000;
 
-/** A token bucket: `ratePerSecond` tokens a second, at most `ratePerSecond` (and at least 1) stored. */
-export class TokenBucket {
-  private tokens: number;
-  private updatedAt: number;
+/** The window the rate is counted over. */
+const WINDOW_MS = 1000;
+
+/** At most `ratePerSecond` calls in any window of 1,000 ms: the times of the last calls, in a ring. */
+export class SlidingWindow {
+  /**
+   * Times of the last calls (reserved ones included, which may lie ahead), in time order from `next`
+   * round the ring; until the ring is full, `next` is 0 and the array is in order.
+   */
+  private times: number[] = [];
+  private next = 0;
+  private limit: number;
 
   constructor(
-    private ratePerSecond: number,
+    ratePerSecond: number,
     private readonly now: () => number = () => performance.now(),
   ) {
-    this.tokens = this.capacity;
-    this.updatedAt = this.now();
+    this.limit = Math.max(1, Math.floor(ratePerSecond));
   }
 
-  /** Changes the rate (an API destination was updated); stored tokens are kept up to the new capacity. */
+  /** Changes the rate (an API destination was updated); the most recent calls still count. */
   setRate(ratePerSecond: number): void {
-    if (ratePerSecond === this.ratePerSecond) return;
-    this.refill();
-    this.ratePerSecond = ratePerSecond;
-    this.tokens = Math.min(this.tokens, this.capacity);
+    const limit = Math.max(1, Math.floor(ratePerSecond));
+    if (limit === this.limit) return;
+    const ordered = [...this.times.slice(this.next), ...this.times.slice(0, this.next)];
+    this.times = ordered.slice(Math.max(0, ordered.length - limit));
+    this.next = 0;
+    this.limit = limit;
   }
 
   /**
-   * Takes a token, now or in the future: returns how long to wait for it (0: now), having reserved
+   * Takes a turn, now or in the future: returns how long to wait for it (0: now), having reserved
    * it; or, when that wait would pass `maxWaitMs`, reserves nothing and returns the wait as negative.
    */
   reserve(maxWaitMs: number): number {
-    this.refill();
-    const after = this.tokens - 1;
-    const waitMs = after >= 0 ? 0 : Math.ceil((-after / this.ratePerSecond) * 1000);
-    if (waitMs > maxWaitMs) return -waitMs;
-    this.tokens = after;
-    return waitMs;
-  }
-
-  /** Gives back a reserved token that was not used. */
-  release(): void {
-    this.tokens = Math.min(this.tokens + 1, this.capacity);
-  }
-
-  private get capacity(): number {
-    return Math.max(1, this.ratePerSecond);
-  }
-
-  private refill(): void {
     const now = this.now();
-    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.updatedAt) / 1000) * this.ratePerSecond);
-    this.updatedAt = now;
+    const full = this.times.length === this.limit;
+    // The turn: now, or a window after the call `limit` calls ago, whichever is later; never before
+    // the last turn given, so that the ring stays in time order (its oldest turn is the next one out).
+    const last =
+      this.times.length === 0
+        ? now
+        : (this.times[(this.next + this.times.length - 1) % this.times.length] as number);
+    const at = Math.max(now, last, full ? (this.times[this.next] as number) + WINDOW_MS : now);
+    const waitMs = Math.ceil(at - now);
+    if (waitMs > maxWaitMs) return -waitMs;
+    if (full) {
+      this.times[this.next] = at;
+      this.next = (this.next + 1) % this.limit;
+    } else {
+      this.times.push(at);
+    }
+    return waitMs;
   }
 }
 
-/** Token buckets by key (an API destination's ARN). */
+/** Sliding windows by key (an API destination's ARN). */
 export class RateLimiter {
-  private readonly buckets = new Map<string, TokenBucket>();
+  private readonly windows = new Map<string, SlidingWindow>();
 
   constructor(private readonly maxWaitMs = DEFAULT_MAX_RATE_WAIT_MS) {}
 
@@ -74,28 +83,24 @@ export class RateLimiter {
    */
   async acquire(key: string, ratePerSecond: number, signal: AbortSignal): Promise<void> {
     if (!(ratePerSecond > 0) || !Number.isFinite(ratePerSecond)) return;
-    let bucket = this.buckets.get(key);
-    if (bucket === undefined) {
-      bucket = new TokenBucket(ratePerSecond);
-      this.buckets.set(key, bucket);
+    let window = this.windows.get(key);
+    if (window === undefined) {
+      window = new SlidingWindow(ratePerSecond);
+      this.windows.set(key, window);
     } else {
-      bucket.setRate(ratePerSecond);
+      window.setRate(ratePerSecond);
     }
-    const waitMs = bucket.reserve(this.maxWaitMs);
+    const waitMs = window.reserve(this.maxWaitMs);
     if (waitMs < 0) {
       throw new DeliveryError(
         HttpErrorCode.Throttling,
         `the invocation rate limit of ${ratePerSecond} per second is reached`,
-        { retryable: true, retryAfterMs: -waitMs },
+        { retryable: true, retryAfterMs: -waitMs, deferred: true },
       );
     }
-    if (waitMs === 0) return;
-    try {
-      await sleep(waitMs, signal);
-    } catch (error) {
-      bucket.release();
-      throw error;
-    }
+    // A turn given up (the attempt aborted while waiting) is not handed to another call: the limit
+    // errs on the safe side.
+    if (waitMs > 0) await sleep(waitMs, signal);
   }
 }
 

@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { DeliveryError } from "../types.js";
+import { RateLimiter, SlidingWindow } from "./rate-limit.js";
+
+/** The most turns any window of 1,000 ms holds. */
+function busiestSecond(times: readonly number[]): number {
+  let most = 0;
+  for (const start of times)
+    most = Math.max(most, times.filter((t) => t >= start && t < start + 1000).length);
+  return most;
+}
+
+describe("SlidingWindow", () => {
+  it("gives at most the rate in any second, the first one included", () => {
+    let now = 0;
+    const window = new SlidingWindow(5, () => now);
+    const turns: number[] = [];
+    // Twenty calls at once, then one every 50 ms for three seconds, each taking the turn it is given.
+    for (let i = 0; i < 20; i++) {
+      const wait = window.reserve(10_000);
+      assert.ok(wait >= 0);
+      turns.push(now + wait);
+    }
+    for (; now < 3000; now += 50) {
+      const wait = window.reserve(10_000);
+      if (wait >= 0) turns.push(now + wait);
+    }
+    assert.equal(busiestSecond(turns), 5);
+    assert.deepEqual(turns.slice(0, 10), [0, 0, 0, 0, 0, 1000, 1000, 1000, 1000, 1000]);
+  });
+
+  it("refuses a turn further than the longest wait, reserving nothing", () => {
+    let now = 0;
+    const window = new SlidingWindow(2, () => now);
+    assert.equal(window.reserve(0), 0);
+    assert.equal(window.reserve(0), 0);
+    assert.equal(window.reserve(500), -1000);
+    now = 600;
+    assert.equal(window.reserve(500), 400);
+    assert.equal(window.reserve(500), 400);
+    assert.equal(window.reserve(500), -1400);
+  });
+
+  it("keeps the most recent calls when the rate changes", () => {
+    let now = 0;
+    const window = new SlidingWindow(3, () => now);
+    for (let i = 0; i < 3; i++) assert.equal(window.reserve(0), 0);
+    window.setRate(1);
+    assert.equal(window.reserve(2000), 1000);
+    now = 100;
+    window.setRate(4);
+    // The turn reserved at 1000 still counts: three more, none before it, then a window after it.
+    assert.equal(window.reserve(900), 900);
+    assert.equal(window.reserve(900), 900);
+    assert.equal(window.reserve(900), 900);
+    assert.equal(window.reserve(5000), 1900);
+  });
+});
+
+describe("RateLimiter", () => {
+  it("fails a call whose turn is too far as THROTTLING, deferred, with the wait", async () => {
+    const limiter = new RateLimiter(100);
+    const signal = new AbortController().signal;
+    await limiter.acquire("d", 1, signal);
+    const error = await limiter.acquire("d", 1, signal).then(
+      () => assert.fail("should be throttled"),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof DeliveryError);
+    assert.equal(error.code, "THROTTLING");
+    assert.equal(error.deferred, true);
+    assert.equal(error.retryable, true);
+    assert.ok((error.retryAfterMs ?? 0) > 800, String(error.retryAfterMs));
+    await limiter.acquire("other", 1, signal);
+    await limiter.acquire("unlimited", 0, signal);
+    await limiter.acquire("unlimited", 0, signal);
+  });
+});
