@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import type dns from "node:dns";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { Webhook } from "standardwebhooks";
+import { Webhook, WebhookVerificationError } from "standardwebhooks";
 import { HTTP } from "cloudevents";
 import {
   checkWebhookUrl,
@@ -520,6 +520,23 @@ describe("webhooks", () => {
     );
   });
 
+  it("sends an InputTransformer's text output as text/plain, signed the same way", async () => {
+    const target = await receiver();
+    const spec = { InputTransformer: { InputPathsMap: { s: "$.source" }, InputTemplate: "order from <s>" } };
+    const base = invocation(`${target.origin}/hook`, { spec });
+    await webhookInvoker().invoke({ ...base, payload: "order from com.example.orders" }, signal());
+    const json = invocation(`${target.origin}/hook`, { spec });
+    await webhookInvoker().invoke({ ...json, payload: '{"from":"com.example.orders"}' }, signal());
+    const [text, object] = target.requests;
+    assert.equal(text?.headers["content-type"], "text/plain; charset=utf-8");
+    assert.equal(object?.headers["content-type"], "application/json");
+    // standardwebhooks checks the signature, then parses the body as JSON: a bad signature is a
+    // WebhookVerificationError, a good one over text the parser's SyntaxError.
+    const headers = text?.headers as Record<string, string>;
+    assert.throws(() => new Webhook(SECRET_A).verify(text?.body ?? "", headers), SyntaxError);
+    assert.throws(() => new Webhook(SECRET_B).verify(text?.body ?? "", headers), WebhookVerificationError);
+  });
+
   it("keeps webhook-id across the attempts of one delivery", async () => {
     const target = await receiver();
     const invoker = webhookInvoker();
@@ -611,6 +628,47 @@ describe("webhooks", () => {
     assert.equal(event["account"], "000000000000");
     assert.deepEqual(event.data, ENVELOPE);
     new Webhook(SECRET_A).verify(request.body, request.headers as Record<string, string>);
+  });
+
+  it("percent-encodes what HTTP headers cannot carry in binary mode, and sends any source", async () => {
+    const target = await receiver();
+    const envelope = {
+      ...ENVELOPE,
+      "detail-type": 'Commande passée ✓ 50% "off"',
+      source: "my shöp|v2",
+      resources: [" arn:aws:s3:::bücket "],
+    };
+    const json = JSON.stringify(envelope);
+    const base = invocation(`${target.origin}/ce#cloudevents=binary`);
+    await webhookInvoker().invoke({ ...base, event: { ...base.event, json }, payload: json }, signal());
+    const [request] = target.requests;
+    assert.ok(request);
+    for (const [name, value] of Object.entries(request.headers)) {
+      if (name.startsWith("ce-"))
+        assert.match(String(value), /^[\x21-\x7E](?:[\x20-\x7E]*[\x21-\x7E])?$/, name);
+    }
+    assert.equal(request.headers["ce-type"], "Commande pass%C3%A9e %E2%9C%93 50%25 %22off%22");
+    assert.equal(request.headers["ce-subject"], "%20arn:aws:s3:::b%C3%BCcket%20");
+    // A decoder as the HTTP binding describes it (one round of percent-decoding) reads the attributes back.
+    const decoded = (name: string) => decodeURIComponent(String(request.headers[name]));
+    assert.equal(decoded("ce-type"), envelope["detail-type"]);
+    assert.equal(decoded("ce-subject"), envelope.resources[0]);
+    // The source is not a URI-reference: it goes percent-encoded as a whole, once more in its header.
+    assert.equal(decoded("ce-source"), encodeURIComponent(envelope.source));
+    const event = HTTP.toEvent({ headers: request.headers, body: request.body });
+    assert.ok(!Array.isArray(event));
+    assert.deepEqual(event.data, envelope);
+
+    const structured = await receiver();
+    const second = invocation(`${structured.origin}/ce#cloudevents=structured`);
+    await webhookInvoker().invoke({ ...second, event: { ...second.event, json }, payload: json }, signal());
+    const got = HTTP.toEvent({
+      headers: structured.requests[0]?.headers ?? {},
+      body: structured.requests[0]?.body,
+    });
+    assert.ok(!Array.isArray(got));
+    assert.equal(got.type, envelope["detail-type"]);
+    assert.equal(got.source, "my%20sh%C3%B6p%7Cv2");
   });
 
   it("sends a payload that is not JSON as text/plain data", async () => {

@@ -19,6 +19,15 @@
  *
  * No `dataschema`: nothing in the envelope names a schema.
  *
+ * `source` must be a URI-reference; an EventBridge source that is not one (`my source`, `shöp`) is
+ * sent percent-encoded as a whole (`encodeURIComponent`: `my%20source`), one that is, as it is.
+ *
+ * Binary mode carries the attributes in `ce-*` headers, percent-encoded as the HTTP binding says
+ * (UTF-8, `%XY`) where HTTP cannot carry them as they are: characters outside printable ASCII, `%`
+ * itself, `"`, and spaces at either end. A space inside a value is sent as it is (the binding asks
+ * for it encoded too): HTTP carries it, every decoder the binding describes reads it back the same,
+ * and the JavaScript SDK, which does not percent-decode, then reads `Order Placed` unchanged.
+ *
  * @see https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/spec.md
  * @see https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/bindings/http-protocol-binding.md
  */
@@ -47,28 +56,73 @@ export function toCloudEventsMessage(
   mode: CloudEventsMode,
 ): CloudEventsMessage {
   const json = parseJson(payload);
-  let event: CloudEvent<unknown>;
-  try {
-    event = new CloudEvent<unknown>({
-      ...attributesOf(eventJson),
+  const attributes = attributesOf(eventJson);
+  const build = (source: string | undefined): CloudEvent<unknown> =>
+    new CloudEvent<unknown>({
+      ...attributes,
+      ...(source !== undefined && { source }),
       datacontenttype: json.ok ? "application/json" : "text/plain; charset=utf-8",
       data: json.ok ? json.value : payload,
     });
+  let event: CloudEvent<unknown>;
+  try {
+    try {
+      event = build(undefined);
+    } catch (error) {
+      if (!(error instanceof ValidationError) || !isAbout(error, "/source")) throw error;
+      event = build(encodeURIComponent(attributes["source"] ?? ""));
+    }
   } catch (error) {
-    const detail = error instanceof ValidationError ? error.message.split("\n")[0] : String(error);
     throw new DeliveryError(
       HttpErrorCode.InvalidParameter,
-      `the event cannot be sent as a CloudEvent: ${detail ?? "invalid attributes"}`,
+      `the event cannot be sent as a CloudEvent: ${problemsOf(error)}`,
       { retryable: false, cause: error },
     );
   }
-  const message = mode === CloudEventsMode.Binary ? HTTP.binary(event) : HTTP.structured(event);
+  const binary = mode === CloudEventsMode.Binary;
+  const message = binary ? HTTP.binary(event) : HTTP.structured(event);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(message.headers)) {
-    if (value !== undefined)
-      headers[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : String(value);
+    if (value === undefined) continue;
+    const lower = name.toLowerCase();
+    const text = Array.isArray(value) ? value.join(", ") : String(value);
+    headers[lower] = binary && lower.startsWith("ce-") ? headerValue(text) : text;
   }
   return { headers, body: mode === CloudEventsMode.Binary ? payload : String(message.body) };
+}
+
+/** Whether the SDK's validation error names the attribute at `path` (e.g. `/source`). */
+function isAbout(error: ValidationError, path: string): boolean {
+  return (error.errors ?? []).some((e) => typeof e !== "string" && e.instancePath === path);
+}
+
+/** What the SDK found wrong, every problem of it (its message alone names only the first). */
+function problemsOf(error: unknown): string {
+  if (!(error instanceof ValidationError)) return String(error);
+  const problems = (error.errors ?? []).map((e) =>
+    typeof e === "string" ? e : `${e.instancePath.slice(1) || "event"} ${e.message ?? "is not valid"}`,
+  );
+  return problems.length > 0 ? problems.join("; ") : error.message;
+}
+
+/**
+ * A `ce-*` header value: characters outside printable ASCII, `%`, `"`, and spaces at either end
+ * percent-encoded as UTF-8 bytes, upper-case hex (HTTP binding 3.1.3.2).
+ */
+export function headerValue(value: string): string {
+  if (/^[\x21-\x7E](?:[\x20-\x7E]*[\x21-\x7E])?$/.test(value) && !/["%]/.test(value)) return value;
+  let out = "";
+  const chars = [...value];
+  chars.forEach((char, i) => {
+    const code = char.codePointAt(0) as number;
+    const edge = i === 0 || i === chars.length - 1;
+    const plain = code >= 0x21 && code <= 0x7e && char !== '"' && char !== "%";
+    if (plain || (char === " " && !edge)) out += char;
+    else
+      for (const byte of Buffer.from(char, "utf8"))
+        out += `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  });
+  return out;
 }
 
 function attributesOf(eventJson: string): Record<string, string> {

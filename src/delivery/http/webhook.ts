@@ -81,6 +81,21 @@ export interface WebhookInvokerOptions extends HttpClientOptions {
 }
 
 const JSON_CONTENT: Readonly<Record<string, string>> = { "content-type": "application/json" };
+const TEXT_CONTENT: Readonly<Record<string, string>> = { "content-type": "text/plain; charset=utf-8" };
+
+/**
+ * The content type of a payload: JSON, unless an InputTransformer made text of it (the event, Input
+ * and InputPath always give JSON, so only a transformer's output is looked at).
+ */
+function contentOf(invocation: Invocation): Readonly<Record<string, string>> {
+  if (invocation.target.spec["InputTransformer"] === undefined) return JSON_CONTENT;
+  try {
+    JSON.parse(invocation.payload);
+    return JSON_CONTENT;
+  } catch {
+    return TEXT_CONTENT;
+  }
+}
 
 /** The invoker of webhook targets. */
 export function createWebhookInvoker(options: WebhookInvokerOptions): TargetInvoker {
@@ -107,7 +122,7 @@ export function createWebhookInvoker(options: WebhookInvokerOptions): TargetInvo
       const { what } = target;
       const message =
         target.cloudEvents === undefined
-          ? { headers: JSON_CONTENT, body: invocation.payload }
+          ? { headers: contentOf(invocation), body: invocation.payload }
           : toCloudEventsMessage(invocation.event.json, invocation.payload, target.cloudEvents);
       let secrets: readonly string[];
       try {
