@@ -256,6 +256,29 @@ describe("webhook targets", () => {
     assert.equal(r.got.length, 1);
   });
 
+  it("name a webhook URL without its query values in the dead-letter message and the log", async () => {
+    const { r, url } = await receiver();
+    r.respond = () => ({ status: 410 });
+    const dlq = await createQueue(sqs, "query-dlq");
+    await route("with-query", "app.query", [
+      {
+        Id: "q",
+        Arn: `${url}/in?api_key=QS-s3cr3t-zz&tenant=7`,
+        DeadLetterConfig: { Arn: "arn:aws:sqs:us-east-1:000000000000:query-dlq" },
+      },
+    ]);
+    await put("app.query");
+    const m = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: dlq, WaitTimeSeconds: 5, MessageAttributeNames: ["All"] }),
+    );
+    assert.equal(
+      m.Messages?.[0]?.MessageAttributes?.TARGET_ARN?.StringValue,
+      `${url}/in?api_key=***&tenant=***`,
+    );
+    assert.equal(r.got[0]?.path, "/in?api_key=QS-s3cr3t-zz&tenant=7", "the target still gets its query");
+    assert.doesNotMatch(server.output(), /QS-s3cr3t-zz/);
+  });
+
   it("give up after MaximumRetryAttempts, marking the condition", async () => {
     const { r, url } = await receiver();
     r.respond = () => ({ status: 503 });

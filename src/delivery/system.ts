@@ -18,6 +18,7 @@ import {
   createApiDestinationInvoker,
   createWebhookInvoker,
   isApiDestinationArn,
+  redactWebhookUrl,
   type AllowedNetworks,
   type ResolvedApiDestination,
 } from "./http/index.js";
@@ -120,7 +121,10 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
     store,
     registry,
     invokerFor,
-    deadLetters: new DeadLetters(queues, (arn) => (isBrokerUri(arn) ? redactUri(arn) : arn)),
+    // Logs and dead-letter messages name targets without the secrets a URI may carry.
+    deadLetters: new DeadLetters(queues, (arn) =>
+      isBrokerUri(arn) ? redactUri(arn) : /^https?:\/\//.test(arn) ? redactWebhookUrl(arn) : arn,
+    ),
     metrics,
     log,
     backoff: { baseMs: config.retryBaseMs, maxMs: config.retryMaxMs },

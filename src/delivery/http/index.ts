@@ -44,6 +44,7 @@ export {
   createWebhookInvoker,
   isWebhookArn,
   parseWebhookTarget,
+  redactWebhookUrl,
   type WebhookInvokerOptions,
   type WebhookTarget,
 } from "./webhook.js";

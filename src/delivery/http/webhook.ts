@@ -68,6 +68,24 @@ export function parseWebhookTarget(arn: string): WebhookTarget | string {
   return { url, cloudEvents: match[1] as CloudEventsMode };
 }
 
+/**
+ * A webhook URL for logs and dead-letter messages: the values of its query parameters (which may
+ * hold a token) as `***`, the rest as it is.
+ */
+export function redactWebhookUrl(arn: string): string {
+  let url: URL;
+  try {
+    url = new URL(arn);
+  } catch {
+    return arn.replace(/\?.*$/, "?***");
+  }
+  if (url.search === "") return arn;
+  const names = [...url.searchParams.keys()];
+  url.search = "";
+  const query = names.map((n) => `${encodeURIComponent(n)}=***`).join("&");
+  return `${url.origin}${url.pathname}?${query}${url.hash}`;
+}
+
 /** Options of {@link createWebhookInvoker}. */
 export interface WebhookInvokerOptions extends HttpClientOptions {
   /**
