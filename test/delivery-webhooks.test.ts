@@ -361,6 +361,15 @@ describe("webhook targets", () => {
     });
     assert.equal(bad.status, 400);
     assert.equal(bad.body.__type, "ValidationException");
+    const long = `whsec_${"B".repeat(300)}`;
+    const tooLong = await busbarOp("RotateTargetSigningSecret", {
+      Rule: "rotating",
+      TargetId: "r",
+      Secret: long,
+    });
+    assert.equal(tooLong.status, 400);
+    assert.match(JSON.stringify(tooLong.body), /length less than or equal to 256/);
+    assert.doesNotMatch(JSON.stringify(tooLong.body), /BBBB/, "the secret is not quoted back");
   });
 
   it("deliver CloudEvents in binary and structured mode", async () => {

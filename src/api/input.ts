@@ -14,6 +14,8 @@ export interface StringRule {
   readonly min?: number;
   readonly max?: number;
   readonly pattern?: RegExp;
+  /** A secret: errors do not quote the value. */
+  readonly sensitive?: boolean;
 }
 
 /** A required string member. */
@@ -38,22 +40,24 @@ export function optionalString(input: Input, name: string, rule: StringRule = {}
 function checkString(name: string, v: unknown, rule: StringRule): string {
   if (typeof v !== "string") throw new ApiError("SerializationException", `${name} must be a string`);
   const { min = 0, max = Infinity, pattern } = rule;
+  // A secret's value is never quoted back (AWS leaves sensitive members out of the message too).
+  const value = rule.sensitive === true ? "Value" : `Value '${clip(v)}'`;
   if (v.length < min) {
     throw new ApiError(
       "ValidationException",
-      `1 validation error detected: Value '${clip(v)}' at '${lower(name)}' failed to satisfy constraint: Member must have length greater than or equal to ${min}`,
+      `1 validation error detected: ${value} at '${lower(name)}' failed to satisfy constraint: Member must have length greater than or equal to ${min}`,
     );
   }
   if (v.length > max) {
     throw new ApiError(
       "ValidationException",
-      `1 validation error detected: Value '${clip(v)}' at '${lower(name)}' failed to satisfy constraint: Member must have length less than or equal to ${max}`,
+      `1 validation error detected: ${value} at '${lower(name)}' failed to satisfy constraint: Member must have length less than or equal to ${max}`,
     );
   }
   if (pattern !== undefined && !pattern.test(v)) {
     throw new ApiError(
       "ValidationException",
-      `1 validation error detected: Value '${clip(v)}' at '${lower(name)}' failed to satisfy constraint: Member must satisfy regular expression pattern: ${pattern.source}`,
+      `1 validation error detected: ${value} at '${lower(name)}' failed to satisfy constraint: Member must satisfy regular expression pattern: ${pattern.source}`,
     );
   }
   return v;

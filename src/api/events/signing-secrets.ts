@@ -47,7 +47,7 @@ const describeTargetSigningSecrets: Operation = async (ctx, input) => {
 const rotateTargetSigningSecret: Operation = async (ctx, input) => {
   const { rule, target } = await webhookTarget(ctx, input);
   ctx.authorize("events:RotateTargetSigningSecret", rule.arn);
-  const secret = optionalString(input, "Secret", { min: 1, max: 256 });
+  const secret = optionalString(input, "Secret", { min: 1, max: 256, sensitive: true });
   if (secret !== undefined && !isSigningSecret(secret))
     throw new ApiError(
       "ValidationException",
