@@ -1027,20 +1027,27 @@ describe("API destinations", () => {
     );
   });
 
-  it("fails for good when the token endpoint rejects the client", async () => {
-    const tokenEndpoint = await receiver((_req, res) => res.writeHead(400).end('{"error":"invalid_client"}'));
-    const api = await receiver();
-    const resolved = apiDestination(`${api.origin}/orders`, "OAUTH_CLIENT_CREDENTIALS", {
-      OAuthParameters: {
-        AuthorizationEndpoint: `${tokenEndpoint.origin}/token`,
-        HttpMethod: "POST",
-        ClientParameters: { ClientID: "c", ClientSecret: "s" },
-      },
-    });
-    const failed = await failure(apiInvoker(resolved).invoke(invocation(resolved.destination.arn), signal()));
-    assert.equal(failed.retryable, false);
-    assert.match(failed.message, /OAuth token endpoint.*HTTP 400.*invalid_client/);
-    assert.equal(api.requests.length, 0);
+  it("fails for good when the token endpoint rejects the client (400, 401 or 403)", async () => {
+    for (const status of [400, 401, 403]) {
+      const tokenEndpoint = await receiver((_req, res) =>
+        res.writeHead(status).end('{"error":"invalid_client"}'),
+      );
+      const api = await receiver();
+      const resolved = apiDestination(`${api.origin}/orders`, "OAUTH_CLIENT_CREDENTIALS", {
+        OAuthParameters: {
+          AuthorizationEndpoint: `${tokenEndpoint.origin}/token`,
+          HttpMethod: "POST",
+          ClientParameters: { ClientID: "c", ClientSecret: "s" },
+        },
+      });
+      const failed = await failure(
+        apiInvoker(resolved).invoke(invocation(resolved.destination.arn), signal()),
+      );
+      assert.equal(failed.retryable, false, String(status));
+      assert.equal(failed.code, status === 400 ? failed.code : "NO_PERMISSIONS", String(status));
+      assert.match(failed.message, new RegExp(`OAuth token endpoint.*HTTP ${status}.*invalid_client`));
+      assert.equal(api.requests.length, 0);
+    }
   });
 
   it("keeps to InvocationRateLimitPerSecond: 15 calls at 5 a second take 2 seconds", async () => {

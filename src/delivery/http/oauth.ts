@@ -141,6 +141,11 @@ export class OAuthTokens {
       signal,
     );
     const error = errorForResponse(response, what);
+    // A token endpoint's 401 or 403 refuses the client's credentials (RFC 6749 5.2, invalid_client):
+    // asking again cannot help, unlike the same status from the API itself.
+    if (error !== undefined && (response.status === 401 || response.status === 403)) {
+      throw new DeliveryError(HttpErrorCode.NoPermissions, error.message, { retryable: false, cause: error });
+    }
     if (error !== undefined) throw error;
     return this.readToken(response, what);
   }
