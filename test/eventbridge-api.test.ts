@@ -346,17 +346,22 @@ describe("PutEvents", () => {
   });
 });
 
-describe("TestEventPattern", () => {
-  const event = JSON.stringify({
+/** A whole event as TestEventPattern takes it. */
+function testEvent(source: string, detailType: string, detail: unknown): string {
+  return JSON.stringify({
     id: "1",
     account: ACCOUNT,
-    source: "shop",
+    source,
     time: "2026-01-01T00:00:00Z",
     region: "us-east-1",
     resources: [],
-    "detail-type": "Order Placed",
-    detail: { total: 250 },
+    "detail-type": detailType,
+    detail,
   });
+}
+
+describe("TestEventPattern", () => {
+  const event = testEvent("shop", "Order Placed", { total: 250 });
   it("tells whether the pattern matches", async () => {
     const yes = await eb.send(
       new TestEventPatternCommand({
@@ -418,16 +423,7 @@ describe("events whose arrays would be too costly to match", () => {
     assert.ok(r.Entries?.[1]?.EventId !== undefined, "the other entry is accepted");
   });
   it("are refused by TestEventPattern as an invalid Event", async () => {
-    const event = JSON.stringify({
-      id: "1",
-      account: ACCOUNT,
-      source: "s",
-      time: "2026-01-01T00:00:00Z",
-      region: "us-east-1",
-      resources: [],
-      "detail-type": "d",
-      detail: JSON.parse(costly) as unknown,
-    });
+    const event = testEvent("s", "d", JSON.parse(costly) as unknown);
     await rejects(
       eb.send(new TestEventPatternCommand({ EventPattern: pattern, Event: event })),
       "ValidationException",
@@ -439,17 +435,7 @@ describe("events whose arrays would be too costly to match", () => {
 describe("events with long arrays of objects", () => {
   it("match rules on fields of the same element, however long the array", async () => {
     const p = [...Array.from({ length: 9000 }, () => ({ a: 1, b: 1 })), { a: 1, b: 2 }];
-    const event = (elements: object[]) =>
-      JSON.stringify({
-        id: "1",
-        account: ACCOUNT,
-        source: "s",
-        time: "2026-01-01T00:00:00Z",
-        region: "us-east-1",
-        resources: [],
-        "detail-type": "d",
-        detail: { p: elements },
-      });
+    const event = (elements: object[]) => testEvent("s", "d", { p: elements });
     const pattern = '{"detail":{"p":{"a":[1],"b":[2]}}}';
     const yes = await eb.send(new TestEventPatternCommand({ EventPattern: pattern, Event: event(p) }));
     assert.equal(yes.Result, true);
