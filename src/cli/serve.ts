@@ -29,5 +29,22 @@ export async function runServe(flags: ConfigFlags): Promise<number> {
     log.error({ err }, "error while stopping");
     return 1;
   }
+  exitIfHeldOpen(log);
   return 0;
+}
+
+/** How long the process may stay up once the node has stopped. */
+const EXIT_GRACE_MS = 3000;
+
+/**
+ * Everything Busbar holds is closed once the node has stopped, so the process ends by itself; a
+ * handle some library left open (a timer, a socket) would keep it up without end. This timer does
+ * not keep the process up itself; if it ever fires, it names the leftovers and exits.
+ */
+function exitIfHeldOpen(log: ReturnType<typeof createLogger>): void {
+  setTimeout(() => {
+    const held = process.getActiveResourcesInfo().filter((r) => r !== "Timeout");
+    log.warn({ held }, "still running after the node stopped; exiting");
+    log.flush(() => process.exit(process.exitCode ?? 0));
+  }, EXIT_GRACE_MS).unref();
 }

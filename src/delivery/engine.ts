@@ -289,6 +289,7 @@ export class DeliveryEngine {
   }
 
   private ready(job: Job): void {
+    if (this.#closed) return;
     const lane = job.lane;
     if (lane.active < this.#targetConcurrency && this.#active < this.#concurrency) {
       this.run(job);
@@ -299,6 +300,8 @@ export class DeliveryEngine {
   }
 
   private later(job: Job): void {
+    // Once stopping, nothing is tried again here: the store holds the delivery for the next start.
+    if (this.#closed) return;
     this.#timers.push(job);
     this.arm();
   }
@@ -315,6 +318,7 @@ export class DeliveryEngine {
   private wake(): void {
     this.#timer = undefined;
     this.#timerAt = Infinity;
+    if (this.#closed) return;
     const now = this.#now();
     for (
       let next = this.#timers.peek();
@@ -474,6 +478,9 @@ export class DeliveryEngine {
         signal,
       );
     } catch (e) {
+      // Ended by the engine's own stop (shutdown): not the target's failure. The delivery stays
+      // pending in the store as it was, for the next start; nothing is counted or rescheduled.
+      if (signal.aborted) return;
       if (e instanceof DeliveryError && e.deferred) {
         await this.defer(job, target, found.rule.arn, e, policy);
         return;

@@ -69,6 +69,14 @@ class AmqpConnection {
     }
   }
 
+  destroy(): void {
+    // amqplib's connection keeps its socket as `stream` (not in its types). Destroyed with an error,
+    // the socket tells amqplib, which then stops its heartbeat timer (a bare destroy would leave it
+    // running, and the process alive).
+    const socket = (this.#model.connection as unknown as { stream?: { destroy(error: Error): void } }).stream;
+    socket?.destroy(new Error("the broker did not answer the connection's close"));
+  }
+
   /** Opens a confirm channel; `forget` drops it from the map once it closes. */
   async #createChannel(forget: () => void): Promise<ChannelState> {
     const channel = await this.#model.createConfirmChannel();

@@ -10,7 +10,15 @@ import { brokerError } from "./errors.js";
 export interface PooledConnection {
   /** Closes the connection; resolves once its socket is gone. Never rejects. */
   close(): Promise<void>;
+  /**
+   * Drops the socket at once, without the protocol's goodbye: for a close that did not finish in
+   * {@link CLOSE_DEADLINE_MS} (a broker gone silent never answers it).
+   */
+  destroy?(): void;
 }
+
+/** How long a connection's orderly close may take before the pool drops its socket. */
+export const CLOSE_DEADLINE_MS = 2000;
 
 /**
  * Opens a connection. `gone` must be called once the connection closes for any reason (broker restart,
@@ -115,5 +123,11 @@ async function closeEntry<C extends PooledConnection>(entry: Entry<C>): Promise<
   } catch {
     return;
   }
-  await connection.close();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>(
+    (resolve) => (timer = setTimeout(() => resolve(true), CLOSE_DEADLINE_MS)),
+  );
+  const tooLate = await Promise.race([connection.close().then(() => false), late]);
+  clearTimeout(timer);
+  if (tooLate) connection.destroy?.();
 }

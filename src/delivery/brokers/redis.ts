@@ -36,6 +36,10 @@ class RedisConnection {
       this.client.disconnect();
     }
   }
+
+  destroy(): void {
+    this.client.disconnect();
+  }
 }
 
 /** Appends to Redis streams, one pooled connection per server, credentials and database. */
