@@ -394,6 +394,10 @@ describe("broker target URIs", () => {
     ["redis://h/0?stream=x&maxlen=0", /maxlen must be a positive integer/],
     ["redis://h/0?stream=x&maxlen=1.5", /maxlen must be a positive integer/],
     ["redis://:s3cr3t@h/0?stream=x&bogus=1", /unknown query parameter bogus/],
+    ["redis://h/0?stream=%", /invalid percent-encoding/],
+    ["nats://h:0/a", /port 0/],
+    ["amqp://h/a/b?exchange=x", /one segment/],
+    ["NATS://h/a b", /whitespace/],
   ] as const) {
     it(`refuses ${uri.slice(0, 60)}`, () => {
       const why = checkBrokerUri(uri);
@@ -428,6 +432,15 @@ describe("broker target URIs", () => {
     assert.equal(redactUri("mqtt://u:s3cr3t@h/a"), "mqtt://u:***@h/a");
     assert.equal(redactUri("mqtt://u:s3cr3t@h:bad/a"), "mqtt://***@h:bad/a");
     assert.equal(redactUri("nats://h/a"), "nats://h/a");
+    // Unparsable, a password holding "/", "#" or "?" unencoded: all up to the last "@" goes.
+    for (const uri of [
+      "nats://u:pa/s3cr3t@h/a",
+      "amqp://u:p#s3cr3t@h/?exchange=x",
+      "amqp://u:se?s3cr3t@h/?exchange=x",
+    ]) {
+      assert.doesNotMatch(redactUri(uri), /s3cr3t/, uri);
+      assert.doesNotMatch(checkBrokerUri(uri) ?? "", /s3cr3t/, uri);
+    }
   });
 
   it("fails an invocation of an invalid URI as final, without connecting", async () => {

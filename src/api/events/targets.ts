@@ -37,7 +37,9 @@ const SUPPORTED_TARGETS = [
   /^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[/.\-_A-Za-z0-9]+$/,
   /^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:api-destination\/[.\-_A-Za-z0-9]+(\/[\w-]+)?$/,
   /^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[\w.-]+$/,
-  /^(https?|nats|amqps?|mqtts?|rediss?):\/\/\S+$/,
+  /^https?:\/\/\S+$/,
+  // A broker scheme in any case: the broker URI's own check then names what is wrong with the rest.
+  /^(nats|amqps?|mqtts?|rediss?):\/\//i,
 ];
 
 /** The account in an API destination ARN, when `arn` is one. */

@@ -119,7 +119,9 @@ export function redactUri(uri: string): string {
   try {
     url = new URL(uri);
   } catch {
-    return uri.replace(/\/\/[^/?#]*@/, "//***@").replace(/([?&](?:token|password)=)[^&#]*/gi, "$1***");
+    // Unparsable: a password may hold "/", "?" or "#" unencoded, so everything up to the last "@"
+    // goes (more than the password at times, never less).
+    return uri.replace(/\/\/.*@/, "//***@").replace(/([?&](?:token|password)=)[^&#]*/gi, "$1***");
   }
   if (url.password !== "") url.password = "***";
   else if (url.username !== "" && url.protocol === "nats:") url.username = "***";
@@ -156,6 +158,7 @@ export function parseBrokerUri(uri: string): BrokerTarget {
   const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
   if (host === "") fail("the host is missing");
   const port = url.port === "" ? DEFAULT_PORTS[scheme as BrokerScheme] : Number(url.port);
+  if (port === 0) fail("port 0 is not a port a broker listens on");
   const username = url.username === "" ? undefined : decode(url.username, "the user name", fail);
   const password = url.password === "" ? undefined : decode(url.password, "the password", fail);
   const path = decode(url.pathname.slice(1), "the path", fail);
@@ -186,6 +189,10 @@ export function parseBrokerUri(uri: string): BrokerTarget {
     }
     case "amqp": {
       // The path is the virtual host (RabbitMQ's URI spec); none, "/" or "%2F" is the default "/".
+      // One segment: a "/" in a virtual host's name is written %2F.
+      if (url.pathname.slice(1).includes("/")) {
+        fail("the path is the virtual host, one segment (write / in its name as %2F)");
+      }
       const vhost = path === "" ? "/" : path;
       const exchange = query.exchange ?? "";
       const routingKey = query.routingKey ?? "";
@@ -275,6 +282,15 @@ function readQuery(
   fail: (rule: string) => never,
 ): Partial<Record<string, string>> {
   const query: Partial<Record<string, string>> = {};
+  // URLSearchParams takes a stray "%" as it is: a name or value that is not valid percent-encoding
+  // is refused, as the path's and the user information's are.
+  for (const part of url.search.slice(1).split("&")) {
+    try {
+      decodeURIComponent(part.replace(/\+/g, " "));
+    } catch {
+      fail("the query has an invalid percent-encoding (write % as %25)");
+    }
+  }
   for (const [name, value] of url.searchParams) {
     if (!allowed.includes(name)) {
       fail(
