@@ -127,7 +127,12 @@ export function createApiDestinationInvoker(options: ApiDestinationInvokerOption
         bearer = await tokens.token(connection.arn, connection.lastModifiedAt, auth.oauth, signal);
         request.headers["authorization"] = `Bearer ${bearer}`;
       }
-      await limiter.acquire(destination.arn, destination.invocationRateLimitPerSecond, signal);
+      await limiter.acquire(
+        destination.arn,
+        destination.invocationRateLimitPerSecond,
+        signal,
+        invocation.deliveryId,
+      );
       const response = await client.send(request, signal);
       if (bearer !== undefined && (response.status === 401 || response.status === 407)) {
         tokens.invalidate(connection.arn, bearer);

@@ -59,6 +59,36 @@ describe("SlidingWindow", () => {
 });
 
 describe("RateLimiter", () => {
+  it("keeps a deferred call's turn for its ticket, spreading a backlog over the turns ahead", async () => {
+    let now = 0;
+    const limiter = new RateLimiter(100, () => now);
+    const signal = new AbortController().signal;
+    const deferredFor: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      try {
+        await limiter.acquire("d", 2, signal, `delivery-${i}`);
+        deferredFor.push(0);
+      } catch (e) {
+        assert.ok(e instanceof DeliveryError && e.deferred);
+        deferredFor.push(e.retryAfterMs ?? -1);
+      }
+    }
+    assert.deepEqual(deferredFor, [0, 0, 1000, 1000, 2000, 2000]);
+    // Each comes back at its turn and goes without taking another one.
+    now = 1000;
+    await limiter.acquire("d", 2, signal, "delivery-2");
+    await limiter.acquire("d", 2, signal, "delivery-3");
+    now = 2000;
+    await limiter.acquire("d", 2, signal, "delivery-4");
+    await limiter.acquire("d", 2, signal, "delivery-5");
+    // A new call queues behind them all.
+    const late = await limiter.acquire("d", 2, signal, "delivery-6").then(
+      () => 0,
+      (e: unknown) => (e as DeliveryError).retryAfterMs,
+    );
+    assert.equal(late, 1000);
+  });
+
   it("fails a call whose turn is too far as THROTTLING, deferred, with the wait", async () => {
     const limiter = new RateLimiter(100);
     const signal = new AbortController().signal;

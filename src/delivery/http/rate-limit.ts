@@ -2,10 +2,11 @@
  * `InvocationRateLimitPerSecond` of API destinations: per destination, the times of the last
  * `rate` calls, so that no second (any window of 1,000 ms, not only whole seconds) sees more than
  * `rate` calls, the first second included. A call over the limit waits for its turn when that comes
- * soon enough, and otherwise fails with a `THROTTLING` error that is `deferred` (the endpoint was not
- * called) with a `retryAfterMs` saying when a turn will be free: the delivery engine tries again then,
- * without counting an attempt against the target's RetryPolicy (only MaximumEventAgeInSeconds bounds
- * how long an event waits for its turn, as EventBridge documents).
+ * within a second; otherwise it fails with a `THROTTLING` error that is `deferred` (the endpoint was
+ * not called), its turn kept for it under its ticket (the delivery id) and `retryAfterMs` saying when
+ * that turn comes: the delivery engine brings it back then, without counting an attempt against the
+ * target's RetryPolicy (only MaximumEventAgeInSeconds bounds the wait, as EventBridge documents), and
+ * a backlog is spread over the turns ahead, each call coming back once.
  */
 import { DeliveryError } from "../types.js";
 import { HttpErrorCode } from "./classify.js";
@@ -72,8 +73,13 @@ export class SlidingWindow {
 /** Sliding windows by key (an API destination's ARN). */
 export class RateLimiter {
   private readonly windows = new Map<string, SlidingWindow>();
+  /** Turns reserved for deferred calls, by ticket (a delivery id), at `now()` times. */
+  private readonly tickets = new Map<string, number>();
 
-  constructor(private readonly maxWaitMs = DEFAULT_MAX_RATE_WAIT_MS) {}
+  constructor(
+    private readonly maxWaitMs = DEFAULT_MAX_RATE_WAIT_MS,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   /**
    * Resolves when a call under `key` may go, at most `ratePerSecond` a second (no limit unless it is
@@ -81,26 +87,46 @@ export class RateLimiter {
    * @throws {DeliveryError} `THROTTLING` (retryable, with `retryAfterMs`) when the token is further
    *   away than the maximum wait; the engine's error when `signal` aborts while waiting.
    */
-  async acquire(key: string, ratePerSecond: number, signal: AbortSignal): Promise<void> {
+  async acquire(key: string, ratePerSecond: number, signal: AbortSignal, ticket?: string): Promise<void> {
     if (!(ratePerSecond > 0) || !Number.isFinite(ratePerSecond)) return;
     let window = this.windows.get(key);
     if (window === undefined) {
-      window = new SlidingWindow(ratePerSecond);
+      window = new SlidingWindow(ratePerSecond, this.now);
       this.windows.set(key, window);
     } else {
       window.setRate(ratePerSecond);
     }
-    const waitMs = window.reserve(this.maxWaitMs);
-    if (waitMs < 0) {
+    // A call that holds a ticket comes back for the turn reserved for it. One that has none takes the
+    // next turn; with a ticket, however far that turn is, so that a backlog of deferred calls is
+    // spread over the turns ahead instead of all coming back at the next free one.
+    const held = ticket === undefined ? undefined : this.tickets.get(ticket);
+    let waitMs: number;
+    if (held !== undefined) {
+      this.tickets.delete(ticket as string);
+      waitMs = Math.max(0, Math.ceil(held - this.now()));
+    } else {
+      waitMs = window.reserve(ticket === undefined ? this.maxWaitMs : Infinity);
+    }
+    if (waitMs < 0 || waitMs > this.maxWaitMs) {
+      if (waitMs > 0 && ticket !== undefined) this.keep(ticket, this.now() + waitMs);
       throw new DeliveryError(
         HttpErrorCode.Throttling,
         `the invocation rate limit of ${ratePerSecond} per second is reached`,
-        { retryable: true, retryAfterMs: -waitMs, deferred: true },
+        { retryable: true, retryAfterMs: Math.abs(waitMs), deferred: true },
       );
     }
     // A turn given up (the attempt aborted while waiting) is not handed to another call: the limit
     // errs on the safe side.
     if (waitMs > 0) await sleep(waitMs, signal);
+  }
+
+  private keep(ticket: string, turn: number): void {
+    // Tickets of calls that never came back (their delivery ended otherwise) go once long past.
+    if (this.tickets.size >= 10_000) {
+      const stale = this.now() - 60_000;
+      for (const [t, at] of this.tickets) if (at < stale) this.tickets.delete(t);
+    }
+    this.tickets.set(ticket, turn);
   }
 }
 
