@@ -715,5 +715,28 @@ describe("compileTransform", () => {
       );
       assertTransformError(() => transform('{"detail": {"x": "unterminated}}', CTX), "INVALID_EVENT_JSON");
     });
+
+    it("refuses to make a payload over 256 KiB, without building it", () => {
+      // 1,500 copies of a 200 KB event would be 300 MB; the transform stops past the limit.
+      const big = JSON.stringify({ detail: { s: "x".repeat(200_000) } });
+      const template = `[${Array.from({ length: 1500 }, () => "<e>").join(",")}]`;
+      const started = performance.now();
+      const error = assertTransformError(
+        () => compileTransform(transformer({ e: "$" }, template))(big, CTX),
+        TransformErrorCode.PayloadTooLarge,
+        "InputTransformer.InputTemplate",
+      );
+      assert.match(error.message, /262144 bytes/);
+      assert.ok(performance.now() - started < 200, `took ${performance.now() - started} ms`);
+      // Bytes, not characters: 100,000 three-byte characters are 300,000 bytes.
+      const wide = JSON.stringify({ detail: { s: "€".repeat(100_000) } });
+      assertTransformError(
+        () => compileTransform(transformer({ s: "$.detail.s" }, "<s>"))(wide, CTX),
+        TransformErrorCode.PayloadTooLarge,
+      );
+      // Up to the limit is fine.
+      const fits = JSON.stringify({ detail: { s: "y".repeat(100_000) } });
+      assert.equal(compileTransform(transformer({ s: "$.detail.s" }, "<s><s>"))(fits, CTX).length, 200_000);
+    });
   });
 });

@@ -44,6 +44,8 @@ export const TransformErrorCode = {
   InputPathNotFound: "INPUT_PATH_NOT_FOUND",
   /** The event text is not valid JSON (never for events that PutEvents accepted). */
   InvalidEventJson: "INVALID_EVENT_JSON",
+  /** The template's output would be larger than {@link MAX_TRANSFORMED_BYTES}. */
+  PayloadTooLarge: "PAYLOAD_TOO_LARGE",
 } as const;
 export type TransformErrorCode = (typeof TransformErrorCode)[keyof typeof TransformErrorCode];
 
@@ -341,10 +343,23 @@ function lexText(template: string, variable: (name: string) => number): Template
   return { literals, slots };
 }
 
+/**
+ * The largest payload a template may make, in UTF-8 bytes: an event's own limit (256 KiB). A short
+ * template that repeats a large value (`[<e>,<e>,…]` with `<e>` the whole event) would otherwise
+ * build a string of hundreds of megabytes on the main thread for each delivery.
+ */
+export const MAX_TRANSFORMED_BYTES = 262_144;
+
 /** The rendering function of a compiled template. */
 function render(template: Template, sources: readonly Source[]): Transform {
   const { literals, slots } = template;
   const readsEvent = sources.some((s) => "path" in s || JSON_ONLY.has(s.predefined));
+  const tooLarge = (): TransformError =>
+    new TransformError(
+      TransformErrorCode.PayloadTooLarge,
+      "InputTransformer.InputTemplate",
+      `The transformed input is larger than ${MAX_TRANSFORMED_BYTES} bytes.`,
+    );
   return (eventJson, ctx) => {
     const doc = readsEvent ? new JsonDocument(eventJson) : undefined;
     // Each variable's value as JSON text (undefined when its path selects nothing), computed once.
@@ -353,7 +368,11 @@ function render(template: Template, sources: readonly Source[]): Transform {
     for (let i = 0; i < slots.length; i++) {
       const slot = slots[i]!;
       out += insert(values[slot.variable], slot.mode) + literals[i + 1]!;
+      // Characters never outnumber UTF-8 bytes: past the limit in characters, it is past it in bytes.
+      if (out.length > MAX_TRANSFORMED_BYTES) throw tooLarge();
     }
+    if (out.length * 3 > MAX_TRANSFORMED_BYTES && Buffer.byteLength(out) > MAX_TRANSFORMED_BYTES)
+      throw tooLarge();
     return out;
   };
 }
