@@ -163,19 +163,32 @@ describe("queue targets", () => {
     });
   });
 
-  it("deliver to FIFO queues with the target's MessageGroupId, deduplicated by event id", async () => {
+  it("deliver to FIFO queues with the target's MessageGroupId, one message per target of an event", async () => {
     const url = await createQueue(sqs, "ordered.fifo", { FifoQueue: "true" });
     await rule("to-fifo", { source: ["shop.fifo"] });
+    // Two targets on the same queue: each gets its message (deduplicated by delivery, not by event).
     await events.send(
       new PutTargetsCommand({
         Rule: "to-fifo",
-        Targets: [{ Id: "f", Arn: queueArn("ordered.fifo"), SqsParameters: { MessageGroupId: "g1" } }],
+        Targets: [
+          { Id: "f", Arn: queueArn("ordered.fifo"), SqsParameters: { MessageGroupId: "g1" } },
+          {
+            Id: "audit",
+            Arn: queueArn("ordered.fifo"),
+            SqsParameters: { MessageGroupId: "g2" },
+            Input: '{"audit":true}',
+          },
+        ],
       }),
     );
     const id = await put("shop.fifo", { n: 1 });
-    const [m] = await receive(url, 1, true);
-    assert.equal(m?.Attributes?.MessageGroupId, "g1");
-    assert.equal(m?.Attributes?.MessageDeduplicationId, id);
+    const got = await receive(url, 2, true);
+    assert.equal(got.length, 2);
+    const byGroup = new Map(got.map((m) => [m.Attributes?.MessageGroupId, m]));
+    assert.equal((JSON.parse(byGroup.get("g1")?.Body ?? "{}") as { id?: string }).id, id);
+    assert.deepEqual(JSON.parse(byGroup.get("g2")?.Body ?? "{}"), { audit: true });
+    const dedup = got.map((m) => m.Attributes?.MessageDeduplicationId);
+    assert.notEqual(dedup[0], dedup[1]);
   });
 });
 
@@ -370,6 +383,36 @@ describe("dead-letter queues", () => {
     assert.equal(m?.MessageAttributes?.TARGET_ARN?.StringValue, elsewhere);
     const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl: here, WaitTimeSeconds: 0 }));
     assert.equal(got.Messages, undefined, "nothing reached the queue of the same name in us-east-1");
+  });
+
+  it("receive an event for a bus ARN of another region, never put on the same name here", async () => {
+    await events.send(new CreateEventBusCommand({ Name: "regional-bus" }));
+    const here = await createQueue(sqs, "regional-bus-q");
+    const dlq = await createQueue(sqs, "bus-region-dead-letters");
+    await rule("on-regional-bus", { source: ["shop.busregion"] }, "regional-bus");
+    await events.send(
+      new PutTargetsCommand({
+        Rule: "on-regional-bus",
+        EventBusName: "regional-bus",
+        Targets: [{ Id: "q", Arn: queueArn("regional-bus-q") }],
+      }),
+    );
+    await rule("to-other-region-bus", { source: ["shop.busregion"] });
+    const elsewhere = "arn:aws:events:eu-west-1:000000000000:event-bus/regional-bus";
+    await events.send(
+      new PutTargetsCommand({
+        Rule: "to-other-region-bus",
+        Targets: [
+          { Id: "b", Arn: elsewhere, DeadLetterConfig: { Arn: queueArn("bus-region-dead-letters") } },
+        ],
+      }),
+    );
+    const id = await put("shop.busregion", {});
+    const [m] = await receive(dlq, 1, true);
+    assert.equal((JSON.parse(m?.Body as string) as { id: string }).id, id);
+    assert.equal(m?.MessageAttributes?.ERROR_CODE?.StringValue, "NO_RESOURCE");
+    const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl: here, WaitTimeSeconds: 0 }));
+    assert.equal(got.Messages, undefined, "nothing reached the bus of the same name in us-east-1");
   });
 
   it("on the bus catch failures of targets without their own", async () => {

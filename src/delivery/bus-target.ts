@@ -35,7 +35,8 @@ export class BusTargetInvoker implements TargetInvoker {
     // Not cached in the registry: a bus deleted meanwhile must not come back there.
     const bus =
       this.registry.getBus(arn.accountId, arn.busName) ?? (await this.loadBus(arn.accountId, arn.busName));
-    if (bus === undefined)
+    // A bus of that name in another region (or partition) is not this one.
+    if (bus === undefined || bus.arn !== target.arn)
       throw new DeliveryError("NO_RESOURCE", `Event bus ${target.arn} does not exist.`, { retryable: false });
     if (bus.accountId !== accountId) {
       const decision = evaluateResourcePolicy(bus.policy, {

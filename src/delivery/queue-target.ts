@@ -64,7 +64,7 @@ export class QueueTargetInvoker implements TargetInvoker {
   constructor(private readonly queues: QueueService) {}
 
   async invoke(invocation: Invocation): Promise<void> {
-    const { target, payload, event, accountId } = invocation;
+    const { target, payload, accountId, deliveryId } = invocation;
     const sqs = target.spec.SqsParameters as Readonly<Record<string, unknown>> | undefined;
     const groupId = sqs?.MessageGroupId;
     const fifo = target.arn.endsWith(".fifo");
@@ -76,8 +76,10 @@ export class QueueTargetInvoker implements TargetInvoker {
       );
     await sendToQueue(this.queues, target.arn, accountId, {
       MessageBody: payload,
-      // FIFO: the event id deduplicates the retries of this event to this queue within 5 minutes.
-      ...(fifo && { MessageGroupId: groupId, MessageDeduplicationId: `${event.id}` }),
+      // FIFO: the delivery id (one per event and target, the same on every retry) deduplicates the
+      // retries of this delivery within 5 minutes; the event id would also drop another target's
+      // message of the same event (two targets, or two rules, on one FIFO queue).
+      ...(fifo && { MessageGroupId: groupId, MessageDeduplicationId: deliveryId }),
     });
   }
 
