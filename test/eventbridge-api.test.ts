@@ -188,16 +188,19 @@ describe("rules and targets", () => {
             Id: "foreign-destination",
             Arn: "arn:aws:events:us-east-1:123456789012:api-destination/theirs/0f4e3d2c-0000-4000-8000-000000000001",
           },
+          { Id: "own-bus", Arn: `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/default` },
         ],
       }),
     );
-    assert.equal(put.FailedEntryCount, 2);
+    assert.equal(put.FailedEntryCount, 3);
     assert.equal(put.FailedEntries?.[0]?.TargetId, "weird");
     assert.equal(put.FailedEntries?.[1]?.TargetId, "foreign-destination");
     assert.match(
       put.FailedEntries?.[1]?.ErrorMessage ?? "",
       new RegExp(`an API destination must be in the rule's account \\(${ACCOUNT}\\)`),
     );
+    assert.equal(put.FailedEntries?.[2]?.TargetId, "own-bus");
+    assert.match(put.FailedEntries?.[2]?.ErrorMessage ?? "", /the event bus the rule is on/);
     const targets = await eb.send(new ListTargetsByRuleCommand({ Rule: "with-targets" }));
     assert.deepEqual(
       targets.Targets?.map((t) => t.Id),

@@ -13,6 +13,7 @@ import {
   redactUri,
   sealTarget,
 } from "../../delivery/index.js";
+import { busArn } from "../../buses/index.js";
 import type { Rule, Target } from "../../store/index.js";
 import { ApiError } from "../errors.js";
 import {
@@ -49,7 +50,7 @@ const API_DESTINATION_ACCOUNT = /^arn:aws[a-z-]*:events:[a-z0-9-]+:(\d{12}):api-
  * Validates one target of a rule of account `accountId`; returns the stored form or a reason it is
  * not valid.
  */
-function readTarget(raw: unknown, accountId: string): Target | { id: string; error: string } {
+function readTarget(raw: unknown, accountId: string, ownBus: string): Target | { id: string; error: string } {
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
     throw new ApiError("SerializationException", "Targets must be a list of structures");
   }
@@ -58,6 +59,12 @@ function readTarget(raw: unknown, accountId: string): Target | { id: string; err
   const arn = requiredString(t, "Arn", ARN);
   if (!SUPPORTED_TARGETS.some((r) => r.test(arn)))
     return { id, error: `Target ${arn} is not a supported target.` };
+  // The event would come back to the rules of the bus it came from: its other targets twice.
+  if (arn === ownBus)
+    return {
+      id,
+      error: `Target ${id} is the event bus the rule is on; a rule cannot send events to its own bus.`,
+    };
   // EventBridge calls API destinations of the rule's own account only.
   const destinationAccount = API_DESTINATION_ACCOUNT.exec(arn)?.[1];
   if (destinationAccount !== undefined && destinationAccount !== accountId)
@@ -139,7 +146,10 @@ export async function ruleTargets(ctx: OperationContext, rule: Rule): Promise<re
 const putTargets: Operation = async (ctx, input) => {
   const rule = await existingRule(ctx, input, "Rule", "events:PutTargets");
   ctx.authorize("events:PutTargets", rule.arn);
-  const read = (arrayOf(input, "Targets", 1, 10, true) ?? []).map((t) => readTarget(t, rule.accountId));
+  const ownBus = busArn(ctx.region, rule.accountId, rule.busName);
+  const read = (arrayOf(input, "Targets", 1, 10, true) ?? []).map((t) =>
+    readTarget(t, rule.accountId, ownBus),
+  );
   const ids = read.map((t) => t.id);
   if (new Set(ids).size !== ids.length)
     throw new ApiError("ValidationException", "Target ids must be unique within a request.");
