@@ -19,6 +19,7 @@ import {
   PutEventsCommand,
   PutRuleCommand,
   PutTargetsCommand,
+  RemoveTargetsCommand,
   type EventBridgeClient,
   type Target,
 } from "@aws-sdk/client-eventbridge";
@@ -308,6 +309,57 @@ describe("webhook targets", () => {
     assert.equal(
       await metric(server.url, "IngestiontoInvocationCompleteLatency_count", { rule: "exhausted" }),
       0,
+    );
+  });
+
+  it("never take the retries of a removed target, deleted rule or deleted bus under the same names", async () => {
+    const failing = await receiver();
+    failing.r.respond = () => ({ status: 500 });
+    const fresh = await receiver();
+    /** Five events failing at the old target, retrying; then `replace` sets up the same names anew. */
+    const reused = async (bus: string, replace: () => Promise<void>) => {
+      await events.send(new CreateEventBusCommand({ Name: bus }));
+      const setUp = async (url: string) => {
+        await events.send(
+          new PutRuleCommand({ Name: "r", EventBusName: bus, EventPattern: `{"source":["${bus}"]}` }),
+        );
+        await events.send(
+          new PutTargetsCommand({ Rule: "r", EventBusName: bus, Targets: [{ Id: "t", Arn: url }] }),
+        );
+      };
+      await setUp(`${failing.url}/${bus}`);
+      const before = failing.r.got.length;
+      const entries = Array.from({ length: 5 }, () => ({
+        Source: bus,
+        DetailType: "t",
+        Detail: "{}",
+        EventBusName: bus,
+      }));
+      await events.send(new PutEventsCommand({ Entries: entries }));
+      await failing.r.waitFor(before + 10); // every event tried, and retried
+      await replace();
+      await setUp(`${fresh.url}/${bus}`);
+      const r = await events.send(
+        new PutEventsCommand({
+          Entries: [{ Source: bus, DetailType: "t", Detail: "{}", EventBusName: bus }],
+        }),
+      );
+      const id = r.Entries?.[0]?.EventId;
+      const seen = fresh.r.got.length;
+      await fresh.r.waitFor(seen + 1);
+      await new Promise((resolve) => setTimeout(resolve, 1000)); // retries come every 200 ms at most
+      const got = fresh.r.got.slice(seen).map((g) => (JSON.parse(g.body) as { id: string }).id);
+      assert.deepEqual(got, [id], `${bus}: only the event accepted after the change`);
+    };
+    await reused("reused-target", () =>
+      events
+        .send(new RemoveTargetsCommand({ Rule: "r", EventBusName: "reused-target", Ids: ["t"] }))
+        .then(() => undefined),
+    );
+    await reused("reused-bus", () =>
+      events.send(new DeleteEventBusCommand({ Name: "reused-bus" })).then(async () => {
+        await events.send(new CreateEventBusCommand({ Name: "reused-bus" }));
+      }),
     );
   });
 

@@ -21,6 +21,7 @@ import type {
   DeliveryRef,
   DeliveryReschedule,
   IngestRecord,
+  DeliveryScope,
   PendingDelivery,
   Store,
   StoredEvent,
@@ -72,6 +73,8 @@ interface Job {
   readonly delivery: PendingDelivery;
   readonly event: StoredEvent;
   readonly lane: Lane;
+  /** The lane's generation when the job was taken: an older one names a target since removed. */
+  readonly generation: number;
   dueAt: number;
   attempts: number;
 }
@@ -87,6 +90,8 @@ interface Lane {
   readonly waiting: Job[];
   head: number;
   labels?: LaneMetrics;
+  /** Raised when the lane's target, rule or bus is removed (see {@link DeliveryEngine.forget}). */
+  generation: number;
 }
 
 /** A target's RetryPolicy, and its input transformation once compiled (compiling can fail: then it stays unset). */
@@ -258,10 +263,12 @@ export class DeliveryEngine {
 
   private admit(delivery: PendingDelivery, event: StoredEvent): void {
     this.#known.add(delivery.id);
+    const lane = this.lane(delivery);
     const job: Job = {
       delivery,
       event,
-      lane: this.lane(delivery),
+      lane,
+      generation: lane.generation,
       dueAt: delivery.dueAt,
       attempts: delivery.attempts,
     };
@@ -282,6 +289,7 @@ export class DeliveryEngine {
         active: 0,
         waiting: [],
         head: 0,
+        generation: 0,
       };
       this.#lanes.set(key, lane);
     }
@@ -400,8 +408,33 @@ export class DeliveryEngine {
     return lane.labels;
   }
 
+  /**
+   * Lets go of the deliveries held for `scope` (a bus, a rule, or targets of a rule, just deleted or
+   * removed): none of them is attempted again, even if a new target takes the same names. An attempt
+   * in flight finishes. The store's rows are the caller's to drop.
+   */
+  forget(scope: DeliveryScope): void {
+    for (const lane of this.#lanes.values()) {
+      if (
+        lane.accountId === scope.accountId &&
+        lane.busName === scope.busName &&
+        (scope.ruleName === undefined || lane.ruleName === scope.ruleName) &&
+        (scope.targetIds === undefined || scope.targetIds.includes(lane.targetId))
+      )
+        lane.generation++;
+    }
+  }
+
   private async attempt(job: Job): Promise<void> {
     const { lane, event } = job;
+    if (job.generation !== lane.generation) {
+      // Its target, rule or bus was removed after the event matched.
+      this.#o.metrics.invocationsDropped
+        .labels(lane.busName, lane.ruleName, lane.targetId, "TARGET_REMOVED")
+        .inc();
+      this.complete(job);
+      return;
+    }
     const found = this.#o.registry.getRule(lane.accountId, lane.busName, lane.ruleName);
     const target = found?.targets.get(lane.targetId);
     if (found === undefined || target === undefined) {

@@ -9,7 +9,7 @@ import type { GroupCommitter } from "../ingest/index.js";
 import type { Logger } from "../log/index.js";
 import type { Metrics } from "../metrics/index.js";
 import type { QueueService } from "../queues/index.js";
-import type { Store } from "../store/index.js";
+import type { DeliveryScope, Store } from "../store/index.js";
 import { createBrokerInvoker, isBrokerUri, redactUri } from "./brokers/index.js";
 import { BusTargetInvoker } from "./bus-target.js";
 import { DeliveryEngine } from "./engine.js";
@@ -48,6 +48,11 @@ export interface Delivery {
   attach(committer: GroupCommitter): void;
   /** Drops what delivery keeps of API destinations and their connections: one of them changed. */
   forgetApiDestinations(): void;
+  /**
+   * Drops the pending deliveries of a deleted bus or rule or of removed targets, held and stored, so
+   * that none reaches what later takes the same names.
+   */
+  dropDeliveries(scope: DeliveryScope): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -55,6 +60,9 @@ const EVENT_BUS_ARN = /^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\//;
 const QUEUE_ARN = /^arn:aws[a-z-]*:sqs:/;
 const API_DESTINATION = /^arn:aws[a-z-]*:events:[a-z0-9-]+:(\d{12}):api-destination\/([\w.-]+)/;
 const CONNECTION = /^arn:aws[a-z-]*:events:[a-z0-9-]+:(\d{12}):connection\/([\w.-]+)/;
+/** Pending deliveries deleted per store call when a bus, rule or target goes. */
+const DROP_STEP = 1000;
+
 /** How long a resolved API destination (and its decrypted connection) is reused. */
 const RESOLVE_CACHE_MS = 1000;
 
@@ -141,6 +149,11 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
     },
     forgetApiDestinations() {
       resolved.clear();
+    },
+    async dropDeliveries(scope) {
+      engine.forget(scope);
+      // In steps: other calls to the store run between them.
+      while ((await store.dropDeliveries(scope, DROP_STEP)) === DROP_STEP);
     },
     async close() {
       await engine.close();

@@ -18,7 +18,7 @@ import type { RuleRegistry } from "../buses/index.js";
 import type { BusbarConfig } from "../config/index.js";
 import type { SecretBox, SigningSecrets } from "../delivery/index.js";
 import type { GroupCommitter } from "../ingest/index.js";
-import type { AccessKey, EventBus, Store } from "../store/index.js";
+import type { AccessKey, DeliveryScope, EventBus, Store } from "../store/index.js";
 
 /** The authenticated caller and what it may do. */
 export interface Principal {
@@ -157,12 +157,23 @@ export interface EventBridgeDependencies {
   readonly keyDeleted: (accessKeyId: string) => void;
   /** Called once an operation changed a connection or an API destination. */
   readonly apiDestinationsChanged: () => void;
+  /** Drops the pending deliveries of a deleted bus or rule, or of removed targets. */
+  readonly dropDeliveries: (scope: DeliveryScope) => Promise<void>;
 }
 
 /** The context EventBridge operations run in, for an authenticated caller. */
 export function eventBridgeContext(principal: Principal, deps: EventBridgeDependencies): OperationContext {
-  const { store, registry, committer, config, secrets, signingSecrets, keyDeleted, apiDestinationsChanged } =
-    deps;
+  const {
+    store,
+    registry,
+    committer,
+    config,
+    secrets,
+    signingSecrets,
+    keyDeleted,
+    apiDestinationsChanged,
+    dropDeliveries,
+  } = deps;
   return {
     caller: { accountId: principal.accountId, accessKeyId: principal.accessKeyId, root: principal.root },
     store,
@@ -174,6 +185,7 @@ export function eventBridgeContext(principal: Principal, deps: EventBridgeDepend
     defaultAccountId: config.accountId,
     keyDeleted,
     apiDestinationsChanged,
+    dropDeliveries,
     patternLimits: config.patternLimits,
     authorize(action, resource) {
       if (!principal.allowed(action, resource)) {

@@ -22,6 +22,7 @@ import {
   openSqliteStoreInThread,
   openSqliteStoreInWorker,
   sweepInSteps,
+  type DeliveryScope,
   type Store,
 } from "../store/index.js";
 import { routeApi } from "./api-router.js";
@@ -102,6 +103,7 @@ export async function startNode(
     keyDeleted: (accessKeyId: string) => keys.forget(accessKeyId),
     // DeauthorizeConnection and the like take effect at the next invocation, not after delivery's cache.
     apiDestinationsChanged: () => delivery.forgetApiDestinations(),
+    dropDeliveries: (scope: DeliveryScope) => delivery.dropDeliveries(scope),
   };
   const moveTasks = new MoveTasks(queues);
   await moveTasks.resume(await store.listActiveMoveTasks());

@@ -124,6 +124,19 @@ export interface DeliveryReschedule extends DeliveryRef {
   readonly attempts: number;
 }
 
+/**
+ * Pending deliveries of a bus, or of one of its rules, or of some of a rule's targets: what a deleted
+ * bus, a deleted rule or removed targets leave, and must not leave to what later takes their names.
+ */
+export interface DeliveryScope {
+  readonly accountId: string;
+  readonly busName: string;
+  /** Only the deliveries of this rule; all of the bus's when absent. */
+  readonly ruleName?: string;
+  /** Only the deliveries to these targets of the rule (with `ruleName`). */
+  readonly targetIds?: readonly string[];
+}
+
 /** What one accepted event commits: the event and its pending deliveries. */
 export interface IngestRecord {
   readonly event: StoredEvent;
@@ -497,6 +510,12 @@ export interface Store {
   completeDeliveries(refs: readonly DeliveryRef[]): Promise<number>;
   /** Sets when deliveries are next due and their attempt counts; unknown ones are ignored. Returns how many changed. */
   rescheduleDeliveries(changes: readonly DeliveryReschedule[]): Promise<number>;
+  /**
+   * Deletes at most `limit` pending deliveries in `scope`; returns how many. A caller repeats it until
+   * it deletes fewer, so that other calls run between the steps (no index serves the scope: each step
+   * reads the pending deliveries until it has found `limit`).
+   */
+  dropDeliveries(scope: DeliveryScope, limit: number): Promise<number>;
   /**
    * One step of the event log's retention: looks at no more than `scanLimit` events ingested before
    * `before`, oldest first, from just after `cursor` (from the oldest when it is absent), and deletes

@@ -207,6 +207,8 @@ const deleteEventBus: Operation = async (ctx, input) => {
       for (const t of targets.values())
         if (isWebhookArn(t.arn)) await ctx.signingSecrets.remove(rule.arn, t.id);
   }
+  // Nothing of the bus survives it: its pending deliveries would go to a new bus's targets of the same names.
+  await ctx.dropDeliveries({ accountId: ctx.caller.accountId, busName: name });
   return {};
 };
 

@@ -6,7 +6,7 @@ import type { RuleRegistry } from "../../buses/index.js";
 import type { SecretBox, SigningSecrets } from "../../delivery/index.js";
 import type { GroupCommitter } from "../../ingest/index.js";
 import type { PatternLimits } from "../../patterns/index.js";
-import type { EventBus, Page, Store } from "../../store/index.js";
+import type { DeliveryScope, EventBus, Page, Store } from "../../store/index.js";
 import { NEXT_TOKEN, optionalInteger, optionalString, type Input } from "../input.js";
 
 /** The authenticated caller. */
@@ -35,6 +35,8 @@ export interface OperationContext {
   keyDeleted(accessKeyId: string): void;
   /** Tells delivery that a connection or API destination changed, so that the next invocation reads it again. */
   apiDestinationsChanged(): void;
+  /** Drops the pending deliveries of a deleted bus or rule, or of removed targets (held and stored). */
+  dropDeliveries(scope: DeliveryScope): Promise<void>;
   /** Throws AccessDeniedException unless the caller may perform `action` (e.g. "events:PutRule") on `resource`. */
   authorize(action: string, resource: string): void;
   /** Whether the caller may put events on a bus (its identity policy, and the bus's resource policy across accounts). */

@@ -196,6 +196,7 @@ const deleteRule: Operation = async (ctx, input) => {
     (await ctx.store.getTags(rule.arn)).map((t) => t.key),
   );
   ctx.registry.deleteRule(bus.accountId, bus.name, name);
+  await ctx.dropDeliveries({ accountId: bus.accountId, busName: bus.name, ruleName: name });
   return {};
 };
 

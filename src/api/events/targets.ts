@@ -191,6 +191,14 @@ const removeTargets: Operation = async (ctx, input) => {
   });
   const removed = await ctx.store.removeTargets(rule.accountId, rule.busName, rule.name, ids);
   for (const id of removed) await ctx.signingSecrets.remove(rule.arn, id);
+  // Events accepted before may reach a removed target, never a target added later under its id.
+  if (removed.length > 0)
+    await ctx.dropDeliveries({
+      accountId: rule.accountId,
+      busName: rule.busName,
+      ruleName: rule.name,
+      targetIds: removed,
+    });
   ctx.registry.setTargets(rule.accountId, rule.busName, rule.name, await ruleTargets(ctx, rule));
   return { FailedEntryCount: 0, FailedEntries: [] };
 };

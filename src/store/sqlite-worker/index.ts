@@ -88,6 +88,7 @@ const METHODS = [
   "countDeliveries",
   "completeDeliveries",
   "rescheduleDeliveries",
+  "dropDeliveries",
   "sweepEventsBefore",
   "createQueue",
   "getQueue",

@@ -66,6 +66,7 @@ export const WRITE_METHODS = [
   "sweepEventsBefore",
   "completeDeliveries",
   "rescheduleDeliveries",
+  "dropDeliveries",
   "createQueue",
   "updateQueue",
   "deleteQueue",

@@ -8,7 +8,13 @@
  * transaction (a savepoint inside a group commit).
  */
 import type Database from "better-sqlite3";
-import type { DeliveryRef, DeliveryReschedule, PendingDelivery, StoredEvent } from "../types.js";
+import type {
+  DeliveryRef,
+  DeliveryReschedule,
+  DeliveryScope,
+  PendingDelivery,
+  StoredEvent,
+} from "../types.js";
 import type { Statements } from "./statements.js";
 
 /**
@@ -57,6 +63,19 @@ export function prepareDeliveryOperations(db: Database.Database, sql: Statements
   });
 
   return {
+    /** Deletes at most `limit` pending deliveries in `scope`; returns how many. */
+    drop(scope: DeliveryScope, limit: number): number {
+      const count = Math.floor(limit);
+      if (!(count >= 1)) return 0;
+      return sql.dropDeliveries.run({
+        accountId: scope.accountId,
+        busName: scope.busName,
+        ruleName: scope.ruleName ?? null,
+        targetIds: scope.targetIds === undefined ? null : JSON.stringify(scope.targetIds),
+        limit: count,
+      }).changes;
+    },
+
     /** The stored events of `ids`, each once, in the order of `ids`; unknown ids are skipped. */
     getEvents(ids: readonly string[]): StoredEvent[] {
       const events: StoredEvent[] = [];

@@ -182,6 +182,24 @@ export function prepareStatements(db: Database.Database) {
        ORDER BY due_at, event_seq, id LIMIT +?`,
     ),
     eventSeq: db.prepare<[string], number>(`SELECT seq FROM events WHERE id = ?`).pluck(),
+    dropDeliveries: db.prepare<
+      [
+        {
+          accountId: string;
+          busName: string;
+          ruleName: string | null;
+          targetIds: string | null;
+          limit: number;
+        },
+      ]
+    >(
+      `DELETE FROM deliveries WHERE (event_seq, id) IN (
+         SELECT event_seq, id FROM deliveries
+         WHERE account_id = @accountId AND bus_name = @busName
+           AND (@ruleName IS NULL OR rule_name = @ruleName)
+           AND (@targetIds IS NULL OR target_id IN (SELECT value FROM json_each(@targetIds)))
+         LIMIT @limit)`,
+    ),
     countDeliveries: db.prepare<[], number>(`SELECT count(*) FROM deliveries`).pluck(),
     deleteDelivery: db.prepare<[eventSeq: number, id: string]>(
       `DELETE FROM deliveries WHERE event_seq = ? AND id = ?`,

@@ -16,6 +16,7 @@ import type {
   ConnectionListOptions,
   DeliveryRef,
   DeliveryReschedule,
+  DeliveryScope,
   EventBus,
   IngestRecord,
   ListOptions,
@@ -290,6 +291,10 @@ export class SyncSqliteStore implements SyncStore {
   /** A delivery named twice takes the later change and counts once. */
   rescheduleDeliveries(changes: readonly DeliveryReschedule[]): number {
     return this.#deliveries.reschedule(changes);
+  }
+
+  dropDeliveries(scope: DeliveryScope, limit: number): number {
+    return this.#deliveries.drop(scope, limit);
   }
 
   /** Deletes events ingested before `before`, with their pending deliveries; returns how many events. */

@@ -5,7 +5,7 @@
 import { describe } from "node:test";
 import assert from "node:assert/strict";
 import type { IngestRecord, PendingDelivery, Store } from "../../../src/store/index.js";
-import { T0, byId, delivery, event, record } from "./fixtures.js";
+import { ACCOUNT as ACCOUNT_ID, T0, byId, delivery, event, record } from "./fixtures.js";
 import { sessionTest, type OpenStore } from "./session.js";
 
 /**
@@ -155,6 +155,61 @@ export function deliveryTests(open: OpenStore): void {
       const later = await store.listDueDeliveries(T0 + 60, 100);
       assert.equal(later.length, 40);
       assert.ok(later.every((d) => d.attempts === 1 && Number(d.eventId.slice(1)) % 2 === 1));
+    });
+
+    test("drops the deliveries of a bus, a rule or some targets, in steps, and no others", async ({
+      store,
+    }) => {
+      // Events on bus "default": rule "orders" → t1 and t2, rule "audit" → t1; as many on bus "other"
+      // (rule "orders" → t1), and on "default" of another account.
+      const records: IngestRecord[] = Array.from({ length: 12 }, (_, n): IngestRecord[] => {
+        const d = delivery(`e${n}/0`, `e${n}`, T0);
+        const other = { ...delivery(`o${n}/3`, `o${n}`, T0), busName: "other" };
+        const foreign = { ...delivery(`f${n}/4`, `f${n}`, T0), accountId: "123456789012" };
+        return [
+          {
+            event: event(`e${n}`),
+            deliveries: [
+              d,
+              { ...d, id: `e${n}/1`, targetId: "t2" },
+              { ...d, id: `e${n}/2`, ruleName: "audit" },
+            ],
+          },
+          { event: event(`o${n}`, T0, "other"), deliveries: [other] },
+          { event: { ...event(`f${n}`), accountId: "123456789012" }, deliveries: [foreign] },
+        ];
+      }).flat();
+      await store.appendEvents(records);
+      const left = async (): Promise<string[]> =>
+        (await walkDue(store, T0, 100)).map((d) => d.id.slice(d.id.indexOf("/"))).sort();
+      const drop = async (scope: Parameters<Store["dropDeliveries"]>[0]): Promise<number[]> => {
+        const steps: number[] = [];
+        for (let n = 5; n === 5;) steps.push((n = await store.dropDeliveries(scope, 5)));
+        return steps;
+      };
+      const count = (suffix: string, n: number): string[] => Array<string>(n).fill(suffix);
+      assert.deepEqual(
+        await drop({ accountId: ACCOUNT_ID, busName: "default", ruleName: "orders", targetIds: ["t2"] }),
+        [5, 5, 2],
+      );
+      assert.deepEqual(await left(), [
+        ...count("/0", 12),
+        ...count("/2", 12),
+        ...count("/3", 12),
+        ...count("/4", 12),
+      ]);
+      assert.deepEqual(
+        await drop({ accountId: ACCOUNT_ID, busName: "default", ruleName: "audit" }),
+        [5, 5, 2],
+      );
+      assert.deepEqual(await left(), [...count("/0", 12), ...count("/3", 12), ...count("/4", 12)]);
+      assert.deepEqual(await drop({ accountId: ACCOUNT_ID, busName: "default" }), [5, 5, 2]);
+      assert.deepEqual(await left(), [...count("/3", 12), ...count("/4", 12)]);
+      assert.equal(await store.dropDeliveries({ accountId: ACCOUNT_ID, busName: "nope" }, 5), 0);
+      assert.equal(await store.dropDeliveries({ accountId: ACCOUNT_ID, busName: "other" }, 0), 0);
+      assert.equal(await store.countDeliveries(), 24);
+      // The events stay (retention removes them once no delivery of theirs is pending).
+      assert.equal((await store.getEvents(records.map((r) => r.event.id))).length, 36);
     });
   });
 }
