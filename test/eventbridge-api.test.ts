@@ -78,11 +78,17 @@ describe("event buses", () => {
     const described = await eb.send(new DescribeEventBusCommand({ Name: created.EventBusArn }));
     assert.equal(described.Description, "order events");
     assert.ok(described.CreationTime instanceof Date);
+    const dlq = `arn:aws:sqs:us-east-1:${ACCOUNT}:orders-dlq`;
+    await eb.send(new UpdateEventBusCommand({ Name: "orders", DeadLetterConfig: { Arn: dlq } }));
+    // An update that leaves DeadLetterConfig out keeps it; `{}` removes it.
     await eb.send(new UpdateEventBusCommand({ Name: "orders", Description: "all order events" }));
-    assert.equal(
-      (await eb.send(new DescribeEventBusCommand({ Name: "orders" }))).Description,
-      "all order events",
-    );
+    const updated = await eb.send(new DescribeEventBusCommand({ Name: "orders" }));
+    assert.equal(updated.Description, "all order events");
+    assert.equal(updated.DeadLetterConfig?.Arn, dlq);
+    await eb.send(new UpdateEventBusCommand({ Name: "orders", DeadLetterConfig: {} }));
+    const without = await eb.send(new DescribeEventBusCommand({ Name: "orders" }));
+    assert.equal(without.DeadLetterConfig, undefined);
+    assert.equal(without.Description, "all order events");
     const list = await eb.send(new ListEventBusesCommand({ NamePrefix: "ord" }));
     assert.deepEqual(
       list.EventBuses?.map((b) => b.Name),

@@ -172,6 +172,9 @@ const updateEventBus: Operation = async (ctx, input) => {
   const description = optionalString(input, "Description", { max: 512 });
   const kms = optionalString(input, "KmsKeyIdentifier", { max: 2048 });
   const dlq = deadLetterArn(input);
+  // Omitted, DeadLetterConfig stays as it was (as Description does); `{}` (no Arn) removes it. An
+  // omitted KmsKeyIdentifier goes back to the default key, as the API reference says.
+  const keptDlq = optionalObject(input, "DeadLetterConfig") === undefined ? bus.deadLetterArn : dlq;
   const { description: _d, kmsKeyIdentifier: _k, deadLetterArn: _q, ...base } = bus;
   const updated: EventBus = {
     ...base,
@@ -179,7 +182,7 @@ const updateEventBus: Operation = async (ctx, input) => {
       ? { description }
       : bus.description !== undefined && { description: bus.description }),
     ...(kms !== undefined && { kmsKeyIdentifier: kms }),
-    ...(dlq !== undefined && { deadLetterArn: dlq }),
+    ...(keptDlq !== undefined && { deadLetterArn: keptDlq }),
     lastModifiedAt: Date.now(),
   };
   if (!(await ctx.store.updateBus(updated)))
