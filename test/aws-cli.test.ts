@@ -226,5 +226,17 @@ describe("AWS CLI v2", { skip: !present }, () => {
     assert.match(missing.stderr, /AWS\.SimpleQueueService\.NonExistentQueue/);
     const listed = ok<{ QueueUrls: string[] }>(sqs("list-queues", "--queue-name-prefix", "cli-"));
     assert.deepEqual(listed.QueueUrls, [url]);
+    // Empty results: nothing to receive, no queue of a prefix, no tags, no such attribute set.
+    const empty = sqs("create-queue", "--queue-name", "cli-empty");
+    const emptyUrl = (JSON.parse(empty.stdout) as { QueueUrl: string }).QueueUrl;
+    for (const args of [
+      ["receive-message", "--queue-url", emptyUrl],
+      ["list-queues", "--queue-name-prefix", "zzz"],
+      ["list-queue-tags", "--queue-url", emptyUrl],
+      ["get-queue-attributes", "--queue-url", emptyUrl, "--attribute-names", "RedrivePolicy"],
+    ]) {
+      const r = sqs(...args);
+      assert.equal(r.status, 0, `${args[0]}: ${r.stderr}`);
+    }
   });
 });

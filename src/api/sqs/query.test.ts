@@ -82,6 +82,13 @@ describe("SQS query protocol", () => {
       queryResponseBody("DeleteQueue", {}, "rid"),
       /^<\?xml version="1.0"\?><DeleteQueueResponse [^>]+><ResponseMetadata>/,
     );
+    // Nothing received, nothing listed: the result element is there, empty.
+    for (const action of ["ReceiveMessage", "ListQueues", "ListQueueTags", "GetQueueAttributes"]) {
+      assert.match(
+        queryResponseBody(action, {}, "rid"),
+        new RegExp(`<${action}Response [^>]+><${action}Result></${action}Result><ResponseMetadata>`),
+      );
+    }
     const error = queryErrorBody(new QueueError("AWS.SimpleQueueService.NonExistentQueue", "gone"), "rid");
     assert.match(
       error,

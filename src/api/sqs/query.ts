@@ -275,15 +275,32 @@ function resultBody(action: string, output: Record<string, unknown>): string {
   }
 }
 
+/**
+ * The actions whose reply has no `<Action>Result` element (their output shape is empty). Every other
+ * reply has one, empty or not: the SDKs read an empty receive or listing from `<…Result/>`, and fail
+ * without it.
+ */
+const NO_RESULT: ReadonlySet<string> = new Set([
+  "AddPermission",
+  "ChangeMessageVisibility",
+  "DeleteMessage",
+  "DeleteQueue",
+  "PurgeQueue",
+  "RemovePermission",
+  "SetQueueAttributes",
+  "TagQueue",
+  "UntagQueue",
+]);
+
 /** The XML reply of an action. */
 export function queryResponseBody(
   action: string,
   output: Record<string, unknown>,
   requestId: string,
 ): string {
-  const result = resultBody(action, output);
-  const withResult =
-    result === "" && Object.keys(output).length === 0 ? "" : `<${action}Result>${result}</${action}Result>`;
+  const withResult = NO_RESULT.has(action)
+    ? ""
+    : `<${action}Result>${resultBody(action, output)}</${action}Result>`;
   return (
     `<?xml version="1.0"?><${action}Response xmlns="${NAMESPACE}">${withResult}` +
     `<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${action}Response>`
