@@ -17,6 +17,7 @@ import {
   startBusbar,
   TEST_ROOT,
   runBusbar,
+  signedHeaders,
 } from "./support/index.js";
 
 describe("BUSBAR_DELIVERY=off", () => {
@@ -109,6 +110,33 @@ for (const [name, value, logged] of [
           bad.send(new PutEventsCommand({ Entries: [{ Source: "s", DetailType: "t", Detail: "{}" }] })),
           { name: "InvalidSignatureException" },
         );
+        // Input nested absurdly deep (JSON.parse takes it; a copy between threads would not): a clear
+        // refusal in each API's error shape, and the server goes on.
+        for (const depth of [5_000, 100_000]) {
+          const nest = (inner: string) => "[".repeat(depth) + inner + "]".repeat(depth);
+          for (const [target, body, error] of [
+            ["AWSEvents.PutEvents", `{"Entries":${nest("")}}`, /SerializationException|not a structure/],
+            [
+              "AmazonSQS.SendMessage",
+              `{"QueueUrl":${nest("")},"MessageBody":"x"}`,
+              /MalformedInput|InvalidParameterValue|QueueUrl/,
+            ],
+          ] as const) {
+            const headers = signedHeaders(new URL(server.url).host, target, body, TEST_ROOT);
+            const r = await fetch(`${server.url}/`, {
+              method: "POST",
+              headers,
+              body,
+              signal: AbortSignal.timeout(10_000),
+            });
+            // PutEvents on the main thread reads the Entries and refuses the one it finds (200).
+            assert.ok(
+              r.status === 400 || (r.status === 200 && target === "AWSEvents.PutEvents"),
+              `${target} at depth ${depth}: ${r.status}`,
+            );
+            assert.match(await r.text(), error, `${target} at depth ${depth}`);
+          }
+        }
         const ready = await fetch(`${server.url}/readyz`);
         assert.equal(ready.status, 200);
         assert.ok((await metric(server.url, "Events")) >= 1);

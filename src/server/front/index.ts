@@ -52,7 +52,15 @@ export async function startFront(
   log: Logger,
 ): Promise<Front> {
   const worker = startWorker(import.meta.url, "worker-main", data);
-  const outbox = new Outbox<MainMessage>((batch) => worker.postMessage(batch));
+  const outbox = new Outbox<MainMessage>(
+    (batch) => worker.postMessage(batch),
+    (message, err) => {
+      // A reply that cannot be copied to the front thread: the request gets the internal error instead.
+      if (message.t !== "reply") return;
+      log.error({ err }, "a reply could not be handed to the front thread");
+      outbox.send({ t: "reply", id: message.id, ok: false, error: { kind: "internal" } });
+    },
+  );
   let onClosed: (() => void) | undefined;
   let listening: ((m: FrontMessage) => void) | undefined;
   let exited = false;

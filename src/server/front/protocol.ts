@@ -79,7 +79,14 @@ export class Outbox<M> {
   private batch: M[] = [];
   private scheduled = false;
 
-  constructor(private readonly post: (batch: readonly M[]) => void) {}
+  /**
+   * @param unsendable hears of a message that cannot be posted (its copy between threads failed),
+   *   so that whoever waits for its answer is told; the batch's other messages still go.
+   */
+  constructor(
+    private readonly post: (batch: readonly M[]) => void,
+    private readonly unsendable: (message: M, error: unknown) => void,
+  ) {}
 
   send(message: M): void {
     this.batch.push(message);
@@ -89,7 +96,17 @@ export class Outbox<M> {
       this.scheduled = false;
       const batch = this.batch;
       this.batch = [];
-      this.post(batch);
+      try {
+        this.post(batch);
+      } catch {
+        for (const m of batch) {
+          try {
+            this.post([m]);
+          } catch (error) {
+            this.unsendable(m, error);
+          }
+        }
+      }
     });
   }
 }

@@ -53,7 +53,17 @@ function errorOf(shape: ErrorShape): Error {
   }
 }
 
-const outbox = new Outbox<FrontMessage>((batch) => port.postMessage(batch));
+const outbox = new Outbox<FrontMessage>(
+  (batch) => port.postMessage(batch),
+  (message) => {
+    // A call that cannot reach the main thread is answered here, with an error.
+    const id = "id" in message ? message.id : undefined;
+    const waiting = id === undefined ? undefined : pending.get(id);
+    if (id === undefined || waiting === undefined) return;
+    pending.delete(id);
+    waiting.reject(new RemoteInternalError("the request could not be handed to the main thread"));
+  },
+);
 const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 let nextId = 0;
 let ready = true;
@@ -107,13 +117,38 @@ const onInternalError = (err: unknown, operation: string): void => {
   });
 };
 
+/**
+ * The deepest input handed to the main thread. A message is copied between threads by a recursive
+ * structured clone, which a deeply nested input (JSON.parse takes any depth) overflows: the post
+ * throws, or the main thread cannot read the message and it is never answered. No operation's input
+ * comes near this depth.
+ */
+const MAX_INPUT_DEPTH = 64;
+
+/** Whether `value` nests objects or arrays deeper than `max` levels. */
+function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (v === null || typeof v !== "object") continue;
+    if (depth > max) return true;
+    for (const child of Object.values(v))
+      if (child !== null && typeof child === "object") stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+const TOO_DEEP = `The request nests objects or arrays more than ${MAX_INPUT_DEPTH} levels deep.`;
+
 const eventsOperations: OperationTable<SignedBy> = Object.fromEntries(
   data.eventsOperations.map((op) => [
     op,
     (ctx: SignedBy, input: Input) =>
-      call((id) => ({ t: "events", id, op, accessKeyId: ctx.accessKeyId, input })) as Promise<
-        Record<string, unknown>
-      >,
+      nestedDeeperThan(input, MAX_INPUT_DEPTH)
+        ? Promise.reject(new RemoteAwsError("SerializationException", 400, TOO_DEEP))
+        : (call((id) => ({ t: "events", id, op, accessKeyId: ctx.accessKeyId, input })) as Promise<
+            Record<string, unknown>
+          >),
   ]),
 );
 const sqsOperations = new Set(data.sqsOperations);
@@ -125,9 +160,16 @@ const api = routeApi<SignedBy, SignedBy>({
     operation: (op) =>
       sqsOperations.has(op)
         ? (caller, baseUrl, input) =>
-            call((id) => ({ t: "sqs", id, op, accessKeyId: caller.accessKeyId, baseUrl, input })) as Promise<
-              Record<string, unknown>
-            >
+            nestedDeeperThan(input, MAX_INPUT_DEPTH)
+              ? Promise.reject(new QueueError("MalformedInput", TOO_DEEP))
+              : (call((id) => ({
+                  t: "sqs",
+                  id,
+                  op,
+                  accessKeyId: caller.accessKeyId,
+                  baseUrl,
+                  input,
+                })) as Promise<Record<string, unknown>>)
         : undefined,
     onInternalError,
   },
