@@ -17,6 +17,7 @@ import {
   DescribeRuleCommand,
   ListTargetsByRuleCommand,
   PutRuleCommand,
+  PutTargetsCommand,
   RemovePermissionCommand,
 } from "@aws-sdk/client-eventbridge";
 import {
@@ -84,6 +85,28 @@ describe("access keys with policies", () => {
       eb.send(new TestEventPatternCommand({ EventPattern: '{"source":["s"]}', Event: "{}" })),
       { name: "AccessDeniedException" },
     );
+    // events:PutTargets alone does not let a rule write where the key may not: a queue (no
+    // sqs:SendMessage), an API destination (no events:InvokeApiDestination). events:PutEvents on a bus
+    // it has (events:Put*).
+    for (const arn of [
+      `arn:aws:sqs:us-east-1:${ACCOUNT}:not-mine`,
+      `arn:aws:events:us-east-1:${ACCOUNT}:api-destination/d/0f4e3d2c-0000-4000-8000-000000000001`,
+    ]) {
+      await assert.rejects(
+        eb.send(new PutTargetsCommand({ Rule: "allowed", Targets: [{ Id: "t", Arn: arn }] })),
+        {
+          name: "AccessDeniedException",
+          message: /not authorized to perform (sqs:SendMessage|events:InvokeApiDestination)/,
+        },
+      );
+    }
+    const toBus = await eb.send(
+      new PutTargetsCommand({
+        Rule: "allowed",
+        Targets: [{ Id: "b", Arn: `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/elsewhere` }],
+      }),
+    );
+    assert.equal(toBus.FailedEntryCount, 0);
     eb.destroy();
   });
   it("rejects a malformed policy file with the reason, storing nothing", () => {

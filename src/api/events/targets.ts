@@ -43,6 +43,14 @@ const SUPPORTED_TARGETS = [
   /^(nats|amqps?|mqtts?|rediss?):\/\//i,
 ];
 
+/** The action a target performs on its ARN each time it is invoked, for those that act on Busbar's own resources. */
+function targetAction(arn: string): string | undefined {
+  if (/^arn:aws[a-z-]*:sqs:/.test(arn)) return "sqs:SendMessage";
+  if (/^arn:aws[a-z-]*:events:[^:]*:\d{12}:event-bus\//.test(arn)) return "events:PutEvents";
+  if (/^arn:aws[a-z-]*:events:[^:]*:\d{12}:api-destination\//.test(arn)) return "events:InvokeApiDestination";
+  return undefined;
+}
+
 /** The account in an API destination ARN, when `arn` is one. */
 const API_DESTINATION_ACCOUNT = /^arn:aws[a-z-]*:events:[a-z0-9-]+:(\d{12}):api-destination\//;
 
@@ -155,6 +163,13 @@ const putTargets: Operation = async (ctx, input) => {
     throw new ApiError("ValidationException", "Target ids must be unique within a request.");
   const existing = await ruleTargets(ctx, rule);
   const good = read.filter((t): t is Target => !("error" in t)).map((t) => keepBrokerSecrets(t, existing));
+  // What a target does on the caller's behalf, the caller must be allowed to do itself (EventBridge
+  // asks the same of the role a target runs as): a key without sqs:SendMessage on a queue cannot
+  // have a rule write to it.
+  for (const t of good) {
+    const action = targetAction(t.arn);
+    if (action !== undefined) ctx.authorize(action, t.arn);
+  }
   const after = new Set([...existing.map((t) => t.id), ...good.map((t) => t.id)]);
   if (after.size > MAX_TARGETS_PER_RULE) {
     throw new ApiError(
