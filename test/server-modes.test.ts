@@ -4,6 +4,9 @@
  * instead of the main thread; SQLite on the other thread than the default (BUSBAR_STORE_THREAD).
  * Bad values refuse to start.
  */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { PutEventsCommand, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
@@ -166,4 +169,35 @@ describe("bad values", () => {
       assert.match(r.stdout + r.stderr, message);
     });
   }
+  it("a start that fails names why in one line, without a stack, and exits 1", async () => {
+    const taken = await startBusbar();
+    try {
+      const port = new URL(taken.url).port;
+      const dir = mkdtempSync(join(tmpdir(), "busbar-test-"));
+      for (const [args, env, message] of [
+        [["--port", port, "--data-dir", join(dir, "a")], {}, /address already in use/],
+        [["--port", "0", "--data-dir", "/etc/passwd/x"], {}, /not a directory/],
+        [
+          ["--port", "0", "--data-dir", join(dir, "b")],
+          { BUSBAR_LOG_LEVEL: "loud" },
+          /BUSBAR_LOG_LEVEL must be one of/,
+        ],
+        [
+          ["--port", "0", "--data-dir", join(dir, "c")],
+          { BUSBAR_ALLOW_TARGET_NETWORKS: "notacidr" },
+          /is not a CIDR/,
+        ],
+      ] as const) {
+        const r = runBusbar(["serve", ...args], { env: { ...process.env, ...env }, timeoutMs: 20_000 });
+        assert.equal(r.status, 1, `${args.join(" ")}: ${r.stderr}`);
+        assert.match(r.stderr, /^error: Busbar could not start: /m);
+        assert.match(r.stderr, message);
+        assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+      }
+      removeDataDir(dir);
+    } finally {
+      await taken.stop();
+      removeDataDir(taken.dataDir);
+    }
+  });
 });

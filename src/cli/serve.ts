@@ -9,18 +9,30 @@ import { startNode } from "../server/index.js";
 /** Starts the server; resolves once it has stopped after a signal. */
 export async function runServe(flags: ConfigFlags): Promise<number> {
   const config = loadConfig(flags);
-  const log = createLogger();
   // Listen for signals before starting, so that one arriving during start-up still drains and exits 0.
   const signalled = new Promise<NodeJS.Signals>((resolve) => {
     process.once("SIGTERM", resolve);
     process.once("SIGINT", resolve);
   });
-  const node = await startNode(config, log, (c, file) => {
-    process.stdout.write(
-      `\nBusbar generated root credentials for account ${config.accountId} (shown once; saved to ${file}, mode 0600):\n` +
-        `  BUSBAR_ROOT_ACCESS_KEY_ID=${c.accessKeyId}\n  BUSBAR_ROOT_SECRET_ACCESS_KEY=${c.secretAccessKey}\n\n`,
+  let log: ReturnType<typeof createLogger>;
+  let node: Awaited<ReturnType<typeof startNode>>;
+  try {
+    log = createLogger();
+    node = await startNode(config, log, (c, file) => {
+      process.stdout.write(
+        `\nBusbar generated root credentials for account ${config.accountId} (shown once; saved to ${file}, mode 0600):\n` +
+          `  BUSBAR_ROOT_ACCESS_KEY_ID=${c.accessKeyId}\n  BUSBAR_ROOT_SECRET_ACCESS_KEY=${c.secretAccessKey}\n\n`,
+      );
+    });
+  } catch (err) {
+    // The port taken, the data directory not writable, a setting read at start: a line, not a stack.
+    process.stderr.write(
+      `error: Busbar could not start: ${err instanceof Error ? err.message : String(err)}\n`,
     );
-  });
+    // What start-up opened before it failed (the store's thread, say) must not keep the process up.
+    setTimeout(() => process.exit(1), 100).unref();
+    return 1;
+  }
   const signal = await signalled;
   log.info({ signal }, "stopping");
   try {
