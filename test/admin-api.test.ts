@@ -7,7 +7,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -201,6 +201,12 @@ describe("busbar accounts|keys --endpoint (a running server)", () => {
     assert.equal(notUrl.status, 2);
     assert.match(notUrl.stderr, /--endpoint must be a URL/);
 
+    // A data directory that is none (a typo): refused, and nothing is made there.
+    const typo = `${server.dataDir}-typo`;
+    const wrong = busbar({}, "keys", "list", "--data-dir", typo);
+    assert.equal(wrong.status, 2);
+    assert.match(wrong.stderr, /is not a Busbar data directory/);
+    assert.equal(existsSync(typo), false);
     const both = busbar(TEST_ROOT, "keys", "list", "--endpoint", server.url, "--data-dir", server.dataDir);
     assert.equal(both.status, 2);
     assert.match(both.stderr, /--data-dir or --endpoint, not both/);
@@ -510,7 +516,7 @@ describe("busbar targets describe-signing-secrets|rotate-signing-secret --endpoi
         Rule: "hooks",
         Targets: [
           { Id: "hook", Arn: "https://hooks.example.com/in" },
-          { Id: "bus", Arn: `arn:aws:events:us-east-1:${DEFAULT_ACCOUNT}:event-bus/default` },
+          { Id: "bus", Arn: `arn:aws:events:us-east-1:${DEFAULT_ACCOUNT}:event-bus/elsewhere` },
         ],
       }),
     );

@@ -13,7 +13,15 @@ import {
   deleteAccessKey,
 } from "../accounts/index.js";
 import { loadConfig } from "../config/index.js";
-import { allItems, openSqliteStore, type AccessKey, type Store } from "../store/index.js";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import {
+  DEFAULT_SQLITE_FILE_NAME,
+  allItems,
+  openSqliteStore,
+  type AccessKey,
+  type Store,
+} from "../store/index.js";
 import { AdminError, callRemote, callRemoteAllPages, printJson, remoteFor } from "./remote.js";
 import type { Output } from "./test-pattern.js";
 
@@ -30,6 +38,13 @@ async function withStore<T>(
   f: (store: Store, region: string) => Promise<T>,
 ): Promise<T> {
   const config = loadConfig({ dataDir });
+  // A typo in the path would otherwise make a new, empty database there that no server reads.
+  if (!existsSync(join(config.dataDir, DEFAULT_SQLITE_FILE_NAME))) {
+    throw new AdminError(
+      `${config.dataDir} is not a Busbar data directory (it has no ${DEFAULT_SQLITE_FILE_NAME}): check --data-dir ` +
+        "(or BUSBAR_DATA_DIR), run `busbar serve` on it once first, or use --endpoint with a running server",
+    );
+  }
   const store = openSqliteStore({ dataDir: config.dataDir });
   try {
     return await f(store, config.region);

@@ -4,7 +4,12 @@
  */
 export * from "./types.js";
 import type { ListOptions, Page } from "./types.js";
-export { openSqliteStore, openSqliteStoreInThread, type SqliteStoreOptions } from "./sqlite/index.js";
+export {
+  DEFAULT_SQLITE_FILE_NAME,
+  openSqliteStore,
+  openSqliteStoreInThread,
+  type SqliteStoreOptions,
+} from "./sqlite/index.js";
 export {
   RemoteStoreError,
   openSqliteStoreInWorker,
