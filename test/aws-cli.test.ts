@@ -226,6 +226,10 @@ describe("AWS CLI v2", { skip: !present }, () => {
     assert.match(missing.stderr, /AWS\.SimpleQueueService\.NonExistentQueue/);
     const listed = ok<{ QueueUrls: string[] }>(sqs("list-queues", "--queue-name-prefix", "cli-"));
     assert.deepEqual(listed.QueueUrls, [url]);
+    // An empty batch (sent as `Entries=`) is SQS's EmptyBatchRequest.
+    const emptyBatch = sqs("send-message-batch", "--queue-url", url, "--entries", "[]");
+    assert.notEqual(emptyBatch.status, 0);
+    assert.match(emptyBatch.stderr, /EmptyBatchRequest/);
     // Empty results: nothing to receive, no queue of a prefix, no tags, no such attribute set.
     const empty = sqs("create-queue", "--queue-name", "cli-empty");
     const emptyUrl = (JSON.parse(empty.stdout) as { QueueUrl: string }).QueueUrl;

@@ -169,6 +169,14 @@ describe("AWS JSON 1.1 protocol edge", () => {
     assert.equal(form.status, 413);
     assert.match(await form.text(), /<Code>RequestEntityTooLarge<\/Code>/);
   });
+  it("answers a query-protocol call sent with GET with SQS's InvalidAction, in XML", async () => {
+    const r = await fetch(`${server.url}/?Action=ListQueues&Version=2012-11-05`);
+    assert.equal(r.status, 400);
+    assert.match(
+      await r.text(),
+      /<ErrorResponse[^>]*><Error><Type>Sender<\/Type><Code>InvalidAction<\/Code>/,
+    );
+  });
   it("rejects wrong types of members with the member named", async () => {
     const r = await call("AWSEvents.CreateEventBus", JSON.stringify({ Name: 42 }));
     assert.equal(r.status, 400);

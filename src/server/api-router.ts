@@ -7,6 +7,7 @@ import {
   EVENTS_TARGET_PREFIX,
   SQS_TARGET_PREFIX,
   header,
+  isQueryGet,
   isSqsQueryRequest,
   mediaType,
   serveAwsJson,
@@ -37,7 +38,8 @@ export function routeApi<E, S>(routes: ApiRoutes<E, S>): (request: RawRequest) =
     if (
       target?.startsWith(SQS_TARGET_PREFIX) === true ||
       mediaType(request) === "application/x-amz-json-1.0" ||
-      isSqsQueryRequest(request)
+      isSqsQueryRequest(request) ||
+      isQueryGet(request)
     ) {
       return serveSqs(request, routes.sqs);
     }

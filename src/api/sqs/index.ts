@@ -5,6 +5,7 @@
 export type { SqsCaller, SqsContext, SqsOperation } from "./context.js";
 export {
   SQS_TARGET_PREFIX,
+  isQueryGet,
   isSqsQueryRequest,
   serveSqs,
   sqsAuthFailure,

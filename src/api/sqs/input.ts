@@ -73,7 +73,8 @@ const ENTRY_ID = /^[A-Za-z0-9_-]{1,80}$/;
  */
 export function batchEntries(input: Input, entryName: string): Array<Readonly<Record<string, unknown>>> {
   const v = input.Entries;
-  if (v === undefined || v === null || (Array.isArray(v) && v.length === 0)) {
+  // The query protocol writes an empty list as `Entries=` (what AWS CLI 2 sends for --entries '[]').
+  if (v === undefined || v === null || v === "" || (Array.isArray(v) && v.length === 0)) {
     throw new QueueError(
       "AWS.SimpleQueueService.EmptyBatchRequest",
       `There should be at least one ${entryName} in the request.`,

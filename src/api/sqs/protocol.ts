@@ -87,6 +87,11 @@ export function isSqsQueryRequest(request: RawRequest): boolean {
   return request.method === "POST" && mediaType(request) === "application/x-www-form-urlencoded";
 }
 
+/** A request in the query protocol's form sent with another method than POST. */
+export function isQueryGet(request: RawRequest): boolean {
+  return request.method !== "POST" && /(^|&)Action=/.test(request.query);
+}
+
 /** The queue URL a query request was posted to, when its path is `/<account>/<name>`. */
 function pathQueueUrl(request: RawRequest): string | undefined {
   return /^\/\d{12}\/[^/]+$/.test(request.path) ? `${baseUrl(request)}${request.path}` : undefined;
@@ -101,19 +106,20 @@ export async function serveSqs<C = SqsCaller>(
   deps: SqsDependencies<C>,
 ): Promise<RawResponse> {
   const requestId = randomUUID();
-  const query = isSqsQueryRequest(request);
+  // A query-protocol call sent with GET (`?Action=…`): refused, in the query protocol's XML.
+  const query = isSqsQueryRequest(request) || isQueryGet(request);
   const target = header(request, "x-amz-target") ?? "";
   let operationName = target.startsWith(SQS_TARGET_PREFIX) ? target.slice(SQS_TARGET_PREFIX.length) : "";
   try {
     let input: Input;
+    if (request.method !== "POST") {
+      throw new QueueError("InvalidAction", `The SQS API is served by POST (got ${request.method}).`);
+    }
     if (query) {
       const parsed = parseQueryRequest(request.body.toString("utf8"), pathQueueUrl(request));
       operationName = parsed.action;
       input = parsed.input;
     } else {
-      if (request.method !== "POST") {
-        throw new QueueError("InvalidAction", `The SQS API is served by POST (got ${request.method}).`);
-      }
       const contentType = mediaType(request);
       if (contentType !== CONTENT_TYPE && contentType !== "application/json") {
         throw new QueueError(
