@@ -57,6 +57,15 @@ describe("busbar test-pattern", () => {
     const missing = busbar(["test-pattern", "--pattern", join(dir, "nope.json"), "--event", event]);
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /ENOENT/);
+    // An event that is JSON but not an object is invalid, not a "no match".
+    const array = busbar(["test-pattern", "--pattern", pattern, "--event", file("array.json", "[1,2]")]);
+    assert.equal(array.status, 2);
+    assert.match(array.stderr, /the event must be a JSON object/);
+  });
+  it("exits 2 when both the pattern and the event are to come from standard input", () => {
+    const r = busbar(["test-pattern", "--pattern", "-", "--event", "-"], '{"source":["shop"]}');
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /only one of --pattern and --event can be read from standard input/);
   });
   it("exits 2 with usage help when an option is missing", () => {
     const r = busbar(["test-pattern", "--pattern", event]);

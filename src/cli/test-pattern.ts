@@ -23,11 +23,20 @@ function read(file: string): string {
 export function runTestPattern(patternFile: string, eventFile: string, io: Output): TestPatternExit {
   let pattern: string;
   let event: string;
+  if (patternFile === "-" && eventFile === "-") {
+    io.err("error: only one of --pattern and --event can be read from standard input (-)");
+    return TestPatternExit.Invalid;
+  }
   try {
     pattern = read(patternFile);
     event = read(eventFile);
   } catch (e) {
     io.err(`error: ${(e as Error).message}`);
+    return TestPatternExit.Invalid;
+  }
+  // An event is a JSON object; anything else (an array, a number) could only ever not match.
+  if (!/^\s*\{/.test(event)) {
+    io.err("invalid: the event must be a JSON object");
     return TestPatternExit.Invalid;
   }
   try {
