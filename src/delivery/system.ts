@@ -18,6 +18,7 @@ import {
   createApiDestinationInvoker,
   createWebhookInvoker,
   isApiDestinationArn,
+  isWebhookArn,
   redactWebhookUrl,
   type AllowedNetworks,
   type ResolvedApiDestination,
@@ -131,7 +132,7 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
     invokerFor,
     // Logs and dead-letter messages name targets without the secrets a URI may carry.
     deadLetters: new DeadLetters(queues, (arn) =>
-      isBrokerUri(arn) ? redactUri(arn) : /^https?:\/\//.test(arn) ? redactWebhookUrl(arn) : arn,
+      isBrokerUri(arn) ? redactUri(arn) : isWebhookArn(arn) ? redactWebhookUrl(arn) : arn,
     ),
     metrics,
     log,
