@@ -9,7 +9,7 @@ import type { GroupCommitter } from "../ingest/index.js";
 import type { Logger } from "../log/index.js";
 import type { Metrics } from "../metrics/index.js";
 import type { QueueService } from "../queues/index.js";
-import type { DeliveryScope, Store } from "../store/index.js";
+import { type DeliveryScope, type Store, sweepInSteps } from "../store/index.js";
 import { createBrokerInvoker, isBrokerUri, redactUri } from "./brokers/index.js";
 import { BusTargetInvoker } from "./bus-target.js";
 import { DeliveryEngine } from "./engine.js";
@@ -61,8 +61,8 @@ const EVENT_BUS_ARN = /^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\//;
 const QUEUE_ARN = /^arn:aws[a-z-]*:sqs:/;
 const API_DESTINATION = /^arn:aws[a-z-]*:events:[a-z0-9-]+:(\d{12}):api-destination\/([\w.-]+)/;
 const CONNECTION = /^arn:aws[a-z-]*:events:[a-z0-9-]+:(\d{12}):connection\/([\w.-]+)/;
-/** Pending deliveries deleted per store call when a bus, rule or target goes. */
-const DROP_STEP = 1000;
+/** Pending deliveries one store call looks at when a bus, rule or target goes. */
+const DROP_SCAN_LIMIT = 1000;
 
 /** How long a resolved API destination (and its decrypted connection) is reused. */
 const RESOLVE_CACHE_MS = 1000;
@@ -154,7 +154,7 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
     async dropDeliveries(scope) {
       engine.forget(scope);
       // In steps: other calls to the store run between them.
-      while ((await store.dropDeliveries(scope, DROP_STEP)) === DROP_STEP);
+      await sweepInSteps((cursor) => store.dropDeliveries(scope, DROP_SCAN_LIMIT, cursor));
     },
     async close() {
       await engine.close();

@@ -511,11 +511,13 @@ export interface Store {
   /** Sets when deliveries are next due and their attempt counts; unknown ones are ignored. Returns how many changed. */
   rescheduleDeliveries(changes: readonly DeliveryReschedule[]): Promise<number>;
   /**
-   * Deletes at most `limit` pending deliveries in `scope`; returns how many. A caller repeats it until
-   * it deletes fewer, so that other calls run between the steps (no index serves the scope: each step
-   * reads the pending deliveries until it has found `limit`).
+   * One step of dropping the pending deliveries in `scope`: looks at no more than `scanLimit` pending
+   * deliveries in key order from just after `cursor` (from the first when it is absent) and deletes
+   * those in scope. Gives how many it deleted and, unless it reached the end, the cursor of the next
+   * step (opaque). No index serves a scope, so a caller runs the steps to the end (`sweepInSteps`):
+   * together they read each pending delivery once, and other calls run between them.
    */
-  dropDeliveries(scope: DeliveryScope, limit: number): Promise<number>;
+  dropDeliveries(scope: DeliveryScope, scanLimit: number, cursor?: string): Promise<SweepStep>;
   /**
    * One step of the event log's retention: looks at no more than `scanLimit` events ingested before
    * `before`, oldest first, from just after `cursor` (from the oldest when it is absent), and deletes

@@ -14,6 +14,7 @@ import type {
   DeliveryScope,
   PendingDelivery,
   StoredEvent,
+  SweepStep,
 } from "../types.js";
 import type { Statements } from "./statements.js";
 
@@ -22,6 +23,17 @@ import type { Statements } from "./statements.js";
  * resumes after a delivery whose event is gone starts after every delivery due at the same time.
  */
 const AFTER_EVERY_SEQ = Number.MAX_SAFE_INTEGER;
+
+/** A drop step's cursor (`<event seq>:<delivery id>`), or one before every key when it is absent. */
+function dropCursor(cursor: string | undefined, scanLimit: number): readonly [number, string] {
+  if (!Number.isSafeInteger(scanLimit) || scanLimit < 1) {
+    throw new RangeError(`dropDeliveries: scanLimit must be a positive integer (got ${scanLimit})`);
+  }
+  if (cursor === undefined) return [-1, ""];
+  const match = /^(\d{1,15}):(.*)$/s.exec(cursor);
+  if (match === null) throw new RangeError(`dropDeliveries: ${JSON.stringify(cursor)} is not a cursor`);
+  return [Number(match[1]), match[2] as string];
+}
 
 /** Builds the delivery operations over prepared statements. */
 export function prepareDeliveryOperations(db: Database.Database, sql: Statements) {
@@ -63,18 +75,30 @@ export function prepareDeliveryOperations(db: Database.Database, sql: Statements
   });
 
   return {
-    /** Deletes at most `limit` pending deliveries in `scope`; returns how many. */
-    drop(scope: DeliveryScope, limit: number): number {
-      const count = Math.floor(limit);
-      if (!(count >= 1)) return 0;
-      return sql.dropDeliveries.run({
+    /**
+     * One step of dropping the deliveries in `scope`: the pending deliveries after `cursor`
+     * (`<event seq>:<id>`) in key order, at most `scanLimit` of them, deleted where in scope.
+     */
+    drop: tx((scope: DeliveryScope, scanLimit: number, cursor?: string): SweepStep => {
+      const [seq, id] = dropCursor(cursor, scanLimit);
+      const rows = sql.deliveriesInScopeAfter.all({
         accountId: scope.accountId,
         busName: scope.busName,
         ruleName: scope.ruleName ?? null,
         targetIds: scope.targetIds === undefined ? null : JSON.stringify(scope.targetIds),
-        limit: count,
-      }).changes;
-    },
+        seq,
+        id,
+        limit: scanLimit,
+      });
+      let deleted = 0;
+      for (const [eventSeq, deliveryId, inScope] of rows) {
+        if (inScope === 1) deleted += sql.deleteDelivery.run(eventSeq, deliveryId).changes;
+      }
+      const last = rows[rows.length - 1];
+      return rows.length < scanLimit || last === undefined
+        ? { deleted }
+        : { deleted, next: `${last[0]}:${last[1]}` };
+    }),
 
     /** The stored events of `ids`, each once, in the order of `ids`; unknown ids are skipped. */
     getEvents(ids: readonly string[]): StoredEvent[] {

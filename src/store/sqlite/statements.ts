@@ -182,24 +182,32 @@ export function prepareStatements(db: Database.Database) {
        ORDER BY due_at, event_seq, id LIMIT +?`,
     ),
     eventSeq: db.prepare<[string], number>(`SELECT seq FROM events WHERE id = ?`).pluck(),
-    dropDeliveries: db.prepare<
-      [
-        {
-          accountId: string;
-          busName: string;
-          ruleName: string | null;
-          targetIds: string | null;
-          limit: number;
-        },
-      ]
-    >(
-      `DELETE FROM deliveries WHERE (event_seq, id) IN (
-         SELECT event_seq, id FROM deliveries
-         WHERE account_id = @accountId AND bus_name = @busName
-           AND (@ruleName IS NULL OR rule_name = @ruleName)
-           AND (@targetIds IS NULL OR target_id IN (SELECT value FROM json_each(@targetIds)))
-         LIMIT @limit)`,
-    ),
+    /**
+     * A page of pending deliveries in key order after (seq, id), each with whether it is in a scope
+     * (a drop step: rows are read in the primary key's order, whatever the scope).
+     */
+    deliveriesInScopeAfter: db
+      .prepare<
+        [
+          {
+            accountId: string;
+            busName: string;
+            ruleName: string | null;
+            targetIds: string | null;
+            seq: number;
+            id: string;
+            limit: number;
+          },
+        ],
+        readonly [eventSeq: number, id: string, inScope: 0 | 1]
+      >(
+        `SELECT event_seq, id,
+           account_id = @accountId AND bus_name = @busName
+             AND (@ruleName IS NULL OR rule_name = @ruleName)
+             AND (@targetIds IS NULL OR target_id IN (SELECT value FROM json_each(@targetIds)))
+         FROM deliveries WHERE (event_seq, id) > (@seq, @id) ORDER BY event_seq, id LIMIT +@limit`,
+      )
+      .raw(),
     countDeliveries: db.prepare<[], number>(`SELECT count(*) FROM deliveries`).pluck(),
     deleteDelivery: db.prepare<[eventSeq: number, id: string]>(
       `DELETE FROM deliveries WHERE event_seq = ? AND id = ?`,

@@ -293,8 +293,8 @@ export class SyncSqliteStore implements SyncStore {
     return this.#deliveries.reschedule(changes);
   }
 
-  dropDeliveries(scope: DeliveryScope, limit: number): number {
-    return this.#deliveries.drop(scope, limit);
+  dropDeliveries(scope: DeliveryScope, scanLimit: number, cursor?: string): SweepStep {
+    return this.#deliveries.drop(scope, scanLimit, cursor);
   }
 
   /** Deletes events ingested before `before`, with their pending deliveries; returns how many events. */

@@ -182,34 +182,52 @@ export function deliveryTests(open: OpenStore): void {
       await store.appendEvents(records);
       const left = async (): Promise<string[]> =>
         (await walkDue(store, T0, 100)).map((d) => d.id.slice(d.id.indexOf("/"))).sort();
+      // Runs a drop to its end, 7 deliveries a step: what each step deleted.
       const drop = async (scope: Parameters<Store["dropDeliveries"]>[0]): Promise<number[]> => {
         const steps: number[] = [];
-        for (let n = 5; n === 5;) steps.push((n = await store.dropDeliveries(scope, 5)));
+        let cursor: string | undefined;
+        do {
+          const step = await store.dropDeliveries(scope, 7, cursor);
+          steps.push(step.deleted);
+          assert.notEqual(step.next, cursor, "a step must move on");
+          cursor = step.next;
+        } while (cursor !== undefined);
         return steps;
       };
+      const sum = (steps: number[]): number => steps.reduce((a, b) => a + b, 0);
       const count = (suffix: string, n: number): string[] => Array<string>(n).fill(suffix);
-      assert.deepEqual(
-        await drop({ accountId: ACCOUNT_ID, busName: "default", ruleName: "orders", targetIds: ["t2"] }),
-        [5, 5, 2],
-      );
+      // 60 pending: each drop reads them once, 7 a step (9 steps), whatever it deletes.
+      const targets = await drop({
+        accountId: ACCOUNT_ID,
+        busName: "default",
+        ruleName: "orders",
+        targetIds: ["t2"],
+      });
+      assert.equal(targets.length, 9);
+      assert.equal(sum(targets), 12);
       assert.deepEqual(await left(), [
         ...count("/0", 12),
         ...count("/2", 12),
         ...count("/3", 12),
         ...count("/4", 12),
       ]);
-      assert.deepEqual(
-        await drop({ accountId: ACCOUNT_ID, busName: "default", ruleName: "audit" }),
-        [5, 5, 2],
-      );
+      // 48 left: 7 steps.
+      const rule = await drop({ accountId: ACCOUNT_ID, busName: "default", ruleName: "audit" });
+      assert.equal(rule.length, 7);
+      assert.equal(sum(rule), 12);
       assert.deepEqual(await left(), [...count("/0", 12), ...count("/3", 12), ...count("/4", 12)]);
-      assert.deepEqual(await drop({ accountId: ACCOUNT_ID, busName: "default" }), [5, 5, 2]);
+      assert.equal(sum(await drop({ accountId: ACCOUNT_ID, busName: "default" })), 12);
       assert.deepEqual(await left(), [...count("/3", 12), ...count("/4", 12)]);
-      assert.equal(await store.dropDeliveries({ accountId: ACCOUNT_ID, busName: "nope" }, 5), 0);
-      assert.equal(await store.dropDeliveries({ accountId: ACCOUNT_ID, busName: "other" }, 0), 0);
+      assert.deepEqual(await drop({ accountId: ACCOUNT_ID, busName: "nope" }), [0, 0, 0, 0]);
       assert.equal(await store.countDeliveries(), 24);
       // The events stay (retention removes them once no delivery of theirs is pending).
       assert.equal((await store.getEvents(records.map((r) => r.event.id))).length, 36);
+    });
+
+    test("refuses a drop step with a scan limit below 1 or a cursor it did not give", async ({ store }) => {
+      const scope = { accountId: ACCOUNT_ID, busName: "default" };
+      await assert.rejects(store.dropDeliveries(scope, 0), /scanLimit must be a positive integer/);
+      await assert.rejects(store.dropDeliveries(scope, 5, "nope"), /is not a cursor/);
     });
   });
 }
