@@ -181,6 +181,99 @@ describe("rules and targets", () => {
       "ResourceNotFoundException",
     );
   });
+  it("refuses at PutTargets what EventBridge's PutTargets refuses of input and SQS parameters", async () => {
+    await eb.send(new PutRuleCommand({ Name: "input-limits", EventPattern: pattern }));
+    const foreignBus = "arn:aws:events:us-east-1:123456789012:event-bus/theirs";
+    const ownQueue = `arn:aws:sqs:us-east-1:${ACCOUNT}`;
+    const template = (paths: Record<string, string>) => ({
+      InputPathsMap: paths,
+      InputTemplate: `{"v": <${Object.keys(paths)[0]}>}`,
+    });
+    const put = await eb
+      .send(
+        new PutTargetsCommand({
+          Rule: "input-limits",
+          Targets: [
+            { Id: "bus-input", Arn: foreignBus, Input: "{}" },
+            { Id: "bus-path", Arn: foreignBus, InputPath: "$.detail" },
+            {
+              Id: "key-257",
+              Arn: `${ownQueue}:a`,
+              InputTransformer: template({ ["k".repeat(257)]: "$.detail" }),
+            },
+            {
+              Id: "path-257",
+              Arn: `${ownQueue}:b`,
+              InputTransformer: template({ k: `$.detail.${"p".repeat(248)}` }),
+            },
+            {
+              Id: "group-101",
+              Arn: `${ownQueue}:c.fifo`,
+              SqsParameters: { MessageGroupId: "g".repeat(101) },
+            },
+          ],
+        }),
+      )
+      .catch((e: Error) => e);
+    // A MessageGroupId past 100 characters fails the whole request, as the API's length limits do.
+    assert.ok(put instanceof Error && put.name === "ValidationException", JSON.stringify(put));
+    assert.match(put.message, /messageGroupId.*less than or equal to 100/);
+    const r = await eb.send(
+      new PutTargetsCommand({
+        Rule: "input-limits",
+        Targets: [
+          { Id: "bus-input", Arn: foreignBus, Input: "{}" },
+          { Id: "bus-path", Arn: foreignBus, InputPath: "$.detail" },
+          {
+            Id: "key-257",
+            Arn: `${ownQueue}:a`,
+            InputTransformer: template({ ["k".repeat(257)]: "$.detail" }),
+          },
+          {
+            Id: "path-257",
+            Arn: `${ownQueue}:b`,
+            InputTransformer: template({ k: `$.detail.${"p".repeat(248)}` }),
+          },
+          // At the limits, and a foreign bus without input: accepted.
+          {
+            Id: "key-256",
+            Arn: `${ownQueue}:a`,
+            InputTransformer: template({ ["k".repeat(256)]: "$.detail" }),
+          },
+          {
+            Id: "path-256",
+            Arn: `${ownQueue}:b`,
+            InputTransformer: template({ k: `$.detail.${"p".repeat(247)}` }),
+          },
+          { Id: "group-100", Arn: `${ownQueue}:c.fifo`, SqsParameters: { MessageGroupId: "g".repeat(100) } },
+          { Id: "bus-plain", Arn: foreignBus },
+        ],
+      }),
+    );
+    assert.deepEqual(
+      r.FailedEntries?.map((f) => f.TargetId),
+      ["bus-input", "bus-path", "key-257", "path-257"],
+    );
+    const messages = r.FailedEntries?.map((f) => f.ErrorMessage ?? "") ?? [];
+    assert.match(messages[0]!, /not available for an event bus of another account/);
+    assert.match(messages[1]!, /not available for an event bus of another account/);
+    assert.match(messages[2]!, /key k{32}… \(257 characters\) is not valid: 1 to 256/);
+    assert.match(messages[3]!, /257 characters long; at most 256/);
+    const listed = await eb.send(new ListTargetsByRuleCommand({ Rule: "input-limits" }));
+    assert.deepEqual(listed.Targets?.map((t) => t.Id).sort(), [
+      "bus-plain",
+      "group-100",
+      "key-256",
+      "path-256",
+    ]);
+    await eb.send(
+      new RemoveTargetsCommand({
+        Rule: "input-limits",
+        Ids: ["bus-plain", "group-100", "key-256", "path-256"],
+      }),
+    );
+  });
+
   it("puts, lists and removes targets; a rule with targets cannot be deleted", async () => {
     await eb.send(new PutRuleCommand({ Name: "with-targets", EventPattern: pattern }));
     const put = await eb.send(

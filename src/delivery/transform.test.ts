@@ -444,10 +444,11 @@ describe("compileTransform", () => {
       [
         "obj",
         '{"a":1,"b":["x",{"c":"d e"}]}',
-        '{\\"a\\":1,\\"b\\":[\\"x\\",{\\"c\\":\\"d e\\"}]}',
+        // EventBridge "removes any internal quotes to ensure a valid string"
+        "{a:1,b:[x,{c:d e}]}",
         '{"a":1,"b":["x",{"c":"d e"}]}',
       ],
-      ["arr", '[1,"two",null,{"k":"v"}]', '[1,\\"two\\",null,{\\"k\\":\\"v\\"}]', '[1,"two",null,{"k":"v"}]'],
+      ["arr", '[1,"two",null,{"k":"v"}]', "[1,two,null,{k:v}]", '[1,"two",null,{"k":"v"}]'],
       ["missing", '""', "", ""],
     ];
     for (const [variable, value, inString, inText] of cases) {
@@ -520,10 +521,17 @@ describe("compileTransform", () => {
       assert.equal(run(transformer(paths, "q=<quote> b=<backslash>")), 'q=say "hi" b=C:\\temp');
     });
 
-    it("escapes objects inserted inside a JSON string", () => {
-      const event = '{"detail":{"o":{"s":"a\\"b\\\\c"}}}';
+    it("takes the quotes off objects inserted inside a JSON string, and escapes what their strings hold", () => {
+      const event = '{"detail":{"o":{"s":"a\\"b\\\\c","k\\u0022":["x\\ny",1]}}}';
       const out = run(transformer({ o: "$.detail.o" }, '{"text": "o=<o>"}'), event);
-      assert.deepEqual(JSON.parse(out), { text: 'o={"s":"a\\"b\\\\c"}' });
+      assert.deepEqual(JSON.parse(out), { text: 'o={s:a"b\\c,k":[x\ny,1]}' });
+      assert.equal(
+        JSON.parse(run(transformer({ o: "$.detail.o" }, '"o=<o>"'), event)),
+        'o={s:a"b\\c,k":[x\ny,1]}',
+      );
+      // An object of no strings keeps its text; an empty string member leaves nothing.
+      const plain = '{"detail":{"o":{"":[true,null,-1.5e3,""]}}}';
+      assert.equal(run(transformer({ o: "$.detail.o" }, '"<o>"'), plain), '"{:[true,null,-1.5e3,]}"');
     });
   });
 

@@ -399,8 +399,34 @@ function insert(json: string | undefined, mode: Mode): string {
   if (mode === "value") return json;
   const c = json[0];
   if (c === '"') return mode === "string" ? json.slice(1, -1) : (JSON.parse(json) as string);
-  if (mode === "string" && (c === "{" || c === "[")) return JSON.stringify(json).slice(1, -1);
+  if (mode === "string" && (c === "{" || c === "[")) return JSON.stringify(withoutQuotes(json)).slice(1, -1);
   return json;
+}
+
+/**
+ * An object or array referenced inside a string: its JSON text without the quotes of its strings, as
+ * EventBridge documents ("removes any internal quotes to ensure a valid string": `{"a":"b"}` gives
+ * `{a:b}`). The strings' contents are decoded, and the caller escapes the whole for the string.
+ */
+function withoutQuotes(json: string): string {
+  let out = "";
+  let from = 0;
+  for (let i = json.indexOf('"'); i !== -1; i = json.indexOf('"', from)) {
+    let end = i + 1;
+    let escaped = false;
+    while (json[end] !== '"') {
+      if (json[end] === "\\") {
+        escaped = true;
+        end++;
+      }
+      end++;
+    }
+    out +=
+      json.slice(from, i) +
+      (escaped ? (JSON.parse(json.slice(i, end + 1)) as string) : json.slice(i + 1, end));
+    from = end + 1;
+  }
+  return out + json.slice(from);
 }
 
 /** ISO 8601 in UTC to the second, the format of the envelope's `time` (`2015-11-11T21:29:54Z`). */

@@ -53,6 +53,7 @@ function targetAction(arn: string): string | undefined {
 
 /** The account in an API destination ARN, when `arn` is one. */
 const API_DESTINATION_ACCOUNT = /^arn:aws[a-z-]*:events:[a-z0-9-]+:(\d{12}):api-destination\//;
+const EVENT_BUS_ACCOUNT = /^arn:aws[a-z-]*:events:[a-z0-9-]+:(\d{12}):event-bus\//;
 
 /**
  * Validates one target of a rule of account `accountId`; returns the stored form or a reason it is
@@ -88,6 +89,13 @@ function readTarget(raw: unknown, accountId: string, ownBus: string): Target | {
   const transformer = optionalObject(t, "InputTransformer");
   const given = [input, inputPath, transformer].filter((x) => x !== undefined).length;
   if (given > 1) return { id, error: "Only one of Input, InputPath, or InputTransformer may be specified." };
+  // As EventBridge documents for PutTargets (a bus of the rule's own account gets the event as it is).
+  const busAccount = EVENT_BUS_ACCOUNT.exec(arn)?.[1];
+  if (given > 0 && busAccount !== undefined && busAccount !== accountId)
+    return {
+      id,
+      error: `Target ${id}: Input, InputPath and InputTransformer are not available for an event bus of another account.`,
+    };
   if (input !== undefined) {
     try {
       JSON.parse(input);
@@ -102,11 +110,19 @@ function readTarget(raw: unknown, accountId: string, ownBus: string): Target | {
       const keys = Object.keys(map);
       if (keys.length > 100) return { id, error: "InputPathsMap has more than 100 entries." };
       for (const k of keys) {
-        if (!/^[A-Za-z0-9_-]+$/.test(k) || k.startsWith("aws."))
-          return { id, error: `InputPathsMap key ${k} is not valid.` };
+        if (!/^[A-Za-z0-9_-]{1,256}$/.test(k))
+          return {
+            id,
+            error: `InputPathsMap key ${k.length > 256 ? `${k.slice(0, 32)}… (${k.length} characters)` : k} is not valid: 1 to 256 letters, digits, _ or -.`,
+          };
         if (typeof map[k] !== "string" || !map[k].startsWith("$")) {
           return { id, error: `InputPathsMap value for ${k} must be a JSON path.` };
         }
+        if (map[k].length > 256)
+          return {
+            id,
+            error: `InputPathsMap value for ${k} is ${map[k].length} characters long; at most 256 are allowed.`,
+          };
       }
     }
   }
@@ -116,7 +132,7 @@ function readTarget(raw: unknown, accountId: string, ownBus: string): Target | {
     return { id, error: `Target ${id}: ${(e as Error).message}` };
   }
   const sqs = optionalObject(t, "SqsParameters");
-  const groupId = sqs === undefined ? undefined : optionalString(sqs, "MessageGroupId", { min: 1, max: 128 });
+  const groupId = sqs === undefined ? undefined : optionalString(sqs, "MessageGroupId", { min: 1, max: 100 });
   if (/^arn:aws[a-z-]*:sqs:.*\.fifo$/.test(arn) && groupId === undefined)
     return { id, error: `Target ${id} is a FIFO queue: SqsParameters.MessageGroupId is required.` };
   const retry = optionalObject(t, "RetryPolicy");
