@@ -2,9 +2,9 @@
  * A graceful stop (SIGTERM) while attempts hang: an attempt the stop ends is not the target's failure
  * (it is neither counted against MaximumRetryAttempts nor dead-lettered: the next start delivers it),
  * nothing is tried again while stopping, and the process exits in bounded time even when a pooled
- * broker connection has gone silent (its orderly close is never answered). The silent broker is the
- * machine's real Redis behind a TCP proxy the test stalls; that part skips loudly when Redis is
- * unreachable, except under CI=true.
+ * broker connection has gone silent (its orderly close is never answered). The silent brokers are the
+ * machine's real Redis and RabbitMQ behind a TCP proxy the test stalls; those parts skip loudly when
+ * the broker is unreachable, except under CI=true.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import {
@@ -25,6 +25,7 @@ import {
 } from "@aws-sdk/client-eventbridge";
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { Redis } from "ioredis";
+import amqp from "amqplib";
 import {
   createQueue,
   eventBridgeClient,
@@ -131,66 +132,121 @@ describe("SIGTERM while attempts hang", () => {
     }
   });
 
-  it("exits in bounded time when a pooled broker connection has gone silent, and delivers after", async (t) => {
-    const redis = new Redis({ host: "127.0.0.1", port: 6379, lazyConnect: true, maxRetriesPerRequest: 0 });
-    try {
-      await redis.connect();
-    } catch {
-      redis.disconnect();
-      const message =
-        "the shutdown test with a silent broker needs Redis on 127.0.0.1:6379 (see machines/node-svc.md)";
-      if (process.env.CI === "true") throw new Error(message);
-      console.warn(`\n!!! SKIPPING: ${message}\n`);
-      t.skip(message);
-      return;
-    }
-    // A TCP proxy to Redis that, once stalled, keeps its connections open and passes no byte.
-    let stalled = false;
-    const sockets: Socket[] = [];
-    const proxy: TcpServer = createTcpServer((client) => {
-      const upstream = connect(6379, "127.0.0.1");
-      sockets.push(client, upstream);
-      client.on("data", (d: Buffer) => stalled || upstream.write(d));
-      upstream.on("data", (d: Buffer) => stalled || client.write(d));
-      client.on("error", () => upstream.destroy());
-      upstream.on("error", () => client.destroy());
-      client.on("close", () => upstream.destroy());
-      upstream.on("close", () => client.destroy());
+  /** A real broker: how to reach it, a target URI through a proxy port, and how many messages it holds. */
+  interface SilentBroker {
+    readonly name: string;
+    readonly port: number;
+    open(): Promise<{
+      uri: (proxyPort: number) => string;
+      count: () => Promise<number>;
+      close: () => Promise<void>;
+    }>;
+  }
+
+  const brokers: SilentBroker[] = [
+    {
+      name: "Redis",
+      port: 6379,
+      async open() {
+        const redis = new Redis({
+          host: "127.0.0.1",
+          port: 6379,
+          lazyConnect: true,
+          maxRetriesPerRequest: 0,
+        });
+        await redis.connect().catch((e: unknown) => {
+          redis.disconnect();
+          throw e;
+        });
+        const stream = `busbar-shutdown-${randomUUID().slice(0, 8)}`;
+        return {
+          uri: (port) => `redis://127.0.0.1:${port}/0?stream=${stream}`,
+          count: () => redis.xlen(stream),
+          close: async () => {
+            await redis.del(stream);
+            redis.disconnect();
+          },
+        };
+      },
+    },
+    {
+      name: "RabbitMQ",
+      port: 5672,
+      async open() {
+        const connection = await amqp.connect("amqp://guest:guest@127.0.0.1:5672");
+        const channel = await connection.createChannel();
+        const queue = `busbar-shutdown-${randomUUID().slice(0, 8)}`;
+        await channel.assertQueue(queue, { durable: false, autoDelete: false });
+        return {
+          uri: (port) => `amqp://guest:guest@127.0.0.1:${port}/?routingKey=${queue}`,
+          count: async () => (await channel.checkQueue(queue)).messageCount,
+          close: async () => {
+            await channel.deleteQueue(queue);
+            await connection.close();
+          },
+        };
+      },
+    },
+  ];
+
+  for (const broker of brokers) {
+    it(`exits in bounded time when a pooled ${broker.name} connection has gone silent, and delivers after`, async (t) => {
+      let peer: Awaited<ReturnType<SilentBroker["open"]>>;
+      try {
+        peer = await broker.open();
+      } catch {
+        const message = `the shutdown test with a silent broker needs ${broker.name} on 127.0.0.1:${broker.port} (see machines/node-svc.md)`;
+        if (process.env.CI === "true") throw new Error(message);
+        console.warn(`\n!!! SKIPPING: ${message}\n`);
+        t.skip(message);
+        return;
+      }
+      // A TCP proxy to the broker that, once stalled, keeps its connections open and passes no byte.
+      let stalled = false;
+      const sockets: Socket[] = [];
+      const proxy: TcpServer = createTcpServer((client) => {
+        const upstream = connect(broker.port, "127.0.0.1");
+        sockets.push(client, upstream);
+        client.on("data", (d: Buffer) => stalled || upstream.write(d));
+        upstream.on("data", (d: Buffer) => stalled || client.write(d));
+        client.on("error", () => upstream.destroy());
+        upstream.on("error", () => client.destroy());
+        client.on("close", () => upstream.destroy());
+        upstream.on("close", () => client.destroy());
+      });
+      await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+      const port = (proxy.address() as AddressInfo).port;
+      let server = await startBusbar({ env: ENV });
+      dataDirs.push(server.dataDir);
+      try {
+        let events = eventBridgeClient(server.url);
+        await events.send(new PutRuleCommand({ Name: "silent", EventPattern: '{"source":["app.silent"]}' }));
+        const added = await events.send(
+          new PutTargetsCommand({ Rule: "silent", Targets: [{ Id: "b", Arn: peer.uri(port) }] }),
+        );
+        assert.equal(added.FailedEntryCount, 0, JSON.stringify(added.FailedEntries));
+        await put(events, "app.silent");
+        await until("the first message at the broker", async () => (await peer.count()) === 1);
+        stalled = true;
+        await put(events, "app.silent");
+        events.destroy();
+        // 5 s for the hanging attempt, then the connection's close, which the silent peer never answers.
+        const took = await stopWithin(server, 15_000);
+        assert.ok(took < 12_000, `stopped in ${took} ms`);
+        // The connection was let go, not left to the safety net that ends a process held open.
+        assert.doesNotMatch(server.output(), /still running after the node stopped/);
+        for (const s of sockets) s.destroy();
+        stalled = false;
+        server = await startBusbar({ env: ENV, dataDir: server.dataDir });
+        events = eventBridgeClient(server.url);
+        await until("the second message after the restart", async () => (await peer.count()) === 2);
+        events.destroy();
+      } finally {
+        await server.stop();
+        for (const s of sockets) s.destroy();
+        await new Promise((resolve) => proxy.close(resolve));
+        await peer.close();
+      }
     });
-    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
-    const port = (proxy.address() as AddressInfo).port;
-    const stream = `busbar-shutdown-${randomUUID().slice(0, 8)}`;
-    let server = await startBusbar({ env: ENV });
-    dataDirs.push(server.dataDir);
-    try {
-      let events = eventBridgeClient(server.url);
-      await events.send(new PutRuleCommand({ Name: "silent", EventPattern: '{"source":["app.silent"]}' }));
-      await events.send(
-        new PutTargetsCommand({
-          Rule: "silent",
-          Targets: [{ Id: "r", Arn: `redis://127.0.0.1:${port}/0?stream=${stream}` }],
-        }),
-      );
-      await put(events, "app.silent");
-      await until("the first event in the stream", async () => (await redis.xlen(stream)) === 1);
-      stalled = true;
-      await put(events, "app.silent");
-      events.destroy();
-      // 5 s for the hanging attempt, then the connection's close, which the silent peer never answers.
-      const took = await stopWithin(server, 15_000);
-      assert.ok(took < 12_000, `stopped in ${took} ms`);
-      for (const s of sockets) s.destroy();
-      stalled = false;
-      server = await startBusbar({ env: ENV, dataDir: server.dataDir });
-      events = eventBridgeClient(server.url);
-      await until("the second event after the restart", async () => (await redis.xlen(stream)) === 2);
-      events.destroy();
-    } finally {
-      await server.stop();
-      for (const s of sockets) s.destroy();
-      await new Promise((resolve) => proxy.close(resolve));
-      await redis.del(stream);
-      redis.disconnect();
-    }
-  });
+  }
 });
