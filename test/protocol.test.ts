@@ -97,6 +97,44 @@ async function call(
   };
 }
 
+/** A signed SQS query-protocol call: parameters in a form body (POST) or in the query string (GET). */
+async function sqsQuery(
+  params: Record<string, string>,
+  options: { method?: string; path?: string; alter?: (query: string) => string } = {},
+): Promise<{ status: number; text: string }> {
+  const method = options.method ?? "POST";
+  const url = new URL(options.path ?? "/", server.url);
+  const form = new URLSearchParams(params).toString();
+  const inUrl = method !== "POST";
+  const headers: Record<string, string> = {
+    host: url.host,
+    ...(!inUrl && { "content-type": "application/x-www-form-urlencoded" }),
+  };
+  const signer = new SignatureV4({
+    service: "sqs",
+    region: "us-east-1",
+    sha256: Sha256,
+    credentials: { accessKeyId: TEST_ROOT.accessKeyId, secretAccessKey: TEST_ROOT.secretAccessKey },
+  });
+  const request = await signer.sign({
+    method,
+    protocol: "http:",
+    hostname: url.hostname,
+    port: Number(url.port),
+    path: url.pathname,
+    headers,
+    ...(inUrl ? { query: params } : { body: form }),
+  });
+  const { host: _host, ...sendHeaders } = request.headers;
+  const query = inUrl ? `?${(options.alter ?? ((q) => q))(form)}` : "";
+  const res = await fetch(`${url.origin}${url.pathname}${query}`, {
+    method,
+    headers: sendHeaders,
+    body: inUrl ? null : form,
+  });
+  return { status: res.status, text: await res.text() };
+}
+
 before(async () => {
   server = await startBusbar({ env: { BUSBAR_MAX_BODY_BYTES: "65536" } });
 });
@@ -169,13 +207,70 @@ describe("AWS JSON 1.1 protocol edge", () => {
     assert.equal(form.status, 413);
     assert.match(await form.text(), /<Code>RequestEntityTooLarge<\/Code>/);
   });
-  it("answers a query-protocol call sent with GET with SQS's InvalidAction, in XML", async () => {
-    const r = await fetch(`${server.url}/?Action=ListQueues&Version=2012-11-05`);
-    assert.equal(r.status, 400);
-    assert.match(
-      await r.text(),
-      /<ErrorResponse[^>]*><Error><Type>Sender<\/Type><Code>InvalidAction<\/Code>/,
+  it("serves the SQS query protocol sent with GET, signed over its query string (boto 2 sends it so)", async () => {
+    const created = await sqsQuery({ Action: "CreateQueue", QueueName: "by-get", Version: "2012-11-05" });
+    assert.equal(created.status, 200, created.text);
+    const queueUrl = /<QueueUrl>([^<]+)<\/QueueUrl>/.exec(created.text)?.[1] ?? "";
+    const path = new URL(queueUrl).pathname;
+    const list = await sqsQuery(
+      { Action: "ListQueues", QueueNamePrefix: "by-", Version: "2012-11-05" },
+      { method: "GET" },
     );
+    assert.equal(list.status, 200, list.text);
+    assert.match(list.text, /<ListQueuesResult><QueueUrl>[^<]+\/by-get<\/QueueUrl><\/ListQueuesResult>/);
+    // The queue named by the URL's path, as boto 2 does; the attribute list in the query string.
+    const attributes = await sqsQuery(
+      { Action: "GetQueueAttributes", "AttributeName.1": "VisibilityTimeout", Version: "2012-11-05" },
+      { method: "GET", path },
+    );
+    assert.equal(attributes.status, 200, attributes.text);
+    assert.match(attributes.text, /<Name>VisibilityTimeout<\/Name><Value>30<\/Value>/);
+    // A parameter changed after signing is refused: the signature covers the query string.
+    const tampered = await sqsQuery(
+      { Action: "ListQueues", QueueNamePrefix: "by-", Version: "2012-11-05" },
+      { method: "GET", alter: (q) => q.replace("by-", "zz-") },
+    );
+    assert.equal(tampered.status, 403, tampered.text);
+    assert.match(tampered.text, /<Code>SignatureDoesNotMatch<\/Code>/);
+    // Other methods are not the query protocol's.
+    const del = await sqsQuery({ Action: "ListQueues", Version: "2012-11-05" }, { method: "DELETE" });
+    assert.equal(del.status, 400);
+    assert.match(del.text, /<ErrorResponse[^>]*><Error><Type>Sender<\/Type><Code>InvalidAction<\/Code>/);
+    assert.match(del.text, /served by POST and GET \(got DELETE\)/);
+  });
+  it("reads an empty list in the SQS query protocol (`AttributeName=`, `AttributeNames=`) as no elements", async () => {
+    const created = await sqsQuery({ Action: "CreateQueue", QueueName: "empty-lists" });
+    const QueueUrl = /<QueueUrl>([^<]+)<\/QueueUrl>/.exec(created.text)?.[1] ?? "";
+    // The flattened name (aws-sdk v2, aws-sdk-go v1) and the member name (botocore).
+    for (const empty of ["AttributeName", "AttributeNames"]) {
+      const r = await sqsQuery({ Action: "GetQueueAttributes", QueueUrl, [empty]: "" });
+      assert.equal(r.status, 200, r.text);
+      assert.match(r.text, /<GetQueueAttributesResult><\/GetQueueAttributesResult>/);
+    }
+    for (const empty of [
+      "MessageAttributeName",
+      "MessageAttributeNames",
+      "AttributeName",
+      "AttributeNames",
+    ]) {
+      const r = await sqsQuery({ Action: "ReceiveMessage", QueueUrl, [empty]: "" });
+      assert.equal(r.status, 200, `${empty}: ${r.text}`);
+    }
+    for (const empty of ["TagKey", "TagKeys"]) {
+      const r = await sqsQuery({ Action: "UntagQueue", QueueUrl, [empty]: "" });
+      assert.equal(r.status, 200, `${empty}: ${r.text}`);
+    }
+    for (const [action, entry] of [
+      ["SendMessageBatch", "SendMessageBatchRequestEntry"],
+      ["DeleteMessageBatch", "DeleteMessageBatchRequestEntry"],
+      ["ChangeMessageVisibilityBatch", "ChangeMessageVisibilityBatchRequestEntry"],
+    ] as const) {
+      for (const empty of [entry, "Entries"]) {
+        const r = await sqsQuery({ Action: action, QueueUrl, [empty]: "" });
+        assert.equal(r.status, 400, r.text);
+        assert.match(r.text, /<Code>AWS.SimpleQueueService.EmptyBatchRequest<\/Code>/, `${action} ${empty}`);
+      }
+    }
   });
   it("rejects wrong types of members with the member named", async () => {
     const r = await call("AWSEvents.CreateEventBus", JSON.stringify({ Name: 42 }));

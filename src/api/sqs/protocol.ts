@@ -106,17 +106,23 @@ export async function serveSqs<C = SqsCaller>(
   deps: SqsDependencies<C>,
 ): Promise<RawResponse> {
   const requestId = randomUUID();
-  // A query-protocol call sent with GET (`?Action=…`): refused, in the query protocol's XML.
+  // The query protocol also comes as GET with the parameters in the URL (`?Action=…`, as boto 2 sends
+  // it; the SQS developer guide documents both); other methods are refused, in its XML.
   const query = isSqsQueryRequest(request) || isQueryGet(request);
   const target = header(request, "x-amz-target") ?? "";
   let operationName = target.startsWith(SQS_TARGET_PREFIX) ? target.slice(SQS_TARGET_PREFIX.length) : "";
   try {
     let input: Input;
-    if (request.method !== "POST") {
-      throw new QueueError("InvalidAction", `The SQS API is served by POST (got ${request.method}).`);
+    const get = query && request.method === "GET";
+    if (request.method !== "POST" && !get) {
+      throw new QueueError(
+        "InvalidAction",
+        `The SQS API is served by POST${query ? " and GET" : ""} (got ${request.method}).`,
+      );
     }
     if (query) {
-      const parsed = parseQueryRequest(request.body.toString("utf8"), pathQueueUrl(request));
+      const parameters = get ? request.query : request.body.toString("utf8");
+      const parsed = parseQueryRequest(parameters, pathQueueUrl(request));
       operationName = parsed.action;
       input = parsed.input;
     } else {

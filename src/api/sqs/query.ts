@@ -63,8 +63,15 @@ function setOwn(target: Record<string, unknown>, key: string, value: unknown): v
   Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
-/** The elements of a flattened list (`{"1": …, "2": …}`), in index order. */
+/** JSON member names of lists: a client may name an empty list by them (`AttributeNames=`). */
+const LIST_MEMBERS: ReadonlySet<string> = new Set(Object.values(LISTS));
+
+/**
+ * The elements of a flattened list (`{"1": …, "2": …}`), in index order. The query protocol writes an
+ * empty list as the bare name with an empty value (`AttributeName=`): no elements.
+ */
 function items(tree: Tree | string): Array<Tree | string> {
+  if (tree === "") return [];
   if (typeof tree === "string") return [tree];
   return Object.keys(tree)
     .filter((k) => /^\d+$/.test(k))
@@ -115,6 +122,9 @@ function translate(tree: Tree): Record<string, unknown> {
         LISTS[key] as string,
         items(value).map((e) => (typeof e === "string" ? e : translate(e))),
       );
+    } else if (value === "" && LIST_MEMBERS.has(key)) {
+      // botocore writes an empty list under its member name (`AttributeNames=`, `Entries=`).
+      setOwn(out, key, []);
     } else if (typeof value === "string") {
       setOwn(out, key, NUMBERS.has(key) && /^-?\d+$/.test(value) ? Number(value) : value);
     } else {
