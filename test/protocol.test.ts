@@ -181,7 +181,7 @@ describe("AWS JSON 1.1 protocol edge", () => {
     assert.equal(r.status, 415);
     assert.equal(r.body.__type, "UnsupportedMediaTypeException");
   });
-  it("rejects bodies over the configured limit without reading them", async () => {
+  it("rejects bodies over the configured limit without keeping them", async () => {
     const r = await call("AWSEvents.PutEvents", JSON.stringify({ pad: "x".repeat(70_000) }));
     assert.equal(r.status, 413);
     assert.equal(r.body.__type, "RequestEntityTooLargeException");
@@ -295,9 +295,79 @@ describe("AWS JSON 1.1 protocol edge", () => {
     assert.equal(elsewhere.body.__type, "InvalidSignatureException");
     assert.match(String(elsewhere.body.message), /scoped to a valid region: 'us-east-1'/);
   });
-  it("answers health and readiness probes", async () => {
-    assert.equal((await fetch(new URL("/healthz", server.url))).status, 200);
-    assert.equal((await fetch(new URL("/readyz", server.url))).status, 200);
+  it("answers health and readiness probes, and metrics, to GET and HEAD", async () => {
+    for (const method of ["GET", "HEAD"]) {
+      for (const path of ["/healthz", "/readyz", "/metrics"]) {
+        const r = await fetch(new URL(path, server.url), { method });
+        assert.equal(r.status, 200, `${method} ${path}`);
+        const text = await r.text();
+        assert.equal(
+          text === "",
+          method === "HEAD",
+          `${method} ${path}: body ${JSON.stringify(text.slice(0, 40))}`,
+        );
+      }
+    }
+  });
+  it("refuses a query-protocol parameter name of too many dotted parts with MalformedInput, before anything else", async () => {
+    for (const parts of [17, 5_000, 30_000]) {
+      const r = await fetch(server.url, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: `Action=ListQueues&X${".a".repeat(parts - 1)}=1`,
+      });
+      assert.equal(r.status, 400, String(parts));
+      assert.match(await r.text(), /<Code>MalformedInput<\/Code>.*at most 16 are allowed/s);
+    }
+    // SQS's deepest names (6 parts) are read as usual.
+    const six = await sqsQuery({
+      Action: "SendMessageBatch",
+      QueueUrl: `${server.url}/000000000000/nope`,
+      "SendMessageBatchRequestEntry.1.Id": "a",
+      "SendMessageBatchRequestEntry.1.MessageBody": "b",
+      "SendMessageBatchRequestEntry.1.MessageAttribute.1.Name": "n",
+      "SendMessageBatchRequestEntry.1.MessageAttribute.1.Value.DataType": "String",
+      "SendMessageBatchRequestEntry.1.MessageAttribute.1.Value.StringValue": "v",
+    });
+    assert.match(six.text, /NonExistentQueue/);
+  });
+  it("answers a body over the limit with the 413 the client can read: after reading it (to 16 MiB), or before a 100 Continue", async () => {
+    const big = Buffer.alloc(1024 * 1024, 0x61); // 16 times the limit of this server
+    for (let i = 0; i < 10; i++) {
+      const r = await fetch(server.url, {
+        method: "POST",
+        headers: { "content-type": "application/x-amz-json-1.1", "x-amz-target": "AWSEvents.PutEvents" },
+        body: big,
+      });
+      assert.equal(r.status, 413);
+      assert.ok(r.headers.get("x-amzn-requestid"), "a request id, as every reply has");
+      assert.equal(((await r.json()) as { __type: string }).__type, "RequestEntityTooLargeException");
+    }
+    // Expect: 100-continue with a declared length over the limit: the 413 comes instead of the 100.
+    const { request } = await import("node:http");
+    const outcome = await new Promise<string>((resolve, reject) => {
+      const req = request(server.url, {
+        method: "POST",
+        headers: {
+          "content-type": "application/x-amz-json-1.1",
+          "x-amz-target": "AWSEvents.PutEvents",
+          "content-length": String(big.length),
+          expect: "100-continue",
+        },
+      });
+      let continued = false;
+      req.on("continue", () => {
+        continued = true;
+        req.end(big);
+      });
+      req.on("response", (res) => {
+        res.resume();
+        resolve(`${continued ? "continued" : "no 100"} ${res.statusCode}`);
+      });
+      req.on("error", reject);
+      req.flushHeaders();
+    });
+    assert.equal(outcome, "no 100 413");
   });
   it("still serves after all of the above", async () => {
     assert.equal((await call("AWSEvents.DescribeEventBus", "{}")).status, 200);

@@ -59,6 +59,10 @@ describe("BUSBAR_DELIVERY=off", () => {
       );
       assert.equal(attrs.Attributes?.ApproximateNumberOfMessages, "0", "nothing is delivered");
       assert.equal(await metric(server.url, "Invocations"), 0);
+      // Accepted and matched are counted all the same: they describe the events, not their delivery.
+      assert.equal(await metric(server.url, "Events"), 5);
+      assert.equal(await metric(server.url, "MatchedEvents"), 5);
+      assert.equal(await metric(server.url, "TriggeredRules"), 5);
       assert.match(server.output(), /BUSBAR_DELIVERY=off/);
       events.destroy();
       sqs.destroy();
@@ -84,6 +88,29 @@ describe("BUSBAR_DELIVERY=off", () => {
       removeDataDir(dataDir);
     }
   });
+});
+
+describe("SIGTERM with a long poll waiting", () => {
+  for (const env of [{}, { BUSBAR_HTTP_THREADS: "1" }, { BUSBAR_STORE_THREAD: "main" }]) {
+    it(`answers it before the connection closes (${JSON.stringify(env)})`, async () => {
+      const server = await startBusbar({ env });
+      try {
+        const sqs = sqsClient(server.url);
+        const queueUrl = await createQueue(sqs, "stopping");
+        const poll = sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 20 }));
+        // The poll is waiting once the server has it; a receive wakes no sooner than 100 ms here.
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        const stopped = server.stop();
+        const r = await poll; // an empty reply, not a connection reset
+        assert.equal(r.Messages?.length ?? 0, 0);
+        assert.equal(await stopped, 0);
+        sqs.destroy();
+      } finally {
+        await server.stop();
+        removeDataDir(server.dataDir);
+      }
+    });
+  }
 });
 
 for (const [name, value, logged] of [

@@ -109,6 +109,27 @@ interface LaneMetrics {
   readonly complete: { observe(v: number): void };
 }
 
+/**
+ * Counts committed events as EventBridge does: `Events` per event, `MatchedEvents` per event that
+ * matched a rule, `TriggeredRules` per rule it matched. Counted at commit, whether or not this node
+ * delivers (BUSBAR_DELIVERY=off counts them too); deliveries resumed after a restart are not counted
+ * again.
+ */
+export function countAccepted(metrics: Metrics, records: readonly IngestRecord[]): void {
+  for (const { event, deliveries } of records) {
+    metrics.events.labels(event.busName).inc();
+    if (deliveries.length === 0) continue;
+    metrics.matchedEvents.labels(event.busName).inc();
+    let lastRule = "";
+    for (const d of deliveries) {
+      if (d.ruleName !== lastRule) {
+        metrics.triggeredRules.labels(d.busName, d.ruleName).inc();
+        lastRule = d.ruleName;
+      }
+    }
+  }
+}
+
 /** Delivers pending deliveries to their targets. */
 export class DeliveryEngine {
   readonly #o: DeliveryEngineOptions;
@@ -192,17 +213,9 @@ export class DeliveryEngine {
   /** Takes the deliveries of records just committed (called after their commit is durable). */
   dispatch(records: readonly IngestRecord[]): void {
     if (this.#closed) return;
-    const { metrics } = this.#o;
+    countAccepted(this.#o.metrics, records);
     for (const { event, deliveries } of records) {
-      metrics.events.labels(event.busName).inc();
-      if (deliveries.length === 0) continue;
-      metrics.matchedEvents.labels(event.busName).inc();
-      let lastRule = "";
       for (const d of deliveries) {
-        if (d.ruleName !== lastRule) {
-          metrics.triggeredRules.labels(d.busName, d.ruleName).inc();
-          lastRule = d.ruleName;
-        }
         if (this.#known.size >= this.#maxInMemory) {
           this.#overflow++;
           continue;

@@ -23,7 +23,7 @@ export {
   type SigningSecret,
 } from "./signing-secrets.js";
 export { createDelivery, type Delivery, type DeliveryDependencies } from "./system.js";
-export { DeliveryEngine, type DeliveryEngineOptions } from "./engine.js";
+export { countAccepted, DeliveryEngine, type DeliveryEngineOptions } from "./engine.js";
 export {
   checkBrokerUri,
   holdsPlainSecret,

@@ -1,9 +1,11 @@
 /**
  * The HTTP front: one port for the EventBridge and SQS APIs, health, readiness and metrics. Bodies
- * are bounded; a request over the limit gets 413 in the AWS error shape of its API and is never read further.
+ * are bounded; a request over the limit gets 413 in the AWS error shape of its API, its body read and
+ * dropped (up to DRAIN_LIMIT_BYTES) so that the client can read the 413, and never kept.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { randomUUID } from "node:crypto";
 import {
   SQS_TARGET_PREFIX,
   sqsErrorResponse,
@@ -43,6 +45,7 @@ function tooLarge(limit: number, req: IncomingMessage): RawResponse {
     headers: {
       "content-type": "application/x-amz-json-1.1",
       "x-amzn-errortype": "RequestEntityTooLargeException",
+      "x-amzn-requestid": randomUUID(),
     },
     body: JSON.stringify({
       __type: "RequestEntityTooLargeException",
@@ -51,38 +54,93 @@ function tooLarge(limit: number, req: IncomingMessage): RawResponse {
   };
 }
 
+/**
+ * A body over the limit is still read, and dropped, up to this many bytes in all before the 413: a
+ * client still sending when the reply came would see its connection reset instead of the 413 (and an
+ * SDK would retry the upload). Past it, the 413 goes at once and the connection is closed.
+ */
+export const DRAIN_LIMIT_BYTES = 16 * 1024 * 1024;
+
+/** The request's body, or undefined when it is over the limit (read to its end unless past DRAIN_LIMIT_BYTES). */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers["content-length"] ?? 0);
-    if (declared > limit) {
+    if (declared > DRAIN_LIMIT_BYTES) {
       resolve(undefined);
       return;
     }
-    const chunks: Buffer[] = [];
+    let chunks: Buffer[] | undefined = declared > limit ? undefined : [];
     let size = 0;
     req.on("data", (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) {
+      if (size > limit) chunks = undefined;
+      if (size > DRAIN_LIMIT_BYTES) {
         resolve(undefined);
         req.pause();
         return;
       }
-      chunks.push(chunk);
+      chunks?.push(chunk);
     });
-    req.on("end", () => resolve(Buffer.concat(chunks, size)));
+    req.on("end", () => resolve(chunks === undefined ? undefined : Buffer.concat(chunks, size)));
     req.on("error", reject);
+  });
+}
+
+/** Responses begun and not yet ended (finished, or their connection gone), per server. */
+const answering = new WeakMap<Server, { open: number; done: Set<() => void> }>();
+
+/**
+ * Resolves once every response the server has begun has ended (handed to the operating system, or
+ * its connection gone), or after `ms`: a connection closed sooner would lose a reply being written.
+ */
+export function whenAnswered(server: Server, ms: number): Promise<void> {
+  const state = answering.get(server);
+  if (state === undefined || state.open === 0) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      state.done.delete(finish);
+      resolve();
+    }, ms);
+    const finish = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    state.done.add(finish);
   });
 }
 
 /** Creates the HTTP server (not yet listening). */
 export function createHttpServer(handlers: HttpHandlers): Server {
+  const state = { open: 0, done: new Set<() => void>() };
+  const track = (res: ServerResponse): void => {
+    state.open++;
+    res.once("close", () => {
+      if (--state.open > 0) return;
+      for (const finish of state.done) finish();
+      state.done.clear();
+    });
+  };
   const server = createServer((req, res) => {
+    track(res);
     void handle(req, res, handlers).catch(() => {
       if (!res.headersSent) {
         res.writeHead(500, { "content-type": "application/json" });
         res.end('{"__type":"InternalException","message":"internal error"}');
       } else res.destroy();
     });
+  });
+  answering.set(server, state);
+  // `Expect: 100-continue` with a declared body over the limit: the 413 at once, instead of a
+  // 100 Continue that has the client upload the whole body first.
+  server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {
+    if (Number(req.headers["content-length"] ?? 0) > handlers.maxBodyBytes) {
+      track(res);
+      res.setHeader("connection", "close");
+      send(res, tooLarge(handlers.maxBodyBytes, req));
+      return;
+    }
+    res.writeContinue();
+    server.emit("request", req, res);
   });
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
@@ -93,16 +151,18 @@ async function handle(req: IncomingMessage, res: ServerResponse, handlers: HttpH
   const url = req.url ?? "/";
   const q = url.indexOf("?");
   const path = q === -1 ? url : url.slice(0, q);
-  if (req.method === "GET" && path === "/healthz") {
+  // HEAD too: probes that only look at the status (node sends no body for HEAD).
+  const get = req.method === "GET" || req.method === "HEAD";
+  if (get && path === "/healthz") {
     res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
     return;
   }
-  if (req.method === "GET" && path === "/readyz") {
+  if (get && path === "/readyz") {
     const ready = handlers.ready();
     res.writeHead(ready ? 200 : 503, { "content-type": "text/plain" }).end(ready ? "ready\n" : "not ready\n");
     return;
   }
-  if (req.method === "GET" && path === "/metrics" && handlers.metrics !== undefined) {
+  if (get && path === "/metrics" && handlers.metrics !== undefined) {
     const m = await handlers.metrics();
     res.writeHead(200, { "content-type": m.contentType }).end(m.body);
     return;

@@ -12,7 +12,7 @@ import {
 import { AuthError } from "../auth/index.js";
 import { RuleRegistry } from "../buses/index.js";
 import type { BusbarConfig } from "../config/index.js";
-import { createDelivery, openSecretBox, parseAllowedNetworks } from "../delivery/index.js";
+import { countAccepted, createDelivery, openSecretBox, parseAllowedNetworks } from "../delivery/index.js";
 import { GroupCommitter } from "../ingest/index.js";
 import type { Logger } from "../log/index.js";
 import { Metrics } from "../metrics/index.js";
@@ -86,7 +86,7 @@ export async function startNode(
   // Deliveries go to the engine from memory as soon as their commit is durable.
   const committer = config.delivery.enabled
     ? new GroupCommitter(store, (records) => delivery.engine.dispatch(records))
-    : new GroupCommitter(store);
+    : new GroupCommitter(store, (records) => countAccepted(metrics, records));
   delivery.attach(committer);
   if (config.delivery.enabled) await delivery.engine.start();
   else log.warn("BUSBAR_DELIVERY=off: events are accepted and their deliveries stay pending");

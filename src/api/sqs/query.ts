@@ -37,6 +37,13 @@ const LISTS: Readonly<Record<string, string>> = {
 type Tree = { [key: string]: Tree | string };
 
 /**
+ * The most dotted parts a parameter name may have. SQS's deepest is 6
+ * (`SendMessageBatchRequestEntry.1.MessageAttribute.1.Value.StringValue`); names are read before the
+ * request is authenticated, and each part is a level of nesting to translate.
+ */
+const MAX_NAME_PARTS = 16;
+
+/**
  * Nests `A.1.B=x` parameters into `{A: {"1": {B: "x"}}}`. The nodes have no prototype: a parameter
  * named `__proto__.x` is a key like any other, not a way to reach (and change) Object.prototype.
  */
@@ -44,6 +51,12 @@ function nest(params: URLSearchParams): Tree {
   const root = Object.create(null) as Tree;
   for (const [key, value] of params) {
     const parts = key.split(".");
+    if (parts.length > MAX_NAME_PARTS) {
+      throw new QueueError(
+        "MalformedInput",
+        `The parameter ${key.slice(0, 64)}… has ${parts.length} dotted parts; at most ${MAX_NAME_PARTS} are allowed.`,
+      );
+    }
     let node = root;
     parts.forEach((part, i) => {
       if (i === parts.length - 1) {

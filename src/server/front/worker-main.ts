@@ -11,7 +11,7 @@ import { QueueError, type SqsErrorCode } from "../../queues/errors/index.js";
 import { verifySignature } from "../../auth/index.js";
 import type { Input, OperationTable, RawRequest } from "../../api/wire/index.js";
 import { routeApi } from "../api-router.js";
-import { createHttpServer } from "../http.js";
+import { createHttpServer, whenAnswered } from "../http.js";
 import {
   Outbox,
   type CallMessage,
@@ -68,6 +68,8 @@ const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Err
 let nextId = 0;
 let ready = true;
 let inFlight = 0;
+/** How long a stop waits for the replies being written to reach the network before closing connections. */
+const REPLY_GRACE_MS = 2_000;
 let idle: (() => void) | undefined;
 
 function call(message: (id: number) => CallMessage): Promise<unknown> {
@@ -207,6 +209,8 @@ async function close(): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   if (inFlight > 0) await new Promise<void>((resolve) => (idle = resolve));
+  // The last replies are written after their calls return: closing now would cut them off.
+  await whenAnswered(server, REPLY_GRACE_MS);
   server.closeAllConnections();
   await closed;
   port?.postMessage([{ t: "closed" }] satisfies FrontMessage[]);
