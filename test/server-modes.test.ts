@@ -113,6 +113,55 @@ describe("SIGTERM with a long poll waiting", () => {
   }
 });
 
+describe("a long poll whose client went away", () => {
+  for (const env of [{}, { BUSBAR_HTTP_THREADS: "1" }]) {
+    it(`takes no message: the next one goes to a client still there (${JSON.stringify(env)})`, async () => {
+      const server = await startBusbar({ env });
+      try {
+        const sqs = sqsClient(server.url);
+        const queueUrl = await createQueue(sqs, "gone");
+        // Three polls whose clients give up, then one that stays.
+        const gone = Array.from({ length: 3 }, () => {
+          const controller = new AbortController();
+          const poll = sqs
+            .send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 20 }), {
+              abortSignal: controller.signal,
+            })
+            .then(
+              () => "answered",
+              (e: Error) => e.name,
+            );
+          return { controller, poll };
+        });
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        for (const g of gone) g.controller.abort();
+        assert.deepEqual(await Promise.all(gone.map((g) => g.poll)), [
+          "AbortError",
+          "AbortError",
+          "AbortError",
+        ]);
+        await new Promise((resolve) => setTimeout(resolve, 300)); // the server sees the connections close
+        await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: "for the one still here" }));
+        const started = Date.now();
+        const got = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: queueUrl,
+            WaitTimeSeconds: 5,
+            MessageSystemAttributeNames: ["ApproximateReceiveCount"],
+          }),
+        );
+        assert.equal(got.Messages?.[0]?.Body, "for the one still here");
+        assert.equal(got.Messages?.[0]?.Attributes?.ApproximateReceiveCount, "1", "nobody took it before");
+        assert.ok(Date.now() - started < 2_000, `received after ${Date.now() - started} ms`);
+        sqs.destroy();
+      } finally {
+        await server.stop();
+        removeDataDir(server.dataDir);
+      }
+    });
+  }
+});
+
 for (const [name, value, logged] of [
   ["BUSBAR_HTTP_THREADS", "1", /"httpThreads":1/],
   ["BUSBAR_STORE_THREAD", "main", /"storeThread":"main"/],

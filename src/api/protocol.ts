@@ -16,6 +16,11 @@ export interface RawRequest {
   readonly query: string;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly body: Buffer;
+  /**
+   * Aborted when the client goes away before its reply is written (a long poll whose client hung up
+   * then takes no message). Made when first read: most requests never look.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** A response to write. */

@@ -97,6 +97,13 @@ export interface ReceiveRequest {
   readonly messageAttributeNames: readonly string[];
   /** FIFO: a retried receive with the same id gets the same messages and handles (see {@link QueueService.receive}). */
   readonly attemptId?: string;
+  /**
+   * Aborted when the client has gone away: a waiting receive stops waiting and takes nothing, so that
+   * no message is hidden for its visibility timeout (or counted towards its dead-letter queue) for a
+   * reply nobody reads. A client that goes while a receive is taking messages still loses them, as
+   * with SQS.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** The outcome of one entry of a batch: a result, or the error it failed with. */
@@ -595,7 +602,9 @@ export class QueueService {
     const wait = request.waitSeconds ?? integerAttribute(queue.attributes, "ReceiveMessageWaitTimeSeconds");
     const deadline = Date.now() + wait * 1000;
     const key = keyOf(queue);
+    const { signal } = request;
     for (;;) {
+      if (signal?.aborted === true) return [];
       const current = (await this.findQueue(queue)) ?? queue;
       const started = this.#now();
       const got = await this.receiveOnce(current, request);
@@ -609,7 +618,7 @@ export class QueueService {
         });
       }
       if (got.length > 0 || Date.now() >= deadline || this.waiters.closed) return got;
-      await this.waiters.wait(key, deadline);
+      await this.waiters.wait(key, deadline, signal);
     }
   }
 

@@ -6,7 +6,7 @@
 
 interface Waiter {
   done: boolean;
-  wake(): void;
+  readonly wake: () => void;
 }
 
 /** How often a waiting receive looks again without being woken. */
@@ -17,9 +17,12 @@ export class Waiters {
   readonly #byQueue = new Map<string, Waiter[]>();
   #closed = false;
 
-  /** Resolves when woken, after {@link RECHECK_MS}, at `deadline`, or at {@link close}. */
-  wait(queueKey: string, deadline: number): Promise<void> {
-    if (this.#closed) return Promise.resolve();
+  /**
+   * Resolves when woken, after {@link RECHECK_MS}, at `deadline`, at {@link close}, or when `signal`
+   * aborts (leaving the queue's waiters at once, so that a send wakes one that is still there).
+   */
+  wait(queueKey: string, deadline: number, signal?: AbortSignal): Promise<void> {
+    if (this.#closed || signal?.aborted === true) return Promise.resolve();
     return new Promise((resolve) => {
       const waiter: Waiter = {
         done: false,
@@ -27,6 +30,7 @@ export class Waiters {
           if (waiter.done) return;
           waiter.done = true;
           clearTimeout(timer);
+          signal?.removeEventListener("abort", waiter.wake);
           const list = this.#byQueue.get(queueKey);
           if (list !== undefined) {
             const i = list.indexOf(waiter);
@@ -37,6 +41,7 @@ export class Waiters {
         },
       };
       const timer = setTimeout(() => waiter.wake(), Math.max(0, Math.min(RECHECK_MS, deadline - Date.now())));
+      signal?.addEventListener("abort", waiter.wake, { once: true });
       const list = this.#byQueue.get(queueKey);
       if (list === undefined) this.#byQueue.set(queueKey, [waiter]);
       else list.push(waiter);

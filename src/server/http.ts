@@ -173,6 +173,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, handlers: HttpH
     send(res, tooLarge(handlers.maxBodyBytes, req));
     return;
   }
+  let aborts: AbortController | undefined;
   send(
     res,
     await handlers.api({
@@ -182,6 +183,16 @@ async function handle(req: IncomingMessage, res: ServerResponse, handlers: HttpH
       // Repeated headers as a list each, so that SigV4 canonicalises them exactly.
       headers: req.headersDistinct,
       body,
+      get signal() {
+        if (aborts === undefined) {
+          const controller = new AbortController();
+          aborts = controller;
+          // The connection closed before the reply was written: the client is gone.
+          if (res.destroyed) controller.abort();
+          else res.once("close", () => res.writableFinished || controller.abort());
+        }
+        return aborts.signal;
+      },
     }),
   );
 }

@@ -160,7 +160,7 @@ export async function startNode(
               input,
             );
           }),
-        sqs: (op, accessKeyId, baseUrl, input) =>
+        sqs: (op, accessKeyId, baseUrl, input, signal) =>
           track(async () => {
             let principal;
             try {
@@ -170,7 +170,7 @@ export async function startNode(
             }
             const operation = sqsOperation(op);
             if (operation === undefined) throw new Error(`no SQS operation ${op}`);
-            return operation(principal, baseUrl, input);
+            return operation(principal, baseUrl, input, signal);
           }),
         secret: async (accessKeyId) => (await keys(accessKeyId, true)).key?.secretAccessKey,
         metrics: () => metrics.render(),

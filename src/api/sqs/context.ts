@@ -22,6 +22,8 @@ export interface SqsContext {
   readonly region: string;
   /** `http://<host>:<port>` as the client addressed the server; queue URLs are `<base>/<account>/<name>`. */
   readonly baseUrl: string;
+  /** Aborted when the client went away (a long poll then stops waiting). */
+  readonly signal?: AbortSignal;
 }
 
 /** An SQS operation: input in, output out (both JSON-ready). */

@@ -249,6 +249,7 @@ const receiveMessage: SqsOperation = async (ctx, input) => {
     systemAttributeNames,
     messageAttributeNames: stringList(input, "MessageAttributeNames"),
     ...(attempt !== undefined && { attemptId: attempt }),
+    ...(ctx.signal !== undefined && { signal: ctx.signal }),
   });
   return messages.length === 0 ? {} : { Messages: messages };
 };

@@ -23,6 +23,8 @@ export type BoundSqsOperation<C> = (
   caller: C,
   baseUrl: string,
   input: Input,
+  /** The request's: aborted when its client goes away (only ReceiveMessage looks). */
+  signal?: AbortSignal,
 ) => Promise<Record<string, unknown>>;
 
 /** What the SQS protocol needs from the server. */
@@ -153,6 +155,7 @@ export async function serveSqs<C = SqsCaller>(
       caller,
       baseUrl(request),
       query ? input : parseJsonBody(request.body, (message) => new QueueError("MalformedInput", message)),
+      operationName === "ReceiveMessage" ? request.signal : undefined,
     );
     if (query) {
       return {

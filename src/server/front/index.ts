@@ -22,7 +22,13 @@ export interface FrontHandlers {
   /** Runs an EventBridge operation for a caller whose signature the front thread verified. */
   events(op: string, accessKeyId: string, input: Input): Promise<Record<string, unknown>>;
   /** Runs an SQS operation likewise; throws QueueError for SQS's own errors. */
-  sqs(op: string, accessKeyId: string, baseUrl: string, input: Input): Promise<Record<string, unknown>>;
+  sqs(
+    op: string,
+    accessKeyId: string,
+    baseUrl: string,
+    input: Input,
+    signal?: AbortSignal,
+  ): Promise<Record<string, unknown>>;
   /** The secret of an access key, read from the store (`undefined` when it does not exist). */
   secret(accessKeyId: string): Promise<string | undefined>;
   metrics(): Promise<{ contentType: string; body: string }>;
@@ -79,14 +85,30 @@ export async function startFront(
     );
   };
 
+  /** The receives in flight, by call id, that the front thread may cancel. */
+  const cancellable = new Map<number, AbortController>();
+
   const serve = (m: CallMessage) => {
     switch (m.t) {
       case "events":
         answer(m.id, handlers.events(m.op, m.accessKeyId, m.input), "events", m.op);
         break;
-      case "sqs":
-        answer(m.id, handlers.sqs(m.op, m.accessKeyId, m.baseUrl, m.input), "sqs", m.op);
+      case "sqs": {
+        // A receive may be cancelled by the front thread (its client went away): see "cancel".
+        if (m.op !== "ReceiveMessage") {
+          answer(m.id, handlers.sqs(m.op, m.accessKeyId, m.baseUrl, m.input), "sqs", m.op);
+          break;
+        }
+        const controller = new AbortController();
+        cancellable.set(m.id, controller);
+        const work = handlers.sqs(m.op, m.accessKeyId, m.baseUrl, m.input, controller.signal);
+        answer(m.id, work, "sqs", m.op);
+        void work.then(
+          () => cancellable.delete(m.id),
+          () => cancellable.delete(m.id),
+        );
         break;
+      }
       case "key":
         answer(
           m.id,
@@ -113,6 +135,9 @@ export async function startFront(
           break;
         case "log":
           log.error({ err: m.err, operation: m.operation }, m.message);
+          break;
+        case "cancel":
+          cancellable.get(m.id)?.abort();
           break;
         default:
           serve(m);
