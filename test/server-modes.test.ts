@@ -252,6 +252,8 @@ describe("bad values", () => {
       const dir = mkdtempSync(join(tmpdir(), "busbar-test-"));
       for (const [args, env, message] of [
         [["--port", port, "--data-dir", join(dir, "a")], {}, /address already in use/],
+        // Another server's data directory: refused before anything there is read or written.
+        [["--port", "0", "--data-dir", taken.dataDir], {}, /is in use by another busbar serve/],
         [["--port", "0", "--data-dir", "/etc/passwd/x"], {}, /not a directory/],
         [
           ["--port", "0", "--data-dir", join(dir, "b")],
@@ -271,6 +273,13 @@ describe("bad values", () => {
         assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
       }
       removeDataDir(dir);
+      // The server that holds the directory is unharmed; once it stops (or dies), another may start.
+      assert.equal((await fetch(`${taken.url}/readyz`)).status, 200);
+      assert.equal(await taken.stop(), 0);
+      const next = await startBusbar({ dataDir: taken.dataDir });
+      await next.kill();
+      const after = await startBusbar({ dataDir: taken.dataDir });
+      assert.equal(await after.stop(), 0);
     } finally {
       await taken.stop();
       removeDataDir(taken.dataDir);

@@ -2,6 +2,7 @@
  * A Busbar node: store, rule registry, group committer and HTTP front, with an orderly shutdown
  * (stop accepting, finish in-flight requests and commits, close the store).
  */
+import { type DataDirLock, lockDataDir } from "./data-dir-lock.js";
 import {
   eventBridgeOperations,
   localSqsOperations,
@@ -52,6 +53,22 @@ export async function startNode(
   config: BusbarConfig,
   log: Logger,
   announceRoot: (c: RootCredentials, file: string) => void,
+): Promise<BusbarNode> {
+  // Before anything is read or written there: a second server on the directory is refused.
+  const lock = lockDataDir(config.dataDir);
+  try {
+    return await startLocked(config, log, announceRoot, lock);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+}
+
+async function startLocked(
+  config: BusbarConfig,
+  log: Logger,
+  announceRoot: (c: RootCredentials, file: string) => void,
+  lock: DataDirLock,
 ): Promise<BusbarNode> {
   const root = rootCredentials(config, announceRoot);
   // Refuses a bad value before anything opens.
@@ -235,6 +252,7 @@ export async function startNode(
       await delivery.close(); // attempts in flight finish (or stay pending for the next start)
       await listener.closeConnections();
       await store.close();
+      lock.release();
       log.info("busbar stopped");
     },
   };
