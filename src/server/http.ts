@@ -86,42 +86,26 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefin
   });
 }
 
-/** Responses begun and not yet ended (finished, or their connection gone), per server. */
-const answering = new WeakMap<Server, { open: number; done: Set<() => void> }>();
-
 /**
- * Resolves once every response the server has begun has ended (handed to the operating system, or
- * its connection gone), or after `ms`: a connection closed sooner would lose a reply being written.
+ * Closes the server's connections as their replies end (a connection is idle once its reply is
+ * handed to the operating system), then, after `ms`, whatever is left. Closing them all at once would
+ * cut off a reply still being written.
  */
-export function whenAnswered(server: Server, ms: number): Promise<void> {
-  const state = answering.get(server);
-  if (state === undefined || state.open === 0) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(() => {
-      state.done.delete(finish);
-      resolve();
-    }, ms);
-    const finish = (): void => {
-      clearTimeout(timer);
-      resolve();
-    };
-    state.done.add(finish);
-  });
+export async function closeConnectionsAsAnswered(server: Server, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  const open = (): Promise<number> =>
+    new Promise((resolve) => server.getConnections((_, count) => resolve(count)));
+  server.closeIdleConnections();
+  while (Date.now() < end && (await open()) > 0) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    server.closeIdleConnections();
+  }
+  server.closeAllConnections();
 }
 
 /** Creates the HTTP server (not yet listening). */
 export function createHttpServer(handlers: HttpHandlers): Server {
-  const state = { open: 0, done: new Set<() => void>() };
-  const track = (res: ServerResponse): void => {
-    state.open++;
-    res.once("close", () => {
-      if (--state.open > 0) return;
-      for (const finish of state.done) finish();
-      state.done.clear();
-    });
-  };
   const server = createServer((req, res) => {
-    track(res);
     void handle(req, res, handlers).catch(() => {
       if (!res.headersSent) {
         res.writeHead(500, { "content-type": "application/json" });
@@ -129,12 +113,10 @@ export function createHttpServer(handlers: HttpHandlers): Server {
       } else res.destroy();
     });
   });
-  answering.set(server, state);
   // `Expect: 100-continue` with a declared body over the limit: the 413 at once, instead of a
   // 100 Continue that has the client upload the whole body first.
   server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {
     if (Number(req.headers["content-length"] ?? 0) > handlers.maxBodyBytes) {
-      track(res);
       res.setHeader("connection", "close");
       send(res, tooLarge(handlers.maxBodyBytes, req));
       return;

@@ -11,7 +11,7 @@ import { QueueError, type SqsErrorCode } from "../../queues/errors/index.js";
 import { verifySignature } from "../../auth/index.js";
 import type { Input, OperationTable, RawRequest } from "../../api/wire/index.js";
 import { routeApi } from "../api-router.js";
-import { createHttpServer, whenAnswered } from "../http.js";
+import { closeConnectionsAsAnswered, createHttpServer } from "../http.js";
 import {
   Outbox,
   type CallMessage,
@@ -207,8 +207,7 @@ async function close(): Promise<void> {
   server.closeIdleConnections();
   if (inFlight > 0) await new Promise<void>((resolve) => (idle = resolve));
   // The last replies are written after their calls return: closing now would cut them off.
-  await whenAnswered(server, REPLY_GRACE_MS);
-  server.closeAllConnections();
+  await closeConnectionsAsAnswered(server, REPLY_GRACE_MS);
   await closed;
   port?.postMessage([{ t: "closed" }] satisfies FrontMessage[]);
 }
