@@ -2,7 +2,8 @@
  * The delivery engine when the store fails to record outcomes: a real SQLite store whose
  * `completeDeliveries` fails (as a failed fsync would) the first times it is called, a real webhook
  * invoker and a real loopback receiver. The engine must neither lose the completion nor invoke the
- * target again: it logs, keeps the completions, and writes them once the store works again.
+ * target again: it logs, keeps the completions, and writes them once the store works again. And,
+ * with the same parts, what becomes of a removed rule's metric series.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -75,12 +76,11 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  /** Delivers one event per id while `completeDeliveries` fails `failures` times; checks the outcome. */
-  async function deliverThroughFailures(ids: readonly string[], failures: number): Promise<void> {
-    received.length = 0;
+  /** A real store, registry (rule "r" → webhook "hook"), webhook invoker and engine; the log's lines. */
+  function openEngine(options: { failures?: number; forgetMetricsAfterMs?: number } = {}) {
     const sqlite = openSqliteStoreInThread({ dataDir });
     const faulty = failingCompletions(sqlite);
-    faulty.failures = failures;
+    faulty.failures = options.failures ?? 0;
     const lines: string[] = [];
     const log = createLogger({
       level: "info",
@@ -117,39 +117,64 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       signingSecrets: () => [],
     });
     const queues = new QueueService({ store: faulty.store, region: "us-east-1", receiptKey: "k".repeat(32) });
+    const metrics = new Metrics({ processMetrics: false });
     const engine = new DeliveryEngine({
       store: faulty.store,
       registry,
       invokerFor: (arn) => (arn.startsWith("http") ? webhooks : undefined),
       deadLetters: new DeadLetters(queues, (arn) => arn),
-      metrics: new Metrics(),
+      metrics,
       log,
       backoff: { baseMs: 10, maxMs: 100 },
+      ...(options.forgetMetricsAfterMs !== undefined && {
+        forgetMetricsAfterMs: options.forgetMetricsAfterMs,
+      }),
     });
-    try {
-      await engine.start();
-      const records: IngestRecord[] = ids.map((id) => ({
-        event: {
-          id,
-          accountId: ACCOUNT,
-          busName: BUS,
-          time: now,
-          ingestedAt: now,
-          json: JSON.stringify({ version: "0", id, source: "t", "detail-type": "d", detail: {} }),
-        },
-        deliveries: [
-          {
-            id: `${id}-d`,
-            eventId: id,
+    return {
+      sqlite,
+      faulty,
+      lines,
+      metrics,
+      engine,
+      /** Accepted events of these ids, each with one delivery to "hook" of rule "r". */
+      records: (ids: readonly string[]): IngestRecord[] =>
+        ids.map((id) => ({
+          event: {
+            id,
             accountId: ACCOUNT,
             busName: BUS,
-            ruleName: "r",
-            targetId: "hook",
-            dueAt: now,
-            attempts: 0,
+            time: now,
+            ingestedAt: now,
+            json: JSON.stringify({ version: "0", id, source: "t", "detail-type": "d", detail: {} }),
           },
-        ],
-      }));
+          deliveries: [
+            {
+              id: `${id}-d`,
+              eventId: id,
+              accountId: ACCOUNT,
+              busName: BUS,
+              ruleName: "r",
+              targetId: "hook",
+              dueAt: now,
+              attempts: 0,
+            },
+          ],
+        })),
+      close: async (): Promise<void> => {
+        await engine.close();
+        await webhooks.close();
+        await sqlite.close();
+      },
+    };
+  }
+
+  /** Delivers one event per id while `completeDeliveries` fails `failures` times; checks the outcome. */
+  async function deliverThroughFailures(ids: readonly string[], failures: number): Promise<void> {
+    received.length = 0;
+    const { sqlite, faulty, lines, engine, records: recordsOf, close } = openEngine({ failures });
+    try {
+      await engine.start();
+      const records = recordsOf(ids);
       await sqlite.appendEvents(records);
       engine.dispatch(records);
       await until("the deliveries", () => received.length === ids.length);
@@ -169,11 +194,38 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       assert.match(logged[0] ?? "", /disk I\/O error \(injected/);
       assert.equal(engine.held, 0, "nothing left in memory");
     } finally {
-      await engine.close();
-      await webhooks.close();
-      await sqlite.close();
+      await close();
     }
   }
+
+  it("lets go of a removed rule's metric series after a while; a rule of the same name counts afresh", async () => {
+    received.length = 0;
+    const { sqlite, metrics, engine, records, close } = openEngine({ forgetMetricsAfterMs: 100 });
+    const invocations = async (): Promise<string | undefined> =>
+      (await metrics.render()).body
+        .split("\n")
+        .find((l) => l.startsWith('Invocations{bus="default",rule="r"'));
+    try {
+      await engine.start();
+      for (const [ids, expected] of [
+        [["m1", "m2"], 'Invocations{bus="default",rule="r",target="hook"} 2'],
+        [["m3"], 'Invocations{bus="default",rule="r",target="hook"} 1'],
+      ] as const) {
+        const batch = records(ids);
+        await sqlite.appendEvents(batch);
+        engine.dispatch(batch);
+        await until("the deliveries", () => received.length === ids.length);
+        await until("the invocations counted", async () => (await invocations()) === expected);
+        received.length = 0;
+        // The rule is deleted (and, for the second round, it had been made again with the same name).
+        engine.forget({ accountId: ACCOUNT, busName: BUS, ruleName: "r" });
+        assert.equal(await invocations(), expected, "kept a while: the last counts can still be read");
+        await until("the series to go", async () => (await invocations()) === undefined);
+      }
+    } finally {
+      await close();
+    }
+  });
 
   it("keeps the completions, logs, and writes them with later ones, without invoking the targets again", async () => {
     await deliverThroughFailures(["e1", "e2", "e3"], 2);

@@ -60,6 +60,8 @@ export interface DeliveryEngineOptions {
   readonly targetConcurrency?: number;
   /** @default {@link DEFAULT_MAX_IN_MEMORY} */
   readonly maxInMemory?: number;
+  /** How long after {@link DeliveryEngine.forget} the metric series of what was removed go. @default 60000 */
+  readonly forgetMetricsAfterMs?: number;
   readonly now?: () => number;
 }
 
@@ -89,7 +91,7 @@ interface Lane {
   active: number;
   readonly waiting: Job[];
   head: number;
-  labels?: LaneMetrics;
+  labels?: LaneMetrics | undefined;
   /** Raised when the lane's target, rule or bus is removed (see {@link DeliveryEngine.forget}). */
   generation: number;
 }
@@ -137,6 +139,7 @@ export class DeliveryEngine {
   readonly #concurrency: number;
   readonly #targetConcurrency: number;
   readonly #maxInMemory: number;
+  readonly #forgetMetricsAfterMs: number;
   /** Ids of every delivery held (waiting, in flight, retrying, or with a write pending). */
   readonly #known = new Set<string>();
   readonly #lanes = new Map<string, Lane>();
@@ -193,6 +196,7 @@ export class DeliveryEngine {
     this.#concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
     this.#targetConcurrency = options.targetConcurrency ?? DEFAULT_TARGET_CONCURRENCY;
     this.#maxInMemory = options.maxInMemory ?? DEFAULT_MAX_IN_MEMORY;
+    this.#forgetMetricsAfterMs = options.forgetMetricsAfterMs ?? 60_000;
     options.metrics.readDeliveryState(() => ({ inMemory: this.#known.size, inFlight: this.#active }));
   }
 
@@ -427,15 +431,22 @@ export class DeliveryEngine {
    * in flight finishes. The store's rows are the caller's to drop.
    */
   forget(scope: DeliveryScope): void {
-    for (const lane of this.#lanes.values()) {
-      if (
-        lane.accountId === scope.accountId &&
-        lane.busName === scope.busName &&
-        (scope.ruleName === undefined || lane.ruleName === scope.ruleName) &&
-        (scope.targetIds === undefined || scope.targetIds.includes(lane.targetId))
-      )
-        lane.generation++;
-    }
+    const inScope = (lane: Lane): boolean =>
+      lane.accountId === scope.accountId &&
+      lane.busName === scope.busName &&
+      (scope.ruleName === undefined || lane.ruleName === scope.ruleName) &&
+      (scope.targetIds === undefined || scope.targetIds.includes(lane.targetId));
+    for (const lane of this.#lanes.values()) if (inScope(lane)) lane.generation++;
+    // Their metric series go too, once the attempts in flight have ended and been counted (and a
+    // scrape has likely read the last counts); lanes made again meanwhile get fresh series.
+    setTimeout(() => {
+      this.#o.metrics.forget({
+        bus: scope.busName,
+        ...(scope.ruleName !== undefined && { rule: scope.ruleName }),
+        ...(scope.targetIds !== undefined && { targets: scope.targetIds }),
+      });
+      for (const lane of this.#lanes.values()) if (inScope(lane)) lane.labels = undefined;
+    }, this.#forgetMetricsAfterMs).unref();
   }
 
   private async attempt(job: Job): Promise<void> {

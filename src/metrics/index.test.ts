@@ -97,3 +97,62 @@ describe("Metrics histograms", () => {
     );
   });
 });
+
+describe("Metrics.forget", () => {
+  const fill = (m: Metrics): void => {
+    for (const bus of ["default", "other"]) {
+      m.events.labels(bus).inc();
+      m.matchedEvents.labels(bus).inc();
+      for (const rule of ["r1", "r2"]) {
+        m.triggeredRules.labels(bus, rule).inc();
+        m.ingestionToInvocationStartLatency.labels(bus, rule).observe(3);
+        for (const target of ["t1", "t2"]) {
+          m.invocations.labels(bus, rule, target).inc();
+          m.failedInvocations.labels(bus, rule, target, "HTTP_500").inc();
+        }
+      }
+    }
+  };
+  const series = async (m: Metrics): Promise<string[]> =>
+    (await m.render()).body
+      .split("\n")
+      .filter((l) => l !== "" && !l.startsWith("#") && !l.startsWith("busbar_"))
+      .map((l) => l.slice(0, l.lastIndexOf(" ")))
+      .filter((s) => !s.includes("_bucket"));
+
+  it("removes the series of some targets of a rule, of a rule, and of a bus, and no others", async () => {
+    const m = new Metrics({ processMetrics: false });
+    fill(m);
+    await m.render(); // counted into prom-client before they go: removed there too
+    const all = await series(m);
+    assert.equal(all.length, 2 * (2 + 2 * (1 + 2) + 2 * 2 * 2));
+
+    m.forget({ bus: "default", rule: "r1", targets: ["t1"] });
+    let left = await series(m);
+    assert.deepEqual(
+      all.filter((s) => !left.includes(s)),
+      [
+        'Invocations{bus="default",rule="r1",target="t1"}',
+        'FailedInvocations{bus="default",rule="r1",target="t1",code="HTTP_500"}',
+      ].sort((a, b) => all.indexOf(a) - all.indexOf(b)),
+    );
+
+    m.forget({ bus: "default", rule: "r2" });
+    left = await series(m);
+    assert.ok(left.every((s) => !s.includes('bus="default",rule="r2"')));
+    assert.ok(left.includes('TriggeredRules{bus="default",rule="r1"}'));
+    assert.ok(left.includes('Events{bus="default"}'));
+
+    m.forget({ bus: "default" });
+    left = await series(m);
+    assert.ok(
+      left.every((s) => !s.includes('bus="default"')),
+      left.join("\n"),
+    );
+    assert.equal(left.length, all.length / 2, "the other bus keeps all of its series");
+
+    // A series made again after it went starts from zero.
+    m.invocations.labels("default", "r1", "t1").inc();
+    assert.equal(value((await m.render()).body, 'Invocations{bus="default",rule="r1",target="t1"}'), 1);
+  });
+});

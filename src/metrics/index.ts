@@ -62,11 +62,12 @@ class HotCounter<L extends string> {
   readonly #children = new Map<string, HotChild<L>>();
   readonly #make = (labels: Record<L, string>) => new HotChild<L>(labels);
   readonly #labelNames: readonly L[];
+  readonly #counter: Counter<L>;
 
   constructor(registry: Registry, name: string, help: string, labelNames: readonly L[]) {
     this.#labelNames = labelNames;
     const children = this.#children;
-    new Counter<L>({
+    this.#counter = new Counter<L>({
       name,
       help,
       labelNames,
@@ -89,6 +90,15 @@ class HotCounter<L extends string> {
   /** Adds 1 to the counter without labels. */
   inc(): void {
     this.labels().inc();
+  }
+
+  /** Removes the series whose labels `matches` accepts (counts not yet scraped go with them). */
+  forget(matches: (labels: Readonly<Record<string, string>>) => boolean): void {
+    for (const [key, child] of this.#children) {
+      if (!matches(child.labels as Record<string, string>)) continue;
+      this.#children.delete(key);
+      this.#counter.remove(child.labels);
+    }
   }
 }
 
@@ -205,6 +215,23 @@ class HotHistogram<L extends string> {
   reset(): void {
     this.#children.clear();
   }
+
+  /** Removes the series whose labels `matches` accepts. */
+  forget(matches: (labels: Readonly<Record<string, string>>) => boolean): void {
+    for (const [key, child] of this.#children) if (matches(child.labels)) this.#children.delete(key);
+  }
+}
+
+/** A metric whose series can be removed by their labels. */
+interface Forgettable {
+  forget(matches: (labels: Readonly<Record<string, string>>) => boolean): void;
+}
+
+/** Which series {@link Metrics.forget} removes: a bus's, or a rule's, or some targets' of a rule. */
+export interface MetricsScope {
+  readonly bus: string;
+  readonly rule?: string;
+  readonly targets?: readonly string[];
 }
 
 /** What the delivery engine holds: deliveries in memory, invocations in flight. */
@@ -216,6 +243,8 @@ export interface DeliveryState {
 /** The metrics of a node. */
 export class Metrics {
   readonly registry = new Registry();
+  /** Every labelled metric, for {@link forget} (declared first: the metrics below add themselves). */
+  readonly #labelled: Forgettable[] = [];
 
   /** Events that matched at least one rule (EventBridge: MatchedEvents), by bus. */
   readonly matchedEvents = this.counter("MatchedEvents", "Events that matched at least one rule.", ["bus"]);
@@ -314,6 +343,21 @@ export class Metrics {
       collectDefaultMetrics({ register: this.registry, prefix: "busbar_" });
   }
 
+  /**
+   * Removes the series of a deleted bus, a deleted rule, or removed targets, so that churn does not
+   * grow /metrics without end. A series without a `rule` label (Events, MatchedEvents) goes with its
+   * bus; one without a `target` label goes with its rule. Labels carry no account: a bus of the same
+   * name in another account loses its series too (its counters start again from zero, which
+   * Prometheus reads as a reset).
+   */
+  forget(scope: MetricsScope): void {
+    const matches = (labels: Readonly<Record<string, string>>): boolean =>
+      labels.bus === scope.bus &&
+      (scope.rule === undefined || labels.rule === scope.rule) &&
+      (scope.targets === undefined || (labels.target !== undefined && scope.targets.includes(labels.target)));
+    for (const metric of this.#labelled) metric.forget(matches);
+  }
+
   /** Where the gauges of the delivery engine read its state at a scrape (the engine calls this once). */
   readDeliveryState(read: () => DeliveryState): void {
     this.#deliveryState = read;
@@ -325,11 +369,15 @@ export class Metrics {
   }
 
   private counter<L extends string>(name: string, help: string, labelNames: readonly L[]): HotCounter<L> {
-    return new HotCounter(this.registry, name, help, labelNames);
+    const metric = new HotCounter(this.registry, name, help, labelNames);
+    this.#labelled.push(metric);
+    return metric;
   }
 
   private histogram<L extends string>(name: string, help: string, labelNames: readonly L[]): HotHistogram<L> {
-    return new HotHistogram(this.registry, name, help, labelNames, LATENCY_BUCKETS_MS);
+    const metric = new HotHistogram(this.registry, name, help, labelNames, LATENCY_BUCKETS_MS);
+    this.#labelled.push(metric);
+    return metric;
   }
 }
 
