@@ -26,6 +26,11 @@ export const DEFAULT_DELIVERY_CONCURRENCY = 1024;
 export const DEFAULT_DELIVERY_TARGET_CONCURRENCY = 256;
 /** @default 50000 — BUSBAR_DELIVERY_MAX_IN_MEMORY: pending deliveries held in memory; the rest wait in the store. */
 export const DEFAULT_DELIVERY_MAX_IN_MEMORY = 50_000;
+/**
+ * @default 268435456 (256 MiB) — BUSBAR_DELIVERY_MAX_IN_MEMORY_MB in MiB: what the deliveries held in
+ * memory may weigh (their events' text), whichever of the two limits comes first.
+ */
+export const DEFAULT_DELIVERY_MAX_IN_MEMORY_BYTES = 256 * 1024 * 1024;
 /** @default 1000 — BUSBAR_RETRY_BASE_MS: the first retry waits about this long, doubling after each. */
 export const DEFAULT_RETRY_BASE_MS = 1000;
 /** @default 600000 — BUSBAR_RETRY_MAX_MS: no retry waits longer (Retry-After aside). */
@@ -43,6 +48,7 @@ export interface DeliveryConfig {
   readonly concurrency: number;
   readonly targetConcurrency: number;
   readonly maxInMemory: number;
+  readonly maxInMemoryBytes: number;
   readonly retryBaseMs: number;
   readonly retryMaxMs: number;
   readonly targetTimeoutMs: number;
@@ -184,6 +190,15 @@ function deliveryConfig(env: NodeJS.ProcessEnv): DeliveryConfig {
       10_000,
     ),
     maxInMemory: read("BUSBAR_DELIVERY_MAX_IN_MEMORY", DEFAULT_DELIVERY_MAX_IN_MEMORY, 100, 10_000_000),
+    maxInMemoryBytes:
+      read(
+        "BUSBAR_DELIVERY_MAX_IN_MEMORY_MB",
+        DEFAULT_DELIVERY_MAX_IN_MEMORY_BYTES / (1024 * 1024),
+        16,
+        1_000_000,
+      ) *
+      1024 *
+      1024,
     retryBaseMs,
     retryMaxMs,
     targetTimeoutMs: read("BUSBAR_TARGET_TIMEOUT_MS", DEFAULT_TARGET_TIMEOUT_MS, 100, 300_000),

@@ -77,7 +77,9 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
   });
 
   /** A real store, registry (rule "r" → webhook "hook"), webhook invoker and engine; the log's lines. */
-  function openEngine(options: { failures?: number; forgetMetricsAfterMs?: number } = {}) {
+  function openEngine(
+    options: { failures?: number; forgetMetricsAfterMs?: number; maxInMemoryBytes?: number } = {},
+  ) {
     const sqlite = openSqliteStoreInThread({ dataDir });
     const faulty = failingCompletions(sqlite);
     faulty.failures = options.failures ?? 0;
@@ -129,6 +131,7 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       ...(options.forgetMetricsAfterMs !== undefined && {
         forgetMetricsAfterMs: options.forgetMetricsAfterMs,
       }),
+      ...(options.maxInMemoryBytes !== undefined && { maxInMemoryBytes: options.maxInMemoryBytes }),
     });
     return {
       sqlite,
@@ -137,7 +140,7 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       metrics,
       engine,
       /** Accepted events of these ids, each with one delivery to "hook" of rule "r". */
-      records: (ids: readonly string[]): IngestRecord[] =>
+      records: (ids: readonly string[], detail: Record<string, unknown> = {}): IngestRecord[] =>
         ids.map((id) => ({
           event: {
             id,
@@ -145,7 +148,7 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
             busName: BUS,
             time: now,
             ingestedAt: now,
-            json: JSON.stringify({ version: "0", id, source: "t", "detail-type": "d", detail: {} }),
+            json: JSON.stringify({ version: "0", id, source: "t", "detail-type": "d", detail }),
           },
           deliveries: [
             {
@@ -197,6 +200,26 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       await close();
     }
   }
+
+  it("holds no more deliveries than their events' weight allows, and delivers the rest from the store", async () => {
+    received.length = 0;
+    const { sqlite, engine, records, close } = openEngine({ maxInMemoryBytes: 500_000 });
+    try {
+      await engine.start();
+      const ids = Array.from({ length: 20 }, (_, i) => `big-${i}`);
+      const batch = records(ids, { pad: "x".repeat(100_000) });
+      await sqlite.appendEvents(batch);
+      engine.dispatch(batch);
+      // Five events of ~100 KB reach 500 KB: the other fifteen wait in the store.
+      assert.equal(engine.held, 5);
+      await until("every delivery", () => received.length === ids.length, 20_000);
+      assert.deepEqual(received.toSorted(), ids.map((id) => `${id}-d`).toSorted());
+      await until("the completions to be written", async () => (await sqlite.countDeliveries()) === 0);
+      assert.equal(engine.held, 0);
+    } finally {
+      await close();
+    }
+  });
 
   it("lets go of a removed rule's metric series after a while; a rule of the same name counts afresh", async () => {
     received.length = 0;

@@ -39,6 +39,10 @@ export const DEFAULT_CONCURRENCY = 1024;
 export const DEFAULT_TARGET_CONCURRENCY = 256;
 /** @default 50000 — deliveries held in memory; beyond, they wait in the store. */
 export const DEFAULT_MAX_IN_MEMORY = 50_000;
+/** Bytes of event text the deliveries held in memory may weigh (256 MiB). */
+export const DEFAULT_MAX_IN_MEMORY_BYTES = 256 * 1024 * 1024;
+/** What a held delivery weighs besides its event's text (the job, its lane entry, its id). */
+const HELD_OVERHEAD_BYTES = 512;
 /** Deliveries read from the store per page of a scan. */
 const SCAN_PAGE = 500;
 /** How often the engine checks the store for deliveries it does not hold while some wait there. */
@@ -60,6 +64,8 @@ export interface DeliveryEngineOptions {
   readonly targetConcurrency?: number;
   /** @default {@link DEFAULT_MAX_IN_MEMORY} */
   readonly maxInMemory?: number;
+  /** What the deliveries held may weigh, in bytes of their events' text. @default {@link DEFAULT_MAX_IN_MEMORY_BYTES} */
+  readonly maxInMemoryBytes?: number;
   /** How long after {@link DeliveryEngine.forget} the metric series of what was removed go. @default 60000 */
   readonly forgetMetricsAfterMs?: number;
   readonly now?: () => number;
@@ -141,7 +147,10 @@ export class DeliveryEngine {
   readonly #maxInMemory: number;
   readonly #forgetMetricsAfterMs: number;
   /** Ids of every delivery held (waiting, in flight, retrying, or with a write pending). */
-  readonly #known = new Set<string>();
+  /** The deliveries held in memory, by id, with what each weighs (see {@link full}). */
+  readonly #known = new Map<string, number>();
+  #knownBytes = 0;
+  readonly #maxInMemoryBytes: number;
   readonly #lanes = new Map<string, Lane>();
   /** Lanes with waiting jobs held back by the overall limit. */
   readonly #blocked = new Set<Lane>();
@@ -196,6 +205,7 @@ export class DeliveryEngine {
     this.#concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
     this.#targetConcurrency = options.targetConcurrency ?? DEFAULT_TARGET_CONCURRENCY;
     this.#maxInMemory = options.maxInMemory ?? DEFAULT_MAX_IN_MEMORY;
+    this.#maxInMemoryBytes = options.maxInMemoryBytes ?? DEFAULT_MAX_IN_MEMORY_BYTES;
     this.#forgetMetricsAfterMs = options.forgetMetricsAfterMs ?? 60_000;
     options.metrics.readDeliveryState(() => ({ inMemory: this.#known.size, inFlight: this.#active }));
   }
@@ -220,7 +230,7 @@ export class DeliveryEngine {
     countAccepted(this.#o.metrics, records);
     for (const { event, deliveries } of records) {
       for (const d of deliveries) {
-        if (this.#known.size >= this.#maxInMemory) {
+        if (this.full()) {
           this.#overflow++;
           continue;
         }
@@ -258,7 +268,7 @@ export class DeliveryEngine {
     const { store, metrics } = this.#o;
     let after: PendingDelivery | undefined;
     for (;;) {
-      if (this.#known.size >= this.#maxInMemory || this.#closed) return false;
+      if (this.full() || this.#closed) return false;
       const page = await store.listDueDeliveries(Number.MAX_SAFE_INTEGER, SCAN_PAGE, after);
       if (page.length === 0) return true;
       after = page[page.length - 1];
@@ -271,15 +281,26 @@ export class DeliveryEngine {
         if (this.#known.has(d.id)) continue; // dispatched meanwhile
         const event = events.get(d.eventId);
         if (event === undefined) continue; // its event left the log (retention): nothing to send
-        if (this.#known.size >= this.#maxInMemory) return false;
+        if (this.full()) return false;
         metrics.deliveriesResumed.inc();
         this.admit(d, event);
       }
     }
   }
 
+  /**
+   * Whether memory holds as many deliveries as it may: by count, or by weight (each counts its event's
+   * whole text, though the targets of one event share it: a fan-out is held at up to ten times its
+   * weight, erring on the safe side for large events).
+   */
+  private full(): boolean {
+    return this.#known.size >= this.#maxInMemory || this.#knownBytes >= this.#maxInMemoryBytes;
+  }
+
   private admit(delivery: PendingDelivery, event: StoredEvent): void {
-    this.#known.add(delivery.id);
+    const weight = event.json.length + HELD_OVERHEAD_BYTES;
+    this.#known.set(delivery.id, weight);
+    this.#knownBytes += weight;
     const lane = this.lane(delivery);
     const job: Job = {
       delivery,
@@ -712,8 +733,18 @@ export class DeliveryEngine {
       try {
         if (reschedules.length > 0) await this.#o.store.rescheduleDeliveries(reschedules);
         if (completions.length > 0) await this.#o.store.completeDeliveries(completions);
-        for (const c of completions) this.#known.delete(c.id);
-        if (this.#overflow > 0 && this.#known.size < this.#maxInMemory / 2) void this.scan();
+        for (const c of completions) {
+          const weight = this.#known.get(c.id);
+          if (weight === undefined) continue;
+          this.#known.delete(c.id);
+          this.#knownBytes -= weight;
+        }
+        if (
+          this.#overflow > 0 &&
+          this.#known.size < this.#maxInMemory / 2 &&
+          this.#knownBytes < this.#maxInMemoryBytes / 2
+        )
+          void this.scan();
       } catch (err) {
         this.#o.log.error({ err }, "recording delivery outcomes failed; will try again");
         this.#completions.push(...completions);

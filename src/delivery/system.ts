@@ -140,6 +140,7 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
     concurrency: config.concurrency,
     targetConcurrency: config.targetConcurrency,
     maxInMemory: config.maxInMemory,
+    maxInMemoryBytes: config.maxInMemoryBytes,
   });
 
   return {
