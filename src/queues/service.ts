@@ -817,12 +817,17 @@ export class QueueService {
   }
 
   /**
-   * Deletes messages past their retention, a step of {@link SWEEP_SCAN_LIMIT} messages per store call
-   * (other calls run between them); returns how many.
+   * Deletes messages past their retention, and FIFO deduplication records past their window, a step
+   * of {@link SWEEP_SCAN_LIMIT} per store call (other calls run between them); returns how many
+   * messages.
    */
   async sweep(): Promise<number> {
     const now = this.#now();
-    return sweepInSteps((cursor) => this.store.sweepExpiredMessages(now, SWEEP_SCAN_LIMIT, cursor));
+    const deleted = await sweepInSteps((cursor) =>
+      this.store.sweepExpiredMessages(now, SWEEP_SCAN_LIMIT, cursor),
+    );
+    await sweepInSteps((cursor) => this.store.sweepExpiredDeduplication(now, SWEEP_SCAN_LIMIT, cursor));
+    return deleted;
   }
 
   /** Wakes waiting receives of a queue (after messages were moved onto it). */

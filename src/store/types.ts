@@ -580,11 +580,17 @@ export interface Store {
   /**
    * One step of a sweep of expired messages: looks at no more than `scanLimit` messages, in the
    * store's own order, from just after `cursor` (from the start when it is absent), and deletes those
-   * past their `expiresAt`; the first step also deletes deduplication records past their `until`.
-   * Gives how many messages it deleted and, unless it reached the end, the cursor of the next step
+   * past their `expiresAt`. Gives how many messages it deleted and, unless it reached the end, the cursor of the next step
    * (opaque). Each step is short whatever the backlog, so other calls run between the steps.
    */
   sweepExpiredMessages(now: number, scanLimit: number, cursor?: string): Promise<SweepStep>;
+  /**
+   * One step of a sweep of FIFO deduplication records: looks at no more than `scanLimit` of them, in
+   * the store's own order, from just after `cursor` (from the start when it is absent), and deletes
+   * those whose window ended by `now` (`until` at or before it). Gives how many it deleted and, unless
+   * it reached the end, the cursor of the next step (opaque), as {@link sweepExpiredMessages} does.
+   */
+  sweepExpiredDeduplication(now: number, scanLimit: number, cursor?: string): Promise<SweepStep>;
   /**
    * Moves up to `limit` visible messages of `source`, in send order, to `destination` or, when it is
    * absent, to the queue named by each message's `deadLetterSourceArn`. A moved message keeps its id,

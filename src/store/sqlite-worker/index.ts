@@ -103,6 +103,7 @@ const METHODS = [
   "purgeQueue",
   "countMessages",
   "sweepExpiredMessages",
+  "sweepExpiredDeduplication",
   "moveMessages",
   "putMoveTask",
   "getMoveTask",

@@ -76,6 +76,7 @@ export const WRITE_METHODS = [
   "changeVisibility",
   "purgeQueue",
   "sweepExpiredMessages",
+  "sweepExpiredDeduplication",
   "moveMessages",
   "putMoveTask",
   "createConnection",

@@ -17,23 +17,13 @@ import type {
   SweepStep,
 } from "../types.js";
 import type { Statements } from "./statements.js";
+import { textKeyCursor } from "./sweep.js";
 
 /**
  * An `event_seq` after every real one (sequence numbers are rowids, far below 2^53): a page that
  * resumes after a delivery whose event is gone starts after every delivery due at the same time.
  */
 const AFTER_EVERY_SEQ = Number.MAX_SAFE_INTEGER;
-
-/** A drop step's cursor (`<event seq>:<delivery id>`), or one before every key when it is absent. */
-function dropCursor(cursor: string | undefined, scanLimit: number): readonly [number, string] {
-  if (!Number.isSafeInteger(scanLimit) || scanLimit < 1) {
-    throw new RangeError(`dropDeliveries: scanLimit must be a positive integer (got ${scanLimit})`);
-  }
-  if (cursor === undefined) return [-1, ""];
-  const match = /^(\d{1,15}):(.*)$/s.exec(cursor);
-  if (match === null) throw new RangeError(`dropDeliveries: ${JSON.stringify(cursor)} is not a cursor`);
-  return [Number(match[1]), match[2] as string];
-}
 
 /** Builds the delivery operations over prepared statements. */
 export function prepareDeliveryOperations(db: Database.Database, sql: Statements) {
@@ -80,7 +70,7 @@ export function prepareDeliveryOperations(db: Database.Database, sql: Statements
      * (`<event seq>:<id>`) in key order, at most `scanLimit` of them, deleted where in scope.
      */
     drop: tx((scope: DeliveryScope, scanLimit: number, cursor?: string): SweepStep => {
-      const [seq, id] = dropCursor(cursor, scanLimit);
+      const [seq, id] = textKeyCursor(cursor, scanLimit, "dropDeliveries");
       const rows = sql.deliveriesInScopeAfter.all({
         accountId: scope.accountId,
         busName: scope.busName,

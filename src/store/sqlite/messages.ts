@@ -23,7 +23,7 @@ import type { QueueKeyRow } from "./queue-rows.js";
 import type { QueueStatements } from "./queue-statements.js";
 import { prepareReceive } from "./receive.js";
 import { prepareSend } from "./send.js";
-import { sweepCursor, sweepStep } from "./sweep.js";
+import { sweepCursor, sweepStep, textKeyCursor } from "./sweep.js";
 
 /** Builds the message operations over prepared statements. */
 export function prepareMessageOperations(
@@ -124,12 +124,10 @@ export function prepareMessageOperations(
 
     /**
      * One step of a retention sweep: the states after `cursor` (`<queue id>:<seq>`), at most
-     * `scanLimit` of them, those expired deleted; the first step also drops expired deduplication
-     * records (small rows, one statement).
+     * `scanLimit` of them, those expired deleted.
      */
     sweep: tx((now: number, scanLimit: number, cursor?: string): SweepStep => {
       const [queueId, seq] = sweepCursor(cursor, scanLimit, "sweepExpiredMessages");
-      if (cursor === undefined) queueSql.deleteExpiredDeduplication.run(now);
       const rows = sql.statesAfter.all(queueId, seq, scanLimit);
       let deleted = 0;
       for (const [rowQueueId, rowSeq, expiresAt] of rows) {
@@ -138,6 +136,23 @@ export function prepareMessageOperations(
         deleted++;
       }
       return sweepStep(deleted, rows, scanLimit);
+    }),
+
+    /**
+     * One step of a sweep of deduplication records: those after `cursor` (`<queue id>:<key>`), at most
+     * `scanLimit`, deleted where their window has ended.
+     */
+    sweepDeduplication: tx((now: number, scanLimit: number, cursor?: string): SweepStep => {
+      const [queueId, key] = textKeyCursor(cursor, scanLimit, "sweepExpiredDeduplication");
+      const rows = queueSql.deduplicationAfter.all(queueId, key, scanLimit);
+      let deleted = 0;
+      for (const [rowQueueId, rowKey, until] of rows) {
+        if (until <= now) deleted += queueSql.deleteDeduplication.run(rowQueueId, rowKey).changes;
+      }
+      const last = rows[rows.length - 1];
+      return rows.length < scanLimit || last === undefined
+        ? { deleted }
+        : { deleted, next: `${last[0]}:${last[1]}` };
     }),
 
     move: prepareMove(db, queueSql, sql, relocate),

@@ -69,7 +69,20 @@ export function prepareQueueStatements(db: Database.Database) {
        ON CONFLICT (queue_id, key) DO UPDATE SET message_id = excluded.message_id,
          message_seq = excluded.message_seq, until = excluded.until`,
     ),
-    deleteExpiredDeduplication: db.prepare<[number]>(`DELETE FROM queue_deduplication WHERE until <= ?`),
+    /**
+     * (queue id, key, limit): a page of deduplication records in key order after (queue id, key). No
+     * index by `until`: it would cost every FIFO send a random b-tree write (~70% more per record,
+     * measured) to save a sweep that reads each record once a minute.
+     */
+    deduplicationAfter: db
+      .prepare<[number, string, number], readonly [queueId: number, key: string, until: number]>(
+        `SELECT queue_id, key, until FROM queue_deduplication WHERE (queue_id, key) > (?, ?)
+         ORDER BY queue_id, key LIMIT ?`,
+      )
+      .raw(),
+    deleteDeduplication: db.prepare<[number, string]>(
+      `DELETE FROM queue_deduplication WHERE queue_id = ? AND key = ?`,
+    ),
 
     upsertMoveTask: db.prepare<[MoveTaskRow]>(
       `INSERT INTO queue_move_tasks (id, source_arn, destination_arn, max_per_second, status, moved,

@@ -367,6 +367,10 @@ export class SyncSqliteStore implements SyncStore {
     return this.#messages.sweep(now, scanLimit, cursor);
   }
 
+  sweepExpiredDeduplication(now: number, scanLimit: number, cursor?: string): SweepStep {
+    return this.#messages.sweepDeduplication(now, scanLimit, cursor);
+  }
+
   /** Nothing moves, and nothing remains, when the source does not exist. */
   moveMessages(source: QueueRef, destination: QueueRef | undefined, limit: number, now: number): MoveResult {
     return this.#messages.move(source, destination, limit, now);

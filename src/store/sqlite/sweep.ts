@@ -20,6 +20,24 @@ export function sweepCursor(
   return [Number(match[1]), Number(match[2])];
 }
 
+/**
+ * A cursor whose key ends with text (`<a>:<text>`: an integer, then any text, colons included), or one
+ * before every key when it is absent.
+ */
+export function textKeyCursor(
+  cursor: string | undefined,
+  scanLimit: number,
+  method: string,
+): readonly [number, string] {
+  if (!Number.isSafeInteger(scanLimit) || scanLimit < 1) {
+    throw new RangeError(`${method}: scanLimit must be a positive integer (got ${scanLimit})`);
+  }
+  if (cursor === undefined) return [-1, ""];
+  const match = /^(\d{1,15}):(.*)$/s.exec(cursor);
+  if (match === null) throw new RangeError(`${method}: ${JSON.stringify(cursor)} is not a cursor`);
+  return [Number(match[1]), match[2] as string];
+}
+
 /** What a step did: how many it deleted, and where the next one starts unless it read the last row. */
 export function sweepStep(
   deleted: number,

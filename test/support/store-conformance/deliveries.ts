@@ -189,7 +189,7 @@ export function deliveryTests(open: OpenStore): void {
         do {
           const step = await store.dropDeliveries(scope, 7, cursor);
           steps.push(step.deleted);
-          assert.notEqual(step.next, cursor, "a step must move on");
+          if (step.next !== undefined) assert.notEqual(step.next, cursor, "a step must move on");
           cursor = step.next;
         } while (cursor !== undefined);
         return steps;

@@ -195,6 +195,48 @@ export function queueMessageTests(open: OpenStore): void {
       assert.deepEqual(await receiveIds(store, "q.fifo", at(sentAt + 3)), ["m1", "m2"]);
     });
 
+    test("sweeps deduplication records whose window has ended, in steps, reading each once", async ({
+      store,
+    }) => {
+      await createQueues(store, "q.fifo", "other.fifo");
+      // Keys k0..k4 sent 1 ms apart on q.fifo, k9 on other.fifo last.
+      for (let i = 0; i < 5; i++) {
+        await store.sendMessages(ref("q.fifo"), [fifoMessage(`m${i}`, "g", { sentAt: T0 + i }, `k${i}`)]);
+      }
+      await store.sendMessages(ref("other.fifo"), [fifoMessage("x", "g", { sentAt: T0 + 9 }, "k9")]);
+      const sweepDeduplication = async (now: number, scanLimit: number): Promise<number[]> => {
+        const steps: number[] = [];
+        let cursor: string | undefined;
+        do {
+          const step = await store.sweepExpiredDeduplication(now, scanLimit, cursor);
+          steps.push(step.deleted);
+          if (step.next !== undefined) assert.notEqual(step.next, cursor, "a step must move on");
+          cursor = step.next;
+        } while (cursor !== undefined);
+        return steps;
+      };
+      const end = T0 + DEDUP_WINDOW; // the window of k0 ends here, k1's 1 ms later, …
+      assert.deepEqual(await sweepDeduplication(end - 1, 10), [0], "no window has ended");
+      // Six records, four of them expired (k0..k3), 4 a step: 2 steps; then 2 left, 1 a step: 3 steps.
+      assert.equal(
+        (await sweepDeduplication(end + 3, 4)).reduce((a, b) => a + b),
+        4,
+      );
+      assert.deepEqual(await sweepDeduplication(end + 3, 1), [0, 0, 0]);
+      // k0..k3 may be sent again as new messages (their records are gone, whatever the time given);
+      // k4 and k9 are still within their windows.
+      const again = async (queue: string, key: string): Promise<boolean | undefined> =>
+        (
+          await store.sendMessages(ref(queue), [fifoMessage(`again-${key}`, "g", { sentAt: T0 + 10 }, key)])
+        )[0]?.duplicate;
+      assert.equal(await again("q.fifo", "k0"), false);
+      assert.equal(await again("q.fifo", "k3"), false);
+      assert.equal(await again("q.fifo", "k4"), true);
+      assert.equal(await again("other.fifo", "k9"), true);
+      await assert.rejects(store.sweepExpiredDeduplication(end, 0), /scanLimit must be a positive integer/);
+      await assert.rejects(store.sweepExpiredDeduplication(end, 5, "nope"), /is not a cursor/);
+    });
+
     test("gives nothing of a FIFO group with a message in flight, and keeps each group in order", async ({
       store,
     }) => {
