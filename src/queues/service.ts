@@ -288,6 +288,7 @@ export class QueueService {
     await this.#deleteMessagesOf(queue, this.#now());
     await this.store.deleteQueue(queue.accountId, queue.name);
     this.#queues.delete(keyOf(queue));
+    this.#lastPurge.delete(keyOf(queue));
     this.waiters.notify(keyOf(queue));
   }
 
@@ -364,6 +365,10 @@ export class QueueService {
         "AWS.SimpleQueueService.PurgeQueueInProgress",
         `Only one PurgeQueue operation on ${queue.name} is allowed every 60 seconds.`,
       );
+    }
+    // Only the last minute's purges matter: older ones go, so that the map stays small.
+    if (this.#lastPurge.size >= 1000) {
+      for (const [k, at] of this.#lastPurge) if (now - at >= 60_000) this.#lastPurge.delete(k);
     }
     this.#lastPurge.set(key, now);
     await this.#deleteMessagesOf(queue, now);
