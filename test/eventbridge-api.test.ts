@@ -189,23 +189,23 @@ describe("rules and targets", () => {
       InputPathsMap: paths,
       InputTemplate: `{"v": <${Object.keys(paths)[0]}>}`,
     });
+    // Each refused in an entry of its own.
+    const refused = [
+      { Id: "bus-input", Arn: foreignBus, Input: "{}" },
+      { Id: "bus-path", Arn: foreignBus, InputPath: "$.detail" },
+      { Id: "key-257", Arn: `${ownQueue}:a`, InputTransformer: template({ ["k".repeat(257)]: "$.detail" }) },
+      {
+        Id: "path-257",
+        Arn: `${ownQueue}:b`,
+        InputTransformer: template({ k: `$.detail.${"p".repeat(248)}` }),
+      },
+    ];
     const put = await eb
       .send(
         new PutTargetsCommand({
           Rule: "input-limits",
           Targets: [
-            { Id: "bus-input", Arn: foreignBus, Input: "{}" },
-            { Id: "bus-path", Arn: foreignBus, InputPath: "$.detail" },
-            {
-              Id: "key-257",
-              Arn: `${ownQueue}:a`,
-              InputTransformer: template({ ["k".repeat(257)]: "$.detail" }),
-            },
-            {
-              Id: "path-257",
-              Arn: `${ownQueue}:b`,
-              InputTransformer: template({ k: `$.detail.${"p".repeat(248)}` }),
-            },
+            ...refused,
             {
               Id: "group-101",
               Arn: `${ownQueue}:c.fifo`,
@@ -222,18 +222,7 @@ describe("rules and targets", () => {
       new PutTargetsCommand({
         Rule: "input-limits",
         Targets: [
-          { Id: "bus-input", Arn: foreignBus, Input: "{}" },
-          { Id: "bus-path", Arn: foreignBus, InputPath: "$.detail" },
-          {
-            Id: "key-257",
-            Arn: `${ownQueue}:a`,
-            InputTransformer: template({ ["k".repeat(257)]: "$.detail" }),
-          },
-          {
-            Id: "path-257",
-            Arn: `${ownQueue}:b`,
-            InputTransformer: template({ k: `$.detail.${"p".repeat(248)}` }),
-          },
+          ...refused,
           // At the limits, and a foreign bus without input: accepted.
           {
             Id: "key-256",

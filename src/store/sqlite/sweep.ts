@@ -11,9 +11,7 @@ export function sweepCursor(
   scanLimit: number,
   method: string,
 ): readonly [number, number] {
-  if (!Number.isSafeInteger(scanLimit) || scanLimit < 1) {
-    throw new RangeError(`${method}: scanLimit must be a positive integer (got ${scanLimit})`);
-  }
+  checkScanLimit(scanLimit, method);
   if (cursor === undefined) return [-1, -1];
   const match = /^(\d{1,15}):(\d{1,15})$/.exec(cursor);
   if (match === null) throw new RangeError(`${method}: ${JSON.stringify(cursor)} is not a cursor`);
@@ -29,13 +27,17 @@ export function textKeyCursor(
   scanLimit: number,
   method: string,
 ): readonly [number, string] {
-  if (!Number.isSafeInteger(scanLimit) || scanLimit < 1) {
-    throw new RangeError(`${method}: scanLimit must be a positive integer (got ${scanLimit})`);
-  }
+  checkScanLimit(scanLimit, method);
   if (cursor === undefined) return [-1, ""];
   const match = /^(\d{1,15}):(.*)$/s.exec(cursor);
   if (match === null) throw new RangeError(`${method}: ${JSON.stringify(cursor)} is not a cursor`);
   return [Number(match[1]), match[2] as string];
+}
+
+function checkScanLimit(scanLimit: number, method: string): void {
+  if (!Number.isSafeInteger(scanLimit) || scanLimit < 1) {
+    throw new RangeError(`${method}: scanLimit must be a positive integer (got ${scanLimit})`);
+  }
 }
 
 /** What a step did: how many it deleted, and where the next one starts unless it read the last row. */
