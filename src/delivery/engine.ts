@@ -146,8 +146,10 @@ export class DeliveryEngine {
   readonly #targetConcurrency: number;
   readonly #maxInMemory: number;
   readonly #forgetMetricsAfterMs: number;
-  /** Ids of every delivery held (waiting, in flight, retrying, or with a write pending). */
-  /** The deliveries held in memory, by id, with what each weighs (see {@link full}). */
+  /**
+   * Every delivery held (waiting, in flight, retrying, or with a write pending), by id, with what it
+   * weighs (see {@link full}).
+   */
   readonly #known = new Map<string, number>();
   #knownBytes = 0;
   readonly #maxInMemoryBytes: number;

@@ -65,11 +65,11 @@ const outbox = new Outbox<FrontMessage>(
   },
 );
 const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+/** How long a stop waits for the replies being written to reach the network before closing connections. */
+const REPLY_GRACE_MS = 2_000;
 let nextId = 0;
 let ready = true;
 let inFlight = 0;
-/** How long a stop waits for the replies being written to reach the network before closing connections. */
-const REPLY_GRACE_MS = 2_000;
 let idle: (() => void) | undefined;
 
 function call(message: (id: number) => CallMessage): Promise<unknown> {

@@ -17,7 +17,7 @@ import type {
   SweepStep,
 } from "../types.js";
 import type { Statements } from "./statements.js";
-import { textKeyCursor } from "./sweep.js";
+import { sweepStep, textKeyCursor } from "./sweep.js";
 
 /**
  * An `event_seq` after every real one (sequence numbers are rowids, far below 2^53): a page that
@@ -84,10 +84,7 @@ export function prepareDeliveryOperations(db: Database.Database, sql: Statements
       for (const [eventSeq, deliveryId, inScope] of rows) {
         if (inScope === 1) deleted += sql.deleteDelivery.run(eventSeq, deliveryId).changes;
       }
-      const last = rows[rows.length - 1];
-      return rows.length < scanLimit || last === undefined
-        ? { deleted }
-        : { deleted, next: `${last[0]}:${last[1]}` };
+      return sweepStep(deleted, rows, scanLimit);
     }),
 
     /** The stored events of `ids`, each once, in the order of `ids`; unknown ids are skipped. */

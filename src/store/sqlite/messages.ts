@@ -149,10 +149,7 @@ export function prepareMessageOperations(
       for (const [rowQueueId, rowKey, until] of rows) {
         if (until <= now) deleted += queueSql.deleteDeduplication.run(rowQueueId, rowKey).changes;
       }
-      const last = rows[rows.length - 1];
-      return rows.length < scanLimit || last === undefined
-        ? { deleted }
-        : { deleted, next: `${last[0]}:${last[1]}` };
+      return sweepStep(deleted, rows, scanLimit);
     }),
 
     move: prepareMove(db, queueSql, sql, relocate),

@@ -43,7 +43,7 @@ function checkScanLimit(scanLimit: number, method: string): void {
 /** What a step did: how many it deleted, and where the next one starts unless it read the last row. */
 export function sweepStep(
   deleted: number,
-  rows: ReadonlyArray<readonly [number, number, ...unknown[]]>,
+  rows: ReadonlyArray<readonly [number, number | string, ...unknown[]]>,
   scanLimit: number,
 ): SweepStep {
   const last = rows[rows.length - 1];
