@@ -9,9 +9,9 @@
  * @see https://nvlpubs.nist.gov/nistpubs/Legacy/SP/nistspecialpublication800-38d.pdf (GCM, 96-bit IVs)
  */
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Connection } from "../store/index.js";
+import { makeDataDir, type Connection } from "../store/index.js";
 
 /** The key file in the data directory (mode 0600). */
 export const SECRETS_KEY_FILE = "secrets.key";
@@ -134,7 +134,7 @@ function decodeKey(text: string, source: string): Buffer {
 
 /** Reads the key file, or creates it (mode 0600) when there is none; two racing starts agree on one. */
 function keyFromFile(dataDir: string): Buffer {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  makeDataDir(dataDir);
   const file = join(dataDir, SECRETS_KEY_FILE);
   try {
     writeFileSync(file, randomBytes(SECRETS_KEY_BYTES).toString("base64") + "\n", {

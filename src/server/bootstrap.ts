@@ -2,13 +2,13 @@
  * First-start and every-start preparation: the default account, its `default` bus and root key, the
  * root credentials file, and the rule registry rebuilt from the store.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ensureDefaultBus, generateCredentials, type Credentials } from "../accounts/index.js";
 import type { RuleRegistry } from "../buses/index.js";
 import type { BusbarConfig } from "../config/index.js";
 import { holdsPlainSecret, openTarget, sealTarget, type Sealer } from "../delivery/index.js";
-import { allItems, type Store } from "../store/index.js";
+import { allItems, makeDataDir, type Store } from "../store/index.js";
 
 /** Root credentials file in the data directory (mode 0600). */
 export const ROOT_CREDENTIALS_FILE = "root-credentials.json";
@@ -27,7 +27,7 @@ export function rootCredentials(
   if (config.rootAccessKeyId !== undefined && config.rootSecretAccessKey !== undefined) {
     return { accessKeyId: config.rootAccessKeyId, secretAccessKey: config.rootSecretAccessKey };
   }
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  makeDataDir(config.dataDir);
   const file = join(config.dataDir, ROOT_CREDENTIALS_FILE);
   if (existsSync(file)) {
     const saved = JSON.parse(readFileSync(file, "utf8")) as Partial<RootCredentials>;

@@ -6,9 +6,9 @@
  * admin commands (`busbar accounts`, `busbar keys`) open `busbar.db`, not this file, and still work
  * beside a running server.
  */
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
+import { makeDataDir } from "../store/index.js";
 
 /** The lock file's name in the data directory. */
 export const LOCK_FILE_NAME = "busbar.lock";
@@ -28,7 +28,7 @@ export interface DataDirLock {
  * {@link DataDirInUseError} at once when another process holds it.
  */
 export function lockDataDir(dataDir: string): DataDirLock {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  makeDataDir(dataDir);
   const file = join(dataDir, LOCK_FILE_NAME);
   const db = new Database(file, { timeout: 0 });
   try {

@@ -16,6 +16,7 @@ export {
   type SqliteWorkerStoreOptions,
 } from "./sqlite-worker/index.js";
 export { sweepInSteps } from "./sweep.js";
+export { DATA_DIR_MODE, makeDataDir } from "./data-dir.js";
 
 /**
  * Every item of a paged store listing, read page by page. For the listings that are walked whole

@@ -27,7 +27,8 @@ export function runBusbar(
     encoding: "utf8",
     ...(options.env !== undefined && { env: options.env }),
     ...(options.input !== undefined && { input: options.input }),
-    ...(options.timeoutMs !== undefined && { timeout: options.timeoutMs }),
+    // SIGKILL on time-out: a run stuck in a synchronous loop never sees a SIGTERM.
+    ...(options.timeoutMs !== undefined && { timeout: options.timeoutMs, killSignal: "SIGKILL" as const }),
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -5,9 +5,10 @@
  * (in particular a resolved `appendEvents`) survives a crash, kill -9 or power loss. SQLite types
  * never leave this folder.
  */
-import { closeSync, fdatasyncSync, mkdirSync, openSync } from "node:fs";
+import { closeSync, fdatasyncSync, openSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
+import { makeDataDir } from "../data-dir.js";
 import type { Store } from "../types.js";
 import { asyncStore } from "./async-store.js";
 import { StoreFailureError, StoreOpenError, UnsupportedSchemaVersionError } from "./errors.js";
@@ -38,15 +39,12 @@ export const DEFAULT_SQLITE_FILE_NAME = "busbar.db";
 /** How long a statement waits for another process's lock before failing with SQLITE_BUSY. */
 export const SQLITE_BUSY_TIMEOUT_MS = 5000;
 
-/** Mode of a data directory the store creates: owner only (the file holds secret keys). */
-export const DATA_DIR_MODE = 0o700;
-
 /** Mode of a database file the store creates (SQLite gives its -wal and -shm files the same). */
 export const DATABASE_FILE_MODE = 0o600;
 
 /** Options of {@link openSqliteStore}. */
 export interface SqliteStoreOptions {
-  /** Directory of the database file; created (with {@link DATA_DIR_MODE}) when missing. */
+  /** Directory of the database file; created (owner only) when missing. */
   readonly dataDir: string;
   /**
    * Name of the database file inside `dataDir` (a plain name, no directory part).
@@ -80,7 +78,7 @@ function databasePath(options: SqliteStoreOptions): string {
 /** Creates the directory and an empty database file with owner-only modes when they are missing. */
 function prepareFiles(dataDir: string, path: string): void {
   try {
-    mkdirSync(dataDir, { recursive: true, mode: DATA_DIR_MODE });
+    makeDataDir(dataDir);
     closeSync(openSync(path, "a", DATABASE_FILE_MODE));
   } catch (error) {
     throw new StoreOpenError(`cannot create ${path}`, { cause: error });
