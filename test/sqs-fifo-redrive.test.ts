@@ -10,6 +10,7 @@ import {
   GetQueueAttributesCommand,
   ListDeadLetterSourceQueuesCommand,
   ListMessageMoveTasksCommand,
+  PurgeQueueCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   SendMessageCommand,
@@ -175,6 +176,55 @@ describe("FIFO queues", () => {
       await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle }));
     }
     assert.equal((await receive("a1")).Messages, undefined, "after a delete, the id starts a new receive");
+  });
+
+  it("keeps a receive attempt through other messages' deletes, resets its visibility, and drops it on purge", async () => {
+    const url = await create("attempts-2.fifo", { FifoQueue: "true", ContentBasedDeduplication: "true" });
+    await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: url,
+        Entries: ["a", "b", "c"].map((g) => ({ Id: g, MessageBody: g, MessageGroupId: g })),
+      }),
+    );
+    const receive = (attempt: string, max = 1, visibility?: number) =>
+      sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: url,
+          MaxNumberOfMessages: max,
+          ReceiveRequestAttemptId: attempt,
+          ...(visibility !== undefined && { VisibilityTimeout: visibility }),
+        }),
+      );
+    // Consumer 1's reply is lost; consumer 2 receives and deletes another message meanwhile.
+    const lost = await receive("consumer-1", 1, 3);
+    assert.deepEqual(
+      lost.Messages?.map((m) => m.Body),
+      ["a"],
+    );
+    const other = await receive("consumer-2");
+    assert.deepEqual(
+      other.Messages?.map((m) => m.Body),
+      ["b"],
+    );
+    await sqs.send(
+      new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: other.Messages?.[0]?.ReceiptHandle }),
+    );
+    await new Promise((r) => setTimeout(r, 2000));
+    const retry = await receive("consumer-1", 1, 3);
+    assert.deepEqual(
+      retry.Messages?.map((m) => m.ReceiptHandle),
+      lost.Messages?.map((m) => m.ReceiptHandle),
+    );
+    // The retry reset the 3 s visibility timeout: 2 s later (4 s after the first receive) "a" is still hidden.
+    await new Promise((r) => setTimeout(r, 2000));
+    const meanwhile = await receive("consumer-3", 10);
+    assert.deepEqual(
+      meanwhile.Messages?.map((m) => m.Body),
+      ["c"],
+      "a is still in flight",
+    );
+    await sqs.send(new PurgeQueueCommand({ QueueUrl: url }));
+    assert.equal((await receive("consumer-1")).Messages, undefined, "a purged message is not received again");
   });
 
   it("refuses FIFO sends without a group or deduplication, and per-message delays", async () => {

@@ -43,6 +43,7 @@ import {
   md5OfBody,
   type MessageAttributes,
 } from "./messages.js";
+import { ReceiveAttempts } from "./attempts.js";
 import { ReceiptCodec } from "./receipts.js";
 import { Waiters } from "./waiters.js";
 
@@ -147,8 +148,8 @@ export class QueueService {
   readonly #lastPurge = new Map<string, number>();
   /** Parsed redrive policies by queue object (a changed queue is a new object). */
   readonly #redrives = new WeakMap<Queue, RedrivePolicyOf | null>();
-  /** FIFO receives by ReceiveRequestAttemptId: what they returned, and until when a retry gets it again. */
-  readonly #attempts = new Map<string, { readonly messages: ReceivedMessage[]; readonly until: number }>();
+  /** FIFO receives by ReceiveRequestAttemptId (attempts.ts). */
+  readonly #attempts = new ReceiveAttempts<ReceivedMessage>();
 
   constructor(options: QueueServiceOptions) {
     this.store = options.store;
@@ -289,6 +290,7 @@ export class QueueService {
     await this.store.deleteQueue(queue.accountId, queue.name);
     this.#queues.delete(keyOf(queue));
     this.#lastPurge.delete(keyOf(queue));
+    this.#attempts.forgetQueue(keyOf(queue));
     this.waiters.notify(keyOf(queue));
   }
 
@@ -371,6 +373,7 @@ export class QueueService {
       for (const [k, at] of this.#lastPurge) if (now - at >= 60_000) this.#lastPurge.delete(k);
     }
     this.#lastPurge.set(key, now);
+    this.#attempts.forgetQueue(key);
     await this.#deleteMessagesOf(queue, now);
   }
 
@@ -592,51 +595,73 @@ export class QueueService {
   /**
    * ReceiveMessage, long-polling up to `waitSeconds` (the queue's ReceiveMessageWaitTimeSeconds by
    * default). On a FIFO queue, a receive that repeats the ReceiveRequestAttemptId of an earlier one
-   * gets that one's messages and receipt handles again, while they are in flight (within the
-   * visibility timeout, at most 5 minutes) and none of the queue's messages was deleted or changed
-   * visibility since; afterwards the id starts a new receive.
+   * within 5 minutes gets that one's messages and receipt handles again, with their visibility
+   * timeout reset, while they are all still in flight and none of them was deleted or changed
+   * visibility since (attempts.ts); otherwise the id starts a new receive.
    */
   async receive(queue: Queue, request: ReceiveRequest): Promise<ReceivedMessage[]> {
-    const attempt =
-      queue.fifo && request.attemptId !== undefined ? `${keyOf(queue)}\u0000${request.attemptId}` : undefined;
-    if (attempt !== undefined) {
-      const earlier = this.#attempts.get(attempt);
-      if (earlier !== undefined && this.#now() < earlier.until) return earlier.messages;
-      this.#attempts.delete(attempt);
+    const key = keyOf(queue);
+    const attemptId = queue.fifo ? request.attemptId : undefined;
+    if (attemptId !== undefined) {
+      const again = await this.#retried(queue, attemptId);
+      if (again !== undefined) return again;
     }
     const wait = request.waitSeconds ?? integerAttribute(queue.attributes, "ReceiveMessageWaitTimeSeconds");
     const deadline = Date.now() + wait * 1000;
-    const key = keyOf(queue);
     const { signal } = request;
     for (;;) {
       if (signal?.aborted === true) return [];
       const current = (await this.findQueue(queue)) ?? queue;
       const started = this.#now();
-      const got = await this.receiveOnce(current, request);
-      if (got.length > 0 && attempt !== undefined) {
-        const visibility =
-          request.visibilityTimeout ?? integerAttribute(current.attributes, "VisibilityTimeout");
-        if (this.#attempts.size > 10_000) this.#attempts.clear();
-        this.#attempts.set(attempt, {
-          messages: got,
-          until: started + Math.min(visibility * 1000, DEDUPLICATION_MS),
+      const visibility =
+        request.visibilityTimeout ?? integerAttribute(current.attributes, "VisibilityTimeout");
+      const got = await this.receiveOnce(current, request, visibility);
+      if (got.length > 0 && attemptId !== undefined) {
+        this.#attempts.remember(key, attemptId, {
+          messages: got.map((g) => g.reply),
+          received: got.map((g) => g.message),
+          until: started + DEDUPLICATION_MS,
+          visibilityMs: visibility * 1000,
         });
       }
-      if (got.length > 0 || Date.now() >= deadline || this.waiters.closed) return got;
+      if (got.length > 0 || Date.now() >= deadline || this.waiters.closed) return got.map((g) => g.reply);
       await this.waiters.wait(key, deadline, signal);
     }
   }
 
-  /** Forgets the receive attempts of a queue whose messages changed (a delete, a visibility change). */
-  private forgetAttempts(queue: Queue): void {
-    if (!queue.fifo || this.#attempts.size === 0) return;
-    const prefix = `${keyOf(queue)}\u0000`;
-    for (const k of this.#attempts.keys()) if (k.startsWith(prefix)) this.#attempts.delete(k);
+  /**
+   * The reply of a remembered receive attempt, its messages' visibility timeout reset (SQS: "If a
+   * retry occurs within the deduplication interval, it resets the visibility timeout"); undefined,
+   * and the attempt forgotten, when it is over or any of its messages is no longer in that receive.
+   */
+  async #retried(queue: Queue, attemptId: string): Promise<ReceivedMessage[] | undefined> {
+    const key = keyOf(queue);
+    const earlier = this.#attempts.get(key, attemptId);
+    if (earlier === undefined) return undefined;
+    const now = this.#now();
+    if (now < earlier.until) {
+      const reset = earlier.received.map((m) => ({ ...m, visibleUntil: now + earlier.visibilityMs }));
+      const outcomes = await this.store.changeVisibility(queue, reset, now, MAX_IN_FLIGHT_MS);
+      if (outcomes.every((o) => o === "changed")) return [...earlier.messages];
+      // Some are gone or back in the queue: those the reset kept hidden are released again.
+      const kept = reset
+        .filter((_, i) => outcomes[i] === "changed")
+        .map((m) => ({ ...m, visibleUntil: now }));
+      if (kept.length > 0) {
+        await this.store.changeVisibility(queue, kept, now, MAX_IN_FLIGHT_MS);
+        this.waiters.notify(key);
+      }
+    }
+    this.#attempts.forget(key, attemptId);
+    return undefined;
   }
 
-  private async receiveOnce(queue: Queue, request: ReceiveRequest): Promise<ReceivedMessage[]> {
+  private async receiveOnce(
+    queue: Queue,
+    request: ReceiveRequest,
+    visibility: number,
+  ): Promise<Array<{ readonly reply: ReceivedMessage; readonly message: QueueMessage }>> {
     const now = this.#now();
-    const visibility = request.visibilityTimeout ?? integerAttribute(queue.attributes, "VisibilityTimeout");
     const policy = this.redriveOf(queue);
     // The dead-letter queue's retention decides a moved message's expiry (a cached lookup).
     const deadLetterQueue = policy === undefined ? undefined : await this.findQueue(policy.deadLetterQueue);
@@ -654,7 +679,7 @@ export class QueueService {
       visibleUntil: now + visibility * 1000,
       ...(redrive !== undefined && { redrive }),
     });
-    return messages.map((m) => this.received(queue, m, request));
+    return messages.map((m) => ({ reply: this.received(queue, m, request), message: m }));
   }
 
   /** The redrive of a queue's RedrivePolicy, parsed once per version of the queue (every receive needs it). */
@@ -725,9 +750,12 @@ export class QueueService {
   /** DeleteMessage and DeleteMessageBatch: per handle, success or the error SQS gives. */
   async delete(queue: Queue, handles: readonly unknown[]): Promise<Array<EntryOutcome<true>>> {
     const now = this.#now();
-    this.forgetAttempts(queue);
     const decoded = handles.map((h) => this.decode(queue, h));
     const refs = decoded.flatMap((d) => ("ok" in d ? [d.ok] : []));
+    this.#attempts.forgetMessages(
+      keyOf(queue),
+      refs.map((r) => r.seq),
+    );
     const outcomes = refs.length === 0 ? [] : await this.store.deleteMessages(queue, refs, now);
     let next = 0;
     const result = decoded.map((d, i): EntryOutcome<true> => {
@@ -748,7 +776,6 @@ export class QueueService {
     entries: ReadonlyArray<{ readonly handle: unknown; readonly timeout: unknown }>,
   ): Promise<Array<EntryOutcome<true>>> {
     const now = this.#now();
-    this.forgetAttempts(queue);
     const decoded = entries.map(
       (e): EntryOutcome<{ seq: number; receiveCount: number; visibleUntil: number }> => {
         const d = this.decode(queue, e.handle);
@@ -768,6 +795,10 @@ export class QueueService {
       },
     );
     const changes = decoded.flatMap((d) => ("ok" in d ? [d.ok] : []));
+    this.#attempts.forgetMessages(
+      keyOf(queue),
+      changes.map((c) => c.seq),
+    );
     const outcomes =
       changes.length === 0 ? [] : await this.store.changeVisibility(queue, changes, now, MAX_IN_FLIGHT_MS);
     let next = 0;

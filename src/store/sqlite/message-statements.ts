@@ -105,6 +105,20 @@ export function prepareMessageStatements(db: Database.Database) {
         `SELECT ${CANDIDATE_COLUMNS} ${IN_ORDER} ORDER BY seq LIMIT +@limit`,
       )
       .raw(),
+    /** (queueId, after): the first message group after `after` in name order (index only). */
+    nextGroup: db
+      .prepare<[number, string], string>(
+        `SELECT group_id FROM ${STATES} INDEXED BY queue_message_states_by_group
+         WHERE queue_id = ? AND group_id > ? ORDER BY group_id LIMIT 1`,
+      )
+      .pluck(),
+    /** A group's unexpired messages in send order, visible or not. */
+    groupInOrder: db
+      .prepare<[{ queueId: number; group: string; now: number; limit: number }], CandidateRow>(
+        `SELECT ${CANDIDATE_COLUMNS} FROM ${STATES} INDEXED BY queue_message_states_by_group
+         WHERE queue_id = @queueId AND group_id = @group AND expires_at > @now ORDER BY seq LIMIT +@limit`,
+      )
+      .raw(),
     /** (queueId, groupId, now): whether a group has a message in flight (index only). */
     groupInFlight: db.prepare<[number, string, number], { found: number }>(
       `SELECT 1 AS found FROM ${STATES} INDEXED BY queue_message_states_by_group

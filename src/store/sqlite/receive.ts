@@ -5,9 +5,13 @@
  * A standard queue picks the first visible messages. A FIFO queue also keeps its message groups in
  * order: a group with a message in flight gives nothing, and a group gives its messages in order, up
  * to its first one that is not visible (delayed); one receive may take several messages of a group,
- * and of several groups. The scans read only message states (narrow rows), and a FIFO receive
- * looks at no more than {@link FIFO_SCAN_LIMIT} messages, so that a long backlog in blocked groups
- * costs a bounded amount per receive (messages behind it wait for the blocked groups to move on).
+ * and of several groups. The scans read only message states (narrow rows). A FIFO receive first
+ * reads up to {@link FIFO_SCAN_LIMIT} messages in send order, which finds the oldest groups' heads
+ * when many groups hold a few messages each; when that finds too few (the first messages belong to
+ * groups in flight, or a blocked group holds a long backlog), it goes on group by group, in name
+ * order, through up to {@link FIFO_GROUP_SCAN_LIMIT} groups of which it read nothing: a group in
+ * flight then costs one index lookup, however many messages wait behind it. (SQS: "FIFO queues scan
+ * the first 120,000 messages to determine available message groups".)
  */
 import type Database from "better-sqlite3";
 import type { QueueMessage, QueueRef, ReceiveOptions } from "../types.js";
@@ -18,6 +22,13 @@ import type { QueueStatements } from "./queue-statements.js";
 
 /** Most messages a FIFO receive looks at (in flight, delayed or in blocked groups included). */
 export const FIFO_SCAN_LIMIT = 2000;
+
+/**
+ * Most message groups a FIFO receive looks at past its scan in send order. Measured with every group
+ * in flight, a receive that finds nothing takes ~1.3 µs a group: 26 ms for 20,000 groups, 160 ms for
+ * SQS's 120,000 (its limit of FIFO messages in flight), too long to hold the store for each receive.
+ */
+export const FIFO_GROUP_SCAN_LIMIT = 20_000;
 
 /** Messages a FIFO receive reads from the index at a time. */
 export const FIFO_SCAN_CHUNK = 200;
@@ -121,9 +132,33 @@ export function prepareReceive(
         picked.push(seq);
         if (picked.length === pick.max) break scan;
       }
-      if (rows.length < limit) break;
+      if (rows.length < limit) return picked;
     }
+    if (picked.length < pick.max)
+      pickByGroup(pick, picked, (group) => blocked.has(group) || stopped.has(group) || free.has(group));
     return picked;
+  };
+
+  /**
+   * The FIFO receive past its scan in send order: the groups it has not seen, one by one, adding to
+   * `picked` each free group's messages in order, up to its first that is not visible.
+   */
+  const pickByGroup = (pick: Pick, picked: number[], seen: (group: string) => boolean): void => {
+    const { queueId, now } = pick;
+    let group = "";
+    for (let looked = 0; looked < FIFO_GROUP_SCAN_LIMIT; looked++) {
+      const next = sql.nextGroup.get(queueId, group);
+      if (next === undefined) return;
+      group = next;
+      if (seen(group) || sql.groupInFlight.get(queueId, group, now) !== undefined) continue;
+      const limit = pick.max - picked.length;
+      for (const row of sql.groupInOrder.all({ queueId, group, now, limit })) {
+        if (row[1] > now) break;
+        if (redriven(row, pick)) continue;
+        picked.push(row[0]);
+        if (picked.length === pick.max) return;
+      }
+    }
   };
 
   return db.transaction((queue: QueueRef, options: ReceiveOptions): QueueMessage[] => {

@@ -294,6 +294,33 @@ export function queueMessageTests(open: OpenStore): void {
       assert.deepEqual(await receiveIds(store, "q.fifo", at(T0 + VISIBILITY)), ["a1", "a2"]);
     });
 
+    test("finds a FIFO group that can move behind thousands of messages in flight", async ({ store }) => {
+      // More than the SQLite store reads in send order (FIFO_SCAN_LIMIT, 2,000): SQS finds a free group
+      // among its first 120,000 messages.
+      const n = 2500;
+      await createQueues(store, "q.fifo");
+      const own = Array.from({ length: n }, (_, i) => fifoMessage(`m${i}`, `g${String(i).padStart(5, "0")}`));
+      await store.sendMessages(ref("q.fifo"), own);
+      assert.equal((await store.receiveMessages(ref("q.fifo"), at(T0, n))).length, n);
+      await store.sendMessages(ref("q.fifo"), [fifoMessage("fresh", "fresh"), fifoMessage("first", "a")]);
+      assert.deepEqual(
+        await receiveIds(store, "q.fifo", at(T0 + 1)),
+        ["first", "fresh"],
+        "every group in flight but two",
+      );
+    });
+
+    test("finds a FIFO group that can move behind a blocked group's long backlog", async ({ store }) => {
+      await createQueues(store, "q.fifo");
+      const backlog = Array.from({ length: 2500 }, (_, i) => fifoMessage(`a${i}`, "A"));
+      await store.sendMessages(ref("q.fifo"), backlog);
+      assert.deepEqual(ids(await store.receiveMessages(ref("q.fifo"), at(T0, 1))), ["a0"]);
+      await store.sendMessages(ref("q.fifo"), [fifoMessage("b0", "B"), fifoMessage("b1", "B")]);
+      assert.deepEqual(await receiveIds(store, "q.fifo", at(T0 + 1)), ["b0", "b1"], "A's head is in flight");
+      // The group's backlog still comes in order once its head is gone.
+      assert.deepEqual(await receiveIds(store, "q.fifo", at(T0 + 1 + VISIBILITY, 3)), ["a0", "a1", "a2"]);
+    });
+
     test("keeps a FIFO group's later messages behind a delayed one", async ({ store }) => {
       await createQueues(store, "q.fifo");
       await store.sendMessages(ref("q.fifo"), [

@@ -1,0 +1,82 @@
+/**
+ * FIFO receives remembered by ReceiveRequestAttemptId, so that a consumer whose reply was lost can
+ * retry and get the same messages and receipt handles. As SQS documents it, a retry gets them again
+ * while none of *those* messages was deleted or had its visibility changed, within the 5-minute
+ * deduplication interval (the service also checks that they are still in flight, and resets their
+ * visibility timeout). Kept in the node's memory: lost on restart, and at most {@link MAX_ATTEMPTS}.
+ * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html
+ */
+
+/** A message an attempt received: what identifies its receive in the store. */
+export interface AttemptMessage {
+  readonly seq: number;
+  readonly receiveCount: number;
+}
+
+/** One remembered receive. */
+export interface Attempt<M> {
+  /** The reply it gave. */
+  readonly messages: readonly M[];
+  /** Its messages' receives, in the reply's order. */
+  readonly received: readonly AttemptMessage[];
+  /** When a retry stops getting it again (its first receive plus the deduplication interval). */
+  readonly until: number;
+  /** The visibility timeout of its receive (ms): what a retry resets. */
+  readonly visibilityMs: number;
+}
+
+/** Most attempts remembered; past it, all are forgotten (a retry then receives anew). */
+export const MAX_ATTEMPTS = 10_000;
+
+/** Attempts by queue and attempt id, with an index from each message to the attempt holding it. */
+export class ReceiveAttempts<M> {
+  readonly #byId = new Map<string, Attempt<M> & { readonly queue: string }>();
+  /** `queue \0 seq` → attempt key. */
+  readonly #byMessage = new Map<string, string>();
+
+  /** The attempt `id` of `queue` (a key naming the queue), if remembered. */
+  get(queue: string, id: string): Attempt<M> | undefined {
+    return this.#byId.get(`${queue}\u0000${id}`);
+  }
+
+  /** Remembers attempt `id` of `queue`. */
+  remember(queue: string, id: string, attempt: Attempt<M>): void {
+    if (this.#byId.size >= MAX_ATTEMPTS) {
+      this.#byId.clear();
+      this.#byMessage.clear();
+    }
+    const key = `${queue}\u0000${id}`;
+    this.forget(queue, id);
+    this.#byId.set(key, { ...attempt, queue });
+    for (const m of attempt.received) this.#byMessage.set(`${queue}\u0000${m.seq}`, key);
+  }
+
+  /** Forgets attempt `id` of `queue`. */
+  forget(queue: string, id: string): void {
+    this.#drop(`${queue}\u0000${id}`);
+  }
+
+  /** Forgets the attempts holding any of messages `seqs` of `queue` (deleted, or visibility changed). */
+  forgetMessages(queue: string, seqs: Iterable<number>): void {
+    if (this.#byId.size === 0) return;
+    for (const seq of seqs) {
+      const key = this.#byMessage.get(`${queue}\u0000${seq}`);
+      if (key !== undefined) this.#drop(key);
+    }
+  }
+
+  /** Forgets every attempt of `queue` (purged or deleted). */
+  forgetQueue(queue: string): void {
+    for (const [key, attempt] of this.#byId) if (attempt.queue === queue) this.#drop(key);
+  }
+
+  #drop(key: string): void {
+    const attempt = this.#byId.get(key);
+    if (attempt === undefined) return;
+    this.#byId.delete(key);
+    for (const m of attempt.received) {
+      const at = `${attempt.queue}\u0000${m.seq}`;
+      if (this.#byMessage.get(at) === key) this.#byMessage.delete(at);
+    }
+  }
+}
