@@ -336,7 +336,7 @@ describe("dead-letter queues", () => {
     );
   });
 
-  it("honours RedriveAllowPolicy and rejects a dead-letter queue of the other type", async () => {
+  it("honours RedriveAllowPolicy and rejects a dead-letter queue of the other type, or the queue itself", async () => {
     await create("closed-dlq", { RedriveAllowPolicy: JSON.stringify({ redrivePermission: "denyAll" }) });
     await rejects(
       create("src", {
@@ -358,6 +358,18 @@ describe("dead-letter queues", () => {
       ),
       "InvalidParameterValue",
       /same type/,
+    );
+    await rejects(
+      sqs.send(
+        new SetQueueAttributesCommand({
+          QueueUrl: url,
+          Attributes: {
+            RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn("src2"), maxReceiveCount: 1 }),
+          },
+        }),
+      ),
+      "InvalidParameterValue",
+      /cannot be its own dead-letter queue/,
     );
   });
 });

@@ -259,6 +259,10 @@ export class QueueService {
     const dlq =
       target === undefined || target.region !== this.region ? undefined : await this.findQueue(target);
     if (dlq === undefined) throw invalidValue("RedrivePolicy", raw, "Dead letter target does not exist.");
+    // A queue of its own would never dead-letter: each move would make its message new there again.
+    if (dlq.arn === sourceArn) {
+      throw invalidValue("RedrivePolicy", raw, "A queue cannot be its own dead-letter queue.");
+    }
     if (dlq.fifo !== fifo) {
       throw invalidValue(
         "RedrivePolicy",

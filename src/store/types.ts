@@ -593,8 +593,10 @@ export interface Store {
   sweepExpiredDeduplication(now: number, scanLimit: number, cursor?: string): Promise<SweepStep>;
   /**
    * Moves up to `limit` visible messages of `source`, in send order, to `destination` or, when it is
-   * absent, to the queue named by each message's `deadLetterSourceArn`. A moved message keeps its id,
-   * body, attributes, sender, sent time, group and deduplication id, and starts unreceived and visible.
+   * absent, to the queue named by each message's `deadLetterSourceArn`. A moved message is a new
+   * message, as SQS's redrive makes it: a new id, sent at `now`, unreceived and visible, expiring after
+   * the destination's MessageRetentionPeriod from `now`, with no dead-letter source; it keeps its body,
+   * attributes, sender, group and deduplication id.
    */
   moveMessages(
     source: QueueRef,

@@ -141,15 +141,23 @@ export function prepareMessageStatements(db: Database.Database) {
       .prepare<[number], string | null>(`SELECT dead_letter_source_arn FROM queue_messages WHERE seq = ?`)
       .pluck(),
 
-    /** (deadLetterSourceArn, seq): a copy of a message's content, under a new seq. */
-    copyContent: db.prepare<[string | null, number]>(
-      `${CONTENT_INSERT} SELECT id, sender_id, sent_at, deduplication_id, ?, system_attributes, attributes, body,
-         body_md5
-       FROM queue_messages WHERE seq = ?`,
+    /**
+     * A copy of message `seq`'s content under a new seq, with `source` as its dead-letter source; with
+     * an `id`, as a new message (that id, sent at `sentAt`); with `dedupFromId`, its deduplication id
+     * replaced by its message id.
+     */
+    copyContent: db.prepare<
+      [{ seq: number; source: string | null; id: string | null; sentAt: number | null; dedupFromId: number }]
+    >(
+      `${CONTENT_INSERT} SELECT coalesce(@id, id), sender_id, coalesce(@sentAt, sent_at),
+         CASE WHEN @dedupFromId THEN id ELSE deduplication_id END, @source, system_attributes, attributes,
+         body, body_md5
+       FROM queue_messages WHERE seq = @seq`,
     ),
     /**
-     * The state of a copy, unreceived and visible at `now`; it keeps the original's expiry, or with a
-     * `retentionMs`, expires that long after the original was sent (or with `fromNow`, after `now`).
+     * The state of a copy, visible at `now`: unreceived, or with `keepReceives` its receive count and
+     * receive times kept. It keeps the original's expiry, or with a `retentionMs`, expires that long
+     * after the original was sent (or with `fromNow`, after `now`).
      */
     copyState: db.prepare<
       [
@@ -161,17 +169,28 @@ export function prepareMessageStatements(db: Database.Database) {
           fromSeq: number;
           retentionMs: number | null;
           fromNow: number;
+          keepReceives: number;
         },
       ]
     >(
-      `${STATE_INSERT} SELECT @queueId, @seq, @now, 0,
+      `INSERT INTO ${STATES} (queue_id, seq, visible_at, receive_count, expires_at, group_id,
+         first_received_at, last_received_at)
+       SELECT @queueId, @seq, @now, CASE WHEN @keepReceives THEN s.receive_count ELSE 0 END,
          CASE WHEN @retentionMs IS NULL THEN s.expires_at
               WHEN @fromNow THEN @now + @retentionMs
               ELSE c.sent_at + @retentionMs END,
-         s.group_id
+         s.group_id,
+         CASE WHEN @keepReceives THEN s.first_received_at END,
+         CASE WHEN @keepReceives THEN s.last_received_at END
        FROM ${STATES} AS s JOIN queue_messages AS c ON c.seq = s.seq
        WHERE s.queue_id = @fromQueueId AND s.seq = @fromSeq`,
     ),
+    /** A queue's MessageRetentionPeriod in ms (the queue service always sets it), for a move. */
+    retentionMsOf: db
+      .prepare<[number], number | null>(
+        `SELECT CAST(json_extract(attributes, '$.MessageRetentionPeriod') AS INTEGER) * 1000 FROM queues WHERE id = ?`,
+      )
+      .pluck(),
 
     check: db.prepare<[number, number], CheckRow>(
       `SELECT visible_at AS visibleAt, receive_count AS receiveCount, expires_at AS expiresAt,

@@ -3,6 +3,7 @@
  * (receive.ts), and the steps of a message move task (StartMessageMoveTask), which take the visible
  * messages of a dead-letter queue to a destination or back to the queues they came from.
  */
+import { randomUUID } from "node:crypto";
 import type Database from "better-sqlite3";
 import type { MoveResult, QueueRef } from "../types.js";
 import type { MessageStatements } from "./message-statements.js";
@@ -19,34 +20,65 @@ export const MoveFailure = {
 export type MoveFailure = (typeof MoveFailure)[keyof typeof MoveFailure];
 
 /**
- * Moves message `seq` of queue `fromQueueId` into queue `queueId` as a new message (a new `seq`, so
- * that it takes its place at the end of the send order, and a new sequence number in a FIFO queue):
- * same id, body, attributes, sender, sent time, group and deduplication id; unreceived, visible at
- * `now`, and with the given dead-letter source. It keeps its expiry, unless `expiry` gives the
- * retention of the queue it moves to: it then expires that long after it was sent, or with
- * `fromNow`, after `now`.
+ * How a message moves: to a dead-letter queue on the receive that exceeds maxReceiveCount, or by a
+ * move task. Either way it becomes a new row (a new `seq`, so that it takes its place at the end of
+ * the send order, and a new sequence number in a FIFO queue), visible at once, with the same body,
+ * attributes, sender and group.
  */
+export type MoveKind =
+  | {
+      /**
+       * To a dead-letter queue, as SQS does it: the same MessageId and sent time; the receive count and
+       * first receive kept (ApproximateReceiveCount counts receives "across all queues"); from a FIFO
+       * queue, the deduplication id replaced by the message id; the dead-letter queue's retention
+       * counted from the original send, or in a FIFO dead-letter queue, from now.
+       */
+      readonly kind: "deadLetter";
+      readonly sourceArn: string;
+      readonly retentionMs: number;
+      readonly fifo: boolean;
+    }
+  | {
+      /**
+       * By a move task (redrive): "All redriven messages are considered new messages and assigned a new
+       * messageID and enqueueTime", and "the redrive task resets the retention period": a new id, sent
+       * now, unreceived, expiring after the destination's retention, with no dead-letter source.
+       */
+      readonly kind: "redrive";
+      readonly id: string;
+    };
+
+/** Moves message `seq` of queue `fromQueueId` into queue `queueId` at `now`, as `how` says. */
 export type Relocate = (
   fromQueueId: number,
   seq: number,
   queueId: number,
   now: number,
-  deadLetterSourceArn: string | null,
-  expiry?: { readonly retentionMs: number; readonly fromNow: boolean },
+  how: MoveKind,
 ) => void;
 
 /** Builds {@link Relocate} over prepared statements. */
 export function prepareRelocate(sql: MessageStatements): Relocate {
-  return (fromQueueId, seq, queueId, now, deadLetterSourceArn, expiry) => {
-    const copy = Number(sql.copyContent.run(deadLetterSourceArn, seq).lastInsertRowid);
+  return (fromQueueId, seq, queueId, now, how) => {
+    const deadLetter = how.kind === "deadLetter";
+    const copy = Number(
+      sql.copyContent.run({
+        seq,
+        source: deadLetter ? how.sourceArn : null,
+        id: deadLetter ? null : how.id,
+        sentAt: deadLetter ? null : now,
+        dedupFromId: deadLetter && how.fifo ? 1 : 0,
+      }).lastInsertRowid,
+    );
     sql.copyState.run({
       queueId,
       seq: copy,
       now,
       fromQueueId,
       fromSeq: seq,
-      retentionMs: expiry?.retentionMs ?? null,
-      fromNow: expiry?.fromNow === true ? 1 : 0,
+      retentionMs: deadLetter ? how.retentionMs : (sql.retentionMsOf.get(queueId) ?? null),
+      fromNow: deadLetter && !how.fifo ? 0 : 1,
+      keepReceives: deadLetter ? 1 : 0,
     });
     sql.deleteState.run(fromQueueId, seq);
     sql.deleteContent.run(seq);
@@ -91,7 +123,7 @@ export function prepareMove(
           failure = MoveFailure.NonExistentQueue;
           break;
         }
-        relocate(sourceId, seq, target, now, null);
+        relocate(sourceId, seq, target, now, { kind: "redrive", id: randomUUID() });
         moved++;
       }
       const remaining = messageSql.countVisible.get({ queueId: sourceId, now }) ?? 0;

@@ -68,9 +68,11 @@ export function prepareReceive(
     const { redrive } = pick;
     const [seq, , receiveCount] = row;
     if (redrive === undefined || receiveCount < redrive.maxReceiveCount) return false;
-    relocate(pick.queueId, seq, redrive.queueId, pick.now, redrive.sourceArn, {
+    relocate(pick.queueId, seq, redrive.queueId, pick.now, {
+      kind: "deadLetter",
+      sourceArn: redrive.sourceArn,
       retentionMs: redrive.retentionMs,
-      fromNow: redrive.fifo,
+      fifo: redrive.fifo,
     });
     return true;
   };

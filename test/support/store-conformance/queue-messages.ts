@@ -367,8 +367,9 @@ export function queueMessageTests(open: OpenStore): void {
         visibleAt: T0 + 3 * VISIBILITY,
         expiresAt: T0 + 2 * DAY,
         deadLetterSourceArn: queueArn("q"),
-        receiveCount: 1,
-        firstReceivedAt: T0 + 2 * VISIBILITY,
+        // Receives count across queues (SQS's ApproximateReceiveCount): two in q, one here.
+        receiveCount: 3,
+        firstReceivedAt: T0,
         lastReceivedAt: T0 + 2 * VISIBILITY,
       });
       assert.deepEqual(await store.countMessages(ref("q"), T0 + 2 * VISIBILITY), {
@@ -397,7 +398,7 @@ export function queueMessageTests(open: OpenStore): void {
       store,
     }) => {
       await createQueues(store, "q.fifo", "dlq.fifo");
-      await store.sendMessages(ref("q.fifo"), [fifoMessage("a1", "A"), fifoMessage("a2", "A")]);
+      await store.sendMessages(ref("q.fifo"), [fifoMessage("a1", "A", {}, "dd-a1"), fifoMessage("a2", "A")]);
       // A FIFO dead-letter queue resets the enqueue time: the retention runs from the move.
       const redrive = {
         maxReceiveCount: 1,
@@ -411,7 +412,7 @@ export function queueMessageTests(open: OpenStore): void {
       const [moved] = await store.receiveMessages(ref("dlq.fifo"), at(T0 + VISIBILITY));
       assert.equal(moved?.id, "a1");
       assert.equal(moved?.groupId, "A");
-      assert.equal(moved?.deduplicationId, "a1");
+      assert.equal(moved?.deduplicationId, "a1", "SQS replaces the deduplication id with the message id");
       assert.match(moved?.sequenceNumber ?? "", /^\d{20}$/);
       assert.ok((moved?.sequenceNumber ?? "") > (first?.sequenceNumber ?? ""));
       assert.equal(moved?.expiresAt, T0 + VISIBILITY + DAY);

@@ -3,6 +3,7 @@
  */
 import { describe } from "node:test";
 import assert from "node:assert/strict";
+import type { QueueMessage } from "../../../src/store/index.js";
 import { ACCOUNT, OTHER_ACCOUNT, T0 } from "./fixtures.js";
 import {
   DAY,
@@ -20,13 +21,20 @@ import {
 } from "./queue-fixtures.js";
 import { sessionTest, type OpenStore } from "./session.js";
 
+/** The ids that moved messages were sent with (their bodies name them; a move gives new ids). */
+const origins = (messages: readonly QueueMessage[]): string[] =>
+  messages.map((m) => m.body.replace("body of ", ""));
+
 /** Registers the tests; `open` is called once per test. */
 export function queueMoveTests(open: OpenStore): void {
   const test = sessionTest(open);
 
   describe("queue moves", () => {
     test("moves visible messages in send order to a destination, up to a limit", async ({ store }) => {
-      await createQueues(store, "dlq", "dest");
+      await createQueues(store, "dlq");
+      await store.createQueue(
+        queue("dest", { attributes: { VisibilityTimeout: "30", MessageRetentionPeriod: "3600" } }),
+      );
       await store.sendMessages(ref("dlq"), [
         message("m1", {
           bodyMd5: "b3f5ed03b84e9ee2d3bf4c2e8ec4e8a1",
@@ -45,18 +53,22 @@ export function queueMoveTests(open: OpenStore): void {
       await store.receiveMessages(ref("dlq"), at(T0 - 5, 1, { visibleUntil: T0 - 1 }));
       assert.deepEqual(await store.moveMessages(ref("dlq"), ref("dest"), 2, T0), { moved: 2, remaining: 1 });
       const moved = await store.receiveMessages(ref("dest"), at(T0));
-      assert.deepEqual(ids(moved), ["m1", "m2"]);
+      assert.deepEqual(origins(moved), ["m1", "m2"]);
+      // SQS: "All redriven messages are considered new messages and assigned a new messageID and
+      // enqueueTime", and "the redrive task resets the retention period".
+      const newIds = ids(moved);
+      assert.ok(newIds.every((id) => /^[0-9a-f-]{36}$/.test(id)) && new Set(newIds).size === 2, "new ids");
       assert.deepEqual(moved[0], {
         seq: moved[0]?.seq,
-        id: "m1",
+        id: newIds[0],
         body: "body of m1",
         bodyMd5: "b3f5ed03b84e9ee2d3bf4c2e8ec4e8a1",
         attributes: "{}",
         systemAttributes: '{"AWSTraceHeader":{}}',
         senderId: ACCOUNT,
-        sentAt: T0 - 100,
+        sentAt: T0,
         visibleAt: T0 + VISIBILITY,
-        expiresAt: T0 + 2 * DAY,
+        expiresAt: T0 + 3600 * 1000,
         groupId: "g",
         deduplicationId: "d1",
         receiveCount: 1,
@@ -82,10 +94,10 @@ export function queueMoveTests(open: OpenStore): void {
       ]);
       assert.deepEqual(await store.moveMessages(ref("dlq"), undefined, 10, T0), { moved: 4, remaining: 0 });
       const fromA = await store.receiveMessages(ref("a"), at());
-      assert.deepEqual(ids(fromA), ["m1", "m3"]);
+      assert.deepEqual(origins(fromA), ["m1", "m3"]);
       assert.equal(fromA[0]?.deadLetterSourceArn, undefined, "a message back home has no dead-letter source");
-      assert.deepEqual(await receiveIds(store, "b"), ["m2"]);
-      assert.deepEqual(ids(await store.receiveMessages(ref("c", OTHER_ACCOUNT), at())), ["m4"]);
+      assert.deepEqual(origins(await store.receiveMessages(ref("b"), at())), ["m2"]);
+      assert.deepEqual(origins(await store.receiveMessages(ref("c", OTHER_ACCOUNT), at())), ["m4"]);
     });
 
     test("stops a move at the first message that cannot move, saying why", async ({ store }) => {
@@ -116,7 +128,7 @@ export function queueMoveTests(open: OpenStore): void {
         failure: "AWS.SimpleQueueService.NonExistentQueue",
       });
       assert.deepEqual(await receiveIds(store, "dlq"), ["m4", "m5"], "the messages stayed");
-      assert.deepEqual(await receiveIds(store, "a"), ["m1"]);
+      assert.deepEqual(origins(await store.receiveMessages(ref("a"), at())), ["m1"]);
     });
 
     test("keeps move tasks by id and lists those of a source newest first", async ({ store }) => {
