@@ -47,6 +47,19 @@ describe("IP addresses", () => {
     assert.match(parseCidr("10.0.0.0/-1") as string, /must not be negative/);
     assert.match(parseCidr("10.0.0/8") as string, /Nonstandard IP address/);
   });
+  it("reads CIDR text as event-ruler does: trailing slashes dropped, a signed mask taken", () => {
+    const eight = { ...ip("10.0.0.0"), prefixLength: 8 };
+    assert.deepEqual(parseCidr("10.0.0.0/8/"), eight);
+    assert.deepEqual(parseCidr("10.0.0.0/8//"), eight);
+    assert.deepEqual(parseCidr("10.0.0.0/+8"), eight);
+    assert.deepEqual(parseCidr("10.0.0.0/08"), eight);
+    assert.match(parseCidr("10.0.0.0//8") as string, /one '\/' required/);
+    assert.match(parseCidr("10.0.0.0/8/1") as string, /one '\/' required/);
+    assert.match(parseCidr("/8") as string, /Nonstandard IP address/);
+    assert.match(parseCidr("10.0.0.0/") as string, /one '\/' required/);
+    assert.match(parseCidr("10.0.0.0/+") as string, /mask bits must be an integer/);
+    assert.match(parseCidr("10.0.0.0/99999999999") as string, /mask bits must be an integer/);
+  });
   it("places addresses in blocks, host bits of the block ignored", () => {
     assert.ok(ipInBlock(ip("10.0.0.1"), block("10.0.0.5/24")));
     assert.ok(!ipInBlock(ip("10.0.1.1"), block("10.0.0.0/24")));

@@ -75,15 +75,21 @@ export function parseIp(text: string): IpBits | undefined {
   return { family: 6, bits: v6 };
 }
 
-/** Parses `address/length`; returns the block, or a reason why the text is not a CIDR block. */
+/**
+ * Parses `address/length`; returns the block, or a reason why the text is not a CIDR block. Read as
+ * event-ruler reads it (CIDR.java): Java's `split("/")`, which drops trailing empty parts (so
+ * `10.0.0.0/8/` is `10.0.0.0/8`), and `Integer.parseInt`, which takes a sign (`/+8`) and nothing
+ * beyond 32 bits.
+ */
 export function parseCidr(text: string): CidrBlock | string {
-  const slash = text.indexOf("/");
-  if (slash === -1 || text.indexOf("/", slash + 1) !== -1) return `Malformed CIDR, one '/' required: ${text}`;
-  const ip = parseIp(text.slice(0, slash));
-  if (ip === undefined) return `Nonstandard IP address: ${text.slice(0, slash)}`;
-  const lengthText = text.slice(slash + 1);
-  if (!/^-?[0-9]+$/.test(lengthText)) return `Malformed CIDR, mask bits must be an integer: ${text}`;
-  const prefixLength = Number(lengthText);
+  const parts = text.split("/");
+  while (parts.length > 1 && parts.at(-1) === "") parts.pop();
+  const [address = "", lengthText = ""] = parts;
+  if (parts.length !== 2) return `Malformed CIDR, one '/' required: ${text}`;
+  const ip = parseIp(address);
+  if (ip === undefined) return `Nonstandard IP address: ${address}`;
+  const prefixLength = /^[+-]?[0-9]+$/.test(lengthText) ? Number(lengthText) : NaN;
+  if (!(Math.abs(prefixLength) <= 2 ** 31)) return `Malformed CIDR, mask bits must be an integer: ${text}`;
   if (prefixLength < 0) return `Malformed CIDR, mask bits must not be negative: ${text}`;
   // As event-ruler: a full-length mask is a single address, written without one.
   if (ip.family === 4 && prefixLength >= 32) return `Malformed CIDR, IPv4 mask bits must be < 32: ${text}`;
