@@ -196,6 +196,7 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       assert.equal(logged.length, failures, "each failure logged");
       assert.match(logged[0] ?? "", /disk I\/O error \(injected/);
       assert.equal(engine.held, 0, "nothing left in memory");
+      assert.equal(engine.lanes, 0, "no lane left either");
     } finally {
       await close();
     }
@@ -240,6 +241,7 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
         await until("the deliveries", () => received.length === ids.length);
         await until("the invocations counted", async () => (await invocations()) === expected);
         received.length = 0;
+        await until("the lane to go once its deliveries are done", () => engine.lanes === 0);
         // The rule is deleted (and, for the second round, it had been made again with the same name).
         engine.forget({ accountId: ACCOUNT, busName: BUS, ruleName: "r" });
         assert.equal(await invocations(), expected, "kept a while: the last counts can still be read");

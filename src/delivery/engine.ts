@@ -100,6 +100,11 @@ interface Lane {
   labels?: LaneMetrics | undefined;
   /** Raised when the lane's target, rule or bus is removed (see {@link DeliveryEngine.forget}). */
   generation: number;
+  /**
+   * Its jobs held, from admission to completion (waiting, in flight or retrying): the lane goes once
+   * none is left, so that the lanes of deleted rules and targets do not pile up.
+   */
+  held: number;
 }
 
 /** A target's RetryPolicy, and its input transformation once compiled (compiling can fail: then it stays unset). */
@@ -217,6 +222,11 @@ export class DeliveryEngine {
     return this.#known.size;
   }
 
+  /** Lanes in memory: one per (rule, target) with deliveries held. */
+  get lanes(): number {
+    return this.#lanes.size;
+  }
+
   /** Resumes every pending delivery in the store (at start-up). */
   async start(): Promise<void> {
     await this.scan();
@@ -304,6 +314,7 @@ export class DeliveryEngine {
     this.#known.set(delivery.id, weight);
     this.#knownBytes += weight;
     const lane = this.lane(delivery);
+    lane.held++;
     const job: Job = {
       delivery,
       event,
@@ -330,6 +341,7 @@ export class DeliveryEngine {
         waiting: [],
         head: 0,
         generation: 0,
+        held: 0,
       };
       this.#lanes.set(key, lane);
     }
@@ -416,10 +428,17 @@ export class DeliveryEngine {
     const p = this.attempt(job)
       .catch((err: unknown) => this.#o.log.error({ err, eventId: job.event.id }, "delivery attempt crashed"))
       .finally(() => {
-        job.lane.active--;
+        const { lane } = job;
+        lane.active--;
         this.#active--;
         this.#inFlight.delete(p);
-        if (!this.#closed) this.pump(job.lane);
+        if (this.#closed) return;
+        this.pump(lane);
+        // No job refers to it any more: a delivery that comes later makes a new one (same generation
+        // rules: a lane only drops jobs admitted before a forget).
+        if (lane.held === 0 && lane.active === 0 && this.#lanes.get(lane.key) === lane) {
+          this.#lanes.delete(lane.key);
+        }
       });
     this.#inFlight.add(p);
   }
@@ -712,6 +731,7 @@ export class DeliveryEngine {
   }
 
   private complete(job: Job): void {
+    job.lane.held--;
     this.#completions.push({ eventId: job.event.id, id: job.delivery.id });
     this.flushSoon();
   }
