@@ -17,6 +17,8 @@ import {
   DeleteConnectionCommand,
   DescribeApiDestinationCommand,
   DescribeConnectionCommand,
+  PutRuleCommand,
+  PutTargetsCommand,
   ListApiDestinationsCommand,
   ListConnectionsCommand,
   UpdateApiDestinationCommand,
@@ -332,6 +334,45 @@ describe("CreateConnection and DescribeConnection", () => {
     );
   });
 
+  it("refuses header names a call cannot carry, as the API key or an invocation header", async () => {
+    const apiKey = (name: string): CreateConnectionCommand =>
+      new CreateConnectionCommand({
+        Name: "reserved-key",
+        AuthorizationType: "API_KEY",
+        AuthParameters: { ApiKeyAuthParameters: { ApiKeyName: name, ApiKeyValue: SECRET.apiKey } },
+      });
+    for (const name of ["Host", "content-length", "Connection", "Transfer-Encoding", "TE", "Keep-Alive"]) {
+      await rejects(
+        eb.send(apiKey(name)),
+        "ValidationException",
+        new RegExp(`ApiKeyAuthParameters\\.ApiKeyName is not valid\\. Reason: ${name} is a header`),
+      );
+    }
+    await rejects(
+      eb.send(
+        basic("reserved-header", {
+          AuthParameters: {
+            BasicAuthParameters: { Username: "a", Password: "p" },
+            InvocationHttpParameters: { HeaderParameters: [{ Key: "Upgrade", Value: "h2c" }] },
+          },
+        }),
+      ),
+      "ValidationException",
+      /InvocationHttpParameters\.HeaderParameters is not valid\. Reason: Upgrade is a header/,
+    );
+    await eb.send(apiKey("x-api-key"));
+    await rejects(
+      eb.send(
+        new UpdateConnectionCommand({
+          Name: "reserved-key",
+          AuthParameters: { ApiKeyAuthParameters: { ApiKeyName: "Proxy-Connection" } },
+        }),
+      ),
+      "ValidationException",
+      /ApiKeyName is not valid\. Reason: Proxy-Connection is a header/,
+    );
+  });
+
   it("refuses private connectivity and customer managed keys, which Busbar has not", async () => {
     await rejects(
       eb.send(basic("kms", { KmsKeyIdentifier: "alias/mine" })),
@@ -543,6 +584,111 @@ describe("DeauthorizeConnection", () => {
     assert.equal(active.ApiDestinationState, "ACTIVE");
   });
 
+  it("authorizes again only once the dropped values of secret HTTP parameters are given again", async () => {
+    await eb.send(
+      basic("deauth-params-1", {
+        AuthParameters: {
+          BasicAuthParameters: { Username: "alice", Password: SECRET.password },
+          InvocationHttpParameters: {
+            HeaderParameters: [
+              { Key: "x-plain", Value: "plain", IsValueSecret: false },
+              { Key: "x-tenant-token", Value: SECRET.header },
+            ],
+          },
+        },
+      }),
+    );
+    await eb.send(new DeauthorizeConnectionCommand({ Name: "deauth-params-1" }));
+    await rejects(
+      eb.send(
+        new UpdateConnectionCommand({
+          Name: "deauth-params-1",
+          AuthParameters: { BasicAuthParameters: { Password: SECRET.newPassword } },
+        }),
+      ),
+      "ValidationException",
+      /InvocationHttpParameters\.HeaderParameters .*'x-tenant-token'/,
+    );
+    const still = await eb.send(new DescribeConnectionCommand({ Name: "deauth-params-1" }));
+    assert.equal(still.ConnectionState, "DEAUTHORIZED");
+    const again = await eb.send(
+      new UpdateConnectionCommand({
+        Name: "deauth-params-1",
+        AuthParameters: {
+          BasicAuthParameters: { Password: SECRET.newPassword },
+          InvocationHttpParameters: {
+            HeaderParameters: [{ Key: "x-tenant-token", Value: SECRET.header }],
+          },
+        },
+      }),
+    );
+    assert.equal(again.ConnectionState, "AUTHORIZED");
+
+    await eb.send(
+      new CreateConnectionCommand({
+        Name: "deauth-params-2",
+        AuthorizationType: "OAUTH_CLIENT_CREDENTIALS",
+        AuthParameters: {
+          OAuthParameters: {
+            ClientParameters: { ClientID: "client", ClientSecret: SECRET.clientSecret },
+            AuthorizationEndpoint: "https://auth.example.com/token",
+            HttpMethod: "POST",
+            OAuthHttpParameters: { BodyParameters: [{ Key: "audience", Value: SECRET.body }] },
+          },
+        },
+      }),
+    );
+    await eb.send(new DeauthorizeConnectionCommand({ Name: "deauth-params-2" }));
+    await rejects(
+      eb.send(
+        new UpdateConnectionCommand({
+          Name: "deauth-params-2",
+          AuthParameters: { OAuthParameters: { ClientParameters: { ClientSecret: SECRET.clientSecret } } },
+        }),
+      ),
+      "ValidationException",
+      /OAuthParameters\.OAuthHttpParameters\.BodyParameters .*'audience'/,
+    );
+  });
+
+  it("is not undone by an UpdateConnection running at the same time", async () => {
+    await eb.send(basic("deauth-race-1"));
+    await eb.send(
+      new CreateApiDestinationCommand({
+        Name: "deauth-race-dest-1",
+        ConnectionArn: (await eb.send(new DescribeConnectionCommand({ Name: "deauth-race-1" })))
+          .ConnectionArn,
+        InvocationEndpoint: "https://hooks.example.com/in",
+        HttpMethod: "POST",
+      }),
+    );
+    for (let round = 0; round < 20; round++) {
+      // Either order ends DEAUTHORIZED: an update first is then deauthorized; after the deauthorization,
+      // an update without the password is refused.
+      const [deauthorized] = await Promise.allSettled([
+        eb.send(new DeauthorizeConnectionCommand({ Name: "deauth-race-1" })),
+        eb.send(
+          new UpdateConnectionCommand({
+            Name: "deauth-race-1",
+            Description: `round ${round}`,
+            AuthParameters: { BasicAuthParameters: { Username: `user-${round}` } },
+          }),
+        ),
+      ]);
+      assert.equal(deauthorized.status, "fulfilled");
+      const d = await eb.send(new DescribeConnectionCommand({ Name: "deauth-race-1" }));
+      assert.equal(d.ConnectionState, "DEAUTHORIZED", `round ${round}`);
+      const dest = await eb.send(new DescribeApiDestinationCommand({ Name: "deauth-race-dest-1" }));
+      assert.equal(dest.ApiDestinationState, "INACTIVE", `round ${round}`);
+      await eb.send(
+        new UpdateConnectionCommand({
+          Name: "deauth-race-1",
+          AuthParameters: { BasicAuthParameters: { Password: SECRET.newPassword } },
+        }),
+      );
+    }
+  });
+
   it("answers ResourceNotFoundException for a connection that does not exist", async () => {
     await rejects(
       eb.send(new DeauthorizeConnectionCommand({ Name: "missing-2" })),
@@ -707,6 +853,99 @@ describe("API destinations", () => {
       eb.send(create({ ConnectionArn: `arn:aws:events:us-east-1:${ACCOUNT}:connection/nope/0000` })),
       "ResourceNotFoundException",
     );
+  });
+
+  it("refuses endpoints that cannot be called as written, keeping path wildcards", async () => {
+    const create = (endpoint: string): CreateApiDestinationCommand =>
+      new CreateApiDestinationCommand({
+        Name: "dest-endpoint",
+        ConnectionArn: connectionArn,
+        InvocationEndpoint: endpoint,
+        HttpMethod: "POST",
+      });
+    await rejects(
+      eb.send(create("https://*.example.com/in")),
+      "ValidationException",
+      /InvocationEndpoint is not valid\. Reason: the host \*\.example\.com has a \* wildcard/,
+    );
+    await rejects(
+      eb.send(create("https:///in")),
+      "ValidationException",
+      /InvocationEndpoint is not valid\. Reason: https:\/\/\/in is not an http or https URL with a host/,
+    );
+    await rejects(
+      eb.send(create("https://hooks.example.com:0/in")),
+      "ValidationException",
+      /InvocationEndpoint is not valid\. Reason: .* has port 0/,
+    );
+    await assert.rejects(
+      eb.send(create(`https://user:${SECRET.password}@hooks.example.com/in`)),
+      (e: Error) => {
+        assert.equal(e.name, "ValidationException");
+        assert.match(e.message, /InvocationEndpoint is not valid\. Reason: the URL has user information/);
+        assert.ok(!e.message.includes(SECRET.password), "the password is not quoted");
+        return true;
+      },
+    );
+    const created = await eb.send(create("https://hooks.example.com/orders/*/items/*"));
+    await rejects(
+      eb.send(
+        new UpdateApiDestinationCommand({
+          Name: "dest-endpoint",
+          InvocationEndpoint: "https://user@hooks.example.com/in",
+        }),
+      ),
+      "ValidationException",
+      /user information/,
+    );
+    const d = await eb.send(new DescribeApiDestinationCommand({ Name: "dest-endpoint" }));
+    assert.equal(d.ApiDestinationArn, created.ApiDestinationArn);
+    assert.equal(d.InvocationEndpoint, "https://hooks.example.com/orders/*/items/*");
+  });
+
+  it("refuses a target whose HttpParameters break the API reference's constraints, as a failed entry", async () => {
+    const { ApiDestinationArn: arn } = await eb.send(
+      new CreateApiDestinationCommand({
+        Name: "dest-http-params",
+        ConnectionArn: connectionArn,
+        InvocationEndpoint: "https://hooks.example.com/orders/*",
+        HttpMethod: "POST",
+      }),
+    );
+    await eb.send(new PutRuleCommand({ Name: "http-params-rule", EventPattern: '{"source":["x"]}' }));
+    const result = await eb.send(
+      new PutTargetsCommand({
+        Rule: "http-params-rule",
+        Targets: [
+          {
+            Id: "good",
+            Arn: arn,
+            HttpParameters: { PathParameterValues: ["$.detail.id"], HeaderParameters: { "X-A": "a" } },
+          },
+          { Id: "header-key", Arn: arn, HttpParameters: { HeaderParameters: { "bad key": "v" } } },
+          { Id: "header-value", Arn: arn, HttpParameters: { HeaderParameters: { "X-A": "x".repeat(513) } } },
+          { Id: "query-value", Arn: arn, HttpParameters: { QueryStringParameters: { q: "a\u0001b" } } },
+          { Id: "blank-path", Arn: arn, HttpParameters: { PathParameterValues: ["   "] } },
+        ],
+      }),
+    );
+    assert.equal(result.FailedEntryCount, 4);
+    const errors: Record<string, string> = Object.fromEntries(
+      (result.FailedEntries ?? []).map((f) => [f.TargetId ?? "", `${f.ErrorCode}: ${f.ErrorMessage}`]),
+    );
+    assert.match(
+      errors["header-key"] ?? "",
+      /^ValidationException: Target header-key: HttpParameters\.HeaderParameters key "bad key" must satisfy/,
+    );
+    assert.match(
+      errors["header-value"] ?? "",
+      /HttpParameters\.HeaderParameters value of "X-A" is 513 characters long; at most 512/,
+    );
+    assert.match(
+      errors["query-value"] ?? "",
+      /HttpParameters\.QueryStringParameters value of "q" must satisfy/,
+    );
+    assert.match(errors["blank-path"] ?? "", /HttpParameters\.PathParameterValues\[0\] must satisfy/);
   });
 
   it("pages and filters by connection", async () => {

@@ -953,6 +953,19 @@ describe("API destinations", () => {
     assert.equal(target.requests.length, 0);
   });
 
+  it("fails for good, sending nothing, when a parameter has no value (dropped by a deauthorization)", async () => {
+    const target = await receiver();
+    const resolved = apiDestination(`${target.origin}/x`, "BASIC", {
+      ...BASIC,
+      InvocationHttpParameters: { HeaderParameters: [{ Key: "x-tenant-token", IsValueSecret: true }] },
+    });
+    const failed = await failure(apiInvoker(resolved).invoke(invocation(resolved.destination.arn), signal()));
+    assert.equal(failed.code, "NO_PERMISSIONS");
+    assert.equal(failed.retryable, false);
+    assert.match(failed.message, /InvocationHttpParameters\.HeaderParameters 'x-tenant-token' has no value/);
+    assert.equal(target.requests.length, 0);
+  });
+
   it("applies the network guard to the endpoint", async () => {
     const target = await receiver();
     const resolved = apiDestination(`${target.origin}/x`, "BASIC", BASIC);
@@ -1025,6 +1038,32 @@ describe("API destinations", () => {
         "Bearer token-2",
       ],
     );
+  });
+
+  it("treats expires_in 0 as already expired, and a token without expires_in as lasting", async () => {
+    for (const [expiresIn, fetches] of [
+      [0, 3],
+      [undefined, 1],
+    ] as const) {
+      let issued = 0;
+      const tokenEndpoint = await receiver((_req, res) => {
+        issued++;
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ access_token: `token-${issued}`, expires_in: expiresIn }));
+      });
+      const api = await receiver();
+      const resolved = apiDestination(`${api.origin}/orders`, "OAUTH_CLIENT_CREDENTIALS", {
+        OAuthParameters: {
+          AuthorizationEndpoint: `${tokenEndpoint.origin}/token`,
+          HttpMethod: "POST",
+          ClientParameters: { ClientID: "c", ClientSecret: "s" },
+        },
+      });
+      const invoker = apiInvoker(resolved);
+      for (let i = 0; i < 3; i++) await invoker.invoke(invocation(resolved.destination.arn), signal());
+      assert.equal(issued, fetches, `expires_in ${String(expiresIn)}`);
+      assert.equal(api.requests.at(-1)?.headers.authorization, `Bearer token-${fetches}`);
+    }
   });
 
   it("fails for good when the token endpoint rejects the client (400, 401 or 403)", async () => {

@@ -32,5 +32,5 @@ export {
   redactUri,
   sealTarget,
 } from "./brokers/index.js";
-export { checkWebhookUrl, isWebhookArn, parseAllowedNetworks } from "./http/index.js";
+export { checkWebhookUrl, isReservedHeader, isWebhookArn, parseAllowedNetworks } from "./http/index.js";
 export { TransformError, compileTransform, type TransformContext } from "./transform.js";

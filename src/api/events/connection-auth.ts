@@ -8,6 +8,7 @@
  * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_CreateConnectionAuthRequestParameters.html
  * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_ConnectionAuthResponseParameters.html
  */
+import { isReservedHeader } from "../../delivery/index.js";
 import type { ConnectionAuthorizationType } from "../../store/index.js";
 import { ApiError } from "../errors.js";
 import type { Input, StringRule } from "../input.js";
@@ -39,8 +40,8 @@ export const ENDPOINT: StringRule = {
   pattern: /^((%[0-9A-Fa-f]{2}|[-()_.!~*';/?:@&=+$,A-Za-z0-9])+)([).!';/?:,])?$/,
 };
 
-/** Key and Value rules of each kind of HTTP parameter. */
-const HTTP_PARAMETER_RULES = {
+/** Key and Value rules of each kind of HTTP parameter (a target's HttpParameters share those of headers and query strings). */
+export const HTTP_PARAMETER_RULES = {
   HeaderParameters: {
     key: { max: 512, pattern: /^[!#$%&'*+-.^_`|~0-9a-zA-Z]+$/ },
     value: { max: 512, pattern: /^[ \t]*[\x20-\x7E]+([ \t]+[\x20-\x7E]+)*[ \t]*$/ },
@@ -146,21 +147,48 @@ function readObject(obj: Input, name: string, path: string, required: boolean): 
   return v as Input;
 }
 
-/** Checks an endpoint: the API reference's pattern, and an http or https URL with a host. */
+/**
+ * Checks an endpoint beyond the API reference's pattern: an http or https URL with a host, which the
+ * delivery engine can call as written. Refused: an empty authority (`https:///x`, which URL parsers
+ * would read as host `x`), a `*` in the host (only path wildcards are filled), port 0, and user
+ * information (`user:password@`), which calls never send and answers would show.
+ */
 export function checkEndpoint(value: string, at: string): string {
+  const reason = endpointProblem(value);
+  if (reason !== undefined)
+    throw new ApiError("ValidationException", `Parameter ${at} is not valid. Reason: ${reason}`);
+  return value;
+}
+
+/** What is wrong with an endpoint, in words that never quote user information; none when it is usable. */
+function endpointProblem(value: string): string | undefined {
+  const authority = /^https?:\/\/([^/?#]*)/i.exec(value)?.[1];
+  if (authority?.includes("@") === true)
+    return "the URL has user information (user:password@); give credentials in the connection instead.";
   let url: URL | undefined;
   try {
     url = new URL(value);
   } catch {
     url = undefined;
   }
-  if (url === undefined || (url.protocol !== "https:" && url.protocol !== "http:") || url.hostname === "") {
-    throw new ApiError(
-      "ValidationException",
-      `Parameter ${at} is not valid. Reason: ${value} is not an http or https URL with a host.`,
-    );
-  }
-  return value;
+  if (url === undefined || authority === undefined || authority === "" || url.hostname === "")
+    return `${value} is not an http or https URL with a host.`;
+  if (url.hostname.includes("*"))
+    return `the host ${url.hostname} has a * wildcard; only the path's * wildcards are filled (by the target's PathParameterValues).`;
+  if (url.port === "0") return `${value} has port 0.`;
+  return undefined;
+}
+
+/**
+ * Refuses a header name that calls cannot carry (Host, Content-Length, hop-by-hop headers): the
+ * delivery engine would leave it out, and the call would go without what the connection meant to send.
+ */
+function refuseReservedHeader(name: string, member: string): void {
+  if (!isReservedHeader(name)) return;
+  throw new ApiError(
+    "ValidationException",
+    `Parameter ${member} is not valid. Reason: ${name} is a header Busbar cannot send with a call (the HTTP client sets it, or it is hop-by-hop).`,
+  );
 }
 
 function readHttpParameters(obj: Input, name: string, path: string): HttpParameters | undefined {
@@ -257,6 +285,7 @@ export function readAuthParametersInput(input: Input, mode: Mode): StoredAuthPar
   if (apiKey !== undefined) {
     const at = `${path}.apiKeyAuthParameters`;
     const name = readString(apiKey, "ApiKeyName", at, AUTH_HEADER, { required });
+    if (name !== undefined) refuseReservedHeader(name, "AuthParameters.ApiKeyAuthParameters.ApiKeyName");
     const value = readString(apiKey, "ApiKeyValue", at, AUTH_HEADER, { required, secret: true });
     result.ApiKeyAuthParameters = {
       ...(name !== undefined && { ApiKeyName: name }),
@@ -293,6 +322,8 @@ export function readAuthParametersInput(input: Input, mode: Mode): StoredAuthPar
     };
   }
   const invocation = readHttpParameters(auth, "InvocationHttpParameters", path);
+  for (const { Key } of invocation?.HeaderParameters ?? [])
+    refuseReservedHeader(Key, "AuthParameters.InvocationHttpParameters.HeaderParameters");
   if (invocation !== undefined) result.InvocationHttpParameters = invocation;
   return result;
 }
@@ -323,8 +354,58 @@ export function checkAuthorizationType(
   }
 }
 
-/** The first required member `auth` lacks for `type` (its secrets included), as a path; none when complete. */
+/** What UpdateConnection must be given before it can authorize a connection again. */
+export interface MissingMember {
+  /** The member's path under AuthParameters (`BasicAuthParameters.Password`). */
+  readonly member: string;
+  /** Why it is needed and how to give it. */
+  readonly reason: string;
+}
+
+const MISSING_AUTH_MEMBER =
+  "the connection has none (it was deauthorized, or its AuthorizationType changed); give it to authorize the connection.";
+
+/**
+ * The first thing `auth` lacks to authorize a connection of `type`: a required member (its secrets
+ * included), or else the value of an HTTP parameter that DeauthorizeConnection dropped. A parameter
+ * without its value must never be sent (as an empty value, or at all), so the connection stays
+ * unauthorized until its list is given again with the values.
+ */
 export function missingMember(
+  type: ConnectionAuthorizationType,
+  auth: StoredAuthParameters,
+): MissingMember | undefined {
+  const member = missingAuthMember(type, auth);
+  if (member !== undefined) return { member, reason: MISSING_AUTH_MEMBER };
+  const lists: [string, HttpParameters | undefined][] = [
+    ["InvocationHttpParameters", auth.InvocationHttpParameters],
+  ];
+  if (type === "OAUTH_CLIENT_CREDENTIALS")
+    lists.push(["OAuthParameters.OAuthHttpParameters", auth.OAuthParameters?.OAuthHttpParameters]);
+  for (const [path, http] of lists) {
+    const dropped = parameterWithoutValue(http);
+    if (dropped === undefined) continue;
+    return {
+      member: `${path}.${dropped.list}`,
+      reason: `the value of its parameter '${dropped.key}' was dropped when the connection was deauthorized; give the list again, with every value, to authorize the connection.`,
+    };
+  }
+  return undefined;
+}
+
+/** The first parameter of `http` that has no value (a secret one of a deauthorized connection). */
+function parameterWithoutValue(
+  http: HttpParameters | undefined,
+): { list: HttpParameterList; key: string } | undefined {
+  for (const list of HTTP_PARAMETER_LISTS) {
+    const param = http?.[list]?.find((p) => p.Value === undefined);
+    if (param !== undefined) return { list, key: param.Key };
+  }
+  return undefined;
+}
+
+/** The first required member `auth` lacks for `type` (its secrets included), as a path; none when complete. */
+function missingAuthMember(
   type: ConnectionAuthorizationType,
   auth: StoredAuthParameters,
 ): string | undefined {

@@ -249,7 +249,7 @@ const updateConnection: Operation = async (ctx, input) => {
     if (missing !== undefined) {
       throw new ApiError(
         "ValidationException",
-        `Parameter AuthParameters.${missing} is not valid. Reason: the connection has none (it was deauthorized, or its AuthorizationType changed); give it to authorize the connection.`,
+        `Parameter AuthParameters.${missing.member} is not valid. Reason: ${missing.reason}`,
       );
     }
     authorization = {
@@ -312,12 +312,38 @@ const deauthorizeConnection: Operation = async (ctx, input) => {
   return { ConnectionArn: c.arn, ConnectionState: updated.state, ...times(updated) };
 };
 
+/**
+ * The last mutating operation queued per connection (`<account>/<name>`). Each operation reads the
+ * connection, merges and writes it whole, with no version check in the store: two at once would let
+ * the later write undo the earlier (an UpdateConnection re-sealing the secrets a DeauthorizeConnection
+ * had just dropped). Run one at a time per connection, each reads what the previous one wrote.
+ */
+const queued = new Map<string, Promise<unknown>>();
+
+/** `op`, run after the mutating operations on the same connection that came before it. */
+function oneAtATime(op: Operation): Operation {
+  return (ctx, input) => {
+    const key = `${ctx.caller.accountId}/${typeof input.Name === "string" ? input.Name : ""}`;
+    const run = (): Promise<Record<string, unknown>> => op(ctx, input);
+    const result = (queued.get(key) ?? Promise.resolve()).then(run, run);
+    const settled = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    queued.set(key, settled);
+    void settled.then(() => {
+      if (queued.get(key) === settled) queued.delete(key);
+    });
+    return result;
+  };
+}
+
 /** The connection operations by name. */
 export const connectionOperations: Readonly<Record<string, Operation>> = {
-  CreateConnection: createConnection,
+  CreateConnection: oneAtATime(createConnection),
   DescribeConnection: describeConnection,
   ListConnections: listConnections,
-  UpdateConnection: updateConnection,
-  DeleteConnection: deleteConnection,
-  DeauthorizeConnection: deauthorizeConnection,
+  UpdateConnection: oneAtATime(updateConnection),
+  DeleteConnection: oneAtATime(deleteConnection),
+  DeauthorizeConnection: oneAtATime(deauthorizeConnection),
 };

@@ -29,6 +29,7 @@ import {
 import { type Operation, type OperationContext } from "./context.js";
 import { deadLetterArnProblem } from "./buses.js";
 import { existingRule } from "./rules.js";
+import { httpParametersProblem } from "./target-http-parameters.js";
 
 /** Most targets one rule may have (EventBridge's quota). */
 export const MAX_TARGETS_PER_RULE = 5;
@@ -131,6 +132,8 @@ function readTarget(raw: unknown, accountId: string, ownBus: string): Target | {
   } catch (e) {
     return { id, error: `Target ${id}: ${(e as Error).message}` };
   }
+  const httpProblem = httpParametersProblem(t.HttpParameters);
+  if (httpProblem !== undefined) return { id, error: `Target ${id}: ${httpProblem}` };
   const sqs = optionalObject(t, "SqsParameters");
   const groupId = sqs === undefined ? undefined : optionalString(sqs, "MessageGroupId", { min: 1, max: 100 });
   if (/^arn:aws[a-z-]*:sqs:.*\.fifo$/.test(arn) && groupId === undefined)

@@ -77,6 +77,14 @@ const RESERVED_HEADERS: ReadonlySet<string> = new Set([
   "proxy-connection",
 ]);
 
+/**
+ * Whether a header cannot be set by a connection or a target (the client sets it, or it is
+ * hop-by-hop): calls leave without it, so the API refuses such names where it can.
+ */
+export function isReservedHeader(name: string): boolean {
+  return RESERVED_HEADERS.has(name.toLowerCase());
+}
+
 /** The invoker of API destination targets. */
 export function createApiDestinationInvoker(options: ApiDestinationInvokerOptions): TargetInvoker {
   const client = options.client ?? new HttpClient(options);
@@ -189,8 +197,7 @@ function buildRequest(
     ? { "content-type": "application/json; charset=utf-8" }
     : {};
   const setHeader = (name: string, value: string): void => {
-    const key = name.toLowerCase();
-    if (!RESERVED_HEADERS.has(key)) headers[key] = value;
+    if (!isReservedHeader(name)) headers[name.toLowerCase()] = value;
   };
   for (const [name, v] of entries(parameters["HeaderParameters"])) setHeader(name, value(v));
   for (const [name, value] of auth.invocation.headers) setHeader(name, value);

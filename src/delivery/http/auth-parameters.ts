@@ -51,7 +51,8 @@ export function parseConnectionAuth(
   type: ConnectionAuthorizationType,
   auth: Readonly<Record<string, unknown>>,
 ): ConnectionAuth | string {
-  const invocation = parameterLists(record(auth["InvocationHttpParameters"]));
+  const invocation = parameterLists(record(auth["InvocationHttpParameters"]), "InvocationHttpParameters");
+  if (typeof invocation === "string") return invocation;
   switch (type) {
     case "BASIC": {
       const basic = record(auth["BasicAuthParameters"]);
@@ -79,7 +80,8 @@ export function parseConnectionAuth(
         return "OAuthParameters needs AuthorizationEndpoint and ClientParameters with ClientID and ClientSecret";
       }
       const httpMethod = (text(oauth, "HttpMethod") ?? "POST").toUpperCase();
-      const parameters = parameterLists(record(oauth["OAuthHttpParameters"]));
+      const parameters = parameterLists(record(oauth["OAuthHttpParameters"]), "OAuthHttpParameters");
+      if (typeof parameters === "string") return parameters;
       return {
         type,
         oauth: { authorizationEndpoint, httpMethod, clientId, clientSecret, parameters },
@@ -90,22 +92,36 @@ export function parseConnectionAuth(
   return `authorization type ${String(type)} is not supported`;
 }
 
-function parameterLists(parameters: Readonly<Record<string, unknown>>): HttpParameterLists {
-  return {
-    headers: pairs(parameters["HeaderParameters"]),
-    query: pairs(parameters["QueryStringParameters"]),
-    body: pairs(parameters["BodyParameters"]),
-  };
+/** The lists of ConnectionHttpParameters `parameters` (named `name` in messages), or what is wrong with them. */
+function parameterLists(
+  parameters: Readonly<Record<string, unknown>>,
+  name: string,
+): HttpParameterLists | string {
+  const headers = pairs(parameters["HeaderParameters"], `${name}.HeaderParameters`);
+  if (typeof headers === "string") return headers;
+  const query = pairs(parameters["QueryStringParameters"], `${name}.QueryStringParameters`);
+  if (typeof query === "string") return query;
+  const body = pairs(parameters["BodyParameters"], `${name}.BodyParameters`);
+  if (typeof body === "string") return body;
+  return { headers, query, body };
 }
 
-/** `[{Key, Value, IsValueSecret}]` as `[key, value]` pairs (entries without a string Key are skipped). */
-function pairs(list: unknown): (readonly [string, string])[] {
+/**
+ * `[{Key, Value, IsValueSecret}]` as `[key, value]` pairs (entries without a string Key are skipped).
+ * A parameter without a Value (its secret dropped by DeauthorizeConnection) is never sent, not even
+ * empty: the connection cannot be used until it is given again, and the message says which.
+ */
+function pairs(list: unknown, name: string): (readonly [string, string])[] | string {
   if (!Array.isArray(list)) return [];
   const result: (readonly [string, string])[] = [];
   for (const item of list as unknown[]) {
     const entry = record(item);
     const key = text(entry, "Key");
-    if (key !== undefined) result.push([key, text(entry, "Value") ?? ""]);
+    if (key === undefined) continue;
+    const value = text(entry, "Value");
+    if (value === undefined)
+      return `${name} '${key}' has no value (it was dropped when the connection was deauthorized)`;
+    result.push([key, value]);
   }
   return result;
 }

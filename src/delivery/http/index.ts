@@ -5,6 +5,7 @@
 export {
   createApiDestinationInvoker,
   isApiDestinationArn,
+  isReservedHeader,
   type ApiDestinationInvokerOptions,
   type ResolvedApiDestination,
 } from "./api-destination.js";

@@ -9,7 +9,8 @@
  * with `grant_type=client_credentials` unless they set grant_type, form-encoded
  * (`application/x-www-form-urlencoded`, RFC 6749 §4.4.2) — or JSON when the header parameters set a
  * JSON Content-Type — and in the query string for GET. The answer is JSON (or form-encoded) with
- * `access_token` and optionally `expires_in` (seconds; without it a token lasts until refused).
+ * `access_token` and optionally `expires_in` (seconds; without it a token lasts until refused; 0
+ * means already expired, so such a token is used by the calls that waited for it and not kept).
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.4
  * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-target-connection-auth.html
  */
@@ -25,7 +26,10 @@ export const MAX_TOKEN_RESPONSE_BYTES = 64 * 1024;
 
 interface CachedToken {
   readonly accessToken: string;
-  /** Milliseconds since the epoch; Infinity when the endpoint gave no `expires_in`. */
+  /**
+   * Milliseconds since the epoch; Infinity when the endpoint gave no `expires_in`, -Infinity when it
+   * gave one that is not positive (the token is already expired).
+   */
   readonly refreshAt: number;
 }
 
@@ -158,13 +162,21 @@ export class OAuthTokens {
         retryable: false,
       });
     }
-    const expiresIn = Number(fields["expires_in"]);
-    if (!(expiresIn > 0)) return { accessToken, refreshAt: Infinity };
-    const lifetimeMs = expiresIn * 1000;
-    return {
-      accessToken,
-      refreshAt: this.now() + lifetimeMs - Math.min(TOKEN_REFRESH_MARGIN_MS, lifetimeMs / 2),
-    };
+    return { accessToken, refreshAt: this.refreshTime(fields["expires_in"]) };
+  }
+
+  /**
+   * When to fetch a new token, from a response's `expires_in`: without one the token lasts until the
+   * API refuses it; otherwise shortly before it expires. `0` (or a value that is not a positive
+   * number of seconds) means already expired (RFC 6749 §5.1): the token serves the calls waiting for
+   * it and is not cached.
+   */
+  private refreshTime(expiresIn: unknown): number {
+    if (expiresIn === undefined || expiresIn === null) return Infinity;
+    const seconds = Number(expiresIn);
+    if (!(seconds > 0) || !Number.isFinite(seconds)) return -Infinity;
+    const lifetimeMs = seconds * 1000;
+    return this.now() + lifetimeMs - Math.min(TOKEN_REFRESH_MARGIN_MS, lifetimeMs / 2);
   }
 }
 

@@ -50,11 +50,44 @@ describe("SlidingWindow", () => {
     assert.equal(window.reserve(2000), 1000);
     now = 100;
     window.setRate(4);
-    // The turn reserved at 1000 still counts: three more, none before it, then a window after it.
+    // The turn reserved at 1000 moves to 100 (the three calls at 0 leave room for one more); the
+    // four calls of the first second still count: three more a window after them, then one a window
+    // after the moved turn.
     assert.equal(window.reserve(900), 900);
     assert.equal(window.reserve(900), 900);
     assert.equal(window.reserve(900), 900);
-    assert.equal(window.reserve(5000), 1900);
+    assert.equal(window.reserve(5000), 1000);
+  });
+
+  it("plans the turns ahead again when the rate changes: sooner when raised, never over a lowered rate", () => {
+    let now = 0;
+    const window = new SlidingWindow(1, () => now);
+    const turns = [];
+    for (let i = 0; i < 10; i++) {
+      const turn = window.reserveTurn(Infinity);
+      assert.ok(typeof turn !== "number");
+      turns.push(turn);
+    }
+    assert.deepEqual(
+      turns.map((t) => t.at),
+      [0, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000],
+    );
+    let moved = 0;
+    for (const t of turns) t.moved = () => moved++;
+    now = 500;
+    window.setRate(5);
+    assert.deepEqual(
+      turns.map((t) => t.at),
+      [0, 500, 500, 500, 500, 1000, 1500, 1500, 1500, 1500],
+    );
+    assert.equal(moved, 9, "every turn ahead moved, and its waiter was told");
+    assert.equal(busiestSecond(turns.map((t) => t.at)), 5);
+    now = 600;
+    window.setRate(2);
+    const lowered = turns.map((t) => t.at);
+    // The turns at 500 are past (their calls went); the five ahead go two a second after them.
+    assert.deepEqual(lowered, [0, 500, 500, 500, 500, 1500, 1500, 2500, 2500, 3500]);
+    assert.equal(busiestSecond(lowered.filter((at) => at > 600)), 2);
   });
 });
 
@@ -87,6 +120,32 @@ describe("RateLimiter", () => {
       (e: unknown) => (e as DeliveryError).retryAfterMs,
     );
     assert.equal(late, 1000);
+  });
+
+  it("brings a deferred backlog forward when the rate is raised, and holds it back when lowered", async () => {
+    let now = 0;
+    const limiter = new RateLimiter(100, () => now);
+    const signal = new AbortController().signal;
+    const retryAfter = (ticket: string, rate: number): Promise<number> =>
+      limiter.acquire("d", rate, signal, ticket).then(
+        () => 0,
+        (e: unknown) => (e as DeliveryError).retryAfterMs ?? -1,
+      );
+    // Twenty deliveries at 1 a second: the last one's turn is 19 s away.
+    for (let i = 0; i < 20; i++) await retryAfter(`delivery-${i}`, 1);
+    now = 1000;
+    // Raised to 100 a second: every waiting delivery goes at its next look.
+    for (let i = 1; i < 20; i++) assert.equal(await retryAfter(`delivery-${i}`, 100), 0, `delivery-${i}`);
+    // Lowered to 1 a second: the next ones wait their turns at the new rate (2000, 3000, 4000), those
+    // further than two seconds coming back after two to look again.
+    now = 1500;
+    const waits = [];
+    for (let i = 20; i < 23; i++) waits.push(await retryAfter(`delivery-${i}`, 1));
+    assert.deepEqual(waits, [500, 1500, 2000]);
+    now = 2000;
+    assert.equal(await retryAfter("delivery-20", 1), 0);
+    assert.equal(await retryAfter("delivery-21", 1), 1000);
+    assert.equal(await retryAfter("delivery-22", 1), 2000);
   });
 
   it("fails a call whose turn is too far as THROTTLING, deferred, with the wait", async () => {

@@ -17,14 +17,32 @@ export const DEFAULT_MAX_RATE_WAIT_MS = 1000;
 /** The window the rate is counted over. */
 const WINDOW_MS = 1000;
 
-/** At most `ratePerSecond` calls in any window of 1,000 ms: the times of the last calls, in a ring. */
+/**
+ * How long a deferred call stays away at most before it comes back to look at its turn again: its turn
+ * moves when the rate changes (earlier when it is raised), and the delivery engine only brings a
+ * delivery back when it was told to. A larger backlog comes back less often ({@link RECHECKS_PER_SECOND}).
+ */
+export const DEFERRED_RECHECK_MS = 2000;
+/** Deferred calls of one destination coming back to look at their turns, at most, per second (beyond the first second). */
+export const RECHECKS_PER_SECOND = 200;
+/** The longest a deferred call stays away without looking at its turn again. */
+const MAX_RECHECK_MS = 60_000;
+
+/** One call's turn; `at` moves when the rate changes before the call has gone, and `moved` tells its waiter. */
+export interface Turn {
+  at: number;
+  moved?: (() => void) | undefined;
+}
+
+/** At most `ratePerSecond` calls in any window of 1,000 ms: the turns of the last calls and of those ahead. */
 export class SlidingWindow {
   /**
-   * Times of the last calls (reserved ones included, which may lie ahead), in time order from `next`
-   * round the ring; until the ring is full, `next` is 0 and the array is in order.
+   * Turns in time order from `head`: the past ones that still count (the last `limit`, and those of
+   * the last second; the next turn is a window after the call `limit` calls before it), then every
+   * turn ahead, which a rate change plans again.
    */
-  private times: number[] = [];
-  private next = 0;
+  private turns: Turn[] = [];
+  private head = 0;
   private limit: number;
 
   constructor(
@@ -34,14 +52,31 @@ export class SlidingWindow {
     this.limit = Math.max(1, Math.floor(ratePerSecond));
   }
 
-  /** Changes the rate (an API destination was updated); the most recent calls still count. */
+  /**
+   * Changes the rate (an API destination was updated): the past calls still count, and
+   * every turn ahead is planned again, in order, at the new rate (earlier when it is raised, later
+   * when it is lowered); the waiters of moved turns are told.
+   */
   setRate(ratePerSecond: number): void {
     const limit = Math.max(1, Math.floor(ratePerSecond));
     if (limit === this.limit) return;
-    const ordered = [...this.times.slice(this.next), ...this.times.slice(0, this.next)];
-    this.times = ordered.slice(Math.max(0, ordered.length - limit));
-    this.next = 0;
+    const now = this.now();
+    const live = this.turns.slice(this.head);
+    const firstAhead = live.findIndex((t) => t.at > now);
+    // Past turns are all kept: after a raise, more of them count again.
+    const past = firstAhead === -1 ? live : live.slice(0, firstAhead);
+    const ahead = firstAhead === -1 ? [] : live.slice(firstAhead);
     this.limit = limit;
+    this.turns = past;
+    this.head = 0;
+    const moved: Turn[] = [];
+    for (const turn of ahead) {
+      const at = this.nextTurn(now);
+      if (at !== turn.at) moved.push(turn);
+      turn.at = at;
+      this.turns.push(turn);
+    }
+    for (const turn of moved) turn.moved?.();
   }
 
   /**
@@ -49,32 +84,64 @@ export class SlidingWindow {
    * it; or, when that wait would pass `maxWaitMs`, reserves nothing and returns the wait as negative.
    */
   reserve(maxWaitMs: number): number {
+    const turn = this.reserveTurn(maxWaitMs);
+    return typeof turn === "number" ? turn : Math.ceil(turn.at - this.now());
+  }
+
+  /** As {@link reserve}, giving the turn reserved (whose `at` may move), or the negative wait. */
+  reserveTurn(maxWaitMs: number): Turn | number {
     const now = this.now();
-    const full = this.times.length === this.limit;
-    // The turn: now, or a window after the call `limit` calls ago, whichever is later; never before
-    // the last turn given, so that the ring stays in time order (its oldest turn is the next one out).
-    const last =
-      this.times.length === 0
-        ? now
-        : (this.times[(this.next + this.times.length - 1) % this.times.length] as number);
-    const at = Math.max(now, last, full ? (this.times[this.next] as number) + WINDOW_MS : now);
+    this.prune(now);
+    const at = this.nextTurn(now);
     const waitMs = Math.ceil(at - now);
     if (waitMs > maxWaitMs) return -waitMs;
-    if (full) {
-      this.times[this.next] = at;
-      this.next = (this.next + 1) % this.limit;
-    } else {
-      this.times.push(at);
+    const turn: Turn = { at };
+    this.turns.push(turn);
+    return turn;
+  }
+
+  /** Turns reserved ahead of now: calls waiting for their turn, nearby or deferred. */
+  ahead(): number {
+    const now = this.now();
+    // The turns are in time order: a binary search for the first one ahead (a backlog can hold many).
+    let low = this.head;
+    let high = this.turns.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if ((this.turns[mid] as Turn).at > now) high = mid;
+      else low = mid + 1;
     }
-    return waitMs;
+    return this.turns.length - low;
+  }
+
+  /** The next turn: now, or a window after the call `limit` calls ago, never before the last turn (the turns stay in time order). */
+  private nextTurn(now: number): number {
+    const n = this.turns.length;
+    if (n === this.head) return now;
+    const last = (this.turns[n - 1] as Turn).at;
+    const anchor = n - this.head >= this.limit ? (this.turns[n - this.limit] as Turn).at + WINDOW_MS : now;
+    return Math.max(now, last, anchor);
+  }
+
+  /**
+   * Forgets past turns that no longer count: beyond the last `limit`, and a window old (a raised rate
+   * would count the turns of the last second again).
+   */
+  private prune(now: number): void {
+    const keepFrom = this.turns.length - this.limit;
+    while (this.head < keepFrom && (this.turns[this.head] as Turn).at <= now - WINDOW_MS) this.head++;
+    if (this.head > 1024 && this.head * 2 > this.turns.length) {
+      this.turns = this.turns.slice(this.head);
+      this.head = 0;
+    }
   }
 }
 
 /** Sliding windows by key (an API destination's ARN). */
 export class RateLimiter {
   private readonly windows = new Map<string, SlidingWindow>();
-  /** Turns reserved for deferred calls, by ticket (a delivery id), at `now()` times. */
-  private readonly tickets = new Map<string, number>();
+  /** Turns reserved for deferred calls, by ticket (a delivery id); the window moves them when the rate changes. */
+  private readonly tickets = new Map<string, Turn>();
 
   constructor(
     private readonly maxWaitMs = DEFAULT_MAX_RATE_WAIT_MS,
@@ -84,8 +151,8 @@ export class RateLimiter {
   /**
    * Resolves when a call under `key` may go, at most `ratePerSecond` a second (no limit unless it is
    * a positive number).
-   * @throws {DeliveryError} `THROTTLING` (retryable, with `retryAfterMs`) when the token is further
-   *   away than the maximum wait; the engine's error when `signal` aborts while waiting.
+   * @throws {DeliveryError} `THROTTLING` (retryable, deferred, with `retryAfterMs`) when the turn is
+   *   further away than the maximum wait; the engine's error when `signal` aborts while waiting.
    */
   async acquire(key: string, ratePerSecond: number, signal: AbortSignal, ticket?: string): Promise<void> {
     if (!(ratePerSecond > 0) || !Number.isFinite(ratePerSecond)) return;
@@ -96,60 +163,90 @@ export class RateLimiter {
     } else {
       window.setRate(ratePerSecond);
     }
-    // A call that holds a ticket comes back for the turn reserved for it. One that has none takes the
-    // next turn; with a ticket, however far that turn is, so that a backlog of deferred calls is
-    // spread over the turns ahead instead of all coming back at the next free one.
+    // A call that holds a ticket comes back for the turn reserved for it (moved if the rate changed).
+    // One that has none takes the next turn; with a ticket, however far that turn is, so that a
+    // backlog of deferred calls is spread over the turns ahead instead of all coming back at the next
+    // free one.
     const held = ticket === undefined ? undefined : this.tickets.get(ticket);
-    let waitMs: number;
+    let turn: Turn;
     if (held !== undefined) {
-      this.tickets.delete(ticket as string);
-      waitMs = Math.max(0, Math.ceil(held - this.now()));
+      turn = held;
     } else {
-      waitMs = window.reserve(ticket === undefined ? this.maxWaitMs : Infinity);
+      const reserved = window.reserveTurn(ticket === undefined ? this.maxWaitMs : Infinity);
+      if (typeof reserved === "number") throw this.throttled(ratePerSecond, -reserved);
+      turn = reserved;
     }
-    if (waitMs < 0 || waitMs > this.maxWaitMs) {
-      if (waitMs > 0 && ticket !== undefined) this.keep(ticket, this.now() + waitMs);
-      throw new DeliveryError(
-        HttpErrorCode.Throttling,
-        `the invocation rate limit of ${ratePerSecond} per second is reached`,
-        { retryable: true, retryAfterMs: Math.abs(waitMs), deferred: true },
+    const waitMs = Math.max(0, Math.ceil(turn.at - this.now()));
+    if (waitMs > this.maxWaitMs && ticket !== undefined) {
+      this.keep(ticket, turn);
+      // Back to look again before the turn if it is far: a raised rate brings it nearer.
+      const recheckMs = Math.min(
+        MAX_RECHECK_MS,
+        Math.max(DEFERRED_RECHECK_MS, (window.ahead() / RECHECKS_PER_SECOND) * 1000),
       );
+      throw this.throttled(ratePerSecond, Math.min(waitMs, recheckMs));
     }
+    if (ticket !== undefined) this.tickets.delete(ticket);
     // A turn given up (the attempt aborted while waiting) is not handed to another call: the limit
     // errs on the safe side.
-    if (waitMs > 0) await sleep(waitMs, signal);
+    if (waitMs > 0) await waitForTurn(turn, this.now, signal);
   }
 
-  private keep(ticket: string, turn: number): void {
+  private throttled(ratePerSecond: number, retryAfterMs: number): DeliveryError {
+    return new DeliveryError(
+      HttpErrorCode.Throttling,
+      `the invocation rate limit of ${ratePerSecond} per second is reached`,
+      { retryable: true, retryAfterMs, deferred: true },
+    );
+  }
+
+  private keep(ticket: string, turn: Turn): void {
     // Tickets of calls that never came back (their delivery ended otherwise) go once long past.
-    if (this.tickets.size >= 10_000) {
+    if (this.tickets.size >= 10_000 && !this.tickets.has(ticket)) {
       const stale = this.now() - 60_000;
-      for (const [t, at] of this.tickets) if (at < stale) this.tickets.delete(t);
+      for (const [t, held] of this.tickets) if (held.at < stale) this.tickets.delete(t);
     }
     this.tickets.set(ticket, turn);
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/** Resolves at `turn.at`, following the turn when the window moves it; rejects when `signal` aborts. */
+function waitForTurn(turn: Turn, now: () => number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    const onAbort = (): void => {
+    let timer: NodeJS.Timeout | undefined;
+    const done = (): void => {
       clearTimeout(timer);
-      reject(
-        new DeliveryError(
-          HttpErrorCode.InternalError,
-          "the attempt was aborted while waiting for the rate limit",
-          {
-            retryable: true,
-            cause: signal.reason,
-          },
-        ),
+      turn.moved = undefined;
+      signal.removeEventListener("abort", onAbort);
+    };
+    const onAbort = (): void => {
+      done();
+      reject(abortedWhileWaiting(signal));
+    };
+    const arm = (): void => {
+      clearTimeout(timer);
+      timer = setTimeout(
+        () => {
+          done();
+          resolve();
+        },
+        Math.max(0, Math.ceil(turn.at - now())),
       );
     };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
+    turn.moved = arm;
+    signal.addEventListener("abort", onAbort, { once: true });
+    arm();
   });
+}
+
+function abortedWhileWaiting(signal: AbortSignal): DeliveryError {
+  return new DeliveryError(
+    HttpErrorCode.InternalError,
+    "the attempt was aborted while waiting for the rate limit",
+    { retryable: true, cause: signal.reason },
+  );
 }
