@@ -256,7 +256,11 @@ describe("bad values", () => {
         [["--port", "0", "--data-dir", taken.dataDir], {}, /is in use by another busbar serve/],
         [["--port", "0", "--data-dir", "/etc/passwd/x"], {}, /not a directory/],
         // mkdir answers ENOENT under /proc, which exists: node's recursive mkdir looped there for ever.
-        [["--port", "0", "--data-dir", "/proc/busbar-test/x"], {}, /no such file or directory, mkdir '\/proc\/busbar-test'/],
+        [
+          ["--port", "0", "--data-dir", "/proc/busbar-test/x"],
+          {},
+          /no such file or directory, mkdir '\/proc\/busbar-test'/,
+        ],
         [
           ["--port", "0", "--data-dir", join(dir, "b")],
           { BUSBAR_LOG_LEVEL: "loud" },
