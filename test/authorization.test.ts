@@ -19,6 +19,8 @@ import {
   PutRuleCommand,
   PutTargetsCommand,
   RemovePermissionCommand,
+  ListTagsForResourceCommand,
+  TagResourceCommand,
 } from "@aws-sdk/client-eventbridge";
 import {
   eventBridgeClient,
@@ -100,6 +102,17 @@ describe("access keys with policies", () => {
         },
       );
     }
+    // Tags given with PutRule or CreateEventBus take events:TagResource too (the policy lacks it).
+    await assert.rejects(
+      eb.send(
+        new PutRuleCommand({
+          Name: "tagged",
+          EventPattern: '{"source":["s"]}',
+          Tags: [{ Key: "k", Value: "v" }],
+        }),
+      ),
+      { name: "AccessDeniedException", message: /events:TagResource/ },
+    );
     const toBus = await eb.send(
       new PutTargetsCommand({
         Rule: "allowed",
@@ -167,6 +180,25 @@ describe("accounts", () => {
       eb.send(new DescribeEventBusCommand({ Name: `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/missing` })),
       { name: "AccessDeniedException" },
     );
+    // The same for tags, and for PutEvents to a bus of theirs.
+    for (const bus of ["default", "missing"]) {
+      const arn = `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/${bus}`;
+      await assert.rejects(eb.send(new ListTagsForResourceCommand({ ResourceARN: arn })), {
+        name: "AccessDeniedException",
+      });
+      await assert.rejects(
+        eb.send(new TagResourceCommand({ ResourceARN: arn, Tags: [{ Key: "k", Value: "v" }] })),
+        {
+          name: "AccessDeniedException",
+        },
+      );
+      const put = await eb.send(
+        new PutEventsCommand({
+          Entries: [{ Source: "s", DetailType: "d", Detail: "{}", EventBusName: arn }],
+        }),
+      );
+      assert.equal(put.Entries?.[0]?.ErrorCode, "AccessDeniedException", bus);
+    }
     const listed = busbar("accounts", "list");
     assert.ok(listed.stdout.includes(b.accountId));
     eb.destroy();

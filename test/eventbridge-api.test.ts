@@ -19,6 +19,7 @@ import {
   ListTagsForResourceCommand,
   ListTargetsByRuleCommand,
   PutEventsCommand,
+  PutPermissionCommand,
   PutRuleCommand,
   PutTargetsCommand,
   RemoveTargetsCommand,
@@ -34,6 +35,7 @@ import {
   TEST_ROOT,
   type BusbarProcess,
 } from "./support/busbar-process.js";
+import { callAwsJson } from "./support/aws-json.js";
 
 let server: BusbarProcess;
 let eb: EventBridgeClient;
@@ -118,6 +120,24 @@ describe("event buses", () => {
       "ValidationException",
       /Cannot delete/,
     );
+    await rejects(
+      eb.send(new CreateEventBusCommand({ Name: "kms", KmsKeyIdentifier: "bad key!" })),
+      "ValidationException",
+      /kmsKeyIdentifier/,
+    );
+    await rejects(eb.send(new ListEventBusesCommand({ NamePrefix: "bad prefix!" })), "ValidationException");
+    await rejects(
+      eb.send(
+        new PutPermissionCommand({
+          EventBusName: "a/b",
+          StatementId: "s",
+          Action: "events:PutEvents",
+          Principal: "*",
+        }),
+      ),
+      "ValidationException",
+      /eventBusName/,
+    );
   });
   it("pages ListEventBuses with Limit and NextToken", async () => {
     for (const n of ["page-a", "page-b", "page-c"]) await eb.send(new CreateEventBusCommand({ Name: n }));
@@ -176,6 +196,25 @@ describe("rules and targets", () => {
       "ValidationException",
       /EventPattern or ScheduleExpression/,
     );
+    // Schedule expressions as the user guide describes them (schedules are not run yet: stored only).
+    await eb.send(
+      new PutRuleCommand({ Name: "every-weekday", ScheduleExpression: "cron(0 18 ? * MON-FRI *)" }),
+    );
+    await eb.send(new PutRuleCommand({ Name: "every-minute", ScheduleExpression: "rate(1 minute)" }));
+    for (const [expression, reason] of [
+      ["rate(1 minutes)", /singular/],
+      ["rate(5 minute)", /plural/],
+      ["rate(0 minutes)", /positive/],
+      ["cron(0 12 * * * *)", /exactly one of Day-of-month and Day-of-week/],
+      ["cron(a b c d e f)", /Minutes is not valid/],
+    ] as const) {
+      await rejects(
+        eb.send(new PutRuleCommand({ Name: "bad-schedule", ScheduleExpression: expression })),
+        "ValidationException",
+        reason,
+      );
+    }
+    await rejects(eb.send(new ListRulesCommand({ NamePrefix: "bad prefix!" })), "ValidationException");
     await rejects(
       eb.send(new PutRuleCommand({ Name: "bad", EventPattern: pattern, EventBusName: "nope" })),
       "ResourceNotFoundException",
@@ -331,6 +370,24 @@ describe("rules and targets", () => {
     assert.deepEqual((await eb.send(new ListTagsForResourceCommand({ ResourceARN: RuleArn }))).Tags, [
       { Key: "b", Value: "2" },
     ]);
+    // PutRule tags a rule it creates; on an existing rule its Tags are ignored, as the API reference says.
+    const made = await eb.send(
+      new PutRuleCommand({
+        Name: "tagged-at-birth",
+        EventPattern: pattern,
+        Tags: [{ Key: "owner", Value: "alice" }],
+      }),
+    );
+    await eb.send(
+      new PutRuleCommand({
+        Name: "tagged-at-birth",
+        EventPattern: pattern,
+        Tags: [{ Key: "owner", Value: "mallory" }],
+      }),
+    );
+    assert.deepEqual((await eb.send(new ListTagsForResourceCommand({ ResourceARN: made.RuleArn }))).Tags, [
+      { Key: "owner", Value: "alice" },
+    ]);
     await rejects(
       eb.send(
         new TagResourceCommand({
@@ -371,6 +428,23 @@ describe("PutEvents", () => {
     assert.match(r.Entries?.[3]?.ErrorMessage ?? "", /Source/);
     assert.equal(r.Entries?.[4]?.ErrorCode, "ResourceNotFoundException");
     assert.ok(r.Entries?.[5]?.EventId);
+    const empty = await eb.send(
+      new PutEventsCommand({
+        Entries: [{ Source: "shop", DetailType: "x", Detail: "{}", EventBusName: "" }],
+      }),
+    );
+    assert.equal(empty.Entries?.[0]?.ErrorCode, "InvalidArgument");
+    assert.match(empty.Entries?.[0]?.ErrorMessage ?? "", /EventBusName must not be empty/);
+    // EndpointId (a global endpoint): the SDK signs such calls with SigV4a, so the request is made by hand.
+    const badEndpoint = await callAwsJson(
+      server.url,
+      "AWSEvents.PutEvents",
+      { EndpointId: "bad", Entries: [{ Source: "s", DetailType: "d", Detail: "{}" }] },
+      TEST_ROOT,
+    );
+    assert.equal(badEndpoint.status, 400);
+    assert.equal(badEndpoint.body.__type, "ValidationException");
+    assert.match(String(badEndpoint.body.message), /endpointId/);
   });
   it("refuses a Detail nested deeper than 1000 levels as MalformedDetail, whatever the rules", async () => {
     const nested = (depth: number) => '{"a":'.repeat(depth) + "1" + "}".repeat(depth);

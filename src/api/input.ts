@@ -139,6 +139,8 @@ export const BUS_NAME_OR_ARN: StringRule = {
   max: 1600,
   pattern: /^(?:arn:aws[\w-]*:events:[a-z0-9-]+:\d{12}:event-bus\/)?[/.\-_A-Za-z0-9]+$/,
 };
+/** Names of buses that are not partner buses (PutPermission, RemovePermission): no `/`, 1–256. */
+export const NON_PARTNER_BUS_NAME: StringRule = { min: 1, max: 256, pattern: /^[.\-_A-Za-z0-9]+$/ };
 /** Rule names: `[\.\-_A-Za-z0-9]+`, 1–64. */
 export const RULE_NAME: StringRule = { min: 1, max: 64, pattern: /^[.\-_A-Za-z0-9]+$/ };
 /** Target ids: `[\.\-_A-Za-z0-9]+`, 1–64. */

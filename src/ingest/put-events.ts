@@ -91,8 +91,9 @@ export function busOf(
   caller: string,
   region: string,
 ): { accountId: string; name: string } | string {
-  if (v === undefined || v === null || v === "") return { accountId: caller, name: DEFAULT_BUS };
+  if (v === undefined || v === null) return { accountId: caller, name: DEFAULT_BUS };
   if (typeof v !== "string" || v.length > 1600) return "EventBusName must be a name or an ARN";
+  if (v === "") return "EventBusName must not be empty (leave it out for the default bus)";
   if (v.startsWith("arn:")) {
     const arn = parseArn(v);
     if (arn === undefined || arn.kind !== "event-bus") return `${v} is not an event bus ARN`;
@@ -201,8 +202,15 @@ function acceptEntry(
   const target = busOf(e.EventBusName, ctx.accountId, ctx.region);
   if (typeof target === "string") return fail(invalid("EventBusName", target));
   const bus = ctx.registry.getBus(target.accountId, target.name);
-  if (bus === undefined)
+  if (bus === undefined) {
+    // Another account's bus that does not exist is refused as one the caller may not use, so that
+    // whether it exists is not told to someone who could not use it anyway.
+    if (target.accountId !== ctx.accountId) {
+      const arn = `arn:aws:events:${ctx.region}:${target.accountId}:event-bus/${target.name}`;
+      return fail(entryError("AccessDeniedException", `Not authorized to put events on event bus ${arn}.`));
+    }
     return fail(entryError("ResourceNotFoundException", `Event bus ${target.name} does not exist.`));
+  }
   if (!ctx.mayPut(bus)) {
     return fail(entryError("AccessDeniedException", `Not authorized to put events on event bus ${bus.arn}.`));
   }

@@ -99,15 +99,20 @@ function describe(bus: EventBus): Record<string, unknown> {
   };
 }
 
+/** A KMS key's id, ARN, alias or alias ARN (the API model's KmsKeyIdentifier). */
+const KMS_KEY_IDENTIFIER = { max: 2048, pattern: /^[a-zA-Z0-9_\-/:]*$/ } as const;
+
 const createEventBus: Operation = async (ctx, input) => {
   const name = requiredString(input, "Name", BUS_NAME);
   const description = optionalString(input, "Description", { max: 512 });
-  const kms = optionalString(input, "KmsKeyIdentifier", { max: 2048 });
+  const kms = optionalString(input, "KmsKeyIdentifier", KMS_KEY_IDENTIFIER);
   const dlq = deadLetterArn(input);
   optionalString(input, "EventSourceName", { min: 1, max: 256 });
   const tags = readTags(input, false);
   const arn = busArn(ctx.region, ctx.caller.accountId, name);
   ctx.authorize("events:CreateEventBus", arn);
+  // Tagging a bus as it is created takes events:TagResource as well.
+  if (tags.length > 0) ctx.authorize("events:TagResource", arn);
   if (name === DEFAULT_BUS || name.includes("/")) {
     if (name === DEFAULT_BUS)
       throw new ApiError("ResourceAlreadyExistsException", `Event bus ${name} already exists.`);
@@ -150,7 +155,7 @@ const describeEventBus: Operation = async (ctx, input) => {
 };
 
 const listEventBuses: Operation = async (ctx, input) => {
-  const prefix = optionalString(input, "NamePrefix", { min: 1, max: 256 });
+  const prefix = optionalString(input, "NamePrefix", BUS_NAME);
   const paging = pageOptions(input);
   ctx.authorize("events:ListEventBuses", `arn:aws:events:${ctx.region}:${ctx.caller.accountId}:event-bus/*`);
   const page = await ctx.store.listBuses(ctx.caller.accountId, {
@@ -170,7 +175,7 @@ const updateEventBus: Operation = async (ctx, input) => {
   const bus = await existingBus(ctx, optionalString(input, "Name", BUS_NAME));
   ctx.authorize("events:UpdateEventBus", bus.arn);
   const description = optionalString(input, "Description", { max: 512 });
-  const kms = optionalString(input, "KmsKeyIdentifier", { max: 2048 });
+  const kms = optionalString(input, "KmsKeyIdentifier", KMS_KEY_IDENTIFIER);
   const dlq = deadLetterArn(input);
   // Omitted, DeadLetterConfig stays as it was (as Description does); `{}` (no Arn) removes it. An
   // omitted KmsKeyIdentifier goes back to the default key, as the API reference says.

@@ -6,7 +6,13 @@
 import { addPermission, removePermission, validateResourcePolicy } from "../../auth/index.js";
 import type { EventBus } from "../../store/index.js";
 import { ApiError } from "../errors.js";
-import { BUS_NAME, optionalBoolean, optionalObject, optionalString, requiredString } from "../input.js";
+import {
+  NON_PARTNER_BUS_NAME,
+  optionalBoolean,
+  optionalObject,
+  optionalString,
+  requiredString,
+} from "../input.js";
 import { existingBus } from "./buses.js";
 import { type Operation, type OperationContext } from "./context.js";
 
@@ -19,7 +25,7 @@ async function savePolicy(ctx: OperationContext, bus: EventBus, policy: string |
 }
 
 const putPermission: Operation = async (ctx, input) => {
-  const bus = await existingBus(ctx, optionalString(input, "EventBusName", BUS_NAME));
+  const bus = await existingBus(ctx, optionalString(input, "EventBusName", NON_PARTNER_BUS_NAME));
   ctx.authorize("events:PutPermission", bus.arn);
   const policy = optionalString(input, "Policy", { min: 1 });
   if (policy !== undefined) {
@@ -49,7 +55,7 @@ const putPermission: Operation = async (ctx, input) => {
 };
 
 const removePermissionOperation: Operation = async (ctx, input) => {
-  const bus = await existingBus(ctx, optionalString(input, "EventBusName", BUS_NAME));
+  const bus = await existingBus(ctx, optionalString(input, "EventBusName", NON_PARTNER_BUS_NAME));
   ctx.authorize("events:RemovePermission", bus.arn);
   if (optionalBoolean(input, "RemoveAllPermissions") === true) {
     await savePolicy(ctx, bus, undefined);

@@ -18,11 +18,9 @@ import {
   type Input,
 } from "../input.js";
 import { existingBus, resolveBusName } from "./buses.js";
+import { scheduleExpressionProblem } from "./schedule-expression.js";
 import { nextTokenOf, pageOptions, type Operation, type OperationContext } from "./context.js";
 import { readTags } from "./tags.js";
-
-const RATE = /^rate\(\s*\d+\s+(minute|minutes|hour|hours|day|days)\s*\)$/;
-const CRON = /^cron\(\s*\S+(\s+\S+){5}\s*\)$/;
 
 /** Loads a rule or throws ResourceNotFoundException, in EventBridge's words. */
 export async function existingRule(
@@ -81,8 +79,12 @@ const putRule: Operation = async (ctx, input) => {
     );
   }
   if (schedule !== undefined) {
-    if (!RATE.test(schedule) && !CRON.test(schedule)) {
-      throw new ApiError("ValidationException", `Parameter ScheduleExpression is not valid.`);
+    const problem = scheduleExpressionProblem(schedule);
+    if (problem !== undefined) {
+      throw new ApiError(
+        "ValidationException",
+        `Parameter ScheduleExpression is not valid. Reason: ${problem}.`,
+      );
     }
     if (bus.name !== DEFAULT_BUS) {
       throw new ApiError(
@@ -101,6 +103,10 @@ const putRule: Operation = async (ctx, input) => {
     }
   }
   const existing = await ctx.store.getRule(bus.accountId, bus.name, name);
+  // Tags are given to a new rule only ("If you are updating an existing rule, any tags you specify in
+  // the PutRule operation are ignored"), which takes events:TagResource as well.
+  const tagging = existing === undefined && tags.length > 0;
+  if (tagging) ctx.authorize("events:TagResource", arn);
   if (existing?.managedBy !== undefined) {
     throw new ApiError(
       "ManagedRuleException",
@@ -123,7 +129,7 @@ const putRule: Operation = async (ctx, input) => {
     lastModifiedAt: now,
   };
   await ctx.store.putRule(rule);
-  if (tags.length > 0) await ctx.store.tagResource(arn, tags);
+  if (tagging) await ctx.store.tagResource(arn, tags);
   ctx.registry.setRule(rule);
   return { RuleArn: arn };
 };
@@ -135,7 +141,7 @@ const describeRule: Operation = async (ctx, input) => {
 };
 
 const listRules: Operation = async (ctx, input) => {
-  const prefix = optionalString(input, "NamePrefix", { min: 1, max: 64 });
+  const prefix = optionalString(input, "NamePrefix", RULE_NAME);
   const paging = pageOptions(input);
   const bus = await existingBus(
     ctx,

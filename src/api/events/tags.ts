@@ -26,8 +26,13 @@ export function readTags(input: Input, required: boolean): Tag[] {
   });
 }
 
-/** Checks that an ARN names an existing bus or rule; returns it. */
-async function existingResource(ctx: OperationContext, arn: string): Promise<string> {
+/**
+ * Checks that the caller may do `action` on the bus or rule an ARN names, then that it exists;
+ * returns the ARN. In that order, so that a caller who may not act on it (another account's, say)
+ * cannot tell whether it exists.
+ */
+async function existingResource(ctx: OperationContext, arn: string, action: string): Promise<string> {
+  ctx.authorize(action, arn);
   const parsed = parseArn(arn);
   const missing = new ApiError("ResourceNotFoundException", `Resource ${arn} does not exist.`);
   if (parsed === undefined || parsed.region !== ctx.region) throw missing;
@@ -40,8 +45,7 @@ async function existingResource(ctx: OperationContext, arn: string): Promise<str
 }
 
 const tagResource: Operation = async (ctx, input) => {
-  const arn = await existingResource(ctx, requiredString(input, "ResourceARN", ARN));
-  ctx.authorize("events:TagResource", arn);
+  const arn = await existingResource(ctx, requiredString(input, "ResourceARN", ARN), "events:TagResource");
   const tags = readTags(input, true);
   const current = await ctx.store.getTags(arn);
   const keys = new Set([...current.map((t) => t.key), ...tags.map((t) => t.key)]);
@@ -52,8 +56,7 @@ const tagResource: Operation = async (ctx, input) => {
 };
 
 const untagResource: Operation = async (ctx, input) => {
-  const arn = await existingResource(ctx, requiredString(input, "ResourceARN", ARN));
-  ctx.authorize("events:UntagResource", arn);
+  const arn = await existingResource(ctx, requiredString(input, "ResourceARN", ARN), "events:UntagResource");
   const keys = (arrayOf(input, "TagKeys", 0, MAX_TAGS, true) ?? []).map((k, i) => {
     if (typeof k !== "string" || k.length < 1 || k.length > 128) {
       throw new ApiError("ValidationException", `TagKeys[${i}] must be a string of 1 to 128 characters`);
@@ -65,8 +68,11 @@ const untagResource: Operation = async (ctx, input) => {
 };
 
 const listTagsForResource: Operation = async (ctx, input) => {
-  const arn = await existingResource(ctx, requiredString(input, "ResourceARN", ARN));
-  ctx.authorize("events:ListTagsForResource", arn);
+  const arn = await existingResource(
+    ctx,
+    requiredString(input, "ResourceARN", ARN),
+    "events:ListTagsForResource",
+  );
   const tags = await ctx.store.getTags(arn);
   return { Tags: tags.map((t) => ({ Key: t.key, Value: t.value })) };
 };
