@@ -105,11 +105,25 @@ export function prepareMessageStatements(db: Database.Database) {
         `SELECT ${CANDIDATE_COLUMNS} ${IN_ORDER} ORDER BY seq LIMIT +@limit`,
       )
       .raw(),
-    /** (queueId, after): the first message group after `after` in name order (index only). */
-    nextGroup: db
-      .prepare<[number, string], string>(
-        `SELECT group_id FROM ${STATES} INDEXED BY queue_message_states_by_group
-         WHERE queue_id = ? AND group_id > ? ORDER BY group_id LIMIT 1`,
+    /**
+     * Of the next `limit` message groups after `after` in name order, those that may give a message
+     * at `now` (none of their messages in flight, one of them visible), then the last group looked
+     * at (null when there was none): the cursor of the next call. The index alone answers, in one
+     * statement.
+     */
+    freeGroupsAfter: db
+      .prepare<[{ queueId: number; after: string; now: number; limit: number }], string | null>(
+        `WITH g AS (
+           SELECT DISTINCT group_id FROM ${STATES} INDEXED BY queue_message_states_by_group
+           WHERE queue_id = @queueId AND group_id > @after ORDER BY group_id LIMIT +@limit)
+         SELECT group_id FROM g
+         WHERE NOT EXISTS (
+             SELECT 1 FROM ${STATES} INDEXED BY queue_message_states_by_group
+             WHERE queue_id = @queueId AND group_id = g.group_id AND visible_at > @now AND receive_count > 0)
+           AND EXISTS (
+             SELECT 1 FROM ${STATES} INDEXED BY queue_message_states_by_group
+             WHERE queue_id = @queueId AND group_id = g.group_id AND visible_at <= @now)
+         UNION ALL SELECT max(group_id) FROM g`,
       )
       .pluck(),
     /** A group's unexpired messages in send order, visible or not. */
