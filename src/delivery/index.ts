@@ -32,5 +32,11 @@ export {
   redactUri,
   sealTarget,
 } from "./brokers/index.js";
-export { checkWebhookUrl, isReservedHeader, isWebhookArn, parseAllowedNetworks } from "./http/index.js";
+export {
+  checkWebhookUrl,
+  httpParameterValueProblem,
+  isReservedHeader,
+  isWebhookArn,
+  parseAllowedNetworks,
+} from "./http/index.js";
 export { TransformError, compileTransform, type TransformContext } from "./transform.js";

@@ -18,6 +18,8 @@ describe("a target's HttpParameters", () => {
       }),
       undefined,
     );
+    // A header name may start with "$.": only values are JSON paths.
+    assert.equal(httpParametersProblem({ HeaderParameters: { "$.a..b": "v" } }), undefined);
   });
 
   const refused: [string, unknown, RegExp][] = [
@@ -80,6 +82,16 @@ describe("a target's HttpParameters", () => {
       "a path value that is null",
       { PathParameterValues: [null] },
       /PathParameterValues\[0\] must be a string/,
+    ],
+    [
+      "a path value that is a JSON path that does not parse",
+      { PathParameterValues: ["$.detail.[["] },
+      /PathParameterValues\[0\] is not a valid JSON path/,
+    ],
+    [
+      "a header value that is a JSON path that does not parse",
+      { HeaderParameters: { "X-A": "$.a..b" } },
+      /value of "X-A" is not a valid JSON path/,
     ],
   ];
   for (const [what, value, message] of refused) {

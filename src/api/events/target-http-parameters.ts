@@ -3,7 +3,7 @@
  * gets them, so that a bad value is refused at once rather than failing every delivery.
  * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_HttpParameters.html
  */
-import { isReservedHeader } from "../../delivery/index.js";
+import { httpParameterValueProblem, isReservedHeader } from "../../delivery/index.js";
 import type { StringRule } from "../input.js";
 import { HTTP_PARAMETER_RULES } from "./connection-auth.js";
 
@@ -37,8 +37,8 @@ function mapProblem(map: unknown, at: string, key: StringRule, value: StringRule
     const keyProblem = stringProblem(k, `${at} key ${quote(k)}`, key);
     if (keyProblem !== undefined) return keyProblem;
     if (typeof v !== "string") return `${at} value of ${quote(k)} must be a string.`;
-    const valueProblem = stringProblem(v, `${at} value of ${quote(k)}`, value);
-    if (valueProblem !== undefined) return valueProblem;
+    const problem = valueProblem(v, `${at} value of ${quote(k)}`, value);
+    if (problem !== undefined) return problem;
   }
   return undefined;
 }
@@ -58,7 +58,7 @@ function pathValuesProblem(values: unknown): string | undefined {
   if (!Array.isArray(values)) return `${at} must be a list of strings.`;
   for (const [i, v] of (values as unknown[]).entries()) {
     if (typeof v !== "string") return `${at}[${i}] must be a string.`;
-    const problem = stringProblem(v, `${at}[${i}]`, PATH_PARAMETER_VALUE);
+    const problem = valueProblem(v, `${at}[${i}]`, PATH_PARAMETER_VALUE);
     if (problem !== undefined) return problem;
   }
   return undefined;
@@ -70,6 +70,15 @@ function stringProblem(v: string, what: string, rule: StringRule): string | unde
   if (pattern !== undefined && !pattern.test(v))
     return `${what} must satisfy the regular expression pattern ${pattern.source}.`;
   return undefined;
+}
+
+/** A value's rule, and: a value that is a JSON path is resolved in the event at delivery, so it must parse. */
+function valueProblem(v: string, what: string, rule: StringRule): string | undefined {
+  const path = httpParameterValueProblem(v);
+  return (
+    stringProblem(v, what, rule) ??
+    (path === undefined ? undefined : `${what} is not a valid JSON path: ${path}`)
+  );
 }
 
 /** A key as messages show it: JSON-quoted (control characters visible), long ones cut. */

@@ -215,6 +215,26 @@ function buildRequest(
   };
 }
 
+/** Whether a target's HttpParameters value is a JSON path as a whole, which delivery resolves in the event. */
+function isDynamicValue(value: string): boolean {
+  return value === "$" || value.startsWith("$.") || value.startsWith("$[");
+}
+
+/**
+ * Why a target's HttpParameters value cannot be sent: a JSON path (see {@link isDynamicValue}) that
+ * does not parse; undefined when it can. For PutTargets, so that such a target is refused at once.
+ */
+export function httpParameterValueProblem(value: string): string | undefined {
+  if (!isDynamicValue(value)) return undefined;
+  try {
+    parseJsonPath(value);
+    return undefined;
+  } catch (e) {
+    if (e instanceof JsonPathSyntaxError) return e.message;
+    throw e;
+  }
+}
+
 /**
  * The values of a target's HttpParameters as sent: a value that is a JSON path as a whole (`$.detail.id`)
  * is replaced by what it selects in the event as accepted (EventBridge's dynamic path parameters; never
@@ -227,7 +247,7 @@ function dynamicValues(
 ): (value: string) => string {
   let document: JsonDocument | undefined;
   return (value) => {
-    if (value !== "$" && !value.startsWith("$.") && !value.startsWith("$[")) return value;
+    if (!isDynamicValue(value)) return value;
     let path;
     try {
       path = parseJsonPath(value);

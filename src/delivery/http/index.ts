@@ -4,6 +4,7 @@
  */
 export {
   createApiDestinationInvoker,
+  httpParameterValueProblem,
   isApiDestinationArn,
   isReservedHeader,
   type ApiDestinationInvokerOptions,
