@@ -360,6 +360,11 @@ describe("CreateConnection and DescribeConnection", () => {
       "ValidationException",
       /InvocationHttpParameters\.HeaderParameters is not valid\. Reason: Upgrade is a header/,
     );
+    await rejects(
+      eb.send(apiKey("my api key")),
+      "ValidationException",
+      /ApiKeyName is not valid\. Reason: "my api key" is not an HTTP header name/,
+    );
     await eb.send(apiKey("x-api-key"));
     await rejects(
       eb.send(

@@ -179,16 +179,23 @@ function endpointProblem(value: string): string | undefined {
   return undefined;
 }
 
+/** An HTTP header name: a token (RFC 9110 §5.6.2). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
 /**
- * Refuses a header name that calls cannot carry (Host, Content-Length, hop-by-hop headers): the
- * delivery engine would leave it out, and the call would go without what the connection meant to send.
+ * Refuses a header name that calls cannot carry: one that is not an HTTP token (a space, say), which
+ * every call would fail to send, or one the HTTP client sets itself or that is hop-by-hop (Host,
+ * Content-Length, Connection…), which delivery would leave out, the call going without what the
+ * connection meant to send.
  */
 function refuseReservedHeader(name: string, member: string): void {
-  if (!isReservedHeader(name)) return;
-  throw new ApiError(
-    "ValidationException",
-    `Parameter ${member} is not valid. Reason: ${name} is a header Busbar cannot send with a call (the HTTP client sets it, or it is hop-by-hop).`,
-  );
+  const reason = !HEADER_NAME.test(name)
+    ? `${JSON.stringify(name)} is not an HTTP header name (a token: letters, digits and !#$%&'*+.^_\`|~-).`
+    : isReservedHeader(name)
+      ? `${name} is a header Busbar cannot send with a call (the HTTP client sets it, or it is hop-by-hop).`
+      : undefined;
+  if (reason !== undefined)
+    throw new ApiError("ValidationException", `Parameter ${member} is not valid. Reason: ${reason}`);
 }
 
 function readHttpParameters(obj: Input, name: string, path: string): HttpParameters | undefined {
