@@ -620,15 +620,16 @@ export class QueueService {
       const visibility =
         request.visibilityTimeout ?? integerAttribute(current.attributes, "VisibilityTimeout");
       const got = await this.receiveOnce(current, request, visibility);
+      const replies = got.map((m) => this.received(current, m, request));
       if (got.length > 0 && attemptId !== undefined) {
         this.#attempts.remember(key, attemptId, {
-          messages: got.map((g) => g.reply),
-          received: got.map((g) => g.message),
+          messages: replies,
+          received: got,
           until: started + DEDUPLICATION_MS,
           visibilityMs: visibility * 1000,
         });
       }
-      if (got.length > 0 || Date.now() >= deadline || this.waiters.closed) return got.map((g) => g.reply);
+      if (got.length > 0 || Date.now() >= deadline || this.waiters.closed) return replies;
       await this.waiters.wait(key, deadline, signal);
     }
   }
@@ -660,11 +661,12 @@ export class QueueService {
     return undefined;
   }
 
+  /** One receive from the store (no waiting): the messages it took. */
   private async receiveOnce(
     queue: Queue,
     request: ReceiveRequest,
     visibility: number,
-  ): Promise<Array<{ readonly reply: ReceivedMessage; readonly message: QueueMessage }>> {
+  ): Promise<readonly QueueMessage[]> {
     const now = this.#now();
     const policy = this.redriveOf(queue);
     // The dead-letter queue's retention decides a moved message's expiry (a cached lookup).
@@ -677,13 +679,12 @@ export class QueueService {
             deadLetterRetentionMs:
               integerAttribute(deadLetterQueue.attributes, "MessageRetentionPeriod") * 1000,
           };
-    const messages = await this.store.receiveMessages(queue, {
+    return this.store.receiveMessages(queue, {
       max: request.max,
       now,
       visibleUntil: now + visibility * 1000,
       ...(redrive !== undefined && { redrive }),
     });
-    return messages.map((m) => ({ reply: this.received(queue, m, request), message: m }));
   }
 
   /** The redrive of a queue's RedrivePolicy, parsed once per version of the queue (every receive needs it). */
