@@ -228,6 +228,12 @@ describe("queues", () => {
       sqs.send(new SendMessageCommand({ QueueUrl: "not a url", MessageBody: "x" })),
       "InvalidAddress",
     );
+    // A malformed %-escape in the name: a sender's fault (it was a 500, which SDKs retry).
+    const badEscape = url.replace(/doomed$/, "%E0");
+    await rejects(
+      sqs.send(new SendMessageCommand({ QueueUrl: badEscape, MessageBody: "x" })),
+      "InvalidAddress",
+    );
   });
 
   it("purges a queue once a minute", async () => {

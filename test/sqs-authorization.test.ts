@@ -119,6 +119,42 @@ describe("SQS authorization", () => {
     );
     assert.equal(got.Messages?.[0]?.Body, "from partner");
     assert.equal(got.Messages?.[0]?.Attributes?.SenderId, b.accountId);
+    // The grant SNS subscriptions (and S3, EventBridge) need, as IaC tools write it, is taken; a
+    // condition Busbar cannot evaluate never grants, and makes a Deny apply.
+    const snsGrant = {
+      Sid: "topic",
+      Effect: "Allow",
+      Principal: { Service: "sns.amazonaws.com" },
+      Action: "sqs:SendMessage",
+      Resource: `arn:aws:sqs:us-east-1:${ACCOUNT}:from-topic`,
+      Condition: { ArnEquals: { "aws:SourceArn": `arn:aws:sns:us-east-1:${ACCOUNT}:orders` } },
+    };
+    const denyPlainHttp = {
+      Sid: "tls",
+      Effect: "Deny",
+      Principal: "*",
+      Action: "sqs:*",
+      Condition: { Bool: { "aws:SecureTransport": "false" } },
+    };
+    const { QueueUrl: fromTopic } = await owner.send(
+      new CreateQueueCommand({
+        QueueName: "from-topic",
+        Attributes: {
+          Policy: JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [
+              snsGrant,
+              { ...snsGrant, Sid: "partner", Principal: { AWS: b.accountId }, Condition: undefined },
+              denyPlainHttp,
+            ],
+          }),
+        },
+      }),
+    );
+    await assert.rejects(partner.send(new SendMessageCommand({ QueueUrl: fromTopic, MessageBody: "x" })), {
+      name: "AccessDenied",
+    });
+    await owner.send(new SendMessageCommand({ QueueUrl: fromTopic, MessageBody: "own account" }));
     partner.destroy();
     owner.destroy();
   });

@@ -31,7 +31,7 @@ export type PrincipalSpec =
       readonly services: readonly string[];
     };
 
-/** Condition operators supported in resource policies. */
+/** Condition operators Busbar evaluates in resource policies. */
 export const CONDITION_OPERATORS = [
   "StringEquals",
   "StringNotEquals",
@@ -40,24 +40,83 @@ export const CONDITION_OPERATORS = [
 ] as const;
 export type ConditionOperator = (typeof CONDITION_OPERATORS)[number];
 
-/** Condition keys supported in resource policies, lower-cased (IAM keys are case-insensitive). */
+/** Condition keys Busbar evaluates in resource policies, lower-cased (IAM keys are case-insensitive). */
 export const CONDITION_KEYS = ["aws:principalorgid", "aws:principalaccount", "aws:principalarn"] as const;
 export type ConditionKey = (typeof CONDITION_KEYS)[number];
 
-/** One test of a `Condition` block: operator, key and the values any of which may match. */
-export interface ConditionTest {
-  readonly operator: ConditionOperator;
-  readonly key: ConditionKey;
-  readonly values: readonly string[];
-}
+/**
+ * IAM's condition operators (without their `ForAnyValue:`/`ForAllValues:` prefixes and `IfExists`
+ * suffix): a resource policy may use any of them. Busbar evaluates {@link CONDITION_OPERATORS} on
+ * {@link CONDITION_KEYS}; any other test is kept as one it cannot evaluate (see {@link ConditionTest}).
+ * @see https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html
+ */
+const IAM_CONDITION_OPERATORS = new Set([
+  "StringEquals",
+  "StringNotEquals",
+  "StringEqualsIgnoreCase",
+  "StringNotEqualsIgnoreCase",
+  "StringLike",
+  "StringNotLike",
+  "NumericEquals",
+  "NumericNotEquals",
+  "NumericLessThan",
+  "NumericLessThanEquals",
+  "NumericGreaterThan",
+  "NumericGreaterThanEquals",
+  "DateEquals",
+  "DateNotEquals",
+  "DateLessThan",
+  "DateLessThanEquals",
+  "DateGreaterThan",
+  "DateGreaterThanEquals",
+  "Bool",
+  "BinaryEquals",
+  "IpAddress",
+  "NotIpAddress",
+  "ArnEquals",
+  "ArnLike",
+  "ArnNotEquals",
+  "ArnNotLike",
+  "Null",
+]);
 
-/** A validated statement. `principal` and `conditions` only occur in resource policies. */
+/** `[ForAnyValue:|ForAllValues:]<operator>[IfExists]`. */
+const CONDITION_OPERATOR_FORM = /^(?:ForAnyValue:|ForAllValues:)?([A-Za-z]+?)(?:IfExists)?$/;
+/** A condition key: `service:name`, the name possibly with a `/` and a tag key (`aws:ResourceTag/team`). */
+const CONDITION_KEY_FORM = /^[A-Za-z0-9-]+:[^\s]+$/;
+
+/**
+ * One test of a `Condition` block: operator, key and the values any of which may match. Tests Busbar
+ * can evaluate are `supported`; the others (such as `ArnEquals` on `aws:SourceArn`, which SNS and S3
+ * grants carry) are kept and never hold for an Allow statement (it grants nothing) and always hold for
+ * a Deny statement (it denies), erring on the safe side.
+ */
+export type ConditionTest =
+  | {
+      readonly supported: true;
+      readonly operator: ConditionOperator;
+      readonly key: ConditionKey;
+      readonly values: readonly string[];
+    }
+  | {
+      readonly supported: false;
+      readonly operator: string;
+      readonly key: string;
+      readonly values: readonly string[];
+    };
+
+/**
+ * A validated statement. `principal` (or `notPrincipal`) and `conditions` only occur in resource
+ * policies.
+ */
 export interface ParsedStatement {
   readonly sid?: string;
   readonly effect: "Allow" | "Deny";
   readonly action: MatchList;
   readonly resource: MatchList;
   readonly principal?: PrincipalSpec;
+  /** `NotPrincipal`: the statement applies to every principal but these. */
+  readonly notPrincipal?: PrincipalSpec;
   readonly conditions: readonly ConditionTest[];
 }
 
@@ -166,10 +225,11 @@ function parseStatement(
     throw new MalformedPolicyError(`${path}.Effect`, 'must be "Allow" or "Deny"');
   }
   const action = parseMatchList(raw, path, "Action", (p, value) => compileAction(p, value));
-  const resource = parseMatchList(raw, path, "Resource", (p, value) => compileResource(p, value, version));
-  if (raw["NotPrincipal"] !== undefined) {
-    throw new MalformedPolicyError(`${path}.NotPrincipal`, "is not supported");
-  }
+  // A resource policy's statement may leave its resource out: it is the resource the policy is on.
+  const resource =
+    kind === "resource" && raw["Resource"] === undefined && raw["NotResource"] === undefined
+      ? ANY_RESOURCE
+      : parseMatchList(raw, path, "Resource", (p, value) => compileResource(p, value, version));
   const base: Omit<ParsedStatement, "principal" | "conditions"> = {
     ...(sid === undefined ? {} : { sid }),
     effect,
@@ -177,8 +237,10 @@ function parseStatement(
     resource,
   };
   if (kind === "identity") {
-    if (raw["Principal"] !== undefined) {
-      throw new MalformedPolicyError(`${path}.Principal`, "an identity policy must not name a principal");
+    for (const element of ["Principal", "NotPrincipal"]) {
+      if (raw[element] !== undefined) {
+        throw new MalformedPolicyError(`${path}.${element}`, "an identity policy must not name a principal");
+      }
     }
     if (raw["Condition"] !== undefined) {
       throw new MalformedPolicyError(
@@ -188,15 +250,21 @@ function parseStatement(
     }
     return { ...base, conditions: [] };
   }
-  if (raw["Principal"] === undefined) {
-    throw new MalformedPolicyError(`${path}.Principal`, "a resource policy statement must name a principal");
+  const conditions = parseConditions(raw["Condition"], `${path}.Condition`);
+  if ((raw["Principal"] === undefined) === (raw["NotPrincipal"] === undefined)) {
+    throw new MalformedPolicyError(
+      `${path}.Principal`,
+      "a resource policy statement must name exactly one of Principal and NotPrincipal",
+    );
   }
-  return {
-    ...base,
-    principal: parsePrincipal(raw["Principal"], `${path}.Principal`),
-    conditions: parseConditions(raw["Condition"], `${path}.Condition`),
-  };
+  if (raw["NotPrincipal"] !== undefined) {
+    return { ...base, notPrincipal: parsePrincipal(raw["NotPrincipal"], `${path}.NotPrincipal`), conditions };
+  }
+  return { ...base, principal: parsePrincipal(raw["Principal"], `${path}.Principal`), conditions };
 }
+
+/** Every resource: what a resource policy's statement without Resource covers. */
+const ANY_RESOURCE: MatchList = { negated: false, patterns: ["*"], matchers: [/^.*$/s] };
 
 function parseMatchList(
   raw: Record<string, unknown>,
@@ -278,11 +346,17 @@ function parsePrincipal(value: unknown, path: string): PrincipalSpec {
   const arns: string[] = [];
   const services: string[] = [];
   for (const [type, entry] of Object.entries(value)) {
-    if (type === "Service") {
-      services.push(...stringList(entry, `${path}.Service`));
+    // Services, web identity providers and S3 canonical users: no caller of Busbar is one of them.
+    if (type === "Service" || type === "Federated" || type === "CanonicalUser") {
+      services.push(...stringList(entry, `${path}.${type}`));
       continue;
     }
-    if (type !== "AWS") throw new MalformedPolicyError(`${path}.${type}`, "principal type is not supported");
+    if (type !== "AWS") {
+      throw new MalformedPolicyError(
+        `${path}.${type}`,
+        "is not a principal type: use AWS, Service, Federated or CanonicalUser",
+      );
+    }
     for (const aws of stringList(entry, `${path}.AWS`)) {
       if (aws === "*") return { any: true };
       if (ACCOUNT_ID.test(aws)) {
@@ -311,24 +385,43 @@ function parseConditions(value: unknown, path: string): ConditionTest[] {
   if (!isObject(value)) throw new MalformedPolicyError(path, "must be a JSON object");
   const tests: ConditionTest[] = [];
   for (const [operator, block] of Object.entries(value)) {
-    if (!CONDITION_OPERATORS.includes(operator as ConditionOperator)) {
-      throw new MalformedPolicyError(
-        `${path}.${operator}`,
-        `condition operator is not supported; supported: ${CONDITION_OPERATORS.join(", ")}`,
-      );
+    const base = CONDITION_OPERATOR_FORM.exec(operator)?.[1];
+    if (base === undefined || !IAM_CONDITION_OPERATORS.has(base)) {
+      throw new MalformedPolicyError(`${path}.${operator}`, "is not an IAM condition operator");
     }
     if (!isObject(block)) throw new MalformedPolicyError(`${path}.${operator}`, "must be a JSON object");
     for (const [key, values] of Object.entries(block)) {
-      const lower = key.toLowerCase();
-      if (!CONDITION_KEYS.includes(lower as ConditionKey)) {
-        throw new MalformedPolicyError(
-          `${path}.${operator}.${key}`,
-          "condition key is not supported; supported: aws:PrincipalOrgID, aws:PrincipalAccount, aws:PrincipalArn",
-        );
+      if (!CONDITION_KEY_FORM.test(key)) {
+        throw new MalformedPolicyError(`${path}.${operator}.${key}`, "is not a condition key (service:name)");
       }
-      const list = stringList(values, `${path}.${operator}.${key}`);
-      tests.push({ operator: operator as ConditionOperator, key: lower as ConditionKey, values: list });
+      const list = conditionValues(values, `${path}.${operator}.${key}`);
+      const lower = key.toLowerCase();
+      tests.push(
+        CONDITION_OPERATORS.includes(operator as ConditionOperator) &&
+          CONDITION_KEYS.includes(lower as ConditionKey)
+          ? {
+              supported: true,
+              operator: operator as ConditionOperator,
+              key: lower as ConditionKey,
+              values: list,
+            }
+          : { supported: false, operator, key: lower, values: list },
+      );
     }
   }
   return tests;
+}
+
+/** A condition's values: a string, number or boolean, or a non-empty list of them, as text. */
+function conditionValues(value: unknown, path: string): string[] {
+  const list: unknown[] = Array.isArray(value) ? (value as unknown[]) : [value];
+  if (list.length === 0) throw new MalformedPolicyError(path, "must not be an empty array");
+  return list.map((item, i) => {
+    if (typeof item === "string") return item;
+    if (typeof item === "number" || typeof item === "boolean") return String(item);
+    throw new MalformedPolicyError(
+      Array.isArray(value) ? `${path}[${i}]` : path,
+      "must be a string, number or boolean",
+    );
+  });
 }

@@ -133,7 +133,7 @@ describe("parsePolicy", () => {
       "a NotPrincipal",
       doc([{ ...allow("*"), NotPrincipal: { AWS: "123456789012" } }]),
       "Statement[0].NotPrincipal",
-      /not supported/,
+      /must not name a principal/,
     ],
     [
       "a Condition (unsupported)",

@@ -19,6 +19,7 @@ import {
 
 const BUS = "arn:aws:events:us-east-1:111122223333:event-bus/orders";
 const OTHER = "123456789012";
+const QUEUE = "arn:aws:sqs:us-east-1:111122223333:orders";
 const grant = (extra: Partial<PermissionGrant> = {}): PermissionGrant => ({
   statementId: "AllowAccount",
   action: "events:PutEvents",
@@ -193,7 +194,13 @@ describe("validateResourcePolicy", () => {
       "a statement without Principal",
       policy({ Effect: "Allow", Action: "events:PutEvents", Resource: BUS }),
       "Statement[0].Principal",
-      /must name a principal/,
+      /must name exactly one of Principal and NotPrincipal/,
+    ],
+    [
+      "a statement with both Principal and NotPrincipal",
+      policy(allowTo("*", { NotPrincipal: { AWS: OTHER } })),
+      "Statement[0].Principal",
+      /exactly one of Principal and NotPrincipal/,
     ],
     [
       "a Principal string other than *",
@@ -202,10 +209,10 @@ describe("validateResourcePolicy", () => {
       /must be "\*" or an object/,
     ],
     [
-      "an unsupported principal type",
-      policy(allowTo({ Federated: "cognito-identity.amazonaws.com" })),
-      "Statement[0].Principal.Federated",
-      /not supported/,
+      "an unknown principal type",
+      policy(allowTo({ Robot: "r2d2" })),
+      "Statement[0].Principal.Robot",
+      /not a principal type/,
     ],
     [
       "an AWS principal that is no account or ARN",
@@ -215,16 +222,22 @@ describe("validateResourcePolicy", () => {
     ],
     ["an empty Principal object", policy(allowTo({})), "Statement[0].Principal", /at least one principal/],
     [
-      "an unsupported condition operator",
-      policy(allowTo("*", { Condition: { Bool: { "aws:SecureTransport": "true" } } })),
-      "Statement[0].Condition.Bool",
-      /operator is not supported/,
+      "a condition operator IAM does not have",
+      policy(allowTo("*", { Condition: { StringRoughly: { "aws:SourceArn": "x" } } })),
+      "Statement[0].Condition.StringRoughly",
+      /not an IAM condition operator/,
     ],
     [
-      "an unsupported condition key",
-      policy(allowTo("*", { Condition: { StringEquals: { "aws:SourceIp": "1.2.3.4" } } })),
-      "Statement[0].Condition.StringEquals.aws:SourceIp",
-      /key is not supported/,
+      "a condition key without a service",
+      policy(allowTo("*", { Condition: { StringEquals: { SourceIp: "1.2.3.4" } } })),
+      "Statement[0].Condition.StringEquals.SourceIp",
+      /not a condition key/,
+    ],
+    [
+      "a condition value that is an object",
+      policy(allowTo("*", { Condition: { StringEquals: { "aws:SourceAccount": { a: 1 } } } })),
+      "Statement[0].Condition.StringEquals.aws:SourceAccount",
+      /string, number or boolean/,
     ],
     [
       "an unknown top-level element",
@@ -245,6 +258,76 @@ describe("validateResourcePolicy", () => {
   it("rejects a policy over 10 KB", () => {
     const big = policy(allowTo("*", { Sid: "x".repeat(MAX_RESOURCE_POLICY_BYTES) }));
     assert.throws(() => validateResourcePolicy(big), PolicyLengthExceededError);
+  });
+});
+
+describe("resource policies Busbar cannot evaluate in full", () => {
+  // The queue policy SNS subscriptions, S3 notifications and EventBridge targets need, as IaC tools write it.
+  const fromTopic = {
+    Effect: "Allow",
+    Principal: { Service: "sns.amazonaws.com" },
+    Action: "sqs:SendMessage",
+    Resource: QUEUE,
+    Condition: { ArnEquals: { "aws:SourceArn": "arn:aws:sns:us-east-1:111122223333:orders" } },
+  };
+
+  it("accepts any IAM condition, NotPrincipal, other principal types, and no Resource", () => {
+    validateResourcePolicy(policy(fromTopic));
+    validateResourcePolicy(
+      policy(
+        {
+          Effect: "Deny",
+          Principal: "*",
+          Action: "sqs:*",
+          Condition: { Bool: { "aws:SecureTransport": false } },
+        },
+        allowTo({ Federated: "cognito-identity.amazonaws.com" }),
+        allowTo("*", { Condition: { "ForAnyValue:StringLike": { "aws:PrincipalOrgPaths": ["o-a/*"] } } }),
+        allowTo("*", {
+          Condition: { StringEqualsIfExists: { "events:creatorAccount": "${aws:PrincipalAccount}" } },
+        }),
+        allowTo("*", {
+          Condition: { IpAddress: { "aws:SourceIp": "10.0.0.0/8" }, NumericLessThan: { "s3:max-keys": 10 } },
+        }),
+        { Effect: "Allow", NotPrincipal: { AWS: OTHER }, Action: "events:PutEvents", Resource: BUS },
+      ),
+    );
+  });
+
+  it("never lets a test it cannot evaluate grant, and lets it make a Deny apply", () => {
+    assert.equal(
+      evaluateResourcePolicy(policy(allowTo("*", { Condition: fromTopic.Condition })), put(OTHER)),
+      "ImplicitDeny",
+    );
+    const denyPlainHttp = {
+      Effect: "Deny",
+      Principal: "*",
+      Action: "*",
+      Condition: { Bool: { "aws:SecureTransport": "false" } },
+    };
+    assert.equal(evaluateResourcePolicy(policy(allowTo("*"), denyPlainHttp), put(OTHER)), "ExplicitDeny");
+    // A test it can evaluate still counts beside one it cannot: this Deny is for another organization.
+    const denyOtherOrg = {
+      ...denyPlainHttp,
+      Condition: { ...denyPlainHttp.Condition, StringEquals: { "aws:PrincipalOrgID": "o-other" } },
+    };
+    assert.equal(evaluateResourcePolicy(policy(allowTo("*"), denyOtherOrg), put(OTHER)), "Allow");
+  });
+
+  it("applies a NotPrincipal statement to every principal but those it names", () => {
+    const allButOther = policy({
+      Effect: "Allow",
+      NotPrincipal: { AWS: OTHER },
+      Action: "events:PutEvents",
+      Resource: BUS,
+    });
+    assert.equal(evaluateResourcePolicy(allButOther, put(OTHER)), "ImplicitDeny");
+    assert.equal(evaluateResourcePolicy(allButOther, put("555555555555")), "Allow");
+  });
+
+  it("covers the resource the policy is on when a statement has no Resource", () => {
+    const { Resource: _, ...anywhere } = allowTo("*");
+    assert.equal(evaluateResourcePolicy(policy(anywhere), put(OTHER)), "Allow");
   });
 });
 

@@ -4,11 +4,14 @@
  * document, and `DescribeEventBus` returns it. Evaluation decides whether a principal of another
  * account may call an action on the bus.
  *
- * Supported statement elements beyond identity policies: `Principal` (`"*"`, `{"AWS": …}` with `*`,
- * 12-digit account IDs, `arn:aws:iam::<account>:root` or other IAM ARNs, and `{"Service": …}`, which no
- * account matches) and `Condition` with `StringEquals`, `StringNotEquals`, `StringLike` and
- * `StringNotLike` on `aws:PrincipalOrgID`, `aws:PrincipalAccount` and `aws:PrincipalArn`; anything else
- * is rejected as unsupported. The document may not exceed 10 KB.
+ * Statement elements beyond identity policies: `Principal` or `NotPrincipal` (`"*"`, `{"AWS": …}` with
+ * `*`, 12-digit account IDs, `arn:aws:iam::<account>:root` or other IAM ARNs, and `Service`,
+ * `Federated` and `CanonicalUser` principals, which no caller of Busbar is), `Resource` optional (the
+ * resource the policy is on), and `Condition` with any IAM operator and key. Busbar evaluates
+ * `StringEquals`, `StringNotEquals`, `StringLike` and `StringNotLike` on `aws:PrincipalOrgID`,
+ * `aws:PrincipalAccount` and `aws:PrincipalArn`; any other test (SNS's and S3's `ArnEquals` on
+ * `aws:SourceArn`, say) is kept, never lets an Allow grant, and makes a Deny apply. The document may
+ * not exceed 10 KB.
  * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutPermission.html
  * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_RemovePermission.html
  * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_Condition.html
@@ -28,6 +31,7 @@ import {
   type Decision,
   type ParsedPolicy,
   type ParsedStatement,
+  type PrincipalSpec,
 } from "./policy-document.js";
 
 /** The largest event bus policy, in UTF-8 bytes: "The permission policy on the event bus cannot exceed 10 KB". */
@@ -150,7 +154,10 @@ export function evaluateResourcePolicy(
   for (const statement of parsed.statements) {
     if (!principalMatches(statement, context)) continue;
     if (!statementMatches(statement, context.action, context.resource)) continue;
-    if (!statement.conditions.every((test) => conditionHolds(test, context))) continue;
+    // A test Busbar cannot evaluate errs on the safe side: it never lets an Allow grant, and a Deny applies.
+    const holds = (test: ConditionTest): boolean =>
+      test.supported ? conditionHolds(test, context) : statement.effect === "Deny";
+    if (!statement.conditions.every(holds)) continue;
     if (statement.effect === "Deny") return "ExplicitDeny";
     allowed = true;
   }
@@ -190,8 +197,11 @@ function permissionStatement(grant: PermissionGrant): Record<string, unknown> {
 }
 
 function principalMatches(statement: ParsedStatement, context: ResourceRequestContext): boolean {
-  const principal = statement.principal;
-  if (principal === undefined) return false;
+  if (statement.notPrincipal !== undefined) return !principalIs(statement.notPrincipal, context);
+  return statement.principal !== undefined && principalIs(statement.principal, context);
+}
+
+function principalIs(principal: PrincipalSpec, context: ResourceRequestContext): boolean {
   if (principal.any) return true;
   return (
     principal.accounts.includes(context.principalAccountId) ||
@@ -199,7 +209,7 @@ function principalMatches(statement: ParsedStatement, context: ResourceRequestCo
   );
 }
 
-function conditionHolds(test: ConditionTest, context: ResourceRequestContext): boolean {
+function conditionHolds(test: ConditionTest & { supported: true }, context: ResourceRequestContext): boolean {
   const actual =
     test.key === "aws:principalorgid"
       ? context.principalOrgId

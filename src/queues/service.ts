@@ -555,7 +555,10 @@ export class QueueService {
     let delay = integerAttribute(queue.attributes, "DelaySeconds");
     const given = entry.DelaySeconds;
     if (given !== undefined && given !== null && !queue.fifo) {
-      if (typeof given !== "number" || !Number.isInteger(given) || given < 0 || given > 900) {
+      if (typeof given !== "number" || !Number.isInteger(given)) {
+        throw invalidValue("DelaySeconds", given, "DelaySeconds must be an integer.");
+      }
+      if (given < 0 || given > 900) {
         throw invalidValue("DelaySeconds", given, "DelaySeconds must be >= 0 and <= 900.");
       }
       delay = given;
@@ -793,7 +796,10 @@ export class QueueService {
               "The request must contain the parameter VisibilityTimeout.",
             ),
           };
-        if (typeof t !== "number" || !Number.isInteger(t) || t < 0 || t > 43_200) {
+        if (typeof t !== "number" || !Number.isInteger(t)) {
+          return { error: invalidValue("VisibilityTimeout", t, "Must be an integer.") };
+        }
+        if (t < 0 || t > 43_200) {
           return { error: invalidValue("VisibilityTimeout", t, "Must be between 0 and 43200.") };
         }
         return { ok: { seq: d.ok.seq, receiveCount: d.ok.receiveCount, visibleUntil: now + t * 1000 } };

@@ -29,7 +29,12 @@ export function parseQueueUrl(url: string): { accountId: string; name: string } 
   const name = parts.at(-1);
   const accountId = parts.at(-2);
   if (name === undefined || accountId === undefined || !/^\d{12}$/.test(accountId)) return undefined;
-  return { accountId, name: decodeURIComponent(name) };
+  try {
+    return { accountId, name: decodeURIComponent(name) };
+  } catch {
+    // A malformed %-escape (`/000000000000/%E0`): no queue's URL, so not one (InvalidAddress).
+    return undefined;
+  }
 }
 
 const urlOf = (ctx: SqsContext, q: { accountId: string; name: string }): string =>
