@@ -770,6 +770,42 @@ describe("API destinations", () => {
     assert.equal(target.requests[0]?.headers.authorization, undefined);
   });
 
+  it("keeps the credentials a target's error page echoes out of the error (logs, dead-letter queues)", async () => {
+    // As many API error pages do: the request's headers and query, back in a 400's body.
+    const echo = await receiver((req, res) => {
+      res.writeHead(400, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: "bad request", url: req.url, headers: req.headers }));
+    });
+    const cases: [ConnectionAuthorizationType, Record<string, unknown>, string[]][] = [
+      [
+        "API_KEY",
+        {
+          ApiKeyAuthParameters: { ApiKeyName: "x-api-key", ApiKeyValue: "SECRET-API-KEY" },
+          InvocationHttpParameters: {
+            QueryStringParameters: [{ Key: "sig", Value: "SECRET QUERY/VALUE" }],
+            HeaderParameters: [{ Key: "x-tenant", Value: "SECRET-TENANT" }],
+          },
+        },
+        ["SECRET-API-KEY", "SECRET QUERY/VALUE", encodeURIComponent("SECRET QUERY/VALUE"), "SECRET-TENANT"],
+      ],
+      [
+        "BASIC",
+        { BasicAuthParameters: { Username: "bob", Password: "SECRET-PASSWORD" } },
+        [Buffer.from("bob:SECRET-PASSWORD").toString("base64")],
+      ],
+    ];
+    for (const [type, auth, secrets] of cases) {
+      const resolved = apiDestination(`${echo.origin}/orders`, type, auth);
+      const failed = await failure(
+        apiInvoker(resolved).invoke(invocation(resolved.destination.arn), signal()),
+      );
+      assert.match(failed.message, /returned HTTP 400.*bad request/);
+      for (const secret of secrets)
+        assert.ok(!failed.message.includes(secret), `${type}: ${secret} in ${failed.message}`);
+      assert.match(failed.message, /\*\*\*/);
+    }
+  });
+
   it("fills path wildcards and merges query and header parameters, the connection's winning", async () => {
     const target = await receiver();
     const resolved = apiDestination(`${target.origin}/orders/*/items/*?fixed=1`, "BASIC", {

@@ -42,8 +42,11 @@ export type OperationTable<C = OperationContext> = Readonly<
 export interface ProtocolDependencies<C = OperationContext> {
   /** Authenticates the request (throws an AWS-shaped error) and returns the context to run operations in. */
   readonly authenticate: (request: RawRequest) => Promise<C>;
-  /** Reports an unexpected failure (the client only sees InternalException). */
-  readonly onInternalError: (error: unknown, operation: string) => void;
+  /**
+   * Reports an unexpected failure (the client only sees InternalException), or a shaped one of the
+   * server's own (5xx, such as the store's), with the id of the request it answered.
+   */
+  readonly onInternalError: (error: unknown, operation: string, requestId: string) => void;
 }
 
 /** The service prefix of the EventBridge API in `X-Amz-Target`. */
@@ -112,9 +115,12 @@ export async function serveAwsJson<C = OperationContext>(
     );
     return respond(200, output, requestId);
   } catch (e) {
-    if (e instanceof ApiError || isAwsShaped(e))
+    if (e instanceof ApiError || isAwsShaped(e)) {
+      // The server's own failures (the store's, say) are answered in shape, and logged all the same.
+      if (e.httpStatus >= 500) deps.onInternalError(e, operationName, requestId);
       return respond(e.httpStatus, { __type: e.awsType, message: e.message }, requestId, e.awsType);
-    deps.onInternalError(e, operationName);
+    }
+    deps.onInternalError(e, operationName, requestId);
     const internal = new ApiError(
       "InternalException",
       "An internal error occurred; the request id identifies it in the server log.",

@@ -24,6 +24,8 @@ import { createWebhookInvoker, parseAllowedNetworks } from "./http/index.js";
 import { DeadLetters } from "./queue-target.js";
 
 const ACCOUNT = "000000000000";
+/** Another account with a bus, rule and target of the same names. */
+const OTHER = "111111111111";
 const BUS = "default";
 
 /** The store, with `completeDeliveries` failing while `failures` is above 0. */
@@ -95,25 +97,27 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
     });
     const registry = new RuleRegistry(DEFAULT_PATTERN_LIMITS);
     const now = Date.now();
-    registry.setBus({
-      accountId: ACCOUNT,
-      name: BUS,
-      arn: `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/${BUS}`,
-      createdAt: now,
-      lastModifiedAt: now,
-    });
-    registry.setRule({
-      accountId: ACCOUNT,
-      busName: BUS,
-      name: "r",
-      arn: `arn:aws:events:us-east-1:${ACCOUNT}:rule/r`,
-      eventPattern: '{"source":["t"]}',
-      state: "ENABLED",
-      createdBy: ACCOUNT,
-      createdAt: now,
-      lastModifiedAt: now,
-    });
-    registry.setTargets(ACCOUNT, BUS, "r", [{ id: "hook", arn: url, spec: { Id: "hook", Arn: url } }]);
+    for (const accountId of [ACCOUNT, OTHER]) {
+      registry.setBus({
+        accountId,
+        name: BUS,
+        arn: `arn:aws:events:us-east-1:${accountId}:event-bus/${BUS}`,
+        createdAt: now,
+        lastModifiedAt: now,
+      });
+      registry.setRule({
+        accountId,
+        busName: BUS,
+        name: "r",
+        arn: `arn:aws:events:us-east-1:${accountId}:rule/r`,
+        eventPattern: '{"source":["t"]}',
+        state: "ENABLED",
+        createdBy: accountId,
+        createdAt: now,
+        lastModifiedAt: now,
+      });
+      registry.setTargets(accountId, BUS, "r", [{ id: "hook", arn: url, spec: { Id: "hook", Arn: url } }]);
+    }
     const webhooks = createWebhookInvoker({
       allowedNetworks: parseAllowedNetworks("127.0.0.0/8"),
       signingSecrets: () => [],
@@ -139,12 +143,16 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       lines,
       metrics,
       engine,
-      /** Accepted events of these ids, each with one delivery to "hook" of rule "r". */
-      records: (ids: readonly string[], detail: Record<string, unknown> = {}): IngestRecord[] =>
+      /** Accepted events of these ids, each with one delivery to "hook" of rule "r" (of `accountId`). */
+      records: (
+        ids: readonly string[],
+        detail: Record<string, unknown> = {},
+        accountId = ACCOUNT,
+      ): IngestRecord[] =>
         ids.map((id) => ({
           event: {
             id,
-            accountId: ACCOUNT,
+            accountId,
             busName: BUS,
             time: now,
             ingestedAt: now,
@@ -154,7 +162,7 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
             {
               id: `${id}-d`,
               eventId: id,
-              accountId: ACCOUNT,
+              accountId,
               busName: BUS,
               ruleName: "r",
               targetId: "hook",
@@ -248,6 +256,46 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
         await until("the series to go", async () => (await invocations()) === undefined);
       }
     } finally {
+      await close();
+    }
+  });
+
+  it("keeps counting another account's same-named rule after one account's rule is deleted", async () => {
+    received.length = 0;
+    const { sqlite, metrics, engine, records, close } = openEngine({ forgetMetricsAfterMs: 100 });
+    const invocations = async (): Promise<string | undefined> =>
+      (await metrics.render()).body
+        .split("\n")
+        .find((l) => l.startsWith('Invocations{bus="default",rule="r"'));
+    const deliver = async (batch: IngestRecord[]): Promise<void> => {
+      await sqlite.appendEvents(batch);
+      engine.dispatch(batch);
+    };
+    try {
+      await engine.start();
+      // A retry due in a minute keeps the other account's lane (and the series it looked up) alive.
+      const [held] = records(["held"], {}, OTHER);
+      assert.ok(held !== undefined);
+      const due = Date.now() + 60_000;
+      await deliver([{ ...held, deliveries: held.deliveries.map((d) => ({ ...d, dueAt: due })) }]);
+      await deliver(records(["o1"], {}, OTHER));
+      await until(
+        "the first invocation counted",
+        async () => (await invocations()) === 'Invocations{bus="default",rule="r",target="hook"} 1',
+      );
+      engine.forget({ accountId: ACCOUNT, busName: BUS, ruleName: "r" });
+      await until(
+        "the series to go (the labels carry no account)",
+        async () => (await invocations()) === undefined,
+      );
+      await deliver(records(["o2"], {}, OTHER));
+      await until(
+        "the other account's invocations to be counted again, from zero",
+        async () => (await invocations()) === 'Invocations{bus="default",rule="r",target="hook"} 1',
+      );
+    } finally {
+      // The retry due later leaves the store that the other tests share.
+      await sqlite.completeDeliveries([{ eventId: "held", id: "held-d" }]);
       await close();
     }
   });

@@ -473,11 +473,12 @@ export class DeliveryEngine {
    * in flight finishes. The store's rows are the caller's to drop.
    */
   forget(scope: DeliveryScope): void {
-    const inScope = (lane: Lane): boolean =>
-      lane.accountId === scope.accountId &&
+    // Metric series are labelled by bus, rule and target, without the account.
+    const sameLabels = (lane: Lane): boolean =>
       lane.busName === scope.busName &&
       (scope.ruleName === undefined || lane.ruleName === scope.ruleName) &&
       (scope.targetIds === undefined || scope.targetIds.includes(lane.targetId));
+    const inScope = (lane: Lane): boolean => lane.accountId === scope.accountId && sameLabels(lane);
     for (const lane of this.#lanes.values()) if (inScope(lane)) lane.generation++;
     // Their metric series go too, once the attempts in flight have ended and been counted (and a
     // scrape has likely read the last counts); lanes made again meanwhile get fresh series.
@@ -487,7 +488,10 @@ export class DeliveryEngine {
         ...(scope.ruleName !== undefined && { rule: scope.ruleName }),
         ...(scope.targetIds !== undefined && { targets: scope.targetIds }),
       });
-      for (const lane of this.#lanes.values()) if (inScope(lane)) lane.labels = undefined;
+      // So the series of every account's same-named bus, rule or target went: each such lane looks its
+      // series up again (another account's restarts from zero, rather than counting into series no
+      // longer scraped).
+      for (const lane of this.#lanes.values()) if (sameLabels(lane)) lane.labels = undefined;
     }, this.#forgetMetricsAfterMs).unref();
   }
 

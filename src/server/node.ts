@@ -125,8 +125,8 @@ async function startLocked(
   const moveTasks = new MoveTasks(queues);
   await moveTasks.resume(await store.listActiveMoveTasks());
   const sqsOperation = localSqsOperations({ queues, moveTasks, region: config.region });
-  const onInternalError = (err: unknown, operation: string) =>
-    log.error({ err, operation }, "internal error");
+  const onInternalError = (err: unknown, operation: string, requestId?: string) =>
+    log.error({ err, operation, ...(requestId !== undefined && { requestId }) }, "internal error");
   let accepting = true;
   let inFlight = 0;
   let idle: (() => void) | undefined;

@@ -34,7 +34,8 @@ export interface SqsDependencies<C = SqsCaller> {
   /** The operation of a name, or `undefined` when SQS has none of that name. */
   readonly operation: (name: string) => BoundSqsOperation<C> | undefined;
   /** Reports an unexpected failure (the client only sees InternalError). */
-  readonly onInternalError: (error: unknown, operation: string) => void;
+  /** Reports an unexpected failure, with the request's id. */
+  readonly onInternalError: (error: unknown, operation: string, requestId: string) => void;
 }
 
 /** The error response of a QueueError. */
@@ -173,7 +174,7 @@ export async function serveSqs<C = SqsCaller>(
     let error: QueueError;
     if (e instanceof QueueError) error = e;
     else {
-      deps.onInternalError(e, operationName);
+      deps.onInternalError(e, operationName, requestId);
       error = new QueueError(
         "InternalError",
         "An internal error occurred; the request id identifies it in the server log.",

@@ -145,7 +145,12 @@ export function createApiDestinationInvoker(options: ApiDestinationInvokerOption
       if (bearer !== undefined && (response.status === 401 || response.status === 407)) {
         tokens.invalidate(connection.arn, bearer);
       }
-      const error = errorForResponse(response, `${request.method} ${describeUrl(request.url)}`);
+      const error = errorForResponse(
+        response,
+        `${request.method} ${describeUrl(request.url)}`,
+        Date.now(),
+        secretsOf(auth, bearer),
+      );
       if (error !== undefined) throw error;
     },
     async close(): Promise<void> {
@@ -155,6 +160,22 @@ export function createApiDestinationInvoker(options: ApiDestinationInvokerOption
 }
 
 type MutableRequest = HttpRequest & { headers: Record<string, string> };
+
+/**
+ * What a call carries of its connection's credentials: the authorization (as sent, Basic encoded too),
+ * the API key or Bearer token, and the connection's parameter values (some are secret).
+ */
+function secretsOf(auth: ConnectionAuth, bearer: string | undefined): string[] {
+  const { headers, query, body } = auth.invocation;
+  const secrets = [...headers, ...query, ...body].map(([, value]) => value);
+  if (auth.type === "BASIC") {
+    secrets.push(auth.password, Buffer.from(`${auth.username}:${auth.password}`).toString("base64"));
+  } else if (auth.type === "API_KEY") {
+    secrets.push(auth.value);
+  }
+  if (bearer !== undefined) secrets.push(bearer);
+  return secrets;
+}
 
 /** Builds the request of one invocation (the OAuth token is added by the caller). */
 function buildRequest(

@@ -58,20 +58,38 @@ export interface ResponseSummary {
 /** At most this many characters of a response body go into an error message. */
 export const ERROR_BODY_EXCERPT_CHARS = 1024;
 
+/** Secrets shorter than this are not looked for in text (a one-letter "secret" would garble it). */
+const MIN_REDACTED_LENGTH = 4;
+
+/**
+ * `text` with every occurrence of each secret (as sent, and URL-encoded) replaced by `***`: a target's
+ * error page may echo the request's headers or query, and what it says goes into logs and into the
+ * dead-letter queue's ERROR_MESSAGE.
+ */
+export function redactSecrets(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret.length < MIN_REDACTED_LENGTH) continue;
+    for (const form of new Set([secret, encodeURIComponent(secret)])) out = out.split(form).join("***");
+  }
+  return out;
+}
+
 /**
  * The error a response stands for, or undefined for a 2xx. `what` names the call in the message
  * (such as `POST https://example.com/hook`; never with its query string, which may hold secrets).
  * `Retry-After` on a 429 or 503 becomes `retryAfterMs`; a negative one stops the retries, as in
- * EventBridge.
+ * EventBridge. `secrets`, the credentials the request carried, are taken out of the body's excerpt.
  */
 export function errorForResponse(
   response: ResponseSummary,
   what: string,
   now = Date.now(),
+  secrets: readonly string[] = [],
 ): DeliveryError | undefined {
   const { status } = response;
   if (status >= 200 && status <= 299) return undefined;
-  const excerpt = response.body.trim().slice(0, ERROR_BODY_EXCERPT_CHARS);
+  const excerpt = redactSecrets(response.body.trim().slice(0, ERROR_BODY_EXCERPT_CHARS), secrets);
   const head = `${what} returned HTTP ${status}${response.statusMessage === "" ? "" : ` ${response.statusMessage}`}`;
   if (status >= 300 && status <= 399) {
     const location = headerValue(response.headers, "location");

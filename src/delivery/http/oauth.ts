@@ -116,10 +116,8 @@ export class OAuthTokens {
     for (const [name, value] of parameters.query) url.searchParams.set(name, value);
     const body = new Map<string, string>(parameters.body);
     if (!body.has("grant_type")) body.set("grant_type", "client_credentials");
-    const headers: Record<string, string> = {
-      authorization: `Basic ${Buffer.from(`${credentials.clientId}:${credentials.clientSecret}`).toString("base64")}`,
-      accept: "application/json",
-    };
+    const basic = Buffer.from(`${credentials.clientId}:${credentials.clientSecret}`).toString("base64");
+    const headers: Record<string, string> = { authorization: `Basic ${basic}`, accept: "application/json" };
     for (const [name, value] of parameters.headers) headers[name.toLowerCase()] = value;
     let payload: string | undefined;
     if (method === "GET") {
@@ -144,7 +142,13 @@ export class OAuthTokens {
       },
       signal,
     );
-    const error = errorForResponse(response, what);
+    // What the request carried that an error page could echo: the client's credentials, the parameters.
+    const secrets = [
+      credentials.clientSecret,
+      basic,
+      ...[...parameters.headers, ...parameters.query, ...parameters.body].map(([, value]) => value),
+    ];
+    const error = errorForResponse(response, what, Date.now(), secrets);
     // A token endpoint's 401 or 403 refuses the client's credentials (RFC 6749 5.2, invalid_client):
     // asking again cannot help, unlike the same status from the API itself.
     if (error !== undefined && (response.status === 401 || response.status === 403)) {

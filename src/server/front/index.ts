@@ -32,8 +32,8 @@ export interface FrontHandlers {
   /** The secret of an access key, read from the store (`undefined` when it does not exist). */
   secret(accessKeyId: string): Promise<string | undefined>;
   metrics(): Promise<{ contentType: string; body: string }>;
-  /** Reports an unexpected failure of an operation. */
-  onInternalError(error: unknown, operation: string): void;
+  /** Reports an unexpected failure of an operation (the request's id is the front thread's to log). */
+  onInternalError(error: unknown, operation: string, requestId?: string): void;
 }
 
 /** A running front thread: the node's listener. */
@@ -134,7 +134,14 @@ export async function startFront(
           onClosed?.();
           break;
         case "log":
-          log.error({ err: m.err, operation: m.operation }, m.message);
+          log.error(
+            {
+              ...(m.err !== undefined && { err: m.err }),
+              operation: m.operation,
+              ...(m.requestId !== undefined && { requestId: m.requestId }),
+            },
+            m.message,
+          );
           break;
         case "cancel":
           cancellable.get(m.id)?.abort();

@@ -47,7 +47,14 @@ export type NoticeMessage =
   | { readonly t: "listen-failed"; readonly message: string; readonly code: string | undefined }
   /** The front thread stopped accepting and every request it had taken is answered. */
   | { readonly t: "closed" }
-  | { readonly t: "log"; readonly message: string; readonly err: string; readonly operation: string }
+  | {
+      readonly t: "log";
+      readonly message: string;
+      /** Absent when the main thread logged the error itself. */
+      readonly err?: string;
+      readonly operation: string;
+      readonly requestId?: string;
+    }
   /** The client of call `id` went away before its reply (a long poll then stops waiting). */
   | { readonly t: "cancel"; readonly id: number };
 

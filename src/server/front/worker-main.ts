@@ -109,13 +109,18 @@ const verify = async (request: RawRequest, service: string): Promise<SignedBy> =
   return { accessKeyId: v.accessKeyId };
 };
 
-const onInternalError = (err: unknown, operation: string): void => {
-  if (err instanceof RemoteInternalError) return;
+const onInternalError = (err: unknown, operation: string, requestId: string): void => {
+  // The main thread logged what failed there; this line ties it to the request's id.
+  if (err instanceof RemoteInternalError) {
+    outbox.send({ t: "log", message: "internal error on the main thread", operation, requestId });
+    return;
+  }
   outbox.send({
     t: "log",
     message: "internal error on the front thread",
     err: err instanceof Error ? (err.stack ?? err.message) : String(err),
     operation,
+    requestId,
   });
 };
 

@@ -1,0 +1,57 @@
+/**
+ * The AWS JSON 1.1 protocol's answers to failures: which reach the server's log (unexpected ones, and
+ * shaped ones of the server's own such as a store failure), with the id of the request they answered.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { ApiError } from "./errors.js";
+import { serveAwsJson, type RawRequest } from "./protocol.js";
+
+/** A failure of the server's own, shaped as the store's are (StoreFailureError). */
+class StoreLikeFailure extends Error {
+  readonly awsType = "InternalException";
+  readonly httpStatus = 500;
+}
+
+const request = (operation: string): RawRequest => ({
+  method: "POST",
+  path: "/",
+  query: "",
+  headers: { "content-type": "application/x-amz-json-1.1", "x-amz-target": `AWSEvents.${operation}` },
+  body: Buffer.from("{}"),
+});
+
+describe("serveAwsJson's failures", () => {
+  it("logs unexpected and 5xx failures with the request id it answers with, and not the caller's mistakes", async () => {
+    const logged: { error: unknown; operation: string; requestId: string }[] = [];
+    const operations = {
+      Unexpected: () => Promise.reject(new TypeError("boom")),
+      StoreFull: () => Promise.reject(new StoreLikeFailure("The event store failed: SQLITE_FULL")),
+      BadInput: () => Promise.reject(new ApiError("ValidationException", "Name is missing")),
+    };
+    const deps = {
+      authenticate: () => Promise.resolve({}),
+      onInternalError: (error: unknown, operation: string, requestId: string) =>
+        logged.push({ error, operation, requestId }),
+    };
+    for (const [operation, status, type] of [
+      ["Unexpected", 500, "InternalException"],
+      ["StoreFull", 500, "InternalException"],
+      ["BadInput", 400, "ValidationException"],
+    ] as const) {
+      const response = await serveAwsJson(request(operation), operations, deps);
+      assert.equal(response.status, status);
+      assert.equal((JSON.parse(response.body) as { __type: string }).__type, type);
+      if (status === 500) {
+        const entry = logged.at(-1);
+        assert.equal(entry?.operation, operation);
+        assert.equal(entry?.requestId, response.headers["x-amzn-requestid"]);
+      }
+    }
+    assert.deepEqual(
+      logged.map((l) => l.operation),
+      ["Unexpected", "StoreFull"],
+    );
+    assert.match(String(logged[1]?.error), /SQLITE_FULL/);
+  });
+});
