@@ -406,6 +406,14 @@ describe("webhook targets", () => {
     assert.equal(String(got.headers["webhook-signature"]).split(" ").length, 2);
     for (const s of [old, fresh])
       new Webhook(s as string).verify(got.body, got.headers as Record<string, string>);
+    // Rotating to the secret already current keeps it once (it signed every delivery twice).
+    const again = await busbarOp("RotateTargetSigningSecret", {
+      Rule: "rotating",
+      TargetId: "r",
+      Secret: fresh,
+    });
+    assert.equal(again.status, 200);
+    assert.deepEqual(await secretsOf("rotating", "r"), [fresh, old]);
     const bad = await busbarOp("RotateTargetSigningSecret", {
       Rule: "rotating",
       TargetId: "r",

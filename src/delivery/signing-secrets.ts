@@ -123,9 +123,12 @@ export class SigningSecrets {
       ...s,
       expiresAt: Math.min(s.expiresAt ?? until, until),
     }));
+    const secret = options.secret ?? newSigningSecret();
+    // Rotating to a secret the target already has keeps it once, as the current one (not twice, which
+    // would sign every delivery twice with it).
     const secrets = [
-      { secret: options.secret ?? newSigningSecret(), createdAt: now },
-      ...previous.filter((s) => s.expiresAt > now),
+      { secret, createdAt: now },
+      ...previous.filter((s) => s.expiresAt > now && s.secret !== secret),
     ];
     const key = keyOf(ruleArn, targetId);
     await this.save(key, secrets);

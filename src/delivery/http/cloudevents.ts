@@ -17,7 +17,12 @@
  * | extension `account` | `account` |
  * | extension `region` | `region` |
  *
- * No `dataschema`: nothing in the envelope names a schema.
+ * No `dataschema`: nothing in the envelope names a schema. Characters a CloudEvents String may not
+ * hold (controls U+0000–U+001F and U+007F–U+009F, noncharacters, lone surrogates) are replaced in the
+ * attributes by U+FFFD; an empty resource gives no `subject` (which, when present, may not be empty).
+ *
+ * Structured mode embeds a JSON payload's text as it is (`"data":<payload>`), not re-serialized: a
+ * 20-digit number, `1e2` or a repeated key reaches the receiver as in binary mode and in the event.
  *
  * `source` must be a URI-reference; an EventBridge source that is not one (`my source`, `shöp`) is
  * sent percent-encoded as a whole (`encodeURIComponent`: `my%20source`), one that is, as it is.
@@ -88,8 +93,19 @@ export function toCloudEventsMessage(
     const text = Array.isArray(value) ? value.join(", ") : String(value);
     headers[lower] = binary && lower.startsWith("ce-") ? headerValue(text) : text;
   }
-  return { headers, body: mode === CloudEventsMode.Binary ? payload : String(message.body) };
+  if (binary) return { headers, body: payload };
+  return { headers, body: json.ok ? withDataText(event, payload) : String(message.body) };
 }
+
+/** The structured body of `event` with its JSON `data` written as `payload`'s own text. */
+function withDataText(event: CloudEvent<unknown>, payload: string): string {
+  const { data: _data, ...attributes } = event.toJSON();
+  const head = JSON.stringify(attributes);
+  return head === "{}" ? `{"data":${payload}}` : `${head.slice(0, -1)},"data":${payload}}`;
+}
+
+/** Characters a CloudEvents String may not hold: controls, noncharacters, lone surrogates. */
+const NOT_IN_STRINGS = /[\p{Cc}\p{Noncharacter_Code_Point}\p{Cs}]/gu;
 
 /** Whether the SDK's validation error names the attribute at `path` (e.g. `/source`). */
 function isAbout(error: ValidationError, path: string): boolean {
@@ -130,7 +146,7 @@ function attributesOf(eventJson: string): Record<string, string> {
   const attributes: Record<string, string> = {};
   const copy = (from: string, to: string): void => {
     const value = envelope[from];
-    if (typeof value === "string" && value !== "") attributes[to] = value;
+    if (typeof value === "string" && value !== "") attributes[to] = value.replace(NOT_IN_STRINGS, "\uFFFD");
   };
   copy("id", "id");
   copy("source", "source");
@@ -139,8 +155,13 @@ function attributesOf(eventJson: string): Record<string, string> {
   copy("account", "account");
   copy("region", "region");
   const resources = envelope["resources"];
-  if (Array.isArray(resources) && resources.length === 1 && typeof resources[0] === "string") {
-    attributes["subject"] = resources[0];
+  if (
+    Array.isArray(resources) &&
+    resources.length === 1 &&
+    typeof resources[0] === "string" &&
+    resources[0] !== ""
+  ) {
+    attributes["subject"] = resources[0].replace(NOT_IN_STRINGS, "\uFFFD");
   }
   return attributes;
 }
