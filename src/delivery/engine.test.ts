@@ -45,6 +45,13 @@ function failingCompletions(store: Store): { store: Store; failures: number; cal
   return state;
 }
 
+/** The `Invocations` series of rule "r" on the default bus, as /metrics shows it (undefined when gone). */
+async function invocationsOfRule(metrics: Metrics): Promise<string | undefined> {
+  return (await metrics.render()).body
+    .split("\n")
+    .find((l) => l.startsWith('Invocations{bus="default",rule="r"'));
+}
+
 async function until(what: string, done: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await done())) {
@@ -233,10 +240,7 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
   it("lets go of a removed rule's metric series after a while; a rule of the same name counts afresh", async () => {
     received.length = 0;
     const { sqlite, metrics, engine, records, close } = openEngine({ forgetMetricsAfterMs: 100 });
-    const invocations = async (): Promise<string | undefined> =>
-      (await metrics.render()).body
-        .split("\n")
-        .find((l) => l.startsWith('Invocations{bus="default",rule="r"'));
+    const invocations = (): Promise<string | undefined> => invocationsOfRule(metrics);
     try {
       await engine.start();
       for (const [ids, expected] of [
@@ -263,10 +267,7 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
   it("keeps counting another account's same-named rule after one account's rule is deleted", async () => {
     received.length = 0;
     const { sqlite, metrics, engine, records, close } = openEngine({ forgetMetricsAfterMs: 100 });
-    const invocations = async (): Promise<string | undefined> =>
-      (await metrics.render()).body
-        .split("\n")
-        .find((l) => l.startsWith('Invocations{bus="default",rule="r"'));
+    const invocations = (): Promise<string | undefined> => invocationsOfRule(metrics);
     const deliver = async (batch: IngestRecord[]): Promise<void> => {
       await sqlite.appendEvents(batch);
       engine.dispatch(batch);
