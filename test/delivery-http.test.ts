@@ -692,6 +692,17 @@ describe("webhooks", () => {
 
 let destinationCount = 0;
 
+/** An OAuth client-credentials API destination at `apiOrigin`/orders, its token from `tokenOrigin`/token. */
+function oauthDestination(apiOrigin: string, tokenOrigin: string): ResolvedApiDestination {
+  return apiDestination(`${apiOrigin}/orders`, "OAUTH_CLIENT_CREDENTIALS", {
+    OAuthParameters: {
+      AuthorizationEndpoint: `${tokenOrigin}/token`,
+      HttpMethod: "POST",
+      ClientParameters: { ClientID: "c", ClientSecret: "s" },
+    },
+  });
+}
+
 function apiDestination(
   endpoint: string,
   type: ConnectionAuthorizationType,
@@ -1088,13 +1099,7 @@ describe("API destinations", () => {
         res.end(JSON.stringify({ access_token: `token-${issued}`, expires_in: expiresIn }));
       });
       const api = await receiver();
-      const resolved = apiDestination(`${api.origin}/orders`, "OAUTH_CLIENT_CREDENTIALS", {
-        OAuthParameters: {
-          AuthorizationEndpoint: `${tokenEndpoint.origin}/token`,
-          HttpMethod: "POST",
-          ClientParameters: { ClientID: "c", ClientSecret: "s" },
-        },
-      });
+      const resolved = oauthDestination(api.origin, tokenEndpoint.origin);
       const invoker = apiInvoker(resolved);
       for (let i = 0; i < 3; i++) await invoker.invoke(invocation(resolved.destination.arn), signal());
       assert.equal(issued, fetches, `expires_in ${String(expiresIn)}`);
@@ -1108,13 +1113,7 @@ describe("API destinations", () => {
         res.writeHead(status).end('{"error":"invalid_client"}'),
       );
       const api = await receiver();
-      const resolved = apiDestination(`${api.origin}/orders`, "OAUTH_CLIENT_CREDENTIALS", {
-        OAuthParameters: {
-          AuthorizationEndpoint: `${tokenEndpoint.origin}/token`,
-          HttpMethod: "POST",
-          ClientParameters: { ClientID: "c", ClientSecret: "s" },
-        },
-      });
+      const resolved = oauthDestination(api.origin, tokenEndpoint.origin);
       const failed = await failure(
         apiInvoker(resolved).invoke(invocation(resolved.destination.arn), signal()),
       );
