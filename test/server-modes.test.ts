@@ -291,4 +291,23 @@ describe("bad values", () => {
       removeDataDir(taken.dataDir);
     }
   });
+
+  it("stops, and exits 1, when its data directory is deleted under it", async () => {
+    const server = await startBusbar();
+    try {
+      const exited = new Promise<number | null>((resolve) => server.child.once("exit", resolve));
+      removeDataDir(server.dataDir);
+      // SQLite would go on writing to the unlinked file: every write acknowledged would be lost.
+      let timer: NodeJS.Timeout | undefined;
+      const code = await Promise.race([
+        exited,
+        new Promise((resolve) => (timer = setTimeout(() => resolve("still running"), 10_000))),
+      ]);
+      clearTimeout(timer);
+      assert.equal(code, 1, server.output());
+      assert.match(server.output(), /was removed or replaced while the server ran; stopping/);
+    } finally {
+      await server.kill();
+    }
+  });
 });

@@ -33,8 +33,11 @@ export async function runServe(flags: ConfigFlags): Promise<number> {
     setTimeout(() => process.exit(1), 100).unref();
     return 1;
   }
-  const signal = await signalled;
-  log.info({ signal }, "stopping");
+  const stop = await Promise.race([
+    signalled.then((signal) => ({ signal })),
+    node.failed.then((reason) => ({ reason })),
+  ]);
+  log.info(stop, "stopping");
   try {
     await node.close();
   } catch (err) {
@@ -42,7 +45,7 @@ export async function runServe(flags: ConfigFlags): Promise<number> {
     return 1;
   }
   exitIfHeldOpen(log);
-  return 0;
+  return "reason" in stop ? 1 : 0;
 }
 
 /** How long the process may stay up once the node has stopped. */

@@ -2,6 +2,8 @@
  * A Busbar node: store, rule registry, group committer and HTTP front, with an orderly shutdown
  * (stop accepting, finish in-flight requests and commits, close the store).
  */
+import { statSync } from "node:fs";
+import { join } from "node:path";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.js";
 import {
   eventBridgeOperations,
@@ -19,6 +21,7 @@ import type { Logger } from "../log/index.js";
 import { Metrics } from "../metrics/index.js";
 import { MoveTasks, QueueService } from "../queues/index.js";
 import {
+  DEFAULT_SQLITE_FILE_NAME,
   SWEEP_SCAN_LIMIT,
   openSqliteStoreInThread,
   openSqliteStoreInWorker,
@@ -46,6 +49,25 @@ export interface BusbarNode {
   readonly store: Store;
   /** Stops accepting requests, finishes in-flight ones and their commits, and closes the store. */
   close(): Promise<void>;
+  /**
+   * Resolves, with the reason, when the node cannot go on and should be stopped: its database file
+   * was removed or replaced while it ran (a `rm -rf` of the data directory), so every write it
+   * acknowledged from then on would be lost.
+   */
+  readonly failed: Promise<string>;
+}
+
+/** How often a node checks that its database file is still the one it opened. */
+export const DATABASE_CHECK_MS = 1000;
+
+/** A file's identity (device and inode), or "missing". */
+function fileIdentity(path: string): string {
+  try {
+    const s = statSync(path);
+    return `${s.dev}:${s.ino}`;
+  } catch {
+    return "missing";
+  }
 }
 
 /** Starts a node with the given configuration. */
@@ -211,6 +233,22 @@ async function startLocked(
     "busbar listening",
   );
 
+  // The database file removed or replaced under the server (its data directory deleted, say): SQLite
+  // would go on writing to the unlinked file and every write acknowledged would be lost, so the node
+  // says so and asks to be stopped (busbar serve then exits 1).
+  let fail: (reason: string) => void = () => undefined;
+  const failed = new Promise<string>((resolve) => (fail = resolve));
+  const databaseFile = join(config.dataDir, DEFAULT_SQLITE_FILE_NAME);
+  const databaseIdentity = fileIdentity(databaseFile);
+  const watchdog = setInterval(() => {
+    if (fileIdentity(databaseFile) === databaseIdentity) return;
+    clearInterval(watchdog);
+    const reason = `the database file ${databaseFile} was removed or replaced while the server ran`;
+    log.fatal({ dataDir: config.dataDir }, `${reason}; stopping (what was written since is lost)`);
+    fail(reason);
+  }, DATABASE_CHECK_MS);
+  watchdog.unref();
+
   // A minute whose sweep is due while the last one still runs lets it pass.
   const everyMinute = (name: string, run: () => Promise<number>): NodeJS.Timeout => {
     let running = false;
@@ -237,10 +275,12 @@ async function startLocked(
     url,
     root,
     store,
+    failed,
     async close() {
       if (!accepting) return;
       accepting = false;
       setReady(false);
+      clearInterval(watchdog);
       clearInterval(retention);
       clearInterval(sweep);
       moveTasks.close();
