@@ -4,7 +4,8 @@
  * instead of the main thread; SQLite on the other thread than the default (BUSBAR_STORE_THREAD).
  * Bad values refuse to start.
  */
-import { mkdtempSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -308,6 +309,34 @@ describe("bad values", () => {
       assert.match(server.output(), /was removed or replaced while the server ran; stopping/);
     } finally {
       await server.kill();
+    }
+  });
+
+  it("refuses to start when secrets.key is gone from a data directory whose secrets it sealed", async () => {
+    const first = await startBusbar();
+    assert.equal(await first.stop(), 0);
+    rmSync(join(first.dataDir, "secrets.key"));
+    try {
+      // A new key would leave every connection's and target's secrets unreadable: events accepted, then dropped.
+      const refused = runBusbar(["serve", "--port", "0", "--data-dir", first.dataDir], { timeoutMs: 20_000 });
+      assert.equal(refused.status, 1, refused.stderr);
+      assert.match(
+        refused.stderr,
+        /secrets\.key is missing, and this data directory holds secrets sealed with it/,
+      );
+      assert.equal(existsSync(join(first.dataDir, "secrets.key")), false, "no new key was made");
+      // Starting over on purpose: a new key given, the server starts and says the old secrets will not open.
+      const fresh = await startBusbar({
+        dataDir: first.dataDir,
+        env: { BUSBAR_SECRETS_KEY: randomBytes(32).toString("base64") },
+      });
+      assert.match(
+        fresh.output(),
+        /the secrets key is not the one this data directory's secrets were sealed with/,
+      );
+      assert.equal(await fresh.stop(), 0);
+    } finally {
+      removeDataDir(first.dataDir);
     }
   });
 });

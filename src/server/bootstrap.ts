@@ -7,8 +7,59 @@ import { join } from "node:path";
 import { ensureDefaultBus, generateCredentials, type Credentials } from "../accounts/index.js";
 import type { RuleRegistry } from "../buses/index.js";
 import type { BusbarConfig } from "../config/index.js";
-import { holdsPlainSecret, openTarget, sealTarget, type Sealer } from "../delivery/index.js";
+import {
+  SECRETS_KEY_ENV,
+  SECRETS_KEY_FILE,
+  holdsPlainSecret,
+  openSecretBox,
+  openTarget,
+  sealTarget,
+  type SecretBox,
+  type Sealer,
+} from "../delivery/index.js";
 import { allItems, makeDataDir, type Store } from "../store/index.js";
+
+/** The store's secret that tells whether the secrets key is the one the data directory's secrets were sealed with. */
+export const SECRETS_KEY_CHECK = "busbar/secrets-key-check";
+
+/**
+ * The node's secret box (openSecretBox), checked against the data directory: the first start seals a
+ * known text in the store with it. A later start whose key file is missing would make a new key, and
+ * every sealed secret (connections, signing secrets, broker credentials) would no longer open: events
+ * would be accepted and then dropped at delivery. It is refused instead, naming the ways out. A key
+ * that is there but is not the one (a replaced file, another BUSBAR_SECRETS_KEY) starts, with an
+ * error in the log, as documented (the connections are deleted and made again, or the key restored).
+ * @throws {Error} when the key file is missing from a data directory whose secrets it sealed.
+ */
+export async function checkedSecretBox(
+  store: Store,
+  dataDir: string,
+  log: { error(context: object, message: string): void },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<SecretBox> {
+  const check = await store.getSecret(SECRETS_KEY_CHECK);
+  const keyFile = join(dataDir, SECRETS_KEY_FILE);
+  const fromEnv = env[SECRETS_KEY_ENV] !== undefined && env[SECRETS_KEY_ENV] !== "";
+  if (check !== undefined && !fromEnv && !existsSync(keyFile)) {
+    throw new Error(
+      `${keyFile} is missing, and this data directory holds secrets sealed with it: restore the file (or set ${SECRETS_KEY_ENV} to its key); to start over without them, set ${SECRETS_KEY_ENV} to a new key`,
+    );
+  }
+  const box = openSecretBox(dataDir, env);
+  if (check === undefined) {
+    await store.putSecret(SECRETS_KEY_CHECK, box.seal(SECRETS_KEY_CHECK));
+    return box;
+  }
+  try {
+    box.open(check);
+  } catch {
+    log.error(
+      { keySource: fromEnv ? SECRETS_KEY_ENV : keyFile },
+      "the secrets key is not the one this data directory's secrets were sealed with: connections, signing secrets and broker credentials will not open",
+    );
+  }
+  return box;
+}
 
 /** Root credentials file in the data directory (mode 0600). */
 export const ROOT_CREDENTIALS_FILE = "root-credentials.json";

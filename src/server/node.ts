@@ -15,7 +15,7 @@ import {
 import { AuthError } from "../auth/index.js";
 import { RuleRegistry } from "../buses/index.js";
 import type { BusbarConfig } from "../config/index.js";
-import { countAccepted, createDelivery, openSecretBox, parseAllowedNetworks } from "../delivery/index.js";
+import { countAccepted, createDelivery, parseAllowedNetworks } from "../delivery/index.js";
 import { GroupCommitter } from "../ingest/index.js";
 import type { Logger } from "../log/index.js";
 import { Metrics } from "../metrics/index.js";
@@ -37,7 +37,13 @@ import {
   eventBridgeContext,
   principalFor,
 } from "./authentication.js";
-import { ensureDefaults, loadRegistry, rootCredentials, type RootCredentials } from "./bootstrap.js";
+import {
+  checkedSecretBox,
+  ensureDefaults,
+  loadRegistry,
+  rootCredentials,
+  type RootCredentials,
+} from "./bootstrap.js";
 import { startFront } from "./front/index.js";
 import { listenOnMain, type Listener } from "./http.js";
 
@@ -95,11 +101,20 @@ async function startLocked(
   const root = rootCredentials(config, announceRoot);
   // Refuses a bad value before anything opens.
   const allowedNetworks = parseAllowedNetworks(config.delivery.allowTargetNetworks);
-  const secrets = openSecretBox(config.dataDir);
   const store =
     config.storeThread === "main"
       ? openSqliteStoreInThread({ dataDir: config.dataDir })
       : await openSqliteStoreInWorker({ dataDir: config.dataDir });
+  // The file the store opened, before anything could remove it (see the watchdog below).
+  const databaseFile = join(config.dataDir, DEFAULT_SQLITE_FILE_NAME);
+  const databaseIdentity = fileIdentity(databaseFile);
+  let secrets;
+  try {
+    secrets = await checkedSecretBox(store, config.dataDir, log);
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
   await ensureDefaults(store, config, root);
   const registry = new RuleRegistry(config.patternLimits);
   await loadRegistry(store, registry, secrets, {
@@ -238,8 +253,6 @@ async function startLocked(
   // says so and asks to be stopped (busbar serve then exits 1).
   let fail: (reason: string) => void = () => undefined;
   const failed = new Promise<string>((resolve) => (fail = resolve));
-  const databaseFile = join(config.dataDir, DEFAULT_SQLITE_FILE_NAME);
-  const databaseIdentity = fileIdentity(databaseFile);
   const watchdog = setInterval(() => {
     if (fileIdentity(databaseFile) === databaseIdentity) return;
     clearInterval(watchdog);

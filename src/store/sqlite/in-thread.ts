@@ -124,12 +124,16 @@ export function inThreadStore(connection: InThreadConnection): Store {
     if (!syncing) onIdle?.();
   };
 
-  /** With the whole log durable: copy it into the database file, fsync that, then let writes go on. */
+  /**
+   * With the whole log durable: copy it into the database file, fsync that, then let writes go on. A
+   * checkpoint that fails (the disk full as the database file grows) leaves the log as it was, every
+   * page still in it, so writes go on and the next checkpoint tries again; only a failed fsync, which
+   * leaves no way to know what is on the disk, stops the store.
+   */
   const checkpoint = (): void => {
     try {
       connection.checkpoint();
-    } catch (error) {
-      fail(error as Error);
+    } catch {
       release();
       return;
     }

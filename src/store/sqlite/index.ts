@@ -13,7 +13,7 @@ import type { Store } from "../types.js";
 import { asyncStore } from "./async-store.js";
 import { StoreFailureError, StoreOpenError, UnsupportedSchemaVersionError } from "./errors.js";
 import { onlyReads, prepareGroupCommit, type CallOutcome, type StoreCall } from "./group-commit.js";
-import { inThreadStore, openForSync } from "./in-thread.js";
+import { inThreadStore, openForSync, type InThreadConnection } from "./in-thread.js";
 import { migrate } from "./schema.js";
 import { SyncSqliteStore } from "./store.js";
 
@@ -38,6 +38,9 @@ export const DEFAULT_SQLITE_FILE_NAME = "busbar.db";
 
 /** How long a statement waits for another process's lock before failing with SQLITE_BUSY. */
 export const SQLITE_BUSY_TIMEOUT_MS = 5000;
+
+/** What the write-ahead log is cut back to when it starts over after a checkpoint. */
+export const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 
 /** Mode of a database file the store creates (SQLite gives its -wal and -shm files the same). */
 export const DATABASE_FILE_MODE = 0o600;
@@ -81,7 +84,7 @@ function prepareFiles(dataDir: string, path: string): void {
     makeDataDir(dataDir);
     closeSync(openSync(path, "a", DATABASE_FILE_MODE));
   } catch (error) {
-    throw new StoreOpenError(`cannot create ${path}`, { cause: error });
+    throw new StoreOpenError(`cannot create ${path}: ${reasonOf(error)}`, { cause: error });
   }
 }
 
@@ -91,8 +94,16 @@ function configure(db: Database.Database): void {
   if (mode !== "wal")
     throw new StoreOpenError(`the file system does not support WAL mode (got "${String(mode)}")`);
   db.pragma("synchronous = FULL");
+  // A log grown large (a long read transaction of another process holds checkpoints back) shrinks
+  // back to this once a checkpoint lets it start over; without it, it kept its size until a restart.
+  db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
   db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   db.pragma("foreign_keys = ON");
+}
+
+/** What went wrong underneath, for a message (a permission denied reads differently from corruption). */
+function reasonOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** Opens (creating and migrating when needed) the database of `options` and the store over it. */
@@ -103,7 +114,7 @@ function open(options: SqliteStoreOptions): { db: Database.Database; store: Sync
   try {
     db = new Database(path, { timeout: SQLITE_BUSY_TIMEOUT_MS });
   } catch (error) {
-    throw new StoreOpenError(`cannot open ${path}`, { cause: error });
+    throw new StoreOpenError(`cannot open ${path}: ${reasonOf(error)}`, { cause: error });
   }
   try {
     configure(db);
@@ -112,7 +123,9 @@ function open(options: SqliteStoreOptions): { db: Database.Database; store: Sync
   } catch (error) {
     db.close();
     if (error instanceof StoreOpenError || error instanceof UnsupportedSchemaVersionError) throw error;
-    throw new StoreOpenError(`cannot open ${path} as a Busbar database`, { cause: error });
+    throw new StoreOpenError(`cannot open ${path} as a Busbar database: ${reasonOf(error)}`, {
+      cause: error,
+    });
   }
 }
 
@@ -196,11 +209,16 @@ export function openSqliteStoreEngine(options: SqliteStoreOptions): SqliteStoreE
  * @throws {UnsupportedSchemaVersionError} when the file was written by a newer Busbar.
  */
 export function openSqliteStoreInThread(options: SqliteStoreOptions): Store {
+  return inThreadStore(openInThreadConnection(options));
+}
+
+/** The connection {@link openSqliteStoreInThread} runs its store over. */
+export function openInThreadConnection(options: SqliteStoreOptions): InThreadConnection {
   const { db, store, path } = open(options);
   // The store fsyncs and checkpoints itself, in the order SQLite would (in-thread.ts).
   db.pragma("synchronous = OFF");
   db.pragma("wal_autocheckpoint = 0");
-  return inThreadStore({
+  return {
     runGroup: prepareGroupCommit(db, store),
     checkpoint: () => db.pragma("wal_checkpoint(PASSIVE)"),
     path,
@@ -210,5 +228,5 @@ export function openSqliteStoreInThread(options: SqliteStoreOptions): Store {
       db.pragma("synchronous = FULL");
       store.close();
     },
-  });
+  };
 }
