@@ -63,6 +63,9 @@ export interface BusbarNode {
   readonly failed: Promise<string>;
 }
 
+/** How long a node reports itself not ready (/readyz 503) after its store failed a call. */
+export const STORE_FAILURE_UNREADY_MS = 5000;
+
 /** How often a node checks that its database file is still the one it opened. */
 export const DATABASE_CHECK_MS = 1000;
 
@@ -162,9 +165,23 @@ async function startLocked(
   const moveTasks = new MoveTasks(queues);
   await moveTasks.resume(await store.listActiveMoveTasks());
   const sqsOperation = localSqsOperations({ queues, moveTasks, region: config.region });
-  const onInternalError = (err: unknown, operation: string, requestId?: string) =>
-    log.error({ err, operation, ...(requestId !== undefined && { requestId }) }, "internal error");
   let accepting = true;
+  let setReady: (ready: boolean) => void = () => undefined;
+  // A store that fails calls (a full disk, say) makes the node unready for a while after each
+  // failure, so that a load balancer sends the traffic elsewhere; it is ready again once calls
+  // have stopped failing for that long.
+  let storeFailedAt = -Infinity;
+  let readyAgain: NodeJS.Timeout | undefined;
+  const storeHealthy = (): boolean => Date.now() - storeFailedAt >= STORE_FAILURE_UNREADY_MS;
+  const onInternalError = (err: unknown, operation: string, requestId?: string) => {
+    log.error({ err, operation, ...(requestId !== undefined && { requestId }) }, "internal error");
+    if ((err as { name?: unknown } | null)?.name !== "StoreFailureError") return;
+    storeFailedAt = Date.now();
+    setReady(false);
+    clearTimeout(readyAgain);
+    readyAgain = setTimeout(() => accepting && setReady(true), STORE_FAILURE_UNREADY_MS);
+    readyAgain.unref();
+  };
   let inFlight = 0;
   let idle: (() => void) | undefined;
   const track = async <T>(work: () => Promise<T>): Promise<T> => {
@@ -176,7 +193,6 @@ async function startLocked(
     }
   };
 
-  let setReady: (ready: boolean) => void = () => undefined;
   let listener: Listener;
   if (config.httpThreads === 0) {
     const authenticate = createAuthenticator(keys, config);
@@ -191,7 +207,7 @@ async function startLocked(
     listener = await listenOnMain(
       config,
       (request) => track(() => api(request)),
-      () => accepting,
+      () => accepting && storeHealthy(),
       () => metrics.render(),
     );
   } else {
@@ -294,6 +310,7 @@ async function startLocked(
       accepting = false;
       setReady(false);
       clearInterval(watchdog);
+      clearTimeout(readyAgain);
       clearInterval(retention);
       clearInterval(sweep);
       moveTasks.close();

@@ -79,6 +79,9 @@ export async function startFront(
         if (error === undefined) {
           handlers.onInternalError(e, op);
           error = { kind: "internal" };
+        } else if (error.kind === "aws" && error.httpStatus >= 500) {
+          // The server's own failure in shape (the store's): reported here too, with what failed.
+          handlers.onInternalError(e, op);
         }
         outbox.send({ t: "reply", id, ok: false, error });
       },
