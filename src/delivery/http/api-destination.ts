@@ -21,7 +21,7 @@
 import type { ApiDestination, Connection } from "../../store/index.js";
 import { JsonDocument, JsonPathSyntaxError, parseJsonPath } from "../json-path.js";
 import { DeliveryError, type Invocation, type TargetInvoker } from "../types.js";
-import { parseConnectionAuth, type ConnectionAuth } from "./auth-parameters.js";
+import { basicCredentials, parseConnectionAuth, type ConnectionAuth } from "./auth-parameters.js";
 import { HttpErrorCode, describeUrl, errorForResponse } from "./classify.js";
 import { HttpClient, type HttpClientOptions, type HttpRequest } from "./client.js";
 import { OAuthTokens } from "./oauth.js";
@@ -169,7 +169,7 @@ function secretsOf(auth: ConnectionAuth, bearer: string | undefined): string[] {
   const { headers, query, body } = auth.invocation;
   const secrets = [...headers, ...query, ...body].map(([, value]) => value);
   if (auth.type === "BASIC") {
-    secrets.push(auth.password, Buffer.from(`${auth.username}:${auth.password}`).toString("base64"));
+    secrets.push(auth.password, basicCredentials(auth.username, auth.password));
   } else if (auth.type === "API_KEY") {
     secrets.push(auth.value);
   }
@@ -223,7 +223,7 @@ function buildRequest(
   for (const [name, v] of entries(parameters["HeaderParameters"])) setHeader(name, value(v));
   for (const [name, value] of auth.invocation.headers) setHeader(name, value);
   if (auth.type === "BASIC") {
-    headers["authorization"] = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString("base64")}`;
+    headers["authorization"] = `Basic ${basicCredentials(auth.username, auth.password)}`;
   } else if (auth.type === "API_KEY") {
     setHeader(auth.name, auth.value);
   }

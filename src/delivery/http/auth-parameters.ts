@@ -136,3 +136,8 @@ function text(from: Readonly<Record<string, unknown>>, key: string): string | un
   const value = from[key];
   return typeof value === "string" ? value : undefined;
 }
+
+/** HTTP Basic credentials as the `Authorization` header carries them after `Basic ` (RFC 7617). */
+export function basicCredentials(user: string, password: string): string {
+  return Buffer.from(`${user}:${password}`).toString("base64");
+}

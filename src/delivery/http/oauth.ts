@@ -17,7 +17,7 @@
 import { DeliveryError } from "../types.js";
 import { HttpErrorCode, describeUrl, errorForResponse } from "./classify.js";
 import type { HttpClient, HttpResponse } from "./client.js";
-import type { OAuthClientCredentials } from "./auth-parameters.js";
+import { basicCredentials, type OAuthClientCredentials } from "./auth-parameters.js";
 
 /** A token is refreshed this long before it expires (at most half its lifetime). */
 export const TOKEN_REFRESH_MARGIN_MS = 30_000;
@@ -116,7 +116,7 @@ export class OAuthTokens {
     for (const [name, value] of parameters.query) url.searchParams.set(name, value);
     const body = new Map<string, string>(parameters.body);
     if (!body.has("grant_type")) body.set("grant_type", "client_credentials");
-    const basic = Buffer.from(`${credentials.clientId}:${credentials.clientSecret}`).toString("base64");
+    const basic = basicCredentials(credentials.clientId, credentials.clientSecret);
     const headers: Record<string, string> = { authorization: `Basic ${basic}`, accept: "application/json" };
     for (const [name, value] of parameters.headers) headers[name.toLowerCase()] = value;
     let payload: string | undefined;
