@@ -171,6 +171,31 @@ describe("SQLite store files", () => {
     }
   });
 
+  it("refuses another program's SQLite database, and leaves it as it was", async () => {
+    const dataDir = tempDir();
+    try {
+      const path = join(dataDir, DEFAULT_SQLITE_FILE_NAME);
+      const foreign = new Database(path);
+      foreign.exec(
+        "CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL); INSERT INTO invoices VALUES (1, 9.5)",
+      );
+      foreign.close();
+      assert.throws(
+        () => openSqliteStore({ dataDir }),
+        (error: unknown) =>
+          error instanceof StoreOpenError &&
+          error.message.includes(path) &&
+          /no Busbar schema version but holds 1 other table\(s\) \(invoices\)/.test(error.message),
+      );
+      const after = new Database(path);
+      const tables = after.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").pluck().all();
+      after.close();
+      assert.deepEqual(tables, ["invoices"]);
+    } finally {
+      await removeDir(dataDir);
+    }
+  });
+
   it("refuses a database written by a newer schema version", async () => {
     const dataDir = tempDir();
     try {

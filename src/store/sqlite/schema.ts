@@ -265,6 +265,23 @@ export function schemaVersion(db: Database.Database): number {
 }
 
 /**
+ * A database with no schema version must be empty: tables in it mean another program's database
+ * (or a file of ours whose header was lost), which the first migration would add Busbar's tables to.
+ */
+function refuseForeignTables(db: Database.Database): void {
+  const tables = db
+    .prepare(
+      "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+    )
+    .pluck()
+    .all() as string[];
+  if (tables.length === 0) return;
+  const shown = tables.slice(0, 5).join(", ") + (tables.length > 5 ? ", …" : "");
+  // The store's opener names the file: "cannot open <path> as a Busbar database: …".
+  throw new Error(`it has no Busbar schema version but holds ${tables.length} other table(s) (${shown})`);
+}
+
+/**
  * Brings a database to {@link SCHEMA_VERSION}, applying the missing migrations and the new
  * `user_version` in one immediate transaction.
  * @throws {UnsupportedSchemaVersionError} when the database is newer than this build.
@@ -273,6 +290,7 @@ export function migrate(db: Database.Database): void {
   const apply = db.transaction(() => {
     const from = schemaVersion(db);
     if (from > SCHEMA_VERSION) throw new UnsupportedSchemaVersionError(from, SCHEMA_VERSION);
+    if (from === 0) refuseForeignTables(db);
     for (const migration of MIGRATIONS.slice(from)) db.exec(migration);
     if (from !== SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
   });
