@@ -9,6 +9,8 @@ import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import {
+  CreateEventBusCommand,
+  UpdateEventBusCommand,
   DescribeEventBusCommand,
   ListEventBusesCommand,
   TestEventPatternCommand,
@@ -62,7 +64,22 @@ describe("access keys with policies", () => {
       JSON.stringify({
         Version: "2012-10-17",
         Statement: [
-          { Effect: "Allow", Action: ["events:Put*", "events:Describe*"], Resource: "*" },
+          {
+            Effect: "Allow",
+            Action: [
+              "events:Put*",
+              "events:Describe*",
+              "events:CreateEventBus",
+              "events:UpdateEventBus",
+              "events:ListTargetsByRule",
+            ],
+            Resource: "*",
+          },
+          {
+            Effect: "Deny",
+            Action: ["sqs:*", "events:PutEvents"],
+            Resource: ["arn:aws:sqs:*:111122223333:*", "arn:aws:events:*:111122223333:event-bus/*"],
+          },
           {
             Effect: "Deny",
             Action: "events:PutRule",
@@ -102,6 +119,57 @@ describe("access keys with policies", () => {
         },
       );
     }
+    // Nor as a dead-letter queue: of a target (whose own Arn the key may use), or of a bus.
+    const deadLetter = { Arn: `arn:aws:sqs:us-east-1:${ACCOUNT}:not-mine` };
+    await assert.rejects(
+      eb.send(
+        new PutTargetsCommand({
+          Rule: "allowed",
+          Targets: [
+            {
+              Id: "d",
+              Arn: `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/elsewhere`,
+              DeadLetterConfig: deadLetter,
+            },
+          ],
+        }),
+      ),
+      {
+        name: "AccessDeniedException",
+        message: /sqs:SendMessage on resource arn:aws:sqs:us-east-1:\d+:not-mine/,
+      },
+    );
+    await assert.rejects(
+      eb.send(new CreateEventBusCommand({ Name: "with-dlq", DeadLetterConfig: deadLetter })),
+      {
+        name: "AccessDeniedException",
+        message: /sqs:SendMessage/,
+      },
+    );
+    await assert.rejects(
+      eb.send(new UpdateEventBusCommand({ Name: "default", DeadLetterConfig: deadLetter })),
+      {
+        name: "AccessDeniedException",
+        message: /sqs:SendMessage/,
+      },
+    );
+    // An explicit Deny holds for another account's queue and bus too, whatever their own policies say.
+    for (const arn of [
+      `arn:aws:sqs:us-east-1:111122223333:shared`,
+      `arn:aws:events:us-east-1:111122223333:event-bus/shared`,
+    ]) {
+      await assert.rejects(
+        eb.send(new PutTargetsCommand({ Rule: "allowed", Targets: [{ Id: "x", Arn: arn }] })),
+        {
+          name: "AccessDeniedException",
+          message: /not authorized to perform (sqs:SendMessage|events:PutEvents)/,
+        },
+      );
+    }
+    assert.deepEqual(
+      (await eb.send(new ListTargetsByRuleCommand({ Rule: "allowed" }))).Targets?.map((t) => t.Id),
+      [],
+    );
     // Tags given with PutRule or CreateEventBus take events:TagResource too (the policy lacks it).
     await assert.rejects(
       eb.send(

@@ -29,6 +29,12 @@ export interface Principal {
   /** Whether the caller's identity may perform `action` on `resource` (an ARN) in its own account. */
   allowed(action: string, resource: string): boolean;
   /**
+   * Whether the caller's own policies allow `action` on `resource` in any account (a root key's always
+   * do), leaving out what the resource's owner allows: for what a rule will do on the caller's behalf
+   * in another account, whose policy is asked at delivery.
+   */
+  identityAllows(action: string, resource: string): boolean;
+  /**
    * Whether the caller may perform `action` on a resource owned by `ownerAccountId`: as
    * {@link allowed} in its own account; across accounts, its identity must allow it and the resource's
    * `policy` must admit the caller's account.
@@ -88,23 +94,24 @@ export function principalOf(
   config: BusbarConfig,
 ): Principal {
   const superRoot = key.root && key.accountId === config.accountId;
+  const identityAllows = (action: string, resource: string): boolean =>
+    key.root || evaluate(policies, action, resource) === "Allow";
   const allowed = (action: string, resource: string): boolean => {
     if (superRoot) return true;
     const owner = ACCOUNT_OF_ARN.exec(resource)?.[1];
     if (owner !== undefined && owner !== key.accountId) return false;
-    if (key.root) return true;
-    return evaluate(policies, action, resource) === "Allow";
+    return identityAllows(action, resource);
   };
   return {
     accountId: key.accountId,
     accessKeyId: key.accessKeyId,
     root: key.root,
     allowed,
+    identityAllows,
     allowedOn(action, resource, ownerAccountId, policy) {
       if (ownerAccountId === key.accountId || superRoot) return allowed(action, resource);
-      const identity = key.root || evaluate(policies, action, resource) === "Allow";
       return (
-        identity &&
+        identityAllows(action, resource) &&
         policy !== undefined &&
         evaluateResourcePolicy(policy, { principalAccountId: key.accountId, action, resource }) === "Allow"
       );
@@ -161,6 +168,13 @@ export interface EventBridgeDependencies {
   readonly dropDeliveries: (scope: DeliveryScope) => Promise<void>;
 }
 
+function accessDenied(principal: Principal, action: string, resource: string): ApiError {
+  return new ApiError(
+    "AccessDeniedException",
+    `User ${principal.accessKeyId} of account ${principal.accountId} is not authorized to perform ${action} on resource ${resource}.`,
+  );
+}
+
 /** The context EventBridge operations run in, for an authenticated caller. */
 export function eventBridgeContext(principal: Principal, deps: EventBridgeDependencies): OperationContext {
   const {
@@ -188,12 +202,10 @@ export function eventBridgeContext(principal: Principal, deps: EventBridgeDepend
     dropDeliveries,
     patternLimits: config.patternLimits,
     authorize(action, resource) {
-      if (!principal.allowed(action, resource)) {
-        throw new ApiError(
-          "AccessDeniedException",
-          `User ${principal.accessKeyId} of account ${principal.accountId} is not authorized to perform ${action} on resource ${resource}.`,
-        );
-      }
+      if (!principal.allowed(action, resource)) throw accessDenied(principal, action, resource);
+    },
+    authorizeOnBehalf(action, resource) {
+      if (!principal.identityAllows(action, resource)) throw accessDenied(principal, action, resource);
     },
     mayPutEvents(bus: EventBus) {
       return principal.allowedOn("events:PutEvents", bus.arn, bus.accountId, bus.policy);

@@ -72,7 +72,11 @@ export function deadLetterArnProblem(arn: string): string | undefined {
   return undefined;
 }
 
-function deadLetterArn(input: Input): string | undefined {
+/**
+ * The bus's dead-letter queue, which the caller's own policies must let it write to (as for a
+ * target's): otherwise a key could have the bus write where it may not.
+ */
+function deadLetterArn(ctx: OperationContext, input: Input): string | undefined {
   const dlc = optionalObject(input, "DeadLetterConfig");
   if (dlc === undefined) return undefined;
   const arn = optionalString(dlc, "Arn", ARN);
@@ -83,6 +87,7 @@ function deadLetterArn(input: Input): string | undefined {
       `Parameter DeadLetterConfig.Arn is not valid. Reason: ${problem}`,
     );
   }
+  if (arn !== undefined) ctx.authorizeOnBehalf("sqs:SendMessage", arn);
   return arn;
 }
 
@@ -106,7 +111,7 @@ const createEventBus: Operation = async (ctx, input) => {
   const name = requiredString(input, "Name", BUS_NAME);
   const description = optionalString(input, "Description", { max: 512 });
   const kms = optionalString(input, "KmsKeyIdentifier", KMS_KEY_IDENTIFIER);
-  const dlq = deadLetterArn(input);
+  const dlq = deadLetterArn(ctx, input);
   optionalString(input, "EventSourceName", { min: 1, max: 256 });
   const tags = readTags(input, false);
   const arn = busArn(ctx.region, ctx.caller.accountId, name);
@@ -176,7 +181,7 @@ const updateEventBus: Operation = async (ctx, input) => {
   ctx.authorize("events:UpdateEventBus", bus.arn);
   const description = optionalString(input, "Description", { max: 512 });
   const kms = optionalString(input, "KmsKeyIdentifier", KMS_KEY_IDENTIFIER);
-  const dlq = deadLetterArn(input);
+  const dlq = deadLetterArn(ctx, input);
   // Omitted, DeadLetterConfig stays as it was (as Description does); `{}` (no Arn) removes it. An
   // omitted KmsKeyIdentifier goes back to the default key, as the API reference says.
   const keptDlq = optionalObject(input, "DeadLetterConfig") === undefined ? bus.deadLetterArn : dlq;

@@ -39,6 +39,12 @@ export interface OperationContext {
   dropDeliveries(scope: DeliveryScope): Promise<void>;
   /** Throws AccessDeniedException unless the caller may perform `action` (e.g. "events:PutRule") on `resource`. */
   authorize(action: string, resource: string): void;
+  /**
+   * Throws AccessDeniedException unless the caller's own policies allow `action` on `resource` in
+   * whichever account owns it: what a rule or bus will do on the caller's behalf (write to a target or a
+   * dead-letter queue). Another account's resource policy is asked at delivery.
+   */
+  authorizeOnBehalf(action: string, resource: string): void;
   /** Whether the caller may put events on a bus (its identity policy, and the bus's resource policy across accounts). */
   mayPutEvents(bus: EventBus): boolean;
 }

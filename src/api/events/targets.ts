@@ -182,12 +182,15 @@ const putTargets: Operation = async (ctx, input) => {
     throw new ApiError("ValidationException", "Target ids must be unique within a request.");
   const existing = await ruleTargets(ctx, rule);
   const good = read.filter((t): t is Target => !("error" in t)).map((t) => keepBrokerSecrets(t, existing));
-  // What a target does in the rule's own account, the caller must be allowed to do itself (EventBridge
-  // asks the same of the role a target runs as): a key without sqs:SendMessage on a queue cannot have
-  // a rule write to it. Another account's resources decide by their own policies, at delivery.
+  // What a target will do, the caller's own policies must allow (EventBridge asks the same of the role
+  // a target runs as): a key without sqs:SendMessage on a queue cannot have a rule write to it, as its
+  // target or as its dead-letter queue, an explicit Deny holds in any account, and another account's
+  // queue or bus also asks its own policy, at delivery.
   for (const t of good) {
     const action = targetAction(t.arn);
-    if (action !== undefined && t.arn.split(":")[4] === rule.accountId) ctx.authorize(action, t.arn);
+    if (action !== undefined) ctx.authorizeOnBehalf(action, t.arn);
+    const dlq = (t.spec.DeadLetterConfig as { Arn?: string } | undefined)?.Arn;
+    if (dlq !== undefined) ctx.authorizeOnBehalf("sqs:SendMessage", dlq);
   }
   const after = new Set([...existing.map((t) => t.id), ...good.map((t) => t.id)]);
   if (after.size > MAX_TARGETS_PER_RULE) {
