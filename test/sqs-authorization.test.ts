@@ -155,6 +155,27 @@ describe("SQS authorization", () => {
       name: "AccessDenied",
     });
     await owner.send(new SendMessageCommand({ QueueUrl: fromTopic, MessageBody: "own account" }));
+    // Nor can another account name the owner's queue as its own queue's dead-letter queue (SQS keeps a
+    // dead-letter queue in its source's account), whether that queue exists or not, policy or none.
+    const { QueueUrl: own } = await partner.send(new CreateQueueCommand({ QueueName: "partner-own" }));
+    for (const name of ["shared", "no-such-queue"]) {
+      const redrive = JSON.stringify({
+        deadLetterTargetArn: `arn:aws:sqs:us-east-1:${ACCOUNT}:${name}`,
+        maxReceiveCount: 1,
+      });
+      await assert.rejects(
+        partner.send(
+          new SetQueueAttributesCommand({ QueueUrl: own, Attributes: { RedrivePolicy: redrive } }),
+        ),
+        { name: "InvalidParameterValue", message: /same account as the source queue/ },
+      );
+      await assert.rejects(
+        partner.send(
+          new CreateQueueCommand({ QueueName: "partner-2", Attributes: { RedrivePolicy: redrive } }),
+        ),
+        { name: "InvalidParameterValue", message: /same account as the source queue/ },
+      );
+    }
     partner.destroy();
     owner.destroy();
   });

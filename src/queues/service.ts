@@ -256,6 +256,15 @@ export class QueueService {
     if (raw === undefined) return undefined;
     const policy = parseRedrivePolicy(raw);
     const target = parseQueueArn(policy.deadLetterTargetArn);
+    // SQS keeps a dead-letter queue in its source's account: another account's queue would take
+    // messages from whoever names it, without its policy being asked (and would say whether it exists).
+    if (target !== undefined && target.accountId !== parseQueueArn(sourceArn)?.accountId) {
+      throw invalidValue(
+        "RedrivePolicy",
+        raw,
+        "The dead-letter queue must be in the same account as the source queue.",
+      );
+    }
     const dlq =
       target === undefined || target.region !== this.region ? undefined : await this.findQueue(target);
     if (dlq === undefined) throw invalidValue("RedrivePolicy", raw, "Dead letter target does not exist.");
