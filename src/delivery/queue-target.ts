@@ -5,6 +5,7 @@
  */
 import { evaluateResourcePolicy } from "../auth/index.js";
 import { QueueError, parseQueueArn, type QueueService } from "../queues/index.js";
+import { sqsBody, sqsText } from "./sqs-text.js";
 import { DeliveryError, type Invocation, type TargetInvoker } from "./types.js";
 
 /** EventBridge's SenderId for the messages it sends (what SQS records as the sender). */
@@ -75,11 +76,14 @@ export class QueueTargetInvoker implements TargetInvoker {
         { retryable: false },
       );
     await sendToQueue(this.queues, target.arn, accountId, {
-      MessageBody: payload,
+      // An event's JSON may hold characters SQS refuses (U+FFFE in a string): escaped, not lost.
+      MessageBody: sqsBody(payload),
+      // A standard queue takes a MessageGroupId too (SQS's fair queues), as EventBridge sends it.
+      ...(typeof groupId === "string" && { MessageGroupId: groupId }),
       // FIFO: the delivery id (one per event and target, the same on every retry) deduplicates the
       // retries of this delivery within 5 minutes; the event id would also drop another target's
       // message of the same event (two targets, or two rules, on one FIFO queue).
-      ...(fifo && { MessageGroupId: groupId, MessageDeduplicationId: deliveryId }),
+      ...(fifo && { MessageDeduplicationId: deliveryId }),
     });
   }
 
@@ -97,8 +101,9 @@ export class DeadLetters {
   ) {}
 
   /**
-   * Sends the event (its envelope, as accepted) to the queue, with the attributes as String
-   * message attributes.
+   * Sends the event (its envelope, as accepted, with characters SQS refuses escaped: see
+   * {@link sqsBody}) to the queue, with the attributes as String message attributes (at most 2048
+   * characters each, characters SQS refuses as U+FFFD).
    * @throws {DeliveryError} when the queue is missing, FIFO, not allowed to the account, or the send fails.
    */
   async send(
@@ -113,12 +118,14 @@ export class DeadLetters {
       });
     const MessageAttributes: Record<string, { DataType: string; StringValue: string }> = {};
     for (const [name, value] of Object.entries(attributes)) {
-      // SQS refuses empty attribute values; error messages can be empty in principle.
+      // SQS refuses empty attribute values (error messages can be empty in principle), and characters
+      // outside its set: an error page's controls, or half of a pair the cut at 2048 split. Such a
+      // value would cost the event its dead-letter message.
       MessageAttributes[name] = {
         DataType: "String",
-        StringValue: value === "" ? "-" : value.slice(0, 2048),
+        StringValue: value === "" ? "-" : sqsText(value.slice(0, 2048)),
       };
     }
-    await sendToQueue(this.queues, queueArn, accountId, { MessageBody: body, MessageAttributes });
+    await sendToQueue(this.queues, queueArn, accountId, { MessageBody: sqsBody(body), MessageAttributes });
   }
 }

@@ -706,8 +706,9 @@ export class QueueService {
     const raw = queue.attributes.RedrivePolicy;
     const policy = raw === undefined ? undefined : parseRedrivePolicy(raw);
     const dlq = policy === undefined ? undefined : parseQueueArn(policy.deadLetterTargetArn);
+    // A policy naming another account's queue (set before such policies were refused) moves nothing.
     const redrive =
-      policy === undefined || dlq === undefined
+      policy === undefined || dlq === undefined || dlq.accountId !== queue.accountId
         ? undefined
         : {
             maxReceiveCount: policy.maxReceiveCount,

@@ -147,7 +147,7 @@ export function createApiDestinationInvoker(options: ApiDestinationInvokerOption
       }
       const error = errorForResponse(
         response,
-        `${request.method} ${describeUrl(request.url)}`,
+        `${request.method} ${describeUrl(request.url, request.pathname)}`,
         Date.now(),
         secretsOf(auth, bearer),
       );
@@ -196,6 +196,7 @@ function buildRequest(
     throw invalid("the InvocationEndpoint is not a URL");
   }
   const pieces = url.pathname.split("*");
+  let pathname: string | undefined;
   if (pieces.length > 1) {
     const values = Array.isArray(parameters["PathParameterValues"])
       ? (parameters["PathParameterValues"] as unknown[])
@@ -205,8 +206,11 @@ function buildRequest(
         `the InvocationEndpoint has ${pieces.length - 1} path wildcards (*) and the target's HttpParameters.PathParameterValues has ${values.length} values`,
       );
     }
-    url.pathname = pieces.reduce(
-      (path, piece, index) => `${path}${encodeURIComponent(value(String(values[index - 1])))}${piece}`,
+    // Sent as built, not through the URL, which would resolve a dot segment a value made.
+    pathname = withoutDotSegments(
+      pieces.reduce(
+        (path, piece, index) => `${path}${encodeURIComponent(value(String(values[index - 1])))}${piece}`,
+      ),
     );
   }
   for (const [name, v] of entries(parameters["QueryStringParameters"])) url.searchParams.set(name, value(v));
@@ -230,10 +234,32 @@ function buildRequest(
   return {
     method,
     url,
+    ...(pathname !== undefined && { pathname }),
     headers,
     ...(hasBody ? { body: withBodyParameters(invocation.payload, auth.invocation.body) } : {}),
     allowedOnly: url.protocol === "http:",
   };
+}
+
+/**
+ * The segments a URL parser resolves rather than keeps, in lower case: `.` and `..`, also with a dot
+ * written `%2e`, as the WHATWG URL standard reads them.
+ * @see https://url.spec.whatwg.org/#double-dot-path-segment
+ * @see https://www.rfc-editor.org/rfc/rfc3986#section-5.2.4
+ */
+const DOT_SEGMENTS: ReadonlySet<string> = new Set([".", "..", "%2e", "%2e%2e", ".%2e", "%2e."]);
+
+/**
+ * A path with each dot segment's dots written `%2E`: a path parameter `..` (or `.`) stays a segment
+ * of its own, as `/` in a value does (`%2F`), and cannot take the call out of the endpoint's path
+ * (a wildcard between `/tenants/` and `/orders` filled with `..` calls `/tenants/%2E%2E/orders`, not
+ * `/orders`). The endpoint's own path has none left: its URL resolved them.
+ */
+function withoutDotSegments(path: string): string {
+  return path
+    .split("/")
+    .map((segment) => (DOT_SEGMENTS.has(segment.toLowerCase()) ? segment.replaceAll(".", "%2E") : segment))
+    .join("/");
 }
 
 /** Whether a target's HttpParameters value is a JSON path as a whole, which delivery resolves in the event. */

@@ -67,12 +67,40 @@ const MIN_REDACTED_LENGTH = 4;
  * dead-letter queue's ERROR_MESSAGE.
  */
 export function redactSecrets(text: string, secrets: readonly string[]): string {
-  let out = text;
+  const forms = new Set<string>();
   for (const secret of secrets) {
     if (secret.length < MIN_REDACTED_LENGTH) continue;
-    for (const form of new Set([secret, encodeURIComponent(secret)])) out = out.split(form).join("***");
+    forms.add(secret);
+    forms.add(encodeURIComponent(secret));
   }
+  // Longest first: a secret that holds a shorter one is not left in pieces around its `***`.
+  let out = text;
+  for (const form of [...forms].sort((a, b) => b.length - a.length)) out = out.split(form).join("***");
   return out;
+}
+
+/**
+ * What of a target's URL is secret: the values of its query (a webhook's `?token=…`, which its
+ * TARGET_ARN shows as `***`), decoded and as written, and the user name and password, if any. For
+ * {@link redactSecrets}: an error page that echoes the request's URL must not reveal them.
+ */
+export function urlSecrets(url: URL): string[] {
+  const secrets = [url.username, url.password, decoded(url.username), decoded(url.password)];
+  for (const value of url.searchParams.values()) secrets.push(value);
+  for (const pair of url.search.slice(1).split("&")) {
+    const eq = pair.indexOf("=");
+    if (eq >= 0) secrets.push(pair.slice(eq + 1));
+  }
+  return secrets;
+}
+
+/** A percent-encoded URL part decoded, or as it is when it does not decode. */
+function decoded(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
 }
 
 /**
@@ -89,7 +117,8 @@ export function errorForResponse(
 ): DeliveryError | undefined {
   const { status } = response;
   if (status >= 200 && status <= 299) return undefined;
-  const excerpt = redactSecrets(response.body.trim().slice(0, ERROR_BODY_EXCERPT_CHARS), secrets);
+  // Redacted before the cut: a secret across it would leave its start in the excerpt.
+  const excerpt = redactSecrets(response.body.trim(), secrets).slice(0, ERROR_BODY_EXCERPT_CHARS);
   const head = `${what} returned HTTP ${status}${response.statusMessage === "" ? "" : ` ${response.statusMessage}`}`;
   if (status >= 300 && status <= 399) {
     const location = headerValue(response.headers, "location");
@@ -177,9 +206,12 @@ export class RequestTimeoutError extends Error {
   }
 }
 
-/** `origin + pathname` of a URL: what error messages may show of it. */
-export function describeUrl(url: URL): string {
-  return `${url.origin}${url.pathname}`;
+/**
+ * `origin + pathname` of a URL: what error messages may show of it. `pathname`: the path a request
+ * sends in place of the URL's (see `HttpRequest.pathname`).
+ */
+export function describeUrl(url: URL, pathname = url.pathname): string {
+  return `${url.origin}${pathname}`;
 }
 
 function stripQuery(location: string): string {

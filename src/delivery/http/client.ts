@@ -58,6 +58,13 @@ export interface HttpRequest {
   readonly method: string;
   /** Not to be changed once sent: the client keeps what it read of each URL object. */
   readonly url: URL;
+  /**
+   * The path to send as it is, in place of the URL's (the URL's query follows it): for a path a URL
+   * cannot hold. A WHATWG URL resolves a `%2E%2E` segment as `..`, as it does `..` itself, so an API
+   * destination's path parameter `..`, sent as `%2E%2E`, cannot go through one.
+   * @default `url.pathname`
+   */
+  readonly pathname?: string;
   /** Header names in lower case; `user-agent` and `content-length` are added unless given. */
   readonly headers: Readonly<Record<string, string>>;
   readonly body?: string | Buffer;
@@ -174,7 +181,7 @@ export class HttpClient {
    *   connection failure or abort (retryable), unusable URL or headers (not retryable).
    */
   async send(request: HttpRequest, signal: AbortSignal): Promise<HttpResponse> {
-    const url = this.partsOf(request.url);
+    const url = this.partsOf(request);
     // Only errors name the request: not built on the way of a success.
     const what = (): string => `${request.method} ${url.described}`;
     if (url.protocol !== "http:" && url.protocol !== "https:") {
@@ -277,7 +284,18 @@ export class HttpClient {
    */
   private readonly urlParts = new WeakMap<URL, UrlParts>();
 
-  private partsOf(url: URL): UrlParts {
+  private partsOf(request: HttpRequest): UrlParts {
+    const { url, pathname } = request;
+    if (pathname !== undefined) {
+      // A path of its own: the URL object is the request's alone, nothing to keep.
+      return {
+        protocol: url.protocol,
+        hostname: url.hostname,
+        origin: url.origin,
+        path: `${pathname}${url.search}`,
+        described: describeUrl(url, pathname),
+      };
+    }
     let parts = this.urlParts.get(url);
     if (parts === undefined) {
       parts = {

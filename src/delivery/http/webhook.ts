@@ -12,7 +12,7 @@
  */
 import { createHmac } from "node:crypto";
 import { DeliveryError, type Invocation, type TargetInvoker } from "../types.js";
-import { HttpErrorCode, describeUrl, errorForResponse } from "./classify.js";
+import { HttpErrorCode, describeUrl, errorForResponse, urlSecrets } from "./classify.js";
 import { HttpClient, type HttpClientOptions } from "./client.js";
 import type { CloudEventsMode } from "./cloudevents.js";
 import { toCloudEventsMessage } from "./cloudevents.js";
@@ -120,9 +120,12 @@ export function createWebhookInvoker(options: WebhookInvokerOptions): TargetInvo
   const client = options.client ?? new HttpClient(options);
   const owned = options.client === undefined;
 
-  // Parsed once per target URL (with the name errors give it) and signing key once per secret: both
-  // are on every delivery's path.
-  const targets = new Map<string, (WebhookTarget & { readonly what: string }) | string>();
+  // Parsed once per target URL (with the name errors give it and what of it is secret) and signing
+  // key once per secret: both are on every delivery's path.
+  const targets = new Map<
+    string,
+    (WebhookTarget & { readonly what: string; readonly secrets: readonly string[] }) | string
+  >();
   const keys = new Map<string, Buffer>();
 
   return {
@@ -130,7 +133,10 @@ export function createWebhookInvoker(options: WebhookInvokerOptions): TargetInvo
       let target = targets.get(invocation.target.arn);
       if (target === undefined) {
         const parsed = parseWebhookTarget(invocation.target.arn);
-        target = typeof parsed === "string" ? parsed : { ...parsed, what: `POST ${describeUrl(parsed.url)}` };
+        target =
+          typeof parsed === "string"
+            ? parsed
+            : { ...parsed, what: `POST ${describeUrl(parsed.url)}`, secrets: urlSecrets(parsed.url) };
         if (targets.size > 10_000) targets.clear();
         targets.set(invocation.target.arn, target);
       }
@@ -184,7 +190,8 @@ export function createWebhookInvoker(options: WebhookInvokerOptions): TargetInvo
         { method: "POST", url: target.url, headers, body: message.body },
         signal,
       );
-      const error = errorForResponse(response, what);
+      // An error page may echo the URL: its query values stay as hidden as in TARGET_ARN.
+      const error = errorForResponse(response, what, Date.now(), target.secrets);
       if (error !== undefined) throw error;
     },
     async close(): Promise<void> {
