@@ -31,7 +31,7 @@ import {
   TEST_ROOT,
   type BusbarProcess,
 } from "./support/busbar-process.js";
-import { printedJson, runBusbar, type CliRun } from "./support/index.js";
+import { callAwsJson, printedJson, runBusbar, type CliRun } from "./support/index.js";
 
 let server: BusbarProcess;
 const ACCOUNT = "000000000000";
@@ -234,7 +234,6 @@ describe("accounts", () => {
     // Another account's resources are refused alike whether they exist or not: nothing tells which do.
     const root = client(TEST_ROOT);
     await root.send(new PutRuleCommand({ Name: "exists", EventPattern: '{"source":["s"]}' }));
-    root.destroy();
     const theirs = `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/default`;
     for (const name of ["exists", "missing"]) {
       await assert.rejects(eb.send(new DescribeRuleCommand({ Name: name, EventBusName: theirs })), {
@@ -243,6 +242,38 @@ describe("accounts", () => {
       await assert.rejects(eb.send(new ListTargetsByRuleCommand({ Rule: name, EventBusName: theirs })), {
         name: "AccessDeniedException",
       });
+    }
+    // Busbar's own signing-secret operations too, whatever of the bus, rule and target exists.
+    await root.send(
+      new PutTargetsCommand({
+        Rule: "exists",
+        Targets: [{ Id: "hook", Arn: "https://hooks.example.com/x" }],
+      }),
+    );
+    for (const [bus, rule, target] of [
+      ["default", "exists", "hook"],
+      ["default", "exists", "missing"],
+      ["default", "missing", "hook"],
+      ["missing", "exists", "hook"],
+    ]) {
+      for (const op of ["DescribeTargetSigningSecrets", "RotateTargetSigningSecret"]) {
+        const { status, body } = await callAwsJson(
+          server.url,
+          `AWSEvents.${op}`,
+          {
+            EventBusName: `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/${bus}`,
+            Rule: rule,
+            TargetId: target,
+          },
+          b,
+        );
+        assert.equal(
+          body.__type,
+          "AccessDeniedException",
+          `${op} ${bus}/${rule}/${target}: ${JSON.stringify(body)}`,
+        );
+        assert.equal(status, 400);
+      }
     }
     await assert.rejects(
       eb.send(new DescribeEventBusCommand({ Name: `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/missing` })),
@@ -270,6 +301,7 @@ describe("accounts", () => {
     const listed = busbar("accounts", "list");
     assert.ok(listed.stdout.includes(b.accountId));
     eb.destroy();
+    root.destroy();
   });
   it("lets another account put events on a bus only while its resource policy allows it", async () => {
     const b = printedJson<NewKey>(busbar("accounts", "create"));

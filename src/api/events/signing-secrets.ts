@@ -26,9 +26,18 @@ const describe = (secrets: readonly SigningSecret[]) => ({
   })),
 });
 
-/** The rule and its webhook target named by the input, or the error that says why not. */
-async function webhookTarget(ctx: OperationContext, input: Input): Promise<{ rule: Rule; target: Target }> {
-  const rule = await existingRule(ctx, input, "Rule");
+/**
+ * The rule and its webhook target named by the input, or the error that says why not. The caller is
+ * authorized for `action` before the target is looked up (and, on another account's bus, before the
+ * rule is): one who may not use it cannot tell what exists.
+ */
+async function webhookTarget(
+  ctx: OperationContext,
+  input: Input,
+  action: string,
+): Promise<{ rule: Rule; target: Target }> {
+  const rule = await existingRule(ctx, input, "Rule", action);
+  ctx.authorize(action, rule.arn);
   const id = requiredString(input, "TargetId", TARGET_ID);
   const target = (await ruleTargets(ctx, rule)).find((t) => t.id === id);
   if (target === undefined)
@@ -39,14 +48,12 @@ async function webhookTarget(ctx: OperationContext, input: Input): Promise<{ rul
 }
 
 const describeTargetSigningSecrets: Operation = async (ctx, input) => {
-  const { rule, target } = await webhookTarget(ctx, input);
-  ctx.authorize("events:DescribeTargetSigningSecrets", rule.arn);
+  const { rule, target } = await webhookTarget(ctx, input, "events:DescribeTargetSigningSecrets");
   return describe(await ctx.signingSecrets.list(rule.arn, target.id));
 };
 
 const rotateTargetSigningSecret: Operation = async (ctx, input) => {
-  const { rule, target } = await webhookTarget(ctx, input);
-  ctx.authorize("events:RotateTargetSigningSecret", rule.arn);
+  const { rule, target } = await webhookTarget(ctx, input, "events:RotateTargetSigningSecret");
   const secret = optionalString(input, "Secret", { min: 1, max: 256, sensitive: true });
   if (secret !== undefined && !isSigningSecret(secret))
     throw new ApiError(
