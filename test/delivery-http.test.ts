@@ -860,6 +860,35 @@ describe("API destinations", () => {
     assert.deepEqual(JSON.parse(request.body), { ...ENVELOPE, tenant: "acme" });
   });
 
+  it("keeps a path parameter . or .. inside its segment, sent as %2E or %2E%2E", async () => {
+    const target = await receiver((_req, res) => {
+      res.writeHead(404).end();
+    });
+    const resolved = apiDestination(`${target.origin}/api/tenants/*/orders/*`, "BASIC", BASIC);
+    const invoker = apiInvoker(resolved);
+    const dotted = invocation(resolved.destination.arn, {
+      spec: { HttpParameters: { PathParameterValues: ["$.detail.id", "."] } },
+    });
+    const event = { ...dotted.event, json: JSON.stringify({ ...ENVELOPE, detail: { id: ".." } }) };
+    const failed = await failure(invoker.invoke({ ...dotted, event }, signal()));
+    // What the receiver read is the request line as sent: nothing on the way resolved the segments.
+    assert.equal(target.requests[0]?.url, "/api/tenants/%2E%2E/orders/%2E");
+    assert.match(
+      failed.message,
+      /POST http:\/\/127\.0\.0\.1:\d+\/api\/tenants\/%2E%2E\/orders\/%2E returned HTTP 404/,
+    );
+    // Neighbours that only look like dot segments, and other values, go as they are.
+    await assert.rejects(
+      invoker.invoke(
+        invocation(resolved.destination.arn, {
+          spec: { HttpParameters: { PathParameterValues: ["...", "a.b"] } },
+        }),
+        signal(),
+      ),
+    );
+    assert.equal(target.requests[1]?.url, "/api/tenants/.../orders/a.b");
+  });
+
   it("times a call out after the invoker's timeout, even on a shared client that waits longer", async () => {
     const target = await receiver(() => {
       /* never answers */

@@ -3,7 +3,8 @@
  * with the AWS SDK: rules with SQS-compatible queue targets (standard and FIFO, with input
  * transformation), event bus targets (same account, and another account through the bus's policy;
  * one hop only),
- * failures that go to the target's dead-letter queue or the bus's, and the metrics that count them.
+ * failures that go to the target's dead-letter queue or the bus's, and the metrics that count them;
+ * events and failures holding characters SQS refuses, which still reach their queue.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -189,6 +190,88 @@ describe("queue targets", () => {
     assert.deepEqual(JSON.parse(byGroup.get("g2")?.Body ?? "{}"), { audit: true });
     const dedup = got.map((m) => m.Attributes?.MessageDeduplicationId);
     assert.notEqual(dedup[0], dedup[1]);
+  });
+
+  it("deliver to a standard queue with the target's MessageGroupId, as SQS's fair queues take it", async () => {
+    const url = await createQueue(sqs, "fair");
+    await rule("to-fair", { source: ["shop.fair"] });
+    await events.send(
+      new PutTargetsCommand({
+        Rule: "to-fair",
+        Targets: [{ Id: "f", Arn: queueArn("fair"), SqsParameters: { MessageGroupId: "tenant-1" } }],
+      }),
+    );
+    await put("shop.fair", {});
+    const [m] = await receive(url, 1, true);
+    assert.equal(m?.Attributes?.MessageGroupId, "tenant-1");
+    assert.equal(m?.Attributes?.MessageDeduplicationId, undefined, "deduplication is FIFO's");
+  });
+});
+
+describe("queue targets and characters SQS refuses", () => {
+  it("escape U+FFFE and lone surrogates in a JSON body, keeping its value; a text body gets U+FFFD", async () => {
+    const url = await createQueue(sqs, "nonchars");
+    const text = await createQueue(sqs, "nonchars-text");
+    await rule("nonchars", { source: ["shop.nonchars"] });
+    await events.send(
+      new PutTargetsCommand({
+        Rule: "nonchars",
+        Targets: [
+          { Id: "envelope", Arn: queueArn("nonchars") },
+          { Id: "path", Arn: queueArn("nonchars"), InputPath: "$.detail" },
+          {
+            Id: "text",
+            Arn: queueArn("nonchars-text"),
+            InputTransformer: { InputPathsMap: { note: "$.detail.note" }, InputTemplate: "note: <note>" },
+          },
+        ],
+      }),
+    );
+    // Legal JSON text, which PutEvents accepts: noncharacters and a surrogate without its pair, in
+    // the Detail text as such (JSON.stringify would escape the surrogate).
+    const note = "a\uFFFEb\uFFFFc\uD800d";
+    const r = await events.send(
+      new PutEventsCommand({
+        Entries: [{ Source: "shop.nonchars", DetailType: "test", Detail: `{"note":"${note}"}` }],
+      }),
+    );
+    assert.equal(r.FailedEntryCount, 0);
+    const id = r.Entries?.[0]?.EventId as string;
+    const got = await receive(url, 2);
+    assert.equal(got.length, 2, "both JSON bodies reached the queue");
+    const bodies = got.map((m) => m.Body as string);
+    const envelope = bodies.find((b) => b.includes('"source"')) as string;
+    const detail = bodies.find((b) => !b.includes('"source"')) as string;
+    assert.equal((JSON.parse(envelope) as { id: string }).id, id);
+    assert.deepEqual((JSON.parse(envelope) as { detail: unknown }).detail, { note });
+    assert.deepEqual(JSON.parse(detail), { note });
+    assert.match(envelope, /a\\ufffeb\\uffffc\\ud800d/, "written as escapes");
+    const [t] = await receive(text, 1);
+    assert.equal(t?.Body, "note: a\uFFFDb\uFFFDc\uFFFDd");
+  });
+
+  it("reach the dead-letter queue with such characters escaped when the target fails", async () => {
+    const dlq = await createQueue(sqs, "nonchars-dlq");
+    await rule("nonchars-dlq", { source: ["shop.nonchars-dlq"] });
+    await events.send(
+      new PutTargetsCommand({
+        Rule: "nonchars-dlq",
+        Targets: [
+          {
+            Id: "gone",
+            Arn: queueArn("no-such-nonchars"),
+            DeadLetterConfig: { Arn: queueArn("nonchars-dlq") },
+          },
+        ],
+      }),
+    );
+    const id = await put("shop.nonchars-dlq", { note: "x\uFFFEy" });
+    const [m] = await receive(dlq, 1, true);
+    assert.ok(m !== undefined, "the event reached the dead-letter queue");
+    const body = JSON.parse(m.Body as string) as { id: string; detail: unknown };
+    assert.equal(body.id, id);
+    assert.deepEqual(body.detail, { note: "x\uFFFEy" });
+    assert.equal(m.MessageAttributes?.ERROR_CODE?.StringValue, "NO_RESOURCE");
   });
 });
 
@@ -413,6 +496,35 @@ describe("dead-letter queues", () => {
     assert.equal(m?.MessageAttributes?.ERROR_CODE?.StringValue, "NO_RESOURCE");
     const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl: here, WaitTimeSeconds: 0 }));
     assert.equal(got.Messages, undefined, "nothing reached the bus of the same name in us-east-1");
+  });
+
+  it("receive an event whose failure names characters SQS refuses, with those as U+FFFD in ERROR_MESSAGE", async () => {
+    const dlq = await createQueue(sqs, "bell-dlq");
+    await createQueue(sqs, "bell.fifo", { FifoQueue: "true" });
+    await rule("bell", { source: ["shop.bell"] });
+    // PutTargets takes the group id; the queue refuses it, and its error quotes it, BEL and all.
+    await events.send(
+      new PutTargetsCommand({
+        Rule: "bell",
+        Targets: [
+          {
+            Id: "q",
+            Arn: queueArn("bell.fifo"),
+            SqsParameters: { MessageGroupId: "g\u0007\u0000" },
+            DeadLetterConfig: { Arn: queueArn("bell-dlq") },
+          },
+        ],
+      }),
+    );
+    const id = await put("shop.bell", {});
+    const [m] = await receive(dlq, 1, true);
+    assert.ok(m !== undefined, "the event reached the dead-letter queue");
+    assert.equal((JSON.parse(m.Body as string) as { id: string }).id, id);
+    assert.equal(m.MessageAttributes?.ERROR_CODE?.StringValue, "INVALID_PARAMETER");
+    assert.match(
+      m.MessageAttributes?.ERROR_MESSAGE?.StringValue ?? "",
+      /Value g\uFFFD\uFFFD for parameter MessageGroupId/,
+    );
   });
 
   it("on the bus catch failures of targets without their own", async () => {

@@ -49,10 +49,12 @@ interface Received {
 /** A loopback HTTP receiver whose answer per request is decided by `respond`. */
 class Receiver {
   readonly got: Received[] = [];
-  respond: (r: Received, n: number) => { status: number; headers?: Record<string, string> } | "reset" =
-    () => ({
-      status: 200,
-    });
+  respond: (
+    r: Received,
+    n: number,
+  ) => { status: number; headers?: Record<string, string>; body?: string } | "reset" = () => ({
+    status: 200,
+  });
   private readonly server: Server;
   private waiters: Array<() => void> = [];
 
@@ -70,7 +72,7 @@ class Receiver {
         this.got.push(r);
         const answer = this.respond(r, this.got.length);
         if (answer === "reset") req.socket.destroy();
-        else res.writeHead(answer.status, answer.headers ?? {}).end("{}");
+        else res.writeHead(answer.status, answer.headers ?? {}).end(answer.body ?? "{}");
         for (const w of this.waiters.splice(0)) w();
       });
     });
@@ -278,6 +280,50 @@ describe("webhook targets", () => {
     );
     assert.equal(r.got[0]?.path, "/in?api_key=QS-s3cr3t-zz&tenant=7", "the target still gets its query");
     assert.doesNotMatch(server.output(), /QS-s3cr3t-zz/);
+  });
+
+  it("keep a webhook URL's query values out of ERROR_MESSAGE and the log when its error page echoes them", async () => {
+    const { r, url } = await receiver();
+    r.respond = (got) => ({ status: 404, body: `No route for POST ${got.path}` });
+    const dlq = await createQueue(sqs, "echo-dlq");
+    await route("echoed-query", "app.echo", [
+      {
+        Id: "q",
+        Arn: `${url}/hooks?token=ECHO-s3cr3t-token&sig=a%2Fb%20c`,
+        DeadLetterConfig: { Arn: "arn:aws:sqs:us-east-1:000000000000:echo-dlq" },
+      },
+    ]);
+    await put("app.echo");
+    const m = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: dlq, WaitTimeSeconds: 5, MessageAttributeNames: ["All"] }),
+    );
+    const message = m.Messages?.[0]?.MessageAttributes?.ERROR_MESSAGE?.StringValue ?? "";
+    assert.match(message, /returned HTTP 404 Not Found: No route for POST \/hooks\?token=\*\*\*&sig=\*\*\*$/);
+    assert.equal(
+      r.got[0]?.path,
+      "/hooks?token=ECHO-s3cr3t-token&sig=a%2Fb%20c",
+      "the target still gets its query",
+    );
+    assert.doesNotMatch(server.output(), /ECHO-s3cr3t-token|a%2Fb%20c|a\/b c/);
+  });
+
+  it("send an error page with control characters to the dead-letter queue, as U+FFFD in ERROR_MESSAGE", async () => {
+    const { r, url } = await receiver();
+    r.respond = () => ({ status: 400, body: "\u001b[31mError: bad payload\u001b[0m\u0000" });
+    const dlq = await createQueue(sqs, "ansi-dlq");
+    await route("ansi", "app.ansi", [
+      { Id: "a", Arn: url, DeadLetterConfig: { Arn: "arn:aws:sqs:us-east-1:000000000000:ansi-dlq" } },
+    ]);
+    const id = await put("app.ansi");
+    const m = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: dlq, WaitTimeSeconds: 5, MessageAttributeNames: ["All"] }),
+    );
+    const dead = m.Messages?.[0];
+    assert.equal((JSON.parse(dead?.Body ?? "{}") as { id?: string }).id, id, "not dropped");
+    assert.match(
+      dead?.MessageAttributes?.ERROR_MESSAGE?.StringValue ?? "",
+      /returned HTTP 400 Bad Request: \uFFFD\[31mError: bad payload\uFFFD\[0m\uFFFD$/,
+    );
   });
 
   it("give up after MaximumRetryAttempts, marking the condition", async () => {

@@ -3,7 +3,8 @@
  * are called as EventBridge calls them.
  *
  * The request: the destination's method and InvocationEndpoint, each `*` of its path replaced by the
- * next of the target's `HttpParameters.PathParameterValues` (URL-encoded); the target's
+ * next of the target's `HttpParameters.PathParameterValues` (URL-encoded, and `.` or `..` as
+ * `%2E` or `%2E%2E`: a value stays inside its segment); the target's
  * HeaderParameters and QueryStringParameters (each of these values that is a JSON path read from the
  * event) merged with the connection's InvocationHttpParameters,
  * the connection's values taking precedence; `Content-Type: application/json; charset=utf-8` unless
