@@ -55,6 +55,12 @@ describe("event scanner", () => {
     assert.throws(() => matcher.matchJson(`{"a":"x","b":${deep}}`), /Nesting deeper than 1000/);
     assert.throws(() => matcher.matchJson(`{"a":${deep}}`), /Nesting deeper than 1000/);
   });
+
+  it("reads a flat list of millions of elements, which overflows the regular expression's stack", () => {
+    const long = `[${Array.from({ length: 2_000_000 }, (_, i) => i % 10).join(",")}]`;
+    assert.deepEqual(matcher.matchJson(`{"a":"x","b":${long}}`), ["r"]);
+    assert.throws(() => matcher.matchJson(`{"a":"x","b":${long.slice(0, -1)},]}`), /Unexpected character/);
+  });
 });
 
 describe("isJsonObject", () => {

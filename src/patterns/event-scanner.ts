@@ -28,6 +28,21 @@ const FLAT_OBJECT = `\\{(?:${MEMBER}(?:,${MEMBER})*|${WS})\\}`;
 const ELEMENT = `${WS}(?:${SCALAR}|${FLAT_OBJECT})${WS}`;
 const FLAT_CONTAINER = new RegExp(`${FLAT_OBJECT}|\\[(?:${ELEMENT}(?:,${ELEMENT})*|${WS})\\]`, "y");
 
+/**
+ * Where the flat container opening at `i` ends, or -1 when the one at `i` is not flat. The regex
+ * engine keeps state per repetition of the list, so a list of millions of elements overflows its
+ * stack (a RangeError): the loop in skip() reads that one instead.
+ */
+function flatContainerEnd(s: string, i: number): number {
+  FLAT_CONTAINER.lastIndex = i;
+  try {
+    return FLAT_CONTAINER.test(s) ? FLAT_CONTAINER.lastIndex : -1;
+  } catch (e) {
+    if (e instanceof RangeError) return -1;
+    throw e;
+  }
+}
+
 /** A reusable scanner; not re-entrant (one scan at a time). */
 export class EventScanner {
   private s = "";
@@ -402,9 +417,9 @@ export class EventScanner {
           i = this.i;
         }
       } else if (c === 123 || c === 91) {
-        FLAT_CONTAINER.lastIndex = i;
-        if (!this.trusted && FLAT_CONTAINER.test(s)) {
-          i = FLAT_CONTAINER.lastIndex;
+        const flatEnd = this.trusted ? -1 : flatContainerEnd(s, i);
+        if (flatEnd !== -1) {
+          i = flatEnd;
         } else {
           if (depth >= MAX_EVENT_DEPTH) {
             this.i = i;
