@@ -5,7 +5,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ApiError } from "./errors.js";
-import { serveAwsJson, type RawRequest } from "./protocol.js";
+import { jsonNestedDeeperThan, serveAwsJson, type RawRequest } from "./protocol.js";
 
 /** A failure of the server's own, shaped as the store's are (StoreFailureError). */
 class StoreLikeFailure extends Error {
@@ -53,5 +53,17 @@ describe("serveAwsJson's failures", () => {
       ["Unexpected", "StoreFull"],
     );
     assert.match(String(logged[1]?.error), /SQLITE_FULL/);
+  });
+});
+
+describe("jsonNestedDeeperThan", () => {
+  const deeper = (text: string, max: number): boolean => jsonNestedDeeperThan(Buffer.from(text), max);
+  it("counts nested objects and arrays, not brackets inside strings or after escapes", () => {
+    assert.equal(deeper('{"a":[{"b":[1]}]}', 4), false);
+    assert.equal(deeper('{"a":[{"b":[1]}]}', 3), true);
+    assert.equal(deeper('{"a":"[[[[{{{{"}', 1), false);
+    assert.equal(deeper('{"a":"\\"[[[[","b":"\\\\"}', 1), false);
+    assert.equal(deeper('{"a":"\\\\","b":[[1]]}', 2), true);
+    assert.equal(deeper("[[],[],[],[]]", 2), false);
   });
 });

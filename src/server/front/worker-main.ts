@@ -9,7 +9,13 @@ import type { AddressInfo } from "node:net";
 import { parentPort, workerData } from "node:worker_threads";
 import { QueueError, type SqsErrorCode } from "../../queues/errors/index.js";
 import { verifySignature } from "../../auth/index.js";
-import type { Input, OperationTable, RawRequest } from "../../api/wire/index.js";
+import {
+  MAX_INPUT_DEPTH,
+  TOO_DEEP,
+  type Input,
+  type OperationTable,
+  type RawRequest,
+} from "../../api/wire/index.js";
 import { routeApi } from "../api-router.js";
 import { closeConnectionsAsAnswered, createHttpServer } from "../http.js";
 import {
@@ -124,13 +130,10 @@ const onInternalError = (err: unknown, operation: string, requestId: string): vo
   });
 };
 
-/**
- * The deepest input handed to the main thread. A message is copied between threads by a recursive
- * structured clone, which a deeply nested input (JSON.parse takes any depth) overflows: the post
- * throws, or the main thread cannot read the message and it is never answered. No operation's input
- * comes near this depth.
- */
-const MAX_INPUT_DEPTH = 64;
+// The deepest input handed to the main thread (MAX_INPUT_DEPTH). A message is copied between threads
+// by a recursive structured clone, which a deeply nested input overflows: the post throws, or the main
+// thread cannot read the message and it is never answered. parseJsonBody refuses such a body before
+// it parses it only when it is large; a small one is refused here, once parsed.
 
 /** Whether `value` nests objects or arrays deeper than `max` levels. */
 function nestedDeeperThan(value: unknown, max: number): boolean {
@@ -144,8 +147,6 @@ function nestedDeeperThan(value: unknown, max: number): boolean {
   }
   return false;
 }
-
-const TOO_DEEP = `The request nests objects or arrays more than ${MAX_INPUT_DEPTH} levels deep.`;
 
 const eventsOperations: OperationTable<SignedBy> = Object.fromEntries(
   data.eventsOperations.map((op) => [
