@@ -418,6 +418,92 @@ describe("event bus targets", () => {
   });
 });
 
+describe("queues of another account", () => {
+  it("take a rule's events and dead letters when their policy grants events.amazonaws.com for that rule", async () => {
+    const other = newAccount();
+    const theirs = eventBridgeClient(server.url, other);
+    const ruleArn = (name: string) => `arn:aws:events:us-east-1:${other.accountId}:rule/${name}`;
+    // EventBridge's user guide's grant: the service principal, conditioned on the rule's ARN.
+    const grantTo = (name: string, rules: string[]) =>
+      JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Effect: "Allow",
+            Principal: { Service: "events.amazonaws.com" },
+            Action: "sqs:SendMessage",
+            Resource: queueArn(name),
+            Condition: { ArnEquals: { "aws:SourceArn": rules } },
+          },
+        ],
+      });
+    const inbox = await createQueue(sqs, "granted-inbox", {
+      Policy: grantTo("granted-inbox", [ruleArn("granted")]),
+    });
+    const dlq = await createQueue(sqs, "granted-dlq", {
+      Policy: grantTo("granted-dlq", [`arn:aws:events:us-east-1:${other.accountId}:rule/failing*`]),
+    });
+    try {
+      for (const [name, source] of [
+        ["granted", "svc.granted"],
+        ["not-granted", "svc.not-granted"],
+        ["failing-1", "svc.failing"],
+      ] as const) {
+        await theirs.send(
+          new PutRuleCommand({ Name: name, EventPattern: JSON.stringify({ source: [source] }) }),
+        );
+      }
+      await theirs.send(
+        new PutTargetsCommand({ Rule: "granted", Targets: [{ Id: "q", Arn: queueArn("granted-inbox") }] }),
+      );
+      await theirs.send(
+        new PutTargetsCommand({
+          Rule: "not-granted",
+          Targets: [{ Id: "q", Arn: queueArn("granted-inbox") }],
+        }),
+      );
+      // A target that fails at once (a queue that does not exist), whose dead letters go to the queue.
+      await theirs.send(
+        new PutTargetsCommand({
+          Rule: "failing-1",
+          Targets: [
+            {
+              Id: "gone",
+              Arn: queueArn("no-such-queue", other.accountId),
+              DeadLetterConfig: { Arn: queueArn("granted-dlq") },
+            },
+          ],
+        }),
+      );
+      for (const source of ["svc.granted", "svc.not-granted", "svc.failing"]) {
+        const r = await theirs.send(
+          new PutEventsCommand({ Entries: [{ Source: source, DetailType: "t", Detail: "{}" }] }),
+        );
+        assert.equal(r.FailedEntryCount, 0);
+      }
+      const got = await receive(inbox, 1);
+      assert.deepEqual(
+        got.map((m) => (JSON.parse(m.Body as string) as { source: string }).source),
+        ["svc.granted"],
+      );
+      const deadline = Date.now() + 5000;
+      while (
+        (await metric(server.url, "FailedInvocations", { rule: "not-granted", code: "NO_PERMISSIONS" })) < 1
+      ) {
+        assert.ok(Date.now() < deadline, "the rule the policy does not name was refused");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const [dead] = await receive(dlq, 1, true);
+      assert.equal((JSON.parse(dead?.Body as string) as { source: string }).source, "svc.failing");
+      assert.equal(dead?.MessageAttributes?.RULE_ARN?.StringValue, ruleArn("failing-1"));
+      const more = await sqs.send(new ReceiveMessageCommand({ QueueUrl: inbox, WaitTimeSeconds: 1 }));
+      assert.equal(more.Messages, undefined, "nothing more reached the inbox");
+    } finally {
+      theirs.destroy();
+    }
+  });
+});
+
 describe("dead-letter queues", () => {
   it("receive an event whose target cannot be delivered to, with EventBridge's attributes, without retries", async () => {
     const dlq = await createQueue(sqs, "dead-letters");

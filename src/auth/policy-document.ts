@@ -37,11 +37,25 @@ export const CONDITION_OPERATORS = [
   "StringNotEquals",
   "StringLike",
   "StringNotLike",
+  "ArnEquals",
+  "ArnLike",
+  "ArnNotEquals",
+  "ArnNotLike",
 ] as const;
 export type ConditionOperator = (typeof CONDITION_OPERATORS)[number];
 
-/** Condition keys Busbar evaluates in resource policies, lower-cased (IAM keys are case-insensitive). */
-export const CONDITION_KEYS = ["aws:principalorgid", "aws:principalaccount", "aws:principalarn"] as const;
+/**
+ * Condition keys Busbar evaluates in resource policies, lower-cased (IAM keys are case-insensitive).
+ * `aws:SourceArn` and `aws:SourceAccount` are present when Busbar's delivery writes to a queue for a
+ * rule, as the service principal `events.amazonaws.com` (the grant EventBridge's guide prescribes).
+ */
+export const CONDITION_KEYS = [
+  "aws:principalorgid",
+  "aws:principalaccount",
+  "aws:principalarn",
+  "aws:sourcearn",
+  "aws:sourceaccount",
+] as const;
 export type ConditionKey = (typeof CONDITION_KEYS)[number];
 
 /**
@@ -320,10 +334,28 @@ function compileResource(path: string, value: string, version: PolicyVersion): R
   if (version === "2012-10-17" && value.includes("${")) {
     throw new MalformedPolicyError(path, "policy variables such as ${aws:username} are not supported");
   }
-  // Wildcards stay inside their ARN segment, except in the resource part, which may itself hold colons.
+  return arnPattern(segments);
+}
+
+/**
+ * An ARN with wildcards as a regular expression: wildcards stay inside their ARN segment, except in
+ * the resource part, which may itself hold colons (IAM's resource matching, and its `ArnLike`).
+ */
+function arnPattern(segments: readonly string[]): RegExp {
   const prefix = segments.slice(0, ARN_PREFIX_SEGMENTS).map((s) => globToRegExp(s, "[^:]"));
   const rest = globToRegExp(segments.slice(ARN_PREFIX_SEGMENTS).join(":"), ".");
   return new RegExp(`^${[...prefix, rest].join(":")}$`, "s");
+}
+
+/**
+ * Whether `arn` matches the ARN `pattern` of an `ArnEquals`/`ArnLike` condition (both take wildcards,
+ * case-sensitive, segment by segment). A value that is not an ARN matches nothing.
+ * @see https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_ARN
+ */
+export function arnLike(pattern: string, arn: string): boolean {
+  const segments = pattern.split(":");
+  if (segments[0] !== "arn" || segments.length < ARN_PREFIX_SEGMENTS + 1) return false;
+  return arnPattern(segments).test(arn);
 }
 
 /** Translates `*` and `?` wildcards; `any` is the pattern of one matched character. */
@@ -346,7 +378,8 @@ function parsePrincipal(value: unknown, path: string): PrincipalSpec {
   const arns: string[] = [];
   const services: string[] = [];
   for (const [type, entry] of Object.entries(value)) {
-    // Services, web identity providers and S3 canonical users: no caller of Busbar is one of them.
+    // Services, web identity providers and S3 canonical users: no caller with a key is one of them;
+    // Busbar's delivery writes to queues as the service events.amazonaws.com.
     if (type === "Service" || type === "Federated" || type === "CanonicalUser") {
       services.push(...stringList(entry, `${path}.${type}`));
       continue;

@@ -295,10 +295,8 @@ describe("resource policies Busbar cannot evaluate in full", () => {
   });
 
   it("never lets a test it cannot evaluate grant, and lets it make a Deny apply", () => {
-    assert.equal(
-      evaluateResourcePolicy(policy(allowTo("*", { Condition: fromTopic.Condition })), put(OTHER)),
-      "ImplicitDeny",
-    );
+    const fromNetwork = { Condition: { IpAddress: { "aws:SourceIp": "10.0.0.0/8" } } };
+    assert.equal(evaluateResourcePolicy(policy(allowTo("*", fromNetwork)), put(OTHER)), "ImplicitDeny");
     const denyPlainHttp = {
       Effect: "Deny",
       Principal: "*",
@@ -328,6 +326,63 @@ describe("resource policies Busbar cannot evaluate in full", () => {
   it("covers the resource the policy is on when a statement has no Resource", () => {
     const { Resource: _, ...anywhere } = allowTo("*");
     assert.equal(evaluateResourcePolicy(policy(anywhere), put(OTHER)), "Allow");
+  });
+});
+
+describe("a queue policy's grant to a service", () => {
+  const RULE = "arn:aws:events:us-east-1:123456789012:rule/orders";
+  // What Busbar's delivery asks when a rule of another account writes to a queue.
+  const send = (ruleArn: string) => ({
+    principalAccountId: OTHER,
+    principalService: "events.amazonaws.com",
+    sourceArn: ruleArn,
+    sourceAccount: OTHER,
+    action: "sqs:SendMessage",
+    resource: QUEUE,
+  });
+  const toEvents = (Condition?: Record<string, unknown>) =>
+    policy({
+      Effect: "Allow",
+      Principal: { Service: "events.amazonaws.com" },
+      Action: "sqs:SendMessage",
+      Resource: QUEUE,
+      ...(Condition !== undefined && { Condition }),
+    });
+
+  it("allows events.amazonaws.com for the rules its ArnEquals, ArnLike or aws:SourceAccount names", () => {
+    assert.equal(
+      evaluateResourcePolicy(toEvents({ ArnEquals: { "aws:SourceArn": RULE } }), send(RULE)),
+      "Allow",
+    );
+    assert.equal(
+      evaluateResourcePolicy(toEvents({ ArnEquals: { "aws:SourceArn": RULE } }), send(`${RULE}-2`)),
+      "ImplicitDeny",
+    );
+    const anyRuleOfOther = { ArnLike: { "aws:SourceArn": `arn:aws:events:*:${OTHER}:rule/*` } };
+    assert.equal(evaluateResourcePolicy(toEvents(anyRuleOfOther), send(`${RULE}-2`)), "Allow");
+    // Wildcards stay in their ARN segment: * in the region does not stretch over the account.
+    const wrongAccount = { ArnLike: { "aws:SourceArn": "arn:aws:events:*:rule/*" } };
+    assert.equal(evaluateResourcePolicy(toEvents(wrongAccount), send(RULE)), "ImplicitDeny");
+    assert.equal(
+      evaluateResourcePolicy(toEvents({ StringEquals: { "aws:SourceAccount": OTHER } }), send(RULE)),
+      "Allow",
+    );
+    assert.equal(
+      evaluateResourcePolicy(toEvents({ ArnNotLike: { "aws:SourceArn": `${RULE}*` } }), send(RULE)),
+      "ImplicitDeny",
+    );
+    assert.equal(evaluateResourcePolicy(toEvents(), send(RULE)), "Allow");
+  });
+
+  it("never admits a caller with a key, nor another service", () => {
+    assert.equal(
+      evaluateResourcePolicy(toEvents(), { ...send(RULE), principalService: undefined }),
+      "ImplicitDeny",
+    );
+    assert.equal(
+      evaluateResourcePolicy(toEvents(), { ...send(RULE), principalService: "sns.amazonaws.com" }),
+      "ImplicitDeny",
+    );
   });
 });
 

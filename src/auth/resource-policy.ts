@@ -6,12 +6,13 @@
  *
  * Statement elements beyond identity policies: `Principal` or `NotPrincipal` (`"*"`, `{"AWS": …}` with
  * `*`, 12-digit account IDs, `arn:aws:iam::<account>:root` or other IAM ARNs, and `Service`,
- * `Federated` and `CanonicalUser` principals, which no caller of Busbar is), `Resource` optional (the
- * resource the policy is on), and `Condition` with any IAM operator and key. Busbar evaluates
- * `StringEquals`, `StringNotEquals`, `StringLike` and `StringNotLike` on `aws:PrincipalOrgID`,
- * `aws:PrincipalAccount` and `aws:PrincipalArn`; any other test (SNS's and S3's `ArnEquals` on
- * `aws:SourceArn`, say) is kept, never lets an Allow grant, and makes a Deny apply. The document may
- * not exceed 10 KB.
+ * `Federated` and `CanonicalUser` principals, of which only `events.amazonaws.com` is ever a caller:
+ * Busbar's delivery writing to a queue for a rule), `Resource` optional (the resource the policy is
+ * on), and `Condition` with any IAM operator and key. Busbar evaluates `StringEquals`,
+ * `StringNotEquals`, `StringLike`, `StringNotLike` and the four `Arn…` operators on
+ * `aws:PrincipalOrgID`, `aws:PrincipalAccount`, `aws:PrincipalArn`, `aws:SourceArn` and
+ * `aws:SourceAccount`; any other test (`…IfExists`, `aws:SecureTransport`, say) is kept, never lets an
+ * Allow grant, and makes a Deny apply. The document may not exceed 10 KB.
  * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutPermission.html
  * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_RemovePermission.html
  * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_Condition.html
@@ -25,8 +26,10 @@ import {
 } from "./errors.js";
 import { statementMatches } from "./policy.js";
 import {
+  arnLike,
   globToRegExp,
   parsePolicyDocument,
+  type ConditionKey,
   type ConditionTest,
   type Decision,
   type ParsedPolicy,
@@ -79,6 +82,15 @@ export interface ResourceRequestContext {
   readonly principalOrgId?: string | undefined;
   /** The caller's IAM ARN, the value of `aws:PrincipalArn`. */
   readonly principalArn?: string | undefined;
+  /**
+   * The service the request is made as (`events.amazonaws.com` when delivery writes to a queue), which
+   * a `{"Service": …}` principal names; absent for a caller with an access key.
+   */
+  readonly principalService?: string | undefined;
+  /** The resource the service acts for (the rule's ARN), the value of `aws:SourceArn`. */
+  readonly sourceArn?: string | undefined;
+  /** The account of that resource, the value of `aws:SourceAccount`. */
+  readonly sourceAccount?: string | undefined;
 }
 
 /**
@@ -205,27 +217,54 @@ function principalIs(principal: PrincipalSpec, context: ResourceRequestContext):
   if (principal.any) return true;
   return (
     principal.accounts.includes(context.principalAccountId) ||
-    (context.principalArn !== undefined && principal.arns.includes(context.principalArn))
+    (context.principalArn !== undefined && principal.arns.includes(context.principalArn)) ||
+    (context.principalService !== undefined && principal.services.includes(context.principalService))
   );
 }
 
+/** The value of a condition key in the request's context; undefined when the request has none. */
+function contextValue(key: ConditionKey, context: ResourceRequestContext): string | undefined {
+  switch (key) {
+    case "aws:principalorgid":
+      return context.principalOrgId;
+    case "aws:principalaccount":
+      return context.principalAccountId;
+    case "aws:principalarn":
+      return context.principalArn;
+    case "aws:sourcearn":
+      return context.sourceArn;
+    case "aws:sourceaccount":
+      return context.sourceAccount;
+  }
+}
+
 function conditionHolds(test: ConditionTest & { supported: true }, context: ResourceRequestContext): boolean {
-  const actual =
-    test.key === "aws:principalorgid"
-      ? context.principalOrgId
-      : test.key === "aws:principalaccount"
-        ? context.principalAccountId
-        : context.principalArn;
-  const matches = (value: string): boolean =>
-    test.operator === "StringLike" || test.operator === "StringNotLike"
-      ? new RegExp(`^${globToRegExp(value, ".")}$`, "s").test(actual ?? "")
-      : value === actual;
+  const actual = contextValue(test.key, context);
+  const matches = (value: string): boolean => {
+    if (actual === undefined) return false;
+    switch (test.operator) {
+      case "StringLike":
+      case "StringNotLike":
+        return new RegExp(`^${globToRegExp(value, ".")}$`, "s").test(actual);
+      case "ArnEquals":
+      case "ArnLike":
+      case "ArnNotEquals":
+      case "ArnNotLike":
+        return arnLike(value, actual);
+      default:
+        return value === actual;
+    }
+  };
   switch (test.operator) {
     case "StringEquals":
     case "StringLike":
+    case "ArnEquals":
+    case "ArnLike":
       return actual !== undefined && test.values.some(matches);
     case "StringNotEquals":
     case "StringNotLike":
+    case "ArnNotEquals":
+    case "ArnNotLike":
       // A negated operator holds when the key is absent from the request context, as in IAM.
       return actual === undefined || !test.values.some(matches);
   }

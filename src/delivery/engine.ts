@@ -710,7 +710,7 @@ export class DeliveryEngine {
       log.warn(context, "delivery failed; no dead-letter queue, event dropped");
     } else {
       try {
-        await this.#o.deadLetters.send(dlq, lane.accountId, event.json, {
+        await this.#o.deadLetters.send(dlq, { accountId: lane.accountId, ruleArn }, event.json, {
           RULE_ARN: ruleArn,
           TARGET_ARN: targetArn,
           ERROR_CODE: failure.error.code,

@@ -11,13 +11,23 @@ import { DeliveryError, type Invocation, type TargetInvoker } from "./types.js";
 /** EventBridge's SenderId for the messages it sends (what SQS records as the sender). */
 const SENDER_ID = "AIDAEVENTBRIDGEBUSBAR";
 
-/** Sends one message to a queue on behalf of a rule's account, or throws a {@link DeliveryError}. */
+/** The principal EventBridge writes to queues as, which a queue policy names to let rules send. */
+export const EVENTS_SERVICE_PRINCIPAL = "events.amazonaws.com";
+
+/** Who a message is sent for: a rule, and the account that owns it. */
+export interface QueueSender {
+  readonly accountId: string;
+  readonly ruleArn: string;
+}
+
+/** Sends one message to a queue on behalf of a rule, or throws a {@link DeliveryError}. */
 async function sendToQueue(
   queues: QueueService,
   queueArn: string,
-  accountId: string,
+  sender: QueueSender,
   entry: Readonly<Record<string, unknown>>,
 ): Promise<void> {
+  const { accountId, ruleArn } = sender;
   const ref = parseQueueArn(queueArn);
   if (ref === undefined)
     throw new DeliveryError("INVALID_PARAMETER", `${queueArn} is not a queue ARN.`, { retryable: false });
@@ -26,16 +36,20 @@ async function sendToQueue(
   if (queue === undefined || queue.arn !== queueArn)
     throw new DeliveryError("NO_RESOURCE", `Queue ${queueArn} does not exist.`, { retryable: false });
   if (queue.accountId !== accountId) {
-    // Across accounts, the queue's policy must let the rule's account send (as AWS requires).
+    // Across accounts, the queue's policy must let the rule send: by its account, or by the grant
+    // EventBridge's guide prescribes, to the service principal for the rule (aws:SourceArn).
     const decision = evaluateResourcePolicy(queue.attributes.Policy, {
       principalAccountId: accountId,
+      principalService: EVENTS_SERVICE_PRINCIPAL,
+      sourceArn: ruleArn,
+      sourceAccount: accountId,
       action: "sqs:SendMessage",
       resource: queue.arn,
     });
     if (decision !== "Allow")
       throw new DeliveryError(
         "NO_PERMISSIONS",
-        `The policy of queue ${queueArn} does not allow account ${accountId} to send messages to it.`,
+        `The policy of queue ${queueArn} does not allow rule ${ruleArn} of account ${accountId} to send messages to it.`,
         { retryable: false },
       );
   }
@@ -65,7 +79,7 @@ export class QueueTargetInvoker implements TargetInvoker {
   constructor(private readonly queues: QueueService) {}
 
   async invoke(invocation: Invocation): Promise<void> {
-    const { target, payload, accountId, deliveryId } = invocation;
+    const { target, payload, accountId, ruleArn, deliveryId } = invocation;
     const sqs = target.spec.SqsParameters as Readonly<Record<string, unknown>> | undefined;
     const groupId = sqs?.MessageGroupId;
     const fifo = target.arn.endsWith(".fifo");
@@ -75,16 +89,21 @@ export class QueueTargetInvoker implements TargetInvoker {
         `Target ${target.id} is a FIFO queue and needs SqsParameters.MessageGroupId.`,
         { retryable: false },
       );
-    await sendToQueue(this.queues, target.arn, accountId, {
-      // An event's JSON may hold characters SQS refuses (U+FFFE in a string): escaped, not lost.
-      MessageBody: sqsBody(payload),
-      // A standard queue takes a MessageGroupId too (SQS's fair queues), as EventBridge sends it.
-      ...(typeof groupId === "string" && { MessageGroupId: groupId }),
-      // FIFO: the delivery id (one per event and target, the same on every retry) deduplicates the
-      // retries of this delivery within 5 minutes; the event id would also drop another target's
-      // message of the same event (two targets, or two rules, on one FIFO queue).
-      ...(fifo && { MessageDeduplicationId: deliveryId }),
-    });
+    await sendToQueue(
+      this.queues,
+      target.arn,
+      { accountId, ruleArn },
+      {
+        // An event's JSON may hold characters SQS refuses (U+FFFE in a string): escaped, not lost.
+        MessageBody: sqsBody(payload),
+        // A standard queue takes a MessageGroupId too (SQS's fair queues), as EventBridge sends it.
+        ...(typeof groupId === "string" && { MessageGroupId: groupId }),
+        // FIFO: the delivery id (one per event and target, the same on every retry) deduplicates the
+        // retries of this delivery within 5 minutes; the event id would also drop another target's
+        // message of the same event (two targets, or two rules, on one FIFO queue).
+        ...(fifo && { MessageDeduplicationId: deliveryId }),
+      },
+    );
   }
 
   close(): Promise<void> {
@@ -108,7 +127,7 @@ export class DeadLetters {
    */
   async send(
     queueArn: string,
-    accountId: string,
+    sender: QueueSender,
     body: string,
     attributes: Readonly<Record<string, string>>,
   ): Promise<void> {
@@ -126,6 +145,6 @@ export class DeadLetters {
         StringValue: value === "" ? "-" : sqsText(value.slice(0, 2048)),
       };
     }
-    await sendToQueue(this.queues, queueArn, accountId, { MessageBody: sqsBody(body), MessageAttributes });
+    await sendToQueue(this.queues, queueArn, sender, { MessageBody: sqsBody(body), MessageAttributes });
   }
 }
