@@ -16,6 +16,7 @@ import type { Connection, ConnectionAuthorizationType, ConnectionState } from ".
 import { ApiError } from "../errors.js";
 import { optionalString, requiredString, type Input } from "../input.js";
 import { syncApiDestinations } from "./api-destinations.js";
+import { oneAtATime } from "./one-at-a-time.js";
 import {
   AUTHORIZATION_TYPES,
   CONNECTION_NAME,
@@ -313,37 +314,20 @@ const deauthorizeConnection: Operation = async (ctx, input) => {
 };
 
 /**
- * The last mutating operation queued per connection (`<account>/<name>`). Each operation reads the
- * connection, merges and writes it whole, with no version check in the store: two at once would let
- * the later write undo the earlier (an UpdateConnection re-sealing the secrets a DeauthorizeConnection
- * had just dropped). Run one at a time per connection, each reads what the previous one wrote.
+ * Mutating operations on a connection run one at a time per connection (`<account>/<name>`). Each reads
+ * the connection, merges and writes it whole: two at once would let the later write undo the earlier
+ * (an UpdateConnection re-sealing the secrets a DeauthorizeConnection had just dropped).
  */
-const queued = new Map<string, Promise<unknown>>();
-
-/** `op`, run after the mutating operations on the same connection that came before it. */
-function oneAtATime(op: Operation): Operation {
-  return (ctx, input) => {
-    const key = `${ctx.caller.accountId}/${typeof input.Name === "string" ? input.Name : ""}`;
-    const run = (): Promise<Record<string, unknown>> => op(ctx, input);
-    const result = (queued.get(key) ?? Promise.resolve()).then(run, run);
-    const settled = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    queued.set(key, settled);
-    void settled.then(() => {
-      if (queued.get(key) === settled) queued.delete(key);
-    });
-    return result;
-  };
-}
+const oneAtATimePerConnection = oneAtATime(
+  (ctx, input) => `${ctx.caller.accountId}/${typeof input.Name === "string" ? input.Name : ""}`,
+);
 
 /** The connection operations by name. */
 export const connectionOperations: Readonly<Record<string, Operation>> = {
-  CreateConnection: oneAtATime(createConnection),
+  CreateConnection: oneAtATimePerConnection(createConnection),
   DescribeConnection: describeConnection,
   ListConnections: listConnections,
-  UpdateConnection: oneAtATime(updateConnection),
-  DeleteConnection: oneAtATime(deleteConnection),
-  DeauthorizeConnection: oneAtATime(deauthorizeConnection),
+  UpdateConnection: oneAtATimePerConnection(updateConnection),
+  DeleteConnection: oneAtATimePerConnection(deleteConnection),
+  DeauthorizeConnection: oneAtATimePerConnection(deauthorizeConnection),
 };

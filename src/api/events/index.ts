@@ -7,6 +7,7 @@ import { busOperations } from "./buses.js";
 import { connectionOperations } from "./connections.js";
 import type { Operation } from "./context.js";
 import { eventOperations } from "./events.js";
+import { oneAtATimePerAccount } from "./one-at-a-time.js";
 import { permissionOperations } from "./permissions.js";
 import { ruleOperations } from "./rules.js";
 import { signingSecretOperations } from "./signing-secrets.js";
@@ -15,8 +16,24 @@ import { targetOperations } from "./targets.js";
 
 export type { Caller, Operation, OperationContext } from "./context.js";
 
-/** Every EventBridge operation (and Busbar's own: signing secrets, accounts and keys), by the name in `X-Amz-Target: AWSEvents.<name>`. */
-export const eventBridgeOperations: Readonly<Record<string, Operation>> = Object.freeze({
+/** The operations that change an account's buses, rules, targets, tags and bus policies. */
+const ACCOUNT_CHANGES = new Set([
+  "CreateEventBus",
+  "UpdateEventBus",
+  "DeleteEventBus",
+  "PutRule",
+  "DeleteRule",
+  "EnableRule",
+  "DisableRule",
+  "PutTargets",
+  "RemoveTargets",
+  "TagResource",
+  "UntagResource",
+  "PutPermission",
+  "RemovePermission",
+]);
+
+const operations: Readonly<Record<string, Operation>> = {
   ...busOperations,
   ...ruleOperations,
   ...targetOperations,
@@ -27,4 +44,18 @@ export const eventBridgeOperations: Readonly<Record<string, Operation>> = Object
   ...apiDestinationOperations,
   ...signingSecretOperations,
   ...accountOperations,
-});
+};
+
+/**
+ * Every EventBridge operation (and Busbar's own: signing secrets, accounts and keys), by the name in
+ * `X-Amz-Target: AWSEvents.<name>`; those that change an account's buses, rules, targets, tags and
+ * policies run one at a time per account (./one-at-a-time.ts).
+ */
+export const eventBridgeOperations: Readonly<Record<string, Operation>> = Object.freeze(
+  Object.fromEntries(
+    Object.entries(operations).map(([name, op]) => [
+      name,
+      ACCOUNT_CHANGES.has(name) ? oneAtATimePerAccount(op) : op,
+    ]),
+  ),
+);
