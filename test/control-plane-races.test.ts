@@ -19,6 +19,10 @@ import {
   type EventBridgeClient,
 } from "@aws-sdk/client-eventbridge";
 import { eventBridgeClient, removeDataDir, startBusbar, type BusbarProcess } from "./support/index.js";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { PutEventsCommand, RemoveTargetsCommand } from "@aws-sdk/client-eventbridge";
+import { openSqliteStore } from "../src/store/index.js";
 
 let server: BusbarProcess;
 let events: EventBridgeClient;
@@ -132,5 +136,112 @@ describe("control-plane calls at the same time", () => {
       policy.Statement?.map((s) => s.Sid).sort(),
       accounts.map((_, i) => `account-${i}`).sort(),
     );
+  });
+});
+
+/** A loopback receiver that counts the requests to each path, answering 500 to those under /fail. */
+async function receiver(): Promise<{ server: Server; url: string; hits: Map<string, number> }> {
+  const hits = new Map<string, number>();
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      hits.set(req.url ?? "", (hits.get(req.url ?? "") ?? 0) + 1);
+      res.writeHead(req.url?.startsWith("/fail") === true ? 500 : 200).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, hits };
+}
+
+const LOOPBACK = { BUSBAR_ALLOW_TARGET_NETWORKS: "127.0.0.0/8" };
+
+describe("a target removed, then added again under its id", () => {
+  it("gets none of the events accepted while the removal ran", async () => {
+    const hooks = await receiver();
+    const node = await startBusbar({
+      env: { ...LOOPBACK, BUSBAR_RETRY_BASE_MS: "20", BUSBAR_RETRY_MAX_MS: "50" },
+    });
+    const eb = eventBridgeClient(node.url);
+    try {
+      await eb.send(new PutRuleCommand({ Name: "window", EventPattern: '{"source":["window"]}' }));
+      for (let cycle = 0; cycle < 8; cycle++) {
+        await eb.send(
+          new PutTargetsCommand({
+            Rule: "window",
+            Targets: [{ Id: "t", Arn: `${hooks.url}/fail/${cycle}` }],
+          }),
+        );
+        // Events accepted before, during and after the removal: none may reach the target added next.
+        const puts = Array.from({ length: 40 }, (_, i) =>
+          new Promise((r) => setTimeout(r, i % 8)).then(() =>
+            eb.send(
+              new PutEventsCommand({
+                Entries: [{ Source: "window", DetailType: "t", Detail: `{"i":${i}}` }],
+              }),
+            ),
+          ),
+        );
+        await new Promise((r) => setTimeout(r, 3));
+        await eb.send(new RemoveTargetsCommand({ Rule: "window", Ids: ["t"] }));
+        await Promise.all(puts);
+        await eb.send(
+          new PutTargetsCommand({ Rule: "window", Targets: [{ Id: "t", Arn: `${hooks.url}/new/${cycle}` }] }),
+        );
+        await new Promise((r) => setTimeout(r, 300));
+        assert.equal(hooks.hits.get(`/new/${cycle}`) ?? 0, 0, `cycle ${cycle}`);
+        await eb.send(new RemoveTargetsCommand({ Rule: "window", Ids: ["t"] }));
+      }
+    } finally {
+      eb.destroy();
+      await node.stop();
+      removeDataDir(node.dataDir);
+      hooks.server.close();
+    }
+  });
+
+  it("gets none of the deliveries a removal cut short by a crash left behind", async () => {
+    const hooks = await receiver();
+    // Failed deliveries wait a minute for their retry: they are still pending at the next start.
+    const env = { ...LOOPBACK, BUSBAR_RETRY_BASE_MS: "60000" };
+    let node = await startBusbar({ env });
+    const { dataDir } = node;
+    let eb = eventBridgeClient(node.url);
+    try {
+      await eb.send(new PutRuleCommand({ Name: "crash", EventPattern: '{"source":["crash"]}' }));
+      await eb.send(
+        new PutTargetsCommand({ Rule: "crash", Targets: [{ Id: "t", Arn: `${hooks.url}/fail/old` }] }),
+      );
+      for (let i = 0; i < 10; i++)
+        await eb.send(
+          new PutEventsCommand({ Entries: [{ Source: "crash", DetailType: "t", Detail: "{}" }] }),
+        );
+      eb.destroy();
+      await node.stop();
+      // What a crash between the store's removal of the target and the drop of its deliveries leaves.
+      const store = openSqliteStore({ dataDir });
+      assert.equal(await store.countDeliveries(), 10);
+      await store.removeTargets("000000000000", "default", "crash", ["t"]);
+      await store.close();
+      node = await startBusbar({ dataDir, env });
+      eb = eventBridgeClient(node.url);
+      await eb.send(
+        new PutTargetsCommand({ Rule: "crash", Targets: [{ Id: "t", Arn: `${hooks.url}/new` }] }),
+      );
+      eb.destroy();
+      await node.stop();
+      const after = openSqliteStore({ dataDir });
+      assert.equal(
+        await after.countDeliveries(),
+        0,
+        "the left deliveries went with the new target's arrival",
+      );
+      await after.close();
+      assert.equal(hooks.hits.get("/new") ?? 0, 0);
+    } finally {
+      eb.destroy();
+      await node.stop();
+      removeDataDir(dataDir);
+      hooks.server.close();
+    }
   });
 });

@@ -153,6 +153,10 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
       resolved.clear();
     },
     async dropDeliveries(scope) {
+      // The caller took the bus, rule or targets out of the registry already: events matched against
+      // them before that may still be on their way to the store. Once those are committed and
+      // dispatched, forgetting and dropping catches all of them.
+      await committer?.settled();
       engine.forget(scope);
       // In steps: other calls to the store run between them.
       await sweepInSteps((cursor) => store.dropDeliveries(scope, DROP_SCAN_LIMIT, cursor));

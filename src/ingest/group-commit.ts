@@ -24,6 +24,10 @@ export class GroupCommitter {
   private scheduled = false;
   private inFlight = 0;
   private idle: Array<() => void> = [];
+  /** Commits requested and not yet settled, for {@link settled}. */
+  private readonly outstanding = new Set<Waiter>();
+  /** Callers of {@link settled} and the commits each still waits for. */
+  private barriers: Array<{ readonly waiting: Set<Waiter>; readonly resolve: () => void }> = [];
 
   /**
    * @param onCommitted called with each batch of records once it is durable, before the callers
@@ -38,9 +42,22 @@ export class GroupCommitter {
   commit(records: readonly IngestRecord[]): Promise<void> {
     if (records.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ records, resolve, reject });
+      const waiter = { records, resolve, reject };
+      this.queue.push(waiter);
+      this.outstanding.add(waiter);
       this.schedule();
     });
+  }
+
+  /**
+   * Resolves once every commit requested before the call has settled (and its records were handed to
+   * `onCommitted`), however many are requested after it: what a removal of targets waits for, so that
+   * the events matched against them before the registry changed are committed, and dispatched, before
+   * their deliveries are dropped.
+   */
+  settled(): Promise<void> {
+    if (this.outstanding.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.barriers.push({ waiting: new Set(this.outstanding), resolve }));
   }
 
   /** Resolves once everything queued so far is committed (or failed). */
@@ -87,12 +104,25 @@ export class GroupCommitter {
       await this.store.appendEvents(records);
     } catch (e) {
       for (const w of batch) w.reject(e);
+      this.settle(batch);
       return;
     }
     try {
       this.onCommitted?.(records);
     } finally {
       for (const w of batch) w.resolve();
+      this.settle(batch);
     }
+  }
+
+  private settle(batch: readonly Waiter[]): void {
+    for (const w of batch) this.outstanding.delete(w);
+    if (this.barriers.length === 0) return;
+    this.barriers = this.barriers.filter((b) => {
+      for (const w of batch) b.waiting.delete(w);
+      if (b.waiting.size > 0) return true;
+      b.resolve();
+      return false;
+    });
   }
 }

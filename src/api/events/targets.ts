@@ -200,6 +200,17 @@ const putTargets: Operation = async (ctx, input) => {
     );
   }
   if (good.length > 0) {
+    // A new target starts with no pending delivery: any left under its names (by a removal of an
+    // earlier target cut short by a crash) were for that one, and go now, before it can match.
+    const known = new Set(existing.map((t) => t.id));
+    const added = good.filter((t) => !known.has(t.id)).map((t) => t.id);
+    if (added.length > 0)
+      await ctx.dropDeliveries({
+        accountId: rule.accountId,
+        busName: rule.busName,
+        ruleName: rule.name,
+        targetIds: added,
+      });
     const sealed = good.map((t) => sealTarget(ctx.secrets, t));
     await ctx.store.putTargets(rule.accountId, rule.busName, rule.name, sealed);
     ctx.registry.setTargets(rule.accountId, rule.busName, rule.name, await ruleTargets(ctx, rule));
@@ -227,6 +238,8 @@ const removeTargets: Operation = async (ctx, input) => {
     return v;
   });
   const removed = await ctx.store.removeTargets(rule.accountId, rule.busName, rule.name, ids);
+  // Out of the registry first, so that no event matches them from here on.
+  ctx.registry.setTargets(rule.accountId, rule.busName, rule.name, await ruleTargets(ctx, rule));
   for (const id of removed) await ctx.signingSecrets.remove(rule.arn, id);
   // Events accepted before may reach a removed target, never a target added later under its id.
   if (removed.length > 0)
@@ -236,7 +249,6 @@ const removeTargets: Operation = async (ctx, input) => {
       ruleName: rule.name,
       targetIds: removed,
     });
-  ctx.registry.setTargets(rule.accountId, rule.busName, rule.name, await ruleTargets(ctx, rule));
   return { FailedEntryCount: 0, FailedEntries: [] };
 };
 
