@@ -1,6 +1,6 @@
 /**
  * `busbar test-pattern`, run as a real process: exit 0 on a match, 1 on no match, 2 with the reason
- * when the pattern is invalid.
+ * when the pattern is invalid, 3 when it could not be evaluated.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -67,6 +67,32 @@ describe("busbar test-pattern", () => {
     assert.equal(r.status, 2);
     assert.match(r.stderr, /only one of --pattern and --event can be read from standard input/);
   });
+  it("exits 3 in one line when the pattern could not be evaluated against the event, not 1 (no match)", () => {
+    // Thirty alternatives with conditions on two fields of each of 9000 elements: more steps than
+    // matching one event may take.
+    const alternatives = Array.from({ length: 30 }, (_, k) => ({
+      a: [{ "anything-but": String(k) }],
+      b: [{ "anything-but": String(k) }],
+    }));
+    const pattern = file("many.json", JSON.stringify({ detail: { p: { $or: alternatives } } }));
+    const big = file(
+      "big.json",
+      JSON.stringify({ detail: { p: Array.from({ length: 9000 }, () => ({ a: "x", b: "y" })) } }),
+    );
+    const r = busbar(["test-pattern", "--pattern", pattern, "--event", big]);
+    assert.equal(r.status, 3, r.stderr);
+    assert.equal(r.stdout, "");
+    assert.match(
+      r.stderr,
+      /^error: the pattern could not be evaluated against the event: Matching the event would take more than/,
+    );
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+  });
+  it("names the file it cannot read, a directory too", () => {
+    const r = busbar(["test-pattern", "--pattern", dir, "--event", event]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, new RegExp(`^error: cannot read ${dir}: EISDIR`));
+  });
   it("exits 2 with usage help when an option is missing", () => {
     const r = busbar(["test-pattern", "--pattern", event]);
     assert.equal(r.status, 2);
@@ -83,6 +109,12 @@ describe("the installed command", () => {
     const r = spawnSync(join(root, "bin", "busbar.js"), ["--help"], { cwd: root, encoding: "utf8" });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /Usage: busbar/);
+  });
+  it("prints its version", () => {
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string };
+    const r = runBusbar(["--version"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), pkg.version);
   });
   it("is what npm start runs, with the same flags", () => {
     const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {

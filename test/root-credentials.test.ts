@@ -1,13 +1,18 @@
 /**
  * Root credentials when BUSBAR_ROOT_* are unset: generated on first start, printed once, saved with
- * mode 0600 in the data directory, and reused (not printed) on the next start.
+ * mode 0600 in the data directory, and reused (not printed) on the next start. A root key deleted
+ * with `busbar keys delete` is not made again from them.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ListEventBusesCommand } from "@aws-sdk/client-eventbridge";
-import { eventBridgeClient, removeDataDir, startBusbar } from "./support/busbar-process.js";
+import { eventBridgeClient, removeDataDir, runBusbar, startBusbar, TEST_ROOT } from "./support/index.js";
+
+/** The environment of `busbar` commands on a data directory: no endpoint of the caller's. */
+const { BUSBAR_ENDPOINT: _endpoint, ...cli } = process.env;
 
 describe("generated root credentials", () => {
   it("are printed once, saved privately, reused, and work", async () => {
@@ -29,5 +34,63 @@ describe("generated root credentials", () => {
     assert.equal(await second.stop(), 0);
     assert.ok(!second.output().includes(saved.secretAccessKey), "never logged");
     removeDataDir(first.dataDir);
+  });
+});
+
+describe("a deleted root key", () => {
+  it("stays deleted at the next start, with a warning; other credentials are made a root key", async () => {
+    const first = await startBusbar();
+    assert.equal(await first.stop(), 0, first.output());
+    const deleted = runBusbar(["keys", "delete", TEST_ROOT.accessKeyId, "--data-dir", first.dataDir], {
+      env: cli,
+    });
+    assert.equal(deleted.status, 0, deleted.stderr);
+    // Started again with the same credentials in BUSBAR_ROOT_*: the key is not made again.
+    const second = await startBusbar({ dataDir: first.dataDir });
+    try {
+      const eb = eventBridgeClient(second.url);
+      await assert.rejects(eb.send(new ListEventBusesCommand({})), { name: "UnrecognizedClientException" });
+      eb.destroy();
+      assert.match(second.output(), /"accessKeyId":"BBTESTROOTKEY0000001"/);
+      assert.match(second.output(), /the root key of the root credentials was deleted, and is not restored/);
+    } finally {
+      assert.equal(await second.stop(), 0);
+    }
+    // New credentials (another key id): a root key again.
+    const other = { accessKeyId: "BBTESTROOTKEY0000002", secretAccessKey: "another-root-secret-0123456789" };
+    const third = await startBusbar({
+      dataDir: first.dataDir,
+      env: {
+        BUSBAR_ROOT_ACCESS_KEY_ID: other.accessKeyId,
+        BUSBAR_ROOT_SECRET_ACCESS_KEY: other.secretAccessKey,
+      },
+    });
+    try {
+      const eb = eventBridgeClient(third.url, other);
+      assert.ok((await eb.send(new ListEventBusesCommand({}))).EventBuses?.length);
+      eb.destroy();
+      assert.doesNotMatch(third.output(), /is not restored/);
+    } finally {
+      assert.equal(await third.stop(), 0);
+      removeDataDir(first.dataDir);
+    }
+  });
+});
+
+describe("a root credentials file that is not one", () => {
+  it("is named when the server refuses to start", () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "busbar-test-"));
+    const file = join(dataDir, "root-credentials.json");
+    writeFileSync(file, "garbage\n", { mode: 0o600 });
+    const r = runBusbar(["serve", "--port", "0", "--data-dir", dataDir], {
+      env: { ...cli, BUSBAR_ROOT_ACCESS_KEY_ID: "", BUSBAR_ROOT_SECRET_ACCESS_KEY: "" },
+      timeoutMs: 20_000,
+    });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(`^error: Busbar could not start: ${file} is not a valid credentials file: `),
+    );
+    removeDataDir(dataDir);
   });
 });

@@ -240,6 +240,8 @@ describe("bad values", () => {
     ["BUSBAR_HTTP_THREADS", "2", /BUSBAR_HTTP_THREADS must be an integer from 0 to 1/],
     ["BUSBAR_HTTP_THREADS", "many", /BUSBAR_HTTP_THREADS must be an integer/],
     ["BUSBAR_STORE_THREAD", "both", /BUSBAR_STORE_THREAD must be "main" or "worker"/],
+    ["BUSBAR_LOG_LEVEL", "loud", /BUSBAR_LOG_LEVEL must be one of/],
+    ["BUSBAR_ALLOW_TARGET_NETWORKS", "notacidr", /is not a CIDR/],
   ] as const) {
     it(`${name}=${value} refuses to start`, () => {
       const r = runBusbar(["serve", "--port", "0", "--data-dir", "/nonexistent/x"], {
@@ -265,16 +267,6 @@ describe("bad values", () => {
           ["--port", "0", "--data-dir", "/proc/busbar-test/x"],
           {},
           /no such file or directory, mkdir '\/proc\/busbar-test'/,
-        ],
-        [
-          ["--port", "0", "--data-dir", join(dir, "b")],
-          { BUSBAR_LOG_LEVEL: "loud" },
-          /BUSBAR_LOG_LEVEL must be one of/,
-        ],
-        [
-          ["--port", "0", "--data-dir", join(dir, "c")],
-          { BUSBAR_ALLOW_TARGET_NETWORKS: "notacidr" },
-          /is not a CIDR/,
         ],
       ] as const) {
         const r = runBusbar(["serve", ...args], { env: { ...process.env, ...env }, timeoutMs: 20_000 });

@@ -5,16 +5,16 @@
  * (`--endpoint URL`, through Busbar's own API operations, signed with the credentials of
  * AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY). Both print the same JSON.
  */
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { join } from "node:path";
 import {
+  ACCOUNT_ID,
   AccountsError,
   createAccessKey,
   createAccount as createAccountIn,
   deleteAccessKey,
 } from "../accounts/index.js";
-import { loadConfig } from "../config/index.js";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { resolveDataDir, resolveRegion } from "../config/index.js";
 import {
   DEFAULT_SQLITE_FILE_NAME,
   allItems,
@@ -22,36 +22,117 @@ import {
   type AccessKey,
   type Store,
 } from "../store/index.js";
-import { AdminError, callRemote, callRemoteAllPages, printJson, remoteFor } from "./remote.js";
-import type { Output } from "./test-pattern.js";
+import { OutputError, writeFailure, type Output } from "./output.js";
+import { AdminError, callRemote, callRemoteAllPages, printJson, remoteFor, type Place } from "./remote.js";
 
-export { AdminError } from "./remote.js";
+export { AdminError, type Place } from "./remote.js";
 
-/** Where a command works: `--data-dir` (or its default), or `--endpoint` (or BUSBAR_ENDPOINT). */
-export interface Place {
-  readonly dataDir?: string;
-  readonly endpoint?: string;
+/** Length of SQLite's database header; the schema version (`user_version`) is at offset 60. */
+const SQLITE_HEADER_BYTES = 100;
+const SQLITE_MAGIC = "SQLite format 3\0";
+const USER_VERSION_OFFSET = 60;
+
+/** The first bytes of `file`, up to `length`. */
+function readHead(file: string, length: number): Buffer {
+  const fd = openSync(file, "r");
+  try {
+    const head = Buffer.alloc(length);
+    return head.subarray(0, readSync(fd, head, 0, length, 0));
+  } finally {
+    closeSync(fd);
+  }
 }
 
-async function withStore<T>(
-  dataDir: string | undefined,
-  f: (store: Store, region: string) => Promise<T>,
-): Promise<T> {
-  const config = loadConfig({ dataDir });
-  // A typo in the path would otherwise make a new, empty database there that no server reads.
-  if (!existsSync(join(config.dataDir, DEFAULT_SQLITE_FILE_NAME))) {
-    throw new AdminError(
-      `${config.dataDir} is not a Busbar data directory (it has no ${DEFAULT_SQLITE_FILE_NAME}): check --data-dir ` +
+/** Whether a write-ahead log with pages in it lies beside `file`. */
+function hasLog(file: string): boolean {
+  try {
+    return statSync(`${file}-wal`).size > 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Refuses a data directory `busbar serve` never made, before the store opens it (and would make or
+ * migrate a database there that no server reads): one without a busbar.db (a typo in the path), or
+ * whose busbar.db is empty, not SQLite, or without Busbar's schema. The schema version is read from
+ * the file's header, unless a write-ahead log is there: a running server's newest pages, its schema
+ * on a first start among them, may be in the log alone.
+ * @see https://www.sqlite.org/fileformat2.html#the_database_header
+ * @throws AdminError naming the directory and what is wrong.
+ */
+function checkDataDir(dataDir: string): void {
+  const file = join(dataDir, DEFAULT_SQLITE_FILE_NAME);
+  const notBusbar = (why: string) =>
+    new AdminError(
+      `${dataDir} is not a Busbar data directory (${why}): check --data-dir ` +
         "(or BUSBAR_DATA_DIR), run `busbar serve` on it once first, or use --endpoint with a running server",
     );
-  }
-  const store = openSqliteStore({ dataDir: config.dataDir });
+  let head: Buffer;
   try {
-    return await f(store, config.region);
+    head = readHead(file, SQLITE_HEADER_BYTES);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") throw notBusbar(`it has no ${DEFAULT_SQLITE_FILE_NAME}`);
+    if (code === "EISDIR") throw notBusbar(`its ${DEFAULT_SQLITE_FILE_NAME} is a directory`);
+    throw new AdminError(`cannot read ${file}: ${(e as Error).message}`);
+  }
+  if (head.length === 0) throw notBusbar(`its ${DEFAULT_SQLITE_FILE_NAME} is empty`);
+  if (head.length < SQLITE_HEADER_BYTES || head.toString("latin1", 0, SQLITE_MAGIC.length) !== SQLITE_MAGIC)
+    throw notBusbar(`its ${DEFAULT_SQLITE_FILE_NAME} is not a SQLite database`);
+  if (head.readUInt32BE(USER_VERSION_OFFSET) === 0 && !hasLog(file))
+    throw notBusbar(`its ${DEFAULT_SQLITE_FILE_NAME} has no Busbar schema`);
+}
+
+/** The store of a data directory `busbar serve` made; why it cannot be opened, naming the file. */
+function openDataDir(dataDir: string): Store {
+  checkDataDir(dataDir);
+  const file = join(dataDir, DEFAULT_SQLITE_FILE_NAME);
+  try {
+    return openSqliteStore({ dataDir });
+  } catch (e) {
+    // A StoreOpenError's message names the file already ("cannot open <file> as a Busbar database:
+    // …"); the others (a newer schema version) do not.
+    const message = e instanceof Error ? e.message : String(e);
+    throw new AdminError(
+      (e as { code?: unknown }).code === "StoreOpenFailed" ? message : `cannot open ${file}: ${message}`,
+    );
+  }
+}
+
+async function withStore<T>(place: Place, f: (store: Store, region: string) => Promise<T>): Promise<T> {
+  // Only what a data directory needs is read: a BUSBAR_PORT for the server does not matter here.
+  const region = resolveRegion(place.region);
+  const store = openDataDir(resolveDataDir(place.dataDir));
+  try {
+    return await f(store, region);
   } catch (e) {
     throw e instanceof AccountsError ? new AdminError(e.message) : e;
   } finally {
     await store.close();
+  }
+}
+
+/** `--account`: an account id, checked here so that both places refuse a malformed one alike. */
+function accountOption(id: string): string {
+  if (!ACCOUNT_ID.test(id)) throw new AdminError(`--account must be 12 digits, got "${id}"`);
+  return id;
+}
+
+/**
+ * Prints what a command made, with a secret shown only this once, and waits until it is written. A
+ * failed write is reported naming what was made (`made`) and the way out (`wayOut`), since the secret
+ * is lost.
+ * @throws OutputError when standard output could not be written.
+ */
+async function printSecret(io: Output, value: unknown, made: string, wayOut: string): Promise<void> {
+  printJson(io, value);
+  try {
+    await io.flushed?.();
+  } catch (e) {
+    throw new OutputError(
+      `${made} was created, but its secret could not be written to standard output (${writeFailure(e)}) and is not shown again: ${wayOut}`,
+    );
   }
 }
 
@@ -61,25 +142,33 @@ const msOf = (seconds: unknown): number => Number(seconds) * 1000;
 
 /** `accounts create`: a new account with its default bus and a root key; prints the key once. */
 export async function createAccount(io: Output, opts: Place & { id?: string; name?: string }): Promise<void> {
+  const print = (made: { accountId: string; name: string; accessKeyId: string; secretAccessKey: string }) =>
+    printSecret(
+      io,
+      made,
+      `account ${made.accountId}, with root key ${made.accessKeyId},`,
+      `delete the key (busbar keys delete ${made.accessKeyId}) and give the account another (busbar keys create --account ${made.accountId})`,
+    );
   const server = remoteFor(opts);
   if (server !== undefined) {
     const r = await callRemote(server, "CreateAccount", { AccountId: opts.id, Name: opts.name });
-    printJson(io, {
-      accountId: r.AccountId,
-      name: r.Name,
-      accessKeyId: r.AccessKeyId,
-      secretAccessKey: r.SecretAccessKey,
+    // callRemote checked the reply's shape: these are strings.
+    await print({
+      accountId: r.AccountId as string,
+      name: r.Name as string,
+      accessKeyId: r.AccessKeyId as string,
+      secretAccessKey: r.SecretAccessKey as string,
     });
     return;
   }
-  await withStore(opts.dataDir, async (store, region) => {
-    const { account, key } = await createAccountIn(store, region, { id: opts.id, name: opts.name });
-    printJson(io, {
-      accountId: account.id,
-      name: account.name,
-      accessKeyId: key.accessKeyId,
-      secretAccessKey: key.secretAccessKey,
-    });
+  const { account, key } = await withStore(opts, (store, region) =>
+    createAccountIn(store, region, { id: opts.id, name: opts.name }),
+  );
+  await print({
+    accountId: account.id,
+    name: account.name,
+    accessKeyId: key.accessKeyId,
+    secretAccessKey: key.secretAccessKey,
   });
 }
 
@@ -98,7 +187,7 @@ export async function listAccounts(io: Output, opts: Place): Promise<void> {
     );
     return;
   }
-  await withStore(opts.dataDir, async (store) => {
+  await withStore(opts, async (store) => {
     const accounts = await allItems((options) => store.listAccounts(options));
     printJson(
       io,
@@ -119,21 +208,30 @@ export async function createKey(
       throw new AdminError(`cannot read policy file ${file}: ${(e as Error).message}`);
     }
   });
-  const printKey = (key: { accountId: unknown; accessKeyId: unknown; secretAccessKey: unknown }) =>
-    printJson(io, { ...key, policies: policies.length });
+  const account = accountOption(opts.account);
+  const printKey = (key: { accountId: string; accessKeyId: string; secretAccessKey: string }) =>
+    printSecret(
+      io,
+      { ...key, policies: policies.length },
+      `access key ${key.accessKeyId} of account ${key.accountId}`,
+      `delete it (busbar keys delete ${key.accessKeyId}) and create another`,
+    );
   const server = remoteFor(opts);
   if (server !== undefined) {
-    const r = await callRemote(server, "CreateAccessKey", { AccountId: opts.account, Policies: policies });
-    printKey({ accountId: r.AccountId, accessKeyId: r.AccessKeyId, secretAccessKey: r.SecretAccessKey });
+    const r = await callRemote(server, "CreateAccessKey", { AccountId: account, Policies: policies });
+    // callRemote checked the reply's shape: these are strings.
+    await printKey({
+      accountId: r.AccountId as string,
+      accessKeyId: r.AccessKeyId as string,
+      secretAccessKey: r.SecretAccessKey as string,
+    });
     return;
   }
-  await withStore(opts.dataDir, async (store) => {
-    const key = await createAccessKey(store, opts.account, policies);
-    printKey({
-      accountId: key.accountId,
-      accessKeyId: key.accessKeyId,
-      secretAccessKey: key.secretAccessKey,
-    });
+  const key = await withStore(opts, (store) => createAccessKey(store, account, policies));
+  await printKey({
+    accountId: key.accountId,
+    accessKeyId: key.accessKeyId,
+    secretAccessKey: key.secretAccessKey,
   });
 }
 
@@ -153,12 +251,13 @@ function describeKey(key: Omit<AccessKey, "secretAccessKey">) {
  * default, on a server the caller's account's.
  */
 export async function listKeys(io: Output, opts: Place & { account?: string }): Promise<void> {
+  const account = opts.account === undefined ? undefined : accountOption(opts.account);
   const server = remoteFor(opts);
   if (server !== undefined) {
     const keys = (await callRemoteAllPages(
       server,
       "ListAccessKeys",
-      { AccountId: opts.account },
+      { AccountId: account },
       "AccessKeys",
     )) as Array<{
       AccessKeyId: string;
@@ -181,8 +280,11 @@ export async function listKeys(io: Output, opts: Place & { account?: string }): 
     );
     return;
   }
-  await withStore(opts.dataDir, async (store) => {
-    const keys = await allItems((options) => store.listAccessKeys(opts.account, options));
+  await withStore(opts, async (store) => {
+    // As ListAccessKeys on a server: an account that does not exist is an error, not an empty list.
+    if (account !== undefined && (await store.getAccount(account)) === undefined)
+      throw new AdminError(`account ${account} does not exist`);
+    const keys = await allItems((options) => store.listAccessKeys(account, options));
     printJson(io, keys.map(describeKey));
   });
 }
@@ -191,6 +293,6 @@ export async function listKeys(io: Output, opts: Place & { account?: string }): 
 export async function deleteKey(io: Output, opts: Place & { accessKeyId: string }): Promise<void> {
   const server = remoteFor(opts);
   if (server !== undefined) await callRemote(server, "DeleteAccessKey", { AccessKeyId: opts.accessKeyId });
-  else await withStore(opts.dataDir, (store) => deleteAccessKey(store, opts.accessKeyId));
+  else await withStore(opts, (store) => deleteAccessKey(store, opts.accessKeyId));
   printJson(io, { deleted: opts.accessKeyId });
 }

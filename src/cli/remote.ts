@@ -1,12 +1,22 @@
 /**
  * Busbar's own API operations called from the command line (`--endpoint URL`): AWS JSON 1.1 requests
  * signed with SigV4 (`@smithy/signature-v4`, the AWS SDK's signer) for the `events` service, with the
- * credentials of the standard AWS environment variables.
+ * credentials of the standard AWS environment variables, in the server's region.
  */
 import { SignatureV4 } from "@smithy/signature-v4";
 import { request } from "undici";
 import { NodeSha256 } from "../auth/index.js";
-import type { Output } from "./test-pattern.js";
+import { parseInteger, resolveRegion, setting } from "../config/index.js";
+import type { Output } from "./output.js";
+import { REPLY_SHAPES, shapeProblem } from "./replies.js";
+
+/** The media type of AWS JSON 1.1, which Busbar answers with. */
+const AWS_JSON_1_1 = "application/x-amz-json-1.1";
+
+/** @default 20000 — BUSBAR_ENDPOINT_TIMEOUT_MS: how long a call to `--endpoint` may take in all. */
+export const DEFAULT_ENDPOINT_TIMEOUT_MS = 20_000;
+/** Longest BUSBAR_ENDPOINT_TIMEOUT_MS: an hour. */
+export const MAX_ENDPOINT_TIMEOUT_MS = 3_600_000;
 
 /** A usage problem the command reports with exit code 2. */
 export class AdminError extends Error {
@@ -19,33 +29,55 @@ export interface Remote {
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
   readonly region: string;
+  readonly timeoutMs: number;
+}
+
+/** The options that say where a command works. */
+export interface Place {
+  readonly endpoint?: string;
+  readonly dataDir?: string;
+  /** `--region`: the server's region (its BUSBAR_REGION). */
+  readonly region?: string;
 }
 
 /**
- * The remote of `--endpoint URL`, with credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
- * and the region from AWS_REGION or AWS_DEFAULT_REGION (default us-east-1: the server accepts any).
+ * The remote of `endpoint` (given as `from`: `--endpoint` or BUSBAR_ENDPOINT), with credentials from
+ * AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. Requests are signed for the server's region, which it
+ * checks in the signature's scope: `region` (`--region`), else BUSBAR_REGION, else us-east-1 (the
+ * server's default); the caller's AWS_REGION is for AWS, not for Busbar.
  * @throws AdminError for a URL that is not http(s), or missing credentials.
+ * @throws ConfigError for a bad region or BUSBAR_ENDPOINT_TIMEOUT_MS.
  */
-export function remoteOf(endpoint: string, env: NodeJS.ProcessEnv = process.env): Remote {
+export function remoteOf(
+  endpoint: string,
+  env: NodeJS.ProcessEnv = process.env,
+  from = "--endpoint",
+  region?: string,
+): Remote {
   let url: URL;
   try {
     url = new URL(endpoint);
   } catch {
-    throw new AdminError(`--endpoint must be a URL such as http://127.0.0.1:8380, got "${endpoint}"`);
+    throw new AdminError(`${from} must be a URL such as http://127.0.0.1:8380, got "${endpoint}"`);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:")
-    throw new AdminError(`--endpoint must be an http or https URL, got "${endpoint}"`);
+    throw new AdminError(`${from} must be an http or https URL, got "${endpoint}"`);
   const accessKeyId = env.AWS_ACCESS_KEY_ID ?? "";
   const secretAccessKey = env.AWS_SECRET_ACCESS_KEY ?? "";
   if (accessKeyId === "" || secretAccessKey === "")
     throw new AdminError(
       "--endpoint needs credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (a root key, or a key whose policies allow the busbar: action)",
     );
+  const timeout = setting(env, "BUSBAR_ENDPOINT_TIMEOUT_MS");
   return {
     endpoint: url,
     accessKeyId,
     secretAccessKey,
-    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "us-east-1",
+    region: resolveRegion(region, env),
+    timeoutMs:
+      timeout === undefined
+        ? DEFAULT_ENDPOINT_TIMEOUT_MS
+        : parseInteger("BUSBAR_ENDPOINT_TIMEOUT_MS", timeout, 1, MAX_ENDPOINT_TIMEOUT_MS),
   };
 }
 
@@ -54,26 +86,23 @@ export function remoteOf(endpoint: string, env: NodeJS.ProcessEnv = process.env)
  * `--data-dir` says to work on a data directory; `undefined` when there is none.
  * @throws AdminError for both flags at once, or as {@link remoteOf}.
  */
-export function remoteFor(
-  place: { readonly endpoint?: string; readonly dataDir?: string },
-  env: NodeJS.ProcessEnv = process.env,
-): Remote | undefined {
+export function remoteFor(place: Place, env: NodeJS.ProcessEnv = process.env): Remote | undefined {
   if (place.endpoint !== undefined) {
     if (place.dataDir !== undefined) throw new AdminError("give --data-dir or --endpoint, not both");
-    return remoteOf(place.endpoint, env);
+    return remoteOf(place.endpoint, env, "--endpoint", place.region);
   }
-  const fromEnv = env.BUSBAR_ENDPOINT;
-  return place.dataDir !== undefined || fromEnv === undefined || fromEnv === ""
+  const fromEnv = setting(env, "BUSBAR_ENDPOINT");
+  return place.dataDir !== undefined || fromEnv === undefined
     ? undefined
-    : remoteOf(fromEnv, env);
+    : remoteOf(fromEnv, env, "BUSBAR_ENDPOINT", place.region);
 }
 
 /**
  * The running server of a command that only works on one (see {@link remoteFor}).
  * @throws AdminError when it was given none.
  */
-export function requireRemote(endpoint: string | undefined, env: NodeJS.ProcessEnv = process.env): Remote {
-  const remote = remoteFor(endpoint === undefined ? {} : { endpoint }, env);
+export function requireRemote(place: Omit<Place, "dataDir">, env: NodeJS.ProcessEnv = process.env): Remote {
+  const remote = remoteFor(place, env);
   if (remote === undefined)
     throw new AdminError("this command calls a running server: give --endpoint URL or set BUSBAR_ENDPOINT");
   return remote;
@@ -106,8 +135,11 @@ export async function callRemoteAllPages(
 }
 
 /**
- * Calls `AWSEvents.<operation>` with `input`; returns the output.
- * @throws AdminError with the server's error type and message, or why the server could not be reached.
+ * Calls `AWSEvents.<operation>` with `input`; returns the output, once it has the operation's shape
+ * ({@link REPLY_SHAPES}). The whole call (connecting, and reading the reply) must end within the
+ * remote's timeout.
+ * @throws AdminError with the server's error type and message, why the server could not be reached
+ *   or did not answer in time, or why its reply is not one of Busbar's.
  */
 export async function callRemote(
   remote: Remote,
@@ -132,34 +164,54 @@ export async function callRemote(
     query: {},
     headers: {
       host: endpoint.host,
-      "content-type": "application/x-amz-json-1.1",
+      "content-type": AWS_JSON_1_1,
       "x-amz-target": `AWSEvents.${operation}`,
     },
     body,
   });
+  const signal = AbortSignal.timeout(remote.timeoutMs);
   let status: number;
+  let contentType: string;
   let text: string;
   try {
     const response = await request(new URL(path, endpoint), {
       method: "POST",
       headers: signed.headers,
       body,
+      signal,
     });
     status = response.statusCode;
+    const header = response.headers["content-type"];
+    contentType = (Array.isArray(header) ? header[0] : header) ?? "";
     text = await response.body.text();
   } catch (e) {
+    if (signal.aborted) {
+      throw new AdminError(
+        `${endpoint.origin} did not answer ${operation} within ${remote.timeoutMs / 1000} s (BUSBAR_ENDPOINT_TIMEOUT_MS)`,
+      );
+    }
     throw new AdminError(`cannot reach ${endpoint.origin}: ${(e as Error).message}`);
   }
-  let output: Record<string, unknown>;
+  const notBusbar = (why: string) =>
+    new AdminError(`${endpoint.origin} did not answer ${operation} as a Busbar server (${why})`);
+  let output: unknown;
   try {
-    output = JSON.parse(text) as Record<string, unknown>;
+    output = JSON.parse(text);
   } catch {
-    throw new AdminError(`${endpoint.origin} answered ${status} with a body that is not JSON`);
+    throw notBusbar(`HTTP ${status} with a body that is not JSON`);
   }
+  if (typeof output !== "object" || output === null || Array.isArray(output))
+    throw notBusbar(`HTTP ${status} with a body that is not a JSON object`);
+  const reply = output as Record<string, unknown>;
   if (status !== 200) {
-    const type = typeof output.__type === "string" ? output.__type : `HTTP ${status}`;
-    const message = typeof output.message === "string" ? output.message : text;
-    throw new AdminError(`${type}: ${message}`);
+    if (typeof reply.__type !== "string") throw notBusbar(`HTTP ${status} without an error type`);
+    const message = typeof reply.message === "string" ? reply.message : text;
+    throw new AdminError(`${reply.__type}: ${message}`);
   }
-  return output;
+  const mediaType = contentType.split(";")[0]?.trim().toLowerCase() ?? "";
+  if (mediaType !== AWS_JSON_1_1) throw notBusbar(`content-type "${contentType}", not ${AWS_JSON_1_1}`);
+  const shape = REPLY_SHAPES[operation];
+  const problem = shape === undefined ? undefined : shapeProblem(reply, shape);
+  if (problem !== undefined) throw notBusbar(problem);
+  return reply;
 }

@@ -2,13 +2,42 @@
  * `busbar serve`: runs a node until SIGTERM or SIGINT, then drains (stops accepting, finishes
  * in-flight requests and commits) and exits 0.
  */
-import { loadConfig, type ConfigFlags } from "../config/index.js";
+import { lookup } from "node:dns/promises";
+import { isIP } from "node:net";
+import { ConfigError, loadConfig, setting, type BusbarConfig, type ConfigFlags } from "../config/index.js";
 import { createLogger } from "../log/index.js";
 import { startNode } from "../server/index.js";
+
+/** BUSBAR_LOG_LEVEL, an empty one counting as unset: the logger's default, "info". */
+const logOptions = (): { level: string } => ({ level: setting(process.env, "BUSBAR_LOG_LEVEL") ?? "info" });
+
+/**
+ * The settings the server reads beside the configuration: the log level, and that the listen address
+ * resolves. Checked before anything is made in the data directory.
+ * @throws ConfigError naming the setting.
+ */
+async function checkStartSettings(config: BusbarConfig, flags: ConfigFlags): Promise<void> {
+  try {
+    createLogger({ ...logOptions(), destination: process.stderr });
+  } catch (e) {
+    throw new ConfigError(e instanceof Error ? e.message : String(e), { cause: e });
+  }
+  if (isIP(config.host) !== 0) return;
+  try {
+    await lookup(config.host);
+  } catch (e) {
+    const from = flags.host !== undefined ? "--host" : "BUSBAR_HOST";
+    throw new ConfigError(
+      `${from} "${config.host}" cannot be resolved to an address: ${e instanceof Error ? e.message : String(e)}`,
+      { cause: e },
+    );
+  }
+}
 
 /** Starts the server; resolves once it has stopped after a signal. */
 export async function runServe(flags: ConfigFlags): Promise<number> {
   const config = loadConfig(flags);
+  await checkStartSettings(config, flags);
   // Listen for signals before starting, so that one arriving during start-up still drains and exits 0.
   const signalled = new Promise<NodeJS.Signals>((resolve) => {
     process.once("SIGTERM", resolve);
@@ -17,7 +46,7 @@ export async function runServe(flags: ConfigFlags): Promise<number> {
   let log: ReturnType<typeof createLogger>;
   let node: Awaited<ReturnType<typeof startNode>>;
   try {
-    log = createLogger();
+    log = createLogger(logOptions());
     node = await startNode(config, log, (c, file) => {
       process.stdout.write(
         `\nBusbar generated root credentials for account ${config.accountId} (shown once; saved to ${file}, mode 0600):\n` +

@@ -4,12 +4,13 @@
  * DescribeTargetSigningSecrets and RotateTargetSigningSecret (docs/delivery.md), which no AWS SDK or
  * CLI models. Prints the operation's output as the AWS CLI would.
  */
+import type { Output } from "./output.js";
 import { AdminError, callRemote, printJson, requireRemote } from "./remote.js";
-import type { Output } from "./test-pattern.js";
 
-/** Which target: its rule (on a bus) and id, and the server to ask. */
+/** Which target: its rule (on a bus) and id, and the server to ask (and its region). */
 export interface TargetOptions {
   readonly endpoint?: string;
+  readonly region?: string;
   readonly rule: string;
   readonly targetId: string;
   readonly eventBusName?: string;
@@ -23,10 +24,7 @@ const targetInput = (opts: TargetOptions) => ({
 
 /** `targets describe-signing-secrets`: the secrets that sign the target's deliveries now. */
 export async function describeSigningSecrets(io: Output, opts: TargetOptions): Promise<void> {
-  printJson(
-    io,
-    await callRemote(requireRemote(opts.endpoint), "DescribeTargetSigningSecrets", targetInput(opts)),
-  );
+  printJson(io, await callRemote(requireRemote(opts), "DescribeTargetSigningSecrets", targetInput(opts)));
 }
 
 /** `targets rotate-signing-secret`: a new current secret; the previous ones sign on for a while. */
@@ -37,13 +35,14 @@ export async function rotateSigningSecret(
   const input: Record<string, unknown> = targetInput(opts);
   if (opts.secret !== undefined) input.Secret = opts.secret;
   if (opts.previousExpiresIn !== undefined) {
-    const seconds = Number(opts.previousExpiresIn);
-    if (!Number.isInteger(seconds)) {
+    // Decimal digits only: Number() reads "" (an unset shell variable) as 0, which would retire the
+    // previous secrets at once, and takes "0x10" and "1e2". The server checks the range.
+    if (!/^\d+$/.test(opts.previousExpiresIn)) {
       throw new AdminError(
         `--previous-expires-in must be a whole number of seconds, got "${opts.previousExpiresIn}"`,
       );
     }
-    input.PreviousSecretExpiresInSeconds = seconds;
+    input.PreviousSecretExpiresInSeconds = Number(opts.previousExpiresIn);
   }
-  printJson(io, await callRemote(requireRemote(opts.endpoint), "RotateTargetSigningSecret", input));
+  printJson(io, await callRemote(requireRemote(opts), "RotateTargetSigningSecret", input));
 }

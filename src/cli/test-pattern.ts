@@ -1,22 +1,33 @@
 /**
  * `busbar test-pattern --pattern FILE --event FILE`: tells whether an event matches a pattern.
- * Exit 0: it matches; 1: it does not; 2: the pattern (or the event) is invalid, with the reason.
+ * Exit 0: it matches; 1: it does not; 2: the pattern (or the event) is invalid, with the reason;
+ * 3: it could not be evaluated (the event is too large to match, or an unexpected failure), with the
+ * reason in one line.
  */
 import { readFileSync } from "node:fs";
-import { InvalidEventJsonError, InvalidEventPatternError, testPattern } from "../patterns/index.js";
+import {
+  InvalidEventJsonError,
+  InvalidEventPatternError,
+  MatchLimitExceededError,
+  testPattern,
+} from "../patterns/index.js";
+import type { Output } from "./output.js";
+
+export type { Output } from "./output.js";
 
 /** Exit codes of `test-pattern`. */
-export const TestPatternExit = { Match: 0, NoMatch: 1, Invalid: 2 } as const;
+export const TestPatternExit = { Match: 0, NoMatch: 1, Invalid: 2, NotEvaluated: 3 } as const;
 export type TestPatternExit = (typeof TestPatternExit)[keyof typeof TestPatternExit];
 
-/** Where the command writes. */
-export interface Output {
-  out(line: string): void;
-  err(line: string): void;
-}
-
 function read(file: string): string {
-  return file === "-" ? readFileSync(0, "utf8") : readFileSync(file, "utf8");
+  try {
+    return file === "-" ? readFileSync(0, "utf8") : readFileSync(file, "utf8");
+  } catch (e) {
+    // fs names the file for some errors (ENOENT) and not for others (EISDIR).
+    throw new Error(`cannot read ${file === "-" ? "standard input" : file}: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
 }
 
 /** Runs the command and returns its exit code. */
@@ -51,6 +62,11 @@ export function runTestPattern(patternFile: string, eventFile: string, io: Outpu
       io.err(`invalid: ${e.message}`);
       return TestPatternExit.Invalid;
     }
-    throw e;
+    // Neither a match nor a no-match: 0 or 1 would be an answer, and 2 blames the input.
+    const reason = e instanceof MatchLimitExceededError ? e.message : String(e);
+    io.err(
+      `error: the pattern could not be evaluated against the event: ${reason.replace(/\s*\n\s*/g, " ")}`,
+    );
+    return TestPatternExit.NotEvaluated;
   }
 }

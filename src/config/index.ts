@@ -2,7 +2,9 @@
  * Configuration, parsed and validated once at start-up into a frozen, fully defaulted object.
  * Sources, highest first: command-line flags, environment variables (`BUSBAR_*`), defaults.
  */
+import { isIP } from "node:net";
 import { resolve } from "node:path";
+import { SECRETS_KEY_ENV, SecretBoxError, openSecretBox, parseAllowedNetworks } from "../delivery/index.js";
 import { DEFAULT_PATTERN_LIMITS, type PatternLimits } from "../patterns/index.js";
 
 /** Default listen address. */
@@ -19,6 +21,14 @@ export const DEFAULT_REGION = "us-east-1";
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 /** How long accepted events are kept in the event log. */
 export const DEFAULT_EVENT_RETENTION_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * @default 5000 — BUSBAR_KEY_CACHE_MS: how long a node keeps an access key it looked up, so that keys
+ * created or deleted in the data directory beside a running server take effect within that time.
+ */
+export const DEFAULT_KEY_CACHE_MS = 5_000;
+/** Longest BUSBAR_KEY_CACHE_MS: an hour. */
+export const MAX_KEY_CACHE_MS = 3_600_000;
 
 /** @default 1024 — BUSBAR_DELIVERY_CONCURRENCY: invocations in flight over all targets. */
 export const DEFAULT_DELIVERY_CONCURRENCY = 1024;
@@ -71,6 +81,8 @@ export interface BusbarConfig {
   readonly rootSecretAccessKey: string | undefined;
   readonly maxBodyBytes: number;
   readonly eventRetentionMs: number;
+  /** BUSBAR_KEY_CACHE_MS: how long an access key looked up is kept ({@link DEFAULT_KEY_CACHE_MS}). */
+  readonly keyCacheMs: number;
   readonly patternLimits: PatternLimits;
   readonly delivery: DeliveryConfig;
   /**
@@ -105,26 +117,109 @@ export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
 
-function integer(name: string, text: string, min: number, max: number): number {
+/**
+ * A whole number from `text`, which must be decimal digits only (no sign, blank, exponent or `0x`).
+ * @param name the flag or environment variable it came from, for the message
+ * @throws ConfigError naming it and the range otherwise.
+ */
+export function parseInteger(name: string, text: string, min: number, max: number): number {
   const n = Number(text);
-  if (!/^\d+$/.test(text.trim()) || n < min || n > max) {
+  if (!/^\d+$/.test(text) || n < min || n > max) {
     throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${text}"`);
   }
   return n;
 }
 
-/** Reads and validates the configuration. */
+/** An environment variable's value; an empty variable counts as unset. */
+export function setting(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name];
+  return value === "" ? undefined : value;
+}
+
+/**
+ * The value of a command-line flag, else of its environment variable (empty counts as unset), with
+ * the name of where it came from; `undefined` when neither is given. An empty flag is refused: it is
+ * a mistake (an unset shell variable), never a request for a default.
+ */
+function flagOrSetting(
+  flag: string,
+  flagValue: string | undefined,
+  env: NodeJS.ProcessEnv,
+  name: string,
+): { value: string; from: string } | undefined {
+  if (flagValue !== undefined) {
+    if (flagValue === "") throw new ConfigError(`${flag} must not be empty`);
+    return { value: flagValue, from: flag };
+  }
+  const value = setting(env, name);
+  return value === undefined ? undefined : { value, from: name };
+}
+
+/** The data directory, absolute: `--data-dir`, else BUSBAR_DATA_DIR, else {@link DEFAULT_DATA_DIR}. */
+export function resolveDataDir(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(flagOrSetting("--data-dir", flag, env, "BUSBAR_DATA_DIR")?.value ?? DEFAULT_DATA_DIR);
+}
+
+/** The region: BUSBAR_REGION, else {@link DEFAULT_REGION}; `flag` (a `--region`) first when given. */
+export function resolveRegion(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  const given = flagOrSetting("--region", flag, env, "BUSBAR_REGION");
+  if (given === undefined) return DEFAULT_REGION;
+  if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(given.value))
+    throw new ConfigError(`${given.from} is not a region name: "${given.value}"`);
+  return given.value;
+}
+
+/**
+ * The listen address: an IP address or a host name (letters, digits, `-` and `_` in dot-separated
+ * labels). Dotted numbers that are no IPv4 address (`999.1.1.1`) are refused here rather than
+ * looked up.
+ */
+function listenHost(flags: ConfigFlags, env: NodeJS.ProcessEnv): string {
+  const given = flagOrSetting("--host", flags.host, env, "BUSBAR_HOST");
+  if (given === undefined) return DEFAULT_HOST;
+  const { value, from } = given;
+  const name =
+    /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*$/;
+  if (isIP(value) === 0 && (!name.test(value) || /^[\d.]+$/.test(value)))
+    throw new ConfigError(`${from} must be an IP address or a host name, got "${value}"`);
+  return value;
+}
+
+/**
+ * BUSBAR_SECRETS_KEY, when set, is checked here, before anything is made in the data directory (the
+ * key file is only read or made when the variable is not set).
+ */
+function checkSecretsKey(dataDir: string, env: NodeJS.ProcessEnv): void {
+  if (setting(env, SECRETS_KEY_ENV) === undefined) return;
+  try {
+    openSecretBox(dataDir, env);
+  } catch (e) {
+    throw e instanceof SecretBoxError ? new ConfigError(e.message, { cause: e }) : e;
+  }
+}
+
+/**
+ * Reads and validates the configuration, every setting before anything is made or read in the data
+ * directory.
+ * @throws ConfigError naming the flag or environment variable that cannot be used.
+ */
 export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): BusbarConfig {
-  const port = integer("port", String(flags.port ?? env.BUSBAR_PORT ?? DEFAULT_PORT), 0, 65535);
-  const accountId = env.BUSBAR_ACCOUNT_ID ?? DEFAULT_ACCOUNT_ID;
+  const host = listenHost(flags, env);
+  const givenPort = flagOrSetting(
+    "--port",
+    flags.port === undefined ? undefined : String(flags.port),
+    env,
+    "BUSBAR_PORT",
+  );
+  const port =
+    givenPort === undefined ? DEFAULT_PORT : parseInteger(givenPort.from, givenPort.value, 0, 65535);
+  const dataDir = resolveDataDir(flags.dataDir, env);
+  const accountId = setting(env, "BUSBAR_ACCOUNT_ID") ?? DEFAULT_ACCOUNT_ID;
   if (!/^\d{12}$/.test(accountId))
     throw new ConfigError(`BUSBAR_ACCOUNT_ID must be 12 digits, got "${accountId}"`);
-  const region = env.BUSBAR_REGION ?? DEFAULT_REGION;
-  if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region))
-    throw new ConfigError(`BUSBAR_REGION is not a region name: "${region}"`);
-  // An empty variable counts as unset.
-  const keyId = env.BUSBAR_ROOT_ACCESS_KEY_ID || undefined;
-  const secret = env.BUSBAR_ROOT_SECRET_ACCESS_KEY || undefined;
+  const region = resolveRegion(undefined, env);
+  const keyId = setting(env, "BUSBAR_ROOT_ACCESS_KEY_ID");
+  const secret = setting(env, "BUSBAR_ROOT_SECRET_ACCESS_KEY");
   if ((keyId === undefined) !== (secret === undefined)) {
     throw new ConfigError("Set both BUSBAR_ROOT_ACCESS_KEY_ID and BUSBAR_ROOT_SECRET_ACCESS_KEY, or neither");
   }
@@ -133,52 +228,48 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   }
   if (secret !== undefined && secret.length < 16)
     throw new ConfigError("BUSBAR_ROOT_SECRET_ACCESS_KEY must be at least 16 characters");
-  const retentionHours = env.BUSBAR_EVENT_RETENTION_HOURS;
+  const read = (name: string, def: number, min: number, max: number): number => {
+    const v = setting(env, name);
+    return v === undefined ? def : parseInteger(name, v, min, max);
+  };
+  checkSecretsKey(dataDir, env);
   return Object.freeze({
-    host: flags.host ?? env.BUSBAR_HOST ?? DEFAULT_HOST,
+    host,
     port,
-    dataDir: resolve(flags.dataDir ?? env.BUSBAR_DATA_DIR ?? DEFAULT_DATA_DIR),
+    dataDir,
     accountId,
     region,
     rootAccessKeyId: keyId,
     rootSecretAccessKey: secret,
-    maxBodyBytes:
-      env.BUSBAR_MAX_BODY_BYTES === undefined
-        ? DEFAULT_MAX_BODY_BYTES
-        : integer("BUSBAR_MAX_BODY_BYTES", env.BUSBAR_MAX_BODY_BYTES, 1024, 64 * 1024 * 1024),
+    maxBodyBytes: read("BUSBAR_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1024, 64 * 1024 * 1024),
     eventRetentionMs:
-      retentionHours === undefined
-        ? DEFAULT_EVENT_RETENTION_MS
-        : integer("BUSBAR_EVENT_RETENTION_HOURS", retentionHours, 1, 24 * 365) * 3_600_000,
+      read("BUSBAR_EVENT_RETENTION_HOURS", DEFAULT_EVENT_RETENTION_MS / 3_600_000, 1, 24 * 365) * 3_600_000,
+    keyCacheMs: read("BUSBAR_KEY_CACHE_MS", DEFAULT_KEY_CACHE_MS, 0, MAX_KEY_CACHE_MS),
     patternLimits: DEFAULT_PATTERN_LIMITS,
-    delivery: Object.freeze(deliveryConfig(env)),
+    delivery: Object.freeze(deliveryConfig(env, read)),
     // More than one front thread needs a listening socket per thread (SO_REUSEPORT, server.listen's
     // reusePort from Node 22.12); Node 20 has no way to share one safely between threads.
-    httpThreads:
-      env.BUSBAR_HTTP_THREADS === undefined || env.BUSBAR_HTTP_THREADS === ""
-        ? 0
-        : integer("BUSBAR_HTTP_THREADS", env.BUSBAR_HTTP_THREADS, 0, 1),
-    storeThread: storeThread(env.BUSBAR_STORE_THREAD),
+    httpThreads: read("BUSBAR_HTTP_THREADS", 0, 0, 1),
+    storeThread: storeThread(setting(env, "BUSBAR_STORE_THREAD")),
   });
 }
 
 function storeThread(text: string | undefined): StoreThread {
-  if (text === undefined || text === "") return DEFAULT_STORE_THREAD;
+  if (text === undefined) return DEFAULT_STORE_THREAD;
   if (text === StoreThread.Main || text === StoreThread.Worker) return text;
   throw new ConfigError(`BUSBAR_STORE_THREAD must be "main" or "worker", got "${text}"`);
 }
 
-function deliveryConfig(env: NodeJS.ProcessEnv): DeliveryConfig {
-  const read = (name: string, def: number, min: number, max: number): number => {
-    const v = env[name];
-    return v === undefined || v === "" ? def : integer(name, v, min, max);
-  };
+function deliveryConfig(
+  env: NodeJS.ProcessEnv,
+  read: (name: string, def: number, min: number, max: number) => number,
+): DeliveryConfig {
   const retryBaseMs = read("BUSBAR_RETRY_BASE_MS", DEFAULT_RETRY_BASE_MS, 1, 3_600_000);
   const retryMaxMs = read("BUSBAR_RETRY_MAX_MS", DEFAULT_RETRY_MAX_MS, 1, 86_400_000);
   if (retryMaxMs < retryBaseMs)
     throw new ConfigError("BUSBAR_RETRY_MAX_MS must not be smaller than BUSBAR_RETRY_BASE_MS");
-  const enabled = env.BUSBAR_DELIVERY ?? "on";
-  if (enabled !== "on" && enabled !== "off" && enabled !== "")
+  const enabled = setting(env, "BUSBAR_DELIVERY") ?? "on";
+  if (enabled !== "on" && enabled !== "off")
     throw new ConfigError(`BUSBAR_DELIVERY must be "on" or "off", got "${enabled}"`);
   return {
     enabled: enabled !== "off",
@@ -202,6 +293,17 @@ function deliveryConfig(env: NodeJS.ProcessEnv): DeliveryConfig {
     retryBaseMs,
     retryMaxMs,
     targetTimeoutMs: read("BUSBAR_TARGET_TIMEOUT_MS", DEFAULT_TARGET_TIMEOUT_MS, 100, 300_000),
-    allowTargetNetworks: env.BUSBAR_ALLOW_TARGET_NETWORKS ?? "",
+    allowTargetNetworks: allowTargetNetworks(setting(env, "BUSBAR_ALLOW_TARGET_NETWORKS") ?? ""),
   };
+}
+
+/** BUSBAR_ALLOW_TARGET_NETWORKS as given, once delivery's parser has accepted it. */
+function allowTargetNetworks(text: string): string {
+  try {
+    parseAllowedNetworks(text);
+  } catch (e) {
+    // The parser's message names the variable and the entry that is not a CIDR.
+    throw new ConfigError((e as Error).message, { cause: e });
+  }
+  return text;
 }

@@ -15,7 +15,7 @@ import {
 } from "../auth/index.js";
 import { ApiError, type OperationContext, type RawRequest } from "../api/index.js";
 import type { RuleRegistry } from "../buses/index.js";
-import type { BusbarConfig } from "../config/index.js";
+import { DEFAULT_KEY_CACHE_MS, type BusbarConfig } from "../config/index.js";
 import type { SecretBox, SigningSecrets } from "../delivery/index.js";
 import type { GroupCommitter } from "../ingest/index.js";
 import type { AccessKey, DeliveryScope, EventBus, Store } from "../store/index.js";
@@ -47,12 +47,6 @@ export type Authenticate = (request: RawRequest, service: string) => Promise<Pri
 
 const ACCOUNT_OF_ARN = /^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12}):/;
 
-/**
- * Access keys are looked up on every request: keep them for a few seconds (BUSBAR_KEY_CACHE_MS), so
- * keys created or deleted by `busbar keys` beside a running server take effect within that time.
- */
-export const KEY_CACHE_MS = Number(process.env.BUSBAR_KEY_CACHE_MS ?? 5_000);
-
 /** An access key as authentication needs it, with its policies parsed. */
 export interface KeyEntry {
   readonly key: AccessKey | undefined;
@@ -68,8 +62,12 @@ export type KeyLookup = ((accessKeyId: string, fresh?: boolean) => Promise<KeyEn
   forget(accessKeyId: string): void;
 };
 
-/** Creates a {@link KeyLookup} over the store with the BUSBAR_KEY_CACHE_MS lifetime. */
-export function createKeyLookup(store: Store, ttlMs: number = KEY_CACHE_MS): KeyLookup {
+/**
+ * Creates a {@link KeyLookup} over the store. Access keys are looked up on every request: each is kept
+ * for `ttlMs` (BUSBAR_KEY_CACHE_MS, a few seconds), so keys created or deleted by `busbar keys` beside
+ * a running server take effect within that time.
+ */
+export function createKeyLookup(store: Store, ttlMs: number = DEFAULT_KEY_CACHE_MS): KeyLookup {
   const cache = new Map<string, KeyEntry>();
   const lookup = async (accessKeyId: string, fresh = false): Promise<KeyEntry> => {
     const hit = cache.get(accessKeyId);

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { ensureDefaultBus, generateCredentials, type Credentials } from "../accounts/index.js";
 import type { RuleRegistry } from "../buses/index.js";
 import type { BusbarConfig } from "../config/index.js";
+import { createLogger } from "../log/index.js";
 import {
   SECRETS_KEY_ENV,
   SECRETS_KEY_FILE,
@@ -81,11 +82,18 @@ export function rootCredentials(
   makeDataDir(config.dataDir);
   const file = join(config.dataDir, ROOT_CREDENTIALS_FILE);
   if (existsSync(file)) {
-    const saved = JSON.parse(readFileSync(file, "utf8")) as Partial<RootCredentials>;
-    if (typeof saved.accessKeyId === "string" && typeof saved.secretAccessKey === "string") {
+    let saved: Partial<RootCredentials> | null;
+    try {
+      saved = JSON.parse(readFileSync(file, "utf8")) as Partial<RootCredentials> | null;
+    } catch (e) {
+      throw new Error(`${file} is not a valid credentials file: ${(e as Error).message}`, { cause: e });
+    }
+    if (typeof saved?.accessKeyId === "string" && typeof saved.secretAccessKey === "string") {
       return { accessKeyId: saved.accessKeyId, secretAccessKey: saved.secretAccessKey };
     }
-    throw new Error(`${file} is not a valid credentials file`);
+    throw new Error(
+      `${file} is not a valid credentials file: it must be a JSON object with accessKeyId and secretAccessKey`,
+    );
   }
   const created = generateCredentials();
   writeFileSync(file, JSON.stringify(created, null, 2) + "\n", { mode: 0o600 });
@@ -94,16 +102,45 @@ export function rootCredentials(
   return created;
 }
 
-/** Ensures the default account exists with its `default` bus and root key. */
+/**
+ * The store's record that a root key was provisioned from the credentials file or BUSBAR_ROOT_*
+ * (one per key id; the value is when). A provisioned key that is gone from the store was deleted
+ * (`busbar keys delete`), and is not made again.
+ */
+export const ROOT_KEY_PROVISIONED_PREFIX = "busbar/root-key-provisioned/";
+
+/** Where {@link ensureDefaults} reports a root key it does not restore. */
+export interface BootstrapLog {
+  warn(context: object, message: string): void;
+}
+
+/**
+ * Ensures the default account exists with its `default` bus and the root key of `root`. A root key
+ * that was provisioned before and then deleted stays deleted: it is reported through `log` and not
+ * restored. New credentials (another key id in the file or the environment) are provisioned, so
+ * that root credentials can be replaced.
+ */
 export async function ensureDefaults(
   store: Store,
   config: BusbarConfig,
   root: RootCredentials,
+  log: BootstrapLog = lazyLog(),
 ): Promise<void> {
   const now = Date.now();
   await store.putAccount({ id: config.accountId, name: "default", createdAt: now });
   await ensureDefaultBus(store, config.region, config.accountId);
+  const provisioned = `${ROOT_KEY_PROVISIONED_PREFIX}${root.accessKeyId}`;
   const existing = await store.getAccessKey(root.accessKeyId);
+  if (existing === undefined && (await store.getSecret(provisioned)) !== undefined) {
+    log.warn(
+      {
+        accessKeyId: root.accessKeyId,
+        source: config.rootAccessKeyId !== undefined ? "BUSBAR_ROOT_ACCESS_KEY_ID" : ROOT_CREDENTIALS_FILE,
+      },
+      "the root key of the root credentials was deleted, and is not restored: to have a root key again, set other credentials in BUSBAR_ROOT_ACCESS_KEY_ID and BUSBAR_ROOT_SECRET_ACCESS_KEY, or remove root-credentials.json to have new ones generated",
+    );
+    return;
+  }
   if (existing === undefined || existing.secretAccessKey !== root.secretAccessKey || !existing.root) {
     await store.putAccessKey({
       accessKeyId: root.accessKeyId,
@@ -114,6 +151,16 @@ export async function ensureDefaults(
       createdAt: existing?.createdAt ?? now,
     });
   }
+  // After the key: a start that dies between the two makes the key again, never takes it for deleted.
+  // Data directories from before this record get it at their next start, while their key is there.
+  if ((await store.getSecret(provisioned)) === undefined)
+    await store.putSecret(provisioned, new Date(now).toISOString());
+}
+
+/** A logger made on first use, for callers that pass none. */
+function lazyLog(): BootstrapLog {
+  let log: BootstrapLog | undefined;
+  return { warn: (context, message) => (log ??= createLogger()).warn(context, message) };
 }
 
 /** What {@link loadRegistry} reports: rules it skipped, targets whose sealed secrets it could not open. */

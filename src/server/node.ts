@@ -30,13 +30,7 @@ import {
   type Store,
 } from "../store/index.js";
 import { routeApi } from "./api-router.js";
-import {
-  KEY_CACHE_MS,
-  createAuthenticator,
-  createKeyLookup,
-  eventBridgeContext,
-  principalFor,
-} from "./authentication.js";
+import { createAuthenticator, createKeyLookup, eventBridgeContext, principalFor } from "./authentication.js";
 import {
   checkedSecretBox,
   ensureDefaults,
@@ -118,7 +112,7 @@ async function startLocked(
     await store.close();
     throw e;
   }
-  await ensureDefaults(store, config, root);
+  await ensureDefaults(store, config, root, log);
   const registry = new RuleRegistry(config.patternLimits);
   await loadRegistry(store, registry, secrets, {
     badRule: (arn, e) => log.error({ rule: arn, err: e }, "rule pattern no longer compiles; rule skipped"),
@@ -147,7 +141,7 @@ async function startLocked(
   delivery.attach(committer);
   if (config.delivery.enabled) await delivery.engine.start();
   else log.warn("BUSBAR_DELIVERY=off: events are accepted and their deliveries stay pending");
-  const keys = createKeyLookup(store);
+  const keys = createKeyLookup(store, config.keyCacheMs);
   const eventBridge = {
     store,
     registry,
@@ -216,7 +210,7 @@ async function startLocked(
         host: config.host,
         port: config.port,
         maxBodyBytes: config.maxBodyBytes,
-        keyCacheMs: KEY_CACHE_MS,
+        keyCacheMs: config.keyCacheMs,
         region: config.region,
         eventsOperations: Object.keys(eventBridgeOperations),
         sqsOperations: Object.keys(sqsOperations),
