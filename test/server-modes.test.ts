@@ -234,6 +234,38 @@ for (const [name, value, logged] of [
     });
   });
 
+describe("BUSBAR_METRICS_TOKEN", () => {
+  for (const threads of ["0", "1"])
+    it(`keeps /metrics to scrapers with the bearer token (BUSBAR_HTTP_THREADS=${threads})`, async () => {
+      const token = "scrape-token-0123456789";
+      const server = await startBusbar({
+        env: { BUSBAR_METRICS_TOKEN: token, BUSBAR_HTTP_THREADS: threads },
+      });
+      try {
+        for (const authorization of [
+          undefined,
+          "Bearer wrong-token-0123456789",
+          `Basic ${token}`,
+          `Bearer ${token}x`,
+        ]) {
+          const r = await fetch(`${server.url}/metrics`, {
+            ...(authorization !== undefined && { headers: { authorization } }),
+          });
+          assert.equal(r.status, 401, String(authorization));
+          assert.match(r.headers.get("www-authenticate") ?? "", /^Bearer/);
+          assert.doesNotMatch(await r.text(), /busbar_/);
+        }
+        const ok = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+        assert.equal(ok.status, 200);
+        assert.match(await ok.text(), /^# HELP /m);
+        assert.equal((await fetch(`${server.url}/healthz`)).status, 200, "the probes stay open");
+      } finally {
+        assert.equal(await server.stop(), 0);
+        removeDataDir(server.dataDir);
+      }
+    });
+});
+
 describe("bad values", () => {
   for (const [name, value, message] of [
     ["BUSBAR_DELIVERY", "paused", /BUSBAR_DELIVERY must be "on" or "off"/],
@@ -242,6 +274,7 @@ describe("bad values", () => {
     ["BUSBAR_STORE_THREAD", "both", /BUSBAR_STORE_THREAD must be "main" or "worker"/],
     ["BUSBAR_LOG_LEVEL", "loud", /BUSBAR_LOG_LEVEL must be one of/],
     ["BUSBAR_ALLOW_TARGET_NETWORKS", "notacidr", /is not a CIDR/],
+    ["BUSBAR_METRICS_TOKEN", "short", /BUSBAR_METRICS_TOKEN must be 16 to 256 characters/],
   ] as const) {
     it(`${name}=${value} refuses to start`, () => {
       const r = runBusbar(["serve", "--port", "0", "--data-dir", "/nonexistent/x"], {

@@ -83,6 +83,12 @@ export interface BusbarConfig {
   readonly eventRetentionMs: number;
   /** BUSBAR_KEY_CACHE_MS: how long an access key looked up is kept ({@link DEFAULT_KEY_CACHE_MS}). */
   readonly keyCacheMs: number;
+  /**
+   * BUSBAR_METRICS_TOKEN: when set, `GET /metrics` answers only a request with
+   * `Authorization: Bearer <token>` (Prometheus's `authorization` scrape setting); unset, it answers
+   * anyone who reaches the port.
+   */
+  readonly metricsToken: string | undefined;
   readonly patternLimits: PatternLimits;
   readonly delivery: DeliveryConfig;
   /**
@@ -245,6 +251,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     eventRetentionMs:
       read("BUSBAR_EVENT_RETENTION_HOURS", DEFAULT_EVENT_RETENTION_MS / 3_600_000, 1, 24 * 365) * 3_600_000,
     keyCacheMs: read("BUSBAR_KEY_CACHE_MS", DEFAULT_KEY_CACHE_MS, 0, MAX_KEY_CACHE_MS),
+    metricsToken: metricsToken(setting(env, "BUSBAR_METRICS_TOKEN")),
     patternLimits: DEFAULT_PATTERN_LIMITS,
     delivery: Object.freeze(deliveryConfig(env, read)),
     // More than one front thread needs a listening socket per thread (SO_REUSEPORT, server.listen's
@@ -252,6 +259,16 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     httpThreads: read("BUSBAR_HTTP_THREADS", 0, 0, 1),
     storeThread: storeThread(setting(env, "BUSBAR_STORE_THREAD")),
   });
+}
+
+/** A bearer token (RFC 6750's characters), long enough not to be guessed. */
+function metricsToken(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  if (!/^[A-Za-z0-9\-._~+/]{16,256}=*$/.test(text))
+    throw new ConfigError(
+      "BUSBAR_METRICS_TOKEN must be 16 to 256 characters of letters, digits and - . _ ~ + / (a bearer token)",
+    );
+  return text;
 }
 
 function storeThread(text: string | undefined): StoreThread {

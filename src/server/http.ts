@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { randomUUID } from "node:crypto";
+import { randomUUID, timingSafeEqual } from "node:crypto";
 import {
   SQS_TARGET_PREFIX,
   sqsErrorResponse,
@@ -24,6 +24,15 @@ export interface HttpHandlers {
   readonly ready: () => boolean;
   /** The Prometheus text exposition of the node's metrics (`GET /metrics`). */
   readonly metrics?: () => Promise<{ contentType: string; body: string }>;
+  /** When set, `GET /metrics` needs `Authorization: Bearer <metricsToken>` (BUSBAR_METRICS_TOKEN). */
+  readonly metricsToken?: string | undefined;
+}
+
+/** Whether the request's Authorization header is `Bearer <token>` (compared in constant time). */
+function bearerIs(req: IncomingMessage, token: string): boolean {
+  const given = Buffer.from(req.headers.authorization ?? "");
+  const expected = Buffer.from(`Bearer ${token}`);
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 function send(res: ServerResponse, r: RawResponse): void {
@@ -145,6 +154,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, handlers: HttpH
     return;
   }
   if (get && path === "/metrics" && handlers.metrics !== undefined) {
+    if (handlers.metricsToken !== undefined && !bearerIs(req, handlers.metricsToken)) {
+      res
+        .writeHead(401, { "content-type": "text/plain", "www-authenticate": 'Bearer realm="busbar metrics"' })
+        .end("/metrics needs Authorization: Bearer <BUSBAR_METRICS_TOKEN>\n");
+      return;
+    }
     const m = await handlers.metrics();
     res.writeHead(200, { "content-type": m.contentType }).end(m.body);
     return;
@@ -195,12 +210,18 @@ export function urlOf(a: Pick<AddressInfo, "address" | "family" | "port">): stri
 
 /** Serves HTTP on the calling thread (BUSBAR_HTTP_THREADS=0). */
 export async function listenOnMain(
-  address: { readonly host: string; readonly port: number; readonly maxBodyBytes: number },
+  address: {
+    readonly host: string;
+    readonly port: number;
+    readonly maxBodyBytes: number;
+    readonly metricsToken: string | undefined;
+  },
   api: HttpHandlers["api"],
   ready: () => boolean,
   metrics: NonNullable<HttpHandlers["metrics"]>,
 ): Promise<Listener> {
-  const server = createHttpServer({ maxBodyBytes: address.maxBodyBytes, api, ready, metrics });
+  const { maxBodyBytes, metricsToken } = address;
+  const server = createHttpServer({ maxBodyBytes, api, ready, metrics, metricsToken });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(address.port, address.host, () => resolve());

@@ -89,6 +89,11 @@ export async function startNode(
   }
 }
 
+/** Whether a listen address is reachable from this machine only. */
+function isLoopbackHost(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
 async function startLocked(
   config: BusbarConfig,
   log: Logger,
@@ -210,6 +215,7 @@ async function startLocked(
         host: config.host,
         port: config.port,
         maxBodyBytes: config.maxBodyBytes,
+        metricsToken: config.metricsToken,
         keyCacheMs: config.keyCacheMs,
         region: config.region,
         eventsOperations: Object.keys(eventBridgeOperations),
@@ -257,6 +263,11 @@ async function startLocked(
     },
     "busbar listening",
   );
+  if (config.metricsToken === undefined && !isLoopbackHost(config.host))
+    log.warn(
+      { host: config.host },
+      "GET /metrics answers anyone who reaches this address, with every account's bus, rule and target names: set BUSBAR_METRICS_TOKEN to need a bearer token",
+    );
 
   // The database file removed or replaced under the server (its data directory deleted, say): SQLite
   // would go on writing to the unlinked file and every write acknowledged would be lost, so the node

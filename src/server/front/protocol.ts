@@ -10,6 +10,8 @@ export interface FrontWorkerData {
   readonly host: string;
   readonly port: number;
   readonly maxBodyBytes: number;
+  /** BUSBAR_METRICS_TOKEN: the bearer token `GET /metrics` needs, when set. */
+  readonly metricsToken: string | undefined;
   /** How long an access key's secret is reused before it is asked for again. */
   readonly keyCacheMs: number;
   /** The node's region: signatures must be scoped to it. */

@@ -182,6 +182,7 @@ const api = routeApi<SignedBy, SignedBy>({
 
 const server = createHttpServer({
   maxBodyBytes: data.maxBodyBytes,
+  metricsToken: data.metricsToken,
   api: async (request) => {
     inFlight++;
     try {
