@@ -236,12 +236,13 @@ export class QueueService {
       createdAt: now,
       lastModifiedAt: now,
     };
-    if (!(await this.store.createQueue(queue))) {
+    // The queue and its tags in one transaction: a crash between them would leave a queue without
+    // them, which a retried CreateQueue (answered with the existing queue) would not add.
+    if (!(await this.store.createQueue(queue, tags))) {
       // Created concurrently: answer as for an existing queue.
       this.#queues.delete(keyOf(ref));
       return this.createQueue(accountId, name, given, tags);
     }
-    if (tags.length > 0) await this.store.tagResource(arn, tags);
     this.#queues.set(keyOf(ref), queue);
     return queue;
   }

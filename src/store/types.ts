@@ -439,8 +439,11 @@ export interface Store {
   listAccessKeys(accountId?: string, options?: ListOptions): Promise<Page<AccessKey>>;
   deleteAccessKey(accessKeyId: string): Promise<boolean>;
 
-  /** Creates a bus; false when one with that name already exists in the account. */
-  createBus(bus: EventBus): Promise<boolean>;
+  /**
+   * Creates a bus, with `tags` in the same transaction; false (and nothing written) when one with that
+   * name already exists in the account.
+   */
+  createBus(bus: EventBus, tags?: readonly Tag[]): Promise<boolean>;
   getBus(accountId: string, name: string): Promise<EventBus | undefined>;
   /** Buses of an account in name order. */
   listBuses(accountId: string, options?: ListOptions): Promise<Page<EventBus>>;
@@ -449,8 +452,8 @@ export interface Store {
   /** Deletes a bus with its rules, targets and tags; false when it did not exist. */
   deleteBus(accountId: string, name: string): Promise<boolean>;
 
-  /** Creates or replaces a rule (its targets are kept). */
-  putRule(rule: Rule): Promise<void>;
+  /** Creates or replaces a rule (its targets are kept), and adds `tags` to it in the same transaction. */
+  putRule(rule: Rule, tags?: readonly Tag[]): Promise<void>;
   getRule(accountId: string, busName: string, name: string): Promise<Rule | undefined>;
   /** Rules of a bus in name order. */
   listRules(accountId: string, busName: string, options?: ListOptions): Promise<Page<Rule>>;
@@ -526,8 +529,11 @@ export interface Store {
    */
   sweepEventsBefore(before: number, scanLimit: number, cursor?: string): Promise<SweepStep>;
 
-  /** Creates a queue; false when one with that name already exists in the account. */
-  createQueue(queue: Queue): Promise<boolean>;
+  /**
+   * Creates a queue, with `tags` (on its ARN) in the same transaction; false (and nothing written)
+   * when one with that name already exists in the account.
+   */
+  createQueue(queue: Queue, tags?: readonly Tag[]): Promise<boolean>;
   getQueue(accountId: string, name: string): Promise<Queue | undefined>;
   /** Queues of an account in name order (`prefix` taken literally). */
   listQueues(accountId: string, options?: ListOptions): Promise<Page<Queue>>;

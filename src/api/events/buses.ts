@@ -137,9 +137,8 @@ const createEventBus: Operation = async (ctx, input) => {
     createdAt: now,
     lastModifiedAt: now,
   };
-  if (!(await ctx.store.createBus(bus)))
+  if (!(await ctx.store.createBus(bus, tags)))
     throw new ApiError("ResourceAlreadyExistsException", `Event bus ${name} already exists.`);
-  if (tags.length > 0) await ctx.store.tagResource(arn, tags);
   ctx.registry.setBus(bus);
   return {
     EventBusArn: arn,

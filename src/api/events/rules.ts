@@ -128,8 +128,9 @@ const putRule: Operation = async (ctx, input) => {
     createdAt: existing?.createdAt ?? now,
     lastModifiedAt: now,
   };
-  await ctx.store.putRule(rule);
-  if (tagging) await ctx.store.tagResource(arn, tags);
+  // The rule and its tags in one transaction: a crash between them would leave a rule without the
+  // tags it was made with, which a retry of PutRule would not add (tags count only on creation).
+  await ctx.store.putRule(rule, tagging ? tags : []);
   ctx.registry.setRule(rule);
   return { RuleArn: arn };
 };

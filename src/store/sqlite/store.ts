@@ -133,8 +133,9 @@ export class SyncSqliteStore implements SyncStore {
     return this.#sql.deleteKey.run(accessKeyId).changes > 0;
   }
 
-  createBus(bus: EventBus): boolean {
-    return this.#sql.insertBus.run(fromBus(bus)).changes > 0;
+  createBus(bus: EventBus, tags: readonly Tag[] = []): boolean {
+    const create = () => this.#sql.insertBus.run(fromBus(bus)).changes > 0;
+    return tags.length === 0 ? create() : this.#tx.createTagged(create, bus.arn, tags);
   }
 
   getBus(accountId: string, name: string): EventBus | undefined {
@@ -159,8 +160,8 @@ export class SyncSqliteStore implements SyncStore {
   }
 
   /** @throws {ParentNotFoundError} when the rule's bus does not exist. */
-  putRule(rule: Rule): void {
-    return this.#tx.putRule(rule);
+  putRule(rule: Rule, tags: readonly Tag[] = []): void {
+    return this.#tx.putRule(rule, tags);
   }
 
   getRule(accountId: string, busName: string, name: string): Rule | undefined {
@@ -302,8 +303,9 @@ export class SyncSqliteStore implements SyncStore {
     return this.#tx.sweepEventsBefore(before, scanLimit, cursor);
   }
 
-  createQueue(queue: Queue): boolean {
-    return this.#queues.create(queue);
+  createQueue(queue: Queue, tags: readonly Tag[] = []): boolean {
+    const create = () => this.#queues.create(queue);
+    return tags.length === 0 ? create() : this.#tx.createTagged(create, queue.arn, tags);
   }
 
   getQueue(accountId: string, name: string): Queue | undefined {

@@ -16,12 +16,23 @@ export function prepareTransactions(db: Database.Database, sql: Statements) {
     db.transaction(fn).immediate;
 
   return {
-    /** Creates or replaces a rule, keeping its targets; its bus must exist. */
-    putRule: tx((rule: Rule): void => {
+    /** Creates or replaces a rule, keeping its targets, and adds `tags` to it; its bus must exist. */
+    putRule: tx((rule: Rule, tags: readonly Tag[]): void => {
       if (sql.busExists.get(rule.accountId, rule.busName) === undefined) {
         throw new ParentNotFoundError("bus", rule.busName);
       }
       sql.upsertRule.run(fromRule(rule));
+      for (const { key, value } of tags) sql.upsertTag.run(rule.arn, key, value);
+    }),
+
+    /**
+     * Runs `create` (an insert that answers whether it inserted) and, when it did, tags `arn`: a
+     * resource created with tags has all of them or does not exist.
+     */
+    createTagged: tx((create: () => boolean, arn: string, tags: readonly Tag[]): boolean => {
+      if (!create()) return false;
+      for (const { key, value } of tags) sql.upsertTag.run(arn, key, value);
+      return true;
     }),
 
     /** Deletes the tags of a bus and of its rules, then the bus (cascading to rules and targets). */

@@ -3,7 +3,8 @@
  */
 import { describe } from "node:test";
 import assert from "node:assert/strict";
-import { busArn, byKey } from "./fixtures.js";
+import { bus, busArn, byKey, rule } from "./fixtures.js";
+import { queue } from "./queue-fixtures.js";
 import { sessionTest, type OpenStore } from "./session.js";
 
 /**
@@ -42,6 +43,20 @@ export function tagTests(open: OpenStore): void {
       ]);
       await store.untagResource(arn, ["team", "nope"]);
       assert.deepEqual(await store.getTags(arn), [{ key: "env", value: "prod" }]);
+    });
+
+    test("creates a bus, a rule or a queue with its tags, and leaves tags alone when it creates nothing", async ({
+      store,
+    }) => {
+      const tags = [{ key: "team", value: "a" }];
+      assert.equal(await store.createBus(bus("orders"), tags), true);
+      assert.equal(await store.createBus(bus("orders"), [{ key: "team", value: "b" }]), false);
+      assert.deepEqual(await store.getTags(arn), tags);
+      await store.putRule(rule("orders", "r1"), tags);
+      assert.deepEqual(await store.getTags(rule("orders", "r1").arn), tags);
+      assert.equal(await store.createQueue(queue("q"), tags), true);
+      assert.equal(await store.createQueue(queue("q"), [{ key: "team", value: "b" }]), false);
+      assert.deepEqual(await store.getTags(queue("q").arn), tags);
     });
 
     test("keeps the tags of different ARNs apart", async ({ store }) => {
