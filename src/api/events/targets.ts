@@ -170,6 +170,21 @@ export async function ruleTargets(ctx: OperationContext, rule: Rule): Promise<re
   return stored.map((t) => openTarget(ctx.secrets, t));
 }
 
+/** Drops the pending deliveries of these targets of `rule` (none when there are none). */
+async function dropDeliveriesOf(
+  ctx: OperationContext,
+  rule: Rule,
+  targetIds: readonly string[],
+): Promise<void> {
+  if (targetIds.length === 0) return;
+  await ctx.dropDeliveries({
+    accountId: rule.accountId,
+    busName: rule.busName,
+    ruleName: rule.name,
+    targetIds,
+  });
+}
+
 const putTargets: Operation = async (ctx, input) => {
   const rule = await existingRule(ctx, input, "Rule", "events:PutTargets");
   ctx.authorize("events:PutTargets", rule.arn);
@@ -204,13 +219,7 @@ const putTargets: Operation = async (ctx, input) => {
     // earlier target cut short by a crash) were for that one, and go now, before it can match.
     const known = new Set(existing.map((t) => t.id));
     const added = good.filter((t) => !known.has(t.id)).map((t) => t.id);
-    if (added.length > 0)
-      await ctx.dropDeliveries({
-        accountId: rule.accountId,
-        busName: rule.busName,
-        ruleName: rule.name,
-        targetIds: added,
-      });
+    await dropDeliveriesOf(ctx, rule, added);
     const sealed = good.map((t) => sealTarget(ctx.secrets, t));
     await ctx.store.putTargets(rule.accountId, rule.busName, rule.name, sealed);
     ctx.registry.setTargets(rule.accountId, rule.busName, rule.name, await ruleTargets(ctx, rule));
@@ -242,13 +251,7 @@ const removeTargets: Operation = async (ctx, input) => {
   ctx.registry.setTargets(rule.accountId, rule.busName, rule.name, await ruleTargets(ctx, rule));
   for (const id of removed) await ctx.signingSecrets.remove(rule.arn, id);
   // Events accepted before may reach a removed target, never a target added later under its id.
-  if (removed.length > 0)
-    await ctx.dropDeliveries({
-      accountId: rule.accountId,
-      busName: rule.busName,
-      ruleName: rule.name,
-      targetIds: removed,
-    });
+  await dropDeliveriesOf(ctx, rule, removed);
   return { FailedEntryCount: 0, FailedEntries: [] };
 };
 
