@@ -255,9 +255,13 @@ describe("BUSBAR_METRICS_TOKEN", () => {
           assert.match(r.headers.get("www-authenticate") ?? "", /^Bearer/);
           assert.doesNotMatch(await r.text(), /busbar_/);
         }
-        const ok = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
-        assert.equal(ok.status, 200);
-        assert.match(await ok.text(), /^# HELP /m);
+        for (const scheme of ["Bearer", "bearer"]) {
+          const ok = await fetch(`${server.url}/metrics`, {
+            headers: { authorization: `${scheme} ${token}` },
+          });
+          assert.equal(ok.status, 200);
+          assert.match(await ok.text(), /^# HELP /m);
+        }
         assert.equal((await fetch(`${server.url}/healthz`)).status, 200, "the probes stay open");
       } finally {
         assert.equal(await server.stop(), 0);

@@ -28,10 +28,16 @@ export interface HttpHandlers {
   readonly metricsToken?: string | undefined;
 }
 
-/** Whether the request's Authorization header is `Bearer <token>` (compared in constant time). */
+/**
+ * Whether the request's Authorization header is `Bearer <token>`: the scheme in any case (RFC 7235),
+ * the token compared in constant time.
+ */
 function bearerIs(req: IncomingMessage, token: string): boolean {
-  const given = Buffer.from(req.headers.authorization ?? "");
-  const expected = Buffer.from(`Bearer ${token}`);
+  const header = req.headers.authorization ?? "";
+  const space = header.indexOf(" ");
+  if (space === -1 || header.slice(0, space).toLowerCase() !== "bearer") return false;
+  const given = Buffer.from(header.slice(space + 1));
+  const expected = Buffer.from(token);
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
