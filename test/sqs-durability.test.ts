@@ -7,11 +7,13 @@ import assert from "node:assert/strict";
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
+  GetQueueUrlCommand,
   ListMessageMoveTasksCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   StartMessageMoveTaskCommand,
 } from "@aws-sdk/client-sqs";
+import { RETIRED_QUEUES_ACCOUNT, openSqliteStore } from "../src/store/index.js";
 import { removeDataDir, sqsClient, startBusbar } from "./support/index.js";
 
 describe("SQS durability", () => {
@@ -127,5 +129,60 @@ describe("message move tasks across restarts", () => {
     sqs.destroy();
     await server.stop();
     removeDataDir(server.dataDir);
+  });
+});
+
+describe("DeleteQueue cut short by a crash", () => {
+  it("leaves no queue with part of its messages: the name is free at once, the rest goes at the next start", async () => {
+    let server = await startBusbar();
+    const { dataDir } = server;
+    let sqs = sqsClient(server.url);
+    try {
+      const { QueueUrl: url } = await sqs.send(new CreateQueueCommand({ QueueName: "doomed" }));
+      for (let b = 0; b < 5; b++)
+        await sqs.send(
+          new SendMessageBatchCommand({
+            QueueUrl: url,
+            Entries: Array.from({ length: 10 }, (_, k) => ({ Id: `m${k}`, MessageBody: `${b}.${k}` })),
+          }),
+        );
+      sqs.destroy();
+      await server.stop();
+      // What a SIGKILL right after DeleteQueue's first step leaves: the queue retired, its messages there.
+      const store = openSqliteStore({ dataDir });
+      const retired = await store.retireQueue("000000000000", "doomed");
+      assert.ok(retired !== undefined);
+      assert.equal((await store.countMessages(retired, Date.now())).visible, 50);
+      await store.close();
+
+      server = await startBusbar({ dataDir });
+      sqs = sqsClient(server.url);
+      await assert.rejects(sqs.send(new GetQueueUrlCommand({ QueueName: "doomed" })), {
+        name: "QueueDoesNotExist",
+      });
+      const { QueueUrl: again } = await sqs.send(new CreateQueueCommand({ QueueName: "doomed" }));
+      const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl: again, WaitTimeSeconds: 1 }));
+      assert.equal(got.Messages, undefined, "none of the old messages");
+      // The start deleted the retired queue and its messages (read beside the running server).
+      const beside = openSqliteStore({ dataDir });
+      try {
+        const deadline = Date.now() + 5000;
+        while ((await beside.listQueues(RETIRED_QUEUES_ACCOUNT)).items.length > 0) {
+          assert.ok(Date.now() < deadline, "the retired queue went");
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        assert.deepEqual(await beside.countMessages(retired, Date.now()), {
+          visible: 0,
+          inFlight: 0,
+          delayed: 0,
+        });
+      } finally {
+        await beside.close();
+      }
+    } finally {
+      sqs.destroy();
+      await server.stop();
+      removeDataDir(dataDir);
+    }
   });
 });

@@ -7,7 +7,9 @@
 import { createHash, randomUUID } from "node:crypto";
 import {
   DELETE_CHUNK,
+  RETIRED_QUEUES_ACCOUNT,
   SWEEP_SCAN_LIMIT,
+  allItems,
   sweepInSteps,
   type ListOptions,
   type NewMessage,
@@ -297,15 +299,30 @@ export class QueueService {
     return dlq.arn;
   }
 
-  /** DeleteQueue. */
+  /**
+   * DeleteQueue. The queue leaves its account at once, in one transaction (its name free, nothing
+   * reaching it); then its messages are deleted in chunks, so that other requests are served meanwhile,
+   * and the queue last. What a crash leaves of a retired queue, the next {@link sweep} deletes.
+   */
   async deleteQueue(queue: Queue): Promise<void> {
-    // Its messages first, in chunks (what is sent meanwhile goes with the queue).
-    await this.#deleteMessagesOf(queue, this.#now());
-    await this.store.deleteQueue(queue.accountId, queue.name);
+    const retired = await this.store.retireQueue(queue.accountId, queue.name);
     this.#queues.delete(keyOf(queue));
     this.#lastPurge.delete(keyOf(queue));
     this.#attempts.forgetQueue(keyOf(queue));
     this.waiters.notify(keyOf(queue));
+    if (retired !== undefined) await this.#deleteRetired(retired);
+  }
+
+  /** Deletes the queues whose DeleteQueue a crash cut short (a retired queue waits for nothing else). */
+  async deleteRetiredQueues(): Promise<void> {
+    const retired = await allItems((options) => this.store.listQueues(RETIRED_QUEUES_ACCOUNT, options));
+    for (const ref of retired) await this.#deleteRetired(ref);
+  }
+
+  /** Deletes a retired queue's messages in chunks, then the queue. */
+  async #deleteRetired(ref: QueueRef): Promise<void> {
+    while ((await this.store.purgeQueue(ref, DELETE_CHUNK)) === DELETE_CHUNK);
+    await this.store.deleteQueue(ref.accountId, ref.name);
   }
 
   /** ListQueues: queue URLs by name prefix; paged only when `maxResults` is given, as SQS does. */
@@ -875,11 +892,13 @@ export class QueueService {
   }
 
   /**
-   * Deletes messages past their retention, and FIFO deduplication records past their window, a step
+   * Finishes the deletion of retired queues (retireQueue), then deletes messages past their retention,
+   * and FIFO deduplication records past their window, a step
    * of {@link SWEEP_SCAN_LIMIT} per store call (other calls run between them); returns how many
    * messages.
    */
   async sweep(): Promise<number> {
+    await this.deleteRetiredQueues();
     const now = this.#now();
     const deleted = await sweepInSteps((cursor) =>
       this.store.sweepExpiredMessages(now, SWEEP_SCAN_LIMIT, cursor),

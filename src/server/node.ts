@@ -304,6 +304,10 @@ async function startLocked(
     return sweepInSteps((cursor) => store.sweepEventsBefore(before, SWEEP_SCAN_LIMIT, cursor));
   });
   const sweep = everyMinute("queue message retention", () => queues.sweep());
+  // What a DeleteQueue cut short by a crash left goes now, not at the first sweep a minute on.
+  queues
+    .deleteRetiredQueues()
+    .catch((err: unknown) => log.error({ err }, "deleting the queues a DeleteQueue left failed"));
 
   return {
     url,

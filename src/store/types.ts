@@ -233,6 +233,9 @@ export interface QueueRef {
   readonly name: string;
 }
 
+/** Where `retireQueue` puts queues being deleted: not an account id (those are 12 digits). */
+export const RETIRED_QUEUES_ACCOUNT = "retired";
+
 /** A message to enqueue. Times are milliseconds since the epoch. */
 export interface NewMessage {
   /** MessageId; unique within its queue (a message moved to another queue keeps it). */
@@ -546,6 +549,15 @@ export interface Store {
   updateQueue(queue: Queue, options?: UpdateQueueOptions): Promise<boolean>;
   /** Deletes a queue with its messages, deduplication records, tags and move tasks; false when absent. */
   deleteQueue(accountId: string, name: string): Promise<boolean>;
+  /**
+   * Takes a queue out of its account at once, in one transaction, for a DeleteQueue whose messages are
+   * then deleted in steps: the queue moves to the account {@link RETIRED_QUEUES_ACCOUNT} under a name
+   * of its own (so its name is free, and nothing finds it by its name or ARN), without attributes, tags,
+   * deduplication records or move tasks; its messages stay until `purgeQueue` and `deleteQueue` on the
+   * returned reference delete them (`listQueues(RETIRED_QUEUES_ACCOUNT)` lists what a crash left).
+   * Undefined when the queue does not exist.
+   */
+  retireQueue(accountId: string, name: string): Promise<QueueRef | undefined>;
   /** Queues (of any account) whose `deadLetterTargetArn` is `arn`, in account and name order. */
   listDeadLetterSourceQueues(arn: string, options?: ListOptions): Promise<Page<Queue>>;
 

@@ -95,6 +95,7 @@ const METHODS = [
   "listQueues",
   "updateQueue",
   "deleteQueue",
+  "retireQueue",
   "listDeadLetterSourceQueues",
   "sendMessages",
   "receiveMessages",

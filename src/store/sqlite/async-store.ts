@@ -70,6 +70,7 @@ export const WRITE_METHODS = [
   "createQueue",
   "updateQueue",
   "deleteQueue",
+  "retireQueue",
   "sendMessages",
   "receiveMessages",
   "deleteMessages",

@@ -56,6 +56,10 @@ export function prepareQueueStatements(db: Database.Database) {
        ORDER BY account_id, name LIMIT +@fetch`,
     ),
     deleteQueue: db.prepare<[number]>(`DELETE FROM queues WHERE id = ?`),
+    retireQueue: db.prepare<[string, string, number]>(
+      `UPDATE queues SET account_id = ?, name = ?, attributes = '{}', dead_letter_target_arn = NULL
+       WHERE id = ?`,
+    ),
     deleteTagsOfArn: db.prepare<[string]>(`DELETE FROM tags WHERE arn = ?`),
     deleteDeduplicationOfQueue: db.prepare<[number]>(`DELETE FROM queue_deduplication WHERE queue_id = ?`),
     deleteMoveTasksOfSource: db.prepare<[string]>(`DELETE FROM queue_move_tasks WHERE source_arn = ?`),

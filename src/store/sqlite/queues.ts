@@ -3,7 +3,15 @@
  * dead-letter queue, and keep message move tasks. Their messages are in messages.ts.
  */
 import type Database from "better-sqlite3";
-import type { ListOptions, MoveTask, Page, Queue, UpdateQueueOptions } from "../types.js";
+import {
+  RETIRED_QUEUES_ACCOUNT,
+  type ListOptions,
+  type MoveTask,
+  type Page,
+  type Queue,
+  type QueueRef,
+  type UpdateQueueOptions,
+} from "../types.js";
 import type { MessageStatements } from "./message-statements.js";
 import { PageScope, accountAndName, afterAccountAndName, pageRequest, toPage } from "./paging.js";
 import { fromMoveTask, fromQueue, toMoveTask, toQueue } from "./queue-rows.js";
@@ -64,6 +72,18 @@ export function prepareQueueOperations(
       sql.deleteMoveTasksOfSource.run(queue.arn);
       sql.deleteQueue.run(queue.id);
       return true;
+    }).immediate,
+
+    /** Moves a queue to the retired account under its id as name, with what goes with it deleted. */
+    retire: db.transaction((accountId: string, name: string): QueueRef | undefined => {
+      const queue = sql.queueKey.get(accountId, name);
+      if (queue === undefined) return undefined;
+      sql.deleteTagsOfArn.run(queue.arn);
+      sql.deleteDeduplicationOfQueue.run(queue.id);
+      sql.deleteMoveTasksOfSource.run(queue.arn);
+      const retired = { accountId: RETIRED_QUEUES_ACCOUNT, name: String(queue.id) };
+      sql.retireQueue.run(retired.accountId, retired.name, queue.id);
+      return retired;
     }).immediate,
 
     /**

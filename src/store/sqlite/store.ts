@@ -326,6 +326,10 @@ export class SyncSqliteStore implements SyncStore {
     return this.#queues.delete(accountId, name);
   }
 
+  retireQueue(accountId: string, name: string): QueueRef | undefined {
+    return this.#queues.retire(accountId, name);
+  }
+
   /** @throws {InvalidNextTokenError} when `options.nextToken` is not a token of this listing. */
   listDeadLetterSourceQueues(arn: string, options?: ListOptions): Page<Queue> {
     return this.#queues.listDeadLetterSources(arn, options);

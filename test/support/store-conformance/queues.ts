@@ -4,6 +4,7 @@
  */
 import { describe } from "node:test";
 import assert from "node:assert/strict";
+import { RETIRED_QUEUES_ACCOUNT } from "../../../src/store/index.js";
 import { ACCOUNT, OTHER_ACCOUNT, T0, INVALID_TOKEN, allPages, invalidToken } from "./fixtures.js";
 import {
   SECOND,
@@ -203,6 +204,40 @@ export function queueTests(open: OpenStore): void {
       assert.deepEqual(await receiveIds(store, "keep.fifo"), ["m1"]);
       assert.deepEqual(await store.getTags(queueArn("keep.fifo")), [{ key: "team", value: "a" }]);
       assert.ok((await store.getMoveTask("task-keep.fifo")) !== undefined);
+    });
+
+    test("retires a queue at once: its name free, its messages kept apart until deleted", async ({
+      store,
+    }) => {
+      await createQueues(store, "q.fifo", "dlq.fifo");
+      await store.sendMessages(ref("q.fifo"), [fifoMessage("m1", "g"), fifoMessage("m2", "h")]);
+      await store.tagResource(queueArn("q.fifo"), [{ key: "team", value: "a" }]);
+      await store.putMoveTask(moveTask("task-q", T0, { sourceArn: queueArn("q.fifo") }));
+      await store.updateQueue(queue("q.fifo", { deadLetterTargetArn: queueArn("dlq.fifo") }));
+      const retired = await store.retireQueue(ACCOUNT, "q.fifo");
+      assert.ok(retired !== undefined);
+      assert.equal(retired.accountId, RETIRED_QUEUES_ACCOUNT);
+      assert.equal(await store.getQueue(ACCOUNT, "q.fifo"), undefined);
+      assert.deepEqual(
+        (await store.listQueues(ACCOUNT)).items.map((q) => q.name),
+        ["dlq.fifo"],
+      );
+      assert.deepEqual((await store.listDeadLetterSourceQueues(queueArn("dlq.fifo"))).items, []);
+      assert.deepEqual(await store.getTags(queueArn("q.fifo")), []);
+      assert.equal(await store.getMoveTask("task-q"), undefined);
+      assert.equal(await store.retireQueue(ACCOUNT, "q.fifo"), undefined);
+      // A new queue takes the name, and none of the old messages.
+      await createQueues(store, "q.fifo");
+      assert.deepEqual(await receiveIds(store, "q.fifo"), []);
+      // The retired queue is listed under its account until its messages and itself are deleted.
+      assert.deepEqual(
+        (await store.listQueues(RETIRED_QUEUES_ACCOUNT)).items.map((q) => q.name),
+        [retired.name],
+      );
+      assert.equal((await store.countMessages(retired, T0)).visible, 2);
+      assert.equal(await store.purgeQueue(retired, 1), 1);
+      assert.equal(await store.deleteQueue(retired.accountId, retired.name), true);
+      assert.deepEqual((await store.listQueues(RETIRED_QUEUES_ACCOUNT)).items, []);
     });
   });
 }
