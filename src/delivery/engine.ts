@@ -31,7 +31,7 @@ import type { DeadLetters } from "./queue-target.js";
 import { MinHeap } from "./min-heap.js";
 import { nextAttempt, retryDelayMs, retryPolicyOf, type Backoff, type RetryPolicy } from "./retry-policy.js";
 import { compileTransform, TransformError, type Transform } from "./transform.js";
-import { DeliveryError, type TargetInvoker } from "./types.js";
+import { DeliveryError, deadLetterArnOf, type TargetInvoker } from "./types.js";
 
 /** @default 1024 — invocations in flight at once, over all targets. */
 export const DEFAULT_CONCURRENCY = 1024;
@@ -691,9 +691,7 @@ export class DeliveryEngine {
     metrics.failedInvocations.labels(...labels, failure.error.code).inc();
     this.metricsOf(lane).invocations.inc();
     const bus = this.#o.registry.getBus(lane.accountId, lane.busName);
-    const dlq =
-      ((target.spec.DeadLetterConfig as Record<string, unknown> | undefined)?.Arn as string | undefined) ??
-      bus?.deadLetterArn;
+    const dlq = deadLetterArnOf(target) ?? bus?.deadLetterArn;
     const targetArn = this.#o.deadLetters.describeTarget(target.arn);
     const context = {
       eventId: event.id,

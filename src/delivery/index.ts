@@ -3,7 +3,13 @@
  * queues, metrics), the target invokers, input transformation, and the secrets delivery needs kept
  * encrypted at rest.
  */
-export { DeliveryError, type DeliveryErrorOptions, type Invocation, type TargetInvoker } from "./types.js";
+export {
+  DeliveryError,
+  deadLetterArnOf,
+  type DeliveryErrorOptions,
+  type Invocation,
+  type TargetInvoker,
+} from "./types.js";
 export {
   SECRETS_KEY_BYTES,
   SECRETS_KEY_ENV,

@@ -5,6 +5,11 @@
  */
 import type { StoredEvent, Target } from "../store/index.js";
 
+/** The target's own dead-letter queue (`DeadLetterConfig.Arn`), if it has one. */
+export function deadLetterArnOf(target: Target): string | undefined {
+  return (target.spec.DeadLetterConfig as { Arn?: string } | undefined)?.Arn;
+}
+
 /** One attempt to deliver one event to one target of one rule. */
 export interface Invocation {
   /** The event as accepted (its envelope is `event.json`). */

@@ -7,6 +7,7 @@ import {
   checkBrokerUri,
   checkWebhookUrl,
   compileTransform,
+  deadLetterArnOf,
   isBrokerUri,
   isWebhookArn,
   openTarget,
@@ -204,7 +205,7 @@ const putTargets: Operation = async (ctx, input) => {
   for (const t of good) {
     const action = targetAction(t.arn);
     if (action !== undefined) ctx.authorizeOnBehalf(action, t.arn);
-    const dlq = (t.spec.DeadLetterConfig as { Arn?: string } | undefined)?.Arn;
+    const dlq = deadLetterArnOf(t);
     if (dlq !== undefined) ctx.authorizeOnBehalf("sqs:SendMessage", dlq);
   }
   const after = new Set([...existing.map((t) => t.id), ...good.map((t) => t.id)]);
