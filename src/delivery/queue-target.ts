@@ -12,7 +12,7 @@ import { DeliveryError, type Invocation, type TargetInvoker } from "./types.js";
 const SENDER_ID = "AIDAEVENTBRIDGEBUSBAR";
 
 /** The principal EventBridge writes to queues as, which a queue policy names to let rules send. */
-export const EVENTS_SERVICE_PRINCIPAL = "events.amazonaws.com";
+const EVENTS_SERVICE_PRINCIPAL = "events.amazonaws.com";
 
 /** Who a message is sent for: a rule, and the account that owns it. */
 export interface QueueSender {

@@ -462,7 +462,7 @@ export interface Store {
   listRules(accountId: string, busName: string, options?: ListOptions): Promise<Page<Rule>>;
   /** Every rule of every bus (to build the matchers at start-up). */
   listAllRules(): Promise<readonly Rule[]>;
-  /** Deletes a rule with its targets; false when it did not exist. */
+  /** Deletes a rule with its targets and tags; false when it did not exist. */
   deleteRule(accountId: string, busName: string, name: string): Promise<boolean>;
 
   /** Adds or replaces targets of a rule, by id. */

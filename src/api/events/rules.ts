@@ -197,11 +197,8 @@ const deleteRule: Operation = async (ctx, input) => {
   if ((await ctx.store.listTargets(bus.accountId, bus.name, name)).length > 0) {
     throw new ApiError("ValidationException", "Rule can't be deleted since it has targets.");
   }
+  // With its tags, in one transaction.
   await ctx.store.deleteRule(bus.accountId, bus.name, name);
-  await ctx.store.untagResource(
-    rule.arn,
-    (await ctx.store.getTags(rule.arn)).map((t) => t.key),
-  );
   ctx.registry.deleteRule(bus.accountId, bus.name, name);
   await ctx.dropDeliveries({ accountId: bus.accountId, busName: bus.name, ruleName: name });
   return {};

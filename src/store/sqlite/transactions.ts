@@ -14,6 +14,10 @@ import { sweepCursor, sweepStep } from "./sweep.js";
 export function prepareTransactions(db: Database.Database, sql: Statements) {
   const tx = <F extends (...args: never[]) => unknown>(fn: F): Database.Transaction<F> =>
     db.transaction(fn).immediate;
+  /** Adds or overwrites tags of `arn`, inside the caller's transaction. */
+  const upsertTags = (arn: string, tags: readonly Tag[]): void => {
+    for (const { key, value } of tags) sql.upsertTag.run(arn, key, value);
+  };
 
   return {
     /** Creates or replaces a rule, keeping its targets, and adds `tags` to it; its bus must exist. */
@@ -22,7 +26,7 @@ export function prepareTransactions(db: Database.Database, sql: Statements) {
         throw new ParentNotFoundError("bus", rule.busName);
       }
       sql.upsertRule.run(fromRule(rule));
-      for (const { key, value } of tags) sql.upsertTag.run(rule.arn, key, value);
+      upsertTags(rule.arn, tags);
     }),
 
     /**
@@ -31,7 +35,7 @@ export function prepareTransactions(db: Database.Database, sql: Statements) {
      */
     createTagged: tx((create: () => boolean, arn: string, tags: readonly Tag[]): boolean => {
       if (!create()) return false;
-      for (const { key, value } of tags) sql.upsertTag.run(arn, key, value);
+      upsertTags(arn, tags);
       return true;
     }),
 
@@ -68,9 +72,7 @@ export function prepareTransactions(db: Database.Database, sql: Statements) {
     ),
 
     /** Adds or overwrites tags. */
-    tag: tx((arn: string, tags: readonly Tag[]): void => {
-      for (const { key, value } of tags) sql.upsertTag.run(arn, key, value);
-    }),
+    tag: tx(upsertTags),
 
     /** Removes tags by key. */
     untag: tx((arn: string, keys: readonly string[]): void => {

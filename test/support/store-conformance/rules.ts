@@ -142,14 +142,15 @@ export function ruleTests(open: OpenStore): void {
       );
     });
 
-    test("deletes a rule with its targets", async ({ store }) => {
+    test("deletes a rule with its targets and tags", async ({ store }) => {
       await store.createBus(bus("orders"));
-      await store.putRule(rule("orders", "r1"));
+      await store.putRule(rule("orders", "r1"), [{ key: "team", value: "a" }]);
       await store.putRule(rule("orders", "r2"));
       await store.putTargets(ACCOUNT, "orders", "r1", [target("t1")]);
       await store.putTargets(ACCOUNT, "orders", "r2", [target("t1")]);
       assert.equal(await store.deleteRule(ACCOUNT, "orders", "r1"), true);
       assert.equal(await store.getRule(ACCOUNT, "orders", "r1"), undefined);
+      assert.deepEqual(await store.getTags(rule("orders", "r1").arn), []);
       assert.deepEqual((await store.listRuleNamesByTarget(ACCOUNT, "orders", TARGET_ARN)).items, ["r2"]);
       await store.putRule(rule("orders", "r1"));
       assert.deepEqual(await store.listTargets(ACCOUNT, "orders", "r1"), [], "old targets are gone");
