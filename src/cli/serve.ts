@@ -8,20 +8,23 @@ import { ConfigError, loadConfig, setting, type BusbarConfig, type ConfigFlags }
 import { createLogger } from "../log/index.js";
 import { startNode } from "../server/index.js";
 
-/** BUSBAR_LOG_LEVEL, an empty one counting as unset: the logger's default, "info". */
-const logOptions = (): { level: string } => ({ level: setting(process.env, "BUSBAR_LOG_LEVEL") ?? "info" });
-
 /**
- * The settings the server reads beside the configuration: the log level, and that the listen address
- * resolves. Checked before anything is made in the data directory.
- * @throws ConfigError naming the setting.
+ * The process's logger, at BUSBAR_LOG_LEVEL (an empty one counting as unset: "info").
+ * @throws ConfigError naming the setting when the level is not one of pino's.
  */
-async function checkStartSettings(config: BusbarConfig, flags: ConfigFlags): Promise<void> {
+function startLogger(): ReturnType<typeof createLogger> {
   try {
-    createLogger({ ...logOptions(), destination: process.stderr });
+    return createLogger({ level: setting(process.env, "BUSBAR_LOG_LEVEL") ?? "info" });
   } catch (e) {
     throw new ConfigError(e instanceof Error ? e.message : String(e), { cause: e });
   }
+}
+
+/**
+ * That the listen address resolves, checked before anything is made in the data directory.
+ * @throws ConfigError naming --host or BUSBAR_HOST.
+ */
+async function checkHost(config: BusbarConfig, flags: ConfigFlags): Promise<void> {
   if (isIP(config.host) !== 0) return;
   try {
     await lookup(config.host);
@@ -37,16 +40,15 @@ async function checkStartSettings(config: BusbarConfig, flags: ConfigFlags): Pro
 /** Starts the server; resolves once it has stopped after a signal. */
 export async function runServe(flags: ConfigFlags): Promise<number> {
   const config = loadConfig(flags);
-  await checkStartSettings(config, flags);
+  const log = startLogger();
+  await checkHost(config, flags);
   // Listen for signals before starting, so that one arriving during start-up still drains and exits 0.
   const signalled = new Promise<NodeJS.Signals>((resolve) => {
     process.once("SIGTERM", resolve);
     process.once("SIGINT", resolve);
   });
-  let log: ReturnType<typeof createLogger>;
   let node: Awaited<ReturnType<typeof startNode>>;
   try {
-    log = createLogger(logOptions());
     node = await startNode(config, log, (c, file) => {
       process.stdout.write(
         `\nBusbar generated root credentials for account ${config.accountId} (shown once; saved to ${file}, mode 0600):\n` +
