@@ -10,6 +10,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
   CreateEventBusCommand,
+  ListTargetsByRuleCommand,
   PutEventsCommand,
   PutPermissionCommand,
   PutRuleCommand,
@@ -584,32 +585,34 @@ describe("dead-letter queues", () => {
     assert.equal(got.Messages, undefined, "nothing reached the bus of the same name in us-east-1");
   });
 
-  it("receive an event whose failure names characters SQS refuses, with those as U+FFFD in ERROR_MESSAGE", async () => {
-    const dlq = await createQueue(sqs, "bell-dlq");
+  it("refuse at PutTargets a MessageGroupId with characters a queue refuses, naming the target", async () => {
     await createQueue(sqs, "bell.fifo", { FifoQueue: "true" });
+    await createQueue(sqs, "bell-fair");
     await rule("bell", { source: ["shop.bell"] });
-    // PutTargets takes the group id; the queue refuses it, and its error quotes it, BEL and all.
-    await events.send(
+    const r = await events.send(
       new PutTargetsCommand({
         Rule: "bell",
         Targets: [
-          {
-            Id: "q",
-            Arn: queueArn("bell.fifo"),
-            SqsParameters: { MessageGroupId: "g\u0007\u0000" },
-            DeadLetterConfig: { Arn: queueArn("bell-dlq") },
-          },
+          { Id: "fifo", Arn: queueArn("bell.fifo"), SqsParameters: { MessageGroupId: "g\u0007\u0000" } },
+          { Id: "fair", Arn: queueArn("bell-fair"), SqsParameters: { MessageGroupId: "tenant 1" } },
+          { Id: "ok", Arn: queueArn("bell.fifo"), SqsParameters: { MessageGroupId: "g!~" } },
         ],
       }),
     );
-    const id = await put("shop.bell", {});
-    const [m] = await receive(dlq, 1, true);
-    assert.ok(m !== undefined, "the event reached the dead-letter queue");
-    assert.equal((JSON.parse(m.Body as string) as { id: string }).id, id);
-    assert.equal(m.MessageAttributes?.ERROR_CODE?.StringValue, "INVALID_PARAMETER");
-    assert.match(
-      m.MessageAttributes?.ERROR_MESSAGE?.StringValue ?? "",
-      /Value g\uFFFD\uFFFD for parameter MessageGroupId/,
+    assert.deepEqual(
+      r.FailedEntries?.map((f) => f.TargetId),
+      ["fifo", "fair"],
+    );
+    for (const f of r.FailedEntries ?? []) {
+      assert.match(
+        f.ErrorMessage ?? "",
+        /^Target (fifo|fair): SqsParameters.MessageGroupId can only include/,
+      );
+    }
+    const listed = await events.send(new ListTargetsByRuleCommand({ Rule: "bell" }));
+    assert.deepEqual(
+      listed.Targets?.map((t) => t.Id),
+      ["ok"],
     );
   });
 

@@ -139,6 +139,13 @@ function readTarget(raw: unknown, accountId: string, ownBus: string): Target | {
   const groupId = sqs === undefined ? undefined : optionalString(sqs, "MessageGroupId", { min: 1, max: 100 });
   if (/^arn:aws[a-z-]*:sqs:.*\.fifo$/.test(arn) && groupId === undefined)
     return { id, error: `Target ${id} is a FIFO queue: SqsParameters.MessageGroupId is required.` };
+  // A queue takes only these characters (checkFifoId); EventBridge would accept others here and fail
+  // every delivery, so the mistake is named now.
+  if (groupId !== undefined && /^arn:aws[a-z-]*:sqs:/.test(arn) && !/^[\x21-\x7E]+$/.test(groupId))
+    return {
+      id,
+      error: `Target ${id}: SqsParameters.MessageGroupId can only include alphanumeric and punctuation characters, as a queue requires.`,
+    };
   const retry = optionalObject(t, "RetryPolicy");
   if (retry !== undefined) {
     optionalInteger(retry, "MaximumRetryAttempts", 0, 185);
