@@ -101,12 +101,38 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefin
   });
 }
 
+/** The requests a server has begun to receive and not yet answered, and whether it is closing. */
+interface Answering {
+  readonly open: Set<ServerResponse>;
+  closing: boolean;
+  drained?: () => void;
+}
+
+const answering = new WeakMap<Server, Answering>();
+
+/**
+ * Stops a server made by {@link createHttpServer}: it accepts no more connections, answers every
+ * request it has begun to receive (one whose body is still arriving too) with `Connection: close`,
+ * and closes each connection as its reply ends; what is left `graceMs` after the last reply is closed.
+ */
+export async function closeHttpServer(server: Server, graceMs: number): Promise<void> {
+  const state = answering.get(server);
+  const closed = new Promise<void>((resolve) => server.close(() => resolve())); // closes idle connections
+  if (state !== undefined) {
+    state.closing = true;
+    for (const res of state.open) if (!res.headersSent) res.setHeader("connection", "close");
+    if (state.open.size > 0) await new Promise<void>((resolve) => (state.drained = resolve));
+  }
+  await closeConnectionsAsAnswered(server, graceMs);
+  await closed;
+}
+
 /**
  * Closes the server's connections as their replies end (a connection is idle once its reply is
  * handed to the operating system), then, after `ms`, whatever is left. Closing them all at once would
  * cut off a reply still being written.
  */
-export async function closeConnectionsAsAnswered(server: Server, ms: number): Promise<void> {
+async function closeConnectionsAsAnswered(server: Server, ms: number): Promise<void> {
   const end = Date.now() + ms;
   const open = (): Promise<number> =>
     new Promise((resolve) => server.getConnections((_, count) => resolve(count)));
@@ -120,7 +146,14 @@ export async function closeConnectionsAsAnswered(server: Server, ms: number): Pr
 
 /** Creates the HTTP server (not yet listening). */
 export function createHttpServer(handlers: HttpHandlers): Server {
+  const state: Answering = { open: new Set(), closing: false };
   const server = createServer((req, res) => {
+    state.open.add(res);
+    if (state.closing) res.setHeader("connection", "close");
+    res.once("close", () => {
+      state.open.delete(res);
+      if (state.open.size === 0) state.drained?.();
+    });
     void handle(req, res, handlers).catch(() => {
       if (!res.headersSent) {
         res.writeHead(500, { "content-type": "application/json" });
@@ -141,6 +174,7 @@ export function createHttpServer(handlers: HttpHandlers): Server {
   });
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
+  answering.set(server, state);
   return server;
 }
 
@@ -200,6 +234,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, handlers: HttpH
   );
 }
 
+/** How long a stop waits for the last replies to reach the network before closing their connections. */
+export const REPLY_GRACE_MS = 2_000;
+
 /** An HTTP listener of the node: its URL, and its two-step close. */
 export interface Listener {
   readonly url: string;
@@ -236,9 +273,7 @@ export async function listenOnMain(
   return {
     url: urlOf(server.address() as AddressInfo),
     close() {
-      closed ??= new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      return Promise.resolve();
+      return (closed ??= closeHttpServer(server, REPLY_GRACE_MS));
     },
     async closeConnections() {
       server.closeAllConnections();

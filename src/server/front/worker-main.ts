@@ -17,7 +17,7 @@ import {
   type RawRequest,
 } from "../../api/wire/index.js";
 import { routeApi } from "../api-router.js";
-import { closeConnectionsAsAnswered, createHttpServer } from "../http.js";
+import { REPLY_GRACE_MS, closeHttpServer, createHttpServer } from "../http.js";
 import {
   Outbox,
   type CallMessage,
@@ -71,12 +71,8 @@ const outbox = new Outbox<FrontMessage>(
   },
 );
 const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-/** How long a stop waits for the replies being written to reach the network before closing connections. */
-const REPLY_GRACE_MS = 2_000;
 let nextId = 0;
 let ready = true;
-let inFlight = 0;
-let idle: (() => void) | undefined;
 
 function call(message: (id: number) => CallMessage): Promise<unknown> {
   const id = nextId++;
@@ -183,14 +179,7 @@ const api = routeApi<SignedBy, SignedBy>({
 const server = createHttpServer({
   maxBodyBytes: data.maxBodyBytes,
   metricsToken: data.metricsToken,
-  api: async (request) => {
-    inFlight++;
-    try {
-      return await api(request);
-    } finally {
-      if (--inFlight === 0) idle?.();
-    }
-  },
+  api,
   ready: () => ready,
   metrics: () => call((id) => ({ t: "metrics", id })) as Promise<{ contentType: string; body: string }>,
 });
@@ -210,12 +199,7 @@ port.on("message", (batch: readonly MainMessage[]) => {
 
 async function close(): Promise<void> {
   ready = false;
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
-  if (inFlight > 0) await new Promise<void>((resolve) => (idle = resolve));
-  // The last replies are written after their calls return: closing now would cut them off.
-  await closeConnectionsAsAnswered(server, REPLY_GRACE_MS);
-  await closed;
+  await closeHttpServer(server, REPLY_GRACE_MS);
   port?.postMessage([{ t: "closed" }] satisfies FrontMessage[]);
 }
 
