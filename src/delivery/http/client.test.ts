@@ -29,6 +29,9 @@ const routes: Record<string, Route> = {
     setTimeout(() => res.writeHead(200).end("late"), 2_000).unref();
   },
   "/reset": (req) => req.socket.destroy(),
+  "/takes-300ms": (_req, res) => {
+    setTimeout(() => res.writeHead(200).end("done"), 300).unref();
+  },
   // Headers at once, then a byte every 150 ms for 3 s: each phase within the timeout, the whole not.
   "/trickle-ok": (_req, res) => trickle(res, 200),
   "/trickle-error": (_req, res) => trickle(res, 503),
@@ -191,6 +194,32 @@ describe("HttpClient", () => {
     // A signal already fired refuses before sending.
     const error = await refusal(send(stop.signal));
     assert.match(error.message, /aborted/);
+  });
+
+  it("counts the timeout from the dispatch, not from a wait for one of the origin's sockets", async () => {
+    // Two sockets; each answer takes 300 ms of a 400 ms timeout: the last two requests wait 600 ms.
+    const narrow = new HttpClient({
+      allowedNetworks: parseAllowedNetworks("127.0.0.0/8"),
+      timeoutMs: 400,
+      maxSocketsPerOrigin: 2,
+    });
+    try {
+      const send = (signal: AbortSignal) =>
+        narrow.send({ method: "POST", url: new URL(`${base}/takes-300ms`), headers: {} }, signal);
+      const statuses = await Promise.all(Array.from({ length: 6 }, () => send(never).then((r) => r.status)));
+      assert.deepEqual(statuses, [200, 200, 200, 200, 200, 200]);
+      // One stopped while it waits for a socket is refused at once and gives its turn on.
+      const stop = new AbortController();
+      const first = [send(never), send(never)];
+      const waiting = send(stop.signal);
+      const after = send(never);
+      stop.abort(new Error("shutting down"));
+      assert.match((await refusal(waiting)).message, /aborted by the delivery engine/);
+      assert.equal((await after).status, 200);
+      for (const r of await Promise.all(first)) assert.equal(r.status, 200);
+    } finally {
+      await narrow.close();
+    }
   });
 
   it("refuses addresses outside the allowed networks, and URLs and headers it cannot send", async () => {

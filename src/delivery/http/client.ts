@@ -131,6 +131,7 @@ export const BUSBAR_VERSION = readPackageVersion();
 export class HttpClient {
   readonly userAgent: string;
   readonly timeoutMs: number;
+  private readonly maxSocketsPerOrigin: number;
   private readonly agent: Agent;
   private readonly strictAgent: Agent;
   private readonly policy: GuardPolicy;
@@ -145,6 +146,7 @@ export class HttpClient {
       options.maxSocketsPerOrigin ?? DEFAULT_MAX_SOCKETS_PER_ORIGIN,
       "maxSocketsPerOrigin",
     );
+    this.maxSocketsPerOrigin = maxSockets;
     this.userAgent = options.userAgent ?? `Busbar/${BUSBAR_VERSION}`;
     this.policy = Object.freeze({ allowed });
     this.strictPolicy = Object.freeze({ allowed, allowedOnly: true });
@@ -203,7 +205,9 @@ export class HttpClient {
     // undici's own timers bound each phase (connect, headers, body) by the timeout: no timer of our
     // own per request. The request is dispatched with a handler of its own (no response stream, no
     // promise per phase), and the stop signal is watched once per signal, not once per request.
-    const started = Date.now();
+    const strict = request.allowedOnly === true;
+    const pool = `${strict ? "strict " : ""}${url.origin}`;
+    let started = 0;
     return new Promise<HttpResponse>((resolve, reject) => {
       const fail = (error: unknown): void => {
         if (signal.aborted) reject(abortError(signal, what()));
@@ -222,23 +226,62 @@ export class HttpClient {
         maxBodyBytes,
         request.readSuccessBody === true,
         this.abortsOf(signal),
-        started + timeoutMs,
         this.deadlines,
+        () => this.socketFreed(pool),
       );
-      this.watchDeadlines();
-      (request.allowedOnly === true ? this.strictAgent : this.agent).dispatch(
-        {
-          origin: url.origin,
-          path: url.path,
-          method: request.method,
-          headers,
-          ...(request.body !== undefined && { body: request.body }),
-          headersTimeout: timeoutMs,
-          bodyTimeout: timeoutMs,
-        },
-        handler,
-      );
+      // The timeout counts from the dispatch, once one of the origin's sockets is free for it: a wait
+      // behind other targets' requests to the same origin is not the target's slowness.
+      this.whenSocketFree(pool, () => {
+        if (handler.settled) return false; // ended (the stop signal) while it waited
+        started = Date.now();
+        handler.arm(started + timeoutMs);
+        this.watchDeadlines();
+        (strict ? this.strictAgent : this.agent).dispatch(
+          {
+            origin: url.origin,
+            path: url.path,
+            method: request.method,
+            headers,
+            ...(request.body !== undefined && { body: request.body }),
+            headersTimeout: timeoutMs,
+            bodyTimeout: timeoutMs,
+          },
+          handler,
+        );
+        return true;
+      });
     });
+  }
+
+  /**
+   * Requests handed to each pool (agent and origin) and not yet settled, and those waiting for one of
+   * its sockets: undici would queue them past its socket count, where their time would count.
+   */
+  private readonly pools = new Map<string, { active: number; readonly waiting: (() => boolean)[] }>();
+
+  /** Runs `start` once the pool has a socket for it; `start` answers false when it had nothing to send. */
+  private whenSocketFree(key: string, start: () => boolean): void {
+    let pool = this.pools.get(key);
+    if (pool === undefined) {
+      pool = { active: 0, waiting: [] };
+      this.pools.set(key, pool);
+    }
+    if (pool.active < this.maxSocketsPerOrigin && pool.waiting.length === 0) {
+      pool.active++;
+      if (!start()) this.socketFreed(key);
+    } else pool.waiting.push(start);
+  }
+
+  /** A request of the pool settled: the next waiting one goes. */
+  private socketFreed(key: string): void {
+    const pool = this.pools.get(key);
+    if (pool === undefined) return;
+    pool.active--;
+    while (pool.active < this.maxSocketsPerOrigin && pool.waiting.length > 0) {
+      pool.active++;
+      if (!(pool.waiting.shift() as () => boolean)()) pool.active--;
+    }
+    if (pool.active === 0 && pool.waiting.length === 0) this.pools.delete(key);
   }
 
   /** Requests in flight, each with its deadline (see DEADLINE_SWEEP_MS). */
@@ -371,12 +414,24 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
     private readonly maxBodyBytes: number,
     private readonly readSuccessBody: boolean,
     private readonly aborts: Set<ResponseHandler>,
-    /** When the request is ended if it has not finished, in milliseconds since the epoch. */
-    readonly deadline: number,
     private readonly deadlines: Set<ResponseHandler>,
+    /** Called once when a request {@link arm}ed settles. */
+    private readonly onSettled: () => void,
   ) {
     aborts.add(this);
-    deadlines.add(this);
+  }
+
+  /** When the request is ended if it has not finished, in milliseconds since the epoch (once armed). */
+  deadline = Infinity;
+
+  get settled(): boolean {
+    return this.#settled;
+  }
+
+  /** The request is dispatched now, to end by `deadline`. */
+  arm(deadline: number): void {
+    this.deadline = deadline;
+    this.deadlines.add(this);
   }
 
   /**
@@ -473,7 +528,7 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
     if (this.#settled) return;
     this.#settled = true;
     this.aborts.delete(this);
-    this.deadlines.delete(this);
+    if (this.deadlines.delete(this)) this.onSettled();
     if (response !== undefined) this.resolve(response);
     else this.reject(error);
   }
