@@ -17,6 +17,7 @@ import {
   createApiDestinationInvoker,
   createGuardedLookup,
   createWebhookInvoker,
+  errorForResponse,
   HttpClient,
   isApiDestinationArn,
   isRetryableStatus,
@@ -367,9 +368,21 @@ describe("HTTP client", () => {
     assert.equal(parseRetryAfter("120", now), 120_000);
     assert.equal(parseRetryAfter("Wed, 01 May 2024 12:00:30 GMT", now), 30_000);
     assert.equal(parseRetryAfter("Wed, 01 May 2024 11:00:00 GMT", now), 0);
-    assert.equal(parseRetryAfter("-1", now), -1000);
-    assert.equal(parseRetryAfter("soon", now), undefined);
+    // RFC 850 and asctime, the obsolete forms a recipient must read, in GMT too.
+    assert.equal(parseRetryAfter("Wednesday, 01-May-24 12:01:00 GMT", now), 60_000);
+    assert.equal(parseRetryAfter("Wed May  1 12:00:10 2024", now), 10_000);
+    // What is neither is ignored (the usual backoff applies): negative numbers, fractions, other text
+    // that Date.parse would have read.
+    for (const text of ["-1", "-30", "3.5", "soon", "later 2099", "x 2030", "2024-05-01T12:00:30Z"])
+      assert.equal(parseRetryAfter(text, now), undefined, text);
     assert.equal(parseRetryAfter(undefined, now), undefined);
+    const negative = errorForResponse(
+      { status: 429, statusMessage: "Too Many Requests", headers: { "retry-after": "-1" }, body: "" },
+      "POST http://x/hook",
+      now,
+    );
+    assert.equal(negative?.retryable, true);
+    assert.equal(negative?.retryAfterMs, undefined);
   });
 
   it("does not follow redirects: a 302 fails for good and its Location is never requested", async () => {

@@ -106,8 +106,7 @@ function decoded(part: string): string {
 /**
  * The error a response stands for, or undefined for a 2xx. `what` names the call in the message
  * (such as `POST https://example.com/hook`; never with its query string, which may hold secrets).
- * `Retry-After` on a 429 or 503 becomes `retryAfterMs`; a negative one stops the retries, as in
- * EventBridge. `secrets`, the credentials the request carried, are taken out of the body's excerpt.
+ * `Retry-After` on a 429 or 503 becomes `retryAfterMs`. `secrets`, the credentials the request carried, are taken out of the body's excerpt.
  */
 export function errorForResponse(
   response: ResponseSummary,
@@ -138,28 +137,56 @@ export function errorForResponse(
     status === 429 || status === 503
       ? parseRetryAfter(headerValue(response.headers, "retry-after"), now)
       : undefined;
-  if (retryAfter !== undefined && retryAfter < 0) {
-    return new DeliveryError(code, `${message} (negative Retry-After: not retried)`, { retryable: false });
-  }
   return new DeliveryError(code, message, {
     retryable: true,
     ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter }),
   });
 }
 
+const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+const TIME = "(?<h>\\d\\d):(?<m>\\d\\d):(?<s>\\d\\d)";
+
+/** HTTP-date's three forms (RFC 9110 §5.6.7), all in GMT: IMF-fixdate, RFC 850, asctime. */
+const HTTP_DATES = [
+  new RegExp(
+    `^(?:mon|tue|wed|thu|fri|sat|sun), (?<day>\\d\\d) (?<mon>[a-z]{3}) (?<year>\\d{4}) ${TIME} GMT$`,
+    "i",
+  ),
+  new RegExp(
+    `^(?:mon|tues|wednes|thurs|fri|satur|sun)day, (?<day>\\d\\d)-(?<mon>[a-z]{3})-(?<year>\\d\\d) ${TIME} GMT$`,
+    "i",
+  ),
+  new RegExp(
+    `^(?:mon|tue|wed|thu|fri|sat|sun) (?<mon>[a-z]{3}) (?<day>[ \\d]\\d) ${TIME} (?<year>\\d{4})$`,
+    "i",
+  ),
+];
+
+/** An HTTP-date in milliseconds since the epoch; undefined when the text is not one. */
+function parseHttpDate(text: string): number | undefined {
+  const g = HTTP_DATES.map((form) => form.exec(text)).find((m) => m !== null)?.groups;
+  if (g === undefined) return undefined;
+  let year = Number(g["year"]);
+  // RFC 850's two-digit year: one that would be more than 50 years ahead is of the century before.
+  if (year < 100) year += year + 2000 > new Date().getUTCFullYear() + 50 ? 1900 : 2000;
+  const month = MONTHS.indexOf((g["mon"] ?? "").toLowerCase());
+  const [day, h, m, s] = [g["day"], g["h"], g["m"], g["s"]].map(Number) as [number, number, number, number];
+  if (month === -1 || day < 1 || day > 31 || h > 23 || m > 59 || s > 60) return undefined;
+  return Date.UTC(year, month, day, h, m, s);
+}
+
 /**
  * Parses a `Retry-After` value: delay-seconds or an HTTP-date, as milliseconds from `now` (0 for a
- * date in the past); a negative number of seconds gives a negative result; undefined when absent or
- * unreadable.
+ * date in the past); undefined when absent or not one of those (a negative number, a date in another
+ * form), so that the usual backoff applies, as RFC 9110 has a recipient ignore what it cannot read.
  * @see https://www.rfc-editor.org/rfc/rfc9110#section-10.2.3
  */
 export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
   if (value === undefined) return undefined;
   const text = value.trim();
-  if (/^-?\d+$/.test(text)) return Number(text) * 1000;
-  if (!/[a-z]/i.test(text)) return undefined;
-  const date = Date.parse(text);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const date = parseHttpDate(text);
+  return date === undefined ? undefined : Math.max(0, date - now);
 }
 
 /**
