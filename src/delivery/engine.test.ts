@@ -303,6 +303,32 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
     }
   });
 
+  it("fails an event older than MaximumEventAgeInSeconds when its attempt is due, as EVENT_EXPIRED, uncalled", async () => {
+    received.length = 0;
+    const { sqlite, metrics, lines, engine, records, close } = openEngine();
+    try {
+      await engine.start();
+      // Accepted two days ago (the default age is a day), while delivery was off, say.
+      const batch = records(["old"]).map((r) => ({
+        ...r,
+        event: { ...r.event, ingestedAt: r.event.ingestedAt - 2 * 86_400_000 },
+      }));
+      await sqlite.appendEvents(batch);
+      engine.dispatch(batch);
+      await until("the delivery to end", async () => (await sqlite.countDeliveries()) === 0);
+      assert.deepEqual(received, [], "the target was not called");
+      assert.match(
+        (await metrics.render()).body,
+        /FailedInvocations\{bus="default",rule="r",target="hook",code="EVENT_EXPIRED"\} 1/,
+      );
+      const line = lines.find((l) => l.includes('"eventId":"old"')) ?? "";
+      assert.match(line, /"code":"EVENT_EXPIRED"/);
+      assert.match(line, /"exhausted":"MaximumEventAgeInSeconds"/);
+    } finally {
+      await close();
+    }
+  });
+
   it("keeps the completions, logs, and writes them with later ones, without invoking the targets again", async () => {
     await deliverThroughFailures(["e1", "e2", "e3"], 2);
   });

@@ -47,6 +47,13 @@ const HELD_OVERHEAD_BYTES = 512;
 const SCAN_PAGE = 500;
 /** How often the engine checks the store for deliveries it does not hold while some wait there. */
 const OVERFLOW_CHECK_MS = 5_000;
+/**
+ * A retry due further ahead than this is not held in memory once memory is full (see
+ * {@link DeliveryEngine.park}): its schedule is in the store, which gives it back when it is due.
+ */
+const PARK_AFTER_MS = 2 * OVERFLOW_CHECK_MS;
+/** The least time between two walks of the retry timers for retries to park. */
+const PARK_INTERVAL_MS = 1_000;
 
 /** Options of a {@link DeliveryEngine}. */
 export interface DeliveryEngineOptions {
@@ -85,6 +92,8 @@ interface Job {
   readonly generation: number;
   dueAt: number;
   attempts: number;
+  /** Whether the store holds the job's due time and attempts as they are (its reschedule is written). */
+  durable: boolean;
 }
 
 /** The deliveries of one target of one rule. */
@@ -167,10 +176,20 @@ export class DeliveryEngine {
   #active = 0;
   #completions: DeliveryRef[] = [];
   #reschedules: DeliveryReschedule[] = [];
+  /** The jobs of {@link #reschedules}, in the same order. */
+  #rescheduled: Job[] = [];
   #flushing: Promise<void> | undefined;
   #flushQueued = false;
   /** Fresh deliveries were left in the store (memory full) since this count last changed. */
   #overflow = 0;
+  /**
+   * The earliest due time of the deliveries known to wait in the store beyond memory: retries parked,
+   * or left there by a scan while memory was more than half full.
+   */
+  #storeNextDue = Infinity;
+  #parkedAt = -Infinity;
+  /** The start-up scan runs: the deliveries it takes are resumed ones. */
+  #resuming = false;
   #scanning: Promise<void> | undefined;
   #overflowTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -229,9 +248,15 @@ export class DeliveryEngine {
 
   /** Resumes every pending delivery in the store (at start-up). */
   async start(): Promise<void> {
-    await this.scan();
+    this.#resuming = true;
+    try {
+      await this.scan();
+    } finally {
+      this.#resuming = false;
+    }
     this.#overflowTimer = setInterval(() => {
-      if (this.#overflow > 0 && this.#scanning === undefined) void this.scan();
+      if (this.#scanning !== undefined) return;
+      if (this.#overflow > 0 || this.#storeNextDue <= this.#now() + PARK_AFTER_MS) void this.scan();
     }, OVERFLOW_CHECK_MS);
     this.#overflowTimer.unref();
   }
@@ -242,12 +267,55 @@ export class DeliveryEngine {
     countAccepted(this.#o.metrics, records);
     for (const { event, deliveries } of records) {
       for (const d of deliveries) {
-        if (this.full()) {
+        if (this.full() && !this.park()) {
           this.#overflow++;
           continue;
         }
         this.admit(d, event);
       }
+    }
+  }
+
+  /**
+   * Memory is full: lets go of the retries due more than {@link PARK_AFTER_MS} ahead whose schedule
+   * the store holds, so that deliveries due now are not left in the store behind them (a target that
+   * keeps failing, or asks for an hour with Retry-After, would otherwise hold memory and stop every
+   * other target's deliveries). A scan takes them back when they are due. At most once per
+   * {@link PARK_INTERVAL_MS}: each walks every retry timer.
+   * @returns whether memory has room now.
+   */
+  private park(): boolean {
+    const now = this.#now();
+    if (now - this.#parkedAt < PARK_INTERVAL_MS) return false;
+    this.#parkedAt = now;
+    const parked = this.#timers.removeWhere((job) => job.durable && job.dueAt > now + PARK_AFTER_MS);
+    for (const job of parked) {
+      this.release(job.delivery.id);
+      this.let(job.lane);
+      if (job.dueAt < this.#storeNextDue) this.#storeNextDue = job.dueAt;
+    }
+    if (parked.length > 0) {
+      this.#o.log.info(
+        { parked: parked.length, held: this.#known.size },
+        "memory full of deliveries: retries due later left in the store until they are due",
+      );
+    }
+    return !this.full();
+  }
+
+  /** Forgets a held delivery (completed and written, or parked in the store). */
+  private release(id: string): void {
+    const weight = this.#known.get(id);
+    if (weight === undefined) return;
+    this.#known.delete(id);
+    this.#knownBytes -= weight;
+  }
+
+  /** A lane lets go of a job it held; a lane holding none and running none goes. */
+  private let(lane: Lane): void {
+    lane.held--;
+    if (lane.held === 0 && lane.active === 0 && this.#lanes.get(lane.key) === lane) {
+      this.#lanes.delete(lane.key);
     }
   }
 
@@ -259,6 +327,7 @@ export class DeliveryEngine {
     this.#scanning ??= (async () => {
       try {
         let again = true;
+        this.#storeNextDue = Infinity; // what the walk leaves in the store sets it again
         while (again && !this.#closed) {
           const overflowAtStart = this.#overflow;
           const complete = await this.scanOnce();
@@ -275,12 +344,16 @@ export class DeliveryEngine {
     return this.#scanning;
   }
 
-  /** One walk; true when it reached the end of the pending deliveries. */
+  /**
+   * One walk, in order of due time; true when it reached the end of the pending deliveries, or of
+   * those due within {@link PARK_AFTER_MS} while memory is more than half full (the rest are taken
+   * when they are due, see {@link #storeNextDue}).
+   */
   private async scanOnce(): Promise<boolean> {
     const { store, metrics } = this.#o;
     let after: PendingDelivery | undefined;
     for (;;) {
-      if (this.full() || this.#closed) return false;
+      if ((this.full() && !this.park()) || this.#closed) return false;
       const page = await store.listDueDeliveries(Number.MAX_SAFE_INTEGER, SCAN_PAGE, after);
       if (page.length === 0) return true;
       after = page[page.length - 1];
@@ -293,8 +366,12 @@ export class DeliveryEngine {
         if (this.#known.has(d.id)) continue; // dispatched meanwhile
         const event = events.get(d.eventId);
         if (event === undefined) continue; // its event left the log (retention): nothing to send
-        if (this.full()) return false;
-        metrics.deliveriesResumed.inc();
+        if (d.dueAt > this.#now() + PARK_AFTER_MS && this.halfFull()) {
+          this.#storeNextDue = Math.min(this.#storeNextDue, d.dueAt);
+          return true;
+        }
+        if (this.full() && !this.park()) return false;
+        if (this.#resuming) metrics.deliveriesResumed.inc();
         this.admit(d, event);
       }
     }
@@ -307,6 +384,10 @@ export class DeliveryEngine {
    */
   private full(): boolean {
     return this.#known.size >= this.#maxInMemory || this.#knownBytes >= this.#maxInMemoryBytes;
+  }
+
+  private halfFull(): boolean {
+    return this.#known.size >= this.#maxInMemory / 2 || this.#knownBytes >= this.#maxInMemoryBytes / 2;
   }
 
   private admit(delivery: PendingDelivery, event: StoredEvent): void {
@@ -322,6 +403,7 @@ export class DeliveryEngine {
       generation: lane.generation,
       dueAt: delivery.dueAt,
       attempts: delivery.attempts,
+      durable: true,
     };
     if (job.dueAt <= this.#now()) this.ready(job);
     else this.later(job);
@@ -390,36 +472,31 @@ export class DeliveryEngine {
     this.arm();
   }
 
-  /** Starts the next waiting jobs of a lane, then of lanes the overall limit held back. */
+  /**
+   * Starts waiting jobs as attempts end: the lanes with jobs waiting and room under their own limit
+   * take turns, one job each, the lane whose attempt just ended last, so that lanes whose attempts
+   * take long (or fail and come back) cannot keep the slots they free to themselves.
+   */
   private pump(lane: Lane): void {
-    this.take(lane);
-    if (this.#blocked.size === 0) return;
-    for (const blocked of this.#blocked) {
-      if (this.#active >= this.#concurrency) return;
-      this.take(blocked);
-    }
-  }
-
-  private take(lane: Lane): void {
-    while (
-      lane.head < lane.waiting.length &&
-      lane.active < this.#targetConcurrency &&
-      this.#active < this.#concurrency
-    ) {
-      const job = lane.waiting[lane.head] as Job;
-      lane.waiting[lane.head++] = undefined as unknown as Job;
+    if (lane.head < lane.waiting.length && lane.active < this.#targetConcurrency) this.#blocked.add(lane);
+    while (this.#active < this.#concurrency && this.#blocked.size > 0) {
+      const next = this.#blocked.values().next().value as Lane;
+      this.#blocked.delete(next);
+      // At its own limit meanwhile (a job ready at once ran): its next attempt's end brings it back.
+      if (next.active >= this.#targetConcurrency) continue;
+      const job = next.waiting[next.head] as Job;
+      next.waiting[next.head++] = undefined as unknown as Job;
+      if (next.head === next.waiting.length) {
+        next.waiting.length = 0;
+        next.head = 0;
+      } else if (next.head > 1024 && next.head * 2 > next.waiting.length) {
+        next.waiting.splice(0, next.head);
+        next.head = 0;
+      }
       this.run(job);
+      // To the end of the turns.
+      if (next.head < next.waiting.length && next.active < this.#targetConcurrency) this.#blocked.add(next);
     }
-    if (lane.head === lane.waiting.length) {
-      lane.waiting.length = 0;
-      lane.head = 0;
-      this.#blocked.delete(lane);
-    } else if (lane.head > 1024 && lane.head * 2 > lane.waiting.length) {
-      lane.waiting.splice(0, lane.head);
-      lane.head = 0;
-    }
-    if (lane.active >= this.#targetConcurrency) this.#blocked.delete(lane);
-    else if (lane.head < lane.waiting.length) this.#blocked.add(lane);
   }
 
   private run(job: Job): void {
@@ -526,9 +603,13 @@ export class DeliveryEngine {
     const start = this.#now();
     if (start - event.ingestedAt > policy.maxEventAgeMs) {
       await this.fail(job, target, found.rule.arn, {
-        error: new DeliveryError("UNKNOWN", "The event is older than MaximumEventAgeInSeconds.", {
-          retryable: false,
-        }),
+        error: new DeliveryError(
+          "EVENT_EXPIRED",
+          "The event was older than MaximumEventAgeInSeconds when its attempt was due.",
+          {
+            retryable: false,
+          },
+        ),
         exhausted: "MaximumEventAgeInSeconds",
       });
       return;
@@ -643,7 +724,9 @@ export class DeliveryEngine {
 
   private reschedule(job: Job, dueAt: number, ruleArn: string, target: Target, error: DeliveryError): void {
     job.dueAt = dueAt;
+    job.durable = false;
     this.#reschedules.push({ eventId: job.event.id, id: job.delivery.id, dueAt, attempts: job.attempts });
+    this.#rescheduled.push(job);
     this.flushSoon();
     this.#o.log.debug(
       { eventId: job.event.id, rule: ruleArn, target: target.id, code: error.code, retryAt: dueAt },
@@ -751,18 +834,22 @@ export class DeliveryEngine {
     if (this.#completions.length === 0 && this.#reschedules.length === 0) return;
     const completions = this.#completions;
     const reschedules = this.#reschedules;
+    const rescheduled = this.#rescheduled;
     this.#completions = [];
     this.#reschedules = [];
+    this.#rescheduled = [];
     this.#flushing = (async () => {
       try {
-        if (reschedules.length > 0) await this.#o.store.rescheduleDeliveries(reschedules);
-        if (completions.length > 0) await this.#o.store.completeDeliveries(completions);
-        for (const c of completions) {
-          const weight = this.#known.get(c.id);
-          if (weight === undefined) continue;
-          this.#known.delete(c.id);
-          this.#knownBytes -= weight;
+        if (reschedules.length > 0) {
+          await this.#o.store.rescheduleDeliveries(reschedules);
+          // Unless rescheduled again since (a later write is to come).
+          for (let i = 0; i < rescheduled.length; i++) {
+            const job = rescheduled[i] as Job;
+            if (job.dueAt === (reschedules[i] as DeliveryReschedule).dueAt) job.durable = true;
+          }
         }
+        if (completions.length > 0) await this.#o.store.completeDeliveries(completions);
+        for (const c of completions) this.release(c.id);
         if (
           this.#overflow > 0 &&
           this.#known.size < this.#maxInMemory / 2 &&
@@ -773,6 +860,7 @@ export class DeliveryEngine {
         this.#o.log.error({ err }, "recording delivery outcomes failed; will try again");
         this.#completions.push(...completions);
         this.#reschedules.push(...reschedules);
+        this.#rescheduled.push(...rescheduled);
         setTimeout(() => this.flushSoon(), 1000).unref();
       } finally {
         this.#flushing = undefined;

@@ -1,0 +1,146 @@
+/**
+ * Targets that fail or hang must not hold back the others: a real `busbar serve` with small delivery
+ * limits (memory and concurrency), real loopback receivers. A target answering 429 with an hour's
+ * Retry-After fills memory with its retries, which must leave for the store so that another rule's
+ * events still arrive; targets that never answer fill every slot, which must be shared in turns.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import {
+  PutEventsCommand,
+  PutRuleCommand,
+  PutTargetsCommand,
+  type EventBridgeClient,
+} from "@aws-sdk/client-eventbridge";
+import { eventBridgeClient, removeDataDir, startBusbar, type BusbarProcess } from "./support/index.js";
+
+/** A loopback receiver: counts requests by path, answers as `answer` says (or never). */
+class Receiver {
+  readonly count = new Map<string, number>();
+  private readonly server: Server;
+
+  constructor(answer: (path: string) => { status: number; headers?: Record<string, string> } | "hang") {
+    this.server = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        const path = req.url ?? "/";
+        this.count.set(path, (this.count.get(path) ?? 0) + 1);
+        const a = answer(path);
+        if (a !== "hang") res.writeHead(a.status, a.headers ?? {}).end();
+      });
+    });
+  }
+
+  async listen(): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  got(path: string): number {
+    return this.count.get(path) ?? 0;
+  }
+
+  close(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+async function until(what: string, done: () => boolean, ms: number): Promise<number> {
+  const start = Date.now();
+  while (!done()) {
+    if (Date.now() - start > ms) assert.fail(`${what}: not within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return Date.now() - start;
+}
+
+let server: BusbarProcess;
+let events: EventBridgeClient;
+let receiver: Receiver;
+let base: string;
+
+before(async () => {
+  receiver = new Receiver((path) => {
+    if (path === "/later") return { status: 429, headers: { "retry-after": "3600" } };
+    if (path.startsWith("/hang")) return "hang";
+    return { status: 200 };
+  });
+  base = await receiver.listen();
+  server = await startBusbar({
+    env: {
+      BUSBAR_ALLOW_TARGET_NETWORKS: "127.0.0.0/8",
+      BUSBAR_DELIVERY_MAX_IN_MEMORY: "200",
+      BUSBAR_DELIVERY_CONCURRENCY: "8",
+      BUSBAR_TARGET_TIMEOUT_MS: "1500",
+    },
+  });
+  events = eventBridgeClient(server.url);
+});
+
+after(async () => {
+  events.destroy();
+  await server.stop();
+  await receiver.close();
+  removeDataDir(server.dataDir);
+});
+
+async function rule(name: string, path: string, retries?: number): Promise<void> {
+  await events.send(new PutRuleCommand({ Name: name, EventPattern: JSON.stringify({ source: [name] }) }));
+  const r = await events.send(
+    new PutTargetsCommand({
+      Rule: name,
+      Targets: [
+        {
+          Id: "t",
+          Arn: `${base}${path}`,
+          ...(retries !== undefined && { RetryPolicy: { MaximumRetryAttempts: retries } }),
+        },
+      ],
+    }),
+  );
+  assert.equal(r.FailedEntryCount, 0, JSON.stringify(r.FailedEntries));
+}
+
+async function put(source: string, n: number): Promise<void> {
+  for (let i = 0; i < n; i += 10) {
+    const r = await events.send(
+      new PutEventsCommand({
+        Entries: Array.from({ length: Math.min(10, n - i) }, () => ({
+          Source: source,
+          DetailType: "t",
+          Detail: "{}",
+        })),
+      }),
+    );
+    assert.equal(r.FailedEntryCount, 0);
+  }
+}
+
+describe("delivery isolation", () => {
+  it("shares the delivery slots in turns among targets that never answer and one that does", async () => {
+    // 8 slots overall; two targets hold 40 deliveries each that time out after 1.5 s. Taken a target
+    // at a time, the slots would serve the healthy target after ten rounds of time-outs (15 s).
+    await rule("hang-a", "/hang-a", 0);
+    await rule("hang-b", "/hang-b", 0);
+    await rule("quick", "/quick");
+    await put("hang-a", 40);
+    await put("hang-b", 40);
+    await until("the hanging targets to hold every slot", () => receiver.got("/hang-a") >= 8, 5_000);
+    await put("quick", 3);
+    const ms = await until("the healthy target's 3 events", () => receiver.got("/quick") === 3, 10_000);
+    assert.ok(ms < 4_000, `the healthy target waited ${ms} ms, more than two rounds of time-outs`);
+  });
+  it("leaves retries due in an hour in the store when memory is full, so other targets still get events", async () => {
+    await rule("later", "/later");
+    await rule("healthy", "/healthy");
+    // 300 events to a target asking for an hour, with room in memory for 200 deliveries: each gets its
+    // first attempt only if the retries waiting an hour leave memory for the deliveries due now.
+    await put("later", 300);
+    await until("the first attempt of all 300", () => receiver.got("/later") === 300, 20_000);
+    await put("healthy", 5);
+    await until("another rule's 5 events", () => receiver.got("/healthy") === 5, 5_000);
+  });
+});
