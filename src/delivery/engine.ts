@@ -54,6 +54,11 @@ const OVERFLOW_CHECK_MS = 5_000;
 const PARK_AFTER_MS = 2 * OVERFLOW_CHECK_MS;
 /** The least time between two walks of the retry timers for retries to park. */
 const PARK_INTERVAL_MS = 1_000;
+/**
+ * A lane with more deliveries waiting than this share of what memory may hold is heavy: it is the one
+ * to {@link DeliveryEngine.spill}, that many at a time.
+ */
+const SPILL_SHARE = 1 / 16;
 
 /** Options of a {@link DeliveryEngine}. */
 export interface DeliveryEngineOptions {
@@ -152,6 +157,11 @@ export function countAccepted(metrics: Metrics, records: readonly IngestRecord[]
   }
 }
 
+/** The key of a delivery's lane: its account, bus, rule and target. */
+function laneKey(d: PendingDelivery): string {
+  return `${d.accountId}\u0000${d.busName}\u0000${d.ruleName}\u0000${d.targetId}`;
+}
+
 /** Delivers pending deliveries to their targets. */
 export class DeliveryEngine {
   readonly #o: DeliveryEngineOptions;
@@ -188,6 +198,9 @@ export class DeliveryEngine {
    */
   #storeNextDue = Infinity;
   #parkedAt = -Infinity;
+  /** Lanes that had more than {@link #spillSize} deliveries waiting (some may have fewer since). */
+  readonly #heavy = new Set<Lane>();
+  readonly #spillSize: number;
   /** The start-up scan runs: the deliveries it takes are resumed ones. */
   #resuming = false;
   #scanning: Promise<void> | undefined;
@@ -232,6 +245,7 @@ export class DeliveryEngine {
     this.#targetConcurrency = options.targetConcurrency ?? DEFAULT_TARGET_CONCURRENCY;
     this.#maxInMemory = options.maxInMemory ?? DEFAULT_MAX_IN_MEMORY;
     this.#maxInMemoryBytes = options.maxInMemoryBytes ?? DEFAULT_MAX_IN_MEMORY_BYTES;
+    this.#spillSize = Math.max(1, Math.ceil(this.#maxInMemory * SPILL_SHARE));
     this.#forgetMetricsAfterMs = options.forgetMetricsAfterMs ?? 60_000;
     options.metrics.readDeliveryState(() => ({ inMemory: this.#known.size, inFlight: this.#active }));
   }
@@ -267,7 +281,7 @@ export class DeliveryEngine {
     countAccepted(this.#o.metrics, records);
     for (const { event, deliveries } of records) {
       for (const d of deliveries) {
-        if (this.full() && !this.park()) {
+        if (this.full() && !this.park() && !this.spill(laneKey(d))) {
           this.#overflow++;
           continue;
         }
@@ -301,6 +315,42 @@ export class DeliveryEngine {
       );
     }
     return !this.full();
+  }
+
+  /**
+   * Memory is full and a delivery of the lane `forKey` is due: a heavy lane (see {@link SPILL_SHARE})
+   * with more deliveries waiting than `forKey` holds lets go of its last ones whose rows the store
+   * holds as they are; a scan gives them back once memory frees up. So a target with a backlog (slow,
+   * or hanging) cannot keep memory from every other target's new deliveries.
+   * @returns whether memory has room now.
+   */
+  private spill(forKey: string): boolean {
+    const own = this.#lanes.get(forKey)?.held ?? 0;
+    for (const lane of this.#heavy) {
+      const waiting = lane.waiting.length - lane.head;
+      if (waiting <= this.#spillSize) {
+        this.#heavy.delete(lane);
+        continue;
+      }
+      if (lane.key === forKey || waiting <= own) continue;
+      let spilled = 0;
+      while (spilled < this.#spillSize && lane.waiting.length > lane.head) {
+        const job = lane.waiting[lane.waiting.length - 1] as Job;
+        if (!job.durable) break; // its reschedule is still to be written: the store has it otherwise
+        lane.waiting.pop();
+        this.release(job.delivery.id);
+        lane.held--;
+        spilled++;
+      }
+      if (spilled === 0) continue;
+      this.#overflow += spilled;
+      this.#o.log.info(
+        { spilled, rule: lane.ruleName, target: lane.targetId, held: this.#known.size },
+        "memory full of deliveries: part of a target's backlog left in the store, for other targets' deliveries",
+      );
+      return !this.full();
+    }
+    return false;
   }
 
   /** Forgets a held delivery (completed and written, or parked in the store). */
@@ -410,7 +460,7 @@ export class DeliveryEngine {
   }
 
   private lane(d: PendingDelivery): Lane {
-    const key = `${d.accountId}\u0000${d.busName}\u0000${d.ruleName}\u0000${d.targetId}`;
+    const key = laneKey(d);
     let lane = this.#lanes.get(key);
     if (lane === undefined) {
       lane = {
@@ -439,6 +489,7 @@ export class DeliveryEngine {
     }
     lane.waiting.push(job);
     if (lane.active < this.#targetConcurrency) this.#blocked.add(lane);
+    if (lane.waiting.length - lane.head > this.#spillSize) this.#heavy.add(lane);
   }
 
   private later(job: Job): void {
@@ -489,6 +540,7 @@ export class DeliveryEngine {
       if (next.head === next.waiting.length) {
         next.waiting.length = 0;
         next.head = 0;
+        this.#heavy.delete(next);
       } else if (next.head > 1024 && next.head * 2 > next.waiting.length) {
         next.waiting.splice(0, next.head);
         next.head = 0;
@@ -850,10 +902,11 @@ export class DeliveryEngine {
         }
         if (completions.length > 0) await this.#o.store.completeDeliveries(completions);
         for (const c of completions) this.release(c.id);
+        // Deliveries wait in the store: take them once memory is half free, or once retries just
+        // written can leave it for them.
         if (
           this.#overflow > 0 &&
-          this.#known.size < this.#maxInMemory / 2 &&
-          this.#knownBytes < this.#maxInMemoryBytes / 2
+          (!this.halfFull() || (reschedules.length > 0 && this.full() && this.park()))
         )
           void this.scan();
       } catch (err) {
