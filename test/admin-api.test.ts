@@ -212,7 +212,7 @@ describe("busbar accounts|keys --endpoint (a running server)", () => {
     assert.match(both.stderr, /--data-dir or --endpoint, not both/);
   });
 
-  it("says so when nothing listens at the endpoint", async () => {
+  it("says so when nothing listens at the endpoint, a failure (exit 1), not a refusal", async () => {
     // A port that was free a moment ago: nothing listens there.
     const port = await new Promise<number>((resolve) => {
       const s = createServer().listen(0, "127.0.0.1", () => {
@@ -221,7 +221,7 @@ describe("busbar accounts|keys --endpoint (a running server)", () => {
       });
     });
     const r = busbar(TEST_ROOT, "accounts", "list", "--endpoint", `http://127.0.0.1:${port}`);
-    assert.equal(r.status, 2);
+    assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr, new RegExp(`cannot reach http://127.0.0.1:${port}`));
   });
 });

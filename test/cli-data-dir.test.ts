@@ -91,7 +91,7 @@ describe("a data directory that cannot be opened", () => {
     writeFileSync(file, bytes);
     refused(
       busbar(["keys", "list", "--data-dir", newer]),
-      new RegExp(`cannot open ${file}: .*schema version 999`),
+      new RegExp(`^error: The database ${file} has schema version 999 \\(written by a newer Busbar\\)`),
     );
   });
 

@@ -277,6 +277,49 @@ describe("AWS JSON 1.1 protocol edge", () => {
     assert.equal(r.status, 400);
     assert.match(String(r.body.message), /Name/);
   });
+  it("answers a member of the wrong JSON type at any depth with SerializationException: a tag that is no structure", async () => {
+    const bus = "arn:aws:events:us-east-1:000000000000:event-bus/default";
+    const calls = [
+      ["PutRule", { Name: "typed-tags", EventPattern: '{"source":["shop"]}' }],
+      ["CreateEventBus", { Name: "typed-tags" }],
+      ["TagResource", { ResourceARN: bus }],
+    ] as const;
+    // An array where a Tag object is expected was read as a Tag without a Key (ValidationException).
+    for (const tag of [["team", "shop"], [], "team", 1, true, null]) {
+      for (const [operation, input] of calls) {
+        const r = await call(`AWSEvents.${operation}`, JSON.stringify({ ...input, Tags: [tag] }));
+        const what = `${operation} Tags: [${JSON.stringify(tag)}]`;
+        assert.equal(r.status, 400, what);
+        assert.equal(r.body.__type, "SerializationException", `${what}: ${JSON.stringify(r.body)}`);
+        assert.equal(r.body.message, "Tags[0] must be a structure", what);
+      }
+    }
+    // Nothing was made by the refused calls.
+    const rule = await call("AWSEvents.DescribeRule", JSON.stringify({ Name: "typed-tags" }));
+    assert.equal(rule.body.__type, "ResourceNotFoundException");
+    const tags = await call("AWSEvents.ListTagsForResource", JSON.stringify({ ResourceARN: bus }));
+    assert.deepEqual(tags.body.Tags, []);
+
+    // SQS's TagQueue (and CreateQueue's `tags`) take a map of strings: anything else is MalformedInput.
+    const sqs = { contentType: "application/x-amz-json-1.0", service: "sqs" };
+    const made = await call("AmazonSQS.CreateQueue", JSON.stringify({ QueueName: "typed-tags" }), sqs);
+    assert.equal(made.status, 200, JSON.stringify(made.body));
+    const QueueUrl = made.body.QueueUrl as string;
+    for (const tags of [["team"], [["team", "shop"]], { team: ["shop"] }, { team: { a: "b" } }, "team"]) {
+      for (const [operation, input, member] of [
+        ["TagQueue", { QueueUrl }, "Tags"],
+        ["CreateQueue", { QueueName: "typed-tags-2" }, "tags"],
+      ] as const) {
+        const r = await call(`AmazonSQS.${operation}`, JSON.stringify({ ...input, [member]: tags }), sqs);
+        const what = `${operation} ${member}: ${JSON.stringify(tags)}`;
+        assert.equal(r.status, 400, what);
+        assert.equal(r.body.__type, "com.amazonaws.sqs#MalformedInput", `${what}: ${JSON.stringify(r.body)}`);
+        assert.match(String(r.body.message), new RegExp(`^${member}`), what);
+      }
+    }
+    const listed = await call("AmazonSQS.ListQueueTags", JSON.stringify({ QueueUrl }), sqs);
+    assert.equal(listed.body.Tags, undefined);
+  });
   it("rejects missing, bad and stale signatures", async () => {
     const unsigned = await call("AWSEvents.ListEventBuses", "{}", { sign: false });
     assert.equal(unsigned.status, 400);

@@ -1,14 +1,16 @@
 /**
  * Root credentials when BUSBAR_ROOT_* are unset: generated on first start, printed once, saved with
  * mode 0600 in the data directory, and reused (not printed) on the next start. A root key deleted
- * with `busbar keys delete` is not made again from them.
+ * with `busbar keys delete` is not made again from them. None are made for a start that is refused
+ * (another program's busbar.db, a newer Busbar's).
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ListEventBusesCommand } from "@aws-sdk/client-eventbridge";
+import Database from "better-sqlite3";
 import { eventBridgeClient, removeDataDir, runBusbar, startBusbar, TEST_ROOT } from "./support/index.js";
 
 /** The environment of `busbar` commands on a data directory: no endpoint of the caller's. */
@@ -93,4 +95,49 @@ describe("a root credentials file that is not one", () => {
     );
     removeDataDir(dataDir);
   });
+});
+
+describe("a busbar.db that is not this Busbar's", () => {
+  /** `busbar serve` on a new data directory holding only the busbar.db that `make` writes. */
+  function serveOn(make: (db: Database.Database) => void, storeThread: string) {
+    const dataDir = mkdtempSync(join(tmpdir(), "busbar-test-"));
+    const file = join(dataDir, "busbar.db");
+    const db = new Database(file);
+    make(db);
+    db.close();
+    const r = runBusbar(["serve", "--port", "0", "--data-dir", dataDir], {
+      env: {
+        ...cli,
+        BUSBAR_ROOT_ACCESS_KEY_ID: "",
+        BUSBAR_ROOT_SECRET_ACCESS_KEY: "",
+        BUSBAR_STORE_THREAD: storeThread,
+      },
+      timeoutMs: 20_000,
+    });
+    const saved = existsSync(join(dataDir, "root-credentials.json"));
+    removeDataDir(dataDir);
+    return { ...r, file, saved };
+  }
+
+  for (const storeThread of ["worker", "main"]) {
+    it(`is refused naming the file, before credentials are made or printed (store on ${storeThread})`, () => {
+      const foreign = serveOn((db) => db.exec("CREATE TABLE invoices (id INTEGER PRIMARY KEY)"), storeThread);
+      assert.equal(foreign.status, 1, foreign.stderr);
+      assert.match(
+        foreign.stderr,
+        new RegExp(`^error: Busbar could not start: .*cannot open ${foreign.file} as a Busbar database: `),
+      );
+      // Written by a newer Busbar: its schema version is past this one's.
+      const newer = serveOn((db) => db.pragma("user_version = 999"), storeThread);
+      assert.equal(newer.status, 1, newer.stderr);
+      assert.match(
+        newer.stderr,
+        new RegExp(`^error: Busbar could not start: The database ${newer.file} has schema version 999 `),
+      );
+      for (const r of [foreign, newer]) {
+        assert.doesNotMatch(r.stdout + r.stderr, /root credentials|BUSBAR_ROOT_SECRET_ACCESS_KEY=/);
+        assert.equal(r.saved, false, "no root-credentials.json");
+      }
+    });
+  }
 });

@@ -203,7 +203,14 @@ describe("SQLite store files", () => {
       const db = new Database(join(dataDir, DEFAULT_SQLITE_FILE_NAME));
       db.pragma("user_version = 999");
       db.close();
-      assert.throws(() => openSqliteStore({ dataDir }), UnsupportedSchemaVersionError);
+      const file = join(dataDir, DEFAULT_SQLITE_FILE_NAME);
+      assert.throws(
+        () => openSqliteStore({ dataDir }),
+        (error: unknown) =>
+          error instanceof UnsupportedSchemaVersionError &&
+          error.file === file &&
+          error.message.includes(`The database ${file} has schema version 999`),
+      );
     } finally {
       await removeDir(dataDir);
     }

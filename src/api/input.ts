@@ -114,13 +114,22 @@ export function arrayOf(
   return v as unknown[];
 }
 
+/**
+ * A value that must be a structure (a JSON object: not an array, a string, a number or null), such as
+ * a member of a list of structures; `at` names it in the error (`Tags[0]`).
+ * @throws ApiError SerializationException for any other JSON type.
+ */
+export function structureAt(v: unknown, at: string): Input {
+  if (v === null || typeof v !== "object" || Array.isArray(v))
+    throw new ApiError("SerializationException", `${at} must be a structure`);
+  return v as Input;
+}
+
 /** An optional object member. */
 export function optionalObject(input: Input, name: string): Input | undefined {
   const v = input[name];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== "object" || Array.isArray(v))
-    throw new ApiError("SerializationException", `${name} must be a structure`);
-  return v as Input;
+  return structureAt(v, name);
 }
 
 function lower(name: string): string {

@@ -17,6 +17,7 @@ import {
 import { resolveDataDir, resolveRegion } from "../config/index.js";
 import {
   DEFAULT_SQLITE_FILE_NAME,
+  StoreErrorCode,
   allItems,
   openSqliteStore,
   type AccessKey,
@@ -91,11 +92,14 @@ function openDataDir(dataDir: string): Store {
   try {
     return openSqliteStore({ dataDir });
   } catch (e) {
-    // A StoreOpenError's message names the file already ("cannot open <file> as a Busbar database:
-    // …"); the others (a newer schema version) do not.
+    // The store's errors name the file already ("cannot open <file> as a Busbar database: …", "The
+    // database <file> has schema version …"); anything else does not.
     const message = e instanceof Error ? e.message : String(e);
+    const code = (e as { code?: unknown }).code;
     throw new AdminError(
-      (e as { code?: unknown }).code === "StoreOpenFailed" ? message : `cannot open ${file}: ${message}`,
+      code === StoreErrorCode.Open || code === StoreErrorCode.SchemaVersion
+        ? message
+        : `cannot open ${file}: ${message}`,
     );
   }
 }

@@ -14,6 +14,7 @@ import {
   type Place,
 } from "./admin.js";
 import { OutputError, processOutput, writeFailure, type Output } from "./output.js";
+import { RemoteFailure } from "./remote.js";
 import { runServe } from "./serve.js";
 import { describeSigningSecrets, rotateSigningSecret, type TargetOptions } from "./targets.js";
 import { runTestPattern, TestPatternExit } from "./test-pattern.js";
@@ -23,8 +24,8 @@ export { runTestPattern, TestPatternExit, type Output } from "./test-pattern.js"
 /**
  * Exit codes of the commands other than `test-pattern` (whose 1 means "no match"): refused (bad
  * options or settings, what the server or the data directory refused) is 2; a failure after which
- * what the command did is unknown or not reported (an unexpected error, standard output not written)
- * is 1, as `serve`'s "could not start".
+ * what the command did is unknown or not reported (a server that cannot be reached or did not answer
+ * in time, an unexpected error, standard output not written) is 1, as `serve`'s "could not start".
  */
 export const CliExit = { Ok: 0, Failed: 1, Refused: 2 } as const;
 export type CliExit = (typeof CliExit)[keyof typeof CliExit];
@@ -175,9 +176,10 @@ export async function runCli(argv: readonly string[], io: Output = processOutput
       io.err(`error: ${oneLine(e)}`);
       return CliExit.Refused;
     }
-    // A write to standard output that failed, and anything unexpected: one line, never a stack.
+    // A server that did not answer, a write to standard output that failed, and anything
+    // unexpected: one line, never a stack.
     const why =
-      e instanceof OutputError
+      e instanceof OutputError || e instanceof RemoteFailure
         ? oneLine(e)
         : isWriteError(e)
           ? `could not write to standard output: ${oneLine(e)}`

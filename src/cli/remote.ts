@@ -23,6 +23,31 @@ export class AdminError extends Error {
   override readonly name = "AdminError";
 }
 
+/**
+ * A call to a running server that failed without the server's answer: it could not be reached, or
+ * did not answer in time (when the call changes something, the server may have done it all the
+ * same; the message says so). The command reports it with exit code 1, not as a refusal.
+ */
+export class RemoteFailure extends Error {
+  override readonly name = "RemoteFailure";
+}
+
+/**
+ * What a call that got no answer may have done anyway, for the operations that change something:
+ * the way to find out before trying again.
+ */
+const MAY_HAVE_DONE: Readonly<Record<string, string>> = {
+  CreateAccount: "the server may have made the account all the same: see `busbar accounts list`",
+  CreateAccessKey:
+    "the server may have made the key all the same (its secret is not shown again): see `busbar keys list`, and delete it if so",
+  DeleteAccessKey: "the server may have deleted the key all the same: see `busbar keys list`",
+  RotateTargetSigningSecret:
+    "the server may have rotated the secret all the same: see `busbar targets describe-signing-secrets`",
+};
+
+/** Error codes of a connection that was never made: the request was not sent. */
+const NOT_CONNECTED = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
+
 /** Where and as whom the command calls a running server. */
 export interface Remote {
   readonly endpoint: URL;
@@ -138,8 +163,8 @@ export async function callRemoteAllPages(
  * Calls `AWSEvents.<operation>` with `input`; returns the output, once it has the operation's shape
  * ({@link REPLY_SHAPES}). The whole call (connecting, and reading the reply) must end within the
  * remote's timeout.
- * @throws AdminError with the server's error type and message, why the server could not be reached
- *   or did not answer in time, or why its reply is not one of Busbar's.
+ * @throws AdminError with the server's error type and message, or why its reply is not one of Busbar's.
+ * @throws RemoteFailure why the server could not be reached or did not answer in time.
  */
 export async function callRemote(
   remote: Remote,
@@ -185,12 +210,20 @@ export async function callRemote(
     contentType = (Array.isArray(header) ? header[0] : header) ?? "";
     text = await response.body.text();
   } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const mayHaveDone = MAY_HAVE_DONE[operation];
+    // A request that may have reached the server: what it did is unknown.
+    const unknown = mayHaveDone === undefined ? "" : `; ${mayHaveDone}`;
     if (signal.aborted) {
-      throw new AdminError(
-        `${endpoint.origin} did not answer ${operation} within ${remote.timeoutMs / 1000} s (BUSBAR_ENDPOINT_TIMEOUT_MS)`,
+      throw new RemoteFailure(
+        `${endpoint.origin} did not answer ${operation} within ${remote.timeoutMs / 1000} s (BUSBAR_ENDPOINT_TIMEOUT_MS)${unknown}`,
       );
     }
-    throw new AdminError(`cannot reach ${endpoint.origin}: ${(e as Error).message}`);
+    throw new RemoteFailure(
+      code !== undefined && NOT_CONNECTED.has(code)
+        ? `cannot reach ${endpoint.origin}: ${(e as Error).message}`
+        : `${operation} on ${endpoint.origin} failed before its answer: ${(e as Error).message}${unknown}`,
+    );
   }
   const notBusbar = (why: string) =>
     new AdminError(`${endpoint.origin} did not answer ${operation} as a Busbar server (${why})`);

@@ -69,32 +69,43 @@ export const ROOT_CREDENTIALS_FILE = "root-credentials.json";
 export type RootCredentials = Credentials;
 
 /**
- * The root credentials: from the environment when set; otherwise read from the data directory, or
- * generated, saved with mode 0600, and reported through `announce` exactly once.
+ * The root credentials given to the node: from the environment when set, else those saved in the
+ * data directory; `undefined` when there are none yet ({@link newRootCredentials} makes them). Reads
+ * only, so that a start refused later (another program's database, a newer Busbar's) has made and
+ * printed nothing.
+ * @throws {Error} naming the file when the saved credentials file is not one.
  */
-export function rootCredentials(
-  config: BusbarConfig,
-  announce: (c: RootCredentials, file: string) => void,
-): RootCredentials {
+export function givenRootCredentials(config: BusbarConfig): RootCredentials | undefined {
   if (config.rootAccessKeyId !== undefined && config.rootSecretAccessKey !== undefined) {
     return { accessKeyId: config.rootAccessKeyId, secretAccessKey: config.rootSecretAccessKey };
   }
+  const file = join(config.dataDir, ROOT_CREDENTIALS_FILE);
+  if (!existsSync(file)) return undefined;
+  let saved: Partial<RootCredentials> | null;
+  try {
+    saved = JSON.parse(readFileSync(file, "utf8")) as Partial<RootCredentials> | null;
+  } catch (e) {
+    throw new Error(`${file} is not a valid credentials file: ${(e as Error).message}`, { cause: e });
+  }
+  if (typeof saved?.accessKeyId === "string" && typeof saved.secretAccessKey === "string") {
+    return { accessKeyId: saved.accessKeyId, secretAccessKey: saved.secretAccessKey };
+  }
+  throw new Error(
+    `${file} is not a valid credentials file: it must be a JSON object with accessKeyId and secretAccessKey`,
+  );
+}
+
+/**
+ * New root credentials, saved with mode 0600 in the data directory and reported through `announce`
+ * exactly once. Called once the store has opened the data directory's database, so that credentials
+ * are never shown for a start that is then refused.
+ */
+export function newRootCredentials(
+  config: BusbarConfig,
+  announce: (c: RootCredentials, file: string) => void,
+): RootCredentials {
   makeDataDir(config.dataDir);
   const file = join(config.dataDir, ROOT_CREDENTIALS_FILE);
-  if (existsSync(file)) {
-    let saved: Partial<RootCredentials> | null;
-    try {
-      saved = JSON.parse(readFileSync(file, "utf8")) as Partial<RootCredentials> | null;
-    } catch (e) {
-      throw new Error(`${file} is not a valid credentials file: ${(e as Error).message}`, { cause: e });
-    }
-    if (typeof saved?.accessKeyId === "string" && typeof saved.secretAccessKey === "string") {
-      return { accessKeyId: saved.accessKeyId, secretAccessKey: saved.secretAccessKey };
-    }
-    throw new Error(
-      `${file} is not a valid credentials file: it must be a JSON object with accessKeyId and secretAccessKey`,
-    );
-  }
   const created = generateCredentials();
   writeFileSync(file, JSON.stringify(created, null, 2) + "\n", { mode: 0o600 });
   chmodSync(file, 0o600);

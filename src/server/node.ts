@@ -34,8 +34,9 @@ import { createAuthenticator, createKeyLookup, eventBridgeContext, principalFor 
 import {
   checkedSecretBox,
   ensureDefaults,
+  givenRootCredentials,
   loadRegistry,
-  rootCredentials,
+  newRootCredentials,
   type RootCredentials,
 } from "./bootstrap.js";
 import { startFront } from "./front/index.js";
@@ -100,9 +101,11 @@ async function startLocked(
   announceRoot: (c: RootCredentials, file: string) => void,
   lock: DataDirLock,
 ): Promise<BusbarNode> {
-  const root = rootCredentials(config, announceRoot);
+  // A credentials file that is not one is refused before anything opens; none are made yet.
+  const given = givenRootCredentials(config);
   // Refuses a bad value before anything opens.
   const allowedNetworks = parseAllowedNetworks(config.delivery.allowTargetNetworks);
+  // Refuses another program's database, or a newer Busbar's, before credentials are made or printed.
   const store =
     config.storeThread === "main"
       ? openSqliteStoreInThread({ dataDir: config.dataDir })
@@ -110,9 +113,11 @@ async function startLocked(
   // The file the store opened, before anything could remove it (see the watchdog below).
   const databaseFile = join(config.dataDir, DEFAULT_SQLITE_FILE_NAME);
   const databaseIdentity = fileIdentity(databaseFile);
+  let root: RootCredentials;
   let secrets;
   try {
     secrets = await checkedSecretBox(store, config.dataDir, log);
+    root = given ?? newRootCredentials(config, announceRoot);
   } catch (e) {
     await store.close();
     throw e;

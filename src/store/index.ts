@@ -6,6 +6,7 @@ export * from "./types.js";
 import type { ListOptions, Page } from "./types.js";
 export {
   DEFAULT_SQLITE_FILE_NAME,
+  StoreErrorCode,
   openSqliteStore,
   openSqliteStoreInThread,
   type SqliteStoreOptions,

@@ -11,7 +11,7 @@
 import { isReservedHeader } from "../../delivery/index.js";
 import type { ConnectionAuthorizationType } from "../../store/index.js";
 import { ApiError } from "../errors.js";
-import type { Input, StringRule } from "../input.js";
+import { structureAt, type Input, type StringRule } from "../input.js";
 
 /** The authorization types of CreateConnection. */
 export const AUTHORIZATION_TYPES: readonly ConnectionAuthorizationType[] = [
@@ -142,9 +142,7 @@ function readObject(obj: Input, name: string, path: string, required: boolean): 
       throw validation(`Value null at '${at}' failed to satisfy constraint: Member must not be null`);
     return undefined;
   }
-  if (typeof v !== "object" || Array.isArray(v))
-    throw new ApiError("SerializationException", `${at} must be a structure`);
-  return v as Input;
+  return structureAt(v, at);
 }
 
 /**
@@ -216,9 +214,7 @@ function readHttpParameters(obj: Input, name: string, path: string): HttpParamet
     const rules = HTTP_PARAMETER_RULES[list];
     result[list] = raw.map((p: unknown, i) => {
       const itemAt = `${at}.${lower(list)}.${i + 1}.member`;
-      if (p === null || typeof p !== "object" || Array.isArray(p))
-        throw new ApiError("SerializationException", `${itemAt} must be a structure`);
-      const param = p as Input;
+      const param = structureAt(p, itemAt);
       const secretFlag = param.IsValueSecret;
       if (secretFlag !== undefined && secretFlag !== null && typeof secretFlag !== "boolean")
         throw new ApiError("SerializationException", `${itemAt}.isValueSecret must be a boolean`);

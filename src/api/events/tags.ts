@@ -5,7 +5,7 @@
 import { parseArn } from "../../buses/index.js";
 import type { Tag } from "../../store/index.js";
 import { ApiError } from "../errors.js";
-import { ARN, arrayOf, requiredString, type Input } from "../input.js";
+import { ARN, arrayOf, requiredString, structureAt, type Input } from "../input.js";
 import type { Operation, OperationContext } from "./context.js";
 
 /** Most tags on one resource. */
@@ -15,9 +15,7 @@ export const MAX_TAGS = 50;
 export function readTags(input: Input, required: boolean): Tag[] {
   const list = arrayOf(input, "Tags", 0, MAX_TAGS, required) ?? [];
   return list.map((t, i) => {
-    if (t === null || typeof t !== "object")
-      throw new ApiError("SerializationException", `Tags[${i}] must be a structure`);
-    const tag = t as Input;
+    const tag = structureAt(t, `Tags[${i}]`);
     const key = requiredString(tag, "Key", { min: 1, max: 128 });
     const value = requiredString(tag, "Value", { min: 0, max: 256 });
     if (key.startsWith("aws:"))

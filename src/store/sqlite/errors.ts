@@ -112,8 +112,12 @@ export class UnsupportedSchemaVersionError extends Error {
     readonly found: number,
     /** The newest version this build knows. */
     readonly supported: number,
+    /** The database file, named in the message (`busbar serve` prints it as it is). */
+    readonly file?: string,
   ) {
-    super(`The database has schema version ${found}; this Busbar supports up to ${supported}.`);
+    super(
+      `The database ${file === undefined ? "" : `${file} `}has schema version ${found} (written by a newer Busbar); this Busbar supports up to ${supported}.`,
+    );
   }
 }
 

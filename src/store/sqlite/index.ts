@@ -118,7 +118,7 @@ function open(options: SqliteStoreOptions): { db: Database.Database; store: Sync
   }
   try {
     configure(db);
-    migrate(db);
+    migrate(db, path);
     return { db, store: new SyncSqliteStore(db), path };
   } catch (error) {
     db.close();

@@ -284,12 +284,13 @@ function refuseForeignTables(db: Database.Database): void {
 /**
  * Brings a database to {@link SCHEMA_VERSION}, applying the missing migrations and the new
  * `user_version` in one immediate transaction.
- * @throws {UnsupportedSchemaVersionError} when the database is newer than this build.
+ * @param file the database file, for the error's message (default: the path `db` was opened with).
+ * @throws {UnsupportedSchemaVersionError} when the database is newer than this build, naming `file`.
  */
-export function migrate(db: Database.Database): void {
+export function migrate(db: Database.Database, file: string = db.name): void {
   const apply = db.transaction(() => {
     const from = schemaVersion(db);
-    if (from > SCHEMA_VERSION) throw new UnsupportedSchemaVersionError(from, SCHEMA_VERSION);
+    if (from > SCHEMA_VERSION) throw new UnsupportedSchemaVersionError(from, SCHEMA_VERSION, file);
     if (from === 0) refuseForeignTables(db);
     for (const migration of MIGRATIONS.slice(from)) db.exec(migration);
     if (from !== SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
