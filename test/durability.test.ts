@@ -121,6 +121,34 @@ for (const httpThreads of ["0", "1"])
         removeDataDir(server.dataDir);
       }
     });
+    it("with BUSBAR_SHUTDOWN_DELAY_MS, serves on with /readyz at 503 for the delay, then drains", async () => {
+      const server = await startBusbar({
+        env: { BUSBAR_HTTP_THREADS: httpThreads, BUSBAR_SHUTDOWN_DELAY_MS: "1500" },
+      });
+      const eb = eventBridgeClient(server.url);
+      try {
+        assert.equal((await fetch(`${server.url}/readyz`)).status, 200);
+        const signalled = Date.now();
+        const exit = server.stop();
+        await new Promise((r) => setTimeout(r, 300));
+        assert.equal((await fetch(`${server.url}/readyz`)).status, 503, "not ready while leaving");
+        const put = await eb.send(
+          new PutEventsCommand({ Entries: [{ Source: "leaving", DetailType: "d", Detail: "{}" }] }),
+        );
+        assert.equal(put.FailedEntryCount, 0, "still accepting events during the delay");
+        assert.equal(await exit, 0, server.output());
+        assert.ok(Date.now() - signalled >= 1400, `stopped ${Date.now() - signalled} ms after the signal`);
+        const store = openSqliteStore({ dataDir: server.dataDir });
+        try {
+          assert.ok((await store.getEvent(put.Entries?.[0]?.EventId ?? "")) !== undefined);
+        } finally {
+          await store.close();
+        }
+      } finally {
+        eb.destroy();
+        removeDataDir(server.dataDir);
+      }
+    });
   });
 
 // In both places SQLite can run: the main thread (fsync on libuv's pool) and a store thread.

@@ -68,6 +68,21 @@ export async function runServe(flags: ConfigFlags): Promise<number> {
     signalled.then((signal) => ({ signal })),
     node.failed.then((reason) => ({ reason })),
   ]);
+  if ("signal" in stop && config.shutdownDelayMs > 0) {
+    // Serving on, not ready, so that load balancers take the node out before it stops accepting; a
+    // second signal cuts the wait short.
+    node.unready();
+    log.info({ ...stop, delayMs: config.shutdownDelayMs }, "not ready; stopping after the delay");
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, config.shutdownDelayMs);
+      const now = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      process.once("SIGTERM", now);
+      process.once("SIGINT", now);
+    });
+  }
   log.info(stop, "stopping");
   try {
     await node.close();

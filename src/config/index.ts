@@ -29,6 +29,8 @@ export const DEFAULT_EVENT_RETENTION_MS = 24 * 60 * 60 * 1000;
 export const DEFAULT_KEY_CACHE_MS = 5_000;
 /** Longest BUSBAR_KEY_CACHE_MS: an hour. */
 export const MAX_KEY_CACHE_MS = 3_600_000;
+/** Longest BUSBAR_SHUTDOWN_DELAY_MS: five minutes. */
+export const MAX_SHUTDOWN_DELAY_MS = 300_000;
 
 /** @default 1024 — BUSBAR_DELIVERY_CONCURRENCY: invocations in flight over all targets. */
 export const DEFAULT_DELIVERY_CONCURRENCY = 1024;
@@ -83,6 +85,11 @@ export interface BusbarConfig {
   readonly eventRetentionMs: number;
   /** BUSBAR_KEY_CACHE_MS: how long an access key looked up is kept ({@link DEFAULT_KEY_CACHE_MS}). */
   readonly keyCacheMs: number;
+  /**
+   * BUSBAR_SHUTDOWN_DELAY_MS: how long a node told to stop goes on serving with `/readyz` at 503
+   * before it stops accepting, so that a load balancer takes it out first (default 0).
+   */
+  readonly shutdownDelayMs: number;
   /**
    * BUSBAR_METRICS_TOKEN: when set, `GET /metrics` answers only a request with
    * `Authorization: Bearer <token>` (Prometheus's `authorization` scrape setting); unset, it answers
@@ -251,6 +258,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     eventRetentionMs:
       read("BUSBAR_EVENT_RETENTION_HOURS", DEFAULT_EVENT_RETENTION_MS / 3_600_000, 1, 24 * 365) * 3_600_000,
     keyCacheMs: read("BUSBAR_KEY_CACHE_MS", DEFAULT_KEY_CACHE_MS, 0, MAX_KEY_CACHE_MS),
+    shutdownDelayMs: read("BUSBAR_SHUTDOWN_DELAY_MS", 0, 0, MAX_SHUTDOWN_DELAY_MS),
     metricsToken: metricsToken(setting(env, "BUSBAR_METRICS_TOKEN")),
     patternLimits: DEFAULT_PATTERN_LIMITS,
     delivery: Object.freeze(deliveryConfig(env, read)),

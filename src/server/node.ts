@@ -48,6 +48,11 @@ export interface BusbarNode {
   readonly url: string;
   readonly root: RootCredentials;
   readonly store: Store;
+  /**
+   * Answers `/readyz` with 503 from now on while it goes on serving (the start of a stop delayed by
+   * BUSBAR_SHUTDOWN_DELAY_MS, for load balancers to take the node out first).
+   */
+  unready(): void;
   /** Stops accepting requests, finishes in-flight ones and their commits, and closes the store. */
   close(): Promise<void>;
   /**
@@ -170,6 +175,8 @@ async function startLocked(
   await moveTasks.resume(await store.listActiveMoveTasks());
   const sqsOperation = localSqsOperations({ queues, moveTasks, region: config.region });
   let accepting = true;
+  /** Told to stop, with a delay: still serving, not ready. */
+  let leaving = false;
   let setReady: (ready: boolean) => void = () => undefined;
   // A store that fails calls (a full disk, say) makes the node unready for a while after each
   // failure, so that a load balancer sends the traffic elsewhere; it is ready again once calls
@@ -183,7 +190,7 @@ async function startLocked(
     storeFailedAt = Date.now();
     setReady(false);
     clearTimeout(readyAgain);
-    readyAgain = setTimeout(() => accepting && setReady(true), STORE_FAILURE_UNREADY_MS);
+    readyAgain = setTimeout(() => accepting && !leaving && setReady(true), STORE_FAILURE_UNREADY_MS);
     readyAgain.unref();
   };
   let inFlight = 0;
@@ -211,7 +218,7 @@ async function startLocked(
     listener = await listenOnMain(
       config,
       (request) => track(() => api(request)),
-      () => accepting && storeHealthy(),
+      () => accepting && !leaving && storeHealthy(),
       () => metrics.render(),
     );
   } else {
@@ -319,6 +326,10 @@ async function startLocked(
     root,
     store,
     failed,
+    unready() {
+      leaving = true;
+      setReady(false);
+    },
     async close() {
       if (!accepting) return;
       accepting = false;
