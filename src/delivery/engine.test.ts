@@ -266,6 +266,27 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
     }
   });
 
+  it("keeps a target's metric series when it only drops what a removal left (a target id being added)", async () => {
+    received.length = 0;
+    const { sqlite, metrics, engine, records, close } = openEngine({ forgetMetricsAfterMs: 100 });
+    try {
+      await engine.start();
+      const batch = records(["k1", "k2"]);
+      await sqlite.appendEvents(batch);
+      engine.dispatch(batch);
+      const expected = 'Invocations{bus="default",rule="r",target="hook"} 2';
+      await until("the invocations counted", async () => (await invocationsOfRule(metrics)) === expected);
+      engine.forget(
+        { accountId: ACCOUNT, busName: BUS, ruleName: "r", targetIds: ["hook"] },
+        { keepMetrics: true },
+      );
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      assert.equal(await invocationsOfRule(metrics), expected, "the series stays, with its counts");
+    } finally {
+      await close();
+    }
+  });
+
   it("keeps counting another account's same-named rule after one account's rule is deleted", async () => {
     received.length = 0;
     const { sqlite, metrics, engine, records, close } = openEngine({ forgetMetricsAfterMs: 100 });

@@ -599,9 +599,10 @@ export class DeliveryEngine {
   /**
    * Lets go of the deliveries held for `scope` (a bus, a rule, or targets of a rule, just deleted or
    * removed): none of them is attempted again, even if a new target takes the same names. An attempt
-   * in flight finishes. The store's rows are the caller's to drop.
+   * in flight finishes. The store's rows are the caller's to drop. Their metric series go a while
+   * later, unless `keepMetrics` (target ids being added, whose series are the new targets').
    */
-  forget(scope: DeliveryScope): void {
+  forget(scope: DeliveryScope, options: { readonly keepMetrics?: boolean } = {}): void {
     // Metric series are labelled by bus, rule and target, without the account.
     const sameLabels = (lane: Lane): boolean =>
       lane.busName === scope.busName &&
@@ -609,6 +610,7 @@ export class DeliveryEngine {
       (scope.targetIds === undefined || scope.targetIds.includes(lane.targetId));
     const inScope = (lane: Lane): boolean => lane.accountId === scope.accountId && sameLabels(lane);
     for (const lane of this.#lanes.values()) if (inScope(lane)) lane.generation++;
+    if (options.keepMetrics === true) return;
     // Their metric series go too, once the attempts in flight have ended and been counted (and a
     // scrape has likely read the last counts); lanes made again meanwhile get fresh series.
     setTimeout(() => {

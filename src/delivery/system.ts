@@ -53,7 +53,7 @@ export interface Delivery {
    * Drops the pending deliveries of a deleted bus or rule or of removed targets, held and stored, so
    * that none reaches what later takes the same names.
    */
-  dropDeliveries(scope: DeliveryScope): Promise<void>;
+  dropDeliveries(scope: DeliveryScope, options?: { readonly keepMetrics?: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -152,12 +152,12 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
     forgetApiDestinations() {
       resolved.clear();
     },
-    async dropDeliveries(scope) {
+    async dropDeliveries(scope, options) {
       // The caller took the bus, rule or targets out of the registry already: events matched against
       // them before that may still be on their way to the store. Once those are committed and
       // dispatched, forgetting and dropping catches all of them.
       await committer?.settled();
-      engine.forget(scope);
+      engine.forget(scope, { keepMetrics: options?.keepMetrics === true });
       // In steps: other calls to the store run between them.
       await sweepInSteps((cursor) => store.dropDeliveries(scope, DROP_SCAN_LIMIT, cursor));
     },

@@ -162,8 +162,11 @@ export interface EventBridgeDependencies {
   readonly keyDeleted: (accessKeyId: string) => void;
   /** Called once an operation changed a connection or an API destination. */
   readonly apiDestinationsChanged: () => void;
-  /** Drops the pending deliveries of a deleted bus or rule, or of removed targets. */
-  readonly dropDeliveries: (scope: DeliveryScope) => Promise<void>;
+  /** Drops the pending deliveries of a deleted bus or rule, or of removed targets (see OperationContext). */
+  readonly dropDeliveries: (
+    scope: DeliveryScope,
+    options?: { readonly keepMetrics?: boolean },
+  ) => Promise<void>;
 }
 
 function accessDenied(principal: Principal, action: string, resource: string): ApiError {

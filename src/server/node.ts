@@ -169,7 +169,8 @@ async function startLocked(
     keyDeleted: (accessKeyId: string) => keys.forget(accessKeyId),
     // DeauthorizeConnection and the like take effect at the next invocation, not after delivery's cache.
     apiDestinationsChanged: () => delivery.forgetApiDestinations(),
-    dropDeliveries: (scope: DeliveryScope) => delivery.dropDeliveries(scope),
+    dropDeliveries: (scope: DeliveryScope, options?: { readonly keepMetrics?: boolean }) =>
+      delivery.dropDeliveries(scope, options),
   };
   const moveTasks = new MoveTasks(queues);
   await moveTasks.resume(await store.listActiveMoveTasks());

@@ -35,8 +35,12 @@ export interface OperationContext {
   keyDeleted(accessKeyId: string): void;
   /** Tells delivery that a connection or API destination changed, so that the next invocation reads it again. */
   apiDestinationsChanged(): void;
-  /** Drops the pending deliveries of a deleted bus or rule, or of removed targets (held and stored). */
-  dropDeliveries(scope: DeliveryScope): Promise<void>;
+  /**
+   * Drops the pending deliveries of a deleted bus or rule, or of removed targets (held and stored);
+   * with `keepMetrics`, their metric series stay (for target ids being added, which only lose what an
+   * earlier removal left).
+   */
+  dropDeliveries(scope: DeliveryScope, options?: { readonly keepMetrics?: boolean }): Promise<void>;
   /** Throws AccessDeniedException unless the caller may perform `action` (e.g. "events:PutRule") on `resource`. */
   authorize(action: string, resource: string): void;
   /**

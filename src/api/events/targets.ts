@@ -178,19 +178,21 @@ export async function ruleTargets(ctx: OperationContext, rule: Rule): Promise<re
   return stored.map((t) => openTarget(ctx.secrets, t));
 }
 
-/** Drops the pending deliveries of these targets of `rule` (none when there are none). */
+/**
+ * Drops the pending deliveries of these targets of `rule` (none when there are none), and their metric
+ * series a while later unless `keepMetrics` (target ids being added: their series are the new targets').
+ */
 async function dropDeliveriesOf(
   ctx: OperationContext,
   rule: Rule,
   targetIds: readonly string[],
+  keepMetrics = false,
 ): Promise<void> {
   if (targetIds.length === 0) return;
-  await ctx.dropDeliveries({
-    accountId: rule.accountId,
-    busName: rule.busName,
-    ruleName: rule.name,
-    targetIds,
-  });
+  await ctx.dropDeliveries(
+    { accountId: rule.accountId, busName: rule.busName, ruleName: rule.name, targetIds },
+    { keepMetrics },
+  );
 }
 
 const putTargets: Operation = async (ctx, input) => {
@@ -227,7 +229,7 @@ const putTargets: Operation = async (ctx, input) => {
     // earlier target cut short by a crash) were for that one, and go now, before it can match.
     const known = new Set(existing.map((t) => t.id));
     const added = good.filter((t) => !known.has(t.id)).map((t) => t.id);
-    await dropDeliveriesOf(ctx, rule, added);
+    await dropDeliveriesOf(ctx, rule, added, true);
     const sealed = good.map((t) => sealTarget(ctx.secrets, t));
     await ctx.store.putTargets(rule.accountId, rule.busName, rule.name, sealed);
     ctx.registry.setTargets(rule.accountId, rule.busName, rule.name, await ruleTargets(ctx, rule));
