@@ -9,6 +9,7 @@ import type { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { PutEventsCommand, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
 import { openSqliteStore } from "../src/store/index.js";
 import { request } from "node:http";
+import { connect } from "node:net";
 import { TEST_ROOT, eventBridgeClient, removeDataDir, startBusbar } from "./support/busbar-process.js";
 import { signedHeaders } from "./support/aws-json.js";
 
@@ -121,6 +122,28 @@ for (const httpThreads of ["0", "1"])
         removeDataDir(server.dataDir);
       }
     });
+    it(
+      "closes a connection whose body stalled, and exits, 10 s into the stop",
+      { timeout: 30_000 },
+      async () => {
+        const server = await startBusbar({ env: { BUSBAR_HTTP_THREADS: httpThreads } });
+        const { hostname, port } = new URL(server.url);
+        const socket = connect(Number(port), hostname.replace(/^\[|\]$/g, ""));
+        await new Promise<void>((resolve) => socket.once("connect", resolve));
+        // Headers and 1 of the 100 bytes the body should have; then nothing.
+        socket.write("POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{");
+        const ended = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+        socket.on("error", () => undefined);
+        await new Promise((r) => setTimeout(r, 200));
+        const signalled = Date.now();
+        assert.equal(await server.stop(), 0, server.output());
+        const took = Date.now() - signalled;
+        await ended;
+        assert.ok(took >= 9_000 && took < 20_000, `exited ${took} ms after the signal`);
+        removeDataDir(server.dataDir);
+      },
+    );
+
     it("with BUSBAR_SHUTDOWN_DELAY_MS, serves on with /readyz at 503 for the delay, then drains", async () => {
       const server = await startBusbar({
         env: { BUSBAR_HTTP_THREADS: httpThreads, BUSBAR_SHUTDOWN_DELAY_MS: "1500" },

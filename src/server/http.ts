@@ -112,8 +112,9 @@ const answering = new WeakMap<Server, Answering>();
 
 /**
  * Stops a server made by {@link createHttpServer}: it accepts no more connections, answers every
- * request it has begun to receive (one whose body is still arriving too) with `Connection: close`,
- * and closes each connection as its reply ends; what is left `graceMs` after the last reply is closed.
+ * request it has begun to receive (one whose body is still arriving too, for up to
+ * {@link UPLOAD_GRACE_MS}) with `Connection: close`, and closes each connection as its reply ends;
+ * what is left `graceMs` after the last reply is closed.
  */
 export async function closeHttpServer(server: Server, graceMs: number): Promise<void> {
   const state = answering.get(server);
@@ -121,7 +122,13 @@ export async function closeHttpServer(server: Server, graceMs: number): Promise<
   if (state !== undefined) {
     state.closing = true;
     for (const res of state.open) if (!res.headersSent) res.setHeader("connection", "close");
+    // A body still not all there after UPLOAD_GRACE_MS will not come (a stalled client): its
+    // connection is closed rather than holding the stop for ever.
+    const stalled = setTimeout(() => {
+      for (const res of state.open) if (!res.req.complete) res.req.socket.destroy();
+    }, UPLOAD_GRACE_MS);
     if (state.open.size > 0) await new Promise<void>((resolve) => (state.drained = resolve));
+    clearTimeout(stalled);
   }
   await closeConnectionsAsAnswered(server, graceMs);
   await closed;
@@ -236,6 +243,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, handlers: HttpH
 
 /** How long a stop waits for the last replies to reach the network before closing their connections. */
 export const REPLY_GRACE_MS = 2_000;
+
+/** How long a stop waits for the bodies of requests still arriving (see {@link closeHttpServer}). */
+export const UPLOAD_GRACE_MS = 10_000;
 
 /** An HTTP listener of the node: its URL, and its two-step close. */
 export interface Listener {
