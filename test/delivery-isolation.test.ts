@@ -164,5 +164,24 @@ describe("delivery isolation", () => {
     await put("quick", 3);
     const ms = await until("the healthy target's 3 events", () => receiver.got("/quick") === 3, 10_000);
     assert.ok(ms < 4_000, `the healthy target waited ${ms} ms, more than two rounds of time-outs`);
+    // Now that the hanging targets have held slots for seconds and it for milliseconds, every slot
+    // that frees up goes to it while it has events: 20 more within a round (in turns with the two
+    // hanging targets they would take seven).
+    await put("quick", 20);
+    const more = await until("20 more", () => receiver.got("/quick") === 23, 15_000);
+    assert.ok(more < 2_500, `20 more events to the healthy target took ${more} ms`);
+  });
+
+  it("takes memory from many targets with a backlog each, none of them a large share, for another's events", async () => {
+    // 20 targets that never answer, 12 deliveries each: memory (200) is full, 40 wait in the store,
+    // and each target holds a twentieth (less than 1/16 of memory: none stands out by itself).
+    for (let i = 0; i < 20; i++) await rule(`many-${i}`, `/hang-many-${i}`, 0);
+    for (let i = 0; i < 20; i++) await put(`many-${i}`, 12);
+    await rule("among-many", "/among-many");
+    await put("among-many", 2);
+    // In memory, its events get slots after the 20 targets that have not had one yet (a round or two
+    // of 1.5 s time-outs on 8 slots); left in the store, they waited until memory halved (~19 s).
+    const ms = await until("another rule's 2 events", () => receiver.got("/among-many") === 2, 20_000);
+    assert.ok(ms < 8_000, `another rule's events waited ${ms} ms`);
   });
 });

@@ -54,11 +54,10 @@ const OVERFLOW_CHECK_MS = 5_000;
 const PARK_AFTER_MS = 2 * OVERFLOW_CHECK_MS;
 /** The least time between two walks of the retry timers for retries to park. */
 const PARK_INTERVAL_MS = 1_000;
-/**
- * A lane with more deliveries waiting than this share of what memory may hold is heavy: it is the one
- * to {@link DeliveryEngine.spill}, that many at a time.
- */
+/** The most deliveries a {@link DeliveryEngine.spill} lets go of at once, as a share of what memory may hold. */
 const SPILL_SHARE = 1 / 16;
+/** How soon a spill that found no lane to take from looks at every lane again for the same lane. */
+const SPILL_RETRY_MS = 100;
 
 /** Options of a {@link DeliveryEngine}. */
 export interface DeliveryEngineOptions {
@@ -119,6 +118,11 @@ interface Lane {
    * none is left, so that the lanes of deleted rules and targets do not pile up.
    */
   held: number;
+  /**
+   * Milliseconds its attempts have held delivery slots, counted from {@link DeliveryEngine.#usedFloor}
+   * when the lane was made: the lane that used least goes first (see {@link DeliveryEngine.pump}).
+   */
+  used: number;
 }
 
 /** A target's RetryPolicy, and its input transformation once compiled (compiling can fail: then it stays unset). */
@@ -198,9 +202,16 @@ export class DeliveryEngine {
    */
   #storeNextDue = Infinity;
   #parkedAt = -Infinity;
-  /** Lanes that had more than {@link #spillSize} deliveries waiting (some may have fewer since). */
+  /**
+   * Lanes that had more deliveries waiting than half a fair share of memory (what it may hold over
+   * the lanes there are), the ones to {@link spill}; some may have fewer since.
+   */
   readonly #heavy = new Set<Lane>();
+  /** The slot time used by the last lane {@link pump} chose: where new lanes start. */
+  #usedFloor = 0;
   readonly #spillSize: number;
+  /** When a spill for a lane (by key) last found no lane to take from. */
+  readonly #spillFailed = new Map<string, number>();
   /** The start-up scan runs: the deliveries it takes are resumed ones. */
   #resuming = false;
   #scanning: Promise<void> | undefined;
@@ -318,39 +329,60 @@ export class DeliveryEngine {
   }
 
   /**
-   * Memory is full and a delivery of the lane `forKey` is due: a heavy lane (see {@link SPILL_SHARE})
-   * with more deliveries waiting than `forKey` holds lets go of its last ones whose rows the store
-   * holds as they are; a scan gives them back once memory frees up. So a target with a backlog (slow,
-   * or hanging) cannot keep memory from every other target's new deliveries.
+   * Memory is full and a delivery of the lane `forKey` is due: the heavy lane (see {@link #heavy})
+   * with more deliveries waiting than `forKey` holds lets go of its last ones down to half its fair
+   * share (at most {@link SPILL_SHARE} of memory at once), those whose rows the store holds as they
+   * are; a scan gives them back once memory frees up. So targets with a backlog (slow, or hanging)
+   * cannot keep memory from every other target's new deliveries. When no lane is known to be heavy,
+   * every lane is looked at, at most once per {@link SPILL_RETRY_MS} for one `forKey`.
    * @returns whether memory has room now.
    */
   private spill(forKey: string): boolean {
     const own = this.#lanes.get(forKey)?.held ?? 0;
+    const heavy = this.heavyWaiting();
+    const waiting = (lane: Lane): number => lane.waiting.length - lane.head;
+    const fits = (lane: Lane): boolean => lane.key !== forKey && waiting(lane) > own;
+    let from: Lane | undefined;
     for (const lane of this.#heavy) {
-      const waiting = lane.waiting.length - lane.head;
-      if (waiting <= this.#spillSize) {
-        this.#heavy.delete(lane);
-        continue;
+      if (waiting(lane) <= heavy) this.#heavy.delete(lane);
+      else if (fits(lane)) {
+        from = lane;
+        break;
       }
-      if (lane.key === forKey || waiting <= own) continue;
-      let spilled = 0;
-      while (spilled < this.#spillSize && lane.waiting.length > lane.head) {
-        const job = lane.waiting[lane.waiting.length - 1] as Job;
-        if (!job.durable) break; // its reschedule is still to be written: the store has it otherwise
-        lane.waiting.pop();
-        this.release(job.delivery.id);
-        lane.held--;
-        spilled++;
-      }
-      if (spilled === 0) continue;
-      this.#overflow += spilled;
-      this.#o.log.info(
-        { spilled, rule: lane.ruleName, target: lane.targetId, held: this.#known.size },
-        "memory full of deliveries: part of a target's backlog left in the store, for other targets' deliveries",
-      );
-      return !this.full();
     }
-    return false;
+    if (from === undefined) {
+      // Lanes grow heavy as others come (a fair share shrinks): look at them all, now and then.
+      const now = this.#now();
+      if (now - (this.#spillFailed.get(forKey) ?? -Infinity) < SPILL_RETRY_MS) return false;
+      for (const lane of this.#lanes.values()) {
+        if (waiting(lane) <= heavy) continue;
+        this.#heavy.add(lane);
+        if (fits(lane) && (from === undefined || waiting(lane) > waiting(from))) from = lane;
+      }
+      if (from === undefined) {
+        if (this.#spillFailed.size >= 1000) this.#spillFailed.clear();
+        this.#spillFailed.set(forKey, now);
+        return false;
+      }
+    }
+    const lane = from;
+    const limit = Math.min(this.#spillSize, waiting(lane) - heavy);
+    let spilled = 0;
+    while (spilled < limit) {
+      const job = lane.waiting[lane.waiting.length - 1] as Job;
+      if (!job.durable) break; // its reschedule is still to be written: the store has it otherwise
+      lane.waiting.pop();
+      this.release(job.delivery.id);
+      lane.held--;
+      spilled++;
+    }
+    if (spilled === 0) return false;
+    this.#overflow += spilled;
+    this.#o.log.info(
+      { spilled, rule: lane.ruleName, target: lane.targetId, held: this.#known.size },
+      "memory full of deliveries: part of a target's backlog left in the store, for other targets' deliveries",
+    );
+    return !this.full();
   }
 
   /** Forgets a held delivery (completed and written, or parked in the store). */
@@ -436,6 +468,11 @@ export class DeliveryEngine {
     return this.#known.size >= this.#maxInMemory || this.#knownBytes >= this.#maxInMemoryBytes;
   }
 
+  /** More deliveries waiting than this make a lane heavy: half its fair share of memory. */
+  private heavyWaiting(): number {
+    return Math.max(1, Math.floor(this.#maxInMemory / (2 * Math.max(1, this.#lanes.size))));
+  }
+
   private halfFull(): boolean {
     return this.#known.size >= this.#maxInMemory / 2 || this.#knownBytes >= this.#maxInMemoryBytes / 2;
   }
@@ -474,6 +511,7 @@ export class DeliveryEngine {
         head: 0,
         generation: 0,
         held: 0,
+        used: this.#usedFloor,
       };
       this.#lanes.set(key, lane);
     }
@@ -488,8 +526,8 @@ export class DeliveryEngine {
       return;
     }
     lane.waiting.push(job);
-    if (lane.active < this.#targetConcurrency) this.#blocked.add(lane);
-    if (lane.waiting.length - lane.head > this.#spillSize) this.#heavy.add(lane);
+    if (lane.active < this.#targetConcurrency) this.block(lane);
+    if (lane.waiting.length - lane.head > this.heavyWaiting()) this.#heavy.add(lane);
   }
 
   private later(job: Job): void {
@@ -524,14 +562,19 @@ export class DeliveryEngine {
   }
 
   /**
-   * Starts waiting jobs as attempts end: the lanes with jobs waiting and room under their own limit
-   * take turns, one job each, the lane whose attempt just ended last, so that lanes whose attempts
-   * take long (or fail and come back) cannot keep the slots they free to themselves.
+   * Starts waiting jobs as attempts end: of the lanes with jobs waiting and room under their own
+   * limit, the one whose attempts have held slots for the least time goes first, one job at a time
+   * (in turns among equals: the lane whose attempt just ended goes last). Lanes whose attempts take
+   * long (slow or hanging targets) cannot keep the slots they free, and a target that answers at
+   * once gets them as it needs them.
    */
   private pump(lane: Lane): void {
-    if (lane.head < lane.waiting.length && lane.active < this.#targetConcurrency) this.#blocked.add(lane);
+    if (lane.head < lane.waiting.length && lane.active < this.#targetConcurrency) this.block(lane);
     while (this.#active < this.#concurrency && this.#blocked.size > 0) {
-      const next = this.#blocked.values().next().value as Lane;
+      let next = undefined as unknown as Lane;
+      for (const l of this.#blocked) if (next === undefined || l.used < next.used) next = l;
+      // A lane made later starts here, not at 0: it has no claim on the time used before it.
+      this.#usedFloor = next.used;
       this.#blocked.delete(next);
       // At its own limit meanwhile (a job ready at once ran): its next attempt's end brings it back.
       if (next.active >= this.#targetConcurrency) continue;
@@ -547,19 +590,31 @@ export class DeliveryEngine {
       }
       this.run(job);
       // To the end of the turns.
-      if (next.head < next.waiting.length && next.active < this.#targetConcurrency) this.#blocked.add(next);
+      if (next.head < next.waiting.length && next.active < this.#targetConcurrency) this.block(next);
     }
+  }
+
+  /**
+   * A lane starts waiting for a slot; one that used less than the last lane chosen starts from there,
+   * as a lane made later does: time it did not use while it had nothing to send is no claim.
+   */
+  private block(lane: Lane): void {
+    if (this.#blocked.has(lane)) return;
+    if (lane.used < this.#usedFloor) lane.used = this.#usedFloor;
+    this.#blocked.add(lane);
   }
 
   private run(job: Job): void {
     job.lane.active++;
     this.#active++;
+    const started = this.#now();
     const p = this.attempt(job)
       .catch((err: unknown) => this.#o.log.error({ err, eventId: job.event.id }, "delivery attempt crashed"))
       .finally(() => {
         const { lane } = job;
         lane.active--;
         this.#active--;
+        lane.used += this.#now() - started;
         this.#inFlight.delete(p);
         if (this.#closed) return;
         this.pump(lane);
