@@ -5,7 +5,8 @@
  * @see https://www.rabbitmq.com/docs/confirms#publisher-confirms
  * @see https://www.rabbitmq.com/docs/publishers#unroutable
  */
-import type { ChannelModel, ConfirmChannel, Options } from "amqplib";
+import type { NetConnectOpts } from "node:net";
+import type { ChannelModel, ConfirmChannel, Options, SocketOptions } from "amqplib";
 import type { Invocation } from "../types.js";
 import { brokerError, describeCause } from "./errors.js";
 import { ConnectionPool, type PoolStats } from "./pool.js";
@@ -110,13 +111,13 @@ export class AmqpPublisher implements BrokerPublisher<AmqpTarget> {
 
   constructor(settings: PublisherSettings) {
     this.#settings = settings;
-    this.#pool = new ConnectionPool(settings.idleTimeoutMs);
+    this.#pool = new ConnectionPool(settings.idleTimeoutMs, connectTimeoutMs(settings));
   }
 
   async publish(target: AmqpTarget, invocation: Invocation): Promise<void> {
     await this.#pool.use(
-      target.poolKey,
-      (gone) => this.#open(target, gone),
+      target,
+      (gone, abandoned) => this.#open(target, gone, abandoned),
       (connection) => this.#send(connection, target, invocation),
     );
   }
@@ -129,7 +130,7 @@ export class AmqpPublisher implements BrokerPublisher<AmqpTarget> {
     return this.#pool.close();
   }
 
-  async #open(target: AmqpTarget, gone: () => void): Promise<AmqpConnection> {
+  async #open(target: AmqpTarget, gone: () => void, abandoned: AbortSignal): Promise<AmqpConnection> {
     const options: Options.Connect = {
       protocol: target.tls ? "amqps" : "amqp",
       hostname: target.host,
@@ -139,13 +140,19 @@ export class AmqpPublisher implements BrokerPublisher<AmqpTarget> {
     };
     if (target.username !== undefined) options.username = target.username;
     if (target.password !== undefined) options.password = target.password;
+    const socketOptions: SocketOptions & Pick<NetConnectOpts, "signal"> = {
+      // amqplib's timeout is the socket's idle timeout until the handshake is done.
+      timeout: connectTimeoutMs(this.#settings),
+      clientProperties: { connection_name: CONNECTION_NAME },
+      // amqplib hands its socket options to net.connect (tls.connect), whose `signal` destroys the
+      // socket: a connect the pool gave up on fails at once. The pool aborts it only before the
+      // connect settled.
+      signal: abandoned,
+    };
     let model: ChannelModel;
     try {
       const { connect } = await amqplib();
-      model = await connect(options, {
-        timeout: connectTimeoutMs(this.#settings),
-        clientProperties: { connection_name: CONNECTION_NAME },
-      });
+      model = await connect(options, socketOptions);
     } catch (error) {
       throw classifyConnect(error, target);
     }

@@ -27,9 +27,11 @@
  *
  * Connections are pooled per endpoint, credentials and connection options (not per subject, exchange,
  * topic or stream), opened by the first invocation that needs one, shared by all later ones, forgotten
- * when the broker drops them (the next invocation reconnects; none of the clients' own reconnect
- * loops or offline buffers are used, so a publish during an outage fails at once and retryably) and
- * closed after {@link BrokerInvokerOptions.idleTimeoutMs} unused.
+ * when the broker drops them or stops answering (heartbeats; for Redis, a command unanswered for
+ * `timeoutMs`), the next invocation reconnecting (none of the clients' own reconnect loops or offline
+ * buffers are used, so a publish during an outage fails at once and retryably), and closed after
+ * {@link BrokerInvokerOptions.idleTimeoutMs} unused. A connect not finished within `timeoutMs` + 1 s is
+ * given up and its socket closed; `close()` ends within 2 s whatever state the connections are in.
  *
  * Failures are {@link DeliveryError}s with a code from {@link BROKER_ERROR_CODES}: connection loss,
  * timeouts, nacks and transient broker refusals are retryable; an invalid URI, refused credentials or

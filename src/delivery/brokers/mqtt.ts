@@ -78,13 +78,13 @@ export class MqttPublisher implements BrokerPublisher<MqttTarget> {
 
   constructor(settings: PublisherSettings) {
     this.#settings = settings;
-    this.#pool = new ConnectionPool(settings.idleTimeoutMs);
+    this.#pool = new ConnectionPool(settings.idleTimeoutMs, connectTimeoutMs(settings));
   }
 
   async publish(target: MqttTarget, invocation: Invocation): Promise<void> {
     await this.#pool.use(
-      target.poolKey,
-      (gone) => this.#open(target, gone),
+      target,
+      (gone, abandoned) => this.#open(target, gone, abandoned),
       (connection) => send(connection, target, invocation),
     );
   }
@@ -97,7 +97,7 @@ export class MqttPublisher implements BrokerPublisher<MqttTarget> {
     return this.#pool.close();
   }
 
-  async #open(target: MqttTarget, gone: () => void): Promise<MqttConnection> {
+  async #open(target: MqttTarget, gone: () => void, abandoned: AbortSignal): Promise<MqttConnection> {
     const options: IClientOptions = {
       protocol: target.tls ? "mqtts" : "mqtt",
       host: target.host,
@@ -115,7 +115,7 @@ export class MqttPublisher implements BrokerPublisher<MqttTarget> {
     if (target.username !== undefined) options.username = target.username;
     if (target.password !== undefined) options.password = target.password;
     try {
-      return new MqttConnection(await openClient(options), gone);
+      return new MqttConnection(await openClient(options, abandoned), gone);
     } catch (error) {
       throw classifyConnect(error, target);
     }
@@ -130,8 +130,11 @@ function isReasonCodeError(error: unknown): error is ErrorWithReasonCode {
   return library !== undefined && error instanceof library.ErrorWithReasonCode;
 }
 
-/** Connects; rejects with the first error, or when the connection closes before its CONNACK. */
-async function openClient(options: IClientOptions): Promise<MqttClient> {
+/**
+ * Connects; rejects with the first error, when the connection closes before its CONNACK, or when
+ * `abandoned` aborts (the client is then ended).
+ */
+async function openClient(options: IClientOptions, abandoned: AbortSignal): Promise<MqttClient> {
   const { connect } = await mqtt();
   return new Promise((resolve, reject) => {
     const client = connect(options);
@@ -139,6 +142,7 @@ async function openClient(options: IClientOptions): Promise<MqttClient> {
       client.off("connect", onConnect);
       client.off("error", onError);
       client.off("close", onClose);
+      abandoned.removeEventListener("abort", onAbandoned);
       if (error === undefined) {
         resolve(client);
       } else {
@@ -150,6 +154,12 @@ async function openClient(options: IClientOptions): Promise<MqttClient> {
     const onConnect = (): void => settle(undefined);
     const onError = (error: Error): void => settle(error);
     const onClose = (): void => settle(new Error("the connection closed before the broker's CONNACK"));
+    const onAbandoned = (): void => settle(new Error("the connect was abandoned"));
+    if (abandoned.aborted) {
+      settle(new Error("the connect was abandoned"));
+      return;
+    }
+    abandoned.addEventListener("abort", onAbandoned, { once: true });
     client.on("connect", onConnect);
     client.on("error", onError);
     client.on("close", onClose);

@@ -19,11 +19,16 @@ import {
   type PublisherSettings,
 } from "./publisher.js";
 import type { NatsTarget } from "./uri.js";
+import { natsConnector } from "./nats-transport.js";
 
-const nats = onFirstUse(async () => ({
-  core: await import("@nats-io/transport-node"),
-  js: await import("@nats-io/jetstream"),
-}));
+const nats = onFirstUse(async () => {
+  const core = await import("@nats-io/transport-node");
+  return {
+    core,
+    js: await import("@nats-io/jetstream"),
+    connect: natsConnector(core, await import("@nats-io/transport-node/lib/node_transport.js")),
+  };
+});
 
 /** Client pings every 20 s; two unanswered pings close the connection. */
 const PING_INTERVAL_MS = 20_000;
@@ -46,14 +51,14 @@ export class NatsPublisher implements BrokerPublisher<NatsTarget> {
 
   constructor(settings: PublisherSettings) {
     this.#settings = settings;
-    this.#pool = new ConnectionPool(settings.idleTimeoutMs);
+    this.#pool = new ConnectionPool(settings.idleTimeoutMs, connectTimeoutMs(settings));
   }
 
   async publish(target: NatsTarget, invocation: Invocation): Promise<void> {
     try {
       await this.#pool.use(
-        target.poolKey,
-        (gone) => this.#open(target, gone),
+        target,
+        (gone, abandoned) => this.#open(target, gone, abandoned),
         (handle) => send(handle, target, invocation, this.#settings.timeoutMs),
       );
     } catch (error) {
@@ -69,7 +74,7 @@ export class NatsPublisher implements BrokerPublisher<NatsTarget> {
     return this.#pool.close();
   }
 
-  async #open(target: NatsTarget, gone: () => void): Promise<NatsHandle> {
+  async #open(target: NatsTarget, gone: () => void, abandoned: AbortSignal): Promise<NatsHandle> {
     const options: NodeConnectionOptions = {
       servers: `${target.host.includes(":") ? `[${target.host}]` : target.host}:${target.port}`,
       name: CONNECTION_NAME,
@@ -84,8 +89,8 @@ export class NatsPublisher implements BrokerPublisher<NatsTarget> {
     if (target.password !== undefined) options.pass = target.password;
     if (target.token !== undefined) options.token = target.token;
     if (target.tls) options.tls = {};
-    const { core, js } = await nats();
-    const nc = await core.connect(options);
+    const { core, js, connect } = await nats();
+    const nc = await connect(options, abandoned);
     const lost = nc.closed().then((error) => {
       gone();
       throw new ConnectionLostError("the connection closed before the server acknowledged", { cause: error });

@@ -2,7 +2,8 @@
  * One pool of broker connections per broker kind, keyed by endpoint and credentials: connections are
  * opened lazily by the first invocation that needs one (concurrent invocations share that connect),
  * reused by every later one, dropped as soon as they close (the next invocation opens a new one) and
- * closed after sitting idle.
+ * closed after sitting idle. A connect that has not finished by its deadline is given up, so a broker
+ * that accepts the TCP connection but never answers cannot hold a pool entry (or a close) forever.
  */
 import { brokerError } from "./errors.js";
 
@@ -17,14 +18,24 @@ export interface PooledConnection {
   destroy?(): void;
 }
 
-/** How long a connection's orderly close may take before the pool drops its socket. */
+/** How long closing a pooled connection may take before the pool drops its socket. */
 export const CLOSE_DEADLINE_MS = 2000;
 
 /**
  * Opens a connection. `gone` must be called once the connection closes for any reason (broker restart,
- * network loss, heartbeat timeout, protocol error): the pool then forgets it.
+ * network loss, heartbeat timeout, protocol error): the pool then forgets it. `abandoned` aborts when
+ * the pool gives up on a connect that has not finished (its deadline passed, or the pool is closing):
+ * the opener should then close what it opened and reject. A connection that arrives anyway is closed.
  */
-export type Opener<C> = (gone: () => void) => Promise<C>;
+export type Opener<C> = (gone: () => void, abandoned: AbortSignal) => Promise<C>;
+
+/** What the pool needs to know of a target. */
+export interface PoolTarget {
+  /** The connection's identity: endpoint, credentials and connection options. */
+  readonly poolKey: string;
+  /** The target's URI without secrets, for error messages. */
+  readonly display: string;
+}
 
 /** Counters of a pool, for tests and metrics. */
 export interface PoolStats {
@@ -36,6 +47,8 @@ export interface PoolStats {
 
 interface Entry<C> {
   readonly connection: Promise<C>;
+  /** Gives up on the connect if it has not finished: `connection` rejects (ABORTED). */
+  readonly abandon: () => void;
   inFlight: number;
   lastUsed: number;
 }
@@ -44,18 +57,24 @@ interface Entry<C> {
 export class ConnectionPool<C extends PooledConnection> {
   readonly #entries = new Map<string, Entry<C>>();
   readonly #idleTimeoutMs: number;
+  readonly #connectTimeoutMs: number;
   #opened = 0;
   #closed = false;
   #sweeper: NodeJS.Timeout | undefined;
 
-  constructor(idleTimeoutMs: number) {
+  /**
+   * @param idleTimeoutMs a connection unused for this long is closed.
+   * @param connectTimeoutMs a connect not finished in this long fails (TIMEOUT) and is abandoned.
+   */
+  constructor(idleTimeoutMs: number, connectTimeoutMs: number) {
     this.#idleTimeoutMs = idleTimeoutMs;
+    this.#connectTimeoutMs = connectTimeoutMs;
   }
 
-  /** Runs `work` on the connection pooled under `key`, opening it with `open` if there is none. */
-  async use<T>(key: string, open: Opener<C>, work: (connection: C) => Promise<T>): Promise<T> {
+  /** Runs `work` on the connection pooled for `target`, opening it with `open` if there is none. */
+  async use<T>(target: PoolTarget, open: Opener<C>, work: (connection: C) => Promise<T>): Promise<T> {
     if (this.#closed) throw brokerError("ABORTED", "the broker invoker is closed", true);
-    const entry = this.#entries.get(key) ?? this.#open(key, open);
+    const entry = this.#entries.get(target.poolKey) ?? this.#open(target, open);
     entry.inFlight += 1;
     try {
       return await work(await entry.connection);
@@ -70,7 +89,10 @@ export class ConnectionPool<C extends PooledConnection> {
     return { open: this.#entries.size, opened: this.#opened };
   }
 
-  /** Closes every connection; later {@link use} calls fail with ABORTED. */
+  /**
+   * Closes every connection and gives up on every connect still pending; later {@link use} calls fail
+   * with ABORTED. Takes at most {@link CLOSE_DEADLINE_MS}.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#sweeper);
@@ -80,15 +102,58 @@ export class ConnectionPool<C extends PooledConnection> {
     await Promise.all(entries.map((entry) => closeEntry(entry)));
   }
 
-  #open(key: string, open: Opener<C>): Entry<C> {
+  #open(target: PoolTarget, open: Opener<C>): Entry<C> {
     this.#opened += 1;
+    const key = target.poolKey;
+    const abandoned = new AbortController();
+    let pending = true;
+    let settle!: { resolve(connection: C): void; reject(error: unknown): void };
+    const connection = new Promise<C>((resolve, reject) => (settle = { resolve, reject }));
+    const finish = (): boolean => {
+      if (!pending) return false;
+      pending = false;
+      clearTimeout(deadline);
+      return true;
+    };
+    const abandon = (error: Error): void => {
+      if (!finish()) return;
+      settle.reject(error);
+      abandoned.abort(error);
+    };
+    const deadline = setTimeout(
+      () =>
+        abandon(
+          brokerError(
+            "TIMEOUT",
+            `connect to ${target.display}: no connection within ${this.#connectTimeoutMs} ms`,
+            true,
+          ),
+        ),
+      this.#connectTimeoutMs,
+    );
+    deadline.unref();
     // Openers are async functions that call `forget` only after their first await, once
     // `connection` is assigned.
     const forget = (): void => {
       if (this.#entries.get(key)?.connection === connection) this.#entries.delete(key);
     };
-    const connection = open(forget);
-    const entry: Entry<C> = { connection, inFlight: 0, lastUsed: Date.now() };
+    open(forget, abandoned.signal).then(
+      (opened) => {
+        if (finish()) settle.resolve(opened);
+        // Given up on already: nobody will use it.
+        else void closeConnection(opened);
+      },
+      (error: unknown) => {
+        if (finish()) settle.reject(error);
+      },
+    );
+    const entry: Entry<C> = {
+      connection,
+      abandon: () =>
+        abandon(brokerError("ABORTED", `connect to ${target.display}: the broker invoker is closing`, true)),
+      inFlight: 0,
+      lastUsed: Date.now(),
+    };
     this.#entries.set(key, entry);
     connection.catch(forget);
     this.#startSweeper();
@@ -116,13 +181,20 @@ export class ConnectionPool<C extends PooledConnection> {
   }
 }
 
+/** Closes an entry's connection, or gives up on its connect if that has not finished. */
 async function closeEntry<C extends PooledConnection>(entry: Entry<C>): Promise<void> {
+  entry.abandon();
   let connection: C;
   try {
     connection = await entry.connection;
   } catch {
     return;
   }
+  await closeConnection(connection);
+}
+
+/** Closes `connection`, dropping its socket if the close takes over {@link CLOSE_DEADLINE_MS}. */
+async function closeConnection(connection: PooledConnection): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<boolean>(
     (resolve) => (timer = setTimeout(() => resolve(true), CLOSE_DEADLINE_MS)),

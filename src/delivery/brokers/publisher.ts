@@ -32,12 +32,12 @@ export interface BrokerPublisher<T extends BrokerTarget> {
 }
 
 /**
- * A client library's own connect timeout is the attempt's deadline plus this, so the deadline fires
- * first (TIMEOUT) and the abandoned connect still ends by itself soon after.
+ * A connect is given up (by the pool, and by the client library's own connect timeout) this long after
+ * the attempt's deadline, so the deadline fires first (TIMEOUT) and the abandoned connect ends soon after.
  */
 export const CONNECT_GRACE_MS = 1_000;
 
-/** The connect timeout handed to a client library. */
+/** How long a connect may take: the pool's connect deadline, and the one handed to a client library. */
 export function connectTimeoutMs(settings: PublisherSettings): number {
   return settings.timeoutMs + CONNECT_GRACE_MS;
 }

@@ -1,7 +1,9 @@
 /**
  * Redis stream targets: `XADD <stream> [MAXLEN ~ <n>] * event <payload> delivery-id <id> event-id <id>`,
  * resolved on the reply (the new entry's id). A reply error is classified by its error code, the first
- * word of the reply (RESP's convention: WRONGTYPE, NOAUTH, OOM, READONLY, …).
+ * word of the reply (RESP's convention: WRONGTYPE, NOAUTH, OOM, READONLY, …). Redis has no heartbeat of
+ * its own: a connection on which a command waited `timeoutMs` with nothing from the server is dropped
+ * (ioredis's `socketTimeout`), which fails every command queued on it and lets the pool open a new one.
  * @see https://redis.io/docs/latest/commands/xadd/
  * @see https://redis.io/docs/latest/develop/reference/protocol-spec/#simple-errors
  */
@@ -49,13 +51,13 @@ export class RedisPublisher implements BrokerPublisher<RedisTarget> {
 
   constructor(settings: PublisherSettings) {
     this.#settings = settings;
-    this.#pool = new ConnectionPool(settings.idleTimeoutMs);
+    this.#pool = new ConnectionPool(settings.idleTimeoutMs, connectTimeoutMs(settings));
   }
 
   async publish(target: RedisTarget, invocation: Invocation): Promise<void> {
     await this.#pool.use(
-      target.poolKey,
-      (gone) => this.#open(target, gone),
+      target,
+      (gone, abandoned) => this.#open(target, gone, abandoned),
       async ({ client }) => {
         const trim = target.maxLen === undefined ? [] : ["MAXLEN", "~", target.maxLen];
         try {
@@ -85,13 +87,22 @@ export class RedisPublisher implements BrokerPublisher<RedisTarget> {
     return this.#pool.close();
   }
 
-  async #open(target: RedisTarget, gone: () => void): Promise<RedisConnection> {
+  async #open(target: RedisTarget, gone: () => void, abandoned: AbortSignal): Promise<RedisConnection> {
     const { Redis } = await ioredis();
     const client = new Redis({
       host: target.host,
       port: target.port,
       connectionName: CONNECTION_NAME,
+      // Covers the TCP connect only: ioredis clears it once TCP connects, then waits for the answers
+      // to its handshake (HELLO or AUTH, CLIENT SETNAME, …) without a limit of its own.
       connectTimeout: connectTimeoutMs(this.#settings),
+      // A command (the handshake's included) that waits this long with nothing from the server drops
+      // the socket: a dead peer or a path gone silent. The attempt's deadline, `timeoutMs`, has passed
+      // by then, so no attempt that could still succeed is failed by it.
+      socketTimeout: this.#settings.timeoutMs,
+      // disconnect() is Busbar's hard drop (QUIT is the goodbye): destroy the socket at once instead
+      // of half-closing it and waiting 2 s for a peer that may never answer.
+      disconnectTimeout: 0,
       lazyConnect: true,
       // Busbar reconnects itself on the next invocation: no client reconnects, no offline queue, so
       // a command during an outage fails at once instead of waiting for the server.
@@ -108,20 +119,27 @@ export class RedisPublisher implements BrokerPublisher<RedisTarget> {
       lastError = error;
     });
     client.on("end", gone);
+    // The pool gave up on this connect (deadline, or closing): pending commands and connect() fail.
+    const abandon = (): void => client.disconnect();
+    abandoned.addEventListener("abort", abandon, { once: true });
     try {
-      await client.connect();
-    } catch (error) {
-      client.disconnect();
-      throw classify(lastError ?? error, target, "connect");
-    }
-    if (target.db !== 0) {
-      // SELECT here rather than ioredis's `db` option, which on failure carries on in database 0.
       try {
-        await client.select(target.db);
+        await client.connect();
       } catch (error) {
         client.disconnect();
-        throw classify(error, target, `SELECT ${target.db}`);
+        throw classify(lastError ?? error, target, "connect");
       }
+      if (target.db !== 0) {
+        // SELECT here rather than ioredis's `db` option, which on failure carries on in database 0.
+        try {
+          await client.select(target.db);
+        } catch (error) {
+          client.disconnect();
+          throw classify(error, target, `SELECT ${target.db}`);
+        }
+      }
+    } finally {
+      abandoned.removeEventListener("abort", abandon);
     }
     return new RedisConnection(client);
   }

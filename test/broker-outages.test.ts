@@ -1,0 +1,302 @@
+/**
+ * Broker targets when the path to the broker goes silent: a TCP proxy (ports 19600-19699) in front of
+ * the machine's real brokers accepts connections and forwards nothing, or stops forwarding on the
+ * connections it already carries (as a NAT or firewall that lost a flow's state does). Checks that a
+ * connection that stopped answering is replaced, that a connect that gets no answer ends and closes
+ * its socket, and that close() is bounded whatever state a connection is in. A broker that is not
+ * reachable skips its tests loudly, except under CI=true.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { connect as netConnect, createServer, type Server, type Socket } from "node:net";
+import { DeliveryError } from "../src/delivery/index.js";
+import { createBrokerInvoker, type BrokerInvoker } from "../src/delivery/brokers/index.js";
+import { targetInvocation } from "./support/index.js";
+
+const RUN = `bo${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
+const PORTS = { nats: 4222, amqp: 5672, mqtt: 1883, redis: 6379 } as const;
+type Kind = keyof typeof PORTS;
+/** The ports these tests may listen on. */
+const PROXY_PORTS = { first: 19600, last: 19699 } as const;
+/** Each test's limit: a close or connect that never ends fails its own test, not the whole file. */
+const TEST = { timeout: 15_000 } as const;
+
+function reachable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = netConnect({ host: "127.0.0.1", port, timeout: 1_000 });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+    socket.once("timeout", () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+const up = Object.fromEntries(
+  await Promise.all(
+    Object.entries(PORTS).map(async ([kind, port]) => [kind, await reachable(port)] as const),
+  ),
+) as Record<Kind, boolean>;
+
+/** `false` when the broker is up; otherwise the skip reason (or, under CI, an error). */
+function skipUnless(kind: Kind): false | string {
+  if (!existsSync("/proc/net/tcp")) return "counting held sockets needs /proc/net/tcp (Linux)";
+  if (up[kind]) return false;
+  const message = `${kind} is not reachable on 127.0.0.1:${PORTS[kind]}`;
+  if (process.env.CI === "true") throw new Error(message);
+  console.warn(`\n*** SKIPPING ${kind} broker outage tests: ${message} ***\n`);
+  return message;
+}
+
+/** A target URI of each kind through `port`; every destination exists or needs none. */
+function uri(kind: Kind, port: number): string {
+  switch (kind) {
+    case "nats":
+      return `nats://127.0.0.1:${port}/${RUN}.subject`;
+    case "amqp":
+      return `amqp://guest:guest@127.0.0.1:${port}/?exchange=amq.topic&routingKey=${RUN}&mandatory=false`;
+    case "mqtt":
+      return `mqtt://127.0.0.1:${port}/${RUN}/topic`;
+    case "redis":
+      return `redis://127.0.0.1:${port}/0?stream=${RUN}`;
+  }
+}
+
+function invoke(invoker: BrokerInvoker, arn: string): Promise<void> {
+  return invoker.invoke(targetInvocation(arn, `{"run":"${RUN}"}`), new AbortController().signal);
+}
+
+/** The DeliveryError `work` rejects with; fails the test if it resolves. */
+async function failure(work: Promise<void>): Promise<DeliveryError> {
+  try {
+    await work;
+  } catch (error) {
+    assert.ok(error instanceof DeliveryError, `expected a DeliveryError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail("expected the publish to fail");
+}
+
+/**
+ * TCP sockets to `port` that a file descriptor still holds (Busbar's side of the proxy's connections:
+ * only this process connects to it), from /proc/net/tcp{,6}, where a socket whose descriptor is closed
+ * shows inode 0. A socket that was only half-closed (a FIN sent to a peer that never answers it) is
+ * still held; a destroyed one is not.
+ */
+function heldSockets(port: number): number {
+  let held = 0;
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    for (const line of readFileSync(table, "utf8").split("\n").slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      const remote = fields[2];
+      const inode = fields[9];
+      if (remote === undefined || inode === undefined) continue;
+      if (Number.parseInt(remote.slice(remote.indexOf(":") + 1), 16) === port && inode !== "0") held += 1;
+    }
+  }
+  return held;
+}
+
+/** Polls `check` every 50 ms until it holds or `withinMs` passed; returns whether it held. */
+async function eventually(check: () => boolean, withinMs: number): Promise<boolean> {
+  const until = Date.now() + withinMs;
+  while (!check()) {
+    if (Date.now() > until) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return true;
+}
+
+/**
+ * A TCP proxy in front of a real broker. `silent` connections are accepted and read but never
+ * forwarded (nor closed); `stall()` stops forwarding on the connections already made (their sockets
+ * stay open).
+ */
+class SilentPathProxy {
+  /** The proxy's side of each connection still open. */
+  readonly clients = new Set<Socket>();
+  /** Connections accepted so far. */
+  accepted = 0;
+  readonly #stalls: Array<() => void> = [];
+  #server: Server | undefined;
+  silent = false;
+  port = 0;
+
+  constructor(readonly upstreamPort: number) {}
+
+  async start(): Promise<this> {
+    // Half-open allowed: like a hung or frozen server, the proxy does not answer a FIN by closing its
+    // side, so only a client that destroys its socket gets rid of it.
+    const server = createServer({ allowHalfOpen: true }, (client) => {
+      this.accepted += 1;
+      this.clients.add(client);
+      client.on("close", () => this.clients.delete(client));
+      client.on("error", () => undefined);
+      if (this.silent) {
+        client.resume();
+        return;
+      }
+      const upstream = netConnect({ host: "127.0.0.1", port: this.upstreamPort });
+      upstream.on("error", () => undefined);
+      upstream.on("close", () => client.destroy());
+      client.on("close", () => upstream.destroy());
+      client.pipe(upstream).pipe(client);
+      this.#stalls.push(() => {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.resume();
+        upstream.resume();
+      });
+    });
+    this.port = await listenInRange(server);
+    this.#server = server;
+    return this;
+  }
+
+  /** Stops forwarding on every connection made so far; new ones are forwarded (unless `silent`). */
+  stall(): void {
+    for (const stall of this.#stalls.splice(0)) stall();
+  }
+
+  async stop(): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    for (const socket of this.clients) socket.destroy();
+    if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+/** Listens on the first free port of {@link PROXY_PORTS}. */
+async function listenInRange(server: Server): Promise<number> {
+  for (let port = PROXY_PORTS.first; port <= PROXY_PORTS.last; port += 1) {
+    const listening = await new Promise<boolean>((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException): void => {
+        if (error.code === "EADDRINUSE") resolve(false);
+        else reject(error);
+      };
+      server.once("error", onError);
+      server.listen(port, "127.0.0.1", () => {
+        server.off("error", onError);
+        resolve(true);
+      });
+    });
+    if (listening) return port;
+  }
+  throw new Error(`no free port in ${PROXY_PORTS.first}-${PROXY_PORTS.last}`);
+}
+
+describe("a broker path gone silent", () => {
+  for (const kind of Object.keys(PORTS) as Kind[]) {
+    describe(kind, { skip: skipUnless(kind) }, () => {
+      it(
+        "ends a connect that gets no answer, closes its socket and connects anew once the path is back",
+        TEST,
+        async () => {
+          const proxy = await new SilentPathProxy(PORTS[kind]).start();
+          proxy.silent = true;
+          const invoker = createBrokerInvoker({ timeoutMs: 300 });
+          try {
+            const arn = uri(kind, proxy.port);
+            for (let i = 0; i < 3; i += 1) {
+              const error = await failure(invoke(invoker, arn));
+              // TIMEOUT, or the failure of the connect that a later attempt joined.
+              assert.ok(["TIMEOUT", "CONNECTION_FAILED"].includes(error.code), error.message);
+              assert.equal(error.retryable, true);
+            }
+            // The connect is given up within the attempt's deadline plus the 1 s connect grace.
+            assert.ok(
+              await eventually(() => invoker.stats()[kind].open === 0, 2_500),
+              "the pool dropped the connect",
+            );
+            assert.ok(
+              await eventually(() => heldSockets(proxy.port) === 0, 1_500),
+              `${heldSockets(proxy.port)} abandoned connect(s) still hold a socket`,
+            );
+            proxy.silent = false;
+            await invoke(invoker, arn);
+            assert.equal(invoker.stats()[kind].open, 1);
+          } finally {
+            await invoker.close();
+            await proxy.stop();
+          }
+        },
+      );
+
+      it("closes within the close deadline while a connect is pending", TEST, async () => {
+        const proxy = await new SilentPathProxy(PORTS[kind]).start();
+        proxy.silent = true;
+        // Far longer than the test: only close() may end the connect.
+        const invoker = createBrokerInvoker({ timeoutMs: 60_000 });
+        try {
+          const work = invoke(invoker, uri(kind, proxy.port));
+          assert.ok(await eventually(() => proxy.accepted === 1, 2_000), "the connect reached the proxy");
+          const started = Date.now();
+          await invoker.close();
+          const took = Date.now() - started;
+          assert.ok(took < 2_500, `close() took ${took} ms`);
+          const error = await failure(work);
+          assert.equal(error.retryable, true, error.message);
+          assert.ok(
+            await eventually(() => heldSockets(proxy.port) === 0, 1_000),
+            "close() closed the pending connect's socket",
+          );
+        } finally {
+          await invoker.close();
+          await proxy.stop();
+        }
+      });
+
+      it("closes within the close deadline when an open connection went silent", TEST, async () => {
+        const proxy = await new SilentPathProxy(PORTS[kind]).start();
+        const invoker = createBrokerInvoker({ timeoutMs: 60_000 });
+        try {
+          await invoke(invoker, uri(kind, proxy.port));
+          proxy.stall();
+          const started = Date.now();
+          await invoker.close();
+          const took = Date.now() - started;
+          assert.ok(took < 2_500, `close() took ${took} ms`);
+          assert.ok(await eventually(() => heldSockets(proxy.port) === 0, 1_000), "the socket was dropped");
+        } finally {
+          await invoker.close();
+          await proxy.stop();
+        }
+      });
+    });
+  }
+
+  describe("redis", { skip: skipUnless("redis") }, () => {
+    it("replaces a connection that stopped answering, failing the commands queued on it", TEST, async () => {
+      const proxy = await new SilentPathProxy(PORTS.redis).start();
+      const invoker = createBrokerInvoker({ timeoutMs: 300 });
+      try {
+        const arn = uri("redis", proxy.port);
+        await invoke(invoker, arn);
+        proxy.stall();
+        // Attempts on the silent connection time out; the commands queued behind them fail with it.
+        const attempts = await Promise.allSettled(Array.from({ length: 20 }, () => invoke(invoker, arn)));
+        for (const attempt of attempts) {
+          assert.equal(attempt.status, "rejected");
+          assert.ok(attempt.reason instanceof DeliveryError);
+          assert.equal(attempt.reason.retryable, true, attempt.reason.message);
+        }
+        assert.ok(
+          await eventually(() => heldSockets(proxy.port) === 0, 1_500),
+          "the silent connection's socket was closed",
+        );
+        // The next invocation opens a new connection, which the proxy forwards.
+        await invoke(invoker, arn);
+        assert.deepEqual(invoker.stats().redis, { open: 1, opened: 2 });
+      } finally {
+        await invoker.close();
+        await proxy.stop();
+      }
+    });
+  });
+});
