@@ -4,7 +4,6 @@
  * Skips loudly when a broker is unreachable, except under CI=true.
  */
 import { randomUUID } from "node:crypto";
-import { connect as tcpConnect } from "node:net";
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -21,20 +20,15 @@ import { connect as natsConnect } from "@nats-io/transport-node";
 import amqp from "amqplib";
 import { Redis } from "ioredis";
 import mqtt from "mqtt";
-import { eventBridgeClient, removeDataDir, startBusbar, type BusbarProcess } from "./support/index.js";
+import {
+  eventBridgeClient,
+  reachable,
+  removeDataDir,
+  startBusbar,
+  type BusbarProcess,
+} from "./support/index.js";
 
 const PORTS = { nats: 4222, rabbitmq: 5672, mosquitto: 1883, redis: 6379 } as const;
-
-function reachable(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = tcpConnect({ host: "127.0.0.1", port });
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-  });
-}
 
 let server: BusbarProcess;
 let events: EventBridgeClient;

@@ -25,7 +25,7 @@ import {
   type BrokerInvoker,
   type BrokerInvokerStats,
 } from "../src/delivery/brokers/index.js";
-import { targetInvocation } from "./support/index.js";
+import { reachablePorts, targetInvocation } from "./support/index.js";
 
 const RUN = `bt${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
 const PORTS = { nats: 4222, amqp: 5672, mqtt: 1883, redis: 6379 } as const;
@@ -37,26 +37,7 @@ const NAMES: Record<Kind, string> = {
   redis: "Redis",
 };
 
-function reachable(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = netConnect({ host: "127.0.0.1", port, timeout: 1_000 });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-    socket.once("timeout", () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}
-
-const up = Object.fromEntries(
-  await Promise.all(
-    Object.entries(PORTS).map(async ([kind, port]) => [kind, await reachable(port)] as const),
-  ),
-) as Record<Kind, boolean>;
+const up = await reachablePorts(PORTS);
 
 /** `false` when the broker is up; otherwise the skip reason (or, under CI, an error). */
 function skipUnless(kind: Kind): false | string {

@@ -14,4 +14,5 @@ export { createQueue, rejectsWith } from "./sqs.js";
 export { callAwsJson, signedHeaders } from "./aws-json.js";
 export { metric } from "./metrics.js";
 export { targetInvocation } from "./invocations.js";
+export { reachable, reachablePorts } from "./reachable.js";
 export { printedJson, runBusbar, type CliRun } from "./cli.js";
