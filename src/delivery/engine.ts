@@ -393,9 +393,17 @@ export class DeliveryEngine {
     this.#knownBytes -= weight;
   }
 
-  /** A lane lets go of a job it held; a lane holding none and running none goes. */
+  /** A lane lets go of a job it held (see {@link dropIfIdle}). */
   private let(lane: Lane): void {
     lane.held--;
+    this.dropIfIdle(lane);
+  }
+
+  /**
+   * A lane holding no job and running none goes: no job refers to it any more, and a delivery that
+   * comes later makes a new one (same generation rules: a lane only drops jobs admitted before a forget).
+   */
+  private dropIfIdle(lane: Lane): void {
     if (lane.held === 0 && lane.active === 0 && this.#lanes.get(lane.key) === lane) {
       this.#lanes.delete(lane.key);
     }
@@ -618,11 +626,7 @@ export class DeliveryEngine {
         this.#inFlight.delete(p);
         if (this.#closed) return;
         this.pump(lane);
-        // No job refers to it any more: a delivery that comes later makes a new one (same generation
-        // rules: a lane only drops jobs admitted before a forget).
-        if (lane.held === 0 && lane.active === 0 && this.#lanes.get(lane.key) === lane) {
-          this.#lanes.delete(lane.key);
-        }
+        this.dropIfIdle(lane);
       });
     this.#inFlight.add(p);
   }
