@@ -101,12 +101,12 @@ export interface ReceiveRequest {
   /** FIFO: a retried receive with the same id gets the same messages and handles (see {@link QueueService.receive}). */
   readonly attemptId?: string;
   /**
-   * Aborted when the client has gone away: a waiting receive stops waiting and takes nothing, so that
-   * no message is hidden for its visibility timeout (or counted towards its dead-letter queue) for a
-   * reply nobody reads. A client that goes while a receive is taking messages still loses them, as
-   * with SQS.
+   * The request's client: when it has gone away, a waiting receive stops waiting and takes nothing, so
+   * that no message is hidden for its visibility timeout (or counted towards its dead-letter queue) for
+   * a reply nobody reads. A client that goes while a receive is taking messages still loses them, as
+   * with SQS. Asked for its signal only when the receive is about to wait.
    */
-  readonly signal?: AbortSignal;
+  readonly client?: { signal(): AbortSignal };
 }
 
 /** The outcome of one entry of a batch: a result, or the error it failed with. */
@@ -642,7 +642,7 @@ export class QueueService {
     }
     const wait = request.waitSeconds ?? integerAttribute(queue.attributes, "ReceiveMessageWaitTimeSeconds");
     const deadline = Date.now() + wait * 1000;
-    const { signal } = request;
+    let signal: AbortSignal | undefined;
     for (;;) {
       if (signal?.aborted === true) return [];
       const current = (await this.findQueue(queue)) ?? queue;
@@ -660,6 +660,7 @@ export class QueueService {
         });
       }
       if (got.length > 0 || Date.now() >= deadline || this.waiters.closed) return replies;
+      signal ??= request.client?.signal();
       await this.waiters.wait(key, deadline, signal);
     }
   }

@@ -10,6 +10,7 @@ import {
   SQS_TARGET_PREFIX,
   sqsErrorResponse,
   sqsQueryErrorResponse,
+  type ClientPresence,
   type RawRequest,
   type RawResponse,
 } from "../api/wire/index.js";
@@ -217,7 +218,6 @@ async function handle(req: IncomingMessage, res: ServerResponse, handlers: HttpH
     send(res, tooLarge(handlers.maxBodyBytes, req));
     return;
   }
-  let aborts: AbortController | undefined;
   send(
     res,
     await handlers.api({
@@ -227,18 +227,30 @@ async function handle(req: IncomingMessage, res: ServerResponse, handlers: HttpH
       // Repeated headers as a list each, so that SigV4 canonicalises them exactly.
       headers: req.headersDistinct,
       body,
-      get signal() {
-        if (aborts === undefined) {
-          const controller = new AbortController();
-          aborts = controller;
-          // The connection closed before the reply was written: the client is gone.
-          if (res.destroyed) controller.abort();
-          else res.once("close", () => res.writableFinished || controller.abort());
-        }
-        return aborts.signal;
-      },
+      client: new ResponseClient(res),
     }),
   );
+}
+
+/** The client of a request served here: gone when its connection closes before the reply is written. */
+class ResponseClient implements ClientPresence {
+  readonly #res: ServerResponse;
+  #controller: AbortController | undefined;
+
+  constructor(res: ServerResponse) {
+    this.#res = res;
+  }
+
+  signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      const controller = new AbortController();
+      this.#controller = controller;
+      const res = this.#res;
+      if (res.destroyed) controller.abort();
+      else res.once("close", () => res.writableFinished || controller.abort());
+    }
+    return this.#controller.signal;
+  }
 }
 
 /** How long a stop waits for the last replies to reach the network before closing their connections. */

@@ -243,7 +243,7 @@ async function startLocked(
               input,
             );
           }),
-        sqs: (op, accessKeyId, baseUrl, input, signal) =>
+        sqs: (op, accessKeyId, baseUrl, input, client) =>
           track(async () => {
             let principal;
             try {
@@ -253,7 +253,7 @@ async function startLocked(
             }
             const operation = sqsOperation(op);
             if (operation === undefined) throw new Error(`no SQS operation ${op}`);
-            return operation(principal, baseUrl, input, signal);
+            return operation(principal, baseUrl, input, client);
           }),
         secret: async (accessKeyId) => (await keys(accessKeyId, true)).key?.secretAccessKey,
         metrics: () => metrics.render(),

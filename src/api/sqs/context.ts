@@ -4,6 +4,7 @@
  */
 import type { MoveTasks, QueueService } from "../../queues/index.js";
 import type { Input } from "../input.js";
+import type { ClientPresence } from "../protocol.js";
 
 /** The authenticated caller, as SQS operations need it. */
 export interface SqsCaller {
@@ -22,8 +23,8 @@ export interface SqsContext {
   readonly region: string;
   /** `http://<host>:<port>` as the client addressed the server; queue URLs are `<base>/<account>/<name>`. */
   readonly baseUrl: string;
-  /** Aborted when the client went away (a long poll then stops waiting). */
-  readonly signal?: AbortSignal;
+  /** The request's client (a long poll stops waiting when it goes away). */
+  readonly client?: ClientPresence;
 }
 
 /** An SQS operation: input in, output out (both JSON-ready). */

@@ -16,14 +16,14 @@ export function localSqsOperations(deps: {
   return (name) => {
     const operation = Object.hasOwn(sqsOperations, name) ? sqsOperations[name] : undefined;
     if (operation === undefined) return undefined;
-    return (caller, baseUrl, input, signal) => {
+    return (caller, baseUrl, input, client) => {
       const ctx: SqsContext = {
         caller,
         queues: deps.queues,
         moveTasks: deps.moveTasks,
         region: deps.region,
         baseUrl,
-        ...(signal !== undefined && { signal }),
+        ...(client !== undefined && { client }),
       };
       return operation(ctx, input);
     };

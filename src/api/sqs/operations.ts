@@ -254,7 +254,7 @@ const receiveMessage: SqsOperation = async (ctx, input) => {
     systemAttributeNames,
     messageAttributeNames: stringList(input, "MessageAttributeNames"),
     ...(attempt !== undefined && { attemptId: attempt }),
-    ...(ctx.signal !== undefined && { signal: ctx.signal }),
+    ...(ctx.client !== undefined && { client: ctx.client }),
   });
   return messages.length === 0 ? {} : { Messages: messages };
 };

@@ -10,7 +10,14 @@ import { randomUUID } from "node:crypto";
 import { AuthError } from "../../auth/index.js";
 import { QueueError, type SqsErrorCode } from "../../queues/errors/index.js";
 import type { Input } from "../input.js";
-import { header, mediaType, parseJsonBody, type RawRequest, type RawResponse } from "../protocol.js";
+import {
+  header,
+  mediaType,
+  parseJsonBody,
+  type ClientPresence,
+  type RawRequest,
+  type RawResponse,
+} from "../protocol.js";
 import type { SqsCaller } from "./context.js";
 import { parseQueryRequest, queryErrorBody, queryResponseBody } from "./query.js";
 
@@ -23,8 +30,8 @@ export type BoundSqsOperation<C> = (
   caller: C,
   baseUrl: string,
   input: Input,
-  /** The request's: aborted when its client goes away (only ReceiveMessage looks). */
-  signal?: AbortSignal,
+  /** The request's client, for a long poll to stop waiting when it goes away (ReceiveMessage only). */
+  client?: ClientPresence,
 ) => Promise<Record<string, unknown>>;
 
 /** What the SQS protocol needs from the server. */
@@ -156,7 +163,7 @@ export async function serveSqs<C = SqsCaller>(
       caller,
       baseUrl(request),
       query ? input : parseJsonBody(request.body, (message) => new QueueError("MalformedInput", message)),
-      operationName === "ReceiveMessage" ? request.signal : undefined,
+      operationName === "ReceiveMessage" ? request.client : undefined,
     );
     if (query) {
       return {

@@ -5,7 +5,7 @@
  */
 import { startWorker } from "../../threads/index.js";
 import { urlOf, type Listener } from "../http.js";
-import { isAwsShaped, type Input } from "../../api/index.js";
+import { isAwsShaped, LazyAbort, type ClientPresence, type Input } from "../../api/index.js";
 import type { Logger } from "../../log/index.js";
 import { QueueError } from "../../queues/index.js";
 import {
@@ -27,7 +27,7 @@ export interface FrontHandlers {
     accessKeyId: string,
     baseUrl: string,
     input: Input,
-    signal?: AbortSignal,
+    client?: ClientPresence,
   ): Promise<Record<string, unknown>>;
   /** The secret of an access key, read from the store (`undefined` when it does not exist). */
   secret(accessKeyId: string): Promise<string | undefined>;
@@ -89,7 +89,7 @@ export async function startFront(
   };
 
   /** The receives in flight, by call id, that the front thread may cancel. */
-  const cancellable = new Map<number, AbortController>();
+  const cancellable = new Map<number, LazyAbort>();
 
   const serve = (m: CallMessage) => {
     switch (m.t) {
@@ -102,9 +102,9 @@ export async function startFront(
           answer(m.id, handlers.sqs(m.op, m.accessKeyId, m.baseUrl, m.input), "sqs", m.op);
           break;
         }
-        const controller = new AbortController();
-        cancellable.set(m.id, controller);
-        const work = handlers.sqs(m.op, m.accessKeyId, m.baseUrl, m.input, controller.signal);
+        const client = new LazyAbort();
+        cancellable.set(m.id, client);
+        const work = handlers.sqs(m.op, m.accessKeyId, m.baseUrl, m.input, client);
         answer(m.id, work, "sqs", m.op);
         void work.then(
           () => cancellable.delete(m.id),

@@ -163,12 +163,14 @@ const api = routeApi<SignedBy, SignedBy>({
     authenticate: (r) => verify(r, "sqs"),
     operation: (op) =>
       sqsOperations.has(op)
-        ? (caller, baseUrl, input, signal) =>
+        ? (caller, baseUrl, input, client) =>
             nestedDeeperThan(input, MAX_INPUT_DEPTH)
               ? Promise.reject(new QueueError("MalformedInput", TOO_DEEP))
               : (call((id) => {
                   // The client went away: the main thread stops the receive's wait.
-                  signal?.addEventListener("abort", () => outbox.send({ t: "cancel", id }), { once: true });
+                  client
+                    ?.signal()
+                    .addEventListener("abort", () => outbox.send({ t: "cancel", id }), { once: true });
                   return { t: "sqs", id, op, accessKeyId: caller.accessKeyId, baseUrl, input };
                 }) as Promise<Record<string, unknown>>)
         : undefined,
