@@ -16,13 +16,17 @@
  *   When the commit itself fails, or SQLite abandons the transaction (an I/O error, a full disk), every
  *   call of the group fails with that error, since none of its changes was kept.
  * - A group of reads only runs without a transaction: it has nothing to commit.
- * - Receives and visibility changes need no fsync ({@link answersBeforeSync}): a commit that is written
- *   but not fsynced survives the process being killed but not necessarily a power cut, and losing one
- *   only makes a message visible again sooner, with a lower receive count, which at-least-once
- *   delivery allows. Their outcomes are given before the fsync, even in a group with other writes;
- *   sends, deletes and everything else wait for it (one fsync of the log covers every commit before it).
+ * - Receives, visibility changes and deletes of a standard queue's messages need no fsync
+ *   ({@link answersBeforeSync}): a commit that is written but not fsynced survives the process being
+ *   killed but not necessarily a power cut, and losing one only makes a message visible again sooner,
+ *   with a lower receive count, or lets a deleted message of a standard queue be received again,
+ *   which at-least-once delivery allows (SQS documents both for standard queues). Their outcomes are
+ *   given before the fsync, even in a group with other writes; sends, FIFO deletes and everything
+ *   else wait for it (one fsync of the log covers every commit before it). Not waiting for the fsync
+ *   shortens a consumer's delete round trip: +10% messages/s at bench:queue's 16+16.
  */
 import type Database from "better-sqlite3";
+import type { QueueRef } from "../types.js";
 import { READ_METHODS, STORE_METHODS, storeError, type SyncStore } from "./async-store.js";
 
 /** One call of a store method, by name. */
@@ -42,9 +46,15 @@ const RELAXED: ReadonlySet<string> = new Set(["receiveMessages", "changeVisibili
 /** Whether a group only reads: it has nothing to commit. */
 export const onlyReads = (calls: readonly StoreCall[]): boolean => calls.every((c) => READS.has(c.method));
 
-/** Whether a call's outcome may be given before the log is fsynced: it reads, or its writes are relaxed. */
+/**
+ * Whether a call's outcome may be given before the log is fsynced: it reads, its writes are relaxed,
+ * or it deletes messages of a standard queue (a FIFO queue, whose name ends in `.fifo`, promises not
+ * to hand out a message again once it is deleted).
+ */
 export const answersBeforeSync = (call: StoreCall): boolean =>
-  READS.has(call.method) || RELAXED.has(call.method);
+  READS.has(call.method) ||
+  RELAXED.has(call.method) ||
+  (call.method === "deleteMessages" && !(call.args[0] as QueueRef).name.endsWith(".fifo"));
 
 /** Runs calls of a group, returning one outcome per call, in order. */
 export type GroupCommit = (calls: readonly StoreCall[]) => CallOutcome[];
