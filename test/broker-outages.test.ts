@@ -10,10 +10,9 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { connect as netConnect, createServer, type Server, type Socket } from "node:net";
 import { DeliveryError } from "../src/delivery/index.js";
 import { createBrokerInvoker, type BrokerInvoker } from "../src/delivery/brokers/index.js";
-import { reachablePorts, targetInvocation } from "./support/index.js";
+import { reachablePorts, targetInvocation, TcpProxy } from "./support/index.js";
 
 const RUN = `bo${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
 const PORTS = { nats: 4222, amqp: 5672, mqtt: 1883, redis: 6379 } as const;
@@ -94,84 +93,6 @@ async function eventually(check: () => boolean, withinMs: number): Promise<boole
   return true;
 }
 
-/**
- * A TCP proxy in front of a real broker. `silent` connections are accepted and read but never
- * forwarded (nor closed); `stall()` stops forwarding on the connections already made (their sockets
- * stay open).
- */
-class SilentPathProxy {
-  /** The proxy's side of each connection still open. */
-  readonly clients = new Set<Socket>();
-  /** Connections accepted so far. */
-  accepted = 0;
-  readonly #stalls: Array<() => void> = [];
-  #server: Server | undefined;
-  silent = false;
-  port = 0;
-
-  constructor(readonly upstreamPort: number) {}
-
-  async start(): Promise<this> {
-    // Half-open allowed: like a hung or frozen server, the proxy does not answer a FIN by closing its
-    // side, so only a client that destroys its socket gets rid of it.
-    const server = createServer({ allowHalfOpen: true }, (client) => {
-      this.accepted += 1;
-      this.clients.add(client);
-      client.on("close", () => this.clients.delete(client));
-      client.on("error", () => undefined);
-      if (this.silent) {
-        client.resume();
-        return;
-      }
-      const upstream = netConnect({ host: "127.0.0.1", port: this.upstreamPort });
-      upstream.on("error", () => undefined);
-      upstream.on("close", () => client.destroy());
-      client.on("close", () => upstream.destroy());
-      client.pipe(upstream).pipe(client);
-      this.#stalls.push(() => {
-        client.unpipe(upstream);
-        upstream.unpipe(client);
-        client.resume();
-        upstream.resume();
-      });
-    });
-    this.port = await listenInRange(server);
-    this.#server = server;
-    return this;
-  }
-
-  /** Stops forwarding on every connection made so far; new ones are forwarded (unless `silent`). */
-  stall(): void {
-    for (const stall of this.#stalls.splice(0)) stall();
-  }
-
-  async stop(): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
-    for (const socket of this.clients) socket.destroy();
-    if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-}
-
-/** Listens on the first free port of {@link PROXY_PORTS}. */
-async function listenInRange(server: Server): Promise<number> {
-  for (let port = PROXY_PORTS.first; port <= PROXY_PORTS.last; port += 1) {
-    const listening = await new Promise<boolean>((resolve, reject) => {
-      const onError = (error: NodeJS.ErrnoException): void => {
-        if (error.code === "EADDRINUSE") resolve(false);
-        else reject(error);
-      };
-      server.once("error", onError);
-      server.listen(port, "127.0.0.1", () => {
-        server.off("error", onError);
-        resolve(true);
-      });
-    });
-    if (listening) return port;
-  }
-  throw new Error(`no free port in ${PROXY_PORTS.first}-${PROXY_PORTS.last}`);
-}
-
 describe("a broker path gone silent", () => {
   for (const kind of Object.keys(PORTS) as Kind[]) {
     describe(kind, { skip: skipUnless(kind) }, () => {
@@ -179,7 +100,7 @@ describe("a broker path gone silent", () => {
         "ends a connect that gets no answer, closes its socket and connects anew once the path is back",
         TEST,
         async () => {
-          const proxy = await new SilentPathProxy(PORTS[kind]).start();
+          const proxy = await new TcpProxy(PORTS[kind], PROXY_PORTS).start();
           proxy.silent = true;
           const invoker = createBrokerInvoker({ timeoutMs: 300 });
           try {
@@ -210,7 +131,7 @@ describe("a broker path gone silent", () => {
       );
 
       it("closes within the close deadline while a connect is pending", TEST, async () => {
-        const proxy = await new SilentPathProxy(PORTS[kind]).start();
+        const proxy = await new TcpProxy(PORTS[kind], PROXY_PORTS).start();
         proxy.silent = true;
         // Far longer than the test: only close() may end the connect.
         const invoker = createBrokerInvoker({ timeoutMs: 60_000 });
@@ -234,7 +155,7 @@ describe("a broker path gone silent", () => {
       });
 
       it("closes within the close deadline when an open connection went silent", TEST, async () => {
-        const proxy = await new SilentPathProxy(PORTS[kind]).start();
+        const proxy = await new TcpProxy(PORTS[kind], PROXY_PORTS).start();
         const invoker = createBrokerInvoker({ timeoutMs: 60_000 });
         try {
           await invoke(invoker, uri(kind, proxy.port));
@@ -254,7 +175,7 @@ describe("a broker path gone silent", () => {
 
   describe("redis", { skip: skipUnless("redis") }, () => {
     it("replaces a connection that stopped answering, failing the commands queued on it", TEST, async () => {
-      const proxy = await new SilentPathProxy(PORTS.redis).start();
+      const proxy = await new TcpProxy(PORTS.redis, PROXY_PORTS).start();
       const invoker = createBrokerInvoker({ timeoutMs: 300 });
       try {
         const arn = uri("redis", proxy.port);

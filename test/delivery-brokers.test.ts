@@ -9,7 +9,6 @@ import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { connect as netConnect, createServer, type Server, type Socket } from "node:net";
 import { connect as natsConnect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { connect as amqpConnect, type Channel, type ChannelModel, type ConsumeMessage } from "amqplib";
@@ -25,7 +24,7 @@ import {
   type BrokerInvoker,
   type BrokerInvokerStats,
 } from "../src/delivery/brokers/index.js";
-import { reachablePorts, targetInvocation } from "./support/index.js";
+import { reachablePorts, targetInvocation, TcpProxy } from "./support/index.js";
 
 const RUN = `bt${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
 const PORTS = { nats: 4222, amqp: 5672, mqtt: 1883, redis: 6379 } as const;
@@ -105,50 +104,6 @@ class Inbox<T> {
   }
 }
 
-/** A TCP proxy in front of a real broker: can drop every connection and refuse new ones, or go silent. */
-class TcpProxy {
-  readonly #sockets = new Set<Socket>();
-  #server: Server | undefined;
-  #silent = false;
-  port = 0;
-
-  constructor(readonly upstreamPort: number) {}
-
-  async start(silent = false): Promise<this> {
-    this.#silent = silent;
-    const server = createServer((client) => {
-      this.#sockets.add(client);
-      client.on("close", () => this.#sockets.delete(client));
-      client.on("error", () => undefined);
-      if (this.#silent) return;
-      const upstream = netConnect({ host: "127.0.0.1", port: this.upstreamPort });
-      this.#sockets.add(upstream);
-      upstream.on("close", () => {
-        this.#sockets.delete(upstream);
-        client.destroy();
-      });
-      upstream.on("error", () => undefined);
-      client.on("close", () => upstream.destroy());
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(this.port, "127.0.0.1", () => resolve());
-    });
-    this.port = (server.address() as { port: number }).port;
-    this.#server = server;
-    return this;
-  }
-
-  /** Drops every connection and stops listening: the broker "goes down". */
-  async stop(): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
-    for (const socket of this.#sockets) socket.destroy();
-    if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-}
-
 function opened(invoker: BrokerInvoker, kind: keyof BrokerInvokerStats): number {
   return invoker.stats()[kind].opened;
 }
@@ -225,7 +180,9 @@ function sharedTests(fixture: BrokerFixture): void {
   });
 
   it("times out retryably on a broker that never answers, and honours the abort signal", async () => {
-    const proxy = await new TcpProxy(PORTS[kind]).start(true);
+    const proxy = new TcpProxy(PORTS[kind]);
+    proxy.silent = true;
+    await proxy.start();
     const invoker = createBrokerInvoker({ timeoutMs: 400 });
     try {
       const uri = await fixture.uri(proxy.port);

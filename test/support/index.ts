@@ -16,3 +16,4 @@ export { metric } from "./metrics.js";
 export { targetInvocation } from "./invocations.js";
 export { reachable, reachablePorts } from "./reachable.js";
 export { printedJson, runBusbar, type CliRun } from "./cli.js";
+export { TcpProxy } from "./tcp-proxy.js";
