@@ -93,9 +93,9 @@ after(async () => {
   removeDataDir(server.dataDir);
 });
 
-async function rule(name: string, path: string, retries?: number): Promise<void> {
-  await events.send(new PutRuleCommand({ Name: name, EventPattern: JSON.stringify({ source: [name] }) }));
-  const r = await events.send(
+async function rule(name: string, path: string, retries?: number, client = events): Promise<void> {
+  await client.send(new PutRuleCommand({ Name: name, EventPattern: JSON.stringify({ source: [name] }) }));
+  const r = await client.send(
     new PutTargetsCommand({
       Rule: name,
       Targets: [
@@ -110,9 +110,9 @@ async function rule(name: string, path: string, retries?: number): Promise<void>
   assert.equal(r.FailedEntryCount, 0, JSON.stringify(r.FailedEntries));
 }
 
-async function put(source: string, n: number): Promise<void> {
+async function put(source: string, n: number, client = events): Promise<void> {
   for (let i = 0; i < n; i += 10) {
-    const r = await events.send(
+    const r = await client.send(
       new PutEventsCommand({
         Entries: Array.from({ length: Math.min(10, n - i) }, () => ({
           Source: source,
@@ -183,5 +183,47 @@ describe("delivery isolation", () => {
     // of 1.5 s time-outs on 8 slots); left in the store, they waited until memory halved (~19 s).
     const ms = await until("another rule's 2 events", () => receiver.got("/among-many") === 2, 20_000);
     assert.ok(ms < 8_000, `another rule's events waited ${ms} ms`);
+  });
+});
+
+describe("reserved delivery slots", () => {
+  let own: BusbarProcess;
+  let client: EventBridgeClient;
+
+  before(async () => {
+    // 64 slots: the last 8 are kept for targets with no attempt running.
+    own = await startBusbar({
+      env: {
+        BUSBAR_ALLOW_TARGET_NETWORKS: "127.0.0.0/8",
+        BUSBAR_DELIVERY_CONCURRENCY: "64",
+        BUSBAR_TARGET_TIMEOUT_MS: "3000",
+      },
+    });
+    client = eventBridgeClient(own.url);
+  });
+
+  after(async () => {
+    client.destroy();
+    await own.stop();
+    removeDataDir(own.dataDir);
+  });
+
+  it("keeps slots for targets with no attempt running while targets that never answer hold the rest", async () => {
+    // Two targets that never answer, 40 deliveries each: they may hold 56 of the 64 slots. A target
+    // with no attempt running gets one of the other 8 at once, not after a round of 3 s time-outs.
+    await rule("hang-e", "/hang-e", 0, client);
+    await rule("hang-f", "/hang-f", 0, client);
+    await rule("instant", "/instant", undefined, client);
+    await put("hang-e", 40, client);
+    await put("hang-f", 40, client);
+    const held = () => receiver.got("/hang-e") + receiver.got("/hang-f");
+    await until("the hanging targets to hold 56 slots", () => held() >= 56, 5_000);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(held(), 56, "the last 8 slots stay free");
+    for (let i = 1; i <= 5; i++) {
+      await put("instant", 1, client);
+      const ms = await until(`the healthy target's event ${i}`, () => receiver.got("/instant") === i, 5_000);
+      assert.ok(ms < 1_000, `the healthy target's event ${i} waited ${ms} ms`);
+    }
   });
 });

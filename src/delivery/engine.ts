@@ -37,6 +37,14 @@ import { DeliveryError, deadLetterArnOf, type TargetInvoker } from "./types.js";
 export const DEFAULT_CONCURRENCY = 1024;
 /** @default 256 — invocations in flight at once to one target. */
 export const DEFAULT_TARGET_CONCURRENCY = 256;
+/**
+ * The last eighth of the slots (at least one) go only to lanes with fewer than {@link SMALL_LANE}
+ * attempts running: lanes whose attempts hang (up to the timeout) cannot hold every slot, and a target
+ * that answers at once always finds one, even when it had nothing waiting as the others took theirs.
+ */
+const RESERVED_SHARE = 8;
+/** Attempts a lane may have running and still take a reserved slot (1/16 of the reserve, at least 1). */
+const smallLane = (reserved: number): number => Math.max(1, Math.floor(reserved / 16));
 /** @default 50000 — deliveries held in memory; beyond, they wait in the store. */
 export const DEFAULT_MAX_IN_MEMORY = 50_000;
 /** Bytes of event text the deliveries held in memory may weigh (256 MiB). */
@@ -172,6 +180,9 @@ export class DeliveryEngine {
   readonly #now: () => number;
   readonly #concurrency: number;
   readonly #targetConcurrency: number;
+  /** Slots kept for lanes with fewer than {@link #smallLane} attempts running (see RESERVED_SHARE). */
+  readonly #reserved: number;
+  readonly #smallLane: number;
   readonly #maxInMemory: number;
   readonly #forgetMetricsAfterMs: number;
   /**
@@ -254,6 +265,8 @@ export class DeliveryEngine {
     this.#now = options.now ?? Date.now;
     this.#concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
     this.#targetConcurrency = options.targetConcurrency ?? DEFAULT_TARGET_CONCURRENCY;
+    this.#reserved = Math.max(1, Math.floor(this.#concurrency / RESERVED_SHARE));
+    this.#smallLane = smallLane(this.#reserved);
     this.#maxInMemory = options.maxInMemory ?? DEFAULT_MAX_IN_MEMORY;
     this.#maxInMemoryBytes = options.maxInMemoryBytes ?? DEFAULT_MAX_IN_MEMORY_BYTES;
     this.#spillSize = Math.max(1, Math.ceil(this.#maxInMemory * SPILL_SHARE));
@@ -529,7 +542,7 @@ export class DeliveryEngine {
   private ready(job: Job): void {
     if (this.#closed) return;
     const lane = job.lane;
-    if (lane.active < this.#targetConcurrency && this.#active < this.#concurrency) {
+    if (lane.active < this.#targetConcurrency && this.slotFor(lane)) {
       this.run(job);
       return;
     }
@@ -579,8 +592,12 @@ export class DeliveryEngine {
   private pump(lane: Lane): void {
     if (lane.head < lane.waiting.length && lane.active < this.#targetConcurrency) this.block(lane);
     while (this.#active < this.#concurrency && this.#blocked.size > 0) {
-      let next = undefined as unknown as Lane;
-      for (const l of this.#blocked) if (next === undefined || l.used < next.used) next = l;
+      let next: Lane | undefined;
+      for (const l of this.#blocked) {
+        if ((next === undefined || l.used < next.used) && this.slotFor(l)) next = l;
+      }
+      // Only reserved slots are left, and every lane waiting has attempts enough running.
+      if (next === undefined) break;
       // A lane made later starts here, not at 0: it has no claim on the time used before it.
       this.#usedFloor = next.used;
       this.#blocked.delete(next);
@@ -600,6 +617,12 @@ export class DeliveryEngine {
       // To the end of the turns.
       if (next.head < next.waiting.length && next.active < this.#targetConcurrency) this.block(next);
     }
+  }
+
+  /** Whether a slot is free for the lane: one of the reserved ones only if it runs few attempts. */
+  private slotFor(lane: Lane): boolean {
+    const free = this.#concurrency - this.#active;
+    return free > this.#reserved || (free > 0 && lane.active < this.#smallLane);
   }
 
   /**
