@@ -154,7 +154,8 @@ async function startLocked(
     ? new GroupCommitter(store, (records) => delivery.engine.dispatch(records))
     : new GroupCommitter(store, (records) => countAccepted(metrics, records));
   delivery.attach(committer);
-  if (config.delivery.enabled) await delivery.engine.start();
+  // The start-up walk of pending deliveries goes on in the background: the server listens meanwhile.
+  if (config.delivery.enabled) void delivery.engine.start();
   else log.warn("BUSBAR_DELIVERY=off: events are accepted and their deliveries stay pending");
   const keys = createKeyLookup(store, config.keyCacheMs);
   const eventBridge = {
