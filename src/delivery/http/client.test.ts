@@ -222,6 +222,35 @@ describe("HttpClient", () => {
     }
   });
 
+  it("keeps an origin's last sockets for paths with none, so a slow target cannot hold them all", async () => {
+    // 16 sockets: /slow (2 s an answer) may hold 14 of them; /ok, with none in flight, takes one of
+    // the last 2 at once instead of waiting behind /slow's 30 requests (2 s and more).
+    const narrow = new HttpClient({
+      allowedNetworks: parseAllowedNetworks("127.0.0.0/8"),
+      timeoutMs: 2_500,
+      maxSocketsPerOrigin: 16,
+    });
+    const send = (path: string) =>
+      narrow.send({ method: "POST", url: new URL(`${base}${path}`), headers: {} }, never);
+    const slow = Array.from({ length: 30 }, () =>
+      send("/slow").then(
+        (r) => r.status,
+        () => 0,
+      ),
+    );
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      for (let i = 0; i < 3; i++) {
+        const started = Date.now();
+        assert.equal((await send("/ok")).status, 200);
+        assert.ok(Date.now() - started < 1_000, `/ok waited ${Date.now() - started} ms`);
+      }
+    } finally {
+      await narrow.close(); // ends /slow's requests
+      await Promise.all(slow);
+    }
+  });
+
   it("refuses addresses outside the allowed networks, and URLs and headers it cannot send", async () => {
     const strict = new HttpClient({ timeoutMs: 400 });
     try {

@@ -124,6 +124,14 @@ const DEADLINE_SWEEP_MS = 100;
 /** The package version, for the User-Agent. */
 export const BUSBAR_VERSION = readPackageVersion();
 
+/** An origin's sockets: requests in flight, and those waiting, by path (see HttpClient.pools). */
+interface OriginPool {
+  active: number;
+  readonly running: Map<string, number>;
+  /** In turn order: a path that gets a socket moves to the end. */
+  readonly waiting: Map<string, Array<() => boolean>>;
+}
+
 /**
  * Sends HTTP requests for targets. Redirects are never followed (a 3xx is a response like any
  * other); the guard checks IP literals before connecting and resolved addresses at connect time.
@@ -227,11 +235,11 @@ export class HttpClient {
         request.readSuccessBody === true,
         this.abortsOf(signal),
         this.deadlines,
-        () => this.socketFreed(pool),
+        () => this.socketFreed(pool, url.path),
       );
       // The timeout counts from the dispatch, once one of the origin's sockets is free for it: a wait
       // behind other targets' requests to the same origin is not the target's slowness.
-      this.whenSocketFree(pool, () => {
+      this.whenSocketFree(pool, url.path, () => {
         if (handler.settled) return false; // ended (the stop signal) while it waited
         started = Date.now();
         handler.arm(started + timeoutMs);
@@ -255,33 +263,63 @@ export class HttpClient {
 
   /**
    * Requests handed to each pool (agent and origin) and not yet settled, and those waiting for one of
-   * its sockets: undici would queue them past its socket count, where their time would count.
+   * its sockets (undici would queue them past its socket count, where their time would count), by
+   * path: each path is a target. The last eighth of an origin's sockets go only to paths with fewer
+   * than a quarter of that reserve in flight, and waiting paths take freed sockets in turns, so that
+   * a target that hangs cannot hold every socket of its origin from the other targets there.
    */
-  private readonly pools = new Map<string, { active: number; readonly waiting: (() => boolean)[] }>();
+  private readonly pools = new Map<string, OriginPool>();
 
   /** Runs `start` once the pool has a socket for it; `start` answers false when it had nothing to send. */
-  private whenSocketFree(key: string, start: () => boolean): void {
+  private whenSocketFree(key: string, path: string, start: () => boolean): void {
     let pool = this.pools.get(key);
     if (pool === undefined) {
-      pool = { active: 0, waiting: [] };
+      pool = { active: 0, running: new Map(), waiting: new Map() };
       this.pools.set(key, pool);
     }
-    if (pool.active < this.maxSocketsPerOrigin && pool.waiting.length === 0) {
-      pool.active++;
-      if (!start()) this.socketFreed(key);
-    } else pool.waiting.push(start);
+    if (!pool.waiting.has(path) && this.mayStart(pool, path)) this.begin(key, pool, path, start);
+    else {
+      const queue = pool.waiting.get(path);
+      if (queue === undefined) pool.waiting.set(path, [start]);
+      else queue.push(start);
+    }
   }
 
-  /** A request of the pool settled: the next waiting one goes. */
-  private socketFreed(key: string): void {
+  /** Whether a request to `path` may take one of the pool's sockets now. */
+  private mayStart(pool: OriginPool, path: string): boolean {
+    const free = this.maxSocketsPerOrigin - pool.active;
+    const reserved = Math.floor(this.maxSocketsPerOrigin / 8); // none below 8 sockets
+    return free > reserved || (free > 0 && (pool.running.get(path) ?? 0) < Math.max(1, reserved >> 2));
+  }
+
+  private begin(key: string, pool: OriginPool, path: string, start: () => boolean): void {
+    pool.active++;
+    pool.running.set(path, (pool.running.get(path) ?? 0) + 1);
+    if (!start()) this.socketFreed(key, path);
+  }
+
+  /** A request of the pool settled: waiting paths that may start go, in turns. */
+  private socketFreed(key: string, path: string): void {
     const pool = this.pools.get(key);
     if (pool === undefined) return;
     pool.active--;
-    while (pool.active < this.maxSocketsPerOrigin && pool.waiting.length > 0) {
-      pool.active++;
-      if (!(pool.waiting.shift() as () => boolean)()) pool.active--;
+    const running = (pool.running.get(path) ?? 1) - 1;
+    if (running === 0) pool.running.delete(path);
+    else pool.running.set(path, running);
+    for (let started = true; started && pool.active < this.maxSocketsPerOrigin; ) {
+      started = false;
+      for (const [waiting, queue] of pool.waiting) {
+        if (!this.mayStart(pool, waiting)) continue;
+        const start = queue.shift() as () => boolean;
+        // To the end of the turns (or gone, with nothing left waiting).
+        pool.waiting.delete(waiting);
+        if (queue.length > 0) pool.waiting.set(waiting, queue);
+        this.begin(key, pool, waiting, start);
+        started = true;
+        break;
+      }
     }
-    if (pool.active === 0 && pool.waiting.length === 0) this.pools.delete(key);
+    if (pool.active === 0 && pool.waiting.size === 0) this.pools.delete(key);
   }
 
   /** Requests in flight, each with its deadline (see DEADLINE_SWEEP_MS). */
