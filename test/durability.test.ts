@@ -10,7 +10,14 @@ import { PutEventsCommand, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/cl
 import { openSqliteStore } from "../src/store/index.js";
 import { request } from "node:http";
 import { connect } from "node:net";
-import { TEST_ROOT, eventBridgeClient, removeDataDir, startBusbar } from "./support/busbar-process.js";
+import { CreateQueueCommand } from "@aws-sdk/client-sqs";
+import {
+  TEST_ROOT,
+  eventBridgeClient,
+  removeDataDir,
+  sqsClient,
+  startBusbar,
+} from "./support/busbar-process.js";
 import { signedHeaders } from "./support/aws-json.js";
 
 const CLIENTS = 8;
@@ -140,6 +147,39 @@ for (const httpThreads of ["0", "1"])
         const took = Date.now() - signalled;
         await ended;
         assert.ok(took >= 9_000 && took < 20_000, `exited ${took} ms after the signal`);
+        removeDataDir(server.dataDir);
+      },
+    );
+
+    it(
+      "exits at once when a client closed a connection with pipelined requests still queued",
+      { timeout: 20_000 },
+      async () => {
+        const server = await startBusbar({ env: { BUSBAR_HTTP_THREADS: httpThreads } });
+        const sqs = sqsClient(server.url);
+        const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: "pipelined" }));
+        sqs.destroy();
+        const { host, hostname, port } = new URL(server.url);
+        // A long poll and a second request on one connection, closed while the poll waits: the second's
+        // response, queued behind the first's, never ended on its own and the stop waited for it.
+        const body = JSON.stringify({ QueueUrl, WaitTimeSeconds: 2 });
+        const headers = {
+          ...signedHeaders(host, "AmazonSQS.ReceiveMessage", body, TEST_ROOT),
+          "content-length": String(Buffer.byteLength(body)),
+        };
+        const poll = `POST / HTTP/1.1\r\nhost: ${host}\r\n${Object.entries(headers)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join("\r\n")}\r\n\r\n${body}`;
+        const socket = connect(Number(port), hostname.replace(/^\[|\]$/g, ""));
+        await new Promise<void>((resolve) => socket.once("connect", resolve));
+        socket.on("error", () => undefined);
+        socket.write(`${poll}GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n`);
+        await new Promise((r) => setTimeout(r, 300));
+        socket.destroy();
+        await new Promise((r) => setTimeout(r, 2_500)); // the poll is over
+        const signalled = Date.now();
+        assert.equal(await server.stop(), 0, server.output());
+        assert.ok(Date.now() - signalled < 5_000, `exited ${Date.now() - signalled} ms after the signal`);
         removeDataDir(server.dataDir);
       },
     );

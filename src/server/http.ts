@@ -4,7 +4,7 @@
  * dropped (up to DRAIN_LIMIT_BYTES) so that the client can read the 413, and never kept.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { randomUUID, timingSafeEqual } from "node:crypto";
 import {
   SQS_TARGET_PREFIX,
@@ -155,12 +155,31 @@ async function closeConnectionsAsAnswered(server: Server, ms: number): Promise<v
 /** Creates the HTTP server (not yet listening). */
 export function createHttpServer(handlers: HttpHandlers): Server {
   const state: Answering = { open: new Set(), closing: false };
+  const answered = (res: ServerResponse): void => {
+    if (state.open.delete(res) && state.open.size === 0) state.drained?.();
+  };
+  // The responses of each connection: a pipelined request's response queued behind another never
+  // emits "close" when the connection closes, so the connection's own "close" answers for them (a
+  // SIGTERM waited for them for ever).
+  const ofSocket = new WeakMap<Socket, Set<ServerResponse>>();
   const server = createServer((req, res) => {
     state.open.add(res);
     if (state.closing) res.setHeader("connection", "close");
+    const socket = req.socket;
+    let responses = ofSocket.get(socket);
+    if (responses === undefined) {
+      const mine = new Set<ServerResponse>();
+      responses = mine;
+      ofSocket.set(socket, mine);
+      socket.once("close", () => {
+        for (const r of mine) answered(r);
+        mine.clear();
+      });
+    }
+    responses.add(res);
     res.once("close", () => {
-      state.open.delete(res);
-      if (state.open.size === 0) state.drained?.();
+      responses.delete(res);
+      answered(res);
     });
     void handle(req, res, handlers).catch(() => {
       if (!res.headersSent) {
