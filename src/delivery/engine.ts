@@ -38,8 +38,8 @@ export const DEFAULT_CONCURRENCY = 1024;
 /** @default 256 — invocations in flight at once to one target. */
 export const DEFAULT_TARGET_CONCURRENCY = 256;
 /**
- * The last eighth of the slots (at least one) go only to lanes with fewer than {@link SMALL_LANE}
- * attempts running: lanes whose attempts hang (up to the timeout) cannot hold every slot, and a target
+ * The last eighth of the slots (at least one) go only to lanes with few attempts running (see
+ * {@link smallLane}): lanes whose attempts hang (up to the timeout) cannot hold every slot, and a target
  * that answers at once always finds one, even when it had nothing waiting as the others took theirs.
  */
 const RESERVED_SHARE = 8;
@@ -180,7 +180,7 @@ export class DeliveryEngine {
   readonly #now: () => number;
   readonly #concurrency: number;
   readonly #targetConcurrency: number;
-  /** Slots kept for lanes with fewer than {@link #smallLane} attempts running (see RESERVED_SHARE). */
+  /** Slots kept for lanes with fewer than `#smallLane` attempts running (see RESERVED_SHARE). */
   readonly #reserved: number;
   readonly #smallLane: number;
   readonly #maxInMemory: number;
