@@ -306,7 +306,7 @@ export class HttpClient {
     const running = (pool.running.get(path) ?? 1) - 1;
     if (running === 0) pool.running.delete(path);
     else pool.running.set(path, running);
-    for (let started = true; started && pool.active < this.maxSocketsPerOrigin; ) {
+    for (let started = true; started && pool.active < this.maxSocketsPerOrigin;) {
       started = false;
       for (const [waiting, queue] of pool.waiting) {
         if (!this.mayStart(pool, waiting)) continue;
