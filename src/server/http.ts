@@ -10,7 +10,7 @@ import {
   SQS_TARGET_PREFIX,
   sqsErrorResponse,
   sqsQueryErrorResponse,
-  type ClientPresence,
+  LazyAbort,
   type RawRequest,
   type RawResponse,
 } from "../api/wire/index.js";
@@ -251,24 +251,26 @@ async function handle(req: IncomingMessage, res: ServerResponse, handlers: HttpH
   );
 }
 
-/** The client of a request served here: gone when its connection closes before the reply is written. */
-class ResponseClient implements ClientPresence {
-  readonly #res: ServerResponse;
-  #controller: AbortController | undefined;
+/**
+ * The client of a request served here: gone when its connection closes before the reply is written
+ * (watched from the first call of `signal`).
+ */
+class ResponseClient extends LazyAbort {
+  #res: ServerResponse | undefined;
 
   constructor(res: ServerResponse) {
+    super();
     this.#res = res;
   }
 
-  signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      const controller = new AbortController();
-      this.#controller = controller;
-      const res = this.#res;
-      if (res.destroyed) controller.abort();
-      else res.once("close", () => res.writableFinished || controller.abort());
+  override signal(): AbortSignal {
+    const res = this.#res;
+    if (res !== undefined) {
+      this.#res = undefined;
+      if (res.destroyed) this.abort();
+      else res.once("close", () => res.writableFinished || this.abort());
     }
-    return this.#controller.signal;
+    return super.signal();
   }
 }
 
