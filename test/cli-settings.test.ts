@@ -41,6 +41,18 @@ describe("a bad setting", () => {
     ],
     ["BUSBAR_LOG_LEVEL", [], { BUSBAR_LOG_LEVEL: "loud" }, /^error: BUSBAR_LOG_LEVEL must be one of/],
     [
+      "BUSBAR_REQUEST_TIMEOUT_MS",
+      [],
+      { BUSBAR_REQUEST_TIMEOUT_MS: "10" },
+      /^error: BUSBAR_REQUEST_TIMEOUT_MS must be an integer from 100 to 300000, got "10"/,
+    ],
+    [
+      "BUSBAR_MAX_BYTES_IN_FLIGHT",
+      [],
+      { BUSBAR_MAX_BYTES_IN_FLIGHT: "1e9" },
+      /^error: BUSBAR_MAX_BYTES_IN_FLIGHT must be an integer from 1024 to 1099511627776, got "1e9"/,
+    ],
+    [
       "--host",
       ["--host", "999.1.1.1"],
       {},

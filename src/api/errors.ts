@@ -25,6 +25,7 @@ export const API_ERRORS = {
   InvalidSignatureException: 400,
   UnrecognizedClientException: 400,
   RequestEntityTooLargeException: 413,
+  RequestTimeoutException: 408,
   UnsupportedMediaTypeException: 415,
   ServiceUnavailableException: 503,
   InternalException: 500,

@@ -65,5 +65,36 @@ describe("jsonNestedDeeperThan", () => {
     assert.equal(deeper('{"a":"\\"[[[[","b":"\\\\"}', 1), false);
     assert.equal(deeper('{"a":"\\\\","b":[[1]]}', 2), true);
     assert.equal(deeper("[[],[],[],[]]", 2), false);
+    // Runs of backslashes before a quote: odd escapes it, even does not.
+    assert.equal(deeper('{"a":"x\\\\\\"[[[","b":1}', 1), false);
+    assert.equal(deeper('{"a":"x\\\\\\\\","b":[[[1]]]}', 3), true);
+    assert.equal(deeper('{"a":"\\\\\\\\"}', 1), false);
+    // An unterminated string holds no more structure.
+    assert.equal(deeper('{"a":"[[[[[[', 1), false);
+  });
+  it("agrees with a byte-at-a-time scan on random JSON-like text", () => {
+    const slow = (text: string, max: number): boolean => {
+      let depth = 0;
+      let inString = false;
+      for (let i = 0; i < text.length; i++) {
+        const c = text[i];
+        if (inString) {
+          if (c === "\\") i++;
+          else if (c === '"') inString = false;
+        } else if (c === '"') inString = true;
+        else if (c === "[" || c === "{") {
+          if (++depth > max) return true;
+        } else if (c === "]" || c === "}") depth--;
+      }
+      return false;
+    };
+    let seed = 7;
+    const random = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) >>> 8) % n;
+    const alphabet = ['"', "\\", "[", "]", "{", "}", "a", ","];
+    for (let k = 0; k < 5000; k++) {
+      const text = Array.from({ length: 1 + random(40) }, () => alphabet[random(alphabet.length)]).join("");
+      const max = random(6);
+      assert.equal(deeper(text, max), slow(text, max), JSON.stringify({ text, max }));
+    }
   });
 });

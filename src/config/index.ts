@@ -19,6 +19,15 @@ export const DEFAULT_ACCOUNT_ID = "000000000000";
 export const DEFAULT_REGION = "us-east-1";
 /** Largest request body accepted: an SQS message or batch carries up to 1 MiB, plus JSON escaping and base64 binary attributes. */
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Default of BUSBAR_MAX_BYTES_IN_FLIGHT: 128 MiB of request bodies, 32 of the largest at once. A body
+ * parsed takes a few times its size, so this bounds the memory requests hold to several hundred MB.
+ */
+export const DEFAULT_MAX_BYTES_IN_FLIGHT = 128 * 1024 * 1024;
+
+/** Default of BUSBAR_REQUEST_TIMEOUT_MS: a minute for a request's body to arrive, as a load balancer's idle timeout. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 /** How long accepted events are kept in the event log. */
 export const DEFAULT_EVENT_RETENTION_MS = 24 * 60 * 60 * 1000;
 
@@ -82,6 +91,13 @@ export interface BusbarConfig {
   readonly rootAccessKeyId: string | undefined;
   readonly rootSecretAccessKey: string | undefined;
   readonly maxBodyBytes: number;
+  /**
+   * BUSBAR_MAX_BYTES_IN_FLIGHT: the request bodies a node holds at once, from their arrival until their
+   * reply ({@link DEFAULT_MAX_BYTES_IN_FLIGHT}); past it, a request is refused with 503 and Retry-After.
+   */
+  readonly maxBytesInFlight: number;
+  /** BUSBAR_REQUEST_TIMEOUT_MS: how long a request body may take to arrive ({@link DEFAULT_REQUEST_TIMEOUT_MS}); then 408. */
+  readonly requestTimeoutMs: number;
   readonly eventRetentionMs: number;
   /** BUSBAR_KEY_CACHE_MS: how long an access key looked up is kept ({@link DEFAULT_KEY_CACHE_MS}). */
   readonly keyCacheMs: number;
@@ -255,6 +271,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     rootAccessKeyId: keyId,
     rootSecretAccessKey: secret,
     maxBodyBytes: read("BUSBAR_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1024, 64 * 1024 * 1024),
+    maxBytesInFlight: read("BUSBAR_MAX_BYTES_IN_FLIGHT", DEFAULT_MAX_BYTES_IN_FLIGHT, 1024, 2 ** 40),
+    requestTimeoutMs: read("BUSBAR_REQUEST_TIMEOUT_MS", DEFAULT_REQUEST_TIMEOUT_MS, 100, 300_000),
     eventRetentionMs:
       read("BUSBAR_EVENT_RETENTION_HOURS", DEFAULT_EVENT_RETENTION_MS / 3_600_000, 1, 24 * 365) * 3_600_000,
     keyCacheMs: read("BUSBAR_KEY_CACHE_MS", DEFAULT_KEY_CACHE_MS, 0, MAX_KEY_CACHE_MS),

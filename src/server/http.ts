@@ -1,7 +1,9 @@
 /**
  * The HTTP front: one port for the EventBridge and SQS APIs, health, readiness and metrics. Bodies
  * are bounded; a request over the limit gets 413 in the AWS error shape of its API, its body read and
- * dropped (up to DRAIN_LIMIT_BYTES) so that the client can read the 413, and never kept.
+ * dropped (up to DRAIN_LIMIT_BYTES) so that the client can read the 413, and never kept. The bodies
+ * held at once are bounded too (a request past the bound gets 503, which the AWS SDKs retry), and so
+ * is the time a body may take to arrive (408).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -14,11 +16,19 @@ import {
   type RawRequest,
   type RawResponse,
 } from "../api/wire/index.js";
-import { QueueError } from "../queues/errors/index.js";
+import { QueueError, type SqsErrorCode } from "../queues/errors/index.js";
 
 /** How requests are answered. */
 export interface HttpHandlers {
   readonly maxBodyBytes: number;
+  /**
+   * BUSBAR_MAX_BYTES_IN_FLIGHT: the request bodies held at once, from their first byte until their
+   * reply is written (while they are parsed and their operation runs). A request that would go past it
+   * while others hold bytes is refused with 503; one alone is always taken.
+   */
+  readonly maxBytesInFlight: number;
+  /** BUSBAR_REQUEST_TIMEOUT_MS: how long a request's body may take to arrive before the 408. */
+  readonly requestTimeoutMs: number;
   /** Answers `POST /` requests with an X-Amz-Target. */
   readonly api: (request: RawRequest) => Promise<RawResponse>;
   /** Whether the node is ready to accept events. */
@@ -47,27 +57,144 @@ function send(res: ServerResponse, r: RawResponse): void {
   res.end(r.body);
 }
 
-/** The 413 of the request's API: SQS JSON, SQS query (XML), or EventBridge. */
-function tooLarge(limit: number, req: IncomingMessage): RawResponse {
+/**
+ * A request refused before its operation, in the error shape of its API (SQS JSON, SQS query as XML,
+ * or EventBridge's AWS JSON 1.1), with the SQS code's status for all three.
+ */
+function refusal(req: IncomingMessage, code: SqsErrorCode, eventsType: string, message: string): RawResponse {
   const target = req.headers["x-amz-target"];
   const form = (req.headers["content-type"] ?? "")
     .toLowerCase()
     .startsWith("application/x-www-form-urlencoded");
-  const error = new QueueError("RequestEntityTooLarge", `Request body exceeds ${limit} bytes.`);
+  const error = new QueueError(code, message);
   if (form) return sqsQueryErrorResponse(error);
   if (typeof target === "string" && target.startsWith(SQS_TARGET_PREFIX)) return sqsErrorResponse(error);
   return {
-    status: 413,
+    status: error.httpStatus,
     headers: {
       "content-type": "application/x-amz-json-1.1",
-      "x-amzn-errortype": "RequestEntityTooLargeException",
+      "x-amzn-errortype": eventsType,
       "x-amzn-requestid": randomUUID(),
     },
-    body: JSON.stringify({
-      __type: "RequestEntityTooLargeException",
-      message: `Request body exceeds ${limit} bytes.`,
-    }),
+    body: JSON.stringify({ __type: eventsType, message }),
   };
+}
+
+/** The 413 of a body over `limit` bytes. */
+function tooLarge(limit: number, req: IncomingMessage): RawResponse {
+  return refusal(
+    req,
+    "RequestEntityTooLarge",
+    "RequestEntityTooLargeException",
+    `Request body exceeds ${limit} bytes.`,
+  );
+}
+
+/** The 503 of a request that would take the bodies held past `limit` bytes: the SDKs retry it. */
+function busy(limit: number, req: IncomingMessage): RawResponse {
+  const r = refusal(
+    req,
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    `The server is busy: the request bodies it holds would exceed ${limit} bytes (BUSBAR_MAX_BYTES_IN_FLIGHT). Retry shortly.`,
+  );
+  return { ...r, headers: { ...r.headers, "retry-after": "1" } };
+}
+
+/** The 408 of a body that took longer than `ms` to arrive: the SDKs retry it. */
+function timedOut(ms: number, req: IncomingMessage): RawResponse {
+  return refusal(
+    req,
+    "RequestTimeout",
+    "RequestTimeoutException",
+    `The request body did not arrive within ${ms} ms (BUSBAR_REQUEST_TIMEOUT_MS).`,
+  );
+}
+
+/**
+ * How long a request whose body does not fit beside the bodies held waits for room, its connection
+ * not read meanwhile (so that it takes neither memory nor a share of the network from the requests
+ * being read), before its 503; less if BUSBAR_REQUEST_TIMEOUT_MS is shorter.
+ */
+export const ADMISSION_WAIT_MS = 10_000;
+
+/** A request waiting for room in a {@link BodyBudget}. */
+interface Waiter {
+  readonly res: ServerResponse;
+  readonly bytes: number;
+  readonly admit: (admitted: boolean) => void;
+}
+
+/**
+ * The request bodies a server holds, bounded by {@link HttpHandlers.maxBytesInFlight}: each request's
+ * share is taken before its body is read (its declared length) and given back when its reply is
+ * written or its connection closes. A request that does not fit waits, first come first served among
+ * those waiting, for up to {@link ADMISSION_WAIT_MS}; one that fits is taken at once; one alone is
+ * always taken, whatever its size.
+ */
+class BodyBudget {
+  #inFlight = 0;
+  readonly #held = new Map<ServerResponse, number>();
+  readonly #waiting: Waiter[] = [];
+
+  constructor(private readonly max: number) {}
+
+  /** Whether `bytes` more fit beside what other requests than that of `res` hold. */
+  #fits(res: ServerResponse, bytes: number): boolean {
+    return this.#inFlight <= (this.#held.get(res) ?? 0) || this.#inFlight + bytes <= this.max;
+  }
+
+  #add(res: ServerResponse, bytes: number): void {
+    this.#inFlight += bytes;
+    this.#held.set(res, (this.#held.get(res) ?? 0) + bytes);
+  }
+
+  /** Takes `bytes` more for the request of `res` now, if they fit (a body that fits goes ahead of those waiting). */
+  take(res: ServerResponse, bytes: number): boolean {
+    if (!this.#fits(res, bytes)) return false;
+    this.#add(res, bytes);
+    return true;
+  }
+
+  /** Takes `bytes` for the request of `res` once they fit, in turn; false after `ms` or when given back first. */
+  wait(res: ServerResponse, bytes: number, ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        const i = this.#waiting.indexOf(waiter);
+        if (i !== -1) this.#waiting.splice(i, 1);
+        resolve(false);
+        this.#admitWaiting(); // the next in line may fit
+      }, ms);
+      const waiter: Waiter = {
+        res,
+        bytes,
+        admit: (admitted) => {
+          clearTimeout(timer);
+          resolve(admitted);
+        },
+      };
+      this.#waiting.push(waiter);
+    });
+  }
+
+  /** Gives back what the request of `res` holds (and stops its wait), then lets in who now fits. */
+  release(res: ServerResponse): void {
+    const i = this.#waiting.findIndex((w) => w.res === res);
+    if (i !== -1) this.#waiting.splice(i, 1)[0]?.admit(false);
+    const held = this.#held.get(res);
+    if (held === undefined) return;
+    this.#inFlight -= held;
+    this.#held.delete(res);
+    this.#admitWaiting();
+  }
+
+  #admitWaiting(): void {
+    for (let w = this.#waiting[0]; w !== undefined && this.#fits(w.res, w.bytes); w = this.#waiting[0]) {
+      this.#waiting.shift();
+      this.#add(w.res, w.bytes);
+      w.admit(true);
+    }
+  }
 }
 
 /**
@@ -77,28 +204,72 @@ function tooLarge(limit: number, req: IncomingMessage): RawResponse {
  */
 export const DRAIN_LIMIT_BYTES = 16 * 1024 * 1024;
 
-/** The request's body, or undefined when it is over the limit (read to its end unless past DRAIN_LIMIT_BYTES). */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+/** Bodies larger than this wait for a turn of the event loop before they are handled. */
+const YIELD_BODY_BYTES = 256 * 1024;
+
+/** Why a request's body was not kept: over the limit, no room among the bodies held, or too slow. */
+type Refused = "too-large" | "busy" | "timeout";
+
+/**
+ * The request's body, or why it was not kept. It is read once its share of the bodies held is taken
+ * (see {@link BodyBudget}); a body over the limit, or one that found no room in time, is read to its
+ * end and dropped (unless past DRAIN_LIMIT_BYTES); one still arriving `requestTimeoutMs` after its
+ * share was taken is given up at once.
+ */
+async function readBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  limits: Pick<HttpHandlers, "maxBodyBytes" | "requestTimeoutMs">,
+  budget: BodyBudget,
+): Promise<Buffer | Refused> {
+  const declared = Number(req.headers["content-length"] ?? 0);
+  if (declared > DRAIN_LIMIT_BYTES) return "too-large";
+  let refused: Refused | undefined;
+  if (declared > limits.maxBodyBytes) refused = "too-large";
+  else if (!budget.take(res, declared)) {
+    req.pause();
+    const wait = Math.min(ADMISSION_WAIT_MS, limits.requestTimeoutMs);
+    if (!(await budget.wait(res, declared, wait))) refused = "busy";
+    if (res.destroyed) return "busy"; // the client went away while it waited
+    req.resume();
+  }
   return new Promise((resolve, reject) => {
-    const declared = Number(req.headers["content-length"] ?? 0);
-    if (declared > DRAIN_LIMIT_BYTES) {
-      resolve(undefined);
-      return;
-    }
-    let chunks: Buffer[] | undefined = declared > limit ? undefined : [];
+    let chunks: Buffer[] = [];
     let size = 0;
+    const drop = (why: Refused): void => {
+      refused ??= why;
+      chunks = [];
+      budget.release(res);
+    };
+    if (refused !== undefined) drop(refused);
+    const timer = setTimeout(() => {
+      drop("timeout");
+      resolve("timeout");
+      req.pause();
+    }, limits.requestTimeoutMs);
     req.on("data", (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) chunks = undefined;
       if (size > DRAIN_LIMIT_BYTES) {
-        resolve(undefined);
+        clearTimeout(timer);
+        drop("too-large");
+        resolve(refused ?? "too-large");
         req.pause();
         return;
       }
-      chunks?.push(chunk);
+      if (refused !== undefined) return;
+      if (size > limits.maxBodyBytes) drop("too-large");
+      // A body without a declared length (chunked) takes its share as it comes, without waiting.
+      else if (size > declared && !budget.take(res, chunk.length)) drop("busy");
+      else chunks.push(chunk);
     });
-    req.on("end", () => resolve(chunks === undefined ? undefined : Buffer.concat(chunks, size)));
-    req.on("error", reject);
+    req.on("end", () => {
+      clearTimeout(timer);
+      resolve(refused ?? Buffer.concat(chunks, size));
+    });
+    req.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
   });
 }
 
@@ -155,39 +326,47 @@ async function closeConnectionsAsAnswered(server: Server, ms: number): Promise<v
 /** Creates the HTTP server (not yet listening). */
 export function createHttpServer(handlers: HttpHandlers): Server {
   const state: Answering = { open: new Set(), closing: false };
+  const budget = new BodyBudget(handlers.maxBytesInFlight);
   const answered = (res: ServerResponse): void => {
+    budget.release(res);
     if (state.open.delete(res) && state.open.size === 0) state.drained?.();
   };
   // The responses of each connection: a pipelined request's response queued behind another never
   // emits "close" when the connection closes, so the connection's own "close" answers for them (a
   // SIGTERM waited for them for ever).
   const ofSocket = new WeakMap<Socket, Set<ServerResponse>>();
-  const server = createServer((req, res) => {
-    state.open.add(res);
-    if (state.closing) res.setHeader("connection", "close");
-    const socket = req.socket;
-    let responses = ofSocket.get(socket);
-    if (responses === undefined) {
-      const mine = new Set<ServerResponse>();
-      responses = mine;
-      ofSocket.set(socket, mine);
-      socket.once("close", () => {
-        for (const r of mine) answered(r);
-        mine.clear();
+  // Node's own limit on receiving a request is a backstop behind the 408 of readBody; the headers'
+  // limit must not exceed it.
+  const requestTimeout = handlers.requestTimeoutMs + 5_000;
+  const server = createServer(
+    { requestTimeout, headersTimeout: Math.min(66_000, requestTimeout) },
+    (req, res) => {
+      state.open.add(res);
+      if (state.closing) res.setHeader("connection", "close");
+      const socket = req.socket;
+      let responses = ofSocket.get(socket);
+      if (responses === undefined) {
+        const mine = new Set<ServerResponse>();
+        responses = mine;
+        ofSocket.set(socket, mine);
+        socket.once("close", () => {
+          for (const r of mine) answered(r);
+          mine.clear();
+        });
+      }
+      responses.add(res);
+      res.once("close", () => {
+        responses.delete(res);
+        answered(res);
       });
-    }
-    responses.add(res);
-    res.once("close", () => {
-      responses.delete(res);
-      answered(res);
-    });
-    void handle(req, res, handlers).catch(() => {
-      if (!res.headersSent) {
-        res.writeHead(500, { "content-type": "application/json" });
-        res.end('{"__type":"InternalException","message":"internal error"}');
-      } else res.destroy();
-    });
-  });
+      void handle(req, res, handlers, budget).catch(() => {
+        if (!res.headersSent) {
+          res.writeHead(500, { "content-type": "application/json" });
+          res.end('{"__type":"InternalException","message":"internal error"}');
+        } else res.destroy();
+      });
+    },
+  );
   // `Expect: 100-continue` with a declared body over the limit: the 413 at once, instead of a
   // 100 Continue that has the client upload the whole body first.
   server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {
@@ -200,12 +379,16 @@ export function createHttpServer(handlers: HttpHandlers): Server {
     server.emit("request", req, res);
   });
   server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
   answering.set(server, state);
   return server;
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, handlers: HttpHandlers): Promise<void> {
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  handlers: HttpHandlers,
+  budget: BodyBudget,
+): Promise<void> {
   const url = req.url ?? "/";
   const q = url.indexOf("?");
   const path = q === -1 ? url : url.slice(0, q);
@@ -231,12 +414,22 @@ async function handle(req: IncomingMessage, res: ServerResponse, handlers: HttpH
     res.writeHead(200, { "content-type": m.contentType }).end(m.body);
     return;
   }
-  const body = await readBody(req, handlers.maxBodyBytes);
-  if (body === undefined) {
+  const body = await readBody(req, res, handlers, budget);
+  if (body === "too-large" || body === "timeout") {
     res.setHeader("connection", "close");
-    send(res, tooLarge(handlers.maxBodyBytes, req));
+    send(
+      res,
+      body === "too-large" ? tooLarge(handlers.maxBodyBytes, req) : timedOut(handlers.requestTimeoutMs, req),
+    );
     return;
   }
+  if (body === "busy") {
+    send(res, busy(handlers.maxBytesInFlight, req));
+    return;
+  }
+  // A large body is parsed in a turn of its own: bodies that end together would otherwise be parsed
+  // back to back (tens of ms each at 4 MiB) while every other connection, /healthz too, waits.
+  if (body.length > YIELD_BODY_BYTES) await new Promise<void>((resolve) => setImmediate(resolve));
   send(
     res,
     await handlers.api({
@@ -300,14 +493,24 @@ export async function listenOnMain(
     readonly host: string;
     readonly port: number;
     readonly maxBodyBytes: number;
+    readonly maxBytesInFlight: number;
+    readonly requestTimeoutMs: number;
     readonly metricsToken: string | undefined;
   },
   api: HttpHandlers["api"],
   ready: () => boolean,
   metrics: NonNullable<HttpHandlers["metrics"]>,
 ): Promise<Listener> {
-  const { maxBodyBytes, metricsToken } = address;
-  const server = createHttpServer({ maxBodyBytes, api, ready, metrics, metricsToken });
+  const { maxBodyBytes, maxBytesInFlight, requestTimeoutMs, metricsToken } = address;
+  const server = createHttpServer({
+    maxBodyBytes,
+    maxBytesInFlight,
+    requestTimeoutMs,
+    api,
+    ready,
+    metrics,
+    metricsToken,
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(address.port, address.host, () => resolve());

@@ -229,6 +229,8 @@ async function startLocked(
         host: config.host,
         port: config.port,
         maxBodyBytes: config.maxBodyBytes,
+        maxBytesInFlight: config.maxBytesInFlight,
+        requestTimeoutMs: config.requestTimeoutMs,
         metricsToken: config.metricsToken,
         keyCacheMs: config.keyCacheMs,
         region: config.region,

@@ -42,6 +42,8 @@ export const SQS_ERRORS = {
   InvalidAction: { shape: "InvalidAction", status: 400 },
   UnsupportedMediaType: { shape: "UnsupportedMediaType", status: 415 },
   RequestEntityTooLarge: { shape: "RequestEntityTooLarge", status: 413 },
+  RequestTimeout: { shape: "RequestTimeout", status: 408 },
+  ServiceUnavailable: { shape: "ServiceUnavailable", status: 503 },
   InternalError: { shape: "InternalError", status: 500 },
 } as const;
 

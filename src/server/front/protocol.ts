@@ -10,6 +10,8 @@ export interface FrontWorkerData {
   readonly host: string;
   readonly port: number;
   readonly maxBodyBytes: number;
+  readonly maxBytesInFlight: number;
+  readonly requestTimeoutMs: number;
   /** BUSBAR_METRICS_TOKEN: the bearer token `GET /metrics` needs, when set. */
   readonly metricsToken: string | undefined;
   /** How long an access key's secret is reused before it is asked for again. */

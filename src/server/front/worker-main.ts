@@ -180,6 +180,8 @@ const api = routeApi<SignedBy, SignedBy>({
 
 const server = createHttpServer({
   maxBodyBytes: data.maxBodyBytes,
+  maxBytesInFlight: data.maxBytesInFlight,
+  requestTimeoutMs: data.requestTimeoutMs,
   metricsToken: data.metricsToken,
   api,
   ready: () => ready,

@@ -1,0 +1,261 @@
+/**
+ * Admission at the HTTP front: the request bodies a node holds at once are bounded
+ * (BUSBAR_MAX_BYTES_IN_FLIGHT; past it, 503 in each API's error shape, with Retry-After, which the AWS
+ * SDKs retry), and so is the time a body may take to arrive (BUSBAR_REQUEST_TIMEOUT_MS; past it, 408
+ * in the API's shape and the connection closed). Run on a real server with real sockets, in both HTTP
+ * modes (the main thread, and the front thread of BUSBAR_HTTP_THREADS=1).
+ */
+import assert from "node:assert/strict";
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
+import { connect } from "node:net";
+import { after, before, describe, it } from "node:test";
+import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  PurgeQueueCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from "@aws-sdk/client-sqs";
+import {
+  eventBridgeClient,
+  removeDataDir,
+  signedHeaders,
+  sqsClient,
+  startBusbar,
+  TEST_ROOT,
+  type BusbarProcess,
+} from "./support/index.js";
+
+const BUDGET = 1024 * 1024;
+const TIMEOUT_MS = 3000;
+
+/** A reply read whole. */
+interface Reply {
+  status: number;
+  headers: IncomingMessage["headers"];
+  text: string;
+}
+
+function readReply(res: IncomingMessage): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on("data", (c: Buffer) => chunks.push(c));
+    res.on("end", () =>
+      resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString() }),
+    );
+    res.on("error", reject);
+  });
+}
+
+/**
+ * A POST that declares `declared` bytes (or none: chunked) and sends only `first` of them now; `rest()`
+ * sends the others. Its own connection.
+ */
+function partialPost(
+  url: string,
+  headers: Record<string, string>,
+  declared: number | undefined,
+  first: number,
+): { req: ClientRequest; reply: Promise<Reply>; rest: () => void } {
+  const u = new URL(url);
+  const req = httpRequest({
+    host: u.hostname,
+    port: u.port,
+    method: "POST",
+    path: "/",
+    agent: false,
+    headers: { ...headers, ...(declared !== undefined && { "content-length": String(declared) }) },
+  });
+  const reply = new Promise<Reply>((resolve, reject) => {
+    req.on("response", (res) => void readReply(res).then(resolve, reject));
+    req.on("error", reject);
+  });
+  req.write("x".repeat(first));
+  return {
+    req,
+    reply,
+    rest: () => req.end("x".repeat((declared ?? first) - first)),
+  };
+}
+
+const EVENTS = { "content-type": "application/x-amz-json-1.1", "x-amz-target": "AWSEvents.PutEvents" };
+const SQS_JSON = { "content-type": "application/x-amz-json-1.0", "x-amz-target": "AmazonSQS.SendMessage" };
+const SQS_QUERY = { "content-type": "application/x-www-form-urlencoded" };
+
+/** Resolves once the server has taken the first bytes of a request (a probe round trip after them). */
+async function settled(url: string): Promise<void> {
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal((await fetch(`${url}/healthz`)).status, 200);
+}
+
+for (const mode of ["main", "front"] as const) {
+  describe(`admission (HTTP on the ${mode} thread)`, () => {
+    let server: BusbarProcess;
+    let sqs: SQSClient;
+    let QueueUrl: string;
+    before(async () => {
+      server = await startBusbar({
+        env: {
+          BUSBAR_MAX_BYTES_IN_FLIGHT: String(BUDGET),
+          BUSBAR_REQUEST_TIMEOUT_MS: String(TIMEOUT_MS),
+          BUSBAR_HTTP_THREADS: mode === "front" ? "1" : "0",
+        },
+      });
+      sqs = sqsClient(server.url);
+      QueueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `admission-${mode}` }))).QueueUrl ?? "";
+    });
+    after(async () => {
+      sqs.destroy();
+      await server.stop();
+      removeDataDir(server.dataDir);
+    });
+
+    it("has a body that does not fit wait for room, unread, and serves it once the bodies before it are answered", async () => {
+      // One request holds 900 KB of the 1 MiB: its body declared, 10 bytes of it sent.
+      const holder = partialPost(server.url, EVENTS, 900 * 1024, 10);
+      await settled(server.url);
+      const big = "b".repeat(200 * 1024);
+      let sentAt = 0;
+      const sent = sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: big })).then((r) => {
+        sentAt = Date.now();
+        return r;
+      });
+      // What fits beside the holder goes ahead of the waiting one.
+      const put = await eventBridgeClient(server.url).send(
+        new PutEventsCommand({ Entries: [{ Source: "admission", DetailType: "t", Detail: "{}" }] }),
+      );
+      assert.equal(put.FailedEntryCount, 0);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(sentAt, 0, "the 200 KB SendMessage was served beside the 900 KB held");
+      holder.rest();
+      const answered = await holder.reply;
+      assert.equal(answered.status, 400); // unsigned: answered, not refused
+      const { MessageId } = await sent;
+      assert.ok(MessageId);
+      const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 1 }));
+      assert.equal(got.Messages?.[0]?.Body, big);
+      await sqs.send(
+        new DeleteMessageCommand({ QueueUrl, ReceiptHandle: got.Messages?.[0]?.ReceiptHandle ?? "" }),
+      );
+    });
+
+    it("answers 503 with Retry-After in each API's shape to a body that found no room in time; the SDKs retry it", async () => {
+      // A long poll holds 900 KB (its body padded) until a message comes.
+      const pad = JSON.stringify({ QueueUrl, WaitTimeSeconds: 20, Pad: "p".repeat(900 * 1024) });
+      const u = new URL(server.url);
+      const holding = fetch(server.url, {
+        method: "POST",
+        headers: signedHeaders(u.host, "AmazonSQS.ReceiveMessage", pad, TEST_ROOT),
+        body: pad,
+      });
+      await settled(server.url);
+      const started = Date.now();
+      const refused = (headers: Record<string, string>) => {
+        const r = partialPost(server.url, headers, 200 * 1024, 0);
+        r.rest();
+        return r.reply;
+      };
+      // A chunked body (no declared length) takes its share as it arrives: refused at once.
+      const chunked = partialPost(server.url, EVENTS, undefined, 64 * 1024);
+      chunked.req.write("x".repeat(64 * 1024));
+      chunked.req.end("x".repeat(64 * 1024));
+      assert.equal((await chunked.reply).status, 503);
+      const big = "b".repeat(200 * 1024);
+      const [e, j, f, sdk] = await Promise.all([
+        refused(EVENTS),
+        refused(SQS_JSON),
+        refused(SQS_QUERY),
+        sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: big })).then(
+          () => assert.fail("sent"),
+          (err: Error) => err,
+        ),
+      ]);
+      const waited = Date.now() - started;
+      assert.ok(waited >= TIMEOUT_MS - 100, `refused after ${waited} ms`);
+
+      assert.equal(e.status, 503);
+      assert.equal(e.headers["retry-after"], "1");
+      assert.equal(e.headers["x-amzn-errortype"], "ServiceUnavailableException");
+      const body = JSON.parse(e.text) as { __type: string; message: string };
+      assert.equal(body.__type, "ServiceUnavailableException");
+      assert.match(body.message, /BUSBAR_MAX_BYTES_IN_FLIGHT/);
+      assert.equal(j.status, 503);
+      assert.equal(j.headers["x-amzn-query-error"], "ServiceUnavailable;Receiver");
+      assert.equal((JSON.parse(j.text) as { __type: string }).__type, "com.amazonaws.sqs#ServiceUnavailable");
+      assert.equal(f.status, 503);
+      assert.match(f.text, /<Code>ServiceUnavailable<\/Code>/);
+      assert.equal(sdk.name, "ServiceUnavailable");
+      assert.equal(
+        (sdk as unknown as { $metadata: { httpStatusCode: number } }).$metadata.httpStatusCode,
+        503,
+      );
+
+      // With retries, the SDK gets through once the long poll is answered.
+      const retrying = new SQSClient({ endpoint: server.url, region: "us-east-1", credentials: TEST_ROOT });
+      const sent = retrying.send(new SendMessageCommand({ QueueUrl, MessageBody: big }));
+      await new Promise((r) => setTimeout(r, TIMEOUT_MS + 500)); // its first attempt refused
+      await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: "wake" }));
+      const poll = (await (await holding).json()) as { Messages?: Array<{ Body: string }> };
+      assert.equal(poll.Messages?.[0]?.Body, "wake");
+      const { MessageId } = await sent;
+      assert.ok(MessageId);
+      assert.ok(((await sent).$metadata.attempts ?? 0) >= 2, "the SDK retried the 503");
+      retrying.destroy();
+      await sqs.send(new PurgeQueueCommand({ QueueUrl }));
+    });
+
+    it("takes a request over the bound when nothing else is held", async () => {
+      const alone = partialPost(server.url, EVENTS, BUDGET + 100 * 1024, 0);
+      alone.rest();
+      const r = await alone.reply;
+      assert.equal(r.status, 400, r.text); // read and answered (it is unsigned), not refused as busy
+      assert.equal((JSON.parse(r.text) as { __type: string }).__type, "MissingAuthenticationTokenException");
+    });
+
+    it("answers a body that does not arrive in time with 408 in the API's shape, and closes the connection", async () => {
+      const started = Date.now();
+      const slow = partialPost(server.url, EVENTS, 1000, 10);
+      const sqsSlow = partialPost(server.url, SQS_JSON, 1000, 10);
+      const r = await slow.reply;
+      const waited = Date.now() - started;
+      assert.equal(r.status, 408);
+      assert.equal(r.headers.connection, "close");
+      const body = JSON.parse(r.text) as { __type: string; message: string };
+      assert.equal(body.__type, "RequestTimeoutException");
+      assert.match(body.message, /3000 ms/);
+      assert.ok(waited >= TIMEOUT_MS - 100 && waited < TIMEOUT_MS + 3000, `answered after ${waited} ms`);
+      const s = await sqsSlow.reply;
+      assert.equal(s.status, 408);
+      assert.equal(s.headers["x-amzn-query-error"], "RequestTimeout;Sender");
+      assert.equal((JSON.parse(s.text) as { __type: string }).__type, "com.amazonaws.sqs#RequestTimeout");
+    });
+
+    it("gives back the share of a request whose client goes away, and of one that timed out", async () => {
+      // 900 KB declared and abandoned mid-body: once its connection closes, its share is free again.
+      const gone = partialPost(server.url, EVENTS, 900 * 1024, 10);
+      gone.reply.catch(() => undefined);
+      await settled(server.url);
+      gone.req.destroy();
+      // A raw socket whose body never comes: the 408 gives its share back.
+      const raw = connect(Number(new URL(server.url).port), new URL(server.url).hostname);
+      raw.write(
+        "POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-amz-json-1.1\r\n" +
+          "x-amz-target: AWSEvents.PutEvents\r\ncontent-length: 900000\r\n\r\n{",
+      );
+      const answer = await new Promise<string>((resolve) => {
+        let text = "";
+        raw.on("data", (c: Buffer) => (text += c.toString()));
+        raw.on("close", () => resolve(text));
+      });
+      assert.match(answer, /^HTTP\/1\.1 408 /);
+      assert.match(answer, /RequestTimeoutException/);
+      // Both shares are back: a 900 KB body is taken again.
+      const again = partialPost(server.url, EVENTS, 900 * 1024, 0);
+      again.rest();
+      const r = await again.reply;
+      assert.equal(r.status, 400, r.text);
+    });
+  });
+}
