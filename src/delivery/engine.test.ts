@@ -72,7 +72,9 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       req.resume();
       req.on("end", () => {
         received.push(String(req.headers["webhook-id"]));
-        res.writeHead(200).end();
+        // "Try again in an hour."
+        if (req.url === "/unavailable") res.writeHead(503, { "retry-after": "3600" }).end();
+        else res.writeHead(200).end();
       });
     });
     await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
@@ -87,8 +89,14 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
 
   /** A real store, registry (rule "r" → webhook "hook"), webhook invoker and engine; the log's lines. */
   function openEngine(
-    options: { failures?: number; forgetMetricsAfterMs?: number; maxInMemoryBytes?: number } = {},
+    options: {
+      failures?: number;
+      forgetMetricsAfterMs?: number;
+      maxInMemoryBytes?: number;
+      targetUrl?: string;
+    } = {},
   ) {
+    const target = options.targetUrl ?? url;
     const sqlite = openSqliteStoreInThread({ dataDir });
     const faulty = failingCompletions(sqlite);
     faulty.failures = options.failures ?? 0;
@@ -123,7 +131,9 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
         createdAt: now,
         lastModifiedAt: now,
       });
-      registry.setTargets(accountId, BUS, "r", [{ id: "hook", arn: url, spec: { Id: "hook", Arn: url } }]);
+      registry.setTargets(accountId, BUS, "r", [
+        { id: "hook", arn: target, spec: { Id: "hook", Arn: target } },
+      ]);
     }
     const webhooks = createWebhookInvoker({
       allowedNetworks: parseAllowedNetworks("127.0.0.0/8"),
@@ -234,6 +244,36 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       // The store answers a read before the fsync that makes the completions durable (and lets the
       // engine drop them): the count may reach 0 a moment before the engine does.
       await until("the engine to let go of them", () => engine.held === 0);
+    } finally {
+      await close();
+    }
+  });
+
+  it("drops a removed target's retries waiting for their time at once, not when they fall due", async () => {
+    received.length = 0;
+    const { sqlite, metrics, engine, records, close } = openEngine({
+      targetUrl: url.replace(/\/hook$/, "/unavailable"),
+    });
+    const dropped = async (): Promise<string | undefined> =>
+      (await metrics.render()).body
+        .split("\n")
+        .find((l) => l.startsWith("InvocationsDropped{") && l.includes('reason="TARGET_REMOVED"'));
+    try {
+      await engine.start();
+      const batch = records(["r1", "r2"]);
+      await sqlite.appendEvents(batch);
+      engine.dispatch(batch);
+      await until("the first attempts", () => received.length === 2);
+      // Both wait an hour (Retry-After) for their next attempt: held in memory meanwhile.
+      await until("the retries to be scheduled", async () =>
+        (await metrics.render()).body.includes("busbar_invocations_in_flight 0"),
+      );
+      assert.equal(engine.held, 2);
+      engine.forget({ accountId: ACCOUNT, busName: BUS, ruleName: "r", targetIds: ["hook"] });
+      assert.match((await dropped()) ?? "", / 2$/);
+      await until("the engine to let go of them", () => engine.held === 0 && engine.lanes === 0);
+      assert.equal(await sqlite.countDeliveries(), 0, "their rows completed");
+      assert.equal(received.length, 2, "not attempted again");
     } finally {
       await close();
     }

@@ -31,7 +31,7 @@ import type { DeadLetters } from "./queue-target.js";
 import { MinHeap } from "./min-heap.js";
 import { nextAttempt, retryDelayMs, retryPolicyOf, type Backoff, type RetryPolicy } from "./retry-policy.js";
 import { compileTransform, TransformError, type Transform } from "./transform.js";
-import { DeliveryError, deadLetterArnOf, type TargetInvoker } from "./types.js";
+import { DeliveryError, deadLetterArnOf, TARGET_REMOVED, type TargetInvoker } from "./types.js";
 
 /** @default 1024 — invocations in flight at once, over all targets. */
 export const DEFAULT_CONCURRENCY = 1024;
@@ -702,6 +702,11 @@ export class DeliveryEngine {
       (scope.targetIds === undefined || scope.targetIds.includes(lane.targetId));
     const inScope = (lane: Lane): boolean => lane.accountId === scope.accountId && sameLabels(lane);
     for (const lane of this.#lanes.values()) if (inScope(lane)) lane.generation++;
+    // Their retries waiting for their time go now, rather than being held until then.
+    for (const job of this.#timers.removeWhere((j) => j.generation !== j.lane.generation)) {
+      this.dropRemoved(job);
+      this.dropIfIdle(job.lane);
+    }
     if (options.keepMetrics === true) return;
     // Their metric series go too, once the attempts in flight have ended and been counted (and a
     // scrape has likely read the last counts); lanes made again meanwhile get fresh series.
@@ -718,14 +723,20 @@ export class DeliveryEngine {
     }, this.#forgetMetricsAfterMs).unref();
   }
 
+  /** Lets go of a job whose target, rule or bus was removed: counted as dropped, never attempted again. */
+  private dropRemoved(job: Job): void {
+    const { lane } = job;
+    this.#o.metrics.invocationsDropped
+      .labels(lane.busName, lane.ruleName, lane.targetId, TARGET_REMOVED)
+      .inc();
+    this.complete(job);
+  }
+
   private async attempt(job: Job): Promise<void> {
     const { lane, event } = job;
     if (job.generation !== lane.generation) {
       // Its target, rule or bus was removed after the event matched.
-      this.#o.metrics.invocationsDropped
-        .labels(lane.busName, lane.ruleName, lane.targetId, "TARGET_REMOVED")
-        .inc();
-      this.complete(job);
+      this.dropRemoved(job);
       return;
     }
     const found = this.#o.registry.getRule(lane.accountId, lane.busName, lane.ruleName);
@@ -804,6 +815,7 @@ export class DeliveryEngine {
           accountId: lane.accountId,
           deliveryId: job.delivery.id,
           attempt: job.attempts,
+          wanted: () => job.generation === lane.generation,
         },
         signal,
       );
@@ -811,6 +823,11 @@ export class DeliveryEngine {
       // Ended by the engine's own stop (shutdown): not the target's failure. The delivery stays
       // pending in the store as it was, for the next start; nothing is counted or rescheduled.
       if (signal.aborted) return;
+      // Its target, rule or bus was removed while the attempt waited (or ran): dropped, not retried.
+      if (job.generation !== lane.generation) {
+        this.dropRemoved(job);
+        return;
+      }
       if (e instanceof DeliveryError && e.deferred) {
         await this.defer(job, target, found.rule.arn, e, policy);
         return;

@@ -26,7 +26,16 @@ export interface Invocation {
   readonly deliveryId: string;
   /** Attempts made before this one (0 on the first). */
   readonly attempt: number;
+  /**
+   * Whether the delivery is still wanted: false once its target, rule or bus was removed. An invoker
+   * that waits before it calls the target (for a connection) asks first, and throws
+   * {@link TARGET_REMOVED} rather than call a target removed meanwhile.
+   */
+  readonly wanted?: () => boolean;
 }
+
+/** The code of the error an invoker throws for a delivery no longer {@link Invocation.wanted}. */
+export const TARGET_REMOVED = "TARGET_REMOVED";
 
 /** Invokes targets of one kind. */
 export interface TargetInvoker {

@@ -130,7 +130,11 @@ export function createApiDestinationInvoker(options: ApiDestinationInvokerOption
           retryable: false,
         });
       }
-      const request = { ...buildRequest(destination, invocation, auth), timeoutMs };
+      const request = {
+        ...buildRequest(destination, invocation, auth),
+        timeoutMs,
+        wanted: invocation.wanted,
+      };
       let bearer: string | undefined;
       if (auth.type === "OAUTH_CLIENT_CREDENTIALS") {
         bearer = await tokens.token(connection.arn, connection.lastModifiedAt, auth.oauth, signal);

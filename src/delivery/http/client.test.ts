@@ -13,8 +13,15 @@ import { parseAllowedNetworks } from "./network-guard.js";
 
 type Route = (req: IncomingMessage, res: ServerResponse, body: string) => void;
 
+/** Requests that reached /counted. */
+let counted = 0;
+
 const routes: Record<string, Route> = {
   "/ok": (_req, res) => res.writeHead(200, { "content-type": "text/plain" }).end("fine"),
+  "/counted": (_req, res) => {
+    counted++;
+    res.writeHead(200).end();
+  },
   "/echo": (req, res, body) =>
     res
       .writeHead(200, { "content-type": "application/json" })
@@ -217,6 +224,32 @@ describe("HttpClient", () => {
       assert.match((await refusal(waiting)).message, /aborted by the delivery engine/);
       assert.equal((await after).status, 200);
       for (const r of await Promise.all(first)) assert.equal(r.status, 200);
+    } finally {
+      await narrow.close();
+    }
+  });
+
+  it("sends no request that stopped being wanted while it waited for a socket (its target removed)", async () => {
+    const narrow = new HttpClient({
+      allowedNetworks: parseAllowedNetworks("127.0.0.0/8"),
+      timeoutMs: 1_000,
+      maxSocketsPerOrigin: 2,
+    });
+    try {
+      const send = (path: string, wanted?: () => boolean) =>
+        narrow.send({ method: "POST", url: new URL(`${base}${path}`), headers: {}, wanted }, never);
+      const first = [send("/takes-300ms"), send("/takes-300ms")];
+      let removed = false;
+      const before = counted;
+      const waiting = send("/counted", () => !removed);
+      const kept = send("/counted", () => true);
+      removed = true;
+      const error = await refusal(waiting);
+      assert.equal(error.code, "TARGET_REMOVED");
+      assert.equal(error.retryable, false);
+      assert.equal((await kept).status, 200);
+      for (const r of await Promise.all(first)) assert.equal(r.status, 200);
+      assert.equal(counted - before, 1, "only the request still wanted reached the server");
     } finally {
       await narrow.close();
     }

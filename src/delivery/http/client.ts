@@ -7,7 +7,7 @@ import type dns from "node:dns";
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import { Agent, type Dispatcher } from "undici";
-import { DeliveryError } from "../types.js";
+import { DeliveryError, TARGET_REMOVED } from "../types.js";
 import {
   HttpErrorCode,
   RequestTimeoutError,
@@ -84,6 +84,11 @@ export interface HttpRequest {
    * @default false
    */
   readonly readSuccessBody?: boolean;
+  /**
+   * Asked when one of the origin's sockets is free for the request: false ends it unsent, with
+   * {@link TARGET_REMOVED} (its target was removed while it waited).
+   */
+  readonly wanted?: (() => boolean) | undefined;
 }
 
 /** A response, whatever its status. */
@@ -241,6 +246,18 @@ export class HttpClient {
       // behind other targets' requests to the same origin is not the target's slowness.
       this.whenSocketFree(pool, url.path, () => {
         if (handler.settled) return false; // ended (the stop signal) while it waited
+        if (request.wanted !== undefined && !request.wanted()) {
+          handler.abort(
+            new DeliveryError(
+              TARGET_REMOVED,
+              `${what()}: the target was removed before the request was sent`,
+              {
+                retryable: false,
+              },
+            ),
+          );
+          return false;
+        }
         started = Date.now();
         handler.arm(started + timeoutMs);
         this.watchDeadlines();

@@ -187,7 +187,7 @@ export function createWebhookInvoker(options: WebhookInvokerOptions): TargetInvo
         }
       }
       const response = await client.send(
-        { method: "POST", url: target.url, headers, body: message.body },
+        { method: "POST", url: target.url, headers, body: message.body, wanted: invocation.wanted },
         signal,
       );
       // An error page may echo the URL: its query values stay as hidden as in TARGET_ARN.
