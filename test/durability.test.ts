@@ -10,6 +10,7 @@ import { PutEventsCommand, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/cl
 import { openSqliteStore } from "../src/store/index.js";
 import { request } from "node:http";
 import { connect } from "node:net";
+import { Pool } from "undici";
 import { CreateQueueCommand } from "@aws-sdk/client-sqs";
 import {
   TEST_ROOT,
@@ -150,6 +151,45 @@ for (const httpThreads of ["0", "1"])
         removeDataDir(server.dataDir);
       },
     );
+
+    it("cuts off no request sent on a keep-alive connection as it stops: each connection's last reply says Connection: close", async () => {
+      const server = await startBusbar({ env: { BUSBAR_HTTP_THREADS: httpThreads } });
+      const { host } = new URL(server.url);
+      const connections = 48;
+      const pool = new Pool(server.url, { connections, pipelining: 1 });
+      const body = JSON.stringify({ Entries: [{ Source: "s", DetailType: "d", Detail: "{}" }] });
+      const errors: string[] = [];
+      let answered = 0;
+      let closing = 0;
+      const worker = async (): Promise<void> => {
+        for (;;) {
+          try {
+            const r = await pool.request({
+              path: "/",
+              method: "POST",
+              headers: signedHeaders(host, "AWSEvents.PutEvents", body, TEST_ROOT),
+              body,
+            });
+            await r.body.text();
+            answered++;
+            if (r.headers.connection === "close") closing++;
+          } catch (e) {
+            // Refused: the port is closed, the request never sent. Anything else cut one off.
+            const code = (e as { code?: string }).code ?? String(e);
+            if (code !== "ECONNREFUSED") errors.push(code);
+            return;
+          }
+        }
+      };
+      const workers = Array.from({ length: connections }, worker);
+      await new Promise((r) => setTimeout(r, 1_000));
+      assert.equal(await server.stop(), 0, server.output());
+      await Promise.all(workers);
+      await pool.destroy();
+      removeDataDir(server.dataDir);
+      assert.deepEqual(errors, [], `${answered} answered`);
+      assert.equal(closing, connections, "each connection ended after a reply that said so");
+    });
 
     it(
       "exits at once when a client closed a connection with pipelined requests still queued",

@@ -6,7 +6,7 @@
  * is the time a body may take to arrive (408).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import { Server as NetServer, type AddressInfo, type Socket } from "node:net";
 import { randomUUID, timingSafeEqual } from "node:crypto";
 import {
   SQS_TARGET_PREFIX,
@@ -276,9 +276,18 @@ async function readBody(
 /** The requests a server has begun to receive and not yet answered, and whether it is closing. */
 interface Answering {
   readonly open: Set<ServerResponse>;
+  /** Each open connection: its responses not yet ended, and since when it has had none. */
+  readonly connections: Map<Socket, { readonly responses: Set<ServerResponse>; quietSince: number }>;
   closing: boolean;
   drained?: () => void;
 }
+
+/**
+ * A stop closes a connection without a request in progress once it has had none for this long: a
+ * client that got a reply moments before the stop (without `Connection: close`) may have sent its next
+ * request already, still unread, which closing the connection would cut off.
+ */
+export const QUIET_BEFORE_CLOSE_MS = 100;
 
 const answering = new WeakMap<Server, Answering>();
 
@@ -290,7 +299,9 @@ const answering = new WeakMap<Server, Answering>();
  */
 export async function closeHttpServer(server: Server, graceMs: number): Promise<void> {
   const state = answering.get(server);
-  const closed = new Promise<void>((resolve) => server.close(() => resolve())); // closes idle connections
+  // Stops accepting. (http's close() would also close the idle connections at once, cutting off a
+  // request sent on one and not yet read: closeConnectionsAsAnswered closes them once quiet.)
+  const closed = new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve()));
   if (state !== undefined) {
     state.closing = true;
     for (const res of state.open) if (!res.headersSent) res.setHeader("connection", "close");
@@ -302,39 +313,37 @@ export async function closeHttpServer(server: Server, graceMs: number): Promise<
     if (state.open.size > 0) await new Promise<void>((resolve) => (state.drained = resolve));
     clearTimeout(stalled);
   }
-  await closeConnectionsAsAnswered(server, graceMs);
+  if (state === undefined) server.closeIdleConnections();
+  else await closeConnectionsAsAnswered(state, graceMs);
+  server.closeAllConnections();
   await closed;
 }
 
 /**
- * Closes the server's connections as their replies end (a connection is idle once its reply is
- * handed to the operating system), then, after `ms`, whatever is left. Closing them all at once would
- * cut off a reply still being written.
+ * Closes the server's connections as their replies end (every reply of a stopping server says
+ * `Connection: close`) and as they fall quiet ({@link QUIET_BEFORE_CLOSE_MS}), for up to `ms`.
+ * Closing them all at once would cut off a reply still being written, or a request already sent.
  */
-async function closeConnectionsAsAnswered(server: Server, ms: number): Promise<void> {
+async function closeConnectionsAsAnswered(state: Answering, ms: number): Promise<void> {
   const end = Date.now() + ms;
-  const open = (): Promise<number> =>
-    new Promise((resolve) => server.getConnections((_, count) => resolve(count)));
-  server.closeIdleConnections();
-  while (Date.now() < end && (await open()) > 0) {
+  for (;;) {
+    const now = Date.now();
+    for (const [socket, c] of state.connections) {
+      if (c.responses.size === 0 && now - c.quietSince >= QUIET_BEFORE_CLOSE_MS) socket.destroy();
+    }
+    if (state.connections.size === 0 || now >= end) return;
     await new Promise((resolve) => setTimeout(resolve, 10));
-    server.closeIdleConnections();
   }
-  server.closeAllConnections();
 }
 
 /** Creates the HTTP server (not yet listening). */
 export function createHttpServer(handlers: HttpHandlers): Server {
-  const state: Answering = { open: new Set(), closing: false };
+  const state: Answering = { open: new Set(), connections: new Map(), closing: false };
   const budget = new BodyBudget(handlers.maxBytesInFlight);
   const answered = (res: ServerResponse): void => {
     budget.release(res);
     if (state.open.delete(res) && state.open.size === 0) state.drained?.();
   };
-  // The responses of each connection: a pipelined request's response queued behind another never
-  // emits "close" when the connection closes, so the connection's own "close" answers for them (a
-  // SIGTERM waited for them for ever).
-  const ofSocket = new WeakMap<Socket, Set<ServerResponse>>();
   // Node's own limit on receiving a request is a backstop behind the 408 of readBody; the headers'
   // limit must not exceed it.
   const requestTimeout = handlers.requestTimeoutMs + 5_000;
@@ -343,20 +352,11 @@ export function createHttpServer(handlers: HttpHandlers): Server {
     (req, res) => {
       state.open.add(res);
       if (state.closing) res.setHeader("connection", "close");
-      const socket = req.socket;
-      let responses = ofSocket.get(socket);
-      if (responses === undefined) {
-        const mine = new Set<ServerResponse>();
-        responses = mine;
-        ofSocket.set(socket, mine);
-        socket.once("close", () => {
-          for (const r of mine) answered(r);
-          mine.clear();
-        });
-      }
-      responses.add(res);
+      const connection = state.connections.get(req.socket);
+      connection?.responses.add(res);
       res.once("close", () => {
-        responses.delete(res);
+        if (connection !== undefined && connection.responses.delete(res) && connection.responses.size === 0)
+          connection.quietSince = Date.now();
         answered(res);
       });
       void handle(req, res, handlers, budget).catch(() => {
@@ -367,6 +367,18 @@ export function createHttpServer(handlers: HttpHandlers): Server {
       });
     },
   );
+  // The responses of each connection: a pipelined request's response queued behind another never
+  // emits "close" when the connection closes, so the connection's own "close" answers for them (a
+  // SIGTERM waited for them for ever).
+  server.on("connection", (socket: Socket) => {
+    const connection = { responses: new Set<ServerResponse>(), quietSince: Date.now() };
+    state.connections.set(socket, connection);
+    socket.once("close", () => {
+      state.connections.delete(socket);
+      for (const r of connection.responses) answered(r);
+      connection.responses.clear();
+    });
+  });
   // `Expect: 100-continue` with a declared body over the limit: the 413 at once, instead of a
   // 100 Continue that has the client upload the whole body first.
   server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {
