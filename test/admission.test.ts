@@ -84,6 +84,15 @@ const EVENTS = { "content-type": "application/x-amz-json-1.1", "x-amz-target": "
 const SQS_JSON = { "content-type": "application/x-amz-json-1.0", "x-amz-target": "AmazonSQS.SendMessage" };
 const SQS_QUERY = { "content-type": "application/x-www-form-urlencoded" };
 
+/** Resolves once `done()` holds, checking every 20 ms, or fails after `ms`. */
+async function until(done: () => boolean, ms = 5_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > end) assert.fail("timed out");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** Resolves once the server has taken the first bytes of a request (a probe round trip after them). */
 async function settled(url: string): Promise<void> {
   await new Promise((r) => setTimeout(r, 100));
@@ -99,6 +108,7 @@ for (const mode of ["main", "front"] as const) {
       server = await startBusbar({
         env: {
           BUSBAR_MAX_BYTES_IN_FLIGHT: String(BUDGET),
+          BUSBAR_MAX_BODY_BYTES: String(BUDGET),
           BUSBAR_REQUEST_TIMEOUT_MS: String(TIMEOUT_MS),
           BUSBAR_HTTP_THREADS: mode === "front" ? "1" : "0",
         },
@@ -122,18 +132,27 @@ for (const mode of ["main", "front"] as const) {
         sentAt = Date.now();
         return r;
       });
-      // What fits beside the holder goes ahead of the waiting one.
-      const put = await eventBridgeClient(server.url).send(
-        new PutEventsCommand({ Entries: [{ Source: "admission", DetailType: "t", Detail: "{}" }] }),
-      );
-      assert.equal(put.FailedEntryCount, 0);
+      await settled(server.url);
+      // A small body that would fit beside the holder waits behind the one waiting: first come, first
+      // served, so that a large body is not passed over for ever.
+      let putAt = 0;
+      const put = eventBridgeClient(server.url)
+        .send(new PutEventsCommand({ Entries: [{ Source: "admission", DetailType: "t", Detail: "{}" }] }))
+        .then((r) => {
+          putAt = Date.now();
+          return r;
+        });
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(sentAt, 0, "the 200 KB SendMessage was served beside the 900 KB held");
+      assert.equal(putAt, 0, "the small PutEvents went ahead of the SendMessage waiting");
+      const released = Date.now();
       holder.rest();
       const answered = await holder.reply;
       assert.equal(answered.status, 400); // unsigned: answered, not refused
       const { MessageId } = await sent;
       assert.ok(MessageId);
+      assert.equal((await put).FailedEntryCount, 0);
+      assert.ok(sentAt >= released && putAt >= released);
       const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 1 }));
       assert.equal(got.Messages?.[0]?.Body, big);
       await sqs.send(
@@ -206,12 +225,75 @@ for (const mode of ["main", "front"] as const) {
       await sqs.send(new PurgeQueueCommand({ QueueUrl }));
     });
 
-    it("takes a request over the bound when nothing else is held", async () => {
-      const alone = partialPost(server.url, EVENTS, BUDGET + 100 * 1024, 0);
-      alone.rest();
-      const r = await alone.reply;
-      assert.equal(r.status, 400, r.text); // read and answered (it is unsigned), not refused as busy
-      assert.equal((JSON.parse(r.text) as { __type: string }).__type, "MissingAuthenticationTokenException");
+    it("gives a request's share back once it is answered, even to a client that does not read its replies", async () => {
+      // Replies to many pipelined GET /metrics fill the socket's buffers (the client reads nothing);
+      // the POST after them is answered, its reply queued behind theirs for as long as the client waits.
+      const { hostname, port } = new URL(server.url);
+      const stuck = connect(Number(port), hostname);
+      await new Promise<void>((resolve) => stuck.once("connect", resolve));
+      stuck.on("error", () => undefined);
+      stuck.pause();
+      const body = "x".repeat(900 * 1024);
+      stuck.write(
+        "GET /metrics HTTP/1.1\r\nhost: x\r\n\r\n".repeat(400) +
+          "POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-amz-json-1.1\r\n" +
+          `x-amz-target: AWSEvents.PutEvents\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+      );
+      await new Promise((r) => setTimeout(r, 1_000));
+      try {
+        const started = Date.now();
+        const next = partialPost(server.url, EVENTS, 900 * 1024, 0);
+        next.rest();
+        const r = await next.reply;
+        assert.equal(r.status, 400, r.text); // let in and answered (unsigned), not refused as busy
+        assert.ok(Date.now() - started < TIMEOUT_MS - 500, `let in after ${Date.now() - started} ms`);
+      } finally {
+        stuck.destroy();
+      }
+    });
+
+    it("lets a request that asks to continue in before its 100 Continue: none while it waits, a 503 without one", async () => {
+      const { hostname, port } = new URL(server.url);
+      /** Headers with Expect: 100-continue for a 200 KB body; what comes back, as text. */
+      const asking = () => {
+        const socket = connect(Number(port), hostname);
+        let text = "";
+        socket.on("data", (c: Buffer) => (text += c.toString()));
+        socket.on("error", () => undefined);
+        socket.write(
+          "POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-amz-json-1.1\r\n" +
+            "x-amz-target: AWSEvents.PutEvents\r\nexpect: 100-continue\r\ncontent-length: 204800\r\n\r\n",
+        );
+        return { socket, text: () => text };
+      };
+      const holder = partialPost(server.url, EVENTS, 900 * 1024, 10);
+      await settled(server.url);
+      const waiting = asking();
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(waiting.text(), "", "no 100 Continue while it waits for room");
+      holder.rest();
+      await holder.reply;
+      await until(() => waiting.text().startsWith("HTTP/1.1 100 Continue"));
+      waiting.socket.write("x".repeat(204800));
+      await until(() => / 400 /.test(waiting.text())); // answered (unsigned)
+      waiting.socket.destroy();
+
+      // No room in time: the 503, and the body is never asked for.
+      const pad = JSON.stringify({ QueueUrl, WaitTimeSeconds: 20, Pad: "p".repeat(900 * 1024) });
+      const { host } = new URL(server.url);
+      const holding = fetch(server.url, {
+        method: "POST",
+        headers: signedHeaders(host, "AmazonSQS.ReceiveMessage", pad, TEST_ROOT),
+        body: pad,
+      });
+      await settled(server.url);
+      const refused = asking();
+      await until(() => refused.text().includes("ServiceUnavailableException"), TIMEOUT_MS + 3_000);
+      assert.match(refused.text(), /^HTTP\/1\.1 503 /);
+      assert.doesNotMatch(refused.text(), /100 Continue/);
+      refused.socket.destroy();
+      await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: "wake" }));
+      await holding; // it took the message
     });
 
     it("answers a body that does not arrive in time with 408 in the API's shape, and closes the connection", async () => {

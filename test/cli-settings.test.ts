@@ -53,6 +53,12 @@ describe("a bad setting", () => {
       /^error: BUSBAR_MAX_BYTES_IN_FLIGHT must be an integer from 1024 to 1099511627776, got "1e9"/,
     ],
     [
+      "a BUSBAR_MAX_BYTES_IN_FLIGHT below BUSBAR_MAX_BODY_BYTES",
+      [],
+      { BUSBAR_MAX_BYTES_IN_FLIGHT: "1048576" },
+      /^error: BUSBAR_MAX_BYTES_IN_FLIGHT \(1048576\) must be at least BUSBAR_MAX_BODY_BYTES \(4194304\)/,
+    ],
+    [
       "--host",
       ["--host", "999.1.1.1"],
       {},

@@ -262,6 +262,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     return v === undefined ? def : parseInteger(name, v, min, max);
   };
   checkSecretsKey(dataDir, env);
+  const maxBodyBytes = read("BUSBAR_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1024, 64 * 1024 * 1024);
   return Object.freeze({
     host,
     port,
@@ -270,8 +271,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     region,
     rootAccessKeyId: keyId,
     rootSecretAccessKey: secret,
-    maxBodyBytes: read("BUSBAR_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1024, 64 * 1024 * 1024),
-    maxBytesInFlight: read("BUSBAR_MAX_BYTES_IN_FLIGHT", DEFAULT_MAX_BYTES_IN_FLIGHT, 1024, 2 ** 40),
+    maxBodyBytes,
+    maxBytesInFlight: bytesInFlight(read, maxBodyBytes),
     requestTimeoutMs: read("BUSBAR_REQUEST_TIMEOUT_MS", DEFAULT_REQUEST_TIMEOUT_MS, 100, 300_000),
     eventRetentionMs:
       read("BUSBAR_EVENT_RETENTION_HOURS", DEFAULT_EVENT_RETENTION_MS / 3_600_000, 1, 24 * 365) * 3_600_000,
@@ -285,6 +286,28 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     httpThreads: read("BUSBAR_HTTP_THREADS", 0, 0, 1),
     storeThread: storeThread(setting(env, "BUSBAR_STORE_THREAD")),
   });
+}
+
+/**
+ * BUSBAR_MAX_BYTES_IN_FLIGHT, at least BUSBAR_MAX_BODY_BYTES: a smaller bound would let a body of the
+ * largest size in only when no other request holds any (a long poll holds its body for up to 20 s).
+ */
+function bytesInFlight(
+  read: (name: string, def: number, min: number, max: number) => number,
+  maxBodyBytes: number,
+): number {
+  const value = read(
+    "BUSBAR_MAX_BYTES_IN_FLIGHT",
+    Math.max(DEFAULT_MAX_BYTES_IN_FLIGHT, maxBodyBytes),
+    1024,
+    2 ** 40,
+  );
+  if (value < maxBodyBytes) {
+    throw new ConfigError(
+      `BUSBAR_MAX_BYTES_IN_FLIGHT (${value}) must be at least BUSBAR_MAX_BODY_BYTES (${maxBodyBytes})`,
+    );
+  }
+  return value;
 }
 
 /** A bearer token (RFC 6750's characters), long enough not to be guessed. */

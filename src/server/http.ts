@@ -128,9 +128,9 @@ interface Waiter {
 /**
  * The request bodies a server holds, bounded by {@link HttpHandlers.maxBytesInFlight}: each request's
  * share is taken before its body is read (its declared length) and given back when its reply is
- * written or its connection closes. A request that does not fit waits, first come first served among
- * those waiting, for up to {@link ADMISSION_WAIT_MS}; one that fits is taken at once; one alone is
- * always taken, whatever its size.
+ * answered (its operation done: a client slow to read the reply holds none) or its connection closes.
+ * A request that does not fit, or comes while others wait, waits its turn, first come first served,
+ * for up to {@link ADMISSION_WAIT_MS}; one alone is always taken, whatever its size.
  */
 class BodyBudget {
   #inFlight = 0;
@@ -149,9 +149,9 @@ class BodyBudget {
     this.#held.set(res, (this.#held.get(res) ?? 0) + bytes);
   }
 
-  /** Takes `bytes` more for the request of `res` now, if they fit (a body that fits goes ahead of those waiting). */
+  /** Takes `bytes` more for the request of `res` now, if they fit and no request waits (none goes ahead of those waiting). */
   take(res: ServerResponse, bytes: number): boolean {
-    if (!this.#fits(res, bytes)) return false;
+    if ((bytes > 0 && this.#waiting.length > 0) || !this.#fits(res, bytes)) return false;
     this.#add(res, bytes);
     return true;
   }
@@ -175,6 +175,11 @@ class BodyBudget {
       };
       this.#waiting.push(waiter);
     });
+  }
+
+  /** Whether the request of `res` was let in (and holds its share). */
+  holds(res: ServerResponse): boolean {
+    return this.#held.has(res);
   }
 
   /** Gives back what the request of `res` holds (and stops its wait), then lets in who now fits. */
@@ -207,6 +212,20 @@ export const DRAIN_LIMIT_BYTES = 16 * 1024 * 1024;
 /** Bodies larger than this wait for a turn of the event loop before they are handled. */
 const YIELD_BODY_BYTES = 256 * 1024;
 
+/** Lets a request of `declared` body bytes in: at once if it fits, else once room is made, in turn. */
+function admit(
+  res: ServerResponse,
+  declared: number,
+  limits: Pick<HttpHandlers, "requestTimeoutMs">,
+  budget: BodyBudget,
+): Promise<boolean> | boolean {
+  if (budget.take(res, declared)) return true;
+  return budget.wait(res, declared, Math.min(ADMISSION_WAIT_MS, limits.requestTimeoutMs));
+}
+
+/** How long a connection may see no bytes move either way, a request or a reply in progress, before it is closed. */
+export const SOCKET_IDLE_TIMEOUT_MS = 120_000;
+
 /** Why a request's body was not kept: over the limit, no room among the bodies held, or too slow. */
 type Refused = "too-large" | "busy" | "timeout";
 
@@ -226,10 +245,10 @@ async function readBody(
   if (declared > DRAIN_LIMIT_BYTES) return "too-large";
   let refused: Refused | undefined;
   if (declared > limits.maxBodyBytes) refused = "too-large";
-  else if (!budget.take(res, declared)) {
+  else if (!budget.holds(res)) {
+    // (A request that asked to continue was let in before its 100 Continue.)
     req.pause();
-    const wait = Math.min(ADMISSION_WAIT_MS, limits.requestTimeoutMs);
-    if (!(await budget.wait(res, declared, wait))) refused = "busy";
+    if (!(await admit(res, declared, limits, budget))) refused = "busy";
     if (res.destroyed) return "busy"; // the client went away while it waited
     req.resume();
   }
@@ -346,7 +365,7 @@ export function createHttpServer(handlers: HttpHandlers): Server {
   };
   // Node's own limit on receiving a request is a backstop behind the 408 of readBody; the headers'
   // limit must not exceed it.
-  const requestTimeout = handlers.requestTimeoutMs + 5_000;
+  const requestTimeout = ADMISSION_WAIT_MS + handlers.requestTimeoutMs + 5_000;
   const server = createServer(
     { requestTimeout, headersTimeout: Math.min(66_000, requestTimeout) },
     (req, res) => {
@@ -387,10 +406,25 @@ export function createHttpServer(handlers: HttpHandlers): Server {
       send(res, tooLarge(handlers.maxBodyBytes, req));
       return;
     }
-    res.writeContinue();
-    server.emit("request", req, res);
+    // Let in before the body is asked for: one that finds no room gets its 503 without sending it.
+    res.once("close", () => budget.release(res));
+    void Promise.resolve(admit(res, Number(req.headers["content-length"] ?? 0), handlers, budget)).then(
+      (admitted) => {
+        if (res.destroyed) return;
+        if (!admitted) {
+          res.setHeader("connection", "close");
+          send(res, busy(handlers.maxBytesInFlight, req));
+          return;
+        }
+        res.writeContinue();
+        server.emit("request", req, res);
+      },
+    );
   });
   server.keepAliveTimeout = 65_000;
+  // A connection on which nothing moves for this long (a client that stopped reading its replies, or
+  // sending) is closed: its replies would otherwise be held without end.
+  server.timeout = SOCKET_IDLE_TIMEOUT_MS;
   answering.set(server, state);
   return server;
 }
@@ -442,18 +476,19 @@ async function handle(
   // A large body is parsed in a turn of its own: bodies that end together would otherwise be parsed
   // back to back (tens of ms each at 4 MiB) while every other connection, /healthz too, waits.
   if (body.length > YIELD_BODY_BYTES) await new Promise<void>((resolve) => setImmediate(resolve));
-  send(
-    res,
-    await handlers.api({
-      method: req.method ?? "GET",
-      path,
-      query: q === -1 ? "" : url.slice(q + 1),
-      // Repeated headers as a list each, so that SigV4 canonicalises them exactly.
-      headers: req.headersDistinct,
-      body,
-      client: new ResponseClient(res),
-    }),
-  );
+  const response = await handlers.api({
+    method: req.method ?? "GET",
+    path,
+    query: q === -1 ? "" : url.slice(q + 1),
+    // Repeated headers as a list each, so that SigV4 canonicalises them exactly.
+    headers: req.headersDistinct,
+    body,
+    client: new ResponseClient(res),
+  });
+  // The body and what was made of it are done with: a client slow to read its reply (or one queued
+  // behind replies it does not read) holds no share of the bodies in flight.
+  budget.release(res);
+  send(res, response);
 }
 
 /**
