@@ -12,6 +12,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { DeliveryError } from "../src/delivery/index.js";
 import { createBrokerInvoker, type BrokerInvoker } from "../src/delivery/brokers/index.js";
+import { Redis } from "ioredis";
 import { reachablePorts, targetInvocation, TcpProxy } from "./support/index.js";
 
 const RUN = `bo${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
@@ -129,6 +130,39 @@ describe("a broker path gone silent", () => {
           }
         },
       );
+
+      it("publishes nothing for a target removed while its connection was being made", TEST, async () => {
+        const proxy = await new TcpProxy(PORTS[kind], PROXY_PORTS).start();
+        proxy.delayMs = 600; // the connect takes 600 ms
+        const invoker = createBrokerInvoker({ timeoutMs: 5_000 });
+        const stream = `${RUN}-removed`;
+        const arn =
+          kind === "redis" ? `redis://127.0.0.1:${proxy.port}/0?stream=${stream}` : uri(kind, proxy.port);
+        try {
+          let removed = false;
+          const invocation = targetInvocation(arn, `{"run":"${RUN}"}`, { wanted: () => !removed });
+          const attempt = invoker.invoke(invocation, new AbortController().signal);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          removed = true;
+          const error = await failure(attempt);
+          assert.equal(error.code, "TARGET_REMOVED", error.message);
+          assert.equal(error.retryable, false);
+          if (kind === "redis") {
+            const redis = new Redis({ host: "127.0.0.1", port: PORTS.redis, lazyConnect: true });
+            try {
+              assert.equal(await redis.xlen(stream), 0, "nothing was added to the stream");
+            } finally {
+              redis.disconnect();
+            }
+          }
+          // The connection made is kept for what is still wanted.
+          await invoker.invoke(targetInvocation(arn, `{"run":"${RUN}"}`), new AbortController().signal);
+          assert.equal(invoker.stats()[kind].opened, 1);
+        } finally {
+          await invoker.close();
+          await proxy.stop();
+        }
+      });
 
       it("closes within the close deadline while a connect is pending", TEST, async () => {
         const proxy = await new TcpProxy(PORTS[kind], PROXY_PORTS).start();

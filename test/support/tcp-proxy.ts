@@ -3,7 +3,7 @@
  * dropped, nothing listening) and come back on the same port (`start` again); accept connections and
  * stay silent (`silent`: read, never forwarded nor closed); or stall (`stall`: stop forwarding on the
  * connections made so far, their sockets left open, as a NAT or firewall that lost a flow's state
- * does). Half-open connections stay open, as a hung server keeps them: only a client that destroys
+ * does); or forward new connections only after `delayMs` (a slow connect). Half-open connections stay open, as a hung server keeps them: only a client that destroys
  * its socket gets rid of one.
  */
 import { connect, createServer, type Server, type Socket } from "node:net";
@@ -15,6 +15,8 @@ export class TcpProxy {
   accepted = 0;
   /** Whether new connections are accepted and left unanswered rather than forwarded. */
   silent = false;
+  /** How long a new connection waits before it is forwarded (its client's bytes held meanwhile). */
+  delayMs = 0;
   /** The port listened on: the first start's, kept for the next start. */
   port = 0;
   readonly #upstreams = new Set<Socket>();
@@ -70,6 +72,17 @@ export class TcpProxy {
       client.resume();
       return;
     }
+    if (this.delayMs > 0) {
+      client.pause();
+      setTimeout(() => {
+        if (!client.destroyed) this.#forward(client);
+      }, this.delayMs);
+      return;
+    }
+    this.#forward(client);
+  }
+
+  #forward(client: Socket): void {
     const upstream = connect({ host: "127.0.0.1", port: this.upstreamPort });
     this.#upstreams.add(upstream);
     upstream.on("error", () => undefined);

@@ -119,6 +119,7 @@ export class AmqpPublisher implements BrokerPublisher<AmqpTarget> {
       target,
       (gone, abandoned) => this.#open(target, gone, abandoned),
       (connection) => this.#send(connection, target, invocation),
+      invocation.wanted,
     );
   }
 

@@ -86,6 +86,7 @@ export class MqttPublisher implements BrokerPublisher<MqttTarget> {
       target,
       (gone, abandoned) => this.#open(target, gone, abandoned),
       (connection) => send(connection, target, invocation),
+      invocation.wanted,
     );
   }
 

@@ -60,6 +60,7 @@ export class NatsPublisher implements BrokerPublisher<NatsTarget> {
         target,
         (gone, abandoned) => this.#open(target, gone, abandoned),
         (handle) => send(handle, target, invocation, this.#settings.timeoutMs),
+        invocation.wanted,
       );
     } catch (error) {
       throw classify(error, target, invocation, this.#settings);

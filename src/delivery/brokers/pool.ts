@@ -5,6 +5,7 @@
  * closed after sitting idle. A connect that has not finished by its deadline is given up, so a broker
  * that accepts the TCP connection but never answers cannot hold a pool entry (or a close) forever.
  */
+import { DeliveryError, TARGET_REMOVED } from "../types.js";
 import { brokerError } from "./errors.js";
 
 /** A connection the pool can close. */
@@ -72,12 +73,24 @@ export class ConnectionPool<C extends PooledConnection> {
   }
 
   /** Runs `work` on the connection pooled for `target`, opening it with `open` if there is none. */
-  async use<T>(target: PoolTarget, open: Opener<C>, work: (connection: C) => Promise<T>): Promise<T> {
+  async use<T>(
+    target: PoolTarget,
+    open: Opener<C>,
+    work: (connection: C) => Promise<T>,
+    wanted?: () => boolean,
+  ): Promise<T> {
     if (this.#closed) throw brokerError("ABORTED", "the broker invoker is closed", true);
     const entry = this.#entries.get(target.poolKey) ?? this.#open(target, open);
     entry.inFlight += 1;
     try {
-      return await work(await entry.connection);
+      const connection = await entry.connection;
+      // Its target was removed while the connection was being made: nothing is published.
+      if (wanted !== undefined && !wanted()) {
+        throw new DeliveryError(TARGET_REMOVED, "the target was removed before the publish was sent", {
+          retryable: false,
+        });
+      }
+      return await work(connection);
     } finally {
       entry.inFlight -= 1;
       entry.lastUsed = Date.now();

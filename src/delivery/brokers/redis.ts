@@ -76,6 +76,7 @@ export class RedisPublisher implements BrokerPublisher<RedisTarget> {
           throw classify(error, target, "XADD");
         }
       },
+      invocation.wanted,
     );
   }
 
