@@ -85,3 +85,10 @@ export class DeliveryError extends Error {
     this.deferred = options.deferred === true;
   }
 }
+
+/** The error of a call not made because its delivery is no longer {@link Invocation.wanted}: `what` was not sent. */
+export function targetRemoved(what: string): DeliveryError {
+  return new DeliveryError(TARGET_REMOVED, `the target was removed before ${what} was sent`, {
+    retryable: false,
+  });
+}

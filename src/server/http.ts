@@ -22,9 +22,9 @@ import { QueueError, type SqsErrorCode } from "../queues/errors/index.js";
 export interface HttpHandlers {
   readonly maxBodyBytes: number;
   /**
-   * BUSBAR_MAX_BYTES_IN_FLIGHT: the request bodies held at once, from their first byte until their
-   * reply is written (while they are parsed and their operation runs). A request that would go past it
-   * while others hold bytes is refused with 503; one alone is always taken.
+   * BUSBAR_MAX_BYTES_IN_FLIGHT: the request bodies held at once, each from when it is let in until its
+   * operation has answered (see {@link BodyBudget}): a request that does not fit waits its turn, then
+   * gets 503.
    */
   readonly maxBytesInFlight: number;
   /** BUSBAR_REQUEST_TIMEOUT_MS: how long a request's body may take to arrive before the 408. */
@@ -212,6 +212,11 @@ export const DRAIN_LIMIT_BYTES = 16 * 1024 * 1024;
 /** Bodies larger than this wait for a turn of the event loop before they are handled. */
 const YIELD_BODY_BYTES = 256 * 1024;
 
+/** The body length a request declares (Content-Length; 0 without one). */
+function declaredLength(req: IncomingMessage): number {
+  return Number(req.headers["content-length"] ?? 0);
+}
+
 /** Lets a request of `declared` body bytes in: at once if it fits, else once room is made, in turn. */
 function admit(
   res: ServerResponse,
@@ -241,7 +246,7 @@ async function readBody(
   limits: Pick<HttpHandlers, "maxBodyBytes" | "requestTimeoutMs">,
   budget: BodyBudget,
 ): Promise<Buffer | Refused> {
-  const declared = Number(req.headers["content-length"] ?? 0);
+  const declared = declaredLength(req);
   if (declared > DRAIN_LIMIT_BYTES) return "too-large";
   let refused: Refused | undefined;
   if (declared > limits.maxBodyBytes) refused = "too-large";
@@ -401,25 +406,24 @@ export function createHttpServer(handlers: HttpHandlers): Server {
   // `Expect: 100-continue` with a declared body over the limit: the 413 at once, instead of a
   // 100 Continue that has the client upload the whole body first.
   server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {
-    if (Number(req.headers["content-length"] ?? 0) > handlers.maxBodyBytes) {
+    const declared = declaredLength(req);
+    if (declared > handlers.maxBodyBytes) {
       res.setHeader("connection", "close");
       send(res, tooLarge(handlers.maxBodyBytes, req));
       return;
     }
     // Let in before the body is asked for: one that finds no room gets its 503 without sending it.
     res.once("close", () => budget.release(res));
-    void Promise.resolve(admit(res, Number(req.headers["content-length"] ?? 0), handlers, budget)).then(
-      (admitted) => {
-        if (res.destroyed) return;
-        if (!admitted) {
-          res.setHeader("connection", "close");
-          send(res, busy(handlers.maxBytesInFlight, req));
-          return;
-        }
-        res.writeContinue();
-        server.emit("request", req, res);
-      },
-    );
+    void Promise.resolve(admit(res, declared, handlers, budget)).then((admitted) => {
+      if (res.destroyed) return;
+      if (!admitted) {
+        res.setHeader("connection", "close");
+        send(res, busy(handlers.maxBytesInFlight, req));
+        return;
+      }
+      res.writeContinue();
+      server.emit("request", req, res);
+    });
   });
   server.keepAliveTimeout = 65_000;
   // A connection on which nothing moves for this long (a client that stopped reading its replies, or

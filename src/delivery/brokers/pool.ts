@@ -5,7 +5,7 @@
  * closed after sitting idle. A connect that has not finished by its deadline is given up, so a broker
  * that accepts the TCP connection but never answers cannot hold a pool entry (or a close) forever.
  */
-import { DeliveryError, TARGET_REMOVED } from "../types.js";
+import { targetRemoved } from "../types.js";
 import { brokerError } from "./errors.js";
 
 /** A connection the pool can close. */
@@ -86,9 +86,7 @@ export class ConnectionPool<C extends PooledConnection> {
       const connection = await entry.connection;
       // Its target was removed while the connection was being made: nothing is published.
       if (wanted !== undefined && !wanted()) {
-        throw new DeliveryError(TARGET_REMOVED, "the target was removed before the publish was sent", {
-          retryable: false,
-        });
+        throw targetRemoved("the publish");
       }
       return await work(connection);
     } finally {

@@ -7,7 +7,7 @@ import type dns from "node:dns";
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import { Agent, type Dispatcher } from "undici";
-import { DeliveryError, TARGET_REMOVED } from "../types.js";
+import { DeliveryError, targetRemoved } from "../types.js";
 import {
   HttpErrorCode,
   RequestTimeoutError,
@@ -247,15 +247,7 @@ export class HttpClient {
       this.whenSocketFree(pool, url.path, () => {
         if (handler.settled) return false; // ended (the stop signal) while it waited
         if (request.wanted !== undefined && !request.wanted()) {
-          handler.abort(
-            new DeliveryError(
-              TARGET_REMOVED,
-              `${what()}: the target was removed before the request was sent`,
-              {
-                retryable: false,
-              },
-            ),
-          );
+          handler.abort(targetRemoved(`the request ${what()}`));
           return false;
         }
         started = Date.now();
