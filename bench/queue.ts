@@ -10,9 +10,13 @@
  * the same backlog bound. Latency: from just before the send to the message's arrival at a consumer.
  * Each system runs flat out (bounded backlog) at several client counts, then paced at BENCH_RATE
  * messages/s in all (default 2000) with 4 producers and 4 consumers, for latency without queueing.
- * Prints a table, writes bench/results/queue.json.
+ * The two run side by side, step by step, for BENCH_ROUNDS rounds (default 3; each goes first in
+ * every other round), and the table gives each figure's median over the rounds with every round's
+ * rate: on a shared host whose speed drifts, one run of each, one system after the other, favoured
+ * whichever ran in the faster minutes. Prints a table, writes bench/results/queue.json.
  *
- *   npm run bench:queue        (BENCH_SECONDS per step, default 5; BENCH_CLIENTS, default "2,4,8,16")
+ *   npm run bench:queue        (BENCH_SECONDS per step, default 5; BENCH_CLIENTS, default "2,4,8,16";
+ *                               BENCH_ROUNDS, default 3)
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -28,6 +32,8 @@ import { percentile } from "./stats.js";
 const here = dirname(fileURLToPath(import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CLIENTS = (process.env.BENCH_CLIENTS ?? "2,4,8,16").split(",").map(Number);
+/** Rounds of every step for each system, side by side; the table gives the medians. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const RATE = Number(process.env.BENCH_RATE ?? 2000);
 /** The paced step: 4 producers and 4 consumers at RATE messages/s. */
 const PACED = { clients: 4, rate: RATE } as const;
@@ -51,68 +57,60 @@ interface Step {
   ops?: Record<string, { requests: number; p50: number; p99: number }> | undefined;
 }
 
-async function busbarSteps(): Promise<Step[]> {
-  // Extra server settings, e.g. BENCH_SERVER_ENV="BUSBAR_HTTP_THREADS=0" (URL query syntax).
-  const server = await startBusbar({
-    env: Object.fromEntries(new URLSearchParams(process.env.BENCH_SERVER_ENV ?? "")),
-    nodeArgs: (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter((a) => a !== ""),
-  });
-  try {
-    const sqs = sqsClient(server.url);
-    const steps: Step[] = [];
-    for (const [i, n] of [...CLIENTS, PACED.clients].entries()) {
-      const paced = i === CLIENTS.length;
-      const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `bench-${i}` }));
-      // BENCH_RATE paces the load generator: only for the paced step, whatever the caller's environment.
-      const { BENCH_RATE: _rate, ...env } = process.env;
-      const before = cpuMs(server.child.pid);
-      const mainBefore = cpuMs(server.child.pid, true);
-      const out = execFileSync(
-        process.execPath,
-        [
-          "--import",
-          "tsx",
-          join(here, "queue-load.ts"),
-          server.url,
-          QueueUrl as string,
-          String(n),
-          String(n),
-          String(SECONDS),
-          TEST_ROOT.accessKeyId,
-          TEST_ROOT.secretAccessKey,
-        ],
-        {
-          encoding: "utf8",
-          env: {
-            ...env,
-            BENCH_BACKLOG: String(BACKLOG),
-            ...(paced && { BENCH_RATE: String(PACED.rate) }),
-          },
-        },
-      );
-      const after = cpuMs(server.child.pid);
-      const mainAfter = cpuMs(server.child.pid, true);
-      const r = JSON.parse(out.trim()) as Pick<Step, "messagesPerSecond" | "p50" | "p99" | "ops"> & {
-        deleted: number;
-      };
-      steps.push({
-        clients: n,
-        ...(paced && { rate: PACED.rate }),
-        messages: r.deleted,
-        messagesPerSecond: r.messagesPerSecond,
-        p50: r.p50,
-        p99: r.p99,
-        cpuUsPerUnit: perUnit(before, after, r.deleted),
-        mainCpuUsPerUnit: perUnit(mainBefore, mainAfter, r.deleted),
-        ops: r.ops,
-      });
-    }
-    sqs.destroy();
-    return steps;
-  } finally {
-    await server.stop();
-    removeDataDir(server.dataDir);
-  }
+/** A running Busbar for the Busbar steps, and an SQS client of it. */
+interface BusbarUnderTest {
+  readonly server: Awaited<ReturnType<typeof startBusbar>>;
+  readonly sqs: ReturnType<typeof sqsClient>;
+  queues: number;
+}
+
+async function busbarStep(b: BusbarUnderTest, n: number, rate?: number): Promise<Step> {
+  const { server, sqs } = b;
+  // Each step on a queue of its own, so that none starts with another's leftovers.
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `bench-${b.queues++}` }));
+  // BENCH_RATE paces the load generator: only for the paced step, whatever the caller's environment.
+  const { BENCH_RATE: _rate, ...env } = process.env;
+  const before = cpuMs(server.child.pid);
+  const mainBefore = cpuMs(server.child.pid, true);
+  const out = execFileSync(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      join(here, "queue-load.ts"),
+      server.url,
+      QueueUrl as string,
+      String(n),
+      String(n),
+      String(SECONDS),
+      TEST_ROOT.accessKeyId,
+      TEST_ROOT.secretAccessKey,
+    ],
+    {
+      encoding: "utf8",
+      env: {
+        ...env,
+        BENCH_BACKLOG: String(BACKLOG),
+        ...(rate !== undefined && { BENCH_RATE: String(rate) }),
+      },
+    },
+  );
+  const after = cpuMs(server.child.pid);
+  const mainAfter = cpuMs(server.child.pid, true);
+  const r = JSON.parse(out.trim()) as Pick<Step, "messagesPerSecond" | "p50" | "p99" | "ops"> & {
+    deleted: number;
+  };
+  return {
+    clients: n,
+    ...(rate !== undefined && { rate }),
+    messages: r.deleted,
+    messagesPerSecond: r.messagesPerSecond,
+    p50: r.p50,
+    p99: r.p99,
+    cpuUsPerUnit: perUnit(before, after, r.deleted),
+    mainCpuUsPerUnit: perUnit(mainBefore, mainAfter, r.deleted),
+    ops: r.ops,
+  };
 }
 
 async function rabbitStep(n: number, rate?: number): Promise<Step> {
@@ -192,35 +190,79 @@ async function rabbitStep(n: number, rate?: number): Promise<Step> {
   };
 }
 
-const busbar = await busbarSteps();
-const rabbit: Step[] = [];
+// Extra server settings, e.g. BENCH_SERVER_ENV="BUSBAR_HTTP_THREADS=0" (URL query syntax).
+const server = await startBusbar({
+  env: Object.fromEntries(new URLSearchParams(process.env.BENCH_SERVER_ENV ?? "")),
+  nodeArgs: (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter((a) => a !== ""),
+});
+const configs: Array<{ clients: number; rate?: number }> = [
+  ...CLIENTS.map((clients) => ({ clients })),
+  { clients: PACED.clients, rate: PACED.rate },
+];
+/** Per config, each round's step of each system. */
+const busbar: Step[][] = configs.map(() => []);
+const rabbit: Step[][] = configs.map(() => []);
 const rabbitVm = rabbitPid();
-const rabbitMeasured = (n: number, rate?: number) =>
-  withCpu(
-    rabbitVm,
-    (r: Step) => r.messages,
-    () => rabbitStep(n, rate),
-  );
-for (const n of CLIENTS) rabbit.push(await rabbitMeasured(n));
-rabbit.push(await rabbitMeasured(PACED.clients, PACED.rate));
+try {
+  const b: BusbarUnderTest = { server, sqs: sqsClient(server.url), queues: 0 };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [i, { clients, rate }] of configs.entries()) {
+      const runBusbar = async () => busbar[i]?.push(await busbarStep(b, clients, rate));
+      const runRabbit = async () =>
+        rabbit[i]?.push(
+          await withCpu(
+            rabbitVm,
+            (r: Step) => r.messages,
+            () => rabbitStep(clients, rate),
+          ),
+        );
+      // Side by side, each going first in every other round: a host that speeds up or slows down
+      // during the run favours neither.
+      for (const run of round % 2 === 0 ? [runBusbar, runRabbit] : [runRabbit, runBusbar]) await run();
+    }
+  }
+  b.sqs.destroy();
+} finally {
+  await server.stop();
+  removeDataDir(server.dataDir);
+}
+
+/** The median of a config's rounds (each figure's own: rate, latency, CPU). */
+const median = (xs: readonly number[]): number => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
-const cpu = (s: Step) => (s.cpuUsPerUnit === undefined ? "—" : s.cpuUsPerUnit.toFixed(0));
-const mainCpu = (s: Step) => (s.mainCpuUsPerUnit === undefined ? "—" : s.mainCpuUsPerUnit.toFixed(0));
+const perMsg = (xs: ReadonlyArray<number | undefined>) =>
+  xs.some((x) => x === undefined) ? "—" : median(xs as number[]).toFixed(0);
+const rates = (steps: readonly Step[]) =>
+  steps.map((s) => (s.messagesPerSecond / 1000).toFixed(1)).join(" / ");
 console.log(
-  `${"prod+cons".padStart(9)} ${"busbar msg/s".padStart(13)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"cpu µs/msg".padStart(11)} ${"main µs/msg".padStart(12)} ${"rabbit msg/s".padStart(13)} ${"p50 ms".padStart(7)} ${"p99 ms".padStart(7)} ${"cpu µs/msg".padStart(11)} ${"ratio".padStart(6)}`,
+  `| prod+cons | Busbar msgs/s (median) | each round (k) | p50 ms | p99 ms | CPU µs/msg | main µs/msg | RabbitMQ msgs/s (median) | each round (k) | p50 ms | p99 ms | CPU µs/msg | ratio (median) |`,
 );
-const rows = busbar.map((b, i) => {
-  const r = rabbit[i] as Step;
-  const ratio = b.messagesPerSecond / r.messagesPerSecond;
+console.log("|---|---:|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|");
+const rows = configs.map(({ clients, rate }, i) => {
+  const bs = busbar[i] as Step[];
+  const rs = rabbit[i] as Step[];
+  const ratios = bs.map((s, k) => s.messagesPerSecond / (rs[k] as Step).messagesPerSecond);
+  const ratio = median(ratios);
+  const b = median(bs.map((s) => s.messagesPerSecond));
+  const r = median(rs.map((s) => s.messagesPerSecond));
   console.log(
-    `${(`${b.clients}+${b.clients}` + (b.rate === undefined ? "" : ` @${b.rate}/s`)).padStart(9)} ${fmt(b.messagesPerSecond).padStart(13)} ${b.p50.toFixed(1).padStart(7)} ${b.p99.toFixed(1).padStart(7)} ${cpu(b).padStart(11)} ${mainCpu(b).padStart(12)} ${fmt(r.messagesPerSecond).padStart(13)} ${r.p50.toFixed(1).padStart(7)} ${r.p99.toFixed(1).padStart(7)} ${cpu(r).padStart(11)} ${ratio.toFixed(2).padStart(6)}`,
+    `| ${clients}+${clients}${rate === undefined ? "" : ` @${rate}/s`} | ${fmt(b)} | ${rates(bs)} | ${median(bs.map((s) => s.p50)).toFixed(1)} | ${median(bs.map((s) => s.p99)).toFixed(1)} | ${perMsg(bs.map((s) => s.cpuUsPerUnit))} | ${perMsg(bs.map((s) => s.mainCpuUsPerUnit))} | ${fmt(r)} | ${rates(rs)} | ${median(rs.map((s) => s.p50)).toFixed(1)} | ${median(rs.map((s) => s.p99)).toFixed(1)} | ${perMsg(rs.map((s) => s.cpuUsPerUnit))} | ${ratio.toFixed(2)} |`,
   );
   return {
-    producers: b.clients,
-    consumers: b.clients,
-    busbar: b,
-    rabbitmq: r,
+    producers: clients,
+    consumers: clients,
+    ...(rate !== undefined && { rate }),
+    busbarMessagesPerSecond: Math.round(b),
+    rabbitmqMessagesPerSecond: Math.round(r),
     ratio: Number(ratio.toFixed(2)),
+    busbar: bs,
+    rabbitmq: rs,
   };
 });
 const file = join(here, "results", "queue.json");
@@ -232,6 +274,7 @@ writeFileSync(
       command: "npm run bench:queue",
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? "unknown", node: process.version },
       seconds: SECONDS,
+      rounds: ROUNDS,
       backlog: BACKLOG,
       rows,
     },
@@ -240,7 +283,8 @@ writeFileSync(
   ) + "\n",
 );
 console.log(
-  `\n1 KB messages, batches of 10, end to end (sent, received, deleted); backlog at most ${BACKLOG}; ` +
+  `\n${ROUNDS} rounds of ${SECONDS} s steps, Busbar and RabbitMQ side by side (each first in every other round), medians; ` +
+    `1 KB messages, batches of 10, end to end (sent, received, deleted); backlog at most ${BACKLOG}; ` +
     `the last row is paced at ${PACED.rate} messages/s; cpu µs/msg: the server's CPU time (all threads) ` +
     `per message, main µs/msg the part on Busbar's main thread; wrote ${file}`,
 );
