@@ -340,6 +340,17 @@ describe("event bus targets", () => {
     assert.equal(again.Messages, undefined, "the cycle b → a did not bring the event back to a");
     const third = await sqs.send(new ReceiveMessageCommand({ QueueUrl: onC, WaitTimeSeconds: 1 }));
     assert.equal(third.Messages, undefined, "the event went no further than the second bus");
+    // Counted as EventBridge does, once per target not invoked: b's two bus targets.
+    const cut = (target: string) =>
+      metric(server.url, "DeadLetterInvocations", { bus: "hop-b", rule: "route-hop-b", target });
+    assert.equal(await cut("c"), 1);
+    assert.equal(await cut("a"), 1);
+    assert.equal(await cut("q"), 0, "the queue target was invoked");
+    assert.equal(
+      await metric(server.url, "DeadLetterInvocations", { bus: "hop-a" }),
+      0,
+      "the first hop is not cut",
+    );
   });
 
   it("refuse a bus of another account until its policy allows the rule's account", async () => {

@@ -23,6 +23,11 @@ export class BusTargetInvoker implements TargetInvoker {
     private readonly loadBus: (accountId: string, busName: string) => Promise<EventBus | undefined> = () =>
       Promise.resolve(undefined),
     private readonly now: () => number = Date.now,
+    /**
+     * Told of each target a forwarded event does not reach once it is committed on `bus`: an event
+     * bus, a second hop (see forwardedRecord).
+     */
+    private readonly onCut: (bus: EventBus, ruleName: string, targetId: string) => void = () => {},
   ) {}
 
   async invoke(invocation: Invocation): Promise<void> {
@@ -52,8 +57,9 @@ export class BusTargetInvoker implements TargetInvoker {
         );
     }
     let record;
+    const cut: Array<{ ruleName: string; targetId: string }> = [];
     try {
-      record = forwardedRecord(this.registry, bus, event, this.now());
+      record = forwardedRecord(this.registry, bus, event, this.now(), cut);
     } catch (e) {
       throw new DeliveryError("INVALID_JSON", `The event cannot be matched: ${(e as Error).message}`, {
         retryable: false,
@@ -68,6 +74,7 @@ export class BusTargetInvoker implements TargetInvoker {
         cause: e,
       });
     }
+    for (const { ruleName, targetId } of cut) this.onCut(bus, ruleName, targetId);
   }
 
   close(): Promise<void> {

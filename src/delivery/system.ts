@@ -102,6 +102,8 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
       return committer.commit(records);
     },
     (accountId, busName) => store.getBus(accountId, busName),
+    Date.now,
+    (to, ruleName, targetId) => metrics.deadLetterInvocations.labels(to.name, ruleName, targetId).inc(),
   );
   const queue = new QueueTargetInvoker(queues);
   const webhook = createWebhookInvoker({

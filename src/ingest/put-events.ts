@@ -269,6 +269,7 @@ function recordOf(
  * under a new id (ids are unique in the event log), matched against that bus's rules. As in
  * EventBridge, an event that reached a bus from another bus goes no further to a third bus: targets
  * of the matched rules that are event buses get no delivery of it, which also ends any loop of buses.
+ * Those targets are added to `cut` (EventBridge counts them in DeadLetterInvocations).
  * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cross-account.html
  * @throws {InvalidEventJsonError} when the envelope cannot be matched (it was matched once already).
  */
@@ -277,6 +278,7 @@ export function forwardedRecord(
   bus: EventBus,
   event: StoredEvent,
   now: number,
+  cut: Array<{ readonly ruleName: string; readonly targetId: string }> = [],
 ): IngestRecord {
   const id = uuidv7(now);
   const prefix = `{"version":"0","id":"${event.id}"`;
@@ -285,7 +287,11 @@ export function forwardedRecord(
     : JSON.stringify({ ...(JSON.parse(event.json) as Record<string, unknown>), id });
   const matches = registry.match(bus.accountId, bus.name, json, true).map((m) => {
     const targets = registry.getRule(bus.accountId, bus.name, m.ruleName)?.targets;
-    const targetIds = m.targetIds.filter((t) => parseArn(targets?.get(t)?.arn ?? "")?.kind !== "event-bus");
+    const targetIds = m.targetIds.filter((t) => {
+      if (parseArn(targets?.get(t)?.arn ?? "")?.kind !== "event-bus") return true;
+      cut.push({ ruleName: m.ruleName, targetId: t });
+      return false;
+    });
     return targetIds.length === m.targetIds.length ? m : { ...m, targetIds };
   });
   return recordOf(

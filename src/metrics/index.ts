@@ -300,6 +300,15 @@ export class Metrics {
     "Failed events dropped: no dead-letter queue configured, or the rule or target no longer exists.",
     [...TARGET_LABELS, "reason"],
   );
+  /**
+   * Targets not invoked for an event because invoking them could loop (EventBridge:
+   * DeadLetterInvocations): an event bus target of a rule that matched an event another bus sent on.
+   */
+  readonly deadLetterInvocations = this.counter(
+    "DeadLetterInvocations",
+    "Targets not invoked for an event: event bus targets of rules matching an event that came from another bus (a second hop, which could loop).",
+    TARGET_LABELS,
+  );
   /** Deliveries found pending in the store at start-up or after an overflow and resumed. */
   readonly deliveriesResumed = this.counter(
     "busbar_deliveries_resumed_total",
