@@ -176,13 +176,14 @@ for (const mode of ["main", "front"] as const) {
         r.rest();
         return r.reply;
       };
-      // A chunked body (no declared length) takes its share as it arrives: refused at once.
+      // A chunked body (no declared length) takes its share as it arrives: its chunk that does not
+      // fit waits like the others.
       const chunked = partialPost(server.url, EVENTS, undefined, 64 * 1024);
       chunked.req.write("x".repeat(64 * 1024));
       chunked.req.end("x".repeat(64 * 1024));
-      assert.equal((await chunked.reply).status, 503);
       const big = "b".repeat(200 * 1024);
-      const [e, j, f, sdk] = await Promise.all([
+      const [c, e, j, f, sdk] = await Promise.all([
+        chunked.reply,
         refused(EVENTS),
         refused(SQS_JSON),
         refused(SQS_QUERY),
@@ -194,6 +195,8 @@ for (const mode of ["main", "front"] as const) {
       const waited = Date.now() - started;
       assert.ok(waited >= TIMEOUT_MS - 100, `refused after ${waited} ms`);
 
+      assert.equal(c.status, 503);
+      assert.equal(c.headers["x-amzn-errortype"], "ServiceUnavailableException");
       assert.equal(e.status, 503);
       assert.equal(e.headers["retry-after"], "1");
       assert.equal(e.headers["x-amzn-errortype"], "ServiceUnavailableException");
@@ -223,6 +226,29 @@ for (const mode of ["main", "front"] as const) {
       assert.ok(((await sent).$metadata.attempts ?? 0) >= 2, "the SDK retried the 503");
       retrying.destroy();
       await sqs.send(new PurgeQueueCommand({ QueueUrl }));
+    });
+
+    it("has a chunked body wait for room chunk by chunk, its waits not counted against its time to arrive", async () => {
+      // One request holds 900 KB of the 1 MiB: its body declared, 10 bytes of it sent.
+      const holder = partialPost(server.url, EVENTS, 900 * 1024, 10);
+      await settled(server.url);
+      // 64 KB fit beside it; 128 KB more, sent a second later, do not.
+      const chunked = partialPost(server.url, EVENTS, undefined, 64 * 1024);
+      const started = Date.now();
+      let answeredAt = 0;
+      void chunked.reply.then(() => (answeredAt = Date.now()));
+      await new Promise((r) => setTimeout(r, TIMEOUT_MS / 2));
+      chunked.req.write("x".repeat(128 * 1024));
+      await new Promise((r) => setTimeout(r, TIMEOUT_MS / 4));
+      holder.rest(); // before its own timeout: answered, and its share given back
+      assert.equal((await holder.reply).status, 400);
+      // Past the timeout since its first bytes, a quarter of it spent waiting for room: neither 408 nor 503.
+      await new Promise((r) => setTimeout(r, started + TIMEOUT_MS * 1.15 - Date.now()));
+      assert.equal(answeredAt, 0, "the chunked request was answered before its end");
+      chunked.req.end("x".repeat(1024));
+      const reply = await chunked.reply;
+      assert.equal(reply.status, 400, reply.text); // unsigned: answered, not refused
+      assert.doesNotMatch(reply.text, /ServiceUnavailable|RequestTimeout/);
     });
 
     it("gives a request's share back once it is answered, even to a client that does not read its replies", async () => {

@@ -130,7 +130,10 @@ interface Waiter {
  * share is taken before its body is read (its declared length) and given back when its reply is
  * answered (its operation done: a client slow to read the reply holds none) or its connection closes.
  * A request that does not fit, or comes while others wait, waits its turn, first come first served,
- * for up to {@link ADMISSION_WAIT_MS}; one alone is always taken, whatever its size.
+ * for up to {@link ADMISSION_WAIT_MS}; one alone is always taken, whatever its size. A request that
+ * already holds a share and needs more (a chunked body, which takes its share as it arrives) goes
+ * ahead of those that hold none: they may be waiting for the very room it holds, which it gives back
+ * sooner by finishing.
  */
 class BodyBudget {
   #inFlight = 0;
@@ -149,9 +152,17 @@ class BodyBudget {
     this.#held.set(res, (this.#held.get(res) ?? 0) + bytes);
   }
 
-  /** Takes `bytes` more for the request of `res` now, if they fit and no request waits (none goes ahead of those waiting). */
+  /** How many waiting requests go ahead of one for `res` (see the class's doc): all, or those that hold a share. */
+  #ahead(res: ServerResponse): number {
+    const holding = (r: ServerResponse): boolean => (this.#held.get(r) ?? 0) > 0;
+    if (!holding(res)) return this.#waiting.length;
+    const firstWithout = this.#waiting.findIndex((w) => !holding(w.res));
+    return firstWithout === -1 ? this.#waiting.length : firstWithout;
+  }
+
+  /** Takes `bytes` more for the request of `res` now, if they fit and none waits ahead of it. */
   take(res: ServerResponse, bytes: number): boolean {
-    if ((bytes > 0 && this.#waiting.length > 0) || !this.#fits(res, bytes)) return false;
+    if ((bytes > 0 && this.#ahead(res) > 0) || !this.#fits(res, bytes)) return false;
     this.#add(res, bytes);
     return true;
   }
@@ -173,7 +184,7 @@ class BodyBudget {
           resolve(admitted);
         },
       };
-      this.#waiting.push(waiter);
+      this.#waiting.splice(this.#ahead(res), 0, waiter);
     });
   }
 
@@ -236,9 +247,11 @@ type Refused = "too-large" | "busy" | "timeout";
 
 /**
  * The request's body, or why it was not kept. It is read once its share of the bodies held is taken
- * (see {@link BodyBudget}); a body over the limit, or one that found no room in time, is read to its
- * end and dropped (unless past DRAIN_LIMIT_BYTES); one still arriving `requestTimeoutMs` after its
- * share was taken is given up at once.
+ * (see {@link BodyBudget}); a body without a declared length (chunked) takes its share chunk by chunk,
+ * and a chunk that does not fit waits its turn the same way, unread after it. A body over the limit,
+ * or one that found no room in time, is read to its end and dropped (unless past DRAIN_LIMIT_BYTES);
+ * one still arriving `requestTimeoutMs` after its share was taken (not counting its waits for room) is
+ * given up at once.
  */
 async function readBody(
   req: IncomingMessage,
@@ -266,11 +279,33 @@ async function readBody(
       budget.release(res);
     };
     if (refused !== undefined) drop(refused);
-    const timer = setTimeout(() => {
+    const timedOut = (): void => {
       drop("timeout");
       resolve("timeout");
       req.pause();
-    }, limits.requestTimeoutMs);
+    };
+    let timeLeft = limits.requestTimeoutMs;
+    let timerSetAt = Date.now();
+    let timer = setTimeout(timedOut, timeLeft);
+    /** A chunk waiting for room (the body is not read meanwhile, nor its end taken). */
+    let waiting: Promise<void> | undefined;
+    const waitForRoom = (chunk: Buffer): Promise<void> => {
+      req.pause();
+      // Its wait for room is not the client's slowness: the timeout stops meanwhile.
+      clearTimeout(timer);
+      timeLeft -= Date.now() - timerSetAt;
+      return budget
+        .wait(res, chunk.length, Math.min(ADMISSION_WAIT_MS, limits.requestTimeoutMs))
+        .then((admitted) => {
+          waiting = undefined;
+          if (res.destroyed) return resolve("busy"); // the client went away while it waited
+          if (admitted) chunks.push(chunk);
+          else drop("busy");
+          timerSetAt = Date.now();
+          timer = setTimeout(timedOut, timeLeft);
+          req.resume();
+        });
+    };
     req.on("data", (chunk: Buffer) => {
       size += chunk.length;
       if (size > DRAIN_LIMIT_BYTES) {
@@ -282,13 +317,16 @@ async function readBody(
       }
       if (refused !== undefined) return;
       if (size > limits.maxBodyBytes) drop("too-large");
-      // A body without a declared length (chunked) takes its share as it comes, without waiting.
-      else if (size > declared && !budget.take(res, chunk.length)) drop("busy");
-      else chunks.push(chunk);
+      else if (size <= declared || budget.take(res, chunk.length)) chunks.push(chunk);
+      else waiting = waitForRoom(chunk);
     });
     req.on("end", () => {
-      clearTimeout(timer);
-      resolve(refused ?? Buffer.concat(chunks, size));
+      const finish = (): void => {
+        clearTimeout(timer);
+        resolve(refused ?? Buffer.concat(chunks, size));
+      };
+      if (waiting === undefined) finish();
+      else void waiting.then(finish);
     });
     req.on("error", (e) => {
       clearTimeout(timer);
