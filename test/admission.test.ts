@@ -80,9 +80,32 @@ function partialPost(
   };
 }
 
-const EVENTS = { "content-type": "application/x-amz-json-1.1", "x-amz-target": "AWSEvents.PutEvents" };
-const SQS_JSON = { "content-type": "application/x-amz-json-1.0", "x-amz-target": "AmazonSQS.SendMessage" };
-const SQS_QUERY = { "content-type": "application/x-www-form-urlencoded" };
+/**
+ * An Authorization header naming the test's key, its signature made up: what a request needs for its
+ * body to be let in (a request naming no key this server knows takes no share), answered in the end
+ * as a signature that does not match.
+ */
+const NAMES_A_KEY = {
+  "x-amz-date": "20261206T000000Z",
+  authorization:
+    `AWS4-HMAC-SHA256 Credential=${TEST_ROOT.accessKeyId}/20261206/us-east-1/events/aws4_request, ` +
+    `SignedHeaders=host;x-amz-date, Signature=${"0".repeat(64)}`,
+};
+/** {@link NAMES_A_KEY} as header lines, for requests written by hand. */
+const NAMES_A_KEY_LINES = Object.entries(NAMES_A_KEY)
+  .map(([name, value]) => `${name}: ${value}\r\n`)
+  .join("");
+const EVENTS = {
+  "content-type": "application/x-amz-json-1.1",
+  "x-amz-target": "AWSEvents.PutEvents",
+  ...NAMES_A_KEY,
+};
+const SQS_JSON = {
+  "content-type": "application/x-amz-json-1.0",
+  "x-amz-target": "AmazonSQS.SendMessage",
+  ...NAMES_A_KEY,
+};
+const SQS_QUERY = { "content-type": "application/x-www-form-urlencoded", ...NAMES_A_KEY };
 
 /** Resolves once `done()` holds, checking every 20 ms, or fails after `ms`. */
 async function until(done: () => boolean, ms = 5_000): Promise<void> {
@@ -148,7 +171,7 @@ for (const mode of ["main", "front"] as const) {
       const released = Date.now();
       holder.rest();
       const answered = await holder.reply;
-      assert.equal(answered.status, 400); // unsigned: answered, not refused
+      assert.equal(answered.status, 400); // its signature made up: answered, not refused
       const { MessageId } = await sent;
       assert.ok(MessageId);
       assert.equal((await put).FailedEntryCount, 0);
@@ -228,6 +251,55 @@ for (const mode of ["main", "front"] as const) {
       await sqs.send(new PurgeQueueCommand({ QueueUrl }));
     });
 
+    it("lets no request that names no key it knows take any of the bodies' room", async () => {
+      // Two requests declare 900 KB each and send 10 bytes: one with no Authorization, one naming a
+      // key that does not exist. Neither takes a share: a signed 200 KB request goes through at once.
+      const noKey = partialPost(
+        server.url,
+        { "content-type": "application/x-amz-json-1.1", "x-amz-target": "AWSEvents.PutEvents" },
+        900 * 1024,
+        10,
+      );
+      const unknownKey = partialPost(
+        server.url,
+        {
+          ...SQS_JSON,
+          authorization:
+            "AWS4-HMAC-SHA256 Credential=BBNOSUCHKEY000000000/20261206/us-east-1/sqs/aws4_request, " +
+            `SignedHeaders=host;x-amz-date;x-amz-target, Signature=${"0".repeat(64)}`,
+        },
+        900 * 1024,
+        10,
+      );
+      await settled(server.url);
+      const started = Date.now();
+      const { MessageId } = await sqs.send(
+        new SendMessageCommand({ QueueUrl, MessageBody: "b".repeat(200 * 1024) }),
+      );
+      assert.ok(MessageId);
+      assert.ok(
+        Date.now() - started < TIMEOUT_MS / 2,
+        `the signed request waited ${Date.now() - started} ms`,
+      );
+      // Each is answered as its API answers such a request, once its body has been read and dropped.
+      noKey.rest();
+      unknownKey.rest();
+      const [n, u] = await Promise.all([noKey.reply, unknownKey.reply]);
+      assert.equal(n.status, 400);
+      assert.equal(n.headers["x-amzn-errortype"], "MissingAuthenticationTokenException");
+      assert.equal(n.headers.connection, "close");
+      assert.equal(u.status, 403);
+      assert.equal(u.headers["x-amzn-query-error"], "InvalidClientTokenId;Sender");
+      assert.equal(
+        (JSON.parse(u.text) as { __type: string }).__type,
+        "com.amazonaws.sqs#InvalidClientTokenId",
+      );
+      const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 1 }));
+      await sqs.send(
+        new DeleteMessageCommand({ QueueUrl, ReceiptHandle: got.Messages?.[0]?.ReceiptHandle ?? "" }),
+      );
+    });
+
     it("has a chunked body wait for room chunk by chunk, its waits not counted against its time to arrive", async () => {
       // One request holds 900 KB of the 1 MiB: its body declared, 10 bytes of it sent.
       const holder = partialPost(server.url, EVENTS, 900 * 1024, 10);
@@ -247,7 +319,7 @@ for (const mode of ["main", "front"] as const) {
       assert.equal(answeredAt, 0, "the chunked request was answered before its end");
       chunked.req.end("x".repeat(1024));
       const reply = await chunked.reply;
-      assert.equal(reply.status, 400, reply.text); // unsigned: answered, not refused
+      assert.equal(reply.status, 400, reply.text); // its signature made up: answered, not refused
       assert.doesNotMatch(reply.text, /ServiceUnavailable|RequestTimeout/);
     });
 
@@ -263,7 +335,7 @@ for (const mode of ["main", "front"] as const) {
       stuck.write(
         "GET /metrics HTTP/1.1\r\nhost: x\r\n\r\n".repeat(400) +
           "POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-amz-json-1.1\r\n" +
-          `x-amz-target: AWSEvents.PutEvents\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+          `x-amz-target: AWSEvents.PutEvents\r\n${NAMES_A_KEY_LINES}content-length: ${body.length}\r\n\r\n${body}`,
       );
       await new Promise((r) => setTimeout(r, 1_000));
       try {
@@ -271,7 +343,7 @@ for (const mode of ["main", "front"] as const) {
         const next = partialPost(server.url, EVENTS, 900 * 1024, 0);
         next.rest();
         const r = await next.reply;
-        assert.equal(r.status, 400, r.text); // let in and answered (unsigned), not refused as busy
+        assert.equal(r.status, 400, r.text); // let in and answered (its signature made up), not refused as busy
         assert.ok(Date.now() - started < TIMEOUT_MS - 500, `let in after ${Date.now() - started} ms`);
       } finally {
         stuck.destroy();
@@ -288,7 +360,7 @@ for (const mode of ["main", "front"] as const) {
         socket.on("error", () => undefined);
         socket.write(
           "POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-amz-json-1.1\r\n" +
-            "x-amz-target: AWSEvents.PutEvents\r\nexpect: 100-continue\r\ncontent-length: 204800\r\n\r\n",
+            `x-amz-target: AWSEvents.PutEvents\r\n${NAMES_A_KEY_LINES}expect: 100-continue\r\ncontent-length: 204800\r\n\r\n`,
         );
         return { socket, text: () => text };
       };
@@ -301,7 +373,7 @@ for (const mode of ["main", "front"] as const) {
       await holder.reply;
       await until(() => waiting.text().startsWith("HTTP/1.1 100 Continue"));
       waiting.socket.write("x".repeat(204800));
-      await until(() => / 400 /.test(waiting.text())); // answered (unsigned)
+      await until(() => / 400 /.test(waiting.text())); // answered (its signature made up)
       waiting.socket.destroy();
 
       // No room in time: the 503, and the body is never asked for.
@@ -350,7 +422,7 @@ for (const mode of ["main", "front"] as const) {
       const raw = connect(Number(new URL(server.url).port), new URL(server.url).hostname);
       raw.write(
         "POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-amz-json-1.1\r\n" +
-          "x-amz-target: AWSEvents.PutEvents\r\ncontent-length: 900000\r\n\r\n{",
+          `x-amz-target: AWSEvents.PutEvents\r\n${NAMES_A_KEY_LINES}content-length: 900000\r\n\r\n{`,
       );
       const answer = await new Promise<string>((resolve) => {
         let text = "";

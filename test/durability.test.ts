@@ -11,7 +11,7 @@ import { openSqliteStore } from "../src/store/index.js";
 import { request } from "node:http";
 import { connect } from "node:net";
 import { Pool } from "undici";
-import { CreateQueueCommand } from "@aws-sdk/client-sqs";
+import { CreateQueueCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import {
   TEST_ROOT,
   eventBridgeClient,
@@ -151,6 +151,55 @@ for (const httpThreads of ["0", "1"])
         removeDataDir(server.dataDir);
       },
     );
+
+    it("runs no request pipelined behind the reply that closes a connection as it stops: every request run is answered", async () => {
+      const server = await startBusbar({ env: { BUSBAR_HTTP_THREADS: httpThreads } });
+      const sqs = sqsClient(server.url);
+      const { QueueUrl = "" } = await sqs.send(new CreateQueueCommand({ QueueName: "pipelined" }));
+      sqs.destroy();
+      const { host, hostname, port } = new URL(server.url);
+      const wire = (n: number): string => {
+        const body = JSON.stringify({ QueueUrl, MessageBody: `m${n}` });
+        const headers = { host, ...signedHeaders(host, "AmazonSQS.SendMessage", body, TEST_ROOT) };
+        return (
+          "POST / HTTP/1.1\r\n" +
+          Object.entries({ ...headers, "content-length": String(Buffer.byteLength(body)) })
+            .map(([name, value]) => `${name}: ${value}\r\n`)
+            .join("") +
+          `\r\n${body}`
+        );
+      };
+      const socket = connect(Number(port), hostname);
+      let text = "";
+      socket.on("data", (c: Buffer) => (text += c.toString()));
+      socket.on("error", () => undefined);
+      const closed = new Promise((resolve) => socket.once("close", resolve));
+      socket.write(wire(0));
+      const until = Date.now() + 5_000;
+      while (!text.includes("MessageId") && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+      // The stop comes while the connection is kept alive; three requests follow it in one write.
+      await new Promise((r) => setTimeout(r, 20));
+      const exit = server.stop();
+      await new Promise((r) => setTimeout(r, 30));
+      socket.write(wire(1) + wire(2) + wire(3));
+      await closed;
+      assert.equal(await exit, 0, server.output());
+      const answered = [...text.matchAll(/"MessageId":"([^"]+)"/g)].map((m) => m[1]).sort();
+      assert.ok(answered.length >= 1, text);
+      const restarted = await startBusbar({ dataDir: server.dataDir });
+      const reader = sqsClient(restarted.url);
+      try {
+        const got = await reader.send(
+          new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+        );
+        const stored = (got.Messages ?? []).map((m) => m.MessageId).sort();
+        assert.deepEqual(stored, answered, "a request was run whose reply was never sent");
+      } finally {
+        reader.destroy();
+        await restarted.stop();
+        removeDataDir(server.dataDir);
+      }
+    });
 
     it("cuts off no request sent on a keep-alive connection as it stops: each connection's last reply says Connection: close", async () => {
       const server = await startBusbar({ env: { BUSBAR_HTTP_THREADS: httpThreads } });

@@ -7,6 +7,8 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, createHmac, type Hash, type Hmac } from "node:crypto";
 import { SignatureV4 } from "@smithy/signature-v4";
+import { connect } from "node:net";
+import { signedHeaders } from "./support/aws-json.js";
 import { removeDataDir, startBusbar, TEST_ROOT, type BusbarProcess } from "./support/busbar-process.js";
 
 let server: BusbarProcess;
@@ -356,7 +358,15 @@ describe("AWS JSON 1.1 protocol edge", () => {
     for (const parts of [17, 5_000, 30_000]) {
       const r = await fetch(server.url, {
         method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
+        // Not signed, but naming a key this server knows (a body over 16 KiB naming none would be
+        // refused before it is read): the input is refused before the signature is checked.
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          "x-amz-date": "20261206T000000Z",
+          authorization:
+            `AWS4-HMAC-SHA256 Credential=${TEST_ROOT.accessKeyId}/20261206/us-east-1/sqs/aws4_request, ` +
+            `SignedHeaders=host;x-amz-date, Signature=${"0".repeat(64)}`,
+        },
         body: `Action=ListQueues&X${".a".repeat(parts - 1)}=1`,
       });
       assert.equal(r.status, 400, String(parts));
@@ -373,6 +383,40 @@ describe("AWS JSON 1.1 protocol edge", () => {
       "SendMessageBatchRequestEntry.1.MessageAttribute.1.Value.StringValue": "v",
     });
     assert.match(six.text, /NonExistentQueue/);
+  });
+  it("runs no request pipelined behind a 413 (which closes the connection): its reply would never be sent", async () => {
+    const created = await sqsQuery({ Action: "CreateQueue", QueueName: "pipelined-behind-413" });
+    const queueUrl = /<QueueUrl>([^<]+)<\/QueueUrl>/.exec(created.text)?.[1] ?? "";
+    const { host, hostname, port } = new URL(server.url);
+    const wire = (body: string) =>
+      "POST / HTTP/1.1\r\n" +
+      Object.entries({
+        host,
+        ...signedHeaders(host, "AmazonSQS.SendMessage", body, TEST_ROOT),
+        "content-length": String(Buffer.byteLength(body)),
+      })
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join("") +
+      `\r\n${body}`;
+    const socket = connect(Number(port), hostname);
+    let text = "";
+    socket.on("data", (c: Buffer) => (text += c.toString()));
+    socket.on("error", () => undefined);
+    const closed = new Promise((resolve) => socket.once("close", resolve));
+    // Both in one write: the second is read before the first is answered.
+    socket.write(
+      wire(JSON.stringify({ QueueUrl: queueUrl, MessageBody: "y".repeat(70 * 1024) })) +
+        wire(JSON.stringify({ QueueUrl: queueUrl, MessageBody: "second" })),
+    );
+    await closed;
+    assert.match(text, /^HTTP\/1\.1 413 /);
+    assert.equal(text.match(/HTTP\/1\.1 /g)?.length, 1, "one reply, the 413");
+    const received = await sqsQuery({ Action: "ReceiveMessage", QueueUrl: queueUrl, WaitTimeSeconds: "1" });
+    assert.doesNotMatch(
+      received.text,
+      /<Message>/,
+      "the pipelined SendMessage was run, its reply never sent",
+    );
   });
   it("answers a body over the limit with the 413 the client can read: after reading it (to 16 MiB), or before a 100 Continue", async () => {
     const big = Buffer.alloc(1024 * 1024, 0x61); // 16 times the limit of this server

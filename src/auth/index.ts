@@ -23,6 +23,7 @@ export type { RequestHeaders } from "./authorization-header.js";
 export { NodeSha256 } from "./canonical-request.js";
 export {
   DEFAULT_MAX_SKEW_MS,
+  claimedAccessKey,
   verifySignature,
   type CredentialLookup,
   type SignedRequest,

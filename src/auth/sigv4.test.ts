@@ -14,7 +14,7 @@ import {
   UnrecognizedClientError,
 } from "./errors.js";
 import { NodeSha256 } from "./canonical-request.js";
-import { verifySignature, type CredentialLookup, type SignedRequest } from "./sigv4.js";
+import { claimedAccessKey, verifySignature, type CredentialLookup, type SignedRequest } from "./sigv4.js";
 
 const AKID = "AKIDEXAMPLE";
 const SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
@@ -111,6 +111,23 @@ async function rejects(
   assert.ok(!caught.message.includes(SECRET), "an error message must never contain the secret");
   return caught;
 }
+
+describe("claimedAccessKey (before the body)", () => {
+  it("names the key of a signed request's header, whatever its body", async () => {
+    const request = await sdkSigned();
+    assert.equal(await claimedAccessKey({ ...request, headers: { ...request.headers } }, lookup), AKID);
+  });
+
+  it("refuses as verifySignature does a request without a header, with a malformed one, or naming an unknown key", async () => {
+    const request = await sdkSigned();
+    const { authorization, ...without } = request.headers;
+    await rejects(claimedAccessKey({ headers: without, query: "" }, lookup), MissingAuthenticationTokenError);
+    const malformed = { ...request.headers, authorization: "AWS4-HMAC-SHA256 Credential" };
+    await rejects(claimedAccessKey({ headers: malformed, query: "" }, lookup), IncompleteSignatureError);
+    const other = { ...request.headers, authorization: (authorization ?? "").replace(AKID, "AKIDOTHER") };
+    await rejects(claimedAccessKey({ headers: other, query: "" }, lookup), UnrecognizedClientError);
+  });
+});
 
 describe("verifySignature with requests signed like @aws-sdk/client-eventbridge", () => {
   it("accepts a correctly signed PutEvents request and returns who signed it", async () => {

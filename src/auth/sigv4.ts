@@ -118,7 +118,23 @@ export async function verifySignature(
   };
 }
 
-function authorizationHeader(request: SignedRequest): string {
+/**
+ * The access key a request names, read from its `Authorization` header alone, before its body (and so
+ * without the signature, which covers the body): a request that names no key this server knows can be
+ * refused before it holds any. Verifying the signature is still {@link verifySignature}'s work.
+ * @throws MissingAuthenticationTokenError, IncompleteSignatureError or UnrecognizedClientError, as
+ *   verifySignature would for the same header; whatever `lookup` throws.
+ */
+export async function claimedAccessKey(
+  request: Pick<SignedRequest, "headers" | "query">,
+  lookup: CredentialLookup,
+): Promise<string> {
+  const { accessKeyId } = parseAuthorization(authorizationHeader(request));
+  if ((await lookup(accessKeyId)) === undefined) throw new UnrecognizedClientError();
+  return accessKeyId;
+}
+
+function authorizationHeader(request: Pick<SignedRequest, "headers" | "query">): string {
   const raw = Object.hasOwn(request.headers, "authorization") ? request.headers["authorization"] : undefined;
   if (Array.isArray(raw) && raw.length > 1) {
     throw new IncompleteSignatureError("The request has more than one Authorization header.");

@@ -10,12 +10,14 @@ import { Server as NetServer, type AddressInfo, type Socket } from "node:net";
 import { randomUUID, timingSafeEqual } from "node:crypto";
 import {
   SQS_TARGET_PREFIX,
+  sqsAuthFailure,
   sqsErrorResponse,
   sqsQueryErrorResponse,
   LazyAbort,
   type RawRequest,
   type RawResponse,
 } from "../api/wire/index.js";
+import { AuthError, claimedAccessKey, type CredentialLookup } from "../auth/index.js";
 import { QueueError, type SqsErrorCode } from "../queues/errors/index.js";
 
 /** How requests are answered. */
@@ -37,6 +39,42 @@ export interface HttpHandlers {
   readonly metrics?: () => Promise<{ contentType: string; body: string }>;
   /** When set, `GET /metrics` needs `Authorization: Bearer <metricsToken>` (BUSBAR_METRICS_TOKEN). */
   readonly metricsToken?: string | undefined;
+  /**
+   * Whether a request with a large or chunked body names an access key this server knows, asked from
+   * its headers before the body takes a share of {@link maxBytesInFlight}: the error to answer it with
+   * at once when not, so that no one without a key can hold the bodies' room from those with one.
+   * See {@link vouchBy}.
+   */
+  readonly vouch?: (req: IncomingMessage) => Promise<AuthError | undefined>;
+}
+
+/** Requests with a body over this many bytes, or a chunked one, are vouched for (HttpHandlers.vouch). */
+export const VOUCH_ABOVE_BYTES = 16 * 1024;
+
+/** An {@link HttpHandlers.vouch} that asks `lookup` whether the key a request names exists. */
+export function vouchBy(lookup: CredentialLookup): NonNullable<HttpHandlers["vouch"]> {
+  return async (req) => {
+    const url = req.url ?? "";
+    const q = url.indexOf("?");
+    try {
+      await claimedAccessKey({ headers: req.headers, query: q === -1 ? "" : url.slice(q + 1) }, lookup);
+      return undefined;
+    } catch (e) {
+      if (e instanceof AuthError) return e;
+      throw e;
+    }
+  };
+}
+
+/** What {@link HttpHandlers.vouch} says of a request, when its body is one to vouch for. */
+async function vouched(req: IncomingMessage, handlers: HttpHandlers): Promise<AuthError | undefined> {
+  if (handlers.vouch === undefined) return undefined;
+  const chunked =
+    req.headers["content-length"] === undefined && req.headers["transfer-encoding"] !== undefined;
+  const declared = declaredLength(req);
+  // A body over the limit takes no share either: its 413 comes first.
+  if ((!chunked && declared <= VOUCH_ABOVE_BYTES) || declared > handlers.maxBodyBytes) return undefined;
+  return handlers.vouch(req);
 }
 
 /**
@@ -61,7 +99,13 @@ function send(res: ServerResponse, r: RawResponse): void {
  * A request refused before its operation, in the error shape of its API (SQS JSON, SQS query as XML,
  * or EventBridge's AWS JSON 1.1), with the SQS code's status for all three.
  */
-function refusal(req: IncomingMessage, code: SqsErrorCode, eventsType: string, message: string): RawResponse {
+function refusal(
+  req: IncomingMessage,
+  code: SqsErrorCode,
+  eventsType: string,
+  message: string,
+  eventsStatus?: number,
+): RawResponse {
   const target = req.headers["x-amz-target"];
   const form = (req.headers["content-type"] ?? "")
     .toLowerCase()
@@ -70,7 +114,7 @@ function refusal(req: IncomingMessage, code: SqsErrorCode, eventsType: string, m
   if (form) return sqsQueryErrorResponse(error);
   if (typeof target === "string" && target.startsWith(SQS_TARGET_PREFIX)) return sqsErrorResponse(error);
   return {
-    status: error.httpStatus,
+    status: eventsStatus ?? error.httpStatus,
     headers: {
       "content-type": "application/x-amz-json-1.1",
       "x-amzn-errortype": eventsType,
@@ -88,6 +132,11 @@ function tooLarge(limit: number, req: IncomingMessage): RawResponse {
     "RequestEntityTooLargeException",
     `Request body exceeds ${limit} bytes.`,
   );
+}
+
+/** The answer to a request refused before its body was read for the credentials it names (see HttpHandlers.vouch). */
+function unauthenticated(e: AuthError, req: IncomingMessage): RawResponse {
+  return refusal(req, sqsAuthFailure(e).code, e.awsType, e.message, e.httpStatus);
 }
 
 /** The 503 of a request that would take the bodies held past `limit` bytes: the SDKs retry it. */
@@ -242,8 +291,11 @@ function admit(
 /** How long a connection may see no bytes move either way, a request or a reply in progress, before it is closed. */
 export const SOCKET_IDLE_TIMEOUT_MS = 120_000;
 
-/** Why a request's body was not kept: over the limit, no room among the bodies held, or too slow. */
-type Refused = "too-large" | "busy" | "timeout";
+/**
+ * Why a request's body was not kept: over the limit, no room among the bodies held, too slow, or not
+ * to be kept at all (its request refused for its credentials before it was read).
+ */
+type Refused = "too-large" | "busy" | "timeout" | "unwanted";
 
 /**
  * The request's body, or why it was not kept. It is read once its share of the bodies held is taken
@@ -258,11 +310,13 @@ async function readBody(
   res: ServerResponse,
   limits: Pick<HttpHandlers, "maxBodyBytes" | "requestTimeoutMs">,
   budget: BodyBudget,
+  wanted = true,
 ): Promise<Buffer | Refused> {
   const declared = declaredLength(req);
   if (declared > DRAIN_LIMIT_BYTES) return "too-large";
   let refused: Refused | undefined;
-  if (declared > limits.maxBodyBytes) refused = "too-large";
+  if (!wanted) refused = "unwanted";
+  else if (declared > limits.maxBodyBytes) refused = "too-large";
   else if (!budget.holds(res)) {
     // (A request that asked to continue was let in before its 100 Continue.)
     req.pause();
@@ -338,10 +392,43 @@ async function readBody(
 /** The requests a server has begun to receive and not yet answered, and whether it is closing. */
 interface Answering {
   readonly open: Set<ServerResponse>;
-  /** Each open connection: its responses not yet ended, and since when it has had none. */
-  readonly connections: Map<Socket, { readonly responses: Set<ServerResponse>; quietSince: number }>;
+  /** Each open connection (see {@link Connection}). */
+  readonly connections: Map<Socket, Connection>;
   closing: boolean;
   drained?: () => void;
+}
+
+/** An open connection: its responses not yet ended, in the order of their requests, and since when it has had none. */
+interface Connection {
+  readonly responses: Set<ServerResponse>;
+  quietSince: number;
+  /** The number the next request on it gets (see {@link order}). */
+  next: number;
+  /** The number of the earliest response that closes it (`Connection: close`); Infinity when none does. */
+  closeAt: number;
+}
+
+/** Each response's number among its connection's requests (pipelined requests are answered in order). */
+const order = new WeakMap<ServerResponse, number>();
+
+/**
+ * Has the connection of `res` close once `res` is sent (`Connection: close`): a request pipelined
+ * behind it will never be answered, so it is not run either (see {@link closesBefore}).
+ */
+function closeAfter(state: Answering, res: ServerResponse): void {
+  if (!res.headersSent) res.setHeader("connection", "close");
+  const connection = state.connections.get(res.req.socket);
+  if (connection !== undefined) connection.closeAt = Math.min(connection.closeAt, order.get(res) ?? -1);
+}
+
+/**
+ * Whether a response before `res` on its connection closes it: `res` would never be sent, so its
+ * request is not run (node:http would drop the reply of an operation done, and a client that sent
+ * the request again would do it twice).
+ */
+function closesBefore(state: Answering, res: ServerResponse): boolean {
+  const connection = state.connections.get(res.req.socket);
+  return connection !== undefined && connection.closeAt < (order.get(res) ?? Infinity);
 }
 
 /**
@@ -366,7 +453,13 @@ export async function closeHttpServer(server: Server, graceMs: number): Promise<
   const closed = new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve()));
   if (state !== undefined) {
     state.closing = true;
-    for (const res of state.open) if (!res.headersSent) res.setHeader("connection", "close");
+    // Each connection closes after the last reply it has begun: the requests pipelined before it are
+    // answered first, and those after it are not run (closesBefore).
+    for (const connection of state.connections.values()) {
+      let last: ServerResponse | undefined;
+      for (const res of connection.responses) last = res;
+      if (last !== undefined) closeAfter(state, last);
+    }
     // A body still not all there after UPLOAD_GRACE_MS will not come (a stalled client): its
     // connection is closed rather than holding the stop for ever.
     const stalled = setTimeout(() => {
@@ -413,15 +506,16 @@ export function createHttpServer(handlers: HttpHandlers): Server {
     { requestTimeout, headersTimeout: Math.min(66_000, requestTimeout) },
     (req, res) => {
       state.open.add(res);
-      if (state.closing) res.setHeader("connection", "close");
       const connection = state.connections.get(req.socket);
+      if (connection !== undefined) order.set(res, connection.next++);
+      if (state.closing && !closesBefore(state, res)) closeAfter(state, res);
       connection?.responses.add(res);
       res.once("close", () => {
         if (connection !== undefined && connection.responses.delete(res) && connection.responses.size === 0)
           connection.quietSince = Date.now();
         answered(res);
       });
-      void handle(req, res, handlers, budget).catch(() => {
+      void handle(req, res, handlers, budget, state).catch(() => {
         if (!res.headersSent) {
           res.writeHead(500, { "content-type": "application/json" });
           res.end('{"__type":"InternalException","message":"internal error"}');
@@ -433,7 +527,12 @@ export function createHttpServer(handlers: HttpHandlers): Server {
   // emits "close" when the connection closes, so the connection's own "close" answers for them (a
   // SIGTERM waited for them for ever).
   server.on("connection", (socket: Socket) => {
-    const connection = { responses: new Set<ServerResponse>(), quietSince: Date.now() };
+    const connection: Connection = {
+      responses: new Set(),
+      quietSince: Date.now(),
+      next: 0,
+      closeAt: Number.POSITIVE_INFINITY,
+    };
     state.connections.set(socket, connection);
     socket.once("close", () => {
       state.connections.delete(socket);
@@ -446,22 +545,30 @@ export function createHttpServer(handlers: HttpHandlers): Server {
   server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {
     const declared = declaredLength(req);
     if (declared > handlers.maxBodyBytes) {
-      res.setHeader("connection", "close");
+      closeAfter(state, res);
       send(res, tooLarge(handlers.maxBodyBytes, req));
       return;
     }
-    // Let in before the body is asked for: one that finds no room gets its 503 without sending it.
+    // Vouched for and let in before the body is asked for: one refused, or that finds no room, gets
+    // its answer without sending it.
     res.once("close", () => budget.release(res));
-    void Promise.resolve(admit(res, declared, handlers, budget)).then((admitted) => {
+    void (async () => {
+      const denied = await vouched(req, handlers);
+      if (denied !== undefined || res.destroyed) {
+        closeAfter(state, res);
+        if (denied !== undefined && !res.destroyed) send(res, unauthenticated(denied, req));
+        return;
+      }
+      const admitted = await admit(res, declared, handlers, budget);
       if (res.destroyed) return;
       if (!admitted) {
-        res.setHeader("connection", "close");
+        closeAfter(state, res);
         send(res, busy(handlers.maxBytesInFlight, req));
         return;
       }
       res.writeContinue();
       server.emit("request", req, res);
-    });
+    })().catch(() => res.destroy());
   });
   server.keepAliveTimeout = 65_000;
   // A connection on which nothing moves for this long (a client that stopped reading its replies, or
@@ -476,7 +583,9 @@ async function handle(
   res: ServerResponse,
   handlers: HttpHandlers,
   budget: BodyBudget,
+  state: Answering,
 ): Promise<void> {
+  if (closesBefore(state, res)) return; // never to be answered: not run
   const url = req.url ?? "/";
   const q = url.indexOf("?");
   const path = q === -1 ? url : url.slice(0, q);
@@ -502,9 +611,16 @@ async function handle(
     res.writeHead(200, { "content-type": m.contentType }).end(m.body);
     return;
   }
-  const body = await readBody(req, res, handlers, budget);
-  if (body === "too-large" || body === "timeout") {
-    res.setHeader("connection", "close");
+  // (A request let in before its 100 Continue was vouched for then.)
+  const denied = budget.holds(res) ? undefined : await vouched(req, handlers);
+  const body = await readBody(req, res, handlers, budget, denied === undefined);
+  if (denied !== undefined) {
+    closeAfter(state, res);
+    send(res, unauthenticated(denied, req));
+    return;
+  }
+  if (body === "too-large" || body === "timeout" || body === "unwanted") {
+    closeAfter(state, res);
     send(
       res,
       body === "too-large" ? tooLarge(handlers.maxBodyBytes, req) : timedOut(handlers.requestTimeoutMs, req),
@@ -518,6 +634,8 @@ async function handle(
   // A large body is parsed in a turn of its own: bodies that end together would otherwise be parsed
   // back to back (tens of ms each at 4 MiB) while every other connection, /healthz too, waits.
   if (body.length > YIELD_BODY_BYTES) await new Promise<void>((resolve) => setImmediate(resolve));
+  // A reply before this one (a 413 after its body, say) has come to close the connection meanwhile.
+  if (closesBefore(state, res)) return;
   const response = await handlers.api({
     method: req.method ?? "GET",
     path,
@@ -589,6 +707,7 @@ export async function listenOnMain(
   api: HttpHandlers["api"],
   ready: () => boolean,
   metrics: NonNullable<HttpHandlers["metrics"]>,
+  credentials: CredentialLookup,
 ): Promise<Listener> {
   const { maxBodyBytes, maxBytesInFlight, requestTimeoutMs, metricsToken } = address;
   const server = createHttpServer({
@@ -599,6 +718,7 @@ export async function listenOnMain(
     ready,
     metrics,
     metricsToken,
+    vouch: vouchBy(credentials),
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -222,6 +222,10 @@ async function startLocked(
       (request) => track(() => api(request)),
       () => accepting && !leaving && storeHealthy(),
       () => metrics.render(),
+      async (accessKeyId) => {
+        const { key } = await keys(accessKeyId);
+        return key === undefined ? undefined : { secretAccessKey: key.secretAccessKey };
+      },
     );
   } else {
     const front = await startFront(

@@ -17,7 +17,7 @@ import {
   type RawRequest,
 } from "../../api/wire/index.js";
 import { routeApi } from "../api-router.js";
-import { REPLY_GRACE_MS, closeHttpServer, createHttpServer } from "../http.js";
+import { REPLY_GRACE_MS, closeHttpServer, createHttpServer, vouchBy } from "../http.js";
 import {
   Outbox,
   type CallMessage,
@@ -99,15 +99,13 @@ interface SignedBy {
   readonly accessKeyId: string;
 }
 
+const credentials = async (accessKeyId: string): Promise<{ secretAccessKey: string } | undefined> => {
+  const secret = await secretOf(accessKeyId);
+  return secret === null ? undefined : { secretAccessKey: secret };
+};
+
 const verify = async (request: RawRequest, service: string): Promise<SignedBy> => {
-  const v = await verifySignature(
-    request,
-    async (accessKeyId) => {
-      const secret = await secretOf(accessKeyId);
-      return secret === null ? undefined : { secretAccessKey: secret };
-    },
-    { service, region: data.region },
-  );
+  const v = await verifySignature(request, credentials, { service, region: data.region });
   return { accessKeyId: v.accessKeyId };
 };
 
@@ -186,6 +184,7 @@ const server = createHttpServer({
   api,
   ready: () => ready,
   metrics: () => call((id) => ({ t: "metrics", id })) as Promise<{ contentType: string; body: string }>,
+  vouch: vouchBy(credentials),
 });
 
 port.on("message", (batch: readonly MainMessage[]) => {
