@@ -112,14 +112,8 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
     });
     const registry = new RuleRegistry(DEFAULT_PATTERN_LIMITS);
     const now = Date.now();
-    for (const accountId of [ACCOUNT, OTHER]) {
-      registry.setBus({
-        accountId,
-        name: BUS,
-        arn: `arn:aws:events:us-east-1:${accountId}:event-bus/${BUS}`,
-        createdAt: now,
-        lastModifiedAt: now,
-      });
+    /** Makes rule "r" of `accountId` and its target "hook", as the API would (again, after a deletion). */
+    const makeRule = (accountId: string): void => {
       registry.setRule({
         accountId,
         busName: BUS,
@@ -134,6 +128,16 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       registry.setTargets(accountId, BUS, "r", [
         { id: "hook", arn: target, spec: { Id: "hook", Arn: target } },
       ]);
+    };
+    for (const accountId of [ACCOUNT, OTHER]) {
+      registry.setBus({
+        accountId,
+        name: BUS,
+        arn: `arn:aws:events:us-east-1:${accountId}:event-bus/${BUS}`,
+        createdAt: now,
+        lastModifiedAt: now,
+      });
+      makeRule(accountId);
     }
     const webhooks = createWebhookInvoker({
       allowedNetworks: parseAllowedNetworks("127.0.0.0/8"),
@@ -160,6 +164,8 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       lines,
       metrics,
       engine,
+      registry,
+      makeRule,
       /** Accepted events of these ids, each with one delivery to "hook" of rule "r" (of `accountId`). */
       records: (
         ids: readonly string[],
@@ -281,7 +287,9 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
 
   it("lets go of a removed rule's metric series after a while; a rule of the same name counts afresh", async () => {
     received.length = 0;
-    const { sqlite, metrics, engine, records, close } = openEngine({ forgetMetricsAfterMs: 100 });
+    const { sqlite, metrics, engine, registry, makeRule, records, close } = openEngine({
+      forgetMetricsAfterMs: 100,
+    });
     const invocations = (): Promise<string | undefined> => invocationsOfRule(metrics);
     try {
       await engine.start();
@@ -289,6 +297,7 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
         [["m1", "m2"], 'Invocations{bus="default",rule="r",target="hook"} 2'],
         [["m3"], 'Invocations{bus="default",rule="r",target="hook"} 1'],
       ] as const) {
+        makeRule(ACCOUNT);
         const batch = records(ids);
         await sqlite.appendEvents(batch);
         engine.dispatch(batch);
@@ -297,6 +306,7 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
         received.length = 0;
         await until("the lane to go once its deliveries are done", () => engine.lanes === 0);
         // The rule is deleted (and, for the second round, it had been made again with the same name).
+        registry.deleteRule(ACCOUNT, BUS, "r");
         engine.forget({ accountId: ACCOUNT, busName: BUS, ruleName: "r" });
         assert.equal(await invocations(), expected, "kept a while: the last counts can still be read");
         await until("the series to go", async () => (await invocations()) === undefined);
@@ -327,9 +337,42 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
     }
   });
 
+  it("keeps the series of a target removed and made again under the same id before they were to go: it counts on in them", async () => {
+    received.length = 0;
+    const { sqlite, metrics, engine, registry, makeRule, records, close } = openEngine({
+      forgetMetricsAfterMs: 100,
+    });
+    const deliver = async (ids: string[], expected: number): Promise<void> => {
+      const batch = records(ids);
+      await sqlite.appendEvents(batch);
+      engine.dispatch(batch);
+      const line = `Invocations{bus="default",rule="r",target="hook"} ${expected}`;
+      await until(`${expected} invocations counted`, async () => (await invocationsOfRule(metrics)) === line);
+    };
+    try {
+      await engine.start();
+      await deliver(["a1", "a2"], 2);
+      // RemoveTargets, then PutTargets with the same id at once (which drops what the removal left).
+      registry.setTargets(ACCOUNT, BUS, "r", []);
+      engine.forget({ accountId: ACCOUNT, busName: BUS, ruleName: "r", targetIds: ["hook"] });
+      makeRule(ACCOUNT);
+      engine.forget(
+        { accountId: ACCOUNT, busName: BUS, ruleName: "r", targetIds: ["hook"] },
+        { keepMetrics: true },
+      );
+      await deliver(["a3"], 3);
+      // Past the removal's forgetting: the series of the target made again stays, and counts on.
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      assert.equal(await invocationsOfRule(metrics), 'Invocations{bus="default",rule="r",target="hook"} 3');
+      await deliver(["a4"], 4);
+    } finally {
+      await close();
+    }
+  });
+
   it("keeps counting another account's same-named rule after one account's rule is deleted", async () => {
     received.length = 0;
-    const { sqlite, metrics, engine, records, close } = openEngine({ forgetMetricsAfterMs: 100 });
+    const { sqlite, metrics, engine, registry, records, close } = openEngine({ forgetMetricsAfterMs: 100 });
     const invocations = (): Promise<string | undefined> => invocationsOfRule(metrics);
     const deliver = async (batch: IngestRecord[]): Promise<void> => {
       await sqlite.appendEvents(batch);
@@ -347,6 +390,7 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
         "the first invocation counted",
         async () => (await invocations()) === 'Invocations{bus="default",rule="r",target="hook"} 1',
       );
+      registry.deleteRule(ACCOUNT, BUS, "r");
       engine.forget({ accountId: ACCOUNT, busName: BUS, ruleName: "r" });
       await until(
         "the series to go (the labels carry no account)",

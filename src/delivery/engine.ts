@@ -709,13 +709,25 @@ export class DeliveryEngine {
     }
     if (options.keepMetrics === true) return;
     // Their metric series go too, once the attempts in flight have ended and been counted (and a
-    // scrape has likely read the last counts); lanes made again meanwhile get fresh series.
+    // scrape has likely read the last counts), except those of what was made again meanwhile under
+    // the same names, which go on counting in them.
     setTimeout(() => {
-      this.#o.metrics.forget({
-        bus: scope.busName,
-        ...(scope.ruleName !== undefined && { rule: scope.ruleName }),
-        ...(scope.targetIds !== undefined && { targets: scope.targetIds }),
-      });
+      const { registry } = this.#o;
+      const madeAgain = (labels: Readonly<Record<string, string>>): boolean => {
+        const { bus, rule, target } = labels;
+        if (bus === undefined) return false;
+        if (rule === undefined) return registry.getBus(scope.accountId, bus) !== undefined;
+        const made = registry.getRule(scope.accountId, bus, rule);
+        return made !== undefined && (target === undefined || made.targets.has(target));
+      };
+      this.#o.metrics.forget(
+        {
+          bus: scope.busName,
+          ...(scope.ruleName !== undefined && { rule: scope.ruleName }),
+          ...(scope.targetIds !== undefined && { targets: scope.targetIds }),
+        },
+        madeAgain,
+      );
       // So the series of every account's same-named bus, rule or target went: each such lane looks its
       // series up again (another account's restarts from zero, rather than counting into series no
       // longer scraped).

@@ -357,13 +357,18 @@ export class Metrics {
    * grow /metrics without end. A series without a `rule` label (Events, MatchedEvents) goes with its
    * bus; one without a `target` label goes with its rule. Labels carry no account: a bus of the same
    * name in another account loses its series too (its counters start again from zero, which
-   * Prometheus reads as a reset).
+   * Prometheus reads as a reset). Series `keep` accepts stay.
    */
-  forget(scope: MetricsScope): void {
+  forget(
+    scope: MetricsScope,
+    keep: (labels: Readonly<Record<string, string>>) => boolean = () => false,
+  ): void {
     const matches = (labels: Readonly<Record<string, string>>): boolean =>
       labels.bus === scope.bus &&
       (scope.rule === undefined || labels.rule === scope.rule) &&
-      (scope.targets === undefined || (labels.target !== undefined && scope.targets.includes(labels.target)));
+      (scope.targets === undefined ||
+        (labels.target !== undefined && scope.targets.includes(labels.target))) &&
+      !keep(labels);
     for (const metric of this.#labelled) metric.forget(matches);
   }
 
