@@ -23,6 +23,38 @@ import { signedHeaders } from "./support/aws-json.js";
 
 const CLIENTS = 8;
 
+/** A signed PutEvents whose body is sent in part now and the rest on `finish()`; its own connection. */
+function slowUpload(url: string): { reply: Promise<{ status: number; text: string }>; finish: () => void } {
+  const { host, hostname, port } = new URL(url);
+  const body = JSON.stringify({
+    Entries: [{ Source: "late", DetailType: "upload", Detail: JSON.stringify({ pad: "x".repeat(5000) }) }],
+  });
+  let finish = (): void => undefined;
+  const reply = new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const req = request(
+      {
+        host: hostname.replace(/^\[|\]$/g, ""),
+        port,
+        method: "POST",
+        path: "/",
+        headers: {
+          ...signedHeaders(host, "AWSEvents.PutEvents", body, TEST_ROOT),
+          "content-length": Buffer.byteLength(body),
+        },
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8").on("data", (c: string) => (text += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on("error", reject);
+    req.write(body.slice(0, 2000));
+    finish = () => req.end(body.slice(2000));
+  });
+  return { reply, finish };
+}
+
 /** Keeps CLIENTS workers putting events until `stop()`; collects acknowledged EventIds. */
 function load(eb: EventBridgeClient): { acknowledged: string[]; stop: () => Promise<void> } {
   const acknowledged: string[] = [];
@@ -151,6 +183,58 @@ for (const httpThreads of ["0", "1"])
         removeDataDir(server.dataDir);
       },
     );
+
+    it("closes a connection that falls quiet while the stop waits for a slow upload, which it still answers", async () => {
+      const server = await startBusbar({ env: { BUSBAR_HTTP_THREADS: httpThreads } });
+      const { host, hostname, port } = new URL(server.url);
+      const upload = slowUpload(server.url);
+      // A keep-alive connection, answered once, then quiet.
+      const idle = connect(Number(port), hostname);
+      let text = "";
+      idle.on("data", (c: Buffer) => (text += c.toString()));
+      idle.on("error", () => undefined);
+      let idleClosedAt = 0;
+      idle.on("close", () => (idleClosedAt = Date.now()));
+      const body = JSON.stringify({ Entries: [{ Source: "s", DetailType: "d", Detail: "{}" }] });
+      const headers = { host, ...signedHeaders(host, "AWSEvents.PutEvents", body, TEST_ROOT) };
+      idle.write(
+        "POST / HTTP/1.1\r\n" +
+          Object.entries({ ...headers, "content-length": String(Buffer.byteLength(body)) })
+            .map(([name, value]) => `${name}: ${value}\r\n`)
+            .join("") +
+          `\r\n${body}`,
+      );
+      const until = Date.now() + 5_000;
+      while (!text.includes("EventId") && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+      assert.match(text, /^HTTP\/1\.1 200 /);
+      await new Promise((r) => setTimeout(r, 300));
+      const stoppedAt = Date.now();
+      const exit = server.stop();
+      await new Promise((r) => setTimeout(r, 1_000));
+      assert.ok(idleClosedAt > 0, "the quiet connection was still open a second into the stop");
+      assert.ok(idleClosedAt - stoppedAt < 800, `closed ${idleClosedAt - stoppedAt} ms into the stop`);
+      upload.finish();
+      const { status, text: answer } = await upload.reply;
+      assert.equal(status, 200, answer);
+      assert.equal(await exit, 0, server.output());
+      removeDataDir(server.dataDir);
+    });
+
+    it("finishes its drain and exits 0 when a second SIGTERM comes during it", async () => {
+      const server = await startBusbar({ env: { BUSBAR_HTTP_THREADS: httpThreads } });
+      const upload = slowUpload(server.url);
+      await new Promise((r) => setTimeout(r, 200));
+      const exit = server.stop();
+      await new Promise((r) => setTimeout(r, 150));
+      server.child.kill("SIGTERM");
+      await new Promise((r) => setTimeout(r, 200));
+      upload.finish();
+      const { status, text } = await upload.reply;
+      assert.equal(status, 200, text);
+      assert.equal(await exit, 0, server.output());
+      assert.match(server.output(), /already stopping/);
+      removeDataDir(server.dataDir);
+    });
 
     it("runs no request pipelined behind the reply that closes a connection as it stops: every request run is answered", async () => {
       const server = await startBusbar({ env: { BUSBAR_HTTP_THREADS: httpThreads } });

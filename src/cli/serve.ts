@@ -1,5 +1,5 @@
 /**
- * `busbar serve`: runs a node until SIGTERM or SIGINT, then drains (stops accepting, finishes
+ * `busbar serve`: runs a node until SIGTERM, SIGINT or SIGHUP, then drains (stops accepting, finishes
  * in-flight requests and commits) and exits 0.
  */
 import { lookup } from "node:dns/promises";
@@ -37,16 +37,24 @@ async function checkHost(config: BusbarConfig, flags: ConfigFlags): Promise<void
   }
 }
 
+/** The signals that stop a node gracefully (SIGHUP too: the terminal it ran in went away). */
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ["SIGTERM", "SIGINT", "SIGHUP"];
+
 /** Starts the server; resolves once it has stopped after a signal. */
 export async function runServe(flags: ConfigFlags): Promise<number> {
   const config = loadConfig(flags);
   const log = startLogger();
   await checkHost(config, flags);
   // Listen for signals before starting, so that one arriving during start-up still drains and exits 0.
-  const signalled = new Promise<NodeJS.Signals>((resolve) => {
-    process.once("SIGTERM", resolve);
-    process.once("SIGINT", resolve);
-  });
+  // The first stops the node; one after it cuts BUSBAR_SHUTDOWN_DELAY_MS short, and is otherwise
+  // ignored (without a handler, a second SIGTERM would end the process with the drain half done).
+  let stopping: (signal: NodeJS.Signals) => void = () => undefined;
+  let again: (signal: NodeJS.Signals) => void = () => undefined;
+  const signalled = new Promise<NodeJS.Signals>((resolve) => (stopping = resolve));
+  let signals = 0;
+  for (const name of STOP_SIGNALS) {
+    process.on(name, (signal: NodeJS.Signals) => (signals++ === 0 ? stopping(signal) : again(signal)));
+  }
   let node: Awaited<ReturnType<typeof startNode>>;
   try {
     node = await startNode(config, log, (c, file) => {
@@ -75,14 +83,17 @@ export async function runServe(flags: ConfigFlags): Promise<number> {
     log.info({ ...stop, delayMs: config.shutdownDelayMs }, "not ready; stopping after the delay");
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, config.shutdownDelayMs);
-      const now = (): void => {
+      again = () => {
         clearTimeout(timer);
         resolve();
       };
-      process.once("SIGTERM", now);
-      process.once("SIGINT", now);
     });
   }
+  again = (signal) =>
+    log.warn(
+      { signal },
+      "already stopping: the requests in progress are being finished (SIGKILL ends it at once)",
+    );
   log.info(stop, "stopping");
   try {
     await node.close();

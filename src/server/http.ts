@@ -465,28 +465,32 @@ export async function closeHttpServer(server: Server, graceMs: number): Promise<
     const stalled = setTimeout(() => {
       for (const res of state.open) if (!res.req.complete) res.req.socket.destroy();
     }, UPLOAD_GRACE_MS);
+    // Connections close as they are answered and fall quiet from now on, not once every request is
+    // answered: an idle one would take new requests all the while a slow upload is finished.
+    let deadline = Number.POSITIVE_INFINITY;
+    const closing = closeConnectionsAsAnswered(state, () => deadline);
     if (state.open.size > 0) await new Promise<void>((resolve) => (state.drained = resolve));
     clearTimeout(stalled);
+    deadline = Date.now() + graceMs;
+    await closing;
   }
   if (state === undefined) server.closeIdleConnections();
-  else await closeConnectionsAsAnswered(state, graceMs);
   server.closeAllConnections();
   await closed;
 }
 
 /**
- * Closes the server's connections as their replies end (every reply of a stopping server says
- * `Connection: close`) and as they fall quiet ({@link QUIET_BEFORE_CLOSE_MS}), for up to `ms`.
+ * Closes the server's connections as their replies end (the last reply of each says
+ * `Connection: close`) and as they fall quiet ({@link QUIET_BEFORE_CLOSE_MS}), until `deadline()`.
  * Closing them all at once would cut off a reply still being written, or a request already sent.
  */
-async function closeConnectionsAsAnswered(state: Answering, ms: number): Promise<void> {
-  const end = Date.now() + ms;
+async function closeConnectionsAsAnswered(state: Answering, deadline: () => number): Promise<void> {
   for (;;) {
     const now = Date.now();
     for (const [socket, c] of state.connections) {
       if (c.responses.size === 0 && now - c.quietSince >= QUIET_BEFORE_CLOSE_MS) socket.destroy();
     }
-    if (state.connections.size === 0 || now >= end) return;
+    if (state.connections.size === 0 || now >= deadline()) return;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
