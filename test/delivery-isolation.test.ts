@@ -12,9 +12,16 @@ import {
   PutEventsCommand,
   PutRuleCommand,
   PutTargetsCommand,
+  RemoveTargetsCommand,
   type EventBridgeClient,
 } from "@aws-sdk/client-eventbridge";
-import { eventBridgeClient, removeDataDir, startBusbar, type BusbarProcess } from "./support/index.js";
+import {
+  eventBridgeClient,
+  metric,
+  removeDataDir,
+  startBusbar,
+  type BusbarProcess,
+} from "./support/index.js";
 
 /** A loopback receiver: counts requests by path, answers as `answer` says (or never). */
 class Receiver {
@@ -69,7 +76,7 @@ let base: string;
 
 before(async () => {
   receiver = new Receiver((path) => {
-    if (path === "/later") return { status: 429, headers: { "retry-after": "3600" } };
+    if (path.startsWith("/later")) return { status: 429, headers: { "retry-after": "3600" } };
     if (path.startsWith("/hang")) return "hang";
     if (path === "/slow") return { status: 200, delayMs: slowMs };
     return { status: 200 };
@@ -135,6 +142,19 @@ describe("delivery isolation", () => {
     await until("the first attempt of all 300", () => receiver.got("/later") === 300, 20_000);
     await put("healthy", 5);
     await until("another rule's 5 events", () => receiver.got("/healthy") === 5, 5_000);
+  });
+
+  it("counts in InvocationsDropped every delivery a removal drops, those that waited in the store too", async () => {
+    await rule("removed-later", "/later-removed");
+    await put("removed-later", 300);
+    await until("the first attempt of all 300", () => receiver.got("/later-removed") === 300, 20_000);
+    // Their retries wait an hour: some in memory (200 fit), the rest in the store.
+    await events.send(new RemoveTargetsCommand({ Rule: "removed-later", Ids: ["t"] }));
+    const dropped = await metric(server.url, "InvocationsDropped", {
+      rule: "removed-later",
+      reason: "TARGET_REMOVED",
+    });
+    assert.equal(dropped, 300);
   });
 
   it("lets a slow target's backlog go back to the store when memory is full, for other targets' events", async () => {

@@ -169,6 +169,11 @@ export function countAccepted(metrics: Metrics, records: readonly IngestRecord[]
   }
 }
 
+/** The key of a rule's target in {@link DeliveryEngine.forget}'s answer. */
+export function targetKey(ruleName: string, targetId: string): string {
+  return `${ruleName}\u0000${targetId}`;
+}
+
 /** The key of a delivery's lane: its account, bus, rule and target. */
 function laneKey(d: PendingDelivery): string {
   return `${d.accountId}\u0000${d.busName}\u0000${d.ruleName}\u0000${d.targetId}`;
@@ -693,21 +698,28 @@ export class DeliveryEngine {
    * removed): none of them is attempted again, even if a new target takes the same names. An attempt
    * in flight finishes. The store's rows are the caller's to drop. Their metric series go a while
    * later, unless `keepMetrics` (target ids being added, whose series are the new targets').
+   * @returns how many deliveries it held of each rule's target in scope (they are counted in
+   *   InvocationsDropped here, as they are let go; the caller counts the others it drops).
    */
-  forget(scope: DeliveryScope, options: { readonly keepMetrics?: boolean } = {}): void {
+  forget(scope: DeliveryScope, options: { readonly keepMetrics?: boolean } = {}): Map<string, number> {
     // Metric series are labelled by bus, rule and target, without the account.
     const sameLabels = (lane: Lane): boolean =>
       lane.busName === scope.busName &&
       (scope.ruleName === undefined || lane.ruleName === scope.ruleName) &&
       (scope.targetIds === undefined || scope.targetIds.includes(lane.targetId));
     const inScope = (lane: Lane): boolean => lane.accountId === scope.accountId && sameLabels(lane);
-    for (const lane of this.#lanes.values()) if (inScope(lane)) lane.generation++;
+    const held = new Map<string, number>();
+    for (const lane of this.#lanes.values()) {
+      if (!inScope(lane)) continue;
+      lane.generation++;
+      held.set(targetKey(lane.ruleName, lane.targetId), lane.held);
+    }
     // Their retries waiting for their time go now, rather than being held until then.
     for (const job of this.#timers.removeWhere((j) => j.generation !== j.lane.generation)) {
       this.dropRemoved(job);
       this.dropIfIdle(job.lane);
     }
-    if (options.keepMetrics === true) return;
+    if (options.keepMetrics === true) return held;
     // Their metric series go too, once the attempts in flight have ended and been counted (and a
     // scrape has likely read the last counts), except those of what was made again meanwhile under
     // the same names, which go on counting in them.
@@ -733,6 +745,7 @@ export class DeliveryEngine {
       // longer scraped).
       for (const lane of this.#lanes.values()) if (sameLabels(lane)) lane.labels = undefined;
     }, this.#forgetMetricsAfterMs).unref();
+    return held;
   }
 
   /** Lets go of a job whose target, rule or bus was removed: counted as dropped, never attempted again. */

@@ -12,7 +12,7 @@ import type { QueueService } from "../queues/index.js";
 import { type DeliveryScope, type Store, sweepInSteps } from "../store/index.js";
 import { createBrokerInvoker, isBrokerUri, redactUri } from "./brokers/index.js";
 import { BusTargetInvoker } from "./bus-target.js";
-import { DeliveryEngine } from "./engine.js";
+import { DeliveryEngine, targetKey } from "./engine.js";
 import {
   HttpClient,
   createApiDestinationInvoker,
@@ -26,7 +26,7 @@ import {
 import { DeadLetters, QueueTargetInvoker } from "./queue-target.js";
 import { readAuthParameters, type SecretBox } from "./secrets.js";
 import { SigningSecrets } from "./signing-secrets.js";
-import type { TargetInvoker } from "./types.js";
+import { TARGET_REMOVED, type TargetInvoker } from "./types.js";
 
 /** What delivery needs from the node. */
 export interface DeliveryDependencies {
@@ -159,9 +159,22 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
       // them before that may still be on their way to the store. Once those are committed and
       // dispatched, forgetting and dropping catches all of them.
       await committer?.settled();
-      engine.forget(scope, { keepMetrics: options?.keepMetrics === true });
-      // In steps: other calls to the store run between them.
-      await sweepInSteps((cursor) => store.dropDeliveries(scope, DROP_SCAN_LIMIT, cursor));
+      const held = engine.forget(scope, { keepMetrics: options?.keepMetrics === true });
+      // In steps: other calls to the store run between them. What the engine held it counts as it
+      // lets it go; the rest (retries waiting in the store, what did not fit in memory) is counted here.
+      await sweepInSteps(async (cursor) => {
+        const step = await store.dropDeliveries(scope, DROP_SCAN_LIMIT, cursor);
+        for (const { ruleName, targetId, count } of step.byTarget) {
+          const key = targetKey(ruleName, targetId);
+          const inMemory = Math.min(count, held.get(key) ?? 0);
+          if (inMemory > 0) held.set(key, (held.get(key) ?? 0) - inMemory);
+          if (count > inMemory)
+            metrics.invocationsDropped
+              .labels(scope.busName, ruleName, targetId, TARGET_REMOVED)
+              .inc(count - inMemory);
+        }
+        return step;
+      });
     },
     async close() {
       await engine.close();

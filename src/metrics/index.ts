@@ -17,8 +17,8 @@ const TARGET_LABELS: readonly TargetLabels[] = ["bus", "rule", "target"];
 
 /** One label set of a {@link HotCounter}. */
 export interface CounterChild {
-  /** Adds 1. */
-  inc(): void;
+  /** Adds `by` (1 unless given). */
+  inc(by?: number): void;
 }
 
 /**
@@ -48,8 +48,8 @@ function childOf<L extends string, C>(
 class HotChild<L extends string> implements CounterChild {
   pending = 0;
   constructor(readonly labels: Partial<Record<L, string>>) {}
-  inc(): void {
-    this.pending++;
+  inc(by = 1): void {
+    this.pending += by;
   }
 }
 

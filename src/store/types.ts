@@ -352,6 +352,15 @@ export interface SweepStep {
   readonly next?: string;
 }
 
+/** A step of dropping deliveries: how many of each rule's target it deleted, besides the count. */
+export interface DropStep extends SweepStep {
+  readonly byTarget: ReadonlyArray<{
+    readonly ruleName: string;
+    readonly targetId: string;
+    readonly count: number;
+  }>;
+}
+
 /** A receipt handle's reference to one receive of a message. */
 export interface ReceiptRef {
   readonly seq: number;
@@ -523,7 +532,7 @@ export interface Store {
    * step (opaque). No index serves a scope, so a caller runs the steps to the end (`sweepInSteps`):
    * together they read each pending delivery once, and other calls run between them.
    */
-  dropDeliveries(scope: DeliveryScope, scanLimit: number, cursor?: string): Promise<SweepStep>;
+  dropDeliveries(scope: DeliveryScope, scanLimit: number, cursor?: string): Promise<DropStep>;
   /**
    * One step of the event log's retention: looks at no more than `scanLimit` events ingested before
    * `before`, oldest first, from just after `cursor` (from the oldest when it is absent), and deletes

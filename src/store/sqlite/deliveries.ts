@@ -14,7 +14,7 @@ import type {
   DeliveryScope,
   PendingDelivery,
   StoredEvent,
-  SweepStep,
+  DropStep,
 } from "../types.js";
 import type { Statements } from "./statements.js";
 import { sweepStep, textKeyCursor } from "./sweep.js";
@@ -69,7 +69,7 @@ export function prepareDeliveryOperations(db: Database.Database, sql: Statements
      * One step of dropping the deliveries in `scope`: the pending deliveries after `cursor`
      * (`<event seq>:<id>`) in key order, at most `scanLimit` of them, deleted where in scope.
      */
-    drop: tx((scope: DeliveryScope, scanLimit: number, cursor?: string): SweepStep => {
+    drop: tx((scope: DeliveryScope, scanLimit: number, cursor?: string): DropStep => {
       const [seq, id] = textKeyCursor(cursor, scanLimit, "dropDeliveries");
       const rows = sql.deliveriesInScopeAfter.all({
         accountId: scope.accountId,
@@ -81,10 +81,16 @@ export function prepareDeliveryOperations(db: Database.Database, sql: Statements
         limit: scanLimit,
       });
       let deleted = 0;
-      for (const [eventSeq, deliveryId, inScope] of rows) {
-        if (inScope === 1) deleted += sql.deleteDelivery.run(eventSeq, deliveryId).changes;
+      const byTarget = new Map<string, { ruleName: string; targetId: string; count: number }>();
+      for (const [eventSeq, deliveryId, inScope, ruleName, targetId] of rows) {
+        if (inScope !== 1 || sql.deleteDelivery.run(eventSeq, deliveryId).changes === 0) continue;
+        deleted++;
+        const key = `${ruleName}\u0000${targetId}`;
+        const counted = byTarget.get(key);
+        if (counted === undefined) byTarget.set(key, { ruleName, targetId, count: 1 });
+        else counted.count++;
       }
-      return sweepStep(deleted, rows, scanLimit);
+      return { ...sweepStep(deleted, rows, scanLimit), byTarget: [...byTarget.values()] };
     }),
 
     /** The stored events of `ids`, each once, in the order of `ids`; unknown ids are skipped. */

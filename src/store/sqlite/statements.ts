@@ -199,12 +199,13 @@ export function prepareStatements(db: Database.Database) {
             limit: number;
           },
         ],
-        readonly [eventSeq: number, id: string, inScope: 0 | 1]
+        readonly [eventSeq: number, id: string, inScope: 0 | 1, ruleName: string, targetId: string]
       >(
         `SELECT event_seq, id,
            account_id = @accountId AND bus_name = @busName
              AND (@ruleName IS NULL OR rule_name = @ruleName)
-             AND (@targetIds IS NULL OR target_id IN (SELECT value FROM json_each(@targetIds)))
+             AND (@targetIds IS NULL OR target_id IN (SELECT value FROM json_each(@targetIds))),
+           rule_name, target_id
          FROM deliveries WHERE (event_seq, id) > (@seq, @id) ORDER BY event_seq, id LIMIT +@limit`,
       )
       .raw(),

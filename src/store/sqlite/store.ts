@@ -34,6 +34,7 @@ import type {
   Rule,
   SendResult,
   StoredEvent,
+  DropStep,
   SweepStep,
   Tag,
   Target,
@@ -294,7 +295,7 @@ export class SyncSqliteStore implements SyncStore {
     return this.#deliveries.reschedule(changes);
   }
 
-  dropDeliveries(scope: DeliveryScope, scanLimit: number, cursor?: string): SweepStep {
+  dropDeliveries(scope: DeliveryScope, scanLimit: number, cursor?: string): DropStep {
     return this.#deliveries.drop(scope, scanLimit, cursor);
   }
 
