@@ -30,7 +30,7 @@ import { fileURLToPath } from "node:url";
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
 import { cpuMs, perUnit } from "./cpu.js";
 import { removeDataDir, startBusbar, TEST_ROOT } from "../test/support/index.js";
-import { percentile } from "./stats.js";
+import { median, percentile } from "./stats.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Extra settings of the server, e.g. BENCH_SERVER_ENV="BUSBAR_HTTP_THREADS=0" (URL query syntax). */
@@ -219,13 +219,6 @@ try {
 
 const fmt = (n: number, d = 0): string =>
   n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
-const median = (xs: readonly number[]): number => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
 /** The rounds of each (scenario, rate), in the order first run. */
 const groups = new Map<string, Step[]>();
 for (const s of steps) {

@@ -27,7 +27,7 @@ import { CreateQueueCommand } from "@aws-sdk/client-sqs";
 import amqp from "amqplib";
 import { cpuMs, perUnit, rabbitPid, withCpu } from "./cpu.js";
 import { removeDataDir, sqsClient, startBusbar, TEST_ROOT } from "../test/support/index.js";
-import { percentile } from "./stats.js";
+import { median, percentile } from "./stats.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -227,14 +227,6 @@ try {
   removeDataDir(server.dataDir);
 }
 
-/** The median of a config's rounds (each figure's own: rate, latency, CPU). */
-const median = (xs: readonly number[]): number => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 const perMsg = (xs: ReadonlyArray<number | undefined>) =>
   xs.some((x) => x === undefined) ? "—" : median(xs as number[]).toFixed(0);

@@ -116,40 +116,13 @@ for (const httpThreads of ["0", "1"])
   describe(`draining on SIGTERM (BUSBAR_HTTP_THREADS=${httpThreads})`, () => {
     it("answers a request whose body was still arriving when the signal came", async () => {
       const server = await startBusbar({ env: { BUSBAR_HTTP_THREADS: httpThreads } });
-      const { host, hostname, port } = new URL(server.url);
-      const body = JSON.stringify({
-        Entries: [
-          { Source: "late", DetailType: "upload", Detail: JSON.stringify({ pad: "x".repeat(5000) }) },
-        ],
-      });
-      let exit: Promise<number | null> | undefined;
-      const reply = new Promise<{ status: number; text: string }>((resolve, reject) => {
-        const req = request(
-          {
-            host: hostname.replace(/^\[|\]$/g, ""),
-            port,
-            method: "POST",
-            path: "/",
-            headers: {
-              ...signedHeaders(host, "AWSEvents.PutEvents", body, TEST_ROOT),
-              "content-length": Buffer.byteLength(body),
-            },
-          },
-          (res) => {
-            let text = "";
-            res.setEncoding("utf8").on("data", (c: string) => (text += c));
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
-          },
-        );
-        req.on("error", reject);
-        req.write(body.slice(0, 2000));
-        setTimeout(() => {
-          exit = server.stop();
-          // The rest of the body comes well after the signal.
-          setTimeout(() => req.end(body.slice(2000)), 300);
-        }, 200);
-      });
-      const { status, text } = await reply;
+      const upload = slowUpload(server.url);
+      await new Promise((r) => setTimeout(r, 200));
+      const exit = server.stop();
+      // The rest of the body comes well after the signal.
+      await new Promise((r) => setTimeout(r, 300));
+      upload.finish();
+      const { status, text } = await upload.reply;
       assert.equal(status, 200, text);
       const id = (JSON.parse(text) as { Entries: { EventId?: string }[] }).Entries[0]?.EventId;
       assert.ok(id !== undefined, text);
