@@ -300,6 +300,25 @@ for (const mode of ["main", "front"] as const) {
       );
     });
 
+    it("refuses at once a chunked body that would wait for room only other waiting bodies hold", async () => {
+      // Two chunked bodies hold 600 KB and 400 KB of the 1 MiB; each then needs 100 KB more.
+      const a = partialPost(server.url, EVENTS, undefined, 600 * 1024);
+      await settled(server.url);
+      const b = partialPost(server.url, EVENTS, undefined, 400 * 1024);
+      await settled(server.url);
+      a.req.write("x".repeat(100 * 1024)); // waits: b holds the room, and b is being read
+      await settled(server.url);
+      const started = Date.now();
+      b.req.end("x".repeat(100 * 1024)); // would wait for a, which waits for b: refused
+      const refused = await b.reply;
+      assert.equal(refused.status, 503, refused.text);
+      assert.ok(Date.now() - started < TIMEOUT_MS / 2, `refused after ${Date.now() - started} ms`);
+      // Its share given back, a goes on.
+      a.req.end("x".repeat(1024));
+      const served = await a.reply;
+      assert.equal(served.status, 400, served.text); // its signature made up: answered, not refused
+    });
+
     it("has a chunked body wait for room chunk by chunk, its waits not counted against its time to arrive", async () => {
       // One request holds 900 KB of the 1 MiB: its body declared, 10 bytes of it sent.
       const holder = partialPost(server.url, EVENTS, 900 * 1024, 10);

@@ -216,8 +216,20 @@ class BodyBudget {
     return true;
   }
 
-  /** Takes `bytes` for the request of `res` once they fit, in turn; false after `ms` or when given back first. */
+  /**
+   * Takes `bytes` for the request of `res` once they fit, in turn; false after `ms` or when given back
+   * first, and at once when it holds a share and so does every other request with one, all of them
+   * waiting: none could ever be let in (two chunked bodies growing into each other's room).
+   */
   wait(res: ServerResponse, bytes: number, ms: number): Promise<boolean> {
+    const held = this.#held.get(res) ?? 0;
+    if (held > 0) {
+      const waiting = new Set(this.#waiting.map((w) => w.res));
+      let stuck = true;
+      for (const [other, share] of this.#held)
+        if (share > 0 && other !== res && !waiting.has(other)) stuck = false;
+      if (stuck) return Promise.resolve(false);
+    }
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         const i = this.#waiting.indexOf(waiter);
