@@ -19,7 +19,7 @@ import {
   sqsClient,
   startBusbar,
 } from "./support/busbar-process.js";
-import { signedHeaders } from "./support/aws-json.js";
+import { signedHeaders, signedRequestText } from "./support/aws-json.js";
 
 const CLIENTS = 8;
 
@@ -169,14 +169,7 @@ for (const httpThreads of ["0", "1"])
       let idleClosedAt = 0;
       idle.on("close", () => (idleClosedAt = Date.now()));
       const body = JSON.stringify({ Entries: [{ Source: "s", DetailType: "d", Detail: "{}" }] });
-      const headers = { host, ...signedHeaders(host, "AWSEvents.PutEvents", body, TEST_ROOT) };
-      idle.write(
-        "POST / HTTP/1.1\r\n" +
-          Object.entries({ ...headers, "content-length": String(Buffer.byteLength(body)) })
-            .map(([name, value]) => `${name}: ${value}\r\n`)
-            .join("") +
-          `\r\n${body}`,
-      );
+      idle.write(signedRequestText(host, "AWSEvents.PutEvents", body, TEST_ROOT));
       const until = Date.now() + 5_000;
       while (!text.includes("EventId") && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
       assert.match(text, /^HTTP\/1\.1 200 /);
@@ -215,17 +208,13 @@ for (const httpThreads of ["0", "1"])
       const { QueueUrl = "" } = await sqs.send(new CreateQueueCommand({ QueueName: "pipelined" }));
       sqs.destroy();
       const { host, hostname, port } = new URL(server.url);
-      const wire = (n: number): string => {
-        const body = JSON.stringify({ QueueUrl, MessageBody: `m${n}` });
-        const headers = { host, ...signedHeaders(host, "AmazonSQS.SendMessage", body, TEST_ROOT) };
-        return (
-          "POST / HTTP/1.1\r\n" +
-          Object.entries({ ...headers, "content-length": String(Buffer.byteLength(body)) })
-            .map(([name, value]) => `${name}: ${value}\r\n`)
-            .join("") +
-          `\r\n${body}`
+      const wire = (n: number): string =>
+        signedRequestText(
+          host,
+          "AmazonSQS.SendMessage",
+          JSON.stringify({ QueueUrl, MessageBody: `m${n}` }),
+          TEST_ROOT,
         );
-      };
       const socket = connect(Number(port), hostname);
       let text = "";
       socket.on("data", (c: Buffer) => (text += c.toString()));

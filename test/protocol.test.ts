@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { createHash, createHmac, type Hash, type Hmac } from "node:crypto";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { connect } from "node:net";
-import { signedHeaders } from "./support/aws-json.js";
+import { signedRequestText } from "./support/aws-json.js";
 import { removeDataDir, startBusbar, TEST_ROOT, type BusbarProcess } from "./support/busbar-process.js";
 
 let server: BusbarProcess;
@@ -388,16 +388,7 @@ describe("AWS JSON 1.1 protocol edge", () => {
     const created = await sqsQuery({ Action: "CreateQueue", QueueName: "pipelined-behind-413" });
     const queueUrl = /<QueueUrl>([^<]+)<\/QueueUrl>/.exec(created.text)?.[1] ?? "";
     const { host, hostname, port } = new URL(server.url);
-    const wire = (body: string) =>
-      "POST / HTTP/1.1\r\n" +
-      Object.entries({
-        host,
-        ...signedHeaders(host, "AmazonSQS.SendMessage", body, TEST_ROOT),
-        "content-length": String(Buffer.byteLength(body)),
-      })
-        .map(([name, value]) => `${name}: ${value}\r\n`)
-        .join("") +
-      `\r\n${body}`;
+    const wire = (body: string) => signedRequestText(host, "AmazonSQS.SendMessage", body, TEST_ROOT);
     const socket = connect(Number(port), hostname);
     let text = "";
     socket.on("data", (c: Buffer) => (text += c.toString()));

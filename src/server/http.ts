@@ -635,6 +635,7 @@ async function handle(
     send(res, unauthenticated(denied, req));
     return;
   }
+  // ("unwanted" comes only with `denied`, answered above: listed for the type's sake.)
   if (body === "too-large" || body === "timeout" || body === "unwanted") {
     closeAfter(state, res);
     send(

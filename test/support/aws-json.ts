@@ -57,6 +57,25 @@ export function signedHeaders(
   };
 }
 
+/**
+ * A signed AWS JSON request as the bytes of an HTTP/1.1 POST, for tests that write to a socket
+ * themselves (pipelining several in one write, say).
+ */
+export function signedRequestText(
+  host: string,
+  target: string,
+  body: string,
+  credentials: { accessKeyId: string; secretAccessKey: string },
+): string {
+  const headers = {
+    host,
+    ...signedHeaders(host, target, body, credentials),
+    "content-length": String(Buffer.byteLength(body)),
+  };
+  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+  return `POST / HTTP/1.1\r\n${lines.join("")}\r\n${body}`;
+}
+
 /** POSTs one signed AWS JSON request (`AWSEvents.<Op>` or `AmazonSQS.<Op>`) and returns the status and parsed body. */
 export async function callAwsJson(
   url: string,
