@@ -16,7 +16,7 @@
  *   npm run bench:deliver
  *   BENCH_SECONDS (default 8), BENCH_WARMUP_SECONDS (default 2; 0 for none),
  *   BENCH_SINGLE_RATES (events/s, default 2500,5000,10000,15000,20000),
- *   BENCH_FANOUT_RATES (events/s, default 500,1000,2000,3000,5000),
+ *   BENCH_FANOUT_RATES (events/s, default 500,1000,2000,3000,5000; either list empty skips its scenario),
  *   BENCH_ROUNDS (default 3: every step once a round; the table gives medians, and each round's rate
  *   and p99, since one run's p99 on a shared two-core host can be ten times another's)
  */
@@ -39,7 +39,12 @@ const serverEnv = (): Record<string, string> =>
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 /** Each step's load generator first sends at a fifth of the step's rate for this long, unmeasured. */
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
-const rates = (name: string, def: string): number[] => (process.env[name] ?? def).split(",").map(Number);
+/** A list of rates; an empty one (BENCH_SINGLE_RATES=) skips its scenario. */
+const rates = (name: string, def: string): number[] =>
+  (process.env[name] ?? def)
+    .split(",")
+    .filter((rate) => rate.trim() !== "")
+    .map(Number);
 const SINGLE_RATES = rates("BENCH_SINGLE_RATES", "2500,5000,10000,15000,20000");
 const FANOUT_RATES = rates("BENCH_FANOUT_RATES", "500,1000,2000,3000,5000");
 /** Rounds of every step; the table gives each figure's median over them. */
