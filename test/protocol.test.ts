@@ -42,7 +42,7 @@ interface Reply {
 
 async function call(
   target: string | undefined,
-  body: string,
+  body: string | Uint8Array,
   options: {
     contentType?: string;
     secret?: string;
@@ -157,6 +157,74 @@ describe("AWS JSON 1.1 protocol edge", () => {
     assert.equal(bad.body.__type, "SerializationException");
     const list = await call("AWSEvents.ListEventBuses", "[1,2]");
     assert.equal(list.body.__type, "SerializationException");
+  });
+  it("answers SQS members of the wrong JSON type with MalformedInput, in a message as at the top", async () => {
+    const sqs = { contentType: "application/x-amz-json-1.0", service: "sqs" };
+    const made = await call("AmazonSQS.CreateQueue", JSON.stringify({ QueueName: "typed-members" }), sqs);
+    const QueueUrl = made.body.QueueUrl as string;
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ DelaySeconds: "5" }, /^DelaySeconds must be an integer/],
+      [{ DelaySeconds: 1.5 }, /^DelaySeconds must be an integer/],
+      [
+        { MessageAttributes: { a: { DataType: "String", StringValue: 5 } } },
+        /StringValue .*'a' must be a string/,
+      ],
+      [
+        { MessageAttributes: { b: { DataType: "Binary", BinaryValue: 5 } } },
+        /BinaryValue .*'b' must be a string/,
+      ],
+    ];
+    for (const [members, message] of cases) {
+      const r = await call(
+        "AmazonSQS.SendMessage",
+        JSON.stringify({ QueueUrl, MessageBody: "m", ...members }),
+        sqs,
+      );
+      const what = `${JSON.stringify(members)}: ${JSON.stringify(r.body)}`;
+      assert.equal(r.status, 400, what);
+      assert.equal(r.body.__type, "com.amazonaws.sqs#MalformedInput", what);
+      assert.match(String(r.body.message), message, what);
+    }
+    // As ReceiveMessage's MaxNumberOfMessages of the wrong type is answered.
+    const receive = await call(
+      "AmazonSQS.ReceiveMessage",
+      JSON.stringify({ QueueUrl, MaxNumberOfMessages: "2" }),
+      sqs,
+    );
+    assert.equal(receive.body.__type, "com.amazonaws.sqs#MalformedInput");
+  });
+  it("refuses a body that is not valid UTF-8 rather than store its text altered", async () => {
+    // 0xFF 0xFE inside a string: decoding would have made them U+FFFD and stored that.
+    const invalid = (json: string): Buffer => {
+      const [before, after] = json.split("@") as [string, string];
+      return Buffer.concat([Buffer.from(before), Buffer.from([0xff, 0xfe]), Buffer.from(after)]);
+    };
+    const detail = JSON.stringify({ Entries: [{ Source: "s", DetailType: "t", Detail: '{"a":"@"}' }] });
+    const events = await call("AWSEvents.PutEvents", invalid(detail));
+    assert.equal(events.status, 400);
+    assert.equal(events.body.__type, "SerializationException");
+    assert.match(String(events.body.message), /not valid UTF-8/);
+
+    const sqs = { contentType: "application/x-amz-json-1.0", service: "sqs" };
+    const made = await call("AmazonSQS.CreateQueue", JSON.stringify({ QueueName: "utf8" }), sqs);
+    const QueueUrl = made.body.QueueUrl as string;
+    const sent = await call(
+      "AmazonSQS.SendMessage",
+      invalid(JSON.stringify({ QueueUrl, MessageBody: "a@" })),
+      sqs,
+    );
+    assert.equal(sent.status, 400);
+    assert.equal(sent.body.__type, "com.amazonaws.sqs#MalformedInput");
+    assert.match(String(sent.body.message), /not valid UTF-8/);
+    const counts = await call(
+      "AmazonSQS.GetQueueAttributes",
+      JSON.stringify({ QueueUrl, AttributeNames: ["ApproximateNumberOfMessages"] }),
+      sqs,
+    );
+    assert.deepEqual(counts.body.Attributes, { ApproximateNumberOfMessages: "0" });
+    // Valid multi-byte text is taken as it is.
+    const ok = await call("AmazonSQS.SendMessage", JSON.stringify({ QueueUrl, MessageBody: "é✓😀" }), sqs);
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
   });
   it("rejects unknown operations and a missing target", async () => {
     const r = await call("AWSEvents.LaunchRockets", "{}");

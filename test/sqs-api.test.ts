@@ -236,6 +236,19 @@ describe("queues", () => {
     );
   });
 
+  it("ends a long poll on a queue deleted while it waits with QueueDoesNotExist, at once", async () => {
+    const url = await create("deleted-while-polled");
+    const started = Date.now();
+    const polled = rejects(
+      sqs.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 10 })),
+      "QueueDoesNotExist",
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sqs.send(new DeleteQueueCommand({ QueueUrl: url }));
+    await polled;
+    assert.ok(Date.now() - started < 5000, `the poll ended after ${Date.now() - started} ms`);
+  });
+
   it("purges a queue once a minute", async () => {
     const url = await create("purged");
     await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: "x" }));

@@ -4,6 +4,7 @@
  * `x-amzn-ErrorType` header. Every request is authenticated (SigV4) before its body is read as input.
  * @see https://smithy.io/2.0/aws/protocols/aws-json-1_1-protocol.html
  */
+import { isUtf8 } from "node:buffer";
 import { randomUUID } from "node:crypto";
 import { ApiError, isAwsShaped } from "./errors.js";
 import type { Input } from "./input.js";
@@ -201,6 +202,9 @@ export function jsonNestedDeeperThan(body: Buffer, max: number): boolean {
 export function parseJsonBody(body: Buffer, fail: (message: string) => Error): Input {
   if (body.length === 0) return {};
   if (body.length > DEPTH_SCAN_BYTES && jsonNestedDeeperThan(body, MAX_INPUT_DEPTH)) throw fail(TOO_DEEP);
+  // Decoding would replace malformed bytes with U+FFFD: a message body or event detail stored
+  // different from what was sent, and digests of text the client never had.
+  if (!isUtf8(body)) throw fail("The request body is not valid UTF-8.");
   let value: unknown;
   try {
     value = JSON.parse(body.toString("utf8"));

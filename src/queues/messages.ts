@@ -106,7 +106,7 @@ function checkAttributeName(name: string): void {
   if (lower.startsWith("aws.") || lower.startsWith("amazon.")) {
     throw new QueueError(
       "InvalidParameterValue",
-      "You can't use message attribute names beginning with 'AWS.' or 'Amazon'. These strings are reserved for internal use.",
+      "You can't use message attribute names beginning with 'AWS.' or 'Amazon.'. These strings are reserved for internal use.",
     );
   }
   if (!ATTRIBUTE_NAME.test(name) || name.startsWith(".") || name.endsWith(".") || name.includes("..")) {
@@ -151,6 +151,14 @@ function checkAttribute(name: string, raw: unknown): MessageAttribute {
     }
   }
   const base = type.split(".")[0];
+  const member = base === "Binary" ? "BinaryValue" : "StringValue";
+  const given = a[member];
+  if (given !== undefined && given !== null && typeof given !== "string") {
+    throw new QueueError(
+      "MalformedInput",
+      `The ${member} of message attribute '${clip(name)}' must be a string.`,
+    );
+  }
   if (base === "Binary") {
     const v = a.BinaryValue;
     if (typeof v !== "string" || v === "") {

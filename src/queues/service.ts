@@ -583,7 +583,8 @@ export class QueueService {
     const given = entry.DelaySeconds;
     if (given !== undefined && given !== null && !queue.fifo) {
       if (typeof given !== "number" || !Number.isInteger(given)) {
-        throw invalidValue("DelaySeconds", given, "DelaySeconds must be an integer.");
+        // A member of the wrong JSON type, as optionalInt answers MaxNumberOfMessages: "2".
+        throw new QueueError("MalformedInput", "DelaySeconds must be an integer.");
       }
       if (given < 0 || given > 900) {
         throw invalidValue("DelaySeconds", given, "DelaySeconds must be >= 0 and <= 900.");
@@ -645,7 +646,8 @@ export class QueueService {
     let signal: AbortSignal | undefined;
     for (;;) {
       if (signal?.aborted === true) return [];
-      const current = (await this.findQueue(queue)) ?? queue;
+      // A queue deleted while this receive waited ends it (DeleteQueue wakes it): no messages will come.
+      const current = await this.getQueue(queue);
       const started = this.#now();
       const visibility =
         request.visibilityTimeout ?? integerAttribute(current.attributes, "VisibilityTimeout");
