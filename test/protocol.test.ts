@@ -222,6 +222,14 @@ describe("AWS JSON 1.1 protocol edge", () => {
       sqs,
     );
     assert.deepEqual(counts.body.Attributes, { ApproximateNumberOfMessages: "0" });
+    // The query protocol's form body too, before its signature is checked (as its other input).
+    const form = await fetch(server.url, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: invalid(`Action=SendMessage&QueueUrl=${encodeURIComponent(QueueUrl)}&MessageBody=a@`),
+    });
+    assert.equal(form.status, 400);
+    assert.match(await form.text(), /<Code>MalformedInput<\/Code>.*not valid UTF-8/s);
     // Valid multi-byte text is taken as it is.
     const ok = await call("AmazonSQS.SendMessage", JSON.stringify({ QueueUrl, MessageBody: "é✓😀" }), sqs);
     assert.equal(ok.status, 200, JSON.stringify(ok.body));

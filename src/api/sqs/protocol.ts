@@ -6,6 +6,7 @@
  * protocol (form-encoded parameters, XML replies) is served too, by translation (query.ts).
  * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-json-api-responses.html
  */
+import { isUtf8 } from "node:buffer";
 import { randomUUID } from "node:crypto";
 import { AuthError } from "../../auth/index.js";
 import { QueueError, type SqsErrorCode } from "../../queues/errors/index.js";
@@ -131,6 +132,8 @@ export async function serveSqs<C = SqsCaller>(
       );
     }
     if (query) {
+      if (!get && !isUtf8(request.body))
+        throw new QueueError("MalformedInput", "The request body is not valid UTF-8.");
       const parameters = get ? request.query : request.body.toString("utf8");
       const parsed = parseQueryRequest(parameters, pathQueueUrl(request));
       operationName = parsed.action;

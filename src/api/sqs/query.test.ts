@@ -4,6 +4,23 @@ import { QueueError } from "../../queues/index.js";
 import { parseQueryRequest, queryErrorBody, queryResponseBody } from "./query.js";
 
 describe("SQS query protocol", () => {
+  it("refuses %-escapes that do not decode to UTF-8, and reads those that do", () => {
+    const send = (body: string): string => `Action=SendMessage&QueueUrl=u&MessageBody=${body}`;
+    for (const body of ["a%FF%FE", "%C3", "%C3%28", "%ED%A0%80", "%E2%82"]) {
+      assert.throws(
+        () => parseQueryRequest(send(body), undefined),
+        (e) => e instanceof QueueError && e.code === "MalformedInput" && /not valid UTF-8/.test(e.message),
+        body,
+      );
+    }
+    for (const [body, text] of [
+      ["%C3%A9%E2%9C%93%F0%9F%98%80", "é✓😀"],
+      ["caf%c3%a9+%25FF", "café %FF"],
+      ["é%2B", "é+"],
+    ]) {
+      assert.equal(parseQueryRequest(send(body as string), undefined).input.MessageBody, text, body);
+    }
+  });
   it("reads flattened lists and maps into the JSON protocol's input", () => {
     const body = new URLSearchParams({
       Action: "SendMessageBatch",

@@ -7,6 +7,7 @@
  * run the same operations.
  * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-api-responses.html
  */
+import { isUtf8 } from "node:buffer";
 import { QueueError } from "../../queues/errors/index.js";
 import type { Input } from "../input.js";
 
@@ -155,6 +156,10 @@ export function parseQueryRequest(
   body: string,
   pathUrl: string | undefined,
 ): { action: string; input: Input } {
+  // URLSearchParams would decode escapes that are not UTF-8 (`%FF`) to U+FFFD: a body stored altered.
+  if (!escapesAreUtf8(body)) {
+    throw new QueueError("MalformedInput", "The request's parameters are not valid UTF-8 once decoded.");
+  }
   const params = new URLSearchParams(body);
   const action = params.get("Action");
   if (action === null || action === "") {
@@ -168,6 +173,16 @@ export function parseQueryRequest(
   }
   if (input.QueueUrl === undefined && pathUrl !== undefined) input.QueueUrl = pathUrl;
   return { action, input };
+}
+
+/** Whether the text's %-escapes, read as bytes beside its other characters, make valid UTF-8. */
+function escapesAreUtf8(text: string): boolean {
+  if (!/%[89a-fA-F][0-9a-fA-F]/.test(text)) return true; // only escapes of ASCII
+  const parts = text.split(/(%[0-9a-fA-F]{2})/); // the escapes at odd indexes
+  const bytes = parts.map((part, i) =>
+    i % 2 === 1 ? Buffer.from([parseInt(part.slice(1), 16)]) : Buffer.from(part),
+  );
+  return isUtf8(Buffer.concat(bytes));
 }
 
 /** Escapes text for XML (carriage returns as a reference, so that parsers keep them). */
