@@ -40,6 +40,13 @@ describe("a bad setting", () => {
       /^error: BUSBAR_KEY_CACHE_MS must be an integer from 0 to 3600000, got "abc"/,
     ],
     ["BUSBAR_LOG_LEVEL", [], { BUSBAR_LOG_LEVEL: "loud" }, /^error: BUSBAR_LOG_LEVEL must be one of/],
+    // 0 is allowed: events kept only while a delivery of them is pending.
+    [
+      "BUSBAR_EVENT_RETENTION_HOURS",
+      [],
+      { BUSBAR_EVENT_RETENTION_HOURS: "-1" },
+      /^error: BUSBAR_EVENT_RETENTION_HOURS must be an integer from 0 to 8760, got "-1"/,
+    ],
     [
       "BUSBAR_REQUEST_TIMEOUT_MS",
       [],

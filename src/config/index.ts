@@ -275,7 +275,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     maxBytesInFlight: bytesInFlight(read, maxBodyBytes),
     requestTimeoutMs: read("BUSBAR_REQUEST_TIMEOUT_MS", DEFAULT_REQUEST_TIMEOUT_MS, 100, 300_000),
     eventRetentionMs:
-      read("BUSBAR_EVENT_RETENTION_HOURS", DEFAULT_EVENT_RETENTION_MS / 3_600_000, 1, 24 * 365) * 3_600_000,
+      // 0: an event is kept only while a delivery of it is pending (the sweep runs every minute).
+      read("BUSBAR_EVENT_RETENTION_HOURS", DEFAULT_EVENT_RETENTION_MS / 3_600_000, 0, 24 * 365) * 3_600_000,
     keyCacheMs: read("BUSBAR_KEY_CACHE_MS", DEFAULT_KEY_CACHE_MS, 0, MAX_KEY_CACHE_MS),
     shutdownDelayMs: read("BUSBAR_SHUTDOWN_DELAY_MS", 0, 0, MAX_SHUTDOWN_DELAY_MS),
     metricsToken: metricsToken(setting(env, "BUSBAR_METRICS_TOKEN")),

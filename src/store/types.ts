@@ -507,7 +507,8 @@ export interface Store {
   /**
    * Pending deliveries due at or before `dueBy`, by `dueAt` and then in a stable order of the store's,
    * at most `limit`. `after`: a delivery of the previous page (its `dueAt` unchanged since); the page
-   * starts after it, so that a caller can walk every due delivery, page by page.
+   * starts after it, so that a caller can walk every due delivery, page by page. When `after`'s event
+   * has left the log meanwhile, the page may repeat deliveries due at the same time, never skip one.
    */
   listDueDeliveries(
     dueBy: number,

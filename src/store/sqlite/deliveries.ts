@@ -20,10 +20,10 @@ import type { Statements } from "./statements.js";
 import { sweepStep, textKeyCursor } from "./sweep.js";
 
 /**
- * An `event_seq` after every real one (sequence numbers are rowids, far below 2^53): a page that
- * resumes after a delivery whose event is gone starts after every delivery due at the same time.
+ * An `event_seq` before every real one (sequence numbers are rowids, from 1): a page that resumes
+ * after a delivery whose event is gone starts again at the first delivery due at the same time.
  */
-const AFTER_EVERY_SEQ = Number.MAX_SAFE_INTEGER;
+const BEFORE_EVERY_SEQ = 0;
 
 /** Builds the delivery operations over prepared statements. */
 export function prepareDeliveryOperations(db: Database.Database, sql: Statements) {
@@ -106,14 +106,17 @@ export function prepareDeliveryOperations(db: Database.Database, sql: Statements
     /**
      * Deliveries due at or before `dueBy` in (dueAt, event's append order, id) order, at most `limit`
      * (none when it is below 1). With `after`, the page starts after that delivery's place in the order,
-     * whether or not it still exists; when its event is gone (deleted by retention), after every
-     * delivery due at its `dueAt`.
+     * whether or not it still exists; when its event is gone (its deliveries done and the event
+     * deleted by retention, which may come between two pages), at the first delivery due at its
+     * `dueAt`: those of that time already walked may come again, and none of the others is skipped.
      */
     listDue(dueBy: number, limit: number, after: PendingDelivery | undefined): PendingDelivery[] {
       const count = Math.floor(limit);
       if (!(count >= 1)) return [];
       if (after === undefined) return sql.listDueDeliveries.all(dueBy, count);
-      const seq = sql.eventSeq.get(after.eventId) ?? AFTER_EVERY_SEQ;
+      const seq = sql.eventSeq.get(after.eventId);
+      if (seq === undefined)
+        return sql.listDueDeliveriesAfter.all(dueBy, after.dueAt, BEFORE_EVERY_SEQ, "", count);
       return sql.listDueDeliveriesAfter.all(dueBy, after.dueAt, seq, after.id, count);
     },
 

@@ -89,6 +89,31 @@ export function deliveryTests(open: OpenStore): void {
       assert.equal(await store.countDeliveries(), 0);
     });
 
+    test("walks on when the last page's event was completed and swept from the log", async ({ store }) => {
+      // Retention 0 sweeps an event once its deliveries are done, which may fall between two pages.
+      const records = await appendEqualDueTimes(store, 6);
+      const completed = new Set<string>();
+      let pages = 0;
+      const walked = await walkDue(store, T0 + 100, 4, async (page) => {
+        if (++pages > 2) return; // the first two pages' last events, while many are due at T0
+        const last = page[page.length - 1] as PendingDelivery;
+        const ofLast = await store.listDeliveriesOfEvent(last.eventId);
+        assert.equal(await store.completeDeliveries(ofLast), ofLast.length);
+        for (const d of ofLast) completed.add(d.id);
+        await store.sweepEventsBefore(T0 + 1, 1000);
+        assert.deepEqual(await store.getEvents([last.eventId]), [], "the page's last event is gone");
+      });
+      // Every delivery not completed ahead of its turn is walked (those walked already may come again).
+      const left = records.flatMap((r) => r.deliveries).filter((d) => !completed.has(d.id));
+      assert.ok(left.length > 0);
+      const seen = new Set(ids(walked));
+      assert.deepEqual(
+        left.filter((d) => !seen.has(d.id)).map((d) => d.id),
+        [],
+        "deliveries the walk skipped",
+      );
+    });
+
     test("counts the pending deliveries", async ({ store }) => {
       assert.equal(await store.countDeliveries(), 0);
       await store.appendEvents([record("e1", T0, [T0, T0 + 1]), record("e2", T0 + 1, [])]);
