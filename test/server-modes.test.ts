@@ -313,6 +313,8 @@ describe("bad values", () => {
         assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
       }
       removeDataDir(dir);
+      // The lock writes nothing beside its file (a busbar.lock-journal stayed after a SIGKILL).
+      assert.equal(existsSync(join(taken.dataDir, "busbar.lock-journal")), false);
       // The server that holds the directory is unharmed; once it stops (or dies), another may start.
       assert.equal((await fetch(`${taken.url}/readyz`)).status, 200);
       assert.equal(await taken.stop(), 0);

@@ -34,6 +34,7 @@ export function lockDataDir(dataDir: string): DataDirLock {
   try {
     // An exclusive transaction on an empty database: a POSIX lock on the file, no data written.
     db.pragma("locking_mode = EXCLUSIVE");
+    db.pragma("journal_mode = MEMORY"); // no busbar.lock-journal beside it while it runs
     db.exec("BEGIN EXCLUSIVE");
   } catch (e) {
     db.close();
