@@ -546,6 +546,39 @@ describe("dead-letter queues", () => {
     );
   });
 
+  it("receive an event its own account's queue or bus denies the rule by policy, without retries", async () => {
+    const dlq = await createQueue(sqs, "denied-letters");
+    const denying = (action: string, resource: string): string =>
+      JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Sid: "deny-all", Effect: "Deny", Principal: "*", Action: action, Resource: resource }],
+      });
+    await createQueue(sqs, "closed", { Policy: denying("sqs:SendMessage", queueArn("closed")) });
+    await events.send(new CreateEventBusCommand({ Name: "closed-bus" }));
+    const busArn = `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/closed-bus`;
+    await events.send(
+      new PutPermissionCommand({ EventBusName: "closed-bus", Policy: denying("events:PutEvents", busArn) }),
+    );
+    await rule("to-denying", { source: ["shop.denied"] });
+    await events.send(
+      new PutTargetsCommand({
+        Rule: "to-denying",
+        Targets: [
+          { Id: "queue", Arn: queueArn("closed"), DeadLetterConfig: { Arn: queueArn("denied-letters") } },
+          { Id: "bus", Arn: busArn, DeadLetterConfig: { Arn: queueArn("denied-letters") } },
+        ],
+      }),
+    );
+    await put("shop.denied", { n: 1 });
+    const got = await receive(dlq, 2, true);
+    const attr = (m: Message, k: string) => m.MessageAttributes?.[k]?.StringValue;
+    assert.deepEqual(got.map((m) => attr(m, "TARGET_ARN")).sort(), [busArn, queueArn("closed")].sort());
+    for (const m of got) {
+      assert.equal(attr(m, "ERROR_CODE"), "NO_PERMISSIONS");
+      assert.equal(attr(m, "RETRY_ATTEMPTS"), "0");
+    }
+  });
+
   it("receive an event for a queue ARN of another region, never delivered to the same name here", async () => {
     const here = await createQueue(sqs, "regional");
     const dlq = await createQueue(sqs, "region-dead-letters");

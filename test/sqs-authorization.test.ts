@@ -8,12 +8,26 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   CreateQueueCommand,
+  DeleteQueueCommand,
+  GetQueueAttributesCommand,
   GetQueueUrlCommand,
+  ListMessageMoveTasksCommand,
   ListQueuesCommand,
+  ListQueueTagsCommand,
+  PurgeQueueCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
   SetQueueAttributesCommand,
+  StartMessageMoveTaskCommand,
+  TagQueueCommand,
+  UntagQueueCommand,
 } from "@aws-sdk/client-sqs";
+import {
+  EventBridgeClient,
+  PutEventsCommand,
+  PutPermissionCommand,
+  RemovePermissionCommand,
+} from "@aws-sdk/client-eventbridge";
 import {
   removeDataDir,
   sqsClient,
@@ -178,6 +192,166 @@ describe("SQS authorization", () => {
     }
     partner.destroy();
     owner.destroy();
+  });
+
+  it("never grants another account the owner-only actions, whatever the queue's Policy says", async () => {
+    const owner = sqsClient(server.url);
+    const b = busbar("accounts", "create");
+    const partner = sqsClient(server.url, b);
+    const arn = `arn:aws:sqs:us-east-1:${ACCOUNT}:open-to-b`;
+    const { QueueUrl: open } = await owner.send(
+      new CreateQueueCommand({
+        QueueName: "open-to-b",
+        Attributes: {
+          Policy: JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Effect: "Allow",
+                Principal: { AWS: `arn:aws:iam::${b.accountId}:root` },
+                Action: "sqs:*",
+                Resource: arn,
+              },
+            ],
+          }),
+        },
+      }),
+    );
+    // A dead-letter queue, so that a move task from it is otherwise valid.
+    const redrive = JSON.stringify({ deadLetterTargetArn: arn, maxReceiveCount: 1 });
+    await owner.send(
+      new CreateQueueCommand({ QueueName: "feeds-open", Attributes: { RedrivePolicy: redrive } }),
+    );
+    const QueueUrl = open as string;
+    // What the policy may grant another account (SQS's list of cross-account actions) it does.
+    await partner.send(new SendMessageCommand({ QueueUrl, MessageBody: "from b" }));
+    await partner.send(new ReceiveMessageCommand({ QueueUrl }));
+    await partner.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["All"] }));
+    await partner.send(new PurgeQueueCommand({ QueueUrl }));
+    // The owner-only actions it does not.
+    for (const [what, call] of [
+      ["DeleteQueue", () => partner.send(new DeleteQueueCommand({ QueueUrl }))],
+      [
+        "SetQueueAttributes",
+        () => partner.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: { Policy: "" } })),
+      ],
+      ["TagQueue", () => partner.send(new TagQueueCommand({ QueueUrl, Tags: { by: "b" } }))],
+      ["UntagQueue", () => partner.send(new UntagQueueCommand({ QueueUrl, TagKeys: ["by"] }))],
+      ["ListQueueTags", () => partner.send(new ListQueueTagsCommand({ QueueUrl }))],
+      ["StartMessageMoveTask", () => partner.send(new StartMessageMoveTaskCommand({ SourceArn: arn }))],
+      ["ListMessageMoveTasks", () => partner.send(new ListMessageMoveTasksCommand({ SourceArn: arn }))],
+    ] as const) {
+      await assert.rejects(call(), { name: "AccessDenied", message: new RegExp(`sqs:${what}`) }, what);
+    }
+    const kept = await owner.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["Policy"] }));
+    assert.match(String(kept.Attributes?.Policy), /sqs:\*/);
+    partner.destroy();
+    owner.destroy();
+  });
+
+  it("applies a Deny of the queue's Policy to its own account's keys too", async () => {
+    const owner = sqsClient(server.url);
+    const arn = `arn:aws:sqs:us-east-1:${ACCOUNT}:no-sends`;
+    const { QueueUrl } = await owner.send(
+      new CreateQueueCommand({
+        QueueName: "no-sends",
+        Attributes: {
+          Policy: JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [{ Effect: "Deny", Principal: "*", Action: "sqs:SendMessage", Resource: arn }],
+          }),
+        },
+      }),
+    );
+    const policy = join(server.dataDir, "sqs-all.json");
+    writeFileSync(
+      policy,
+      JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Action: "sqs:*", Resource: "*" }],
+      }),
+    );
+    const key = sqsClient(server.url, busbar("keys", "create", "--account", ACCOUNT, "--policy", policy));
+    await assert.rejects(key.send(new SendMessageCommand({ QueueUrl, MessageBody: "x" })), {
+      name: "AccessDenied",
+      message: /sqs:SendMessage/,
+    });
+    await key.send(new ReceiveMessageCommand({ QueueUrl })); // not denied
+    // The operator's root key passes it, so that such a policy can always be changed.
+    await owner.send(new SendMessageCommand({ QueueUrl, MessageBody: "operator" }));
+    key.destroy();
+    owner.destroy();
+  });
+
+  it("tells another account AccessDenied, not whether a queue of that name exists", async () => {
+    const owner = sqsClient(server.url);
+    const { QueueUrl: real } = await owner.send(new CreateQueueCommand({ QueueName: "exists" }));
+    const b = busbar("accounts", "create");
+    const partner = sqsClient(server.url, b);
+    const missing = (real as string).replace(/exists$/, "does-not-exist");
+    for (const QueueUrl of [real as string, missing]) {
+      await assert.rejects(partner.send(new SendMessageCommand({ QueueUrl, MessageBody: "x" })), {
+        name: "AccessDenied",
+      });
+    }
+    for (const QueueName of ["exists", "does-not-exist"]) {
+      await assert.rejects(
+        partner.send(new GetQueueUrlCommand({ QueueName, QueueOwnerAWSAccountId: ACCOUNT })),
+        { name: "AccessDenied" },
+        QueueName,
+      );
+    }
+    // In its own account, a missing queue is still QueueDoesNotExist.
+    await assert.rejects(partner.send(new GetQueueUrlCommand({ QueueName: "does-not-exist" })), {
+      name: "QueueDoesNotExist",
+    });
+    await assert.rejects(owner.send(new SendMessageCommand({ QueueUrl: missing, MessageBody: "x" })), {
+      name: "QueueDoesNotExist",
+    });
+    partner.destroy();
+    owner.destroy();
+  });
+
+  it("applies a Deny of a bus policy to its own account's keys too", async () => {
+    const root = new EventBridgeClient({ endpoint: server.url, region: "us-east-1", credentials: TEST_ROOT });
+    await root.send(
+      new PutPermissionCommand({
+        Policy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Sid: "no-puts",
+              Effect: "Deny",
+              Principal: "*",
+              Action: "events:PutEvents",
+              Resource: `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/default`,
+            },
+          ],
+        }),
+      }),
+    );
+    try {
+      const policy = join(server.dataDir, "events-all.json");
+      writeFileSync(
+        policy,
+        JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Allow", Action: "events:*", Resource: "*" }],
+        }),
+      );
+      const key = busbar("keys", "create", "--account", ACCOUNT, "--policy", policy);
+      const events = new EventBridgeClient({ endpoint: server.url, region: "us-east-1", credentials: key });
+      const entry = { Source: "s", DetailType: "t", Detail: "{}" };
+      const denied = await events.send(new PutEventsCommand({ Entries: [entry] }));
+      assert.equal(denied.FailedEntryCount, 1);
+      assert.equal(denied.Entries?.[0]?.ErrorCode, "AccessDeniedException");
+      const operator = await root.send(new PutEventsCommand({ Entries: [entry] }));
+      assert.equal(operator.FailedEntryCount, 0);
+      events.destroy();
+    } finally {
+      await root.send(new RemovePermissionCommand({ StatementId: "no-puts" }));
+      root.destroy();
+    }
   });
 
   it("answers bad credentials in SQS's words", async () => {

@@ -102,6 +102,19 @@ export function parseResourcePolicy(json: string): ParsedPolicy {
   return parsePolicyDocument(json, "resource").policy;
 }
 
+/** Policies parsed before, by their text (a policy is asked on every request to its bus or queue). */
+const parsedPolicies = new Map<string, ParsedPolicy>();
+
+function parsedOnce(json: string): ParsedPolicy {
+  let parsed = parsedPolicies.get(json);
+  if (parsed === undefined) {
+    parsed = parseResourcePolicy(json);
+    if (parsedPolicies.size >= 1000) parsedPolicies.clear();
+    parsedPolicies.set(json, parsed);
+  }
+  return parsed;
+}
+
 /**
  * Validates a bus resource policy (PutPermission with `Policy`).
  * @throws MalformedPolicyError naming the offending element; PolicyLengthExceededError past 10 KB.
@@ -161,7 +174,7 @@ export function evaluateResourcePolicy(
   context: ResourceRequestContext,
 ): Decision {
   if (policy === undefined) return "ImplicitDeny";
-  const parsed = typeof policy === "string" ? parseResourcePolicy(policy) : policy;
+  const parsed = typeof policy === "string" ? parsedOnce(policy) : policy;
   let allowed = false;
   for (const statement of parsed.statements) {
     if (!principalMatches(statement, context)) continue;

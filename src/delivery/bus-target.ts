@@ -43,19 +43,18 @@ export class BusTargetInvoker implements TargetInvoker {
     // A bus of that name in another region (or partition) is not this one.
     if (bus === undefined || bus.arn !== target.arn)
       throw new DeliveryError("NO_RESOURCE", `Event bus ${target.arn} does not exist.`, { retryable: false });
-    if (bus.accountId !== accountId) {
-      const decision = evaluateResourcePolicy(bus.policy, {
-        principalAccountId: accountId,
-        action: "events:PutEvents",
-        resource: bus.arn,
-      });
-      if (decision !== "Allow")
-        throw new DeliveryError(
-          "NO_PERMISSIONS",
-          `The policy of event bus ${bus.arn} does not allow account ${accountId} to put events on it.`,
-          { retryable: false },
-        );
-    }
+    // Another account's bus must allow the rule's account; any bus's Deny that matches it stops it.
+    const decision = evaluateResourcePolicy(bus.policy, {
+      principalAccountId: accountId,
+      action: "events:PutEvents",
+      resource: bus.arn,
+    });
+    if (decision === "ExplicitDeny" || (bus.accountId !== accountId && decision !== "Allow"))
+      throw new DeliveryError(
+        "NO_PERMISSIONS",
+        `The policy of event bus ${bus.arn} does not allow account ${accountId} to put events on it.`,
+        { retryable: false },
+      );
     let record;
     const cut: Array<{ ruleName: string; targetId: string }> = [];
     try {

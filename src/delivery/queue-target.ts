@@ -35,24 +35,23 @@ async function sendToQueue(
   // A queue of the same name in this node's region is not the queue of another region (or partition).
   if (queue === undefined || queue.arn !== queueArn)
     throw new DeliveryError("NO_RESOURCE", `Queue ${queueArn} does not exist.`, { retryable: false });
-  if (queue.accountId !== accountId) {
-    // Across accounts, the queue's policy must let the rule send: by its account, or by the grant
-    // EventBridge's guide prescribes, to the service principal for the rule (aws:SourceArn).
-    const decision = evaluateResourcePolicy(queue.attributes.Policy, {
-      principalAccountId: accountId,
-      principalService: EVENTS_SERVICE_PRINCIPAL,
-      sourceArn: ruleArn,
-      sourceAccount: accountId,
-      action: "sqs:SendMessage",
-      resource: queue.arn,
-    });
-    if (decision !== "Allow")
-      throw new DeliveryError(
-        "NO_PERMISSIONS",
-        `The policy of queue ${queueArn} does not allow rule ${ruleArn} of account ${accountId} to send messages to it.`,
-        { retryable: false },
-      );
-  }
+  // Across accounts, the queue's policy must let the rule send: by its account, or by the grant
+  // EventBridge's guide prescribes, to the service principal for the rule (aws:SourceArn). In the
+  // queue's own account, only a Deny of it that matches the rule stops it.
+  const decision = evaluateResourcePolicy(queue.attributes.Policy, {
+    principalAccountId: accountId,
+    principalService: EVENTS_SERVICE_PRINCIPAL,
+    sourceArn: ruleArn,
+    sourceAccount: accountId,
+    action: "sqs:SendMessage",
+    resource: queue.arn,
+  });
+  if (decision === "ExplicitDeny" || (queue.accountId !== accountId && decision !== "Allow"))
+    throw new DeliveryError(
+      "NO_PERMISSIONS",
+      `The policy of queue ${queueArn} does not allow rule ${ruleArn} of account ${accountId} to send messages to it.`,
+      { retryable: false },
+    );
   let outcome;
   try {
     [outcome] = await queues.send(queue, [entry], { accountId, senderId: SENDER_ID });

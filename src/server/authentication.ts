@@ -37,7 +37,10 @@ export interface Principal {
   /**
    * Whether the caller may perform `action` on a resource owned by `ownerAccountId`: as
    * {@link allowed} in its own account; across accounts, its identity must allow it and the resource's
-   * `policy` must admit the caller's account.
+   * `policy` must admit the caller's account. A `Deny` of the policy that matches the caller applies in
+   * every account, its owner's included ("an explicit deny in any policy overrides any allow"); only
+   * the operator's root key (of the server's own account) passes it, so that a policy that denies
+   * everyone everything can still be changed.
    */
   allowedOn(action: string, resource: string, ownerAccountId: string, policy: string | undefined): boolean;
 }
@@ -107,12 +110,14 @@ export function principalOf(
     allowed,
     identityAllows,
     allowedOn(action, resource, ownerAccountId, policy) {
-      if (ownerAccountId === key.accountId || superRoot) return allowed(action, resource);
-      return (
-        identityAllows(action, resource) &&
-        policy !== undefined &&
-        evaluateResourcePolicy(policy, { principalAccountId: key.accountId, action, resource }) === "Allow"
-      );
+      if (superRoot) return true;
+      const decision =
+        policy === undefined
+          ? "ImplicitDeny"
+          : evaluateResourcePolicy(policy, { principalAccountId: key.accountId, action, resource });
+      if (decision === "ExplicitDeny") return false;
+      if (ownerAccountId === key.accountId) return allowed(action, resource);
+      return identityAllows(action, resource) && decision === "Allow";
     },
   };
 }

@@ -12,7 +12,7 @@ import {
   type EntryOutcome,
   type SentMessage,
 } from "../../queues/index.js";
-import type { Queue, Tag } from "../../store/index.js";
+import type { Queue, QueueRef, Tag } from "../../store/index.js";
 import type { Input } from "../input.js";
 import type { SqsContext, SqsOperation } from "./context.js";
 import { batchEntries, optionalInt, optionalText, requiredText, stringList, stringMap } from "./input.js";
@@ -47,12 +47,53 @@ function deny(ctx: SqsContext, action: string, resource: string): QueueError {
   );
 }
 
+/**
+ * What a queue's policy cannot grant another account: "Cross-account permissions don't apply to the
+ * following actions" (SQS Developer Guide, limitations of custom policies). Its own account's keys
+ * still meet the policy's Deny statements.
+ * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-limitations-of-custom-policies.html
+ */
+const OWNER_ONLY = new Set([
+  "AddPermission",
+  "CancelMessageMoveTask",
+  "CreateQueue",
+  "DeleteQueue",
+  "ListMessageMoveTasks",
+  "ListQueues",
+  "ListQueueTags",
+  "RemovePermission",
+  "SetQueueAttributes",
+  "StartMessageMoveTask",
+  "TagQueue",
+  "UntagQueue",
+]);
+
 /** Throws AccessDenied unless the caller may perform `sqs:<operation>` on the queue. */
 function authorize(ctx: SqsContext, operation: string, queue: Queue): void {
   const action = `sqs:${operation}`;
-  if (!ctx.caller.allowedOn(action, queue.arn, queue.accountId, queue.attributes.Policy)) {
+  const crossAccount = ctx.caller.accountId !== queue.accountId;
+  // Without a policy, another account's key is refused (the operator's root key aside).
+  const policy = crossAccount && OWNER_ONLY.has(operation) ? undefined : queue.attributes.Policy;
+  if (!ctx.caller.allowedOn(action, queue.arn, queue.accountId, policy)) {
     throw deny(ctx, action, queue.arn);
   }
+}
+
+/**
+ * QueueDoesNotExist for a missing queue of the caller's account; for another account's, AccessDenied
+ * unless the caller could act on whatever is there without a policy (the operator's root key), so
+ * that other accounts cannot learn which queue names exist.
+ */
+function missingQueue(ctx: SqsContext, operation: string, ref: QueueRef): QueueError {
+  const arn = ctx.queues.arnOf(ref);
+  const action = `sqs:${operation}`;
+  if (
+    ref.accountId !== ctx.caller.accountId &&
+    !ctx.caller.allowedOn(action, arn, ref.accountId, undefined)
+  ) {
+    return deny(ctx, action, arn);
+  }
+  return noSuchQueue();
 }
 
 /** The queue named by the request's QueueUrl, after authorizing `sqs:<operation>` on it. */
@@ -66,7 +107,7 @@ async function queueOf(ctx: SqsContext, input: Input, operation: string): Promis
     );
   }
   const queue = await ctx.queues.findQueue(ref);
-  if (queue === undefined) throw noSuchQueue();
+  if (queue === undefined) throw missingQueue(ctx, operation, ref);
   authorize(ctx, operation, queue);
   return queue;
 }
@@ -121,8 +162,9 @@ const getQueueUrl: SqsOperation = async (ctx, input) => {
   }
   if (typeof name !== "string") throw new QueueError("MalformedInput", "QueueName must be a string.");
   const owner = optionalText(input, "QueueOwnerAWSAccountId") ?? ctx.caller.accountId;
-  const queue = await ctx.queues.findQueue({ accountId: owner, name });
-  if (queue === undefined) throw noSuchQueue();
+  const ref = { accountId: owner, name };
+  const queue = await ctx.queues.findQueue(ref);
+  if (queue === undefined) throw missingQueue(ctx, "GetQueueUrl", ref);
   authorize(ctx, "GetQueueUrl", queue);
   return { QueueUrl: urlOf(ctx, queue) };
 };
