@@ -119,6 +119,40 @@ describe("access keys with policies", () => {
         },
       );
     }
+    // Nor to a webhook or a broker without events:InvokeEndpoint on its URL (which events:* includes).
+    for (const arn of ["https://collector.example/in", "nats://collector.example:4222/all"]) {
+      await assert.rejects(
+        eb.send(new PutTargetsCommand({ Rule: "allowed", Targets: [{ Id: "t", Arn: arn }] })),
+        {
+          name: "AccessDeniedException",
+          message: new RegExp(`not authorized to perform events:InvokeEndpoint on resource ${arn}`),
+        },
+      );
+    }
+    // With it (on "*": policies name resources by ARN, and an endpoint has none), it may.
+    const hooks = join(server.dataDir, "hooks-policy.json");
+    writeFileSync(
+      hooks,
+      JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Effect: "Allow",
+            Action: ["events:PutRule", "events:PutTargets", "events:InvokeEndpoint"],
+            Resource: "*",
+          },
+        ],
+      }),
+    );
+    const hooker = client(
+      printedJson<NewKey>(busbar("keys", "create", "--account", ACCOUNT, "--policy", hooks)),
+    );
+    await hooker.send(new PutRuleCommand({ Name: "hooked", EventPattern: '{"source":["s"]}' }));
+    const hooked = await hooker.send(
+      new PutTargetsCommand({ Rule: "hooked", Targets: [{ Id: "t", Arn: "https://collector.example/in" }] }),
+    );
+    assert.equal(hooked.FailedEntryCount, 0);
+    hooker.destroy();
     // Nor as a dead-letter queue: of a target (whose own Arn the key may use), or of a bus.
     const deadLetter = { Arn: `arn:aws:sqs:us-east-1:${ACCOUNT}:not-mine` };
     await assert.rejects(

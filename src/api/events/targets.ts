@@ -45,11 +45,18 @@ const SUPPORTED_TARGETS = [
   /^(nats|amqps?|mqtts?|rediss?):\/\//i,
 ];
 
-/** The action a target performs on its ARN each time it is invoked, for those that act on Busbar's own resources. */
+/**
+ * The action a target performs on its ARN each time it is invoked: on Busbar's own resources, or
+ * `events:InvokeEndpoint` (Busbar's own action, which `events:*` includes) on a webhook URL or broker
+ * URI, so that a key allowed only PutRule and PutTargets cannot send every event to an address of its
+ * choosing (EventBridge reaches HTTP endpoints only through API destinations, which need
+ * events:InvokeApiDestination).
+ */
 function targetAction(arn: string): string | undefined {
   if (/^arn:aws[a-z-]*:sqs:/.test(arn)) return "sqs:SendMessage";
   if (/^arn:aws[a-z-]*:events:[^:]*:\d{12}:event-bus\//.test(arn)) return "events:PutEvents";
   if (/^arn:aws[a-z-]*:events:[^:]*:\d{12}:api-destination\//.test(arn)) return "events:InvokeApiDestination";
+  if (isWebhookArn(arn) || isBrokerUri(arn)) return "events:InvokeEndpoint";
   return undefined;
 }
 
