@@ -39,6 +39,7 @@ export {
   addPermission,
   evaluateResourcePolicy,
   parseResourcePolicy,
+  policyAdmits,
   removePermission,
   validateResourcePolicy,
   type PermissionCondition,

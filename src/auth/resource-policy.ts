@@ -189,6 +189,15 @@ export function evaluateResourcePolicy(
   return allowed ? "Allow" : "ImplicitDeny";
 }
 
+/**
+ * Whether a resource policy's decision lets its principal act: an Allow does; in the resource's own
+ * account, no matching statement does too (the caller's own policies decide there); a matching Deny
+ * never does, in any account.
+ */
+export function policyAdmits(decision: Decision, ownAccount: boolean): boolean {
+  return decision === "Allow" || (ownAccount && decision === "ImplicitDeny");
+}
+
 function permissionStatement(grant: PermissionGrant): Record<string, unknown> {
   if (!STATEMENT_ID.test(grant.statementId)) {
     throw new InvalidPermissionError("StatementId", "must be 1 to 64 characters of a-z, A-Z, 0-9, - and _");

@@ -4,7 +4,7 @@
  * own deliveries are committed, exactly as if it had been put there.
  * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cross-account.html
  */
-import { evaluateResourcePolicy } from "../auth/index.js";
+import { evaluateResourcePolicy, policyAdmits } from "../auth/index.js";
 import { parseArn, type RuleRegistry } from "../buses/index.js";
 import { forwardedRecord } from "../ingest/index.js";
 import type { EventBus, IngestRecord } from "../store/index.js";
@@ -49,7 +49,7 @@ export class BusTargetInvoker implements TargetInvoker {
       action: "events:PutEvents",
       resource: bus.arn,
     });
-    if (decision === "ExplicitDeny" || (bus.accountId !== accountId && decision !== "Allow"))
+    if (!policyAdmits(decision, bus.accountId === accountId))
       throw new DeliveryError(
         "NO_PERMISSIONS",
         `The policy of event bus ${bus.arn} does not allow account ${accountId} to put events on it.`,

@@ -3,7 +3,7 @@
  * queue service, so that they get every check and digest a SendMessage gets.
  * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html
  */
-import { evaluateResourcePolicy } from "../auth/index.js";
+import { evaluateResourcePolicy, policyAdmits } from "../auth/index.js";
 import { QueueError, parseQueueArn, type QueueService } from "../queues/index.js";
 import { sqsBody, sqsText } from "./sqs-text.js";
 import { DeliveryError, type Invocation, type TargetInvoker } from "./types.js";
@@ -46,7 +46,7 @@ async function sendToQueue(
     action: "sqs:SendMessage",
     resource: queue.arn,
   });
-  if (decision === "ExplicitDeny" || (queue.accountId !== accountId && decision !== "Allow"))
+  if (!policyAdmits(decision, queue.accountId === accountId))
     throw new DeliveryError(
       "NO_PERMISSIONS",
       `The policy of queue ${queueArn} does not allow rule ${ruleArn} of account ${accountId} to send messages to it.`,

@@ -3,12 +3,14 @@
  * the key its account and policies. A {@link Principal} then answers what the caller may do: the root
  * key of the default account anything; an account's root key anything in its account; other keys
  * what their IAM-style policies allow (explicit Deny wins). Across accounts, the resource's own policy
- * (a bus policy, a queue's Policy attribute) must admit the caller's account as well.
+ * (a bus policy, a queue's Policy attribute) must admit the caller's account as well, and a Deny of
+ * it holds in every account.
  */
 import {
   UnrecognizedClientError,
   evaluate,
   evaluateResourcePolicy,
+  policyAdmits,
   parsePolicy,
   verifySignature,
   type ParsedPolicy,
@@ -115,9 +117,9 @@ export function principalOf(
         policy === undefined
           ? "ImplicitDeny"
           : evaluateResourcePolicy(policy, { principalAccountId: key.accountId, action, resource });
-      if (decision === "ExplicitDeny") return false;
-      if (ownerAccountId === key.accountId) return allowed(action, resource);
-      return identityAllows(action, resource) && decision === "Allow";
+      const ownAccount = ownerAccountId === key.accountId;
+      if (!policyAdmits(decision, ownAccount)) return false;
+      return ownAccount ? allowed(action, resource) : identityAllows(action, resource);
     },
   };
 }
