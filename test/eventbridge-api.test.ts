@@ -428,6 +428,20 @@ describe("PutEvents", () => {
     assert.match(r.Entries?.[3]?.ErrorMessage ?? "", /Source/);
     assert.equal(r.Entries?.[4]?.ErrorCode, "ResourceNotFoundException");
     assert.ok(r.Entries?.[5]?.EventId);
+    // A request none of whose entries has Source, DetailType and Detail fails whole (the mixed one
+    // above fails only the entry), as PutEventsRequestEntry documents.
+    for (const entries of [
+      [{ DetailType: "x", Detail: "{}" }],
+      [
+        { Source: "shop", Detail: "{}" },
+        { Source: "shop", DetailType: "x" },
+      ],
+    ]) {
+      await assert.rejects(eb.send(new PutEventsCommand({ Entries: entries })), {
+        name: "ValidationException",
+        message: /No entry has all of Source, DetailType and Detail/,
+      });
+    }
     const empty = await eb.send(
       new PutEventsCommand({
         Entries: [{ Source: "shop", DetailType: "x", Detail: "{}", EventBusName: "" }],

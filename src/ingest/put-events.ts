@@ -138,6 +138,13 @@ function acceptAll(ctx: PutEventsContext, entries: readonly unknown[]): Accepted
   if (total > MAX_ENTRIES_SIZE) {
     throw new PutEventsRequestError("Total size of the entries in the request is over the limit.");
   }
+  // "If you submit a request in which none of the entries have each of these properties, EventBridge
+  // fails the entire request" (PutEventsRequestEntry: Source, DetailType, Detail).
+  if (entries.length > 0 && !entries.some(hasRequiredMembers)) {
+    throw new PutEventsRequestError(
+      "No entry has all of Source, DetailType and Detail: at least one entry of a request must have them.",
+    );
+  }
   const results: EntryResult[] = [];
   const records: IngestRecord[] = [];
   entries.forEach((raw, index) => {
@@ -149,6 +156,13 @@ function acceptAll(ctx: PutEventsContext, entries: readonly unknown[]): Accepted
     }
   });
   return { results, records };
+}
+
+/** Whether an entry has each of the members EventBridge requires (whatever their values are worth). */
+function hasRequiredMembers(raw: unknown): boolean {
+  if (raw === null || typeof raw !== "object") return false;
+  const { Source, DetailType, Detail } = raw as PutEventsEntry;
+  return [Source, DetailType, Detail].every((m) => typeof m === "string" && m.length > 0);
 }
 
 function acceptEntry(
