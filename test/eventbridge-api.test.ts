@@ -184,6 +184,18 @@ describe("rules and targets", () => {
       "ResourceNotFoundException",
       /placed does not exist/,
     );
+    // Another account's default bus is named as that account's, not as the caller's own.
+    await rejects(
+      eb.send(
+        new PutRuleCommand({
+          Name: "elsewhere",
+          EventPattern: '{"source":["s"]}',
+          EventBusName: "arn:aws:events:us-east-1:111111111111:event-bus/default",
+        }),
+      ),
+      "ResourceNotFoundException",
+      /^Event bus default does not exist in account 111111111111\.$/,
+    );
   });
   it("rejects invalid patterns with the reason, and rules without pattern or schedule", async () => {
     await rejects(

@@ -57,7 +57,11 @@ export async function existingBus(
   if (action !== undefined && accountId !== ctx.caller.accountId)
     ctx.authorize(action, busArn(ctx.region, accountId, name));
   const bus = await ctx.store.getBus(accountId, name);
-  if (bus === undefined) throw new ApiError("ResourceNotFoundException", `Event bus ${name} does not exist.`);
+  if (bus === undefined) {
+    // Another account's `default` is not the caller's: say whose.
+    const whose = accountId === ctx.caller.accountId ? "" : ` in account ${accountId}`;
+    throw new ApiError("ResourceNotFoundException", `Event bus ${name} does not exist${whose}.`);
+  }
   return bus;
 }
 
