@@ -101,6 +101,26 @@ describe("event buses", () => {
     await eb.send(new DeleteEventBusCommand({ Name: "orders" }));
     await rejects(eb.send(new DescribeEventBusCommand({ Name: "orders" })), "ResourceNotFoundException");
   });
+  it("keeps a bus's LogConfig and describes it (it sends no logs)", async () => {
+    const made = await eb.send(
+      new CreateEventBusCommand({ Name: "logged", LogConfig: { IncludeDetail: "FULL", Level: "INFO" } }),
+    );
+    assert.deepEqual(made.LogConfig, { IncludeDetail: "FULL", Level: "INFO" });
+    const described = async () => (await eb.send(new DescribeEventBusCommand({ Name: "logged" }))).LogConfig;
+    assert.deepEqual(await described(), { IncludeDetail: "FULL", Level: "INFO" });
+    // Left out of an update, it stays; given, it is replaced.
+    await eb.send(new UpdateEventBusCommand({ Name: "logged", Description: "d" }));
+    assert.deepEqual(await described(), { IncludeDetail: "FULL", Level: "INFO" });
+    const updated = await eb.send(new UpdateEventBusCommand({ Name: "logged", LogConfig: { Level: "OFF" } }));
+    assert.deepEqual(updated.LogConfig, { Level: "OFF" });
+    assert.deepEqual(await described(), { Level: "OFF" });
+    await rejects(
+      eb.send(new CreateEventBusCommand({ Name: "badlog", LogConfig: { Level: "LOUD" as "OFF" } })),
+      "ValidationException",
+      /LogConfig.Level.*OFF, ERROR, INFO, TRACE/,
+    );
+    assert.equal((await eb.send(new DescribeEventBusCommand({}))).LogConfig, undefined);
+  });
   it("rejects duplicates, bad names, and deleting the default bus", async () => {
     await eb.send(new CreateEventBusCommand({ Name: "dup" }));
     await rejects(eb.send(new CreateEventBusCommand({ Name: "dup" })), "ResourceAlreadyExistsException");

@@ -36,6 +36,8 @@ export interface EventBus {
   readonly deadLetterArn?: string;
   /** Resource policy document (JSON text), from PutPermission or a full policy. */
   readonly policy?: string;
+  /** The API's LogConfig as JSON text (`{"IncludeDetail", "Level"}`), kept and described, not acted on. */
+  readonly logConfig?: string;
   readonly createdAt: number;
   readonly lastModifiedAt: number;
 }

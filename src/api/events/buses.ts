@@ -11,6 +11,7 @@ import {
   ARN,
   BUS_NAME,
   BUS_NAME_OR_ARN,
+  oneOf,
   optionalObject,
   optionalString,
   requiredString,
@@ -103,9 +104,33 @@ function describe(bus: EventBus): Record<string, unknown> {
     ...(bus.kmsKeyIdentifier !== undefined && { KmsKeyIdentifier: bus.kmsKeyIdentifier }),
     ...(bus.deadLetterArn !== undefined && { DeadLetterConfig: { Arn: bus.deadLetterArn } }),
     ...(bus.policy !== undefined && { Policy: bus.policy }),
+    ...logConfigOf(bus),
     CreationTime: epochSeconds(bus.createdAt),
     LastModifiedTime: epochSeconds(bus.lastModifiedAt),
   };
+}
+
+/**
+ * LogConfig as given (`IncludeDetail`: NONE or FULL, `Level`: OFF, ERROR, INFO or TRACE), as stored
+ * JSON text; undefined when absent. Busbar keeps and describes it (so that tools that set it see
+ * it again) but sends no logs.
+ */
+function readLogConfig(input: Input): string | undefined {
+  const given = optionalObject(input, "LogConfig");
+  if (given === undefined) return undefined;
+  const detail = optionalString(given, "IncludeDetail");
+  const level = optionalString(given, "Level");
+  return JSON.stringify({
+    ...(detail !== undefined && {
+      IncludeDetail: oneOf("LogConfig.IncludeDetail", detail, ["NONE", "FULL"]),
+    }),
+    ...(level !== undefined && { Level: oneOf("LogConfig.Level", level, ["OFF", "ERROR", "INFO", "TRACE"]) }),
+  });
+}
+
+/** A bus's LogConfig member for a reply, if it has one. */
+function logConfigOf(bus: EventBus): { LogConfig?: unknown } {
+  return bus.logConfig === undefined ? {} : { LogConfig: JSON.parse(bus.logConfig) as unknown };
 }
 
 /** A KMS key's id, ARN, alias or alias ARN (the API model's KmsKeyIdentifier). */
@@ -116,6 +141,7 @@ const createEventBus: Operation = async (ctx, input) => {
   const description = optionalString(input, "Description", { max: 512 });
   const kms = optionalString(input, "KmsKeyIdentifier", KMS_KEY_IDENTIFIER);
   const dlq = deadLetterArn(ctx, input);
+  const logConfig = readLogConfig(input);
   optionalString(input, "EventSourceName", { min: 1, max: 256 });
   const tags = readTags(input, false);
   const arn = busArn(ctx.region, ctx.caller.accountId, name);
@@ -138,6 +164,7 @@ const createEventBus: Operation = async (ctx, input) => {
     ...(description !== undefined && { description }),
     ...(kms !== undefined && { kmsKeyIdentifier: kms }),
     ...(dlq !== undefined && { deadLetterArn: dlq }),
+    ...(logConfig !== undefined && { logConfig }),
     createdAt: now,
     lastModifiedAt: now,
   };
@@ -149,6 +176,7 @@ const createEventBus: Operation = async (ctx, input) => {
     ...(description !== undefined && { Description: description }),
     ...(kms !== undefined && { KmsKeyIdentifier: kms }),
     ...(dlq !== undefined && { DeadLetterConfig: { Arn: dlq } }),
+    ...logConfigOf(bus),
   };
 };
 
@@ -172,7 +200,7 @@ const listEventBuses: Operation = async (ctx, input) => {
   });
   return {
     EventBuses: page.items.map((b) => {
-      const { KmsKeyIdentifier: _k, DeadLetterConfig: _d, ...rest } = describe(b);
+      const { KmsKeyIdentifier: _k, DeadLetterConfig: _d, LogConfig: _l, ...rest } = describe(b);
       return rest;
     }),
     ...nextTokenOf(page),
@@ -185,10 +213,11 @@ const updateEventBus: Operation = async (ctx, input) => {
   const description = optionalString(input, "Description", { max: 512 });
   const kms = optionalString(input, "KmsKeyIdentifier", KMS_KEY_IDENTIFIER);
   const dlq = deadLetterArn(ctx, input);
-  // Omitted, DeadLetterConfig stays as it was (as Description does); `{}` (no Arn) removes it. An
-  // omitted KmsKeyIdentifier goes back to the default key, as the API reference says.
+  const logConfig = readLogConfig(input) ?? bus.logConfig;
+  // Omitted, DeadLetterConfig stays as it was (as Description and LogConfig do); `{}` (no Arn) removes
+  // it. An omitted KmsKeyIdentifier goes back to the default key, as the API reference says.
   const keptDlq = optionalObject(input, "DeadLetterConfig") === undefined ? bus.deadLetterArn : dlq;
-  const { description: _d, kmsKeyIdentifier: _k, deadLetterArn: _q, ...base } = bus;
+  const { description: _d, kmsKeyIdentifier: _k, deadLetterArn: _q, logConfig: _l, ...base } = bus;
   const updated: EventBus = {
     ...base,
     ...(description !== undefined
@@ -196,6 +225,7 @@ const updateEventBus: Operation = async (ctx, input) => {
       : bus.description !== undefined && { description: bus.description }),
     ...(kms !== undefined && { kmsKeyIdentifier: kms }),
     ...(keptDlq !== undefined && { deadLetterArn: keptDlq }),
+    ...(logConfig !== undefined && { logConfig }),
     lastModifiedAt: Date.now(),
   };
   if (!(await ctx.store.updateBus(updated)))
@@ -207,6 +237,7 @@ const updateEventBus: Operation = async (ctx, input) => {
     ...(updated.description !== undefined && { Description: updated.description }),
     ...(updated.kmsKeyIdentifier !== undefined && { KmsKeyIdentifier: updated.kmsKeyIdentifier }),
     ...(updated.deadLetterArn !== undefined && { DeadLetterConfig: { Arn: updated.deadLetterArn } }),
+    ...logConfigOf(updated),
   };
 };
 

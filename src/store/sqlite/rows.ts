@@ -42,6 +42,7 @@ export interface BusRow {
   readonly kmsKeyIdentifier: string | null;
   readonly deadLetterArn: string | null;
   readonly policy: string | null;
+  readonly logConfig: string | null;
   readonly createdAt: number;
   readonly lastModifiedAt: number;
 }
@@ -111,6 +112,7 @@ export function toBus(row: BusRow): EventBus {
   if (row.kmsKeyIdentifier !== null) bus.kmsKeyIdentifier = row.kmsKeyIdentifier;
   if (row.deadLetterArn !== null) bus.deadLetterArn = row.deadLetterArn;
   if (row.policy !== null) bus.policy = row.policy;
+  if (row.logConfig !== null) bus.logConfig = row.logConfig;
   return bus;
 }
 
@@ -124,6 +126,7 @@ export function fromBus(bus: EventBus): BusRow {
     kmsKeyIdentifier: bus.kmsKeyIdentifier ?? null,
     deadLetterArn: bus.deadLetterArn ?? null,
     policy: bus.policy ?? null,
+    logConfig: bus.logConfig ?? null,
     createdAt: bus.createdAt,
     lastModifiedAt: bus.lastModifiedAt,
   };

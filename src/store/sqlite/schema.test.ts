@@ -45,13 +45,14 @@ function writeVersion2(path: string): void {
 
 describe("SQLite schema", () => {
   it("migrates a database at version 2, keeping its data", async () => {
-    assert.equal(SCHEMA_VERSION, 4);
+    assert.equal(SCHEMA_VERSION, 5);
     await inDataDir(async (dataDir) => {
       const path = join(dataDir, DEFAULT_SQLITE_FILE_NAME);
       writeVersion2(path);
       const store = openSqliteStore({ dataDir });
       try {
         assert.equal((await store.getBus("111111111111", "default"))?.arn, "arn:bus");
+        assert.equal((await store.getBus("111111111111", "default"))?.logConfig, undefined);
         assert.equal((await store.getQueue("111111111111", "q"))?.arn, "arn:q");
         assert.equal(await store.countDeliveries(), 2);
         assert.equal(await store.completeDeliveries([{ eventId: "e1", id: "d1" }]), 1);

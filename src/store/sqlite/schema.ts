@@ -253,6 +253,11 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE queue_messages ADD COLUMN body_md5 TEXT;
   `,
+
+  // 4 → 5: a bus's LogConfig (JSON text), kept and described.
+  `
+  ALTER TABLE buses ADD COLUMN log_config TEXT;
+  `,
 ];
 
 /** The schema version this build writes: the number of migrations. */

@@ -29,7 +29,8 @@ export interface TargetParams extends RuleKey {
 }
 
 const BUS_COLUMNS = `account_id AS accountId, name, arn, description, kms_key_identifier AS kmsKeyIdentifier,
-  dead_letter_arn AS deadLetterArn, policy, created_at AS createdAt, last_modified_at AS lastModifiedAt`;
+  dead_letter_arn AS deadLetterArn, policy, log_config AS logConfig, created_at AS createdAt,
+  last_modified_at AS lastModifiedAt`;
 const RULE_COLUMNS = `account_id AS accountId, bus_name AS busName, name, arn, event_pattern AS eventPattern,
   schedule_expression AS scheduleExpression, state, description, role_arn AS roleArn,
   managed_by AS managedBy, created_by AS createdBy, created_at AS createdAt,
@@ -78,14 +79,14 @@ export function prepareStatements(db: Database.Database) {
 
     insertBus: db.prepare<[BusRow]>(
       `INSERT INTO buses (account_id, name, arn, description, kms_key_identifier, dead_letter_arn, policy,
-         created_at, last_modified_at)
+         log_config, created_at, last_modified_at)
        VALUES (@accountId, @name, @arn, @description, @kmsKeyIdentifier, @deadLetterArn, @policy,
-         @createdAt, @lastModifiedAt)
+         @logConfig, @createdAt, @lastModifiedAt)
        ON CONFLICT DO NOTHING`,
     ),
     updateBus: db.prepare<[BusRow]>(
       `UPDATE buses SET arn = @arn, description = @description, kms_key_identifier = @kmsKeyIdentifier,
-         dead_letter_arn = @deadLetterArn, policy = @policy, created_at = @createdAt,
+         dead_letter_arn = @deadLetterArn, policy = @policy, log_config = @logConfig, created_at = @createdAt,
          last_modified_at = @lastModifiedAt
        WHERE account_id = @accountId AND name = @name`,
     ),
