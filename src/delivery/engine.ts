@@ -932,12 +932,14 @@ export class DeliveryEngine {
   ): Promise<void> {
     const now = this.#now();
     if (error.retryable) {
+      const jitter = Math.random();
       const next = nextAttempt(
         policy,
         job.attempts,
         job.event.ingestedAt,
         now,
-        retryDelayMs(job.attempts, this.#o.backoff, error.retryAfterMs),
+        retryDelayMs(job.attempts, this.#o.backoff, error.retryAfterMs, () => jitter),
+        retryDelayMs(job.attempts, this.#o.backoff, undefined, () => jitter),
       );
       if ("dueAt" in next) {
         this.reschedule(job, next.dueAt, ruleArn, target, error);

@@ -66,6 +66,23 @@ describe("nextAttempt", () => {
   it("stops when the next attempt would come after the event's age limit", () => {
     assert.deepEqual(nextAttempt(policy, 1, 0, 59_000, 2000), { exhausted: "MaximumEventAgeInSeconds" });
   });
+  it("makes one last attempt as the age runs out when only a Retry-After reaches past it", () => {
+    // Backoff 2 s would fit; the target asked for an hour: one attempt 1 s before the limit.
+    assert.deepEqual(nextAttempt(policy, 1, 0, 10_000, 3_600_000, 2000), { dueAt: 59_000 });
+    // That attempt failing the same way is the end: the backoff alone no longer fits.
+    assert.deepEqual(nextAttempt(policy, 2, 0, 59_000, 3_600_000, 2000), {
+      exhausted: "MaximumEventAgeInSeconds",
+    });
+    // Nor when the backoff alone would pass the limit, or the retries are spent.
+    assert.deepEqual(nextAttempt(policy, 1, 0, 57_500, 3_600_000, 2000), {
+      exhausted: "MaximumEventAgeInSeconds",
+    });
+    assert.deepEqual(nextAttempt(policy, 3, 0, 10_000, 3_600_000, 2000), {
+      exhausted: "MaximumRetryAttempts",
+    });
+    // A Retry-After that fits is waited out as asked.
+    assert.deepEqual(nextAttempt(policy, 1, 0, 10_000, 30_000, 2000), { dueAt: 40_000 });
+  });
   it("does not retry at all with MaximumRetryAttempts 0", () => {
     assert.deepEqual(nextAttempt({ ...policy, maxRetryAttempts: 0 }, 1, 0, 0, 10), {
       exhausted: "MaximumRetryAttempts",

@@ -69,9 +69,13 @@ export function retryDelayMs(
   return Math.round(Math.max(delay, Math.min(retryAfterMs ?? 0, MAX_RETRY_AFTER_MS)));
 }
 
+/** How long before its MaximumEventAgeInSeconds runs out a last-chance attempt is made. */
+export const LAST_CHANCE_MARGIN_MS = 1000;
+
 /**
  * What to do after a failed attempt: retry at `dueAt`, or stop because a limit is reached (the
- * event's age by the time of the next attempt, or the number of retries).
+ * event's age by the time of the next attempt, or the number of retries). `delayMs` is the wait the
+ * retry needs (the backoff, or the target's longer Retry-After), `backoffMs` the backoff alone.
  */
 export function nextAttempt(
   policy: RetryPolicy,
@@ -79,9 +83,16 @@ export function nextAttempt(
   ingestedAt: number,
   now: number,
   delayMs: number,
+  backoffMs: number = delayMs,
 ): { readonly dueAt: number } | { readonly exhausted: ExhaustedRetryCondition } {
   if (attemptsMade > policy.maxRetryAttempts) return { exhausted: "MaximumRetryAttempts" };
   const dueAt = now + delayMs;
-  if (dueAt - ingestedAt > policy.maxEventAgeMs) return { exhausted: "MaximumEventAgeInSeconds" };
+  const lastMoment = ingestedAt + policy.maxEventAgeMs - LAST_CHANCE_MARGIN_MS;
+  if (dueAt - ingestedAt > policy.maxEventAgeMs) {
+    // A target that asked (Retry-After) to wait past the event's age, when the backoff alone would
+    // still have allowed a retry, gets one last attempt as the age runs out rather than none.
+    if (now + backoffMs <= lastMoment) return { dueAt: lastMoment };
+    return { exhausted: "MaximumEventAgeInSeconds" };
+  }
   return { dueAt };
 }
