@@ -146,6 +146,72 @@ describe("broker targets", () => {
     }
   });
 
+  it("label what they publish as JSON, or as text when an InputTransformer made text of the event", async (t) => {
+    if (down.length > 0) {
+      t.skip(`brokers down: ${down.join(", ")}`);
+      return;
+    }
+    const tag = randomUUID().slice(0, 8);
+    const nc = await natsConnect({ servers: "127.0.0.1:4222" });
+    const natsGot = (subject: string) =>
+      new Promise<[string, string | undefined]>((resolve) => {
+        const sub = nc.subscribe(subject, { max: 1 });
+        void (async () => {
+          for await (const m of sub) resolve([m.string(), m.headers?.get("Content-Type")]);
+        })();
+      });
+    const textGot = natsGot(`busbar.text.${tag}`);
+    const jsonGot = natsGot(`busbar.json.${tag}`);
+    const conn = await amqp.connect("amqp://guest:guest@127.0.0.1:5672");
+    const ch = await conn.createChannel();
+    const { queue } = await ch.assertQueue("", { exclusive: true });
+    await ch.bindQueue(queue, "amq.topic", `busbar.text.${tag}`);
+    const amqpGot = new Promise<[string, unknown]>((resolve) => {
+      void ch.consume(
+        queue,
+        (m) => m !== null && resolve([m.content.toString("utf8"), m.properties.contentType]),
+        {
+          noAck: true,
+        },
+      );
+    });
+    const text = { InputPathsMap: { n: "$.detail.n" }, InputTemplate: "n is <n>" };
+    try {
+      await events.send(
+        new PutRuleCommand({ Name: `typed-${tag}`, EventPattern: `{"source":["typed.${tag}"]}` }),
+      );
+      const put = await events.send(
+        new PutTargetsCommand({
+          Rule: `typed-${tag}`,
+          Targets: [
+            { Id: "nats-text", Arn: `nats://127.0.0.1:4222/busbar.text.${tag}`, InputTransformer: text },
+            { Id: "nats-json", Arn: `nats://127.0.0.1:4222/busbar.json.${tag}` },
+            {
+              Id: "amqp-text",
+              Arn: `amqp://guest:guest@127.0.0.1:5672/?exchange=amq.topic&routingKey=busbar.text.${tag}`,
+              InputTransformer: text,
+            },
+          ],
+        }),
+      );
+      assert.equal(put.FailedEntryCount, 0, JSON.stringify(put.FailedEntries));
+      await events.send(
+        new PutEventsCommand({ Entries: [{ Source: `typed.${tag}`, DetailType: "t", Detail: '{"n":42}' }] }),
+      );
+      const timeout = new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error("timed out")), 10_000),
+      );
+      assert.deepEqual(await Promise.race([textGot, timeout]), ["n is 42", "text/plain; charset=utf-8"]);
+      const [json, type] = await Promise.race([jsonGot, timeout]);
+      assert.equal(type, "application/json");
+      assert.deepEqual((JSON.parse(json) as { detail: unknown }).detail, { n: 42 });
+      assert.deepEqual(await Promise.race([amqpGot, timeout]), ["n is 42", "text/plain; charset=utf-8"]);
+    } finally {
+      await nc.close();
+      await conn.close();
+    }
+  });
+
   it("keeps a broker's password sealed in the store, across restarts and from rows stored in clear", async (t) => {
     if (down.length > 0) {
       t.skip(`brokers down: ${down.join(", ")}`);

@@ -34,6 +34,20 @@ export interface Invocation {
   readonly wanted?: () => boolean;
 }
 
+/**
+ * The media type of an invocation's payload: JSON, unless an InputTransformer made text of it (the
+ * event, Input and InputPath always give JSON, so only a transformer's output is looked at).
+ */
+export function payloadContentType(invocation: Invocation): "application/json" | "text/plain; charset=utf-8" {
+  if (invocation.target.spec["InputTransformer"] === undefined) return "application/json";
+  try {
+    JSON.parse(invocation.payload);
+    return "application/json";
+  } catch {
+    return "text/plain; charset=utf-8";
+  }
+}
+
 /** The code of the error an invoker throws for a delivery no longer {@link Invocation.wanted}. */
 export const TARGET_REMOVED = "TARGET_REMOVED";
 

@@ -7,7 +7,7 @@
  */
 import type { NetConnectOpts } from "node:net";
 import type { ChannelModel, ConfirmChannel, Options, SocketOptions } from "amqplib";
-import type { Invocation } from "../types.js";
+import { payloadContentType, type Invocation } from "../types.js";
 import { brokerError, describeCause } from "./errors.js";
 import { ConnectionPool, type PoolStats } from "./pool.js";
 import {
@@ -179,7 +179,7 @@ export class AmqpPublisher implements BrokerPublisher<AmqpTarget> {
     const properties: Options.Publish = {
       persistent: true,
       mandatory: target.mandatory,
-      contentType: "application/json",
+      contentType: payloadContentType(invocation),
       messageId: id,
       timestamp: Math.floor(Date.now() / 1000),
       appId: CONNECTION_NAME,

@@ -9,18 +9,18 @@
  *   Core publish, resolved after a PING/PONG round trip proves the server read it (core NATS has no
  *   acknowledgement). With `jetstream=true`, a JetStream publish resolved on the stream's PubAck, with
  *   `Nats-Msg-Id: <deliveryId>` so a retried delivery is stored once within the duplicate window.
- *   Headers: `Content-Type: application/json`, `Busbar-Delivery-Id`, `Busbar-Event-Id`. A user name
+ *   Headers: `Content-Type: application/json` (`text/plain; charset=utf-8` for text an InputTransformer made), `Busbar-Delivery-Id`, `Busbar-Event-Id`. A user name
  *   without a password is a token, as in the other NATS clients. The subject may not hold wildcards.
  * - `amqp[s]://[user:pass@]host[:5672|5671][/<vhost>]?exchange=<x>[&routingKey=<k>][&mandatory=false]`
  *   The path is the virtual host, as in RabbitMQ's URI spec (none, `/` or `/%2F` is the default `/`),
  *   so exchange and routing key are query parameters; `?routingKey=<queue>` alone publishes through
  *   the default exchange straight to a queue. A persistent, mandatory message on a confirm channel,
- *   resolved on basic.ack; properties `content_type: application/json`, `message_id: <deliveryId>`,
+ *   resolved on basic.ack; properties `content_type: application/json` (or `text/plain; charset=utf-8`, as for NATS), `message_id: <deliveryId>`,
  *   `app_id: busbar`, `timestamp`, header `busbar-event-id`.
  * - `mqtt[s]://[user:pass@]host[:1883|8883]/<topic>[?qos=0|1][&retain=true][&protocolVersion=4|5]`
  *   The whole path after the first `/` is the topic (it may contain `/`; `%2B`/`%23` wildcards are
  *   refused). QoS 1 (default) resolves on PUBACK; QoS 0 once written. MQTT 5 by default, with
- *   `content-type: application/json` and user properties `busbar-delivery-id`, `busbar-event-id`.
+ *   `content-type: application/json` (or `text/plain; charset=utf-8`, as for NATS) and user properties `busbar-delivery-id`, `busbar-event-id`.
  * - `redis[s]://[[user]:pass@]host[:6379][/<db>]?stream=<key>[&maxlen=<n>]`
  *   The path is the database number (IANA's redis URI scheme), so the stream is a query parameter.
  *   `XADD <key> [MAXLEN ~ <n>] * event <payload> delivery-id <deliveryId> event-id <eventId>`.

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { ErrorWithReasonCode, IClientOptions, MqttClient } from "mqtt";
-import type { Invocation } from "../types.js";
+import { payloadContentType, type Invocation } from "../types.js";
 import { brokerError, describeCause } from "./errors.js";
 import { ConnectionPool, type PoolStats } from "./pool.js";
 import {
@@ -171,7 +171,7 @@ async function send(connection: MqttConnection, target: MqttTarget, invocation: 
   const properties =
     target.protocolVersion === 5
       ? {
-          contentType: "application/json",
+          contentType: payloadContentType(invocation),
           userProperties: {
             "busbar-delivery-id": invocation.deliveryId,
             "busbar-event-id": invocation.event.id,

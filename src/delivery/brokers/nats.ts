@@ -7,7 +7,7 @@
  */
 import type { MsgHdrs, NatsConnection, NodeConnectionOptions } from "@nats-io/transport-node";
 import type { JetStreamClient } from "@nats-io/jetstream";
-import { DeliveryError, type Invocation } from "../types.js";
+import { DeliveryError, payloadContentType, type Invocation } from "../types.js";
 import { brokerError, describeCause } from "./errors.js";
 import { ConnectionPool, type PoolStats } from "./pool.js";
 import {
@@ -121,7 +121,7 @@ async function send(
 ): Promise<void> {
   const data = Buffer.from(invocation.payload);
   const h = handle.headers();
-  h.set("Content-Type", "application/json");
+  h.set("Content-Type", payloadContentType(invocation));
   h.set("Busbar-Delivery-Id", invocation.deliveryId);
   h.set("Busbar-Event-Id", invocation.event.id);
   if (target.jetstream) {

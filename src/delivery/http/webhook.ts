@@ -11,7 +11,7 @@
  * @see https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md
  */
 import { createHmac } from "node:crypto";
-import { DeliveryError, type Invocation, type TargetInvoker } from "../types.js";
+import { DeliveryError, payloadContentType, type Invocation, type TargetInvoker } from "../types.js";
 import { HttpErrorCode, describeUrl, errorForResponse, urlSecrets } from "./classify.js";
 import { HttpClient, type HttpClientOptions } from "./client.js";
 import type { CloudEventsMode } from "./cloudevents.js";
@@ -101,18 +101,9 @@ export interface WebhookInvokerOptions extends HttpClientOptions {
 const JSON_CONTENT: Readonly<Record<string, string>> = { "content-type": "application/json" };
 const TEXT_CONTENT: Readonly<Record<string, string>> = { "content-type": "text/plain; charset=utf-8" };
 
-/**
- * The content type of a payload: JSON, unless an InputTransformer made text of it (the event, Input
- * and InputPath always give JSON, so only a transformer's output is looked at).
- */
+/** The content-type header of a payload ({@link payloadContentType}). */
 function contentOf(invocation: Invocation): Readonly<Record<string, string>> {
-  if (invocation.target.spec["InputTransformer"] === undefined) return JSON_CONTENT;
-  try {
-    JSON.parse(invocation.payload);
-    return JSON_CONTENT;
-  } catch {
-    return TEXT_CONTENT;
-  }
+  return payloadContentType(invocation) === "application/json" ? JSON_CONTENT : TEXT_CONTENT;
 }
 
 /** The invoker of webhook targets. */
