@@ -113,6 +113,19 @@ describe("broker targets", () => {
         new PutTargetsCommand({ Rule: `brokers-${tag}`, Targets: listed.Targets ?? [] }),
       );
       assert.equal(again.FailedEntryCount, 0, JSON.stringify(again.FailedEntries));
+      // Changed otherwise, its *** would be the password: refused, and the stored target kept.
+      const changed = await events.send(
+        new PutTargetsCommand({
+          Rule: `brokers-${tag}`,
+          Targets: [
+            { Id: "amqp", Arn: `${amqpArn}&mandatory=true` },
+            { Id: "new", Arn: `${amqpArn}` },
+          ],
+        }),
+      );
+      assert.equal(changed.FailedEntryCount, 2, JSON.stringify(changed.FailedEntries));
+      for (const entry of changed.FailedEntries ?? [])
+        assert.match(entry.ErrorMessage ?? "", /password or token is \*\*\*/);
       const r = await events.send(
         new PutEventsCommand({
           Entries: [{ Source: `brokers.${tag}`, DetailType: "t", Detail: '{"n":42}' }],

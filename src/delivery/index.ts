@@ -35,6 +35,7 @@ export {
   holdsPlainSecret,
   isBrokerUri,
   openTarget,
+  parseBrokerUri,
   redactUri,
   sealTarget,
 } from "./brokers/index.js";

@@ -11,6 +11,7 @@ import {
   isBrokerUri,
   isWebhookArn,
   openTarget,
+  parseBrokerUri,
   redactUri,
   sealTarget,
 } from "../../delivery/index.js";
@@ -169,14 +170,24 @@ function readTarget(raw: unknown, accountId: string, ownBus: string): Target | {
 
 /**
  * A broker target given back as ListTargetsByRule shows it (its password or token as `***`) keeps the
- * credentials stored for that target id: a listing put back as it is changes nothing.
+ * credentials stored for that target id: a listing put back as it is changes nothing. One whose
+ * password or token is `***` but that differs from the stored target otherwise (or has none stored)
+ * is refused: its `***` would be taken as the password, and every delivery refused by the broker.
  */
-function keepBrokerSecrets(target: Target, existing: readonly Target[]): Target {
+function keepBrokerSecrets(
+  target: Target,
+  existing: readonly Target[],
+): Target | { id: string; error: string } {
   if (!isBrokerUri(target.arn) || !target.arn.includes("***")) return target;
   const stored = existing.find((t) => t.id === target.id);
-  if (stored === undefined || stored.arn === target.arn || redactUri(stored.arn) !== target.arn)
-    return target;
-  return { ...target, arn: stored.arn, spec: { ...target.spec, Arn: stored.arn } };
+  if (stored !== undefined && stored.arn !== target.arn && redactUri(stored.arn) === target.arn)
+    return { ...target, arn: stored.arn, spec: { ...target.spec, Arn: stored.arn } };
+  if (parseBrokerUri(target.arn).secrets.includes("***"))
+    return {
+      id: target.id,
+      error: `Target ${target.id}: its password or token is *** as ListTargetsByRule shows it; give the real one (the stored one is kept only when the rest of the URI is unchanged).`,
+    };
+  return target;
 }
 
 /** The targets of `rule` as PutTargets was given them (broker secrets are sealed in the store). */
@@ -213,7 +224,8 @@ const putTargets: Operation = async (ctx, input) => {
   if (new Set(ids).size !== ids.length)
     throw new ApiError("ValidationException", "Target ids must be unique within a request.");
   const existing = await ruleTargets(ctx, rule);
-  const good = read.filter((t): t is Target => !("error" in t)).map((t) => keepBrokerSecrets(t, existing));
+  const checked = read.map((t) => ("error" in t ? t : keepBrokerSecrets(t, existing)));
+  const good = checked.filter((t): t is Target => !("error" in t));
   // What a target will do, the caller's own policies must allow (EventBridge asks the same of the role
   // a target runs as): a key without sqs:SendMessage on a queue cannot have a rule write to it, as its
   // target or as its dead-letter queue, an explicit Deny holds in any account, and another account's
@@ -243,7 +255,7 @@ const putTargets: Operation = async (ctx, input) => {
     // A webhook target has its signing secret from the start, so receivers can be set up before the first event.
     for (const t of good) if (isWebhookArn(t.arn)) await ctx.signingSecrets.list(rule.arn, t.id);
   }
-  const failed = read.filter((t): t is { id: string; error: string } => "error" in t);
+  const failed = checked.filter((t): t is { id: string; error: string } => "error" in t);
   return {
     FailedEntryCount: failed.length,
     FailedEntries: failed.map((f) => ({
