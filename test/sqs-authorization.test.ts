@@ -50,6 +50,13 @@ interface NewKey {
 const busbar = (...args: string[]): NewKey =>
   printedJson<NewKey>(runBusbar([...args, "--data-dir", server.dataDir]));
 
+/** A new key of ACCOUNT whose policy holds these statements (written to `<name>.json`). */
+function keyWithPolicy(name: string, statements: readonly object[]): NewKey {
+  const policy = join(server.dataDir, `${name}.json`);
+  writeFileSync(policy, JSON.stringify({ Version: "2012-10-17", Statement: statements }));
+  return busbar("keys", "create", "--account", ACCOUNT, "--policy", policy);
+}
+
 before(async () => {
   server = await startBusbar({ env: { BUSBAR_KEY_CACHE_MS: "0" } });
 });
@@ -64,18 +71,10 @@ describe("SQS authorization", () => {
     const owner = sqsClient(server.url);
     const { QueueUrl: inbox } = await owner.send(new CreateQueueCommand({ QueueName: "inbox" }));
     const { QueueUrl: other } = await owner.send(new CreateQueueCommand({ QueueName: "other" }));
-    const policy = join(server.dataDir, "sqs-policy.json");
-    writeFileSync(
-      policy,
-      JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [
-          { Effect: "Allow", Action: "sqs:SendMessage", Resource: `arn:aws:sqs:us-east-1:${ACCOUNT}:inbox` },
-          { Effect: "Allow", Action: "sqs:Get*", Resource: "*" },
-        ],
-      }),
-    );
-    const key = busbar("keys", "create", "--account", ACCOUNT, "--policy", policy);
+    const key = keyWithPolicy("sqs-policy", [
+      { Effect: "Allow", Action: "sqs:SendMessage", Resource: `arn:aws:sqs:us-east-1:${ACCOUNT}:inbox` },
+      { Effect: "Allow", Action: "sqs:Get*", Resource: "*" },
+    ]);
     const producer = sqsClient(server.url, key);
     await producer.send(new SendMessageCommand({ QueueUrl: inbox, MessageBody: "allowed" }));
     await assert.rejects(producer.send(new SendMessageCommand({ QueueUrl: other, MessageBody: "x" })), {
@@ -263,15 +262,10 @@ describe("SQS authorization", () => {
         },
       }),
     );
-    const policy = join(server.dataDir, "sqs-all.json");
-    writeFileSync(
-      policy,
-      JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [{ Effect: "Allow", Action: "sqs:*", Resource: "*" }],
-      }),
+    const key = sqsClient(
+      server.url,
+      keyWithPolicy("sqs-all", [{ Effect: "Allow", Action: "sqs:*", Resource: "*" }]),
     );
-    const key = sqsClient(server.url, busbar("keys", "create", "--account", ACCOUNT, "--policy", policy));
     await assert.rejects(key.send(new SendMessageCommand({ QueueUrl, MessageBody: "x" })), {
       name: "AccessDenied",
       message: /sqs:SendMessage/,
@@ -331,15 +325,7 @@ describe("SQS authorization", () => {
       }),
     );
     try {
-      const policy = join(server.dataDir, "events-all.json");
-      writeFileSync(
-        policy,
-        JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [{ Effect: "Allow", Action: "events:*", Resource: "*" }],
-        }),
-      );
-      const key = busbar("keys", "create", "--account", ACCOUNT, "--policy", policy);
+      const key = keyWithPolicy("events-all", [{ Effect: "Allow", Action: "events:*", Resource: "*" }]);
       const events = new EventBridgeClient({ endpoint: server.url, region: "us-east-1", credentials: key });
       const entry = { Source: "s", DetailType: "t", Detail: "{}" };
       const denied = await events.send(new PutEventsCommand({ Entries: [entry] }));
