@@ -242,5 +242,37 @@ describe("AWS CLI v2", { skip: !present }, () => {
       const r = sqs(...args);
       assert.equal(r.status, 0, `${args[0]}: ${r.stderr}`);
     }
+    // AddPermission and RemovePermission, their lists flattened as AWSAccountId.N and ActionName.N.
+    ok(
+      sqs(
+        "add-permission",
+        "--queue-url",
+        url,
+        "--label",
+        "partners",
+        "--aws-account-ids",
+        "111122223333",
+        "444455556666",
+        "--actions",
+        "SendMessage",
+        "GetQueueUrl",
+      ),
+    );
+    const policy = ok<{ Attributes: { Policy: string } }>(
+      sqs("get-queue-attributes", "--queue-url", url, "--attribute-names", "Policy"),
+    );
+    assert.deepEqual((JSON.parse(policy.Attributes.Policy) as { Statement: unknown[] }).Statement, [
+      {
+        Sid: "partners",
+        Effect: "Allow",
+        Principal: { AWS: ["arn:aws:iam::111122223333:root", "arn:aws:iam::444455556666:root"] },
+        Action: ["SQS:SendMessage", "SQS:GetQueueUrl"],
+        Resource: "arn:aws:sqs:us-east-1:000000000000:cli-q",
+      },
+    ]);
+    ok(sqs("remove-permission", "--queue-url", url, "--label", "partners"));
+    const again = sqs("remove-permission", "--queue-url", url, "--label", "partners");
+    assert.notEqual(again.status, 0);
+    assert.match(again.stderr, /InvalidParameterValue.*can't find label on existing policy/);
   });
 });

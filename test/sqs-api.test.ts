@@ -135,6 +135,29 @@ describe("queues", () => {
     );
   });
 
+  it("keeps every change of SetQueueAttributes calls made at once", async () => {
+    const url = await create("set-at-once");
+    const changes = {
+      DelaySeconds: "7",
+      VisibilityTimeout: "45",
+      MaximumMessageSize: "2048",
+      MessageRetentionPeriod: "3600",
+      ReceiveMessageWaitTimeSeconds: "3",
+    };
+    await Promise.all(
+      Object.entries(changes).map(([name, value]) =>
+        sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: { [name]: value } })),
+      ),
+    );
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: url,
+        AttributeNames: Object.keys(changes) as Array<keyof typeof changes>,
+      }),
+    );
+    assert.deepEqual(Attributes, changes);
+  });
+
   it("keeps one server-side encryption in force: turning one on turns the other off", async () => {
     const url = await create("encrypted", { KmsMasterKeyId: "alias/k" });
     const sse = async () =>

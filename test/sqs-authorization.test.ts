@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
+  AddPermissionCommand,
   CreateQueueCommand,
   DeleteQueueCommand,
   GetQueueAttributesCommand,
@@ -16,6 +17,8 @@ import {
   ListQueueTagsCommand,
   PurgeQueueCommand,
   ReceiveMessageCommand,
+  RemovePermissionCommand as RemoveQueuePermissionCommand,
+  SendMessageBatchCommand,
   SendMessageCommand,
   SetQueueAttributesCommand,
   StartMessageMoveTaskCommand,
@@ -244,6 +247,124 @@ describe("SQS authorization", () => {
     }
     const kept = await owner.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["Policy"] }));
     assert.match(String(kept.Attributes?.Policy), /sqs:\*/);
+    partner.destroy();
+    owner.destroy();
+  });
+
+  it("grants other accounts actions by AddPermission, and takes them back by RemovePermission", async () => {
+    const owner = sqsClient(server.url);
+    const b = busbar("accounts", "create");
+    const partner = sqsClient(server.url, b);
+    const arn = `arn:aws:sqs:us-east-1:${ACCOUNT}:granted`;
+    const { QueueUrl } = (await owner.send(new CreateQueueCommand({ QueueName: "granted" }))) as {
+      QueueUrl: string;
+    };
+    await assert.rejects(partner.send(new SendMessageCommand({ QueueUrl, MessageBody: "x" })), {
+      name: "AccessDenied",
+    });
+    await owner.send(
+      new AddPermissionCommand({
+        QueueUrl,
+        Label: "b-sends",
+        AWSAccountIds: [b.accountId],
+        Actions: ["SendMessage", "ReceiveMessage"],
+      }),
+    );
+    const policyOf = async (): Promise<string | undefined> =>
+      (await owner.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["Policy"] }))).Attributes
+        ?.Policy;
+    assert.deepEqual(JSON.parse((await policyOf()) ?? "{}"), {
+      Version: "2012-10-17",
+      Id: `${arn}/SQSDefaultPolicy`,
+      Statement: [
+        {
+          Sid: "b-sends",
+          Effect: "Allow",
+          Principal: { AWS: `arn:aws:iam::${b.accountId}:root` },
+          Action: ["SQS:SendMessage", "SQS:ReceiveMessage"],
+          Resource: arn,
+        },
+      ],
+    });
+    // SendMessage grants the batch too; what was not named stays refused.
+    await partner.send(new SendMessageCommand({ QueueUrl, MessageBody: "one" }));
+    await partner.send(new SendMessageBatchCommand({ QueueUrl, Entries: [{ Id: "a", MessageBody: "two" }] }));
+    await partner.send(new ReceiveMessageCommand({ QueueUrl }));
+    await assert.rejects(partner.send(new PurgeQueueCommand({ QueueUrl })), { name: "AccessDenied" });
+    // Even `*` does not let another account change the policy.
+    await owner.send(
+      new AddPermissionCommand({ QueueUrl, Label: "b-all", AWSAccountIds: [b.accountId], Actions: ["*"] }),
+    );
+    await partner.send(new PurgeQueueCommand({ QueueUrl }));
+    await assert.rejects(
+      partner.send(
+        new AddPermissionCommand({ QueueUrl, Label: "mine", AWSAccountIds: [b.accountId], Actions: ["*"] }),
+      ),
+      { name: "AccessDenied", message: /sqs:AddPermission/ },
+    );
+    await assert.rejects(partner.send(new RemoveQueuePermissionCommand({ QueueUrl, Label: "b-sends" })), {
+      name: "AccessDenied",
+      message: /sqs:RemovePermission/,
+    });
+    // Bad requests, each named.
+    const add = (Label: string, AWSAccountIds: string[], Actions: string[]) =>
+      owner.send(new AddPermissionCommand({ QueueUrl, Label, AWSAccountIds, Actions }));
+    for (const [call, error] of [
+      [add("b-sends", [b.accountId], ["GetQueueUrl"]), /Label is invalid\. Reason: Already exists/],
+      [add("has space", [b.accountId], ["SendMessage"]), /parameter Label is invalid/],
+      [add("x".repeat(81), [b.accountId], ["SendMessage"]), /parameter Label is invalid/],
+      [add("short-id", ["1234"], ["SendMessage"]), /Value 1234 for parameter PrincipalId is invalid/],
+      [add("nobody", [], ["SendMessage"]), /parameter PrincipalId is invalid/],
+      [
+        add("owner-only", [b.accountId], ["DeleteQueue"]),
+        /Value SQS:DeleteQueue for parameter ActionName is invalid\. Reason: Only the queue owner/,
+      ],
+      [add("unknown", [b.accountId], ["Fly"]), /Value SQS:Fly for parameter ActionName is invalid/],
+      [add("batch-name", [b.accountId], ["SendMessageBatch"]), /SQS:SendMessageBatch/],
+    ] as const) {
+      await assert.rejects(call, { name: "InvalidParameterValue", message: error });
+    }
+    await assert.rejects(add("no-actions", [b.accountId], []), { name: "MissingParameter" });
+    const eight = [
+      "SendMessage",
+      "ReceiveMessage",
+      "DeleteMessage",
+      "ChangeMessageVisibility",
+      "GetQueueAttributes",
+      "GetQueueUrl",
+      "PurgeQueue",
+      "ListDeadLetterSourceQueues",
+    ];
+    await assert.rejects(add("eight", [b.accountId], eight), {
+      name: "OverLimit",
+      message: "8 Actions were found, maximum allowed is 7.",
+    });
+    await add("seven", [b.accountId], eight.slice(0, 7));
+    // Calls at once each keep their statement (each reads what the one before it wrote).
+    const labels = Array.from({ length: 12 }, (_, i) => `at-once-${i}`);
+    await Promise.all(labels.map((label) => add(label, [b.accountId], ["GetQueueUrl"])));
+    const sids = (JSON.parse((await policyOf()) ?? "{}") as { Statement: { Sid: string }[] }).Statement.map(
+      (st) => st.Sid,
+    );
+    assert.deepEqual(sids, ["b-sends", "b-all", "seven", ...labels]);
+    await Promise.all(
+      ["b-all", "seven", ...labels].map((Label) =>
+        owner.send(new RemoveQueuePermissionCommand({ QueueUrl, Label })),
+      ),
+    );
+    await partner.send(new SendMessageCommand({ QueueUrl, MessageBody: "still granted" }));
+    await owner.send(new RemoveQueuePermissionCommand({ QueueUrl, Label: "b-sends" }));
+    assert.equal(await policyOf(), undefined, "the policy goes with its last statement");
+    await assert.rejects(partner.send(new SendMessageCommand({ QueueUrl, MessageBody: "x" })), {
+      name: "AccessDenied",
+    });
+    await assert.rejects(owner.send(new RemoveQueuePermissionCommand({ QueueUrl, Label: "b-sends" })), {
+      name: "InvalidParameterValue",
+      message: "Value b-sends for parameter Label is invalid. Reason: can't find label on existing policy.",
+    });
+    await assert.rejects(owner.send(new RemoveQueuePermissionCommand({ QueueUrl, Label: "" })), {
+      name: "MissingParameter",
+    });
     partner.destroy();
     owner.destroy();
   });

@@ -34,6 +34,7 @@ import {
   type Decision,
   type ParsedPolicy,
   type ParsedStatement,
+  type PolicyDocument,
   type PrincipalSpec,
 } from "./policy-document.js";
 
@@ -100,6 +101,16 @@ export interface ResourceRequestContext {
 export function parseResourcePolicy(json: string): ParsedPolicy {
   checkLength(json);
   return parsePolicyDocument(json, "resource").policy;
+}
+
+/**
+ * Parses a resource policy keeping its JSON and raw statements, for an operation that edits it (SQS's
+ * AddPermission and RemovePermission).
+ * @throws MalformedPolicyError naming the offending element; PolicyLengthExceededError past 10 KB.
+ */
+export function parseResourcePolicyDocument(json: string): PolicyDocument {
+  checkLength(json);
+  return parsePolicyDocument(json, "resource");
 }
 
 /** Policies parsed before, by their text (a policy is asked on every request to its bus or queue). */

@@ -25,6 +25,12 @@ export {
   type MessageAttributes,
 } from "./messages.js";
 export { MoveTasks, type MoveTaskReport } from "./move-tasks.js";
+export {
+  MAX_PERMISSION_ACTIONS,
+  OWNER_ONLY_ACTIONS,
+  SHAREABLE_ACTIONS,
+  type PermissionRequest,
+} from "./permissions.js";
 export { ReceiptCodec } from "./receipts.js";
 export {
   DEDUPLICATION_MS,

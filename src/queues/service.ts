@@ -46,6 +46,7 @@ import {
   type MessageAttributes,
 } from "./messages.js";
 import { ReceiveAttempts } from "./attempts.js";
+import { addQueuePermission, removeQueuePermission, type PermissionRequest } from "./permissions.js";
 import { ReceiptCodec } from "./receipts.js";
 import { Waiters } from "./waiters.js";
 
@@ -386,6 +387,24 @@ export class QueueService {
     this.#queues.set(keyOf(queue), updated);
     // A shorter delay may have made messages visible: waiting receives look again.
     if (redelay) this.waiters.notify(keyOf(queue));
+  }
+
+  /** AddPermission: the label's statement appended to the queue's policy (./permissions.ts). */
+  async addPermission(queue: Queue, request: PermissionRequest): Promise<void> {
+    await this.#savePolicy(queue, addQueuePermission(queue.attributes.Policy, queue.arn, request));
+  }
+
+  /** RemovePermission: the label's statement taken out of the queue's policy, the policy with it when empty. */
+  async removePermission(queue: Queue, label: unknown): Promise<void> {
+    await this.#savePolicy(queue, removeQueuePermission(queue.attributes.Policy, label));
+  }
+
+  async #savePolicy(queue: Queue, policy: string | undefined): Promise<void> {
+    const { Policy: _old, ...rest } = queue.attributes;
+    const attributes = policy === undefined ? rest : { ...rest, Policy: policy };
+    const updated: Queue = { ...queue, attributes, lastModifiedAt: this.#now() };
+    if (!(await this.store.updateQueue(updated))) throw noSuchQueue();
+    this.#queues.set(keyOf(queue), updated);
   }
 
   /** PurgeQueue: once per 60 seconds per queue. */

@@ -16,7 +16,7 @@ import type { Connection, ConnectionAuthorizationType, ConnectionState } from ".
 import { ApiError } from "../errors.js";
 import { optionalString, requiredString, type Input } from "../input.js";
 import { syncApiDestinations } from "./api-destinations.js";
-import { oneAtATime } from "./one-at-a-time.js";
+import { oneAtATime } from "../one-at-a-time.js";
 import {
   AUTHORIZATION_TYPES,
   CONNECTION_NAME,
@@ -319,7 +319,8 @@ const deauthorizeConnection: Operation = async (ctx, input) => {
  * (an UpdateConnection re-sealing the secrets a DeauthorizeConnection had just dropped).
  */
 const oneAtATimePerConnection = oneAtATime(
-  (ctx, input) => `${ctx.caller.accountId}/${typeof input.Name === "string" ? input.Name : ""}`,
+  (ctx: OperationContext, input) =>
+    `${ctx.caller.accountId}/${typeof input.Name === "string" ? input.Name : ""}`,
 );
 
 /** The connection operations by name. */

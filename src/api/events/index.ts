@@ -5,9 +5,9 @@ import { accountOperations } from "./accounts.js";
 import { apiDestinationOperations } from "./api-destinations.js";
 import { busOperations } from "./buses.js";
 import { connectionOperations } from "./connections.js";
-import type { Operation } from "./context.js";
+import { oneAtATime } from "../one-at-a-time.js";
+import type { Operation, OperationContext } from "./context.js";
 import { eventOperations } from "./events.js";
-import { oneAtATimePerAccount } from "./one-at-a-time.js";
 import { permissionOperations } from "./permissions.js";
 import { ruleOperations } from "./rules.js";
 import { signingSecretOperations } from "./signing-secrets.js";
@@ -33,6 +33,14 @@ const ACCOUNT_CHANGES = new Set([
   "RemovePermission",
 ]);
 
+/**
+ * One at a time per account: the operations that change an account's buses, rules, targets, tags and
+ * bus policies (../one-at-a-time.ts). They are few and quick next to the events they route, so one
+ * queue per account costs nothing worth a finer key; a DeleteEventBus or RemoveTargets that drops many
+ * pending deliveries holds the account's other changes until it is done.
+ */
+const oneAtATimePerAccount = oneAtATime((ctx: OperationContext) => ctx.caller.accountId);
+
 const operations: Readonly<Record<string, Operation>> = {
   ...busOperations,
   ...ruleOperations,
@@ -49,7 +57,7 @@ const operations: Readonly<Record<string, Operation>> = {
 /**
  * Every EventBridge operation (and Busbar's own: signing secrets, accounts and keys), by the name in
  * `X-Amz-Target: AWSEvents.<name>`; those that change an account's buses, rules, targets, tags and
- * policies run one at a time per account (./one-at-a-time.ts).
+ * policies run one at a time per account.
  */
 export const eventBridgeOperations: Readonly<Record<string, Operation>> = Object.freeze(
   Object.fromEntries(

@@ -5,6 +5,7 @@
  * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_Operations.html
  */
 import {
+  OWNER_ONLY_ACTIONS,
   QueueError,
   invalidValue,
   missingParameter,
@@ -14,6 +15,7 @@ import {
 } from "../../queues/index.js";
 import type { Queue, QueueRef, Tag } from "../../store/index.js";
 import type { Input } from "../input.js";
+import { oneAtATime } from "../one-at-a-time.js";
 import type { SqsContext, SqsOperation } from "./context.js";
 import { batchEntries, optionalInt, optionalText, requiredText, stringList, stringMap } from "./input.js";
 
@@ -47,33 +49,12 @@ function deny(ctx: SqsContext, action: string, resource: string): QueueError {
   );
 }
 
-/**
- * What a queue's policy cannot grant another account: "Cross-account permissions don't apply to the
- * following actions" (SQS Developer Guide, limitations of custom policies). Its own account's keys
- * still meet the policy's Deny statements.
- * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-limitations-of-custom-policies.html
- */
-const OWNER_ONLY = new Set([
-  "AddPermission",
-  "CancelMessageMoveTask",
-  "CreateQueue",
-  "DeleteQueue",
-  "ListMessageMoveTasks",
-  "ListQueues",
-  "ListQueueTags",
-  "RemovePermission",
-  "SetQueueAttributes",
-  "StartMessageMoveTask",
-  "TagQueue",
-  "UntagQueue",
-]);
-
 /** Throws AccessDenied unless the caller may perform `sqs:<operation>` on the queue. */
 function authorize(ctx: SqsContext, operation: string, queue: Queue): void {
   const action = `sqs:${operation}`;
   const crossAccount = ctx.caller.accountId !== queue.accountId;
   // Without a policy, another account's key is refused (the operator's root key aside).
-  const policy = crossAccount && OWNER_ONLY.has(operation) ? undefined : queue.attributes.Policy;
+  const policy = crossAccount && OWNER_ONLY_ACTIONS.has(operation) ? undefined : queue.attributes.Policy;
   if (!ctx.caller.allowedOn(action, queue.arn, queue.accountId, policy)) {
     throw deny(ctx, action, queue.arn);
   }
@@ -208,6 +189,25 @@ const setQueueAttributes: SqsOperation = async (ctx, input) => {
   const queue = await queueOf(ctx, input, "SetQueueAttributes");
   if (input.Attributes === undefined || input.Attributes === null) throw missingParameter("Attributes");
   await ctx.queues.setAttributes(queue, stringMap(input, "Attributes"));
+  return {};
+};
+
+/** AddPermission: a statement granting other accounts actions on the queue, added to its policy. */
+const addPermission: SqsOperation = async (ctx, input) => {
+  const queue = await queueOf(ctx, input, "AddPermission");
+  const list = (name: string): string[] | undefined =>
+    input[name] === undefined || input[name] === null ? undefined : stringList(input, name);
+  await ctx.queues.addPermission(queue, {
+    label: input.Label,
+    accountIds: list("AWSAccountIds"),
+    actions: list("Actions"),
+  });
+  return {};
+};
+
+/** RemovePermission: the statement AddPermission made under the label, removed from the policy. */
+const removePermission: SqsOperation = async (ctx, input) => {
+  await ctx.queues.removePermission(await queueOf(ctx, input, "RemovePermission"), input.Label);
   return {};
 };
 
@@ -384,6 +384,16 @@ const cancelMessageMoveTask: SqsOperation = async (ctx, input) => {
   return { ApproximateNumberOfMessagesMoved: moved };
 };
 
+/**
+ * The operations that read a queue's attributes, change them and write them whole run one at a time
+ * per queue (../one-at-a-time.ts), so that none undoes another's change (two AddPermission calls at once
+ * both keep their statement).
+ */
+const oneAtATimePerQueue = oneAtATime((_ctx: SqsContext, input: Input) => {
+  const ref = typeof input.QueueUrl === "string" ? parseQueueUrl(input.QueueUrl) : undefined;
+  return ref === undefined ? "" : `${ref.accountId}/${ref.name}`;
+});
+
 /** Every SQS operation, by the name in `X-Amz-Target: AmazonSQS.<name>`. */
 export const sqsOperations: Readonly<Record<string, SqsOperation>> = Object.freeze({
   CreateQueue: createQueue,
@@ -391,7 +401,9 @@ export const sqsOperations: Readonly<Record<string, SqsOperation>> = Object.free
   ListQueues: listQueues,
   DeleteQueue: deleteQueue,
   GetQueueAttributes: getQueueAttributes,
-  SetQueueAttributes: setQueueAttributes,
+  SetQueueAttributes: oneAtATimePerQueue(setQueueAttributes),
+  AddPermission: oneAtATimePerQueue(addPermission),
+  RemovePermission: oneAtATimePerQueue(removePermission),
   PurgeQueue: purgeQueue,
   TagQueue: tagQueue,
   UntagQueue: untagQueue,

@@ -30,6 +30,8 @@ const LISTS: Readonly<Record<string, string>> = {
   MessageAttributeName: "MessageAttributeNames",
   MessageSystemAttributeName: "MessageSystemAttributeNames",
   TagKey: "TagKeys",
+  AWSAccountId: "AWSAccountIds",
+  ActionName: "Actions",
   SendMessageBatchRequestEntry: "Entries",
   DeleteMessageBatchRequestEntry: "Entries",
   ChangeMessageVisibilityBatchRequestEntry: "Entries",
