@@ -126,7 +126,11 @@ describe("queue targets", () => {
     assert.equal(await metric(server.url, "Invocations", { rule: "orders-to-queue", target: "q" }), 2);
     assert.equal(await metric(server.url, "TriggeredRules", { rule: "orders-to-queue" }), 2);
     for (const latency of ["IngestiontoInvocationStartLatency", "IngestiontoInvocationCompleteLatency"]) {
-      assert.equal(await metric(server.url, `${latency}_count`, { rule: "orders-to-queue" }), 2, latency);
+      assert.equal(
+        await metric(server.url, `${latency}_count`, { rule: "orders-to-queue", target: "q" }),
+        2,
+        latency,
+      );
       assert.equal(await metric(server.url, `${latency}_bucket`, { rule: "orders-to-queue", le: "+Inf" }), 2);
     }
     // The gauges read the engine at the scrape: nothing in flight, and nothing held once completed.

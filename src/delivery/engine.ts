@@ -687,8 +687,8 @@ export class DeliveryEngine {
       successes: m.successfulInvocationAttempts.labels(...t),
       retries: m.retryInvocationAttempts.labels(...t),
       invocations: m.invocations.labels(...t),
-      start: m.ingestionToInvocationStartLatency.labels(lane.busName, lane.ruleName),
-      complete: m.ingestionToInvocationCompleteLatency.labels(lane.busName, lane.ruleName),
+      start: m.ingestionToInvocationStartLatency.labels(...t),
+      complete: m.ingestionToInvocationCompleteLatency.labels(...t),
     };
     return lane.labels;
   }

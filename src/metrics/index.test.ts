@@ -48,26 +48,27 @@ describe("Metrics histograms", () => {
     const expected = new Histogram({
       name: "IngestiontoInvocationStartLatency",
       help: "x",
-      labelNames: ["bus", "rule"],
+      labelNames: ["bus", "rule", "target"],
       buckets: LATENCY_BUCKETS_MS,
       registers: [reference],
     });
     // Values on and around bucket bounds, beyond the last one, zero and fractions.
     const values = [0, 0.25, 0.5, 0.50001, 1, 3, 5, 20, 20.5, 999.9, 1000, 86_400_000, 86_400_001, 1e12];
     const sets = [
-      ["default", "r1"],
-      ["default", 'r"2\\'],
-      ["other", "r1"],
+      ["default", "r1", "t1"],
+      ["default", 'r"2\\', "t1"],
+      ["default", "r1", "t2"],
+      ["other", "r1", "t1"],
     ] as const;
-    sets.forEach(([bus, rule], i) => {
-      const child = m.ingestionToInvocationStartLatency.labels(bus, rule);
+    sets.forEach(([bus, rule, target], i) => {
+      const child = m.ingestionToInvocationStartLatency.labels(bus, rule, target);
       for (const v of values.slice(i)) {
         child.observe(v);
-        expected.observe({ bus, rule }, v);
+        expected.observe({ bus, rule, target }, v);
       }
     });
     // A label set without observations appears in neither.
-    m.ingestionToInvocationStartLatency.labels("default", "unused");
+    m.ingestionToInvocationStartLatency.labels("default", "unused", "t1");
     const name = "IngestiontoInvocationStartLatency";
     const ours = series((await m.render()).body, name);
     assert.deepEqual(ours, series(await reference.metrics(), name));
@@ -81,19 +82,17 @@ describe("Metrics histograms", () => {
 
   it("keep their counts across scrapes and refuse a label set of the wrong size", async () => {
     const m = new Metrics({ processMetrics: false });
-    m.ingestionToInvocationCompleteLatency.labels("default", "r").observe(3);
+    m.ingestionToInvocationCompleteLatency.labels("default", "r", "t").observe(3);
     await m.render();
-    m.ingestionToInvocationCompleteLatency.labels("default", "r").observe(7);
+    m.ingestionToInvocationCompleteLatency.labels("default", "r", "t").observe(7);
     const text = (await m.render()).body;
-    assert.equal(value(text, 'IngestiontoInvocationCompleteLatency_count{bus="default",rule="r"}'), 2);
-    assert.equal(value(text, 'IngestiontoInvocationCompleteLatency_sum{bus="default",rule="r"}'), 10);
-    assert.equal(
-      value(text, 'IngestiontoInvocationCompleteLatency_bucket{le="5",bus="default",rule="r"}'),
-      1,
-    );
+    const labels = 'bus="default",rule="r",target="t"';
+    assert.equal(value(text, `IngestiontoInvocationCompleteLatency_count{${labels}}`), 2);
+    assert.equal(value(text, `IngestiontoInvocationCompleteLatency_sum{${labels}}`), 10);
+    assert.equal(value(text, `IngestiontoInvocationCompleteLatency_bucket{le="5",${labels}}`), 1);
     assert.throws(
-      () => m.ingestionToInvocationCompleteLatency.labels("default"),
-      /expected 2 label values, got 1/,
+      () => m.ingestionToInvocationCompleteLatency.labels("default", "r"),
+      /expected 3 label values, got 2/,
     );
   });
 });
@@ -105,8 +104,8 @@ describe("Metrics.forget", () => {
       m.matchedEvents.labels(bus).inc();
       for (const rule of ["r1", "r2"]) {
         m.triggeredRules.labels(bus, rule).inc();
-        m.ingestionToInvocationStartLatency.labels(bus, rule).observe(3);
         for (const target of ["t1", "t2"]) {
+          m.ingestionToInvocationStartLatency.labels(bus, rule, target).observe(3);
           m.invocations.labels(bus, rule, target).inc();
           m.failedInvocations.labels(bus, rule, target, "HTTP_500").inc();
         }
@@ -125,13 +124,17 @@ describe("Metrics.forget", () => {
     fill(m);
     await m.render(); // counted into prom-client before they go: removed there too
     const all = await series(m);
-    assert.equal(all.length, 2 * (2 + 2 * (1 + 2) + 2 * 2 * 2));
+    // Per bus: Events and MatchedEvents; per rule TriggeredRules; per target the histogram's _sum and
+    // _count, Invocations and FailedInvocations.
+    assert.equal(all.length, 2 * (2 + 2 * 1 + 2 * 2 * (2 + 2)));
 
     m.forget({ bus: "default", rule: "r1", targets: ["t1"] });
     let left = await series(m);
     assert.deepEqual(
       all.filter((s) => !left.includes(s)),
       [
+        'IngestiontoInvocationStartLatency_sum{bus="default",rule="r1",target="t1"}',
+        'IngestiontoInvocationStartLatency_count{bus="default",rule="r1",target="t1"}',
         'Invocations{bus="default",rule="r1",target="t1"}',
         'FailedInvocations{bus="default",rule="r1",target="t1",code="HTTP_500"}',
       ].sort((a, b) => all.indexOf(a) - all.indexOf(b)),

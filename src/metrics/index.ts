@@ -319,13 +319,13 @@ export class Metrics {
   readonly ingestionToInvocationStartLatency = this.histogram(
     "IngestiontoInvocationStartLatency",
     "Milliseconds from an event's acceptance to the start of the first invocation of each target it matched (retries are not counted again).",
-    ["bus", "rule"],
+    TARGET_LABELS,
   );
   /** Time from acceptance to a successful invocation's end (EventBridge: IngestiontoInvocationCompleteLatency). */
   readonly ingestionToInvocationCompleteLatency = this.histogram(
     "IngestiontoInvocationCompleteLatency",
     "Milliseconds from an event's acceptance to the end of the invocation that delivered it.",
-    ["bus", "rule"],
+    TARGET_LABELS,
   );
   /** What the delivery engine holds, read at each scrape (see {@link readDeliveryState}). */
   #deliveryState: () => DeliveryState = () => ({ inMemory: 0, inFlight: 0 });
