@@ -95,6 +95,28 @@ describe("a data directory that cannot be opened", () => {
     );
   });
 
+  it("is refused, not migrated, when an older Busbar wrote it: an older server may be running on it", () => {
+    const older = copyOfMade("older");
+    const file = join(older, "busbar.db");
+    const set = (version: number): void => {
+      const db = new Database(file);
+      db.pragma(`user_version = ${version}`);
+      db.close();
+    };
+    set(4);
+    const before = readFileSync(file);
+    refused(
+      busbar(["keys", "list", "--data-dir", older]),
+      new RegExp(
+        `${file} has schema version 4, from an older Busbar .*start \`busbar serve\` of this version`,
+      ),
+    );
+    refused(busbar(["accounts", "create", "--data-dir", older]), /has schema version 4/);
+    assert.deepEqual(readFileSync(file), before, "left as it was");
+    set(5);
+    assert.equal(busbar(["keys", "list", "--data-dir", older]).status, 0);
+  });
+
   it("is refused when its busbar.db is empty or has no Busbar schema, and is left as it was", () => {
     const empty = join(dir, "empty");
     mkdirSync(empty);

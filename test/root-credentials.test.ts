@@ -2,11 +2,19 @@
  * Root credentials when BUSBAR_ROOT_* are unset: generated on first start, printed once, saved with
  * mode 0600 in the data directory, and reused (not printed) on the next start. A root key deleted
  * with `busbar keys delete` is not made again from them. None are made for a start that is refused
- * (another program's busbar.db, a newer Busbar's).
+ * (another program's busbar.db, a newer Busbar's, a used directory whose busbar.db is gone).
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ListEventBusesCommand } from "@aws-sdk/client-eventbridge";
@@ -93,6 +101,44 @@ describe("a root credentials file that is not one", () => {
       r.stderr,
       new RegExp(`^error: Busbar could not start: ${file} is not a valid credentials file: `),
     );
+    removeDataDir(dataDir);
+  });
+});
+
+describe("a used data directory whose busbar.db is gone", () => {
+  it("is refused, naming the files a start that made it wrote, rather than started afresh", async () => {
+    const server = await startBusbar({
+      env: { BUSBAR_ROOT_ACCESS_KEY_ID: "", BUSBAR_ROOT_SECRET_ACCESS_KEY: "" },
+    });
+    assert.equal(await server.stop(), 0);
+    const dataDir = server.dataDir;
+    const file = join(dataDir, "busbar.db");
+    const serve = () =>
+      runBusbar(["serve", "--port", "0", "--data-dir", dataDir], {
+        env: { ...cli, BUSBAR_ROOT_ACCESS_KEY_ID: "", BUSBAR_ROOT_SECRET_ACCESS_KEY: "" },
+        timeoutMs: 20_000,
+      });
+    truncateSync(file, 0);
+    let r = serve();
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^error: Busbar could not start: ${file} is empty, but ${dataDir} holds secrets\\.key and root-credentials\\.json`,
+        "m",
+      ),
+    );
+    assert.equal(statSync(file).size, 0, "nothing made in its place");
+    rmSync(file);
+    rmSync(join(dataDir, "secrets.key"));
+    r = serve();
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`${file} is missing, but ${dataDir} holds root-credentials\\.json`));
+    assert.equal(existsSync(file), false);
+    // Its way out: without those files, the directory starts afresh.
+    rmSync(join(dataDir, "root-credentials.json"));
+    const fresh = await startBusbar({ dataDir });
+    assert.equal(await fresh.stop(), 0);
     removeDataDir(dataDir);
   });
 });

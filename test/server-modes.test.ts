@@ -313,7 +313,14 @@ describe("bad values", () => {
         assert.match(r.stderr, /^error: Busbar could not start: /m);
         assert.match(r.stderr, message);
         assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+        assert.doesNotMatch(r.stdout + r.stderr, /root credentials|BUSBAR_ROOT_SECRET_ACCESS_KEY=/);
       }
+      // A port it could not listen on is refused before the data directory is made.
+      assert.equal(
+        existsSync(join(dir, "a")),
+        false,
+        "no data directory left by a start that could not listen",
+      );
       removeDataDir(dir);
       // The lock writes nothing beside its file (a busbar.lock-journal stayed after a SIGKILL).
       assert.equal(existsSync(join(taken.dataDir, "busbar.lock-journal")), false);

@@ -1,12 +1,14 @@
 /**
  * A message sent and acknowledged survives SIGKILL of the server; so does a delete; a running message
- * move task resumes.
+ * move task resumes; receipt handles outlive a restart with other root credentials.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
+  ChangeMessageVisibilityCommand,
   CreateQueueCommand,
   DeleteMessageBatchCommand,
+  DeleteMessageCommand,
   GetQueueUrlCommand,
   ListMessageMoveTasksCommand,
   ReceiveMessageCommand,
@@ -17,6 +19,56 @@ import { RETIRED_QUEUES_ACCOUNT, openSqliteStore } from "../src/store/index.js";
 import { removeDataDir, sqsClient, startBusbar } from "./support/index.js";
 
 describe("SQS durability", () => {
+  it("keeps receipt handles valid across a restart with other root credentials", async () => {
+    let server = await startBusbar();
+    let sqs = sqsClient(server.url);
+    const { QueueUrl } = (await sqs.send(new CreateQueueCommand({ QueueName: "handles" }))) as {
+      QueueUrl: string;
+    };
+    await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl,
+        Entries: [
+          { Id: "a", MessageBody: "a" },
+          { Id: "b", MessageBody: "b" },
+        ],
+      }),
+    );
+    const got = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 2, VisibilityTimeout: 600 }),
+    );
+    const [a, b] = got.Messages ?? [];
+    assert.ok(a?.ReceiptHandle !== undefined && b?.ReceiptHandle !== undefined);
+    assert.equal(await server.stop(), 0);
+    sqs.destroy();
+    // The operator rotates the root key: the handles of the messages in flight still work.
+    const rotated = {
+      accessKeyId: "BBTESTROOTKEY0000002",
+      secretAccessKey: "rotated-root-secret-0123456789ab",
+    };
+    server = await startBusbar({
+      dataDir: server.dataDir,
+      env: {
+        BUSBAR_ROOT_ACCESS_KEY_ID: rotated.accessKeyId,
+        BUSBAR_ROOT_SECRET_ACCESS_KEY: rotated.secretAccessKey,
+      },
+    });
+    sqs = sqsClient(server.url, rotated);
+    await sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: a.ReceiptHandle }));
+    await sqs.send(
+      new ChangeMessageVisibilityCommand({ QueueUrl, ReceiptHandle: b.ReceiptHandle, VisibilityTimeout: 0 }),
+    );
+    const again = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 2 }));
+    assert.deepEqual(
+      again.Messages?.map((m) => m.Body),
+      ["b"],
+      "a was deleted, b made visible again, by handles from before the restart",
+    );
+    sqs.destroy();
+    assert.equal(await server.stop(), 0);
+    removeDataDir(server.dataDir);
+  });
+
   it("keeps every acknowledged message and forgets every acknowledged delete across SIGKILL", async () => {
     let server = await startBusbar();
     let sqs = sqsClient(server.url);

@@ -90,7 +90,8 @@ function openDataDir(dataDir: string): Store {
   checkDataDir(dataDir);
   const file = join(dataDir, DEFAULT_SQLITE_FILE_NAME);
   try {
-    return openSqliteStore({ dataDir });
+    // An older schema is refused, not migrated: an older server may be running on the directory.
+    return openSqliteStore({ dataDir, upgrade: false });
   } catch (e) {
     // The store's errors name the file already ("cannot open <file> as a Busbar database: …", "The
     // database <file> has schema version …"); anything else does not.

@@ -143,5 +143,19 @@ describe("receipt handles", () => {
     });
     assert.notEqual(codec.encode(queue, { seq: 42, receiveCount: 3 }), v1);
     assert.throws(() => new ReceiptCodec("other").decode(queue, v1), QueueError);
+    // And with an earlier key.
+    assert.equal(new ReceiptCodec("new", ["secret"]).decode(queue, v1).seq, 42);
+  });
+
+  it("reads handles made with an earlier key, and makes new ones with the current key only", () => {
+    const before = codec.encode(queue, { seq: 7, receiveCount: 1 });
+    const now = new ReceiptCodec("new", ["secret"]);
+    assert.equal(now.decode(queue, before).seq, 7);
+    const made = now.encode(queue, { seq: 8, receiveCount: 1 });
+    assert.notEqual(made, before.replace("7.1", "8.1"));
+    assert.equal(new ReceiptCodec("new").decode(queue, made).seq, 8);
+    assert.throws(() => codec.decode(queue, made), QueueError);
+    assert.throws(() => new ReceiptCodec("new").decode(queue, before), QueueError);
+    assert.throws(() => new ReceiptCodec("new", ["other"]).decode(queue, before), QueueError);
   });
 });

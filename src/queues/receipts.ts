@@ -10,6 +10,8 @@
  * (docs/benchmarks.md, thirteenth session). A prefix MAC over SHA-256 is open to length extension only
  * when the whole digest is known; 96 of its 256 bits are given out. Handles of the earlier HMAC form
  * (v1, before this change) are still read, so that messages received before an upgrade can be deleted.
+ * So are handles made with an earlier key the codec is given (the root secret, which keyed handles
+ * until the node had a receipt key of its own).
  */
 import { createHmac, hash, timingSafeEqual } from "node:crypto";
 import type { QueueRef, ReceiptRef } from "../store/index.js";
@@ -25,16 +27,28 @@ export interface Receipt extends ReceiptRef {
 const MAC_CHARS = 16;
 const PAYLOAD = /^(\d{1,16})\.(\d{1,9})\.(\d{12})\.(.+)$/;
 
+/** The MAC's secret prefix: 256 bits derived from a key, in hex. */
+const prefixOf = (key: string | Buffer): string =>
+  createHmac("sha256", key).update("busbar receipt handles v2").digest("hex");
+
 /** Issues and reads receipt handles with a key of the node (stable across restarts). */
 export class ReceiptCodec {
-  /** The MAC's secret prefix: 256 bits derived from the node's key, in hex. */
   readonly #prefix: string;
-  /** The key of the earlier, HMAC form (v1), to read its handles. */
-  readonly #v1Key: Buffer;
+  /** The keys of the earlier, HMAC form (v1), to read its handles. */
+  readonly #v1Keys: readonly Buffer[];
+  /** Prefixes of earlier keys, whose handles are still read. */
+  readonly #earlier: readonly string[];
 
-  constructor(key: string | Buffer) {
-    this.#prefix = createHmac("sha256", key).update("busbar receipt handles v2").digest("hex");
-    this.#v1Key = createHmac("sha256", key).update("busbar receipt handles v1").digest();
+  /**
+   * @param key what new handles are made with.
+   * @param earlierKeys keys handles were made with before, still read (not made).
+   */
+  constructor(key: string | Buffer, earlierKeys: ReadonlyArray<string | Buffer> = []) {
+    this.#prefix = prefixOf(key);
+    this.#earlier = earlierKeys.map(prefixOf);
+    this.#v1Keys = [key, ...earlierKeys].map((k) =>
+      createHmac("sha256", k).update("busbar receipt handles v1").digest(),
+    );
   }
 
   /** The handle of one receive of a message. */
@@ -57,7 +71,7 @@ export class ReceiptCodec {
     if (dot <= 0 || handle.length - dot - 1 !== MAC_CHARS || handle.length > 1024) throw invalid();
     const payload = Buffer.from(handle.slice(0, dot), "base64url").toString("latin1");
     const mac = Buffer.from(handle.slice(dot + 1), "latin1");
-    if (!timingSafeEqual(mac, Buffer.from(this.#mac(payload), "latin1")) && !this.#isV1(payload, mac)) {
+    if (!timingSafeEqual(mac, Buffer.from(this.#mac(payload), "latin1")) && !this.#isEarlier(payload, mac)) {
       throw invalid();
     }
     const m = PAYLOAD.exec(payload);
@@ -77,13 +91,21 @@ export class ReceiptCodec {
     return receipt;
   }
 
-  #mac(payload: string): string {
-    return hash("sha256", this.#prefix + payload, "base64url").slice(0, MAC_CHARS);
+  #mac(payload: string, prefix = this.#prefix): string {
+    return hash("sha256", prefix + payload, "base64url").slice(0, MAC_CHARS);
   }
 
-  /** Whether `mac` is the v1 MAC of `payload`: HMAC-SHA256, its first 12 bytes in base64url. */
-  #isV1(payload: string, mac: Buffer): boolean {
-    const v1 = createHmac("sha256", this.#v1Key).update(payload, "latin1").digest().subarray(0, 12);
-    return timingSafeEqual(mac, Buffer.from(v1.toString("base64url"), "latin1"));
+  /**
+   * Whether `mac` is a MAC of `payload` made with an earlier key, or of the v1 form (HMAC-SHA256, its
+   * first 12 bytes in base64url) with any key.
+   */
+  #isEarlier(payload: string, mac: Buffer): boolean {
+    for (const prefix of this.#earlier) {
+      if (timingSafeEqual(mac, Buffer.from(this.#mac(payload, prefix), "latin1"))) return true;
+    }
+    return this.#v1Keys.some((key) => {
+      const v1 = createHmac("sha256", key).update(payload, "latin1").digest().subarray(0, 12);
+      return timingSafeEqual(mac, Buffer.from(v1.toString("base64url"), "latin1"));
+    });
   }
 }

@@ -131,6 +131,8 @@ export interface QueueServiceOptions {
   readonly region: string;
   /** Secret the receipt handles' MACs derive from (stable across restarts). */
   readonly receiptKey: string;
+  /** Secrets handles were made with before, still read. */
+  readonly earlierReceiptKeys?: readonly string[];
   readonly now?: () => number;
 }
 
@@ -157,7 +159,7 @@ export class QueueService {
   constructor(options: QueueServiceOptions) {
     this.store = options.store;
     this.region = options.region;
-    this.#receipts = new ReceiptCodec(options.receiptKey);
+    this.#receipts = new ReceiptCodec(options.receiptKey, options.earlierReceiptKeys);
     this.#now = options.now ?? Date.now;
   }
 

@@ -2,7 +2,8 @@
  * First-start and every-start preparation: the default account, its `default` bus and root key, the
  * root credentials file, and the rule registry rebuilt from the store.
  */
-import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ensureDefaultBus, generateCredentials, type Credentials } from "../accounts/index.js";
 import type { RuleRegistry } from "../buses/index.js";
@@ -18,7 +19,7 @@ import {
   type SecretBox,
   type Sealer,
 } from "../delivery/index.js";
-import { allItems, makeDataDir, type Store } from "../store/index.js";
+import { DEFAULT_SQLITE_FILE_NAME, allItems, makeDataDir, type Store } from "../store/index.js";
 
 /** The store's secret that tells whether the secrets key is the one the data directory's secrets were sealed with. */
 export const SECRETS_KEY_CHECK = "busbar/secrets-key-check";
@@ -60,6 +61,47 @@ export async function checkedSecretBox(
     );
   }
   return box;
+}
+
+/** The store's secret that keys receipt handles (base64 of 32 random bytes, made at the first start). */
+export const RECEIPT_KEY = "busbar/receipt-key";
+
+/**
+ * The key receipt handles are made with: the data directory's own, made at its first start, so that
+ * changing the root credentials does not invalidate the handles of messages in flight. Handles made
+ * before it existed were keyed by the root secret, which the node still reads them with.
+ */
+export async function receiptKey(store: Store): Promise<string> {
+  const stored = await store.getSecret(RECEIPT_KEY);
+  if (stored !== undefined) return stored;
+  const made = randomBytes(32).toString("base64");
+  await store.putSecret(RECEIPT_KEY, made);
+  return made;
+}
+
+/**
+ * Refuses a data directory whose database is missing or empty while files only a start that made the
+ * database writes are there (the secrets key, saved root credentials): its buses, rules, queues and
+ * keys are gone (a deleted or truncated file, a restore that left it out), and starting would make an
+ * empty installation in their place without a word.
+ * @throws {Error} naming the files and the ways out.
+ */
+export function refuseLostDatabase(dataDir: string, databaseFile: string): void {
+  let size: number;
+  try {
+    size = statSync(databaseFile).size;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") return; // the store's opening names the problem
+    size = -1;
+  }
+  if (size > 0) return;
+  const left = [SECRETS_KEY_FILE, ROOT_CREDENTIALS_FILE].filter((f) => existsSync(join(dataDir, f)));
+  if (left.length === 0) return;
+  throw new Error(
+    `${databaseFile} is ${size < 0 ? "missing" : "empty"}, but ${dataDir} holds ${left.join(" and ")}, which a start that made its database wrote: ` +
+      `its buses, rules, queues and keys are not there. Restore ${DEFAULT_SQLITE_FILE_NAME} (with its -wal file) from a backup, ` +
+      `or, to start afresh in this directory, remove ${left.join(" and ")}`,
+  );
 }
 
 /** Root credentials file in the data directory (mode 0600). */

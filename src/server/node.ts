@@ -3,6 +3,7 @@
  * (stop accepting, finish in-flight requests and commits, close the store).
  */
 import { statSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.js";
 import {
@@ -37,6 +38,8 @@ import {
   givenRootCredentials,
   loadRegistry,
   newRootCredentials,
+  receiptKey,
+  refuseLostDatabase,
   type RootCredentials,
 } from "./bootstrap.js";
 import { startFront } from "./front/index.js";
@@ -85,6 +88,9 @@ export async function startNode(
   log: Logger,
   announceRoot: (c: RootCredentials, file: string) => void,
 ): Promise<BusbarNode> {
+  // A port in use, or an address not of this machine, is refused before the data directory is made,
+  // or root credentials printed, for a start that could not listen.
+  await probeListen(config.host, config.port);
   // Before anything is read or written there: a second server on the directory is refused.
   const lock = lockDataDir(config.dataDir);
   try {
@@ -93,6 +99,20 @@ export async function startNode(
     lock.release();
     throw e;
   }
+}
+
+/**
+ * Listens on the address and lets go at once (port 0, any free port, is not tried). The real listen
+ * comes after the store has opened; another process could take the port in between, which that
+ * listen then reports.
+ */
+async function probeListen(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
 }
 
 /** Whether a listen address is reachable from this machine only. */
@@ -110,7 +130,9 @@ async function startLocked(
   const given = givenRootCredentials(config);
   // Refuses a bad value before anything opens.
   const allowedNetworks = parseAllowedNetworks(config.delivery.allowTargetNetworks);
-  // Refuses another program's database, or a newer Busbar's, before credentials are made or printed.
+  // Refuses a database lost from a used directory, another program's, or a newer Busbar's, before
+  // credentials are made or printed.
+  refuseLostDatabase(config.dataDir, join(config.dataDir, DEFAULT_SQLITE_FILE_NAME));
   const store =
     config.storeThread === "main"
       ? openSqliteStoreInThread({ dataDir: config.dataDir })
@@ -137,7 +159,13 @@ async function startLocked(
         "the sealed credentials of a broker target cannot be opened (was the secrets key changed?); deliveries to it will fail",
       ),
   });
-  const queues = new QueueService({ store, region: config.region, receiptKey: root.secretAccessKey });
+  const queues = new QueueService({
+    store,
+    region: config.region,
+    receiptKey: await receiptKey(store),
+    // Handles made before the directory had a key of its own (and whatever root secret it had then).
+    earlierReceiptKeys: [root.secretAccessKey],
+  });
   const metrics = new Metrics();
   const delivery = createDelivery({
     store,

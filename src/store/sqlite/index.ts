@@ -54,6 +54,12 @@ export interface SqliteStoreOptions {
    * @default "busbar.db" ({@link DEFAULT_SQLITE_FILE_NAME})
    */
   readonly fileName?: string;
+  /**
+   * False: refuse a database of an older schema instead of migrating it (the admin commands, which may
+   * run beside an older server on the directory).
+   * @default true
+   */
+  readonly upgrade?: boolean;
 }
 
 /** Path of the database file for these options; validates them. */
@@ -118,7 +124,7 @@ function open(options: SqliteStoreOptions): { db: Database.Database; store: Sync
   }
   try {
     configure(db);
-    migrate(db, path);
+    migrate(db, path, { upgrade: options.upgrade !== false });
     return { db, store: new SyncSqliteStore(db), path };
   } catch (error) {
     db.close();

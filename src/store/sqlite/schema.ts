@@ -4,7 +4,7 @@
  * refuses a database written by a newer Busbar.
  */
 import type Database from "better-sqlite3";
-import { UnsupportedSchemaVersionError } from "./errors.js";
+import { StoreOpenError, UnsupportedSchemaVersionError } from "./errors.js";
 
 /**
  * Migrations in order; migration `i` takes the schema from version `i` to `i + 1`. Never edit a
@@ -290,9 +290,27 @@ function refuseForeignTables(db: Database.Database): void {
  * Brings a database to {@link SCHEMA_VERSION}, applying the missing migrations and the new
  * `user_version` in one immediate transaction.
  * @param file the database file, for the error's message (default: the path `db` was opened with).
+ * @param options.upgrade false: only check that the database is at {@link SCHEMA_VERSION}, and refuse
+ *   an older one (StoreOpenError) instead of migrating it.
  * @throws {UnsupportedSchemaVersionError} when the database is newer than this build, naming `file`.
  */
-export function migrate(db: Database.Database, file: string = db.name): void {
+export function migrate(
+  db: Database.Database,
+  file: string = db.name,
+  options: { readonly upgrade?: boolean } = {},
+): void {
+  if (options.upgrade === false) {
+    const at = schemaVersion(db);
+    if (at > SCHEMA_VERSION) throw new UnsupportedSchemaVersionError(at, SCHEMA_VERSION, file);
+    if (at < SCHEMA_VERSION) {
+      throw new StoreOpenError(
+        `${file} has schema version ${at}, from an older Busbar (this one writes ${SCHEMA_VERSION}); ` +
+          "start `busbar serve` of this version on it to upgrade it (the accounts and keys commands do not, " +
+          "so that they never change a database under an older running server)",
+      );
+    }
+    return;
+  }
   const apply = db.transaction(() => {
     const from = schemaVersion(db);
     if (from > SCHEMA_VERSION) throw new UnsupportedSchemaVersionError(from, SCHEMA_VERSION, file);
