@@ -28,11 +28,26 @@ const ACCOUNT = "000000000000";
 const OTHER = "111111111111";
 const BUS = "default";
 
-/** The store, with `completeDeliveries` failing while `failures` is above 0. */
-function failingCompletions(store: Store): { store: Store; failures: number; calls: number } {
-  const state = { store: undefined as unknown as Store, failures: 0, calls: 0 };
+/**
+ * The store, with `completeDeliveries` failing while `failures` is above 0, and the walk of pending
+ * deliveries (`listDueDeliveries`) while `scanFailures` is.
+ */
+function failingCompletions(store: Store): {
+  store: Store;
+  failures: number;
+  calls: number;
+  scanFailures: number;
+} {
+  const state = { store: undefined as unknown as Store, failures: 0, calls: 0, scanFailures: 0 };
   state.store = {
     ...store,
+    listDueDeliveries: async (...args) => {
+      if (state.scanFailures > 0) {
+        state.scanFailures--;
+        throw new Error("database or disk is full (injected)");
+      }
+      return store.listDueDeliveries(...args);
+    },
     completeDeliveries: async (refs) => {
       state.calls++;
       if (state.failures > 0) {
@@ -232,6 +247,27 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       await close();
     }
   }
+
+  it("walks the store again after a walk that failed: pending deliveries are not stranded until a restart", async () => {
+    received.length = 0;
+    const { sqlite, faulty, lines, engine, records, close } = openEngine();
+    try {
+      // Pending in the store from before the start, as after a restart; the start-up walk fails.
+      const ids = ["stranded-1", "stranded-2", "stranded-3"];
+      await sqlite.appendEvents(records(ids));
+      faulty.scanFailures = 1;
+      await engine.start();
+      assert.ok(lines.some((line) => line.includes("scan of pending deliveries failed")));
+      assert.equal(received.length, 0);
+      await until("the deliveries, by the next walk", () => received.length === ids.length, 15_000);
+      assert.deepEqual(
+        received.toSorted(),
+        ids.map((id) => `${id}-d`),
+      );
+    } finally {
+      await close();
+    }
+  });
 
   it("holds no more deliveries than their events' weight allows, and delivers the rest from the store", async () => {
     received.length = 0;

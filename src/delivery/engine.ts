@@ -455,6 +455,9 @@ export class DeliveryEngine {
         }
       } catch (err) {
         this.#o.log.error({ err }, "scan of pending deliveries failed; retrying later");
+        // What it did not reach is still in the store: the next check walks again (a failed start-up
+        // walk, a full disk say, left them there until a restart).
+        this.#overflow = Math.max(this.#overflow, 1);
       } finally {
         this.#scanning = undefined;
       }
