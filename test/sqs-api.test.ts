@@ -4,6 +4,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { connect } from "node:net";
 import {
   ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
@@ -30,6 +31,7 @@ import {
   rejectsWith,
   removeDataDir,
   signedHeaders,
+  signedRequestText,
   sqsClient,
   startBusbar,
   TEST_ROOT,
@@ -715,6 +717,39 @@ describe("messages", () => {
     const empty = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 1 }));
     assert.equal(empty.Messages, undefined);
     assert.ok(Date.now() - t >= 950, `an empty poll returned after ${Date.now() - t} ms`);
+  });
+
+  it("runs a pipelined request only once the reply before it is sent: a client that reads nothing holds few replies", async () => {
+    const QueueUrl = await create("pipelined-big");
+    const MessageBody = "b".repeat(256 * 1024 - 1);
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        for (let i = 0; i < 30; i++) await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody }));
+      }),
+    );
+    // Twelve receives of ten messages each (2.6 MB a reply) in one write, and nothing read: the first
+    // replies fill the socket's buffers, and the receives behind them wait for them.
+    const body = JSON.stringify({ QueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60 });
+    const { hostname, port, host } = new URL(server.url);
+    const stuck = connect(Number(port), hostname);
+    stuck.on("error", () => undefined);
+    await new Promise<void>((resolve) => stuck.once("connect", resolve));
+    stuck.pause();
+    stuck.write(signedRequestText(host, "AmazonSQS.ReceiveMessage", body, TEST_ROOT).repeat(12));
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    try {
+      const { Attributes } = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl,
+          AttributeNames: ["ApproximateNumberOfMessagesNotVisible"],
+        }),
+      );
+      const inFlight = Number(Attributes?.ApproximateNumberOfMessagesNotVisible);
+      assert.ok(inFlight > 0, "the first receive ran");
+      assert.ok(inFlight <= 60, `${inFlight / 10} of the 12 pipelined receives ran while nothing was read`);
+    } finally {
+      stuck.destroy();
+    }
   });
 
   it("never hands a message in flight to two concurrent consumers", async () => {
