@@ -16,14 +16,17 @@
  *   When the commit itself fails, or SQLite abandons the transaction (an I/O error, a full disk), every
  *   call of the group fails with that error, since none of its changes was kept.
  * - A group of reads only runs without a transaction: it has nothing to commit.
- * - Receives, visibility changes and deletes of a standard queue's messages need no fsync
+ * - Visibility changes, and receives and deletes of a standard queue's messages, need no fsync
  *   ({@link answersBeforeSync}): a commit that is written but not fsynced survives the process being
  *   killed but not necessarily a power cut, and losing one only makes a message visible again sooner,
  *   with a lower receive count, or lets a deleted message of a standard queue be received again,
  *   which at-least-once delivery allows (SQS documents both for standard queues). Their outcomes are
- *   given before the fsync, even in a group with other writes; sends, FIFO deletes and everything
- *   else wait for it (one fsync of the log covers every commit before it). Not waiting for the fsync
- *   shortens a consumer's delete round trip: +10% messages/s at bench:queue's 16+16.
+ *   given before the fsync, even in a group with other writes; sends, FIFO receives and deletes and
+ *   everything else wait for it (one fsync of the log covers every commit before it). A FIFO receive
+ *   waits because what it hands out may rest on commits not yet durable: the delete that released the
+ *   group's next message (lost in a power cut, the earlier message would come back after the later one
+ *   was processed), or a send not yet acknowledged (its retry would be processed twice). Not waiting
+ *   for the fsync shortens a consumer's delete round trip: +10% messages/s at bench:queue's 16+16.
  */
 import type Database from "better-sqlite3";
 import type { QueueRef } from "../types.js";
@@ -41,20 +44,22 @@ export type CallOutcome =
 
 const READS: ReadonlySet<string> = new Set(READ_METHODS);
 /** Writes whose loss in a power cut only makes messages visible again sooner: they need no fsync. */
-const RELAXED: ReadonlySet<string> = new Set(["receiveMessages", "changeVisibility"]);
+const RELAXED: ReadonlySet<string> = new Set(["changeVisibility"]);
+/** Writes that need no fsync on a standard queue, and wait for it on a FIFO queue. */
+const RELAXED_IF_STANDARD: ReadonlySet<string> = new Set(["receiveMessages", "deleteMessages"]);
 
 /** Whether a group only reads: it has nothing to commit. */
 export const onlyReads = (calls: readonly StoreCall[]): boolean => calls.every((c) => READS.has(c.method));
 
 /**
  * Whether a call's outcome may be given before the log is fsynced: it reads, its writes are relaxed,
- * or it deletes messages of a standard queue (a FIFO queue, whose name ends in `.fifo`, promises not
- * to hand out a message again once it is deleted).
+ * or it receives or deletes messages of a standard queue (a FIFO queue, whose name ends in `.fifo`,
+ * promises not to hand out a message again once it is deleted, and its groups' order).
  */
 export const answersBeforeSync = (call: StoreCall): boolean =>
   READS.has(call.method) ||
   RELAXED.has(call.method) ||
-  (call.method === "deleteMessages" && !(call.args[0] as QueueRef).name.endsWith(".fifo"));
+  (RELAXED_IF_STANDARD.has(call.method) && !(call.args[0] as QueueRef).name.endsWith(".fifo"));
 
 /** Runs calls of a group, returning one outcome per call, in order. */
 export type GroupCommit = (calls: readonly StoreCall[]) => CallOutcome[];

@@ -148,7 +148,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
 /**
  * The SQLite store as the thread that owns it runs it: synchronously, calls that arrive together
  * sharing one commit (group-commit.ts), and the log fsynced by its owner after the commit, so that the
- * outcomes that need no fsync ({@link answersBeforeSync}: reads, receives, visibility changes) can be
+ * outcomes that need no fsync ({@link answersBeforeSync}: reads, visibility changes, standard queues' receives) can be
  * given before it. The connection runs with `synchronous = NORMAL`: in WAL mode SQLite then fsyncs the
  * log before each checkpoint and the database file after it, and a commit is durable once
  * {@link syncLog} returns, as with `synchronous = FULL`.
