@@ -1,6 +1,7 @@
 /**
- * Broker targets end to end: one rule of a real `busbar serve` with a NATS, a RabbitMQ, an MQTT and a
- * Redis streams target, each consumed with the broker's own client from the machine's real broker.
+ * Broker targets end to end: one rule of a real `busbar serve` with a NATS JetStream (a stream the test
+ * makes, publishes acknowledged by PubAck), a RabbitMQ, an MQTT and a Redis streams target, each
+ * consumed with the broker's own client from the machine's real broker.
  * Skips loudly when a broker is unreachable, except under CI=true.
  */
 import { randomUUID } from "node:crypto";
@@ -17,6 +18,7 @@ import {
 } from "@aws-sdk/client-eventbridge";
 import Database from "better-sqlite3";
 import { connect as natsConnect } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
 import amqp from "amqplib";
 import { Redis } from "ioredis";
 import mqtt from "mqtt";
@@ -63,8 +65,13 @@ describe("broker targets", () => {
     const subject = `busbar.test.${tag}`;
     const topic = `busbar/test/${tag}`;
     const stream = `busbar-test-${tag}`;
+    const jsStream = `busbar_test_${tag}`;
 
     const nc = await natsConnect({ servers: "127.0.0.1:4222" });
+    // The NATS target publishes with JetStream: to a stream that captures its subject, acknowledged by
+    // the stream's PubAck (without the stream, the publish finds no responders and fails).
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: jsStream, subjects: [subject] });
     const natsGot = new Promise<string>((resolve) => {
       const sub = nc.subscribe(subject, { max: 1 });
       void (async () => {
@@ -93,7 +100,7 @@ describe("broker targets", () => {
         new PutTargetsCommand({
           Rule: `brokers-${tag}`,
           Targets: [
-            { Id: "nats", Arn: `nats://127.0.0.1:4222/${subject}` },
+            { Id: "nats", Arn: `nats://127.0.0.1:4222/${subject}?jetstream=true` },
             {
               Id: "amqp",
               Arn: `amqp://guest:guest@127.0.0.1:5672/?exchange=amq.topic&routingKey=busbar.${tag}`,
@@ -149,8 +156,18 @@ describe("broker targets", () => {
       const fields = entries[0]?.[1] ?? [];
       const event = JSON.parse(fields[fields.indexOf("event") + 1] as string) as { id: string };
       assert.equal(event.id, id);
+      // The stream stored the event once, with JetStream's deduplication id: the delivery id.
+      const info = await jsm.streams.info(jsStream);
+      assert.equal(info.state.messages, 1);
+      const stored = await jsm.streams.getMessage(jsStream, { last_by_subj: subject });
+      assert.ok(stored !== null);
+      assert.equal((JSON.parse(new TextDecoder().decode(stored.data)) as { id: string }).id, id);
+      assert.equal(stored.header.get("Busbar-Event-Id"), id);
+      assert.match(stored.header.get("Nats-Msg-Id"), /\S/);
+      assert.equal(stored.header.get("Nats-Msg-Id"), stored.header.get("Busbar-Delivery-Id"));
       assert.doesNotMatch(server.output(), /guest:guest/, "no credentials in the log");
     } finally {
+      await jsm.streams.delete(jsStream).catch(() => false);
       await nc.close();
       await conn.close();
       await mq.endAsync();

@@ -1,7 +1,8 @@
 /**
  * At-least-once across a crash: sustained PutEvents load on a rule with two slow webhook targets, the
- * server killed with SIGKILL in the middle, restarted on the same data directory. Every event that got
- * an EventId must reach both targets; repeats are bounded by what was in flight, carry the same
+ * server killed with SIGKILL in the middle, restarted on the same data directory. Deliveries must still
+ * be pending at the kill (the restarted server resumes at least those); every event that got an
+ * EventId must reach both targets; repeats are bounded by what was in flight, carry the same
  * webhook-id (so receivers can drop them), and are at most the deliveries the restarted server counted
  * as resumed.
  */
@@ -90,21 +91,23 @@ describe("delivery across SIGKILL", () => {
       }
     };
     const workers = Array.from({ length: 8 }, worker);
+    /** The (target, accepted event) pairs no delivery has reached yet. */
+    const missing = () =>
+      [...seen.values()].reduce((n, byEvent) => n + [...accepted].filter((id) => !byEvent.has(id)).length, 0);
     while (accepted.size < 2000) await new Promise((resolve) => setTimeout(resolve, 20));
     killed = true;
     await first.kill();
+    // Counted once the process is gone: what is missing now was not acknowledged by the receiver before
+    // the kill, so it is still pending in the store, and only the restarted server can deliver it.
+    const backlog = missing();
     await Promise.all(workers);
     eb.destroy();
+    assert.ok(backlog > 0, "deliveries were still pending at the kill");
 
     const second = await startBusbar({ dataDir: first.dataDir, env: ENV });
     servers.push(second);
     try {
       const deadline = Date.now() + 60_000;
-      const missing = () =>
-        [...seen.values()].reduce(
-          (n, byEvent) => n + [...accepted].filter((id) => !byEvent.has(id)).length,
-          0,
-        );
       while (missing() > 0) {
         assert.ok(Date.now() < deadline, `${missing()} accepted deliveries never arrived`);
         await new Promise((resolve) => setTimeout(resolve, 100));
@@ -119,11 +122,17 @@ describe("delivery across SIGKILL", () => {
         }
       }
       const resumed = await metric(second.url, "busbar_deliveries_resumed_total");
+      assert.ok(
+        resumed >= backlog,
+        `${backlog} deliveries were pending at the kill, but only ${resumed} were resumed`,
+      );
       assert.ok(repeats <= resumed, `${repeats} repeats, but only ${resumed} deliveries were resumed`);
       // What can repeat: attempts in flight at the kill, and acknowledged ones whose completion was not yet written.
       const bound = 2 * TARGET_CONCURRENCY * 4;
       assert.ok(repeats <= bound, `${repeats} repeats, more than ${bound}`);
-      console.log(`accepted ${accepted.size} events; ${repeats} repeated deliveries; ${resumed} resumed`);
+      console.log(
+        `accepted ${accepted.size} events; ${backlog} deliveries pending at the kill; ${repeats} repeated deliveries; ${resumed} resumed`,
+      );
     } finally {
       await second.stop();
     }

@@ -62,6 +62,8 @@ describe("FIFO queues", () => {
     }
     const received = new Map<string, number[]>(groups.map((g) => [g, []]));
     const inFlight = new Set<string>();
+    /** When the delete of each group's latest message was sent: its next may be handed out only after. */
+    const deleteSentAt = new Map<string, number>();
     await Promise.all(
       Array.from({ length: 4 }, async () => {
         for (;;) {
@@ -70,16 +72,32 @@ describe("FIFO queues", () => {
               QueueUrl: url,
               MaxNumberOfMessages: 1,
               WaitTimeSeconds: 1,
-              MessageSystemAttributeNames: ["MessageGroupId", "SequenceNumber"],
+              MessageSystemAttributeNames: [
+                "MessageGroupId",
+                "SequenceNumber",
+                "ApproximateFirstReceiveTimestamp",
+              ],
             }),
           );
           const m = r.Messages?.[0];
           if (m === undefined) return;
           const group = m.Attributes?.MessageGroupId as string;
           assert.ok(!inFlight.has(group), `group ${group} handed out while one of its messages is in flight`);
+          // The server's own time of the hand-out (the same clock): not before the delete of the
+          // group's previous message was sent, even when this answer arrived after that. (Its arrival
+          // while the delete is still unanswered proves nothing: the delete takes effect at the server
+          // before its answer comes back, which for a FIFO queue also waits for the fsync.)
+          const handedOutAt = Number(m.Attributes?.ApproximateFirstReceiveTimestamp);
+          const previousDeleteSent = deleteSentAt.get(group) ?? 0;
+          assert.ok(
+            handedOutAt >= previousDeleteSent,
+            `group ${group} handed out ${previousDeleteSent - handedOutAt} ms before its previous message's delete was sent`,
+          );
           inFlight.add(group);
           received.get(group)?.push(Number((m.Body as string).split(":")[1]));
-          await new Promise((res) => setTimeout(res, 2));
+          // Held a while, so that the other consumers' receives meanwhile must find nothing of its group.
+          await new Promise((res) => setTimeout(res, 25));
+          deleteSentAt.set(group, Date.now());
           inFlight.delete(group);
           await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle }));
         }
