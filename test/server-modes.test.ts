@@ -236,6 +236,32 @@ for (const [name, value, logged] of [
     });
   });
 
+describe("a low limit of open files", () => {
+  it("keeps delivery's invocations in flight within half of it, and says so", async (t) => {
+    if (spawnSync("prlimit", ["--version"]).status !== 0) {
+      if (process.env.CI === "true") throw new Error("prlimit (util-linux) is missing");
+      t.skip("*** prlimit (util-linux) is missing ***");
+      return;
+    }
+    const server = await startBusbar({ wrapper: ["prlimit", "--nofile=128:128"] });
+    try {
+      const line = server
+        .output()
+        .split("\n")
+        .find((l) => l.includes("open-file limit"));
+      assert.ok(line !== undefined, server.output());
+      const logged = JSON.parse(line) as Record<string, unknown>;
+      assert.equal(logged.level, 40);
+      assert.equal(logged.openFileLimit, 128);
+      assert.equal(logged.deliveryConcurrency, 64);
+      assert.equal((await fetch(`${server.url}/readyz`)).status, 200);
+    } finally {
+      assert.equal(await server.stop(), 0);
+      removeDataDir(server.dataDir);
+    }
+  });
+});
+
 describe("BUSBAR_METRICS_TOKEN", () => {
   for (const threads of ["0", "1"])
     it(`keeps /metrics to scrapers with the bearer token (BUSBAR_HTTP_THREADS=${threads})`, async () => {

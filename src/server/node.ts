@@ -2,7 +2,7 @@
  * A Busbar node: store, rule registry, group committer and HTTP front, with an orderly shutdown
  * (stop accepting, finish in-flight requests and commits, close the store).
  */
-import { statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.js";
@@ -115,6 +115,30 @@ async function probeListen(host: string, port: number): Promise<void> {
   });
 }
 
+/** The process's (soft) limit of open files, from /proc/self/limits; undefined where unknown or unlimited. */
+function openFileLimit(): number | undefined {
+  try {
+    const line = readFileSync("/proc/self/limits", "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("Max open files"));
+    const soft = Number(line?.slice("Max open files".length).trim().split(/\s+/)[0]);
+    return Number.isSafeInteger(soft) && soft > 0 ? soft : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Delivery's invocations in flight, within half the open-file limit: each holds a socket, and the
+ * other half is for clients' connections, the store's files and broker connections. Past the limit,
+ * every accept and every file the store opens fails (found with a limit of 128 and targets that never
+ * answer). Node raises its soft limit to the hard one at start, so only a low hard limit lowers it.
+ */
+export function deliveryConcurrencyWithin(configured: number, limit: number | undefined): number {
+  if (limit === undefined) return configured;
+  return Math.min(configured, Math.max(8, Math.floor(limit / 2)));
+}
+
 /** Whether a listen address is reachable from this machine only. */
 function isLoopbackHost(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
@@ -167,6 +191,14 @@ async function startLocked(
     earlierReceiptKeys: [root.secretAccessKey],
   });
   const metrics = new Metrics();
+  const limit = openFileLimit();
+  const concurrency = deliveryConcurrencyWithin(config.delivery.concurrency, limit);
+  if (concurrency < config.delivery.concurrency) {
+    log.warn(
+      { openFileLimit: limit, deliveryConcurrency: concurrency, configured: config.delivery.concurrency },
+      `the open-file limit (${limit}) leaves room for ${concurrency} deliveries in flight, not BUSBAR_DELIVERY_CONCURRENCY's ${config.delivery.concurrency}: raise the limit (ulimit -n, systemd LimitNOFILE=) for more`,
+    );
+  }
   const delivery = createDelivery({
     store,
     registry,
@@ -174,7 +206,7 @@ async function startLocked(
     secrets,
     metrics,
     log,
-    config: config.delivery,
+    config: { ...config.delivery, concurrency },
     allowedNetworks,
   });
   // Deliveries go to the engine from memory as soon as their commit is durable.

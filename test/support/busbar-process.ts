@@ -61,15 +61,18 @@ export interface BusbarProcess {
 
 /**
  * Starts `busbar serve` with the command's {@link NODE_FLAGS} (then `nodeArgs`, which may override
- * them); `dataDir` defaults to a new temporary directory.
+ * them); `dataDir` defaults to a new temporary directory. `wrapper` runs it through a command that
+ * execs it (`prlimit --nofile=128:128`, say).
  */
 export async function startBusbar(
-  options: { dataDir?: string; env?: Record<string, string>; nodeArgs?: string[] } = {},
+  options: { dataDir?: string; env?: Record<string, string>; nodeArgs?: string[]; wrapper?: string[] } = {},
 ): Promise<BusbarProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "busbar-test-"));
+  const [command, ...prefix] = [...(options.wrapper ?? []), process.execPath];
   const child = spawn(
-    process.execPath,
+    command,
     [
+      ...prefix,
       ...NODE_FLAGS,
       ...(options.nodeArgs ?? []),
       "--import",
