@@ -12,7 +12,12 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { PutEventsCommand, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
-import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+} from "@aws-sdk/client-sqs";
 import {
   createQueue,
   eventBridgeClient,
@@ -420,6 +425,10 @@ describe("bad values", () => {
     }
     const server = await startBusbar({ dataDir: join(disk, "data") });
     const eb = eventBridgeClient(server.url);
+    const sqs = sqsClient(server.url);
+    const { QueueUrl } = (await sqs.send(new CreateQueueCommand({ QueueName: "on-a-full-disk" }))) as {
+      QueueUrl: string;
+    };
     const filler = join(disk, "filler");
     try {
       const ready = async (): Promise<number> => (await fetch(`${server.url}/readyz`)).status;
@@ -442,6 +451,17 @@ describe("bad values", () => {
           );
       }
       assert.equal((failed as { name?: string } | undefined)?.name, "InternalException");
+      assert.match(String((failed as Error).message), /^The store failed: SQLITE_FULL/);
+      // SQS says the same, in its own shape.
+      let refused: unknown;
+      for (let i = 0; i < 50 && refused === undefined; i++) {
+        refused = await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: "x".repeat(200_000) })).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      }
+      assert.equal((refused as { name?: string } | undefined)?.name, "InternalError");
+      assert.match(String((refused as Error).message), /^The store failed: SQLITE_FULL/);
       assert.equal(await ready(), 503, "not ready while the store fails");
       rmSync(filler);
       const end = Date.now() + 15_000;
@@ -458,6 +478,7 @@ describe("bad values", () => {
       assert.match(server.output(), /"msg":"internal error"/);
     } finally {
       eb.destroy();
+      sqs.destroy();
       await server.kill();
       spawnSync("umount", [disk]);
       removeDataDir(disk);

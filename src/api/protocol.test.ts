@@ -26,7 +26,7 @@ describe("serveAwsJson's failures", () => {
     const logged: { error: unknown; operation: string; requestId: string }[] = [];
     const operations = {
       Unexpected: () => Promise.reject(new TypeError("boom")),
-      StoreFull: () => Promise.reject(new StoreLikeFailure("The event store failed: SQLITE_FULL")),
+      StoreFull: () => Promise.reject(new StoreLikeFailure("The store failed: SQLITE_FULL")),
       BadInput: () => Promise.reject(new ApiError("ValidationException", "Name is missing")),
     };
     const deps = {

@@ -185,9 +185,13 @@ export async function serveSqs<C = SqsCaller>(
     if (e instanceof QueueError) error = e;
     else {
       deps.onInternalError(e, operationName, requestId);
+      // The store's failures say what failed (`The store failed: SQLITE_FULL`), as EventBridge's do.
+      const storeFailed = (e as { name?: unknown } | null)?.name === "StoreFailureError";
       error = new QueueError(
         "InternalError",
-        "An internal error occurred; the request id identifies it in the server log.",
+        storeFailed
+          ? (e as Error).message
+          : "An internal error occurred; the request id identifies it in the server log.",
       );
     }
     return query ? sqsQueryErrorResponse(error, requestId) : sqsErrorResponse(error, requestId);

@@ -153,7 +153,7 @@ export class StoreFailureError extends Error {
     readonly sqliteCode: string,
     options: { cause: unknown },
   ) {
-    super(`The event store failed: ${sqliteCode}`, options);
+    super(`The store failed: ${sqliteCode}`, options);
     this.retryable = /^SQLITE_(BUSY|LOCKED)/.test(sqliteCode);
   }
 }
