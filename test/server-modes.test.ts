@@ -332,6 +332,11 @@ describe("bad values", () => {
         // Another server's data directory: refused before anything there is read or written.
         [["--port", "0", "--data-dir", taken.dataDir], {}, /is in use by another busbar serve/],
         [["--port", "0", "--data-dir", "/etc/passwd/x"], {}, /not a directory/],
+        [
+          ["--port", "0", "--data-dir", "/etc/passwd"],
+          {},
+          /the data directory \/etc\/passwd is a file, not a directory/,
+        ],
         // mkdir answers ENOENT under /proc, which exists: node's recursive mkdir looped there for ever.
         [
           ["--port", "0", "--data-dir", "/proc/busbar-test/x"],

@@ -143,9 +143,17 @@ function keyFromFile(dataDir: string): Buffer {
     });
     chmodSync(file, 0o600);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") {
+      throw new Error(`cannot create ${file}: ${(e as Error).message}`, { cause: e });
+    }
   }
-  return decodeKey(readFileSync(file, "utf8"), file);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new Error(`cannot read ${file}: ${(e as Error).message}`, { cause: e });
+  }
+  return decodeKey(text, file);
 }
 
 /**

@@ -6,6 +6,7 @@
  * admin commands (`busbar accounts`, `busbar keys`) open `busbar.db`, not this file, and still work
  * beside a running server.
  */
+import { accessSync, constants, statSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { makeDataDir } from "../store/index.js";
@@ -29,8 +30,23 @@ export interface DataDirLock {
  */
 export function lockDataDir(dataDir: string): DataDirLock {
   makeDataDir(dataDir);
+  if (!statSync(dataDir).isDirectory()) {
+    throw new Error(`the data directory ${dataDir} is a file, not a directory`);
+  }
   const file = join(dataDir, LOCK_FILE_NAME);
-  const db = new Database(file, { timeout: 0 });
+  let db: Database.Database;
+  try {
+    db = new Database(file, { timeout: 0 });
+  } catch (e) {
+    // SQLite says only "unable to open database file": a directory this user may not write, say.
+    let why = (e as Error).message;
+    try {
+      accessSync(dataDir, constants.W_OK | constants.X_OK);
+    } catch {
+      why = `this user (uid ${process.getuid?.() ?? "?"}) may not write in ${dataDir}`;
+    }
+    throw new Error(`cannot open ${file}: ${why}`, { cause: e });
+  }
   try {
     // An exclusive transaction on an empty database: a POSIX lock on the file, no data written.
     db.pragma("locking_mode = EXCLUSIVE");
