@@ -485,6 +485,45 @@ describe("AWS JSON 1.1 protocol edge", () => {
       "the pipelined SendMessage was run, its reply never sent",
     );
   });
+  it("answers a request that asks to continue and the one pipelined behind it, in order", async () => {
+    const created = await sqsQuery({ Action: "CreateQueue", QueueName: "pipelined-behind-continue" });
+    const queueUrl = /<QueueUrl>([^<]+)<\/QueueUrl>/.exec(created.text)?.[1] ?? "";
+    const { host, hostname, port } = new URL(server.url);
+    const first = signedRequestText(
+      host,
+      "AmazonSQS.SendMessage",
+      JSON.stringify({ QueueUrl: queueUrl, MessageBody: "first" }),
+      TEST_ROOT,
+    ).replace("\r\n\r\n", "\r\nexpect: 100-continue\r\n\r\n");
+    const second = signedRequestText(
+      host,
+      "AmazonSQS.SendMessage",
+      JSON.stringify({ QueueUrl: queueUrl, MessageBody: "second" }),
+      TEST_ROOT,
+    );
+    const socket = connect(Number(port), hostname);
+    let text = "";
+    socket.on("data", (c: Buffer) => (text += c.toString()));
+    socket.on("error", () => undefined);
+    // The body without waiting for the 100 Continue, and the next request in the same write.
+    socket.write(first + second);
+    const end = Date.now() + 10_000;
+    while ((text.match(/HTTP\/1\.1 200 /g)?.length ?? 0) < 2 && Date.now() < end) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    socket.destroy();
+    assert.equal(text.match(/HTTP\/1\.1 200 /g)?.length, 2, text);
+    const ids = [...text.matchAll(/"MessageId":"([^"]+)"/g)].map((m) => m[1]);
+    assert.equal(ids.length, 2);
+    const received = await sqsQuery({
+      Action: "ReceiveMessage",
+      QueueUrl: queueUrl,
+      MaxNumberOfMessages: "10",
+      WaitTimeSeconds: "1",
+    });
+    assert.match(received.text, /<Body>first<\/Body>/);
+    assert.match(received.text, /<Body>second<\/Body>/);
+  });
   it("answers a body over the limit with the 413 the client can read: after reading it (to 16 MiB), or before a 100 Continue", async () => {
     const big = Buffer.alloc(1024 * 1024, 0x61); // 16 times the limit of this server
     for (let i = 0; i < 10; i++) {

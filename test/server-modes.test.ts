@@ -420,73 +420,79 @@ describe("bad values", () => {
     }
   });
 
-  it("reports itself not ready while its store fails (a full disk), and ready again once it works", async (t) => {
-    const disk = mkdtempSync(join(tmpdir(), "busbar-tmpfs-"));
-    const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=8m", "tmpfs", disk]);
-    if (mounted.status !== 0) {
-      removeDataDir(disk);
-      t.skip(`cannot mount a tmpfs here (${String(mounted.stderr).trim()}): the full disk is not tested`);
-      return;
-    }
-    const server = await startBusbar({ dataDir: join(disk, "data") });
-    const eb = eventBridgeClient(server.url);
-    const sqs = sqsClient(server.url);
-    const { QueueUrl } = (await sqs.send(new CreateQueueCommand({ QueueName: "on-a-full-disk" }))) as {
-      QueueUrl: string;
-    };
-    const filler = join(disk, "filler");
-    try {
-      const ready = async (): Promise<number> => (await fetch(`${server.url}/readyz`)).status;
-      assert.equal(await ready(), 200);
-      // Fill the disk, then put large events until the store fails one.
-      const chunk = Buffer.alloc(256 * 1024);
+  for (const threads of ["0", "1"])
+    it(`reports itself not ready while its store fails (a full disk), and ready again once it works (BUSBAR_HTTP_THREADS=${threads})`, async (t) => {
+      const disk = mkdtempSync(join(tmpdir(), "busbar-tmpfs-"));
+      const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=8m", "tmpfs", disk]);
+      if (mounted.status !== 0) {
+        removeDataDir(disk);
+        t.skip(`cannot mount a tmpfs here (${String(mounted.stderr).trim()}): the full disk is not tested`);
+        return;
+      }
+      const server = await startBusbar({
+        dataDir: join(disk, "data"),
+        env: { BUSBAR_HTTP_THREADS: threads },
+      });
+      const eb = eventBridgeClient(server.url);
+      const sqs = sqsClient(server.url);
+      const { QueueUrl } = (await sqs.send(new CreateQueueCommand({ QueueName: "on-a-full-disk" }))) as {
+        QueueUrl: string;
+      };
+      const filler = join(disk, "filler");
       try {
-        for (;;) appendFileSync(filler, chunk);
-      } catch {
-        // ENOSPC: full
-      }
-      const big = JSON.stringify({ pad: "x".repeat(200_000) });
-      let failed: unknown;
-      for (let i = 0; i < 50 && failed === undefined; i++) {
-        failed = await eb
-          .send(new PutEventsCommand({ Entries: [{ Source: "s", DetailType: "d", Detail: big }] }))
-          .then(
-            () => undefined,
-            (e: unknown) => e,
-          );
-      }
-      assert.equal((failed as { name?: string } | undefined)?.name, "InternalException");
-      assert.match(String((failed as Error).message), /^The store failed: SQLITE_FULL/);
-      // SQS says the same, in its own shape.
-      let refused: unknown;
-      for (let i = 0; i < 50 && refused === undefined; i++) {
-        refused = await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: "x".repeat(200_000) })).then(
-          () => undefined,
-          (e: unknown) => e,
+        const ready = async (): Promise<number> => (await fetch(`${server.url}/readyz`)).status;
+        assert.equal(await ready(), 200);
+        // Fill the disk, then put large events until the store fails one.
+        const chunk = Buffer.alloc(256 * 1024);
+        try {
+          for (;;) appendFileSync(filler, chunk);
+        } catch {
+          // ENOSPC: full
+        }
+        const big = JSON.stringify({ pad: "x".repeat(200_000) });
+        let failed: unknown;
+        for (let i = 0; i < 50 && failed === undefined; i++) {
+          failed = await eb
+            .send(new PutEventsCommand({ Entries: [{ Source: "s", DetailType: "d", Detail: big }] }))
+            .then(
+              () => undefined,
+              (e: unknown) => e,
+            );
+        }
+        assert.equal((failed as { name?: string } | undefined)?.name, "InternalException");
+        assert.match(String((failed as Error).message), /^The store failed: SQLITE_FULL/);
+        // SQS says the same, in its own shape.
+        let refused: unknown;
+        for (let i = 0; i < 50 && refused === undefined; i++) {
+          refused = await sqs
+            .send(new SendMessageCommand({ QueueUrl, MessageBody: "x".repeat(200_000) }))
+            .then(
+              () => undefined,
+              (e: unknown) => e,
+            );
+        }
+        assert.equal((refused as { name?: string } | undefined)?.name, "InternalError");
+        assert.match(String((refused as Error).message), /^The store failed: SQLITE_FULL/);
+        assert.equal(await ready(), 503, "not ready while the store fails");
+        rmSync(filler);
+        const end = Date.now() + 15_000;
+        let status = 503;
+        while (status !== 200 && Date.now() < end) {
+          await new Promise((resolve) => setTimeout(resolve, 500));
+          status = await ready();
+        }
+        assert.equal(status, 200, "ready again once calls have stopped failing");
+        const put = await eb.send(
+          new PutEventsCommand({ Entries: [{ Source: "s", DetailType: "d", Detail: "{}" }] }),
         );
+        assert.equal(put.FailedEntryCount, 0);
+        assert.match(server.output(), /"msg":"internal error"/);
+      } finally {
+        eb.destroy();
+        sqs.destroy();
+        await server.kill();
+        spawnSync("umount", [disk]);
+        removeDataDir(disk);
       }
-      assert.equal((refused as { name?: string } | undefined)?.name, "InternalError");
-      assert.match(String((refused as Error).message), /^The store failed: SQLITE_FULL/);
-      assert.equal(await ready(), 503, "not ready while the store fails");
-      rmSync(filler);
-      const end = Date.now() + 15_000;
-      let status = 503;
-      while (status !== 200 && Date.now() < end) {
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        status = await ready();
-      }
-      assert.equal(status, 200, "ready again once calls have stopped failing");
-      const put = await eb.send(
-        new PutEventsCommand({ Entries: [{ Source: "s", DetailType: "d", Detail: "{}" }] }),
-      );
-      assert.equal(put.FailedEntryCount, 0);
-      assert.match(server.output(), /"msg":"internal error"/);
-    } finally {
-      eb.destroy();
-      sqs.destroy();
-      await server.kill();
-      spawnSync("umount", [disk]);
-      removeDataDir(disk);
-    }
-  });
+    });
 });

@@ -217,6 +217,8 @@ export class DeliveryEngine {
    * or left there by a scan while memory was more than half full.
    */
   #storeNextDue = Infinity;
+  /** When the last walk of the store failed: flushes leave the next one to the periodic check. */
+  #scanFailedAt = -Infinity;
   #parkedAt = -Infinity;
   /**
    * Lanes that had more deliveries waiting than half a fair share of memory (what it may hold over
@@ -456,8 +458,9 @@ export class DeliveryEngine {
       } catch (err) {
         this.#o.log.error({ err }, "scan of pending deliveries failed; retrying later");
         // What it did not reach is still in the store: the next check walks again (a failed start-up
-        // walk, a full disk say, left them there until a restart).
+        // walk, a full disk say, left them there until a restart), not every flush meanwhile.
         this.#overflow = Math.max(this.#overflow, 1);
+        this.#scanFailedAt = this.#now();
       } finally {
         this.#scanning = undefined;
       }
@@ -1047,6 +1050,7 @@ export class DeliveryEngine {
         // written can leave it for them.
         if (
           this.#overflow > 0 &&
+          this.#now() - this.#scanFailedAt >= OVERFLOW_CHECK_MS &&
           (!this.halfFull() || (reschedules.length > 0 && this.full() && this.park()))
         )
           void this.scan();

@@ -7,7 +7,7 @@
  * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_AddPermission.html
  * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_RemovePermission.html
  */
-import { parseResourcePolicyDocument } from "../auth/index.js";
+import { parseResourcePolicyDocument, type PolicyDocument } from "../auth/index.js";
 import { QueueError, invalidValue, missingParameter } from "./errors/index.js";
 
 /**
@@ -76,6 +76,19 @@ export function checkLabel(label: unknown): string {
   return label;
 }
 
+/** The queue's stored policy, parsed; one that no longer parses (kept from an older Busbar) is named. */
+function storedPolicy(policyJson: string): PolicyDocument {
+  try {
+    return parseResourcePolicyDocument(policyJson);
+  } catch (e) {
+    throw invalidValue(
+      "Policy",
+      undefined,
+      `The queue's policy is not valid (${(e as Error).message}); set a valid one with SetQueueAttributes first.`,
+    );
+  }
+}
+
 const oneOrMany = (values: readonly string[]): string | string[] =>
   values.length === 1 ? (values[0] as string) : [...values];
 
@@ -133,7 +146,7 @@ export function addQueuePermission(
       Statement: [statement],
     });
   } else {
-    const document = parseResourcePolicyDocument(policyJson);
+    const document = storedPolicy(policyJson);
     if (document.policy.statements.some((s) => s.sid === label)) {
       throw invalidValue("Label", label, "Already exists.");
     }
@@ -161,7 +174,7 @@ export function removeQueuePermission(
   const label = checkLabel(labelGiven);
   const notFound = (): QueueError => invalidValue("Label", label, "can't find label on existing policy.");
   if (policyJson === undefined) throw notFound();
-  const document = parseResourcePolicyDocument(policyJson);
+  const document = storedPolicy(policyJson);
   const index = document.policy.statements.findIndex((s) => s.sid === label);
   if (index === -1) throw notFound();
   const remaining = document.rawStatements.filter((_, i) => i !== index);

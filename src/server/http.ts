@@ -539,12 +539,33 @@ export function createHttpServer(handlers: HttpHandlers): Server {
   // Node's own limit on receiving a request is a backstop behind the 408 of readBody; the headers'
   // limit must not exceed it.
   const requestTimeout = ADMISSION_WAIT_MS + handlers.requestTimeoutMs + 5_000;
+  /**
+   * A request's number and what it waits for before it runs (the reply before it on its connection,
+   * see sent()), claimed once, as Node parses it: an `Expect: 100-continue` request claims its place
+   * in "checkContinue", before the requests pipelined behind it, whose "request" events come first.
+   */
+  const waits = new WeakMap<ServerResponse, Promise<void> | undefined>();
+  const claim = (req: IncomingMessage, res: ServerResponse): Promise<void> | undefined => {
+    if (waits.has(res)) return waits.get(res);
+    const connection = state.connections.get(req.socket);
+    let before: Promise<void> | undefined;
+    if (connection !== undefined) {
+      order.set(res, connection.next++);
+      before = connection.last === undefined ? undefined : sent(connection.last);
+      connection.last = res;
+    }
+    waits.set(res, before);
+    return before;
+  };
+  /** Whether a waiting request's connection went away meanwhile (its reply can no longer be sent). */
+  const gone = (req: IncomingMessage, res: ServerResponse): boolean =>
+    res.destroyed || req.socket.destroyed || !state.connections.has(req.socket);
   const server = createServer(
     { requestTimeout, headersTimeout: Math.min(66_000, requestTimeout) },
     (req, res) => {
       state.open.add(res);
       const connection = state.connections.get(req.socket);
-      if (connection !== undefined) order.set(res, connection.next++);
+      const before = claim(req, res);
       if (state.closing && !closesBefore(state, res)) closeAfter(state, res);
       connection?.responses.add(res);
       res.once("close", () => {
@@ -561,10 +582,8 @@ export function createHttpServer(handlers: HttpHandlers): Server {
         });
       };
       // A request pipelined behind one whose reply is not sent yet waits for it (see sent()).
-      const before = connection?.last === undefined ? undefined : sent(connection.last);
-      if (connection !== undefined) connection.last = res;
       if (before === undefined) run();
-      else void before.then(() => (res.destroyed ? undefined : run()));
+      else void before.then(() => (gone(req, res) ? undefined : run()));
     },
   );
   // The responses of each connection: a pipelined request's response queued behind another never
@@ -587,6 +606,7 @@ export function createHttpServer(handlers: HttpHandlers): Server {
   // `Expect: 100-continue` with a declared body over the limit: the 413 at once, instead of a
   // 100 Continue that has the client upload the whole body first.
   server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {
+    const before = claim(req, res);
     const declared = declaredLength(req);
     if (declared > handlers.maxBodyBytes) {
       closeAfter(state, res);
@@ -597,6 +617,12 @@ export function createHttpServer(handlers: HttpHandlers): Server {
     // its answer without sending it.
     res.once("close", () => budget.release(res));
     void (async () => {
+      // After the reply before it, as any pipelined request: it takes no room while it waits.
+      if (before !== undefined) {
+        await before;
+        if (gone(req, res)) return;
+        waits.set(res, undefined);
+      }
       const denied = await vouched(req, handlers);
       if (denied !== undefined || res.destroyed) {
         closeAfter(state, res);

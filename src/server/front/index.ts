@@ -44,7 +44,12 @@ export interface Front extends Listener {
 
 function shapeOf(e: unknown, api: "events" | "sqs"): ErrorShape | undefined {
   if (api === "sqs") {
-    return e instanceof QueueError ? { kind: "queue", code: e.code, message: e.message } : undefined;
+    if (e instanceof QueueError) return { kind: "queue", code: e.code, message: e.message };
+    // The store's failures say what failed, as on the main thread (api/sqs/protocol.ts).
+    if ((e as { name?: unknown } | null)?.name === "StoreFailureError") {
+      return { kind: "queue", code: "InternalError", message: (e as Error).message };
+    }
+    return undefined;
   }
   return isAwsShaped(e)
     ? { kind: "aws", awsType: e.awsType, httpStatus: e.httpStatus, message: e.message }
