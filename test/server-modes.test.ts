@@ -5,6 +5,8 @@
  * Bad values refuse to start.
  */
 import { randomBytes } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { spawnSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -240,6 +242,82 @@ for (const [name, value, logged] of [
       }
     });
   });
+
+describe("a full disk under delivery", () => {
+  it("makes the node unready while delivery cannot record its outcomes, with no request failing", async (t) => {
+    const disk = mkdtempSync(join(tmpdir(), "busbar-tmpfs-"));
+    const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=8m", "tmpfs", disk]);
+    if (mounted.status !== 0) {
+      removeDataDir(disk);
+      if (process.env.CI === "true") throw new Error(`cannot mount a tmpfs: ${String(mounted.stderr)}`);
+      t.skip(`*** cannot mount a tmpfs here (${String(mounted.stderr).trim()}): not tested ***`);
+      return;
+    }
+    let up = false;
+    const got = new Set<string>();
+    const receiver = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c: Buffer) => (body += c.toString()));
+      req.on("end", () => {
+        if (up) got.add((JSON.parse(body) as { id: string }).id);
+        res.writeHead(up ? 200 : 503).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    const server = await startBusbar({
+      dataDir: join(disk, "data"),
+      env: {
+        BUSBAR_ALLOW_TARGET_NETWORKS: "127.0.0.0/8",
+        BUSBAR_RETRY_BASE_MS: "200",
+        BUSBAR_RETRY_MAX_MS: "400",
+      },
+    });
+    const eb = eventBridgeClient(server.url);
+    const filler = join(disk, "filler");
+    try {
+      const ready = async (): Promise<number> => (await fetch(`${server.url}/readyz`)).status;
+      await eb.send(new PutRuleCommand({ Name: "to-hook", EventPattern: '{"source":["disk"]}' }));
+      await eb.send(new PutTargetsCommand({ Rule: "to-hook", Targets: [{ Id: "hook", Arn: url }] }));
+      const put = await eb.send(
+        new PutEventsCommand({
+          Entries: Array.from({ length: 10 }, () => ({ Source: "disk", DetailType: "d", Detail: "{}" })),
+        }),
+      );
+      const ids = (put.Entries ?? []).map((e) => e.EventId as string);
+      assert.equal(ids.length, 10);
+      // The disk fills; from now on no request is made but /readyz.
+      const chunk = Buffer.alloc(64 * 1024);
+      try {
+        for (;;) appendFileSync(filler, chunk);
+      } catch {
+        // ENOSPC: full
+      }
+      up = true; // the target answers: delivery now has outcomes to record, which the store cannot take
+      let status = await ready();
+      for (const end = Date.now() + 15_000; status === 200 && Date.now() < end;) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        status = await ready();
+      }
+      assert.equal(status, 503, "not ready while delivery's writes fail");
+      assert.match(server.output(), /recording delivery outcomes failed|scan of pending deliveries failed/);
+      rmSync(filler);
+      for (const end = Date.now() + 20_000; status !== 200 && Date.now() < end;) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        status = await ready();
+      }
+      assert.equal(status, 200, "ready again once the writes succeed");
+      assert.deepEqual([...got].sort(), ids.toSorted(), "every accepted event delivered");
+    } finally {
+      eb.destroy();
+      await server.kill();
+      receiver.closeAllConnections();
+      receiver.close();
+      spawnSync("umount", [disk]);
+      removeDataDir(disk);
+    }
+  });
+});
 
 describe("a low limit of open files", () => {
   it("keeps delivery's invocations in flight within half of it, and says so", async (t) => {

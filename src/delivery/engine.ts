@@ -87,6 +87,8 @@ export interface DeliveryEngineOptions {
   readonly maxInMemoryBytes?: number;
   /** How long after {@link DeliveryEngine.forget} the metric series of what was removed go. @default 60000 */
   readonly forgetMetricsAfterMs?: number;
+  /** Told of each failure of the store behind the engine's own writes and walks (the node's readiness). */
+  readonly onStoreFailure?: (err: unknown) => void;
   readonly now?: () => number;
 }
 
@@ -457,6 +459,7 @@ export class DeliveryEngine {
         }
       } catch (err) {
         this.#o.log.error({ err }, "scan of pending deliveries failed; retrying later");
+        this.#o.onStoreFailure?.(err);
         // What it did not reach is still in the store: the next check walks again (a failed start-up
         // walk, a full disk say, left them there until a restart), not every flush meanwhile.
         this.#overflow = Math.max(this.#overflow, 1);
@@ -1056,6 +1059,7 @@ export class DeliveryEngine {
           void this.scan();
       } catch (err) {
         this.#o.log.error({ err }, "recording delivery outcomes failed; will try again");
+        this.#o.onStoreFailure?.(err);
         this.#completions.push(...completions);
         this.#reschedules.push(...reschedules);
         this.#rescheduled.push(...rescheduled);

@@ -39,6 +39,8 @@ export interface DeliveryDependencies {
   readonly config: DeliveryConfig;
   /** BUSBAR_ALLOW_TARGET_NETWORKS, parsed (`parseAllowedNetworks`) before the node opens anything. */
   readonly allowedNetworks: AllowedNetworks;
+  /** Told of each failure of the store behind delivery's own writes and walks. */
+  readonly onStoreFailure?: (err: unknown) => void;
 }
 
 /** A node's delivery: the engine, and what the API needs of it. */
@@ -143,6 +145,7 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
     targetConcurrency: config.targetConcurrency,
     maxInMemory: config.maxInMemory,
     maxInMemoryBytes: config.maxInMemoryBytes,
+    ...(deps.onStoreFailure !== undefined && { onStoreFailure: deps.onStoreFailure }),
   });
 
   return {

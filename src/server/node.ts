@@ -191,6 +191,8 @@ async function startLocked(
     earlierReceiptKeys: [root.secretAccessKey],
   });
   const metrics = new Metrics();
+  /** Marks the node unready for a while after a failure of its store (set once readiness is wired). */
+  let storeFailed: (err: unknown) => void = () => undefined;
   const limit = openFileLimit();
   const concurrency = deliveryConcurrencyWithin(config.delivery.concurrency, limit);
   if (concurrency < config.delivery.concurrency) {
@@ -208,6 +210,8 @@ async function startLocked(
     log,
     config: { ...config.delivery, concurrency },
     allowedNetworks,
+    // Delivery's own writes failing (a full disk) make the node unready too, as failing requests do.
+    onStoreFailure: (err) => storeFailed(err),
   });
   // Deliveries go to the engine from memory as soon as their commit is durable.
   const committer = config.delivery.enabled
@@ -246,14 +250,17 @@ async function startLocked(
   let storeFailedAt = -Infinity;
   let readyAgain: NodeJS.Timeout | undefined;
   const storeHealthy = (): boolean => Date.now() - storeFailedAt >= STORE_FAILURE_UNREADY_MS;
-  const onInternalError = (err: unknown, operation: string, requestId?: string) => {
-    log.error({ err, operation, ...(requestId !== undefined && { requestId }) }, "internal error");
+  storeFailed = (err) => {
     if ((err as { name?: unknown } | null)?.name !== "StoreFailureError") return;
     storeFailedAt = Date.now();
     setReady(false);
     clearTimeout(readyAgain);
     readyAgain = setTimeout(() => accepting && !leaving && setReady(true), STORE_FAILURE_UNREADY_MS);
     readyAgain.unref();
+  };
+  const onInternalError = (err: unknown, operation: string, requestId?: string) => {
+    log.error({ err, operation, ...(requestId !== undefined && { requestId }) }, "internal error");
+    storeFailed(err);
   };
   let inFlight = 0;
   let idle: (() => void) | undefined;
