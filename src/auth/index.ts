@@ -30,7 +30,7 @@ export {
   type VerifiedSignature,
   type VerifyOptions,
 } from "./sigv4.js";
-export { POLICY_VERSIONS, type PolicyDocument, type PolicyVersion } from "./policy-document.js";
+export { POLICY_VERSIONS, type PolicyVersion } from "./policy-document.js";
 export { evaluate, parsePolicy, type Decision, type ParsedPolicy, type ParsedStatement } from "./policy.js";
 export {
   MAX_RESOURCE_POLICY_BYTES,
@@ -39,10 +39,10 @@ export {
   addPermission,
   evaluateResourcePolicy,
   parseResourcePolicy,
-  parseResourcePolicyDocument,
   policyAdmits,
   removePermission,
   validateResourcePolicy,
+  withStatement,
   type PermissionCondition,
   type PermissionGrant,
   type ResourceRequestContext,

@@ -34,7 +34,6 @@ import {
   type Decision,
   type ParsedPolicy,
   type ParsedStatement,
-  type PolicyDocument,
   type PrincipalSpec,
 } from "./policy-document.js";
 
@@ -103,16 +102,6 @@ export function parseResourcePolicy(json: string): ParsedPolicy {
   return parsePolicyDocument(json, "resource").policy;
 }
 
-/**
- * Parses a resource policy keeping its JSON and raw statements, for an operation that edits it (SQS's
- * AddPermission and RemovePermission).
- * @throws MalformedPolicyError naming the offending element; PolicyLengthExceededError past 10 KB.
- */
-export function parseResourcePolicyDocument(json: string): PolicyDocument {
-  checkLength(json);
-  return parsePolicyDocument(json, "resource");
-}
-
 /** Policies parsed before, by their text (a policy is asked on every request to its bus or queue). */
 const parsedPolicies = new Map<string, ParsedPolicy>();
 
@@ -143,19 +132,30 @@ export function validateResourcePolicy(json: string): void {
  *   PolicyLengthExceededError when the result would pass 10 KB.
  */
 export function addPermission(policyJson: string | undefined, grant: PermissionGrant): string {
-  const statement = permissionStatement(grant);
-  let result: string;
-  if (policyJson === undefined) {
-    result = JSON.stringify({ Version: "2012-10-17", Statement: [statement] });
-  } else {
-    const document = parsePolicyDocument(policyJson, "resource");
-    if (document.policy.statements.some((s) => s.sid === grant.statementId)) {
-      throw new PermissionAlreadyExistsError(grant.statementId);
-    }
-    result = JSON.stringify({ ...document.json, Statement: [...document.rawStatements, statement] });
-  }
+  const result = withStatement(policyJson, grant.statementId, permissionStatement(grant), {
+    Version: "2012-10-17",
+  });
   checkLength(result);
   return result;
+}
+
+/**
+ * A policy with `statement` (whose Sid is `sid`) appended; without a policy, `fresh`'s elements and
+ * the statement. Shared by EventBridge's PutPermission and SQS's AddPermission, which check the length
+ * of the result against their own limits.
+ * @throws PermissionAlreadyExistsError for a taken Sid; MalformedPolicyError for a stored policy that
+ *   is not valid.
+ */
+export function withStatement(
+  policyJson: string | undefined,
+  sid: string,
+  statement: Record<string, unknown>,
+  fresh: Record<string, unknown>,
+): string {
+  if (policyJson === undefined) return JSON.stringify({ ...fresh, Statement: [statement] });
+  const document = parsePolicyDocument(policyJson, "resource");
+  if (document.policy.statements.some((s) => s.sid === sid)) throw new PermissionAlreadyExistsError(sid);
+  return JSON.stringify({ ...document.json, Statement: [...document.rawStatements, statement] });
 }
 
 /**

@@ -32,7 +32,7 @@ const BUS = "default";
  * The store, with `completeDeliveries` failing while `failures` is above 0, and the walk of pending
  * deliveries (`listDueDeliveries`) while `scanFailures` is.
  */
-function failingCompletions(store: Store): {
+function failingStore(store: Store): {
   store: Store;
   failures: number;
   calls: number;
@@ -113,7 +113,7 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
   ) {
     const target = options.targetUrl ?? url;
     const sqlite = openSqliteStoreInThread({ dataDir });
-    const faulty = failingCompletions(sqlite);
+    const faulty = failingStore(sqlite);
     faulty.failures = options.failures ?? 0;
     const lines: string[] = [];
     const log = createLogger({

@@ -203,8 +203,13 @@ export function checkCombination(attributes: Readonly<Record<string, string>>): 
   }
 }
 
+/** The largest queue policy, in UTF-8 bytes (set as the `Policy` attribute, or by AddPermission). */
+export const MAX_POLICY_BYTES = 8192;
+
 function validPolicy(raw: string): string {
-  if (Buffer.byteLength(raw) > 8192) throw invalidAttribute("Policy", "Policy is longer than 8192 bytes.");
+  if (Buffer.byteLength(raw) > MAX_POLICY_BYTES) {
+    throw invalidAttribute("Policy", `Policy is longer than ${MAX_POLICY_BYTES} bytes.`);
+  }
   try {
     parseResourcePolicy(raw);
   } catch (e) {

@@ -7,7 +7,13 @@
  * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_AddPermission.html
  * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_RemovePermission.html
  */
-import { parseResourcePolicyDocument, type PolicyDocument } from "../auth/index.js";
+import {
+  PermissionAlreadyExistsError,
+  PermissionNotFoundError,
+  removePermission,
+  withStatement,
+} from "../auth/index.js";
+import { MAX_POLICY_BYTES } from "./attributes.js";
 import { QueueError, invalidValue, missingParameter } from "./errors/index.js";
 
 /**
@@ -49,9 +55,6 @@ export const SHAREABLE_ACTIONS: ReadonlySet<string> = new Set([
 /** "An Amazon SQS policy can have a maximum of seven actions per statement." */
 export const MAX_PERMISSION_ACTIONS = 7;
 
-/** The largest queue policy, in UTF-8 bytes (as the `Policy` attribute). */
-export const MAX_QUEUE_POLICY_BYTES = 8192;
-
 const LABEL = /^[A-Za-z0-9_-]{1,80}$/;
 const ACCOUNT_ID = /^\d{12}$/;
 
@@ -76,17 +79,20 @@ export function checkLabel(label: unknown): string {
   return label;
 }
 
-/** The queue's stored policy, parsed; one that no longer parses (kept from an older Busbar) is named. */
-function storedPolicy(policyJson: string): PolicyDocument {
-  try {
-    return parseResourcePolicyDocument(policyJson);
-  } catch (e) {
-    throw invalidValue(
-      "Policy",
-      undefined,
-      `The queue's policy is not valid (${(e as Error).message}); set a valid one with SetQueueAttributes first.`,
-    );
+/**
+ * The QueueError for what editing the stored policy threw: a label taken or not found, or a stored
+ * policy that no longer parses (kept from an older Busbar), named.
+ */
+function policyEditError(e: unknown, label: string): QueueError {
+  if (e instanceof PermissionAlreadyExistsError) return invalidValue("Label", label, "Already exists.");
+  if (e instanceof PermissionNotFoundError) {
+    return invalidValue("Label", label, "can't find label on existing policy.");
   }
+  return invalidValue(
+    "Policy",
+    undefined,
+    `The queue's policy is not valid (${(e as Error).message}); set a valid one with SetQueueAttributes first.`,
+  );
 }
 
 const oneOrMany = (values: readonly string[]): string | string[] =>
@@ -139,24 +145,19 @@ export function addQueuePermission(
     Resource: queueArn,
   };
   let result: string;
-  if (policyJson === undefined) {
-    result = JSON.stringify({
+  try {
+    result = withStatement(policyJson, label, statement, {
       Version: "2012-10-17",
       Id: `${queueArn}/SQSDefaultPolicy`,
-      Statement: [statement],
     });
-  } else {
-    const document = storedPolicy(policyJson);
-    if (document.policy.statements.some((s) => s.sid === label)) {
-      throw invalidValue("Label", label, "Already exists.");
-    }
-    result = JSON.stringify({ ...document.json, Statement: [...document.rawStatements, statement] });
+  } catch (e) {
+    throw policyEditError(e, label);
   }
   const bytes = Buffer.byteLength(result);
-  if (bytes > MAX_QUEUE_POLICY_BYTES) {
+  if (bytes > MAX_POLICY_BYTES) {
     throw new QueueError(
       "OverLimit",
-      `The queue's policy would be ${bytes} bytes with this permission; at most ${MAX_QUEUE_POLICY_BYTES} are allowed.`,
+      `The queue's policy would be ${bytes} bytes with this permission; at most ${MAX_POLICY_BYTES} are allowed.`,
     );
   }
   return result;
@@ -172,11 +173,9 @@ export function removeQueuePermission(
   labelGiven: unknown,
 ): string | undefined {
   const label = checkLabel(labelGiven);
-  const notFound = (): QueueError => invalidValue("Label", label, "can't find label on existing policy.");
-  if (policyJson === undefined) throw notFound();
-  const document = storedPolicy(policyJson);
-  const index = document.policy.statements.findIndex((s) => s.sid === label);
-  if (index === -1) throw notFound();
-  const remaining = document.rawStatements.filter((_, i) => i !== index);
-  return remaining.length === 0 ? undefined : JSON.stringify({ ...document.json, Statement: remaining });
+  try {
+    return removePermission(policyJson, label);
+  } catch (e) {
+    throw policyEditError(e, label);
+  }
 }
