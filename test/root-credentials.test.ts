@@ -15,10 +15,12 @@ import {
   truncateSync,
   writeFileSync,
 } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ListEventBusesCommand } from "@aws-sdk/client-eventbridge";
 import Database from "better-sqlite3";
+import { MIGRATIONS, SCHEMA_VERSION } from "../src/store/index.js";
 import { eventBridgeClient, removeDataDir, runBusbar, startBusbar, TEST_ROOT } from "./support/index.js";
 
 /** The environment of `busbar` commands on a data directory: no endpoint of the caller's. */
@@ -124,13 +126,13 @@ describe("a used data directory whose busbar.db is gone", () => {
     assert.match(
       r.stderr,
       new RegExp(
-        `^error: Busbar could not start: ${file} is empty, but ${dataDir} holds secrets\\.key and root-credentials\\.json`,
+        `^error: Busbar could not start: ${file} is empty, but ${dataDir} holds installation\\.json and root-credentials\\.json`,
         "m",
       ),
     );
     assert.equal(statSync(file).size, 0, "nothing made in its place");
     rmSync(file);
-    rmSync(join(dataDir, "secrets.key"));
+    rmSync(join(dataDir, "installation.json"));
     r = serve();
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr, new RegExp(`${file} is missing, but ${dataDir} holds root-credentials\\.json`));
@@ -139,6 +141,42 @@ describe("a used data directory whose busbar.db is gone", () => {
     rmSync(join(dataDir, "root-credentials.json"));
     const fresh = await startBusbar({ dataDir });
     assert.equal(await fresh.stop(), 0);
+    removeDataDir(dataDir);
+  });
+
+  it("is told from a new directory given only its secrets key, and directories made before the marker get it", async () => {
+    // An operator may place the secrets key (a mounted secret) before the first start: that starts.
+    const dataDir = mkdtempSync(join(tmpdir(), "busbar-test-"));
+    const key = randomBytes(32).toString("base64");
+    writeFileSync(join(dataDir, "secrets.key"), `${key}\n`, { mode: 0o600 });
+    const first = await startBusbar({ dataDir });
+    assert.equal(await first.stop(), 0);
+    assert.equal(
+      readFileSync(join(dataDir, "secrets.key"), "utf8").trim(),
+      key,
+      "the key placed is the key used",
+    );
+    const marker = JSON.parse(readFileSync(join(dataDir, "installation.json"), "utf8")) as { madeAt: string };
+    assert.ok(
+      !Number.isNaN(Date.parse(marker.madeAt)),
+      readFileSync(join(dataDir, "installation.json"), "utf8"),
+    );
+    assert.equal(statSync(join(dataDir, "installation.json")).mode & 0o777, 0o600);
+    // A directory without the marker (made by an earlier Busbar) gets it at its next start.
+    rmSync(join(dataDir, "installation.json"));
+    const again = await startBusbar({ dataDir });
+    assert.equal(await again.stop(), 0);
+    assert.ok(existsSync(join(dataDir, "installation.json")));
+    // ... and is then refused without its database (no root-credentials.json here: the test's are given).
+    assert.equal(existsSync(join(dataDir, "root-credentials.json")), false);
+    rmSync(join(dataDir, "busbar.db"));
+    for (const f of ["busbar.db-wal", "busbar.db-shm"]) rmSync(join(dataDir, f), { force: true });
+    const r = runBusbar(["serve", "--port", "0", "--data-dir", dataDir], { env: cli, timeoutMs: 20_000 });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /busbar\.db is missing, but .* holds installation\.json, which a start that made its database wrote/,
+    );
     removeDataDir(dataDir);
   });
 });
@@ -186,4 +224,30 @@ describe("a busbar.db that is not this Busbar's", () => {
       }
     });
   }
+});
+
+describe("a busbar.db of an older schema", () => {
+  it("is upgraded at start with a line in the log saying so, and only then", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "busbar-test-"));
+    const older = SCHEMA_VERSION - 1;
+    const db = new Database(join(dataDir, "busbar.db"));
+    for (const migration of MIGRATIONS.slice(0, older)) db.exec(migration);
+    db.pragma(`user_version = ${older}`);
+    db.close();
+    const line = `upgraded busbar.db from schema version ${older} to ${SCHEMA_VERSION}`;
+    const first = await startBusbar({ dataDir });
+    assert.equal(await first.stop(), 0);
+    const upgraded = first
+      .output()
+      .split("\n")
+      .filter((l) => l.includes(line));
+    assert.equal(upgraded.length, 1, first.output());
+    const record = JSON.parse(upgraded[0] ?? "{}") as Record<string, unknown>;
+    assert.equal(record.fromSchemaVersion, older);
+    assert.equal(record.toSchemaVersion, SCHEMA_VERSION);
+    const again = await startBusbar({ dataDir });
+    assert.equal(await again.stop(), 0);
+    assert.doesNotMatch(again.output(), /upgraded busbar\.db/);
+    removeDataDir(dataDir);
+  });
 });

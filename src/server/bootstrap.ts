@@ -80,10 +80,39 @@ export async function receiptKey(store: Store): Promise<string> {
 }
 
 /**
+ * The file a start writes beside the database it made (or found), so that a later start can tell a
+ * used directory whose database was lost from a new one. Not the secrets key: an operator may place
+ * that before the first start (a mounted secret).
+ */
+export const INSTALLATION_FILE = "installation.json";
+
+/**
+ * Writes {@link INSTALLATION_FILE} unless it is there: at every start once the store is open, so that
+ * directories made before the file existed get it too.
+ */
+export function markInstallation(dataDir: string, now: Date = new Date()): void {
+  const file = join(dataDir, INSTALLATION_FILE);
+  if (existsSync(file)) return;
+  const text = JSON.stringify(
+    {
+      madeAt: now.toISOString(),
+      about: `written by Busbar beside ${DEFAULT_SQLITE_FILE_NAME}; while it is here, a start refuses this directory without its database`,
+    },
+    null,
+    2,
+  );
+  try {
+    writeFileSync(file, `${text}\n`, { flag: "wx", mode: 0o600 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+  }
+}
+
+/**
  * Refuses a data directory whose database is missing or empty while files only a start that made the
- * database writes are there (the secrets key, saved root credentials): its buses, rules, queues and
- * keys are gone (a deleted or truncated file, a restore that left it out), and starting would make an
- * empty installation in their place without a word.
+ * database writes are there ({@link INSTALLATION_FILE}, saved root credentials): its buses, rules,
+ * queues and keys are gone (a deleted or truncated file, a restore that left it out), and starting
+ * would make an empty installation in their place without a word.
  * @throws {Error} naming the files and the ways out.
  */
 export function refuseLostDatabase(dataDir: string, databaseFile: string): void {
@@ -95,7 +124,7 @@ export function refuseLostDatabase(dataDir: string, databaseFile: string): void 
     size = -1;
   }
   if (size > 0) return;
-  const left = [SECRETS_KEY_FILE, ROOT_CREDENTIALS_FILE].filter((f) => existsSync(join(dataDir, f)));
+  const left = [INSTALLATION_FILE, ROOT_CREDENTIALS_FILE].filter((f) => existsSync(join(dataDir, f)));
   if (left.length === 0) return;
   throw new Error(
     `${databaseFile} is ${size < 0 ? "missing" : "empty"}, but ${dataDir} holds ${left.join(" and ")}, which a start that made its database wrote: ` +

@@ -23,9 +23,11 @@ import { Metrics } from "../metrics/index.js";
 import { MoveTasks, QueueService } from "../queues/index.js";
 import {
   DEFAULT_SQLITE_FILE_NAME,
+  SCHEMA_VERSION,
   SWEEP_SCAN_LIMIT,
   openSqliteStoreInThread,
   openSqliteStoreInWorker,
+  schemaVersionOfFile,
   sweepInSteps,
   type DeliveryScope,
   type Store,
@@ -37,6 +39,7 @@ import {
   ensureDefaults,
   givenRootCredentials,
   loadRegistry,
+  markInstallation,
   newRootCredentials,
   receiptKey,
   refuseLostDatabase,
@@ -157,6 +160,8 @@ async function startLocked(
   // Refuses a database lost from a used directory, another program's, or a newer Busbar's, before
   // credentials are made or printed.
   refuseLostDatabase(config.dataDir, join(config.dataDir, DEFAULT_SQLITE_FILE_NAME));
+  // The version before the store's opening migrates it, for the upgrade's log line.
+  const schemaBefore = schemaVersionOfFile(join(config.dataDir, DEFAULT_SQLITE_FILE_NAME));
   const store =
     config.storeThread === "main"
       ? openSqliteStoreInThread({ dataDir: config.dataDir })
@@ -164,9 +169,16 @@ async function startLocked(
   // The file the store opened, before anything could remove it (see the watchdog below).
   const databaseFile = join(config.dataDir, DEFAULT_SQLITE_FILE_NAME);
   const databaseIdentity = fileIdentity(databaseFile);
+  if (schemaBefore !== undefined && schemaBefore > 0 && schemaBefore < SCHEMA_VERSION) {
+    log.info(
+      { file: databaseFile, fromSchemaVersion: schemaBefore, toSchemaVersion: SCHEMA_VERSION },
+      `upgraded ${DEFAULT_SQLITE_FILE_NAME} from schema version ${schemaBefore} to ${SCHEMA_VERSION}: older versions of Busbar no longer open it`,
+    );
+  }
   let root: RootCredentials;
   let secrets;
   try {
+    markInstallation(config.dataDir);
     secrets = await checkedSecretBox(store, config.dataDir, log);
     root = given ?? newRootCredentials(config, announceRoot);
   } catch (e) {

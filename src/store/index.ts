@@ -6,9 +6,12 @@ export * from "./types.js";
 import type { ListOptions, Page } from "./types.js";
 export {
   DEFAULT_SQLITE_FILE_NAME,
+  MIGRATIONS,
+  SCHEMA_VERSION,
   StoreErrorCode,
   openSqliteStore,
   openSqliteStoreInThread,
+  schemaVersionOfFile,
   type SqliteStoreOptions,
 } from "./sqlite/index.js";
 export {

@@ -31,7 +31,7 @@ export { answersBeforeSync, type CallOutcome, type StoreCall } from "./group-com
 export { MoveFailure } from "./moves.js";
 export { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from "./paging.js";
 export { FIFO_SCAN_LIMIT, RECEIVE_SCAN_LIMIT } from "./receive.js";
-export { SCHEMA_VERSION } from "./schema.js";
+export { MIGRATIONS, SCHEMA_VERSION } from "./schema.js";
 
 /** Name of the database file inside the data directory when `fileName` is not given. */
 export const DEFAULT_SQLITE_FILE_NAME = "busbar.db";
@@ -110,6 +110,23 @@ function configure(db: Database.Database): void {
 /** What went wrong underneath, for a message (a permission denied reads differently from corruption). */
 function reasonOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The schema version of the database file at `path` as it is (0 for one without tables), read without
+ * changing it; undefined when there is no such file or it cannot be read as SQLite (opening the store
+ * then names the problem). For the start's log line of an upgrade.
+ */
+export function schemaVersionOfFile(path: string): number | undefined {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true, timeout: SQLITE_BUSY_TIMEOUT_MS });
+    return db.pragma("user_version", { simple: true }) as number;
+  } catch {
+    return undefined;
+  } finally {
+    db?.close();
+  }
 }
 
 /** Opens (creating and migrating when needed) the database of `options` and the store over it. */
