@@ -306,12 +306,12 @@ export interface QueueMessage {
   readonly lastReceivedAt?: number;
 }
 
-/** Options of {@link Store.receiveMessages}. */
 /** Options of {@link Store.updateQueue}. */
 export interface UpdateQueueOptions {
   readonly redelayUnreceivedMs?: number;
 }
 
+/** Options of {@link Store.receiveMessages}. */
 export interface ReceiveOptions {
   /** At most this many messages (1–10). */
   readonly max: number;
@@ -553,7 +553,8 @@ export interface Store {
   /** Queues of an account in name order (`prefix` taken literally). */
   listQueues(accountId: string, options?: ListOptions): Promise<Page<Queue>>;
   /**
-   * Replaces an existing queue's attributes; false when it does not exist. With `redelayUnreceivedMs`
+   * Replaces an existing queue's attributes; false when it does not exist, or is not the queue read
+   * (one deleted and made again under its name meanwhile: `createdAt` differs). With `redelayUnreceivedMs`
    * (a FIFO queue's DelaySeconds changed: SQS applies the new delay to the messages already queued),
    * every message of the queue never received becomes visible that long after it was sent, in the
    * same transaction.

@@ -34,7 +34,7 @@ export function prepareQueueStatements(db: Database.Database) {
     updateQueue: db.prepare<[QueueRow]>(
       `UPDATE queues SET attributes = @attributes, dead_letter_target_arn = @deadLetterTargetArn,
          last_modified_at = @lastModifiedAt
-       WHERE account_id = @accountId AND name = @name`,
+       WHERE account_id = @accountId AND name = @name AND created_at = @createdAt`,
     ),
     getQueue: db.prepare<[string, string], QueueRow>(
       `SELECT ${QUEUE_COLUMNS} FROM queues WHERE account_id = ? AND name = ?`,

@@ -58,6 +58,13 @@ export function queueTests(open: OpenStore): void {
       assert.deepEqual(await store.getQueue(ACCOUNT, "orders"), updated, "the target is removed too");
       assert.equal(await store.updateQueue(queue("ghost")), false);
       assert.equal(await store.getQueue(ACCOUNT, "ghost"), undefined);
+      // A queue deleted and made again under its name is not the one read: an update of the one read
+      // (a SetQueueAttributes that raced a DeleteQueue and a CreateQueue) leaves the new one alone.
+      await store.deleteQueue(ACCOUNT, "orders");
+      const remade = queue("orders", { attributes: { DelaySeconds: "9" }, createdAt: T0 + 10 });
+      assert.equal(await store.createQueue(remade), true);
+      assert.equal(await store.updateQueue(updated), false);
+      assert.deepEqual(await store.getQueue(ACCOUNT, "orders"), remade);
     });
 
     test("with redelayUnreceivedMs, makes the messages never received visible that long after their send", async ({
