@@ -15,7 +15,7 @@
  */
 import { setMaxListeners } from "node:events";
 import type { RuleRegistry } from "../buses/index.js";
-import type { Logger } from "../log/index.js";
+import { RepeatingFailure, type Logger } from "../log/index.js";
 import type { Metrics } from "../metrics/index.js";
 import type {
   DeliveryRef,
@@ -221,6 +221,9 @@ export class DeliveryEngine {
   #storeNextDue = Infinity;
   /** When the last walk of the store failed: flushes leave the next one to the periodic check. */
   #scanFailedAt = -Infinity;
+  /** The log lines of walks and of outcome writes that fail again and again (a full disk). */
+  readonly #scanFailures: RepeatingFailure;
+  readonly #flushFailures: RepeatingFailure;
   #parkedAt = -Infinity;
   /**
    * Lanes that had more deliveries waiting than half a fair share of memory (what it may hold over
@@ -280,6 +283,14 @@ export class DeliveryEngine {
     this.#maxInMemoryBytes = options.maxInMemoryBytes ?? DEFAULT_MAX_IN_MEMORY_BYTES;
     this.#spillSize = Math.max(1, Math.ceil(this.#maxInMemory * SPILL_SHARE));
     this.#forgetMetricsAfterMs = options.forgetMetricsAfterMs ?? 60_000;
+    this.#scanFailures = new RepeatingFailure(options.log, {
+      failed: "scan of pending deliveries failed; retrying later",
+      recovered: "scan of pending deliveries works again",
+    });
+    this.#flushFailures = new RepeatingFailure(options.log, {
+      failed: "recording delivery outcomes failed; will try again",
+      recovered: "recording delivery outcomes works again",
+    });
     options.metrics.readDeliveryState(() => ({ inMemory: this.#known.size, inFlight: this.#active }));
   }
 
@@ -457,8 +468,9 @@ export class DeliveryEngine {
           if (!complete) this.#overflow = Math.max(this.#overflow, 1);
           else if (!again) this.#overflow = 0;
         }
+        this.#scanFailures.succeeded();
       } catch (err) {
-        this.#o.log.error({ err }, "scan of pending deliveries failed; retrying later");
+        this.#scanFailures.failed(err);
         this.#o.onStoreFailure?.(err);
         // What it did not reach is still in the store: the next check walks again (a failed start-up
         // walk, a full disk say, left them there until a restart), not every flush meanwhile.
@@ -1048,6 +1060,7 @@ export class DeliveryEngine {
           }
         }
         if (completions.length > 0) await this.#o.store.completeDeliveries(completions);
+        this.#flushFailures.succeeded();
         for (const c of completions) this.release(c.id);
         // Deliveries wait in the store: take them once memory is half free, or once retries just
         // written can leave it for them.
@@ -1058,7 +1071,7 @@ export class DeliveryEngine {
         )
           void this.scan();
       } catch (err) {
-        this.#o.log.error({ err }, "recording delivery outcomes failed; will try again");
+        this.#flushFailures.failed(err);
         this.#o.onStoreFailure?.(err);
         this.#completions.push(...completions);
         this.#reschedules.push(...reschedules);
