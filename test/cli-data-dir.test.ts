@@ -21,7 +21,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { removeDataDir, runBusbar, startBusbar, type CliRun } from "./support/index.js";
+import { BUSBAR_ENTRY, removeDataDir, runBusbar, startBusbar, type CliRun } from "./support/index.js";
 
 const root = join(import.meta.dirname, "..");
 const dir = mkdtempSync(join(tmpdir(), "busbar-cli-data-dir-"));
@@ -173,7 +173,7 @@ describe("standard output that cannot be written", () => {
     const full = openSync("/dev/full", "w");
     try {
       const run = (args: string[]) => {
-        const r = spawnSync(process.execPath, ["--import", "tsx", join(root, "src/cli/main.ts"), ...args], {
+        const r = spawnSync(process.execPath, [...BUSBAR_ENTRY, ...args], {
           cwd: root,
           env,
           encoding: "utf8",
@@ -203,15 +203,11 @@ describe("standard output that cannot be written", () => {
   });
 
   it("closed by its reader (EPIPE) is one line, not a stack trace", async () => {
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", join(root, "src/cli/main.ts"), "keys", "list", "--data-dir", made],
-      {
-        cwd: root,
-        env,
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
+    const child = spawn(process.execPath, [...BUSBAR_ENTRY, "keys", "list", "--data-dir", made], {
+      cwd: root,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     // The reader goes away before anything is written (`| head -c 0`).
     child.stdout.destroy();
     let stderr = "";

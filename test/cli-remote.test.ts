@@ -10,7 +10,14 @@ import { spawn } from "node:child_process";
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { removeDataDir, startBusbar, TEST_ROOT, type BusbarProcess, type CliRun } from "./support/index.js";
+import {
+  BUSBAR_ENTRY,
+  removeDataDir,
+  startBusbar,
+  TEST_ROOT,
+  type BusbarProcess,
+  type CliRun,
+} from "./support/index.js";
 
 const root = join(import.meta.dirname, "..");
 
@@ -40,7 +47,7 @@ function busbar(
   env: NodeJS.ProcessEnv = cliEnv(),
   timeoutMs = 15_000,
 ): Promise<CliRun> {
-  const child = spawn(process.execPath, ["--import", "tsx", join(root, "src/cli/main.ts"), ...args], {
+  const child = spawn(process.execPath, [...BUSBAR_ENTRY, ...args], {
     cwd: root,
     env,
     stdio: ["ignore", "pipe", "pipe"],

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { SQSClient } from "@aws-sdk/client-sqs";
+import { BUSBAR_ENTRY } from "./cli-entry.js";
 
 const root = join(import.meta.dirname, "..", "..");
 
@@ -75,9 +76,7 @@ export async function startBusbar(
       ...prefix,
       ...NODE_FLAGS,
       ...(options.nodeArgs ?? []),
-      "--import",
-      "tsx",
-      join(root, "src/cli/main.ts"),
+      ...BUSBAR_ENTRY,
       "serve",
       "--port",
       "0",

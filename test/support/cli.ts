@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
+import { BUSBAR_ENTRY } from "./cli-entry.js";
 
 const root = join(import.meta.dirname, "..", "..");
 
@@ -22,7 +23,7 @@ export function runBusbar(
   args: readonly string[],
   options: { readonly env?: NodeJS.ProcessEnv; readonly input?: string; readonly timeoutMs?: number } = {},
 ): CliRun {
-  const r = spawnSync(process.execPath, ["--import", "tsx", join(root, "src/cli/main.ts"), ...args], {
+  const r = spawnSync(process.execPath, [...BUSBAR_ENTRY, ...args], {
     cwd: root,
     encoding: "utf8",
     ...(options.env !== undefined && { env: options.env }),

@@ -16,4 +16,5 @@ export { metric } from "./metrics.js";
 export { targetInvocation } from "./invocations.js";
 export { reachable, reachablePorts } from "./reachable.js";
 export { printedJson, runBusbar, type CliRun } from "./cli.js";
+export { BUSBAR_ENTRY } from "./cli-entry.js";
 export { TcpProxy } from "./tcp-proxy.js";
