@@ -519,6 +519,10 @@ export async function closeHttpServer(server: Server, graceMs: number): Promise<
  */
 async function closeConnectionsAsAnswered(state: Answering, deadline: () => number): Promise<void> {
   for (;;) {
+    // Looked at after the event loop's poll for I/O, not in the timer's phase before it: after a stall
+    // (a long pause of the collector, a starved CPU), a request that came during it is read first,
+    // rather than its connection found quiet for as long as the stall and closed on it.
+    await new Promise((resolve) => setImmediate(resolve));
     const now = Date.now();
     for (const [socket, c] of state.connections) {
       if (c.responses.size === 0 && now - c.quietSince >= QUIET_BEFORE_CLOSE_MS) socket.destroy();
