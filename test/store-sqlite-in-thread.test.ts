@@ -80,7 +80,13 @@ describe("SQLite store in the calling thread, durability", () => {
           walSizes.push(Number(size));
         }
       });
-      // Long enough for several checkpoints (CHECKPOINT_INTERVAL_MS apart).
+      // Writing long enough for several checkpoints (CHECKPOINT_INTERVAL_MS apart), timed from the
+      // first acknowledgement: the child's start-up (seconds on a loaded host) writes nothing.
+      const started = Date.now();
+      while (acked.length === 0) {
+        assert.ok(Date.now() - started < 30_000, "the writer acknowledged nothing in 30 s");
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
       await new Promise((resolve) => setTimeout(resolve, 2500));
       child.kill("SIGKILL");
       await new Promise((resolve) => child.once("exit", resolve));
