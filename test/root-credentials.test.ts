@@ -156,9 +156,11 @@ describe("a used data directory whose busbar.db is gone", () => {
       key,
       "the key placed is the key used",
     );
-    const marker = JSON.parse(readFileSync(join(dataDir, "installation.json"), "utf8")) as { madeAt: string };
+    const marker = JSON.parse(readFileSync(join(dataDir, "installation.json"), "utf8")) as {
+      writtenAt: string;
+    };
     assert.ok(
-      !Number.isNaN(Date.parse(marker.madeAt)),
+      !Number.isNaN(Date.parse(marker.writtenAt)),
       readFileSync(join(dataDir, "installation.json"), "utf8"),
     );
     assert.equal(statSync(join(dataDir, "installation.json")).mode & 0o777, 0o600);

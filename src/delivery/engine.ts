@@ -283,14 +283,23 @@ export class DeliveryEngine {
     this.#maxInMemoryBytes = options.maxInMemoryBytes ?? DEFAULT_MAX_IN_MEMORY_BYTES;
     this.#spillSize = Math.max(1, Math.ceil(this.#maxInMemory * SPILL_SHARE));
     this.#forgetMetricsAfterMs = options.forgetMetricsAfterMs ?? 60_000;
-    this.#scanFailures = new RepeatingFailure(options.log, {
-      failed: "scan of pending deliveries failed; retrying later",
-      recovered: "scan of pending deliveries works again",
-    });
-    this.#flushFailures = new RepeatingFailure(options.log, {
-      failed: "recording delivery outcomes failed; will try again",
-      recovered: "recording delivery outcomes works again",
-    });
+    const clock = { now: this.#now };
+    this.#scanFailures = new RepeatingFailure(
+      options.log,
+      {
+        failed: "scan of pending deliveries failed; retrying later",
+        recovered: "scan of pending deliveries works again",
+      },
+      clock,
+    );
+    this.#flushFailures = new RepeatingFailure(
+      options.log,
+      {
+        failed: "recording delivery outcomes failed; will try again",
+        recovered: "recording delivery outcomes works again",
+      },
+      clock,
+    );
     options.metrics.readDeliveryState(() => ({ inMemory: this.#known.size, inFlight: this.#active }));
   }
 
@@ -460,15 +469,17 @@ export class DeliveryEngine {
     this.#scanning ??= (async () => {
       try {
         let again = true;
+        let walked = false;
         this.#storeNextDue = Infinity; // what the walk leaves in the store sets it again
         while (again && !this.#closed) {
           const overflowAtStart = this.#overflow;
           const complete = await this.scanOnce();
+          walked = true;
           again = complete && this.#overflow !== overflowAtStart;
           if (!complete) this.#overflow = Math.max(this.#overflow, 1);
           else if (!again) this.#overflow = 0;
         }
-        this.#scanFailures.succeeded();
+        if (walked) this.#scanFailures.succeeded();
       } catch (err) {
         this.#scanFailures.failed(err);
         this.#o.onStoreFailure?.(err);

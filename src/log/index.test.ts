@@ -50,4 +50,21 @@ describe("RepeatingFailure", () => {
     assert.equal(records.length, 4);
     assert.equal(records[3]?.msg, "writing failed");
   });
+
+  it("logs at once a failure whose message differs from the last one logged", async () => {
+    const { records, failure, advance } = setUp(60_000);
+    failure.failed(new Error("SQLITE_FULL: database or disk is full"));
+    advance(1_000);
+    failure.failed(new Error("SQLITE_FULL: database or disk is full"));
+    failure.failed(new Error("SQLITE_CORRUPT: database disk image is malformed"));
+    failure.failed(new Error("SQLITE_CORRUPT: database disk image is malformed"));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(
+      records.map((r) => [(r.err as { message?: string } | undefined)?.message, r.failuresSinceLastLine]),
+      [
+        ["SQLITE_FULL: database or disk is full", undefined],
+        ["SQLITE_CORRUPT: database disk image is malformed", 1],
+      ],
+    );
+  });
 });

@@ -39,7 +39,9 @@ export const REPEAT_LOG_EVERY_MS = 60_000;
  * The log lines of a failure that may repeat on every try (a store write on a full disk, retried each
  * second): the first failure at `error`, then at most one line per `everyMs` carrying how many failures
  * went unlogged since the last line (`failuresSinceLastLine`), and one `info` line when it works again
- * (`failures`: how many in all). A flood of identical lines would hide everything else in the log.
+ * (`failures`: how many in all). A flood of identical lines would hide everything else in the log. A
+ * failure whose message differs from the last one logged is logged at once (a full disk, then a
+ * corrupt file).
  */
 export class RepeatingFailure {
   readonly #log: Pick<Logger, "error" | "info">;
@@ -50,6 +52,7 @@ export class RepeatingFailure {
   #failures = 0;
   #unlogged = 0;
   #loggedAt = -Infinity;
+  #lastMessage: string | undefined;
 
   constructor(
     log: Pick<Logger, "error" | "info">,
@@ -67,7 +70,8 @@ export class RepeatingFailure {
   failed(err: unknown, context: object = {}): void {
     this.#failures++;
     const now = this.#now();
-    if (now - this.#loggedAt < this.#everyMs) {
+    const message = err instanceof Error ? err.message : String(err);
+    if (now - this.#loggedAt < this.#everyMs && message === this.#lastMessage) {
       this.#unlogged++;
       return;
     }
@@ -77,6 +81,7 @@ export class RepeatingFailure {
       this.#message,
     );
     this.#loggedAt = now;
+    this.#lastMessage = message;
     this.#unlogged = 0;
   }
 
@@ -87,5 +92,6 @@ export class RepeatingFailure {
     this.#failures = 0;
     this.#unlogged = 0;
     this.#loggedAt = -Infinity;
+    this.#lastMessage = undefined;
   }
 }

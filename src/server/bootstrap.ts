@@ -95,7 +95,7 @@ export function markInstallation(dataDir: string, now: Date = new Date()): void 
   if (existsSync(file)) return;
   const text = JSON.stringify(
     {
-      madeAt: now.toISOString(),
+      writtenAt: now.toISOString(),
       about: `written by Busbar beside ${DEFAULT_SQLITE_FILE_NAME}; while it is here, a start refuses this directory without its database`,
     },
     null,

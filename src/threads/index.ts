@@ -6,9 +6,9 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type * as EsBuild from "esbuild";
-import { PROJECT_ROOT, reusableBundle, saveBundle } from "./bundles.js";
+import { bundleOptions, reusableBundle, saveBundle } from "./bundles.js";
 
-export { PROJECT_ROOT, reusableBundle, saveBundle } from "./bundles.js";
+export { PROJECT_ROOT, bundleOptions, reusableBundle, saveBundle } from "./bundles.js";
 
 /**
  * Starts the worker whose entry module sits beside `callerUrl` (the caller's `import.meta.url`) under
@@ -41,23 +41,18 @@ function bundledEntry(entry: URL): URL | undefined {
   let bundled: URL | undefined;
   try {
     const name = entry.pathname.split("/").slice(-2).join("-").replace(/\.ts$/, "");
-    bundled = reusableBundle(name);
-    if (bundled === undefined) {
+    const reused = reusableBundle(name);
+    if (reused === undefined) {
+      const startedAt = Date.now();
       const esbuild = createRequire(import.meta.url)("esbuild") as typeof EsBuild;
-      const built = esbuild.buildSync({
-        entryPoints: [fileURLToPath(entry)],
-        bundle: true,
-        platform: "node",
-        format: "esm",
-        target: "node20",
-        packages: "external",
-        write: false,
-        metafile: true,
-        absWorkingDir: PROJECT_ROOT,
-      });
+      const built = esbuild.buildSync(bundleOptions(fileURLToPath(entry)));
       const text = built.outputFiles[0]?.text;
-      if (text !== undefined) bundled = saveBundle(name, text, Object.keys(built.metafile.inputs));
-    }
+      if (text !== undefined) {
+        // This file says how the workers' bundles are built.
+        const self = [fileURLToPath(import.meta.url)];
+        bundled = saveBundle(name, text, Object.keys(built.metafile.inputs), self, startedAt);
+      }
+    } else bundled = reused ?? undefined;
   } catch {
     bundled = undefined;
   }

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Plugin } from "esbuild";
-import { PROJECT_ROOT, reusableBundle, saveBundle } from "../../src/threads/index.js";
+import { PROJECT_ROOT, bundleOptions, reusableBundle, saveBundle } from "../../src/threads/index.js";
 
 const MAIN = join(PROJECT_ROOT, "src", "cli", "main.ts");
 
@@ -29,23 +29,16 @@ const sourceUrls: Plugin = {
 
 async function bundledMain(): Promise<URL | undefined> {
   const reused = reusableBundle("cli-main");
-  if (reused !== undefined) return reused;
+  if (reused !== undefined) return reused ?? undefined;
   try {
+    const startedAt = Date.now();
     const esbuild = await import("esbuild");
-    const built = await esbuild.build({
-      entryPoints: [MAIN],
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      target: "node20",
-      packages: "external",
-      write: false,
-      metafile: true,
-      absWorkingDir: PROJECT_ROOT,
-      plugins: [sourceUrls],
-    });
+    const built = await esbuild.build({ ...bundleOptions(MAIN), plugins: [sourceUrls] });
     const text = built.outputFiles[0]?.text;
-    return text === undefined ? undefined : saveBundle("cli-main", text, Object.keys(built.metafile.inputs));
+    if (text === undefined) return undefined;
+    // This file's plugin says how the bundle is built.
+    const self = [fileURLToPath(import.meta.url)];
+    return saveBundle("cli-main", text, Object.keys(built.metafile.inputs), self, startedAt);
   } catch (e) {
     console.error(
       `*** running busbar through tsx: its sources could not be bundled: ${(e as Error).message}`,
