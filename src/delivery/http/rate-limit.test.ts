@@ -122,6 +122,26 @@ describe("RateLimiter", () => {
     assert.equal(late, 1000);
   });
 
+  it("forgets the windows of destinations idle for a second, keeping those with calls ahead", async () => {
+    let now = 0;
+    const limiter = new RateLimiter(100, () => now);
+    const signal = new AbortController().signal;
+    // 1,000 destinations called once each (created and deleted, say), and one with a backlog.
+    for (let i = 0; i < 1_000; i++) await limiter.acquire(`arn:dest/${i}`, 10, signal);
+    // One a second: 15 deferred calls hold turns until 14 s.
+    for (let i = 0; i < 15; i++) await limiter.acquire("arn:busy", 1, signal, `t${i}`).catch(() => undefined);
+    assert.equal(limiter.windowCount, 1_001);
+    now = 11_000; // the others idle for more than a second, the last forgetting long enough ago
+    await limiter.acquire("arn:new", 10, signal);
+    assert.equal(limiter.windowCount, 2, "the busy destination's window (turns ahead) and the new one");
+    // A destination called again after being forgotten starts a fresh window: its call goes at once.
+    await limiter.acquire("arn:dest/7", 10, signal);
+    assert.equal(limiter.windowCount, 3);
+    // The busy one's calls still come back at their turns, its window kept.
+    now = 14_000;
+    await limiter.acquire("arn:busy", 1, signal, "t14");
+  });
+
   it("brings a deferred backlog forward when the rate is raised, and holds it back when lowered", async () => {
     let now = 0;
     const limiter = new RateLimiter(100, () => now);

@@ -100,6 +100,12 @@ export class SlidingWindow {
     return turn;
   }
 
+  /** Whether no turn counts any more or lies ahead: the window may be forgotten and made anew. */
+  idle(now: number): boolean {
+    const last = this.turns[this.turns.length - 1];
+    return last === undefined || last.at <= now - WINDOW_MS;
+  }
+
   /** Turns reserved ahead of now: calls waiting for their turn, nearby or deferred. */
   ahead(): number {
     const now = this.now();
@@ -137,9 +143,18 @@ export class SlidingWindow {
   }
 }
 
-/** Sliding windows by key (an API destination's ARN). */
+/** How often, at most, a rate limiter forgets its idle windows. */
+const FORGET_IDLE_EVERY_MS = 10 * WINDOW_MS;
+
+/**
+ * Sliding windows by key (an API destination's ARN); those idle (no call within the last second, none
+ * ahead) are forgotten when a new one is made, at most every {@link FORGET_IDLE_EVERY_MS}: each
+ * destination ever called kept its window, about 3 KB, through any number of created and deleted
+ * destinations.
+ */
 export class RateLimiter {
   private readonly windows = new Map<string, SlidingWindow>();
+  private forgotAt = -Infinity;
   /** Turns reserved for deferred calls, by ticket (a delivery id); the window moves them when the rate changes. */
   private readonly tickets = new Map<string, Turn>();
 
@@ -158,6 +173,7 @@ export class RateLimiter {
     if (!(ratePerSecond > 0) || !Number.isFinite(ratePerSecond)) return;
     let window = this.windows.get(key);
     if (window === undefined) {
+      this.forgetIdle();
       window = new SlidingWindow(ratePerSecond, this.now);
       this.windows.set(key, window);
     } else {
@@ -190,6 +206,19 @@ export class RateLimiter {
     // A turn given up (the attempt aborted while waiting) is not handed to another call: the limit
     // errs on the safe side.
     if (waitMs > 0) await waitForTurn(turn, this.now, signal);
+  }
+
+  /** Forgets the idle windows, unless it did so less than {@link FORGET_IDLE_EVERY_MS} ago. */
+  private forgetIdle(): void {
+    const now = this.now();
+    if (now - this.forgotAt < FORGET_IDLE_EVERY_MS) return;
+    this.forgotAt = now;
+    for (const [key, window] of this.windows) if (window.idle(now)) this.windows.delete(key);
+  }
+
+  /** Windows held (for tests). */
+  get windowCount(): number {
+    return this.windows.size;
   }
 
   private throttled(ratePerSecond: number, retryAfterMs: number): DeliveryError {

@@ -128,8 +128,7 @@ export function createWebhookInvoker(options: WebhookInvokerOptions): TargetInvo
           typeof parsed === "string"
             ? parsed
             : { ...parsed, what: `POST ${describeUrl(parsed.url)}`, secrets: urlSecrets(parsed.url) };
-        if (targets.size > 10_000) targets.clear();
-        targets.set(invocation.target.arn, target);
+        remember(targets, invocation.target.arn, target);
       }
       if (typeof target === "string") {
         throw new DeliveryError(HttpErrorCode.InvalidParameter, target, { retryable: false });
@@ -191,15 +190,27 @@ export function createWebhookInvoker(options: WebhookInvokerOptions): TargetInvo
   };
 }
 
+/** Most targets and keys each cache holds; the oldest goes first (targets removed are not told of). */
+export const CACHE_ENTRIES = 4_096;
+
+/** Adds an entry to a cache of at most {@link CACHE_ENTRIES}, forgetting the oldest. */
+export function remember<K, V>(cache: Map<K, V>, key: K, value: V): void {
+  if (cache.size >= CACHE_ENTRIES) cache.delete(cache.keys().next().value as K);
+  cache.set(key, value);
+}
+
 /** The HMAC key of a `whsec_<base64>` secret (decoded once per secret). */
-function signingKey(keys: Map<string, Buffer>, secret: string): Buffer {
+export function signingKey(keys: Map<string, Buffer>, secret: string): Buffer {
   let key = keys.get(secret);
   if (key === undefined) {
     if (!secret.startsWith("whsec_")) throw new Error("a signing secret starts with whsec_");
-    key = Buffer.from(secret.slice("whsec_".length), "base64");
-    if (key.length === 0) throw new Error("a signing secret holds no key");
-    if (keys.size > 10_000) keys.clear();
-    keys.set(secret, key);
+    const decoded = Buffer.from(secret.slice("whsec_".length), "base64");
+    if (decoded.length === 0) throw new Error("a signing secret holds no key");
+    // A buffer of its own: a small decoded one is a slice of Node's shared 8 KiB pool, which the cache
+    // would keep whole (8 KiB per secret).
+    key = Buffer.alloc(decoded.length);
+    decoded.copy(key);
+    remember(keys, secret, key);
   }
   return key;
 }
