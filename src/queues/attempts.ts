@@ -3,7 +3,9 @@
  * retry and get the same messages and receipt handles. As SQS documents it, a retry gets them again
  * while none of *those* messages was deleted or had its visibility changed, within the 5-minute
  * deduplication interval (the service also checks that they are still in flight, and resets their
- * visibility timeout). Kept in the node's memory: lost on restart, and at most {@link MAX_ATTEMPTS}.
+ * visibility timeout). Kept in the node's memory: lost on restart, at most {@link MAX_ATTEMPTS}
+ * holding at most {@link MAX_ATTEMPT_BYTES} of messages (the oldest forgotten first: a retry of one
+ * then receives anew), and each forgotten once its interval is over.
  * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html
  */
 
@@ -25,12 +27,17 @@ export interface Attempt<M> {
   readonly visibilityMs: number;
 }
 
-/** Most attempts remembered; past it, all are forgotten (a retry then receives anew). */
+/** Most attempts remembered; past it, the oldest are forgotten (a retry then receives anew). */
 export const MAX_ATTEMPTS = 10_000;
+
+/** Most bytes of messages the attempts remembered hold (their replies' bodies and attributes). */
+export const MAX_ATTEMPT_BYTES = 64 * 1024 * 1024;
 
 /** Attempts by queue and attempt id, with an index from each message to the attempt holding it. */
 export class ReceiveAttempts<M> {
-  readonly #byId = new Map<string, Attempt<M> & { readonly queue: string }>();
+  /** In the order they were remembered, which is that of their `until`. */
+  readonly #byId = new Map<string, Attempt<M> & { readonly queue: string; readonly bytes: number }>();
+  #bytes = 0;
   /** `queue \0 seq` → attempt key. */
   readonly #byMessage = new Map<string, string>();
 
@@ -39,15 +46,21 @@ export class ReceiveAttempts<M> {
     return this.#byId.get(`${queue}\u0000${id}`);
   }
 
-  /** Remembers attempt `id` of `queue`. */
-  remember(queue: string, id: string, attempt: Attempt<M>): void {
-    if (this.#byId.size >= MAX_ATTEMPTS) {
-      this.#byId.clear();
-      this.#byMessage.clear();
-    }
+  /**
+   * Remembers attempt `id` of `queue`, whose messages weigh `bytes`, forgetting first those whose
+   * interval is over at `now`, and the oldest while the bounds would be passed.
+   */
+  remember(queue: string, id: string, attempt: Attempt<M>, now: number, bytes: number): void {
     const key = `${queue}\u0000${id}`;
     this.forget(queue, id);
-    this.#byId.set(key, { ...attempt, queue });
+    for (const [oldest, held] of this.#byId) {
+      const over =
+        held.until <= now || this.#byId.size >= MAX_ATTEMPTS || this.#bytes + bytes > MAX_ATTEMPT_BYTES;
+      if (!over) break;
+      this.#drop(oldest);
+    }
+    this.#byId.set(key, { ...attempt, queue, bytes });
+    this.#bytes += bytes;
     for (const m of attempt.received) this.#byMessage.set(`${queue}\u0000${m.seq}`, key);
   }
 
@@ -65,6 +78,11 @@ export class ReceiveAttempts<M> {
     }
   }
 
+  /** How many attempts, holding how many bytes, are remembered. */
+  get size(): { attempts: number; bytes: number } {
+    return { attempts: this.#byId.size, bytes: this.#bytes };
+  }
+
   /** Forgets every attempt of `queue` (purged or deleted). */
   forgetQueue(queue: string): void {
     for (const [key, attempt] of this.#byId) if (attempt.queue === queue) this.#drop(key);
@@ -74,6 +92,7 @@ export class ReceiveAttempts<M> {
     const attempt = this.#byId.get(key);
     if (attempt === undefined) return;
     this.#byId.delete(key);
+    this.#bytes -= attempt.bytes;
     for (const m of attempt.received) {
       const at = `${attempt.queue}\u0000${m.seq}`;
       if (this.#byMessage.get(at) === key) this.#byMessage.delete(at);

@@ -90,6 +90,15 @@ export interface ReceivedMessage {
   readonly MD5OfMessageAttributes?: string;
 }
 
+/** About what a received message holds in memory: its body, its attributes, and a little more. */
+function replyBytes(m: ReceivedMessage): number {
+  let bytes = 2 * m.Body.length + 512;
+  for (const [name, value] of Object.entries(m.MessageAttributes ?? {})) {
+    bytes += 2 * name.length + 2 * (value.StringValue?.length ?? 0) + (value.BinaryValue?.length ?? 0);
+  }
+  return bytes;
+}
+
 /** Options of a receive. */
 export interface ReceiveRequest {
   readonly max: number;
@@ -675,12 +684,18 @@ export class QueueService {
       const got = await this.receiveOnce(current, request, visibility);
       const replies = got.map((m) => this.received(current, m, request));
       if (got.length > 0 && attemptId !== undefined) {
-        this.#attempts.remember(key, attemptId, {
-          messages: replies,
-          received: got,
-          until: started + DEDUPLICATION_MS,
-          visibilityMs: visibility * 1000,
-        });
+        this.#attempts.remember(
+          key,
+          attemptId,
+          {
+            messages: replies,
+            received: got,
+            until: started + DEDUPLICATION_MS,
+            visibilityMs: visibility * 1000,
+          },
+          started,
+          replies.reduce((sum, m) => sum + replyBytes(m), 0),
+        );
       }
       if (got.length > 0 || Date.now() >= deadline || this.waiters.closed) return replies;
       signal ??= request.client?.signal();
