@@ -18,6 +18,7 @@ import { DeliveryError } from "../types.js";
 import { HttpErrorCode, describeUrl, errorForResponse } from "./classify.js";
 import type { HttpClient, HttpResponse } from "./client.js";
 import { basicCredentials, type OAuthClientCredentials } from "./auth-parameters.js";
+import { remember } from "./cache.js";
 
 /** A token is refreshed this long before it expires (at most half its lifetime). */
 export const TOKEN_REFRESH_MARGIN_MS = 30_000;
@@ -64,7 +65,8 @@ export class OAuthTokens {
     let entry = this.entries.get(key);
     if (entry?.version !== version) {
       entry = { version, token: undefined, pending: undefined };
-      this.entries.set(key, entry);
+      // Deleted connections are not told of: the oldest entries go past the bound.
+      remember(this.entries, key, entry);
     }
     if (entry.token !== undefined && entry.token.refreshAt > this.now()) return entry.token.accessToken;
     let pending = entry.pending;

@@ -1,7 +1,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { CACHE_ENTRIES, remember, signingKey } from "./webhook.js";
+import { CACHE_ENTRIES, remember } from "./cache.js";
+import { signingKey } from "./webhook.js";
 
 describe("the webhook invoker's caches", () => {
   it("keep each signing key in a buffer of its own, not a slice of Node's shared pool", () => {
@@ -21,5 +22,8 @@ describe("the webhook invoker's caches", () => {
     assert.equal(cache.has(9), false);
     assert.equal(cache.has(10), true);
     assert.equal(cache.has(CACHE_ENTRIES + 9), true);
+    remember(cache, 10, -1); // an entry there already is replaced, nothing forgotten
+    assert.equal(cache.size, CACHE_ENTRIES);
+    assert.equal(cache.has(11), true);
   });
 });

@@ -12,6 +12,7 @@
  */
 import { createHmac } from "node:crypto";
 import { DeliveryError, payloadContentType, type Invocation, type TargetInvoker } from "../types.js";
+import { remember } from "./cache.js";
 import { HttpErrorCode, describeUrl, errorForResponse, urlSecrets } from "./classify.js";
 import { HttpClient, type HttpClientOptions } from "./client.js";
 import type { CloudEventsMode } from "./cloudevents.js";
@@ -188,15 +189,6 @@ export function createWebhookInvoker(options: WebhookInvokerOptions): TargetInvo
       if (owned) await client.close();
     },
   };
-}
-
-/** Most targets and keys each cache holds; the oldest goes first (targets removed are not told of). */
-export const CACHE_ENTRIES = 4_096;
-
-/** Adds an entry to a cache of at most {@link CACHE_ENTRIES}, forgetting the oldest. */
-export function remember<K, V>(cache: Map<K, V>, key: K, value: V): void {
-  if (cache.size >= CACHE_ENTRIES) cache.delete(cache.keys().next().value as K);
-  cache.set(key, value);
 }
 
 /** The HMAC key of a `whsec_<base64>` secret (decoded once per secret). */
