@@ -28,6 +28,10 @@ describe("ReceiveAttempts", () => {
     // Its messages' index went with it: forgetting message 3 touches nothing left.
     attempts.forgetMessages("q", [3]);
     assert.equal(attempts.size.attempts, 90);
+    // The periodic sweep forgets the rest once over, with no receive to remember.
+    attempts.forgetExpired(99_000 + INTERVAL);
+    assert.deepEqual(attempts.size, { attempts: 1, bytes: 1_000 });
+    assert.ok(attempts.get("q", "late") !== undefined);
   });
 
   it("forgets the oldest, not all, past the bytes or the count they may hold", () => {

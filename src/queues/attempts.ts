@@ -53,15 +53,25 @@ export class ReceiveAttempts<M> {
   remember(queue: string, id: string, attempt: Attempt<M>, now: number, bytes: number): void {
     const key = `${queue}\u0000${id}`;
     this.forget(queue, id);
+    this.#forgetOldest(now, bytes);
+    this.#byId.set(key, { ...attempt, queue, bytes });
+    this.#bytes += bytes;
+    for (const m of attempt.received) this.#byMessage.set(`${queue}\u0000${m.seq}`, key);
+  }
+
+  /** Forgets the attempts whose interval is over at `now` (also done as attempts are remembered). */
+  forgetExpired(now: number): void {
+    this.#forgetOldest(now, 0);
+  }
+
+  /** Forgets, oldest first, the attempts over at `now`, and those past the bounds with `bytes` more. */
+  #forgetOldest(now: number, bytes: number): void {
     for (const [oldest, held] of this.#byId) {
       const over =
         held.until <= now || this.#byId.size >= MAX_ATTEMPTS || this.#bytes + bytes > MAX_ATTEMPT_BYTES;
       if (!over) break;
       this.#drop(oldest);
     }
-    this.#byId.set(key, { ...attempt, queue, bytes });
-    this.#bytes += bytes;
-    for (const m of attempt.received) this.#byMessage.set(`${queue}\u0000${m.seq}`, key);
   }
 
   /** Forgets attempt `id` of `queue`. */

@@ -934,11 +934,12 @@ export class QueueService {
    * Finishes the deletion of retired queues (retireQueue), then deletes messages past their retention,
    * and FIFO deduplication records past their window, a step
    * of {@link SWEEP_SCAN_LIMIT} per store call (other calls run between them); returns how many
-   * messages.
+   * messages. FIFO receive attempts past their interval are forgotten too.
    */
   async sweep(): Promise<number> {
     await this.deleteRetiredQueues();
     const now = this.#now();
+    this.#attempts.forgetExpired(now);
     const deleted = await sweepInSteps((cursor) =>
       this.store.sweepExpiredMessages(now, SWEEP_SCAN_LIMIT, cursor),
     );
