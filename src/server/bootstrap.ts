@@ -87,12 +87,11 @@ export async function receiptKey(store: Store): Promise<string> {
 export const INSTALLATION_FILE = "installation.json";
 
 /**
- * Writes {@link INSTALLATION_FILE} unless it is there: at every start once the store is open, so that
- * directories made before the file existed get it too.
+ * Writes {@link INSTALLATION_FILE} unless it is there (an exclusive create, as the secrets key's): at
+ * every start once the store is open, so that directories made before the file existed get it too.
  */
 export function markInstallation(dataDir: string, now: Date = new Date()): void {
   const file = join(dataDir, INSTALLATION_FILE);
-  if (existsSync(file)) return;
   const text = JSON.stringify(
     {
       writtenAt: now.toISOString(),

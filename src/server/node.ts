@@ -157,17 +157,17 @@ async function startLocked(
   const given = givenRootCredentials(config);
   // Refuses a bad value before anything opens.
   const allowedNetworks = parseAllowedNetworks(config.delivery.allowTargetNetworks);
+  const databaseFile = join(config.dataDir, DEFAULT_SQLITE_FILE_NAME);
   // Refuses a database lost from a used directory, another program's, or a newer Busbar's, before
   // credentials are made or printed.
-  refuseLostDatabase(config.dataDir, join(config.dataDir, DEFAULT_SQLITE_FILE_NAME));
+  refuseLostDatabase(config.dataDir, databaseFile);
   // The version before the store's opening migrates it, for the upgrade's log line.
-  const schemaBefore = schemaVersionOfFile(join(config.dataDir, DEFAULT_SQLITE_FILE_NAME));
+  const schemaBefore = schemaVersionOfFile(databaseFile);
   const store =
     config.storeThread === "main"
       ? openSqliteStoreInThread({ dataDir: config.dataDir })
       : await openSqliteStoreInWorker({ dataDir: config.dataDir });
   // The file the store opened, before anything could remove it (see the watchdog below).
-  const databaseFile = join(config.dataDir, DEFAULT_SQLITE_FILE_NAME);
   const databaseIdentity = fileIdentity(databaseFile);
   if (schemaBefore !== undefined && schemaBefore > 0 && schemaBefore < SCHEMA_VERSION) {
     log.info(
