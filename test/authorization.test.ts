@@ -19,6 +19,7 @@ import {
   DescribeRuleCommand,
   ListTargetsByRuleCommand,
   PutRuleCommand,
+  ListRulesCommand,
   PutTargetsCommand,
   RemovePermissionCommand,
   ListTagsForResourceCommand,
@@ -364,6 +365,78 @@ describe("accounts", () => {
     });
     other.destroy();
     owner.destroy();
+  });
+  it("holds a bus policy's Deny against its own account's keys for every action on the bus and its rules, not only PutEvents", async () => {
+    const b = printedJson<NewKey>(busbar("accounts", "create"));
+    const policy = join(server.dataDir, "all-events.json");
+    writeFileSync(
+      policy,
+      JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Action: "events:*", Resource: "*" }],
+      }),
+    );
+    const key = printedJson<NewKey>(busbar("keys", "create", "--account", b.accountId, "--policy", policy));
+    const bRoot = client(b);
+    const bKey = client(key);
+    await bRoot.send(new CreateEventBusCommand({ Name: "locked" }));
+    await bRoot.send(
+      new PutRuleCommand({ Name: "before", EventBusName: "locked", EventPattern: '{"source":["s"]}' }),
+    );
+    const busArn = `arn:aws:events:us-east-1:${b.accountId}:event-bus/locked`;
+    const ruleArns = `arn:aws:events:us-east-1:${b.accountId}:rule/locked/*`;
+    await bRoot.send(
+      new PutPermissionCommand({
+        EventBusName: "locked",
+        Policy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Sid: "lock",
+              Effect: "Deny",
+              Principal: "*",
+              Action: ["events:PutRule", "events:PutTargets", "events:DescribeEventBus", "events:ListRules"],
+              Resource: [busArn, ruleArns],
+            },
+          ],
+        }),
+      }),
+    );
+    for (const eb of [bKey, bRoot]) {
+      for (const call of [
+        () =>
+          eb.send(
+            new PutRuleCommand({ Name: "after", EventBusName: "locked", EventPattern: `{"source":["s"]}` }),
+          ),
+        () =>
+          eb.send(
+            new PutTargetsCommand({
+              Rule: "before",
+              EventBusName: "locked",
+              Targets: [{ Id: "t", Arn: `arn:aws:events:us-east-1:${b.accountId}:event-bus/default` }],
+            }),
+          ),
+        () => eb.send(new DescribeEventBusCommand({ Name: "locked" })),
+        () => eb.send(new ListRulesCommand({ EventBusName: "locked" })),
+      ]) {
+        await assert.rejects(call(), { name: "AccessDeniedException" });
+      }
+      // What the policy does not deny goes on; so does every action on the account's other buses.
+      assert.equal(
+        (await eb.send(new DescribeRuleCommand({ Name: "before", EventBusName: "locked" }))).Name,
+        "before",
+      );
+      await eb.send(new PutRuleCommand({ Name: "elsewhere", EventPattern: '{"source":["s"]}' }));
+    }
+    // The operator's root key passes it; what the policy does not deny (RemovePermission) takes it back.
+    const operator = client(TEST_ROOT);
+    const locked = (await operator.send(new DescribeEventBusCommand({ Name: busArn }))).Policy ?? "";
+    assert.match(locked, /"Deny"/);
+    await bRoot.send(new RemovePermissionCommand({ EventBusName: "locked", StatementId: "lock" }));
+    await bKey.send(
+      new PutRuleCommand({ Name: "after", EventBusName: "locked", EventPattern: '{"source":["s"]}' }),
+    );
+    for (const c of [bRoot, bKey, operator]) c.destroy();
   });
 });
 

@@ -16,7 +16,7 @@ import {
   type ParsedPolicy,
 } from "../auth/index.js";
 import { ApiError, type OperationContext, type RawRequest } from "../api/index.js";
-import type { RuleRegistry } from "../buses/index.js";
+import { parseArn, type RuleRegistry } from "../buses/index.js";
 import { DEFAULT_KEY_CACHE_MS, type BusbarConfig } from "../config/index.js";
 import type { SecretBox, SigningSecrets } from "../delivery/index.js";
 import type { GroupCommitter } from "../ingest/index.js";
@@ -183,6 +183,17 @@ function accessDenied(principal: Principal, action: string, resource: string): A
   );
 }
 
+/**
+ * Whether the policy of the bus `resource` names (the bus, or a rule on it) denies the caller `action`:
+ * a Deny holds for the keys of the bus's own account too (see {@link Principal.allowedOn}), for rule
+ * management as for PutEvents.
+ */
+function busDenies(principal: Principal, registry: RuleRegistry, action: string, resource: string): boolean {
+  const arn = parseArn(resource);
+  const bus = arn === undefined ? undefined : registry.getBus(arn.accountId, arn.busName);
+  return bus?.policy !== undefined && !principal.allowedOn(action, resource, bus.accountId, bus.policy);
+}
+
 /** The context EventBridge operations run in, for an authenticated caller. */
 export function eventBridgeContext(principal: Principal, deps: EventBridgeDependencies): OperationContext {
   const {
@@ -210,7 +221,8 @@ export function eventBridgeContext(principal: Principal, deps: EventBridgeDepend
     dropDeliveries,
     patternLimits: config.patternLimits,
     authorize(action, resource) {
-      if (!principal.allowed(action, resource)) throw accessDenied(principal, action, resource);
+      if (!principal.allowed(action, resource) || busDenies(principal, registry, action, resource))
+        throw accessDenied(principal, action, resource);
     },
     authorizeOnBehalf(action, resource) {
       if (!principal.identityAllows(action, resource)) throw accessDenied(principal, action, resource);
