@@ -307,6 +307,56 @@ describe("webhook targets", () => {
     assert.doesNotMatch(server.output(), /ECHO-s3cr3t-token|a%2Fb%20c|a\/b c/);
   });
 
+  it("keep a connection's secrets out of ERROR_MESSAGE and the log in whatever encoding its error page echoes them", async () => {
+    const { r, url } = await receiver();
+    const apiKey = 'Api"Key\\Value1234';
+    const header = 'Hdr"Secret\\Value';
+    const query = "Qs Secret~(value)!";
+    // The query as the request carried it (form-encoded), the headers in JSON strings.
+    r.respond = (got) => ({
+      status: 400,
+      body: `${got.path} ${JSON.stringify(got.headers["x-api-key"])} ${JSON.stringify(got.headers["x-tenant-token"])}`,
+    });
+    const conn = await events.send(
+      new CreateConnectionCommand({
+        Name: "echoed-secrets",
+        AuthorizationType: "API_KEY",
+        AuthParameters: {
+          ApiKeyAuthParameters: { ApiKeyName: "x-api-key", ApiKeyValue: apiKey },
+          InvocationHttpParameters: {
+            HeaderParameters: [{ Key: "x-tenant-token", Value: header, IsValueSecret: true }],
+            QueryStringParameters: [{ Key: "sig", Value: query, IsValueSecret: true }],
+          },
+        },
+      }),
+    );
+    const dest = await events.send(
+      new CreateApiDestinationCommand({
+        Name: "echoing-api",
+        ConnectionArn: conn.ConnectionArn,
+        InvocationEndpoint: `${url}/fail`,
+        HttpMethod: "POST",
+      }),
+    );
+    const dlq = await createQueue(sqs, "secrets-dlq");
+    await route("echoed-secrets", "app.secrets", [
+      {
+        Id: "api",
+        Arn: dest.ApiDestinationArn,
+        DeadLetterConfig: { Arn: "arn:aws:sqs:us-east-1:000000000000:secrets-dlq" },
+      },
+    ]);
+    await put("app.secrets");
+    const m = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: dlq, WaitTimeSeconds: 5, MessageAttributeNames: ["All"] }),
+    );
+    const message = m.Messages?.[0]?.MessageAttributes?.ERROR_MESSAGE?.StringValue ?? "";
+    assert.equal(r.got[0]?.headers["x-api-key"], apiKey, "the target got the secrets");
+    assert.match(r.got[0]?.path ?? "", /^\/fail\?sig=Qs\+Secret%7E%28value%29%21$/);
+    assert.match(message, /returned HTTP 400 Bad Request: \/fail\?sig=\*\*\* "\*\*\*" "\*\*\*"$/);
+    assert.doesNotMatch(`${message}\n${server.output()}`, /Secret|Value1234/);
+  });
+
   it("send an error page with control characters to the dead-letter queue, as U+FFFD in ERROR_MESSAGE", async () => {
     const { r, url } = await receiver();
     r.respond = () => ({ status: 400, body: "\u001b[31mError: bad payload\u001b[0m\u0000" });

@@ -62,9 +62,12 @@ export const ERROR_BODY_EXCERPT_CHARS = 1024;
 const MIN_REDACTED_LENGTH = 4;
 
 /**
- * `text` with every occurrence of each secret (as sent, and URL-encoded) replaced by `***`: a target's
- * error page may echo the request's headers or query, and what it says goes into logs and into the
- * dead-letter queue's ERROR_MESSAGE.
+ * `text` with every occurrence of each secret replaced by `***`: a target's error page may echo the
+ * request's headers, query or body, and what it says goes into logs and into the dead-letter queue's
+ * ERROR_MESSAGE. Each secret is looked for as sent and in each form a request or an echo of it may
+ * carry it in: percent-encoded (`encodeURIComponent`), form-encoded (a query set through
+ * `URLSearchParams`, or a form body: a space as `+`, `!'()~` encoded), in a JSON string (`"` and `\`
+ * escaped) and in HTML (`&quot;` and the like).
  */
 export function redactSecrets(text: string, secrets: readonly string[]): string {
   const forms = new Set<string>();
@@ -72,11 +75,24 @@ export function redactSecrets(text: string, secrets: readonly string[]): string 
     if (secret.length < MIN_REDACTED_LENGTH) continue;
     forms.add(secret);
     forms.add(encodeURIComponent(secret));
+    forms.add(new URLSearchParams([["", secret]]).toString().slice(1));
+    forms.add(JSON.stringify(secret).slice(1, -1));
+    forms.add(escapeHtml(secret));
   }
   // Longest first: a secret that holds a shorter one is not left in pieces around its `***`.
   let out = text;
   for (const form of [...forms].sort((a, b) => b.length - a.length)) out = out.split(form).join("***");
   return out;
+}
+
+/** `text` as HTML shows it in text or in an attribute. */
+function escapeHtml(text: string): string {
+  return text
+    .replaceAll("&", "&amp;")
+    .replaceAll("<", "&lt;")
+    .replaceAll(">", "&gt;")
+    .replaceAll('"', "&quot;")
+    .replaceAll("'", "&#39;");
 }
 
 /**
