@@ -123,6 +123,20 @@ async function settled(url: string): Promise<void> {
 }
 
 for (const mode of ["main", "front"] as const) {
+  /**
+   * A long poll of `seconds` on `queueUrl` whose body is padded to 900 KB: it holds that much of the
+   * room, its body whole (a body still arriving is held to a pace while others wait), until it is
+   * answered.
+   */
+  const holdingPoll = (url: string, queueUrl: string, seconds: number): Promise<Response> => {
+    const pad = JSON.stringify({ QueueUrl: queueUrl, WaitTimeSeconds: seconds, Pad: "p".repeat(900 * 1024) });
+    return fetch(url, {
+      method: "POST",
+      headers: signedHeaders(new URL(url).host, "AmazonSQS.ReceiveMessage", pad, TEST_ROOT),
+      body: pad,
+    });
+  };
+
   describe(`admission (HTTP on the ${mode} thread)`, () => {
     let server: BusbarProcess;
     let sqs: SQSClient;
@@ -146,8 +160,13 @@ for (const mode of ["main", "front"] as const) {
     });
 
     it("has a body that does not fit wait for room, unread, and serves it once the bodies before it are answered", async () => {
-      // One request holds 900 KB of the 1 MiB: its body declared, 10 bytes of it sent.
-      const holder = partialPost(server.url, EVENTS, 900 * 1024, 10);
+      // A long poll of a second holds 900 KB of the 1 MiB.
+      let released = 0;
+      const holder = holdingPoll(server.url, QueueUrl, 1).then((r) => {
+        released = Date.now();
+        assert.ok(sentAt === 0 && putAt === 0, "served before the room was given back");
+        return r;
+      });
       await settled(server.url);
       const big = "b".repeat(200 * 1024);
       let sentAt = 0;
@@ -168,10 +187,7 @@ for (const mode of ["main", "front"] as const) {
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(sentAt, 0, "the 200 KB SendMessage was served beside the 900 KB held");
       assert.equal(putAt, 0, "the small PutEvents went ahead of the SendMessage waiting");
-      const released = Date.now();
-      holder.rest();
-      const answered = await holder.reply;
-      assert.equal(answered.status, 400); // its signature made up: answered, not refused
+      assert.equal((await holder).status, 200);
       const { MessageId } = await sent;
       assert.ok(MessageId);
       assert.equal((await put).FailedEntryCount, 0);
@@ -320,8 +336,8 @@ for (const mode of ["main", "front"] as const) {
     });
 
     it("has a chunked body wait for room chunk by chunk, its waits not counted against its time to arrive", async () => {
-      // One request holds 900 KB of the 1 MiB: its body declared, 10 bytes of it sent.
-      const holder = partialPost(server.url, EVENTS, 900 * 1024, 10);
+      // A long poll of two seconds holds 900 KB of the 1 MiB.
+      const holder = holdingPoll(server.url, QueueUrl, 2);
       await settled(server.url);
       // 64 KB fit beside it; 128 KB more, sent a second later, do not.
       const chunked = partialPost(server.url, EVENTS, undefined, 64 * 1024);
@@ -330,9 +346,7 @@ for (const mode of ["main", "front"] as const) {
       void chunked.reply.then(() => (answeredAt = Date.now()));
       await new Promise((r) => setTimeout(r, TIMEOUT_MS / 2));
       chunked.req.write("x".repeat(128 * 1024));
-      await new Promise((r) => setTimeout(r, TIMEOUT_MS / 4));
-      holder.rest(); // before its own timeout: answered, and its share given back
-      assert.equal((await holder.reply).status, 400);
+      assert.equal((await holder).status, 200); // answered, and its share given back
       // Past the timeout since its first bytes, a quarter of it spent waiting for room: neither 408 nor 503.
       await new Promise((r) => setTimeout(r, started + TIMEOUT_MS * 1.15 - Date.now()));
       assert.equal(answeredAt, 0, "the chunked request was answered before its end");
@@ -383,13 +397,12 @@ for (const mode of ["main", "front"] as const) {
         );
         return { socket, text: () => text };
       };
-      const holder = partialPost(server.url, EVENTS, 900 * 1024, 10);
+      const holder = holdingPoll(server.url, QueueUrl, 1);
       await settled(server.url);
       const waiting = asking();
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(waiting.text(), "", "no 100 Continue while it waits for room");
-      holder.rest();
-      await holder.reply;
+      await holder;
       await until(() => waiting.text().startsWith("HTTP/1.1 100 Continue"));
       waiting.socket.write("x".repeat(204800));
       await until(() => / 400 /.test(waiting.text())); // answered (its signature made up)
@@ -411,6 +424,59 @@ for (const mode of ["main", "front"] as const) {
       refused.socket.destroy();
       await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: "wake" }));
       await holding; // it took the message
+    });
+
+    it("gives up a body that falls behind its pace while others wait for room (408), not one that keeps it", async () => {
+      // 900 KB declared, 10 bytes sent: no one waits, so it is let be.
+      const laggard = partialPost(server.url, EVENTS, 900 * 1024, 10);
+      let laggardAt = 0;
+      void laggard.reply.then(() => (laggardAt = Date.now()));
+      await new Promise((r) => setTimeout(r, TIMEOUT_MS / 4));
+      assert.equal(laggardAt, 0, "given up while no one waited");
+      // A signed 200 KB request comes: the laggard is given up for it, long before its 503 would come.
+      const started = Date.now();
+      const { MessageId } = await sqs.send(
+        new SendMessageCommand({ QueueUrl, MessageBody: "b".repeat(200 * 1024) }),
+      );
+      assert.ok(MessageId);
+      assert.ok(
+        Date.now() - started < TIMEOUT_MS / 2,
+        `the signed request waited ${Date.now() - started} ms`,
+      );
+      const shed = await laggard.reply;
+      assert.equal(shed.status, 408);
+      assert.equal(shed.headers.connection, "close");
+      const body = JSON.parse(shed.text) as { __type: string; message: string };
+      assert.equal(body.__type, "RequestTimeoutException");
+      assert.match(body.message, /too slowly while other requests waited for room/);
+
+      // 900 KB sent 100 KB every 100 ms keeps its pace: the 200 KB request waits for it, then goes.
+      const paced = partialPost(server.url, EVENTS, 900 * 1024, 100 * 1024);
+      let sent = 100 * 1024;
+      const pacing = setInterval(() => {
+        sent += 100 * 1024;
+        if (sent < 900 * 1024) paced.req.write("x".repeat(100 * 1024));
+        else {
+          clearInterval(pacing);
+          paced.req.end("x".repeat(100 * 1024));
+        }
+      }, 100);
+      try {
+        await settled(server.url);
+        const waited = sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: "c".repeat(200 * 1024) }));
+        const answered = await paced.reply;
+        assert.equal(answered.status, 400, answered.text); // its signature made up: answered, not given up
+        assert.ok((await waited).MessageId);
+      } finally {
+        clearInterval(pacing);
+      }
+      for (let left = 2; left > 0;) {
+        const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10 }));
+        for (const m of got.Messages ?? []) {
+          await sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: m.ReceiptHandle ?? "" }));
+          left--;
+        }
+      }
     });
 
     it("answers a body that does not arrive in time with 408 in the API's shape, and closes the connection", async () => {

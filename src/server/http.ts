@@ -160,12 +160,47 @@ function timedOut(ms: number, req: IncomingMessage): RawResponse {
   );
 }
 
+/** The 408 of a body given up for falling behind while others waited for room (see SHED_PACE_MS). */
+function fellBehind(req: IncomingMessage): RawResponse {
+  return refusal(
+    req,
+    "RequestTimeout",
+    "RequestTimeoutException",
+    `The request body arrived too slowly while other requests waited for room among the bodies held (BUSBAR_MAX_BYTES_IN_FLIGHT): it must arrive at ${SHED_MIN_BYTES_PER_S} bytes a second or more, and at least as fast as would bring it whole within ${SHED_PACE_MS / 1000} s.`,
+  );
+}
+
 /**
  * How long a request whose body does not fit beside the bodies held waits for room, its connection
  * not read meanwhile (so that it takes neither memory nor a share of the network from the requests
  * being read), before its 503; less if BUSBAR_REQUEST_TIMEOUT_MS is shorter.
  */
 export const ADMISSION_WAIT_MS = 10_000;
+
+/**
+ * While requests wait for room, a body let in by its declared length must arrive at least as fast as
+ * one that arrives whole within this long (and at {@link SHED_MIN_BYTES_PER_S} at least), once its
+ * grace (a fifth of the admission wait) is over; one that falls behind is given up for them (its 408):
+ * a client that declares large bodies and sends them a byte at a time would otherwise hold the room of
+ * the bodies in flight, to every other client's 503, with nothing but an access key id to name.
+ */
+export const SHED_PACE_MS = 10_000;
+
+/** The least rate a body is held to while others wait (see {@link SHED_PACE_MS}). */
+export const SHED_MIN_BYTES_PER_S = 16 * 1024;
+
+/** How often bodies are looked at for falling behind while requests wait for room. */
+const SHED_CHECK_MS = 100;
+
+/** A body let in by its declared length, still arriving (see {@link SHED_PACE_MS}). */
+interface Arriving {
+  readonly declared: number;
+  readonly since: number;
+  /** The bytes of it read so far, kept current by its reader. */
+  received: number;
+  /** Gives the body up (its share given back, its 408 answered). */
+  readonly shed: () => void;
+}
 
 /** A request waiting for room in a {@link BodyBudget}. */
 interface Waiter {
@@ -182,14 +217,21 @@ interface Waiter {
  * for up to {@link ADMISSION_WAIT_MS}; one alone is always taken, whatever its size. A request that
  * already holds a share and needs more (a chunked body, which takes its share as it arrives) goes
  * ahead of those that hold none: they may be waiting for the very room it holds, which it gives back
- * sooner by finishing.
+ * sooner by finishing. While requests wait, a body that arrives too slowly is given up for them (see
+ * {@link SHED_PACE_MS}).
  */
 class BodyBudget {
   #inFlight = 0;
   readonly #held = new Map<ServerResponse, number>();
   readonly #waiting: Waiter[] = [];
+  readonly #arriving = new Map<ServerResponse, Arriving>();
+  #watching: NodeJS.Timeout | undefined;
 
-  constructor(private readonly max: number) {}
+  /** `graceMs`: how long a body is let arrive at any pace before it is held to one. */
+  constructor(
+    private readonly max: number,
+    private readonly graceMs: number,
+  ) {}
 
   /** Whether `bytes` more fit beside what other requests than that of `res` hold. */
   #fits(res: ServerResponse, bytes: number): boolean {
@@ -246,7 +288,43 @@ class BodyBudget {
         },
       };
       this.#waiting.splice(this.#ahead(res), 0, waiter);
+      this.#shedLaggards();
+      this.#watching ??= setInterval(() => {
+        if (this.#waiting.length > 0) return this.#shedLaggards();
+        clearInterval(this.#watching);
+        this.#watching = undefined;
+      }, SHED_CHECK_MS).unref();
     });
+  }
+
+  /**
+   * Watches the body of `res`, let in by its declared length, as it arrives; the reader keeps the
+   * record's `received` current, and says when it is done with {@link arrived}.
+   */
+  arriving(res: ServerResponse, declared: number, shed: () => void): Arriving {
+    const record: Arriving = { declared, since: Date.now(), received: 0, shed };
+    this.#arriving.set(res, record);
+    return record;
+  }
+
+  /** The body of `res` is whole (or given up): no longer watched. */
+  arrived(res: ServerResponse): void {
+    this.#arriving.delete(res);
+  }
+
+  /** Gives up, least arrived first, the bodies behind their pace, until no request waits. */
+  #shedLaggards(): void {
+    const now = Date.now();
+    const behind = [...this.#arriving.values()].filter((a) => {
+      const late = now - a.since - this.graceMs;
+      const rate = Math.max(SHED_MIN_BYTES_PER_S, (a.declared * 1000) / SHED_PACE_MS);
+      return late > 0 && a.received < (rate * late) / 1000;
+    });
+    behind.sort((a, b) => a.received / a.declared - b.received / b.declared);
+    for (const laggard of behind) {
+      if (this.#waiting.length === 0) return;
+      laggard.shed();
+    }
   }
 
   /** Whether the request of `res` was let in (and holds its share). */
@@ -258,6 +336,7 @@ class BodyBudget {
   release(res: ServerResponse): void {
     const i = this.#waiting.findIndex((w) => w.res === res);
     if (i !== -1) this.#waiting.splice(i, 1)[0]?.admit(false);
+    this.#arriving.delete(res);
     const held = this.#held.get(res);
     if (held === undefined) return;
     this.#inFlight -= held;
@@ -304,10 +383,11 @@ function admit(
 export const SOCKET_IDLE_TIMEOUT_MS = 120_000;
 
 /**
- * Why a request's body was not kept: over the limit, no room among the bodies held, too slow, or not
- * to be kept at all (its request refused for its credentials before it was read).
+ * Why a request's body was not kept: over the limit, no room among the bodies held, too slow (past
+ * its time, or behind its pace while others waited for room), or not to be kept at all (its request
+ * refused for its credentials before it was read).
  */
-type Refused = "too-large" | "busy" | "timeout" | "unwanted";
+type Refused = "too-large" | "busy" | "timeout" | "shed" | "unwanted";
 
 /**
  * The request's body, or why it was not kept. It is read once its share of the bodies held is taken
@@ -345,14 +425,21 @@ async function readBody(
       budget.release(res);
     };
     if (refused !== undefined) drop(refused);
-    const timedOut = (): void => {
-      drop("timeout");
-      resolve("timeout");
+    const giveUp = (why: "timeout" | "shed"): void => {
+      clearTimeout(timer);
+      drop(why);
+      resolve(why);
       req.pause();
     };
     let timeLeft = limits.requestTimeoutMs;
     let timerSetAt = Date.now();
-    let timer = setTimeout(timedOut, timeLeft);
+    let timer = setTimeout(() => giveUp("timeout"), timeLeft);
+    // A chunked body takes its share as it arrives: only what it sent; one of a declared length holds
+    // all of it from the start, and is held to a pace while others wait.
+    const watched =
+      refused === undefined && declared > 0
+        ? budget.arriving(res, declared, () => giveUp("shed"))
+        : undefined;
     /** A chunk waiting for room (the body is not read meanwhile, nor its end taken). */
     let waiting: Promise<void> | undefined;
     const waitForRoom = (chunk: Buffer): Promise<void> => {
@@ -368,7 +455,7 @@ async function readBody(
           if (admitted) chunks.push(chunk);
           else drop("busy");
           timerSetAt = Date.now();
-          timer = setTimeout(timedOut, timeLeft);
+          timer = setTimeout(() => giveUp("timeout"), timeLeft);
           req.resume();
         });
     };
@@ -382,11 +469,13 @@ async function readBody(
         return;
       }
       if (refused !== undefined) return;
+      if (watched !== undefined) watched.received = size;
       if (size > limits.maxBodyBytes) drop("too-large");
       else if (size <= declared || budget.take(res, chunk.length)) chunks.push(chunk);
       else waiting = waitForRoom(chunk);
     });
     req.on("end", () => {
+      budget.arrived(res);
       const finish = (): void => {
         clearTimeout(timer);
         resolve(refused ?? Buffer.concat(chunks, size));
@@ -535,7 +624,10 @@ async function closeConnectionsAsAnswered(state: Answering, deadline: () => numb
 /** Creates the HTTP server (not yet listening). */
 export function createHttpServer(handlers: HttpHandlers): Server {
   const state: Answering = { open: new Set(), connections: new Map(), closing: false };
-  const budget = new BodyBudget(handlers.maxBytesInFlight);
+  const budget = new BodyBudget(
+    handlers.maxBytesInFlight,
+    Math.min(ADMISSION_WAIT_MS, handlers.requestTimeoutMs) / 5,
+  );
   const answered = (res: ServerResponse): void => {
     budget.release(res);
     if (state.open.delete(res) && state.open.size === 0) state.drained?.();
@@ -694,11 +786,15 @@ async function handle(
     return;
   }
   // ("unwanted" comes only with `denied`, answered above: listed for the type's sake.)
-  if (body === "too-large" || body === "timeout" || body === "unwanted") {
+  if (body === "too-large" || body === "timeout" || body === "shed" || body === "unwanted") {
     closeAfter(state, res);
     send(
       res,
-      body === "too-large" ? tooLarge(handlers.maxBodyBytes, req) : timedOut(handlers.requestTimeoutMs, req),
+      body === "too-large"
+        ? tooLarge(handlers.maxBodyBytes, req)
+        : body === "shed"
+          ? fellBehind(req)
+          : timedOut(handlers.requestTimeoutMs, req),
     );
     return;
   }
