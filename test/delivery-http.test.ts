@@ -784,6 +784,23 @@ describe("API destinations", () => {
     assert.deepEqual(JSON.parse(request.body), ENVELOPE);
   });
 
+  it("stops retrying on a negative Retry-After, as EventBridge documents for API destinations", async () => {
+    const target = await receiver((req, res) =>
+      res.writeHead(503, { "retry-after": req.url === "/never" ? "-1" : "2" }).end(),
+    );
+    const never = apiDestination(`${target.origin}/never`, "BASIC", BASIC);
+    const failed = await failure(apiInvoker(never).invoke(invocation(never.destination.arn), signal()));
+    assert.equal(failed.retryable, false);
+    assert.match(
+      failed.message,
+      /returned HTTP 503 .*\(Retry-After: -1: the endpoint asked not to be called again/,
+    );
+    const later = apiDestination(`${target.origin}/later`, "BASIC", BASIC);
+    const retried = await failure(apiInvoker(later).invoke(invocation(later.destination.arn), signal()));
+    assert.equal(retried.retryable, true);
+    assert.equal(retried.retryAfterMs, 2000);
+  });
+
   it("calls with an API key header", async () => {
     const target = await receiver();
     const resolved = apiDestination(`${target.origin}/orders`, "API_KEY", {

@@ -23,7 +23,13 @@ import type { ApiDestination, Connection } from "../../store/index.js";
 import { JsonDocument, JsonPathSyntaxError, parseJsonPath } from "../json-path.js";
 import { DeliveryError, type Invocation, type TargetInvoker } from "../types.js";
 import { basicCredentials, parseConnectionAuth, type ConnectionAuth } from "./auth-parameters.js";
-import { HttpErrorCode, describeUrl, errorForResponse } from "./classify.js";
+import {
+  HttpErrorCode,
+  describeUrl,
+  errorForResponse,
+  headerValue,
+  type ResponseSummary,
+} from "./classify.js";
 import { HttpClient, type HttpClientOptions, type HttpRequest } from "./client.js";
 import { OAuthTokens } from "./oauth.js";
 import { DEFAULT_MAX_RATE_WAIT_MS, RateLimiter } from "./rate-limit.js";
@@ -156,7 +162,7 @@ export function createApiDestinationInvoker(options: ApiDestinationInvokerOption
         Date.now(),
         secretsOf(auth, bearer),
       );
-      if (error !== undefined) throw error;
+      if (error !== undefined) throw error.retryable ? finalOnNegativeRetryAfter(error, response) : error;
     },
     async close(): Promise<void> {
       if (owned) await client.close();
@@ -165,6 +171,21 @@ export function createApiDestinationInvoker(options: ApiDestinationInvokerOption
 }
 
 type MutableRequest = HttpRequest & { headers: Record<string, string> };
+
+/**
+ * A retryable failure of an API destination whose response has a negative `Retry-After`: final, as
+ * EventBridge documents ("If Retry-After value is negative, EventBridge stops retrying delivery for
+ * that event"). Webhooks ignore such a value, as RFC 9110 has it (docs/delivery.md).
+ */
+function finalOnNegativeRetryAfter(error: DeliveryError, response: ResponseSummary): DeliveryError {
+  const value = headerValue(response.headers, "retry-after")?.trim();
+  if (value === undefined || !/^-\d+$/.test(value)) return error;
+  return new DeliveryError(
+    error.code,
+    `${error.message} (Retry-After: ${value}: the endpoint asked not to be called again for this event)`,
+    { retryable: false, cause: error },
+  );
+}
 
 /**
  * What a call carries of its connection's credentials: the authorization (as sent, Basic encoded too),

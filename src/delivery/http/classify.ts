@@ -262,7 +262,7 @@ function stripQuery(location: string): string {
   return end < 0 ? location : location.slice(0, end);
 }
 
-function headerValue(headers: ResponseSummary["headers"], name: string): string | undefined {
+export function headerValue(headers: ResponseSummary["headers"], name: string): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
