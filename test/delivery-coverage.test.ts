@@ -445,12 +445,21 @@ describe("RetryPolicy", () => {
   it("is refused at PutTargets out of its ranges (0-185 attempts, 60-86400 s), and kept as given within them", async () => {
     await events.send(new PutRuleCommand({ Name: "retry-ranges", EventPattern: '{"source":["x"]}' }));
     const bad: Array<[Record<string, number>, RegExp]> = [
-      [{ MaximumRetryAttempts: 186 }, /'186' at 'maximumRetryAttempts'.*less than or equal to 185/],
-      [{ MaximumRetryAttempts: -1 }, /'-1' at 'maximumRetryAttempts'.*greater than or equal to 0/],
-      [{ MaximumEventAgeInSeconds: 59 }, /'59' at 'maximumEventAgeInSeconds'.*greater than or equal to 60/],
+      [
+        { MaximumRetryAttempts: 186 },
+        /'186' at 'targets\.1\.member\.retryPolicy\.maximumRetryAttempts'.*less than or equal to 185/,
+      ],
+      [
+        { MaximumRetryAttempts: -1 },
+        /'-1' at 'targets\.1\.member\.retryPolicy\.maximumRetryAttempts'.*greater than or equal to 0/,
+      ],
+      [
+        { MaximumEventAgeInSeconds: 59 },
+        /'59' at 'targets\.1\.member\.retryPolicy\.maximumEventAgeInSeconds'.*greater than or equal to 60/,
+      ],
       [
         { MaximumEventAgeInSeconds: 86401 },
-        /'86401' at 'maximumEventAgeInSeconds'.*less than or equal to 86400/,
+        /'86401' at 'targets\.1\.member\.retryPolicy\.maximumEventAgeInSeconds'.*less than or equal to 86400/,
       ],
     ];
     for (const [policy, message] of bad) {

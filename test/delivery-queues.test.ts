@@ -686,9 +686,10 @@ describe("dead-letter queues", () => {
     assert.equal(m?.MessageAttributes?.ERROR_CODE?.StringValue, "NO_RESOURCE");
   });
 
-  it("must be standard queues: a FIFO one is refused when the target or bus is configured", async () => {
+  it("must be standard queues of the rule's Region: others are refused when the target or bus is configured", async () => {
     await createQueue(sqs, "dead-letters.fifo", { FifoQueue: "true" });
     await rule("fifo-dlq-rule", { source: ["shop.fifodlq"] });
+    const elsewhere = "arn:aws:sqs:eu-west-1:000000000000:dead-letters";
     const r = await events.send(
       new PutTargetsCommand({
         Rule: "fifo-dlq-rule",
@@ -698,23 +699,28 @@ describe("dead-letter queues", () => {
             Arn: queueArn("missing-again"),
             DeadLetterConfig: { Arn: queueArn("dead-letters.fifo") },
           },
+          { Id: "r", Arn: queueArn("missing-again"), DeadLetterConfig: { Arn: elsewhere } },
         ],
       }),
     );
-    assert.equal(r.FailedEntryCount, 1);
+    assert.equal(r.FailedEntryCount, 2);
     assert.match(
       r.FailedEntries?.[0]?.ErrorMessage ?? "",
       /FIFO queue; a dead-letter queue must be a standard queue/,
     );
-    await assert.rejects(
-      events.send(
-        new CreateEventBusCommand({
-          Name: "fifo-dlq-bus",
-          DeadLetterConfig: { Arn: queueArn("dead-letters.fifo") },
-        }),
-      ),
-      (e: Error) => e.name === "ValidationException" && /must be a standard queue/.test(e.message),
+    assert.match(
+      r.FailedEntries?.[1]?.ErrorMessage ?? "",
+      /is in Region eu-west-1; a dead-letter queue must be in the rule's Region, us-east-1/,
     );
+    for (const [arn, reason] of [
+      [queueArn("dead-letters.fifo"), /must be a standard queue/],
+      [elsewhere, /must be in the rule's Region/],
+    ] as const) {
+      await assert.rejects(
+        events.send(new CreateEventBusCommand({ Name: "bad-dlq-bus", DeadLetterConfig: { Arn: arn } })),
+        (e: Error) => e.name === "ValidationException" && reason.test(e.message),
+      );
+    }
   });
 
   it("count an event dropped when there is no dead-letter queue", async () => {

@@ -125,6 +125,23 @@ export function structureAt(v: unknown, at: string): Input {
   return v as Input;
 }
 
+/**
+ * Runs `read` on a member structure at `path` (such as `targets.2.member`, as the AWS JSON protocol
+ * names the second of a list, or `targets.2.member.retryPolicy`): a ValidationException it throws
+ * names its member by the whole path, as AWS's validation messages do.
+ */
+export function within<T>(path: string, read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.awsType !== "ValidationException") throw e;
+    throw new ApiError(
+      e.awsType,
+      e.message.replace(/ at '([^']*)'/, (_, member: string) => ` at '${path}.${member}'`),
+    );
+  }
+}
+
 /** An optional object member. */
 export function optionalObject(input: Input, name: string): Input | undefined {
   const v = input[name];

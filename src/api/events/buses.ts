@@ -68,11 +68,15 @@ export async function existingBus(
 
 /**
  * What is wrong with a dead-letter queue's ARN (of a bus or a target), if anything: it must name an
- * SQS queue, and a standard one (EventBridge cannot send to a FIFO dead-letter queue; accepted here,
- * every event meant for it would be dropped at failure time).
+ * SQS queue, a standard one (EventBridge cannot send to a FIFO dead-letter queue) in the server's
+ * `region` (EventBridge's guide: "The Amazon SQS queue you use must be in the same Region in which you
+ * create the rule"). Accepted, either would have every event meant for it dropped at failure time.
  */
-export function deadLetterArnProblem(arn: string): string | undefined {
-  if (!/^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[\w.-]+$/.test(arn)) return `${arn} is not an SQS queue ARN.`;
+export function deadLetterArnProblem(arn: string, region: string): string | undefined {
+  const queue = /^arn:aws[a-z-]*:sqs:([a-z0-9-]+):\d{12}:[\w.-]+$/.exec(arn);
+  if (queue === null) return `${arn} is not an SQS queue ARN.`;
+  if (queue[1] !== region)
+    return `${arn} is in Region ${queue[1]}; a dead-letter queue must be in the rule's Region, ${region}.`;
   if (arn.endsWith(".fifo")) return `${arn} is a FIFO queue; a dead-letter queue must be a standard queue.`;
   return undefined;
 }
@@ -85,7 +89,7 @@ function deadLetterArn(ctx: OperationContext, input: Input): string | undefined 
   const dlc = optionalObject(input, "DeadLetterConfig");
   if (dlc === undefined) return undefined;
   const arn = optionalString(dlc, "Arn", ARN);
-  const problem = arn === undefined ? undefined : deadLetterArnProblem(arn);
+  const problem = arn === undefined ? undefined : deadLetterArnProblem(arn, ctx.region);
   if (problem !== undefined) {
     throw new ApiError(
       "ValidationException",

@@ -26,6 +26,7 @@ import {
   optionalObject,
   optionalString,
   requiredString,
+  within,
   type Input,
 } from "../input.js";
 import { type Operation, type OperationContext } from "./context.js";
@@ -66,10 +67,15 @@ const API_DESTINATION_ACCOUNT = /^arn:aws[a-z-]*:events:[a-z0-9-]+:(\d{12}):api-
 const EVENT_BUS_ACCOUNT = /^arn:aws[a-z-]*:events:[a-z0-9-]+:(\d{12}):event-bus\//;
 
 /**
- * Validates one target of a rule of account `accountId`; returns the stored form or a reason it is
+ * Validates one target of a rule of account `accountId` in `region`; returns the stored form or a reason it is
  * not valid.
  */
-function readTarget(raw: unknown, accountId: string, ownBus: string): Target | { id: string; error: string } {
+function readTarget(
+  raw: unknown,
+  accountId: string,
+  region: string,
+  ownBus: string,
+): Target | { id: string; error: string } {
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
     throw new ApiError("SerializationException", "Targets must be a list of structures");
   }
@@ -94,6 +100,7 @@ function readTarget(raw: unknown, accountId: string, ownBus: string): Target | {
       ? checkBrokerUri(arn)
       : undefined;
   if (uriProblem !== undefined) return { id, error: `Target ${id}: ${uriProblem}` };
+  optionalString(t, "RoleArn", ARN);
   const input = optionalString(t, "Input", { max: 8192 });
   const inputPath = optionalString(t, "InputPath", { max: 256 });
   const transformer = optionalObject(t, "InputTransformer");
@@ -113,29 +120,7 @@ function readTarget(raw: unknown, accountId: string, ownBus: string): Target | {
       return { id, error: "Input is not valid JSON." };
     }
   }
-  if (transformer !== undefined) {
-    requiredString(transformer, "InputTemplate", { min: 1, max: 8192 });
-    const map = optionalObject(transformer, "InputPathsMap");
-    if (map !== undefined) {
-      const keys = Object.keys(map);
-      if (keys.length > 100) return { id, error: "InputPathsMap has more than 100 entries." };
-      for (const k of keys) {
-        if (!/^[A-Za-z0-9_-]{1,256}$/.test(k))
-          return {
-            id,
-            error: `InputPathsMap key ${k.length > 256 ? `${k.slice(0, 32)}… (${k.length} characters)` : k} is not valid: 1 to 256 letters, digits, _ or -.`,
-          };
-        if (typeof map[k] !== "string" || !map[k].startsWith("$")) {
-          return { id, error: `InputPathsMap value for ${k} must be a JSON path.` };
-        }
-        if (map[k].length > 256)
-          return {
-            id,
-            error: `InputPathsMap value for ${k} is ${map[k].length} characters long; at most 256 are allowed.`,
-          };
-      }
-    }
-  }
+  if (transformer !== undefined) within("inputTransformer", () => checkTransformerLimits(transformer));
   try {
     compileTransform(t);
   } catch (e) {
@@ -144,7 +129,10 @@ function readTarget(raw: unknown, accountId: string, ownBus: string): Target | {
   const httpProblem = httpParametersProblem(t.HttpParameters);
   if (httpProblem !== undefined) return { id, error: `Target ${id}: ${httpProblem}` };
   const sqs = optionalObject(t, "SqsParameters");
-  const groupId = sqs === undefined ? undefined : optionalString(sqs, "MessageGroupId", { min: 1, max: 100 });
+  const groupId =
+    sqs === undefined
+      ? undefined
+      : within("sqsParameters", () => optionalString(sqs, "MessageGroupId", { min: 1, max: 100 }));
   if (/^arn:aws[a-z-]*:sqs:.*\.fifo$/.test(arn) && groupId === undefined)
     return { id, error: `Target ${id} is a FIFO queue: SqsParameters.MessageGroupId is required.` };
   // A queue takes only these characters (checkFifoId); EventBridge would accept others here and fail
@@ -156,16 +144,48 @@ function readTarget(raw: unknown, accountId: string, ownBus: string): Target | {
     };
   const retry = optionalObject(t, "RetryPolicy");
   if (retry !== undefined) {
-    optionalInteger(retry, "MaximumRetryAttempts", 0, 185);
-    optionalInteger(retry, "MaximumEventAgeInSeconds", 60, 86400);
+    within("retryPolicy", () => {
+      optionalInteger(retry, "MaximumRetryAttempts", 0, 185);
+      optionalInteger(retry, "MaximumEventAgeInSeconds", 60, 86400);
+    });
   }
   const dlc = optionalObject(t, "DeadLetterConfig");
   if (dlc !== undefined) {
-    const dlq = optionalString(dlc, "Arn", ARN);
-    const problem = dlq === undefined ? undefined : deadLetterArnProblem(dlq);
+    const dlq = within("deadLetterConfig", () => optionalString(dlc, "Arn", ARN));
+    const problem = dlq === undefined ? undefined : deadLetterArnProblem(dlq, region);
     if (problem !== undefined) return { id, error: `DeadLetterConfig.Arn ${problem}` };
   }
   return { id, arn, spec: t };
+}
+
+/**
+ * The API's limits on an InputTransformer (the template's length; at most 100 paths, each named by 1
+ * to 256 letters, digits, `_` or `-` and at most 256 characters long), each a ValidationException of
+ * the whole request, as the API's other length limits are; what its paths and template mean is
+ * checked by compileTransform, entry by entry.
+ */
+function checkTransformerLimits(transformer: Input): void {
+  requiredString(transformer, "InputTemplate", { min: 1, max: 8192 });
+  const map = optionalObject(transformer, "InputPathsMap");
+  if (map === undefined) return;
+  const keys = Object.keys(map);
+  const invalid = (constraint: string): ApiError =>
+    new ApiError(
+      "ValidationException",
+      `1 validation error detected: Value at 'inputPathsMap' failed to satisfy constraint: ${constraint}`,
+    );
+  if (keys.length > 100) throw invalid("Member must have length less than or equal to 100");
+  for (const k of keys) {
+    if (!/^[A-Za-z0-9_-]{1,256}$/.test(k))
+      throw invalid(
+        `Map keys must satisfy constraint: [Member must have length between 1 and 256, Member must satisfy regular expression pattern: [A-Za-z0-9\\_\\-]+] (key ${k.length > 256 ? `${k.slice(0, 32)}… (${k.length} characters)` : JSON.stringify(k)})`,
+      );
+    const path = map[k];
+    if (typeof path === "string" && path.length > 256)
+      throw invalid(
+        `Map value must satisfy constraint: [Member must have length less than or equal to 256] (the value of ${k} is ${path.length} characters long)`,
+      );
+  }
 }
 
 /**
@@ -217,8 +237,8 @@ const putTargets: Operation = async (ctx, input) => {
   const rule = await existingRule(ctx, input, "Rule", "events:PutTargets");
   ctx.authorize("events:PutTargets", rule.arn);
   const ownBus = busArn(ctx.region, rule.accountId, rule.busName);
-  const read = (arrayOf(input, "Targets", 1, 10, true) ?? []).map((t) =>
-    readTarget(t, rule.accountId, ownBus),
+  const read = (arrayOf(input, "Targets", 1, 10, true) ?? []).map((t, i) =>
+    within(`targets.${i + 1}.member`, () => readTarget(t, rule.accountId, ctx.region, ownBus)),
   );
   const ids = read.map((t) => t.id);
   if (new Set(ids).size !== ids.length)
