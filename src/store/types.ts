@@ -256,7 +256,11 @@ export interface NewMessage {
   readonly sentAt: number;
   /** When the message first becomes visible: `sentAt` plus its delay. */
   readonly visibleAt: number;
-  /** When retention ends: the message is gone from then on, received or not. */
+  /**
+   * When retention ends under the queue's MessageRetentionPeriod at the send: the message is gone from
+   * then on, received or not. A later change of the queue's retention moves it by as much
+   * ({@link Store.updateQueue}).
+   */
   readonly expiresAt: number;
   /** MessageGroupId (FIFO queues; fair standard queues). */
   readonly groupId?: string;
@@ -294,6 +298,7 @@ export interface QueueMessage {
   readonly senderId: string;
   readonly sentAt: number;
   readonly visibleAt: number;
+  /** When retention ends, under the queue's current MessageRetentionPeriod. */
   readonly expiresAt: number;
   readonly groupId?: string;
   readonly deduplicationId?: string;
@@ -373,7 +378,9 @@ export interface ReceiptRef {
 /**
  * What became of a delete by receipt handle: `deleted`; `gone` (no such message any more: deleted,
  * expired, purged or moved); `expired` (FIFO only: the handle's receive is over, so the message stays).
- * A standard queue deletes the message whatever receive the handle came from, as SQS does.
+ * A standard queue deletes the message whatever receive the handle came from (SQS "can delete a message
+ * from a queue even if a visibility timeout setting causes the message to be locked by another
+ * consumer"; docs/queues.md says what else its reference says).
  */
 export type DeleteOutcome = "deleted" | "gone" | "expired";
 
@@ -554,10 +561,13 @@ export interface Store {
   listQueues(accountId: string, options?: ListOptions): Promise<Page<Queue>>;
   /**
    * Replaces an existing queue's attributes; false when it does not exist, or is not the queue read
-   * (one deleted and made again under its name meanwhile: `createdAt` differs). With `redelayUnreceivedMs`
-   * (a FIFO queue's DelaySeconds changed: SQS applies the new delay to the messages already queued),
-   * every message of the queue never received becomes visible that long after it was sent, in the
-   * same transaction.
+   * (one deleted and made again under its name meanwhile: `createdAt` differs). A changed
+   * `MessageRetentionPeriod` (seconds, as the attribute's text) applies to the messages already in the
+   * queue, as SQS documents: each one's expiry moves by the change (so it expires that long after the
+   * time its retention counts from, by the new period), at once and in the same transaction; messages
+   * past the new expiry are gone. With `redelayUnreceivedMs` (a FIFO queue's DelaySeconds changed: SQS
+   * applies the new delay to the messages already queued), every message of the queue never received
+   * becomes visible that long after it was sent, in the same transaction.
    */
   updateQueue(queue: Queue, options?: UpdateQueueOptions): Promise<boolean>;
   /** Deletes a queue with its messages, deduplication records, tags and move tasks; false when absent. */
@@ -611,8 +621,9 @@ export interface Store {
   /**
    * One step of a sweep of expired messages: looks at no more than `scanLimit` messages, in the
    * store's own order, from just after `cursor` (from the start when it is absent), and deletes those
-   * past their `expiresAt`. Gives how many messages it deleted and, unless it reached the end, the cursor of the next step
-   * (opaque). Each step is short whatever the backlog, so other calls run between the steps.
+   * past their `expiresAt` (as the queue's current retention makes it). Gives how many messages it
+   * deleted and, unless it reached the end, the cursor of the next step (opaque). Each step is short
+   * whatever the backlog, so other calls run between the steps.
    */
   sweepExpiredMessages(now: number, scanLimit: number, cursor?: string): Promise<SweepStep>;
   /**

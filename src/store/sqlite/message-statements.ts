@@ -37,7 +37,7 @@ export type MessageRow = readonly [
 ];
 
 /** The bind parameters of a content insert, by position. */
-/** A state as a sweep step reads it. */
+/** A state as a sweep step reads it, with its expiry under its queue's current retention. */
 export type SweepRow = readonly [queueId: number, seq: number, expiresAt: number];
 
 export type ContentParams = [
@@ -56,6 +56,7 @@ export type ContentParams = [
 export interface CheckRow {
   readonly visibleAt: number;
   readonly receiveCount: number;
+  /** As stored: compared with `now` less the queue's retention shift (schema.ts). */
   readonly expiresAt: number;
   readonly lastReceivedAt: number | null;
 }
@@ -66,15 +67,17 @@ export interface ScanParams {
   /** Only messages after this `seq`. */
   readonly after: number;
   readonly now: number;
+  /** `now` less the queue's retention shift: messages whose `expires_at` is after it are unexpired. */
+  readonly cutoff: number;
   readonly limit: number;
 }
 
 const STATES = `queue_message_states`;
 /** Unexpired messages of a queue after a seq, in send order. */
-const IN_ORDER = `FROM ${STATES} WHERE queue_id = @queueId AND seq > @after AND expires_at > @now`;
+const IN_ORDER = `FROM ${STATES} WHERE queue_id = @queueId AND seq > @after AND expires_at > @cutoff`;
 const CANDIDATE_COLUMNS = `seq, visible_at, receive_count, group_id`;
-/** The columns of a {@link MessageRow}, from states `s` and contents `c`. */
-const MESSAGE_COLUMNS = `s.seq, s.visible_at, s.receive_count, s.expires_at, s.group_id,
+/** The columns of a {@link MessageRow}, from states `s` and contents `c` (the expiry shifted by `@shiftMs`). */
+const MESSAGE_COLUMNS = `s.seq, s.visible_at, s.receive_count, s.expires_at + @shiftMs, s.group_id,
   s.first_received_at, s.last_received_at, c.id, c.body, c.attributes, c.system_attributes, c.sender_id,
   c.sent_at, c.deduplication_id, c.dead_letter_source_arn, c.body_md5`;
 /** `seq` is one of a JSON array of seqs, the parameter `@seqs`: sets of messages in one statement. */
@@ -128,9 +131,9 @@ export function prepareMessageStatements(db: Database.Database) {
       .pluck(),
     /** A group's unexpired messages in send order, visible or not. */
     groupInOrder: db
-      .prepare<[{ queueId: number; group: string; now: number; limit: number }], CandidateRow>(
+      .prepare<[{ queueId: number; group: string; cutoff: number; limit: number }], CandidateRow>(
         `SELECT ${CANDIDATE_COLUMNS} FROM ${STATES} INDEXED BY queue_message_states_by_group
-         WHERE queue_id = @queueId AND group_id = @group AND expires_at > @now ORDER BY seq LIMIT +@limit`,
+         WHERE queue_id = @queueId AND group_id = @group AND expires_at > @cutoff ORDER BY seq LIMIT +@limit`,
       )
       .raw(),
     /** (queueId, groupId, now): whether a group has a message in flight (index only). */
@@ -144,9 +147,9 @@ export function prepareMessageStatements(db: Database.Database) {
          first_received_at = coalesce(first_received_at, @now), last_received_at = @now
        WHERE queue_id = @queueId AND ${SEQ_IN}`,
     ),
-    /** The messages `seqs` of a queue, state and content, in no particular order. */
+    /** The messages `seqs` of a queue, state and content, in no particular order; `shiftMs` is the queue's. */
     messages: db
-      .prepare<[{ queueId: number; seqs: string }], MessageRow>(
+      .prepare<[{ queueId: number; seqs: string; shiftMs: number }], MessageRow>(
         `SELECT ${MESSAGE_COLUMNS} FROM ${STATES} AS s JOIN queue_messages AS c ON c.seq = s.seq
          WHERE s.queue_id = @queueId AND s.${SEQ_IN}`,
       )
@@ -171,7 +174,8 @@ export function prepareMessageStatements(db: Database.Database) {
     /**
      * The state of a copy, visible at `now`: unreceived, or with `keepReceives` its receive count and
      * receive times kept. It keeps the original's expiry, or with a `retentionMs`, expires that long
-     * after the original was sent (or with `fromNow`, after `now`).
+     * after the original was sent (or with `fromNow`, after `now`). The expiry is written less the
+     * destination's retention shift `shiftMs`; the original's is read plus its queue's, `fromShiftMs`.
      */
     copyState: db.prepare<
       [
@@ -184,15 +188,17 @@ export function prepareMessageStatements(db: Database.Database) {
           retentionMs: number | null;
           fromNow: number;
           keepReceives: number;
+          shiftMs: number;
+          fromShiftMs: number;
         },
       ]
     >(
       `INSERT INTO ${STATES} (queue_id, seq, visible_at, receive_count, expires_at, group_id,
          first_received_at, last_received_at)
        SELECT @queueId, @seq, @now, CASE WHEN @keepReceives THEN s.receive_count ELSE 0 END,
-         CASE WHEN @retentionMs IS NULL THEN s.expires_at
+         CASE WHEN @retentionMs IS NULL THEN s.expires_at + @fromShiftMs
               WHEN @fromNow THEN @now + @retentionMs
-              ELSE c.sent_at + @retentionMs END,
+              ELSE c.sent_at + @retentionMs END - @shiftMs,
          s.group_id,
          CASE WHEN @keepReceives THEN s.first_received_at END,
          CASE WHEN @keepReceives THEN s.last_received_at END
@@ -221,24 +227,24 @@ export function prepareMessageStatements(db: Database.Database) {
        WHERE queue_id = @queueId AND receive_count = 0`,
     ),
     deleteState: db.prepare<[number, number]>(`DELETE FROM ${STATES} WHERE queue_id = ? AND seq = ?`),
-    /** (queueId, seq, now): deletes an unexpired message's state, whatever it is. */
+    /** (queueId, seq, cutoff): deletes an unexpired message's state, whatever it is (see {@link ScanParams}). */
     deleteLiveState: db.prepare<[number, number, number]>(
       `DELETE FROM ${STATES} WHERE queue_id = ? AND seq = ? AND expires_at > ?`,
     ),
     deleteContent: db.prepare<[number]>(`DELETE FROM queue_messages WHERE seq = ?`),
 
     countMessages: db.prepare<
-      [{ queueId: number; now: number }],
+      [{ queueId: number; now: number; cutoff: number }],
       { visible: number; inFlight: number; delayed: number }
     >(
       `SELECT coalesce(sum(visible_at <= @now), 0) AS visible,
          coalesce(sum(visible_at > @now AND receive_count > 0), 0) AS inFlight,
          coalesce(sum(visible_at > @now AND receive_count = 0), 0) AS delayed
-       FROM ${STATES} WHERE queue_id = @queueId AND expires_at > @now`,
+       FROM ${STATES} WHERE queue_id = @queueId AND expires_at > @cutoff`,
     ),
     countVisible: db
-      .prepare<[{ queueId: number; now: number }], number>(
-        `SELECT count(*) FROM ${STATES} WHERE queue_id = @queueId AND visible_at <= @now AND expires_at > @now`,
+      .prepare<[{ queueId: number; now: number; cutoff: number }], number>(
+        `SELECT count(*) FROM ${STATES} WHERE queue_id = @queueId AND visible_at <= @now AND expires_at > @cutoff`,
       )
       .pluck(),
 
@@ -251,12 +257,15 @@ export function prepareMessageStatements(db: Database.Database) {
       .prepare<[number, number], number>(`SELECT seq FROM ${STATES} WHERE queue_id = ? ORDER BY seq LIMIT +?`)
       .pluck(),
     /**
-     * (queueId, seq, limit): the states after (queueId, seq) in key order, for a sweep step; the key's
-     * index starts it there, so a sweep reads each state once whatever it keeps.
+     * (queueId, seq, limit): the states after (queueId, seq) in key order, for a sweep step, each with
+     * its expiry under its queue's current retention; the key's index starts it there, so a sweep
+     * reads each state once whatever it keeps.
      */
     statesAfter: db
       .prepare<[number, number, number], SweepRow>(
-        `SELECT queue_id, seq, expires_at FROM ${STATES} WHERE (queue_id, seq) > (?, ?)
+        `SELECT queue_id, seq,
+           expires_at + coalesce((SELECT q.retention_shift_ms FROM queues AS q WHERE q.id = ${STATES}.queue_id), 0)
+         FROM ${STATES} WHERE (queue_id, seq) > (?, ?)
          ORDER BY queue_id, seq LIMIT +?`,
       )
       .raw(),

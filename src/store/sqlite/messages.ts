@@ -5,7 +5,8 @@
  *
  * A message is visible when `visible_at <= now`; in flight when it was received (`receive_count > 0`)
  * and is not visible; delayed when it was never received and is not visible yet. A message is gone from
- * its `expires_at` on, whether or not a sweep (sweepExpiredMessages) has removed it yet.
+ * its `expires_at` plus its queue's retention shift on (schema.ts: the queue's current
+ * MessageRetentionPeriod decides), whether or not a sweep (sweepExpiredMessages) has removed it yet.
  */
 import type Database from "better-sqlite3";
 import type {
@@ -35,12 +36,12 @@ export function prepareMessageOperations(
     db.transaction(fn).immediate;
   const queueKey = (queue: QueueRef): QueueKeyRow | undefined =>
     queueSql.queueKey.get(queue.accountId, queue.name);
-  const relocate = prepareRelocate(sql);
+  const relocate = prepareRelocate(queueSql, sql);
 
-  /** The state of message `seq` of queue `queueId` when it is unexpired. */
-  const liveMessage = (queueId: number, seq: number, now: number): CheckRow | undefined => {
-    const row = sql.check.get(queueId, seq);
-    return row !== undefined && row.expiresAt > now ? row : undefined;
+  /** The state of message `seq` of a queue when it is unexpired. */
+  const liveMessage = (key: QueueKeyRow, seq: number, now: number): CheckRow | undefined => {
+    const row = sql.check.get(key.id, seq);
+    return row !== undefined && row.expiresAt > now - key.shiftMs ? row : undefined;
   };
 
   /** Deletes message `seq` of queue `queueId`. */
@@ -63,13 +64,13 @@ export function prepareMessageOperations(
       if (key === undefined) return refs.map(() => "gone");
       if (key.fifo === 0) {
         return refs.map((ref): DeleteOutcome => {
-          if (sql.deleteLiveState.run(key.id, ref.seq, now).changes === 0) return "gone";
+          if (sql.deleteLiveState.run(key.id, ref.seq, now - key.shiftMs).changes === 0) return "gone";
           sql.deleteContent.run(ref.seq);
           return "deleted";
         });
       }
       return refs.map((ref): DeleteOutcome => {
-        const message = liveMessage(key.id, ref.seq, now);
+        const message = liveMessage(key, ref.seq, now);
         if (message === undefined) return "gone";
         if (message.receiveCount !== ref.receiveCount || message.visibleAt <= now) return "expired";
         remove(key.id, ref.seq);
@@ -92,7 +93,7 @@ export function prepareMessageOperations(
         const key = queueKey(queue);
         if (key === undefined) return changes.map(() => "gone");
         return changes.map((change): VisibilityOutcome => {
-          const message = liveMessage(key.id, change.seq, now);
+          const message = liveMessage(key, change.seq, now);
           if (message === undefined) return "gone";
           const inFlight = message.receiveCount > 0 && message.visibleAt > now;
           const sameReceive = message.receiveCount === change.receiveCount;
@@ -118,13 +119,16 @@ export function prepareMessageOperations(
     /** Counts the unexpired messages of a queue by state (all zero when the queue does not exist). */
     count(queue: QueueRef, now: number): QueueCounts {
       const key = queueKey(queue);
-      const counts = key === undefined ? undefined : sql.countMessages.get({ queueId: key.id, now });
+      const counts =
+        key === undefined
+          ? undefined
+          : sql.countMessages.get({ queueId: key.id, now, cutoff: now - key.shiftMs });
       return counts ?? { visible: 0, inFlight: 0, delayed: 0 };
     },
 
     /**
      * One step of a retention sweep: the states after `cursor` (`<queue id>:<seq>`), at most
-     * `scanLimit` of them, those expired deleted.
+     * `scanLimit` of them, those expired (by their queue's current retention) deleted.
      */
     sweep: tx((now: number, scanLimit: number, cursor?: string): SweepStep => {
       const [queueId, seq] = sweepCursor(cursor, scanLimit, "sweepExpiredMessages");

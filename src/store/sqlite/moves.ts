@@ -58,7 +58,7 @@ export type Relocate = (
 ) => void;
 
 /** Builds {@link Relocate} over prepared statements. */
-export function prepareRelocate(sql: MessageStatements): Relocate {
+export function prepareRelocate(queueSql: QueueStatements, sql: MessageStatements): Relocate {
   return (fromQueueId, seq, queueId, now, how) => {
     const deadLetter = how.kind === "deadLetter";
     const copy = Number(
@@ -79,6 +79,9 @@ export function prepareRelocate(sql: MessageStatements): Relocate {
       retentionMs: deadLetter ? how.retentionMs : (sql.retentionMsOf.get(queueId) ?? null),
       fromNow: deadLetter && !how.fifo ? 0 : 1,
       keepReceives: deadLetter ? 1 : 0,
+      // The expiries as the queues' retention shifts make them (schema.ts).
+      shiftMs: queueSql.shiftOf.get(queueId) ?? 0,
+      fromShiftMs: queueSql.shiftOf.get(fromQueueId) ?? 0,
     });
     sql.deleteState.run(fromQueueId, seq);
     sql.deleteContent.run(seq);
@@ -97,11 +100,15 @@ export function prepareMove(
 
   return db.transaction(
     (source: QueueRef, destination: QueueRef | undefined, limit: number, now: number): MoveResult => {
-      const sourceId = queueId(source);
-      if (sourceId === undefined) return { moved: 0, remaining: 0 };
+      const sourceKey = sql.queueKey.get(source.accountId, source.name);
+      if (sourceKey === undefined) return { moved: 0, remaining: 0 };
+      const sourceId = sourceKey.id;
+      const cutoff = now - sourceKey.shiftMs;
       const count = Math.floor(limit);
       const rows =
-        count >= 1 ? messageSql.visibleInOrder.all({ queueId: sourceId, after: 0, now, limit: count }) : [];
+        count >= 1
+          ? messageSql.visibleInOrder.all({ queueId: sourceId, after: 0, now, cutoff, limit: count })
+          : [];
       const destinationId = destination === undefined ? undefined : queueId(destination);
       /** Queue ids by dead-letter source ARN (undefined: no such queue). */
       const sources = new Map<string, number | undefined>();
@@ -126,7 +133,7 @@ export function prepareMove(
         relocate(sourceId, seq, target, now, { kind: "redrive", id: randomUUID() });
         moved++;
       }
-      const remaining = messageSql.countVisible.get({ queueId: sourceId, now }) ?? 0;
+      const remaining = messageSql.countVisible.get({ queueId: sourceId, now, cutoff }) ?? 0;
       return failure === undefined ? { moved, remaining } : { moved, remaining, failure };
     },
   ).immediate;

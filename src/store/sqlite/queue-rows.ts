@@ -26,6 +26,12 @@ export interface QueueKeyRow {
   /** `queues.id`, what messages refer to. */
   readonly id: number;
   readonly fifo: number;
+  /**
+   * How much later than its state's `expires_at` each message of the queue expires: the changes of
+   * the queue's MessageRetentionPeriod since (schema.ts). A scan compares `expires_at` with
+   * `now - shiftMs`; a send writes its expiry less it.
+   */
+  readonly shiftMs: number;
 }
 
 /** A row of `queue_move_tasks`, also the bind parameters of its upsert. */

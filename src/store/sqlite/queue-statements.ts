@@ -31,17 +31,26 @@ export function prepareQueueStatements(db: Database.Database) {
          @lastModifiedAt)
        ON CONFLICT DO NOTHING`,
     ),
+    /**
+     * Replaces a queue's attributes; a changed MessageRetentionPeriod adds its change to the queue's
+     * `retention_shift_ms` (schema.ts), so that the messages already queued expire by the new one.
+     */
     updateQueue: db.prepare<[QueueRow]>(
       `UPDATE queues SET attributes = @attributes, dead_letter_target_arn = @deadLetterTargetArn,
-         last_modified_at = @lastModifiedAt
+         last_modified_at = @lastModifiedAt,
+         retention_shift_ms = retention_shift_ms + coalesce(1000 * (
+           CAST(json_extract(@attributes, '$.MessageRetentionPeriod') AS INTEGER)
+           - CAST(json_extract(attributes, '$.MessageRetentionPeriod') AS INTEGER)), 0)
        WHERE account_id = @accountId AND name = @name AND created_at = @createdAt`,
     ),
     getQueue: db.prepare<[string, string], QueueRow>(
       `SELECT ${QUEUE_COLUMNS} FROM queues WHERE account_id = ? AND name = ?`,
     ),
     queueKey: db.prepare<[string, string], QueueKeyRow & { arn: string }>(
-      `SELECT id, fifo, arn FROM queues WHERE account_id = ? AND name = ?`,
+      `SELECT id, fifo, retention_shift_ms AS shiftMs, arn FROM queues WHERE account_id = ? AND name = ?`,
     ),
+    /** (queue id): the queue's retention shift (schema.ts), undefined when it does not exist. */
+    shiftOf: db.prepare<[number], number>(`SELECT retention_shift_ms FROM queues WHERE id = ?`).pluck(),
     listQueues: db.prepare<[PageParams & { accountId: string }], QueueRow>(
       `SELECT ${QUEUE_COLUMNS} FROM queues WHERE account_id = @accountId
          AND name > @after AND name >= @prefix ORDER BY name LIMIT +@fetch`,

@@ -57,6 +57,8 @@ interface Pick {
   readonly queueId: number;
   readonly max: number;
   readonly now: number;
+  /** `now` less the queue's retention shift: what unexpired messages' `expires_at` is after (schema.ts). */
+  readonly cutoff: number;
   readonly redrive: Redrive | undefined;
 }
 
@@ -88,7 +90,13 @@ export function prepareReceive(
     let scanned = 0;
     while (picked.length < pick.max && scanned < RECEIVE_SCAN_LIMIT) {
       const limit = Math.min(pick.max - picked.length, RECEIVE_SCAN_LIMIT - scanned);
-      const rows = sql.visibleInOrder.all({ queueId: pick.queueId, after, now: pick.now, limit });
+      const rows = sql.visibleInOrder.all({
+        queueId: pick.queueId,
+        after,
+        now: pick.now,
+        cutoff: pick.cutoff,
+        limit,
+      });
       for (const row of rows) {
         after = row[0];
         scanned++;
@@ -101,7 +109,7 @@ export function prepareReceive(
 
   /** The seqs a FIFO queue receive takes, keeping groups in order (see the module comment). */
   const pickFifo = (pick: Pick): number[] => {
-    const { queueId, now } = pick;
+    const { queueId, now, cutoff } = pick;
     const picked: number[] = [];
     /** Groups with a message in flight: they give nothing. */
     const blocked = new Set<string>();
@@ -113,7 +121,7 @@ export function prepareReceive(
     let scanned = 0;
     scan: while (scanned < FIFO_SCAN_LIMIT) {
       const limit = Math.min(FIFO_SCAN_CHUNK, FIFO_SCAN_LIMIT - scanned);
-      const rows = sql.unexpiredInOrder.all({ queueId, after, now, limit });
+      const rows = sql.unexpiredInOrder.all({ queueId, after, now, cutoff, limit });
       for (const row of rows) {
         const [seq, visibleAt, receiveCount, group] = row;
         after = seq;
@@ -150,7 +158,7 @@ export function prepareReceive(
    * `picked` each free group's messages in order, up to its first that is not visible.
    */
   const pickByGroup = (pick: Pick, picked: number[], seen: (group: string) => boolean): void => {
-    const { queueId, now } = pick;
+    const { queueId, now, cutoff } = pick;
     let after = "";
     for (let looked = 0; looked < FIFO_GROUP_SCAN_LIMIT; looked += FIFO_GROUP_CHUNK) {
       const free = sql.freeGroupsAfter.all({ queueId, after, now, limit: FIFO_GROUP_CHUNK });
@@ -159,7 +167,7 @@ export function prepareReceive(
       for (const group of free as string[]) {
         if (seen(group)) continue;
         const limit = pick.max - picked.length;
-        for (const row of sql.groupInOrder.all({ queueId, group, now, limit })) {
+        for (const row of sql.groupInOrder.all({ queueId, group, cutoff, limit })) {
           if (row[1] > now) break;
           if (redriven(row, pick)) continue;
           picked.push(row[0]);
@@ -183,6 +191,7 @@ export function prepareReceive(
       queueId: key.id,
       max,
       now,
+      cutoff: now - key.shiftMs,
       redrive:
         redrive === undefined || deadLetterQueue === undefined
           ? undefined
@@ -200,7 +209,9 @@ export function prepareReceive(
     // Two statements for the whole receive: count the receives, then read the messages.
     const seqs = JSON.stringify(picked);
     sql.receive.run({ until, now, queueId: key.id, seqs });
-    const rows = new Map(sql.messages.all({ queueId: key.id, seqs }).map((row) => [row[0], row]));
+    const rows = new Map(
+      sql.messages.all({ queueId: key.id, seqs, shiftMs: key.shiftMs }).map((row) => [row[0], row]),
+    );
     const messages: QueueMessage[] = [];
     for (const seq of picked) {
       const row = rows.get(seq);

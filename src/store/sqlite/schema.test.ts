@@ -45,7 +45,7 @@ function writeVersion2(path: string): void {
 
 describe("SQLite schema", () => {
   it("migrates a database at version 2, keeping its data", async () => {
-    assert.equal(SCHEMA_VERSION, 5);
+    assert.equal(SCHEMA_VERSION, 6);
     await inDataDir(async (dataDir) => {
       const path = join(dataDir, DEFAULT_SQLITE_FILE_NAME);
       writeVersion2(path);
@@ -76,6 +76,41 @@ describe("SQLite schema", () => {
         assert.equal(schemaVersion(db), SCHEMA_VERSION);
       } finally {
         db.close();
+      }
+    });
+  });
+
+  it("migrates queued messages from version 5 with their expiry, then follows retention changes", async () => {
+    await inDataDir(async (dataDir) => {
+      const path = join(dataDir, DEFAULT_SQLITE_FILE_NAME);
+      const db = new Database(path);
+      try {
+        db.pragma("journal_mode = WAL");
+        for (const migration of MIGRATIONS.slice(0, 5)) db.exec(migration);
+        db.pragma("user_version = 5");
+        db.exec(`
+          INSERT INTO queues (id, account_id, name, arn, fifo, attributes, created_at, last_modified_at)
+            VALUES (1, '111111111111', 'q', 'arn:q', 0, '{"MessageRetentionPeriod":"120"}', ${T0}, ${T0});
+          INSERT INTO queue_messages (seq, id, sender_id, sent_at, body) VALUES (1, 'm1', 's', ${T0}, 'b');
+          INSERT INTO queue_message_states (queue_id, seq, visible_at, receive_count, expires_at)
+            VALUES (1, 1, ${T0}, 0, ${T0 + 120_000});
+        `);
+      } finally {
+        db.close();
+      }
+      const store = openSqliteStore({ dataDir });
+      try {
+        const ref = { accountId: "111111111111", name: "q" };
+        const visible = async (now: number) => (await store.countMessages(ref, now)).visible;
+        assert.equal(await visible(T0 + 119_999), 1);
+        assert.equal(await visible(T0 + 120_000), 0, "expires when it did before the migration");
+        const queue = await store.getQueue(ref.accountId, ref.name);
+        assert.ok(queue !== undefined);
+        const raised = { ...queue, attributes: { MessageRetentionPeriod: "300" } };
+        assert.equal(await store.updateQueue(raised), true);
+        assert.equal(await visible(T0 + 299_999), 1, "a raised retention keeps it");
+      } finally {
+        await store.close();
       }
     });
   });

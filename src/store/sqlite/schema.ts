@@ -43,6 +43,14 @@ import { StoreOpenError, UnsupportedSchemaVersionError } from "./errors.js";
  *   never reads them.
  * - Secrets are keyed by the caller's key alone.
  *
+ * A queue's MessageRetentionPeriod changes apply to the messages already in it (migration 6): a
+ * message expires at its state's `expires_at` plus its queue's `retention_shift_ms`, the sum of the
+ * changes of the queue's retention since the message's expiry was written (a send writes the expiry
+ * at the queue's retention of the moment less that sum). A change of retention is one row written,
+ * however many messages wait, and the scans of receive, count and sweep compare `expires_at` with
+ * `now` less the shift, computed once per call: no message row is rewritten, and a queue that has
+ * never changed its retention (shift 0, every queue of an older database) reads as before.
+ *
  * Migration 3 adds no index on deliveries: walking the due deliveries page by page in (due_at,
  * event_seq, id) order is served by `deliveries_by_due_at`, whose entries (in a WITHOUT ROWID table)
  * end with the primary key, so that they are in that very order and a page seeks to its start.
@@ -257,6 +265,11 @@ export const MIGRATIONS: readonly string[] = [
   // 4 → 5: a bus's LogConfig (JSON text), kept and described.
   `
   ALTER TABLE buses ADD COLUMN log_config TEXT;
+  `,
+
+  // 5 → 6: a queue's MessageRetentionPeriod changes apply to the messages already in it.
+  `
+  ALTER TABLE queues ADD COLUMN retention_shift_ms INTEGER NOT NULL DEFAULT 0;
   `,
 ];
 

@@ -10,15 +10,16 @@ import type Database from "better-sqlite3";
 import type { NewMessage, QueueRef, SendResult } from "../types.js";
 import { QueueNotFoundError } from "./errors.js";
 import type { MessageStatements } from "./message-statements.js";
-import { contentOf, sequenceNumber } from "./queue-rows.js";
+import { contentOf, sequenceNumber, type QueueKeyRow } from "./queue-rows.js";
 import type { QueueStatements } from "./queue-statements.js";
 
 /** Builds `sendMessages` over prepared statements. */
 export function prepareSend(db: Database.Database, queueSql: QueueStatements, sql: MessageStatements) {
-  /** Enqueues one message; returns its seq. */
-  const insert = (queueId: number, message: NewMessage): number => {
+  /** Enqueues one message; returns its seq. Its expiry is written less the queue's retention shift (schema.ts). */
+  const insert = (key: QueueKeyRow, message: NewMessage): number => {
     const seq = Number(sql.insertContent.run(...contentOf(message)).lastInsertRowid);
-    sql.insertState.run(queueId, seq, message.visibleAt, message.expiresAt, message.groupId ?? null);
+    const expiresAt = message.expiresAt - key.shiftMs;
+    sql.insertState.run(key.id, seq, message.visibleAt, expiresAt, message.groupId ?? null);
     return seq;
   };
 
@@ -27,7 +28,7 @@ export function prepareSend(db: Database.Database, queueSql: QueueStatements, sq
     if (key === undefined) throw new QueueNotFoundError(queue.accountId, queue.name);
     if (key.fifo === 0) {
       return messages.map((m): SendResult => {
-        insert(key.id, m);
+        insert(key, m);
         return { id: m.id, duplicate: false };
       });
     }
@@ -43,7 +44,7 @@ export function prepareSend(db: Database.Database, queueSql: QueueStatements, sq
           };
         }
       }
-      const seq = insert(key.id, m);
+      const seq = insert(key, m);
       if (dedup !== undefined) queueSql.upsertDeduplication.run(key.id, dedup.key, m.id, seq, dedup.until);
       return { id: m.id, sequenceNumber: sequenceNumber(seq), duplicate: false };
     });

@@ -19,6 +19,7 @@ import {
   ids,
   receiveIds,
   createQueues,
+  queue,
   sweep,
 } from "./queue-fixtures.js";
 import { sessionTest, type OpenStore } from "./session.js";
@@ -611,6 +612,76 @@ export function queueMessageTests(open: OpenStore): void {
       assert.deepEqual(await sweep(store, T0 + 20), { deleted: 3, steps: 1 });
       assert.deepEqual(await receiveIds(store, "q", at(T0)), ["m3"]);
       assert.equal((await sweep(store, T0 + 20)).deleted, 0);
+    });
+
+    test("applies a changed MessageRetentionPeriod to the messages already queued, both ways", async ({
+      store,
+    }) => {
+      // SQS: a retention change "will impact existing messages in the queue". Each message's expiry is
+      // its retention's start plus the queue's retention of the moment.
+      const withRetention = (name: string, seconds: number) =>
+        queue(name, { attributes: { VisibilityTimeout: "30", MessageRetentionPeriod: String(seconds) } });
+      for (const q of [withRetention("up", 120), withRetention("down", 600), withRetention("dlq", 120)])
+        assert.equal(await store.createQueue(q), true);
+      await store.sendMessages(ref("up"), [message("old-up", { expiresAt: T0 + 120 * SECOND })]);
+      await store.sendMessages(ref("down"), [
+        message("old-down", { expiresAt: T0 + 600 * SECOND }),
+        message("young-down", { sentAt: T0 + 150 * SECOND, expiresAt: T0 + 750 * SECOND }),
+        message("to-dlq", { sentAt: T0 + 110 * SECOND, expiresAt: T0 + 710 * SECOND }),
+      ]);
+      const [oldDown] = await store.receiveMessages(ref("down"), at(T0, 1, { visibleUntil: T0 + 1 }));
+      assert.equal(oldDown?.id, "old-down");
+
+      assert.equal(await store.updateQueue(withRetention("up", 300)), true);
+      assert.equal(await store.updateQueue(withRetention("down", 120)), true);
+      assert.equal(await store.updateQueue(withRetention("dlq", 300)), true);
+      const now = T0 + 200 * SECOND;
+      // Raised: kept past its old expiry (T0 + 120 s), with the new one.
+      const [up] = await store.receiveMessages(ref("up"), at(now));
+      assert.equal(up?.id, "old-up");
+      assert.equal(up.expiresAt, T0 + 300 * SECOND);
+      assert.deepEqual(await store.countMessages(ref("up"), now), { visible: 0, inFlight: 1, delayed: 0 });
+      // Lowered: a message older than the new retention is gone, by every operation, and swept.
+      assert.deepEqual(await store.countMessages(ref("down"), now), { visible: 2, inFlight: 0, delayed: 0 });
+      assert.deepEqual(
+        await store.deleteMessages(ref("down"), [{ seq: oldDown.seq, receiveCount: 1 }], now),
+        ["gone"],
+      );
+      const change = { seq: oldDown.seq, receiveCount: 1, visibleUntil: now + 1 };
+      assert.deepEqual(await store.changeVisibility(ref("down"), [change], now, DAY), ["gone"]);
+      assert.deepEqual(await receiveIds(store, "down", at(now, 10, { visibleUntil: now + 1 })), [
+        "young-down",
+        "to-dlq",
+      ]);
+      // Messages moved to a dead-letter queue whose retention changed expire by its current retention,
+      // counted from their send.
+      const redrive = {
+        maxReceiveCount: 1,
+        deadLetterQueue: ref("dlq"),
+        sourceArn: queueArn("down"),
+        deadLetterRetentionMs: 300 * SECOND,
+      };
+      const later = now + 1;
+      assert.deepEqual(await receiveIds(store, "down", at(later, 10, { redrive })), []);
+      const moved = await store.receiveMessages(ref("dlq"), at(later));
+      assert.deepEqual(
+        moved.map((m) => [m.id, m.expiresAt]),
+        [
+          ["young-down", T0 + 450 * SECOND],
+          ["to-dlq", T0 + 410 * SECOND],
+        ],
+      );
+      assert.deepEqual(await sweep(store, later), { deleted: 1, steps: 1 }, "old-down is swept");
+      assert.deepEqual(await store.countMessages(ref("up"), T0 + 300 * SECOND), {
+        visible: 0,
+        inFlight: 0,
+        delayed: 0,
+      });
+      assert.deepEqual(
+        await sweep(store, T0 + 300 * SECOND),
+        { deleted: 1, steps: 1 },
+        "old-up at its new expiry",
+      );
     });
 
     test("sweeps in steps that each look at no more than their limit, across queues", async ({ store }) => {
