@@ -242,6 +242,46 @@ describe("queues", () => {
     assert.deepEqual((await sqs.send(new ListQueueTagsCommand({ QueueUrl: url }))).Tags, { env: "test" });
   });
 
+  it("refuses tags with characters SQS does not allow or the reserved prefix aws:, naming the tag", async () => {
+    const url = await create("tag-rules");
+    // Unicode letters and digits, spaces, and _ . : / = + - @ are allowed.
+    const allowed = { "Équipe 7": "données_ok", "a.b:c/d=e+f-g@h": "", "x:aws:": "value aws:" };
+    await sqs.send(new TagQueueCommand({ QueueUrl: url, Tags: allowed }));
+    assert.deepEqual((await sqs.send(new ListQueueTagsCommand({ QueueUrl: url }))).Tags, allowed);
+    const refused: Array<[Record<string, string>, RegExp]> = [
+      [
+        { "team#1": "a" },
+        /Value team#1 for parameter Tags is invalid\. .*only Unicode letters.*tag "team#1"/,
+      ],
+      [
+        { team: "a*b" },
+        /Value a\*b for parameter Tags is invalid\. .*Tag values may contain only.*tag "team"/,
+      ],
+      [{ "tab\tkey": "a" }, /only Unicode letters, digits, whitespace/],
+      [{ "aws:owner": "me" }, /Tag keys must not start with the reserved prefix aws: \(tag "aws:owner"\)/],
+      [{ "AWS:owner": "me" }, /reserved prefix aws:/],
+      [{ owner: "aws:me" }, /Tag values must not start with the reserved prefix aws: \(tag "owner"\)/],
+    ];
+    for (const [tags, message] of refused) {
+      await rejects(
+        sqs.send(new TagQueueCommand({ QueueUrl: url, Tags: tags })),
+        "InvalidParameterValue",
+        message,
+      );
+      await rejects(
+        sqs.send(new CreateQueueCommand({ QueueName: "tag-rules-new", tags })),
+        "InvalidParameterValue",
+        message,
+      );
+    }
+    assert.deepEqual(
+      (await sqs.send(new ListQueueTagsCommand({ QueueUrl: url }))).Tags,
+      allowed,
+      "unchanged",
+    );
+    await rejects(sqs.send(new GetQueueUrlCommand({ QueueName: "tag-rules-new" })), "QueueDoesNotExist");
+  });
+
   it("deletes a queue; afterwards every operation on it answers QueueDoesNotExist", async () => {
     const url = await create("doomed");
     await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: "x" }));
@@ -638,6 +678,75 @@ describe("messages", () => {
       "InvalidParameterValue",
       /does not exist/,
     );
+  });
+
+  it("tells a heartbeat that lost its message: MessageNotInflight once visible, InvalidParameterValue once received again", async () => {
+    const url = await create("heartbeat");
+    await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: "work" }));
+    const receive = async (visibility: number) => {
+      const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, VisibilityTimeout: visibility }));
+      const handle = r.Messages?.[0]?.ReceiptHandle;
+      assert.ok(handle !== undefined, "received");
+      return handle;
+    };
+    const heartbeat = (handle: string, timeout: number) =>
+      sqs.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: url,
+          ReceiptHandle: handle,
+          VisibilityTimeout: timeout,
+        }),
+      );
+    const counts = async () => {
+      const { Attributes: a = {} } = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: url,
+          AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        }),
+      );
+      return [a.ApproximateNumberOfMessages, a.ApproximateNumberOfMessagesNotVisible];
+    };
+    const lost = await receive(1);
+    await heartbeat(lost, 1); // in flight: the heartbeat works
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+
+    // Its visibility timeout over, the message is back in the queue, and the heartbeat says so.
+    await rejects(heartbeat(lost, 30), "MessageNotInflight", /^The specified message isn't in flight\.$/);
+    const entry = { Id: "lost", ReceiptHandle: lost, VisibilityTimeout: 30 };
+    const visibleBatch = await sqs.send(
+      new ChangeMessageVisibilityBatchCommand({ QueueUrl: url, Entries: [entry] }),
+    );
+    assert.deepEqual(visibleBatch.Failed, [
+      {
+        Id: "lost",
+        SenderFault: true,
+        Code: "AWS.SimpleQueueService.MessageNotInflight",
+        Message: "The specified message isn't in flight.",
+      },
+    ]);
+    assert.deepEqual(await counts(), ["1", "0"], "the refused changes left the message visible");
+
+    // Another consumer took it: the old handle changes nothing, in SQS's words.
+    const current = await receive(30);
+    const reason = `Value ${lost} for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change.`;
+    await rejects(heartbeat(lost, 0), "InvalidParameterValue");
+    await assert.rejects(heartbeat(lost, 0), { message: reason });
+    const batch = await sqs.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: url,
+        Entries: [entry, { Id: "current", ReceiptHandle: current, VisibilityTimeout: 60 }],
+      }),
+    );
+    assert.deepEqual(batch.Successful, [{ Id: "current" }]);
+    assert.deepEqual(batch.Failed, [
+      { Id: "lost", SenderFault: true, Code: "InvalidParameterValue", Message: reason },
+    ]);
+    assert.deepEqual(await counts(), ["0", "1"], "still in flight under the later receive");
+    await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: current }));
+    await assert.rejects(heartbeat(current, 0), {
+      name: "InvalidParameterValue",
+      message: reason.replace(lost, current),
+    });
   });
 
   it("delays messages: per message and by the queue's DelaySeconds", async () => {

@@ -178,6 +178,38 @@ describe("RedriveAllowPolicy byQueue", () => {
   });
 });
 
+describe("queue ARNs of other partitions", () => {
+  it("name the queue of that region, account and name, as Busbar reads every ARN", async () => {
+    // Busbar serves one partition and reads ARNs by region, account and name whatever their partition
+    // (arn:aws[a-z-]*, as its rule targets and bus dead-letter queues do).
+    const cn = (name: string) => `arn:aws-cn:sqs:us-east-1:${ACCOUNT}:${name}`;
+    await create("partition-dlq", {
+      RedriveAllowPolicy: JSON.stringify({
+        redrivePermission: "byQueue",
+        sourceQueueArns: [cn("partition-src")],
+      }),
+    });
+    const source = await create("partition-src", {
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: cn("partition-dlq"), maxReceiveCount: 1 }),
+    });
+    const sources = await sqs.send(
+      new ListDeadLetterSourceQueuesCommand({ QueueUrl: `${server.url}/${ACCOUNT}/partition-dlq` }),
+    );
+    assert.deepEqual(sources.queueUrls, [source]);
+    await sqs.send(new SendMessageCommand({ QueueUrl: source, MessageBody: "to the dead letters" }));
+    await sqs.send(new ReceiveMessageCommand({ QueueUrl: source, VisibilityTimeout: 0 }));
+    assert.equal((await sqs.send(new ReceiveMessageCommand({ QueueUrl: source }))).Messages, undefined);
+    assert.equal(await visible(`${server.url}/${ACCOUNT}/partition-dlq`), 1, "moved on its second receive");
+    await rejects(
+      create("partition-missing", {
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: cn("no-such-dlq"), maxReceiveCount: 1 }),
+      }),
+      "InvalidParameterValue",
+      /Dead letter target does not exist/,
+    );
+  });
+});
+
 describe("FIFO receipt handles", () => {
   it("refuse DeleteMessage and ChangeMessageVisibility with a handle whose receive is over, keeping the message", async () => {
     const url = await create("handles.fifo", { FifoQueue: "true" });

@@ -299,7 +299,8 @@ export class QueueService {
       const parsed = parseRedriveAllowPolicy(allow);
       if (
         parsed.redrivePermission === "denyAll" ||
-        (parsed.redrivePermission === "byQueue" && !parsed.sourceQueueArns.includes(sourceArn))
+        (parsed.redrivePermission === "byQueue" &&
+          !parsed.sourceQueueArns.some((a) => sameQueue(a, sourceArn)))
       ) {
         throw invalidValue(
           "RedrivePolicy",
@@ -845,7 +846,13 @@ export class QueueService {
     return result;
   }
 
-  /** ChangeMessageVisibility(Batch): per entry, success or the error SQS gives. */
+  /**
+   * ChangeMessageVisibility(Batch): per entry, success or the error SQS gives. A handle whose message is
+   * no longer in flight under it tells its consumer that it lost the message: MessageNotInflight when
+   * the message is visible again, InvalidParameterValue when it was deleted or another receive took it
+   * (a FIFO queue: "The receipt handle has expired." for both).
+   * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibility.html
+   */
   async changeVisibility(
     queue: Queue,
     entries: ReadonlyArray<{ readonly handle: unknown; readonly timeout: unknown }>,
@@ -887,11 +894,19 @@ export class QueueService {
       const handle = entries[i]?.handle;
       switch (outcome) {
         case "gone":
+        case "stale":
           return {
             error: invalidValue(
               "ReceiptHandle",
               handle,
               "Message does not exist or is not available for visibility timeout change.",
+            ),
+          };
+        case "not-in-flight":
+          return {
+            error: new QueueError(
+              "AWS.SimpleQueueService.MessageNotInflight",
+              "The specified message isn't in flight.",
             ),
           };
         case "expired":
@@ -987,6 +1002,22 @@ async function collectPages(
   return { queues, ...(maxResults !== undefined && token !== undefined && { nextToken: token }) };
 }
 
+/**
+ * Whether two queue ARNs name the same queue: the same region, account and name, in whatever partition
+ * (Busbar serves one, and reads every ARN it is given by region, account and name).
+ */
+function sameQueue(a: string, b: string): boolean {
+  const x = parseQueueArn(a);
+  const y = parseQueueArn(b);
+  return (
+    x !== undefined &&
+    y !== undefined &&
+    x.region === y.region &&
+    x.accountId === y.accountId &&
+    x.name === y.name
+  );
+}
+
 function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: string };
 }
@@ -995,7 +1026,19 @@ function removeEmpty(attributes: Readonly<Record<string, string>>): Record<strin
   return Object.fromEntries(Object.entries(attributes).filter(([, v]) => v !== ""));
 }
 
-/** Tag keys 1–128 characters, values up to 256. */
+/**
+ * What a tag key or value may hold: Unicode letters, digits and spaces, and `_ . : / = + - @` (the
+ * pattern AWS's tagging APIs give tag keys and values).
+ */
+const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+/** The prefix AWS reserves for its own tags, in any case. */
+const RESERVED_TAG_PREFIX = /^aws:/i;
+
+/**
+ * SQS's tag restrictions: keys of 1–128 characters, values up to 256, both of {@link TAG_TEXT} and
+ * neither starting with the reserved prefix `aws:`; at most {@link MAX_TAGS} tags.
+ * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-queues.html
+ */
 function checkTags(tags: readonly Tag[]): void {
   if (tags.length > MAX_TAGS) {
     throw new QueueError("InvalidParameterValue", `Too many tags: at most ${MAX_TAGS}.`);
@@ -1004,5 +1047,24 @@ function checkTags(tags: readonly Tag[]): void {
     if (key.length < 1 || key.length > 128)
       throw invalidValue("Tags", key, "Tag keys must be 1 to 128 characters.");
     if (value.length > 256) throw invalidValue("Tags", value, "Tag values must be at most 256 characters.");
+    for (const [what, text] of [
+      ["key", key],
+      ["value", value],
+    ] as const) {
+      if (!TAG_TEXT.test(text)) {
+        throw invalidValue(
+          "Tags",
+          text,
+          `Tag ${what}s may contain only Unicode letters, digits, whitespace and _ . : / = + - @ (tag ${JSON.stringify(key)}).`,
+        );
+      }
+      if (RESERVED_TAG_PREFIX.test(text)) {
+        throw invalidValue(
+          "Tags",
+          text,
+          `Tag ${what}s must not start with the reserved prefix aws: (tag ${JSON.stringify(key)}).`,
+        );
+      }
+    }
   }
 }

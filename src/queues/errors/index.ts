@@ -20,6 +20,7 @@ export const SQS_ERRORS = {
   MalformedInput: { shape: "MalformedInput", status: 400 },
   InvalidMessageContents: { shape: "InvalidMessageContents", status: 400 },
   ReceiptHandleIsInvalid: { shape: "ReceiptHandleIsInvalid", status: 404 },
+  "AWS.SimpleQueueService.MessageNotInflight": { shape: "MessageNotInflight", status: 400 },
   "AWS.SimpleQueueService.EmptyBatchRequest": { shape: "EmptyBatchRequest", status: 400 },
   "AWS.SimpleQueueService.TooManyEntriesInBatchRequest": {
     shape: "TooManyEntriesInBatchRequest",
