@@ -21,6 +21,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
+import { SCHEMA_VERSION } from "../src/store/index.js";
 import { BUSBAR_ENTRY, removeDataDir, runBusbar, startBusbar, type CliRun } from "./support/index.js";
 
 const root = join(import.meta.dirname, "..");
@@ -103,17 +104,21 @@ describe("a data directory that cannot be opened", () => {
       db.pragma(`user_version = ${version}`);
       db.close();
     };
-    set(4);
+    const previous = SCHEMA_VERSION - 1;
+    set(previous);
     const before = readFileSync(file);
     refused(
       busbar(["keys", "list", "--data-dir", older]),
       new RegExp(
-        `${file} has schema version 4, from an older Busbar .*start \`busbar serve\` of this version`,
+        `${file} has schema version ${previous}, from an older Busbar .*start \`busbar serve\` of this version`,
       ),
     );
-    refused(busbar(["accounts", "create", "--data-dir", older]), /has schema version 4/);
+    refused(
+      busbar(["accounts", "create", "--data-dir", older]),
+      new RegExp(`has schema version ${previous}`),
+    );
     assert.deepEqual(readFileSync(file), before, "left as it was");
-    set(5);
+    set(SCHEMA_VERSION);
     assert.equal(busbar(["keys", "list", "--data-dir", older]).status, 0);
   });
 
