@@ -56,6 +56,23 @@ describe("pattern limits", () => {
       resolvePatternLimits({ maxPatternLength: 100000 }),
     );
   });
+  it("rejects a field path of more than 64 segments, dots in its keys counted", () => {
+    const dotted = (n: number) => JSON.stringify({ [Array.from({ length: n }, () => "a").join(".")]: ["x"] });
+    rejects(dotted(1000), /a\.a\.a.*… has 1000 segments .*more than the limit of 64/);
+    rejects(JSON.stringify({ b: JSON.parse(dotted(64)) as unknown }), /has 65 segments/);
+    compilePattern(dotted(64));
+  });
+  it("rejects $or combinations whose fields come to more than 5000 conditions", () => {
+    const or = (field: string) =>
+      `"$or":[${Array.from({ length: 10 }, (_, i) => `{"${field}":[${i}]}`).join(",")}]`;
+    const fields = (n: number) => Array.from({ length: n }, (_, i) => `"f${i}":[1]`).join(",");
+    // 1,000 combinations of 3 + 2 fields: 5,000 conditions; of 3 + 3: 6,000.
+    compilePattern(`{${or("a")},${or("b")},${or("c")},${fields(2)}}`);
+    rejects(
+      `{${or("a")},${or("b")},${or("c")},${fields(3)}}`,
+      /expands into 1000 combinations .* with 6000 field conditions in all, more than the limit of 5000/,
+    );
+  });
   it("rejects unknown or invalid limit settings", () => {
     assert.throws(() => resolvePatternLimits({ nope: 1 } as never), /Unknown pattern limit "nope"/);
     assert.throws(() => resolvePatternLimits({ maxCombinations: 0 }), /must be a positive integer/);

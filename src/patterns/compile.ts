@@ -136,6 +136,12 @@ class Compiler {
     if (this.paths.size > this.limits.maxFieldPaths) {
       this.limit(`Pattern names more than ${this.limits.maxFieldPaths} field paths`);
     }
+    const segments = path.split(".").length;
+    if (segments > this.limits.maxPathSegments) {
+      this.limit(
+        `field path ${path.length > 64 ? `${path.slice(0, 64)}…` : path} has ${segments} segments (its nesting and the dots in its keys), more than the limit of ${this.limits.maxPathSegments}`,
+      );
+    }
     if (items.length === 0) this.fail(path, "Empty arrays are not allowed");
     const byKey = new Map<string, Condition>();
     for (const item of items) {
@@ -438,6 +444,14 @@ export function compilePattern(
     } catch {
       throw e;
     }
+  }
+  const conditions = drafts.reduce((sum, d) => sum + d.size, 0);
+  if (conditions > limits.maxExpandedConditions) {
+    throw new InvalidEventPatternError(
+      "",
+      `Pattern expands into ${drafts.length} combinations of ${OR} alternatives with ${conditions} field conditions in all, more than the limit of ${limits.maxExpandedConditions}`,
+      PatternErrorCode.PatternLimit,
+    );
   }
   const subPatterns = drafts.map((d) =>
     [...d.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),

@@ -62,10 +62,15 @@ export class MatchLimitExceededError extends Error {
   readonly httpStatus = 400;
   readonly retryable = false;
 
-  constructor(readonly budget: number) {
-    super(
-      `Matching the event would take more than ${budget} steps: the rules have many conditions on ` +
-        "fields of its arrays, and the arrays many elements. Send smaller arrays.",
-    );
+  /**
+   * `budget`: the steps a match may take, which this one would exceed; undefined when the event is
+   * refused before matching (`message` then says why).
+   */
+  constructor(
+    readonly budget: number | undefined,
+    message = `Matching the event would take more than ${budget} steps: the rules have many conditions on ` +
+      "fields of its arrays, and the arrays many elements. Send smaller arrays.",
+  ) {
+    super(message);
   }
 }

@@ -30,6 +30,20 @@ export interface PatternLimits {
    * @default 32
    */
   readonly maxNestingDepth: number;
+  /**
+   * Most segments of one field path, counting its nesting and the dots in its keys (`{"a.b": {"c":
+   * …}}` is `a.b.c`, three): the path trie gives a dotted key of s segments about s²/2 entries, so a
+   * key of a thousand dots took 400 MB and 8 s to add.
+   * @default 64
+   */
+  readonly maxPathSegments: number;
+  /**
+   * Most field conditions over all the sub-patterns a pattern expands into (each `$or` combination
+   * counts its fields): the matcher holds a state per condition where sub-patterns do not share one,
+   * about 0.9 KB each, so 1,000 combinations of 100 fields took 84 MB.
+   * @default 5000
+   */
+  readonly maxExpandedConditions: number;
 }
 
 /** Default limits. */
@@ -39,6 +53,8 @@ export const DEFAULT_PATTERN_LIMITS: PatternLimits = Object.freeze({
   maxWildcardStars: 10,
   maxFieldPaths: 100,
   maxNestingDepth: 32,
+  maxPathSegments: 64,
+  maxExpandedConditions: 5000,
 });
 
 /** Validates overrides and returns a frozen, complete set of limits. */

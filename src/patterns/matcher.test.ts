@@ -64,6 +64,41 @@ describe("Matcher", () => {
     assert.deepEqual(m.matchJson(event(2)), ["many"]);
   });
 
+  it("counts the characters its one-by-one conditions read against the step budget", () => {
+    const m = new Matcher<string>();
+    // Wildcards that start with a star are all tried on every value: each search reads it whole.
+    for (let r = 0; r < 10; r++) {
+      const stars = Array.from({ length: 70 }, (_, k) => ({ wildcard: `*ab*${r}_${k}*x` }));
+      m.add(`wild-${r}`, JSON.stringify({ detail: { d: stars } }));
+    }
+    m.add("plain", '{"detail":{"e":["y"]}}');
+    const long = JSON.stringify({ detail: { d: `${"a".repeat(250_000)}x`, e: "y" } });
+    assert.throws(
+      () => m.matchJson(long),
+      (e: unknown) => e instanceof MatchLimitExceededError && e.budget === MAX_MATCH_STEPS,
+    );
+    // Ordinary values are matched as before, by the same rules.
+    assert.deepEqual(m.matchJson(JSON.stringify({ detail: { d: "zab-3_7-x", e: "y" } })).sort(), [
+      "plain",
+      "wild-3",
+    ]);
+  });
+
+  it("refuses an event that nests arrays of objects more than 32 deep under a path some rule uses", () => {
+    const m = new Matcher<string>();
+    m.add("xy", '{"detail":{"a":{"x":["1"],"y":["2"]}}}');
+    const nested = (depth: number) =>
+      `{"detail":{"a":${"[".repeat(depth)}{"x":"1","y":"2"},{"x":"1","y":"2"}${"]".repeat(depth)}}}`;
+    assert.deepEqual(m.matchJson(nested(32)), ["xy"]);
+    assert.throws(
+      () => m.matchJson(nested(33)),
+      (e: unknown) => e instanceof MatchLimitExceededError && /more than 32 deep/.test(e.message),
+    );
+    // Under a path no rule uses, such nesting is only read.
+    const elsewhere = `{"detail":{"b":${"[".repeat(40)}{"x":"1"}${"]".repeat(40)},"a":{"x":"1","y":"2"}}}`;
+    assert.deepEqual(m.matchJson(elsewhere), ["xy"]);
+  });
+
   it("returns the ids of every matching rule", () => {
     const m = new Matcher<string>();
     m.add("by-source", '{"source":["shop"]}');

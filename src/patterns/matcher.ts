@@ -454,7 +454,7 @@ export class Matcher<K = string> {
       const leaf = node.leaves[only === null ? j : (only[j] as number)] as Leaf;
       if (trail !== null && leaf.trail !== null && !consistent(trail, leaf.trail)) continue;
       out.length = 0;
-      index.match(leaf, out);
+      this.spend(index.match(leaf, out));
       if (out.length === 0) continue;
       const next = mergeTrails(trail, leaf.trail);
       // Children are visited one level deeper, with scratch lists of their own: `out` stays intact.
