@@ -4,7 +4,7 @@
  * (a change applies to events accepted after it returns: EventBridge's eventual consistency, here
  * immediate), and rebuilt from the store at start-up.
  */
-import { Matcher, type PatternLimits } from "../patterns/index.js";
+import { Matcher, compilePattern, conditionsOf, type PatternLimits } from "../patterns/index.js";
 import type { EventBus, Rule, Target } from "../store/index.js";
 
 /** A rule an event matched, with the targets to deliver it to. */
@@ -32,11 +32,43 @@ const NO_TARGETS: ReadonlyMap<string, Target> = new Map();
 
 const key = (accountId: string, busName: string): string => `${accountId}\u0000${busName}`;
 
+/** Default of BUSBAR_MAX_RULE_CONDITIONS: the field conditions one account's rules may hold in all. */
+export const DEFAULT_MAX_RULE_CONDITIONS = 100_000;
+
 /** Matchers and targets of all buses. */
 export class RuleRegistry {
   private readonly buses = new Map<string, BusRules>();
+  /** The field conditions of each rule with an event pattern (enabled or not), by account, bus and rule. */
+  private readonly ruleConditions = new Map<string, number>();
+  /** Their sum by account. */
+  private readonly accountConditions = new Map<string, number>();
 
-  constructor(private readonly limits: PatternLimits) {}
+  /**
+   * `maxAccountConditions` (BUSBAR_MAX_RULE_CONDITIONS): the field conditions, over every `$or`
+   * combination, that one account's rules may hold in all, which PutRule enforces (see
+   * {@link conditionsAfter}): each costs a matcher about 0.9 KB where rules share no state, so that an
+   * account cannot take the node's memory with rules.
+   */
+  constructor(
+    private readonly limits: PatternLimits,
+    readonly maxAccountConditions: number = DEFAULT_MAX_RULE_CONDITIONS,
+  ) {}
+
+  /** The field conditions `accountId`'s rules would hold with rule `name` of `busName` holding `conditions`. */
+  conditionsAfter(accountId: string, busName: string, name: string, conditions: number): number {
+    const held = this.accountConditions.get(accountId) ?? 0;
+    return held - (this.ruleConditions.get(`${key(accountId, busName)}\u0000${name}`) ?? 0) + conditions;
+  }
+
+  /** Records the conditions of a rule (0: none, or gone). */
+  private count(accountId: string, busName: string, name: string, conditions: number): void {
+    const ruleKey = `${key(accountId, busName)}\u0000${name}`;
+    const total = this.conditionsAfter(accountId, busName, name, conditions);
+    if (conditions === 0) this.ruleConditions.delete(ruleKey);
+    else this.ruleConditions.set(ruleKey, conditions);
+    if (total === 0) this.accountConditions.delete(accountId);
+    else this.accountConditions.set(accountId, total);
+  }
 
   private bus(accountId: string, busName: string): BusRules {
     const k = key(accountId, busName);
@@ -61,9 +93,11 @@ export class RuleRegistry {
   /** Adds or replaces a rule: it matches only while enabled and when it has an event pattern. */
   setRule(rule: Rule): void {
     const b = this.bus(rule.accountId, rule.busName);
-    if (rule.state !== "DISABLED" && rule.eventPattern !== undefined)
-      b.matcher.add(rule.name, rule.eventPattern);
+    const compiled =
+      rule.eventPattern === undefined ? undefined : compilePattern(rule.eventPattern, this.limits);
+    if (rule.state !== "DISABLED" && compiled !== undefined) b.matcher.add(rule.name, compiled);
     else b.matcher.remove(rule.name);
+    this.count(rule.accountId, rule.busName, rule.name, compiled === undefined ? 0 : conditionsOf(compiled));
     const had = b.rules.get(rule.name);
     b.rules.set(rule.name, {
       rule,
@@ -88,6 +122,7 @@ export class RuleRegistry {
     if (b === undefined) return;
     b.matcher.remove(ruleName);
     b.rules.delete(ruleName);
+    this.count(accountId, busName, ruleName, 0);
   }
 
   /** Sets the targets of a rule (known to the registry: see {@link setRule}). */
@@ -104,6 +139,9 @@ export class RuleRegistry {
 
   /** Forgets a bus and everything on it. */
   deleteBus(accountId: string, busName: string): void {
+    for (const name of this.buses.get(key(accountId, busName))?.rules.keys() ?? []) {
+      this.count(accountId, busName, name, 0);
+    }
     this.buses.delete(key(accountId, busName));
   }
 

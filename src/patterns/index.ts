@@ -2,7 +2,7 @@
  * The event pattern engine: validation, one-off tests (TestEventPattern) and the compiled matcher
  * that holds all rules of a bus.
  */
-import { compilePattern } from "./compile.js";
+import { compilePattern, type CompiledPattern } from "./compile.js";
 import { EventScanner } from "./event-scanner.js";
 import { DEFAULT_PATTERN_LIMITS, type PatternLimits } from "./limits.js";
 import { Matcher } from "./matcher.js";
@@ -27,6 +27,11 @@ const objectChecker = new EventScanner();
  */
 export function isJsonObject(text: string): boolean {
   return objectChecker.isObject(text);
+}
+
+/** The field conditions a compiled pattern holds over all its `$or` combinations (what it costs a matcher). */
+export function conditionsOf(compiled: CompiledPattern): number {
+  return compiled.subPatterns.reduce((n, sub) => n + sub.length, 0);
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import { DEFAULT_BUS, ruleArn } from "../../buses/index.js";
 import { isBrokerUri, redactUri } from "../../delivery/index.js";
-import { InvalidEventPatternError, validatePattern } from "../../patterns/index.js";
+import { InvalidEventPatternError, compilePattern, conditionsOf } from "../../patterns/index.js";
 import { RuleState, type Rule } from "../../store/index.js";
 import { ApiError } from "../errors.js";
 import {
@@ -93,14 +93,23 @@ const putRule: Operation = async (ctx, input) => {
       );
     }
   }
+  let conditions = 0;
   if (pattern !== undefined) {
     try {
-      validatePattern(pattern, ctx.patternLimits);
+      conditions = conditionsOf(compilePattern(pattern, ctx.patternLimits));
     } catch (e) {
       if (e instanceof InvalidEventPatternError)
         throw new ApiError("InvalidEventPatternException", e.message, { cause: e });
       throw e;
     }
+  }
+  const { registry } = ctx;
+  const held = registry.conditionsAfter(bus.accountId, bus.name, name, conditions);
+  if (held > registry.maxAccountConditions) {
+    throw new ApiError(
+      "LimitExceededException",
+      `The rules of account ${bus.accountId} would hold ${held} field conditions in all (each $or combination counting its own), more than the limit of ${registry.maxAccountConditions} (BUSBAR_MAX_RULE_CONDITIONS). Delete rules or simplify their patterns.`,
+    );
   }
   const existing = await ctx.store.getRule(bus.accountId, bus.name, name);
   // Tags are given to a new rule only ("If you are updating an existing rule, any tags you specify in

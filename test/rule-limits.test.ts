@@ -1,0 +1,100 @@
+/**
+ * BUSBAR_MAX_RULE_CONDITIONS on a real `busbar serve`: the field conditions one account's rules may
+ * hold in all, over every `$or` combination, enforced by PutRule (LimitExceededException), counted
+ * again from the store at start-up.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import {
+  CreateEventBusCommand,
+  DeleteEventBusCommand,
+  DeleteRuleCommand,
+  DisableRuleCommand,
+  PutRuleCommand,
+  type EventBridgeClient,
+} from "@aws-sdk/client-eventbridge";
+import {
+  eventBridgeClient,
+  removeDataDir,
+  startBusbar,
+  type BusbarProcess,
+} from "./support/busbar-process.js";
+import { printedJson, runBusbar } from "./support/index.js";
+
+const LIMIT = 10;
+let server: BusbarProcess;
+let eb: EventBridgeClient;
+
+/** A pattern of `n` field conditions (`$or` combinations each count their own). */
+const fields = (n: number): string =>
+  JSON.stringify(Object.fromEntries(Array.from({ length: n }, (_, i) => [`f${i}`, ["x"]])));
+
+const start = async (dataDir?: string): Promise<void> => {
+  server = await startBusbar({
+    env: { BUSBAR_MAX_RULE_CONDITIONS: String(LIMIT) },
+    ...(dataDir !== undefined && { dataDir }),
+  });
+  eb = eventBridgeClient(server.url);
+};
+
+before(() => start());
+
+after(async () => {
+  eb.destroy();
+  await server.stop();
+  removeDataDir(server.dataDir);
+});
+
+const refused = (name: string, pattern: string, busName?: string) =>
+  assert.rejects(
+    eb.send(new PutRuleCommand({ Name: name, EventPattern: pattern, EventBusName: busName })),
+    (e: Error) => {
+      assert.equal(e.name, "LimitExceededException", e.message);
+      assert.match(
+        e.message,
+        /would hold \d+ field conditions in all .*more than the limit of 10 \(BUSBAR_MAX_RULE_CONDITIONS\)/,
+      );
+      return true;
+    },
+  );
+
+describe("BUSBAR_MAX_RULE_CONDITIONS", () => {
+  it("refuses a rule that would take an account's rules past it, over all its buses, disabled rules too", async () => {
+    await eb.send(new PutRuleCommand({ Name: "four", EventPattern: fields(4) }));
+    await eb.send(new CreateEventBusCommand({ Name: "other" }));
+    await eb.send(new PutRuleCommand({ Name: "three", EventPattern: fields(3), EventBusName: "other" }));
+    await eb.send(new DisableRuleCommand({ Name: "three", EventBusName: "other" }));
+    // 4 + 3 held: 4 more would be 11.
+    await refused("more", fields(4));
+    // $or combinations count their own fields: 2 combinations of 2 fields.
+    await refused("or", JSON.stringify({ a: ["x"], $or: [{ b: ["y"] }, { c: ["z"] }] }));
+    await eb.send(new PutRuleCommand({ Name: "exactly", EventPattern: fields(3) }));
+    // A rule replaced counts once: "four" down to one frees three.
+    await eb.send(new PutRuleCommand({ Name: "four", EventPattern: fields(1) }));
+    await eb.send(new PutRuleCommand({ Name: "more", EventPattern: fields(3) }));
+    await refused("one", fields(1));
+  });
+
+  it("gives back what a deleted rule or bus held, and counts each account apart", async () => {
+    await eb.send(new DeleteRuleCommand({ Name: "more" }));
+    await eb.send(new PutRuleCommand({ Name: "again", EventPattern: fields(3) }));
+    await eb.send(new DeleteEventBusCommand({ Name: "other" }));
+    await eb.send(new PutRuleCommand({ Name: "freed", EventPattern: fields(3) }));
+    // Held now: four 1 + exactly 3 + again 3 + freed 3 = 10.
+    await refused("over", fields(1));
+    const b = printedJson<{ accessKeyId: string; secretAccessKey: string }>(
+      runBusbar(["accounts", "create", "--data-dir", server.dataDir]),
+    );
+    const other = eventBridgeClient(server.url, b);
+    await other.send(new PutRuleCommand({ Name: "theirs", EventPattern: fields(10) }));
+    other.destroy();
+  });
+
+  it("counts the rules in the store again when it starts", async () => {
+    const dataDir = server.dataDir;
+    eb.destroy();
+    await server.stop();
+    await start(dataDir);
+    await refused("over", fields(1));
+  });
+});
