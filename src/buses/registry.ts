@@ -137,6 +137,13 @@ export class RuleRegistry {
     });
   }
 
+  #matchSteps = 0;
+
+  /** The steps of every {@link match} so far (`Matcher.steps`): a caller compares two readings. */
+  get matchSteps(): number {
+    return this.#matchSteps;
+  }
+
   /** Forgets a bus and everything on it. */
   deleteBus(accountId: string, busName: string): void {
     for (const name of this.buses.get(key(accountId, busName))?.rules.keys() ?? []) {
@@ -153,8 +160,12 @@ export class RuleRegistry {
     const b = this.buses.get(key(accountId, busName));
     if (b === undefined) return [];
     // Scanned even without rules, so that an event too deeply nested is refused whatever the rules.
-    return b.matcher
-      .matchJson(eventJson, valid)
-      .map((ruleName) => ({ ruleName, targetIds: b.rules.get(ruleName)?.targetIds ?? [] }));
+    try {
+      return b.matcher
+        .matchJson(eventJson, valid)
+        .map((ruleName) => ({ ruleName, targetIds: b.rules.get(ruleName)?.targetIds ?? [] }));
+    } finally {
+      this.#matchSteps += b.matcher.steps;
+    }
   }
 }

@@ -121,14 +121,40 @@ export function putEvents(ctx: PutEventsContext, entries: readonly unknown[]): P
   } catch (e) {
     return Promise.reject(e instanceof Error ? e : new Error(String(e)));
   }
+  if (accepted.next < entries.length) return acceptRest(ctx, entries, accepted);
   const { results, records } = accepted;
   return ctx.committer.commit(records).then(() => results);
 }
 
-/** Each entry's result, and the records of those accepted. */
+/**
+ * Matching steps (see `Matcher.steps`) after which the entries left of a request wait for a turn of
+ * the event loop: each may take up to `MAX_MATCH_STEPS` (a few hundred milliseconds against hostile
+ * rules), and ten back to back held every other request of every account for seconds.
+ */
+export const YIELD_AFTER_MATCH_STEPS = 200_000;
+
+/** The entries of a request after its first expensive ones, each batch in a turn of its own. */
+async function acceptRest(
+  ctx: PutEventsContext,
+  entries: readonly unknown[],
+  accepted: Accepted,
+): Promise<EntryResult[]> {
+  let next = accepted;
+  while (next.next < entries.length) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    next = acceptFrom(ctx, entries, next);
+  }
+  await ctx.committer.commit(next.records);
+  return next.results;
+}
+
+/** Each entry's result, and the records of those accepted, up to entry `next`. */
 interface Accepted {
   readonly results: EntryResult[];
   readonly records: IngestRecord[];
+  /** The first entry not yet considered (all of them: the request's length). */
+  readonly next: number;
+  readonly now: number;
 }
 
 function acceptAll(ctx: PutEventsContext, entries: readonly unknown[]): Accepted {
@@ -145,17 +171,27 @@ function acceptAll(ctx: PutEventsContext, entries: readonly unknown[]): Accepted
       "No entry has all of Source, DetailType and Detail: at least one entry of a request must have them.",
     );
   }
-  const results: EntryResult[] = [];
-  const records: IngestRecord[] = [];
-  entries.forEach((raw, index) => {
-    const r = acceptEntry(ctx, raw, now);
+  return acceptFrom(ctx, entries, { results: [], records: [], next: 0, now });
+}
+
+/**
+ * Considers the entries from `from.next` on, until the last, or until their matching took more than
+ * {@link YIELD_AFTER_MATCH_STEPS} steps.
+ */
+function acceptFrom(ctx: PutEventsContext, entries: readonly unknown[], from: Accepted): Accepted {
+  const { results, records, now } = from;
+  const start = ctx.registry.matchSteps;
+  let index = from.next;
+  while (index < entries.length && ctx.registry.matchSteps - start <= YIELD_AFTER_MATCH_STEPS) {
+    const r = acceptEntry(ctx, entries[index], now);
     if ("ErrorCode" in r) results[index] = r;
     else {
       results[index] = { EventId: r.event.id };
       records.push(r);
     }
-  });
-  return { results, records };
+    index++;
+  }
+  return { results, records, next: index, now };
 }
 
 /** Whether an entry has each of the members EventBridge requires (whatever their values are worth). */

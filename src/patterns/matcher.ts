@@ -152,15 +152,20 @@ export class Matcher<K = string> {
    */
   matchJson(eventJson: string, valid = false): K[] {
     const stamp = ++this.stamp;
+    this.work = 0;
     this.scanner.scan(eventJson, this.trie.root, stamp, valid);
     this.found = [];
-    this.work = 0;
     this.visit(this.start, null, 0, stamp);
     return this.found;
   }
 
   /** Steps (states visited, leaves tried) of the match under way, against {@link MAX_MATCH_STEPS}. */
   private work = 0;
+
+  /** The steps the last match took (until it stopped, when it threw). */
+  get steps(): number {
+    return this.work;
+  }
 
   private spend(steps: number): void {
     this.work += steps;
