@@ -84,6 +84,19 @@ describe("Matcher", () => {
     ]);
   });
 
+  it("counts the characters its prefix lookups hash against the step budget, one lookup per length in use", () => {
+    const m = new Matcher<string>();
+    for (let r = 0; r < 300; r++)
+      m.add(`p-${r}`, JSON.stringify({ detail: { p: [{ prefix: "a".repeat(1700 + r) }] } }));
+    const values = (n: number, text: string) =>
+      JSON.stringify({ detail: { p: Array.from({ length: n }, () => text) } });
+    assert.throws(
+      () => m.matchJson(values(300, "b".repeat(2000))),
+      (e: unknown) => e instanceof MatchLimitExceededError && e.budget === MAX_MATCH_STEPS,
+    );
+    assert.deepEqual(m.matchJson(values(2, "a".repeat(1701))).sort(), ["p-0", "p-1"]);
+  });
+
   it("refuses an event that nests arrays of objects more than 32 deep under a path some rule uses", () => {
     const m = new Matcher<string>();
     m.add("xy", '{"detail":{"a":{"x":["1"],"y":["2"]}}}');

@@ -96,17 +96,23 @@ export class AffixMap<V> {
     return this.entries.size === 0;
   }
 
-  /** Calls `each` with the values of every key that is a prefix (suffix) of `probe`, after `map`. */
-  forEachAffix(probe: string, each: (values: OneOrMany<V>) => void, map?: (part: string) => string): void {
+  /**
+   * Calls `each` with the values of every key that is a prefix (suffix) of `probe`, after `map`;
+   * returns how many characters it looked up (one lookup per length in use, each hashing its part).
+   */
+  forEachAffix(probe: string, each: (values: OneOrMany<V>) => void, map?: (part: string) => string): number {
     const lengths = this.lengths;
     const n = probe.length;
+    let probed = 0;
     for (let i = 0; i < lengths.length; i++) {
       const len = lengths[i] as number;
       if (len > n) break;
+      probed += len;
       let part = this.suffix ? probe.slice(n - len) : probe.slice(0, len);
       if (map !== undefined) part = map(part);
       const values = this.entries.get(part);
       if (values !== undefined) each(values);
     }
+    return probed;
   }
 }
