@@ -59,6 +59,9 @@ const FIELD_MAP_THRESHOLD = 8;
  */
 export const MAX_MATCH_STEPS = 1_000_000;
 
+/** Leaves a path keeps for reuse between events (see Matcher.trimPools). */
+const POOLED_LEAVES = 1024;
+
 /**
  * Leaves at one path above which the walk looks up the leaves of the array element its trail is in,
  * rather than trying each leaf: fields that must come from the same element of a long array would
@@ -109,6 +112,8 @@ export class Matcher<K = string> {
   private readonly scratch: State[][] = [];
   private stamp = 0;
   private found: K[] = [];
+  /** The states whose `seen` set the match under way made. */
+  private readonly seenStates: State[] = [];
 
   constructor(private readonly limits: PatternLimits = DEFAULT_PATTERN_LIMITS) {}
 
@@ -153,10 +158,33 @@ export class Matcher<K = string> {
   matchJson(eventJson: string, valid = false): K[] {
     const stamp = ++this.stamp;
     this.work = 0;
-    this.scanner.scan(eventJson, this.trie.root, stamp, valid);
-    this.found = [];
-    this.visit(this.start, null, 0, stamp);
-    return this.found;
+    try {
+      this.scanner.scan(eventJson, this.trie.root, stamp, valid);
+      this.found = [];
+      this.visit(this.start, null, 0, stamp);
+      return this.found;
+    } finally {
+      this.trimPools();
+    }
+  }
+
+  /**
+   * Lets go of what a large event left in the buckets of the paths it filled (their leaves, reused from
+   * event to event, and the index of them by array element): each bus's matcher would otherwise keep
+   * the most any one event ever needed, tens of megabytes after a 256 KB event of small values.
+   */
+  private trimPools(): void {
+    // Made anew by each match that needs them (see visit): up to a key per step of the walk.
+    for (const state of this.seenStates) state.seen = null;
+    this.seenStates.length = 0;
+    for (const node of this.scanner.touched) {
+      if (node.leaves.length > POOLED_LEAVES) node.leaves.length = POOLED_LEAVES;
+      if (node.byElement.size > POOLED_LEAVES) {
+        node.byElement = new Map();
+        node.narrowing = new Set();
+        node.elementStamp = 0;
+      }
+    }
   }
 
   /** Steps (states visited, leaves tried) of the match under way, against {@link MAX_MATCH_STEPS}. */
@@ -279,6 +307,7 @@ export class Matcher<K = string> {
       if (state.seenStamp !== stamp) {
         state.seenStamp = stamp;
         state.seen = new Set([key]);
+        this.seenStates.push(state);
       } else if ((state.seen as Set<string>).has(key)) return;
       else (state.seen as Set<string>).add(key);
     }
