@@ -27,7 +27,7 @@ import {
 import { statementMatches } from "./policy.js";
 import {
   arnLike,
-  globToRegExp,
+  globMatches,
   parsePolicyDocument,
   type ConditionKey,
   type ConditionTest,
@@ -278,7 +278,7 @@ function conditionHolds(test: ConditionTest & { supported: true }, context: Reso
     switch (test.operator) {
       case "StringLike":
       case "StringNotLike":
-        return new RegExp(`^${globToRegExp(value, ".")}$`, "s").test(actual);
+        return globMatches(value, actual);
       case "ArnEquals":
       case "ArnLike":
       case "ArnNotEquals":
