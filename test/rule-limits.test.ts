@@ -98,3 +98,55 @@ describe("BUSBAR_MAX_RULE_CONDITIONS", () => {
     await refused("over", fields(1));
   });
 });
+
+describe("BUSBAR_MAX_RULES_PER_BUS and BUSBAR_MAX_BUSES_PER_ACCOUNT", () => {
+  let quotas: BusbarProcess;
+  let client: EventBridgeClient;
+  before(async () => {
+    quotas = await startBusbar({
+      env: { BUSBAR_MAX_RULES_PER_BUS: "3", BUSBAR_MAX_BUSES_PER_ACCOUNT: "2" },
+    });
+    client = eventBridgeClient(quotas.url);
+  });
+  after(async () => {
+    client.destroy();
+    await quotas.stop();
+    removeDataDir(quotas.dataDir);
+  });
+
+  const limited = (call: Promise<unknown>, quota: RegExp) =>
+    assert.rejects(call, (e: Error) => {
+      assert.equal(e.name, "LimitExceededException", e.message);
+      assert.match(e.message, quota);
+      return true;
+    });
+
+  it("refuses a rule past the bus's limit, but not a rule replaced, and counts each bus apart", async () => {
+    for (const name of ["r1", "r2", "r3"])
+      await client.send(new PutRuleCommand({ Name: name, EventPattern: fields(1) }));
+    await limited(
+      client.send(new PutRuleCommand({ Name: "r4", EventPattern: fields(1) })),
+      /event bus default has 3 rules, the limit \(BUSBAR_MAX_RULES_PER_BUS\)/,
+    );
+    await client.send(new PutRuleCommand({ Name: "r3", EventPattern: fields(2) }));
+    await client.send(new DeleteRuleCommand({ Name: "r1" }));
+    await client.send(new PutRuleCommand({ Name: "r4", EventPattern: fields(1) }));
+  });
+
+  it("refuses a bus past the account's limit, its default bus counted, until one is deleted", async () => {
+    await client.send(new CreateEventBusCommand({ Name: "second" }));
+    await limited(
+      client.send(new CreateEventBusCommand({ Name: "third" })),
+      /has 2 event buses, its default bus included, the limit \(BUSBAR_MAX_BUSES_PER_ACCOUNT\)/,
+    );
+    await assert.rejects(client.send(new CreateEventBusCommand({ Name: "second" })), {
+      name: "ResourceAlreadyExistsException",
+    });
+    await client.send(
+      new PutRuleCommand({ Name: "on-second", EventPattern: fields(1), EventBusName: "second" }),
+    );
+    await client.send(new DeleteRuleCommand({ Name: "on-second", EventBusName: "second" }));
+    await client.send(new DeleteEventBusCommand({ Name: "second" }));
+    await client.send(new CreateEventBusCommand({ Name: "third" }));
+  });
+});

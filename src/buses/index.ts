@@ -2,4 +2,4 @@
  * Event buses at run time: ARNs and the in-memory rule registry that matches events.
  */
 export { DEFAULT_BUS, busArn, parseArn, ruleArn, type ParsedArn } from "./arn.js";
-export { DEFAULT_MAX_RULE_CONDITIONS, RuleRegistry, type RuleMatch } from "./registry.js";
+export { DEFAULT_REGISTRY_QUOTAS, RuleRegistry, type RegistryQuotas, type RuleMatch } from "./registry.js";

@@ -32,8 +32,25 @@ const NO_TARGETS: ReadonlyMap<string, Target> = new Map();
 
 const key = (accountId: string, busName: string): string => `${accountId}\u0000${busName}`;
 
-/** Default of BUSBAR_MAX_RULE_CONDITIONS: the field conditions one account's rules may hold in all. */
-export const DEFAULT_MAX_RULE_CONDITIONS = 100_000;
+/** What one account may hold, which the API operations enforce (LimitExceededException). */
+export interface RegistryQuotas {
+  /**
+   * BUSBAR_MAX_RULE_CONDITIONS: the field conditions, over every `$or` combination, that one account's
+   * rules may hold in all: each costs a matcher about 0.9 KB where rules share no state.
+   */
+  readonly maxRuleConditions: number;
+  /** BUSBAR_MAX_RULES_PER_BUS: rules on one bus, enabled or not (EventBridge's default quota, 300). */
+  readonly maxRulesPerBus: number;
+  /** BUSBAR_MAX_BUSES_PER_ACCOUNT: buses of one account, its default bus included (EventBridge's, 100). */
+  readonly maxBusesPerAccount: number;
+}
+
+/** The quotas' defaults. */
+export const DEFAULT_REGISTRY_QUOTAS: RegistryQuotas = Object.freeze({
+  maxRuleConditions: 100_000,
+  maxRulesPerBus: 300,
+  maxBusesPerAccount: 100,
+});
 
 /** Matchers and targets of all buses. */
 export class RuleRegistry {
@@ -42,17 +59,28 @@ export class RuleRegistry {
   private readonly ruleConditions = new Map<string, number>();
   /** Their sum by account. */
   private readonly accountConditions = new Map<string, number>();
+  /** The buses of each account (those set with {@link setBus}). */
+  private readonly accountBuses = new Map<string, number>();
 
   /**
-   * `maxAccountConditions` (BUSBAR_MAX_RULE_CONDITIONS): the field conditions, over every `$or`
-   * combination, that one account's rules may hold in all, which PutRule enforces (see
-   * {@link conditionsAfter}): each costs a matcher about 0.9 KB where rules share no state, so that an
-   * account cannot take the node's memory with rules.
+   * `quotas`: what one account may hold, which the API operations check against {@link conditionsAfter},
+   * {@link ruleCount} and {@link busCount}, so that an account cannot take the node's memory (every
+   * bus, rule and target is held here) or have one event fan out without bound.
    */
   constructor(
     private readonly limits: PatternLimits,
-    readonly maxAccountConditions: number = DEFAULT_MAX_RULE_CONDITIONS,
+    readonly quotas: RegistryQuotas = DEFAULT_REGISTRY_QUOTAS,
   ) {}
+
+  /** The rules of a bus, enabled or not. */
+  ruleCount(accountId: string, busName: string): number {
+    return this.buses.get(key(accountId, busName))?.rules.size ?? 0;
+  }
+
+  /** The buses of an account. */
+  busCount(accountId: string): number {
+    return this.accountBuses.get(accountId) ?? 0;
+  }
 
   /** The field conditions `accountId`'s rules would hold with rule `name` of `busName` holding `conditions`. */
   conditionsAfter(accountId: string, busName: string, name: string, conditions: number): number {
@@ -82,7 +110,9 @@ export class RuleRegistry {
 
   /** Adds or replaces a bus's description (its rules are kept). */
   setBus(bus: EventBus): void {
-    this.bus(bus.accountId, bus.name).bus = bus;
+    const b = this.bus(bus.accountId, bus.name);
+    if (b.bus === undefined) this.accountBuses.set(bus.accountId, this.busCount(bus.accountId) + 1);
+    b.bus = bus;
   }
 
   /** A bus, if it exists. */
@@ -146,8 +176,13 @@ export class RuleRegistry {
 
   /** Forgets a bus and everything on it. */
   deleteBus(accountId: string, busName: string): void {
-    for (const name of this.buses.get(key(accountId, busName))?.rules.keys() ?? []) {
-      this.count(accountId, busName, name, 0);
+    const b = this.buses.get(key(accountId, busName));
+    if (b === undefined) return;
+    for (const name of b.rules.keys()) this.count(accountId, busName, name, 0);
+    if (b.bus !== undefined) {
+      const left = this.busCount(accountId) - 1;
+      if (left === 0) this.accountBuses.delete(accountId);
+      else this.accountBuses.set(accountId, left);
     }
     this.buses.delete(key(accountId, busName));
   }

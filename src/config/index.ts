@@ -6,7 +6,7 @@ import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { SECRETS_KEY_ENV, SecretBoxError, openSecretBox, parseAllowedNetworks } from "../delivery/index.js";
 import { DEFAULT_PATTERN_LIMITS, type PatternLimits } from "../patterns/index.js";
-import { DEFAULT_MAX_RULE_CONDITIONS } from "../buses/index.js";
+import { DEFAULT_REGISTRY_QUOTAS, type RegistryQuotas } from "../buses/index.js";
 
 /** Default listen address. */
 export const DEFAULT_HOST = "127.0.0.1";
@@ -115,10 +115,10 @@ export interface BusbarConfig {
   readonly metricsToken: string | undefined;
   readonly patternLimits: PatternLimits;
   /**
-   * BUSBAR_MAX_RULE_CONDITIONS: the field conditions, over every `$or` combination, that one account's
-   * rules may hold in all (PutRule refuses a rule past it with LimitExceededException).
+   * BUSBAR_MAX_RULE_CONDITIONS, BUSBAR_MAX_RULES_PER_BUS, BUSBAR_MAX_BUSES_PER_ACCOUNT: what one account
+   * may hold (PutRule and CreateEventBus refuse past them with LimitExceededException).
    */
-  readonly maxRuleConditions: number;
+  readonly quotas: RegistryQuotas;
   readonly delivery: DeliveryConfig;
   /**
    * BUSBAR_HTTP_THREADS: 0 (default) serves HTTP (requests, SigV4, protocol parsing, replies) on the
@@ -287,7 +287,21 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     shutdownDelayMs: read("BUSBAR_SHUTDOWN_DELAY_MS", 0, 0, MAX_SHUTDOWN_DELAY_MS),
     metricsToken: metricsToken(setting(env, "BUSBAR_METRICS_TOKEN")),
     patternLimits: DEFAULT_PATTERN_LIMITS,
-    maxRuleConditions: read("BUSBAR_MAX_RULE_CONDITIONS", DEFAULT_MAX_RULE_CONDITIONS, 1, 100_000_000),
+    quotas: Object.freeze({
+      maxRuleConditions: read(
+        "BUSBAR_MAX_RULE_CONDITIONS",
+        DEFAULT_REGISTRY_QUOTAS.maxRuleConditions,
+        1,
+        100_000_000,
+      ),
+      maxRulesPerBus: read("BUSBAR_MAX_RULES_PER_BUS", DEFAULT_REGISTRY_QUOTAS.maxRulesPerBus, 1, 1_000_000),
+      maxBusesPerAccount: read(
+        "BUSBAR_MAX_BUSES_PER_ACCOUNT",
+        DEFAULT_REGISTRY_QUOTAS.maxBusesPerAccount,
+        1,
+        1_000_000,
+      ),
+    }),
     delivery: Object.freeze(deliveryConfig(env, read)),
     // More than one front thread needs a listening socket per thread (SO_REUSEPORT, server.listen's
     // reusePort from Node 22.12); Node 20 has no way to share one safely between threads.

@@ -186,7 +186,7 @@ async function startLocked(
     throw e;
   }
   await ensureDefaults(store, config, root, log);
-  const registry = new RuleRegistry(config.patternLimits, config.maxRuleConditions);
+  const registry = new RuleRegistry(config.patternLimits, config.quotas);
   await loadRegistry(store, registry, secrets, {
     badRule: (arn, e) => log.error({ rule: arn, err: e }, "rule pattern no longer compiles; rule skipped"),
     unopenableTarget: (arn, target, e) =>

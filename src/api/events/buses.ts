@@ -160,6 +160,16 @@ const createEventBus: Operation = async (ctx, input) => {
       `Event bus name ${name} is reserved for partner event sources.`,
     );
   }
+  const { maxBusesPerAccount } = ctx.registry.quotas;
+  if (
+    ctx.registry.getBus(ctx.caller.accountId, name) === undefined &&
+    ctx.registry.busCount(ctx.caller.accountId) >= maxBusesPerAccount
+  ) {
+    throw new ApiError(
+      "LimitExceededException",
+      `The requested resource exceeds the maximum number allowed: account ${ctx.caller.accountId} has ${maxBusesPerAccount} event buses, its default bus included, the limit (BUSBAR_MAX_BUSES_PER_ACCOUNT).`,
+    );
+  }
   const now = Date.now();
   const bus: EventBus = {
     accountId: ctx.caller.accountId,

@@ -104,11 +104,21 @@ const putRule: Operation = async (ctx, input) => {
     }
   }
   const { registry } = ctx;
+  const { maxRuleConditions, maxRulesPerBus } = registry.quotas;
   const held = registry.conditionsAfter(bus.accountId, bus.name, name, conditions);
-  if (held > registry.maxAccountConditions) {
+  if (held > maxRuleConditions) {
     throw new ApiError(
       "LimitExceededException",
-      `The rules of account ${bus.accountId} would hold ${held} field conditions in all (each $or combination counting its own), more than the limit of ${registry.maxAccountConditions} (BUSBAR_MAX_RULE_CONDITIONS). Delete rules or simplify their patterns.`,
+      `The rules of account ${bus.accountId} would hold ${held} field conditions in all (each $or combination counting its own), more than the limit of ${maxRuleConditions} (BUSBAR_MAX_RULE_CONDITIONS). Delete rules or simplify their patterns.`,
+    );
+  }
+  if (
+    registry.getRule(bus.accountId, bus.name, name) === undefined &&
+    registry.ruleCount(bus.accountId, bus.name) >= maxRulesPerBus
+  ) {
+    throw new ApiError(
+      "LimitExceededException",
+      `The requested resource exceeds the maximum number allowed: event bus ${bus.name} has ${maxRulesPerBus} rules, the limit (BUSBAR_MAX_RULES_PER_BUS).`,
     );
   }
   const existing = await ctx.store.getRule(bus.accountId, bus.name, name);
