@@ -96,10 +96,18 @@ export function prepareMessageStatements(db: Database.Database) {
       `${STATE_INSERT} VALUES (?, ?, ?, 0, ?, ?)`,
     ),
 
-    /** Visible, unexpired messages in send order. */
-    visibleInOrder: db
-      .prepare<[ScanParams], CandidateRow>(
-        `SELECT ${CANDIDATE_COLUMNS} ${IN_ORDER} AND visible_at <= @now ORDER BY seq LIMIT +@limit`,
+    /**
+     * Visible, unexpired messages in the order they became visible (sent, delay over, visibility
+     * timeout over), after (`afterVisible`, `after`): the index leads straight to them, where a scan
+     * in send order read every invisible message before the first visible one (300,000 delayed
+     * messages cost each receive, and each long poll's recheck every second, 25 ms of the store).
+     */
+    visibleInTurn: db
+      .prepare<[ScanParams & { afterVisible: number }], CandidateRow>(
+        `SELECT ${CANDIDATE_COLUMNS} FROM ${STATES} INDEXED BY queue_message_states_by_visibility
+         WHERE queue_id = @queueId AND visible_at <= @now AND (visible_at, seq) > (@afterVisible, @after)
+           AND expires_at > @cutoff
+         ORDER BY visible_at, seq LIMIT +@limit`,
       )
       .raw(),
     /** Unexpired messages in send order, visible or not: the FIFO scan. */

@@ -107,7 +107,14 @@ export function prepareMove(
       const count = Math.floor(limit);
       const rows =
         count >= 1
-          ? messageSql.visibleInOrder.all({ queueId: sourceId, after: 0, now, cutoff, limit: count })
+          ? messageSql.visibleInTurn.all({
+              queueId: sourceId,
+              after: 0,
+              afterVisible: Number.MIN_SAFE_INTEGER,
+              now,
+              cutoff,
+              limit: count,
+            })
           : [];
       const destinationId = destination === undefined ? undefined : queueId(destination);
       /** Queue ids by dead-letter source ARN (undefined: no such queue). */

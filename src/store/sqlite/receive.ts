@@ -1,8 +1,11 @@
 /**
- * ReceiveMessage: picks up to `max` visible, unexpired messages of a queue in send order, moving to
- * the dead-letter queue those received too often, and counts one receive of each picked message.
+ * ReceiveMessage: picks up to `max` visible, unexpired messages of a queue, moving to the dead-letter
+ * queue those received too often, and counts one receive of each picked message.
  *
- * A standard queue picks the first visible messages. A FIFO queue also keeps its message groups in
+ * A standard queue picks the messages that have been visible longest (sent, their delay or visibility
+ * timeout over), through an index on when they became visible, and gives them in send order: a scan
+ * in send order read every delayed or in-flight message before the first visible one, however many
+ * (SQS lets 120,000 be in flight). A FIFO queue picks in send order, and also keeps its message groups in
  * order: a group with a message in flight gives nothing, and a group gives its messages in order, up
  * to its first one that is not visible (delayed); one receive may take several messages of a group,
  * and of several groups. The scans read only message states (narrow rows). A FIFO receive first
@@ -83,28 +86,32 @@ export function prepareReceive(
     return true;
   };
 
-  /** The seqs a standard queue receive takes: the first visible messages. */
+  /** The seqs a standard queue receive takes: the messages visible longest, in send order. */
   const pickStandard = (pick: Pick): number[] => {
     const picked: number[] = [];
     let after = 0;
+    let afterVisible = Number.MIN_SAFE_INTEGER;
     let scanned = 0;
     while (picked.length < pick.max && scanned < RECEIVE_SCAN_LIMIT) {
       const limit = Math.min(pick.max - picked.length, RECEIVE_SCAN_LIMIT - scanned);
-      const rows = sql.visibleInOrder.all({
+      const rows = sql.visibleInTurn.all({
         queueId: pick.queueId,
         after,
+        afterVisible,
         now: pick.now,
         cutoff: pick.cutoff,
         limit,
       });
       for (const row of rows) {
         after = row[0];
+        afterVisible = row[1];
         scanned++;
         if (!redriven(row, pick)) picked.push(row[0]);
       }
       if (rows.length < limit) break;
     }
-    return picked;
+    // Taken by how long they have been visible, given in the order they were sent.
+    return picked.sort((a, b) => a - b);
   };
 
   /** The seqs a FIFO queue receive takes, keeping groups in order (see the module comment). */

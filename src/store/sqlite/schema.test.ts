@@ -7,6 +7,7 @@ import Database from "better-sqlite3";
 import { DEFAULT_SQLITE_FILE_NAME, openSqliteStore } from "./index.js";
 import { MIGRATIONS, SCHEMA_VERSION, migrate, schemaVersion } from "./schema.js";
 import { prepareStatements } from "./statements.js";
+import { prepareMessageStatements } from "./message-statements.js";
 
 const T0 = 1_700_000_000_000;
 
@@ -45,7 +46,7 @@ function writeVersion2(path: string): void {
 
 describe("SQLite schema", () => {
   it("migrates a database at version 2, keeping its data", async () => {
-    assert.equal(SCHEMA_VERSION, 6);
+    assert.equal(SCHEMA_VERSION, 7);
     await inDataDir(async (dataDir) => {
       const path = join(dataDir, DEFAULT_SQLITE_FILE_NAME);
       writeVersion2(path);
@@ -113,6 +114,27 @@ describe("SQLite schema", () => {
         await store.close();
       }
     });
+  });
+
+  it("finds a standard queue's visible messages by the visibility index, reading no invisible one, with no sort", () => {
+    const db = new Database(":memory:");
+    try {
+      migrate(db);
+      const sql = prepareMessageStatements(db);
+      const plan = db
+        .prepare<[Record<string, number>], { detail: string }>(
+          `EXPLAIN QUERY PLAN ${sql.visibleInTurn.source}`,
+        )
+        .all({ queueId: 1, now: T0, afterVisible: 0, after: 0, cutoff: T0, limit: 10 })
+        .map((row) => row.detail);
+      assert.equal(plan.length, 1, plan.join("; "));
+      assert.match(
+        plan[0] ?? "",
+        /^SEARCH queue_message_states USING INDEX queue_message_states_by_visibility \(queue_id=\? AND \(visible_at,seq\)>\(\?,\?\) AND visible_at<\?\)$/,
+      );
+    } finally {
+      db.close();
+    }
   });
 
   it("walks due deliveries by seeking deliveries_by_due_at, with no sort", () => {

@@ -271,6 +271,12 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE queues ADD COLUMN retention_shift_ms INTEGER NOT NULL DEFAULT 0;
   `,
+
+  // 6 → 7: a standard queue's receive finds its visible messages by the time they became visible,
+  // without reading past the invisible ones (delayed, or in flight) in send order.
+  `
+  CREATE INDEX queue_message_states_by_visibility ON queue_message_states (queue_id, visible_at, seq);
+  `,
 ];
 
 /** The schema version this build writes: the number of migrations. */

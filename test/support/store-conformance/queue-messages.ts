@@ -341,7 +341,8 @@ export function queueMessageTests(open: OpenStore): void {
           expiresAt: T0 + 7 * DAY,
           bodyMd5: "b3f5ed03b84e9ee2d3bf4c2e8ec4e8a1",
         }),
-        message("m2"),
+        // Visible once m1 has been received twice (a receive takes the messages visible longest).
+        message("m2", { visibleAt: T0 + 2 * VISIBILITY }),
       ]);
       // A standard dead-letter queue keeps the message's enqueue time: it expires 2 days after its send
       // (the dead-letter queue's retention), not 7 (the source queue's).
