@@ -48,4 +48,21 @@ describe("ReceiveAttempts", () => {
     assert.equal(many.get("q", "a0"), undefined);
     assert.ok(many.get("q", "a1") !== undefined);
   });
+
+  it("has the account holding the most give up its oldest past the bounds, not another account", () => {
+    const attempts = new ReceiveAttempts<string>();
+    const big = MAX_ATTEMPT_BYTES / 4;
+    attempts.remember("victim\u0000q", "v", attempt(0, 1), 0, 1_000);
+    for (let i = 0; i < 8; i++) attempts.remember("hostile\u0000q", `h${i}`, attempt(0, 10 + i), 0, big);
+    assert.ok(attempts.get("victim\u0000q", "v") !== undefined, "the victim's attempt stays");
+    assert.equal(attempts.get("hostile\u0000q", "h4"), undefined);
+    assert.ok(attempts.get("hostile\u0000q", "h7") !== undefined);
+    // Past the count, the account with the most attempts gives one up.
+    const many = new ReceiveAttempts<string>();
+    many.remember("victim\u0000q", "v", attempt(0, 1), 0, 1_000_000);
+    for (let i = 0; i < MAX_ATTEMPTS + 5; i++)
+      many.remember("hostile\u0000q", `h${i}`, attempt(0, 10 + i), 0, 10);
+    assert.ok(many.get("victim\u0000q", "v") !== undefined, "the victim's attempt stays");
+    assert.equal(many.size.attempts, MAX_ATTEMPTS);
+  });
 });

@@ -4,8 +4,9 @@
  * while none of *those* messages was deleted or had its visibility changed, within the 5-minute
  * deduplication interval (the service also checks that they are still in flight, and resets their
  * visibility timeout). Kept in the node's memory: lost on restart, at most {@link MAX_ATTEMPTS}
- * holding at most {@link MAX_ATTEMPT_BYTES} of messages (the oldest forgotten first: a retry of one
- * then receives anew), and each forgotten once its interval is over.
+ * holding at most {@link MAX_ATTEMPT_BYTES} of messages (past them, the oldest of the account that
+ * holds the most bytes is forgotten first: a retry of one then receives anew; one account's large
+ * receives do not push out another's), and each forgotten once its interval is over.
  * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html
  */
 
@@ -38,6 +39,8 @@ export class ReceiveAttempts<M> {
   /** In the order they were remembered, which is that of their `until`. */
   readonly #byId = new Map<string, Attempt<M> & { readonly queue: string; readonly bytes: number }>();
   #bytes = 0;
+  /** What each account holds (the part of a queue key before its `\0`). */
+  readonly #byAccount = new Map<string, { bytes: number; attempts: number }>();
   /** `queue \0 seq` → attempt key. */
   readonly #byMessage = new Map<string, string>();
 
@@ -56,6 +59,10 @@ export class ReceiveAttempts<M> {
     this.#forgetOldest(now, bytes);
     this.#byId.set(key, { ...attempt, queue, bytes });
     this.#bytes += bytes;
+    const held = this.#byAccount.get(accountOf(queue)) ?? { bytes: 0, attempts: 0 };
+    held.bytes += bytes;
+    held.attempts++;
+    this.#byAccount.set(accountOf(queue), held);
     for (const m of attempt.received) this.#byMessage.set(`${queue}\u0000${m.seq}`, key);
   }
 
@@ -64,13 +71,31 @@ export class ReceiveAttempts<M> {
     this.#forgetOldest(now, 0);
   }
 
-  /** Forgets, oldest first, the attempts over at `now`, and those past the bounds with `bytes` more. */
+  /**
+   * Forgets, oldest first, the attempts over at `now`; then, while the bounds would be passed with
+   * `bytes` more, the oldest attempt of the account holding the most attempts (the count's bound) or
+   * bytes (the bytes' bound).
+   */
   #forgetOldest(now: number, bytes: number): void {
     for (const [oldest, held] of this.#byId) {
-      const over =
-        held.until <= now || this.#byId.size >= MAX_ATTEMPTS || this.#bytes + bytes > MAX_ATTEMPT_BYTES;
-      if (!over) break;
+      if (held.until > now) break;
       this.#drop(oldest);
+    }
+    while (this.#byId.size > 0) {
+      const byCount = this.#byId.size >= MAX_ATTEMPTS;
+      if (!byCount && this.#bytes + bytes <= MAX_ATTEMPT_BYTES) break;
+      // The account holding the most of what is over the bound gives up its oldest attempt.
+      let heaviest = "";
+      let most = -1;
+      for (const [account, held] of this.#byAccount) {
+        const weight = byCount ? held.attempts : held.bytes;
+        if (weight > most) [heaviest, most] = [account, weight];
+      }
+      for (const [key, held] of this.#byId) {
+        if (accountOf(held.queue) !== heaviest) continue;
+        this.#drop(key);
+        break;
+      }
     }
   }
 
@@ -103,9 +128,21 @@ export class ReceiveAttempts<M> {
     if (attempt === undefined) return;
     this.#byId.delete(key);
     this.#bytes -= attempt.bytes;
+    const account = accountOf(attempt.queue);
+    const held = this.#byAccount.get(account);
+    if (held !== undefined) {
+      held.bytes -= attempt.bytes;
+      if (--held.attempts === 0) this.#byAccount.delete(account);
+    }
     for (const m of attempt.received) {
       const at = `${attempt.queue}\u0000${m.seq}`;
       if (this.#byMessage.get(at) === key) this.#byMessage.delete(at);
     }
   }
+}
+
+/** The account of a queue key (`account \0 name`, as the queue service makes them). */
+function accountOf(queue: string): string {
+  const end = queue.indexOf("\u0000");
+  return end === -1 ? queue : queue.slice(0, end);
 }
