@@ -21,6 +21,9 @@ export const DEFAULT_REGION = "us-east-1";
 /** Largest request body accepted: an SQS message or batch carries up to 1 MiB, plus JSON escaping and base64 binary attributes. */
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
 
+/** Default of BUSBAR_MAX_CONNECTIONS: HTTP connections served at once. */
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
+
 /**
  * Default of BUSBAR_MAX_BYTES_IN_FLIGHT: 128 MiB of request bodies, 32 of the largest at once. A body
  * parsed takes a few times its size, so this bounds the memory requests hold to several hundred MB.
@@ -113,6 +116,8 @@ export interface BusbarConfig {
    * anyone who reaches the port.
    */
   readonly metricsToken: string | undefined;
+  /** BUSBAR_MAX_CONNECTIONS: the HTTP connections served at once (past it, new ones are closed). */
+  readonly maxConnections: number;
   readonly patternLimits: PatternLimits;
   /**
    * BUSBAR_MAX_RULE_CONDITIONS, BUSBAR_MAX_RULES_PER_BUS, BUSBAR_MAX_BUSES_PER_ACCOUNT: what one account
@@ -286,6 +291,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     keyCacheMs: read("BUSBAR_KEY_CACHE_MS", DEFAULT_KEY_CACHE_MS, 0, MAX_KEY_CACHE_MS),
     shutdownDelayMs: read("BUSBAR_SHUTDOWN_DELAY_MS", 0, 0, MAX_SHUTDOWN_DELAY_MS),
     metricsToken: metricsToken(setting(env, "BUSBAR_METRICS_TOKEN")),
+    maxConnections: read("BUSBAR_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS, 1, 1_000_000),
     patternLimits: DEFAULT_PATTERN_LIMITS,
     quotas: Object.freeze({
       maxRuleConditions: read(

@@ -40,6 +40,12 @@ export interface HttpHandlers {
   /** When set, `GET /metrics` needs `Authorization: Bearer <metricsToken>` (BUSBAR_METRICS_TOKEN). */
   readonly metricsToken?: string | undefined;
   /**
+   * BUSBAR_MAX_CONNECTIONS: the connections served at once; past it, a new connection is closed as it
+   * comes (each holds a file descriptor, and a long poll its waiter: 20,000 of them took a server to
+   * its descriptor limit and 1.4 GB).
+   */
+  readonly maxConnections?: number;
+  /**
    * Whether a request with a large or chunked body names an access key this server knows, asked from
    * its headers before the body takes a share of {@link maxBytesInFlight}: the error to answer it with
    * at once when not, so that no one without a key can hold the bodies' room from those with one.
@@ -736,6 +742,7 @@ export function createHttpServer(handlers: HttpHandlers): Server {
       server.emit("request", req, res);
     })().catch(() => res.destroy());
   });
+  if (handlers.maxConnections !== undefined) server.maxConnections = handlers.maxConnections;
   server.keepAliveTimeout = 65_000;
   // A connection on which nothing moves for this long (a client that stopped reading its replies, or
   // sending) is closed: its replies would otherwise be held without end.
@@ -874,13 +881,14 @@ export async function listenOnMain(
     readonly maxBytesInFlight: number;
     readonly requestTimeoutMs: number;
     readonly metricsToken: string | undefined;
+    readonly maxConnections: number;
   },
   api: HttpHandlers["api"],
   ready: () => boolean,
   metrics: NonNullable<HttpHandlers["metrics"]>,
   credentials: CredentialLookup,
 ): Promise<Listener> {
-  const { maxBodyBytes, maxBytesInFlight, requestTimeoutMs, metricsToken } = address;
+  const { maxBodyBytes, maxBytesInFlight, requestTimeoutMs, metricsToken, maxConnections } = address;
   const server = createHttpServer({
     maxBodyBytes,
     maxBytesInFlight,
@@ -889,6 +897,7 @@ export async function listenOnMain(
     ready,
     metrics,
     metricsToken,
+    maxConnections,
     vouch: vouchBy(credentials),
   });
   await new Promise<void>((resolve, reject) => {

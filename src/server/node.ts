@@ -315,6 +315,7 @@ async function startLocked(
         maxBytesInFlight: config.maxBytesInFlight,
         requestTimeoutMs: config.requestTimeoutMs,
         metricsToken: config.metricsToken,
+        maxConnections: config.maxConnections,
         keyCacheMs: config.keyCacheMs,
         region: config.region,
         eventsOperations: Object.keys(eventBridgeOperations),

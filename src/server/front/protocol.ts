@@ -14,6 +14,8 @@ export interface FrontWorkerData {
   readonly requestTimeoutMs: number;
   /** BUSBAR_METRICS_TOKEN: the bearer token `GET /metrics` needs, when set. */
   readonly metricsToken: string | undefined;
+  /** BUSBAR_MAX_CONNECTIONS: the connections served at once. */
+  readonly maxConnections: number;
   /** How long an access key's secret is reused before it is asked for again. */
   readonly keyCacheMs: number;
   /** The node's region: signatures must be scoped to it. */

@@ -181,6 +181,7 @@ const server = createHttpServer({
   maxBytesInFlight: data.maxBytesInFlight,
   requestTimeoutMs: data.requestTimeoutMs,
   metricsToken: data.metricsToken,
+  maxConnections: data.maxConnections,
   api,
   ready: () => ready,
   metrics: () => call((id) => ({ t: "metrics", id })) as Promise<{ contentType: string; body: string }>,
