@@ -456,6 +456,32 @@ describe("HTTP client", () => {
     assert.ok(failed.message.length < 1300, `message of ${failed.message.length} characters`);
   });
 
+  it("fails on a 5xx with an endless body without reading it all, closing that connection", async () => {
+    // 64 MiB of error page, written as fast as the client reads it: how much of it was taken.
+    let written = 0;
+    let closed: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => (closed = resolve));
+    const target = await receiver((_req, res) => {
+      res.writeHead(500);
+      const chunk = Buffer.alloc(64 * 1024, "z");
+      const more = (): void => {
+        while (written < 64 * 1024 * 1024) {
+          written += chunk.length;
+          if (!res.write(chunk)) return void res.once("drain", more);
+        }
+        res.end();
+      };
+      res.on("close", closed);
+      more();
+    });
+    const failed = await failure(webhookInvoker().invoke(invocation(`${target.origin}/hook`), signal()));
+    assert.equal(failed.retryable, true);
+    assert.match(failed.message, /HTTP 500 Internal Server Error: z+/);
+    await done;
+    // What the sockets' buffers took before the client closed the connection, not the 64 MiB.
+    assert.ok(written < 16 * 1024 * 1024, `${written} bytes written`);
+  });
+
   it("succeeds on a 2xx with a long body without reading it all, on a new connection next time", async () => {
     let calls = 0;
     const target = await receiver((_req, res) => {

@@ -437,7 +437,11 @@ export class HttpClient {
   }
 }
 
-/** The most of a success's body read (and dropped) before the connection is closed instead. */
+/**
+ * The most of a body read and dropped (a success's, or an error's past what is kept of it) before the
+ * connection is closed instead: a target answering errors with endless bodies had the server read
+ * them at loopback speed, each attempt, a core's worth at two events a second.
+ */
 const MAX_DROPPED_BODY_BYTES = 64 * 1024;
 
 /**
@@ -534,7 +538,14 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
     }
     const room = this.maxBodyBytes - this.#kept;
     if (room <= 0) {
-      this.#truncated = true; // read and dropped, so that the connection stays usable
+      // Read and dropped, so that the connection stays usable; a long one closes it instead, once.
+      this.#truncated = true;
+      if (this.#settled) return true;
+      this.#seen += chunk.length;
+      if (this.#seen > MAX_DROPPED_BODY_BYTES) {
+        this.#succeed();
+        this.#abort?.();
+      }
       return true;
     }
     const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
