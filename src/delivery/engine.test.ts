@@ -18,7 +18,12 @@ import { createLogger } from "../log/index.js";
 import { Metrics } from "../metrics/index.js";
 import { DEFAULT_PATTERN_LIMITS } from "../patterns/index.js";
 import { QueueService } from "../queues/index.js";
-import { openSqliteStoreInThread, type IngestRecord, type Store } from "../store/index.js";
+import {
+  openSqliteStoreInThread,
+  type IngestRecord,
+  type PendingDelivery,
+  type Store,
+} from "../store/index.js";
 import { DeliveryEngine } from "./engine.js";
 import { createWebhookInvoker, parseAllowedNetworks } from "./http/index.js";
 import { DeadLetters } from "./queue-target.js";
@@ -80,12 +85,18 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
   let receiver: Server;
   let url: string;
   const received: string[] = [];
+  /** Responses to `/hang`, held until a test ends them. */
+  const hanging: Array<{ end(): void }> = [];
+  /** What reached the receiver, in order: `hang`, or a webhook id. */
+  const arrivals: string[] = [];
 
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), "busbar-engine-"));
     receiver = createServer((req, res) => {
       req.resume();
       req.on("end", () => {
+        arrivals.push(req.url === "/hang" ? "hang" : String(req.headers["webhook-id"]));
+        if (req.url === "/hang") return void hanging.push({ end: () => res.writeHead(200).end() });
         received.push(String(req.headers["webhook-id"]));
         // "Try again in an hour."
         if (req.url === "/unavailable") res.writeHead(503, { "retry-after": "3600" }).end();
@@ -109,6 +120,8 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       forgetMetricsAfterMs?: number;
       maxInMemoryBytes?: number;
       targetUrl?: string;
+      concurrency?: number;
+      targetConcurrency?: number;
     } = {},
   ) {
     const target = options.targetUrl ?? url;
@@ -172,6 +185,8 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
         forgetMetricsAfterMs: options.forgetMetricsAfterMs,
       }),
       ...(options.maxInMemoryBytes !== undefined && { maxInMemoryBytes: options.maxInMemoryBytes }),
+      ...(options.concurrency !== undefined && { concurrency: options.concurrency }),
+      ...(options.targetConcurrency !== undefined && { targetConcurrency: options.targetConcurrency }),
     });
     return {
       sqlite,
@@ -252,6 +267,52 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       await close();
     }
   }
+
+  it("gives a slot to another account's waiting delivery before more to an account holding half of them", async () => {
+    received.length = 0;
+    const hang = url.replace(/\/hook$/, "/hang");
+    const { sqlite, engine, registry, records, close } = openEngine({ concurrency: 4, targetConcurrency: 1 });
+    try {
+      // ACCOUNT's rule sends to eight targets that do not answer until told to: more lanes than slots.
+      const ids = ["h1", "h2", "h3", "h4", "h5", "h6", "h7", "h8"];
+      registry.setTargets(
+        ACCOUNT,
+        BUS,
+        "r",
+        ids.map((id) => ({ id, arn: hang, spec: { Id: id, Arn: hang } })),
+      );
+      await engine.start();
+      const [first] = records(["busy"]);
+      assert.ok(first !== undefined);
+      const busy = {
+        event: first.event,
+        deliveries: ids.map((targetId) => ({
+          ...(first.deliveries[0] as PendingDelivery),
+          id: `busy-${targetId}`,
+          targetId,
+        })),
+      };
+      await sqlite.appendEvents([busy]);
+      engine.dispatch([busy]);
+      await until("every slot held by ACCOUNT's hanging targets", () => hanging.length === 4);
+      // OTHER's delivery waits, behind four of ACCOUNT's lanes that came first.
+      const other = records(["other"], {}, OTHER);
+      await sqlite.appendEvents(other);
+      engine.dispatch(other);
+      arrivals.length = 0;
+      hanging.shift()?.end();
+      await until("OTHER's delivery, on the slot given back", () => received.includes("other-d"), 5_000);
+      // The slot given back went to OTHER, not to one of ACCOUNT's lanes waiting ahead of it (once
+      // OTHER waits no more, ACCOUNT may take slots again).
+      assert.equal(arrivals[0], "other-d", arrivals.join(", "));
+    } finally {
+      while (hanging.length > 0 || engine.held > 0) {
+        for (const h of hanging.splice(0)) h.end();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await close();
+    }
+  });
 
   it("walks the store again after a walk that failed: pending deliveries are not stranded until a restart", async () => {
     received.length = 0;
