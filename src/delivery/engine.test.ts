@@ -314,6 +314,54 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
     }
   });
 
+  it("keeps the reserved slots from an account holding half of them while another account delivers", async () => {
+    received.length = 0;
+    const hang = url.replace(/\/hook$/, "/hang");
+    const { sqlite, engine, registry, records, close } = openEngine({ concurrency: 4, targetConcurrency: 1 });
+    try {
+      const ids = ["h1", "h2", "h3", "h4", "h5", "h6", "h7", "h8"];
+      registry.setTargets(
+        ACCOUNT,
+        BUS,
+        "r",
+        ids.map((id) => ({ id, arn: hang, spec: { Id: id, Arn: hang } })),
+      );
+      await engine.start();
+      // OTHER delivers first: within the minute after, the reserved slot (1 of 4) is kept from ACCOUNT.
+      const warm = records(["warm"], {}, OTHER);
+      await sqlite.appendEvents(warm);
+      engine.dispatch(warm);
+      await until("OTHER's first delivery", () => received.includes("warm-d"));
+      const [first] = records(["busy-2"]);
+      assert.ok(first !== undefined);
+      const busy = {
+        event: first.event,
+        deliveries: ids.map((targetId) => ({
+          ...(first.deliveries[0] as PendingDelivery),
+          id: `busy-2-${targetId}`,
+          targetId,
+        })),
+      };
+      await sqlite.appendEvents([busy]);
+      engine.dispatch([busy]);
+      await until("ACCOUNT's hanging targets holding the unreserved slots", () => hanging.length === 3);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal(hanging.length, 3, "the reserved slot stays free");
+      // OTHER's next event takes it at once, no attempt of ACCOUNT's having ended.
+      const next = records(["next"], {}, OTHER);
+      await sqlite.appendEvents(next);
+      engine.dispatch(next);
+      await until("OTHER's next delivery, on the reserved slot", () => received.includes("next-d"), 5_000);
+      assert.equal(hanging.length, 3);
+    } finally {
+      while (hanging.length > 0 || engine.held > 0) {
+        for (const h of hanging.splice(0)) h.end();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await close();
+    }
+  });
+
   it("walks the store again after a walk that failed: pending deliveries are not stranded until a restart", async () => {
     received.length = 0;
     const { sqlite, faulty, lines, engine, records, close } = openEngine();

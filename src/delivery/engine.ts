@@ -43,6 +43,9 @@ export const DEFAULT_TARGET_CONCURRENCY = 256;
  * that answers at once always finds one, even when it had nothing waiting as the others took theirs.
  */
 const RESERVED_SHARE = 8;
+
+/** How long after its last attempt an account still has the reserved slots kept from a heavy one. */
+const ACCOUNT_ACTIVE_MS = 60_000;
 /** Attempts a lane may have running and still take a reserved slot (1/16 of the reserve, at least 1). */
 const smallLane = (reserved: number): number => Math.max(1, Math.floor(reserved / 16));
 /** @default 50000 — deliveries held in memory; beyond, they wait in the store. */
@@ -205,6 +208,8 @@ export class DeliveryEngine {
   /** Attempts running, and lanes waiting for a slot, by account (see {@link slotFor}). */
   readonly #accountActive = new Map<string, number>();
   readonly #accountBlocked = new Map<string, number>();
+  /** When each account's last attempt started, for a minute after (see {@link slotFor}). */
+  readonly #accountSeen = new Map<string, number>();
   readonly #timers = new MinHeap<Job>((a, b) => a.dueAt - b.dueAt);
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Infinity;
@@ -679,9 +684,24 @@ export class DeliveryEngine {
    */
   private slotFor(lane: Lane): boolean {
     const free = this.#concurrency - this.#active;
-    if (!(free > this.#reserved || (free > 0 && lane.active < this.#smallLane))) return false;
-    if ((this.#accountActive.get(lane.accountId) ?? 0) * 2 < this.#concurrency) return true;
-    return this.#blocked.size === (this.#accountBlocked.get(lane.accountId) ?? 0);
+    const heavy = (this.#accountActive.get(lane.accountId) ?? 0) * 2 >= this.#concurrency;
+    if (heavy && this.#blocked.size > (this.#accountBlocked.get(lane.accountId) ?? 0)) return false;
+    if (free > this.#reserved) return true;
+    // The reserved slots, for lanes running few attempts: not for an account holding half the slots
+    // while another has delivered within the minute, so that its next event finds one free at once
+    // (its attempts otherwise waited for a wave of the heavy account's timeouts to end: 4.7 s at p50).
+    return free > 0 && lane.active < this.#smallLane && !(heavy && this.othersDelivering(lane.accountId));
+  }
+
+  /** Whether an account other than `accountId` started an attempt within the last minute. */
+  private othersDelivering(accountId: string): boolean {
+    const since = this.#now() - ACCOUNT_ACTIVE_MS;
+    let others = false;
+    for (const [account, at] of this.#accountSeen) {
+      if (at < since) this.#accountSeen.delete(account);
+      else if (account !== accountId) others = true;
+    }
+    return others;
   }
 
   /**
@@ -700,6 +720,7 @@ export class DeliveryEngine {
     this.#active++;
     count(this.#accountActive, job.lane.accountId, 1);
     const started = this.#now();
+    this.#accountSeen.set(job.lane.accountId, started);
     const p = this.attempt(job)
       .catch((err: unknown) => this.#o.log.error({ err, eventId: job.event.id }, "delivery attempt crashed"))
       .finally(() => {
