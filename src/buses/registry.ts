@@ -31,6 +31,8 @@ interface BusRules {
 const NO_TARGETS: ReadonlyMap<string, Target> = new Map();
 
 const key = (accountId: string, busName: string): string => `${accountId}\u0000${busName}`;
+const ruleKey = (accountId: string, busName: string, name: string): string =>
+  `${key(accountId, busName)}\u0000${name}`;
 
 /** What one account may hold, which the API operations enforce (LimitExceededException). */
 export interface RegistryQuotas {
@@ -61,6 +63,7 @@ export class RuleRegistry {
   private readonly accountConditions = new Map<string, number>();
   /** The buses of each account (those set with {@link setBus}). */
   private readonly accountBuses = new Map<string, number>();
+  #matchSteps = 0;
 
   /**
    * `quotas`: what one account may hold, which the API operations check against {@link conditionsAfter},
@@ -85,15 +88,15 @@ export class RuleRegistry {
   /** The field conditions `accountId`'s rules would hold with rule `name` of `busName` holding `conditions`. */
   conditionsAfter(accountId: string, busName: string, name: string, conditions: number): number {
     const held = this.accountConditions.get(accountId) ?? 0;
-    return held - (this.ruleConditions.get(`${key(accountId, busName)}\u0000${name}`) ?? 0) + conditions;
+    return held - (this.ruleConditions.get(ruleKey(accountId, busName, name)) ?? 0) + conditions;
   }
 
   /** Records the conditions of a rule (0: none, or gone). */
   private count(accountId: string, busName: string, name: string, conditions: number): void {
-    const ruleKey = `${key(accountId, busName)}\u0000${name}`;
+    const rule = ruleKey(accountId, busName, name);
     const total = this.conditionsAfter(accountId, busName, name, conditions);
-    if (conditions === 0) this.ruleConditions.delete(ruleKey);
-    else this.ruleConditions.set(ruleKey, conditions);
+    if (conditions === 0) this.ruleConditions.delete(rule);
+    else this.ruleConditions.set(rule, conditions);
     if (total === 0) this.accountConditions.delete(accountId);
     else this.accountConditions.set(accountId, total);
   }
@@ -166,8 +169,6 @@ export class RuleRegistry {
       targetIds: sorted.map((t) => t.id),
     });
   }
-
-  #matchSteps = 0;
 
   /** The steps of every {@link match} so far (`Matcher.steps`): a caller compares two readings. */
   get matchSteps(): number {

@@ -268,37 +268,59 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
     }
   }
 
-  it("gives a slot to another account's waiting delivery before more to an account holding half of them", async () => {
+  /**
+   * An engine of four slots and one attempt per target, where ACCOUNT's rule sends to eight targets that
+   * do not answer until told to (more lanes than slots) and OTHER's to the receiver. `dispatch` stores
+   * and dispatches records; `hangEvent` dispatches one event of ACCOUNT's to all eight; `close` ends
+   * what hangs, then the engine.
+   */
+  async function sharedSlots() {
     received.length = 0;
     const hang = url.replace(/\/hook$/, "/hang");
-    const { sqlite, engine, registry, records, close } = openEngine({ concurrency: 4, targetConcurrency: 1 });
-    try {
-      // ACCOUNT's rule sends to eight targets that do not answer until told to: more lanes than slots.
-      const ids = ["h1", "h2", "h3", "h4", "h5", "h6", "h7", "h8"];
-      registry.setTargets(
-        ACCOUNT,
-        BUS,
-        "r",
-        ids.map((id) => ({ id, arn: hang, spec: { Id: id, Arn: hang } })),
-      );
-      await engine.start();
-      const [first] = records(["busy"]);
-      assert.ok(first !== undefined);
-      const busy = {
-        event: first.event,
-        deliveries: ids.map((targetId) => ({
+    const opened = openEngine({ concurrency: 4, targetConcurrency: 1 });
+    const { sqlite, engine, registry, records } = opened;
+    const ids = ["h1", "h2", "h3", "h4", "h5", "h6", "h7", "h8"];
+    registry.setTargets(
+      ACCOUNT,
+      BUS,
+      "r",
+      ids.map((id) => ({ id, arn: hang, spec: { Id: id, Arn: hang } })),
+    );
+    await engine.start();
+    const dispatch = async (batch: IngestRecord[]): Promise<void> => {
+      await sqlite.appendEvents(batch);
+      engine.dispatch(batch);
+    };
+    return {
+      records,
+      dispatch,
+      hangEvent: (eventId: string): Promise<void> => {
+        const [first] = records([eventId]);
+        assert.ok(first !== undefined);
+        const deliveries = ids.map((targetId) => ({
           ...(first.deliveries[0] as PendingDelivery),
-          id: `busy-${targetId}`,
+          id: `${eventId}-${targetId}`,
           targetId,
-        })),
-      };
-      await sqlite.appendEvents([busy]);
-      engine.dispatch([busy]);
+        }));
+        return dispatch([{ event: first.event, deliveries }]);
+      },
+      close: async (): Promise<void> => {
+        while (hanging.length > 0 || engine.held > 0) {
+          for (const h of hanging.splice(0)) h.end();
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        await opened.close();
+      },
+    };
+  }
+
+  it("gives a slot to another account's waiting delivery before more to an account holding half of them", async () => {
+    const { records, dispatch, hangEvent, close } = await sharedSlots();
+    try {
+      await hangEvent("busy");
       await until("every slot held by ACCOUNT's hanging targets", () => hanging.length === 4);
       // OTHER's delivery waits, behind four of ACCOUNT's lanes that came first.
-      const other = records(["other"], {}, OTHER);
-      await sqlite.appendEvents(other);
-      engine.dispatch(other);
+      await dispatch(records(["other"], {}, OTHER));
       arrivals.length = 0;
       hanging.shift()?.end();
       await until("OTHER's delivery, on the slot given back", () => received.includes("other-d"), 5_000);
@@ -306,58 +328,25 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       // OTHER waits no more, ACCOUNT may take slots again).
       assert.equal(arrivals[0], "other-d", arrivals.join(", "));
     } finally {
-      while (hanging.length > 0 || engine.held > 0) {
-        for (const h of hanging.splice(0)) h.end();
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
       await close();
     }
   });
 
   it("keeps the reserved slots from an account holding half of them while another account delivers", async () => {
-    received.length = 0;
-    const hang = url.replace(/\/hook$/, "/hang");
-    const { sqlite, engine, registry, records, close } = openEngine({ concurrency: 4, targetConcurrency: 1 });
+    const { records, dispatch, hangEvent, close } = await sharedSlots();
     try {
-      const ids = ["h1", "h2", "h3", "h4", "h5", "h6", "h7", "h8"];
-      registry.setTargets(
-        ACCOUNT,
-        BUS,
-        "r",
-        ids.map((id) => ({ id, arn: hang, spec: { Id: id, Arn: hang } })),
-      );
-      await engine.start();
       // OTHER delivers first: within the minute after, the reserved slot (1 of 4) is kept from ACCOUNT.
-      const warm = records(["warm"], {}, OTHER);
-      await sqlite.appendEvents(warm);
-      engine.dispatch(warm);
+      await dispatch(records(["warm"], {}, OTHER));
       await until("OTHER's first delivery", () => received.includes("warm-d"));
-      const [first] = records(["busy-2"]);
-      assert.ok(first !== undefined);
-      const busy = {
-        event: first.event,
-        deliveries: ids.map((targetId) => ({
-          ...(first.deliveries[0] as PendingDelivery),
-          id: `busy-2-${targetId}`,
-          targetId,
-        })),
-      };
-      await sqlite.appendEvents([busy]);
-      engine.dispatch([busy]);
+      await hangEvent("busy-2");
       await until("ACCOUNT's hanging targets holding the unreserved slots", () => hanging.length === 3);
       await new Promise((resolve) => setTimeout(resolve, 200));
       assert.equal(hanging.length, 3, "the reserved slot stays free");
       // OTHER's next event takes it at once, no attempt of ACCOUNT's having ended.
-      const next = records(["next"], {}, OTHER);
-      await sqlite.appendEvents(next);
-      engine.dispatch(next);
+      await dispatch(records(["next"], {}, OTHER));
       await until("OTHER's next delivery, on the reserved slot", () => received.includes("next-d"), 5_000);
       assert.equal(hanging.length, 3);
     } finally {
-      while (hanging.length > 0 || engine.held > 0) {
-        for (const h of hanging.splice(0)) h.end();
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
       await close();
     }
   });

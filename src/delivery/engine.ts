@@ -43,11 +43,10 @@ export const DEFAULT_TARGET_CONCURRENCY = 256;
  * that answers at once always finds one, even when it had nothing waiting as the others took theirs.
  */
 const RESERVED_SHARE = 8;
-
-/** How long after its last attempt an account still has the reserved slots kept from a heavy one. */
-const ACCOUNT_ACTIVE_MS = 60_000;
 /** Attempts a lane may have running and still take a reserved slot (1/16 of the reserve, at least 1). */
 const smallLane = (reserved: number): number => Math.max(1, Math.floor(reserved / 16));
+/** How long after its last attempt an account still has the reserved slots kept from a heavy one. */
+const ACCOUNT_ACTIVE_MS = 60_000;
 /** @default 50000 — deliveries held in memory; beyond, they wait in the store. */
 export const DEFAULT_MAX_IN_MEMORY = 50_000;
 /** Bytes of event text the deliveries held in memory may weigh (256 MiB). */
