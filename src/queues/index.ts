@@ -32,6 +32,7 @@ export {
   type PermissionRequest,
 } from "./permissions.js";
 export { ReceiptCodec } from "./receipts.js";
+export { ReceiveRoom } from "./receive-room.js";
 export {
   DEDUPLICATION_MS,
   MAX_IN_FLIGHT_MS,

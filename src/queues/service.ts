@@ -48,6 +48,7 @@ import {
 import { ReceiveAttempts } from "./attempts.js";
 import { addQueuePermission, removeQueuePermission, type PermissionRequest } from "./permissions.js";
 import { ReceiptCodec } from "./receipts.js";
+import { ReceiveRoom } from "./receive-room.js";
 import { Waiters } from "./waiters.js";
 
 /** Standard queue names: 1–80 of A-Z, a-z, 0-9, `-` and `_`; FIFO names end in `.fifo` (within the 80). */
@@ -142,8 +143,18 @@ export interface QueueServiceOptions {
   readonly receiptKey: string;
   /** Secrets handles were made with before, still read. */
   readonly earlierReceiptKeys?: readonly string[];
+  /**
+   * Room for the messages receives take from the store at once (see {@link ReceiveRoom}): each reserves
+   * its MaxNumberOfMessages times the largest message SQS accepts. By default one of
+   * {@link DEFAULT_RECEIVE_ROOM_BYTES}; the server's holds BUSBAR_MAX_BYTES_IN_FLIGHT, shared with its
+   * HTTP layer's unsent replies.
+   */
+  readonly receiveRoom?: ReceiveRoom;
   readonly now?: () => number;
 }
+
+/** Default of {@link QueueServiceOptions.receiveRoomBytes}: a dozen receives of ten 1 MiB messages. */
+export const DEFAULT_RECEIVE_ROOM_BYTES = 128 * 1024 * 1024;
 
 const keyOf = (ref: QueueRef): string => `${ref.accountId}\u0000${ref.name}`;
 
@@ -164,12 +175,14 @@ export class QueueService {
   readonly #redrives = new WeakMap<Queue, RedrivePolicyOf | null>();
   /** FIFO receives by ReceiveRequestAttemptId (attempts.ts). */
   readonly #attempts = new ReceiveAttempts<ReceivedMessage>();
+  readonly #receiveRoom: ReceiveRoom;
 
   constructor(options: QueueServiceOptions) {
     this.store = options.store;
     this.region = options.region;
     this.#receipts = new ReceiptCodec(options.receiptKey, options.earlierReceiptKeys);
     this.#now = options.now ?? Date.now;
+    this.#receiveRoom = options.receiveRoom ?? new ReceiveRoom(DEFAULT_RECEIVE_ROOM_BYTES);
   }
 
   /** The ARN of a queue of this node's region. */
@@ -680,9 +693,23 @@ export class QueueService {
       // A queue deleted while this receive waited ends it (DeleteQueue wakes it): no messages will come.
       const current = await this.getQueue(queue);
       const started = this.#now();
+      const room = request.max * MAX_MESSAGE_BYTES;
+      if (!this.#receiveRoom.take(room)) {
+        signal ??= request.client?.signal();
+        await this.#receiveRoom.wait(room);
+        if (signal?.aborted === true) {
+          this.#receiveRoom.give(room);
+          return [];
+        }
+      }
       const visibility =
         request.visibilityTimeout ?? integerAttribute(current.attributes, "VisibilityTimeout");
-      const got = await this.receiveOnce(current, request, visibility);
+      let got: readonly QueueMessage[];
+      try {
+        got = await this.receiveOnce(current, request, visibility);
+      } finally {
+        this.#receiveRoom.give(room);
+      }
       const replies = got.map((m) => this.received(current, m, request));
       if (got.length > 0 && attemptId !== undefined) {
         this.#attempts.remember(

@@ -52,6 +52,20 @@ export interface HttpHandlers {
    * See {@link vouchBy}.
    */
   readonly vouch?: (req: IncomingMessage) => Promise<AuthError | undefined>;
+  /**
+   * Room shared with what makes large replies (the queues' receives): what of a reply the system's
+   * socket buffers did not take is held in it too, until written or its connection closed, and such
+   * replies are held to a pace while the room is wanted (see {@link BodyBudget}).
+   */
+  readonly replyRoom?: ReplyRoom;
+}
+
+/** See {@link HttpHandlers.replyRoom}. */
+export interface ReplyRoom {
+  hold(bytes: number): void;
+  give(bytes: number): void;
+  /** Whether someone waits for room. */
+  wanted(): boolean;
 }
 
 /** Requests with a body over this many bytes, or a chunked one, are vouched for (HttpHandlers.vouch). */
@@ -195,16 +209,28 @@ export const SHED_PACE_MS = 10_000;
 /** The least rate a body is held to while others wait (see {@link SHED_PACE_MS}). */
 export const SHED_MIN_BYTES_PER_S = 16 * 1024;
 
+/**
+ * How long the rest of a reply that the system's socket buffers did not take may wait for its client at
+ * any pace before it is held to one: a client that reads takes some of it at once, and replies are made
+ * much faster than bodies arrive (so that what they hold past the room is what a moment makes).
+ */
+export const SHED_REPLY_GRACE_MS = 250;
+
 /** How often bodies are looked at for falling behind while requests wait for room. */
 const SHED_CHECK_MS = 100;
 
-/** A body let in by its declared length, still arriving (see {@link SHED_PACE_MS}). */
-interface Arriving {
-  readonly declared: number;
+/**
+ * Bytes on their way (see {@link SHED_PACE_MS}): a body let in by its declared length, still arriving,
+ * or a reply the client has not yet taken whole.
+ */
+interface Moving {
+  readonly bytes: number;
+  /** When they began to move, and how long they may move at any pace before they are held to one. */
   readonly since: number;
-  /** The bytes of it read so far, kept current by its reader. */
-  received: number;
-  /** Gives the body up (its share given back, its 408 answered). */
+  readonly graceMs: number;
+  /** How many of them have moved so far. */
+  readonly moved: () => number;
+  /** Gives them up (the share given back; a body's 408 answered, a reply's connection closed). */
   readonly shed: () => void;
 }
 
@@ -216,28 +242,35 @@ interface Waiter {
 }
 
 /**
- * The request bodies a server holds, bounded by {@link HttpHandlers.maxBytesInFlight}: each request's
- * share is taken before its body is read (its declared length) and given back when its reply is
- * answered (its operation done: a client slow to read the reply holds none) or its connection closes.
+ * The request bodies and replies a server holds, bounded by {@link HttpHandlers.maxBytesInFlight}: each
+ * request's share is taken before its body is read (its declared length); once its reply is answered,
+ * the share becomes what of the reply the socket has not handed to the system yet (nothing, mostly), given
+ * back when that is written or the connection closes. Without it, clients that ask for large replies and
+ * do not read them had the server hold every one: 500 connections of one ReceiveMessage of ten 250 KB
+ * messages each took it to 3.2 GB.
  * A request that does not fit, or comes while others wait, waits its turn, first come first served,
  * for up to {@link ADMISSION_WAIT_MS}; one alone is always taken, whatever its size. A request that
  * already holds a share and needs more (a chunked body, which takes its share as it arrives) goes
  * ahead of those that hold none: they may be waiting for the very room it holds, which it gives back
- * sooner by finishing. While requests wait, a body that arrives too slowly is given up for them (see
- * {@link SHED_PACE_MS}).
+ * sooner by finishing. While requests wait, a body that arrives too slowly, or a reply taken too slowly,
+ * is given up for them (see {@link SHED_PACE_MS}).
  */
 class BodyBudget {
   #inFlight = 0;
   readonly #held = new Map<ServerResponse, number>();
   readonly #waiting: Waiter[] = [];
-  readonly #arriving = new Map<ServerResponse, Arriving>();
+  readonly #moving = new Map<ServerResponse, Moving>();
   #watching: NodeJS.Timeout | undefined;
 
   /** `graceMs`: how long a body is let arrive at any pace before it is held to one. */
   constructor(
     private readonly max: number,
     private readonly graceMs: number,
+    private readonly replyRoom?: ReplyRoom,
   ) {}
+
+  /** What each reply holds of the {@link replyRoom}. */
+  readonly #roomHeld = new Map<ServerResponse, number>();
 
   /** Whether `bytes` more fit beside what other requests than that of `res` hold. */
   #fits(res: ServerResponse, bytes: number): boolean {
@@ -294,41 +327,91 @@ class BodyBudget {
         },
       };
       this.#waiting.splice(this.#ahead(res), 0, waiter);
-      this.#shedLaggards();
-      this.#watching ??= setInterval(() => {
-        if (this.#waiting.length > 0) return this.#shedLaggards();
-        clearInterval(this.#watching);
-        this.#watching = undefined;
-      }, SHED_CHECK_MS).unref();
+      this.#watch();
     });
   }
 
   /**
-   * Watches the body of `res`, let in by its declared length, as it arrives; the reader keeps the
-   * record's `received` current, and says when it is done with {@link arrived}.
+   * Whether room is wanted: a request waits for it, replies their clients are slow to take fill it, or
+   * a receive waits in the {@link replyRoom}.
    */
-  arriving(res: ServerResponse, declared: number, shed: () => void): Arriving {
-    const record: Arriving = { declared, since: Date.now(), received: 0, shed };
-    this.#arriving.set(res, record);
-    return record;
+  #pressed(): boolean {
+    return this.#waiting.length > 0 || this.#inFlight > this.max || this.replyRoom?.wanted() === true;
+  }
+
+  /**
+   * Gives up laggards now if room is wanted, and looks again every {@link SHED_CHECK_MS} while it is,
+   * or while a reply is unsent (a receive may come to wait for the room it holds).
+   */
+  #watch(): void {
+    if (this.#pressed()) this.#shedLaggards();
+    this.#watching ??= setInterval(() => {
+      if (this.#pressed()) return this.#shedLaggards();
+      if (this.#roomHeld.size > 0) return;
+      clearInterval(this.#watching);
+      this.#watching = undefined;
+    }, SHED_CHECK_MS).unref();
+  }
+
+  /**
+   * Watches the body of `res`, let in by its `declared` length, as it arrives (`received`: how much
+   * has); its reader says when it is done with {@link arrived}.
+   */
+  arriving(res: ServerResponse, declared: number, received: () => number, shed: () => void): void {
+    this.#moving.set(res, {
+      bytes: declared,
+      since: Date.now(),
+      graceMs: this.graceMs,
+      moved: received,
+      shed,
+    });
   }
 
   /** The body of `res` is whole (or given up): no longer watched. */
   arrived(res: ServerResponse): void {
-    this.#arriving.delete(res);
+    this.#moving.delete(res);
   }
 
-  /** Gives up, least arrived first, the bodies behind their pace, until no request waits. */
+  /**
+   * The reply of `res` has been answered: its share becomes what of it the socket has not handed to the
+   * system yet, given back once that is written (the response's "close") and held to a pace meanwhile,
+   * its connection closed if it falls behind; nothing, at once, when the socket took it all.
+   */
+  replied(res: ServerResponse): void {
+    const socket = res.socket;
+    const pending = socket?.writableLength ?? 0;
+    if (socket === null || pending === 0 || res.writableFinished) return this.release(res);
+    this.#inFlight += pending - (this.#held.get(res) ?? 0);
+    this.#held.set(res, pending);
+    if (this.replyRoom !== undefined) {
+      this.replyRoom.hold(pending);
+      this.#roomHeld.set(res, pending);
+    }
+    this.#moving.set(res, {
+      bytes: pending,
+      since: Date.now(),
+      graceMs: SHED_REPLY_GRACE_MS,
+      moved: () => pending - socket.writableLength,
+      shed: () => {
+        res.destroy();
+        this.release(res);
+      },
+    });
+    this.#admitWaiting();
+    this.#watch();
+  }
+
+  /** Gives up, least moved first, the bodies and replies behind their pace, until room is no longer wanted. */
   #shedLaggards(): void {
     const now = Date.now();
-    const behind = [...this.#arriving.values()].filter((a) => {
-      const late = now - a.since - this.graceMs;
-      const rate = Math.max(SHED_MIN_BYTES_PER_S, (a.declared * 1000) / SHED_PACE_MS);
-      return late > 0 && a.received < (rate * late) / 1000;
+    const behind = [...this.#moving.values()].filter((m) => {
+      const late = now - m.since - m.graceMs;
+      const rate = Math.max(SHED_MIN_BYTES_PER_S, (m.bytes * 1000) / SHED_PACE_MS);
+      return late > 0 && m.moved() < (rate * late) / 1000;
     });
-    behind.sort((a, b) => a.received / a.declared - b.received / b.declared);
+    behind.sort((a, b) => a.moved() / a.bytes - b.moved() / b.bytes);
     for (const laggard of behind) {
-      if (this.#waiting.length === 0) return;
+      if (!this.#pressed()) return;
       laggard.shed();
     }
   }
@@ -342,7 +425,12 @@ class BodyBudget {
   release(res: ServerResponse): void {
     const i = this.#waiting.findIndex((w) => w.res === res);
     if (i !== -1) this.#waiting.splice(i, 1)[0]?.admit(false);
-    this.#arriving.delete(res);
+    this.#moving.delete(res);
+    const roomHeld = this.#roomHeld.get(res);
+    if (roomHeld !== undefined) {
+      this.#roomHeld.delete(res);
+      this.replyRoom?.give(roomHeld);
+    }
     const held = this.#held.get(res);
     if (held === undefined) return;
     this.#inFlight -= held;
@@ -442,10 +530,14 @@ async function readBody(
     let timer = setTimeout(() => giveUp("timeout"), timeLeft);
     // A chunked body takes its share as it arrives: only what it sent; one of a declared length holds
     // all of it from the start, and is held to a pace while others wait.
-    const watched =
-      refused === undefined && declared > 0
-        ? budget.arriving(res, declared, () => giveUp("shed"))
-        : undefined;
+    if (refused === undefined && declared > 0) {
+      budget.arriving(
+        res,
+        declared,
+        () => size,
+        () => giveUp("shed"),
+      );
+    }
     /** A chunk waiting for room (the body is not read meanwhile, nor its end taken). */
     let waiting: Promise<void> | undefined;
     const waitForRoom = (chunk: Buffer): Promise<void> => {
@@ -475,7 +567,6 @@ async function readBody(
         return;
       }
       if (refused !== undefined) return;
-      if (watched !== undefined) watched.received = size;
       if (size > limits.maxBodyBytes) drop("too-large");
       else if (size <= declared || budget.take(res, chunk.length)) chunks.push(chunk);
       else waiting = waitForRoom(chunk);
@@ -633,6 +724,7 @@ export function createHttpServer(handlers: HttpHandlers): Server {
   const budget = new BodyBudget(
     handlers.maxBytesInFlight,
     Math.min(ADMISSION_WAIT_MS, handlers.requestTimeoutMs) / 5,
+    handlers.replyRoom,
   );
   const answered = (res: ServerResponse): void => {
     budget.release(res);
@@ -823,10 +915,10 @@ async function handle(
     body,
     client: new ResponseClient(res),
   });
-  // The body and what was made of it are done with: a client slow to read its reply (or one queued
-  // behind replies it does not read) holds no share of the bodies in flight.
-  budget.release(res);
+  // The body and what was made of it are done with: the share becomes what of the reply waits for a
+  // client slow to read it.
   send(res, response);
+  budget.replied(res);
 }
 
 /**
@@ -887,6 +979,7 @@ export async function listenOnMain(
   ready: () => boolean,
   metrics: NonNullable<HttpHandlers["metrics"]>,
   credentials: CredentialLookup,
+  replyRoom?: ReplyRoom,
 ): Promise<Listener> {
   const { maxBodyBytes, maxBytesInFlight, requestTimeoutMs, metricsToken, maxConnections } = address;
   const server = createHttpServer({
@@ -899,6 +992,7 @@ export async function listenOnMain(
     metricsToken,
     maxConnections,
     vouch: vouchBy(credentials),
+    ...(replyRoom !== undefined && { replyRoom }),
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

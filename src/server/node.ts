@@ -20,7 +20,7 @@ import { countAccepted, createDelivery, parseAllowedNetworks } from "../delivery
 import { GroupCommitter } from "../ingest/index.js";
 import type { Logger } from "../log/index.js";
 import { Metrics } from "../metrics/index.js";
-import { MoveTasks, QueueService } from "../queues/index.js";
+import { MoveTasks, QueueService, ReceiveRoom } from "../queues/index.js";
 import {
   DEFAULT_SQLITE_FILE_NAME,
   SCHEMA_VERSION,
@@ -195,12 +195,15 @@ async function startLocked(
         "the sealed credentials of a broker target cannot be opened (was the secrets key changed?); deliveries to it will fail",
       ),
   });
+  /** Messages being received and replies not yet taken, held to BUSBAR_MAX_BYTES_IN_FLIGHT (receive-room.ts). */
+  const receiveRoom = new ReceiveRoom(config.maxBytesInFlight);
   const queues = new QueueService({
     store,
     region: config.region,
     receiptKey: await receiptKey(store),
     // Handles made before the directory had a key of its own (and whatever root secret it had then).
     earlierReceiptKeys: [root.secretAccessKey],
+    receiveRoom,
   });
   const metrics = new Metrics();
   /** Marks the node unready for a while after a failure of its store (set once readiness is wired). */
@@ -305,6 +308,7 @@ async function startLocked(
         const { key } = await keys(accessKeyId);
         return key === undefined ? undefined : { secretAccessKey: key.secretAccessKey };
       },
+      receiveRoom,
     );
   } else {
     const front = await startFront(
@@ -322,6 +326,7 @@ async function startLocked(
         sqsOperations: Object.keys(sqsOperations),
       },
       {
+        room: receiveRoom,
         events: (op, accessKeyId, input) =>
           track(async () => {
             const principal = await principalFor(keys, accessKeyId, config);

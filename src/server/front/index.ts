@@ -7,7 +7,7 @@ import { startWorker } from "../../threads/index.js";
 import { urlOf, type Listener } from "../http.js";
 import { isAwsShaped, LazyAbort, type ClientPresence, type Input } from "../../api/index.js";
 import type { Logger } from "../../log/index.js";
-import { QueueError } from "../../queues/index.js";
+import { QueueError, type ReceiveRoom } from "../../queues/index.js";
 import {
   Outbox,
   type CallMessage,
@@ -34,6 +34,8 @@ export interface FrontHandlers {
   metrics(): Promise<{ contentType: string; body: string }>;
   /** Reports an unexpected failure of an operation (the request's id is the front thread's to log). */
   onInternalError(error: unknown, operation: string, requestId?: string): void;
+  /** The room the receives wait in, which holds the front thread's unsent replies too (http.ts ReplyRoom). */
+  readonly room?: ReceiveRoom;
 }
 
 /** A running front thread: the node's listener. */
@@ -72,6 +74,7 @@ export async function startFront(
       outbox.send({ t: "reply", id: message.id, ok: false, error: { kind: "internal" } });
     },
   );
+  handlers.room?.onWanted((value) => outbox.send({ t: "room-wanted", value }));
   let onClosed: (() => void) | undefined;
   let listening: ((m: FrontMessage) => void) | undefined;
   let exited = false;
@@ -153,6 +156,10 @@ export async function startFront(
           break;
         case "cancel":
           cancellable.get(m.id)?.abort();
+          break;
+        case "room":
+          if (m.bytes > 0) handlers.room?.hold(m.bytes);
+          else handlers.room?.give(-m.bytes);
           break;
         default:
           serve(m);

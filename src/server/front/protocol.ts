@@ -62,7 +62,9 @@ export type NoticeMessage =
       readonly requestId?: string;
     }
   /** The client of call `id` went away before its reply (a long poll then stops waiting). */
-  | { readonly t: "cancel"; readonly id: number };
+  | { readonly t: "cancel"; readonly id: number }
+  /** Bytes of unsent replies held in the main thread's room (given back when negative; see http.ts ReplyRoom). */
+  | { readonly t: "room"; readonly bytes: number };
 
 export type FrontMessage = CallMessage | NoticeMessage;
 
@@ -81,6 +83,8 @@ export type MainMessage =
   | { readonly t: "reply"; readonly id: number; readonly ok: false; readonly error: ErrorShape }
   /** Whether the node is ready (`/readyz`). */
   | { readonly t: "ready"; readonly value: boolean }
+  /** Whether a receive waits for room (the front thread then holds unsent replies to a pace). */
+  | { readonly t: "room-wanted"; readonly value: boolean }
   /** Stop accepting, answer what was taken, close the connections, then say "closed". */
   | { readonly t: "close" };
 

@@ -73,6 +73,8 @@ const outbox = new Outbox<FrontMessage>(
 const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 let nextId = 0;
 let ready = true;
+/** Whether a receive on the main thread waits for room (see HttpHandlers.replyRoom). */
+let roomWanted = false;
 
 function call(message: (id: number) => CallMessage): Promise<unknown> {
   const id = nextId++;
@@ -186,6 +188,12 @@ const server = createHttpServer({
   ready: () => ready,
   metrics: () => call((id) => ({ t: "metrics", id })) as Promise<{ contentType: string; body: string }>,
   vouch: vouchBy(credentials),
+  // The main thread's room, which its receives wait in.
+  replyRoom: {
+    hold: (bytes) => outbox.send({ t: "room", bytes }),
+    give: (bytes) => outbox.send({ t: "room", bytes: -bytes }),
+    wanted: () => roomWanted,
+  },
 });
 
 port.on("message", (batch: readonly MainMessage[]) => {
@@ -197,6 +205,7 @@ port.on("message", (batch: readonly MainMessage[]) => {
       if (m.ok) p.resolve(m.value);
       else p.reject(errorOf(m.error));
     } else if (m.t === "ready") ready = m.value;
+    else if (m.t === "room-wanted") roomWanted = m.value;
     else void close();
   }
 });
