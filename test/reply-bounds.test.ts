@@ -12,7 +12,9 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import {
   removeDataDir,
+  signedHeaders,
   signedRequestText,
+  callAwsJson,
   sqsClient,
   startBusbar,
   TEST_ROOT,
@@ -86,9 +88,10 @@ for (const mode of ["main", "front"] as const) {
 
     it("closes the connection of a reply its client does not take while it fills the room", async () => {
       const socket = unreadReceive(server.url, QueueUrl);
-      // Its 10 MB reply is more than the system's socket buffers take: the rest waits in the server,
-      // over the room, and is given up once its grace (2 s) is over and it has not moved.
-      await new Promise((r) => setTimeout(r, 4000));
+      // Its 10 MB reply is more than the system's socket buffers take (a few MB): the rest waits in the
+      // server, over the room, and is given up once it falls behind its pace (a second of grace, then
+      // the rest of its 10 MB in 10 s: past what the buffers took, some 5 s in).
+      await new Promise((r) => setTimeout(r, 9000));
       const got = await readWhatComes(socket, 5000);
       assert.ok(got.ended, "the server closed the connection");
       // (Its unread bytes may be lost to the reset, head and all.)
@@ -112,6 +115,49 @@ for (const mode of ["main", "front"] as const) {
       // The node serves others meanwhile, and after.
       const sent = await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: "after" }));
       assert.ok(sent.MessageId);
+    });
+
+    it("lets the accounts waiting for room take turns", async () => {
+      const created = await callAwsJson(
+        server.url,
+        "AWSEvents.CreateAccount",
+        { Name: `turns-${mode}` },
+        TEST_ROOT,
+      );
+      assert.equal(created.status, 200, JSON.stringify(created.body));
+      const other = sqsClient(server.url, {
+        accessKeyId: created.body.AccessKeyId as string,
+        secretAccessKey: created.body.SecretAccessKey as string,
+      });
+      try {
+        const small = (await other.send(new CreateQueueCommand({ QueueName: "small" }))).QueueUrl ?? "";
+        await other.send(new SendMessageCommand({ QueueUrl: small, MessageBody: "mine" }));
+        // Thirty receives of ten 1 MB messages by this account, read as they come (one at a time fits
+        // the room), then one receive by the other account.
+        const body = JSON.stringify({ QueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0 });
+        const done: number[] = [];
+        const flood = Array.from({ length: 30 }, async () => {
+          const r = await fetch(server.url, {
+            method: "POST",
+            headers: signedHeaders(new URL(server.url).host, "AmazonSQS.ReceiveMessage", body, TEST_ROOT),
+            body,
+          });
+          assert.equal(r.status, 200);
+          await r.arrayBuffer();
+          done.push(performance.now());
+        });
+        await new Promise((r) => setTimeout(r, 200));
+        const got = await other.send(new ReceiveMessageCommand({ QueueUrl: small }));
+        const at = performance.now();
+        assert.equal(got.Messages?.[0]?.Body, "mine");
+        await Promise.all(flood);
+        const before = done.filter((t) => t < at).length;
+        // Its turn came after the receive in the store when it asked and the one let in before it, not
+        // after all thirty (a few more may have been answered while its reply was read).
+        assert.ok(before <= 10, `${before} of the 30 receives were answered before the other account's`);
+      } finally {
+        other.destroy();
+      }
     });
 
     it("takes messages from the store for many large receives at once a few at a time", async () => {

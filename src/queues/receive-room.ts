@@ -3,14 +3,17 @@
  * have not taken yet. A receive reserves room for the largest answer it could get before it asks the
  * store, and gives it back once it has its messages; the HTTP layer holds, beside, what of each reply
  * the system's socket buffers did not take, until it is written or its connection closed (it closes
- * those that fall behind while a receive waits here). A receive that does not fit waits its turn, first
- * come first served (one alone always goes). Every receive in the store's group is read, copied between
+ * those that fall behind while a receive waits here). A receive that does not fit waits its turn (one
+ * alone always goes): the accounts waiting take turns, and each account's receives go in the order they
+ * came, so that one account's flood of receives delays another's by a receive of its own, not by all of
+ * them. Every receive in the store's group is read, copied between
  * threads and turned into its reply together: 1,500 connections each asking at once for ten 250 KB
  * messages, reading nothing, had the server hold gigabytes of them and spend its time collecting garbage.
  */
 export class ReceiveRoom {
   #taken = 0;
-  readonly #waiting: { readonly bytes: number; readonly go: () => void }[] = [];
+  /** The receives waiting, by account, in the order the accounts take their turns. */
+  readonly #lanes = new Map<string, { readonly bytes: number; readonly go: () => void }[]>();
   #heard: ((wanted: boolean) => void) | undefined;
 
   constructor(readonly max: number) {}
@@ -21,16 +24,19 @@ export class ReceiveRoom {
 
   /** Takes `bytes` now if they fit and none waits; false when the caller must wait ({@link wait}). */
   take(bytes: number): boolean {
-    if (this.#waiting.length > 0 || !this.#fits(bytes)) return false;
+    if (this.#lanes.size > 0 || !this.#fits(bytes)) return false;
     this.#taken += bytes;
     return true;
   }
 
-  /** Takes `bytes` in turn, once they fit. */
-  wait(bytes: number): Promise<void> {
+  /** Takes `bytes` for a receive of `account` in turn, once they fit. */
+  wait(bytes: number, account: string): Promise<void> {
     return new Promise((go) => {
-      this.#waiting.push({ bytes, go });
-      if (this.#waiting.length === 1) this.#heard?.(true);
+      const wanted = this.#lanes.size > 0;
+      const lane = this.#lanes.get(account);
+      if (lane === undefined) this.#lanes.set(account, [{ bytes, go }]);
+      else lane.push({ bytes, go });
+      if (!wanted) this.#heard?.(true);
     });
   }
 
@@ -46,18 +52,23 @@ export class ReceiveRoom {
 
   /** Whether a receive waits for room. */
   wanted(): boolean {
-    return this.#waiting.length > 0;
+    return this.#lanes.size > 0;
   }
 
   /** Gives back `bytes` taken or held, and lets in those waiting that now fit, in turn. */
   give(bytes: number): void {
     this.#taken -= bytes;
-    const waited = this.#waiting.length > 0;
-    for (let w = this.#waiting[0]; w !== undefined && this.#fits(w.bytes); w = this.#waiting[0]) {
-      this.#waiting.shift();
-      this.#taken += w.bytes;
-      w.go();
+    const waited = this.#lanes.size > 0;
+    for (const [account, lane] of this.#lanes) {
+      const next = lane[0];
+      if (next === undefined || !this.#fits(next.bytes)) break;
+      lane.shift();
+      // Its account's turn is over: the next of its receives waits behind the other accounts'.
+      this.#lanes.delete(account);
+      if (lane.length > 0) this.#lanes.set(account, lane);
+      this.#taken += next.bytes;
+      next.go();
     }
-    if (waited && this.#waiting.length === 0) this.#heard?.(false);
+    if (waited && this.#lanes.size === 0) this.#heard?.(false);
   }
 }

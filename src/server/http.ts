@@ -110,9 +110,41 @@ function bearerIs(req: IncomingMessage, token: string): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-function send(res: ServerResponse, r: RawResponse): void {
-  res.writeHead(r.status, { ...r.headers, "content-length": Buffer.byteLength(r.body) });
-  res.end(r.body);
+/** A reply being written: how many of its bytes the socket has not yet handed to the system. */
+interface Sending {
+  unsent(): number;
+}
+
+/**
+ * Bodies larger than this are written a piece of this size at a time, each once the one before is in
+ * the system's socket buffers: how much of a large reply its client has taken then shows (see
+ * {@link BodyBudget.replied}); written whole, it showed only once all of it was.
+ */
+export const REPLY_PIECE_BYTES = 256 * 1024;
+
+function send(res: ServerResponse, r: RawResponse): Sending {
+  const length = Buffer.byteLength(r.body);
+  res.writeHead(r.status, { ...r.headers, "content-length": length });
+  if (length <= REPLY_PIECE_BYTES) {
+    res.end(r.body);
+    return { unsent: () => res.socket?.writableLength ?? 0 };
+  }
+  const body = Buffer.from(r.body);
+  let written = 0;
+  const next = (error?: Error | null): void => {
+    if (error != null || res.destroyed) return;
+    if (written === body.length) {
+      res.end();
+      return;
+    }
+    const piece = body.subarray(written, written + REPLY_PIECE_BYTES);
+    res.write(piece, (e) => {
+      if (e == null) written += piece.length;
+      next(e);
+    });
+  };
+  next();
+  return { unsent: () => (res.destroyed ? 0 : body.length - written) };
 }
 
 /**
@@ -211,10 +243,11 @@ export const SHED_MIN_BYTES_PER_S = 16 * 1024;
 
 /**
  * How long the rest of a reply that the system's socket buffers did not take may wait for its client at
- * any pace before it is held to one: a client that reads takes some of it at once, and replies are made
- * much faster than bodies arrive (so that what they hold past the room is what a moment makes).
+ * any pace before it is held to one. Shorter than a body's: a client that reads takes some of it at
+ * once, and while the room is wanted, receives wait for what such replies hold (250 ms cut off
+ * replies that a loaded client was reading, in the tests).
  */
-export const SHED_REPLY_GRACE_MS = 250;
+export const SHED_REPLY_GRACE_MS = 1000;
 
 /** How often bodies are looked at for falling behind while requests wait for room. */
 const SHED_CHECK_MS = 100;
@@ -377,10 +410,9 @@ class BodyBudget {
    * system yet, given back once that is written (the response's "close") and held to a pace meanwhile,
    * its connection closed if it falls behind; nothing, at once, when the socket took it all.
    */
-  replied(res: ServerResponse): void {
-    const socket = res.socket;
-    const pending = socket?.writableLength ?? 0;
-    if (socket === null || pending === 0 || res.writableFinished) return this.release(res);
+  replied(res: ServerResponse, sending: Sending): void {
+    const pending = sending.unsent();
+    if (pending === 0 || res.writableFinished || res.destroyed) return this.release(res);
     this.#inFlight += pending - (this.#held.get(res) ?? 0);
     this.#held.set(res, pending);
     if (this.replyRoom !== undefined) {
@@ -391,7 +423,7 @@ class BodyBudget {
       bytes: pending,
       since: Date.now(),
       graceMs: SHED_REPLY_GRACE_MS,
-      moved: () => pending - socket.writableLength,
+      moved: () => pending - sending.unsent(),
       shed: () => {
         res.destroy();
         this.release(res);
@@ -917,8 +949,7 @@ async function handle(
   });
   // The body and what was made of it are done with: the share becomes what of the reply waits for a
   // client slow to read it.
-  send(res, response);
-  budget.replied(res);
+  budget.replied(res, send(res, response));
 }
 
 /**
