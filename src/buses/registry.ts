@@ -123,11 +123,17 @@ export class RuleRegistry {
     return this.buses.get(key(accountId, busName))?.bus;
   }
 
-  /** Adds or replaces a rule: it matches only while enabled and when it has an event pattern. */
-  setRule(rule: Rule): void {
+  /**
+   * Adds or replaces a rule: it matches only while enabled and when it has an event pattern, and not at
+   * all when `matching` is false (a stored rule whose pattern a newer limit refuses: its targets still
+   * get the events it matched before).
+   */
+  setRule(rule: Rule, matching = true): void {
     const b = this.bus(rule.accountId, rule.busName);
     const compiled =
-      rule.eventPattern === undefined ? undefined : compilePattern(rule.eventPattern, this.limits);
+      rule.eventPattern === undefined || !matching
+        ? undefined
+        : compilePattern(rule.eventPattern, this.limits);
     if (rule.state !== "DISABLED" && compiled !== undefined) b.matcher.add(rule.name, compiled);
     else b.matcher.remove(rule.name);
     this.count(rule.accountId, rule.busName, rule.name, compiled === undefined ? 0 : conditionsOf(compiled));

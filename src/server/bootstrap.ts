@@ -251,8 +251,10 @@ export interface RegistryLoadReport {
 }
 
 /**
- * Builds the rule registry from the store. Rules whose pattern no longer compiles are reported and
- * skipped. Broker targets stored with their secrets in plain text (before targets were sealed) are
+ * Builds the rule registry from the store. A rule whose pattern no longer compiles (a newer limit
+ * refuses it) is reported and kept without its pattern: it matches no new event, while its targets,
+ * kept too, still get the deliveries pending from before (skipped, its deliveries were dropped as
+ * of a deleted rule), and it can be mended with PutRule or deleted as any other. Broker targets stored with their secrets in plain text (before targets were sealed) are
  * stored again, sealed.
  */
 export async function loadRegistry(
@@ -269,7 +271,7 @@ export async function loadRegistry(
       registry.setRule(rule);
     } catch (e) {
       report.badRule(rule.arn, e);
-      continue;
+      registry.setRule(rule, false);
     }
     const stored = await store.listTargets(rule.accountId, rule.busName, rule.name);
     const plain = stored.filter(holdsPlainSecret);

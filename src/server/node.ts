@@ -188,7 +188,11 @@ async function startLocked(
   await ensureDefaults(store, config, root, log);
   const registry = new RuleRegistry(config.patternLimits, config.quotas);
   await loadRegistry(store, registry, secrets, {
-    badRule: (arn, e) => log.error({ rule: arn, err: e }, "rule pattern no longer compiles; rule skipped"),
+    badRule: (arn, e) =>
+      log.error(
+        { rule: arn, err: e },
+        "rule pattern no longer compiles: the rule matches no new event until PutRule gives it one that does (its pending deliveries go on)",
+      ),
     unopenableTarget: (arn, target, e) =>
       log.error(
         { rule: arn, target, err: e },

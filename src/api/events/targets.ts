@@ -269,6 +269,9 @@ const putTargets: Operation = async (ctx, input) => {
     const known = new Set(existing.map((t) => t.id));
     const added = good.filter((t) => !known.has(t.id)).map((t) => t.id);
     await dropDeliveriesOf(ctx, rule, added, true);
+    // Nor a signing secret: one left under its id was the earlier target's, whose receiver could
+    // otherwise sign what this one's receiver would take for Busbar's.
+    for (const id of added) await ctx.signingSecrets.remove(rule.arn, id);
     const sealed = good.map((t) => sealTarget(ctx.secrets, t));
     await ctx.store.putTargets(rule.accountId, rule.busName, rule.name, sealed);
     ctx.registry.setTargets(rule.accountId, rule.busName, rule.name, await ruleTargets(ctx, rule));
