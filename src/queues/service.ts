@@ -153,7 +153,7 @@ export interface QueueServiceOptions {
   readonly now?: () => number;
 }
 
-/** Default of {@link QueueServiceOptions.receiveRoomBytes}: a dozen receives of ten 1 MiB messages. */
+/** The room of a {@link QueueService} given none: a dozen receives of ten 1 MiB messages. */
 export const DEFAULT_RECEIVE_ROOM_BYTES = 128 * 1024 * 1024;
 
 const keyOf = (ref: QueueRef): string => `${ref.accountId}\u0000${ref.name}`;
@@ -692,7 +692,6 @@ export class QueueService {
       if (signal?.aborted === true) return [];
       // A queue deleted while this receive waited ends it (DeleteQueue wakes it): no messages will come.
       const current = await this.getQueue(queue);
-      const started = this.#now();
       const room = request.max * MAX_MESSAGE_BYTES;
       if (!this.#receiveRoom.take(room)) {
         signal ??= request.client?.signal();
@@ -702,6 +701,7 @@ export class QueueService {
           return [];
         }
       }
+      const started = this.#now();
       const visibility =
         request.visibilityTimeout ?? integerAttribute(current.attributes, "VisibilityTimeout");
       let got: readonly QueueMessage[];

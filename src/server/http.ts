@@ -278,9 +278,10 @@ interface Waiter {
  * The request bodies and replies a server holds, bounded by {@link HttpHandlers.maxBytesInFlight}: each
  * request's share is taken before its body is read (its declared length); once its reply is answered,
  * the share becomes what of the reply the socket has not handed to the system yet (nothing, mostly), given
- * back when that is written or the connection closes. Without it, clients that ask for large replies and
- * do not read them had the server hold every one: 500 connections of one ReceiveMessage of ten 250 KB
- * messages each took it to 3.2 GB.
+ * back when that is written or the connection closes. Without it, a client that asked for a reply larger
+ * than the system's socket buffers take (ten 1 MiB messages) and read none of it had the server hold the
+ * rest until its connection fell idle (120 s), and so, once the system's socket memory ran short, every
+ * such reply.
  * A request that does not fit, or comes while others wait, waits its turn, first come first served,
  * for up to {@link ADMISSION_WAIT_MS}; one alone is always taken, whatever its size. A request that
  * already holds a share and needs more (a chunked body, which takes its share as it arrives) goes
