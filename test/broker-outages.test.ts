@@ -10,6 +10,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
+import { createServer, type AddressInfo, type Server } from "node:net";
 import { DeliveryError } from "../src/delivery/index.js";
 import { createBrokerInvoker, type BrokerInvoker } from "../src/delivery/brokers/index.js";
 import { Redis } from "ioredis";
@@ -234,5 +235,77 @@ describe("a broker path gone silent", () => {
         await proxy.stop();
       }
     });
+  });
+});
+
+describe("a broker that floods its reply", () => {
+  /**
+   * A Redis that answers the handshake, then answers XADD with the header of a 2 GB string and sends
+   * 10 MB a second of it: a socket that never falls idle, whose reply never ends.
+   */
+  async function floodingRedis(): Promise<{
+    server: Server;
+    port: number;
+    open: () => number;
+    sent: () => number;
+  }> {
+    let open = 0;
+    let sent = 0;
+    const server = createServer((socket) => {
+      open += 1;
+      let flood: NodeJS.Timeout | undefined;
+      let buffer = "";
+      socket.on("error", () => undefined);
+      socket.on("close", () => {
+        open -= 1;
+        clearInterval(flood);
+      });
+      const answer = (command: string): void => {
+        if (command === "XADD" && flood === undefined) {
+          socket.write("$2000000000\r\n");
+          const chunk = Buffer.alloc(256 * 1024, 0x42);
+          flood = setInterval(() => {
+            for (let i = 0; i < 4; i += 1) socket.write(chunk);
+            sent += 4 * chunk.length;
+          }, 100);
+        } else if (command === "INFO") {
+          const info = "# Server\r\nredis_version:7.0.0\r\nloading:0\r\n";
+          socket.write(`$${info.length}\r\n${info}\r\n`);
+        } else if (command === "HELLO") socket.write("-ERR unknown command 'HELLO'\r\n");
+        else if (flood === undefined) socket.write("+OK\r\n");
+      };
+      // Commands are RESP arrays of bulk strings (`*N`, then `$len` and the bytes, N times).
+      socket.on("data", (data) => {
+        buffer += data.toString("latin1");
+        for (;;) {
+          const lines = buffer.split("\r\n");
+          const n = Number(lines[0]?.slice(1));
+          if (!(lines[0]?.startsWith("*") === true && lines.length > 2 * n + 1)) return;
+          answer((lines[2] ?? "").toUpperCase());
+          buffer = lines.slice(2 * n + 1).join("\r\n");
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return { server, port: (server.address() as AddressInfo).port, open: () => open, sent: () => sent };
+  }
+
+  it("drops the connection of an attempt past its deadline", TEST, async () => {
+    const fake = await floodingRedis();
+    const invoker = createBrokerInvoker({ timeoutMs: 1_000 });
+    try {
+      const error = await failure(invoke(invoker, `redis://127.0.0.1:${fake.port}/0?stream=${RUN}`));
+      assert.equal(error.code, "TIMEOUT", error.message);
+      // Closed within the close's own deadline (2 s): kept, it took in the flood for as long as it
+      // lasted (a review saw 1.4 GB in 25 s), its socket never idle enough to time out.
+      assert.ok(await eventually(() => fake.open() === 0, 4_000), "the connection was dropped");
+      assert.equal(invoker.stats().redis.open, 0);
+      const sent = fake.sent();
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(fake.sent(), sent, "no more is sent to it");
+    } finally {
+      await invoker.close();
+      fake.server.close();
+    }
   });
 });

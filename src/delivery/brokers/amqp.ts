@@ -114,12 +114,13 @@ export class AmqpPublisher implements BrokerPublisher<AmqpTarget> {
     this.#pool = new ConnectionPool(settings.idleTimeoutMs, connectTimeoutMs(settings));
   }
 
-  async publish(target: AmqpTarget, invocation: Invocation): Promise<void> {
+  async publish(target: AmqpTarget, invocation: Invocation, expired?: AbortSignal): Promise<void> {
     await this.#pool.use(
       target,
       (gone, abandoned) => this.#open(target, gone, abandoned),
       (connection) => this.#send(connection, target, invocation),
       invocation.wanted,
+      expired,
     );
   }
 

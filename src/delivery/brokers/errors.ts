@@ -54,14 +54,15 @@ export function describeCause(cause: unknown, secrets: readonly string[]): strin
 }
 
 /**
- * Runs `work` until it settles, `timeoutMs` passes (TIMEOUT) or `signal` aborts (ABORTED), whichever is
- * first. The work itself is not cancelled: its late result is dropped.
+ * Runs `work` until it settles, `timeoutMs` passes (TIMEOUT, after calling `expired`) or `signal` aborts
+ * (ABORTED), whichever is first. The work itself is not cancelled: its late result is dropped.
  */
 export async function withDeadline<T>(
   work: Promise<T>,
   signal: AbortSignal,
   timeoutMs: number,
   what: string,
+  expired?: () => void,
 ): Promise<T> {
   if (signal.aborted) {
     work.catch(() => undefined);
@@ -70,10 +71,10 @@ export async function withDeadline<T>(
   let timer: NodeJS.Timeout | undefined;
   let unsubscribe: (() => void) | undefined;
   const stop = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(brokerError("TIMEOUT", `${what}: no acknowledgement within ${timeoutMs} ms`, true)),
-      timeoutMs,
-    );
+    timer = setTimeout(() => {
+      reject(brokerError("TIMEOUT", `${what}: no acknowledgement within ${timeoutMs} ms`, true));
+      expired?.();
+    }, timeoutMs);
     unsubscribe = onAbort(signal, () =>
       reject(brokerError("ABORTED", `${what}: aborted`, true, signal.reason)),
     );

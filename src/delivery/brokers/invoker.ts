@@ -73,8 +73,15 @@ export function createBrokerInvoker(options: BrokerInvokerOptions = {}): BrokerI
     async invoke(invocation: Invocation, signal: AbortSignal): Promise<void> {
       const target = targets.get(invocation.target.arn);
       if (closed) throw brokerError("ABORTED", `publish to ${target.display}: the invoker is closed`, true);
-      const work = publish(publishers, target, invocation);
-      await withDeadline(work, signal, settings.timeoutMs, `${target.kind} publish to ${target.display}`);
+      const expiry = new AbortController();
+      const work = publish(publishers, target, invocation, expiry.signal);
+      await withDeadline(
+        work,
+        signal,
+        settings.timeoutMs,
+        `${target.kind} publish to ${target.display}`,
+        () => expiry.abort(),
+      );
     },
     stats(): BrokerInvokerStats {
       return {
@@ -100,16 +107,17 @@ function publish(
   },
   target: BrokerTarget,
   invocation: Invocation,
+  expired: AbortSignal,
 ): Promise<void> {
   switch (target.kind) {
     case "nats":
-      return publishers.nats.publish(target, invocation);
+      return publishers.nats.publish(target, invocation, expired);
     case "amqp":
-      return publishers.amqp.publish(target, invocation);
+      return publishers.amqp.publish(target, invocation, expired);
     case "mqtt":
-      return publishers.mqtt.publish(target, invocation);
+      return publishers.mqtt.publish(target, invocation, expired);
     case "redis":
-      return publishers.redis.publish(target, invocation);
+      return publishers.redis.publish(target, invocation, expired);
   }
 }
 

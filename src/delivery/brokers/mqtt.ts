@@ -81,12 +81,13 @@ export class MqttPublisher implements BrokerPublisher<MqttTarget> {
     this.#pool = new ConnectionPool(settings.idleTimeoutMs, connectTimeoutMs(settings));
   }
 
-  async publish(target: MqttTarget, invocation: Invocation): Promise<void> {
+  async publish(target: MqttTarget, invocation: Invocation, expired?: AbortSignal): Promise<void> {
     await this.#pool.use(
       target,
       (gone, abandoned) => this.#open(target, gone, abandoned),
       (connection) => send(connection, target, invocation),
       invocation.wanted,
+      expired,
     );
   }
 

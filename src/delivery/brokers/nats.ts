@@ -58,13 +58,14 @@ export class NatsPublisher implements BrokerPublisher<NatsTarget> {
     this.#pool = new ConnectionPool(settings.idleTimeoutMs, connectTimeoutMs(settings));
   }
 
-  async publish(target: NatsTarget, invocation: Invocation): Promise<void> {
+  async publish(target: NatsTarget, invocation: Invocation, expired?: AbortSignal): Promise<void> {
     try {
       await this.#pool.use(
         target,
         (gone, abandoned) => this.#open(target, gone, abandoned),
         (handle) => send(handle, target, invocation, this.#settings.timeoutMs),
         invocation.wanted,
+        expired,
       );
     } catch (error) {
       throw classify(error, target, invocation, this.#settings);

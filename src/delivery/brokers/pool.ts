@@ -52,6 +52,8 @@ interface Entry<C> {
   readonly abandon: () => void;
   inFlight: number;
   lastUsed: number;
+  /** Dropped for an attempt past its deadline (see {@link ConnectionPool.use}). */
+  dropped: boolean;
 }
 
 /** A pool of connections of one broker kind. */
@@ -72,24 +74,42 @@ export class ConnectionPool<C extends PooledConnection> {
     this.#connectTimeoutMs = connectTimeoutMs;
   }
 
-  /** Runs `work` on the connection pooled for `target`, opening it with `open` if there is none. */
+  /**
+   * Runs `work` on the connection pooled for `target`, opening it with `open` if there is none. When
+   * `expired` aborts while the work runs on the connection (the attempt's deadline passed without the
+   * broker's acknowledgement), the connection is dropped: the pool forgets it and closes it, failing
+   * whatever else waits on it. Kept, a broker that never acknowledges, stops reading, or floods its
+   * replies held everything sent on it (MQTT publishes awaiting PUBACK, AMQP publishes while blocked, a
+   * Redis reply of gigabytes) for as long as events came.
+   */
   async use<T>(
     target: PoolTarget,
     open: Opener<C>,
     work: (connection: C) => Promise<T>,
     wanted?: () => boolean,
+    expired?: AbortSignal,
   ): Promise<T> {
     if (this.#closed) throw brokerError("ABORTED", "the broker invoker is closed", true);
     const entry = this.#entries.get(target.poolKey) ?? this.#open(target, open);
     entry.inFlight += 1;
+    const drop = (): void => {
+      if (entry.dropped) return;
+      entry.dropped = true;
+      if (this.#entries.get(target.poolKey) === entry) this.#entries.delete(target.poolKey);
+      void closeEntry(entry);
+    };
     try {
       const connection = await entry.connection;
       // Its target was removed while the connection was being made: nothing is published.
       if (wanted !== undefined && !wanted()) {
         throw targetRemoved("the publish");
       }
+      if (expired?.aborted === true)
+        throw brokerError("TIMEOUT", `publish to ${target.display}: past its deadline`, true);
+      expired?.addEventListener("abort", drop, { once: true });
       return await work(connection);
     } finally {
+      expired?.removeEventListener("abort", drop);
       entry.inFlight -= 1;
       entry.lastUsed = Date.now();
     }
@@ -164,6 +184,7 @@ export class ConnectionPool<C extends PooledConnection> {
         abandon(brokerError("ABORTED", `connect to ${target.display}: the broker invoker is closing`, true)),
       inFlight: 0,
       lastUsed: Date.now(),
+      dropped: false,
     };
     this.#entries.set(key, entry);
     connection.catch(forget);

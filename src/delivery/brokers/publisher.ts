@@ -22,9 +22,11 @@ export interface PublisherSettings {
 export interface BrokerPublisher<T extends BrokerTarget> {
   /**
    * Publishes `invocation.payload` to `target`; resolves once the broker acknowledged it.
+   * @param expired aborts when the attempt's deadline has passed: its connection is then dropped
+   *   (see {@link ConnectionPool.use}).
    * @throws {DeliveryError} classified (the caller adds the deadline).
    */
-  publish(target: T, invocation: Invocation): Promise<void>;
+  publish(target: T, invocation: Invocation, expired?: AbortSignal): Promise<void>;
   /** Counters of the connection pool. */
   stats(): PoolStats;
   /** Closes every pooled connection. */

@@ -54,7 +54,7 @@ export class RedisPublisher implements BrokerPublisher<RedisTarget> {
     this.#pool = new ConnectionPool(settings.idleTimeoutMs, connectTimeoutMs(settings));
   }
 
-  async publish(target: RedisTarget, invocation: Invocation): Promise<void> {
+  async publish(target: RedisTarget, invocation: Invocation, expired?: AbortSignal): Promise<void> {
     await this.#pool.use(
       target,
       (gone, abandoned) => this.#open(target, gone, abandoned),
@@ -77,6 +77,7 @@ export class RedisPublisher implements BrokerPublisher<RedisTarget> {
         }
       },
       invocation.wanted,
+      expired,
     );
   }
 
