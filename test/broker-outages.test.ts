@@ -308,4 +308,33 @@ describe("a broker that floods its reply", () => {
       fake.server.close();
     }
   });
+
+  it("gives up a NATS connect whose server sends more than 64 KiB without its INFO line", TEST, async () => {
+    let closedAt = 0;
+    const server = createServer((socket) => {
+      socket.on("error", () => undefined);
+      const chunk = Buffer.alloc(64 * 1024, 0x41);
+      const flood = setInterval(() => socket.write(chunk), 20);
+      socket.on("close", () => {
+        clearInterval(flood);
+        closedAt = Date.now();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as AddressInfo).port;
+    const invoker = createBrokerInvoker({ timeoutMs: 5_000 });
+    try {
+      const started = Date.now();
+      const error = await failure(invoke(invoker, `nats://127.0.0.1:${port}/${RUN}.subject`));
+      const failedAt = Date.now();
+      assert.equal(error.retryable, true, error.message);
+      // At its second chunk, not at the attempt's deadline (5 s): the client library's wait for INFO
+      // costs the square of what it received.
+      assert.ok(failedAt - started < 2_000, `failed after ${failedAt - started} ms (${error.message})`);
+      assert.ok(await eventually(() => closedAt > 0, 1_000), "its socket was closed");
+    } finally {
+      await invoker.close();
+      server.close();
+    }
+  });
 });
