@@ -58,7 +58,7 @@ export function natsConnector(core: Core, transport: typeof NodeTransportModule)
      * held another account's webhook deliveries at p50 409 ms, max 1.8 s, in a review).
      */
     override peekInfo(): ReturnType<InstanceType<typeof transport.NodeTransport>["peekInfo"]> {
-      const socket = this.socket as Socket;
+      const socket = this.socket;
       let seen = 0;
       const guard = (chunk: Buffer): void => {
         seen += chunk.length;
