@@ -3,7 +3,7 @@
  * store goes on in the background. It used to keep the port closed until the walk ended: with healthy
  * targets, until most of the backlog was delivered (here ~2,000 of 6,000; 100,000 took 8.6 s).
  */
-import { createServer } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -19,18 +19,24 @@ import { callAwsJson, eventBridgeClient, removeDataDir, startBusbar, TEST_ROOT }
 
 const EVENTS = 6_000;
 
+/** A loopback webhook receiver that answers 200 and counts the requests it got. */
+async function countingReceiver(): Promise<{ receiver: Server; url: string; received: () => number }> {
+  let received = 0;
+  const receiver = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      received++;
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  return { receiver, url, received: () => received };
+}
+
 describe("start-up with pending deliveries", () => {
   it("listens while the backlog is walked in and delivered, and delivers all of it", async () => {
-    let received = 0;
-    const receiver = createServer((req, res) => {
-      req.resume();
-      req.on("end", () => {
-        received++;
-        res.end();
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    const { receiver, url, received } = await countingReceiver();
     const env = { BUSBAR_ALLOW_TARGET_NETWORKS: "127.0.0.0/8" };
     const first = await startBusbar({ env: { ...env, BUSBAR_DELIVERY: "off" } });
     try {
@@ -50,11 +56,11 @@ describe("start-up with pending deliveries", () => {
 
       const second = await startBusbar({ dataDir: first.dataDir, env });
       try {
-        const atListen = received;
+        const atListen = received();
         assert.ok(atListen < 500, `${atListen} of ${EVENTS} delivered before the server listened`);
         const deadline = Date.now() + 60_000;
-        while (received < EVENTS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-        assert.equal(received, EVENTS, "every pending delivery delivered");
+        while (received() < EVENTS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        assert.equal(received(), EVENTS, "every pending delivery delivered");
         assert.match(second.output(), /start-up walk of the pending deliveries done/);
       } finally {
         await second.stop();
@@ -67,16 +73,7 @@ describe("start-up with pending deliveries", () => {
   });
 
   it("delivers what a stored rule that a newer limit refuses had matched, and matches nothing new with it", async () => {
-    let received = 0;
-    const receiver = createServer((req, res) => {
-      req.resume();
-      req.on("end", () => {
-        received++;
-        res.end();
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    const { receiver, url, received } = await countingReceiver();
     const env = { BUSBAR_ALLOW_TARGET_NETWORKS: "127.0.0.0/8" };
     const put = async (eb: ReturnType<typeof eventBridgeClient>): Promise<void> => {
       const r = await eb.send(
@@ -104,22 +101,22 @@ describe("start-up with pending deliveries", () => {
       const again = eventBridgeClient(second.url);
       try {
         const deadline = Date.now() + 20_000;
-        while (received < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-        assert.equal(received, 5, "the deliveries pending from before were made");
+        while (received() < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        assert.equal(received(), 5, "the deliveries pending from before were made");
         assert.match(
           second.output(),
           /"rule":"arn:aws:events:[^"]*:rule\/old".*rule pattern no longer compiles/,
         );
         await put(again);
         await new Promise((r) => setTimeout(r, 1000));
-        assert.equal(received, 5, "no new event matched it");
+        assert.equal(received(), 5, "no new event matched it");
         const rule = await again.send(new DescribeRuleCommand({ Name: "old" }));
         assert.equal(rule.EventPattern, pattern);
         // Mended, it matches again.
         await again.send(new PutRuleCommand({ Name: "old", EventPattern: '{"source":["s"]}' }));
         await put(again);
-        while (received < 10 && Date.now() < deadline + 10_000) await new Promise((r) => setTimeout(r, 50));
-        assert.equal(received, 10);
+        while (received() < 10 && Date.now() < deadline + 10_000) await new Promise((r) => setTimeout(r, 50));
+        assert.equal(received(), 10);
       } finally {
         again.destroy();
         await second.stop();
