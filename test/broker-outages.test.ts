@@ -10,7 +10,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { createServer, type AddressInfo, type Server } from "node:net";
+import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { DeliveryError } from "../src/delivery/index.js";
 import { createBrokerInvoker, type BrokerInvoker } from "../src/delivery/brokers/index.js";
 import { Redis } from "ioredis";
@@ -238,10 +238,46 @@ describe("a broker path gone silent", () => {
   });
 });
 
+/**
+ * A fake Redis: answers the handshake (INFO; HELLO refused, as Redis 5 does) and gives every other
+ * command to `answer` with its socket. Commands are RESP arrays of bulk strings (`*N`, then `$len` and
+ * the bytes, N times). `open` counts its connections.
+ */
+async function fakeRedis(
+  answer: (command: string, socket: Socket) => void,
+): Promise<{ server: Server; port: number; open: () => number }> {
+  let open = 0;
+  const server = createServer((socket) => {
+    open += 1;
+    let buffer = "";
+    socket.on("error", () => undefined);
+    socket.on("close", () => {
+      open -= 1;
+    });
+    socket.on("data", (data) => {
+      buffer += data.toString("latin1");
+      for (;;) {
+        const lines = buffer.split("\r\n");
+        const n = Number(lines[0]?.slice(1));
+        if (!(lines[0]?.startsWith("*") === true && lines.length > 2 * n + 1)) return;
+        const command = (lines[2] ?? "").toUpperCase();
+        buffer = lines.slice(2 * n + 1).join("\r\n");
+        if (command === "INFO") {
+          const info = "# Server\r\nredis_version:7.0.0\r\nloading:0\r\n";
+          socket.write(`$${info.length}\r\n${info}\r\n`);
+        } else if (command === "HELLO") socket.write("-ERR unknown command 'HELLO'\r\n");
+        else answer(command, socket);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { server, port: (server.address() as AddressInfo).port, open: () => open };
+}
+
 describe("a broker that floods its reply", () => {
   /**
-   * A Redis that answers the handshake, then answers XADD with the header of a 2 GB string and sends
-   * 10 MB a second of it: a socket that never falls idle, whose reply never ends.
+   * A Redis that answers XADD with the header of a 2 GB string and sends 10 MB a second of it: a
+   * socket that never falls idle, whose reply never ends.
    */
   async function floodingRedis(): Promise<{
     server: Server;
@@ -249,45 +285,21 @@ describe("a broker that floods its reply", () => {
     open: () => number;
     sent: () => number;
   }> {
-    let open = 0;
     let sent = 0;
-    const server = createServer((socket) => {
-      open += 1;
-      let flood: NodeJS.Timeout | undefined;
-      let buffer = "";
-      socket.on("error", () => undefined);
-      socket.on("close", () => {
-        open -= 1;
-        clearInterval(flood);
-      });
-      const answer = (command: string): void => {
-        if (command === "XADD" && flood === undefined) {
-          socket.write("$2000000000\r\n");
-          const chunk = Buffer.alloc(256 * 1024, 0x42);
-          flood = setInterval(() => {
-            for (let i = 0; i < 4; i += 1) socket.write(chunk);
-            sent += 4 * chunk.length;
-          }, 100);
-        } else if (command === "INFO") {
-          const info = "# Server\r\nredis_version:7.0.0\r\nloading:0\r\n";
-          socket.write(`$${info.length}\r\n${info}\r\n`);
-        } else if (command === "HELLO") socket.write("-ERR unknown command 'HELLO'\r\n");
-        else if (flood === undefined) socket.write("+OK\r\n");
-      };
-      // Commands are RESP arrays of bulk strings (`*N`, then `$len` and the bytes, N times).
-      socket.on("data", (data) => {
-        buffer += data.toString("latin1");
-        for (;;) {
-          const lines = buffer.split("\r\n");
-          const n = Number(lines[0]?.slice(1));
-          if (!(lines[0]?.startsWith("*") === true && lines.length > 2 * n + 1)) return;
-          answer((lines[2] ?? "").toUpperCase());
-          buffer = lines.slice(2 * n + 1).join("\r\n");
-        }
-      });
+    const fake = await fakeRedis((command, socket) => {
+      if (command !== "XADD") {
+        socket.write("+OK\r\n");
+        return;
+      }
+      socket.write("$2000000000\r\n");
+      const chunk = Buffer.alloc(256 * 1024, 0x42);
+      const flood = setInterval(() => {
+        for (let i = 0; i < 4; i += 1) socket.write(chunk);
+        sent += 4 * chunk.length;
+      }, 100);
+      socket.on("close", () => clearInterval(flood));
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    return { server, port: (server.address() as AddressInfo).port, open: () => open, sent: () => sent };
+    return { ...fake, sent: () => sent };
   }
 
   it("drops the connection of an attempt past its deadline", TEST, async () => {
@@ -337,4 +349,55 @@ describe("a broker that floods its reply", () => {
       server.close();
     }
   });
+});
+
+describe("a Redis at its maxclients", () => {
+  // Redis answers a connection past `maxclients` with this error to its first command, then closes it.
+  for (const [command, db] of [
+    ["XADD", 0],
+    ["SELECT", 1],
+  ] as const) {
+    it(`retries when ${command} is answered with "max number of clients reached"`, TEST, async () => {
+      const fake = await fakeRedis((received, socket) => {
+        if (received === command) socket.end("-ERR max number of clients reached\r\n");
+        else socket.write("+OK\r\n");
+      });
+      const invoker = createBrokerInvoker({ timeoutMs: 2_000 });
+      try {
+        const error = await failure(invoke(invoker, `redis://127.0.0.1:${fake.port}/${db}?stream=${RUN}`));
+        assert.match(error.message, /max number of clients reached/);
+        assert.equal(error.retryable, true, error.message);
+      } finally {
+        await invoker.close();
+        fake.server.close();
+      }
+    });
+  }
+
+  it(
+    "leaves other generic errors final, and drops a connection whose server stays open after QUIT",
+    TEST,
+    async () => {
+      const fake = await fakeRedis((received, socket) =>
+        socket.write(
+          received === "XADD" ? "-ERR Invalid stream ID specified as stream command argument\r\n" : "+OK\r\n",
+        ),
+      );
+      const invoker = createBrokerInvoker({ timeoutMs: 2_000 });
+      try {
+        const error = await failure(invoke(invoker, `redis://127.0.0.1:${fake.port}/0?stream=${RUN}`));
+        assert.equal(error.retryable, false, error.message);
+        // The connection stays pooled; closing it sends QUIT, which this server answers and stays open.
+        assert.equal(fake.open(), 1);
+        await invoker.close();
+        assert.ok(
+          await eventually(() => fake.open() === 0, 2_000),
+          "the closed connection's socket was dropped",
+        );
+      } finally {
+        await invoker.close();
+        fake.server.close();
+      }
+    },
+  );
 });

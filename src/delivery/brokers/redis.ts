@@ -26,15 +26,23 @@ const ioredis = onFirstUse(() => import("ioredis"));
 const REFUSED = new Set(["NOAUTH", "WRONGPASS", "NOPERM"]);
 /** Reply error codes no retry can fix: the key holds another type, or the command is malformed. */
 const FINAL = new Set(["WRONGTYPE", "ERR"]);
+/**
+ * The one generic `ERR` that time fixes: a server at its `maxclients` answers a new connection's first
+ * command with it (then closes the connection), whichever command that is.
+ */
+const MAX_CLIENTS = /^ERR max number of clients reached/i;
 
 /** One Redis connection, on its database. */
 class RedisConnection {
   constructor(readonly client: Redis) {}
 
+  /** QUIT, then drop the socket: a server that answers QUIT but keeps the connection open holds no socket. */
   async close(): Promise<void> {
     try {
       await this.client.quit();
     } catch {
+      // Dropped below.
+    } finally {
       this.client.disconnect();
     }
   }
@@ -152,6 +160,8 @@ function classify(error: unknown, target: RedisTarget, command: string): Error {
   const detail = describeCause(error, target.secrets);
   if (error instanceof Error && error.name === "ReplyError") {
     const code = /^[A-Z]+/.exec(error.message)?.[0] ?? "ERR";
+    if (MAX_CLIENTS.test(error.message))
+      return brokerError("CONNECTION_FAILED", `${what}: ${detail}`, true, error);
     if (REFUSED.has(code)) return brokerError("NO_PERMISSIONS", `${what}: ${detail}`, false, error);
     if (command.startsWith("SELECT"))
       return brokerError("INVALID_PARAMETER", `${what}: ${detail}`, false, error);
