@@ -465,6 +465,57 @@ describe("rules and targets", () => {
       "ResourceNotFoundException",
     );
   });
+
+  it("keeps one tag set per resource, whichever spelling of its ARN names it", async () => {
+    const { RuleArn } = await eb.send(new PutRuleCommand({ Name: "spelled", EventPattern: pattern }));
+    const longForm = `arn:aws:events:us-east-1:${ACCOUNT}:rule/default/spelled`;
+    const tags = (arn: string) => eb.send(new ListTagsForResourceCommand({ ResourceARN: arn }));
+    await eb.send(new TagResourceCommand({ ResourceARN: longForm, Tags: [{ Key: "k", Value: "v" }] }));
+    assert.deepEqual((await tags(RuleArn ?? "")).Tags, [{ Key: "k", Value: "v" }]);
+    assert.deepEqual((await tags(longForm)).Tags, [{ Key: "k", Value: "v" }]);
+    // The 50 tags' limit counts them all.
+    const many = Array.from({ length: 50 }, (_, i) => ({ Key: `t${i}`, Value: "x" }));
+    await rejects(
+      eb.send(new TagResourceCommand({ ResourceARN: RuleArn, Tags: many })),
+      "LimitExceededException",
+    );
+    // They go with the rule: a rule made again under its name has none, under either spelling.
+    await eb.send(new DeleteRuleCommand({ Name: "spelled" }));
+    await eb.send(new PutRuleCommand({ Name: "spelled", EventPattern: pattern }));
+    assert.deepEqual((await tags(longForm)).Tags, []);
+    // Another partition's ARN names no resource of this endpoint.
+    for (const arn of [
+      `arn:aws-cn:events:us-east-1:${ACCOUNT}:rule/spelled`,
+      `arn:aws-us-gov:events:us-east-1:${ACCOUNT}:event-bus/default`,
+    ]) {
+      await rejects(
+        eb.send(new TagResourceCommand({ ResourceARN: arn, Tags: [{ Key: "k", Value: "v" }] })),
+        "ResourceNotFoundException",
+        /partition aws-(cn|us-gov); this endpoint serves aws/,
+      );
+    }
+    // A connection's ARN is refused as no bus or rule, by name.
+    await rejects(
+      tags(`arn:aws:events:us-east-1:${ACCOUNT}:connection/c/0123`),
+      "ResourceNotFoundException",
+      /only event buses and rules have tags/,
+    );
+  });
+
+  it("refuses a Force that is not a boolean", async () => {
+    await eb.send(new PutRuleCommand({ Name: "forced", EventPattern: pattern }));
+    for (const [operation, input] of [
+      ["AWSEvents.DeleteRule", { Name: "forced", Force: "true" }],
+      ["AWSEvents.DeleteRule", { Name: "forced", Force: 1 }],
+      ["AWSEvents.RemoveTargets", { Rule: "forced", Ids: ["t"], Force: "yes" }],
+    ] as const) {
+      const r = await callAwsJson(server.url, operation, input, TEST_ROOT);
+      assert.equal(r.status, 400, JSON.stringify(input));
+      assert.equal(r.body.__type, "SerializationException");
+      assert.match(String(r.body.message), /Force must be a boolean/);
+    }
+    assert.ok((await eb.send(new DescribeRuleCommand({ Name: "forced" }))).Arn, "the rule is still there");
+  });
 });
 
 describe("PutEvents", () => {
@@ -543,6 +594,54 @@ describe("PutEvents", () => {
       assert.ok(r.Entries?.[1]?.EventId, bus);
     }
   });
+  it("fails only the entry whose Time lies outside the years 0000 to 9999, or whose Detail is no JSON object", async () => {
+    const entry = (more: object) => ({ Source: "s", DetailType: "d", Detail: "{}", ...more });
+    const r = await callAwsJson(
+      server.url,
+      "AWSEvents.PutEvents",
+      {
+        Entries: [
+          entry({}),
+          entry({ Time: 1e13 }),
+          entry({ Time: "+010000-01-01T00:00:00Z" }),
+          entry({ Time: -62167219201 }),
+          entry({ Time: 253402300799 }),
+          entry({ Time: -62167219200 }),
+          entry({ Detail: 5 }),
+          entry({ Detail: "[1]" }),
+          entry({ Detail: '{"a":1} x' }),
+        ],
+      },
+      TEST_ROOT,
+    );
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const results = r.body.Entries as { EventId?: string; ErrorCode?: string; ErrorMessage?: string }[];
+    assert.deepEqual(
+      results.map((e) => e.ErrorCode ?? "ok"),
+      [
+        "ok",
+        "InvalidArgument",
+        "InvalidArgument",
+        "InvalidArgument",
+        "ok",
+        "ok",
+        "InvalidArgument",
+        "MalformedDetail",
+        "MalformedDetail",
+      ],
+    );
+    assert.match(results[1]?.ErrorMessage ?? "", /Time must be a timestamp in the years 0000 to 9999/);
+    assert.match(results[6]?.ErrorMessage ?? "", /Detail must be a string/);
+    assert.match(results[7]?.ErrorMessage ?? "", /must be a JSON object/);
+    assert.match(results[8]?.ErrorMessage ?? "", /text after the object at position 8/);
+    const deep = await eb.send(
+      new PutEventsCommand({ Entries: [entry({ Detail: '{"a":'.repeat(1500) + "1" + "}".repeat(1500) })] }),
+    );
+    assert.match(
+      deep.Entries?.[0]?.ErrorMessage ?? "",
+      /Detail is malformed: Nesting deeper than 1000 levels/,
+    );
+  });
   it("refuses a bus ARN of another region, in PutEvents entry by entry and in the control plane", async () => {
     const elsewhere = `arn:aws:events:eu-west-1:${ACCOUNT}:event-bus/default`;
     const r = await eb.send(
@@ -559,6 +658,21 @@ describe("PutEvents", () => {
       eb.send(new DescribeEventBusCommand({ Name: elsewhere })),
       "ValidationException",
       /this endpoint serves us-east-1/,
+    );
+    // Nor does another partition's ARN name a bus of this endpoint.
+    const otherPartition = `arn:aws-cn:events:us-east-1:${ACCOUNT}:event-bus/default`;
+    const p = await eb.send(
+      new PutEventsCommand({
+        Entries: [{ Source: "s", DetailType: "d", Detail: "{}", EventBusName: otherPartition }],
+      }),
+    );
+    assert.match(p.Entries?.[0]?.ErrorMessage ?? "", /partition aws-cn; this endpoint serves aws/);
+    await rejects(
+      eb.send(
+        new PutRuleCommand({ Name: "r-cn", EventPattern: '{"source":["s"]}', EventBusName: otherPartition }),
+      ),
+      "ValidationException",
+      /partition aws-cn/,
     );
     await rejects(
       eb.send(

@@ -5,8 +5,8 @@
  * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html
  * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html
  */
-import { DEFAULT_BUS, parseArn, type RuleMatch, type RuleRegistry } from "../buses/index.js";
-import { InvalidEventJsonError, MatchLimitExceededError, isJsonObject } from "../patterns/index.js";
+import { DEFAULT_BUS, elsewhere, parseArn, type RuleMatch, type RuleRegistry } from "../buses/index.js";
+import { InvalidEventJsonError, MatchLimitExceededError, notJsonObject } from "../patterns/index.js";
 import type { EventBus, IngestRecord, PendingDelivery, StoredEvent } from "../store/index.js";
 import type { GroupCommitter } from "./group-commit.js";
 import { uuidv7 } from "./ids.js";
@@ -71,15 +71,20 @@ function formatTime(ms: number): string {
   return lastTime;
 }
 
-/** Reads an entry's Time: epoch seconds (the JSON protocol's timestamps) or an ISO string. */
+/** The first millisecond of year 0000 and the last of year 9999: the times RFC 3339 can write. */
+const EARLIEST_TIME_MS = Date.parse("0000-01-01T00:00:00.000Z");
+const LATEST_TIME_MS = Date.parse("9999-12-31T23:59:59.999Z");
+
+/**
+ * Reads an entry's Time: epoch seconds (the JSON protocol's timestamps) or an ISO string, within the
+ * years 0000-9999 (an event's `time` is RFC 3339, whose years have four digits).
+ */
 function entryTime(v: unknown, now: number): number | undefined {
   if (v === undefined || v === null) return now;
-  if (typeof v === "number" && Number.isFinite(v)) return v * 1000;
-  if (typeof v === "string") {
-    const t = Date.parse(v);
-    if (!Number.isNaN(t)) return t;
-  }
-  return undefined;
+  let t = Number.NaN;
+  if (typeof v === "number") t = v * 1000;
+  else if (typeof v === "string") t = Date.parse(v);
+  return t >= EARLIEST_TIME_MS && t <= LATEST_TIME_MS ? t : undefined;
 }
 
 /**
@@ -97,8 +102,8 @@ export function busOf(
   if (v.startsWith("arn:")) {
     const arn = parseArn(v);
     if (arn === undefined || arn.kind !== "event-bus") return `${v} is not an event bus ARN`;
-    if (arn.region !== region)
-      return `${v} is an event bus of region ${arn.region}; this endpoint serves ${region}`;
+    const away = elsewhere(arn, region);
+    if (away !== undefined) return `${v} is an event bus of ${away}`;
     return { accountId: arn.accountId, name: arn.busName };
   }
   if (!/^[/.\-_A-Za-z0-9]{1,256}$/.test(v)) return `${v} is not a valid event bus name`;
@@ -228,10 +233,14 @@ function acceptEntry(
     return fail(invalid("DetailType", "DetailType is a required argument."));
   }
   if (detailType.length > 128) return fail(invalid("DetailType", "DetailType exceeds 128 characters."));
-  if (typeof detail !== "string" || detail.length === 0)
+  if (detail === undefined || detail === null || detail === "")
     return fail(invalid("Detail", "Detail is a required argument."));
+  if (typeof detail !== "string")
+    return fail(invalid("Detail", "Detail must be a string: the text of a JSON object."));
   // Checked without being parsed into objects: it goes into the envelope as given.
-  if (!isJsonObject(detail)) return fail(entryError("MalformedDetail", "Detail is malformed."));
+  const malformed = notJsonObject(detail);
+  if (malformed !== undefined)
+    return fail(entryError("MalformedDetail", `Detail is malformed: ${malformed}.`));
   if (resources !== undefined && resources !== null) {
     if (!Array.isArray(resources) || resources.length > 100) {
       return fail(invalid("Resources", "Resources must be a list of at most 100 strings."));
@@ -248,7 +257,7 @@ function acceptEntry(
     return fail(invalid("TraceHeader", "TraceHeader must be 1 to 500 characters."));
   }
   const time = entryTime(e.Time, now);
-  if (time === undefined) return fail(invalid("Time", "Time must be a timestamp."));
+  if (time === undefined) return fail(invalid("Time", "Time must be a timestamp in the years 0000 to 9999."));
   const target = busOf(e.EventBusName, ctx.accountId, ctx.region);
   if (typeof target === "string") return fail(invalid("EventBusName", target));
   const bus = ctx.registry.getBus(target.accountId, target.name);
@@ -271,12 +280,14 @@ function acceptEntry(
     `"resources":${JSON.stringify(resources ?? [])},"detail":${detail}}`;
   let matches;
   try {
-    // The envelope is valid JSON: its parts were checked above, Detail with isJsonObject.
+    // The envelope is valid JSON: its parts were checked above, Detail with notJsonObject.
     matches = ctx.registry.match(bus.accountId, bus.name, json, true);
   } catch (e) {
-    // The envelope nests Detail one level deeper than isJsonObject counted: it may now be too deep.
+    // The envelope nests Detail one level deeper than notJsonObject counted: it may now be too deep.
     if (e instanceof InvalidEventJsonError)
-      return fail(entryError("MalformedDetail", "Detail is malformed."));
+      return fail(
+        entryError("MalformedDetail", `Detail is malformed: ${e.reason} (in the event, one level deeper).`),
+      );
     // Refused rather than accepted unmatched: the producer learns it, and nothing is lost silently.
     if (e instanceof MatchLimitExceededError) return fail(entryError("InvalidArgument", e.message));
     throw e;

@@ -89,16 +89,21 @@ export class EventScanner {
    * is then placed verbatim in the event's envelope.
    */
   isObject(text: string): boolean {
+    return this.notObject(text) === undefined;
+  }
+
+  /** Why `text` is not one JSON object (what is wrong, and where); undefined when it is one. */
+  notObject(text: string): string | undefined {
     this.s = text;
     this.i = 0;
     this.trusted = false;
     try {
-      if (this.ws() !== 123 /* { */) return false;
+      if (this.ws() !== 123 /* { */) return "it must be a JSON object";
       this.skip();
       this.ws();
-      return this.i === text.length;
+      return this.i === text.length ? undefined : `text after the object at position ${this.i}`;
     } catch (e) {
-      if (e instanceof InvalidEventJsonError) return false;
+      if (e instanceof InvalidEventJsonError) return `${e.reason} at position ${e.position}`;
       throw e;
     } finally {
       this.s = "";

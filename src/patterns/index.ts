@@ -29,6 +29,11 @@ export function isJsonObject(text: string): boolean {
   return objectChecker.isObject(text);
 }
 
+/** Why `text` is not one JSON object within the nesting limit (undefined when it is one). */
+export function notJsonObject(text: string): string | undefined {
+  return objectChecker.notObject(text);
+}
+
 /** The field conditions a compiled pattern holds over all its `$or` combinations (what it costs a matcher). */
 export function conditionsOf(compiled: CompiledPattern): number {
   return compiled.subPatterns.reduce((n, sub) => n + sub.length, 0);

@@ -3,7 +3,7 @@
  * DeleteEventBus.
  * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_CreateEventBus.html
  */
-import { busArn, DEFAULT_BUS, parseArn } from "../../buses/index.js";
+import { busArn, DEFAULT_BUS, elsewhere, parseArn } from "../../buses/index.js";
 import { isWebhookArn } from "../../delivery/index.js";
 import type { EventBus } from "../../store/index.js";
 import { ApiError } from "../errors.js";
@@ -34,10 +34,11 @@ export function resolveBusName(
         `Parameter EventBusName is not valid. Reason: ${nameOrArn} is not an event bus ARN.`,
       );
     }
-    if (arn.region !== ctx.region) {
+    const away = elsewhere(arn, ctx.region);
+    if (away !== undefined) {
       throw new ApiError(
         "ValidationException",
-        `Parameter EventBusName is not valid. Reason: ${nameOrArn} is an event bus of region ${arn.region}; this endpoint serves ${ctx.region}.`,
+        `Parameter EventBusName is not valid. Reason: ${nameOrArn} is an event bus of ${away}.`,
       );
     }
     return { accountId: arn.accountId, name: arn.busName };

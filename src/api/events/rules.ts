@@ -13,6 +13,7 @@ import {
   BUS_NAME_OR_ARN,
   RULE_NAME,
   oneOf,
+  optionalBoolean,
   optionalString,
   requiredString,
   type Input,
@@ -199,6 +200,7 @@ function setState(state: RuleState): Operation {
 
 const deleteRule: Operation = async (ctx, input) => {
   const name = requiredString(input, "Name", RULE_NAME);
+  const force = optionalBoolean(input, "Force") === true;
   const bus = await existingBus(
     ctx,
     optionalString(input, "EventBusName", BUS_NAME_OR_ARN),
@@ -207,7 +209,7 @@ const deleteRule: Operation = async (ctx, input) => {
   ctx.authorize("events:DeleteRule", ruleArn(ctx.region, bus.accountId, bus.name, name));
   const rule = await ctx.store.getRule(bus.accountId, bus.name, name);
   if (rule === undefined) return {}; // as EventBridge: deleting a missing rule succeeds
-  if (rule.managedBy !== undefined && input.Force !== true) {
+  if (rule.managedBy !== undefined && !force) {
     throw new ApiError(
       "ManagedRuleException",
       `Rule ${name} is managed by ${rule.managedBy}; use Force to delete it.`,

@@ -2,7 +2,7 @@
  * Tagging: TagResource, UntagResource, ListTagsForResource on event buses and rules.
  * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_TagResource.html
  */
-import { parseArn } from "../../buses/index.js";
+import { canonicalArn, elsewhere, parseArn } from "../../buses/index.js";
 import type { Tag } from "../../store/index.js";
 import { ApiError } from "../errors.js";
 import { ARN, arrayOf, requiredString, structureAt, type Input } from "../input.js";
@@ -29,11 +29,21 @@ export function readTags(input: Input, required: boolean): Tag[] {
  * returns the ARN. In that order, so that a caller who may not act on it (another account's, say)
  * cannot tell whether it exists.
  */
-async function existingResource(ctx: OperationContext, arn: string, action: string): Promise<string> {
+async function existingResource(ctx: OperationContext, given: string, action: string): Promise<string> {
+  const parsed = parseArn(given);
+  if (parsed === undefined) {
+    throw new ApiError(
+      "ResourceNotFoundException",
+      `Resource ${given} does not exist: only event buses and rules have tags (arn:aws:events:<region>:<account>:event-bus/<name> or rule/[<bus>/]<name>).`,
+    );
+  }
+  const away = elsewhere(parsed, ctx.region);
+  if (away !== undefined)
+    throw new ApiError("ResourceNotFoundException", `Resource ${given} does not exist: it is of ${away}.`);
+  // One tag set per resource, under the ARN Busbar writes for it, however the caller spelled it.
+  const arn = canonicalArn(parsed);
   ctx.authorize(action, arn);
-  const parsed = parseArn(arn);
   const missing = new ApiError("ResourceNotFoundException", `Resource ${arn} does not exist.`);
-  if (parsed === undefined || parsed.region !== ctx.region) throw missing;
   const exists =
     parsed.kind === "event-bus"
       ? (await ctx.store.getBus(parsed.accountId, parsed.busName)) !== undefined

@@ -22,6 +22,7 @@ import {
   ARN,
   TARGET_ID,
   arrayOf,
+  optionalBoolean,
   optionalInteger,
   optionalObject,
   optionalString,
@@ -290,6 +291,8 @@ const putTargets: Operation = async (ctx, input) => {
 };
 
 const removeTargets: Operation = async (ctx, input) => {
+  // Force deletes the targets of a managed rule; no rule of Busbar's is managed (read for its type).
+  optionalBoolean(input, "Force");
   const rule = await existingRule(ctx, input, "Rule", "events:RemoveTargets");
   ctx.authorize("events:RemoveTargets", rule.arn);
   const ids = (arrayOf(input, "Ids", 1, 100, true) ?? []).map((v, i) => {
