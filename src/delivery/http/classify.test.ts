@@ -17,6 +17,25 @@ describe("redactSecrets", () => {
     }
   });
 
+  it("takes a secret out of an echo that escaped it again: JSON in JSON, JSON in HTML, as Go and Python write them", () => {
+    const sent = JSON.stringify({ sb: `Bd"\\<&>Secret33é` });
+    const echoes = [
+      // A JSON error page that embeds the received body in a string of its own.
+      JSON.stringify({ body: sent }),
+      // An HTML debug page of the body, and of a JSON page of it.
+      `<pre>${sent.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;")}</pre>`,
+      `<pre>${JSON.stringify({ body: sent }).replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&#34;")}</pre>`,
+      // Go's encoding/json escapes <, > and &; Python's json.dumps every non-ASCII character.
+      JSON.stringify({ body: sent }).replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`),
+      JSON.stringify({ body: sent }).replace(/[^\x20-\x7e]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`),
+    ];
+    for (const echo of echoes) {
+      const redacted = redactSecrets(echo, [`Bd"\\<&>Secret33é`]);
+      assert.doesNotMatch(redacted, /Secret33/, echo);
+      assert.match(redacted, /\*\*\*/, echo);
+    }
+  });
+
   it("leaves secrets shorter than 4 characters alone, and takes the longest first", () => {
     assert.equal(redactSecrets("a abc abcdef", ["abc", "abcdef", "abcd"]), "a abc ***");
   });

@@ -62,27 +62,81 @@ export const ERROR_BODY_EXCERPT_CHARS = 1024;
 const MIN_REDACTED_LENGTH = 4;
 
 /**
+ * The ways a request or an echo of it may write a text: percent-encoded (`encodeURIComponent`),
+ * form-encoded (a query set through `URLSearchParams`, or a form body: a space as `+`, `!'()~`
+ * encoded), in a JSON string (`"` and `\` escaped; as Go's encoder also does `<>&`, as Python's does
+ * every non-ASCII character), and in HTML (`&quot;`, or `&#34;` as Go's templates write it).
+ */
+const ENCODINGS: readonly ((text: string) => string)[] = [
+  encodeURIComponent,
+  (text) => new URLSearchParams([["", text]]).toString().slice(1),
+  (text) => JSON.stringify(text).slice(1, -1),
+  (text) =>
+    JSON.stringify(text)
+      .slice(1, -1)
+      .replace(/[<>&\u2028\u2029]/g, unicodeEscape),
+  (text) =>
+    JSON.stringify(text)
+      .slice(1, -1)
+      .replace(/[^\x20-\x7e]/g, unicodeEscape),
+  escapeHtml,
+  (text) => escapeHtml(text).replaceAll("&quot;", "&#34;"),
+];
+/**
+ * How many encodings deep a secret is looked for: a body parameter is sent JSON-encoded, a JSON error
+ * page echoes that body in a string of its own, an HTML debug page escapes that again.
+ */
+const ENCODING_DEPTH = 3;
+/** The forms of the last few sets of secrets (see {@link formsOf}), by the secrets. */
+const formsCache = new Map<string, readonly string[]>();
+const FORMS_CACHED = 256;
+
+/**
  * `text` with every occurrence of each secret replaced by `***`: a target's error page may echo the
  * request's headers, query or body, and what it says goes into logs and into the dead-letter queue's
- * ERROR_MESSAGE. Each secret is looked for as sent and in each form a request or an echo of it may
- * carry it in: percent-encoded (`encodeURIComponent`), form-encoded (a query set through
- * `URLSearchParams`, or a form body: a space as `+`, `!'()~` encoded), in a JSON string (`"` and `\`
- * escaped) and in HTML (`&quot;` and the like).
+ * ERROR_MESSAGE. Each secret is looked for as sent and in each form up to three of the
+ * {@link ENCODINGS} in turn give it.
  */
 export function redactSecrets(text: string, secrets: readonly string[]): string {
+  let out = text;
+  // Longest first: a secret that holds a shorter one is not left in pieces around its `***`.
+  for (const form of formsOf(secrets)) if (out.includes(form)) out = out.split(form).join("***");
+  return out;
+}
+
+/** Each secret of at least 4 characters in every form of {@link ENCODINGS}, longest first. */
+function formsOf(secrets: readonly string[]): readonly string[] {
+  const key = secrets.join("\u0000");
+  const cached = formsCache.get(key);
+  if (cached !== undefined) return cached;
   const forms = new Set<string>();
   for (const secret of secrets) {
     if (secret.length < MIN_REDACTED_LENGTH) continue;
+    let layer = [secret];
     forms.add(secret);
-    forms.add(encodeURIComponent(secret));
-    forms.add(new URLSearchParams([["", secret]]).toString().slice(1));
-    forms.add(JSON.stringify(secret).slice(1, -1));
-    forms.add(escapeHtml(secret));
+    for (let depth = 0; depth < ENCODING_DEPTH; depth += 1) {
+      const next: string[] = [];
+      for (const form of layer) {
+        for (const encode of ENCODINGS) {
+          const encoded = encode(form);
+          if (!forms.has(encoded)) {
+            forms.add(encoded);
+            next.push(encoded);
+          }
+        }
+      }
+      layer = next;
+    }
   }
-  // Longest first: a secret that holds a shorter one is not left in pieces around its `***`.
-  let out = text;
-  for (const form of [...forms].sort((a, b) => b.length - a.length)) out = out.split(form).join("***");
-  return out;
+  const sorted = [...forms].sort((a, b) => b.length - a.length);
+  if (formsCache.size >= FORMS_CACHED) formsCache.clear();
+  formsCache.set(key, sorted);
+  return sorted;
+}
+
+/** `\uXXXX` for one UTF-16 unit, as JSON encoders that escape more than they must write it. */
+function unicodeEscape(unit: string): string {
+  return `\\u${unit.charCodeAt(0).toString(16).padStart(4, "0")}`;
 }
 
 /** `text` as HTML shows it in text or in an attribute. */
@@ -134,7 +188,9 @@ export function errorForResponse(
   if (status >= 200 && status <= 299) return undefined;
   // Redacted before the cut: a secret across it would leave its start in the excerpt.
   const excerpt = redactSecrets(response.body.trim(), secrets).slice(0, ERROR_BODY_EXCERPT_CHARS);
-  const head = `${what} returned HTTP ${status}${response.statusMessage === "" ? "" : ` ${response.statusMessage}`}`;
+  // The reason phrase too: a target may echo there what it was sent.
+  const reason = redactSecrets(response.statusMessage, secrets);
+  const head = `${what} returned HTTP ${status}${reason === "" ? "" : ` ${reason}`}`;
   if (status >= 300 && status <= 399) {
     const location = headerValue(response.headers, "location");
     const where = location === undefined ? "" : ` to ${stripQuery(location)}`;
