@@ -161,6 +161,50 @@ describe("the settings of a data directory command", () => {
     refused(busbar(["keys", "list", "--data-dir", ""]), /--data-dir must not be empty/);
   });
 
+  it("make an account of the data directory's region, and refuse another region given", async () => {
+    const server = await startBusbar({ env: { BUSBAR_REGION: "eu-west-1" } });
+    assert.equal(await server.stop(), 0);
+    try {
+      const made = busbar(["accounts", "create", "--id", "222222222222", "--data-dir", server.dataDir], {
+        BUSBAR_REGION: "",
+      });
+      assert.equal(made.status, 0, made.stderr);
+      refused(
+        busbar([
+          "accounts",
+          "create",
+          "--id",
+          "333333333333",
+          "--region",
+          "us-east-1",
+          "--data-dir",
+          server.dataDir,
+        ]),
+        /is of region eu-west-1 \(its buses' ARNs name it\), not us-east-1: give --region eu-west-1/,
+      );
+      refused(
+        busbar(["accounts", "create", "--id", "333333333333", "--data-dir", server.dataDir], {
+          BUSBAR_REGION: "us-east-1",
+        }),
+        /is of region eu-west-1/,
+      );
+      const sqlite = new Database(join(server.dataDir, "busbar.db"), { readonly: true });
+      try {
+        const buses = sqlite
+          .prepare("SELECT account_id AS account, arn FROM buses ORDER BY account_id")
+          .all();
+        assert.deepEqual(buses, [
+          { account: "000000000000", arn: "arn:aws:events:eu-west-1:000000000000:event-bus/default" },
+          { account: "222222222222", arn: "arn:aws:events:eu-west-1:222222222222:event-bus/default" },
+        ]);
+      } finally {
+        sqlite.close();
+      }
+    } finally {
+      removeDataDir(server.dataDir);
+    }
+  });
+
   it("refuse an --account that is malformed or does not exist, as on a server", () => {
     refused(
       busbar(["keys", "list", "--account", "abc", "--data-dir", made]),

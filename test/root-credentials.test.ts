@@ -107,6 +107,26 @@ describe("a root credentials file that is not one", () => {
   });
 });
 
+describe("a data directory of another region", () => {
+  it("is refused at start, naming the region its ARNs are of", async () => {
+    const first = await startBusbar({ env: { BUSBAR_REGION: "eu-west-1" } });
+    assert.equal(await first.stop(), 0, first.output());
+    const r = runBusbar(["serve", "--port", "0", "--data-dir", first.dataDir], {
+      env: { ...cli, BUSBAR_REGION: "us-east-1" },
+      timeoutMs: 20_000,
+    });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /^error: Busbar could not start: .* is of region eu-west-1 \(its buses' ARNs name it\), not us-east-1: start with BUSBAR_REGION=eu-west-1/,
+    );
+    // Its own region starts.
+    const again = await startBusbar({ dataDir: first.dataDir, env: { BUSBAR_REGION: "eu-west-1" } });
+    assert.equal(await again.stop(), 0, again.output());
+    removeDataDir(first.dataDir);
+  });
+});
+
 describe("a used data directory whose busbar.db is gone", () => {
   it("is refused, naming the files a start that made it wrote, rather than started afresh", async () => {
     const server = await startBusbar({

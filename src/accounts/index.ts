@@ -8,7 +8,7 @@
  */
 import { randomBytes, randomInt } from "node:crypto";
 import { parsePolicy } from "../auth/index.js";
-import { DEFAULT_BUS, busArn } from "../buses/index.js";
+import { DEFAULT_BUS, busArn, parseArn } from "../buses/index.js";
 import type { AccessKey, Account, Store } from "../store/index.js";
 
 /** An account id: 12 digits. */
@@ -50,6 +50,32 @@ export function generateCredentials(): Credentials {
   for (let i = 0; i < 18; i++) id += KEY_ID_ALPHABET[(bytes[i] as number) % 32];
   const secretAccessKey = randomBytes(30).toString("base64").replace(/\+/g, "A").replace(/\//g, "B");
   return { accessKeyId: id, secretAccessKey };
+}
+
+/**
+ * The region a data directory's resources are of: that of its first account's `default` bus (the
+ * account the first start made, before any other could be), or of `accountId`'s when given. Every ARN
+ * Busbar stored names it, so that a node or a command of another region would make resources its
+ * buses cannot see. Undefined for a store with no account yet.
+ */
+export async function regionOf(store: Store, accountId?: string): Promise<string | undefined> {
+  let first: Account | undefined;
+  if (accountId !== undefined) first = await store.getAccount(accountId);
+  else {
+    let nextToken: string | undefined;
+    do {
+      const page = await store.listAccounts({
+        limit: 100,
+        ...(nextToken === undefined ? {} : { nextToken }),
+      });
+      for (const account of page.items)
+        if (first === undefined || account.createdAt < first.createdAt) first = account;
+      nextToken = page.nextToken;
+    } while (nextToken !== undefined);
+  }
+  if (first === undefined) return undefined;
+  const bus = await store.getBus(first.id, DEFAULT_BUS);
+  return bus === undefined ? undefined : parseArn(bus.arn)?.region;
 }
 
 /** Every account has its `default` bus. */

@@ -13,6 +13,7 @@ import {
   createAccessKey,
   createAccount as createAccountIn,
   deleteAccessKey,
+  regionOf,
 } from "../accounts/index.js";
 import { resolveDataDir, resolveRegion } from "../config/index.js";
 import {
@@ -105,10 +106,26 @@ function openDataDir(dataDir: string): Store {
   }
 }
 
-async function withStore<T>(place: Place, f: (store: Store, region: string) => Promise<T>): Promise<T> {
+async function withStore<T>(
+  place: Place,
+  f: (store: Store, region: () => Promise<string>) => Promise<T>,
+): Promise<T> {
   // Only what a data directory needs is read: a BUSBAR_PORT for the server does not matter here.
-  const region = resolveRegion(place.region);
-  const store = openDataDir(resolveDataDir(place.dataDir));
+  const asked = resolveRegion(place.region);
+  const dataDir = resolveDataDir(place.dataDir);
+  const store = openDataDir(dataDir);
+  // The directory's own region, which the ARNs of what a command makes must name; a region given
+  // that is not it is refused (an account of it would have a bus no rule or policy of the node names).
+  const region = async (): Promise<string> => {
+    const stored = await regionOf(store);
+    if (stored === undefined || stored === asked) return asked;
+    const given = place.region !== undefined || (process.env.BUSBAR_REGION ?? "") !== "";
+    if (!given) return stored;
+    throw new AdminError(
+      `${dataDir} is of region ${stored} (its buses' ARNs name it), not ${asked}: ` +
+        `give --region ${stored} (and BUSBAR_REGION=${stored}), or leave them out`,
+    );
+  };
   try {
     return await f(store, region);
   } catch (e) {
@@ -166,8 +183,8 @@ export async function createAccount(io: Output, opts: Place & { id?: string; nam
     });
     return;
   }
-  const { account, key } = await withStore(opts, (store, region) =>
-    createAccountIn(store, region, { id: opts.id, name: opts.name }),
+  const { account, key } = await withStore(opts, async (store, region) =>
+    createAccountIn(store, await region(), { id: opts.id, name: opts.name }),
   );
   await print({
     accountId: account.id,

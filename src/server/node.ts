@@ -13,6 +13,7 @@ import {
   sqsOperations,
   type Operation,
 } from "../api/index.js";
+import { regionOf } from "../accounts/index.js";
 import { AuthError } from "../auth/index.js";
 import { RuleRegistry } from "../buses/index.js";
 import type { BusbarConfig } from "../config/index.js";
@@ -178,6 +179,14 @@ async function startLocked(
   let root: RootCredentials;
   let secrets;
   try {
+    // Every ARN the directory stored names its region: a node of another would serve none of them.
+    const stored = await regionOf(store);
+    if (stored !== undefined && stored !== config.region) {
+      throw new Error(
+        `${config.dataDir} is of region ${stored} (its buses' ARNs name it), not ${config.region}: ` +
+          `start with BUSBAR_REGION=${stored}`,
+      );
+    }
     markInstallation(config.dataDir);
     secrets = await checkedSecretBox(store, config.dataDir, log);
     root = given ?? newRootCredentials(config, announceRoot);
