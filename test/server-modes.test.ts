@@ -5,7 +5,8 @@
  * Bad values refuse to start.
  */
 import { randomBytes } from "node:crypto";
-import { createServer } from "node:http";
+import { createServer, get as httpGet, type IncomingHttpHeaders } from "node:http";
+import { gunzipSync } from "node:zlib";
 import type { AddressInfo } from "node:net";
 import { spawnSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -345,6 +346,23 @@ describe("a low limit of open files", () => {
   });
 });
 
+/** A GET with exactly these headers (fetch adds an Accept-Encoding of its own), its body as sent. */
+function rawGet(
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    httpGet(url, { headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+      );
+      res.on("error", reject);
+    }).on("error", reject);
+  });
+}
+
 describe("BUSBAR_METRICS_TOKEN", () => {
   for (const threads of ["0", "1"])
     it(`keeps /metrics to scrapers with the bearer token (BUSBAR_HTTP_THREADS=${threads})`, async () => {
@@ -372,6 +390,17 @@ describe("BUSBAR_METRICS_TOKEN", () => {
           });
           assert.equal(ok.status, 200);
           assert.match(await ok.text(), /^# HELP /m);
+        }
+        // Compressed for a scraper that takes gzip (as Prometheus does), else not.
+        for (const encoding of ["gzip", "identity", undefined]) {
+          const r = await rawGet(`${server.url}/metrics`, {
+            authorization: `Bearer ${token}`,
+            ...(encoding !== undefined && { "accept-encoding": encoding }),
+          });
+          assert.equal(r.status, 200);
+          const zipped = r.headers["content-encoding"] === "gzip";
+          assert.equal(zipped, encoding === "gzip", String(encoding));
+          assert.match((zipped ? gunzipSync(r.body) : r.body).toString(), /^# TYPE Invocations counter$/m);
         }
         assert.equal((await fetch(`${server.url}/healthz`)).status, 200, "the probes stay open");
       } finally {

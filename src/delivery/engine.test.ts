@@ -67,9 +67,7 @@ function failingStore(store: Store): {
 
 /** The `Invocations` series of rule "r" on the default bus, as /metrics shows it (undefined when gone). */
 async function invocationsOfRule(metrics: Metrics): Promise<string | undefined> {
-  return (await metrics.render()).body
-    .split("\n")
-    .find((l) => l.startsWith('Invocations{bus="default",rule="r"'));
+  return (await metrics.text()).split("\n").find((l) => l.startsWith('Invocations{bus="default",rule="r"'));
 }
 
 async function until(what: string, done: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
@@ -414,7 +412,7 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       targetUrl: url.replace(/\/hook$/, "/unavailable"),
     });
     const dropped = async (): Promise<string | undefined> =>
-      (await metrics.render()).body
+      (await metrics.text())
         .split("\n")
         .find((l) => l.startsWith("InvocationsDropped{") && l.includes('reason="TARGET_REMOVED"'));
     try {
@@ -425,7 +423,7 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       await until("the first attempts", () => received.length === 2);
       // Both wait an hour (Retry-After) for their next attempt: held in memory meanwhile.
       await until("the retries to be scheduled", async () =>
-        (await metrics.render()).body.includes("busbar_invocations_in_flight 0"),
+        (await metrics.text()).includes("busbar_invocations_in_flight 0"),
       );
       assert.equal(engine.held, 2);
       engine.forget({ accountId: ACCOUNT, busName: BUS, ruleName: "r", targetIds: ["hook"] });
@@ -576,7 +574,7 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       await until("the delivery to end", async () => (await sqlite.countDeliveries()) === 0);
       assert.deepEqual(received, [], "the target was not called");
       assert.match(
-        (await metrics.render()).body,
+        await metrics.text(),
         /FailedInvocations\{bus="default",rule="r",target="hook",code="EVENT_EXPIRED"\} 1/,
       );
       const line = lines.find((l) => l.includes('"eventId":"old"')) ?? "";

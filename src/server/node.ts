@@ -316,7 +316,7 @@ async function startLocked(
       config,
       (request) => track(() => api(request)),
       () => accepting && !leaving && storeHealthy(),
-      () => metrics.render(),
+      (gzip) => metrics.render(gzip),
       async (accessKeyId) => {
         const { key } = await keys(accessKeyId);
         return key === undefined ? undefined : { secretAccessKey: key.secretAccessKey };
@@ -361,7 +361,7 @@ async function startLocked(
             return operation(principal, baseUrl, input, client);
           }),
         secret: async (accessKeyId) => (await keys(accessKeyId, true)).key?.secretAccessKey,
-        metrics: () => metrics.render(),
+        metrics: (gzip) => metrics.render(gzip),
         onInternalError,
       },
       log,

@@ -7,6 +7,7 @@ import { startWorker } from "../../threads/index.js";
 import { urlOf, type Listener } from "../http.js";
 import { isAwsShaped, LazyAbort, type ClientPresence, type Input } from "../../api/index.js";
 import type { Logger } from "../../log/index.js";
+import type { RenderedMetrics } from "../../metrics/index.js";
 import { QueueError, type ReceiveRoom } from "../../queues/index.js";
 import {
   Outbox,
@@ -31,7 +32,7 @@ export interface FrontHandlers {
   ): Promise<Record<string, unknown>>;
   /** The secret of an access key, read from the store (`undefined` when it does not exist). */
   secret(accessKeyId: string): Promise<string | undefined>;
-  metrics(): Promise<{ contentType: string; body: string }>;
+  metrics(gzip: boolean): Promise<RenderedMetrics>;
   /** Reports an unexpected failure of an operation (the request's id is the front thread's to log). */
   onInternalError(error: unknown, operation: string, requestId?: string): void;
   /** The room the receives wait in, which holds the front thread's unsent replies too (http.ts ReplyRoom). */
@@ -129,7 +130,7 @@ export async function startFront(
         );
         break;
       case "metrics":
-        answer(m.id, handlers.metrics(), "other", "metrics");
+        answer(m.id, handlers.metrics(m.gzip), "other", "metrics");
         break;
     }
   };

@@ -44,8 +44,8 @@ export type CallMessage =
     }
   /** The secret of an access key, for a signature check (`null` when the key does not exist). */
   | { readonly t: "key"; readonly id: number; readonly accessKeyId: string }
-  /** Prometheus text of the node's metrics. */
-  | { readonly t: "metrics"; readonly id: number };
+  /** Prometheus text of the node's metrics, compressed when `gzip`. */
+  | { readonly t: "metrics"; readonly id: number; readonly gzip: boolean };
 
 /** A notice from the front thread (no reply). */
 export type NoticeMessage =

@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import { parentPort, workerData } from "node:worker_threads";
 import { QueueError, type SqsErrorCode } from "../../queues/errors/index.js";
 import { verifySignature } from "../../auth/index.js";
+import type { RenderedMetrics } from "../../metrics/index.js";
 import {
   MAX_INPUT_DEPTH,
   TOO_DEEP,
@@ -186,7 +187,7 @@ const server = createHttpServer({
   maxConnections: data.maxConnections,
   api,
   ready: () => ready,
-  metrics: () => call((id) => ({ t: "metrics", id })) as Promise<{ contentType: string; body: string }>,
+  metrics: (gzip) => call((id) => ({ t: "metrics", id, gzip })) as Promise<RenderedMetrics>,
   vouch: vouchBy(credentials),
   // The main thread's room, which its receives wait in.
   replyRoom: {
