@@ -561,6 +561,18 @@ describe("busbar targets describe-signing-secrets|rotate-signing-secret --endpoi
       described.Secrets.map((s) => s.Secret),
       [chosen],
     );
+
+    // From a file, so that it is in no process listing; the line break that ends it is not part of it.
+    const filed = `whsec_${Buffer.alloc(32, 9).toString("base64")}`;
+    const file = join(dir, "signing-secret");
+    writeFileSync(file, `${filed}\n`, { mode: 0o600 });
+    const fromFile = printedJson<Secrets>(
+      onServer(TEST_ROOT, "targets", "rotate-signing-secret", ...target, "--secret-file", file),
+    );
+    assert.ok(
+      fromFile.Secrets.some((s) => s.Secret === filed),
+      JSON.stringify(fromFile),
+    );
   });
 
   it("reports a missing server, target or bad value with exit code 2", () => {
@@ -594,6 +606,14 @@ describe("busbar targets describe-signing-secrets|rotate-signing-secret --endpoi
         /--previous-expires-in must be a whole number of seconds/,
       ],
       [["rotate-signing-secret", ...hook, "--previous-expires-in", "604801"], /ValidationException/],
+      [
+        ["rotate-signing-secret", ...hook, "--secret-file", join(dir, "no-such-file")],
+        /cannot read --secret-file .*no-such-file: ENOENT/,
+      ],
+      [
+        ["rotate-signing-secret", ...hook, "--secret", "x", "--secret-file", join(dir, "no-such-file")],
+        /give --secret or --secret-file, not both/,
+      ],
     ] as const) {
       const r = onServer(TEST_ROOT, "targets", ...args);
       assert.equal(r.status, 2, args.join(" "));

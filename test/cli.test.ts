@@ -4,11 +4,19 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import type { Readable } from "node:stream";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { NODE_FLAGS, runBusbar, type CliRun } from "./support/index.js";
+import { NODE_FLAGS, removeDataDir, runBusbar, TEST_ROOT, type CliRun } from "./support/index.js";
+
+/** The test root credentials as `serve` takes them from its environment. */
+const TEST_ROOT_ENV = {
+  BUSBAR_ROOT_ACCESS_KEY_ID: TEST_ROOT.accessKeyId,
+  BUSBAR_ROOT_SECRET_ACCESS_KEY: TEST_ROOT.secretAccessKey,
+};
 
 const dir = mkdtempSync(join(tmpdir(), "busbar-cli-"));
 
@@ -109,6 +117,40 @@ describe("the installed command", () => {
     const r = spawnSync(join(root, "bin", "busbar.js"), ["--help"], { cwd: root, encoding: "utf8" });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /Usage: busbar/);
+  });
+  /** `busbar serve` of the installed command on a data directory of its own, with `env` added. */
+  function serveInstalled(env: Record<string, string> = {}): { child: ChildProcess; dataDir: string } {
+    const dataDir = mkdtempSync(join(tmpdir(), "busbar-cli-serve-"));
+    const child = spawn(join(root, "bin", "busbar.js"), ["serve", "--port", "0", "--data-dir", dataDir], {
+      cwd: root,
+      env: { ...process.env, ...TEST_ROOT_ENV, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    return { child, dataDir };
+  }
+  const exited = (child: ChildProcess): Promise<number | string | null> =>
+    new Promise((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal)));
+
+  it("drains and exits 0 at a SIGTERM that comes while it loads", async () => {
+    const { child, dataDir } = serveInstalled();
+    child.stdout?.resume();
+    child.stderr?.resume();
+    // After Node.js itself started (50-150 ms), before the modules are loaded (0.5-0.6 s; a signal
+    // then ended the process with 143).
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    child.kill("SIGTERM");
+    assert.equal(await exited(child), 0);
+    removeDataDir(dataDir);
+  });
+  it("exits 0 at SIGTERM after its standard output's reader went away", async () => {
+    const { child, dataDir } = serveInstalled();
+    // Its first line (a log line once it listens), then the reader goes; it logs on.
+    await once(child.stdout as Readable, "data");
+    child.stdout?.destroy();
+    child.stderr?.resume();
+    child.kill("SIGTERM");
+    assert.equal(await exited(child), 0);
+    removeDataDir(dataDir);
   });
   it("prints its version", () => {
     const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string };

@@ -50,6 +50,8 @@ export async function runCli(argv: readonly string[], io: Output = processOutput
   let exitCode = 0;
   // What a failure the command did not report exits with: test-pattern's 1 and 2 are answers.
   let failed: number = CliExit.Failed;
+  // Whether standard output carries only logs, whose failed writes are no failure of the command.
+  let logsOnly = false;
   const program = new Command("busbar")
     .description("Busbar: a self-hosted event bus that speaks the EventBridge API")
     .version(packageVersion(), "-V, --version", "print the version")
@@ -73,6 +75,9 @@ export async function runCli(argv: readonly string[], io: Output = processOutput
     .option("--port <port>", "listen port (env BUSBAR_PORT, default 8380)")
     .option("--data-dir <dir>", "data directory (env BUSBAR_DATA_DIR, default ./busbar-data)")
     .action(async (opts: { host?: string; port?: string; dataDir?: string }) => {
+      // Its standard output is its log: a reader gone (a log shipper restarted) loses lines, and does
+      // not make a clean stop a failed one.
+      logsOnly = true;
       exitCode = await runServe(opts);
     });
   const dataDir = "--data-dir <dir>";
@@ -159,17 +164,21 @@ export async function runCli(argv: readonly string[], io: Output = processOutput
     .action((opts: TargetOptions) => describeSigningSecrets(io, opts));
   target(targets.command("rotate-signing-secret"))
     .description("make a new secret current; the previous ones keep signing for a while")
-    .option("--secret <secret>", "the new secret, whsec_ and base64 (default: a new random one)")
+    .option(
+      "--secret <secret>",
+      "the new secret, whsec_ and base64 (default: a new random one); other users see it in the process list while the command runs: prefer --secret-file",
+    )
+    .option("--secret-file <path>", "read the new secret from a file (- for standard input)")
     .option(
       "--previous-expires-in <seconds>",
       "how long the previous secrets keep signing (default 86400, at most 604800)",
     )
-    .action((opts: TargetOptions & { secret?: string; previousExpiresIn?: string }) =>
+    .action((opts: TargetOptions & { secret?: string; secretFile?: string; previousExpiresIn?: string }) =>
       rotateSigningSecret(io, opts),
     );
   try {
     await program.parseAsync([...argv], { from: "user" });
-    await io.flushed?.();
+    if (!logsOnly) await io.flushed?.();
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? CliExit.Ok : CliExit.Refused;
     if (e instanceof ConfigError || e instanceof AdminError || isAwsShapedError(e)) {

@@ -7,6 +7,7 @@ import { isIP } from "node:net";
 import { ConfigError, loadConfig, setting, type BusbarConfig, type ConfigFlags } from "../config/index.js";
 import { createLogger } from "../log/index.js";
 import { startNode } from "../server/index.js";
+import { STOP_SIGNALS, takeEarlySignal } from "./early-signals.js";
 
 /**
  * The process's logger, at BUSBAR_LOG_LEVEL (an empty one counting as unset: "info").
@@ -37,9 +38,6 @@ async function checkHost(config: BusbarConfig, flags: ConfigFlags): Promise<void
   }
 }
 
-/** The signals that stop a node gracefully (SIGHUP too: the terminal it ran in went away). */
-const STOP_SIGNALS: readonly NodeJS.Signals[] = ["SIGTERM", "SIGINT", "SIGHUP"];
-
 /** Starts the server; resolves once it has stopped after a signal. */
 export async function runServe(flags: ConfigFlags): Promise<number> {
   const config = loadConfig(flags);
@@ -52,9 +50,11 @@ export async function runServe(flags: ConfigFlags): Promise<number> {
   let again: (signal: NodeJS.Signals) => void = () => undefined;
   const signalled = new Promise<NodeJS.Signals>((resolve) => (stopping = resolve));
   let signals = 0;
-  for (const name of STOP_SIGNALS) {
-    process.on(name, (signal: NodeJS.Signals) => (signals++ === 0 ? stopping(signal) : again(signal)));
-  }
+  const onSignal = (signal: NodeJS.Signals): void => (signals++ === 0 ? stopping(signal) : again(signal));
+  for (const name of STOP_SIGNALS) process.on(name, onSignal);
+  // One that came while the modules loaded (see early-signals.ts).
+  const early = takeEarlySignal();
+  if (early !== undefined) onSignal(early);
   let node: Awaited<ReturnType<typeof startNode>>;
   try {
     node = await startNode(config, log, (c, file) => {

@@ -4,6 +4,7 @@
  * DescribeTargetSigningSecrets and RotateTargetSigningSecret (docs/delivery.md), which no AWS SDK or
  * CLI models. Prints the operation's output as the AWS CLI would.
  */
+import { readFileSync } from "node:fs";
 import type { Output } from "./output.js";
 import { AdminError, callRemote, printJson, requireRemote } from "./remote.js";
 
@@ -30,10 +31,17 @@ export async function describeSigningSecrets(io: Output, opts: TargetOptions): P
 /** `targets rotate-signing-secret`: a new current secret; the previous ones sign on for a while. */
 export async function rotateSigningSecret(
   io: Output,
-  opts: TargetOptions & { readonly secret?: string; readonly previousExpiresIn?: string },
+  opts: TargetOptions & {
+    readonly secret?: string;
+    readonly secretFile?: string;
+    readonly previousExpiresIn?: string;
+  },
 ): Promise<void> {
   const input: Record<string, unknown> = targetInput(opts);
+  if (opts.secret !== undefined && opts.secretFile !== undefined)
+    throw new AdminError("give --secret or --secret-file, not both");
   if (opts.secret !== undefined) input.Secret = opts.secret;
+  if (opts.secretFile !== undefined) input.Secret = readSecretFile(opts.secretFile);
   if (opts.previousExpiresIn !== undefined) {
     // Decimal digits only: Number() reads "" (an unset shell variable) as 0, which would retire the
     // previous secrets at once, and takes "0x10" and "1e2". The server checks the range.
@@ -45,4 +53,22 @@ export async function rotateSigningSecret(
     input.PreviousSecretExpiresInSeconds = Number(opts.previousExpiresIn);
   }
   printJson(io, await callRemote(requireRemote(opts), "RotateTargetSigningSecret", input));
+}
+
+/**
+ * The secret in a file (`-`: standard input), without the line break that ends it: a secret on the
+ * command line is in every user's process listing while the command runs.
+ */
+function readSecretFile(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path === "-" ? 0 : path, "utf8");
+  } catch (e) {
+    throw new AdminError(
+      `cannot read --secret-file ${path === "-" ? "(standard input)" : path}: ${(e as Error).message}`,
+    );
+  }
+  const secret = text.replace(/\r?\n$/, "");
+  if (secret === "") throw new AdminError(`--secret-file ${path} is empty`);
+  return secret;
 }
