@@ -130,6 +130,22 @@ describe("a server that is not Busbar", () => {
     }
   });
 
+  it("is not followed through pages that come back to a NextToken it gave before", async () => {
+    const looping = await fakeServer((res) =>
+      res
+        .writeHead(200, { "content-type": "application/x-amz-json-1.1" })
+        .end('{"Accounts":[{"AccountId":"123456789012","Name":"a","CreatedAt":1}],"NextToken":"same"}'),
+    );
+    try {
+      const r = await busbar(["accounts", "list", "--endpoint", looping.url]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /gave a NextToken it had given before/);
+      oneLine(r);
+    } finally {
+      await close(looping);
+    }
+  });
+
   it("that never answers is given up after BUSBAR_ENDPOINT_TIMEOUT_MS, a failure (exit 1), not a refusal", async () => {
     const silent = await fakeServer(() => undefined);
     try {

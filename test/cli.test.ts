@@ -30,8 +30,22 @@ function file(name: string, text: string): string {
   return path;
 }
 
+/** An event as TestEventPattern takes it: the envelope's fields, with `more` over them. */
+const envelope = (more: object): string =>
+  JSON.stringify({
+    version: "0",
+    id: "0a1b2c3d-0000-4000-8000-000000000001",
+    "detail-type": "d",
+    source: "shop",
+    account: "000000000000",
+    time: "2026-12-06T00:00:00Z",
+    region: "us-east-1",
+    resources: [],
+    ...more,
+  });
+
 describe("busbar test-pattern", () => {
-  const event = file("event.json", JSON.stringify({ source: "shop", detail: { total: 12 } }));
+  const event = file("event.json", envelope({ detail: { total: 12 } }));
 
   it("exits 0 and prints match when the event matches (the README example too)", () => {
     const r = busbar([
@@ -68,7 +82,40 @@ describe("busbar test-pattern", () => {
     // An event that is JSON but not an object is invalid, not a "no match".
     const array = busbar(["test-pattern", "--pattern", pattern, "--event", file("array.json", "[1,2]")]);
     assert.equal(array.status, 2);
-    assert.match(array.stderr, /the event must be a JSON object/);
+    assert.match(array.stderr, /Event must be a JSON object/);
+  });
+  it("refuses what TestEventPattern and PutRule refuse: an event without its envelope, a pattern too long or with a byte-order mark", () => {
+    const pattern = file("shop.json", '{"source":["shop"]}');
+    const bare = busbar([
+      "test-pattern",
+      "--pattern",
+      pattern,
+      "--event",
+      file("bare.json", '{"source":"shop"}'),
+    ]);
+    assert.equal(bare.status, 2);
+    assert.match(bare.stderr, /^invalid: Event must have the string field "id"\./);
+    const numbered = busbar([
+      "test-pattern",
+      "--pattern",
+      pattern,
+      "--event",
+      file("n.json", envelope({ source: 5 })),
+    ]);
+    assert.match(numbered.stderr, /Event must have the string field "source"/);
+    // 2,039 characters, then 50 spaces: within the limit only once trimmed, which PutRule does not do.
+    const padded = `{"source":["${"s".repeat(2039 - 15)}"]}` + " ".repeat(50);
+    const long = busbar(["test-pattern", "--pattern", file("padded.json", padded), "--event", event]);
+    assert.equal(long.status, 2, long.stdout);
+    assert.match(long.stderr, /2089 characters long, more than the limit of 2048/);
+    const marked = busbar([
+      "test-pattern",
+      "--pattern",
+      file("bom.json", '\ufeff{"source":["shop"]}'),
+      "--event",
+      event,
+    ]);
+    assert.equal(marked.status, 2, marked.stdout);
   });
   it("exits 2 when both the pattern and the event are to come from standard input", () => {
     const r = busbar(["test-pattern", "--pattern", "-", "--event", "-"], '{"source":["shop"]}');
@@ -85,7 +132,7 @@ describe("busbar test-pattern", () => {
     const pattern = file("many.json", JSON.stringify({ detail: { p: { $or: alternatives } } }));
     const big = file(
       "big.json",
-      JSON.stringify({ detail: { p: Array.from({ length: 9000 }, () => ({ a: "x", b: "y" })) } }),
+      envelope({ detail: { p: Array.from({ length: 9000 }, () => ({ a: "x", b: "y" })) } }),
     );
     const r = busbar(["test-pattern", "--pattern", pattern, "--event", big]);
     assert.equal(r.status, 3, r.stderr);

@@ -147,6 +147,8 @@ export async function callRemoteAllPages(
   member: string,
 ): Promise<unknown[]> {
   const items: unknown[] = [];
+  // A server that gives a token it gave before would have this loop on without end.
+  const seen = new Set<string>();
   let nextToken: unknown;
   do {
     const output = await callRemote(remote, operation, {
@@ -155,6 +157,14 @@ export async function callRemoteAllPages(
     });
     items.push(...((output[member] as unknown[] | undefined) ?? []));
     nextToken = output.NextToken;
+    if (typeof nextToken === "string") {
+      if (seen.has(nextToken)) {
+        throw new AdminError(
+          `${remote.endpoint.origin} did not answer ${operation} as a Busbar server (it gave a NextToken it had given before: its pages would never end)`,
+        );
+      }
+      seen.add(nextToken);
+    }
   } while (typeof nextToken === "string");
   return items;
 }

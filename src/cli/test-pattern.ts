@@ -9,6 +9,7 @@ import {
   InvalidEventJsonError,
   InvalidEventPatternError,
   MatchLimitExceededError,
+  testEventProblem,
   testPattern,
 } from "../patterns/index.js";
 import type { Output } from "./output.js";
@@ -45,13 +46,17 @@ export function runTestPattern(patternFile: string, eventFile: string, io: Outpu
     io.err(`error: ${(e as Error).message}`);
     return TestPatternExit.Invalid;
   }
-  // An event is a JSON object; anything else (an array, a number) could only ever not match.
-  if (!/^\s*\{/.test(event)) {
-    io.err("invalid: the event must be a JSON object");
+  // The event TestEventPattern would take: an object with the envelope's fields.
+  const problem = testEventProblem(event);
+  if (problem !== undefined) {
+    io.err(`invalid: ${problem}`);
     return TestPatternExit.Invalid;
   }
   try {
-    if (testPattern(pattern.trim(), event)) {
+    // The pattern as the file has it, as PutRule and TestEventPattern would take it (`aws events
+    // put-rule --event-pattern file://…` sends the file as it is): its length counted whole, a
+    // byte-order mark refused.
+    if (testPattern(pattern, event)) {
       io.out("match");
       return TestPatternExit.Match;
     }

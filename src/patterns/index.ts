@@ -59,3 +59,5 @@ export function testPattern(
   matcher.add(0, patternJson);
   return matcher.matchJson(eventJson).length > 0;
 }
+
+export { testEventProblem } from "./test-event.js";

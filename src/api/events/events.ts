@@ -8,6 +8,7 @@ import {
   InvalidEventJsonError,
   InvalidEventPatternError,
   MatchLimitExceededError,
+  testEventProblem,
   testPattern,
 } from "../../patterns/index.js";
 import { ApiError } from "../errors.js";
@@ -59,8 +60,6 @@ function accept(ctx: OperationContext, entries: readonly unknown[]): Promise<Rec
   );
 }
 
-const ENVELOPE_FIELDS = ["id", "account", "source", "time", "region", "detail-type"] as const;
-
 const testEventPattern: Operation = (ctx, input) => {
   // No resource of its own (IAM's TestEventPattern takes "*"): authorized on the account's buses.
   ctx.authorize(
@@ -69,36 +68,9 @@ const testEventPattern: Operation = (ctx, input) => {
   );
   const pattern = requiredString(input, "EventPattern", { max: 4096 });
   const event = requiredString(input, "Event");
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(event);
-  } catch {
-    throw new ApiError(
-      "ValidationException",
-      "Parameter Event is not valid. Reason: Event is not valid JSON.",
-    );
-  }
-  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
-    throw new ApiError(
-      "ValidationException",
-      "Parameter Event is not valid. Reason: Event must be a JSON object.",
-    );
-  }
-  const fields = parsed as Record<string, unknown>;
-  for (const f of ENVELOPE_FIELDS) {
-    if (typeof fields[f] !== "string") {
-      throw new ApiError(
-        "ValidationException",
-        `Parameter Event is not valid. Reason: Event must have the string field "${f}".`,
-      );
-    }
-  }
-  if (!Array.isArray(fields.resources)) {
-    throw new ApiError(
-      "ValidationException",
-      `Parameter Event is not valid. Reason: Event must have the list field "resources".`,
-    );
-  }
+  const problem = testEventProblem(event);
+  if (problem !== undefined)
+    throw new ApiError("ValidationException", `Parameter Event is not valid. Reason: ${problem}`);
   try {
     return Promise.resolve({ Result: testPattern(pattern, event, ctx.patternLimits) });
   } catch (e) {

@@ -1,0 +1,27 @@
+/**
+ * What TestEventPattern requires of its event, as EventBridge's does: a JSON object with the
+ * envelope's string fields and its `resources` list. Shared by the API and `busbar test-pattern`, so
+ * that both refuse the same events.
+ * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_TestEventPattern.html
+ */
+
+/** The envelope's fields an event for TestEventPattern must have as strings. */
+const ENVELOPE_FIELDS = ["id", "account", "source", "time", "region", "detail-type"] as const;
+
+/** Why `text` is not an event TestEventPattern takes (a sentence); undefined when it is one. */
+export function testEventProblem(text: string): string | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return "Event is not valid JSON.";
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
+    return "Event must be a JSON object.";
+  const fields = parsed as Record<string, unknown>;
+  for (const f of ENVELOPE_FIELDS) {
+    if (typeof fields[f] !== "string") return `Event must have the string field "${f}".`;
+  }
+  if (!Array.isArray(fields.resources)) return `Event must have the list field "resources".`;
+  return undefined;
+}
