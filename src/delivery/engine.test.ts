@@ -98,6 +98,8 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
         received.push(String(req.headers["webhook-id"]));
         // "Try again in an hour."
         if (req.url === "/unavailable") res.writeHead(503, { "retry-after": "3600" }).end();
+        // A failure no retry fixes.
+        else if (req.url === "/refused") res.writeHead(400).end();
         else res.writeHead(200).end();
       });
     });
@@ -120,6 +122,7 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       targetUrl?: string;
       concurrency?: number;
       targetConcurrency?: number;
+      now?: () => number;
     } = {},
   ) {
     const target = options.targetUrl ?? url;
@@ -185,6 +188,7 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       ...(options.maxInMemoryBytes !== undefined && { maxInMemoryBytes: options.maxInMemoryBytes }),
       ...(options.concurrency !== undefined && { concurrency: options.concurrency }),
       ...(options.targetConcurrency !== undefined && { targetConcurrency: options.targetConcurrency }),
+      ...(options.now !== undefined && { now: options.now }),
     });
     return {
       sqlite,
@@ -555,6 +559,38 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
     } finally {
       // The retry due later leaves the store that the other tests share.
       await sqlite.completeDeliveries([{ eventId: "held", id: "held-d" }]);
+      await close();
+    }
+  });
+
+  it("logs at most 10 failures of a target a minute, and says in its next line how many it did not", async () => {
+    // Ahead of the records' times (taken as the engine is made), so that they are due.
+    let clock = Date.now() + 1_000;
+    const { sqlite, metrics, lines, engine, records, close } = openEngine({
+      targetUrl: url.replace(/\/hook$/, "/refused"),
+      now: () => clock,
+    });
+    const dropped = () => lines.filter((l) => l.includes("no dead-letter queue, event dropped"));
+    try {
+      await engine.start();
+      const batch = records(Array.from({ length: 30 }, (_, i) => `refused-${i}`));
+      await sqlite.appendEvents(batch);
+      engine.dispatch(batch);
+      await until("the deliveries to end", async () => (await sqlite.countDeliveries()) === 0);
+      assert.equal(dropped().length, 10, dropped().join(""));
+      assert.match(
+        await metrics.text(),
+        /InvocationsDropped\{bus="default",rule="r",target="hook",reason="NO_DEAD_LETTER_QUEUE"\} 30/,
+      );
+      // A minute on, the next failure is logged, with the count of those that were not.
+      clock += 60_000;
+      const later = records(["refused-later"]);
+      await sqlite.appendEvents(later);
+      engine.dispatch(later);
+      await until("the delivery to end", async () => (await sqlite.countDeliveries()) === 0);
+      assert.equal(dropped().length, 11);
+      assert.match(dropped()[10] ?? "", /"failuresNotLogged":20/);
+    } finally {
       await close();
     }
   });
