@@ -1222,6 +1222,49 @@ describe("API destinations", () => {
     assert.ok(elapsed >= 1900, `15 calls took ${elapsed} ms`);
   });
 
+  it("reads the destination and its connection again once a call's turn comes: a change made meanwhile applies", async () => {
+    const target = await receiver();
+    const before = apiDestination(
+      `${target.origin}/old`,
+      "API_KEY",
+      {
+        ApiKeyAuthParameters: { ApiKeyName: "x-api-key", ApiKeyValue: "OLD-SECRET-KEY" },
+      },
+      { invocationRateLimitPerSecond: 1 },
+    );
+    let current: ResolvedApiDestination | undefined = before;
+    const invoker = createApiDestinationInvoker({
+      allowedNetworks: LOOPBACK,
+      resolve: () => Promise.resolve(current),
+    });
+    invokers.push(invoker);
+    const arn = before.destination.arn;
+    await invoker.invoke(invocation(arn), signal());
+    // The second call waits for its turn (a second at 1 a second); meanwhile the key and endpoint change.
+    const waiting = invoker.invoke(invocation(arn), signal());
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    current = {
+      ...before,
+      destination: { ...before.destination, invocationEndpoint: `${target.origin}/new` },
+      auth: { ApiKeyAuthParameters: { ApiKeyName: "x-api-key", ApiKeyValue: "NEW-SECRET-KEY" } },
+    };
+    await waiting;
+    assert.deepEqual(
+      target.requests.map((r) => [r.url, r.headers["x-api-key"]]),
+      [
+        ["/old", "OLD-SECRET-KEY"],
+        ["/new", "NEW-SECRET-KEY"],
+      ],
+    );
+    // Deauthorized while a third waits: it is not made.
+    const third = invoker.invoke(invocation(arn), signal());
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    current = { ...current, connection: { ...current.connection, state: "DEAUTHORIZED" } };
+    const failed = await failure(third);
+    assert.equal(failed.code, "NO_PERMISSIONS");
+    assert.equal(target.requests.length, 2);
+  });
+
   it("throttles calls that would wait more than a second for their turn", async () => {
     const target = await receiver();
     const resolved = apiDestination(`${target.origin}/burst`, "BASIC", BASIC, {

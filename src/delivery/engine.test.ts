@@ -93,8 +93,9 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
     receiver = createServer((req, res) => {
       req.resume();
       req.on("end", () => {
-        arrivals.push(req.url === "/hang" ? "hang" : String(req.headers["webhook-id"]));
+        arrivals.push(req.url?.startsWith("/hang") === true ? "hang" : String(req.headers["webhook-id"]));
         if (req.url === "/hang") return void hanging.push({ end: () => res.writeHead(200).end() });
+        if (req.url === "/hang-fail") return void hanging.push({ end: () => res.writeHead(500).end() });
         received.push(String(req.headers["webhook-id"]));
         // "Try again in an hour."
         if (req.url === "/unavailable") res.writeHead(503, { "retry-after": "3600" }).end();
@@ -436,6 +437,57 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       assert.equal(await sqlite.countDeliveries(), 0, "their rows completed");
       assert.equal(received.length, 2, "not attempted again");
     } finally {
+      await close();
+    }
+  });
+
+  it("counts an attempt in flight when its target is removed as an attempt, once the call was made, and as dropped once", async () => {
+    arrivals.length = 0;
+    const { metrics, engine, records, sqlite, close } = openEngine({
+      targetUrl: url.replace(/\/hook$/, "/hang-fail"),
+    });
+    const series = async (name: string): Promise<string[]> =>
+      (await metrics.text()).split("\n").filter((l) => l.startsWith(`${name}{`));
+    try {
+      await engine.start();
+      const batch = records(["cut"]);
+      await sqlite.appendEvents(batch);
+      engine.dispatch(batch);
+      await until("the call to arrive", () => arrivals.includes("hang"));
+      engine.forget({ accountId: ACCOUNT, busName: BUS, ruleName: "r", targetIds: ["hook"] });
+      // The target answers 500 after its removal: no retry, and the call it had counts.
+      for (const h of hanging.splice(0)) h.end();
+      await until("the engine to let go of it", () => engine.held === 0);
+      assert.deepEqual(await series("InvocationAttempts"), [
+        'InvocationAttempts{bus="default",rule="r",target="hook"} 1',
+      ]);
+      assert.deepEqual(await series("InvocationsDropped"), [
+        'InvocationsDropped{bus="default",rule="r",target="hook",reason="TARGET_REMOVED"} 1',
+      ]);
+    } finally {
+      await close();
+    }
+  });
+
+  it("leaves a delivery it finds in the store for a target just removed to the removal's sweep, uncounted", async () => {
+    const { metrics, engine, registry, makeRule, records, sqlite, close } = openEngine();
+    try {
+      await engine.start();
+      // Pending in the store, not held: a retry parked there, say.
+      await sqlite.appendEvents(records(["parked"]));
+      registry.setTargets(ACCOUNT, BUS, "r", []);
+      engine.forget({ accountId: ACCOUNT, busName: BUS, ruleName: "r", targetIds: ["hook"] });
+      // A walk of the store finds it before the removal's sweep drops (and counts) its row.
+      await engine.scan();
+      await until("the engine to let go of it", () => engine.held === 0);
+      assert.doesNotMatch(await metrics.text(), /InvocationsDropped\{/, "counted by the sweep, not here too");
+      assert.equal(await sqlite.countDeliveries(), 1, "its row is the sweep's to drop");
+      await sqlite.dropDeliveries(
+        { accountId: ACCOUNT, busName: BUS, ruleName: "r", targetIds: ["hook"] },
+        1000,
+      );
+    } finally {
+      makeRule(ACCOUNT);
       await close();
     }
   });

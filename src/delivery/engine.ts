@@ -51,6 +51,11 @@ const smallLane = (reserved: number): number => Math.max(1, Math.floor(reserved 
  * target's next line as `failuresNotLogged`) rather than logged.
  */
 const FAILURE_LINES_PER_MINUTE = 10;
+/**
+ * How long after a removal (of a bus, rule or targets) a delivery found in the store for what it
+ * removed is taken to be its sweep's (which counts and drops the store's rows) rather than the engine's.
+ */
+const REMOVAL_SWEEP_MS = 5 * 60_000;
 /** How long what a target's failures wrote is kept after its last minute of failures began. */
 const FAILURE_LINES_KEPT_MS = 10 * 60_000;
 /** How long after its last attempt an account still has the reserved slots kept from a heavy one. */
@@ -83,6 +88,8 @@ export interface DeliveryEngineOptions {
   readonly registry: RuleRegistry;
   /** The invoker for a target ARN or URI; undefined when no invoker handles it. */
   readonly invokerFor: (arn: string) => TargetInvoker | undefined;
+  /** Told of each delivery that ends (delivered, failed for good, dropped): see {@link TargetInvoker.ended}. */
+  readonly ended?: (deliveryId: string) => void;
   readonly deadLetters: DeadLetters;
   readonly metrics: Metrics;
   readonly log: Logger;
@@ -228,6 +235,8 @@ export class DeliveryEngine {
   readonly #accountSeen = new Map<string, number>();
   /** What each target's failures wrote to the log lately, by lane key (see {@link logLine}). */
   readonly #failureLines = new Map<string, FailureLines>();
+  /** The removals of the last {@link REMOVAL_SWEEP_MS} (see {@link removedLately}). */
+  #removals: { readonly scope: DeliveryScope; readonly at: number }[] = [];
   #failureLinesSwept = 0;
   readonly #timers = new MinHeap<Job>((a, b) => a.dueAt - b.dueAt);
   #timer: NodeJS.Timeout | undefined;
@@ -795,6 +804,9 @@ export class DeliveryEngine {
       (scope.ruleName === undefined || lane.ruleName === scope.ruleName) &&
       (scope.targetIds === undefined || scope.targetIds.includes(lane.targetId));
     const inScope = (lane: Lane): boolean => lane.accountId === scope.accountId && sameLabels(lane);
+    const now = this.#now();
+    this.#removals = this.#removals.filter((r) => now - r.at < REMOVAL_SWEEP_MS);
+    this.#removals.push({ scope, at: now });
     const held = new Map<string, number>();
     for (const lane of this.#lanes.values()) {
       if (!inScope(lane)) continue;
@@ -835,6 +847,19 @@ export class DeliveryEngine {
     return held;
   }
 
+  /** Whether a removal that takes in the lane's target was made lately (see {@link forget}). */
+  private removedLately(lane: Lane): boolean {
+    const since = this.#now() - REMOVAL_SWEEP_MS;
+    return this.#removals.some(
+      ({ scope, at }) =>
+        at >= since &&
+        scope.accountId === lane.accountId &&
+        scope.busName === lane.busName &&
+        (scope.ruleName === undefined || scope.ruleName === lane.ruleName) &&
+        (scope.targetIds === undefined || scope.targetIds.includes(lane.targetId)),
+    );
+  }
+
   /** Lets go of a job whose target, rule or bus was removed: counted as dropped, never attempted again. */
   private dropRemoved(job: Job): void {
     const { lane } = job;
@@ -854,6 +879,14 @@ export class DeliveryEngine {
     const found = this.#o.registry.getRule(lane.accountId, lane.busName, lane.ruleName);
     const target = found?.targets.get(lane.targetId);
     if (found === undefined || target === undefined) {
+      if (this.removedLately(lane)) {
+        // Read from the store after its removal let go of what the engine held: its row is the
+        // removal's sweep's to count and drop (counted here too, it was counted twice).
+        this.release(job.delivery.id);
+        this.#o.ended?.(job.delivery.id);
+        this.let(lane);
+        return;
+      }
       // The rule or the target was removed after the event matched: nothing left to deliver to.
       this.#o.metrics.invocationsDropped
         .labels(
@@ -935,8 +968,13 @@ export class DeliveryEngine {
       // Ended by the engine's own stop (shutdown): not the target's failure. The delivery stays
       // pending in the store as it was, for the next start; nothing is counted or rescheduled.
       if (signal.aborted) return;
-      // Its target, rule or bus was removed while the attempt waited (or ran): dropped, not retried.
+      // Its target, rule or bus was removed while the attempt waited (or ran): dropped, not retried;
+      // an attempt all the same if the call was made (the target may have had it).
       if (job.generation !== lane.generation) {
+        if (!(e instanceof DeliveryError && (e.code === TARGET_REMOVED || e.deferred))) {
+          this.counted(job, m, start);
+          job.attempts++;
+        }
         this.dropRemoved(job);
         return;
       }
@@ -1135,6 +1173,7 @@ export class DeliveryEngine {
   }
 
   private complete(job: Job): void {
+    this.#o.ended?.(job.delivery.id);
     job.lane.held--;
     this.#completions.push({ eventId: job.event.id, id: job.delivery.id });
     this.flushSoon();

@@ -134,6 +134,8 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
     store,
     registry,
     invokerFor,
+    // Only API destinations keep anything for a delivery (a rate-limit turn).
+    ended: (deliveryId) => apiDestination.ended?.(deliveryId),
     // Logs and dead-letter messages name targets without the secrets a URI may carry.
     deadLetters: new DeadLetters(queues, (arn) =>
       isBrokerUri(arn) ? redactUri(arn) : isWebhookArn(arn) ? redactWebhookUrl(arn) : arn,

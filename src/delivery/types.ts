@@ -58,6 +58,11 @@ export interface TargetInvoker {
    * @throws {DeliveryError} when the attempt failed (other errors count as retryable failures).
    */
   invoke(invocation: Invocation, signal: AbortSignal): Promise<void>;
+  /**
+   * A delivery ended (delivered, failed for good, or dropped with its target): what the invoker kept
+   * for it (an API destination's rate-limit turn) goes.
+   */
+  ended?(deliveryId: string): void;
   /** Releases pooled connections. */
   close(): Promise<void>;
 }

@@ -100,42 +100,60 @@ export function createApiDestinationInvoker(options: ApiDestinationInvokerOption
   const limiter = new RateLimiter(options.maxRateWaitMs ?? DEFAULT_MAX_RATE_WAIT_MS);
   const timeoutMs = Math.min(options.timeoutMs ?? API_DESTINATION_TIMEOUT_MS, API_DESTINATION_TIMEOUT_MS);
 
+  /** The destination, its connection and the connection's authorization, usable; else why not. */
+  const usable = async (arn: string) => {
+    let resolved: ResolvedApiDestination | undefined;
+    try {
+      resolved = await options.resolve(arn);
+    } catch (error) {
+      throw new DeliveryError(HttpErrorCode.InternalError, `API destination ${arn} could not be read`, {
+        retryable: true,
+        cause: error,
+      });
+    }
+    if (resolved === undefined) {
+      throw new DeliveryError(
+        HttpErrorCode.NoResource,
+        `API destination ${arn} or its connection does not exist`,
+        {
+          retryable: false,
+        },
+      );
+    }
+    const { destination, connection } = resolved;
+    if (UNUSABLE_STATES.has(connection.state)) {
+      tokens.forget(connection.arn);
+      throw new DeliveryError(
+        HttpErrorCode.NoPermissions,
+        `connection ${connection.name} of API destination ${destination.name} is ${connection.state}`,
+        { retryable: false },
+      );
+    }
+    const auth = parseConnectionAuth(connection.authorizationType, resolved.auth);
+    if (typeof auth === "string") {
+      throw new DeliveryError(HttpErrorCode.NoPermissions, `connection ${connection.name}: ${auth}`, {
+        retryable: false,
+      });
+    }
+    return { destination, connection, auth };
+  };
+
   return {
     async invoke(invocation: Invocation, signal: AbortSignal): Promise<void> {
       const arn = invocation.target.arn;
-      let resolved: ResolvedApiDestination | undefined;
-      try {
-        resolved = await options.resolve(arn);
-      } catch (error) {
-        throw new DeliveryError(HttpErrorCode.InternalError, `API destination ${arn} could not be read`, {
-          retryable: true,
-          cause: error,
-        });
+      // The turn first, then what the call sends, read again after the wait: a change made meanwhile
+      // (a new key or endpoint, a connection deauthorized or deleted, a lower rate) applies to it.
+      const first = (await usable(arn)).destination;
+      let rate = first.invocationRateLimitPerSecond;
+      let now: Awaited<ReturnType<typeof usable>>;
+      for (;;) {
+        await limiter.acquire(first.arn, rate, signal, invocation.deliveryId);
+        now = await usable(arn);
+        // Lowered while it waited: a turn at the new rate (the window plans the others again).
+        if (!(now.destination.invocationRateLimitPerSecond < rate)) break;
+        rate = now.destination.invocationRateLimitPerSecond;
       }
-      if (resolved === undefined) {
-        throw new DeliveryError(
-          HttpErrorCode.NoResource,
-          `API destination ${arn} or its connection does not exist`,
-          {
-            retryable: false,
-          },
-        );
-      }
-      const { destination, connection } = resolved;
-      if (UNUSABLE_STATES.has(connection.state)) {
-        tokens.forget(connection.arn);
-        throw new DeliveryError(
-          HttpErrorCode.NoPermissions,
-          `connection ${connection.name} of API destination ${destination.name} is ${connection.state}`,
-          { retryable: false },
-        );
-      }
-      const auth = parseConnectionAuth(connection.authorizationType, resolved.auth);
-      if (typeof auth === "string") {
-        throw new DeliveryError(HttpErrorCode.NoPermissions, `connection ${connection.name}: ${auth}`, {
-          retryable: false,
-        });
-      }
+      const { destination, connection, auth } = now;
       const request = {
         ...buildRequest(destination, invocation, auth),
         timeoutMs,
@@ -146,12 +164,6 @@ export function createApiDestinationInvoker(options: ApiDestinationInvokerOption
         bearer = await tokens.token(connection.arn, connection.lastModifiedAt, auth.oauth, signal);
         request.headers["authorization"] = `Bearer ${bearer}`;
       }
-      await limiter.acquire(
-        destination.arn,
-        destination.invocationRateLimitPerSecond,
-        signal,
-        invocation.deliveryId,
-      );
       const response = await client.send(request, signal);
       if (bearer !== undefined && (response.status === 401 || response.status === 407)) {
         tokens.invalidate(connection.arn, bearer);
@@ -163,6 +175,9 @@ export function createApiDestinationInvoker(options: ApiDestinationInvokerOption
         secretsOf(auth, bearer),
       );
       if (error !== undefined) throw error.retryable ? finalOnNegativeRetryAfter(error, response) : error;
+    },
+    ended(deliveryId: string): void {
+      limiter.release(deliveryId);
     },
     async close(): Promise<void> {
       if (owned) await client.close();

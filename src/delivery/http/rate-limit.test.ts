@@ -122,6 +122,27 @@ describe("RateLimiter", () => {
     assert.equal(late, 1000);
   });
 
+  it("gives the turns of deliveries that ended back to the calls after them", async () => {
+    let now = 0;
+    const limiter = new RateLimiter(100, () => now);
+    const signal = new AbortController().signal;
+    const wait = (ticket: string) =>
+      limiter.acquire("d", 2, signal, ticket).then(
+        () => 0,
+        (e: unknown) => (e as DeliveryError).retryAfterMs ?? -1,
+      );
+    // Two go now, 54 are deferred over the next 27 seconds.
+    for (let i = 0; i < 56; i++) await wait(`dropped-${i}`);
+    // A live call behind them waits for them all (rechecking every few seconds).
+    assert.ok((await wait("live-before")) > 1000);
+    limiter.release("live-before");
+    // Their deliveries were dropped with their target: the turns go.
+    for (let i = 2; i < 56; i++) limiter.release(`dropped-${i}`);
+    await new Promise((resolve) => setImmediate(resolve));
+    now = 1000;
+    assert.equal(await wait("live"), 0, "the next call goes at the next free turn");
+  });
+
   it("forgets the windows of destinations idle for a second, keeping those with calls ahead", async () => {
     let now = 0;
     const limiter = new RateLimiter(100, () => now);

@@ -32,6 +32,8 @@ const MAX_RECHECK_MS = 60_000;
 export interface Turn {
   at: number;
   moved?: (() => void) | undefined;
+  /** Given back: its call will not be made (see {@link SlidingWindow.giveBack}). */
+  gone?: boolean;
 }
 
 /** At most `ratePerSecond` calls in any window of 1,000 ms: the turns of the last calls and of those ahead. */
@@ -60,8 +62,35 @@ export class SlidingWindow {
   setRate(ratePerSecond: number): void {
     const limit = Math.max(1, Math.floor(ratePerSecond));
     if (limit === this.limit) return;
+    this.replan(limit);
+  }
+
+  /**
+   * Gives a turn back: its call will not be made (its delivery was dropped, or failed otherwise). The
+   * turns after it move up, a moment later (many given back at once move them once).
+   */
+  giveBack(turn: Turn): void {
+    if (turn.gone === true) return;
+    turn.gone = true;
+    this.given++;
+    if (this.given === 1) setImmediate(() => this.replanIfGiven());
+  }
+
+  /** Turns given back and not yet taken out (see {@link giveBack}). */
+  private given = 0;
+
+  private replanIfGiven(): void {
+    if (this.given > 0) this.replan(this.limit);
+  }
+
+  /**
+   * Plans every turn ahead again, in order, at `limit` a window (earlier when it is raised, later
+   * when it is lowered), without the turns given back; the waiters of moved turns are told.
+   */
+  private replan(limit: number): void {
     const now = this.now();
-    const live = this.turns.slice(this.head);
+    const live = this.turns.slice(this.head).filter((t) => t.gone !== true);
+    this.given = 0;
     const firstAhead = live.findIndex((t) => t.at > now);
     // Past turns are all kept: after a raise, more of them count again.
     const past = firstAhead === -1 ? live : live.slice(0, firstAhead);
@@ -90,6 +119,7 @@ export class SlidingWindow {
 
   /** As {@link reserve}, giving the turn reserved (whose `at` may move), or the negative wait. */
   reserveTurn(maxWaitMs: number): Turn | number {
+    if (this.given > 0) this.replan(this.limit);
     const now = this.now();
     this.prune(now);
     const at = this.nextTurn(now);
@@ -155,8 +185,8 @@ const FORGET_IDLE_EVERY_MS = 10 * WINDOW_MS;
 export class RateLimiter {
   private readonly windows = new Map<string, SlidingWindow>();
   private forgotAt = -Infinity;
-  /** Turns reserved for deferred calls, by ticket (a delivery id); the window moves them when the rate changes. */
-  private readonly tickets = new Map<string, Turn>();
+  /** Turns reserved for deferred calls, by ticket (a delivery id), with their windows; a window moves them when the rate changes. */
+  private readonly tickets = new Map<string, { readonly turn: Turn; readonly window: SlidingWindow }>();
 
   constructor(
     private readonly maxWaitMs = DEFAULT_MAX_RATE_WAIT_MS,
@@ -185,8 +215,8 @@ export class RateLimiter {
     // free one.
     const held = ticket === undefined ? undefined : this.tickets.get(ticket);
     let turn: Turn;
-    if (held !== undefined) {
-      turn = held;
+    if (held !== undefined && held.window === window && held.turn.gone !== true) {
+      turn = held.turn;
     } else {
       const reserved = window.reserveTurn(ticket === undefined ? this.maxWaitMs : Infinity);
       if (typeof reserved === "number") throw this.throttled(ratePerSecond, -reserved);
@@ -194,7 +224,7 @@ export class RateLimiter {
     }
     const waitMs = Math.max(0, Math.ceil(turn.at - this.now()));
     if (waitMs > this.maxWaitMs && ticket !== undefined) {
-      this.keep(ticket, turn);
+      this.keep(ticket, turn, window);
       // Back to look again before the turn if it is far: a raised rate brings it nearer.
       const recheckMs = Math.min(
         MAX_RECHECK_MS,
@@ -206,6 +236,18 @@ export class RateLimiter {
     // A turn given up (the attempt aborted while waiting) is not handed to another call: the limit
     // errs on the safe side.
     if (waitMs > 0) await waitForTurn(turn, this.now, signal);
+  }
+
+  /**
+   * The call of a ticket will not come back (its delivery ended: dropped with its target, failed for
+   * good, or made otherwise): its turn goes to the calls after it. A dropped backlog of 54 deferred
+   * calls at 2 a second held the next live call back 27 s.
+   */
+  release(ticket: string): void {
+    const held = this.tickets.get(ticket);
+    if (held === undefined) return;
+    this.tickets.delete(ticket);
+    held.window.giveBack(held.turn);
   }
 
   /** Forgets the idle windows, unless it did so less than {@link FORGET_IDLE_EVERY_MS} ago. */
@@ -229,13 +271,13 @@ export class RateLimiter {
     );
   }
 
-  private keep(ticket: string, turn: Turn): void {
+  private keep(ticket: string, turn: Turn, window: SlidingWindow): void {
     // Tickets of calls that never came back (their delivery ended otherwise) go once long past.
     if (this.tickets.size >= 10_000 && !this.tickets.has(ticket)) {
       const stale = this.now() - 60_000;
-      for (const [t, held] of this.tickets) if (held.at < stale) this.tickets.delete(t);
+      for (const [t, held] of this.tickets) if (held.turn.at < stale) this.tickets.delete(t);
     }
-    this.tickets.set(ticket, turn);
+    this.tickets.set(ticket, { turn, window });
   }
 }
 
