@@ -460,6 +460,31 @@ describe("AWS JSON 1.1 protocol edge", () => {
     });
     assert.match(six.text, /NonExistentQueue/);
   });
+  it("answers bytes that are not HTTP/1.1 in the APIs' error shape, and closes the connection", async () => {
+    const { hostname, port } = new URL(server.url);
+    for (const wire of [
+      // A GET that declared no body, followed by one: its bytes read as the next request's method.
+      "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n{}",
+      "NOT HTTP AT ALL\r\n\r\n",
+    ]) {
+      const socket = connect(Number(port), hostname);
+      let text = "";
+      socket.on("data", (c: Buffer) => (text += c.toString()));
+      socket.on("error", () => undefined);
+      const closed = new Promise((resolve) => socket.once("close", resolve));
+      socket.write(wire);
+      await closed;
+      const last = text.slice(text.indexOf("HTTP/1.1 400 "));
+      assert.match(last, /^HTTP\/1\.1 400 Bad Request\r\n/, JSON.stringify(text));
+      assert.match(last, /\r\nx-amzn-errortype: SerializationException\r\n/);
+      const body = JSON.parse(last.slice(last.indexOf("\r\n\r\n") + 4)) as {
+        __type: string;
+        message: string;
+      };
+      assert.equal(body.__type, "SerializationException");
+      assert.match(body.message, /^The request is not valid HTTP\/1\.1 \(/);
+    }
+  });
   it("runs no request pipelined behind a 413 (which closes the connection): its reply would never be sent", async () => {
     const created = await sqsQuery({ Action: "CreateQueue", QueueName: "pipelined-behind-413" });
     const queueUrl = /<QueueUrl>([^<]+)<\/QueueUrl>/.exec(created.text)?.[1] ?? "";

@@ -7,6 +7,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { Server as NetServer, type AddressInfo, type Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import { randomUUID, timingSafeEqual } from "node:crypto";
 import {
   SQS_TARGET_PREFIX,
@@ -897,6 +898,29 @@ export function createHttpServer(handlers: HttpHandlers): Server {
       res.writeContinue();
       server.emit("request", req, res);
     })().catch(() => res.destroy());
+  });
+  // A request that is not HTTP/1.1 (bytes after a GET that declared no body, say): answered in the
+  // APIs' error shape rather than with Node's bare 400, and the connection closed.
+  server.on("clientError", (error: Error & { code?: string }, socket: Duplex) => {
+    if (error.code === "ECONNRESET" || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const [status, reason] =
+      error.code === "HPE_HEADER_OVERFLOW"
+        ? [431, "Request Header Fields Too Large"]
+        : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+          ? [408, "Request Timeout"]
+          : [400, "Bad Request"];
+    const type = status === 408 ? "RequestTimeoutException" : "SerializationException";
+    const body = JSON.stringify({
+      __type: type,
+      message: `The request is not valid HTTP/1.1 (${error.message.replace(/[\r\n]+/g, " ")}): the connection is closed.`,
+    });
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/x-amz-json-1.1\r\nx-amzn-errortype: ${type}\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
   });
   if (handlers.maxConnections !== undefined) server.maxConnections = handlers.maxConnections;
   server.keepAliveTimeout = 65_000;
