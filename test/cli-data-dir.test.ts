@@ -234,10 +234,11 @@ describe("standard output that cannot be written", () => {
       const account = run(["accounts", "create", "--name", "lost", "--data-dir", made]);
       assert.equal(account.status, 1, account.stderr);
       const m =
-        /^error: account (\d{12}), with root key (BB\w+), was created, but its secret could not be written to standard output \(ENOSPC[^)]*\) and is not shown again: delete the key \(busbar keys delete \2\)/.exec(
+        /^error: account (\d{12}), with root key (BB\w+), was created, but its secret could not be written to standard output \(ENOSPC[^)]*\) and is not shown again: delete the key \(busbar keys delete \2 --data-dir (\S+)\)/.exec(
           account.stderr,
         );
       assert.ok(m, account.stderr);
+      assert.equal(m[3], made, "the way out names the data directory");
       assert.equal(account.stderr.trim().split("\n").length, 1, account.stderr);
       const key = run(["keys", "create", "--account", "000000000000", "--data-dir", made]);
       assert.equal(key.status, 1, key.stderr);
@@ -246,6 +247,19 @@ describe("standard output that cannot be written", () => {
         /^error: access key BB\w+ of account 000000000000 was created, but its secret could not be written/,
       );
       assert.equal(key.stderr.trim().split("\n").length, 1, key.stderr);
+      // Help that could not be printed is a failure; test-pattern's answer is its exit code all the same.
+      const help = run(["--help"]);
+      assert.equal(help.status, 1, help.stderr);
+      assert.match(help.stderr, /^error: could not write to standard output: ENOSPC/);
+      const answered = run([
+        "test-pattern",
+        "--pattern",
+        "examples/pattern.json",
+        "--event",
+        "examples/event.json",
+      ]);
+      assert.equal(answered.status, 0, answered.stderr);
+      assert.match(answered.stderr, /could not write to standard output/);
     } finally {
       closeSync(full);
     }

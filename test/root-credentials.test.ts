@@ -7,6 +7,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
+  chmodSync,
   existsSync,
   mkdtempSync,
   readFileSync,
@@ -104,6 +105,20 @@ describe("a root credentials file that is not one", () => {
       new RegExp(`^error: Busbar could not start: ${file} is not a valid credentials file: `),
     );
     removeDataDir(dataDir);
+  });
+});
+
+describe("a data directory every user may write", () => {
+  it("is served, with a warning that names it", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "busbar-test-"));
+    chmodSync(dataDir, 0o777);
+    const server = await startBusbar({ dataDir });
+    try {
+      assert.match(server.output(), /the data directory is writable by every user/);
+    } finally {
+      assert.equal(await server.stop(), 0);
+      removeDataDir(dataDir);
+    }
   });
 });
 

@@ -135,6 +135,13 @@ async function withStore<T>(
   }
 }
 
+/** The options that name where a command ran (for a command to run next at the same place). */
+function placeArgs(place: Place): string {
+  if (place.endpoint !== undefined) return ` --endpoint ${place.endpoint}`;
+  if (place.dataDir !== undefined) return ` --data-dir ${place.dataDir}`;
+  return "";
+}
+
 /** `--account`: an account id, checked here so that both places refuse a malformed one alike. */
 function accountOption(id: string): string {
   if (!ACCOUNT_ID.test(id)) throw new AdminError(`--account must be 12 digits, got "${id}"`);
@@ -169,7 +176,7 @@ export async function createAccount(io: Output, opts: Place & { id?: string; nam
       io,
       made,
       `account ${made.accountId}, with root key ${made.accessKeyId},`,
-      `delete the key (busbar keys delete ${made.accessKeyId}) and give the account another (busbar keys create --account ${made.accountId})`,
+      `delete the key (busbar keys delete ${made.accessKeyId}${placeArgs(opts)}) and give the account another (busbar keys create --account ${made.accountId}${placeArgs(opts)})`,
     );
   const server = remoteFor(opts);
   if (server !== undefined) {
@@ -236,7 +243,7 @@ export async function createKey(
       io,
       { ...key, policies: policies.length },
       `access key ${key.accessKeyId} of account ${key.accountId}`,
-      `delete it (busbar keys delete ${key.accessKeyId}) and create another`,
+      `delete it (busbar keys delete ${key.accessKeyId}${placeArgs(opts)}) and create another`,
     );
   const server = remoteFor(opts);
   if (server !== undefined) {

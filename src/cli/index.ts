@@ -67,6 +67,8 @@ export async function runCli(argv: readonly string[], io: Output = processOutput
     .action((opts: { pattern: string; event: string }) => {
       failed = TestPatternExit.NotEvaluated;
       exitCode = runTestPattern(opts.pattern, opts.event, io);
+      // Evaluated: its exit code is the answer, whether or not standard output takes the word.
+      if (exitCode === TestPatternExit.Match || exitCode === TestPatternExit.NoMatch) failed = exitCode;
     });
   program
     .command("serve")
@@ -180,7 +182,17 @@ export async function runCli(argv: readonly string[], io: Output = processOutput
     await program.parseAsync([...argv], { from: "user" });
     if (!logsOnly) await io.flushed?.();
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? CliExit.Ok : CliExit.Refused;
+    if (e instanceof CommanderError) {
+      if (e.exitCode !== 0) return CliExit.Refused;
+      // --help and --version: printed, unless standard output could not take them.
+      try {
+        await io.flushed?.();
+      } catch (failure) {
+        io.err(`error: could not write to standard output: ${oneLine(failure)}`);
+        return CliExit.Failed;
+      }
+      return CliExit.Ok;
+    }
     if (e instanceof ConfigError || e instanceof AdminError || isAwsShapedError(e)) {
       io.err(`error: ${oneLine(e)}`);
       return CliExit.Refused;

@@ -47,6 +47,27 @@ const MAY_HAVE_DONE: Readonly<Record<string, string>> = {
 
 /** Error codes of a connection that was never made: the request was not sent. */
 const NOT_CONNECTED = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
+/** The certificate errors of a TLS handshake (OpenSSL's verify codes, as Node names them). */
+const CERTIFICATE_ERRORS = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+]);
+
+/** Whether a failure's code says the request was never sent: no connection, or no TLS handshake. */
+function neverSent(code: string | undefined): boolean {
+  if (code === undefined) return false;
+  return (
+    NOT_CONNECTED.has(code) ||
+    CERTIFICATE_ERRORS.has(code) ||
+    code === "EPROTO" ||
+    code.startsWith("ERR_SSL_") ||
+    code.startsWith("ERR_TLS_")
+  );
+}
 
 /** Where and as whom the command calls a running server. */
 export interface Remote {
@@ -230,7 +251,7 @@ export async function callRemote(
       );
     }
     throw new RemoteFailure(
-      code !== undefined && NOT_CONNECTED.has(code)
+      neverSent(code)
         ? `cannot reach ${endpoint.origin}: ${(e as Error).message}`
         : `${operation} on ${endpoint.origin} failed before its answer: ${(e as Error).message}${unknown}`,
     );

@@ -188,6 +188,14 @@ async function startLocked(
       );
     }
     markInstallation(config.dataDir);
+    // Its files are the owner's alone (0600), but a directory every user may write lets them be
+    // replaced: root-credentials.json among them.
+    if ((statSync(config.dataDir).mode & 0o002) !== 0) {
+      log.warn(
+        { dataDir: config.dataDir },
+        "the data directory is writable by every user, who could replace its files (root-credentials.json among them): chmod 700 it",
+      );
+    }
     secrets = await checkedSecretBox(store, config.dataDir, log);
     root = given ?? newRootCredentials(config, announceRoot);
   } catch (e) {
