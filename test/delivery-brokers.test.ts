@@ -132,7 +132,8 @@ function sharedTests(fixture: BrokerFixture): void {
       const shared = signal();
       await Promise.all(Array.from({ length: 50 }, () => invoker.invoke(invocation(uri, "{}"), shared)));
       for (let i = 0; i < 50; i += 1) await invoker.invoke(invocation(uri, "{}"), shared);
-      assert.deepEqual(invoker.stats()[kind], { open: 1, opened: 1 });
+      const { open, opened } = invoker.stats()[kind];
+      assert.deepEqual({ open, opened }, { open: 1, opened: 1 });
       await new Promise((resolve) => setImmediate(resolve));
       assert.deepEqual(
         warnings.map((w) => w.message),
@@ -546,6 +547,32 @@ describe("RabbitMQ targets", { skip: skipUnless("amqp") }, () => {
     assert.equal(msg.properties.messageId, call.deliveryId);
     assert.equal(msg.properties.appId, "busbar");
     assert.equal((msg.properties.headers as Record<string, unknown>)["busbar-event-id"], call.event.id);
+  });
+
+  it("closes the channel of an exchange no longer published to, and publishes to it again after", async () => {
+    const idle = createBrokerInvoker({ channelIdleMs: 200 });
+    const exchanges = Array.from({ length: 5 }, (_, i) => `${RUN}.churn-${i}`);
+    try {
+      for (const name of exchanges) await channel.assertExchange(name, "fanout", { durable: false });
+      const uri = (name: string) =>
+        `amqp://guest:guest@127.0.0.1:${PORTS.amqp}/?exchange=${name}&routingKey=x&mandatory=false`;
+      for (const name of exchanges) await idle.invoke(invocation(uri(name)), signal());
+      assert.equal(idle.stats().amqp.channels, 5, "a channel per exchange");
+      // Unused for longer than channelIdleMs: closed (a connection's channels are bounded, 2,047 on
+      // RabbitMQ, and each exchange ever used kept one).
+      const until = Date.now() + 3_000;
+      while ((idle.stats().amqp.channels ?? 0) > 0 && Date.now() < until)
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(idle.stats().amqp.channels, 0);
+      assert.equal(idle.stats().amqp.open, 1, "the connection stays");
+      const { inbox } = await queue("", exchanges[0]);
+      const again = invocation(uri(exchanges[0] ?? ""));
+      await idle.invoke(again, signal());
+      assert.equal((await inbox.next()).content.toString("utf8"), again.payload);
+    } finally {
+      await idle.close();
+      for (const name of exchanges) await channel.deleteExchange(name);
+    }
   });
 
   it("publishes straight to a queue through the default exchange (?routingKey=<queue>, vhost %2F)", async () => {

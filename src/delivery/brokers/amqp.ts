@@ -40,29 +40,65 @@ interface ChannelState {
   readonly pending: Map<string, Pending[]>;
 }
 
-/** One AMQP connection, with one confirm channel per exchange (a channel error stays with its exchange). */
+/** Channels one connection keeps open at most; past it, the least recently used idle one is closed. */
+const MAX_CHANNELS = 256;
+
+/** An exchange's channel, and when it was last taken for a publish. */
+interface ChannelEntry {
+  readonly opening: Promise<ChannelState>;
+  state: ChannelState | undefined;
+  usedAt: number;
+}
+
+/**
+ * One AMQP connection, with one confirm channel per exchange (a channel error stays with its
+ * exchange). A channel unused for `idleMs` is closed, and at most {@link MAX_CHANNELS} are kept: each
+ * exchange ever published to kept its channel, and a connection that had used 2,047 exchanges
+ * (RabbitMQ's channel_max) could publish to no new one.
+ */
 class AmqpConnection {
   readonly #model: ChannelModel;
-  readonly #channels = new Map<string, Promise<ChannelState>>();
+  readonly #channels = new Map<string, ChannelEntry>();
+  readonly #sweeper: NodeJS.Timeout;
 
-  constructor(model: ChannelModel) {
+  constructor(model: ChannelModel, idleMs: number) {
     this.#model = model;
+    this.#sweeper = setInterval(() => this.#closeIdle(Date.now() - idleMs), Math.max(10, idleMs / 2));
+    this.#sweeper.unref();
+  }
+
+  /** Channels open or opening (for tests). */
+  get channels(): number {
+    return this.#channels.size;
   }
 
   /** The open confirm channel for `exchange`, creating it if there is none. */
   channel(exchange: string): Promise<ChannelState> {
+    const now = Date.now();
     const existing = this.#channels.get(exchange);
-    if (existing !== undefined) return existing;
+    if (existing !== undefined) {
+      existing.usedAt = now;
+      return existing.opening;
+    }
+    if (this.#channels.size >= MAX_CHANNELS) this.#closeLeastUsed();
     const forget = (): void => {
-      if (this.#channels.get(exchange) === created) this.#channels.delete(exchange);
+      if (this.#channels.get(exchange) === entry) this.#channels.delete(exchange);
     };
-    const created = this.#createChannel(forget);
-    this.#channels.set(exchange, created);
-    created.catch(forget);
-    return created;
+    const opening = this.#createChannel(forget);
+    const entry: ChannelEntry = { opening, state: undefined, usedAt: now };
+    this.#channels.set(exchange, entry);
+    opening.then((state) => (entry.state = state), forget);
+    return opening;
+  }
+
+  /** The connection closed (by either side): its channels with it. */
+  ended(): void {
+    clearInterval(this.#sweeper);
+    this.#channels.clear();
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#sweeper);
     try {
       await this.#model.close();
     } catch {
@@ -70,7 +106,32 @@ class AmqpConnection {
     }
   }
 
+  /** Closes the channels unused since `before` with no publish waiting for its confirm. */
+  #closeIdle(before: number): void {
+    for (const [exchange, entry] of this.#channels) {
+      if (entry.usedAt < before && entry.state !== undefined && entry.state.pending.size === 0)
+        this.#closeChannel(exchange, entry);
+    }
+  }
+
+  /** Makes room for a channel: closes the least recently used one with no publish waiting. */
+  #closeLeastUsed(): void {
+    let oldest: [string, ChannelEntry] | undefined;
+    for (const item of this.#channels) {
+      const [, entry] = item;
+      if (entry.state === undefined || entry.state.pending.size > 0) continue;
+      if (oldest === undefined || entry.usedAt < oldest[1].usedAt) oldest = item;
+    }
+    if (oldest !== undefined) this.#closeChannel(...oldest);
+  }
+
+  #closeChannel(exchange: string, entry: ChannelEntry): void {
+    this.#channels.delete(exchange);
+    entry.state?.channel.close().catch(() => undefined);
+  }
+
   destroy(): void {
+    clearInterval(this.#sweeper);
     // amqplib's connection keeps its socket as `stream` (not in its types). Destroyed with an error,
     // the socket tells amqplib, which then stops its heartbeat timer (a bare destroy would leave it
     // running, and the process alive).
@@ -108,6 +169,8 @@ class AmqpConnection {
 export class AmqpPublisher implements BrokerPublisher<AmqpTarget> {
   readonly #pool: ConnectionPool<AmqpConnection>;
   readonly #settings: PublisherSettings;
+  /** The connections open, for their channels' count. */
+  readonly #connections = new Set<AmqpConnection>();
 
   constructor(settings: PublisherSettings) {
     this.#settings = settings;
@@ -125,7 +188,9 @@ export class AmqpPublisher implements BrokerPublisher<AmqpTarget> {
   }
 
   stats(): PoolStats {
-    return this.#pool.stats();
+    let channels = 0;
+    for (const connection of this.#connections) channels += connection.channels;
+    return { ...this.#pool.stats(), channels };
   }
 
   close(): Promise<void> {
@@ -160,8 +225,14 @@ export class AmqpPublisher implements BrokerPublisher<AmqpTarget> {
     }
     // Without an "error" listener a connection error would be thrown as an uncaught exception.
     model.on("error", () => undefined);
-    model.on("close", gone);
-    return new AmqpConnection(model);
+    const connection = new AmqpConnection(model, this.#settings.channelIdleMs);
+    this.#connections.add(connection);
+    model.on("close", () => {
+      this.#connections.delete(connection);
+      connection.ended();
+      gone();
+    });
+    return connection;
   }
 
   async #send(connection: AmqpConnection, target: AmqpTarget, invocation: Invocation): Promise<void> {

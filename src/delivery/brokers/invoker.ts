@@ -37,6 +37,12 @@ export interface BrokerInvokerOptions {
    * @default 3
    */
   readonly resourceNotFoundAttempts?: number;
+  /**
+   * An AMQP channel (one per exchange) with no publish for this long is closed, in milliseconds: a
+   * connection's channels are bounded (RabbitMQ's default is 2,047), and exchanges come and go.
+   * @default 60_000
+   */
+  readonly channelIdleMs?: number;
 }
 
 /** Connection pool counters, per broker kind. */
@@ -51,7 +57,7 @@ export interface BrokerInvoker extends TargetInvoker {
 /** Parsed target URIs kept; the cache starts over when full. */
 const TARGET_CACHE_SIZE = 10_000;
 
-const OPTION_KEYS = ["timeoutMs", "idleTimeoutMs", "resourceNotFoundAttempts"] as const;
+const OPTION_KEYS = ["timeoutMs", "idleTimeoutMs", "resourceNotFoundAttempts", "channelIdleMs"] as const;
 
 /**
  * Creates the invoker of broker targets (`nats:`, `amqp:`/`amqps:`, `mqtt:`/`mqtts:`,
@@ -146,6 +152,9 @@ class TargetCache {
   }
 }
 
+/** @default 60000 — see {@link BrokerInvokerOptions.channelIdleMs}. */
+export const DEFAULT_CHANNEL_IDLE_MS = 60_000;
+
 function compileOptions(options: BrokerInvokerOptions): PublisherSettings {
   for (const key of Object.keys(options)) {
     if (!(OPTION_KEYS as readonly string[]).includes(key)) {
@@ -156,6 +165,7 @@ function compileOptions(options: BrokerInvokerOptions): PublisherSettings {
     timeoutMs: options.timeoutMs ?? DEFAULT_BROKER_TIMEOUT_MS,
     idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_BROKER_IDLE_TIMEOUT_MS,
     resourceNotFoundAttempts: options.resourceNotFoundAttempts ?? DEFAULT_RESOURCE_NOT_FOUND_ATTEMPTS,
+    channelIdleMs: options.channelIdleMs ?? DEFAULT_CHANNEL_IDLE_MS,
   };
   for (const [name, value] of Object.entries(settings)) {
     if (!Number.isSafeInteger(value) || value < 1) {

@@ -44,6 +44,8 @@ export interface PoolStats {
   readonly open: number;
   /** Connections opened since the pool was created (including attempts that failed). */
   readonly opened: number;
+  /** AMQP: the channels the connections hold open (one per exchange lately published to). */
+  readonly channels?: number;
 }
 
 interface Entry<C> {

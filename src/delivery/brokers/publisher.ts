@@ -16,6 +16,8 @@ export interface PublisherSettings {
   readonly idleTimeoutMs: number;
   /** Attempts a RESOURCE_NOT_FOUND or UNROUTABLE failure is retried for before it is final. */
   readonly resourceNotFoundAttempts: number;
+  /** An AMQP channel with no publish for this long is closed, in milliseconds. */
+  readonly channelIdleMs: number;
 }
 
 /** Publishes invocations to targets of one broker kind over pooled connections. */
