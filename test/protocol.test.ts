@@ -485,6 +485,33 @@ describe("AWS JSON 1.1 protocol edge", () => {
       assert.match(body.message, /^The request is not valid HTTP\/1\.1 \(/);
     }
   });
+  it("answers requests pipelined ahead of bytes that are not HTTP before it refuses those", async () => {
+    const created = await sqsQuery({ Action: "CreateQueue", QueueName: "pipelined-before-garbage" });
+    const queueUrl = /<QueueUrl>([^<]+)<\/QueueUrl>/.exec(created.text)?.[1] ?? "";
+    const { host, hostname, port } = new URL(server.url);
+    const wire = (body: string) => signedRequestText(host, "AmazonSQS.SendMessage", body, TEST_ROOT);
+    const socket = connect(Number(port), hostname);
+    let text = "";
+    socket.on("data", (c: Buffer) => (text += c.toString()));
+    socket.on("error", () => undefined);
+    const closed = new Promise((resolve) => socket.once("close", resolve));
+    socket.write(
+      wire(JSON.stringify({ QueueUrl: queueUrl, MessageBody: "first" })) +
+        wire(JSON.stringify({ QueueUrl: queueUrl, MessageBody: "second" })) +
+        "NOT HTTP AT ALL\r\n\r\n",
+    );
+    await closed;
+    const statuses = [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]);
+    assert.deepEqual(statuses, ["200", "200", "400"], text);
+    assert.match(text, /"__type":"SerializationException"/);
+    const received = await sqsQuery({
+      Action: "ReceiveMessage",
+      QueueUrl: queueUrl,
+      MaxNumberOfMessages: "10",
+      WaitTimeSeconds: "1",
+    });
+    assert.equal(received.text.match(/<Message>/g)?.length, 2, received.text);
+  });
   it("runs no request pipelined behind a 413 (which closes the connection): its reply would never be sent", async () => {
     const created = await sqsQuery({ Action: "CreateQueue", QueueName: "pipelined-behind-413" });
     const queueUrl = /<QueueUrl>([^<]+)<\/QueueUrl>/.exec(created.text)?.[1] ?? "";

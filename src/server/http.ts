@@ -917,10 +917,19 @@ export function createHttpServer(handlers: HttpHandlers): Server {
       __type: type,
       message: `The request is not valid HTTP/1.1 (${error.message.replace(/[\r\n]+/g, " ")}): the connection is closed.`,
     });
-    socket.end(
+    const refusal =
       `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/x-amz-json-1.1\r\nx-amzn-errortype: ${type}\r\n` +
-        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+    // Requests read before the bad bytes (pipelined) run and are answered first, in order: sent at
+    // once, the refusal came before their replies (the client took it for the first one's, which had
+    // run) and ended the connection under them.
+    const pending = [...(state.connections.get(socket as Socket)?.responses ?? [])].filter(
+      (res) => !res.writableFinished && !res.destroyed,
     );
+    void Promise.all(pending.map((res) => new Promise((resolve) => res.once("close", resolve)))).then(() => {
+      if (socket.writable) socket.end(refusal);
+      else socket.destroy();
+    });
   });
   if (handlers.maxConnections !== undefined) server.maxConnections = handlers.maxConnections;
   server.keepAliveTimeout = 65_000;
