@@ -460,6 +460,18 @@ describe("AWS JSON 1.1 protocol edge", () => {
     });
     assert.match(six.text, /NonExistentQueue/);
   });
+  it("accepts a request target in absolute form, as a client behind a proxy sends it", async () => {
+    const { host, hostname, port } = new URL(server.url);
+    const socket = connect(Number(port), hostname);
+    let text = "";
+    socket.on("data", (c: Buffer) => (text += c.toString()));
+    socket.on("error", () => undefined);
+    const closed = new Promise((resolve) => socket.once("close", resolve));
+    socket.write(`GET http://${host}/healthz HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+    await closed;
+    assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(text, /\r\n\r\n(3\r\n)?ok\n/);
+  });
   it("answers bytes that are not HTTP/1.1 in the APIs' error shape, and closes the connection", async () => {
     const { hostname, port } = new URL(server.url);
     for (const wire of [

@@ -99,6 +99,18 @@ async function vouched(req: IncomingMessage, handlers: HttpHandlers): Promise<Au
   return handlers.vouch(req);
 }
 
+/**
+ * A request target in origin form (`/path?query`): one in absolute form (`http://host/path`, as a
+ * client talking to a proxy sends it), which servers must accept, without its scheme and authority.
+ * @see https://www.rfc-editor.org/rfc/rfc9112#section-3.2.2
+ */
+function originForm(target: string): string {
+  const m = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(target);
+  if (m === null) return target;
+  const rest = target.slice(m[0].length);
+  return rest.startsWith("/") ? rest : `/${rest}`;
+}
+
 /** Resolves when the response's socket took what it was given, or the response closed. */
 function drainedOrClosed(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
@@ -948,7 +960,7 @@ async function handle(
   state: Answering,
 ): Promise<void> {
   if (closesBefore(state, res)) return; // never to be answered: not run
-  const url = req.url ?? "/";
+  const url = originForm(req.url ?? "/");
   const q = url.indexOf("?");
   const path = q === -1 ? url : url.slice(0, q);
   // HEAD too: probes that only look at the status (node sends no body for HEAD).
