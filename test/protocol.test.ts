@@ -13,6 +13,19 @@ import { removeDataDir, startBusbar, TEST_ROOT, type BusbarProcess } from "./sup
 
 let server: BusbarProcess;
 
+/** Writes `wire` to a new connection to the server at `url` in one write; everything it answered, once it closed. */
+async function exchange(url: string, wire: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  let text = "";
+  socket.on("data", (c: Buffer) => (text += c.toString()));
+  socket.on("error", () => undefined);
+  const closed = new Promise((resolve) => socket.once("close", resolve));
+  socket.write(wire);
+  await closed;
+  return text;
+}
+
 const bytes = (d: string | ArrayBuffer | ArrayBufferView): string | Uint8Array =>
   typeof d === "string"
     ? d
@@ -461,31 +474,21 @@ describe("AWS JSON 1.1 protocol edge", () => {
     assert.match(six.text, /NonExistentQueue/);
   });
   it("accepts a request target in absolute form, as a client behind a proxy sends it", async () => {
-    const { host, hostname, port } = new URL(server.url);
-    const socket = connect(Number(port), hostname);
-    let text = "";
-    socket.on("data", (c: Buffer) => (text += c.toString()));
-    socket.on("error", () => undefined);
-    const closed = new Promise((resolve) => socket.once("close", resolve));
-    socket.write(`GET http://${host}/healthz HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
-    await closed;
+    const { host } = new URL(server.url);
+    const text = await exchange(
+      server.url,
+      `GET http://${host}/healthz HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
+    );
     assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
     assert.match(text, /\r\n\r\n(3\r\n)?ok\n/);
   });
   it("answers bytes that are not HTTP/1.1 in the APIs' error shape, and closes the connection", async () => {
-    const { hostname, port } = new URL(server.url);
     for (const wire of [
       // A GET that declared no body, followed by one: its bytes read as the next request's method.
       "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n{}",
       "NOT HTTP AT ALL\r\n\r\n",
     ]) {
-      const socket = connect(Number(port), hostname);
-      let text = "";
-      socket.on("data", (c: Buffer) => (text += c.toString()));
-      socket.on("error", () => undefined);
-      const closed = new Promise((resolve) => socket.once("close", resolve));
-      socket.write(wire);
-      await closed;
+      const text = await exchange(server.url, wire);
       const last = text.slice(text.indexOf("HTTP/1.1 400 "));
       assert.match(last, /^HTTP\/1\.1 400 Bad Request\r\n/, JSON.stringify(text));
       assert.match(last, /\r\nx-amzn-errortype: SerializationException\r\n/);
@@ -500,19 +503,14 @@ describe("AWS JSON 1.1 protocol edge", () => {
   it("answers requests pipelined ahead of bytes that are not HTTP before it refuses those", async () => {
     const created = await sqsQuery({ Action: "CreateQueue", QueueName: "pipelined-before-garbage" });
     const queueUrl = /<QueueUrl>([^<]+)<\/QueueUrl>/.exec(created.text)?.[1] ?? "";
-    const { host, hostname, port } = new URL(server.url);
+    const { host } = new URL(server.url);
     const wire = (body: string) => signedRequestText(host, "AmazonSQS.SendMessage", body, TEST_ROOT);
-    const socket = connect(Number(port), hostname);
-    let text = "";
-    socket.on("data", (c: Buffer) => (text += c.toString()));
-    socket.on("error", () => undefined);
-    const closed = new Promise((resolve) => socket.once("close", resolve));
-    socket.write(
+    const text = await exchange(
+      server.url,
       wire(JSON.stringify({ QueueUrl: queueUrl, MessageBody: "first" })) +
         wire(JSON.stringify({ QueueUrl: queueUrl, MessageBody: "second" })) +
         "NOT HTTP AT ALL\r\n\r\n",
     );
-    await closed;
     const statuses = [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]);
     assert.deepEqual(statuses, ["200", "200", "400"], text);
     assert.match(text, /"__type":"SerializationException"/);
@@ -527,19 +525,14 @@ describe("AWS JSON 1.1 protocol edge", () => {
   it("runs no request pipelined behind a 413 (which closes the connection): its reply would never be sent", async () => {
     const created = await sqsQuery({ Action: "CreateQueue", QueueName: "pipelined-behind-413" });
     const queueUrl = /<QueueUrl>([^<]+)<\/QueueUrl>/.exec(created.text)?.[1] ?? "";
-    const { host, hostname, port } = new URL(server.url);
+    const { host } = new URL(server.url);
     const wire = (body: string) => signedRequestText(host, "AmazonSQS.SendMessage", body, TEST_ROOT);
-    const socket = connect(Number(port), hostname);
-    let text = "";
-    socket.on("data", (c: Buffer) => (text += c.toString()));
-    socket.on("error", () => undefined);
-    const closed = new Promise((resolve) => socket.once("close", resolve));
     // Both in one write: the second is read before the first is answered.
-    socket.write(
+    const text = await exchange(
+      server.url,
       wire(JSON.stringify({ QueueUrl: queueUrl, MessageBody: "y".repeat(70 * 1024) })) +
         wire(JSON.stringify({ QueueUrl: queueUrl, MessageBody: "second" })),
     );
-    await closed;
     assert.match(text, /^HTTP\/1\.1 413 /);
     assert.equal(text.match(/HTTP\/1\.1 /g)?.length, 1, "one reply, the 413");
     const received = await sqsQuery({ Action: "ReceiveMessage", QueueUrl: queueUrl, WaitTimeSeconds: "1" });
