@@ -100,7 +100,7 @@ export function createApiDestinationInvoker(options: ApiDestinationInvokerOption
   const limiter = new RateLimiter(options.maxRateWaitMs ?? DEFAULT_MAX_RATE_WAIT_MS);
   const timeoutMs = Math.min(options.timeoutMs ?? API_DESTINATION_TIMEOUT_MS, API_DESTINATION_TIMEOUT_MS);
 
-  /** The destination, its connection and the connection's authorization, usable; else why not. */
+  /** The destination and its connection, usable; else why not. */
   const usable = async (arn: string) => {
     let resolved: ResolvedApiDestination | undefined;
     try {
@@ -129,13 +129,7 @@ export function createApiDestinationInvoker(options: ApiDestinationInvokerOption
         { retryable: false },
       );
     }
-    const auth = parseConnectionAuth(connection.authorizationType, resolved.auth);
-    if (typeof auth === "string") {
-      throw new DeliveryError(HttpErrorCode.NoPermissions, `connection ${connection.name}: ${auth}`, {
-        retryable: false,
-      });
-    }
-    return { destination, connection, auth };
+    return { destination, connection, secrets: resolved.auth };
   };
 
   return {
@@ -153,7 +147,13 @@ export function createApiDestinationInvoker(options: ApiDestinationInvokerOption
         if (!(now.destination.invocationRateLimitPerSecond < rate)) break;
         rate = now.destination.invocationRateLimitPerSecond;
       }
-      const { destination, connection, auth } = now;
+      const { destination, connection } = now;
+      const auth = parseConnectionAuth(connection.authorizationType, now.secrets);
+      if (typeof auth === "string") {
+        throw new DeliveryError(HttpErrorCode.NoPermissions, `connection ${connection.name}: ${auth}`, {
+          retryable: false,
+        });
+      }
       const request = {
         ...buildRequest(destination, invocation, auth),
         timeoutMs,
