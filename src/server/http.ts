@@ -111,16 +111,14 @@ function originForm(target: string): string {
   return rest.startsWith("/") ? rest : `/${rest}`;
 }
 
-/** Resolves when the response's socket took what it was given, or the response closed. */
-function drainedOrClosed(res: ServerResponse): Promise<void> {
+/** Resolves at the first of `events` on the response (each listener removed then). */
+function firstOf(res: ServerResponse, events: readonly ("drain" | "finish" | "close")[]): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
-      res.off("drain", done);
-      res.off("close", done);
+      for (const event of events) res.off(event, done);
       resolve();
     };
-    res.on("drain", done);
-    res.on("close", done);
+    for (const event of events) res.once(event, done);
   });
 }
 
@@ -693,15 +691,7 @@ interface Connection {
  */
 function sent(res: ServerResponse): Promise<void> | undefined {
   if (res.writableFinished || res.destroyed || res.closed) return undefined;
-  return new Promise<void>((resolve) => {
-    const done = (): void => {
-      res.off("finish", done);
-      res.off("close", done);
-      resolve();
-    };
-    res.once("finish", done);
-    res.once("close", done);
-  });
+  return firstOf(res, ["finish", "close"]);
 }
 
 /** Each response's number among its connection's requests (pipelined requests are answered in order). */
@@ -935,10 +925,10 @@ export function createHttpServer(handlers: HttpHandlers): Server {
     // Requests read before the bad bytes (pipelined) run and are answered first, in order: sent at
     // once, the refusal came before their replies (the client took it for the first one's, which had
     // run) and ended the connection under them.
-    const pending = [...(state.connections.get(socket as Socket)?.responses ?? [])].filter(
-      (res) => !res.writableFinished && !res.destroyed,
-    );
-    void Promise.all(pending.map((res) => new Promise((resolve) => res.once("close", resolve)))).then(() => {
+    const pending = [...(state.connections.get(socket as Socket)?.responses ?? [])]
+      .map(sent)
+      .filter((p) => p !== undefined);
+    void Promise.all(pending).then(() => {
       if (socket.writable) socket.end(refusal);
       else socket.destroy();
     });
@@ -996,7 +986,8 @@ async function handle(
     res.writeHead(200, { "content-type": m.contentType, vary: "accept-encoding" });
     // Piece by piece, as the socket takes them: never the whole text encoded at once.
     for (const piece of m.pieces) {
-      if (!res.write(piece) && !res.destroyed) await drainedOrClosed(res);
+      // Until the socket took what it was given, or the response closed.
+      if (!res.write(piece) && !res.destroyed) await firstOf(res, ["drain", "close"]);
       if (res.destroyed) return;
     }
     res.end();
