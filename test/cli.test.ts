@@ -182,9 +182,14 @@ describe("the installed command", () => {
     const { child, dataDir } = serveInstalled();
     child.stdout?.resume();
     child.stderr?.resume();
-    // After Node.js itself started (50-150 ms), before the modules are loaded (0.5-0.6 s; a signal
-    // then ended the process with 143).
-    await new Promise((resolve) => setTimeout(resolve, 350));
+    // After Node.js itself started, before the modules are loaded (a signal then ended the process
+    // with 143): judged by the CPU time it used, which the machine's load does not stretch (Node's
+    // start takes ~50 ms of it, loading the modules ~500 ms).
+    const cpuMs = (): number => {
+      const fields = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+      return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, in 100 Hz ticks
+    };
+    while (cpuMs() < 150) await new Promise((resolve) => setTimeout(resolve, 5));
     child.kill("SIGTERM");
     assert.equal(await exited(child), 0);
     removeDataDir(dataDir);
