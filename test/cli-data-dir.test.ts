@@ -145,6 +145,34 @@ describe("a data directory that cannot be opened", () => {
     );
     assert.deepEqual(readFileSync(join(bare, "busbar.db")), before);
   });
+
+  it("is refused on a read-only file system in words that say so, not as a file to create", (t) => {
+    const mounted = join(dir, "read-only");
+    mkdirSync(mounted);
+    // A read-only bind mount of the directory `serve` made (root may write any file whatever its mode).
+    const mount = spawnSync("sh", [
+      "-c",
+      `mount --bind "$0" "$1" && mount -o remount,bind,ro "$1"`,
+      made,
+      mounted,
+    ]);
+    if (mount.status !== 0) {
+      spawnSync("umount", [mounted]);
+      t.skip(`SKIPPED: cannot make a read-only bind mount here (${mount.stderr.toString().trim()})`);
+      return;
+    }
+    try {
+      const db = join(mounted, "busbar.db");
+      refused(
+        busbar(["keys", "list", "--data-dir", mounted]),
+        new RegExp(
+          `cannot write ${db}: EROFS: read-only file system.*the store needs its data directory writable`,
+        ),
+      );
+    } finally {
+      spawnSync("umount", [mounted]);
+    }
+  });
 });
 
 describe("the settings of a data directory command", () => {

@@ -5,7 +5,7 @@
  * (in particular a resolved `appendEvents`) survives a crash, kill -9 or power loss. SQLite types
  * never leave this folder.
  */
-import { closeSync, fdatasyncSync, openSync } from "node:fs";
+import { closeSync, existsSync, fdatasyncSync, openSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { makeDataDir } from "../data-dir.js";
@@ -84,13 +84,23 @@ function databasePath(options: SqliteStoreOptions): string {
   return join(dataDir, fileName);
 }
 
-/** Creates the directory and an empty database file with owner-only modes when they are missing. */
+/**
+ * Creates the directory and an empty database file with owner-only modes when they are missing, and
+ * checks that the file may be written: SQLite's write-ahead log needs to write beside it even to read.
+ */
 function prepareFiles(dataDir: string, path: string): void {
   try {
     makeDataDir(dataDir);
     closeSync(openSync(path, "a", DATABASE_FILE_MODE));
   } catch (error) {
-    throw new StoreOpenError(`cannot create ${path}: ${reasonOf(error)}`, { cause: error });
+    const exists = (error as NodeJS.ErrnoException).code !== "ENOENT" && existsSync(path);
+    throw new StoreOpenError(
+      exists
+        ? `cannot write ${path}: ${reasonOf(error)} (the store needs its data directory writable, even to read: ` +
+            "SQLite's write-ahead log keeps its -wal and -shm files beside the database)"
+        : `cannot create ${path}: ${reasonOf(error)}`,
+      { cause: error },
+    );
   }
 }
 
