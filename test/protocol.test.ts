@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { createHash, createHmac, type Hash, type Hmac } from "node:crypto";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { connect } from "node:net";
+import { gzipSync } from "node:zlib";
 import { signedRequestText } from "./support/aws-json.js";
 import { removeDataDir, startBusbar, TEST_ROOT, type BusbarProcess } from "./support/busbar-process.js";
 
@@ -481,6 +482,69 @@ describe("AWS JSON 1.1 protocol edge", () => {
     );
     assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
     assert.match(text, /\r\n\r\n(3\r\n)?ok\n/);
+  });
+  it("refuses a body in a coding it does not decode, in each API's error shape, before reading it", async () => {
+    const { host } = new URL(server.url);
+    const json = '{"Entries":[]}';
+    const gzipped = gzipSync(json);
+    const head = (lines: string): string => `POST / HTTP/1.1\r\nHost: ${host}\r\n${lines}\r\n`;
+    // A transfer coding besides chunked: Node's parser would hand the body on still compressed.
+    const transfer = await exchange(
+      server.url,
+      head(
+        "x-amz-target: AWSEvents.PutEvents\r\ncontent-type: application/x-amz-json-1.1\r\n" +
+          "transfer-encoding: gzip, chunked\r\n",
+      ) + `${gzipped.length.toString(16)}\r\n${gzipped.toString("latin1")}\r\n0\r\n\r\n`,
+    );
+    assert.match(transfer, /^HTTP\/1\.1 501 Not Implemented\r\n/, transfer);
+    assert.match(transfer, /\r\nx-amzn-errortype: NotImplementedException\r\n/);
+    assert.match(transfer, /\r\nconnection: close\r\n/i);
+    assert.match(
+      transfer,
+      /"message":"Transfer-Encoding gzip, chunked is not supported: send the body as is/,
+    );
+    // A content coding, to the SQS JSON API: its 415, with the query-compatible code.
+    const content = await exchange(
+      server.url,
+      head(
+        "x-amz-target: AmazonSQS.SendMessage\r\ncontent-type: application/x-amz-json-1.0\r\n" +
+          `content-encoding: gzip\r\ncontent-length: ${gzipped.length}\r\n`,
+      ) + gzipped.toString("latin1"),
+    );
+    assert.match(content, /^HTTP\/1\.1 415 Unsupported Media Type\r\n/, content);
+    assert.match(content, /\r\nx-amzn-query-error: UnsupportedMediaType;Sender\r\n/i);
+    assert.match(content, /Content-Encoding gzip is not supported: send the body uncompressed\./);
+    // To the SQS query API: in its XML.
+    const form = "Action=ListQueues";
+    const query = await exchange(
+      server.url,
+      head(
+        "content-type: application/x-www-form-urlencoded\r\ncontent-encoding: br\r\n" +
+          `content-length: ${form.length}\r\n`,
+      ) + form,
+    );
+    assert.match(query, /^HTTP\/1\.1 415 /, query);
+    assert.match(query, /<Code>UnsupportedMediaType<\/Code>/);
+    // `identity` changes nothing: the request goes on (to its missing signature).
+    const identity = await exchange(
+      server.url,
+      head(
+        "x-amz-target: AWSEvents.ListEventBuses\r\ncontent-type: application/x-amz-json-1.1\r\n" +
+          "content-encoding: identity\r\ncontent-length: 2\r\nconnection: close\r\n",
+      ) + "{}",
+    );
+    assert.match(identity, /\r\nx-amzn-errortype: MissingAuthenticationTokenException\r\n/, identity);
+    // With `Expect: 100-continue`: the refusal instead of the 100.
+    const expecting = await exchange(
+      server.url,
+      head(
+        "x-amz-target: AWSEvents.PutEvents\r\ncontent-type: application/x-amz-json-1.1\r\n" +
+          `content-encoding: gzip\r\nexpect: 100-continue\r\ncontent-length: ${gzipped.length}\r\n`,
+      ),
+    );
+    assert.match(expecting, /^HTTP\/1\.1 415 /, expecting);
+    assert.doesNotMatch(expecting, /100 Continue/);
+    assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
   });
   it("answers bytes that are not HTTP/1.1 in the APIs' error shape, and closes the connection", async () => {
     for (const wire of [

@@ -27,6 +27,7 @@ export const API_ERRORS = {
   RequestEntityTooLargeException: 413,
   RequestTimeoutException: 408,
   UnsupportedMediaTypeException: 415,
+  NotImplementedException: 501,
   ServiceUnavailableException: 503,
   InternalException: 500,
 } as const;

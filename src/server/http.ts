@@ -233,6 +233,45 @@ function unauthenticated(e: AuthError, req: IncomingMessage): RawResponse {
   return refusal(req, sqsAuthFailure(e).code, e.awsType, e.message, e.httpStatus);
 }
 
+/** The codings of a coding header, lower case, without `identity` (which changes nothing). */
+function codings(value: string | undefined): string[] {
+  if (value === undefined) return [];
+  return value
+    .split(",")
+    .map((c) => c.trim().toLowerCase())
+    .filter((c) => c !== "" && c !== "identity");
+}
+
+/**
+ * The refusal of a request whose body is sent in a coding the server does not decode: a transfer coding
+ * other than `chunked` (501, as RFC 9112 asks) or any content coding (415), the connection closed after
+ * it (the body is not read): Node's parser takes `Transfer-Encoding: gzip, chunked` and hands the
+ * body on compressed, and no AWS SDK compresses these APIs' requests.
+ * @see https://www.rfc-editor.org/rfc/rfc9112#section-6.1
+ * @see https://www.rfc-editor.org/rfc/rfc9110#section-8.4.1
+ */
+function unsupportedCoding(req: IncomingMessage): RawResponse | undefined {
+  const transfer = req.headers["transfer-encoding"];
+  if (codings(transfer).some((c) => c !== "chunked")) {
+    return refusal(
+      req,
+      "NotImplemented",
+      "NotImplementedException",
+      `Transfer-Encoding ${transfer ?? ""} is not supported: send the body as is, with Content-Length or Transfer-Encoding: chunked.`,
+    );
+  }
+  const content = req.headers["content-encoding"];
+  if (codings(content).length > 0) {
+    return refusal(
+      req,
+      "UnsupportedMediaType",
+      "UnsupportedMediaTypeException",
+      `Content-Encoding ${content ?? ""} is not supported: send the body uncompressed.`,
+    );
+  }
+  return undefined;
+}
+
 /** The 503 of a request that would take the bodies held past `limit` bytes: the SDKs retry it. */
 function busy(limit: number, req: IncomingMessage): RawResponse {
   const r = refusal(
@@ -869,9 +908,11 @@ export function createHttpServer(handlers: HttpHandlers): Server {
   server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {
     const before = claim(req, res);
     const declared = declaredLength(req);
-    if (declared > handlers.maxBodyBytes) {
+    const refused =
+      declared > handlers.maxBodyBytes ? tooLarge(handlers.maxBodyBytes, req) : unsupportedCoding(req);
+    if (refused !== undefined) {
       closeAfter(state, res);
-      send(res, tooLarge(handlers.maxBodyBytes, req));
+      send(res, refused);
       return;
     }
     // Vouched for and let in before the body is asked for: one refused, or that finds no room, gets
@@ -991,6 +1032,12 @@ async function handle(
       if (res.destroyed) return;
     }
     res.end();
+    return;
+  }
+  const coding = unsupportedCoding(req);
+  if (coding !== undefined) {
+    closeAfter(state, res);
+    send(res, coding);
     return;
   }
   // (A request let in before its 100 Continue was vouched for then.)

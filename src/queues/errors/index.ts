@@ -42,6 +42,7 @@ export const SQS_ERRORS = {
   InvalidClientTokenId: { shape: "InvalidClientTokenId", status: 403 },
   InvalidAction: { shape: "InvalidAction", status: 400 },
   UnsupportedMediaType: { shape: "UnsupportedMediaType", status: 415 },
+  NotImplemented: { shape: "NotImplemented", status: 501 },
   RequestEntityTooLarge: { shape: "RequestEntityTooLarge", status: 413 },
   RequestTimeout: { shape: "RequestTimeout", status: 408 },
   ServiceUnavailable: { shape: "ServiceUnavailable", status: 503 },
