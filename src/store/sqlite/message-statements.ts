@@ -118,22 +118,27 @@ export function prepareMessageStatements(db: Database.Database) {
       .raw(),
     /**
      * Of the next `limit` message groups after `after` in name order, those that may give a message
-     * at `now` (none of their messages in flight, one of them visible), then the last group looked
-     * at (null when there was none): the cursor of the next call. The index alone answers, in one
-     * statement.
+     * at `now` (none of their unexpired messages in flight, one of them visible), then the last group
+     * looked at (null when there was none): the cursor of the next call. One statement: the index
+     * finds the rows, each read for its expiry.
      */
     freeGroupsAfter: db
-      .prepare<[{ queueId: number; after: string; now: number; limit: number }], string | null>(
+      .prepare<
+        [{ queueId: number; after: string; now: number; cutoff: number; limit: number }],
+        string | null
+      >(
         `WITH g AS (
            SELECT DISTINCT group_id FROM ${STATES} INDEXED BY queue_message_states_by_group
            WHERE queue_id = @queueId AND group_id > @after ORDER BY group_id LIMIT +@limit)
          SELECT group_id FROM g
          WHERE NOT EXISTS (
              SELECT 1 FROM ${STATES} INDEXED BY queue_message_states_by_group
-             WHERE queue_id = @queueId AND group_id = g.group_id AND visible_at > @now AND receive_count > 0)
+             WHERE queue_id = @queueId AND group_id = g.group_id AND visible_at > @now AND receive_count > 0
+               AND expires_at > @cutoff)
            AND EXISTS (
              SELECT 1 FROM ${STATES} INDEXED BY queue_message_states_by_group
-             WHERE queue_id = @queueId AND group_id = g.group_id AND visible_at <= @now)
+             WHERE queue_id = @queueId AND group_id = g.group_id AND visible_at <= @now
+               AND expires_at > @cutoff)
          UNION ALL SELECT max(group_id) FROM g`,
       )
       .pluck(),
@@ -144,10 +149,13 @@ export function prepareMessageStatements(db: Database.Database) {
          WHERE queue_id = @queueId AND group_id = @group AND expires_at > @cutoff ORDER BY seq LIMIT +@limit`,
       )
       .raw(),
-    /** (queueId, groupId, now): whether a group has a message in flight (index only). */
-    groupInFlight: db.prepare<[number, string, number], { found: number }>(
+    /**
+     * (queueId, groupId, now, cutoff): whether a group has an unexpired message in flight (an expired
+     * one is gone, though the sweep has not deleted it yet: it holds the group back no more).
+     */
+    groupInFlight: db.prepare<[number, string, number, number], { found: number }>(
       `SELECT 1 AS found FROM ${STATES} INDEXED BY queue_message_states_by_group
-       WHERE queue_id = ? AND group_id = ? AND visible_at > ? AND receive_count > 0 LIMIT 1`,
+       WHERE queue_id = ? AND group_id = ? AND visible_at > ? AND receive_count > 0 AND expires_at > ? LIMIT 1`,
     ),
     /** Counts a receive at `now` of the messages `seqs` of a queue, hiding them until `until`. */
     receive: db.prepare<[{ until: number; now: number; queueId: number; seqs: string }]>(

@@ -142,7 +142,7 @@ export function prepareReceive(
           if (!free.has(group)) {
             // An in-flight message of the group may come later in the send order (a receive took
             // several of its messages, and one of them was made visible again).
-            if (sql.groupInFlight.get(queueId, group, now) !== undefined) {
+            if (sql.groupInFlight.get(queueId, group, now, cutoff) !== undefined) {
               blocked.add(group);
               continue;
             }
@@ -168,7 +168,7 @@ export function prepareReceive(
     const { queueId, now, cutoff } = pick;
     let after = "";
     for (let looked = 0; looked < FIFO_GROUP_SCAN_LIMIT; looked += FIFO_GROUP_CHUNK) {
-      const free = sql.freeGroupsAfter.all({ queueId, after, now, limit: FIFO_GROUP_CHUNK });
+      const free = sql.freeGroupsAfter.all({ queueId, after, now, cutoff, limit: FIFO_GROUP_CHUNK });
       const last = free.pop();
       if (last === null || last === undefined) return;
       for (const group of free as string[]) {

@@ -322,6 +322,36 @@ export function queueMessageTests(open: OpenStore): void {
       assert.deepEqual(await receiveIds(store, "q.fifo", at(T0 + 1 + VISIBILITY, 3)), ["a0", "a1", "a2"]);
     });
 
+    test("lets a FIFO group move on once its message in flight has expired, swept or not", async ({
+      store,
+    }) => {
+      await createQueues(store, "q.fifo");
+      const retention = 60 * SECOND;
+      await store.sendMessages(ref("q.fifo"), [fifoMessage("a1", "A", { expiresAt: T0 + retention })]);
+      const long = { visibleUntil: T0 + 600 * SECOND };
+      assert.deepEqual(await receiveIds(store, "q.fifo", at(T0, 1, long)), ["a1"]);
+      await store.sendMessages(ref("q.fifo"), [
+        fifoMessage("a2", "A", { sentAt: T0 + 40 * SECOND, expiresAt: T0 + 40 * SECOND + retention }),
+      ]);
+      assert.deepEqual(await receiveIds(store, "q.fifo", at(T0 + 41 * SECOND)), [], "a1 is in flight");
+      assert.deepEqual(await receiveIds(store, "q.fifo", at(T0 + retention + 1, 10, long)), ["a2"]);
+
+      // Past the messages a receive reads in send order (FIFO_SCAN_LIMIT), where groups are looked
+      // at one by one: a group whose message in flight expired, behind thousands of groups in flight.
+      await createQueues(store, "big.fifo");
+      await store.sendMessages(ref("big.fifo"), [fifoMessage("x1", "x", { expiresAt: T0 + retention })]);
+      assert.deepEqual(await receiveIds(store, "big.fifo", at(T0, 1, long)), ["x1"]);
+      const n = 2500;
+      const others = Array.from({ length: n }, (_, i) =>
+        fifoMessage(`m${i}`, `g${String(i).padStart(5, "0")}`),
+      );
+      await store.sendMessages(ref("big.fifo"), others);
+      assert.equal((await store.receiveMessages(ref("big.fifo"), at(T0, n, long))).length, n);
+      await store.sendMessages(ref("big.fifo"), [fifoMessage("x2", "x", { sentAt: T0 + 40 * SECOND })]);
+      assert.deepEqual(await receiveIds(store, "big.fifo", at(T0 + 41 * SECOND)), [], "x1 is in flight");
+      assert.deepEqual(await receiveIds(store, "big.fifo", at(T0 + retention + 1)), ["x2"]);
+    });
+
     test("keeps a FIFO group's later messages behind a delayed one", async ({ store }) => {
       await createQueues(store, "q.fifo");
       await store.sendMessages(ref("q.fifo"), [
