@@ -634,11 +634,13 @@ export interface Store {
    */
   sweepExpiredDeduplication(now: number, scanLimit: number, cursor?: string): Promise<SweepStep>;
   /**
-   * Moves up to `limit` visible messages of `source`, in send order, to `destination` or, when it is
+   * Moves up to `limit` visible messages of `source` to `destination` or, when it is
    * absent, to the queue named by each message's `deadLetterSourceArn`. A moved message is a new
    * message, as SQS's redrive makes it: a new id, sent at `now`, unreceived and visible, expiring after
    * the destination's MessageRetentionPeriod from `now`, with no dead-letter source; it keeps its body,
-   * attributes, sender, group and deduplication id.
+   * attributes, sender, group and deduplication id. A standard queue's go those visible longest
+   * first; a FIFO queue's as a receive takes them (in send order, no group past a message of it in
+   * flight or delayed), so that each group arrives in order.
    */
   moveMessages(
     source: QueueRef,

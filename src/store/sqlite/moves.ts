@@ -8,6 +8,7 @@ import type Database from "better-sqlite3";
 import type { MoveResult, QueueRef } from "../types.js";
 import type { MessageStatements } from "./message-statements.js";
 import { queueOfArn } from "./queue-rows.js";
+import { preparePicks } from "./receive.js";
 import type { QueueStatements } from "./queue-statements.js";
 
 /** Why a move step stopped early, as SQS names it (the move task's FailureReason). */
@@ -97,6 +98,7 @@ export function prepareMove(
 ) {
   /** The id of a queue, undefined when it does not exist. */
   const queueId = (ref: QueueRef): number | undefined => sql.queueKey.get(ref.accountId, ref.name)?.id;
+  const picks = preparePicks(messageSql, relocate);
 
   return db.transaction(
     (source: QueueRef, destination: QueueRef | undefined, limit: number, now: number): MoveResult => {
@@ -105,23 +107,30 @@ export function prepareMove(
       const sourceId = sourceKey.id;
       const cutoff = now - sourceKey.shiftMs;
       const count = Math.floor(limit);
-      const rows =
-        count >= 1
-          ? messageSql.visibleInTurn.all({
-              queueId: sourceId,
-              after: 0,
-              afterVisible: Number.MIN_SAFE_INTEGER,
-              now,
-              cutoff,
-              limit: count,
-            })
-          : [];
+      // A FIFO queue's as a receive takes them: in send order, no group past a message of it in flight
+      // or delayed (moved ahead, a group's later messages would come before its earlier ones); a
+      // standard queue's, the messages visible longest first.
+      const seqs =
+        count < 1
+          ? []
+          : sourceKey.fifo !== 0
+            ? picks.pickFifo({ queueId: sourceId, max: count, now, cutoff, redrive: undefined })
+            : messageSql.visibleInTurn
+                .all({
+                  queueId: sourceId,
+                  after: 0,
+                  afterVisible: Number.MIN_SAFE_INTEGER,
+                  now,
+                  cutoff,
+                  limit: count,
+                })
+                .map((row) => row[0]);
       const destinationId = destination === undefined ? undefined : queueId(destination);
       /** Queue ids by dead-letter source ARN (undefined: no such queue). */
       const sources = new Map<string, number | undefined>();
       let moved = 0;
       let failure: MoveFailure | undefined;
-      for (const [seq] of rows) {
+      for (const seq of seqs) {
         let target = destinationId;
         if (destination === undefined) {
           const arn = messageSql.deadLetterSourceOf.get(seq) ?? null;

@@ -55,8 +55,8 @@ interface Redrive {
   readonly retentionMs: number;
 }
 
-/** What one receive picks from: the queue, the time, the limit and the redrive policy in force. */
-interface Pick {
+/** What one receive (or move) picks from: the queue, the time, the limit and the redrive policy in force. */
+export interface Pick {
   readonly queueId: number;
   readonly max: number;
   readonly now: number;
@@ -65,13 +65,12 @@ interface Pick {
   readonly redrive: Redrive | undefined;
 }
 
-/** Builds `receiveMessages` over prepared statements, in one transaction. */
-export function prepareReceive(
-  db: Database.Database,
-  queueSql: QueueStatements,
-  sql: MessageStatements,
-  relocate: Relocate,
-) {
+/**
+ * The pickers of a receive, over prepared statements: `pickStandard` and `pickFifo` give the seqs a
+ * receive takes (moving to the dead-letter queue those received too often on the way); a move task
+ * takes a FIFO queue's messages as a receive would, so that it keeps the groups in order.
+ */
+export function preparePicks(sql: MessageStatements, relocate: Relocate) {
   /** Moves a message received too often to the dead-letter queue; true when it did. */
   const redriven = (row: CandidateRow, pick: Pick): boolean => {
     const { redrive } = pick;
@@ -185,6 +184,17 @@ export function prepareReceive(
     }
   };
 
+  return { pickStandard, pickFifo };
+}
+
+/** Builds `receiveMessages` over prepared statements, in one transaction. */
+export function prepareReceive(
+  db: Database.Database,
+  queueSql: QueueStatements,
+  sql: MessageStatements,
+  relocate: Relocate,
+) {
+  const { pickStandard, pickFifo } = preparePicks(sql, relocate);
   return db.transaction((queue: QueueRef, options: ReceiveOptions): QueueMessage[] => {
     const key = queueSql.queueKey.get(queue.accountId, queue.name);
     const max = Math.floor(options.max);

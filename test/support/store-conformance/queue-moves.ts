@@ -100,6 +100,46 @@ export function queueMoveTests(open: OpenStore): void {
       assert.deepEqual(origins(await store.receiveMessages(ref("c", OTHER_ACCOUNT), at())), ["m4"]);
     });
 
+    test("moves a FIFO queue's messages in send order, no group past a message of it in flight", async ({
+      store,
+    }) => {
+      await createQueues(store, "dlq.fifo", "dest.fifo");
+      const source = { deadLetterSourceArn: queueArn("dest.fifo") };
+      await store.sendMessages(
+        ref("dlq.fifo"),
+        ["a0", "b0", "a1", "a2", "b1"].map((id) => fifoMessage(id, id.slice(0, 1), source)),
+      );
+      // a0 and a1 looked at and let go (visible again after b0 and a2 in time, before them in order).
+      const seen = await store.receiveMessages(ref("dlq.fifo"), at(T0, 3));
+      assert.deepEqual(ids(seen), ["a0", "b0", "a1"]);
+      const again = (m: QueueMessage | undefined) => ({
+        seq: m?.seq ?? 0,
+        receiveCount: 1,
+        visibleUntil: T0 + 1,
+      });
+      const [a0, b0, a1] = seen;
+      assert.deepEqual(
+        await store.changeVisibility(ref("dlq.fifo"), [again(a0), again(a1)], T0 + 1, 12 * 3600 * 1000),
+        ["changed", "changed"],
+      );
+      // b0 is in flight: B stays, A moves whole and in order.
+      assert.deepEqual(await store.moveMessages(ref("dlq.fifo"), undefined, 10, T0 + 2), {
+        moved: 3,
+        remaining: 1,
+      });
+      assert.deepEqual(origins(await store.receiveMessages(ref("dest.fifo"), at(T0 + 2))), [
+        "a0",
+        "a1",
+        "a2",
+      ]);
+      assert.ok(b0 !== undefined);
+      await store.deleteMessages(ref("dlq.fifo"), [{ seq: b0.seq, receiveCount: 1 }], T0 + 3);
+      assert.deepEqual(await store.moveMessages(ref("dlq.fifo"), undefined, 10, T0 + 3), {
+        moved: 1,
+        remaining: 0,
+      });
+    });
+
     test("stops a move at the first message that cannot move, saying why", async ({ store }) => {
       await createQueues(store, "dlq", "a");
       await store.sendMessages(ref("dlq"), [
