@@ -528,6 +528,48 @@ describe("webhook targets", () => {
     assert.doesNotMatch(JSON.stringify(tooLong.body), /BBBB/, "the secret is not quoted back");
   });
 
+  it("keep every secret of rotations made at once, and sign with ten secrets at most", async () => {
+    const { url } = await receiver();
+    await route("rotated-at-once", "app.rotated-at-once", [{ Id: "r", Arn: url }]);
+    const [first] = await secretsOf("rotated-at-once", "r");
+    const mine = Array.from({ length: 8 }, (_, i) => `whsec_${Buffer.alloc(32, i + 1).toString("base64")}`);
+    const rotations = await Promise.all(
+      mine.map((Secret) =>
+        busbarOp("RotateTargetSigningSecret", { Rule: "rotated-at-once", TargetId: "r", Secret }),
+      ),
+    );
+    for (const r of rotations) assert.equal(r.status, 200, JSON.stringify(r.body));
+    const kept = await secretsOf("rotated-at-once", "r");
+    assert.equal(kept.length, 9, "the first secret and the eight given");
+    assert.deepEqual(new Set(kept), new Set([first, ...mine]));
+    // Each rotation was answered with what it left: its secret current, the ones before it retiring.
+    const answers = rotations.map((r) => (r.body.Secrets as Array<{ Secret: string }>).map((x) => x.Secret));
+    const last = answers.find((a) => a.length === 9);
+    assert.deepEqual(last, kept);
+
+    // A tenth secret in use is allowed; an eleventh is refused, and the secrets stay as they were.
+    const tenth = await busbarOp("RotateTargetSigningSecret", { Rule: "rotated-at-once", TargetId: "r" });
+    assert.equal(tenth.status, 200);
+    const ten = await secretsOf("rotated-at-once", "r");
+    assert.equal(ten.length, 10);
+    const eleventh = await busbarOp("RotateTargetSigningSecret", { Rule: "rotated-at-once", TargetId: "r" });
+    assert.equal(eleventh.status, 400);
+    assert.equal(eleventh.body.__type, "LimitExceededException");
+    assert.match(
+      String(eleventh.body.message),
+      /^Target r of rule rotated-at-once: it signs with 10 secrets \(the current one and 9 retiring\), and 10 at most/,
+    );
+    assert.deepEqual(await secretsOf("rotated-at-once", "r"), ten);
+    // Retiring the previous secrets at once makes room.
+    const clean = await busbarOp("RotateTargetSigningSecret", {
+      Rule: "rotated-at-once",
+      TargetId: "r",
+      PreviousSecretExpiresInSeconds: 0,
+    });
+    assert.equal(clean.status, 200);
+    assert.equal((await secretsOf("rotated-at-once", "r")).length, 1);
+  });
+
   it("deliver CloudEvents in binary and structured mode", async () => {
     const { r, url } = await receiver();
     await route("ce", "app.ce", [

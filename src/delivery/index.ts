@@ -22,7 +22,9 @@ export {
 } from "./secrets.js";
 export {
   DEFAULT_ROTATION_GRACE_SECONDS,
+  MAX_SIGNING_SECRETS,
   SigningSecrets,
+  TooManySigningSecretsError,
   isSigningSecret,
   newSigningSecret,
   type Sealer,

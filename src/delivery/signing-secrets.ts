@@ -38,6 +38,27 @@ export function isSigningSecret(secret: string): boolean {
   return bytes >= 24 && bytes <= 64;
 }
 
+/**
+ * Most secrets a target signs with at once: the current one and those still retiring. Each adds a
+ * signature of ~50 bytes to every request's `webhook-signature` header; rotations without a bound (a
+ * job rotating every few minutes, with a day of grace) grew it past the 8 to 16 KiB that receivers'
+ * HTTP servers allow a header, and every delivery failed.
+ */
+export const MAX_SIGNING_SECRETS = 10;
+
+/** A rotation that would leave a target more than {@link MAX_SIGNING_SECRETS} secrets in use. */
+export class TooManySigningSecretsError extends Error {
+  override readonly name = "TooManySigningSecretsError";
+
+  constructor(readonly inUse: number) {
+    super(
+      `it signs with ${inUse} secrets (the current one and ${inUse - 1} retiring), and ${MAX_SIGNING_SECRETS} ` +
+        "at most: rotate once one of them has expired, or retire the previous ones sooner " +
+        "(PreviousSecretExpiresInSeconds; 0 retires them at once)",
+    );
+  }
+}
+
 const keyOf = (ruleArn: string, targetId: string): string => `webhook-signing:${ruleArn}:${targetId}`;
 
 /** The signing secrets of every webhook target, cached in memory. */
@@ -126,10 +147,9 @@ export class SigningSecrets {
     const secret = options.secret ?? newSigningSecret();
     // Rotating to a secret the target already has keeps it once, as the current one (not twice, which
     // would sign every delivery twice with it).
-    const secrets = [
-      { secret, createdAt: now },
-      ...previous.filter((s) => s.expiresAt > now && s.secret !== secret),
-    ];
+    const retiring = previous.filter((s) => s.expiresAt > now && s.secret !== secret);
+    if (retiring.length >= MAX_SIGNING_SECRETS) throw new TooManySigningSecretsError(retiring.length);
+    const secrets = [{ secret, createdAt: now }, ...retiring];
     const key = keyOf(ruleArn, targetId);
     await this.save(key, secrets);
     this.#cache.set(key, secrets);

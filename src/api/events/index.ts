@@ -16,7 +16,7 @@ import { targetOperations } from "./targets.js";
 
 export type { Caller, Operation, OperationContext } from "./context.js";
 
-/** The operations that change an account's buses, rules, targets, tags and bus policies. */
+/** The operations that change an account's buses, rules, targets (their signing secrets too), tags and bus policies. */
 const ACCOUNT_CHANGES = new Set([
   "CreateEventBus",
   "UpdateEventBus",
@@ -31,6 +31,9 @@ const ACCOUNT_CHANGES = new Set([
   "UntagResource",
   "PutPermission",
   "RemovePermission",
+  // A target's signing secrets are read, merged and written: two rotations at once each kept its own
+  // new secret and dropped the other's; and one beside a RemoveTargets outlived the target.
+  "RotateTargetSigningSecret",
 ]);
 
 /**

@@ -7,7 +7,7 @@
  * `busbar targets describe-signing-secrets|rotate-signing-secret --endpoint URL`.
  * @see https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md
  */
-import { isSigningSecret, type SigningSecret } from "../../delivery/index.js";
+import { isSigningSecret, TooManySigningSecretsError, type SigningSecret } from "../../delivery/index.js";
 import type { Rule, Target } from "../../store/index.js";
 import { ApiError } from "../errors.js";
 import { TARGET_ID, optionalInteger, optionalString, requiredString, type Input } from "../input.js";
@@ -66,12 +66,17 @@ const rotateTargetSigningSecret: Operation = async (ctx, input) => {
     0,
     MAX_ROTATION_GRACE_SECONDS,
   );
-  return describe(
-    await ctx.signingSecrets.rotate(rule.arn, target.id, {
-      ...(secret !== undefined && { secret }),
-      ...(graceSeconds !== undefined && { graceSeconds }),
-    }),
-  );
+  try {
+    return describe(
+      await ctx.signingSecrets.rotate(rule.arn, target.id, {
+        ...(secret !== undefined && { secret }),
+        ...(graceSeconds !== undefined && { graceSeconds }),
+      }),
+    );
+  } catch (e) {
+    if (!(e instanceof TooManySigningSecretsError)) throw e;
+    throw new ApiError("LimitExceededException", `Target ${target.id} of rule ${rule.name}: ${e.message}.`);
+  }
 };
 
 /** The signing-secret operations by name. */
