@@ -598,6 +598,28 @@ describe("webhook targets", () => {
     );
     assert.equal(r.FailedEntryCount, 1);
     assert.equal(r.FailedEntries?.[0]?.ErrorCode, "ValidationException");
+    // One refused without a word of its query values, which may hold a token.
+    const spaced = await events.send(
+      new PutTargetsCommand({
+        Rule: "bad-url",
+        Targets: [{ Id: "s", Arn: "https://exa mple.com/hook?token=SECRETTOKEN123" }],
+      }),
+    );
+    assert.equal(spaced.FailedEntryCount, 1);
+    assert.equal(
+      spaced.FailedEntries?.[0]?.ErrorMessage,
+      "Target https://exa mple.com/hook?*** is not a supported target.",
+    );
+    // A scheme is case-insensitive (RFC 3986): HTTPS:// is a webhook URL.
+    const upper = await events.send(
+      new PutTargetsCommand({ Rule: "bad-url", Targets: [{ Id: "u", Arn: "HTTPS://example.com/upper" }] }),
+    );
+    assert.equal(upper.FailedEntryCount, 0, JSON.stringify(upper.FailedEntries));
+    const { r: got, url } = await receiver();
+    await route("upper-scheme", "app.upper-scheme", [{ Id: "u", Arn: url.replace(/^http:/, "HTTP:") }]);
+    const id = await put("app.upper-scheme");
+    await got.waitFor(1);
+    assert.equal((JSON.parse(got.got[0]?.body ?? "{}") as { id?: string }).id, id);
   });
 });
 

@@ -30,6 +30,7 @@ export {
   type Sealer,
   type SigningSecret,
 } from "./signing-secrets.js";
+export { shownTargetArn } from "./shown-arn.js";
 export { createDelivery, type Delivery, type DeliveryDependencies } from "./system.js";
 export { countAccepted, DeliveryEngine, type DeliveryEngineOptions } from "./engine.js";
 export {

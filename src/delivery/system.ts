@@ -10,7 +10,7 @@ import type { Logger } from "../log/index.js";
 import type { Metrics } from "../metrics/index.js";
 import type { QueueService } from "../queues/index.js";
 import { type DeliveryScope, type Store, sweepInSteps } from "../store/index.js";
-import { createBrokerInvoker, isBrokerUri, redactUri } from "./brokers/index.js";
+import { createBrokerInvoker, isBrokerUri } from "./brokers/index.js";
 import { BusTargetInvoker } from "./bus-target.js";
 import { DeliveryEngine, targetKey } from "./engine.js";
 import {
@@ -19,11 +19,11 @@ import {
   createWebhookInvoker,
   isApiDestinationArn,
   isWebhookArn,
-  redactWebhookUrl,
   type AllowedNetworks,
   type ResolvedApiDestination,
 } from "./http/index.js";
 import { DeadLetters, QueueTargetInvoker } from "./queue-target.js";
+import { shownTargetArn } from "./shown-arn.js";
 import { readAuthParameters, type SecretBox } from "./secrets.js";
 import { SigningSecrets } from "./signing-secrets.js";
 import { TARGET_REMOVED, type TargetInvoker } from "./types.js";
@@ -122,7 +122,7 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
   const invokers: readonly TargetInvoker[] = [bus, queue, webhook, apiDestination, broker];
 
   const invokerFor = (arn: string): TargetInvoker | undefined => {
-    if (arn.startsWith("https://") || arn.startsWith("http://")) return webhook;
+    if (isWebhookArn(arn)) return webhook;
     if (EVENT_BUS_ARN.test(arn)) return bus;
     if (QUEUE_ARN.test(arn)) return queue;
     if (isApiDestinationArn(arn)) return apiDestination;
@@ -137,9 +137,7 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
     // Only API destinations keep anything for a delivery (a rate-limit turn).
     ended: (deliveryId) => apiDestination.ended?.(deliveryId),
     // Logs and dead-letter messages name targets without the secrets a URI may carry.
-    deadLetters: new DeadLetters(queues, (arn) =>
-      isBrokerUri(arn) ? redactUri(arn) : isWebhookArn(arn) ? redactWebhookUrl(arn) : arn,
-    ),
+    deadLetters: new DeadLetters(queues, shownTargetArn),
     metrics,
     log,
     backoff: { baseMs: config.retryBaseMs, maxMs: config.retryMaxMs },

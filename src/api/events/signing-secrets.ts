@@ -7,7 +7,12 @@
  * `busbar targets describe-signing-secrets|rotate-signing-secret --endpoint URL`.
  * @see https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md
  */
-import { isSigningSecret, TooManySigningSecretsError, type SigningSecret } from "../../delivery/index.js";
+import {
+  isSigningSecret,
+  isWebhookArn,
+  TooManySigningSecretsError,
+  type SigningSecret,
+} from "../../delivery/index.js";
 import type { Rule, Target } from "../../store/index.js";
 import { ApiError } from "../errors.js";
 import { TARGET_ID, optionalInteger, optionalString, requiredString, type Input } from "../input.js";
@@ -42,7 +47,7 @@ async function webhookTarget(
   const target = (await ruleTargets(ctx, rule)).find((t) => t.id === id);
   if (target === undefined)
     throw new ApiError("ResourceNotFoundException", `Target ${id} does not exist on rule ${rule.name}.`);
-  if (!/^https?:\/\//.test(target.arn))
+  if (!isWebhookArn(target.arn))
     throw new ApiError("ValidationException", `Target ${id} is not a webhook (http or https) target.`);
   return { rule, target };
 }

@@ -14,6 +14,7 @@ import {
   parseBrokerUri,
   redactUri,
   sealTarget,
+  shownTargetArn,
 } from "../../delivery/index.js";
 import { busArn } from "../../buses/index.js";
 import type { Rule, Target } from "../../store/index.js";
@@ -43,7 +44,7 @@ const SUPPORTED_TARGETS = [
   /^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[/.\-_A-Za-z0-9]+$/,
   /^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:api-destination\/[.\-_A-Za-z0-9]+(\/[\w-]+)?$/,
   /^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[\w.-]+$/,
-  /^https?:\/\/\S+$/,
+  /^https?:\/\/\S+$/i,
   // A broker scheme in any case: the broker URI's own check then names what is wrong with the rest.
   /^(nats|amqps?|mqtts?|rediss?):\/\//i,
 ];
@@ -84,7 +85,7 @@ function readTarget(
   const id = requiredString(t, "Id", TARGET_ID);
   const arn = requiredString(t, "Arn", ARN);
   if (!SUPPORTED_TARGETS.some((r) => r.test(arn)))
-    return { id, error: `Target ${arn} is not a supported target.` };
+    return { id, error: `Target ${shownTargetArn(arn)} is not a supported target.` };
   // The event would come back to the rules of the bus it came from: its other targets twice.
   if (arn === ownBus)
     return {
