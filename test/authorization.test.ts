@@ -366,6 +366,53 @@ describe("accounts", () => {
     other.destroy();
     owner.destroy();
   });
+  it("names the caller in aws:PrincipalArn: an account's root user, or a key as a user of its access key id", async () => {
+    const b = printedJson<NewKey>(busbar("accounts", "create"));
+    const policy = join(server.dataDir, "put-events.json");
+    writeFileSync(
+      policy,
+      JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Action: "events:PutEvents", Resource: "*" }],
+      }),
+    );
+    const key = printedJson<NewKey>(busbar("keys", "create", "--account", b.accountId, "--policy", policy));
+    const owner = client(TEST_ROOT);
+    await owner.send(new CreateEventBusCommand({ Name: "by-principal-arn" }));
+    const busArn = `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/by-principal-arn`;
+    const entry = { Source: "partner", DetailType: "hello", Detail: "{}", EventBusName: busArn };
+    const grant = async (principalArn: string): Promise<void> => {
+      await owner.send(
+        new PutPermissionCommand({
+          EventBusName: "by-principal-arn",
+          Policy: JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Sid: "by-arn",
+                Effect: "Allow",
+                Principal: "*",
+                Action: "events:PutEvents",
+                Resource: busArn,
+                Condition: { ArnEquals: { "aws:PrincipalArn": principalArn } },
+              },
+            ],
+          }),
+        }),
+      );
+    };
+    const bRoot = client(b);
+    const bKey = client(key);
+    const outcome = async (eb: EventBridgeClient): Promise<string> =>
+      (await eb.send(new PutEventsCommand({ Entries: [entry] }))).Entries?.[0]?.ErrorCode ?? "ok";
+    await grant(`arn:aws:iam::${b.accountId}:root`);
+    assert.equal(await outcome(bRoot), "ok");
+    assert.equal(await outcome(bKey), "AccessDeniedException");
+    await grant(`arn:aws:iam::${b.accountId}:user/${key.accessKeyId}`);
+    assert.equal(await outcome(bKey), "ok");
+    assert.equal(await outcome(bRoot), "AccessDeniedException");
+    for (const c of [owner, bRoot, bKey]) c.destroy();
+  });
   it("holds a bus policy's Deny against its own account's keys for every action on the bus and its rules, not only PutEvents", async () => {
     const b = printedJson<NewKey>(busbar("accounts", "create"));
     const policy = join(server.dataDir, "all-events.json");

@@ -428,6 +428,29 @@ describe("event bus targets", () => {
         await metric(server.url, "FailedInvocations", { rule: "to-their-default", code: "NO_RESOURCE" }),
         0,
       );
+      // Its bus or queue that does not exist reads the same: whether it exists is not told.
+      await rule("to-their-missing", { source: ["shop.missing"] });
+      await events.send(
+        new PutTargetsCommand({
+          Rule: "to-their-missing",
+          Targets: [
+            { Id: "b", Arn: `arn:aws:events:us-east-1:${third.accountId}:event-bus/no-such-bus` },
+            { Id: "q", Arn: `arn:aws:sqs:us-east-1:${third.accountId}:no-such-queue` },
+          ],
+        }),
+      );
+      await put("shop.missing", {});
+      const missing = () =>
+        metric(server.url, "FailedInvocations", { rule: "to-their-missing", code: "NO_PERMISSIONS" });
+      const by = Date.now() + 5000;
+      while ((await missing()) < 2) {
+        assert.ok(Date.now() < by, "both deliveries were refused for want of permission");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(
+        await metric(server.url, "FailedInvocations", { rule: "to-their-missing", code: "NO_RESOURCE" }),
+        0,
+      );
     } finally {
       theirs.destroy();
     }

@@ -8,6 +8,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   AddPermissionCommand,
+  CancelMessageMoveTaskCommand,
   CreateQueueCommand,
   DeleteQueueCommand,
   GetQueueAttributesCommand,
@@ -416,6 +417,40 @@ describe("SQS authorization", () => {
         QueueName,
       );
     }
+    // The move-task operations likewise, by ARN: the source, a destination, a task handle's source.
+    const arnOf = (name: string) => `arn:aws:sqs:us-east-1:${ACCOUNT}:${name}`;
+    await partner.send(new CreateQueueCommand({ QueueName: "partners" }));
+    const ownArn = `arn:aws:sqs:us-east-1:${b.accountId}:partners`;
+    for (const name of ["exists", "does-not-exist"]) {
+      await assert.rejects(
+        partner.send(new ListMessageMoveTasksCommand({ SourceArn: arnOf(name) })),
+        { name: "AccessDenied" },
+        name,
+      );
+      await assert.rejects(
+        partner.send(new StartMessageMoveTaskCommand({ SourceArn: arnOf(name) })),
+        { name: "AccessDenied" },
+        name,
+      );
+      await assert.rejects(
+        partner.send(new StartMessageMoveTaskCommand({ SourceArn: ownArn, DestinationArn: arnOf(name) })),
+        { name: "AccessDenied" },
+        name,
+      );
+      const handle = Buffer.from(JSON.stringify({ taskId: "t", sourceArn: arnOf(name) })).toString("base64");
+      await assert.rejects(
+        partner.send(new CancelMessageMoveTaskCommand({ TaskHandle: handle })),
+        { name: "AccessDenied" },
+        name,
+      );
+    }
+    // Its own missing queue is ResourceNotFoundException, as SQS says of the move tasks' ARNs.
+    await assert.rejects(
+      partner.send(
+        new ListMessageMoveTasksCommand({ SourceArn: `arn:aws:sqs:us-east-1:${b.accountId}:does-not-exist` }),
+      ),
+      { name: "ResourceNotFoundException" },
+    );
     // In its own account, a missing queue is still QueueDoesNotExist.
     await assert.rejects(partner.send(new GetQueueUrlCommand({ QueueName: "does-not-exist" })), {
       name: "QueueDoesNotExist",

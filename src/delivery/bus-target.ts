@@ -40,21 +40,26 @@ export class BusTargetInvoker implements TargetInvoker {
     // Not cached in the registry: a bus deleted meanwhile must not come back there.
     const bus =
       this.registry.getBus(arn.accountId, arn.busName) ?? (await this.loadBus(arn.accountId, arn.busName));
-    // A bus of that name in another region (or partition) is not this one.
-    if (bus === undefined || bus.arn !== target.arn)
+    const denied = (): DeliveryError =>
+      new DeliveryError(
+        "NO_PERMISSIONS",
+        `The policy of event bus ${target.arn} does not allow account ${accountId} to put events on it.`,
+        { retryable: false },
+      );
+    // A bus of that name in another region (or partition) is not this one. Another account's that
+    // does not exist reads as one that does not allow the rule's: whether it exists is its owner's
+    // to tell (PutEvents answers so too).
+    if (bus === undefined || bus.arn !== target.arn) {
+      if (arn.accountId !== accountId) throw denied();
       throw new DeliveryError("NO_RESOURCE", `Event bus ${target.arn} does not exist.`, { retryable: false });
+    }
     // Another account's bus must allow the rule's account; any bus's Deny that matches it stops it.
     const decision = evaluateResourcePolicy(bus.policy, {
       principalAccountId: accountId,
       action: "events:PutEvents",
       resource: bus.arn,
     });
-    if (!policyAdmits(decision, bus.accountId === accountId))
-      throw new DeliveryError(
-        "NO_PERMISSIONS",
-        `The policy of event bus ${bus.arn} does not allow account ${accountId} to put events on it.`,
-        { retryable: false },
-      );
+    if (!policyAdmits(decision, bus.accountId === accountId)) throw denied();
     let record;
     const cut: Array<{ ruleName: string; targetId: string }> = [];
     try {

@@ -32,9 +32,20 @@ async function sendToQueue(
   if (ref === undefined)
     throw new DeliveryError("INVALID_PARAMETER", `${queueArn} is not a queue ARN.`, { retryable: false });
   const queue = await queues.findQueue(ref);
+  const foreign = ref.accountId !== accountId;
+  const denied = (): DeliveryError =>
+    new DeliveryError(
+      "NO_PERMISSIONS",
+      `The policy of queue ${queueArn} does not allow rule ${ruleArn} of account ${accountId} to send messages to it.`,
+      { retryable: false },
+    );
   // A queue of the same name in this node's region is not the queue of another region (or partition).
-  if (queue === undefined || queue.arn !== queueArn)
+  // Another account's that does not exist reads as one that does not allow the rule: whether it
+  // exists is its owner's to tell.
+  if (queue === undefined || queue.arn !== queueArn) {
+    if (foreign) throw denied();
     throw new DeliveryError("NO_RESOURCE", `Queue ${queueArn} does not exist.`, { retryable: false });
+  }
   // Across accounts, the queue's policy must let the rule send: by its account, or by the grant
   // EventBridge's guide prescribes, to the service principal for the rule (aws:SourceArn). In the
   // queue's own account, only a Deny of it that matches the rule stops it.
@@ -46,27 +57,25 @@ async function sendToQueue(
     action: "sqs:SendMessage",
     resource: queue.arn,
   });
-  if (!policyAdmits(decision, queue.accountId === accountId))
-    throw new DeliveryError(
-      "NO_PERMISSIONS",
-      `The policy of queue ${queueArn} does not allow rule ${ruleArn} of account ${accountId} to send messages to it.`,
-      { retryable: false },
-    );
+  if (!policyAdmits(decision, queue.accountId === accountId)) throw denied();
   let outcome;
   try {
     [outcome] = await queues.send(queue, [entry], { accountId, senderId: SENDER_ID });
   } catch (e) {
-    if (e instanceof QueueError) throw queueFailure(e, queueArn);
+    if (e instanceof QueueError) throw queueFailure(e, queueArn, foreign ? denied : undefined);
     throw new DeliveryError("SDK_CLIENT_ERROR", `Sending to ${queueArn} failed: ${(e as Error).message}`, {
       retryable: true,
       cause: e,
     });
   }
-  if (outcome !== undefined && "error" in outcome) throw queueFailure(outcome.error, queueArn);
+  if (outcome !== undefined && "error" in outcome)
+    throw queueFailure(outcome.error, queueArn, foreign ? denied : undefined);
 }
 
-function queueFailure(e: QueueError, queueArn: string): DeliveryError {
+/** The failure of a send the queue refused; `denied`, for another account's queue gone meanwhile. */
+function queueFailure(e: QueueError, queueArn: string, denied?: () => DeliveryError): DeliveryError {
   const missing = e.code === "AWS.SimpleQueueService.NonExistentQueue";
+  if (missing && denied !== undefined) return denied();
   return new DeliveryError(missing ? "NO_RESOURCE" : "INVALID_PARAMETER", `${queueArn}: ${e.message}`, {
     retryable: false,
     cause: e,

@@ -24,7 +24,7 @@ export {
   type MessageAttribute,
   type MessageAttributes,
 } from "./messages.js";
-export { MoveTasks, type MoveTaskReport } from "./move-tasks.js";
+export { MoveTasks, type MoveTaskReport, type QueueAccess } from "./move-tasks.js";
 export {
   MAX_PERMISSION_ACTIONS,
   OWNER_ONLY_ACTIONS,

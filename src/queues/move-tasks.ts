@@ -5,7 +5,7 @@
  * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_StartMessageMoveTask.html
  */
 import { randomUUID } from "node:crypto";
-import type { MoveTask, Queue, Store } from "../store/index.js";
+import type { MoveTask, Queue, QueueRef, Store } from "../store/index.js";
 import { parseQueueArn } from "./attributes.js";
 import { QueueError } from "./errors/index.js";
 import type { QueueService } from "./service.js";
@@ -34,6 +34,17 @@ const notFound = (parameter: string): QueueError =>
     `The resource that you specified for the ${parameter} parameter doesn't exist.`,
   );
 
+/** How the caller of a move-task operation may use the queues it names. */
+export interface QueueAccess {
+  /** Throws when the caller may not act on the queue. */
+  authorize(queue: Queue): void;
+  /**
+   * The error for a queue that does not exist, when it is not ResourceNotFoundException: another
+   * account's, which the caller may not learn of (AccessDenied, whether it exists or not).
+   */
+  refuseMissing(ref: QueueRef): QueueError | undefined;
+}
+
 /** Runs move tasks. */
 export class MoveTasks {
   readonly #store: Store;
@@ -51,8 +62,11 @@ export class MoveTasks {
     return Buffer.from(JSON.stringify({ taskId: task.id, sourceArn: task.sourceArn })).toString("base64");
   }
 
-  /** Resolves a queue ARN of this region to its queue, or throws ResourceNotFoundException. */
-  private async queueOf(arn: string, parameter: string): Promise<Queue> {
+  /**
+   * Resolves a queue ARN of this region to its queue, authorized for the caller; throws what `access`
+   * refuses a missing queue with, or ResourceNotFoundException.
+   */
+  private async queueOf(arn: string, parameter: string, access: QueueAccess): Promise<Queue> {
     const ref = parseQueueArn(arn);
     if (ref === undefined) {
       throw new QueueError(
@@ -61,22 +75,21 @@ export class MoveTasks {
       );
     }
     const queue = ref.region === this.#queues.region ? await this.#queues.findQueue(ref) : undefined;
-    if (queue === undefined) throw notFound(parameter);
+    if (queue === undefined) throw access.refuseMissing(ref) ?? notFound(parameter);
+    access.authorize(queue);
     return queue;
   }
 
-  /** StartMessageMoveTask. `authorize` is called with each queue involved before anything starts. */
+  /** StartMessageMoveTask. Each queue involved is authorized (`access`) before anything starts. */
   async start(
     sourceArn: string,
     destinationArn: string | undefined,
     rate: number | undefined,
-    authorize: (queue: Queue) => void,
+    access: QueueAccess,
   ): Promise<string> {
-    const source = await this.queueOf(sourceArn, "SourceArn");
-    authorize(source);
+    const source = await this.queueOf(sourceArn, "SourceArn", access);
     const destination =
-      destinationArn === undefined ? undefined : await this.queueOf(destinationArn, "DestinationArn");
-    if (destination !== undefined) authorize(destination);
+      destinationArn === undefined ? undefined : await this.queueOf(destinationArn, "DestinationArn", access);
     if (rate !== undefined && (!Number.isInteger(rate) || rate < 1 || rate > MAX_MOVE_RATE)) {
       throw new QueueError(
         "InvalidParameterValue",
@@ -130,13 +143,8 @@ export class MoveTasks {
   }
 
   /** ListMessageMoveTasks: the newest tasks of a source, at most `max` (default 1, up to 10). */
-  async list(
-    sourceArn: string,
-    max: number | undefined,
-    authorize: (queue: Queue) => void,
-  ): Promise<MoveTaskReport[]> {
-    const source = await this.queueOf(sourceArn, "SourceArn");
-    authorize(source);
+  async list(sourceArn: string, max: number | undefined, access: QueueAccess): Promise<MoveTaskReport[]> {
+    const source = await this.queueOf(sourceArn, "SourceArn", access);
     if (max !== undefined && (!Number.isInteger(max) || max < 1 || max > 10)) {
       throw new QueueError(
         "InvalidParameterValue",
@@ -158,7 +166,7 @@ export class MoveTasks {
   }
 
   /** CancelMessageMoveTask: stops a running task; returns how many messages it moved. */
-  async cancel(handle: string, authorize: (queue: Queue) => void): Promise<number> {
+  async cancel(handle: string, access: QueueAccess): Promise<number> {
     let decoded: { taskId?: unknown; sourceArn?: unknown };
     try {
       decoded = JSON.parse(Buffer.from(handle, "base64").toString("utf8")) as typeof decoded;
@@ -168,8 +176,7 @@ export class MoveTasks {
     if (typeof decoded.taskId !== "string" || typeof decoded.sourceArn !== "string") {
       throw new QueueError("InvalidParameterValue", "Value for parameter TaskHandle is invalid.");
     }
-    const source = await this.queueOf(decoded.sourceArn, "SourceArn");
-    authorize(source);
+    const source = await this.queueOf(decoded.sourceArn, "SourceArn", access);
     const task = await this.#store.getMoveTask(decoded.taskId);
     if (task === undefined || task.sourceArn !== source.arn) {
       throw new QueueError("ResourceNotFoundException", "Task does not exist.");

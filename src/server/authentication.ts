@@ -97,6 +97,11 @@ export function principalOf(
   config: BusbarConfig,
 ): Principal {
   const superRoot = key.root && key.accountId === config.accountId;
+  // `aws:PrincipalArn`: an account's root user, as IAM names it; another key, as an IAM user named by
+  // its access key id (Busbar's keys have no other name).
+  const principalArn = key.root
+    ? `arn:aws:iam::${key.accountId}:root`
+    : `arn:aws:iam::${key.accountId}:user/${key.accessKeyId}`;
   const identityAllows = (action: string, resource: string): boolean =>
     key.root || evaluate(policies, action, resource) === "Allow";
   const allowed = (action: string, resource: string): boolean => {
@@ -116,7 +121,12 @@ export function principalOf(
       const decision =
         policy === undefined
           ? "ImplicitDeny"
-          : evaluateResourcePolicy(policy, { principalAccountId: key.accountId, action, resource });
+          : evaluateResourcePolicy(policy, {
+              principalAccountId: key.accountId,
+              principalArn,
+              action,
+              resource,
+            });
       const ownAccount = ownerAccountId === key.accountId;
       if (!policyAdmits(decision, ownAccount)) return false;
       return ownAccount ? allowed(action, resource) : identityAllows(action, resource);

@@ -11,6 +11,7 @@ import {
   missingParameter,
   noSuchQueue,
   type EntryOutcome,
+  type QueueAccess,
   type SentMessage,
 } from "../../queues/index.js";
 import type { Queue, QueueRef, Tag } from "../../store/index.js";
@@ -66,6 +67,11 @@ function authorize(ctx: SqsContext, operation: string, queue: Queue): void {
  * that other accounts cannot learn which queue names exist.
  */
 function missingQueue(ctx: SqsContext, operation: string, ref: QueueRef): QueueError {
+  return foreignDenied(ctx, operation, ref) ?? noSuchQueue();
+}
+
+/** AccessDenied for a queue of another account the caller could not act on without a policy. */
+function foreignDenied(ctx: SqsContext, operation: string, ref: QueueRef): QueueError | undefined {
   const arn = ctx.queues.arnOf(ref);
   const action = `sqs:${operation}`;
   if (
@@ -74,7 +80,15 @@ function missingQueue(ctx: SqsContext, operation: string, ref: QueueRef): QueueE
   ) {
     return deny(ctx, action, arn);
   }
-  return noSuchQueue();
+  return undefined;
+}
+
+/** How a move-task operation's caller may use the queues it names (see MoveTasks). */
+function moveTaskAccess(ctx: SqsContext, operation: string): QueueAccess {
+  return {
+    authorize: (queue) => authorize(ctx, operation, queue),
+    refuseMissing: (ref) => foreignDenied(ctx, operation, ref),
+  };
 }
 
 /** The queue named by the request's QueueUrl, after authorizing `sqs:<operation>` on it. */
@@ -360,8 +374,11 @@ const startMessageMoveTask: SqsOperation = async (ctx, input) => {
   if (rate !== undefined && rate !== null && typeof rate !== "number") {
     throw new QueueError("MalformedInput", "MaxNumberOfMessagesPerSecond must be an integer.");
   }
-  const handle = await ctx.moveTasks.start(sourceArn, destinationArn, rate ?? undefined, (q) =>
-    authorize(ctx, "StartMessageMoveTask", q),
+  const handle = await ctx.moveTasks.start(
+    sourceArn,
+    destinationArn,
+    rate ?? undefined,
+    moveTaskAccess(ctx, "StartMessageMoveTask"),
   );
   return { TaskHandle: handle };
 };
@@ -372,15 +389,17 @@ const listMessageMoveTasks: SqsOperation = async (ctx, input) => {
   if (max !== undefined && max !== null && typeof max !== "number") {
     throw new QueueError("MalformedInput", "MaxResults must be an integer.");
   }
-  const results = await ctx.moveTasks.list(sourceArn, max ?? undefined, (q) =>
-    authorize(ctx, "ListMessageMoveTasks", q),
+  const results = await ctx.moveTasks.list(
+    sourceArn,
+    max ?? undefined,
+    moveTaskAccess(ctx, "ListMessageMoveTasks"),
   );
   return { Results: results };
 };
 
 const cancelMessageMoveTask: SqsOperation = async (ctx, input) => {
   const handle = requiredText(input, "TaskHandle");
-  const moved = await ctx.moveTasks.cancel(handle, (q) => authorize(ctx, "CancelMessageMoveTask", q));
+  const moved = await ctx.moveTasks.cancel(handle, moveTaskAccess(ctx, "CancelMessageMoveTask"));
   return { ApproximateNumberOfMessagesMoved: moved };
 };
 
