@@ -6,7 +6,9 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { removeDataDir, startBusbar, TEST_ROOT, type BusbarProcess } from "./support/busbar-process.js";
 
 const AWS = "/usr/bin/aws";
@@ -34,6 +36,7 @@ function cli(service: string, ...args: string[]): { status: number | null; stdou
     [service, ...args, "--endpoint-url", server.url, "--region", "us-east-1", "--output", "json"],
     {
       encoding: "utf8",
+      maxBuffer: 64 * 1024 * 1024,
       env: {
         PATH: process.env.PATH ?? "/usr/bin:/bin",
         HOME: process.env.HOME ?? "/tmp",
@@ -274,5 +277,35 @@ describe("AWS CLI v2", { skip: !present }, () => {
     const again = sqs("remove-permission", "--queue-url", url, "--label", "partners");
     assert.notEqual(again.status, 0);
     assert.match(again.stderr, /InvalidParameterValue.*can't find label on existing policy/);
+  });
+
+  it("sends a message of the largest size over the query protocol, whose form encoding makes it 4 MiB and more", () => {
+    const { QueueUrl: url } = ok<{ QueueUrl: string }>(sqs("create-queue", "--queue-name", "cli-largest"));
+    // 1 MiB in all (name, type, value and body): a binary value whose base64 is all "/", which the
+    // form writes as "%2F", three bytes each.
+    const raw = Buffer.alloc(1_048_576 - 8 - "a".length - "Binary".length, 0xff);
+    const dir = mkdtempSync(join(tmpdir(), "busbar-cli-largest-"));
+    try {
+      const file = join(dir, "attributes.json");
+      writeFileSync(file, JSON.stringify({ a: { DataType: "Binary", BinaryValue: raw.toString("base64") } }));
+      const sent = ok<{ MessageId: string; MD5OfMessageAttributes: string }>(
+        sqs(
+          "send-message",
+          "--queue-url",
+          url,
+          "--message-body",
+          "12345678",
+          "--message-attributes",
+          `file://${file}`,
+        ),
+      );
+      assert.ok(sent.MessageId);
+      const got = ok<{ Messages: Array<{ MessageAttributes: { a: { BinaryValue: string } } }> }>(
+        sqs("receive-message", "--queue-url", url, "--message-attribute-names", "All"),
+      );
+      assert.equal(got.Messages[0]?.MessageAttributes.a.BinaryValue, raw.toString("base64"));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -63,7 +63,7 @@ describe("a bad setting", () => {
       "a BUSBAR_MAX_BYTES_IN_FLIGHT below BUSBAR_MAX_BODY_BYTES",
       [],
       { BUSBAR_MAX_BYTES_IN_FLIGHT: "1048576" },
-      /^error: BUSBAR_MAX_BYTES_IN_FLIGHT \(1048576\) must be at least BUSBAR_MAX_BODY_BYTES \(4194304\)/,
+      /^error: BUSBAR_MAX_BYTES_IN_FLIGHT \(1048576\) must be at least BUSBAR_MAX_BODY_BYTES \(5242880\)/,
     ],
     [
       "--host",

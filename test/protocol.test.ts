@@ -364,6 +364,58 @@ describe("AWS JSON 1.1 protocol edge", () => {
       }
     }
   });
+  it("writes only characters XML can carry in query-protocol replies, and stores no value that would break them", async () => {
+    const created = await sqsQuery({ Action: "CreateQueue", QueueName: "xml-safe" });
+    const QueueUrl = /<QueueUrl>([^<]+)<\/QueueUrl>/.exec(created.text)?.[1] ?? "";
+    // eslint-disable-next-line no-control-regex -- the characters XML cannot carry
+    const notXml = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
+    // An error that echoes its input: the characters XML cannot carry come back as U+FFFD.
+    const echoed = await sqsQuery({
+      Action: "DeleteMessage",
+      QueueUrl,
+      ReceiptHandle: "bad\u0001\uFFFFhandle",
+    });
+    assert.equal(echoed.status, 404, echoed.text);
+    assert.match(echoed.text, /<Code>ReceiptHandleIsInvalid<\/Code>/);
+    assert.doesNotMatch(echoed.text, notXml);
+    assert.match(echoed.text, /bad\uFFFD\uFFFDhandle/);
+    // A custom attribute type, a KMS key alias, a policy: refused with such characters, as a value is.
+    const sent = await sqsQuery({
+      Action: "SendMessage",
+      QueueUrl,
+      MessageBody: "m",
+      "MessageAttribute.1.Name": "a",
+      "MessageAttribute.1.Value.DataType": "String.\u0001",
+      "MessageAttribute.1.Value.StringValue": "v",
+    });
+    assert.equal(sent.status, 400, sent.text);
+    assert.match(sent.text, /<Code>InvalidParameterValue<\/Code>/);
+    assert.match(
+      sent.text,
+      /type of message \(user\) attribute &apos;a&apos; holds characters that are not allowed/,
+    );
+    const policy = JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [{ Sid: "x\uFFFF", Effect: "Allow", Principal: "*", Action: "sqs:SendMessage" }],
+    });
+    for (const [name, value] of [
+      ["KmsMasterKeyId", "alias/a\u0001b"],
+      ["Policy", policy],
+    ] as const) {
+      const set = await sqsQuery({
+        Action: "SetQueueAttributes",
+        QueueUrl,
+        "Attribute.1.Name": name,
+        "Attribute.1.Value": value,
+      });
+      assert.equal(set.status, 400, set.text);
+      assert.match(set.text, /<Code>InvalidAttributeValue<\/Code>/, name);
+      assert.doesNotMatch(set.text, notXml);
+    }
+    const all = await sqsQuery({ Action: "GetQueueAttributes", QueueUrl, "AttributeName.1": "All" });
+    assert.equal(all.status, 200, all.text);
+    assert.doesNotMatch(all.text, /KmsMasterKeyId|<Name>Policy</);
+  });
   it("rejects wrong types of members with the member named", async () => {
     const r = await call("AWSEvents.CreateEventBus", JSON.stringify({ Name: 42 }));
     assert.equal(r.status, 400);

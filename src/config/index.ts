@@ -18,8 +18,12 @@ export const DEFAULT_DATA_DIR = "./busbar-data";
 export const DEFAULT_ACCOUNT_ID = "000000000000";
 /** Default region. */
 export const DEFAULT_REGION = "us-east-1";
-/** Largest request body accepted: an SQS message or batch carries up to 1 MiB, plus JSON escaping and base64 binary attributes. */
-export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+/**
+ * Largest request body accepted: an SQS message or batch carries up to 1 MiB, which the query
+ * protocol's form encoding may make four times as long and a little more (a binary attribute's base64
+ * all `/`, each written `%2F`: 4.0 MiB and some bytes, which 4 MiB refused).
+ */
+export const DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024;
 
 /** Default of BUSBAR_MAX_CONNECTIONS: HTTP connections served at once. */
 export const DEFAULT_MAX_CONNECTIONS = 10_000;

@@ -6,6 +6,7 @@
  */
 import { parseResourcePolicy } from "../auth/index.js";
 import { QueueError, invalidValue } from "./errors/index.js";
+import { allowedText } from "./text.js";
 
 /** The largest message SQS accepts (1 MiB since 2025), and the default MaximumMessageSize. */
 export const MAX_MESSAGE_BYTES = 1_048_576;
@@ -109,6 +110,12 @@ export function validateAttributes(
   const out: Record<string, string> = {};
   for (const [name, raw] of Object.entries(given)) {
     if (!SETTABLE.has(name)) throw new QueueError("InvalidAttributeName", `Unknown Attribute ${name}.`);
+    // Every attribute is written back in replies, in XML too, which cannot carry other characters.
+    if (!allowedText(raw))
+      throw invalidAttribute(
+        name,
+        "Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF.",
+      );
     if (FIFO_ONLY.has(name) && !fifo) {
       throw new QueueError(
         "InvalidAttributeName",

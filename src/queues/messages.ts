@@ -7,6 +7,7 @@
  */
 import { createHash, hash } from "node:crypto";
 import { QueueError, clip, invalidValue } from "./errors/index.js";
+import { allowedText } from "./text.js";
 
 /** A message attribute as the JSON protocol carries it (binary values in base64). */
 export interface MessageAttribute {
@@ -27,17 +28,6 @@ export function setOwn<T>(map: Record<string, T>, name: string, value: T): void 
 }
 
 /** Characters a body (and a string attribute) may hold: XML 1.0's, without lone surrogates. */
-// eslint-disable-next-line no-control-regex -- tab, line feed and carriage return are the allowed controls
-const ALLOWED_TEXT = /^[\u0009\u000A\u000D\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u;
-
-/** Anything but printable ASCII, tab, CR and LF. */
-const NOT_PLAIN = /[^\x20-\x7E\t\n\r]/;
-
-/** Whether text holds only allowed characters; plain ASCII (the common case) skips the full check. */
-function allowedText(text: string): boolean {
-  return !NOT_PLAIN.test(text) || ALLOWED_TEXT.test(text);
-}
-
 /** Most attributes on one message. */
 export const MAX_ATTRIBUTES = 10;
 
@@ -139,6 +129,13 @@ function checkAttribute(name: string, raw: unknown): MessageAttribute {
     throw new QueueError(
       "InvalidParameterValue",
       "Message (user) attribute type must be shorter than 256 bytes.",
+    );
+  }
+  // As a value's (a custom type is written back in every receive, in XML too).
+  if (!allowedText(type)) {
+    throw new QueueError(
+      "InvalidParameterValue",
+      `The type of message (user) attribute '${clip(name)}' holds characters that are not allowed. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF`,
     );
   }
   if (a.StringListValues !== undefined || a.BinaryListValues !== undefined) {

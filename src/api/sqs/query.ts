@@ -187,21 +187,35 @@ function escapesAreUtf8(text: string): boolean {
   return isUtf8(Buffer.concat(bytes));
 }
 
-/** Escapes text for XML (carriage returns as a reference, so that parsers keep them). */
+/**
+ * Characters XML 1.0 cannot carry, not even as references: the controls but tab, line feed and
+ * carriage return, and U+FFFE and U+FFFF (lone surrogates cannot be written in UTF-8 at all).
+ * @see https://www.w3.org/TR/xml/#charsets
+ */
+// eslint-disable-next-line no-control-regex -- the controls XML forbids are what this matches
+const NOT_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g;
+
+/**
+ * Escapes text for XML (carriage returns as a reference, so that parsers keep them), with what XML
+ * cannot carry as U+FFFD: an error message may echo any input, and a reply no client can parse
+ * would hide the error (stored values are checked as they are set).
+ */
 function escape(v: string): string {
-  return v.replace(/[&<>"'\r]/g, (c) =>
-    c === "&"
-      ? "&amp;"
-      : c === "<"
-        ? "&lt;"
-        : c === ">"
-          ? "&gt;"
-          : c === '"'
-            ? "&quot;"
-            : c === "'"
-              ? "&apos;"
-              : "&#xD;",
-  );
+  return v
+    .replace(NOT_XML, "\uFFFD")
+    .replace(/[&<>"'\r]/g, (c) =>
+      c === "&"
+        ? "&amp;"
+        : c === "<"
+          ? "&lt;"
+          : c === ">"
+            ? "&gt;"
+            : c === '"'
+              ? "&quot;"
+              : c === "'"
+                ? "&apos;"
+                : "&#xD;",
+    );
 }
 
 /** `<name>value</name>` for a scalar (strings, numbers, booleans); nothing when absent. */
