@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openSqliteStoreInThread } from "../store/index.js";
 import { openSecretBox } from "./secrets.js";
-import { SigningSecrets } from "./signing-secrets.js";
+import { isSigningSecret, SigningSecrets } from "./signing-secrets.js";
 
 const RULE = "arn:aws:events:us-east-1:123456789012:rule/default/r";
 
@@ -45,5 +45,29 @@ describe("SigningSecrets.active", () => {
       await store.close();
       rmSync(dataDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("isSigningSecret", () => {
+  it("takes whsec_ and base64 of 24 to 64 bytes, padded or not, and nothing that is not base64", () => {
+    const of = (bytes: number): string => Buffer.alloc(bytes, 7).toString("base64");
+    for (const ok of [
+      `whsec_${of(32)}`,
+      `whsec_${of(24)}`,
+      `whsec_${of(64)}`,
+      `whsec_${of(31)}`,
+      `whsec_${of(31).replace(/=+$/, "")}`,
+    ])
+      assert.equal(isSigningSecret(ok), true, ok);
+    for (const bad of [
+      `whsec_${of(23)}`,
+      `whsec_${of(65)}`,
+      `whsec_${of(33).replace(/=+$/, "")}A`, // 45 digits: one over a multiple of 4
+      `whsec_${of(31)}=`, // padded past a multiple of 4
+      `whsec_${of(32).slice(0, -1)}==`,
+      `${of(32)}`,
+      `whsec_${of(32)} `,
+    ])
+      assert.equal(isSigningSecret(bad), false, bad);
   });
 });

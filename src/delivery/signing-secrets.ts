@@ -30,10 +30,17 @@ export function newSigningSecret(): string {
   return `whsec_${randomBytes(32).toString("base64")}`;
 }
 
-/** Whether `secret` is a valid Standard Webhooks secret (`whsec_` and base64 of 24 to 64 bytes). */
+/**
+ * Whether `secret` is a valid Standard Webhooks secret (`whsec_` and base64 of 24 to 64 bytes). Base64
+ * whose length leaves 1 over a multiple of 4 is no base64 at all (Node decodes it; the reference
+ * libraries of other languages refuse it, and receivers could not verify with it).
+ */
 export function isSigningSecret(secret: string): boolean {
-  const m = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(secret);
+  const m = /^whsec_([A-Za-z0-9+/]+)(={0,2})$/.exec(secret);
   if (m === null) return false;
+  const digits = (m[1] as string).length;
+  const padding = (m[2] as string).length;
+  if (digits % 4 === 1 || (padding > 0 && (digits + padding) % 4 !== 0)) return false;
   const bytes = Buffer.from(m[1] as string, "base64").length;
   return bytes >= 24 && bytes <= 64;
 }
