@@ -535,6 +535,35 @@ describe("AWS JSON 1.1 protocol edge", () => {
     assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
     assert.match(text, /\r\n\r\n(3\r\n)?ok\n/);
   });
+  it("refuses an HTTP/1.1 request without a Host header in each API's error shape, not with a bare 400", async () => {
+    const eventBridge = await exchange(
+      server.url,
+      "POST / HTTP/1.1\r\nx-amz-target: AWSEvents.ListEventBuses\r\n" +
+        "content-type: application/x-amz-json-1.1\r\ncontent-length: 2\r\n\r\n{}",
+    );
+    assert.match(eventBridge, /^HTTP\/1\.1 400 Bad Request\r\n/, eventBridge);
+    assert.match(eventBridge, /\r\nx-amzn-errortype: SerializationException\r\n/);
+    assert.match(
+      eventBridge,
+      /"message":"The request has no Host header, which every HTTP\/1\.1 request must have/,
+    );
+    const sqs = await exchange(
+      server.url,
+      "POST / HTTP/1.1\r\nx-amz-target: AmazonSQS.ListQueues\r\n" +
+        "content-type: application/x-amz-json-1.0\r\ncontent-length: 2\r\n\r\n{}",
+    );
+    assert.match(sqs, /^HTTP\/1\.1 400 Bad Request\r\n/, sqs);
+    assert.match(sqs, /\r\nx-amzn-query-error: MalformedInput;Sender\r\n/i);
+    // HTTP/1.0 has no Host to require: the request goes on (to its missing signature); probes are answered.
+    const old = await exchange(
+      server.url,
+      "POST / HTTP/1.0\r\nx-amz-target: AWSEvents.ListEventBuses\r\n" +
+        "content-type: application/x-amz-json-1.1\r\ncontent-length: 2\r\n\r\n{}",
+    );
+    assert.match(old, /\r\nx-amzn-errortype: MissingAuthenticationTokenException\r\n/, old);
+    const health = await exchange(server.url, "GET /healthz HTTP/1.1\r\nconnection: close\r\n\r\n");
+    assert.match(health, /^HTTP\/1\.1 200 OK\r\n/, health);
+  });
   it("refuses a body in a coding it does not decode, in each API's error shape, before reading it", async () => {
     const { host } = new URL(server.url);
     const json = '{"Entries":[]}';

@@ -243,14 +243,25 @@ function codings(value: string | undefined): string[] {
 }
 
 /**
- * The refusal of a request whose body is sent in a coding the server does not decode: a transfer coding
- * other than `chunked` (501, as RFC 9112 asks) or any content coding (415), the connection closed after
- * it (the body is not read): Node's parser takes `Transfer-Encoding: gzip, chunked` and hands the
- * body on compressed, and no AWS SDK compresses these APIs' requests.
+ * The refusal of a request the server does not read (/healthz, /readyz and /metrics are answered
+ * before it): one without a Host header (HTTP/1.1 requires it), or whose body is sent in a coding the
+ * server does not decode: a transfer coding other than `chunked` (501, as RFC 9112 asks) or any
+ * content coding (415). The connection is closed after it (the body is not read). Node's parser takes
+ * `Transfer-Encoding: gzip, chunked` and hands the body on compressed, and no AWS SDK compresses these
+ * APIs' requests.
+ * @see https://www.rfc-editor.org/rfc/rfc9112#section-3.2
  * @see https://www.rfc-editor.org/rfc/rfc9112#section-6.1
  * @see https://www.rfc-editor.org/rfc/rfc9110#section-8.4.1
  */
-function unsupportedCoding(req: IncomingMessage): RawResponse | undefined {
+function unreadable(req: IncomingMessage): RawResponse | undefined {
+  if (req.headers.host === undefined && req.httpVersion !== "1.0") {
+    return refusal(
+      req,
+      "MalformedInput",
+      "SerializationException",
+      "The request has no Host header, which every HTTP/1.1 request must have (and SigV4 signs).",
+    );
+  }
   const transfer = req.headers["transfer-encoding"];
   if (codings(transfer).some((c) => c !== "chunked")) {
     return refusal(
@@ -861,7 +872,8 @@ export function createHttpServer(handlers: HttpHandlers): Server {
   const gone = (req: IncomingMessage, res: ServerResponse): boolean =>
     res.destroyed || req.socket.destroyed || !state.connections.has(req.socket);
   const server = createServer(
-    { requestTimeout, headersTimeout: Math.min(66_000, requestTimeout) },
+    // A request without Host is refused in the APIs' shape (unreadable), not with Node's bare 400.
+    { requestTimeout, headersTimeout: Math.min(66_000, requestTimeout), requireHostHeader: false },
     (req, res) => {
       state.open.add(res);
       const connection = state.connections.get(req.socket);
@@ -908,8 +920,7 @@ export function createHttpServer(handlers: HttpHandlers): Server {
   server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {
     const before = claim(req, res);
     const declared = declaredLength(req);
-    const refused =
-      declared > handlers.maxBodyBytes ? tooLarge(handlers.maxBodyBytes, req) : unsupportedCoding(req);
+    const refused = declared > handlers.maxBodyBytes ? tooLarge(handlers.maxBodyBytes, req) : unreadable(req);
     if (refused !== undefined) {
       closeAfter(state, res);
       send(res, refused);
@@ -1034,10 +1045,10 @@ async function handle(
     res.end();
     return;
   }
-  const coding = unsupportedCoding(req);
-  if (coding !== undefined) {
+  const unread = unreadable(req);
+  if (unread !== undefined) {
     closeAfter(state, res);
-    send(res, coding);
+    send(res, unread);
     return;
   }
   // (A request let in before its 100 Continue was vouched for then.)
