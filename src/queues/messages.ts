@@ -27,7 +27,6 @@ export function setOwn<T>(map: Record<string, T>, name: string, value: T): void 
   Object.defineProperty(map, name, { value, enumerable: true, writable: true, configurable: true });
 }
 
-/** Characters a body (and a string attribute) may hold: XML 1.0's, without lone surrogates. */
 /** Most attributes on one message. */
 export const MAX_ATTRIBUTES = 10;
 

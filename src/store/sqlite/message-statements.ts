@@ -119,8 +119,8 @@ export function prepareMessageStatements(db: Database.Database) {
     /**
      * Of the next `limit` message groups after `after` in name order, those that may give a message
      * at `now` (none of their unexpired messages in flight, one of them visible), then the last group
-     * looked at (null when there was none): the cursor of the next call. One statement: the index
-     * finds the rows, each read for its expiry.
+     * looked at (null when there was none): the cursor of the next call. The index alone answers (it
+     * holds the expiry), in one statement.
      */
     freeGroupsAfter: db
       .prepare<
@@ -150,8 +150,9 @@ export function prepareMessageStatements(db: Database.Database) {
       )
       .raw(),
     /**
-     * (queueId, groupId, now, cutoff): whether a group has an unexpired message in flight (an expired
-     * one is gone, though the sweep has not deleted it yet: it holds the group back no more).
+     * (queueId, groupId, now, cutoff): whether a group has an unexpired message in flight (index
+     * only; an expired one is gone, though the sweep has not deleted it yet: it holds the group back
+     * no more).
      */
     groupInFlight: db.prepare<[number, string, number, number], { found: number }>(
       `SELECT 1 AS found FROM ${STATES} INDEXED BY queue_message_states_by_group

@@ -46,7 +46,7 @@ function writeVersion2(path: string): void {
 
 describe("SQLite schema", () => {
   it("migrates a database at version 2, keeping its data", async () => {
-    assert.equal(SCHEMA_VERSION, 7);
+    assert.equal(SCHEMA_VERSION, 8);
     await inDataDir(async (dataDir) => {
       const path = join(dataDir, DEFAULT_SQLITE_FILE_NAME);
       writeVersion2(path);
@@ -132,6 +132,41 @@ describe("SQLite schema", () => {
         plan[0] ?? "",
         /^SEARCH queue_message_states USING INDEX queue_message_states_by_visibility \(queue_id=\? AND \(visible_at,seq\)>\(\?,\?\) AND visible_at<\?\)$/,
       );
+    } finally {
+      db.close();
+    }
+  });
+
+  it("checks a FIFO group's messages in flight and visible from the group index alone, expiry included", () => {
+    const db = new Database(":memory:");
+    try {
+      migrate(db);
+      const sql = prepareMessageStatements(db);
+      const plan = (source: string, params: unknown): string[] =>
+        db
+          .prepare<[unknown], { detail: string }>(`EXPLAIN QUERY PLAN ${source}`)
+          .all(params)
+          .map((row) => row.detail);
+      const inFlight = db
+        .prepare<unknown[], { detail: string }>(`EXPLAIN QUERY PLAN ${sql.groupInFlight.source}`)
+        .all(1, "g", T0, T0)
+        .map((row) => row.detail);
+      assert.deepEqual(
+        inFlight,
+        [
+          "SEARCH queue_message_states USING COVERING INDEX queue_message_states_by_group (queue_id=? AND group_id=? AND visible_at>?)",
+        ],
+        inFlight.join("; "),
+      );
+      const free = plan(sql.freeGroupsAfter.source, {
+        queueId: 1,
+        after: "",
+        now: T0,
+        cutoff: T0,
+        limit: 10,
+      });
+      for (const step of free.filter((d) => d.includes("queue_message_states")))
+        assert.match(step, /USING COVERING INDEX queue_message_states_by_group/, free.join("; "));
     } finally {
       db.close();
     }
