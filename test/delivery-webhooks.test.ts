@@ -610,6 +610,17 @@ describe("webhook targets", () => {
       spaced.FailedEntries?.[0]?.ErrorMessage,
       "Target https://exa mple.com/hook?*** is not a supported target.",
     );
+    // Nor its credentials, parameters or fragment, in a URL that does not parse or that no webhook has.
+    for (const [Arn, shown] of [
+      ["https://u:SECRETPASS99@exa mple.com/x", "https://***@exa mple.com/x"],
+      ["https://exa mple.com/x#token=SECRET99", "https://exa mple.com/x#***"],
+      ["https://exa mple.com/x;token=SECRET99", "https://exa mple.com/x;***"],
+      // (A URL parser reads one slash after https: as two.)
+      ["https:/example.com/x?token=SECRET99", "https://example.com/x?token=***"],
+    ] as const) {
+      const r = await events.send(new PutTargetsCommand({ Rule: "bad-url", Targets: [{ Id: "s", Arn }] }));
+      assert.equal(r.FailedEntries?.[0]?.ErrorMessage, `Target ${shown} is not a supported target.`, Arn);
+    }
     // A scheme is case-insensitive (RFC 3986): HTTPS:// is a webhook URL.
     const upper = await events.send(
       new PutTargetsCommand({ Rule: "bad-url", Targets: [{ Id: "u", Arn: "HTTPS://example.com/upper" }] }),

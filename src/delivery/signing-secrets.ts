@@ -31,16 +31,15 @@ export function newSigningSecret(): string {
 }
 
 /**
- * Whether `secret` is a valid Standard Webhooks secret (`whsec_` and base64 of 24 to 64 bytes). Base64
- * whose length leaves 1 over a multiple of 4 is no base64 at all (Node decodes it; the reference
- * libraries of other languages refuse it, and receivers could not verify with it).
+ * Whether `secret` is a valid Standard Webhooks secret (`whsec_` and base64 of 24 to 64 bytes), in
+ * padded base64 as the secrets Busbar makes are: Node decodes unpadded or malformed base64 too, but the
+ * reference libraries of other languages (Go's standard encoding, Python's b64decode) refuse it, and
+ * receivers using them could not verify.
  */
 export function isSigningSecret(secret: string): boolean {
   const m = /^whsec_([A-Za-z0-9+/]+)(={0,2})$/.exec(secret);
   if (m === null) return false;
-  const digits = (m[1] as string).length;
-  const padding = (m[2] as string).length;
-  if (digits % 4 === 1 || (padding > 0 && (digits + padding) % 4 !== 0)) return false;
+  if (((m[1] as string).length + (m[2] as string).length) % 4 !== 0) return false;
   const bytes = Buffer.from(m[1] as string, "base64").length;
   return bytes >= 24 && bytes <= 64;
 }

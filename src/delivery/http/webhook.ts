@@ -70,21 +70,24 @@ export function parseWebhookTarget(arn: string): WebhookTarget | string {
 }
 
 /**
- * A webhook URL for logs and dead-letter messages: the values of its query parameters (which may
- * hold a token) as `***`, the rest as it is.
+ * A webhook URL for logs, dead-letter messages and errors: the values of its query parameters (which
+ * may hold a token) as `***`, without a user name or password, and a fragment other than the
+ * CloudEvents mode as `#***`; the rest as it is. Text that is no URL (an ARN PutTargets refuses)
+ * likewise: its credentials, and all after a `;`, `?` or `#`, as `***`.
  */
 export function redactWebhookUrl(arn: string): string {
   let url: URL;
   try {
     url = new URL(arn);
   } catch {
-    return arn.replace(/\?.*$/, "?***");
+    return arn.replace(/^([^:/?#;@]*:\/*)[^/?#;]*@/, "$1***@").replace(/([;?#]).*$/s, "$1***");
   }
-  if (url.search === "") return arn;
+  const hash = url.hash === "" || /^#cloudevents=/.test(url.hash) ? url.hash : "#***";
+  if (url.search === "" && url.username === "" && url.password === "" && hash === url.hash) return arn;
   const names = [...url.searchParams.keys()];
-  url.search = "";
-  const query = names.map((n) => `${encodeURIComponent(n)}=***`).join("&");
-  return `${url.origin}${url.pathname}?${query}${url.hash}`;
+  const query = names.length === 0 ? "" : `?${names.map((n) => `${encodeURIComponent(n)}=***`).join("&")}`;
+  // (The origin holds no user name or password.)
+  return `${url.origin}${url.pathname}${query}${hash}`;
 }
 
 /** Options of {@link createWebhookInvoker}. */
