@@ -376,6 +376,30 @@ describe("CreateConnection and DescribeConnection", () => {
       "ValidationException",
       /ApiKeyName is not valid\. Reason: Proxy-Connection is a header/,
     );
+    // Values too: an HTTP header is bytes (tab, printable ASCII, Latin-1), and the secret is not quoted.
+    const error = await eb
+      .send(
+        new UpdateConnectionCommand({
+          Name: "reserved-key",
+          AuthParameters: { ApiKeyAuthParameters: { ApiKeyValue: "ключ-секрет" } },
+        }),
+      )
+      .then(
+        () => assert.fail("an API key value past Latin-1 was taken"),
+        (e: Error) => e,
+      );
+    assert.equal(error.name, "ValidationException");
+    assert.match(
+      error.message,
+      /ApiKeyValue is not valid\. Reason: the value holds characters an HTTP header cannot carry/,
+    );
+    assert.doesNotMatch(error.message, /ключ/);
+    await eb.send(
+      new UpdateConnectionCommand({
+        Name: "reserved-key",
+        AuthParameters: { ApiKeyAuthParameters: { ApiKeyValue: "clé-secrète" } },
+      }),
+    );
   });
 
   it("refuses private connectivity and customer managed keys, which Busbar has not", async () => {
@@ -745,6 +769,50 @@ describe("API destinations", () => {
   before(async () => {
     connectionArn = (await eb.send(basic("dest-conn-1"))).ConnectionArn ?? "";
     otherConnectionArn = (await eb.send(basic("dest-conn-2"))).ConnectionArn ?? "";
+  });
+
+  it("keeps every change of updates made at once, beside a DeauthorizeConnection", async () => {
+    const conn = (await eb.send(basic("dest-race-conn"))).ConnectionArn ?? "";
+    const names = Array.from({ length: 20 }, (_, i) => `dest-race-${i}`);
+    for (const Name of names)
+      await eb.send(
+        new CreateApiDestinationCommand({
+          Name,
+          ConnectionArn: conn,
+          InvocationEndpoint: "https://hooks.example.com/old",
+          HttpMethod: "POST",
+        }),
+      );
+    // Three updates of one destination at once, each of another member, and one of every destination
+    // beside the connection's deauthorization (which writes every destination's state).
+    await Promise.all([
+      eb.send(
+        new UpdateApiDestinationCommand({
+          Name: "dest-race-0",
+          InvocationEndpoint: "https://hooks.example.com/new",
+        }),
+      ),
+      eb.send(new UpdateApiDestinationCommand({ Name: "dest-race-0", InvocationRateLimitPerSecond: 7 })),
+      eb.send(new UpdateApiDestinationCommand({ Name: "dest-race-0", Description: "changed" })),
+      eb.send(new DeauthorizeConnectionCommand({ Name: "dest-race-conn" })),
+      ...names.slice(1).map((Name) =>
+        eb.send(
+          new UpdateApiDestinationCommand({
+            Name,
+            InvocationEndpoint: `https://hooks.example.com/${Name}`,
+          }),
+        ),
+      ),
+    ]);
+    const first = await eb.send(new DescribeApiDestinationCommand({ Name: "dest-race-0" }));
+    assert.equal(first.InvocationEndpoint, "https://hooks.example.com/new");
+    assert.equal(first.InvocationRateLimitPerSecond, 7);
+    assert.equal(first.Description, "changed");
+    for (const Name of names.slice(1)) {
+      const d = await eb.send(new DescribeApiDestinationCommand({ Name }));
+      assert.equal(d.InvocationEndpoint, `https://hooks.example.com/${Name}`, Name);
+      assert.equal(d.ApiDestinationState, "INACTIVE", Name);
+    }
   });
 
   it("creates, describes, lists, updates and deletes an API destination", async () => {

@@ -180,18 +180,49 @@ function endpointProblem(value: string): string | undefined {
 /** An HTTP header name: a token (RFC 9110 §5.6.2). */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
+/** An HTTP header value a call can carry: tab, printable ASCII and Latin-1 (obs-text), no other control. */
+const HEADER_VALUE = /^[\t\x20-\x7E\x80-\xFF]*$/;
+
 /**
- * Refuses a header name that calls cannot carry: one that is not an HTTP token (a space, say), which
- * every call would fail to send, or one the HTTP client sets itself or that is hop-by-hop (Host,
- * Content-Length, Connection…), which delivery would leave out, the call going without what the
- * connection meant to send.
+ * Why calls cannot carry a header of this name, said of it ("… is not an HTTP header name"): one that
+ * is not an HTTP token (a space, a comma), which every call would fail to send, or one the HTTP client
+ * sets itself or that is hop-by-hop (Host, Content-Length, Connection…), which delivery would leave
+ * out, the call going without what was meant to be sent; undefined when they can.
  */
-function refuseReservedHeader(name: string, member: string): void {
-  const reason = !HEADER_NAME.test(name)
-    ? `${JSON.stringify(name)} is not an HTTP header name (a token: letters, digits and !#$%&'*+.^_\`|~-).`
+export function headerNameProblem(name: string): string | undefined {
+  return !HEADER_NAME.test(name)
+    ? "is not an HTTP header name (a token: letters, digits and !#$%&'*+.^_`|~-)."
     : isReservedHeader(name)
-      ? `${name} is a header Busbar cannot send with a call (the HTTP client sets it, or it is hop-by-hop).`
+      ? "is a header Busbar cannot send with a call (the HTTP client sets it, or it is hop-by-hop)."
       : undefined;
+}
+
+/**
+ * Why calls cannot carry a header value (without quoting it: it may be a secret): characters past
+ * Latin-1 (an HTTP header is bytes) or controls; undefined when they can.
+ */
+function headerValueProblem(value: string): string | undefined {
+  return HEADER_VALUE.test(value)
+    ? undefined
+    : "the value holds characters an HTTP header cannot carry (only tab, printable ASCII and Latin-1 letters; no other control character).";
+}
+
+/** Refuses a header name that calls cannot carry (see {@link headerNameProblem}). */
+function refuseReservedHeader(name: string, member: string): void {
+  const problem = headerNameProblem(name);
+  if (problem === undefined) return;
+  const shown = HEADER_NAME.test(name) ? name : JSON.stringify(name);
+  throw new ApiError("ValidationException", `Parameter ${member} is not valid. Reason: ${shown} ${problem}`);
+}
+
+/** Refuses the header parameters whose names calls cannot carry (their values' rule is ASCII already). */
+function refuseUnsendableHeaders(parameters: HttpParameters | undefined, member: string): void {
+  for (const { Key } of parameters?.HeaderParameters ?? []) refuseReservedHeader(Key, member);
+}
+
+/** Refuses a header value that calls cannot carry (see {@link headerValueProblem}). */
+function refuseUnsendableValue(value: string, member: string): void {
+  const reason = headerValueProblem(value);
   if (reason !== undefined)
     throw new ApiError("ValidationException", `Parameter ${member} is not valid. Reason: ${reason}`);
 }
@@ -290,6 +321,7 @@ export function readAuthParametersInput(input: Input, mode: Mode): StoredAuthPar
     const name = readString(apiKey, "ApiKeyName", at, AUTH_HEADER, { required });
     if (name !== undefined) refuseReservedHeader(name, "AuthParameters.ApiKeyAuthParameters.ApiKeyName");
     const value = readString(apiKey, "ApiKeyValue", at, AUTH_HEADER, { required, secret: true });
+    if (value !== undefined) refuseUnsendableValue(value, "AuthParameters.ApiKeyAuthParameters.ApiKeyValue");
     result.ApiKeyAuthParameters = {
       ...(name !== undefined && { ApiKeyName: name }),
       ...(value !== undefined && { ApiKeyValue: value }),
@@ -312,6 +344,7 @@ export function readAuthParametersInput(input: Input, mode: Mode): StoredAuthPar
       );
     }
     const oauthHttp = readHttpParameters(oauth, "OAuthHttpParameters", at);
+    refuseUnsendableHeaders(oauthHttp, "AuthParameters.OAuthParameters.OAuthHttpParameters.HeaderParameters");
     result.OAuthParameters = {
       ...(client !== undefined && {
         ClientParameters: {
@@ -325,8 +358,7 @@ export function readAuthParametersInput(input: Input, mode: Mode): StoredAuthPar
     };
   }
   const invocation = readHttpParameters(auth, "InvocationHttpParameters", path);
-  for (const { Key } of invocation?.HeaderParameters ?? [])
-    refuseReservedHeader(Key, "AuthParameters.InvocationHttpParameters.HeaderParameters");
+  refuseUnsendableHeaders(invocation, "AuthParameters.InvocationHttpParameters.HeaderParameters");
   if (invocation !== undefined) result.InvocationHttpParameters = invocation;
   return result;
 }

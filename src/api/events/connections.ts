@@ -16,7 +16,6 @@ import type { Connection, ConnectionAuthorizationType, ConnectionState } from ".
 import { ApiError } from "../errors.js";
 import { optionalString, requiredString, type Input } from "../input.js";
 import { syncApiDestinations } from "./api-destinations.js";
-import { oneAtATime } from "../one-at-a-time.js";
 import {
   AUTHORIZATION_TYPES,
   CONNECTION_NAME,
@@ -313,22 +312,12 @@ const deauthorizeConnection: Operation = async (ctx, input) => {
   return { ConnectionArn: c.arn, ConnectionState: updated.state, ...times(updated) };
 };
 
-/**
- * Mutating operations on a connection run one at a time per connection (`<account>/<name>`). Each reads
- * the connection, merges and writes it whole: two at once would let the later write undo the earlier
- * (an UpdateConnection re-sealing the secrets a DeauthorizeConnection had just dropped).
- */
-const oneAtATimePerConnection = oneAtATime(
-  (ctx: OperationContext, input) =>
-    `${ctx.caller.accountId}/${typeof input.Name === "string" ? input.Name : ""}`,
-);
-
 /** The connection operations by name. */
 export const connectionOperations: Readonly<Record<string, Operation>> = {
-  CreateConnection: oneAtATimePerConnection(createConnection),
+  CreateConnection: createConnection,
   DescribeConnection: describeConnection,
   ListConnections: listConnections,
-  UpdateConnection: oneAtATimePerConnection(updateConnection),
-  DeleteConnection: oneAtATimePerConnection(deleteConnection),
-  DeauthorizeConnection: oneAtATimePerConnection(deauthorizeConnection),
+  UpdateConnection: updateConnection,
+  DeleteConnection: deleteConnection,
+  DeauthorizeConnection: deauthorizeConnection,
 };

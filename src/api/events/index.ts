@@ -16,7 +16,10 @@ import { targetOperations } from "./targets.js";
 
 export type { Caller, Operation, OperationContext } from "./context.js";
 
-/** The operations that change an account's buses, rules, targets (their signing secrets too), tags and bus policies. */
+/**
+ * The operations that change an account's buses, rules, targets (their signing secrets too), tags,
+ * bus policies, connections and API destinations.
+ */
 const ACCOUNT_CHANGES = new Set([
   "CreateEventBus",
   "UpdateEventBus",
@@ -34,11 +37,21 @@ const ACCOUNT_CHANGES = new Set([
   // A target's signing secrets are read, merged and written: two rotations at once each kept its own
   // new secret and dropped the other's; and one beside a RemoveTargets outlived the target.
   "RotateTargetSigningSecret",
+  // A connection or an API destination is read, merged and written whole, and a change of a
+  // connection's state writes its destinations' (UpdateApiDestination calls beside a
+  // DeauthorizeConnection were undone); creations check the account's quotas first.
+  "CreateConnection",
+  "UpdateConnection",
+  "DeleteConnection",
+  "DeauthorizeConnection",
+  "CreateApiDestination",
+  "UpdateApiDestination",
+  "DeleteApiDestination",
 ]);
 
 /**
- * One at a time per account: the operations that change an account's buses, rules, targets, tags and
- * bus policies (../one-at-a-time.ts). They are few and quick next to the events they route, so one
+ * One at a time per account: the operations that change an account's buses, rules, targets, tags,
+ * bus policies, connections and API destinations (../one-at-a-time.ts). They are few and quick next to the events they route, so one
  * queue per account costs nothing worth a finer key; a DeleteEventBus or RemoveTargets that drops many
  * pending deliveries holds the account's other changes until it is done.
  */

@@ -56,6 +56,11 @@ describe("a target's HttpParameters", () => {
       /key "Host" is a header Busbar cannot send/,
     ],
     [
+      "a header key no call can send (a comma, which the API reference's pattern lets through)",
+      { HeaderParameters: { "a,b": "v" } },
+      /key "a,b" is not an HTTP header name/,
+    ],
+    [
       "a query key with a control character",
       { QueryStringParameters: { "a\u0001": "v" } },
       /QueryStringParameters key "a\\u0001" must satisfy/,

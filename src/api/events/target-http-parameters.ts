@@ -3,9 +3,9 @@
  * gets them, so that a bad value is refused at once rather than failing every delivery.
  * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_HttpParameters.html
  */
-import { httpParameterValueProblem, isReservedHeader } from "../../delivery/index.js";
+import { httpParameterValueProblem } from "../../delivery/index.js";
 import type { StringRule } from "../input.js";
-import { HTTP_PARAMETER_RULES } from "./connection-auth.js";
+import { HTTP_PARAMETER_RULES, headerNameProblem } from "./connection-auth.js";
 
 /** PathParameterValues: anything but blank, on one line. */
 const PATH_PARAMETER_VALUE: StringRule = { pattern: /^(?!\s*$).+$/ };
@@ -18,7 +18,7 @@ export function httpParametersProblem(value: unknown): string | undefined {
   const query = HTTP_PARAMETER_RULES.QueryStringParameters;
   return (
     mapProblem(value["HeaderParameters"], "HttpParameters.HeaderParameters", header.key, header.value) ??
-    reservedHeaderProblem(value["HeaderParameters"]) ??
+    unsendableHeaderProblem(value["HeaderParameters"]) ??
     mapProblem(
       value["QueryStringParameters"],
       "HttpParameters.QueryStringParameters",
@@ -43,13 +43,17 @@ function mapProblem(map: unknown, at: string, key: StringRule, value: StringRule
   return undefined;
 }
 
-/** Header names a call cannot carry: delivery would leave them out (docs/connections.md). */
-function reservedHeaderProblem(map: unknown): string | undefined {
+/**
+ * Header names a call cannot carry (docs/connections.md): every delivery would fail (a comma, which
+ * the API reference's pattern lets through), or leave the header out (one the HTTP client sets).
+ */
+function unsendableHeaderProblem(map: unknown): string | undefined {
   if (!isRecord(map)) return undefined;
-  const reserved = Object.keys(map).find(isReservedHeader);
-  return reserved === undefined
-    ? undefined
-    : `HttpParameters.HeaderParameters key ${quote(reserved)} is a header Busbar cannot send with a call (the HTTP client sets it, or it is hop-by-hop).`;
+  for (const name of Object.keys(map)) {
+    const problem = headerNameProblem(name);
+    if (problem !== undefined) return `HttpParameters.HeaderParameters key ${quote(name)} ${problem}`;
+  }
+  return undefined;
 }
 
 function pathValuesProblem(values: unknown): string | undefined {

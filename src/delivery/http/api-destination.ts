@@ -141,11 +141,13 @@ export function createApiDestinationInvoker(options: ApiDestinationInvokerOption
       let rate = first.invocationRateLimitPerSecond;
       let now: Awaited<ReturnType<typeof usable>>;
       for (;;) {
-        await limiter.acquire(first.arn, rate, signal, invocation.deliveryId);
+        const planned = await limiter.acquire(first.arn, rate, signal, invocation.deliveryId);
         now = await usable(arn);
-        // Lowered while it waited: a turn at the new rate (the window plans the others again).
-        if (!(now.destination.invocationRateLimitPerSecond < rate)) break;
+        // Lowered while it waited, and its turn not planned at the new rate yet (no call brought it
+        // to the window meanwhile): a turn at the new rate (the window plans the others again).
         rate = now.destination.invocationRateLimitPerSecond;
+        const limit = rate > 0 && Number.isFinite(rate) ? Math.max(1, Math.floor(rate)) : Infinity;
+        if (!(limit < planned)) break;
       }
       const { destination, connection } = now;
       const auth = parseConnectionAuth(connection.authorizationType, now.secrets);
@@ -356,8 +358,16 @@ function dynamicValues(
   };
 }
 
-/** Adds the connection's body parameters to a JSON object payload (the connection's values win); other payloads go as they are. */
-function withBodyParameters(payload: string, parameters: readonly (readonly [string, string])[]): string {
+/**
+ * Adds the connection's body parameters to a JSON object payload (the connection's values win); other
+ * payloads go as they are. The payload's own members keep their text (a 20-digit number, `10.50`), as
+ * without parameters: the new members are written in before its closing brace, and only when one
+ * of its members is set by the connection too are the others written again (minified) without it.
+ */
+export function withBodyParameters(
+  payload: string,
+  parameters: readonly (readonly [string, string])[],
+): string {
   if (parameters.length === 0) return payload;
   let parsed: unknown;
   try {
@@ -366,7 +376,18 @@ function withBodyParameters(payload: string, parameters: readonly (readonly [str
     return payload;
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return payload;
-  return JSON.stringify({ ...(parsed as Record<string, unknown>), ...Object.fromEntries(parameters) });
+  const added = new Map(parameters);
+  const members = [...added].map(([name, value]) => `${JSON.stringify(name)}:${JSON.stringify(value)}`);
+  const own = Object.keys(parsed);
+  if (!own.some((name) => added.has(name))) {
+    const end = payload.lastIndexOf("}");
+    return `${payload.slice(0, end)}${own.length === 0 ? "" : ","}${members.join(",")}${payload.slice(end)}`;
+  }
+  const kept = new JsonDocument(payload)
+    .members()
+    .filter(([name]) => !added.has(name))
+    .map(([name, value]) => `${JSON.stringify(name)}:${value}`);
+  return `{${[...kept, ...members].join(",")}}`;
 }
 
 function record(value: unknown): Readonly<Record<string, unknown>> {

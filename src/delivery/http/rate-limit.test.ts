@@ -189,6 +189,22 @@ describe("RateLimiter", () => {
     assert.equal(await retryAfter("delivery-22", 1), 2000);
   });
 
+  it("says the rate a call's turn was planned at in the end: the lowered one, when it moved while it waited", async () => {
+    let now = 0;
+    const limiter = new RateLimiter(1000, () => now);
+    const signal = new AbortController().signal;
+    assert.equal(await limiter.acquire("d", 10.5, signal), 10);
+    assert.equal(await limiter.acquire("free", 0, signal), Number.POSITIVE_INFINITY);
+    // Ten calls a second: nine more go now, the eleventh waits for its turn (1000 ms).
+    for (let i = 0; i < 9; i++) await limiter.acquire("d", 10, signal);
+    const waiting = limiter.acquire("d", 10, signal);
+    // Another call brings the lowered rate meanwhile: the waiting turn moves, at the new rate.
+    const lowered = limiter.acquire("d", 2, signal, "later").catch(() => undefined);
+    now = 2000;
+    assert.equal(await waiting, 2, "planned at the lowered rate: no second turn needed");
+    await lowered;
+  });
+
   it("fails a call whose turn is too far as THROTTLING, deferred, with the wait", async () => {
     const limiter = new RateLimiter(100);
     const signal = new AbortController().signal;

@@ -54,6 +54,11 @@ export class SlidingWindow {
     this.limit = Math.max(1, Math.floor(ratePerSecond));
   }
 
+  /** The calls a second the turns are planned at now. */
+  get rate(): number {
+    return this.limit;
+  }
+
   /**
    * Changes the rate (an API destination was updated): the past calls still count, and
    * every turn ahead is planned again, in order, at the new rate (earlier when it is raised, later
@@ -195,12 +200,14 @@ export class RateLimiter {
 
   /**
    * Resolves when a call under `key` may go, at most `ratePerSecond` a second (no limit unless it is
-   * a positive number).
+   * a positive number), with the calls a second its turn was planned at in the end: lower than asked
+   * when another call brought a lowered rate while it waited (its turn moved then); Infinity without
+   * a limit.
    * @throws {DeliveryError} `THROTTLING` (retryable, deferred, with `retryAfterMs`) when the turn is
    *   further away than the maximum wait; the engine's error when `signal` aborts while waiting.
    */
-  async acquire(key: string, ratePerSecond: number, signal: AbortSignal, ticket?: string): Promise<void> {
-    if (!(ratePerSecond > 0) || !Number.isFinite(ratePerSecond)) return;
+  async acquire(key: string, ratePerSecond: number, signal: AbortSignal, ticket?: string): Promise<number> {
+    if (!(ratePerSecond > 0) || !Number.isFinite(ratePerSecond)) return Number.POSITIVE_INFINITY;
     let window = this.windows.get(key);
     if (window === undefined) {
       this.forgetIdle();
@@ -236,6 +243,7 @@ export class RateLimiter {
     // A turn given up (the attempt aborted while waiting) is not handed to another call: the limit
     // errs on the safe side.
     if (waitMs > 0) await waitForTurn(turn, this.now, signal);
+    return window.rate;
   }
 
   /**
