@@ -130,6 +130,20 @@ describe("access keys with policies", () => {
         },
       );
     }
+    // Named as logs name it: a token in the URL's query is not written back.
+    await assert.rejects(
+      eb.send(
+        new PutTargetsCommand({
+          Rule: "allowed",
+          Targets: [{ Id: "t", Arn: "https://collector.example/in?token=SECRET-TOKEN" }],
+        }),
+      ),
+      (e: Error) => {
+        assert.equal(e.name, "AccessDeniedException");
+        assert.match(e.message, /on resource https:\/\/collector\.example\/in\?token=\*\*\*\.$/);
+        return true;
+      },
+    );
     // With it (on "*": policies name resources by ARN, and an endpoint has none), it may.
     const hooks = join(server.dataDir, "hooks-policy.json");
     writeFileSync(

@@ -308,6 +308,43 @@ describe("event bus targets", () => {
     assert.notEqual(body.id, id, "the event gets a new id on the other bus");
   });
 
+  it("put the event on a bus whose policy denies all but its own account's principals, as the rule's account", async () => {
+    await events.send(new CreateEventBusCommand({ Name: "own-only" }));
+    const busArn = `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/own-only`;
+    await events.send(
+      new PutPermissionCommand({
+        EventBusName: "own-only",
+        Policy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Sid: "outsiders",
+              Effect: "Deny",
+              Principal: "*",
+              Action: "events:PutEvents",
+              Resource: busArn,
+              Condition: { ArnNotLike: { "aws:PrincipalArn": `arn:aws:iam::${ACCOUNT}:*` } },
+            },
+          ],
+        }),
+      }),
+    );
+    const url = await createQueue(sqs, "own-only-q");
+    await rule("on-own-only", { source: ["shop.own-only"] }, "own-only");
+    await events.send(
+      new PutTargetsCommand({
+        Rule: "on-own-only",
+        EventBusName: "own-only",
+        Targets: [{ Id: "q", Arn: queueArn("own-only-q") }],
+      }),
+    );
+    await rule("to-own-only", { source: ["shop.own-only"] });
+    await events.send(new PutTargetsCommand({ Rule: "to-own-only", Targets: [{ Id: "bus", Arn: busArn }] }));
+    await put("shop.own-only", { n: 1 });
+    const got = await receive(url, 1);
+    assert.equal(got.length, 1, "the rule's call is its own account's root's (aws:PrincipalArn)");
+  });
+
   it("go one hop only: an event that came from another bus is not sent on to a third, so loops end", async () => {
     for (const name of ["hop-a", "hop-b", "hop-c"])
       await events.send(new CreateEventBusCommand({ Name: name }));

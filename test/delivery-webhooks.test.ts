@@ -570,6 +570,54 @@ describe("webhook targets", () => {
     assert.equal((await secretsOf("rotated-at-once", "r")).length, 1);
   });
 
+  it("keep every secret of rotations made at once by an account and by the operator's key for it", async () => {
+    const created = await busbarOp("CreateAccount", { Name: "rotated-by-two" });
+    assert.equal(created.status, 200, JSON.stringify(created.body));
+    const owner = {
+      accessKeyId: created.body.AccessKeyId as string,
+      secretAccessKey: created.body.SecretAccessKey as string,
+    };
+    const accountId = created.body.AccountId as string;
+    const theirs = eventBridgeClient(server.url, owner);
+    try {
+      await theirs.send(new PutRuleCommand({ Name: "theirs", EventPattern: '{"source":["x"]}' }));
+      await theirs.send(
+        new PutTargetsCommand({ Rule: "theirs", Targets: [{ Id: "w", Arn: "https://example.com/theirs" }] }),
+      );
+      const bus = `arn:aws:events:us-east-1:${accountId}:event-bus/default`;
+      const secret = (i: number) => `whsec_${Buffer.alloc(32, 100 + i).toString("base64")}`;
+      const rotations = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          i % 2 === 0
+            ? busbarOp("RotateTargetSigningSecret", {
+                Rule: "theirs",
+                EventBusName: bus,
+                TargetId: "w",
+                Secret: secret(i),
+              })
+            : callAwsJson(
+                server.url,
+                "AWSEvents.RotateTargetSigningSecret",
+                { Rule: "theirs", TargetId: "w", Secret: secret(i) },
+                owner,
+              ),
+        ),
+      );
+      for (const r of rotations) assert.equal(r.status, 200, JSON.stringify(r.body));
+      const described = await callAwsJson(
+        server.url,
+        "AWSEvents.DescribeTargetSigningSecrets",
+        { Rule: "theirs", TargetId: "w" },
+        owner,
+      );
+      const kept = (described.body.Secrets as Array<{ Secret: string }>).map((x) => x.Secret);
+      assert.equal(kept.length, 9, "the first secret and the eight given");
+      for (let i = 0; i < 8; i++) assert.ok(kept.includes(secret(i)), `secret ${i} kept`);
+    } finally {
+      theirs.destroy();
+    }
+  });
+
   it("deliver CloudEvents in binary and structured mode", async () => {
     const { r, url } = await receiver();
     await route("ce", "app.ce", [

@@ -54,8 +54,12 @@ export class BusTargetInvoker implements TargetInvoker {
       throw new DeliveryError("NO_RESOURCE", `Event bus ${target.arn} does not exist.`, { retryable: false });
     }
     // Another account's bus must allow the rule's account; any bus's Deny that matches it stops it.
+    // The call is the rule's: its aws:PrincipalArn the target's RoleArn (EventBridge calls as that
+    // role), else the account's root.
+    const role = target.spec["RoleArn"];
     const decision = evaluateResourcePolicy(bus.policy, {
       principalAccountId: accountId,
+      principalArn: typeof role === "string" && role !== "" ? role : `arn:aws:iam::${accountId}:root`,
       action: "events:PutEvents",
       resource: bus.arn,
     });

@@ -29,6 +29,7 @@ import type {
 } from "../store/index.js";
 import type { DeadLetters } from "./queue-target.js";
 import { MinHeap } from "./min-heap.js";
+import { shownTargetArn } from "./shown-arn.js";
 import { nextAttempt, retryDelayMs, retryPolicyOf, type Backoff, type RetryPolicy } from "./retry-policy.js";
 import { compileTransform, TransformError, type Transform } from "./transform.js";
 import { DeliveryError, deadLetterArnOf, TARGET_REMOVED, type TargetInvoker } from "./types.js";
@@ -941,9 +942,13 @@ export class DeliveryEngine {
       this.counted(job, m);
       job.attempts++;
       await this.fail(job, target, found.rule.arn, {
-        error: new DeliveryError("EVENTS_NOT_SUPPORTED", `No invoker handles target ${target.arn}.`, {
-          retryable: false,
-        }),
+        error: new DeliveryError(
+          "EVENTS_NOT_SUPPORTED",
+          `No invoker handles target ${shownTargetArn(target.arn)}.`,
+          {
+            retryable: false,
+          },
+        ),
       });
       return;
     }

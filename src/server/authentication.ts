@@ -18,7 +18,7 @@ import {
 import { ApiError, type OperationContext, type RawRequest } from "../api/index.js";
 import { parseArn, type RuleRegistry } from "../buses/index.js";
 import { DEFAULT_KEY_CACHE_MS, type BusbarConfig } from "../config/index.js";
-import type { SecretBox, SigningSecrets } from "../delivery/index.js";
+import { shownTargetArn, type SecretBox, type SigningSecrets } from "../delivery/index.js";
 import type { GroupCommitter } from "../ingest/index.js";
 import type { AccessKey, DeliveryScope, EventBus, Store } from "../store/index.js";
 
@@ -186,10 +186,11 @@ export interface EventBridgeDependencies {
   ) => Promise<void>;
 }
 
+/** The refusal of an action, naming the resource as logs do (a webhook URL's query values `***`). */
 function accessDenied(principal: Principal, action: string, resource: string): ApiError {
   return new ApiError(
     "AccessDeniedException",
-    `User ${principal.accessKeyId} of account ${principal.accountId} is not authorized to perform ${action} on resource ${resource}.`,
+    `User ${principal.accessKeyId} of account ${principal.accountId} is not authorized to perform ${action} on resource ${shownTargetArn(resource)}.`,
   );
 }
 

@@ -8,7 +8,7 @@
  * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_CreateConnectionAuthRequestParameters.html
  * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_ConnectionAuthResponseParameters.html
  */
-import { isReservedHeader } from "../../delivery/index.js";
+import { isReservedHeader, shownTargetArn } from "../../delivery/index.js";
 import type { ConnectionAuthorizationType } from "../../store/index.js";
 import { ApiError } from "../errors.js";
 import { structureAt, type Input, type StringRule } from "../input.js";
@@ -169,11 +169,12 @@ function endpointProblem(value: string): string | undefined {
   } catch {
     url = undefined;
   }
+  // (Named as logs name a webhook: query values, which may hold a token, as ***.)
   if (url === undefined || authority === undefined || authority === "" || url.hostname === "")
-    return `${value} is not an http or https URL with a host.`;
+    return `${shownTargetArn(value)} is not an http or https URL with a host.`;
   if (url.hostname.includes("*"))
     return `the host ${url.hostname} has a * wildcard; only the path's * wildcards are filled (by the target's PathParameterValues).`;
-  if (url.port === "0") return `${value} has port 0.`;
+  if (url.port === "0") return `${shownTargetArn(value)} has port 0.`;
   return undefined;
 }
 

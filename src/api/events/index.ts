@@ -5,6 +5,7 @@ import { accountOperations } from "./accounts.js";
 import { apiDestinationOperations } from "./api-destinations.js";
 import { busOperations } from "./buses.js";
 import { connectionOperations } from "./connections.js";
+import type { Input } from "../input.js";
 import { oneAtATime } from "../one-at-a-time.js";
 import type { Operation, OperationContext } from "./context.js";
 import { eventOperations } from "./events.js";
@@ -49,13 +50,30 @@ const ACCOUNT_CHANGES = new Set([
   "DeleteApiDestination",
 ]);
 
+/** The account an ARN of EventBridge's names. */
+const EVENTS_ARN_ACCOUNT = /^arn:aws[a-z-]*:events:[^:]*:(\d{12}):/;
+
+/**
+ * The account whose resources an operation changes: the caller's, or the one its bus, rule or
+ * resource ARN names (the operator's root key may change another account's).
+ */
+function ownerOf(ctx: OperationContext, input: Input): string {
+  for (const name of ["EventBusName", "ResourceARN", "Rule", "Name"]) {
+    const value = input[name];
+    const owner = typeof value === "string" ? EVENTS_ARN_ACCOUNT.exec(value)?.[1] : undefined;
+    if (owner !== undefined) return owner;
+  }
+  return ctx.caller.accountId;
+}
+
 /**
  * One at a time per account: the operations that change an account's buses, rules, targets, tags,
- * bus policies, connections and API destinations (../one-at-a-time.ts). They are few and quick next to the events they route, so one
- * queue per account costs nothing worth a finer key; a DeleteEventBus or RemoveTargets that drops many
- * pending deliveries holds the account's other changes until it is done.
+ * bus policies, connections and API destinations (../one-at-a-time.ts), keyed by the account that
+ * owns what they change. They are few and quick next to the events they route, so one queue per
+ * account costs nothing worth a finer key; a DeleteEventBus or RemoveTargets that drops many pending
+ * deliveries holds the account's other changes until it is done.
  */
-const oneAtATimePerAccount = oneAtATime((ctx: OperationContext) => ctx.caller.accountId);
+const oneAtATimePerAccount = oneAtATime(ownerOf);
 
 const operations: Readonly<Record<string, Operation>> = {
   ...busOperations,

@@ -80,14 +80,16 @@ export function redactWebhookUrl(arn: string): string {
   try {
     url = new URL(arn);
   } catch {
-    return arn.replace(/^([^:/?#;@]*:\/*)[^/?#;]*@/, "$1***@").replace(/([;?#]).*$/s, "$1***");
+    // Credentials up to the last @ (a password may hold a / or a ?), then all after a ; ? or #.
+    return arn.replace(/^([^:/?#;@]*:\/*).*@/s, "$1***@").replace(/([;?#]).*$/s, "$1***");
   }
   const hash = url.hash === "" || /^#cloudevents=/.test(url.hash) ? url.hash : "#***";
   if (url.search === "" && url.username === "" && url.password === "" && hash === url.hash) return arn;
   const names = [...url.searchParams.keys()];
   const query = names.length === 0 ? "" : `?${names.map((n) => `${encodeURIComponent(n)}=***`).join("&")}`;
-  // (The origin holds no user name or password.)
-  return `${url.origin}${url.pathname}${query}${hash}`;
+  // The scheme and host (without user name or password; `origin` is "null" for schemes other than
+  // the web's).
+  return `${url.protocol}//${url.host}${url.pathname}${query}${hash}`;
 }
 
 /** Options of {@link createWebhookInvoker}. */

@@ -5,7 +5,7 @@
  * (in particular a resolved `appendEvents`) survives a crash, kill -9 or power loss. SQLite types
  * never leave this folder.
  */
-import { closeSync, existsSync, fdatasyncSync, openSync } from "node:fs";
+import { accessSync, closeSync, constants, existsSync, fdatasyncSync, openSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { makeDataDir } from "../data-dir.js";
@@ -93,14 +93,28 @@ function prepareFiles(dataDir: string, path: string): void {
     makeDataDir(dataDir);
     closeSync(openSync(path, "a", DATABASE_FILE_MODE));
   } catch (error) {
-    const exists = (error as NodeJS.ErrnoException).code !== "ENOENT" && existsSync(path);
+    const code = (error as NodeJS.ErrnoException).code;
+    const exists = code !== "ENOENT" && existsSync(path);
+    // A directory that cannot be written (a read-only file system, or its mode): the store's -wal and
+    // -shm files could not be made either.
+    const readOnly = exists && (code === "EROFS" || (code === "EACCES" && !writable(dataDir)));
     throw new StoreOpenError(
-      exists
+      readOnly
         ? `cannot write ${path}: ${reasonOf(error)} (the store needs its data directory writable, even to read: ` +
             "SQLite's write-ahead log keeps its -wal and -shm files beside the database)"
-        : `cannot create ${path}: ${reasonOf(error)}`,
+        : `cannot ${exists ? "write" : "create"} ${path}: ${reasonOf(error)}`,
       { cause: error },
     );
+  }
+}
+
+/** Whether this process may write in `dir`. */
+function writable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
   }
 }
 
