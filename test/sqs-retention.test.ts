@@ -5,7 +5,8 @@
  *
  * The retention is at least 60 seconds and Busbar has no clock to set: the messages are sent by one
  * server, their send moved back in the stopped server's store (`sent_at` and the expiry together, as
- * if they had been sent earlier), and a second server on the same data directory answers.
+ * if they had been sent earlier, and the retention changes' floors with them), and a second server on
+ * the same data directory answers.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -23,12 +24,18 @@ import { createQueue, removeDataDir, sqsClient, startBusbar } from "./support/in
 /** How far back the messages' send is moved. */
 const AGE_MS = 200_000;
 
-/** Moves the send of every message in a stopped server's store `ms` back. */
+/**
+ * Moves the send of every message in a stopped server's store `ms` back, and the queues' retention
+ * changes with them (each change's floor: what had expired by then), as if it had all happened earlier.
+ */
 function age(dataDir: string, ms: number): void {
   const db = new Database(join(dataDir, "busbar.db"));
   try {
     db.prepare("UPDATE queue_messages SET sent_at = sent_at - ?").run(ms);
     db.prepare("UPDATE queue_message_states SET expires_at = expires_at - ?").run(ms);
+    db.prepare(
+      "UPDATE queues SET retention_floor_ms = retention_floor_ms - ? WHERE retention_floor_ms > -1e15",
+    ).run(ms);
   } finally {
     db.close();
   }

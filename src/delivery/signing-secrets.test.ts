@@ -67,3 +67,35 @@ describe("isSigningSecret", () => {
       assert.equal(isSigningSecret(bad), false, bad);
   });
 });
+
+describe("SigningSecrets.list", () => {
+  it("gives the current secret and the nine newest retiring ones of more stored by an earlier build", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "busbar-signing-many-"));
+    const store = openSqliteStoreInThread({ dataDir });
+    try {
+      const now = 1_000_000;
+      const box = openSecretBox(dataDir, {});
+      // 15 secrets in use, newest first, as rotations without a bound left them.
+      const stored = Array.from({ length: 15 }, (_, i) => ({
+        secret: `whsec_${Buffer.alloc(32, i + 1).toString("base64")}`,
+        createdAt: now - i * 1000,
+        ...(i > 0 && { expiresAt: now + 86_400_000 }),
+      }));
+      await store.putSecret(`webhook-signing:${RULE}:t`, box.seal(JSON.stringify(stored)));
+      const secrets = new SigningSecrets(store, box, () => now);
+      const listed = await secrets.list(RULE, "t");
+      assert.deepEqual(
+        listed.map((s) => s.secret),
+        stored.slice(0, 10).map((s) => s.secret),
+      );
+      assert.equal(
+        (await secrets.active(RULE, "t")).length,
+        10,
+        "every request carries ten signatures at most",
+      );
+    } finally {
+      await store.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -80,7 +80,11 @@ export class SigningSecrets {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** The target's secrets, current first, without expired ones; creates the first secret if there is none. */
+  /**
+   * The target's secrets, current first, without expired ones, at most {@link MAX_SIGNING_SECRETS}
+   * (the newest: earlier builds kept more, which every request would carry); creates the first secret
+   * if there is none.
+   */
   async list(ruleArn: string, targetId: string): Promise<readonly SigningSecret[]> {
     const key = keyOf(ruleArn, targetId);
     let secrets = this.#cache.get(key);
@@ -94,7 +98,9 @@ export class SigningSecrets {
       secrets = await loading;
     }
     const now = this.now();
-    return secrets.filter((s) => s.expiresAt === undefined || s.expiresAt > now);
+    return secrets
+      .filter((s) => s.expiresAt === undefined || s.expiresAt > now)
+      .slice(0, MAX_SIGNING_SECRETS);
   }
 
   private async load(key: string): Promise<readonly SigningSecret[]> {

@@ -69,6 +69,23 @@ describe("message checks", () => {
       (e: QueueError) => e.code === "MissingParameter",
     );
   });
+  it("takes Number values from 10^-128 to 10^+126 with 38 significant digits at most", () => {
+    const number = (v: string) => () => checkAttributes({ n: { DataType: "Number", StringValue: v } });
+    for (const ok of [
+      "1e126",
+      "1E+126",
+      "10e125",
+      "9.99e125",
+      "-1e126",
+      "1e-128",
+      "0",
+      "0.0",
+      `1${"0".repeat(37)}`,
+    ])
+      assert.doesNotThrow(number(ok), ok);
+    for (const bad of ["9.9e126", "1.0000001e126", "2e126", "1e127", "1e-129", `1${"1".repeat(38)}`])
+      assert.throws(number(bad), /Can.t cast the value of message \(user\) attribute .n. to a number/, bad);
+  });
   it("counts attribute names, types and values toward the message size", () => {
     const { size } = checkAttributes({ ab: s("xyz"), n: { DataType: "Number", StringValue: "1.5e3" } });
     assert.equal(size, 2 + 6 + 3 + (1 + 6 + 5));

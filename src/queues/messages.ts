@@ -204,7 +204,8 @@ function isSqsNumber(v: string): boolean {
   const point = mantissa.includes(".") ? mantissa.indexOf(".") : mantissa.length;
   const leadingZeros = mantissa.replace(".", "").length - mantissa.replace(".", "").replace(/^0+/, "").length;
   const magnitude = point - leadingZeros - 1 + Number(exponent);
-  return magnitude >= -128 && magnitude <= 126;
+  // From 10^-128 to 10^+126, both included: at the top, only 10^126 itself (9.9e126 is past it).
+  return magnitude >= -128 && (magnitude < 126 || (magnitude === 126 && significant === "1"));
 }
 
 /** Checks MessageSystemAttributes: only `AWSTraceHeader`, of type String. */

@@ -63,7 +63,7 @@ const rotateTargetSigningSecret: Operation = async (ctx, input) => {
   if (secret !== undefined && !isSigningSecret(secret))
     throw new ApiError(
       "ValidationException",
-      "Parameter Secret is not valid. Reason: a signing secret is whsec_ followed by 24 to 64 bytes in base64.",
+      "Parameter Secret is not valid. Reason: a signing secret is whsec_ followed by 24 to 64 bytes in padded base64 (its length a multiple of 4, with = at the end as needed).",
     );
   const graceSeconds = optionalInteger(
     input,

@@ -275,15 +275,19 @@ export function prepareMessageStatements(db: Database.Database) {
       .pluck(),
     /**
      * (queueId, seq, limit): the states after (queueId, seq) in key order, for a sweep step, each with
-     * its expiry under its queue's current retention; the key's index starts it there, so a sweep
-     * reads each state once whatever it keeps.
+     * its expiry under its queue's current retention (long past for one at or under its queue's
+     * retention floor); the key's index starts it there, so a sweep reads each state once whatever it
+     * keeps.
      */
     statesAfter: db
       .prepare<[number, number, number], SweepRow>(
-        `SELECT queue_id, seq,
-           expires_at + coalesce((SELECT q.retention_shift_ms FROM queues AS q WHERE q.id = ${STATES}.queue_id), 0)
-         FROM ${STATES} WHERE (queue_id, seq) > (?, ?)
-         ORDER BY queue_id, seq LIMIT +?`,
+        `SELECT s.queue_id, s.seq,
+           CASE WHEN s.expires_at <= coalesce(q.retention_floor_ms, ${Number.MIN_SAFE_INTEGER})
+             THEN ${Number.MIN_SAFE_INTEGER}
+             ELSE s.expires_at + coalesce(q.retention_shift_ms, 0) END
+         FROM ${STATES} AS s LEFT JOIN queues AS q ON q.id = s.queue_id
+         WHERE (s.queue_id, s.seq) > (?, ?)
+         ORDER BY s.queue_id, s.seq LIMIT +?`,
       )
       .raw(),
   };

@@ -20,7 +20,7 @@ import type {
 } from "../types.js";
 import type { CheckRow, MessageStatements } from "./message-statements.js";
 import { prepareMove, prepareRelocate } from "./moves.js";
-import type { QueueKeyRow } from "./queue-rows.js";
+import { expiryCutoff, type QueueKeyRow } from "./queue-rows.js";
 import type { QueueStatements } from "./queue-statements.js";
 import { prepareReceive } from "./receive.js";
 import { prepareSend } from "./send.js";
@@ -41,7 +41,7 @@ export function prepareMessageOperations(
   /** The state of message `seq` of a queue when it is unexpired. */
   const liveMessage = (key: QueueKeyRow, seq: number, now: number): CheckRow | undefined => {
     const row = sql.check.get(key.id, seq);
-    return row !== undefined && row.expiresAt > now - key.shiftMs ? row : undefined;
+    return row !== undefined && row.expiresAt > expiryCutoff(key, now) ? row : undefined;
   };
 
   /** Deletes message `seq` of queue `queueId`. */
@@ -64,7 +64,7 @@ export function prepareMessageOperations(
       if (key === undefined) return refs.map(() => "gone");
       if (key.fifo === 0) {
         return refs.map((ref): DeleteOutcome => {
-          if (sql.deleteLiveState.run(key.id, ref.seq, now - key.shiftMs).changes === 0) return "gone";
+          if (sql.deleteLiveState.run(key.id, ref.seq, expiryCutoff(key, now)).changes === 0) return "gone";
           sql.deleteContent.run(ref.seq);
           return "deleted";
         });
@@ -122,7 +122,7 @@ export function prepareMessageOperations(
       const counts =
         key === undefined
           ? undefined
-          : sql.countMessages.get({ queueId: key.id, now, cutoff: now - key.shiftMs });
+          : sql.countMessages.get({ queueId: key.id, now, cutoff: expiryCutoff(key, now) });
       return counts ?? { visible: 0, inFlight: 0, delayed: 0 };
     },
 

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import type Database from "better-sqlite3";
 import type { MoveResult, QueueRef } from "../types.js";
 import type { MessageStatements } from "./message-statements.js";
-import { queueOfArn } from "./queue-rows.js";
+import { expiryCutoff, queueOfArn } from "./queue-rows.js";
 import { preparePicks } from "./receive.js";
 import type { QueueStatements } from "./queue-statements.js";
 
@@ -105,7 +105,7 @@ export function prepareMove(
       const sourceKey = sql.queueKey.get(source.accountId, source.name);
       if (sourceKey === undefined) return { moved: 0, remaining: 0 };
       const sourceId = sourceKey.id;
-      const cutoff = now - sourceKey.shiftMs;
+      const cutoff = expiryCutoff(sourceKey, now);
       const count = Math.floor(limit);
       // A FIFO queue's as a receive takes them: in send order, no group past a message of it in flight
       // or delayed (moved ahead, a group's later messages would come before its earlier ones); a

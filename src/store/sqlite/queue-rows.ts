@@ -32,6 +32,16 @@ export interface QueueKeyRow {
    * `now - shiftMs`; a send writes its expiry less it.
    */
   readonly shiftMs: number;
+  /** The messages whose `expires_at` is at or before it expired when the queue last changed (schema.ts). */
+  readonly floorMs: number;
+}
+
+/**
+ * What an unexpired message's `expires_at` is after at `now`: `now` less the queue's retention shift,
+ * or its retention floor when that is later (schema.ts).
+ */
+export function expiryCutoff(key: QueueKeyRow, now: number): number {
+  return Math.max(now - key.shiftMs, key.floorMs);
 }
 
 /** A row of `queue_move_tasks`, also the bind parameters of its upsert. */

@@ -33,11 +33,14 @@ export function prepareQueueStatements(db: Database.Database) {
     ),
     /**
      * Replaces a queue's attributes; a changed MessageRetentionPeriod adds its change to the queue's
-     * `retention_shift_ms` (schema.ts), so that the messages already queued expire by the new one.
+     * `retention_shift_ms` (schema.ts), so that the messages already queued expire by the new one,
+     * and the retention floor keeps what had expired by then expired (each side reads the row as it
+     * was before the update).
      */
     updateQueue: db.prepare<[QueueRow]>(
       `UPDATE queues SET attributes = @attributes, dead_letter_target_arn = @deadLetterTargetArn,
          last_modified_at = @lastModifiedAt,
+         retention_floor_ms = max(retention_floor_ms, @lastModifiedAt - retention_shift_ms),
          retention_shift_ms = retention_shift_ms + coalesce(1000 * (
            CAST(json_extract(@attributes, '$.MessageRetentionPeriod') AS INTEGER)
            - CAST(json_extract(attributes, '$.MessageRetentionPeriod') AS INTEGER)), 0)
@@ -47,7 +50,8 @@ export function prepareQueueStatements(db: Database.Database) {
       `SELECT ${QUEUE_COLUMNS} FROM queues WHERE account_id = ? AND name = ?`,
     ),
     queueKey: db.prepare<[string, string], QueueKeyRow & { arn: string }>(
-      `SELECT id, fifo, retention_shift_ms AS shiftMs, arn FROM queues WHERE account_id = ? AND name = ?`,
+      `SELECT id, fifo, retention_shift_ms AS shiftMs, retention_floor_ms AS floorMs, arn FROM queues
+       WHERE account_id = ? AND name = ?`,
     ),
     /** (queue id): the queue's retention shift (schema.ts), undefined when it does not exist. */
     shiftOf: db.prepare<[number], number>(`SELECT retention_shift_ms FROM queues WHERE id = ?`).pluck(),

@@ -20,7 +20,7 @@ import type Database from "better-sqlite3";
 import type { QueueMessage, QueueRef, ReceiveOptions } from "../types.js";
 import type { Relocate } from "./moves.js";
 import type { CandidateRow, MessageStatements } from "./message-statements.js";
-import { toQueueMessage } from "./queue-rows.js";
+import { expiryCutoff, toQueueMessage } from "./queue-rows.js";
 import type { QueueStatements } from "./queue-statements.js";
 
 /** Most messages a FIFO receive looks at (in flight, delayed or in blocked groups included). */
@@ -208,7 +208,7 @@ export function prepareReceive(
       queueId: key.id,
       max,
       now,
-      cutoff: now - key.shiftMs,
+      cutoff: expiryCutoff(key, now),
       redrive:
         redrive === undefined || deadLetterQueue === undefined
           ? undefined

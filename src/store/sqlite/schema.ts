@@ -49,7 +49,10 @@ import { StoreOpenError, UnsupportedSchemaVersionError } from "./errors.js";
  * at the queue's retention of the moment less that sum). A change of retention is one row written,
  * however many messages wait, and the scans of receive, count and sweep compare `expires_at` with
  * `now` less the shift, computed once per call: no message row is rewritten, and a queue that has
- * never changed its retention (shift 0, every queue of an older database) reads as before.
+ * never changed its retention (shift 0, every queue of an older database) reads as before. A change
+ * also raises the queue's `retention_floor_ms` to what was expired at that moment (`now` less the
+ * shift before it), and the scans compare with the later of the two (migration 8): a message once
+ * expired stays so, though the sweep has not deleted it yet and the retention is raised again.
  *
  * Migration 3 adds no index on deliveries: walking the due deliveries page by page in (due_at,
  * event_seq, id) order is served by `deliveries_by_due_at`, whose entries (in a WITHOUT ROWID table)
@@ -280,7 +283,10 @@ export const MIGRATIONS: readonly string[] = [
 
   // 7 → 8: a FIFO receive's checks of a group (a message of it in flight? one visible?) leave out
   // expired messages, from the index alone: with the expiry in it, they read no row of the table.
+  // And a queue's retention floor: the messages expired when its attributes last changed stay
+  // expired, whatever the retention becomes (a lowered one raised again brought them back).
   `
+  ALTER TABLE queues ADD COLUMN retention_floor_ms INTEGER NOT NULL DEFAULT ${Number.MIN_SAFE_INTEGER};
   DROP INDEX queue_message_states_by_group;
   CREATE INDEX queue_message_states_by_group
     ON queue_message_states (queue_id, group_id, visible_at, receive_count, expires_at)

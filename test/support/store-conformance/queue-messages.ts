@@ -645,6 +645,38 @@ export function queueMessageTests(open: OpenStore): void {
       assert.equal((await sweep(store, T0 + 20)).deleted, 0);
     });
 
+    test("keeps a message expired by a lowered retention expired when the retention is raised again", async ({
+      store,
+    }) => {
+      const withRetention = (seconds: number, at: number) =>
+        queue("lowered", {
+          attributes: { VisibilityTimeout: "30", MessageRetentionPeriod: String(seconds) },
+          lastModifiedAt: at,
+        });
+      assert.equal(await store.createQueue(withRetention(600, T0)), true);
+      await store.sendMessages(ref("lowered"), [
+        message("old", { expiresAt: T0 + 600 * SECOND }),
+        message("young", { sentAt: T0 + 190 * SECOND, expiresAt: T0 + 790 * SECOND }),
+      ]);
+      // Lowered to 120 s at T0 + 200 s: "old" (200 s old) is gone; raised at once, before any sweep.
+      assert.equal(await store.updateQueue(withRetention(120, T0 + 200 * SECOND)), true);
+      assert.equal(await store.updateQueue(withRetention(1_209_600, T0 + 201 * SECOND)), true);
+      const now = T0 + 202 * SECOND;
+      assert.deepEqual(await store.countMessages(ref("lowered"), now), {
+        visible: 1,
+        inFlight: 0,
+        delayed: 0,
+      });
+      assert.deepEqual(await receiveIds(store, "lowered", at(now)), ["young"]);
+      assert.deepEqual(await sweep(store, now), { deleted: 1, steps: 1 }, "old is swept");
+      // Raised, the young one lives on by the new retention.
+      assert.deepEqual(await store.countMessages(ref("lowered"), T0 + 86_400 * SECOND), {
+        visible: 1,
+        inFlight: 0,
+        delayed: 0,
+      });
+    });
+
     test("applies a changed MessageRetentionPeriod to the messages already queued, both ways", async ({
       store,
     }) => {
