@@ -39,6 +39,19 @@ const ACCOUNT = "000000000000";
 
 const busbar = (...args: string[]): CliRun => runBusbar([...args, "--data-dir", server.dataDir]);
 
+/** A new key of `accountId` whose policy allows `action` on every resource (written to `<name>.json`). */
+function keyAllowing(accountId: string, name: string, action: string): NewKey {
+  const policy = join(server.dataDir, `${name}.json`);
+  writeFileSync(
+    policy,
+    JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Action: action, Resource: "*" }],
+    }),
+  );
+  return printedJson<NewKey>(busbar("keys", "create", "--account", accountId, "--policy", policy));
+}
+
 const client = (credentials: { accessKeyId: string; secretAccessKey: string }): EventBridgeClient =>
   eventBridgeClient(server.url, credentials);
 
@@ -382,15 +395,7 @@ describe("accounts", () => {
   });
   it("names the caller in aws:PrincipalArn: an account's root user, or a key as a user of its access key id", async () => {
     const b = printedJson<NewKey>(busbar("accounts", "create"));
-    const policy = join(server.dataDir, "put-events.json");
-    writeFileSync(
-      policy,
-      JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [{ Effect: "Allow", Action: "events:PutEvents", Resource: "*" }],
-      }),
-    );
-    const key = printedJson<NewKey>(busbar("keys", "create", "--account", b.accountId, "--policy", policy));
+    const key = keyAllowing(b.accountId, "put-events", "events:PutEvents");
     const owner = client(TEST_ROOT);
     await owner.send(new CreateEventBusCommand({ Name: "by-principal-arn" }));
     const busArn = `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/by-principal-arn`;
@@ -429,15 +434,7 @@ describe("accounts", () => {
   });
   it("holds a bus policy's Deny against its own account's keys for every action on the bus and its rules, not only PutEvents", async () => {
     const b = printedJson<NewKey>(busbar("accounts", "create"));
-    const policy = join(server.dataDir, "all-events.json");
-    writeFileSync(
-      policy,
-      JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [{ Effect: "Allow", Action: "events:*", Resource: "*" }],
-      }),
-    );
-    const key = printedJson<NewKey>(busbar("keys", "create", "--account", b.accountId, "--policy", policy));
+    const key = keyAllowing(b.accountId, "all-events", "events:*");
     const bRoot = client(b);
     const bKey = client(key);
     await bRoot.send(new CreateEventBusCommand({ Name: "locked" }));
