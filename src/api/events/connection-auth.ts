@@ -198,16 +198,6 @@ export function headerNameProblem(name: string): string | undefined {
       : undefined;
 }
 
-/**
- * Why calls cannot carry a header value (without quoting it: it may be a secret): characters past
- * Latin-1 (an HTTP header is bytes) or controls; undefined when they can.
- */
-function headerValueProblem(value: string): string | undefined {
-  return HEADER_VALUE.test(value)
-    ? undefined
-    : "the value holds characters an HTTP header cannot carry (only tab, printable ASCII and Latin-1 letters; no other control character).";
-}
-
 /** Refuses a header name that calls cannot carry (see {@link headerNameProblem}). */
 function refuseReservedHeader(name: string, member: string): void {
   const problem = headerNameProblem(name);
@@ -221,11 +211,16 @@ function refuseUnsendableHeaders(parameters: HttpParameters | undefined, member:
   for (const { Key } of parameters?.HeaderParameters ?? []) refuseReservedHeader(Key, member);
 }
 
-/** Refuses a header value that calls cannot carry (see {@link headerValueProblem}). */
+/**
+ * Refuses a header value that calls cannot carry, without quoting it (it may be a secret): characters
+ * past Latin-1 (an HTTP header is bytes) or controls.
+ */
 function refuseUnsendableValue(value: string, member: string): void {
-  const reason = headerValueProblem(value);
-  if (reason !== undefined)
-    throw new ApiError("ValidationException", `Parameter ${member} is not valid. Reason: ${reason}`);
+  if (!HEADER_VALUE.test(value))
+    throw new ApiError(
+      "ValidationException",
+      `Parameter ${member} is not valid. Reason: the value holds characters an HTTP header cannot carry (only tab, printable ASCII and Latin-1 letters; no other control character).`,
+    );
 }
 
 function readHttpParameters(obj: Input, name: string, path: string): HttpParameters | undefined {
