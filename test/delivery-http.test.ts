@@ -1209,7 +1209,7 @@ describe("API destinations", () => {
     }
   });
 
-  it("keeps to InvocationRateLimitPerSecond: 15 calls at 5 a second take 2 seconds", async () => {
+  it("keeps to InvocationRateLimitPerSecond: 15 calls at 5 a second take 2.8 seconds", async () => {
     const target = await receiver();
     const resolved = apiDestination(`${target.origin}/slow`, "BASIC", BASIC, {
       invocationRateLimitPerSecond: 5,
@@ -1219,7 +1219,31 @@ describe("API destinations", () => {
     for (let i = 0; i < 15; i++) await invoker.invoke(invocation(resolved.destination.arn), signal());
     const elapsed = Date.now() - started;
     assert.equal(target.requests.length, 15);
-    assert.ok(elapsed >= 1900, `15 calls took ${elapsed} ms`);
+    assert.ok(elapsed >= 2700, `15 calls took ${elapsed} ms`);
+  });
+
+  it("spaces the calls of InvocationRateLimitPerSecond evenly: ten at once at 10 a second arrive over 0.9 s", async () => {
+    const arrivals: number[] = [];
+    const target = await receiver((_req, res) => {
+      arrivals.push(performance.now());
+      res.end();
+    });
+    const resolved = apiDestination(`${target.origin}/spaced`, "BASIC", BASIC, {
+      invocationRateLimitPerSecond: 10,
+    });
+    const invoker = apiInvoker(resolved);
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        invoker.invoke(invocation(resolved.destination.arn, { deliveryId: `dlv_spaced_${i}` }), signal()),
+      ),
+    );
+    assert.equal(arrivals.length, 10);
+    // Turns 100 ms apart (granted a second's worth together, the ten arrived within some tens of
+    // milliseconds, and the next second's within the same window of a receiver's count).
+    const span = (arrivals.at(-1) as number) - (arrivals[0] as number);
+    assert.ok(span >= 800, `ten calls arrived within ${Math.round(span)} ms`);
+    const gaps = arrivals.slice(1).map((t, i) => t - (arrivals[i] as number));
+    assert.ok(gaps.filter((gap) => gap >= 50).length >= 7, `gaps: ${gaps.map(Math.round).join(", ")}`);
   });
 
   it("reads the destination and its connection again once a call's turn comes: a change made meanwhile applies", async () => {
@@ -1275,8 +1299,9 @@ describe("API destinations", () => {
       Array.from({ length: 15 }, () => invoker.invoke(invocation(resolved.destination.arn), signal())),
     );
     const throttled = outcomes.filter((o): o is PromiseRejectedResult => o.status === "rejected");
-    assert.equal(target.requests.length, 10);
-    assert.equal(throttled.length, 5);
+    // Turns 200 ms apart: those at 0 … 1000 ms are waited for, the other nine are put back.
+    assert.equal(target.requests.length, 6);
+    assert.equal(throttled.length, 9);
     for (const { reason } of throttled) {
       const failed = reason as Failure;
       assert.equal(failed.code, "THROTTLING");

@@ -166,6 +166,8 @@ export function createApiDestinationInvoker(options: ApiDestinationInvokerOption
         bearer = await tokens.token(connection.arn, connection.lastModifiedAt, auth.oauth, signal);
         request.headers["authorization"] = `Bearer ${bearer}`;
       }
+      // Spaced from the call before it as it leaves, whatever it waited for since its turn.
+      await limiter.sendable(first.arn, signal);
       const response = await client.send(request, signal);
       if (bearer !== undefined && (response.status === 401 || response.status === 407)) {
         tokens.invalidate(connection.arn, bearer);

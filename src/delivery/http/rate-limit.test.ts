@@ -12,7 +12,7 @@ function busiestSecond(times: readonly number[]): number {
 }
 
 describe("SlidingWindow", () => {
-  it("gives at most the rate in any second, the first one included", () => {
+  it("spaces the turns evenly: at most the rate in any second, the first one included", () => {
     let now = 0;
     const window = new SlidingWindow(5, () => now);
     const turns: number[] = [];
@@ -27,36 +27,36 @@ describe("SlidingWindow", () => {
       if (wait >= 0) turns.push(now + wait);
     }
     assert.equal(busiestSecond(turns), 5);
-    assert.deepEqual(turns.slice(0, 10), [0, 0, 0, 0, 0, 1000, 1000, 1000, 1000, 1000]);
+    assert.deepEqual(turns.slice(0, 10), [0, 200, 400, 600, 800, 1000, 1200, 1400, 1600, 1800]);
   });
 
   it("refuses a turn further than the longest wait, reserving nothing", () => {
     let now = 0;
     const window = new SlidingWindow(2, () => now);
     assert.equal(window.reserve(0), 0);
-    assert.equal(window.reserve(0), 0);
+    assert.equal(window.reserve(0), -500);
+    assert.equal(window.reserve(500), 500);
     assert.equal(window.reserve(500), -1000);
     now = 600;
     assert.equal(window.reserve(500), 400);
-    assert.equal(window.reserve(500), 400);
-    assert.equal(window.reserve(500), -1400);
+    assert.equal(window.reserve(500), -900);
   });
 
-  it("keeps the most recent calls when the rate changes", () => {
+  it("counts the past calls when the rate changes", () => {
     let now = 0;
-    const window = new SlidingWindow(3, () => now);
-    for (let i = 0; i < 3; i++) assert.equal(window.reserve(0), 0);
-    window.setRate(1);
-    assert.equal(window.reserve(2000), 1000);
-    now = 100;
+    const window = new SlidingWindow(10, () => now);
+    for (let i = 0; i < 10; i++) assert.equal(window.reserve(1000), i * 100);
+    now = 950;
+    window.setRate(2);
+    // Lowered to 2 a second: the calls at 800 and 900 still count, so the next turn is a window after
+    // the one at 800, not half a second after the last; then they are spaced at the new rate.
+    assert.equal(window.reserve(5000), 850);
+    assert.equal(window.reserve(5000), 1350);
+    now = 2400;
     window.setRate(4);
-    // The turn reserved at 1000 moves to 100 (the three calls at 0 leave room for one more); the
-    // four calls of the first second still count: three more a window after them, then one a window
-    // after the moved turn.
-    assert.equal(window.reserve(900), 900);
-    assert.equal(window.reserve(900), 900);
-    assert.equal(window.reserve(900), 900);
-    assert.equal(window.reserve(5000), 1000);
+    // Raised to 4: a quarter of a second after the last turn (2300), and within a window of the
+    // turns at 900, 1800 and 2300.
+    assert.equal(window.reserve(5000), 150);
   });
 
   it("plans the turns ahead again when the rate changes: sooner when raised, never over a lowered rate", () => {
@@ -78,16 +78,72 @@ describe("SlidingWindow", () => {
     window.setRate(5);
     assert.deepEqual(
       turns.map((t) => t.at),
-      [0, 500, 500, 500, 500, 1000, 1500, 1500, 1500, 1500],
+      [0, 500, 700, 900, 1100, 1300, 1500, 1700, 1900, 2100],
     );
     assert.equal(moved, 9, "every turn ahead moved, and its waiter was told");
     assert.equal(busiestSecond(turns.map((t) => t.at)), 5);
     now = 600;
     window.setRate(2);
     const lowered = turns.map((t) => t.at);
-    // The turns at 500 are past (their calls went); the five ahead go two a second after them.
-    assert.deepEqual(lowered, [0, 500, 500, 500, 500, 1500, 1500, 2500, 2500, 3500]);
-    assert.equal(busiestSecond(lowered.filter((at) => at > 600)), 2);
+    // The turns at 0 and 500 are past (their calls went); the eight ahead go two a second after them.
+    assert.deepEqual(lowered, [0, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 4500]);
+    assert.equal(busiestSecond(lowered), 2);
+  });
+});
+
+describe("SlidingWindow's send gate", () => {
+  it("spaces calls as they leave: on time they keep the rate, late ones do not bunch", async () => {
+    let now = 0;
+    const window = new SlidingWindow(10, () => now);
+    const signal = new AbortController().signal;
+    await window.whenSendable(signal);
+    // Half a millisecond late (within a timer's slack): the next may go 100 ms after the time it could
+    // leave, not after when it left (no drift at rates whose spacing timers cannot hit exactly).
+    now = 100.5;
+    await window.whenSendable(signal);
+    now = 199.9;
+    let left = false;
+    const waiting = window.whenSendable(signal).then(() => (left = true));
+    assert.equal(window.waitingToSend, 1);
+    now = 200;
+    await waiting;
+    assert.ok(left);
+    // 150 ms late (a busy event loop): the next waits a full spacing after it, not catching up.
+    now = 450;
+    await window.whenSendable(signal);
+    now = 500;
+    const order: number[] = [];
+    const queued = [1, 2, 3].map((i) => window.whenSendable(signal).then(() => order.push(i)));
+    assert.equal(window.waitingToSend, 3);
+    now = 549.9;
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    assert.deepEqual(order, [], "not before 100 ms after the late call");
+    now = 1000; // far later: they go in order, not all at once (that would bunch): one per spacing
+    await queued[0];
+    assert.deepEqual(order, [1]);
+    assert.equal(window.waitingToSend, 2);
+    now = 1100;
+    await queued[1];
+    now = 1200;
+    await queued[2];
+    assert.deepEqual(order, [1, 2, 3]);
+  });
+
+  it("takes a call that gave up out of the queue", async () => {
+    let now = 0;
+    const window = new SlidingWindow(1, () => now);
+    await window.whenSendable(new AbortController().signal);
+    const controller = new AbortController();
+    const waiting = window.whenSendable(controller.signal).then(
+      () => "left",
+      (e: unknown) => (e as DeliveryError).message,
+    );
+    assert.equal(window.waitingToSend, 1);
+    controller.abort(new Error("timed out"));
+    assert.match(await waiting, /aborted while waiting for the rate limit/);
+    assert.equal(window.waitingToSend, 0);
+    now = 1000;
+    await window.whenSendable(new AbortController().signal);
   });
 });
 
@@ -106,20 +162,19 @@ describe("RateLimiter", () => {
         deferredFor.push(e.retryAfterMs ?? -1);
       }
     }
-    assert.deepEqual(deferredFor, [0, 0, 1000, 1000, 2000, 2000]);
+    // Half a second apart, those beyond two seconds coming back after two to look again.
+    assert.deepEqual(deferredFor, [0, 500, 1000, 1500, 2000, 2000]);
     // Each comes back at its turn and goes without taking another one.
-    now = 1000;
-    await limiter.acquire("d", 2, signal, "delivery-2");
-    await limiter.acquire("d", 2, signal, "delivery-3");
-    now = 2000;
-    await limiter.acquire("d", 2, signal, "delivery-4");
-    await limiter.acquire("d", 2, signal, "delivery-5");
+    for (let i = 1; i < 6; i++) {
+      now = i * 500;
+      await limiter.acquire("d", 2, signal, `delivery-${i}`);
+    }
     // A new call queues behind them all.
     const late = await limiter.acquire("d", 2, signal, "delivery-6").then(
       () => 0,
       (e: unknown) => (e as DeliveryError).retryAfterMs,
     );
-    assert.equal(late, 1000);
+    assert.equal(late, 500);
   });
 
   it("gives the turns of deliveries that ended back to the calls after them", async () => {
@@ -131,13 +186,13 @@ describe("RateLimiter", () => {
         () => 0,
         (e: unknown) => (e as DeliveryError).retryAfterMs ?? -1,
       );
-    // Two go now, 54 are deferred over the next 27 seconds.
+    // One goes now, 55 are deferred over the next 27.5 seconds.
     for (let i = 0; i < 56; i++) await wait(`dropped-${i}`);
     // A live call behind them waits for them all (rechecking every few seconds).
     assert.ok((await wait("live-before")) > 1000);
     limiter.release("live-before");
     // Their deliveries were dropped with their target: the turns go.
-    for (let i = 2; i < 56; i++) limiter.release(`dropped-${i}`);
+    for (let i = 1; i < 56; i++) limiter.release(`dropped-${i}`);
     await new Promise((resolve) => setImmediate(resolve));
     now = 1000;
     assert.equal(await wait("live"), 0, "the next call goes at the next free turn");
@@ -175,32 +230,32 @@ describe("RateLimiter", () => {
     // Twenty deliveries at 1 a second: the last one's turn is 19 s away.
     for (let i = 0; i < 20; i++) await retryAfter(`delivery-${i}`, 1);
     now = 1000;
-    // Raised to 100 a second: every waiting delivery goes at its next look.
-    for (let i = 1; i < 20; i++) assert.equal(await retryAfter(`delivery-${i}`, 100), 0, `delivery-${i}`);
-    // Lowered to 1 a second: the next ones wait their turns at the new rate (2000, 3000, 4000), those
-    // further than two seconds coming back after two to look again.
+    // Raised to 200 a second: every waiting delivery goes at its next look (within 90 ms).
+    for (let i = 1; i < 20; i++) assert.equal(await retryAfter(`delivery-${i}`, 200), 0, `delivery-${i}`);
+    // Lowered to 1 a second: the next ones wait their turns at the new rate, a second after the last
+    // call at 200 a second (1090) and apart (2090, 3090, 4090), those further than two seconds coming
+    // back after two to look again.
     now = 1500;
     const waits = [];
     for (let i = 20; i < 23; i++) waits.push(await retryAfter(`delivery-${i}`, 1));
-    assert.deepEqual(waits, [500, 1500, 2000]);
-    now = 2000;
+    assert.deepEqual(waits, [590, 1590, 2000]);
+    now = 2090;
     assert.equal(await retryAfter("delivery-20", 1), 0);
     assert.equal(await retryAfter("delivery-21", 1), 1000);
     assert.equal(await retryAfter("delivery-22", 1), 2000);
   });
 
   it("says the rate a call's turn was planned at in the end: the lowered one, when it moved while it waited", async () => {
-    let now = 0;
-    const limiter = new RateLimiter(1000, () => now);
+    const now = 0;
+    const limiter = new RateLimiter(600, () => now);
     const signal = new AbortController().signal;
     assert.equal(await limiter.acquire("d", 10.5, signal), 10);
     assert.equal(await limiter.acquire("free", 0, signal), Number.POSITIVE_INFINITY);
-    // Ten calls a second: nine more go now, the eleventh waits for its turn (1000 ms).
-    for (let i = 0; i < 9; i++) await limiter.acquire("d", 10, signal);
+    // Ten calls a second: the next waits for its turn (100 ms).
     const waiting = limiter.acquire("d", 10, signal);
-    // Another call brings the lowered rate meanwhile: the waiting turn moves, at the new rate.
+    // Another call brings the lowered rate meanwhile (and is deferred): the waiting turn moves to
+    // 500 ms, at the new rate.
     const lowered = limiter.acquire("d", 2, signal, "later").catch(() => undefined);
-    now = 2000;
     assert.equal(await waiting, 2, "planned at the lowered rate: no second turn needed");
     await lowered;
   });

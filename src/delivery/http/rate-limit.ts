@@ -18,6 +18,15 @@ export const DEFAULT_MAX_RATE_WAIT_MS = 1000;
 const WINDOW_MS = 1000;
 
 /**
+ * How late a call may leave after the send gate opened for it and still move the gate on from when it
+ * opened (see {@link SlidingWindow.whenSendable}): timers fire a millisecond or a few late on a busy
+ * host, and moving on from each call's own time would lose that every call (at 1 ms, a receiver got
+ * 257 calls a second at a limit of 300). Calls that fell behind by at most this much may leave
+ * together: a window can hold `limit + 1 + slack / spacing` calls, 302 at 300.
+ */
+const SEND_SLACK_MS = 5;
+
+/**
  * How long a deferred call stays away at most before it comes back to look at its turn again: its turn
  * moves when the rate changes (earlier when it is raised), and the delivery engine only brings a
  * delivery back when it was told to. A larger backlog comes back less often ({@link RECHECKS_PER_SECOND}).
@@ -57,6 +66,69 @@ export class SlidingWindow {
   /** The calls a second the turns are planned at now. */
   get rate(): number {
     return this.limit;
+  }
+
+  /**
+   * The send gate: when the next call may leave, a `limit`th of a window after the last one left
+   * (after the gate opened for it, when it left within {@link SEND_SLACK_MS} of that).
+   * Turns are planned ahead; this holds the calls to the spacing when they leave: calls whose turns
+   * passed while the event loop was busy (or whose connection or token took a while) would otherwise
+   * leave together, and a receiver counted 324–353 calls in its busiest second at a limit of 300.
+   */
+  private sendableAt = -Infinity;
+  /** Calls waiting at the send gate, in order. */
+  private readonly sendQueue: SendWaiter[] = [];
+  private sendTimer: NodeJS.Timeout | undefined;
+
+  /** Resolves when a call may leave now (see {@link sendableAt}); rejects when `signal` aborts first. */
+  whenSendable(signal: AbortSignal): Promise<void> {
+    if (this.sendQueue.length === 0 && this.now() >= this.sendableAt) {
+      this.leave(this.now());
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) {
+        reject(abortedWhileWaiting(signal));
+        return;
+      }
+      const waiter: SendWaiter = {
+        go: () => {
+          signal.removeEventListener("abort", onAbort);
+          resolve();
+        },
+      };
+      const onAbort = (): void => {
+        const at = this.sendQueue.indexOf(waiter);
+        if (at !== -1) this.sendQueue.splice(at, 1);
+        reject(abortedWhileWaiting(signal));
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.sendQueue.push(waiter);
+      if (this.sendTimer === undefined) this.letThrough();
+    });
+  }
+
+  /** Calls waiting at the send gate (for tests). */
+  get waitingToSend(): number {
+    return this.sendQueue.length;
+  }
+
+  private leave(now: number): void {
+    const from = now - this.sendableAt <= SEND_SLACK_MS ? this.sendableAt : now;
+    this.sendableAt = from + WINDOW_MS / this.limit;
+  }
+
+  /** Lets the calls whose time came through the send gate, and waits for the next one's. */
+  private letThrough(): void {
+    this.sendTimer = undefined;
+    const now = this.now();
+    while (this.sendQueue.length > 0 && now >= this.sendableAt) {
+      this.leave(now);
+      (this.sendQueue.shift() as SendWaiter).go();
+    }
+    if (this.sendQueue.length > 0) {
+      this.sendTimer = setTimeout(() => this.letThrough(), Math.max(1, Math.ceil(this.sendableAt - now)));
+    }
   }
 
   /**
@@ -135,10 +207,10 @@ export class SlidingWindow {
     return turn;
   }
 
-  /** Whether no turn counts any more or lies ahead: the window may be forgotten and made anew. */
+  /** Whether no turn counts any more or lies ahead, and no call waits to leave: the window may be forgotten and made anew. */
   idle(now: number): boolean {
     const last = this.turns[this.turns.length - 1];
-    return last === undefined || last.at <= now - WINDOW_MS;
+    return (last === undefined || last.at <= now - WINDOW_MS) && this.sendQueue.length === 0;
   }
 
   /** Turns reserved ahead of now: calls waiting for their turn, nearby or deferred. */
@@ -155,13 +227,19 @@ export class SlidingWindow {
     return this.turns.length - low;
   }
 
-  /** The next turn: now, or a window after the call `limit` calls ago, never before the last turn (the turns stay in time order). */
+  /**
+   * The next turn: now, but at least a `limit`th of a window after the last turn (the turns are spaced
+   * evenly, not granted a window's worth together: calls given their turns together leave over some
+   * tens of milliseconds, unevenly, and a receiver counting arrivals saw 59–69 calls in its busiest
+   * second at a limit of 50), and a window after the call `limit` calls ago (which the spacing
+   * implies while the rate stays; after a raise, the past calls planned at the old rate still count).
+   */
   private nextTurn(now: number): number {
     const n = this.turns.length;
     if (n === this.head) return now;
-    const last = (this.turns[n - 1] as Turn).at;
+    const spaced = (this.turns[n - 1] as Turn).at + WINDOW_MS / this.limit;
     const anchor = n - this.head >= this.limit ? (this.turns[n - this.limit] as Turn).at + WINDOW_MS : now;
-    return Math.max(now, last, anchor);
+    return Math.max(now, spaced, anchor);
   }
 
   /**
@@ -176,6 +254,11 @@ export class SlidingWindow {
       this.head = 0;
     }
   }
+}
+
+/** A call waiting at a window's send gate. */
+interface SendWaiter {
+  go(): void;
 }
 
 /** How often, at most, a rate limiter forgets its idle windows. */
@@ -244,6 +327,15 @@ export class RateLimiter {
     // errs on the safe side.
     if (waitMs > 0) await waitForTurn(turn, this.now, signal);
     return window.rate;
+  }
+
+  /**
+   * Resolves when a call under `key`, its turn come (see {@link acquire}), may leave: a `rate`th of a
+   * second after the call before it left (see {@link SlidingWindow.whenSendable}). Call it just before
+   * sending, after whatever else the call waits for.
+   */
+  async sendable(key: string, signal: AbortSignal): Promise<void> {
+    await this.windows.get(key)?.whenSendable(signal);
   }
 
   /**
