@@ -411,6 +411,30 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
     }
   });
 
+  it("holds a delivery once when its commit is acknowledged after a walk took it", async () => {
+    arrivals.length = 0;
+    const { sqlite, engine, records, close } = openEngine({ targetUrl: url.replace(/\/hook$/, "/hang") });
+    try {
+      const batch = records(["late-ack-1", "late-ack-2", "late-ack-3"]);
+      await sqlite.appendEvents(batch);
+      // The walk finds them (a store that answered it before their commit was acknowledged), and
+      // their attempts hang; then the commit's acknowledgement hands them to the engine again.
+      await engine.start();
+      await until("the three attempts", () => arrivals.length === 3);
+      engine.dispatch(batch);
+      assert.equal(engine.held, 3);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal(arrivals.length, 3, "no second attempt of a delivery already in flight");
+      for (const h of hanging.splice(0)) h.end();
+      await until("the engine to let go of them", () => engine.held === 0);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal(arrivals.length, 3, "each delivered once");
+    } finally {
+      for (const h of hanging.splice(0)) h.end();
+      await close();
+    }
+  });
+
   it("drops a removed target's retries waiting for their time at once, not when they fall due", async () => {
     received.length = 0;
     const { sqlite, metrics, engine, records, close } = openEngine({

@@ -381,6 +381,9 @@ export class DeliveryEngine {
     countAccepted(this.#o.metrics, records);
     for (const { event, deliveries } of records) {
       for (const d of deliveries) {
+        // Taken by a walk already (a store whose reads could see a commit before it was acknowledged
+        // did that): held once, and its weight counted once.
+        if (this.#known.has(d.id)) continue;
         if (this.full() && !this.park() && !this.spill(laneKey(d))) {
           this.#overflow++;
           continue;
