@@ -34,18 +34,34 @@ const OTHER = "111111111111";
 const BUS = "default";
 
 /**
- * The store, with `completeDeliveries` failing while `failures` is above 0, and the walk of pending
- * deliveries (`listDueDeliveries`) while `scanFailures` is.
+ * The store, with `completeDeliveries` failing while `failures` is above 0, the walk of pending
+ * deliveries (`listDueDeliveries`) while `scanFailures` is, and `sendMessages` while `sendFailures` is.
  */
 function failingStore(store: Store): {
   store: Store;
   failures: number;
   calls: number;
   scanFailures: number;
+  sendFailures: number;
 } {
-  const state = { store: undefined as unknown as Store, failures: 0, calls: 0, scanFailures: 0 };
+  const state = {
+    store: undefined as unknown as Store,
+    failures: 0,
+    calls: 0,
+    scanFailures: 0,
+    sendFailures: 0,
+  };
   state.store = {
     ...store,
+    sendMessages: async (...args) => {
+      if (state.sendFailures > 0) {
+        state.sendFailures--;
+        throw Object.assign(new Error("The store failed: SQLITE_FULL (injected)"), {
+          name: "StoreFailureError",
+        });
+      }
+      return store.sendMessages(...args);
+    },
     listDueDeliveries: async (...args) => {
       if (state.scanFailures > 0) {
         state.scanFailures--;
@@ -198,6 +214,7 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       metrics,
       engine,
       registry,
+      queues,
       makeRule,
       /** Accepted events of these ids, each with one delivery to "hook" of rule "r" (of `accountId`). */
       records: (
@@ -431,6 +448,35 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       assert.equal(arrivals.length, 3, "each delivered once");
     } finally {
       for (const h of hanging.splice(0)) h.end();
+      await close();
+    }
+  });
+
+  it("sends a dead letter the store failed to take again a moment later, holding the delivery meanwhile", async () => {
+    const { faulty, engine, registry, queues, metrics, records, close } = openEngine();
+    try {
+      const dlq = await queues.createQueue(ACCOUNT, "dlq-later", {}, []);
+      const refused = url.replace(/\/hook$/, "/refused");
+      registry.setTargets(ACCOUNT, BUS, "r", [
+        { id: "hook", arn: refused, spec: { Id: "hook", Arn: refused, DeadLetterConfig: { Arn: dlq.arn } } },
+      ]);
+      await engine.start();
+      faulty.sendFailures = 1;
+      const batch = records(["dead-letter-later"]);
+      await faulty.store.appendEvents(batch);
+      engine.dispatch(batch);
+      await until("the dead letter the store refused", () => faulty.sendFailures === 0);
+      assert.equal(engine.held, 1, "held while its dead letter waits");
+      const received = async () =>
+        queues.receive(dlq, { max: 10, systemAttributeNames: [], messageAttributeNames: ["All"] });
+      let messages: Awaited<ReturnType<typeof received>> = [];
+      await until("the dead letter", async () => (messages = await received()).length === 1, 5_000);
+      assert.equal((JSON.parse(messages[0]?.Body ?? "{}") as { id?: string }).id, "dead-letter-later");
+      await until("the engine to let go of it", () => engine.held === 0);
+      const text = await metrics.text();
+      assert.match(text, /^InvocationsSentToDlq\{[^}]*\} 1$/m);
+      assert.doesNotMatch(text, /^InvocationsFailedToBeSentToDlq\{/m);
+    } finally {
       await close();
     }
   });

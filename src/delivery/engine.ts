@@ -82,6 +82,14 @@ const PARK_INTERVAL_MS = 1_000;
 const SPILL_SHARE = 1 / 16;
 /** How soon a spill that found no lane to take from looks at every lane again for the same lane. */
 const SPILL_RETRY_MS = 100;
+/**
+ * A dead-letter message the store failed to take (disk full, I/O error) is sent again after this,
+ * doubling up to {@link DEAD_LETTER_RETRY_MAX_MS}, the delivery held meanwhile (and left pending in
+ * the store, so a restart tries the target again): the event is not dropped for a store that fails
+ * for a while.
+ */
+const DEAD_LETTER_RETRY_MS = 1_000;
+const DEAD_LETTER_RETRY_MAX_MS = 60_000;
 
 /** Options of a {@link DeliveryEngine}. */
 export interface DeliveryEngineOptions {
@@ -276,6 +284,8 @@ export class DeliveryEngine {
   #resuming = false;
   #scanning: Promise<void> | undefined;
   #overflowTimer: NodeJS.Timeout | undefined;
+  /** Timers of dead-letter sends the store failed, to try again (see {@link DEAD_LETTER_RETRY_MS}). */
+  readonly #deadLetterRetries = new Set<NodeJS.Timeout>();
   #closed = false;
   /**
    * The stop controllers of the attempts in flight, aborted when the engine closes and its grace
@@ -1114,33 +1124,79 @@ export class DeliveryEngine {
       const line = this.logLine(lane, context);
       if (line !== undefined) log.warn(line, "delivery failed; no dead-letter queue, event dropped");
     } else {
-      try {
-        await this.#o.deadLetters.send(dlq, { accountId: lane.accountId, ruleArn }, event.json, {
-          RULE_ARN: ruleArn,
-          TARGET_ARN: targetArn,
-          ERROR_CODE: failure.error.code,
-          ERROR_MESSAGE: failure.error.message,
-          ...(failure.exhausted !== undefined && { EXHAUSTED_RETRY_CONDITION: failure.exhausted }),
-          RETRY_ATTEMPTS: String(Math.max(0, job.attempts - 1)),
-        });
-        metrics.invocationsSentToDlq.labels(...labels).inc();
-        const line = this.logLine(lane, { ...context, deadLetterQueue: dlq });
-        if (line !== undefined) log.warn(line, "delivery failed; event sent to the dead-letter queue");
-      } catch (e) {
-        metrics.invocationsFailedToBeSentToDlq.labels(...labels).inc();
+      const attributes = {
+        RULE_ARN: ruleArn,
+        TARGET_ARN: targetArn,
+        ERROR_CODE: failure.error.code,
+        ERROR_MESSAGE: failure.error.message,
+        ...(failure.exhausted !== undefined && { EXHAUSTED_RETRY_CONDITION: failure.exhausted }),
+        RETRY_ATTEMPTS: String(Math.max(0, job.attempts - 1)),
+      };
+      if (!(await this.toDeadLetterQueue(job, dlq, ruleArn, attributes, context, 0))) return;
+    }
+    this.complete(job);
+  }
+
+  /**
+   * Sends a failed delivery's event to its dead-letter queue, counting and logging the outcome; true
+   * when the delivery is done with (sent, or dropped because the queue cannot be used). A failure that
+   * may pass (the store's) is tried again later ({@link DEAD_LETTER_RETRY_MS}), the delivery held:
+   * false, and the retry completes it.
+   */
+  private async toDeadLetterQueue(
+    job: Job,
+    dlq: string,
+    ruleArn: string,
+    attributes: Record<string, string>,
+    context: Record<string, unknown>,
+    retries: number,
+  ): Promise<boolean> {
+    const { lane, event } = job;
+    const { metrics, log } = this.#o;
+    const labels = [lane.busName, lane.ruleName, lane.targetId] as const;
+    try {
+      await this.#o.deadLetters.send(dlq, { accountId: lane.accountId, ruleArn }, event.json, attributes);
+      metrics.invocationsSentToDlq.labels(...labels).inc();
+      const line = this.logLine(lane, { ...context, deadLetterQueue: dlq });
+      if (line !== undefined) log.warn(line, "delivery failed; event sent to the dead-letter queue");
+    } catch (e) {
+      // A failure that may pass (the store's: disk full, an I/O error) is tried again, the delivery
+      // held until the store takes it (a restart meanwhile finds it pending); one that will not (the
+      // queue missing, not allowed, FIFO) drops the event.
+      if (!(e instanceof DeliveryError) || e.retryable) {
+        if (this.#closed) return false;
+        const delayMs = Math.min(DEAD_LETTER_RETRY_MAX_MS, DEAD_LETTER_RETRY_MS * 2 ** Math.min(retries, 16));
         const line = this.logLine(lane, {
           ...context,
           deadLetterQueue: dlq,
           dlqError: e instanceof Error ? e.message : String(e),
+          retryInMs: delayMs,
         });
         if (line !== undefined)
-          log.error(
-            line,
-            "delivery failed and the event could not be sent to its dead-letter queue; event dropped",
-          );
+          log.error(line, "delivery failed and the store could not take its dead letter; will try again");
+        const timer = setTimeout(() => {
+          this.#deadLetterRetries.delete(timer);
+          void this.toDeadLetterQueue(job, dlq, ruleArn, attributes, context, retries + 1).then((done) => {
+            if (done) this.complete(job);
+          });
+        }, delayMs);
+        timer.unref();
+        this.#deadLetterRetries.add(timer);
+        return false;
       }
+      metrics.invocationsFailedToBeSentToDlq.labels(...labels).inc();
+      const line = this.logLine(lane, {
+        ...context,
+        deadLetterQueue: dlq,
+        dlqError: e instanceof Error ? e.message : String(e),
+      });
+      if (line !== undefined)
+        log.error(
+          line,
+          "delivery failed and the event could not be sent to its dead-letter queue; event dropped",
+        );
     }
-    this.complete(job);
+    return true;
   }
 
   /**
@@ -1247,6 +1303,8 @@ export class DeliveryEngine {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
+    for (const timer of this.#deadLetterRetries) clearTimeout(timer);
+    this.#deadLetterRetries.clear();
     if (this.#overflowTimer !== undefined) clearInterval(this.#overflowTimer);
     if (this.#inFlight.size > 0) {
       let timer: NodeJS.Timeout | undefined;
