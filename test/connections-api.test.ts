@@ -1160,3 +1160,78 @@ describe("secrets at rest", () => {
     assert.equal(updated.ConnectionState, "AUTHORIZED", "the stored password still opens after the restart");
   });
 });
+
+describe("quotas", () => {
+  it("refuses a 3,001st connection and API destination with LimitExceededException, and takes one once another goes", async () => {
+    let quota = await startBusbar();
+    let client = eventBridgeClient(quota.url);
+    try {
+      const first = await client.send(basic("quota-0"));
+      await client.send(
+        new CreateApiDestinationCommand({
+          Name: "quota-d-0",
+          ConnectionArn: first.ConnectionArn,
+          InvocationEndpoint: "https://example.com/quota",
+          HttpMethod: "POST",
+        }),
+      );
+      client.destroy();
+      assert.equal(await quota.stop(), 0);
+      // The account filled to its quotas through the store (6,000 creates through the API take seconds).
+      const store = openSqliteStore({ dataDir: quota.dataDir });
+      try {
+        const connection = await store.getConnection(ACCOUNT, "quota-0");
+        const destination = await store.getApiDestination(ACCOUNT, "quota-d-0");
+        assert.ok(connection !== undefined && destination !== undefined);
+        const created = await Promise.all(
+          Array.from({ length: 2999 }, (_, n) => [
+            store.createConnection({
+              ...connection,
+              name: `quota-${n + 1}`,
+              arn: connection.arn.replace("/quota-0/", `/quota-${n + 1}/`),
+            }),
+            store.createApiDestination({
+              ...destination,
+              name: `quota-d-${n + 1}`,
+              arn: destination.arn.replace("/quota-d-0/", `/quota-d-${n + 1}/`),
+            }),
+          ]).flat(),
+        );
+        assert.ok(created.every(Boolean));
+        // Another account's do not count.
+        await store.createConnection({ ...connection, accountId: "111111111111", name: "elsewhere" });
+      } finally {
+        await store.close();
+      }
+      quota = await startBusbar({ dataDir: quota.dataDir });
+      client = eventBridgeClient(quota.url);
+      await assert.rejects(client.send(basic("quota-3000")), (e: Error) => {
+        assert.equal(e.name, "LimitExceededException");
+        assert.match(e.message, /at most 3000 connections/);
+        return true;
+      });
+      const another = () =>
+        client.send(
+          new CreateApiDestinationCommand({
+            Name: "quota-d-3000",
+            ConnectionArn: first.ConnectionArn,
+            InvocationEndpoint: "https://example.com/quota",
+            HttpMethod: "POST",
+          }),
+        );
+      await assert.rejects(another(), (e: Error) => {
+        assert.equal(e.name, "LimitExceededException");
+        assert.match(e.message, /at most 3000 API destinations/);
+        return true;
+      });
+      await client.send(new DeleteApiDestinationCommand({ Name: "quota-d-7" }));
+      await client.send(new DeleteConnectionCommand({ Name: "quota-7" }));
+      assert.equal((await another()).ApiDestinationState, "ACTIVE");
+      assert.equal((await client.send(basic("quota-3000"))).ConnectionState, "AUTHORIZED");
+    } finally {
+      client.destroy();
+      await quota.stop();
+      removeDataDir(quota.dataDir);
+    }
+  });
+});

@@ -662,6 +662,8 @@ export interface Store {
   getConnection(accountId: string, name: string): Promise<Connection | undefined>;
   /** Connections of an account in name order. */
   listConnections(accountId: string, options?: ConnectionListOptions): Promise<Page<Connection>>;
+  /** How many connections an account has (its quota is counted so). */
+  countConnections(accountId: string): Promise<number>;
   /** Replaces an existing connection; false when it does not exist. */
   updateConnection(connection: Connection): Promise<boolean>;
   /** Deletes a connection; false when it did not exist. */
@@ -672,6 +674,8 @@ export interface Store {
   getApiDestination(accountId: string, name: string): Promise<ApiDestination | undefined>;
   /** API destinations of an account in name order. */
   listApiDestinations(accountId: string, options?: ApiDestinationListOptions): Promise<Page<ApiDestination>>;
+  /** How many API destinations an account has (its quota is counted so). */
+  countApiDestinations(accountId: string): Promise<number>;
   /** Replaces an existing API destination; false when it does not exist. */
   updateApiDestination(destination: ApiDestination): Promise<boolean>;
   /** Deletes an API destination; false when it did not exist. */

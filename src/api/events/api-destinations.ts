@@ -11,14 +11,7 @@ import type { ApiDestination, Connection } from "../../store/index.js";
 import { ApiError } from "../errors.js";
 import { optionalInteger, optionalString, requiredString, type Input, type StringRule } from "../input.js";
 import { CONNECTION_ARN, ENDPOINT, checkEndpoint, enumMember } from "./connection-auth.js";
-import {
-  countUpTo,
-  epochSeconds,
-  nextTokenOf,
-  pageOptions,
-  type Operation,
-  type OperationContext,
-} from "./context.js";
+import { epochSeconds, nextTokenOf, pageOptions, type Operation, type OperationContext } from "./context.js";
 
 /** API destination names: `[\.\-_A-Za-z0-9]+`, 1–64. */
 const API_DESTINATION_NAME: StringRule = { min: 1, max: 64, pattern: /^[.\-_A-Za-z0-9]+$/ };
@@ -143,18 +136,6 @@ function describe(d: ApiDestination, withDescription: boolean): Record<string, u
   };
 }
 
-/** Counts the account's API destinations, up to `atLeast` (enough to check a quota). */
-function countDestinations(ctx: OperationContext, atLeast: number): Promise<number> {
-  return countUpTo(
-    (nextToken) =>
-      ctx.store.listApiDestinations(ctx.caller.accountId, {
-        limit: 100,
-        ...(nextToken !== undefined && { nextToken }),
-      }),
-    atLeast,
-  );
-}
-
 const createApiDestination: Operation = async (ctx, input) => {
   const name = requiredString(input, "Name", API_DESTINATION_NAME);
   const description = optionalString(input, "Description", { max: 512 });
@@ -169,7 +150,7 @@ const createApiDestination: Operation = async (ctx, input) => {
   const connection = await connectionByArn(ctx, connectionArn);
   if ((await ctx.store.getApiDestination(ctx.caller.accountId, name)) !== undefined)
     throw new ApiError("ResourceAlreadyExistsException", `An api-destination '${name}' already exists.`);
-  if ((await countDestinations(ctx, MAX_API_DESTINATIONS_PER_ACCOUNT)) >= MAX_API_DESTINATIONS_PER_ACCOUNT) {
+  if ((await ctx.store.countApiDestinations(ctx.caller.accountId)) >= MAX_API_DESTINATIONS_PER_ACCOUNT) {
     throw new ApiError(
       "LimitExceededException",
       `An account can have at most ${MAX_API_DESTINATIONS_PER_ACCOUNT} API destinations.`,

@@ -27,14 +27,7 @@ import {
   readAuthParametersInput,
   type StoredAuthParameters,
 } from "./connection-auth.js";
-import {
-  countUpTo,
-  epochSeconds,
-  nextTokenOf,
-  pageOptions,
-  type Operation,
-  type OperationContext,
-} from "./context.js";
+import { epochSeconds, nextTokenOf, pageOptions, type Operation, type OperationContext } from "./context.js";
 
 /** Every state ListConnections may filter by (EventBridge's ConnectionState). */
 const CONNECTION_STATES = [
@@ -138,18 +131,6 @@ function refuseUnsupported(input: Input): void {
   }
 }
 
-/** Counts the account's connections, up to `atLeast` (enough to check a quota). */
-function countConnections(ctx: OperationContext, atLeast: number): Promise<number> {
-  return countUpTo(
-    (nextToken) =>
-      ctx.store.listConnections(ctx.caller.accountId, {
-        limit: 100,
-        ...(nextToken !== undefined && { nextToken }),
-      }),
-    atLeast,
-  );
-}
-
 const createConnection: Operation = async (ctx, input) => {
   const name = requiredString(input, "Name", CONNECTION_NAME);
   const description = optionalString(input, "Description", { max: 512 });
@@ -166,7 +147,7 @@ const createConnection: Operation = async (ctx, input) => {
   ctx.authorize("events:CreateConnection", arn);
   if ((await ctx.store.getConnection(ctx.caller.accountId, name)) !== undefined)
     throw new ApiError("ResourceAlreadyExistsException", `Connection '${name}' already exists.`);
-  if ((await countConnections(ctx, MAX_CONNECTIONS_PER_ACCOUNT)) >= MAX_CONNECTIONS_PER_ACCOUNT) {
+  if ((await ctx.store.countConnections(ctx.caller.accountId)) >= MAX_CONNECTIONS_PER_ACCOUNT) {
     throw new ApiError(
       "LimitExceededException",
       `An account can have at most ${MAX_CONNECTIONS_PER_ACCOUNT} connections.`,

@@ -69,21 +69,3 @@ export const nextTokenOf = (page: Page<unknown>) =>
 
 /** Epoch seconds, as the AWS JSON protocol writes timestamps. */
 export const epochSeconds = (ms: number): number => ms / 1000;
-
-/**
- * Counts what a paged store listing holds, page by page, stopping once `atLeast` are counted (enough
- * to check a quota without reading every page).
- */
-export async function countUpTo(
-  list: (nextToken: string | undefined) => Promise<Page<unknown>>,
-  atLeast: number,
-): Promise<number> {
-  let count = 0;
-  let nextToken: string | undefined;
-  do {
-    const page = await list(nextToken);
-    count += page.items.length;
-    nextToken = page.nextToken;
-  } while (nextToken !== undefined && count < atLeast);
-  return count;
-}

@@ -43,8 +43,10 @@ export const READ_METHODS = [
   "listActiveMoveTasks",
   "getConnection",
   "listConnections",
+  "countConnections",
   "getApiDestination",
   "listApiDestinations",
+  "countApiDestinations",
   "getSecret",
 ] as const satisfies ReadonlyArray<keyof SyncStore>;
 

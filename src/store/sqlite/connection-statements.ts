@@ -55,6 +55,9 @@ export function prepareConnectionStatements(db: Database.Database) {
       `SELECT ${CONNECTION_COLUMNS} FROM connections WHERE account_id = @accountId
          AND (@state IS NULL OR state = @state) ${PAGE}`,
     ),
+    countConnections: db.prepare<[string], { n: number }>(
+      `SELECT count(*) AS n FROM connections WHERE account_id = ?`,
+    ),
     deleteConnection: db.prepare<[string, string]>(
       `DELETE FROM connections WHERE account_id = ? AND name = ?`,
     ),
@@ -80,6 +83,9 @@ export function prepareConnectionStatements(db: Database.Database) {
     listApiDestinations: db.prepare<[ApiDestinationListParams], ApiDestinationRow>(
       `SELECT ${API_DESTINATION_COLUMNS} FROM api_destinations WHERE account_id = @accountId
          AND (@connectionArn IS NULL OR connection_arn = @connectionArn) ${PAGE}`,
+    ),
+    countApiDestinations: db.prepare<[string], { n: number }>(
+      `SELECT count(*) AS n FROM api_destinations WHERE account_id = ?`,
     ),
     deleteApiDestination: db.prepare<[string, string]>(
       `DELETE FROM api_destinations WHERE account_id = ? AND name = ?`,

@@ -37,6 +37,11 @@ export function prepareConnectionOperations(sql: ConnectionStatements) {
       return toPage(request, rows.map(toConnection), (connection) => connection.name);
     },
 
+    /** How many connections the account has. */
+    countConnections(accountId: string): number {
+      return sql.countConnections.get(accountId)?.n ?? 0;
+    },
+
     /** Replaces every field of an existing connection but its account and name. */
     updateConnection(connection: Connection): boolean {
       return sql.updateConnection.run(fromConnection(connection)).changes > 0;
@@ -69,6 +74,11 @@ export function prepareConnectionOperations(sql: ConnectionStatements) {
       const connectionArn = options?.connectionArn ?? null;
       const rows = sql.listApiDestinations.all({ ...request.params, accountId, connectionArn });
       return toPage(request, rows.map(toApiDestination), (destination) => destination.name);
+    },
+
+    /** How many API destinations the account has. */
+    countApiDestinations(accountId: string): number {
+      return sql.countApiDestinations.get(accountId)?.n ?? 0;
     },
 
     /** Replaces every field of an existing API destination but its account and name. */

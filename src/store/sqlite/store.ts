@@ -413,6 +413,10 @@ export class SyncSqliteStore implements SyncStore {
     return this.#connections.listConnections(accountId, options);
   }
 
+  countConnections(accountId: string): number {
+    return this.#connections.countConnections(accountId);
+  }
+
   /** Replaces every field but the account and name. */
   updateConnection(connection: Connection): boolean {
     return this.#connections.updateConnection(connection);
@@ -433,6 +437,10 @@ export class SyncSqliteStore implements SyncStore {
   /** @throws {InvalidNextTokenError} when `options.nextToken` is not a token of this listing. */
   listApiDestinations(accountId: string, options?: ApiDestinationListOptions): Page<ApiDestination> {
     return this.#connections.listApiDestinations(accountId, options);
+  }
+
+  countApiDestinations(accountId: string): number {
+    return this.#connections.countApiDestinations(accountId);
   }
 
   /** Replaces every field but the account and name. */
