@@ -20,6 +20,7 @@ import {
   PutRuleCommand,
   PutTargetsCommand,
   RemoveTargetsCommand,
+  UpdateApiDestinationCommand,
   type EventBridgeClient,
   type Target,
 } from "@aws-sdk/client-eventbridge";
@@ -759,6 +760,46 @@ describe("API destinations", () => {
     }
     const dead = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlq, WaitTimeSeconds: 0 }));
     assert.equal(dead.Messages?.length ?? 0, 0, "nothing went to the dead-letter queue");
+  });
+
+  it("hold the calls waiting for their turns to a lowered InvocationRateLimitPerSecond at once", async () => {
+    const { r, url } = await receiver();
+    const conn = await events.send(
+      new CreateConnectionCommand({
+        Name: "lowered-conn",
+        AuthorizationType: "API_KEY",
+        AuthParameters: { ApiKeyAuthParameters: { ApiKeyName: "x-api-key", ApiKeyValue: "k" } },
+      }),
+    );
+    const dest = await events.send(
+      new CreateApiDestinationCommand({
+        Name: "lowered-dest",
+        ConnectionArn: conn.ConnectionArn,
+        InvocationEndpoint: `${url}/lowered`,
+        HttpMethod: "POST",
+        InvocationRateLimitPerSecond: 10,
+      }),
+    );
+    await route("lowered", "app.lowered", [{ Id: "api", Arn: dest.ApiDestinationArn }]);
+    const entries = Array.from({ length: 10 }, () => ({
+      Source: "app.lowered",
+      DetailType: "t",
+      Detail: "{}",
+    }));
+    await events.send(new PutEventsCommand({ Entries: entries }));
+    await events.send(new PutEventsCommand({ Entries: entries }));
+    // Ten a second: a call every 100 ms, those due within a second waiting for their turns.
+    await r.waitFor(3);
+    await events.send(
+      new UpdateApiDestinationCommand({ Name: "lowered-dest", InvocationRateLimitPerSecond: 1 }),
+    );
+    const lowered = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 1300));
+    const within = r.got.filter((g) => g.at > lowered + 100 && g.at <= lowered + 1300).length;
+    // At one a second, one call at most (two if the next turn fell in the window's first moments),
+    // where the ten a second planned before the update would have made about ten.
+    assert.ok(within <= 2, `${within} calls in the 1.2 s after the rate was lowered to 1`);
+    await events.send(new RemoveTargetsCommand({ Rule: "lowered", Ids: ["api"] }));
   });
 
   it("stop calling with a connection's secret the moment it is deauthorized or deleted", async () => {

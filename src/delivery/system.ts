@@ -49,8 +49,14 @@ export interface Delivery {
   readonly signingSecrets: SigningSecrets;
   /** Gives the engine the committer bus targets commit through (made after the engine, which it feeds). */
   attach(committer: GroupCommitter): void;
-  /** Drops what delivery keeps of API destinations and their connections: one of them changed. */
-  forgetApiDestinations(): void;
+  /**
+   * Drops what delivery keeps of API destinations and their connections: one of them changed; an
+   * updated destination's rate applies at once to the calls waiting for their turns.
+   */
+  forgetApiDestinations(updated?: {
+    readonly arn: string;
+    readonly invocationRateLimitPerSecond: number;
+  }): void;
   /**
    * Drops the pending deliveries of a deleted bus or rule or of removed targets, held and stored, so
    * that none reaches what later takes the same names.
@@ -154,8 +160,10 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
     attach(c) {
       committer = c;
     },
-    forgetApiDestinations() {
+    forgetApiDestinations(updated) {
       resolved.clear();
+      if (updated !== undefined)
+        apiDestination.rateChanged(updated.arn, updated.invocationRateLimitPerSecond);
     },
     async dropDeliveries(scope, options) {
       // The caller took the bus, rule or targets out of the registry already: events matched against

@@ -178,7 +178,7 @@ export interface EventBridgeDependencies {
   /** Called once an operation deleted an access key: what is kept of it must go. */
   readonly keyDeleted: (accessKeyId: string) => void;
   /** Called once an operation changed a connection or an API destination. */
-  readonly apiDestinationsChanged: () => void;
+  readonly apiDestinationsChanged: OperationContext["apiDestinationsChanged"];
   /** Drops the pending deliveries of a deleted bus or rule, or of removed targets (see OperationContext). */
   readonly dropDeliveries: (
     scope: DeliveryScope,

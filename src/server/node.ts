@@ -269,7 +269,11 @@ async function startLocked(
     // this lookup (a front thread may still hold the secret for a while; it never authorizes).
     keyDeleted: (accessKeyId: string) => keys.forget(accessKeyId),
     // DeauthorizeConnection and the like take effect at the next invocation, not after delivery's cache.
-    apiDestinationsChanged: () => delivery.forgetApiDestinations(),
+    // An updated rate applies to the calls waiting for their turns at once.
+    apiDestinationsChanged: (updated?: {
+      readonly arn: string;
+      readonly invocationRateLimitPerSecond: number;
+    }) => delivery.forgetApiDestinations(updated),
     dropDeliveries: (scope: DeliveryScope, options?: { readonly keepMetrics?: boolean }) =>
       delivery.dropDeliveries(scope, options),
   };

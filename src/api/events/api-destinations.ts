@@ -229,7 +229,7 @@ const updateApiDestination: Operation = async (ctx, input) => {
       `Failed to update the api-destination(s). An api-destination '${d.name}' does not exist.`,
     );
   }
-  ctx.apiDestinationsChanged();
+  ctx.apiDestinationsChanged(updated);
   return summary(updated);
 };
 

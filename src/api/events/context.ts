@@ -33,8 +33,15 @@ export interface OperationContext {
   readonly signingSecrets: SigningSecrets;
   /** Tells the node that an access key was deleted, so that it stops working at once (its caches). */
   keyDeleted(accessKeyId: string): void;
-  /** Tells delivery that a connection or API destination changed, so that the next invocation reads it again. */
-  apiDestinationsChanged(): void;
+  /**
+   * Tells delivery that a connection or API destination changed, so that the next invocation reads it
+   * again; with an updated destination's rate, so that the calls waiting for their turns take it at
+   * once.
+   */
+  apiDestinationsChanged(updated?: {
+    readonly arn: string;
+    readonly invocationRateLimitPerSecond: number;
+  }): void;
   /**
    * Drops the pending deliveries of a deleted bus or rule, or of removed targets (held and stored);
    * with `keepMetrics`, their metric series stay (for target ids being added, which only lose what an

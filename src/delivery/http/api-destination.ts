@@ -93,7 +93,17 @@ export function isReservedHeader(name: string): boolean {
 }
 
 /** The invoker of API destination targets. */
-export function createApiDestinationInvoker(options: ApiDestinationInvokerOptions): TargetInvoker {
+export interface ApiDestinationInvoker extends TargetInvoker {
+  /**
+   * An API destination's rate changed (UpdateApiDestination): the calls waiting for their turns are
+   * planned again at it, and the calls leaving are spaced at it, without waiting for the next call to
+   * bring it.
+   */
+  rateChanged(arn: string, invocationRateLimitPerSecond: number): void;
+}
+
+/** The invoker of API destination targets. */
+export function createApiDestinationInvoker(options: ApiDestinationInvokerOptions): ApiDestinationInvoker {
   const client = options.client ?? new HttpClient(options);
   const owned = options.client === undefined;
   const tokens = new OAuthTokens(client);
@@ -182,6 +192,9 @@ export function createApiDestinationInvoker(options: ApiDestinationInvokerOption
     },
     ended(deliveryId: string): void {
       limiter.release(deliveryId);
+    },
+    rateChanged(arn: string, invocationRateLimitPerSecond: number): void {
+      limiter.setRate(arn, invocationRateLimitPerSecond);
     },
     async close(): Promise<void> {
       if (owned) await client.close();

@@ -260,6 +260,28 @@ describe("RateLimiter", () => {
     await lowered;
   });
 
+  it("takes a rate it is told of (UpdateApiDestination) for the calls waiting and leaving, without a call bringing it", async () => {
+    let now = 0;
+    const limiter = new RateLimiter(1000, () => now);
+    const signal = new AbortController().signal;
+    assert.equal(await limiter.acquire("d", 10, signal), 10);
+    await limiter.sendable("d", signal);
+    // The next call's turn is 100 ms away; told of 2 a second, it moves to 500 ms.
+    const waiting = limiter.acquire("d", 10, signal);
+    limiter.setRate("d", 2);
+    limiter.setRate("unknown", 2); // a destination without calls: nothing to plan
+    assert.equal(await waiting, 2);
+    // And the send gate spaces at the new rate: 500 ms after the call that left at 0.
+    now = 499;
+    let left = false;
+    const leaving = limiter.sendable("d", signal).then(() => (left = true));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(left, false);
+    now = 500;
+    await leaving;
+    assert.equal(limiter.windowCount, 1);
+  });
+
   it("fails a call whose turn is too far as THROTTLING, deferred, with the wait", async () => {
     const limiter = new RateLimiter(100);
     const signal = new AbortController().signal;

@@ -76,6 +76,8 @@ export class SlidingWindow {
    * leave together, and a receiver counted 324–353 calls in its busiest second at a limit of 300.
    */
   private sendableAt = -Infinity;
+  /** When the last call left, as the send gate counts it (see {@link leave}). */
+  private leftFrom = -Infinity;
   /** Calls waiting at the send gate, in order. */
   private readonly sendQueue: SendWaiter[] = [];
   private sendTimer: NodeJS.Timeout | undefined;
@@ -114,8 +116,8 @@ export class SlidingWindow {
   }
 
   private leave(now: number): void {
-    const from = now - this.sendableAt <= SEND_SLACK_MS ? this.sendableAt : now;
-    this.sendableAt = from + WINDOW_MS / this.limit;
+    this.leftFrom = now - this.sendableAt <= SEND_SLACK_MS ? this.sendableAt : now;
+    this.sendableAt = this.leftFrom + WINDOW_MS / this.limit;
   }
 
   /** Lets the calls whose time came through the send gate, and waits for the next one's. */
@@ -140,6 +142,12 @@ export class SlidingWindow {
     const limit = Math.max(1, Math.floor(ratePerSecond));
     if (limit === this.limit) return;
     this.replan(limit);
+    // The send gate too: the next call leaves a spacing at the new rate after the last one.
+    this.sendableAt = this.leftFrom + WINDOW_MS / limit;
+    if (this.sendQueue.length > 0) {
+      clearTimeout(this.sendTimer);
+      this.letThrough();
+    }
   }
 
   /**
@@ -327,6 +335,15 @@ export class RateLimiter {
     // errs on the safe side.
     if (waitMs > 0) await waitForTurn(turn, this.now, signal);
     return window.rate;
+  }
+
+  /**
+   * Changes the rate of `key`'s calls (see {@link SlidingWindow.setRate}), if any are planned or kept
+   * (a window that is not kept takes the rate the next call asks for).
+   */
+  setRate(key: string, ratePerSecond: number): void {
+    if (!(ratePerSecond > 0) || !Number.isFinite(ratePerSecond)) return;
+    this.windows.get(key)?.setRate(ratePerSecond);
   }
 
   /**
