@@ -149,4 +149,20 @@ describe("BUSBAR_MAX_RULES_PER_BUS and BUSBAR_MAX_BUSES_PER_ACCOUNT", () => {
     await client.send(new DeleteEventBusCommand({ Name: "second" }));
     await client.send(new CreateEventBusCommand({ Name: "third" }));
   });
+
+  it("counts the default bus of an account made while the server runs", async () => {
+    const made = printedJson<{ accessKeyId: string; secretAccessKey: string }>(
+      runBusbar(["accounts", "create", "--data-dir", quotas.dataDir]),
+    );
+    const other = eventBridgeClient(quotas.url, made);
+    try {
+      await other.send(new CreateEventBusCommand({ Name: "second" }));
+      await limited(
+        other.send(new CreateEventBusCommand({ Name: "third" })),
+        /has 2 event buses, its default bus included/,
+      );
+    } finally {
+      other.destroy();
+    }
+  });
 });

@@ -162,6 +162,13 @@ const createEventBus: Operation = async (ctx, input) => {
     );
   }
   const { maxBusesPerAccount } = ctx.registry.quotas;
+  // The registry holds the buses of the accounts made before the node started, and those made or
+  // used since: an account made since (CreateAccount, `busbar accounts create`) has its default bus
+  // in the store only until an event is put on it, and the count would leave it out.
+  if (ctx.registry.getBus(ctx.caller.accountId, DEFAULT_BUS) === undefined) {
+    const stored = await ctx.store.getBus(ctx.caller.accountId, DEFAULT_BUS);
+    if (stored !== undefined) ctx.registry.setBus(stored);
+  }
   if (
     ctx.registry.getBus(ctx.caller.accountId, name) === undefined &&
     ctx.registry.busCount(ctx.caller.accountId) >= maxBusesPerAccount
