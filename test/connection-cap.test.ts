@@ -1,6 +1,7 @@
 /**
- * BUSBAR_MAX_CONNECTIONS on a real `busbar serve`, in both HTTP modes: past it, a new connection is
- * closed as it comes; once one closes, the next is served.
+ * BUSBAR_MAX_CONNECTIONS on a real `busbar serve`, in both HTTP modes: past it, the connection idle
+ * longest makes room for a new one; with every connection in the middle of a request, a new one is
+ * closed as it comes, and once one closes, the next is served.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -37,22 +38,56 @@ for (const mode of ["main", "front"] as const) {
       removeDataDir(server.dataDir);
     });
 
-    it("closes a connection past the limit as it comes, and serves the next once one has closed", async () => {
-      const held = await Promise.all([1, 2, 3].map(() => healthz(server.url)));
-      for (const h of held) assert.match(h.answer, /^HTTP\/1\.1 200 /);
+    it("closes the connection idle longest to make room: one that sent nothing, then one between requests", async () => {
+      const { hostname, port } = new URL(server.url);
+      // Opened and left silent (as 10,000 of them kept every client out for two minutes).
+      const silent = connect(Number(port), hostname);
+      silent.on("error", () => undefined);
+      const silentClosed = new Promise<void>((resolve) => silent.once("close", () => resolve()));
+      await new Promise((resolve) => silent.once("connect", resolve));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const held = [await healthz(server.url), await healthz(server.url)];
+      // The fourth: the silent one goes.
+      const fourth = await healthz(server.url);
+      assert.match(fourth.answer, /^HTTP\/1\.1 200 /);
+      await silentClosed;
+      // The fifth: the one idle longest now, the first that asked for /healthz.
+      const firstClosed = new Promise<void>((resolve) => held[0]?.socket.once("close", () => resolve()));
+      const fifth = await healthz(server.url);
+      assert.match(fifth.answer, /^HTTP\/1\.1 200 /);
+      await firstClosed;
+      for (const h of [...held, fourth, fifth]) h.socket.destroy();
+    });
+
+    it("closes a connection past the limit as it comes while every one has a request in hand, and serves the next once one is answered", async () => {
+      const { hostname, port } = new URL(server.url);
+      // Three uploads under way: each has sent its headers and part of its body.
+      const uploading = await Promise.all(
+        [1, 2, 3].map(async () => {
+          const socket = connect(Number(port), hostname);
+          socket.on("error", () => undefined);
+          await new Promise((resolve) => socket.once("connect", resolve));
+          socket.write(
+            "POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-amz-json-1.1\r\n" +
+              "x-amz-target: AWSEvents.ListEventBuses\r\ncontent-length: 100\r\n\r\n{",
+          );
+          return socket;
+        }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
       const refused = await healthz(server.url);
       assert.equal(refused.answer, "", "a fourth connection is closed unanswered");
       assert.ok(refused.socket.destroyed || refused.socket.readableEnded);
-      const first = held[0];
-      first?.socket.destroy();
-      // The server sees the close on its next turn.
+      // One upload ends (its request is answered: unsigned, refused): its connection makes room.
+      uploading[0]?.write(`${" ".repeat(98)}}`);
       let next = await healthz(server.url);
       for (let tries = 0; next.answer === "" && tries < 50; tries++) {
         await new Promise((r) => setTimeout(r, 20));
         next = await healthz(server.url);
       }
       assert.match(next.answer, /^HTTP\/1\.1 200 /);
-      for (const h of [...held, next]) h.socket.destroy();
+      for (const s of uploading) s.destroy();
+      next.socket.destroy();
     });
   });
 }
