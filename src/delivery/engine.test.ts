@@ -306,6 +306,10 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       "r",
       ids.map((id) => ({ id, arn: hang, spec: { Id: id, Arn: hang } })),
     );
+    registry.setTargets(OTHER, BUS, "r", [
+      { id: "hook", arn: url, spec: { Id: "hook", Arn: url } },
+      { id: "h", arn: hang, spec: { Id: "h", Arn: hang } },
+    ]);
     await engine.start();
     const dispatch = async (batch: IngestRecord[]): Promise<void> => {
       await sqlite.appendEvents(batch);
@@ -314,6 +318,13 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
     return {
       records,
       dispatch,
+      /** A delivery of OTHER's to a target of its own that hangs. */
+      hangOther: (eventId: string): Promise<void> => {
+        const [first] = records([eventId], {}, OTHER);
+        assert.ok(first !== undefined);
+        const delivery = { ...(first.deliveries[0] as PendingDelivery), id: `${eventId}-h`, targetId: "h" };
+        return dispatch([{ event: first.event, deliveries: [delivery] }]);
+      },
       hangEvent: (eventId: string): Promise<void> => {
         const [first] = records([eventId]);
         assert.ok(first !== undefined);
@@ -335,11 +346,14 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
   }
 
   it("gives a slot to another account's waiting delivery before more to an account holding half of them", async () => {
-    const { records, dispatch, hangEvent, close } = await sharedSlots();
+    const { records, dispatch, hangEvent, hangOther, close } = await sharedSlots();
     try {
       await hangEvent("busy");
-      await until("every slot held by ACCOUNT's hanging targets", () => hanging.length === 4);
-      // OTHER's delivery waits, behind four of ACCOUNT's lanes that came first.
+      await until("the unreserved slots held by ACCOUNT's hanging targets", () => hanging.length === 3);
+      // The reserved one, by a delivery of OTHER's that hangs too.
+      await hangOther("other-hangs");
+      await until("every slot held", () => hanging.length === 4);
+      // OTHER's delivery waits, behind ACCOUNT's lanes that came first.
       await dispatch(records(["other"], {}, OTHER));
       arrivals.length = 0;
       hanging.shift()?.end();
@@ -347,6 +361,22 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       // The slot given back went to OTHER, not to one of ACCOUNT's lanes waiting ahead of it (once
       // OTHER waits no more, ACCOUNT may take slots again).
       assert.equal(arrivals[0], "other-d", arrivals.join(", "));
+    } finally {
+      await close();
+    }
+  });
+
+  it("keeps half the reserved slots from an account holding half of them, another account idle or not", async () => {
+    const { records, dispatch, hangEvent, close } = await sharedSlots();
+    try {
+      // OTHER has delivered nothing: ACCOUNT still leaves the reserved slot (1 of 4) free.
+      await hangEvent("busy-1");
+      await until("ACCOUNT's hanging targets holding the unreserved slots", () => hanging.length === 3);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal(hanging.length, 3, "the reserved slot stays free");
+      await dispatch(records(["first"], {}, OTHER));
+      await until("OTHER's first delivery, on the reserved slot", () => received.includes("first-d"), 5_000);
+      assert.equal(hanging.length, 3);
     } finally {
       await close();
     }
