@@ -333,7 +333,10 @@ describe("dead-letter queues that cannot be used", () => {
     assert.match(String(line.dlqError), /does not exist/);
 
     const text = await (await fetch(`${server.url}/metrics`)).text();
-    assert.match(text, /^InvocationsFailedToBeSentToDlq\{bus="default",rule="dlq-missing",target="h"\} 1$/m);
+    assert.match(
+      text,
+      /^InvocationsFailedToBeSentToDlq\{account="000000000000",bus="default",rule="dlq-missing",target="h"\} 1$/m,
+    );
     assert.equal(
       await metric(server.url, "InvocationsSentToDlq", { bus: "default", rule: "dlq-missing", target: "h" }),
       0,

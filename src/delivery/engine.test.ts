@@ -81,9 +81,11 @@ function failingStore(store: Store): {
   return state;
 }
 
-/** The `Invocations` series of rule "r" on the default bus, as /metrics shows it (undefined when gone). */
-async function invocationsOfRule(metrics: Metrics): Promise<string | undefined> {
-  return (await metrics.text()).split("\n").find((l) => l.startsWith('Invocations{bus="default",rule="r"'));
+/** The `Invocations` series of an account's rule "r" on its default bus, as /metrics shows it (undefined when gone). */
+async function invocationsOfRule(metrics: Metrics, account = ACCOUNT): Promise<string | undefined> {
+  return (await metrics.text())
+    .split("\n")
+    .find((l) => l.startsWith(`Invocations{account="${account}",bus="default",rule="r"`));
 }
 
 async function until(what: string, done: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
@@ -559,10 +561,10 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       for (const h of hanging.splice(0)) h.end();
       await until("the engine to let go of it", () => engine.held === 0);
       assert.deepEqual(await series("InvocationAttempts"), [
-        'InvocationAttempts{bus="default",rule="r",target="hook"} 1',
+        'InvocationAttempts{account="000000000000",bus="default",rule="r",target="hook"} 1',
       ]);
       assert.deepEqual(await series("InvocationsDropped"), [
-        'InvocationsDropped{bus="default",rule="r",target="hook",reason="TARGET_REMOVED"} 1',
+        'InvocationsDropped{account="000000000000",bus="default",rule="r",target="hook",reason="TARGET_REMOVED"} 1',
       ]);
     } finally {
       await close();
@@ -601,8 +603,8 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
     try {
       await engine.start();
       for (const [ids, expected] of [
-        [["m1", "m2"], 'Invocations{bus="default",rule="r",target="hook"} 2'],
-        [["m3"], 'Invocations{bus="default",rule="r",target="hook"} 1'],
+        [["m1", "m2"], 'Invocations{account="000000000000",bus="default",rule="r",target="hook"} 2'],
+        [["m3"], 'Invocations{account="000000000000",bus="default",rule="r",target="hook"} 1'],
       ] as const) {
         makeRule(ACCOUNT);
         const batch = records(ids);
@@ -631,7 +633,7 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       const batch = records(["k1", "k2"]);
       await sqlite.appendEvents(batch);
       engine.dispatch(batch);
-      const expected = 'Invocations{bus="default",rule="r",target="hook"} 2';
+      const expected = 'Invocations{account="000000000000",bus="default",rule="r",target="hook"} 2';
       await until("the invocations counted", async () => (await invocationsOfRule(metrics)) === expected);
       engine.forget(
         { accountId: ACCOUNT, busName: BUS, ruleName: "r", targetIds: ["hook"] },
@@ -653,7 +655,7 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       const batch = records(ids);
       await sqlite.appendEvents(batch);
       engine.dispatch(batch);
-      const line = `Invocations{bus="default",rule="r",target="hook"} ${expected}`;
+      const line = `Invocations{account="000000000000",bus="default",rule="r",target="hook"} ${expected}`;
       await until(`${expected} invocations counted`, async () => (await invocationsOfRule(metrics)) === line);
     };
     try {
@@ -670,7 +672,10 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       await deliver(["a3"], 3);
       // Past the removal's forgetting: the series of the target made again stays, and counts on.
       await new Promise((resolve) => setTimeout(resolve, 400));
-      assert.equal(await invocationsOfRule(metrics), 'Invocations{bus="default",rule="r",target="hook"} 3');
+      assert.equal(
+        await invocationsOfRule(metrics),
+        'Invocations{account="000000000000",bus="default",rule="r",target="hook"} 3',
+      );
       await deliver(["a4"], 4);
     } finally {
       await close();
@@ -680,37 +685,39 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
   it("keeps counting another account's same-named rule after one account's rule is deleted", async () => {
     received.length = 0;
     const { sqlite, metrics, engine, registry, records, close } = openEngine({ forgetMetricsAfterMs: 100 });
-    const invocations = (): Promise<string | undefined> => invocationsOfRule(metrics);
     const deliver = async (batch: IngestRecord[]): Promise<void> => {
       await sqlite.appendEvents(batch);
       engine.dispatch(batch);
     };
+    const line = (account: string, n: number): string =>
+      `Invocations{account="${account}",bus="default",rule="r",target="hook"} ${n}`;
     try {
       await engine.start();
-      // A retry due in a minute keeps the other account's lane (and the series it looked up) alive.
-      const [held] = records(["held"], {}, OTHER);
-      assert.ok(held !== undefined);
-      const due = Date.now() + 60_000;
-      await deliver([{ ...held, deliveries: held.deliveries.map((d) => ({ ...d, dueAt: due })) }]);
+      await deliver(records(["mine"]));
       await deliver(records(["o1"], {}, OTHER));
       await until(
-        "the first invocation counted",
-        async () => (await invocations()) === 'Invocations{bus="default",rule="r",target="hook"} 1',
+        "both accounts' first invocations counted, apart",
+        async () =>
+          (await invocationsOfRule(metrics)) === line(ACCOUNT, 1) &&
+          (await invocationsOfRule(metrics, OTHER)) === line(OTHER, 1),
       );
       registry.deleteRule(ACCOUNT, BUS, "r");
       engine.forget({ accountId: ACCOUNT, busName: BUS, ruleName: "r" });
       await until(
-        "the series to go (the labels carry no account)",
-        async () => (await invocations()) === undefined,
+        "the deleted rule's series to go",
+        async () => (await invocationsOfRule(metrics)) === undefined,
+      );
+      assert.equal(
+        await invocationsOfRule(metrics, OTHER),
+        line(OTHER, 1),
+        "the other account's series stays",
       );
       await deliver(records(["o2"], {}, OTHER));
       await until(
-        "the other account's invocations to be counted again, from zero",
-        async () => (await invocations()) === 'Invocations{bus="default",rule="r",target="hook"} 1',
+        "the other account's invocations counted on",
+        async () => (await invocationsOfRule(metrics, OTHER)) === line(OTHER, 2),
       );
     } finally {
-      // The retry due later leaves the store that the other tests share.
-      await sqlite.completeDeliveries([{ eventId: "held", id: "held-d" }]);
       await close();
     }
   });
@@ -732,7 +739,7 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       assert.equal(dropped().length, 10, dropped().join(""));
       assert.match(
         await metrics.text(),
-        /InvocationsDropped\{bus="default",rule="r",target="hook",reason="NO_DEAD_LETTER_QUEUE"\} 30/,
+        /InvocationsDropped\{account="000000000000",bus="default",rule="r",target="hook",reason="NO_DEAD_LETTER_QUEUE"\} 30/,
       );
       // A minute on, the next failure is logged, with the count of those that were not.
       clock += 60_000;
@@ -763,7 +770,7 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       assert.deepEqual(received, [], "the target was not called");
       assert.match(
         await metrics.text(),
-        /FailedInvocations\{bus="default",rule="r",target="hook",code="EVENT_EXPIRED"\} 1/,
+        /FailedInvocations\{account="000000000000",bus="default",rule="r",target="hook",code="EVENT_EXPIRED"\} 1/,
       );
       const line = lines.find((l) => l.includes('"eventId":"old"')) ?? "";
       assert.match(line, /"code":"EVENT_EXPIRED"/);

@@ -193,13 +193,13 @@ interface LaneMetrics {
  */
 export function countAccepted(metrics: Metrics, records: readonly IngestRecord[]): void {
   for (const { event, deliveries } of records) {
-    metrics.events.labels(event.busName).inc();
+    metrics.events.labels(event.accountId, event.busName).inc();
     if (deliveries.length === 0) continue;
-    metrics.matchedEvents.labels(event.busName).inc();
+    metrics.matchedEvents.labels(event.accountId, event.busName).inc();
     let lastRule = "";
     for (const d of deliveries) {
       if (d.ruleName !== lastRule) {
-        metrics.triggeredRules.labels(d.busName, d.ruleName).inc();
+        metrics.triggeredRules.labels(d.accountId, d.busName, d.ruleName).inc();
         lastRule = d.ruleName;
       }
     }
@@ -796,7 +796,7 @@ export class DeliveryEngine {
   private metricsOf(lane: Lane): LaneMetrics {
     if (lane.labels !== undefined) return lane.labels;
     const m = this.#o.metrics;
-    const t = [lane.busName, lane.ruleName, lane.targetId] as const;
+    const t = [lane.accountId, lane.busName, lane.ruleName, lane.targetId] as const;
     lane.labels = {
       attempts: m.invocationAttempts.labels(...t),
       successes: m.successfulInvocationAttempts.labels(...t),
@@ -817,12 +817,11 @@ export class DeliveryEngine {
    *   InvocationsDropped here, as they are let go; the caller counts the others it drops).
    */
   forget(scope: DeliveryScope, options: { readonly keepMetrics?: boolean } = {}): Map<string, number> {
-    // Metric series are labelled by bus, rule and target, without the account.
-    const sameLabels = (lane: Lane): boolean =>
+    const inScope = (lane: Lane): boolean =>
+      lane.accountId === scope.accountId &&
       lane.busName === scope.busName &&
       (scope.ruleName === undefined || lane.ruleName === scope.ruleName) &&
       (scope.targetIds === undefined || scope.targetIds.includes(lane.targetId));
-    const inScope = (lane: Lane): boolean => lane.accountId === scope.accountId && sameLabels(lane);
     const now = this.#now();
     this.#removals = this.#removals.filter((r) => now - r.at < REMOVAL_SWEEP_MS);
     this.#removals.push({ scope, at: now });
@@ -852,16 +851,16 @@ export class DeliveryEngine {
       };
       this.#o.metrics.forget(
         {
+          account: scope.accountId,
           bus: scope.busName,
           ...(scope.ruleName !== undefined && { rule: scope.ruleName }),
           ...(scope.targetIds !== undefined && { targets: scope.targetIds }),
         },
         madeAgain,
       );
-      // So the series of every account's same-named bus, rule or target went: each such lane looks its
-      // series up again (another account's restarts from zero, rather than counting into series no
-      // longer scraped).
-      for (const lane of this.#lanes.values()) if (sameLabels(lane)) lane.labels = undefined;
+      // A lane of what was made again under the same names looks its series up again (they went, unless
+      // kept for it), rather than counting into series no longer scraped.
+      for (const lane of this.#lanes.values()) if (inScope(lane)) lane.labels = undefined;
     }, this.#forgetMetricsAfterMs).unref();
     return held;
   }
@@ -883,7 +882,7 @@ export class DeliveryEngine {
   private dropRemoved(job: Job): void {
     const { lane } = job;
     this.#o.metrics.invocationsDropped
-      .labels(lane.busName, lane.ruleName, lane.targetId, TARGET_REMOVED)
+      .labels(lane.accountId, lane.busName, lane.ruleName, lane.targetId, TARGET_REMOVED)
       .inc();
     this.complete(job);
   }
@@ -909,6 +908,7 @@ export class DeliveryEngine {
       // The rule or the target was removed after the event matched: nothing left to deliver to.
       this.#o.metrics.invocationsDropped
         .labels(
+          lane.accountId,
           lane.busName,
           lane.ruleName,
           lane.targetId,
@@ -1108,7 +1108,7 @@ export class DeliveryEngine {
   ): Promise<void> {
     const { lane, event } = job;
     const { metrics, log } = this.#o;
-    const labels = [lane.busName, lane.ruleName, lane.targetId] as const;
+    const labels = [lane.accountId, lane.busName, lane.ruleName, lane.targetId] as const;
     metrics.failedInvocations.labels(...labels, failure.error.code).inc();
     this.metricsOf(lane).invocations.inc();
     const bus = this.#o.registry.getBus(lane.accountId, lane.busName);
@@ -1158,7 +1158,7 @@ export class DeliveryEngine {
   ): Promise<boolean> {
     const { lane, event } = job;
     const { metrics, log } = this.#o;
-    const labels = [lane.busName, lane.ruleName, lane.targetId] as const;
+    const labels = [lane.accountId, lane.busName, lane.ruleName, lane.targetId] as const;
     try {
       await this.#o.deadLetters.send(dlq, { accountId: lane.accountId, ruleArn }, event.json, attributes);
       metrics.invocationsSentToDlq.labels(...labels).inc();

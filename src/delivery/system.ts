@@ -111,7 +111,8 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
     },
     (accountId, busName) => store.getBus(accountId, busName),
     Date.now,
-    (to, ruleName, targetId) => metrics.deadLetterInvocations.labels(to.name, ruleName, targetId).inc(),
+    (to, ruleName, targetId) =>
+      metrics.deadLetterInvocations.labels(to.accountId, to.name, ruleName, targetId).inc(),
   );
   const queue = new QueueTargetInvoker(queues);
   const webhook = createWebhookInvoker({
@@ -181,7 +182,7 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
           if (inMemory > 0) held.set(key, (held.get(key) ?? 0) - inMemory);
           if (count > inMemory)
             metrics.invocationsDropped
-              .labels(scope.busName, ruleName, targetId, TARGET_REMOVED)
+              .labels(scope.accountId, scope.busName, ruleName, targetId, TARGET_REMOVED)
               .inc(count - inMemory);
         }
         return step;

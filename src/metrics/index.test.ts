@@ -8,6 +8,9 @@ const value = (text: string, series: string): number | undefined => {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 };
 
+/** The account of the series (two accounts' same-named buses, rules and targets are apart). */
+const A = "111111111111";
+
 describe("Metrics counters", () => {
   it("render exactly as prom-client's counters render the same counts, escapes included", async () => {
     const m = new Metrics({ processMetrics: false });
@@ -15,7 +18,7 @@ describe("Metrics counters", () => {
     const expected = new Counter({
       name: "FailedInvocations",
       help: "x",
-      labelNames: ["bus", "rule", "target", "code"],
+      labelNames: ["account", "bus", "rule", "target", "code"],
       registers: [reference],
     });
     const sets = [
@@ -24,8 +27,8 @@ describe("Metrics counters", () => {
       ["other", "r1", "t1", "HTTP_500"],
     ] as const;
     sets.forEach(([bus, rule, target, code], i) => {
-      m.failedInvocations.labels(bus, rule, target, code).inc(i + 1);
-      expected.inc({ bus, rule, target, code }, i + 1);
+      m.failedInvocations.labels(A, bus, rule, target, code).inc(i + 1);
+      expected.inc({ account: A, bus, rule, target, code }, i + 1);
     });
     const lines = (text: string) => text.split("\n").filter((l) => l.startsWith("FailedInvocations{"));
     assert.deepEqual(lines(await m.text()), lines(await reference.metrics()));
@@ -34,7 +37,7 @@ describe("Metrics counters", () => {
 
   it("write a scrape of many series a few thousand lines at a time, letting other work run between", async () => {
     const m = new Metrics({ processMetrics: false });
-    for (let i = 0; i < 20_000; i += 1) m.invocations.labels("default", `r${i}`, "t").inc();
+    for (let i = 0; i < 20_000; i += 1) m.invocations.labels(A, "default", `r${i}`, "t").inc();
     let turns = 0;
     let rendering = true;
     const count = async (): Promise<void> => {
@@ -53,29 +56,29 @@ describe("Metrics counters", () => {
 
   it("count by label set, and keep counting across scrapes without counting twice", async () => {
     const m = new Metrics({ processMetrics: false });
-    const a = m.invocations.labels("default", "r1", "t1");
+    const a = m.invocations.labels(A, "default", "r1", "t1");
     a.inc();
     a.inc();
-    m.invocations.labels("default", "r1", "t2").inc();
+    m.invocations.labels(A, "default", "r1", "t2").inc();
     m.deliveriesResumed.inc();
     let text = await m.text();
-    assert.equal(value(text, 'Invocations{bus="default",rule="r1",target="t1"}'), 2);
-    assert.equal(value(text, 'Invocations{bus="default",rule="r1",target="t2"}'), 1);
+    assert.equal(value(text, 'Invocations{account="111111111111",bus="default",rule="r1",target="t1"}'), 2);
+    assert.equal(value(text, 'Invocations{account="111111111111",bus="default",rule="r1",target="t2"}'), 1);
     assert.equal(value(text, "busbar_deliveries_resumed_total"), 1);
     text = await m.text();
     assert.equal(
-      value(text, 'Invocations{bus="default",rule="r1",target="t1"}'),
+      value(text, 'Invocations{account="111111111111",bus="default",rule="r1",target="t1"}'),
       2,
       "a second scrape adds nothing",
     );
-    m.invocations.labels("default", "r1", "t1").inc();
+    m.invocations.labels(A, "default", "r1", "t1").inc();
     text = await m.text();
-    assert.equal(value(text, 'Invocations{bus="default",rule="r1",target="t1"}'), 3);
+    assert.equal(value(text, 'Invocations{account="111111111111",bus="default",rule="r1",target="t1"}'), 3);
   });
 
   it("refuse a label set of the wrong size", () => {
     const m = new Metrics({ processMetrics: false });
-    assert.throws(() => m.invocations.labels("default", "r1"), /expected 3 label values, got 2/);
+    assert.throws(() => m.invocations.labels(A, "default", "r1"), /expected 4 label values, got 3/);
   });
 });
 
@@ -90,7 +93,7 @@ describe("Metrics histograms", () => {
     const expected = new Histogram({
       name: "IngestiontoInvocationStartLatency",
       help: "x",
-      labelNames: ["bus", "rule", "target"],
+      labelNames: ["account", "bus", "rule", "target"],
       buckets: LATENCY_BUCKETS_MS,
       registers: [reference],
     });
@@ -103,14 +106,14 @@ describe("Metrics histograms", () => {
       ["other", "r1", "t1"],
     ] as const;
     sets.forEach(([bus, rule, target], i) => {
-      const child = m.ingestionToInvocationStartLatency.labels(bus, rule, target);
+      const child = m.ingestionToInvocationStartLatency.labels(A, bus, rule, target);
       for (const v of values.slice(i)) {
         child.observe(v);
-        expected.observe({ bus, rule, target }, v);
+        expected.observe({ account: A, bus, rule, target }, v);
       }
     });
     // A label set without observations appears in neither.
-    m.ingestionToInvocationStartLatency.labels("default", "unused", "t1");
+    m.ingestionToInvocationStartLatency.labels(A, "default", "unused", "t1");
     const name = "IngestiontoInvocationStartLatency";
     const ours = series(await m.text(), name);
     assert.deepEqual(ours, series(await reference.metrics(), name));
@@ -119,17 +122,17 @@ describe("Metrics histograms", () => {
 
   it("keep their counts across scrapes and refuse a label set of the wrong size", async () => {
     const m = new Metrics({ processMetrics: false });
-    m.ingestionToInvocationCompleteLatency.labels("default", "r", "t").observe(3);
+    m.ingestionToInvocationCompleteLatency.labels(A, "default", "r", "t").observe(3);
     await m.render();
-    m.ingestionToInvocationCompleteLatency.labels("default", "r", "t").observe(7);
+    m.ingestionToInvocationCompleteLatency.labels(A, "default", "r", "t").observe(7);
     const text = await m.text();
-    const labels = 'bus="default",rule="r",target="t"';
+    const labels = 'account="111111111111",bus="default",rule="r",target="t"';
     assert.equal(value(text, `IngestiontoInvocationCompleteLatency_count{${labels}}`), 2);
     assert.equal(value(text, `IngestiontoInvocationCompleteLatency_sum{${labels}}`), 10);
     assert.equal(value(text, `IngestiontoInvocationCompleteLatency_bucket{le="5",${labels}}`), 1);
     assert.throws(
-      () => m.ingestionToInvocationCompleteLatency.labels("default", "r"),
-      /expected 3 label values, got 2/,
+      () => m.ingestionToInvocationCompleteLatency.labels(A, "default", "r"),
+      /expected 4 label values, got 3/,
     );
   });
 });
@@ -137,14 +140,14 @@ describe("Metrics histograms", () => {
 describe("Metrics.forget", () => {
   const fill = (m: Metrics): void => {
     for (const bus of ["default", "other"]) {
-      m.events.labels(bus).inc();
-      m.matchedEvents.labels(bus).inc();
+      m.events.labels(A, bus).inc();
+      m.matchedEvents.labels(A, bus).inc();
       for (const rule of ["r1", "r2"]) {
-        m.triggeredRules.labels(bus, rule).inc();
+        m.triggeredRules.labels(A, bus, rule).inc();
         for (const target of ["t1", "t2"]) {
-          m.ingestionToInvocationStartLatency.labels(bus, rule, target).observe(3);
-          m.invocations.labels(bus, rule, target).inc();
-          m.failedInvocations.labels(bus, rule, target, "HTTP_500").inc();
+          m.ingestionToInvocationStartLatency.labels(A, bus, rule, target).observe(3);
+          m.invocations.labels(A, bus, rule, target).inc();
+          m.failedInvocations.labels(A, bus, rule, target, "HTTP_500").inc();
         }
       }
     }
@@ -165,34 +168,45 @@ describe("Metrics.forget", () => {
     // _count, Invocations and FailedInvocations.
     assert.equal(all.length, 2 * (2 + 2 * 1 + 2 * 2 * (2 + 2)));
 
-    m.forget({ bus: "default", rule: "r1", targets: ["t1"] });
+    m.forget({ account: A, bus: "default", rule: "r1", targets: ["t1"] });
     let left = await series(m);
     assert.deepEqual(
       all.filter((s) => !left.includes(s)),
       [
-        'IngestiontoInvocationStartLatency_sum{bus="default",rule="r1",target="t1"}',
-        'IngestiontoInvocationStartLatency_count{bus="default",rule="r1",target="t1"}',
-        'Invocations{bus="default",rule="r1",target="t1"}',
-        'FailedInvocations{bus="default",rule="r1",target="t1",code="HTTP_500"}',
+        'IngestiontoInvocationStartLatency_sum{account="111111111111",bus="default",rule="r1",target="t1"}',
+        'IngestiontoInvocationStartLatency_count{account="111111111111",bus="default",rule="r1",target="t1"}',
+        'Invocations{account="111111111111",bus="default",rule="r1",target="t1"}',
+        'FailedInvocations{account="111111111111",bus="default",rule="r1",target="t1",code="HTTP_500"}',
       ].sort((a, b) => all.indexOf(a) - all.indexOf(b)),
     );
 
-    m.forget({ bus: "default", rule: "r2" });
+    m.forget({ account: A, bus: "default", rule: "r2" });
     left = await series(m);
-    assert.ok(left.every((s) => !s.includes('bus="default",rule="r2"')));
-    assert.ok(left.includes('TriggeredRules{bus="default",rule="r1"}'));
-    assert.ok(left.includes('Events{bus="default"}'));
+    assert.ok(left.every((s) => !s.includes('account="111111111111",bus="default",rule="r2"')));
+    assert.ok(left.includes('TriggeredRules{account="111111111111",bus="default",rule="r1"}'));
+    assert.ok(left.includes('Events{account="111111111111",bus="default"}'));
 
-    m.forget({ bus: "default" });
+    m.forget({ account: A, bus: "default" });
     left = await series(m);
     assert.ok(
-      left.every((s) => !s.includes('bus="default"')),
+      left.every((s) => !s.includes('account="111111111111",bus="default"')),
       left.join("\n"),
     );
     assert.equal(left.length, all.length / 2, "the other bus keeps all of its series");
 
+    // Another account's series of the same names are apart, and stay.
+    m.invocations.labels("222222222222", "default", "r1", "t1").inc(5);
+    m.forget({ account: A, bus: "default", rule: "r1" });
+    assert.equal(
+      value(await m.text(), 'Invocations{account="222222222222",bus="default",rule="r1",target="t1"}'),
+      5,
+    );
+
     // A series made again after it went starts from zero.
-    m.invocations.labels("default", "r1", "t1").inc();
-    assert.equal(value(await m.text(), 'Invocations{bus="default",rule="r1",target="t1"}'), 1);
+    m.invocations.labels(A, "default", "r1", "t1").inc();
+    assert.equal(
+      value(await m.text(), 'Invocations{account="111111111111",bus="default",rule="r1",target="t1"}'),
+      1,
+    );
   });
 });

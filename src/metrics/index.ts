@@ -14,9 +14,13 @@ export const LATENCY_BUCKETS_MS = [
   86_400_000,
 ];
 
-type TargetLabels = "bus" | "rule" | "target";
-/** The labels of a per-target metric, in CloudWatch's dimension order (EventBus, Rule, Target). */
-const TARGET_LABELS: readonly TargetLabels[] = ["bus", "rule", "target"];
+type TargetLabels = "account" | "bus" | "rule" | "target";
+/**
+ * The labels of a per-target metric: the account (CloudWatch's metrics are each account's own; two
+ * accounts' same-named rules shared one series), then CloudWatch's dimension order (EventBus, Rule,
+ * Target).
+ */
+const TARGET_LABELS: readonly TargetLabels[] = ["account", "bus", "rule", "target"];
 
 /** One label set of a {@link HotCounter}. */
 export interface CounterChild {
@@ -245,8 +249,9 @@ interface Forgettable {
   forget(matches: (labels: Readonly<Record<string, string>>) => boolean): void;
 }
 
-/** Which series {@link Metrics.forget} removes: a bus's, or a rule's, or some targets' of a rule. */
+/** Which series {@link Metrics.forget} removes: an account's bus's, or a rule's, or some targets' of a rule. */
 export interface MetricsScope {
+  readonly account: string;
   readonly bus: string;
   readonly rule?: string;
   readonly targets?: readonly string[];
@@ -266,11 +271,18 @@ export class Metrics {
   readonly #labelled: (Forgettable & OwnMetric)[] = [];
 
   /** Events that matched at least one rule (EventBridge: MatchedEvents), by bus. */
-  readonly matchedEvents = this.counter("MatchedEvents", "Events that matched at least one rule.", ["bus"]);
+  readonly matchedEvents = this.counter("MatchedEvents", "Events that matched at least one rule.", [
+    "account",
+    "bus",
+  ]);
   /** Rules that matched an event (EventBridge: TriggeredRules). */
-  readonly triggeredRules = this.counter("TriggeredRules", "Rules that matched an event.", ["bus", "rule"]);
+  readonly triggeredRules = this.counter("TriggeredRules", "Rules that matched an event.", [
+    "account",
+    "bus",
+    "rule",
+  ]);
   /** Events accepted by PutEvents (and by bus-to-bus delivery). */
-  readonly events = this.counter("Events", "Events accepted onto a bus.", ["bus"]);
+  readonly events = this.counter("Events", "Events accepted onto a bus.", ["account", "bus"]);
   /** Targets invoked to completion, successfully or not (EventBridge: Invocations). */
   readonly invocations = this.counter(
     "Invocations",
@@ -383,6 +395,7 @@ export class Metrics {
     keep: (labels: Readonly<Record<string, string>>) => boolean = () => false,
   ): void {
     const matches = (labels: Readonly<Record<string, string>>): boolean =>
+      labels.account === scope.account &&
       labels.bus === scope.bus &&
       (scope.rule === undefined || labels.rule === scope.rule) &&
       (scope.targets === undefined ||
