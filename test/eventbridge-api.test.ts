@@ -634,6 +634,23 @@ describe("PutEvents", () => {
     assert.match(results[6]?.ErrorMessage ?? "", /Detail must be a string/);
     assert.match(results[7]?.ErrorMessage ?? "", /must be a JSON object/);
     assert.match(results[8]?.ErrorMessage ?? "", /text after the object at position 8/);
+    // Given, of the wrong type: not "a required argument".
+    const typed = await callAwsJson(
+      server.url,
+      "AWSEvents.PutEvents",
+      { Entries: [entry({}), entry({ Source: 5 }), entry({ DetailType: true })] },
+      TEST_ROOT,
+    );
+    assert.equal(typed.status, 200, JSON.stringify(typed.body));
+    const typedResults = typed.body.Entries as { ErrorCode?: string; ErrorMessage?: string }[];
+    assert.deepEqual(
+      typedResults.map((e) => [e.ErrorCode, e.ErrorMessage]),
+      [
+        [undefined, undefined],
+        ["InvalidArgument", "Parameter Source is not valid. Reason: Source must be a string."],
+        ["InvalidArgument", "Parameter DetailType is not valid. Reason: DetailType must be a string."],
+      ],
+    );
     const deep = await eb.send(
       new PutEventsCommand({ Entries: [entry({ Detail: '{"a":'.repeat(1500) + "1" + "}".repeat(1500) })] }),
     );

@@ -509,7 +509,7 @@ describe("bad values", () => {
       assert.equal(refused.status, 1, refused.stderr);
       assert.match(
         refused.stderr,
-        /secrets\.key is missing, and this data directory holds secrets sealed with it/,
+        /holds sealed secrets, and their key is neither in \S*secrets\.key \(missing\) nor in BUSBAR_SECRETS_KEY \(unset\)/,
       );
       assert.equal(existsSync(join(first.dataDir, "secrets.key")), false, "no new key was made");
       // Starting over on purpose: a new key given, the server starts and says the old secrets will not open.

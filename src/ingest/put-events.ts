@@ -224,14 +224,16 @@ function acceptEntry(
     Resources: resources,
     TraceHeader: trace,
   } = e;
-  if (typeof source !== "string" || source.length === 0)
+  if (source === undefined || source === null || source === "")
     return fail(invalid("Source", "Source is a required argument."));
+  if (typeof source !== "string") return fail(invalid("Source", "Source must be a string."));
   if (source.length > 256) return fail(invalid("Source", "Source exceeds 256 characters."));
   if (source.startsWith("aws."))
     return fail(entryError("NotAuthorizedForSourceException", "Not authorized for the source."));
-  if (typeof detailType !== "string" || detailType.length === 0) {
+  if (detailType === undefined || detailType === null || detailType === "") {
     return fail(invalid("DetailType", "DetailType is a required argument."));
   }
+  if (typeof detailType !== "string") return fail(invalid("DetailType", "DetailType must be a string."));
   if (detailType.length > 128) return fail(invalid("DetailType", "DetailType exceeds 128 characters."));
   if (detail === undefined || detail === null || detail === "")
     return fail(invalid("Detail", "Detail is a required argument."));

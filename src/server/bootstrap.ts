@@ -44,7 +44,7 @@ export async function checkedSecretBox(
   const fromEnv = env[SECRETS_KEY_ENV] !== undefined && env[SECRETS_KEY_ENV] !== "";
   if (check !== undefined && !fromEnv && !existsSync(keyFile)) {
     throw new Error(
-      `${keyFile} is missing, and this data directory holds secrets sealed with it: restore the file (or set ${SECRETS_KEY_ENV} to its key); to start over without them, set ${SECRETS_KEY_ENV} to a new key`,
+      `this data directory holds sealed secrets, and their key is neither in ${keyFile} (missing) nor in ${SECRETS_KEY_ENV} (unset): restore the file, or set ${SECRETS_KEY_ENV} to the key they were sealed with; to start over without them, set ${SECRETS_KEY_ENV} to a new key`,
     );
   }
   const box = openSecretBox(dataDir, env);
