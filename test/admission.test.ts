@@ -20,7 +20,9 @@ import {
 } from "@aws-sdk/client-sqs";
 import {
   eventBridgeClient,
+  printedJson,
   removeDataDir,
+  runBusbar,
   signedHeaders,
   sqsClient,
   startBusbar,
@@ -158,6 +160,15 @@ for (const mode of ["main", "front"] as const) {
       await server.stop();
       removeDataDir(server.dataDir);
     });
+
+    let another: { accessKeyId: string; secretAccessKey: string } | undefined;
+    /** {@link NAMES_A_KEY} with the key of another account (made once). */
+    const namesAnotherKey = (): { authorization: string } => {
+      another ??= printedJson<{ accessKeyId: string; secretAccessKey: string }>(
+        runBusbar(["accounts", "create", "--data-dir", server.dataDir]),
+      );
+      return { authorization: NAMES_A_KEY.authorization.replace(TEST_ROOT.accessKeyId, another.accessKeyId) };
+    };
 
     it("has a body that does not fit wait for room, unread, and serves it once the bodies before it are answered", async () => {
       // A long poll of a second holds 900 KB of the 1 MiB.
@@ -317,10 +328,11 @@ for (const mode of ["main", "front"] as const) {
     });
 
     it("refuses at once a chunked body that would wait for room only other waiting bodies hold", async () => {
-      // Two chunked bodies hold 600 KB and 400 KB of the 1 MiB; each then needs 100 KB more.
+      // Two chunked bodies hold 600 KB and 400 KB of the 1 MiB (of two keys: one key's second body
+      // would not be let in past half the room); each then needs 100 KB more.
       const a = partialPost(server.url, EVENTS, undefined, 600 * 1024);
       await settled(server.url);
-      const b = partialPost(server.url, EVENTS, undefined, 400 * 1024);
+      const b = partialPost(server.url, { ...EVENTS, ...namesAnotherKey() }, undefined, 400 * 1024);
       await settled(server.url);
       a.req.write("x".repeat(100 * 1024)); // waits: b holds the room, and b is being read
       await settled(server.url);
@@ -476,6 +488,47 @@ for (const mode of ["main", "front"] as const) {
           await sqs.send(new DeleteMessageCommand({ QueueUrl, ReceiptHandle: m.ReceiptHandle ?? "" }));
           left--;
         }
+      }
+    });
+
+    it("holds one key's bodies to half the room while others wait: another key's request goes first", async () => {
+      // Three bodies of 400 KB of one key, each kept at its pace (80 KB/s: not given up): the first
+      // takes 400 KB of the 1 MiB, the second would take the key past half of it, and waits.
+      const declared = 400 * 1024;
+      const uploads = [1, 2, 3].map(() => ({
+        ...partialPost(server.url, EVENTS, declared, 8 * 1024),
+        sent: 8 * 1024,
+      }));
+      const pacing = setInterval(() => {
+        for (const u of uploads) {
+          if (u.sent + 8 * 1024 >= declared) continue;
+          u.req.write("x".repeat(8 * 1024));
+          u.sent += 8 * 1024;
+        }
+      }, 100);
+      const otherKey = namesAnotherKey();
+      try {
+        await settled(server.url);
+        // Another account's key: its 300 KB request fits beside the 400 KB, and goes at once rather
+        // than behind the first key's waiting bodies (until their time ran out: 2 s).
+        const started = Date.now();
+        const theirs = partialPost(server.url, { ...EVENTS, ...otherKey }, 300 * 1024, 300 * 1024);
+        theirs.rest();
+        const answered = await theirs.reply;
+        assert.equal(answered.status, 400, answered.text); // its signature made up: read, and answered
+        assert.ok(
+          Date.now() - started < TIMEOUT_MS / 2,
+          `the other key's request waited ${Date.now() - started} ms`,
+        );
+      } finally {
+        clearInterval(pacing);
+        // Each sends the rest of its body and is answered (the third once the first two are).
+        for (const u of uploads) u.req.end("x".repeat(declared - u.sent));
+        const ended = await Promise.all(uploads.map((u) => u.reply));
+        assert.deepEqual(
+          ended.map((r) => r.status),
+          [400, 400, 400],
+        );
       }
     });
 

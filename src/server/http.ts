@@ -52,10 +52,11 @@ export interface HttpHandlers {
   /**
    * Whether a request with a large or chunked body names an access key this server knows, asked from
    * its headers before the body takes a share of {@link maxBytesInFlight}: the error to answer it with
-   * at once when not, so that no one without a key can hold the bodies' room from those with one.
+   * at once when not, so that no one without a key can hold the bodies' room from those with one; else
+   * the key's id, which the request's share is counted against (see {@link BodyBudget.own}).
    * See {@link vouchBy}.
    */
-  readonly vouch?: (req: IncomingMessage) => Promise<AuthError | undefined>;
+  readonly vouch?: (req: IncomingMessage) => Promise<AuthError | string | undefined>;
   /**
    * Room shared with what makes large replies (the queues' receives): what of a reply the system's
    * socket buffers did not take is held in it too, until written or its connection closed, and such
@@ -81,8 +82,7 @@ export function vouchBy(lookup: CredentialLookup): NonNullable<HttpHandlers["vou
     const url = req.url ?? "";
     const q = url.indexOf("?");
     try {
-      await claimedAccessKey({ headers: req.headers, query: q === -1 ? "" : url.slice(q + 1) }, lookup);
-      return undefined;
+      return await claimedAccessKey({ headers: req.headers, query: q === -1 ? "" : url.slice(q + 1) }, lookup);
     } catch (e) {
       if (e instanceof AuthError) return e;
       throw e;
@@ -91,7 +91,7 @@ export function vouchBy(lookup: CredentialLookup): NonNullable<HttpHandlers["vou
 }
 
 /** What {@link HttpHandlers.vouch} says of a request, when its body is one to vouch for. */
-async function vouched(req: IncomingMessage, handlers: HttpHandlers): Promise<AuthError | undefined> {
+async function vouched(req: IncomingMessage, handlers: HttpHandlers): Promise<AuthError | string | undefined> {
   if (handlers.vouch === undefined) return undefined;
   const chunked =
     req.headers["content-length"] === undefined && req.headers["transfer-encoding"] !== undefined;
@@ -400,6 +400,44 @@ class BodyBudget {
   /** What each reply holds of the {@link replyRoom}. */
   readonly #roomHeld = new Map<ServerResponse, number>();
 
+  /** The access key each vouched-for request's share counts against (see {@link own}). */
+  readonly #owner = new Map<ServerResponse, string>();
+  /** What the requests of each access key hold. */
+  readonly #ownerHeld = new Map<string, number>();
+
+  /**
+   * Counts the share of `res` (a request whose large body named a key this server knows) against that
+   * key: while it holds a share for another request, a key's requests hold half the room at most, and
+   * those waiting behind them go first once the key holds that much. One key's slow uploads of large
+   * bodies held the whole room (60 of 5 MiB at 600 KiB/s, fast enough not to be given up), and
+   * another account's requests waited up to 8 s.
+   */
+  own(res: ServerResponse, accessKeyId: string): void {
+    if (this.#owner.has(res)) return;
+    this.#owner.set(res, accessKeyId);
+    this.#ownerAdd(res, this.#held.get(res) ?? 0);
+  }
+
+  #ownerAdd(res: ServerResponse, bytes: number): void {
+    const owner = this.#owner.get(res);
+    if (owner === undefined || bytes === 0) return;
+    const held = (this.#ownerHeld.get(owner) ?? 0) + bytes;
+    if (held === 0) this.#ownerHeld.delete(owner);
+    else this.#ownerHeld.set(owner, held);
+  }
+
+  /**
+   * Whether the share `res` is let in with, `bytes`, keeps its key to half the room (or is the key's
+   * only share). A chunked body that holds a share already grows by its chunks unchecked: its chunks
+   * wait only for room, as it may be the one the others of its key wait for.
+   */
+  #ownerFits(res: ServerResponse, bytes: number): boolean {
+    const owner = this.#owner.get(res);
+    if (owner === undefined || (this.#held.get(res) ?? 0) > 0) return true;
+    const held = this.#ownerHeld.get(owner) ?? 0;
+    return held === 0 || held + bytes <= this.max / 2;
+  }
+
   /** Whether `bytes` more fit beside what other requests than that of `res` hold. */
   #fits(res: ServerResponse, bytes: number): boolean {
     return this.#inFlight <= (this.#held.get(res) ?? 0) || this.#inFlight + bytes <= this.max;
@@ -408,6 +446,7 @@ class BodyBudget {
   #add(res: ServerResponse, bytes: number): void {
     this.#inFlight += bytes;
     this.#held.set(res, (this.#held.get(res) ?? 0) + bytes);
+    this.#ownerAdd(res, bytes);
   }
 
   /** How many waiting requests go ahead of one for `res` (see the class's doc): all, or those that hold a share. */
@@ -420,7 +459,8 @@ class BodyBudget {
 
   /** Takes `bytes` more for the request of `res` now, if they fit and none waits ahead of it. */
   take(res: ServerResponse, bytes: number): boolean {
-    if ((bytes > 0 && this.#ahead(res) > 0) || !this.#fits(res, bytes)) return false;
+    if ((bytes > 0 && this.#ahead(res) > 0) || !this.#fits(res, bytes) || !this.#ownerFits(res, bytes))
+      return false;
     this.#add(res, bytes);
     return true;
   }
@@ -455,6 +495,8 @@ class BodyBudget {
         },
       };
       this.#waiting.splice(this.#ahead(res), 0, waiter);
+      // Those ahead may all wait for their keys' shares, not for room.
+      this.#admitWaiting();
       this.#watch();
     });
   }
@@ -509,6 +551,7 @@ class BodyBudget {
     const pending = sending.unsent();
     if (pending === 0 || res.writableFinished || res.destroyed) return this.release(res);
     this.#inFlight += pending - (this.#held.get(res) ?? 0);
+    this.#ownerAdd(res, pending - (this.#held.get(res) ?? 0));
     this.#held.set(res, pending);
     if (this.replyRoom !== undefined) {
       this.replyRoom.hold(pending);
@@ -559,15 +602,27 @@ class BodyBudget {
       this.replyRoom?.give(roomHeld);
     }
     const held = this.#held.get(res);
+    if (held !== undefined) this.#ownerAdd(res, -held);
+    this.#owner.delete(res);
     if (held === undefined) return;
     this.#inFlight -= held;
     this.#held.delete(res);
     this.#admitWaiting();
   }
 
+  /**
+   * Lets the waiting requests in, in turn, while they fit; one whose key holds half the room already
+   * (see {@link own}) stays, and those behind it go first.
+   */
   #admitWaiting(): void {
-    for (let w = this.#waiting[0]; w !== undefined && this.#fits(w.res, w.bytes); w = this.#waiting[0]) {
-      this.#waiting.shift();
+    for (let i = 0; i < this.#waiting.length; ) {
+      const w = this.#waiting[i] as Waiter;
+      if (!this.#fits(w.res, w.bytes)) break;
+      if (!this.#ownerFits(w.res, w.bytes)) {
+        i++;
+        continue;
+      }
+      this.#waiting.splice(i, 1);
       this.#add(w.res, w.bytes);
       w.admit(true);
     }
@@ -960,7 +1015,9 @@ export function createHttpServer(handlers: HttpHandlers): Server {
         if (gone(req, res)) return;
         waits.set(res, undefined);
       }
-      const denied = await vouched(req, handlers);
+      const vouch = await vouched(req, handlers);
+      const denied = vouch instanceof AuthError ? vouch : undefined;
+      if (typeof vouch === "string") budget.own(res, vouch);
       if (denied !== undefined || res.destroyed) {
         closeAfter(state, res);
         if (denied !== undefined && !res.destroyed) send(res, unauthenticated(denied, req));
@@ -1075,7 +1132,9 @@ async function handle(
     return;
   }
   // (A request let in before its 100 Continue was vouched for then.)
-  const denied = budget.holds(res) ? undefined : await vouched(req, handlers);
+  const vouch = budget.holds(res) ? undefined : await vouched(req, handlers);
+  const denied = vouch instanceof AuthError ? vouch : undefined;
+  if (typeof vouch === "string") budget.own(res, vouch);
   const body = await readBody(req, res, handlers, budget, denied === undefined);
   if (denied !== undefined) {
     closeAfter(state, res);
