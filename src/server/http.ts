@@ -82,7 +82,10 @@ export function vouchBy(lookup: CredentialLookup): NonNullable<HttpHandlers["vou
     const url = req.url ?? "";
     const q = url.indexOf("?");
     try {
-      return await claimedAccessKey({ headers: req.headers, query: q === -1 ? "" : url.slice(q + 1) }, lookup);
+      return await claimedAccessKey(
+        { headers: req.headers, query: q === -1 ? "" : url.slice(q + 1) },
+        lookup,
+      );
     } catch (e) {
       if (e instanceof AuthError) return e;
       throw e;
@@ -91,7 +94,10 @@ export function vouchBy(lookup: CredentialLookup): NonNullable<HttpHandlers["vou
 }
 
 /** What {@link HttpHandlers.vouch} says of a request, when its body is one to vouch for. */
-async function vouched(req: IncomingMessage, handlers: HttpHandlers): Promise<AuthError | string | undefined> {
+async function vouched(
+  req: IncomingMessage,
+  handlers: HttpHandlers,
+): Promise<AuthError | string | undefined> {
   if (handlers.vouch === undefined) return undefined;
   const chunked =
     req.headers["content-length"] === undefined && req.headers["transfer-encoding"] !== undefined;
@@ -615,7 +621,7 @@ class BodyBudget {
    * (see {@link own}) stays, and those behind it go first.
    */
   #admitWaiting(): void {
-    for (let i = 0; i < this.#waiting.length; ) {
+    for (let i = 0; i < this.#waiting.length;) {
       const w = this.#waiting[i] as Waiter;
       if (!this.#fits(w.res, w.bytes)) break;
       if (!this.#ownerFits(w.res, w.bytes)) {
