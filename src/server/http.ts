@@ -1023,12 +1023,12 @@ export function createHttpServer(handlers: HttpHandlers): Server {
       }
       const vouch = await vouched(req, handlers);
       const denied = vouch instanceof AuthError ? vouch : undefined;
-      if (typeof vouch === "string") budget.own(res, vouch);
-      if (denied !== undefined || res.destroyed) {
+      if (denied !== undefined || res.destroyed || req.socket.destroyed) {
         closeAfter(state, res);
         if (denied !== undefined && !res.destroyed) send(res, unauthenticated(denied, req));
         return;
       }
+      if (typeof vouch === "string") budget.own(res, vouch);
       const admitted = await admit(res, declared, handlers, budget);
       if (res.destroyed) return;
       if (!admitted) {
@@ -1139,6 +1139,9 @@ async function handle(
   }
   // (A request let in before its 100 Continue was vouched for then.)
   const vouch = budget.holds(res) ? undefined : await vouched(req, handlers);
+  // The client went away while its key was looked up: nothing to read, and no share to take (it was
+  // held until the body's time ran out, and counted against the key: its next large body waited).
+  if (res.destroyed || req.socket.destroyed) return;
   const denied = vouch instanceof AuthError ? vouch : undefined;
   if (typeof vouch === "string") budget.own(res, vouch);
   const body = await readBody(req, res, handlers, budget, denied === undefined);
