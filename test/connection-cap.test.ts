@@ -59,6 +59,34 @@ for (const mode of ["main", "front"] as const) {
       for (const h of [...held, fourth, fifth]) h.socket.destroy();
     });
 
+    it("does not take a connection whose request's headers are on their way for an idle one", async () => {
+      const { hostname, port } = new URL(server.url);
+      const open = async (): Promise<{ socket: Socket; closed: Promise<void>; answer: () => string }> => {
+        const socket = connect(Number(port), hostname);
+        socket.on("error", () => undefined);
+        let answer = "";
+        socket.on("data", (c: Buffer) => (answer += c.toString()));
+        const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+        await new Promise((resolve) => socket.once("connect", resolve));
+        return { socket, closed, answer: () => answer };
+      };
+      const sending = await open();
+      sending.socket.write("GET /healthz HTTP/1.1\r\nhost: x\r\n"); // its headers begun, not ended
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const silent = await open();
+      const also = await open();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      // A fourth: the silent one idle longest goes, not the older one sending its request.
+      const fourth = await healthz(server.url);
+      assert.match(fourth.answer, /^HTTP\/1\.1 200 /);
+      await silent.closed;
+      sending.socket.write("\r\n");
+      for (let tries = 0; !sending.answer().includes("ok\n") && tries < 50; tries++)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.match(sending.answer(), /^HTTP\/1\.1 200 /);
+      for (const s of [sending.socket, also.socket, fourth.socket]) s.destroy();
+    });
+
     it("closes a connection past the limit as it comes while every one has a request in hand, and serves the next once one is answered", async () => {
       const { hostname, port } = new URL(server.url);
       // Three uploads under way: each has sent its headers and part of its body.

@@ -8,7 +8,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
-import { createHttpServer } from "../src/server/http.js";
+import { createHttpServer } from "../src/server/index.js";
 
 const head = (key: string, length: number): string =>
   `POST / HTTP/1.1\r\nHost: x\r\nX-Key: ${key}\r\nContent-Length: ${length}\r\n\r\n`;

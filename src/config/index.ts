@@ -120,7 +120,10 @@ export interface BusbarConfig {
    * anyone who reaches the port.
    */
   readonly metricsToken: string | undefined;
-  /** BUSBAR_MAX_CONNECTIONS: the HTTP connections served at once (past it, new ones are closed). */
+  /**
+   * BUSBAR_MAX_CONNECTIONS: the HTTP connections served at once (past it, the one idle longest is
+   * closed to make room; a new one only while every one has a request in hand).
+   */
   readonly maxConnections: number;
   readonly patternLimits: PatternLimits;
   /**

@@ -296,12 +296,12 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
    * and dispatches records; `hangEvent` dispatches one event of ACCOUNT's to all eight; `close` ends
    * what hangs, then the engine.
    */
-  async function sharedSlots() {
+  async function sharedSlots(options: { concurrency?: number; targets?: number } = {}) {
     received.length = 0;
     const hang = url.replace(/\/hook$/, "/hang");
-    const opened = openEngine({ concurrency: 4, targetConcurrency: 1 });
+    const opened = openEngine({ concurrency: options.concurrency ?? 4, targetConcurrency: 1 });
     const { sqlite, engine, registry, records } = opened;
-    const ids = ["h1", "h2", "h3", "h4", "h5", "h6", "h7", "h8"];
+    const ids = Array.from({ length: options.targets ?? 8 }, (_, i) => `h${i + 1}`);
     registry.setTargets(
       ACCOUNT,
       BUS,
@@ -351,11 +351,8 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
     const { records, dispatch, hangEvent, hangOther, close } = await sharedSlots();
     try {
       await hangEvent("busy");
-      await until("the unreserved slots held by ACCOUNT's hanging targets", () => hanging.length === 3);
-      // The reserved one, by a delivery of OTHER's that hangs too.
-      await hangOther("other-hangs");
-      await until("every slot held", () => hanging.length === 4);
-      // OTHER's delivery waits, behind ACCOUNT's lanes that came first.
+      await until("every slot held by ACCOUNT's hanging targets", () => hanging.length === 4);
+      // OTHER's delivery waits, behind four of ACCOUNT's lanes that came first.
       await dispatch(records(["other"], {}, OTHER));
       arrivals.length = 0;
       hanging.shift()?.end();
@@ -368,17 +365,24 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
     }
   });
 
-  it("keeps half the reserved slots from an account holding half of them, another account idle or not", async () => {
-    const { records, dispatch, hangEvent, close } = await sharedSlots();
+  it("keeps the last half of the reserved slots from an account holding as many, another account idle or not", async () => {
+    // 16 slots, 2 reserved: the last one for accounts holding fewer than one.
+    const { records, dispatch, hangEvent, hangOther, close } = await sharedSlots({
+      concurrency: 16,
+      targets: 20,
+    });
     try {
-      // OTHER has delivered nothing: ACCOUNT still leaves the reserved slot (1 of 4) free.
+      // OTHER has delivered nothing: ACCOUNT still leaves the last slot free.
       await hangEvent("busy-1");
-      await until("ACCOUNT's hanging targets holding the unreserved slots", () => hanging.length === 3);
+      await until("ACCOUNT's hanging targets holding all but the last slot", () => hanging.length === 15);
       await new Promise((resolve) => setTimeout(resolve, 200));
-      assert.equal(hanging.length, 3, "the reserved slot stays free");
+      assert.equal(hanging.length, 15, "the last slot stays free");
       await dispatch(records(["first"], {}, OTHER));
-      await until("OTHER's first delivery, on the reserved slot", () => received.includes("first-d"), 5_000);
-      assert.equal(hanging.length, 3);
+      await until("OTHER's first delivery, on the last slot", () => received.includes("first-d"), 5_000);
+      assert.equal(hanging.length, 15);
+      // Held by OTHER (one of its own hangs on it), the last slot is no longer free, to either.
+      await hangOther("other-hangs");
+      await until("OTHER's hanging delivery", () => hanging.length === 16);
     } finally {
       await close();
     }

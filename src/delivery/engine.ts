@@ -722,7 +722,7 @@ export class DeliveryEngine {
    * while a lane of another account waits for one, none for an account whose attempts hold half the
    * slots already. Every account shares the slots: without that, one account's targets that never
    * answer (1,400 origins, at 2 events a second) held them all, and another account's webhook got its
-   * events 6-19 s late. Alone, an account may use them all.
+   * events 6-19 s late. Alone, an account may use them all but half the reserved ones (below).
    */
   private slotFor(lane: Lane): boolean {
     const free = this.#concurrency - this.#active;
@@ -731,13 +731,16 @@ export class DeliveryEngine {
     if (free > this.#reserved) return true;
     // The reserved slots, for lanes running few attempts: not for an account holding half the slots
     // while another has delivered within the minute, so that its next event finds one free at once
-    // (its attempts otherwise waited for a wave of the heavy account's timeouts to end: 4.7 s at p50);
-    // and never the last half of them for such an account, so that one that has not delivered for a
-    // while finds one too (a review's idle account waited 4.9 s for its first event after another's
-    // burst to hanging targets took every slot, p99 8 s for the next ones).
+    // (its attempts otherwise waited for a wave of the heavy account's timeouts to end: 4.7 s at p50).
     if (!(free > 0 && lane.active < this.#smallLane)) return false;
-    if (!heavy) return true;
-    return free > Math.ceil(this.#reserved / 2) && !this.othersDelivering(lane.accountId);
+    // And the last half of them (rounded down: none of a reserve of one, below 16 slots in all) only
+    // for an account holding fewer than that many, so that one that has not delivered for a while finds
+    // one too: a review's idle account waited 4.9 s for its first event after another's burst to
+    // hanging targets took every slot (p99 8 s for the next ones), and 8 s with two such accounts, each
+    // under half, when only an account holding half was kept from them.
+    const kept = Math.floor(this.#reserved / 2);
+    if (free <= kept && (this.#accountActive.get(lane.accountId) ?? 0) >= kept) return false;
+    return !(heavy && this.othersDelivering(lane.accountId));
   }
 
   /** Whether an account other than `accountId` started an attempt within the last minute. */
@@ -1182,7 +1185,9 @@ export class DeliveryEngine {
         const timer = setTimeout(() => {
           this.#deadLetterRetries.delete(timer);
           void this.toDeadLetterQueue(job, dlq, ruleArn, attributes, context, retries + 1).then((done) => {
-            if (done) this.complete(job);
+            if (!done) return;
+            this.complete(job);
+            this.dropIfIdle(job.lane);
           });
         }, delayMs);
         timer.unref();

@@ -695,7 +695,11 @@ async function readBody(
     // (A request that asked to continue was let in before its 100 Continue.)
     req.pause();
     if (!(await admit(res, declared, limits, budget))) refused = "busy";
-    if (res.destroyed) return "busy"; // the client went away while it waited
+    if (res.destroyed) {
+      // The client went away while it waited: its share, if it took one since, goes back.
+      budget.release(res);
+      return "busy";
+    }
     req.resume();
   }
   return new Promise((resolve, reject) => {
@@ -794,6 +798,8 @@ interface Connection {
   closeAt: number;
   /** The response of the latest request begun on it. */
   last?: ServerResponse | undefined;
+  /** The bytes read from its socket when it fell idle: more since, and a request is on its way. */
+  readWhenIdle: number;
 }
 
 /**
@@ -952,6 +958,7 @@ export function createHttpServer(handlers: HttpHandlers): Server {
       res.once("close", () => {
         if (connection !== undefined && connection.responses.delete(res) && connection.responses.size === 0) {
           connection.quietSince = Date.now();
+          connection.readWhenIdle = req.socket.bytesRead;
           if (state.connections.has(req.socket)) idle.set(req.socket, connection);
         }
         answered(res);
@@ -975,20 +982,29 @@ export function createHttpServer(handlers: HttpHandlers): Server {
   server.on("connection", (socket: Socket) => {
     const max = handlers.maxConnections;
     if (max !== undefined && state.connections.size >= max) {
-      const [oldest] = idle.keys();
-      if (oldest === undefined) {
+      // The longest idle that has not begun sending a request (one whose headers are on their way is
+      // not idle, though no request has been parsed yet).
+      let quiet: Socket | undefined;
+      for (const [s, c] of idle) {
+        if (s.bytesRead === c.readWhenIdle) {
+          quiet = s;
+          break;
+        }
+      }
+      if (quiet === undefined) {
         socket.destroy();
         return;
       }
-      idle.delete(oldest);
-      state.connections.delete(oldest);
-      oldest.destroy();
+      idle.delete(quiet);
+      state.connections.delete(quiet);
+      quiet.destroy();
     }
     const connection: Connection = {
       responses: new Set(),
       quietSince: Date.now(),
       next: 0,
       closeAt: Number.POSITIVE_INFINITY,
+      readWhenIdle: 0,
     };
     state.connections.set(socket, connection);
     idle.set(socket, connection);

@@ -102,6 +102,11 @@ export class SlidingWindow {
       const onAbort = (): void => {
         const at = this.sendQueue.indexOf(waiter);
         if (at !== -1) this.sendQueue.splice(at, 1);
+        // Its timer would hold the next call to the spacing it was set at (a raised rate's included).
+        if (this.sendQueue.length === 0) {
+          clearTimeout(this.sendTimer);
+          this.sendTimer = undefined;
+        }
         reject(abortedWhileWaiting(signal));
       };
       signal.addEventListener("abort", onAbort, { once: true });
