@@ -348,7 +348,7 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
   }
 
   it("gives a slot to another account's waiting delivery before more to an account holding half of them", async () => {
-    const { records, dispatch, hangEvent, hangOther, close } = await sharedSlots();
+    const { records, dispatch, hangEvent, close } = await sharedSlots();
     try {
       await hangEvent("busy");
       await until("every slot held by ACCOUNT's hanging targets", () => hanging.length === 4);
