@@ -87,6 +87,31 @@ for (const mode of ["main", "front"] as const) {
       for (const s of [sending.socket, also.socket, fourth.socket]) s.destroy();
     });
 
+    it("closes at once a connection whose client ended its side in the middle of a request's body", async () => {
+      const { hostname, port } = new URL(server.url);
+      const socket = connect(Number(port), hostname);
+      socket.on("error", () => undefined);
+      let answer = "";
+      socket.on("data", (c: Buffer) => (answer += c.toString()));
+      const closed = new Promise<number>((resolve) => socket.once("close", () => resolve(Date.now())));
+      await new Promise((resolve) => socket.once("connect", resolve));
+      socket.write(
+        "POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-amz-json-1.1\r\n" +
+          "x-amz-target: AWSEvents.ListEventBuses\r\ncontent-length: 1000\r\n\r\n0123456789",
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const ended = Date.now();
+      socket.end();
+      // Not held (as a request in hand, past the limit's eviction) until the body's time runs out.
+      const at = await Promise.race([
+        closed,
+        new Promise<number>((resolve) => setTimeout(() => resolve(-1), 3_000)),
+      ]);
+      assert.ok(at !== -1, "the server kept the connection");
+      assert.ok(at - ended < 2_000, `closed ${at - ended} ms after the client ended its side`);
+      assert.equal(answer, "");
+    });
+
     it("closes a connection past the limit as it comes while every one has a request in hand, and serves the next once one is answered", async () => {
       const { hostname, port } = new URL(server.url);
       // Three uploads under way: each has sent its headers and part of its body.

@@ -1063,6 +1063,16 @@ export function createHttpServer(handlers: HttpHandlers): Server {
       socket.destroy();
       return;
     }
+    // The client ended its side in the middle of a request's body: that request can never be whole,
+    // and the refusal below would wait for its reply (until its time ran out: 10,000 connections that
+    // sent 10 bytes of a 1,000-byte body and closed were held, and every new client refused, for 60 s).
+    if (error.code === "HPE_INVALID_EOF_STATE") {
+      const responses = state.connections.get(socket as Socket)?.responses;
+      if (responses === undefined || [...responses].some((r) => !r.req.complete)) {
+        socket.destroy();
+        return;
+      }
+    }
     const [status, reason] =
       error.code === "HPE_HEADER_OVERFLOW"
         ? [431, "Request Header Fields Too Large"]
