@@ -32,7 +32,7 @@ import {
 } from "./classify.js";
 import { HttpClient, type HttpClientOptions, type HttpRequest } from "./client.js";
 import { OAuthTokens } from "./oauth.js";
-import { DEFAULT_MAX_RATE_WAIT_MS, RateLimiter } from "./rate-limit.js";
+import { callsPerSecond, DEFAULT_MAX_RATE_WAIT_MS, RateLimiter } from "./rate-limit.js";
 
 /** What the invoker needs to call one API destination: it, its connection, and the connection's AuthParameters in clear. */
 export interface ResolvedApiDestination {
@@ -156,8 +156,7 @@ export function createApiDestinationInvoker(options: ApiDestinationInvokerOption
         // Lowered while it waited, and its turn not planned at the new rate yet (no call brought it
         // to the window meanwhile): a turn at the new rate (the window plans the others again).
         rate = now.destination.invocationRateLimitPerSecond;
-        const limit = rate > 0 && Number.isFinite(rate) ? Math.max(1, Math.floor(rate)) : Infinity;
-        if (!(limit < planned)) break;
+        if (!(callsPerSecond(rate) < planned)) break;
       }
       const { destination, connection } = now;
       const auth = parseConnectionAuth(connection.authorizationType, now.secrets);

@@ -18,6 +18,15 @@ export const DEFAULT_MAX_RATE_WAIT_MS = 1000;
 const WINDOW_MS = 1000;
 
 /**
+ * The calls a second an `InvocationRateLimitPerSecond` allows: whole, at least 1; Infinity when it is
+ * no limit (not a positive finite number).
+ */
+export function callsPerSecond(ratePerSecond: number): number {
+  if (!(ratePerSecond > 0) || !Number.isFinite(ratePerSecond)) return Number.POSITIVE_INFINITY;
+  return Math.max(1, Math.floor(ratePerSecond));
+}
+
+/**
  * How late a call may leave after the send gate opened for it and still move the gate on from when it
  * opened (see {@link SlidingWindow.whenSendable}): timers fire a millisecond or a few late on a busy
  * host, and moving on from each call's own time would lose that every call (at 1 ms, a receiver got
@@ -60,7 +69,7 @@ export class SlidingWindow {
     ratePerSecond: number,
     private readonly now: () => number = () => performance.now(),
   ) {
-    this.limit = Math.max(1, Math.floor(ratePerSecond));
+    this.limit = callsPerSecond(ratePerSecond);
   }
 
   /** The calls a second the turns are planned at now. */
@@ -144,7 +153,7 @@ export class SlidingWindow {
    * when it is lowered); the waiters of moved turns are told.
    */
   setRate(ratePerSecond: number): void {
-    const limit = Math.max(1, Math.floor(ratePerSecond));
+    const limit = callsPerSecond(ratePerSecond);
     if (limit === this.limit) return;
     this.replan(limit);
     // The send gate too: the next call leaves a spacing at the new rate after the last one.
@@ -303,7 +312,7 @@ export class RateLimiter {
    *   further away than the maximum wait; the engine's error when `signal` aborts while waiting.
    */
   async acquire(key: string, ratePerSecond: number, signal: AbortSignal, ticket?: string): Promise<number> {
-    if (!(ratePerSecond > 0) || !Number.isFinite(ratePerSecond)) return Number.POSITIVE_INFINITY;
+    if (callsPerSecond(ratePerSecond) === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
     let window = this.windows.get(key);
     if (window === undefined) {
       this.forgetIdle();
@@ -347,7 +356,7 @@ export class RateLimiter {
    * (a window that is not kept takes the rate the next call asks for).
    */
   setRate(key: string, ratePerSecond: number): void {
-    if (!(ratePerSecond > 0) || !Number.isFinite(ratePerSecond)) return;
+    if (callsPerSecond(ratePerSecond) === Number.POSITIVE_INFINITY) return;
     this.windows.get(key)?.setRate(ratePerSecond);
   }
 
