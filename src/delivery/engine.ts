@@ -216,6 +216,11 @@ function laneKey(d: PendingDelivery): string {
   return `${d.accountId}\u0000${d.busName}\u0000${d.ruleName}\u0000${d.targetId}`;
 }
 
+/** The label values of a lane's per-target metrics: account, bus, rule, target. */
+function laneLabels(lane: Lane): readonly [string, string, string, string] {
+  return [lane.accountId, lane.busName, lane.ruleName, lane.targetId];
+}
+
 /** Delivers pending deliveries to their targets. */
 export class DeliveryEngine {
   readonly #o: DeliveryEngineOptions;
@@ -799,7 +804,7 @@ export class DeliveryEngine {
   private metricsOf(lane: Lane): LaneMetrics {
     if (lane.labels !== undefined) return lane.labels;
     const m = this.#o.metrics;
-    const t = [lane.accountId, lane.busName, lane.ruleName, lane.targetId] as const;
+    const t = laneLabels(lane);
     lane.labels = {
       attempts: m.invocationAttempts.labels(...t),
       successes: m.successfulInvocationAttempts.labels(...t),
@@ -884,9 +889,7 @@ export class DeliveryEngine {
   /** Lets go of a job whose target, rule or bus was removed: counted as dropped, never attempted again. */
   private dropRemoved(job: Job): void {
     const { lane } = job;
-    this.#o.metrics.invocationsDropped
-      .labels(lane.accountId, lane.busName, lane.ruleName, lane.targetId, TARGET_REMOVED)
-      .inc();
+    this.#o.metrics.invocationsDropped.labels(...laneLabels(lane), TARGET_REMOVED).inc();
     this.complete(job);
   }
 
@@ -910,13 +913,7 @@ export class DeliveryEngine {
       }
       // The rule or the target was removed after the event matched: nothing left to deliver to.
       this.#o.metrics.invocationsDropped
-        .labels(
-          lane.accountId,
-          lane.busName,
-          lane.ruleName,
-          lane.targetId,
-          found === undefined ? "RULE_NOT_FOUND" : "TARGET_NOT_FOUND",
-        )
+        .labels(...laneLabels(lane), found === undefined ? "RULE_NOT_FOUND" : "TARGET_NOT_FOUND")
         .inc();
       this.complete(job);
       return;
@@ -1111,7 +1108,7 @@ export class DeliveryEngine {
   ): Promise<void> {
     const { lane, event } = job;
     const { metrics, log } = this.#o;
-    const labels = [lane.accountId, lane.busName, lane.ruleName, lane.targetId] as const;
+    const labels = laneLabels(lane);
     metrics.failedInvocations.labels(...labels, failure.error.code).inc();
     this.metricsOf(lane).invocations.inc();
     const bus = this.#o.registry.getBus(lane.accountId, lane.busName);
@@ -1161,7 +1158,7 @@ export class DeliveryEngine {
   ): Promise<boolean> {
     const { lane, event } = job;
     const { metrics, log } = this.#o;
-    const labels = [lane.accountId, lane.busName, lane.ruleName, lane.targetId] as const;
+    const labels = laneLabels(lane);
     try {
       await this.#o.deadLetters.send(dlq, { accountId: lane.accountId, ruleArn }, event.json, attributes);
       metrics.invocationsSentToDlq.labels(...labels).inc();
