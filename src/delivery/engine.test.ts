@@ -31,6 +31,8 @@ import { DeadLetters } from "./queue-target.js";
 const ACCOUNT = "000000000000";
 /** Another account with a bus, rule and target of the same names. */
 const OTHER = "111111111111";
+/** A third account, whose targets hang too (the slots shared between two heavy accounts). */
+const THIRD = "222222222222";
 const BUS = "default";
 
 /**
@@ -177,7 +179,7 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
         { id: "hook", arn: target, spec: { Id: "hook", Arn: target } },
       ]);
     };
-    for (const accountId of [ACCOUNT, OTHER]) {
+    for (const accountId of [ACCOUNT, OTHER, THIRD]) {
       registry.setBus({
         accountId,
         name: BUS,
@@ -296,7 +298,9 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
    * and dispatches records; `hangEvent` dispatches one event of ACCOUNT's to all eight; `close` ends
    * what hangs, then the engine.
    */
-  async function sharedSlots(options: { concurrency?: number; targets?: number } = {}) {
+  async function sharedSlots(
+    options: { concurrency?: number; targets?: number; thirdTargets?: number } = {},
+  ) {
     received.length = 0;
     const hang = url.replace(/\/hook$/, "/hang");
     const opened = openEngine({ concurrency: options.concurrency ?? 4, targetConcurrency: 1 });
@@ -308,6 +312,14 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       "r",
       ids.map((id) => ({ id, arn: hang, spec: { Id: id, Arn: hang } })),
     );
+    const thirdIds = Array.from({ length: options.thirdTargets ?? 0 }, (_, i) => `t${i + 1}`);
+    if (thirdIds.length > 0)
+      registry.setTargets(
+        THIRD,
+        BUS,
+        "r",
+        thirdIds.map((id) => ({ id, arn: hang, spec: { Id: id, Arn: hang } })),
+      );
     registry.setTargets(OTHER, BUS, "r", [
       { id: "hook", arn: url, spec: { Id: "hook", Arn: url } },
       { id: "h", arn: hang, spec: { Id: "h", Arn: hang } },
@@ -327,10 +339,10 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
         const delivery = { ...(first.deliveries[0] as PendingDelivery), id: `${eventId}-h`, targetId: "h" };
         return dispatch([{ event: first.event, deliveries: [delivery] }]);
       },
-      hangEvent: (eventId: string): Promise<void> => {
-        const [first] = records([eventId]);
+      hangEvent: (eventId: string, account = ACCOUNT): Promise<void> => {
+        const [first] = records([eventId], {}, account);
         assert.ok(first !== undefined);
-        const deliveries = ids.map((targetId) => ({
+        const deliveries = (account === THIRD ? thirdIds : ids).map((targetId) => ({
           ...(first.deliveries[0] as PendingDelivery),
           id: `${eventId}-${targetId}`,
           targetId,
@@ -383,6 +395,30 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       // Held by OTHER (one of its own hangs on it), the last slot is no longer free, to either.
       await hangOther("other-hangs");
       await until("OTHER's hanging delivery", () => hanging.length === 16);
+    } finally {
+      await close();
+    }
+  });
+
+  it("leaves most of the last reserved slots free when a second account's burst comes after the first's", async () => {
+    // 128 slots, 16 reserved: ACCOUNT alone takes 120 and leaves the last 8; THIRD's burst, which came
+    // after, takes one of them (it may hold fewer than an eighth of those free), not all 8.
+    const { records, dispatch, hangEvent, close } = await sharedSlots({
+      concurrency: 128,
+      targets: 130,
+      thirdTargets: 20,
+    });
+    try {
+      await hangEvent("busy-a");
+      await until("ACCOUNT's hanging targets holding all but the last 8 slots", () => hanging.length === 120);
+      await hangEvent("busy-t", THIRD);
+      await until("THIRD's hanging targets on the last slots", () => hanging.length > 120);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal(hanging.length, 121, "the other 7 stay free");
+      // OTHER, which has delivered nothing yet, finds one at once.
+      await dispatch(records(["idle"], {}, OTHER));
+      await until("OTHER's delivery, on one of the last slots", () => received.includes("idle-d"), 5_000);
+      assert.equal(hanging.length, 121);
     } finally {
       await close();
     }

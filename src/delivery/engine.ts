@@ -44,6 +44,11 @@ export const DEFAULT_TARGET_CONCURRENCY = 256;
  * that answers at once always finds one, even when it had nothing waiting as the others took theirs.
  */
 const RESERVED_SHARE = 8;
+/**
+ * Of the last half of the reserved slots, an account may take one only while it holds fewer than
+ * 1/LAST_SLOTS_SHARE of those still free (see {@link DeliveryEngine.slotFor}).
+ */
+const LAST_SLOTS_SHARE = 8;
 /** Attempts a lane may have running and still take a reserved slot (1/16 of the reserve, at least 1). */
 const smallLane = (reserved: number): number => Math.max(1, Math.floor(reserved / 16));
 /**
@@ -739,12 +744,16 @@ export class DeliveryEngine {
     // (its attempts otherwise waited for a wave of the heavy account's timeouts to end: 4.7 s at p50).
     if (!(free > 0 && lane.active < this.#smallLane)) return false;
     // And the last half of them (rounded down: none of a reserve of one, below 16 slots in all) only
-    // for an account holding fewer than that many, so that one that has not delivered for a while finds
-    // one too: a review's idle account waited 4.9 s for its first event after another's burst to
-    // hanging targets took every slot (p99 8 s for the next ones), and 8 s with two such accounts, each
-    // under half, when only an account holding half was kept from them.
+    // for an account holding fewer than an eighth of those still free (the last eight or so, for one
+    // holding none), so that one that has not delivered for a while finds one too: a review's idle
+    // account waited 4.9 s for its first event after another's burst to hanging targets took every
+    // slot (p99 8 s for the next ones). And not all of them for one account that starts late: with
+    // the last half open to an account holding fewer than half of it, a second account's burst to
+    // hanging targets, after the first had taken all it could, took all 64 (the idle one: p50 1.4 s,
+    // p99 8.8 s); now it takes 8, the next one 7, and so on.
     const kept = Math.floor(this.#reserved / 2);
-    if (free <= kept && (this.#accountActive.get(lane.accountId) ?? 0) >= kept) return false;
+    if (free <= kept && (this.#accountActive.get(lane.accountId) ?? 0) * LAST_SLOTS_SHARE >= free)
+      return false;
     return !(heavy && this.othersDelivering(lane.accountId));
   }
 
