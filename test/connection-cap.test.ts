@@ -1,12 +1,26 @@
 /**
  * BUSBAR_MAX_CONNECTIONS on a real `busbar serve`, in both HTTP modes: past it, the connection idle
- * longest makes room for a new one; with every connection in the middle of a request, a new one is
- * closed as it comes, and once one closes, the next is served.
+ * longest makes room for a new one; else the one whose request has crawled slowest for a second; else
+ * the oldest long poll, answered at once; with every connection in the middle of a request that moves,
+ * a new one is closed as it comes, and once one closes, the next is served.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
-import { removeDataDir, startBusbar, type BusbarProcess } from "./support/busbar-process.js";
+import { CreateQueueCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { removeDataDir, sqsClient, startBusbar, type BusbarProcess } from "./support/busbar-process.js";
+
+/** A connection to `url`, once connected; `answer()` is what came back on it so far. */
+async function opened(url: string): Promise<{ socket: Socket; closed: Promise<void>; answer: () => string }> {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  socket.on("error", () => undefined);
+  let answer = "";
+  socket.on("data", (c: Buffer) => (answer += c.toString()));
+  const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+  await new Promise((resolve) => socket.once("connect", resolve));
+  return { socket, closed, answer: () => answer };
+}
 
 /** A keep-alive connection that asked for /healthz: what came back once the reply (or the close) came. */
 async function healthz(url: string): Promise<{ socket: Socket; answer: string }> {
@@ -45,13 +59,15 @@ for (const mode of ["main", "front"] as const) {
       silent.on("error", () => undefined);
       const silentClosed = new Promise<void>((resolve) => silent.once("close", () => resolve()));
       await new Promise((resolve) => silent.once("connect", resolve));
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      // Idle for longer than IDLE_AFTER_MS (a connection just opened may have its request on its way).
+      await new Promise((resolve) => setTimeout(resolve, 150));
       const held = [await healthz(server.url), await healthz(server.url)];
       // The fourth: the silent one goes.
       const fourth = await healthz(server.url);
       assert.match(fourth.answer, /^HTTP\/1\.1 200 /);
       await silentClosed;
       // The fifth: the one idle longest now, the first that asked for /healthz.
+      await new Promise((resolve) => setTimeout(resolve, 150));
       const firstClosed = new Promise<void>((resolve) => held[0]?.socket.once("close", () => resolve()));
       const fifth = await healthz(server.url);
       assert.match(fifth.answer, /^HTTP\/1\.1 200 /);
@@ -60,22 +76,12 @@ for (const mode of ["main", "front"] as const) {
     });
 
     it("does not take a connection whose request's headers are on their way for an idle one", async () => {
-      const { hostname, port } = new URL(server.url);
-      const open = async (): Promise<{ socket: Socket; closed: Promise<void>; answer: () => string }> => {
-        const socket = connect(Number(port), hostname);
-        socket.on("error", () => undefined);
-        let answer = "";
-        socket.on("data", (c: Buffer) => (answer += c.toString()));
-        const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
-        await new Promise((resolve) => socket.once("connect", resolve));
-        return { socket, closed, answer: () => answer };
-      };
-      const sending = await open();
+      const sending = await opened(server.url);
       sending.socket.write("GET /healthz HTTP/1.1\r\nhost: x\r\n"); // its headers begun, not ended
       await new Promise((resolve) => setTimeout(resolve, 50));
-      const silent = await open();
-      const also = await open();
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      const silent = await opened(server.url);
+      const also = await opened(server.url);
+      await new Promise((resolve) => setTimeout(resolve, 150));
       // A fourth: the silent one idle longest goes, not the older one sending its request.
       const fourth = await healthz(server.url);
       assert.match(fourth.answer, /^HTTP\/1\.1 200 /);
@@ -110,6 +116,75 @@ for (const mode of ["main", "front"] as const) {
       assert.ok(at !== -1, "the server kept the connection");
       assert.ok(at - ended < 2_000, `closed ${at - ended} ms after the client ended its side`);
       assert.equal(answer, "");
+    });
+
+    it("closes the connection whose request body has crawled slowest for a second to make room", async () => {
+      // Three uploads that sent their headers and the body's first byte; one goes on a byte at a time.
+      const uploads = await Promise.all([1, 2, 3].map(() => opened(server.url)));
+      for (const u of uploads) {
+        u.socket.write(
+          "POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-amz-json-1.1\r\n" +
+            "x-amz-target: AWSEvents.ListEventBuses\r\ncontent-length: 100\r\n\r\n{",
+        );
+      }
+      const [crawling, ...stalled] = uploads as [(typeof uploads)[0], ...typeof uploads];
+      const trickle = setInterval(() => crawling.socket.write(" "), 50);
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 1_300));
+        const fourth = await healthz(server.url);
+        assert.match(fourth.answer, /^HTTP\/1\.1 200 /, "a fourth connection is served");
+        // One of the two stalled ones went (unanswered), not the one still crawling.
+        await Promise.race(stalled.map((u) => u.closed));
+        assert.equal(stalled.filter((u) => u.socket.destroyed || u.socket.readableEnded).length, 1);
+        assert.ok(!crawling.socket.destroyed && !crawling.socket.readableEnded, "the crawling one stays");
+        assert.equal(crawling.answer(), "");
+        fourth.socket.destroy();
+      } finally {
+        clearInterval(trickle);
+        for (const u of uploads) u.socket.destroy();
+      }
+    });
+
+    it("closes the connection whose request headers have crawled for a second to make room", async () => {
+      const sending = await Promise.all([1, 2, 3].map(() => opened(server.url)));
+      for (const s of sending) s.socket.write("GET /healthz HTTP/1.1\r\nhost: x\r\n"); // not ended
+      await new Promise((resolve) => setTimeout(resolve, 1_300));
+      const fourth = await healthz(server.url);
+      assert.match(fourth.answer, /^HTTP\/1\.1 200 /);
+      await Promise.race(sending.map((s) => s.closed));
+      for (const s of [...sending.map((s) => s.socket), fourth.socket]) s.destroy();
+    });
+
+    it("answers the oldest long poll at once, without messages, to make room when every connection waits on one", async () => {
+      const sqs = sqsClient(server.url);
+      const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `polls-${mode}` }));
+      const aborts: AbortController[] = [];
+      const started = Date.now();
+      const polls = [1, 2, 3].map(async (i) => {
+        // One after the other, so that the first is the oldest.
+        await new Promise((resolve) => setTimeout(resolve, i * 150));
+        const abort = new AbortController();
+        aborts.push(abort);
+        const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 20 }), {
+          abortSignal: abort.signal,
+        });
+        return { i, out, after: Date.now() - started };
+      });
+      const settled = polls.map((p) => p.catch(() => undefined));
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        const fourth = await healthz(server.url);
+        assert.match(fourth.answer, /^HTTP\/1\.1 200 /, "a fourth connection is served");
+        const first = await Promise.race(polls);
+        assert.equal(first.i, 1, "the oldest long poll is the one answered");
+        assert.equal(first.out.Messages, undefined);
+        assert.ok(first.after < 5_000, `answered after ${first.after} ms`);
+        fourth.socket.destroy();
+      } finally {
+        for (const a of aborts) a.abort();
+        await Promise.all(settled);
+        sqs.destroy();
+      }
     });
 
     it("closes a connection past the limit as it comes while every one has a request in hand, and serves the next once one is answered", async () => {

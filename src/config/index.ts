@@ -122,7 +122,8 @@ export interface BusbarConfig {
   readonly metricsToken: string | undefined;
   /**
    * BUSBAR_MAX_CONNECTIONS: the HTTP connections served at once (past it, the one idle longest is
-   * closed to make room; a new one only while every one has a request in hand).
+   * closed to make room, else the one whose request has crawled slowest, else the oldest long poll is
+   * answered; a new one only while none of these is left).
    */
   readonly maxConnections: number;
   readonly patternLimits: PatternLimits;

@@ -43,10 +43,9 @@ export interface HttpHandlers {
   readonly metricsToken?: string | undefined;
   /**
    * BUSBAR_MAX_CONNECTIONS: the connections served at once (each holds a file descriptor, and a long
-   * poll its waiter: 20,000 of them took a server to its descriptor limit and 1.4 GB). Past it, the
-   * connection idle longest (that has sent no request yet, or is between requests) is closed to make
-   * room for the new one, which is closed as it comes only when every connection has a request in
-   * hand: 10,000 connections opened and left silent kept every client out for two minutes.
+   * poll its waiter: 20,000 of them took a server to its descriptor limit and 1.4 GB). Past it, room
+   * is made for the new one (see {@link RoomMaker}), which is closed as it comes only when none can
+   * be: 10,000 connections opened and left silent kept every client out for two minutes.
    */
   readonly maxConnections?: number;
   /**
@@ -702,6 +701,8 @@ async function readBody(
     }
     req.resume();
   }
+  const arrival: Arrival = { since: Date.now(), read: req.socket.bytesRead };
+  if (refused === undefined) arrivals.set(req, arrival);
   return new Promise((resolve, reject) => {
     let chunks: Buffer[] = [];
     let size = 0;
@@ -734,6 +735,7 @@ async function readBody(
     let waiting: Promise<void> | undefined;
     const waitForRoom = (chunk: Buffer): Promise<void> => {
       req.pause();
+      arrival.heldSince = Date.now();
       // Its wait for room is not the client's slowness: the timeout stops meanwhile.
       clearTimeout(timer);
       timeLeft -= Date.now() - timerSetAt;
@@ -741,6 +743,8 @@ async function readBody(
         .wait(res, chunk.length, Math.min(ADMISSION_WAIT_MS, limits.requestTimeoutMs))
         .then((admitted) => {
           waiting = undefined;
+          arrival.since += Date.now() - (arrival.heldSince ?? Date.now());
+          arrival.heldSince = undefined;
           if (res.destroyed) return resolve("busy"); // the client went away while it waited
           if (admitted) chunks.push(chunk);
           else drop("busy");
@@ -786,6 +790,12 @@ interface Answering {
   readonly connections: Map<Socket, Connection>;
   closing: boolean;
   drained?: () => void;
+  /**
+   * The long polls waiting for messages, oldest first, and how to end each one's wait (its reply then
+   * goes with the messages it has: none): at the connection limit the oldest makes room (see
+   * {@link RoomMaker}).
+   */
+  readonly polls: Map<ServerResponse, () => void>;
 }
 
 /** An open connection: its responses not yet ended, in the order of their requests, and since when it has had none. */
@@ -800,6 +810,140 @@ interface Connection {
   last?: ServerResponse | undefined;
   /** The bytes read from its socket when it fell idle: more since, and a request is on its way. */
   readWhenIdle: number;
+}
+
+/**
+ * A body being read: since when (less the time the server held it back: `heldSince` while it does, a
+ * wait for room among the bodies) and the bytes its socket had read then (see {@link RoomMaker}).
+ */
+interface Arrival {
+  since: number;
+  readonly read: number;
+  heldSince?: number | undefined;
+}
+
+/** The bodies being read, by request (see {@link Arrival}). */
+const arrivals = new WeakMap<IncomingMessage, Arrival>();
+
+/**
+ * A request (or its headers) still arriving after this long at less than {@link SHED_MIN_BYTES_PER_S}
+ * is stalled: at the connection limit, with no connection idle, the slowest stalled one is closed to
+ * make room for a new one (see {@link RoomMaker}).
+ */
+export const STALLED_AFTER_MS = 1000;
+
+/**
+ * A connection counts as idle, to close for a new one at the limit, once it has been so for this long:
+ * one just opened (or just answered) may have its next request on its way, not yet read.
+ */
+export const IDLE_AFTER_MS = 100;
+
+/** The least time between two looks over every connection for stalled ones (see {@link RoomMaker}). */
+const STALLED_SCAN_MS = 100;
+
+/**
+ * Makes room for a new connection at the limit: closes the connection idle longest (that has not begun
+ * sending a request); else the one whose request, or its headers, has been arriving slowest (stalled:
+ * {@link STALLED_AFTER_MS}); else ends the wait of the oldest long poll, whose reply (without
+ * messages) then closes its connection. Without the last two, 10,000 connections that trickled their
+ * bodies a byte at a time, or one tenant's 10,000 long polls, kept every other client out.
+ *
+ * What it does per new connection is small whatever the number of connections: the stalled ones are
+ * found by a look over all of them at most every {@link STALLED_SCAN_MS} and taken from that list,
+ * slowest first (a look per connection had the main thread at 100% with 10,000 connections stalled
+ * and their clients opening new ones as the old were closed, and no other client got in).
+ */
+class RoomMaker {
+  readonly #state: Answering;
+  readonly #idle: Map<Socket, Connection>;
+  /** The stalled connections of the last look, slowest last. */
+  #stalled: Socket[] = [];
+  #lookedAt = Number.NEGATIVE_INFINITY;
+
+  constructor(state: Answering, idle: Map<Socket, Connection>) {
+    this.#state = state;
+    this.#idle = idle;
+  }
+
+  /** Closes (or has close) a connection for a new one; false when none of them may go. */
+  make(): boolean {
+    // The longest idle that has not begun sending a request. One whose headers are on their way is
+    // not idle, though no request has been parsed yet: it leaves the list (its request's end brings it
+    // back), so that the next look does not pass it again.
+    const now = Date.now();
+    for (const [s, c] of this.#idle) {
+      // The rest fell idle later still. (One just opened has not been read from yet, though its
+      // request may be on its way: a client's first request was closed on it.)
+      if (now - c.quietSince < IDLE_AFTER_MS) break;
+      this.#idle.delete(s);
+      if (s.bytesRead === c.readWhenIdle) {
+        this.#close(s);
+        return true;
+      }
+    }
+    for (let again = true; ; again = false) {
+      for (let s = this.#stalled.pop(); s !== undefined; s = this.#stalled.pop()) {
+        const c = this.#state.connections.get(s);
+        if (c !== undefined && stalledRate(s, c, now) !== undefined) {
+          this.#close(s);
+          return true;
+        }
+      }
+      if (!again || now - this.#lookedAt < STALLED_SCAN_MS) break;
+      this.#look(now);
+    }
+    for (const [res, hurry] of this.#state.polls) {
+      this.#state.polls.delete(res);
+      if (res.destroyed || res.writableEnded) continue;
+      closeAfter(this.#state, res);
+      hurry();
+      return true;
+    }
+    return false;
+  }
+
+  #look(now: number): void {
+    this.#lookedAt = now;
+    const found: Array<{ socket: Socket; rate: number }> = [];
+    for (const [socket, c] of this.#state.connections) {
+      const rate = stalledRate(socket, c, now);
+      if (rate !== undefined) found.push({ socket, rate });
+    }
+    found.sort((a, b) => b.rate - a.rate);
+    this.#stalled = found.map((f) => f.socket);
+  }
+
+  #close(socket: Socket): void {
+    this.#idle.delete(socket);
+    this.#state.connections.delete(socket);
+    socket.destroy();
+  }
+}
+
+/**
+ * The rate (bytes a second) at which the connection's request, or its headers, has been arriving, when
+ * it is stalled (see {@link STALLED_AFTER_MS}); undefined when not (or when nothing is arriving).
+ */
+function stalledRate(socket: Socket, c: Connection, now: number): number | undefined {
+  let since: number;
+  let bytes: number;
+  if (c.responses.size === 0) {
+    // Headers on their way since it fell idle (or opened); none at all, and it is idle.
+    bytes = socket.bytesRead - c.readWhenIdle;
+    if (bytes === 0) return undefined;
+    since = c.quietSince;
+  } else {
+    // A body being read: not one the server has not begun to read, or holds back meanwhile (its key's
+    // check, a wait for room, a reply before it on the connection).
+    const arrival = c.last === undefined || c.last.req.complete ? undefined : arrivals.get(c.last.req);
+    if (arrival === undefined || arrival.heldSince !== undefined) return undefined;
+    since = arrival.since;
+    bytes = socket.bytesRead - arrival.read;
+  }
+  const elapsed = now - since;
+  if (elapsed < STALLED_AFTER_MS) return undefined;
+  const rate = (bytes * 1000) / elapsed;
+  return rate < SHED_MIN_BYTES_PER_S ? rate : undefined;
 }
 
 /**
@@ -906,12 +1050,13 @@ async function closeConnectionsAsAnswered(state: Answering, deadline: () => numb
 
 /** Creates the HTTP server (not yet listening). */
 export function createHttpServer(handlers: HttpHandlers): Server {
-  const state: Answering = { open: new Set(), connections: new Map(), closing: false };
+  const state: Answering = { open: new Set(), connections: new Map(), closing: false, polls: new Map() };
   /**
    * The connections without a request in hand, longest idle first (see {@link HttpHandlers.maxConnections}):
    * the first makes room when the limit is reached.
    */
   const idle = new Map<Socket, Connection>();
+  const room = new RoomMaker(state, idle);
   const budget = new BodyBudget(
     handlers.maxBytesInFlight,
     Math.min(ADMISSION_WAIT_MS, handlers.requestTimeoutMs) / 5,
@@ -981,23 +1126,9 @@ export function createHttpServer(handlers: HttpHandlers): Server {
   // SIGTERM waited for them for ever).
   server.on("connection", (socket: Socket) => {
     const max = handlers.maxConnections;
-    if (max !== undefined && state.connections.size >= max) {
-      // The longest idle that has not begun sending a request (one whose headers are on their way is
-      // not idle, though no request has been parsed yet).
-      let quiet: Socket | undefined;
-      for (const [s, c] of idle) {
-        if (s.bytesRead === c.readWhenIdle) {
-          quiet = s;
-          break;
-        }
-      }
-      if (quiet === undefined) {
-        socket.destroy();
-        return;
-      }
-      idle.delete(quiet);
-      state.connections.delete(quiet);
-      quiet.destroy();
+    if (max !== undefined && state.connections.size >= max && !room.make()) {
+      socket.destroy();
+      return;
     }
     const connection: Connection = {
       responses: new Set(),
@@ -1205,7 +1336,7 @@ async function handle(
     // Repeated headers as a list each, so that SigV4 canonicalises them exactly.
     headers: req.headersDistinct,
     body,
-    client: new ResponseClient(res),
+    client: new ResponseClient(res, state.polls),
   });
   // The body and what was made of it are done with: the share becomes what of the reply waits for a
   // client slow to read it.
@@ -1218,10 +1349,13 @@ async function handle(
  */
 class ResponseClient extends LazyAbort {
   #res: ServerResponse | undefined;
+  readonly #polls: Map<ServerResponse, () => void>;
 
-  constructor(res: ServerResponse) {
+  /** `polls`: where a receive about to wait is registered (see {@link Answering.polls}). */
+  constructor(res: ServerResponse, polls: Map<ServerResponse, () => void>) {
     super();
     this.#res = res;
+    this.#polls = polls;
   }
 
   override signal(): AbortSignal {
@@ -1229,7 +1363,13 @@ class ResponseClient extends LazyAbort {
     if (res !== undefined) {
       this.#res = undefined;
       if (res.destroyed) this.abort();
-      else res.once("close", () => res.writableFinished || this.abort());
+      else {
+        this.#polls.set(res, () => this.abort());
+        res.once("close", () => {
+          this.#polls.delete(res);
+          if (!res.writableFinished) this.abort();
+        });
+      }
     }
     return super.signal();
   }
