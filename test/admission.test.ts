@@ -532,6 +532,42 @@ for (const mode of ["main", "front"] as const) {
       }
     });
 
+    it("holds one account's bodies to half the room whichever of its keys they name", async () => {
+      // A body of 400 KB with the account's root key, kept at its pace; then 300 KB with a second key
+      // of the same account would take the account past half of the 1 MiB: it waits, though the room
+      // has it.
+      const declared = 400 * 1024;
+      const upload = { ...partialPost(server.url, EVENTS, declared, 8 * 1024), sent: 8 * 1024 };
+      const pacing = setInterval(() => {
+        if (upload.sent + 8 * 1024 >= declared) return;
+        upload.req.write("x".repeat(8 * 1024));
+        upload.sent += 8 * 1024;
+      }, 100);
+      const second = printedJson<{ accessKeyId: string }>(
+        runBusbar(["keys", "create", "--account", "000000000000", "--data-dir", server.dataDir]),
+      );
+      const secondKey = {
+        authorization: NAMES_A_KEY.authorization.replace(TEST_ROOT.accessKeyId, second.accessKeyId),
+      };
+      try {
+        await settled(server.url);
+        const started = Date.now();
+        const ours = partialPost(server.url, { ...EVENTS, ...secondKey }, 300 * 1024, 300 * 1024);
+        ours.rest();
+        const answered = await ours.reply;
+        // It waited while the first held its 400 KB (until that one's time ran out, or its room's:
+        // 2 s), and was read (400, its signature made up) or not (503) only then.
+        const waited = Date.now() - started;
+        assert.ok(waited >= TIMEOUT_MS / 2, `the second key's request waited only ${waited} ms`);
+        assert.ok([400, 503].includes(answered.status), answered.text);
+      } finally {
+        clearInterval(pacing);
+        upload.req.end("x".repeat(declared - upload.sent));
+        // Read and refused (its signature made up), or out of time meanwhile.
+        assert.ok([400, 408].includes((await upload.reply).status));
+      }
+    });
+
     it("answers a body that does not arrive in time with 408 in the API's shape, and closes the connection", async () => {
       const started = Date.now();
       const slow = partialPost(server.url, EVENTS, 1000, 10);

@@ -44,7 +44,10 @@ export interface SignedRequest {
 }
 
 /** Finds the secret of an access key; `undefined` for an unknown key. */
-export type CredentialLookup = (accessKeyId: string) => Promise<{ secretAccessKey: string } | undefined>;
+/** An access key's secret, and the account it belongs to where the caller knows it. */
+export type CredentialLookup = (
+  accessKeyId: string,
+) => Promise<{ secretAccessKey: string; accountId?: string | undefined } | undefined>;
 
 /** Options of {@link verifySignature}. */
 export interface VerifyOptions {
@@ -119,7 +122,7 @@ export async function verifySignature(
 }
 
 /**
- * The access key a request names, read from its `Authorization` header alone, before its body (and so
+ * The access key a request names (and its account, where `lookup` says), read from its `Authorization` header alone, before its body (and so
  * without the signature, which covers the body): a request that names no key this server knows can be
  * refused before it holds any. Verifying the signature is still {@link verifySignature}'s work.
  * @throws MissingAuthenticationTokenError, IncompleteSignatureError or UnrecognizedClientError, as
@@ -128,10 +131,11 @@ export async function verifySignature(
 export async function claimedAccessKey(
   request: Pick<SignedRequest, "headers" | "query">,
   lookup: CredentialLookup,
-): Promise<string> {
+): Promise<{ readonly accessKeyId: string; readonly accountId: string | undefined }> {
   const { accessKeyId } = parseAuthorization(authorizationHeader(request));
-  if ((await lookup(accessKeyId)) === undefined) throw new UnrecognizedClientError();
-  return accessKeyId;
+  const found = await lookup(accessKeyId);
+  if (found === undefined) throw new UnrecognizedClientError();
+  return { accessKeyId, accountId: found.accountId };
 }
 
 function authorizationHeader(request: Pick<SignedRequest, "headers" | "query">): string {

@@ -52,7 +52,7 @@ export interface HttpHandlers {
    * Whether a request with a large or chunked body names an access key this server knows, asked from
    * its headers before the body takes a share of {@link maxBytesInFlight}: the error to answer it with
    * at once when not, so that no one without a key can hold the bodies' room from those with one; else
-   * the key's id, which the request's share is counted against (see {@link BodyBudget.own}).
+   * whom the request's share is counted against, the key's account (see {@link BodyBudget.own}).
    * See {@link vouchBy}.
    */
   readonly vouch?: (req: IncomingMessage) => Promise<AuthError | string | undefined>;
@@ -75,16 +75,21 @@ export interface ReplyRoom {
 /** Requests with a body over this many bytes, or a chunked one, are vouched for (HttpHandlers.vouch). */
 export const VOUCH_ABOVE_BYTES = 16 * 1024;
 
-/** An {@link HttpHandlers.vouch} that asks `lookup` whether the key a request names exists. */
+/**
+ * An {@link HttpHandlers.vouch} that asks `lookup` whether the key a request names exists: its account
+ * (else the key) is whom the request's share of the bodies' room counts against, so that one account's
+ * many keys hold no more of it than one key would.
+ */
 export function vouchBy(lookup: CredentialLookup): NonNullable<HttpHandlers["vouch"]> {
   return async (req) => {
     const url = req.url ?? "";
     const q = url.indexOf("?");
     try {
-      return await claimedAccessKey(
+      const { accessKeyId, accountId } = await claimedAccessKey(
         { headers: req.headers, query: q === -1 ? "" : url.slice(q + 1) },
         lookup,
       );
+      return accountId === undefined ? `key ${accessKeyId}` : `account ${accountId}`;
     } catch (e) {
       if (e instanceof AuthError) return e;
       throw e;
@@ -405,21 +410,22 @@ class BodyBudget {
   /** What each reply holds of the {@link replyRoom}. */
   readonly #roomHeld = new Map<ServerResponse, number>();
 
-  /** The access key each vouched-for request's share counts against (see {@link own}). */
+  /** The account (or access key) each vouched-for request's share counts against (see {@link own}). */
   readonly #owner = new Map<ServerResponse, string>();
-  /** What the requests of each access key hold. */
+  /** What the requests of each account (or access key) hold. */
   readonly #ownerHeld = new Map<string, number>();
 
   /**
-   * Counts the share of `res` (a request whose large body named a key this server knows) against that
-   * key: while it holds a share for another request, a key's requests hold half the room at most, and
-   * those waiting behind them go first once the key holds that much. One key's slow uploads of large
-   * bodies held the whole room (60 of 5 MiB at 600 KiB/s, fast enough not to be given up), and
-   * another account's requests waited up to 8 s.
+   * Counts the share of `res` (a request whose large body named a key this server knows) against
+   * `owner`, the key's account (see {@link vouchBy}): while it holds a share for another request, an
+   * account's requests hold half the room at most, and those waiting behind them go first once it
+   * holds that much. One key's slow uploads of large bodies held the whole room (60 of 5 MiB at
+   * 600 KiB/s, fast enough not to be given up), and another account's requests waited up to 8 s;
+   * counted by key, one account's several keys still did.
    */
-  own(res: ServerResponse, accessKeyId: string): void {
+  own(res: ServerResponse, owner: string): void {
     if (this.#owner.has(res)) return;
-    this.#owner.set(res, accessKeyId);
+    this.#owner.set(res, owner);
     this.#ownerAdd(res, this.#held.get(res) ?? 0);
   }
 
@@ -432,9 +438,9 @@ class BodyBudget {
   }
 
   /**
-   * Whether the share `res` is let in with, `bytes`, keeps its key to half the room (or is the key's
-   * only share). A chunked body that holds a share already grows by its chunks unchecked: its chunks
-   * wait only for room, as it may be the one the others of its key wait for.
+   * Whether the share `res` is let in with, `bytes`, keeps its owner to half the room (or is the
+   * owner's only share). A chunked body that holds a share already grows by its chunks unchecked: its
+   * chunks wait only for room, as it may be the one the others of its owner wait for.
    */
   #ownerFits(res: ServerResponse, bytes: number): boolean {
     const owner = this.#owner.get(res);

@@ -331,7 +331,9 @@ async function startLocked(
       (gzip) => metrics.render(gzip),
       async (accessKeyId) => {
         const { key } = await keys(accessKeyId);
-        return key === undefined ? undefined : { secretAccessKey: key.secretAccessKey };
+        return key === undefined
+          ? undefined
+          : { secretAccessKey: key.secretAccessKey, accountId: key.accountId };
       },
       receiveRoom,
     );
@@ -372,7 +374,12 @@ async function startLocked(
             if (operation === undefined) throw new Error(`no SQS operation ${op}`);
             return operation(principal, baseUrl, input, client);
           }),
-        secret: async (accessKeyId) => (await keys(accessKeyId, true)).key?.secretAccessKey,
+        secret: async (accessKeyId) => {
+          const { key } = await keys(accessKeyId, true);
+          return key === undefined
+            ? undefined
+            : { secretAccessKey: key.secretAccessKey, accountId: key.accountId };
+        },
         metrics: (gzip) => metrics.render(gzip),
         onInternalError,
       },

@@ -30,8 +30,8 @@ export interface FrontHandlers {
     input: Input,
     client?: ClientPresence,
   ): Promise<Record<string, unknown>>;
-  /** The secret of an access key, read from the store (`undefined` when it does not exist). */
-  secret(accessKeyId: string): Promise<string | undefined>;
+  /** The secret of an access key and its account, read from the store (`undefined` when it does not exist). */
+  secret(accessKeyId: string): Promise<{ secretAccessKey: string; accountId: string } | undefined>;
   metrics(gzip: boolean): Promise<RenderedMetrics>;
   /** Reports an unexpected failure of an operation (the request's id is the front thread's to log). */
   onInternalError(error: unknown, operation: string, requestId?: string): void;

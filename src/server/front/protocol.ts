@@ -42,7 +42,10 @@ export type CallMessage =
       readonly baseUrl: string;
       readonly input: Input;
     }
-  /** The secret of an access key, for a signature check (`null` when the key does not exist). */
+  /**
+   * The secret of an access key, for a signature check, and its account (`null` when the key does not
+   * exist).
+   */
   | { readonly t: "key"; readonly id: number; readonly accessKeyId: string }
   /** Prometheus text of the node's metrics, compressed when `gzip`. */
   | { readonly t: "metrics"; readonly id: number; readonly gzip: boolean };

@@ -8,7 +8,7 @@
 import type { AddressInfo } from "node:net";
 import { parentPort, workerData } from "node:worker_threads";
 import { QueueError, type SqsErrorCode } from "../../queues/errors/index.js";
-import { verifySignature } from "../../auth/index.js";
+import { verifySignature, type CredentialLookup } from "../../auth/index.js";
 import type { RenderedMetrics } from "../../metrics/index.js";
 import {
   MAX_INPUT_DEPTH,
@@ -86,11 +86,12 @@ function call(message: (id: number) => CallMessage): Promise<unknown> {
 }
 
 // Secrets of access keys, each reused for keyCacheMs; lookups of one key in flight share one call.
-const keys = new Map<string, { at: number; secret: Promise<string | null> }>();
-function secretOf(accessKeyId: string): Promise<string | null> {
+type KeyFound = { secretAccessKey: string; accountId: string } | null;
+const keys = new Map<string, { at: number; secret: Promise<KeyFound> }>();
+function secretOf(accessKeyId: string): Promise<KeyFound> {
   const hit = keys.get(accessKeyId);
   if (hit !== undefined && Date.now() - hit.at < data.keyCacheMs) return hit.secret;
-  const secret = call((id) => ({ t: "key", id, accessKeyId })) as Promise<string | null>;
+  const secret = call((id) => ({ t: "key", id, accessKeyId })) as Promise<KeyFound>;
   if (keys.size > 10_000) keys.clear();
   keys.set(accessKeyId, { at: Date.now(), secret });
   secret.catch(() => keys.delete(accessKeyId));
@@ -102,10 +103,7 @@ interface SignedBy {
   readonly accessKeyId: string;
 }
 
-const credentials = async (accessKeyId: string): Promise<{ secretAccessKey: string } | undefined> => {
-  const secret = await secretOf(accessKeyId);
-  return secret === null ? undefined : { secretAccessKey: secret };
-};
+const credentials: CredentialLookup = async (accessKeyId) => (await secretOf(accessKeyId)) ?? undefined;
 
 const verify = async (request: RawRequest, service: string): Promise<SignedBy> => {
   const v = await verifySignature(request, credentials, { service, region: data.region });
