@@ -8,7 +8,19 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 import { CreateQueueCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
-import { removeDataDir, sqsClient, startBusbar, type BusbarProcess } from "./support/busbar-process.js";
+import {
+  removeDataDir,
+  sqsClient,
+  startBusbar,
+  TEST_ROOT,
+  type BusbarProcess,
+} from "./support/busbar-process.js";
+
+/** Header lines naming the root key (a made-up signature): a large body is let in, read, then refused. */
+const NAMES_A_KEY =
+  "x-amz-date: 20261206T000000Z\r\n" +
+  `authorization: AWS4-HMAC-SHA256 Credential=${TEST_ROOT.accessKeyId}/20261206/us-east-1/events/aws4_request, ` +
+  `SignedHeaders=host;x-amz-date, Signature=${"0".repeat(64)}\r\n`;
 
 /** A connection to `url`, once connected; `answer()` is what came back on it so far. */
 async function opened(url: string): Promise<{ socket: Socket; closed: Promise<void>; answer: () => string }> {
@@ -141,6 +153,65 @@ for (const mode of ["main", "front"] as const) {
         fourth.socket.destroy();
       } finally {
         clearInterval(trickle);
+        for (const u of uploads) u.socket.destroy();
+      }
+    });
+
+    it("closes at once a connection whose body is read only to be dropped, to make room", async () => {
+      // Bodies refused before they are read (over the size limit; large, naming no key), still
+      // arriving: read and dropped until they end. The fourth connection takes the place of one.
+      const refused = await Promise.all([1, 2, 3].map(() => opened(server.url)));
+      const posts = [
+        "content-length: 6000000\r\n", // over BUSBAR_MAX_BODY_BYTES
+        "content-length: 100000\r\n", // large, and no key named
+        "transfer-encoding: chunked\r\n", // chunked, and no key named
+      ];
+      refused.forEach((r, i) =>
+        r.socket.write(
+          "POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-amz-json-1.1\r\n" +
+            `x-amz-target: AWSEvents.ListEventBuses\r\n${posts[i] ?? ""}\r\n` +
+            (i === 2 ? "10\r\n{}{}{}{}{}{}{}{}\r\n" : "{}"),
+        ),
+      );
+      const trickle = setInterval(() => {
+        for (const [i, r] of refused.entries()) if (i < 2) r.socket.write(" ");
+      }, 50);
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const fourth = await healthz(server.url);
+        assert.match(fourth.answer, /^HTTP\/1\.1 200 /, "a fourth connection is served");
+        await Promise.race(refused.map((r) => r.closed));
+        fourth.socket.destroy();
+      } finally {
+        clearInterval(trickle);
+        for (const r of refused) r.socket.destroy();
+      }
+    });
+
+    it("counts a body's recent pace, not its average: one sent in a burst that then stops is stalled", async () => {
+      // Three bodies of 400 KB naming a key: 100 KB at once, then nothing (100 KB over 2.4 s is 41 KB/s
+      // on average, over the 16 KiB/s a stalled body is under).
+      const uploads = await Promise.all([1, 2, 3].map(() => opened(server.url)));
+      for (const u of uploads) {
+        u.socket.write(
+          "POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-amz-json-1.1\r\n" +
+            `x-amz-target: AWSEvents.PutEvents\r\n${NAMES_A_KEY}content-length: 400000\r\n\r\n`,
+        );
+      }
+      // Once the server reads them.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      for (const u of uploads) u.socket.write("x".repeat(100_000));
+      try {
+        // A look at them after a second (a new connection at the limit is what looks), and another
+        // after one more: since the first, nothing came.
+        await new Promise((resolve) => setTimeout(resolve, 1_200));
+        (await healthz(server.url)).socket.destroy();
+        await new Promise((resolve) => setTimeout(resolve, 1_200));
+        const next = await healthz(server.url);
+        assert.match(next.answer, /^HTTP\/1\.1 200 /, "a connection is served");
+        await Promise.race(uploads.map((u) => u.closed));
+        next.socket.destroy();
+      } finally {
         for (const u of uploads) u.socket.destroy();
       }
     });

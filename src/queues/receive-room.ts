@@ -29,13 +29,36 @@ export class ReceiveRoom {
     return true;
   }
 
-  /** Takes `bytes` for a receive of `account` in turn, once they fit. */
-  wait(bytes: number, account: string): Promise<void> {
-    return new Promise((go) => {
+  /**
+   * Takes `bytes` for a receive of `account` in turn, once they fit: true then; false, without them,
+   * when `signal` aborts first (its client went away, or the HTTP layer ended its wait to make room
+   * for a new connection).
+   */
+  wait(bytes: number, account: string, signal?: AbortSignal): Promise<boolean> {
+    return new Promise((resolve) => {
+      if (signal?.aborted === true) return resolve(false);
+      const gaveUp = (): void => {
+        const lane = this.#lanes.get(account);
+        const at = lane?.indexOf(waiter) ?? -1;
+        if (lane === undefined || at === -1) return; // let in meanwhile
+        lane.splice(at, 1);
+        if (lane.length === 0) this.#lanes.delete(account);
+        resolve(false);
+        // Those behind it may fit now.
+        this.#letIn(true);
+      };
+      const waiter = {
+        bytes,
+        go: () => {
+          signal?.removeEventListener("abort", gaveUp);
+          resolve(true);
+        },
+      };
+      signal?.addEventListener("abort", gaveUp, { once: true });
       const wanted = this.#lanes.size > 0;
       const lane = this.#lanes.get(account);
-      if (lane === undefined) this.#lanes.set(account, [{ bytes, go }]);
-      else lane.push({ bytes, go });
+      if (lane === undefined) this.#lanes.set(account, [waiter]);
+      else lane.push(waiter);
       if (!wanted) this.#heard?.(true);
     });
   }
@@ -58,7 +81,11 @@ export class ReceiveRoom {
   /** Gives back `bytes` taken or held, and lets in those waiting that now fit, in turn. */
   give(bytes: number): void {
     this.#taken -= bytes;
-    const waited = this.#lanes.size > 0;
+    this.#letIn(this.#lanes.size > 0);
+  }
+
+  /** Lets in those waiting that fit, in turn; `waited`: whether any waited before. */
+  #letIn(waited: boolean): void {
     for (const [account, lane] of this.#lanes) {
       const next = lane[0];
       if (next === undefined || !this.#fits(next.bytes)) break;

@@ -695,7 +695,7 @@ export class QueueService {
       const room = request.max * MAX_MESSAGE_BYTES;
       if (!this.#receiveRoom.take(room)) {
         signal ??= request.client?.signal();
-        await this.#receiveRoom.wait(room, current.accountId);
+        if (!(await this.#receiveRoom.wait(room, current.accountId, signal))) return [];
         if (signal?.aborted === true) {
           this.#receiveRoom.give(room);
           return [];

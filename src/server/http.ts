@@ -692,7 +692,10 @@ async function readBody(
   wanted = true,
 ): Promise<Buffer | Refused> {
   const declared = declaredLength(req);
-  if (declared > DRAIN_LIMIT_BYTES) return "too-large";
+  if (declared > DRAIN_LIMIT_BYTES) {
+    draining(req);
+    return "too-large";
+  }
   let refused: Refused | undefined;
   if (!wanted) refused = "unwanted";
   else if (declared > limits.maxBodyBytes) refused = "too-large";
@@ -707,8 +710,7 @@ async function readBody(
     }
     req.resume();
   }
-  const arrival: Arrival = { since: Date.now(), read: req.socket.bytesRead };
-  if (refused === undefined) arrivals.set(req, arrival);
+  reading(req);
   return new Promise((resolve, reject) => {
     let chunks: Buffer[] = [];
     let size = 0;
@@ -716,6 +718,7 @@ async function readBody(
       refused ??= why;
       chunks = [];
       budget.release(res);
+      draining(req);
     };
     if (refused !== undefined) drop(refused);
     const giveUp = (why: "timeout" | "shed"): void => {
@@ -741,7 +744,7 @@ async function readBody(
     let waiting: Promise<void> | undefined;
     const waitForRoom = (chunk: Buffer): Promise<void> => {
       req.pause();
-      arrival.heldSince = Date.now();
+      held(req);
       // Its wait for room is not the client's slowness: the timeout stops meanwhile.
       clearTimeout(timer);
       timeLeft -= Date.now() - timerSetAt;
@@ -749,8 +752,7 @@ async function readBody(
         .wait(res, chunk.length, Math.min(ADMISSION_WAIT_MS, limits.requestTimeoutMs))
         .then((admitted) => {
           waiting = undefined;
-          arrival.since += Date.now() - (arrival.heldSince ?? Date.now());
-          arrival.heldSince = undefined;
+          reading(req);
           if (res.destroyed) return resolve("busy"); // the client went away while it waited
           if (admitted) chunks.push(chunk);
           else drop("busy");
@@ -819,17 +821,59 @@ interface Connection {
 }
 
 /**
- * A body being read: since when (less the time the server held it back: `heldSince` while it does, a
- * wait for room among the bodies) and the bytes its socket had read then (see {@link RoomMaker}).
+ * A request's body as the connection limit sees it (see {@link RoomMaker}): held back by the server
+ * since `heldSince` (its key's check, a reply before it on the connection, a wait for room), or being
+ * read (the bytes its socket had read at two marks, the rate taken from the older one, at least
+ * {@link STALLED_AFTER_MS} before: a burst at its start does not keep it from counting as stalled once
+ * it stops), or read only to be dropped (`draining`: refused, or given up).
  */
 interface Arrival {
-  since: number;
-  readonly read: number;
-  heldSince?: number | undefined;
+  heldSince: number | undefined;
+  draining: boolean;
+  olderAt: number;
+  olderRead: number;
+  newerAt: number;
+  newerRead: number;
 }
 
-/** The bodies being read, by request (see {@link Arrival}). */
+/** The requests whose bodies are not all read yet, by request (see {@link Arrival}). */
 const arrivals = new WeakMap<IncomingMessage, Arrival>();
+
+/** The server holds back the body of `req` from now (a request starts so, until its body is read). */
+function held(req: IncomingMessage): void {
+  const a = arrivals.get(req);
+  if (a === undefined) {
+    const now = Date.now();
+    arrivals.set(req, {
+      heldSince: now,
+      draining: false,
+      olderAt: now,
+      olderRead: 0,
+      newerAt: now,
+      newerRead: 0,
+    });
+  } else if (a.heldSince === undefined && !a.draining) a.heldSince = Date.now();
+}
+
+/** The body of `req` is being read from now: its rate counts from here. */
+function reading(req: IncomingMessage): void {
+  held(req);
+  const a = arrivals.get(req) as Arrival;
+  if (a.draining) return;
+  const now = Date.now();
+  const read = req.socket.bytesRead;
+  a.heldSince = undefined;
+  a.olderAt = a.newerAt = now;
+  a.olderRead = a.newerRead = read;
+}
+
+/** The body of `req` is read only to be dropped (or no longer read): its connection goes first. */
+function draining(req: IncomingMessage): void {
+  held(req);
+  const a = arrivals.get(req) as Arrival;
+  a.draining = true;
+  a.heldSince = undefined;
+}
 
 /**
  * A request (or its headers) still arriving after this long at less than {@link SHED_MIN_BYTES_PER_S}
@@ -848,22 +892,28 @@ export const IDLE_AFTER_MS = 100;
 const STALLED_SCAN_MS = 100;
 
 /**
- * Makes room for a new connection at the limit: closes the connection idle longest (that has not begun
- * sending a request); else the one whose request, or its headers, has been arriving slowest (stalled:
- * {@link STALLED_AFTER_MS}); else ends the wait of the oldest long poll, whose reply (without
- * messages) then closes its connection. Without the last two, 10,000 connections that trickled their
- * bodies a byte at a time, or one tenant's 10,000 long polls, kept every other client out.
+ * Makes room for a new connection at the limit, in this order: closes the connection idle longest
+ * (that has not begun sending a request); else one whose request body is read only to be dropped
+ * (refused, or given up), or whose request (its headers or its body) has been arriving slowest
+ * (stalled: {@link STALLED_AFTER_MS}); else ends the wait of the oldest long poll, whose reply (without
+ * messages) then closes its connection; else closes the connection whose request body the server has
+ * held back longest, a second or more (waiting for room among the bodies, which it would otherwise
+ * get, or a 503, only when room came or the wait ended). Without the steps after the first, 10,000
+ * connections that trickled their bodies a byte at a time, or one tenant's 10,000 long polls, kept
+ * every other client out.
  *
- * What it does per new connection is small whatever the number of connections: the stalled ones are
- * found by a look over all of them at most every {@link STALLED_SCAN_MS} and taken from that list,
- * slowest first (a look per connection had the main thread at 100% with 10,000 connections stalled
- * and their clients opening new ones as the old were closed, and no other client got in).
+ * What it does per new connection is small whatever the number of connections: the stalled and held
+ * ones are found by a look over all of them at most every {@link STALLED_SCAN_MS} and taken from that
+ * look's lists (a look per connection had the main thread at 100% with 10,000 connections stalled and
+ * their clients opening new ones as the old were closed, and no other client got in).
  */
 class RoomMaker {
   readonly #state: Answering;
   readonly #idle: Map<Socket, Connection>;
   /** The stalled connections of the last look, slowest last. */
   #stalled: Socket[] = [];
+  /** The connections of the last look whose bodies the server held back a second or more, longest last. */
+  #held: Socket[] = [];
   #lookedAt = Number.NEGATIVE_INFINITY;
 
   constructor(state: Answering, idle: Map<Socket, Connection>) {
@@ -873,30 +923,23 @@ class RoomMaker {
 
   /** Closes (or has close) a connection for a new one; false when none of them may go. */
   make(): boolean {
-    // The longest idle that has not begun sending a request. One whose headers are on their way is
-    // not idle, though no request has been parsed yet: it leaves the list (its request's end brings it
-    // back), so that the next look does not pass it again.
     const now = Date.now();
     for (const [s, c] of this.#idle) {
       // The rest fell idle later still. (One just opened has not been read from yet, though its
       // request may be on its way: a client's first request was closed on it.)
       if (now - c.quietSince < IDLE_AFTER_MS) break;
+      // One whose headers are on their way is not idle, though no request has been parsed yet: it
+      // leaves the list (its request's end brings it back), so that the next look does not pass it.
       this.#idle.delete(s);
       if (s.bytesRead === c.readWhenIdle) {
         this.#close(s);
         return true;
       }
     }
-    for (let again = true; ; again = false) {
-      for (let s = this.#stalled.pop(); s !== undefined; s = this.#stalled.pop()) {
-        const c = this.#state.connections.get(s);
-        if (c !== undefined && stalledRate(s, c, now) !== undefined) {
-          this.#close(s);
-          return true;
-        }
-      }
-      if (!again || now - this.#lookedAt < STALLED_SCAN_MS) break;
+    if (this.#closeFrom(this.#stalled, now, "stalled")) return true;
+    if (now - this.#lookedAt >= STALLED_SCAN_MS) {
       this.#look(now);
+      if (this.#closeFrom(this.#stalled, now, "stalled")) return true;
     }
     for (const [res, hurry] of this.#state.polls) {
       this.#state.polls.delete(res);
@@ -905,18 +948,34 @@ class RoomMaker {
       hurry();
       return true;
     }
+    return this.#closeFrom(this.#held, now, "held");
+  }
+
+  /** Closes the last connection of `list` that is still `kind`, dropping those that are not. */
+  #closeFrom(list: Socket[], now: number, kind: "stalled" | "held"): boolean {
+    for (let s = list.pop(); s !== undefined; s = list.pop()) {
+      const c = this.#state.connections.get(s);
+      if (c !== undefined && standing(s, c, now)?.kind === kind) {
+        this.#close(s);
+        return true;
+      }
+    }
     return false;
   }
 
   #look(now: number): void {
     this.#lookedAt = now;
-    const found: Array<{ socket: Socket; rate: number }> = [];
+    const stalled: Array<{ socket: Socket; by: number }> = [];
+    const held: Array<{ socket: Socket; by: number }> = [];
     for (const [socket, c] of this.#state.connections) {
-      const rate = stalledRate(socket, c, now);
-      if (rate !== undefined) found.push({ socket, rate });
+      const found = standing(socket, c, now);
+      if (found !== undefined) (found.kind === "stalled" ? stalled : held).push({ socket, by: found.by });
     }
-    found.sort((a, b) => b.rate - a.rate);
-    this.#stalled = found.map((f) => f.socket);
+    // Slowest (for held ones: held longest) last.
+    stalled.sort((a, b) => b.by - a.by);
+    held.sort((a, b) => b.by - a.by);
+    this.#stalled = stalled.map((f) => f.socket);
+    this.#held = held.map((f) => f.socket);
   }
 
   #close(socket: Socket): void {
@@ -927,29 +986,50 @@ class RoomMaker {
 }
 
 /**
- * The rate (bytes a second) at which the connection's request, or its headers, has been arriving, when
- * it is stalled (see {@link STALLED_AFTER_MS}); undefined when not (or when nothing is arriving).
+ * Whether a connection may be closed for a new one, besides an idle one (see {@link RoomMaker}):
+ * `stalled`, `by` the rate (bytes a second) its request or its headers have been arriving at, -1 for a
+ * body read only to be dropped; or `held`, `by` when the server began to hold its body back. Undefined
+ * when neither: nothing is arriving, or it is arriving fast enough, or it was held back less than
+ * {@link STALLED_AFTER_MS}, or its request is all there (being served).
  */
-function stalledRate(socket: Socket, c: Connection, now: number): number | undefined {
-  let since: number;
-  let bytes: number;
-  if (c.responses.size === 0) {
+function standing(
+  socket: Socket,
+  c: Connection,
+  now: number,
+): { readonly kind: "stalled" | "held"; readonly by: number } | undefined {
+  // The request in hand: the latest (those before it on the connection are all there), or one that
+  // asked to continue and waits for its 100 Continue (no response of the connection's yet).
+  const last = c.last;
+  const inHand =
+    c.responses.size > 0 || (last !== undefined && !last.writableFinished && !last.destroyed)
+      ? last
+      : undefined;
+  if (inHand === undefined) {
     // Headers on their way since it fell idle (or opened); none at all, and it is idle.
-    bytes = socket.bytesRead - c.readWhenIdle;
-    if (bytes === 0) return undefined;
-    since = c.quietSince;
-  } else {
-    // A body being read: not one the server has not begun to read, or holds back meanwhile (its key's
-    // check, a wait for room, a reply before it on the connection).
-    const arrival = c.last === undefined || c.last.req.complete ? undefined : arrivals.get(c.last.req);
-    if (arrival === undefined || arrival.heldSince !== undefined) return undefined;
-    since = arrival.since;
-    bytes = socket.bytesRead - arrival.read;
+    const bytes = socket.bytesRead - c.readWhenIdle;
+    const elapsed = now - c.quietSince;
+    if (bytes === 0 || elapsed < STALLED_AFTER_MS) return undefined;
+    const rate = (bytes * 1000) / elapsed;
+    return rate < SHED_MIN_BYTES_PER_S ? { kind: "stalled", by: rate } : undefined;
   }
-  const elapsed = now - since;
+  const a = inHand.req.complete ? undefined : arrivals.get(inHand.req);
+  if (a === undefined) return undefined;
+  if (a.draining) return { kind: "stalled", by: -1 };
+  if (a.heldSince !== undefined) {
+    return now - a.heldSince >= STALLED_AFTER_MS ? { kind: "held", by: now - a.heldSince } : undefined;
+  }
+  // Being read: the rate since the older mark, which moves up once the newer is a second old.
+  const read = socket.bytesRead;
+  if (now - a.newerAt >= STALLED_AFTER_MS) {
+    a.olderAt = a.newerAt;
+    a.olderRead = a.newerRead;
+    a.newerAt = now;
+    a.newerRead = read;
+  }
+  const elapsed = now - a.olderAt;
   if (elapsed < STALLED_AFTER_MS) return undefined;
-  const rate = (bytes * 1000) / elapsed;
-  return rate < SHED_MIN_BYTES_PER_S ? rate : undefined;
+  const rate = ((read - a.olderRead) * 1000) / elapsed;
+  return rate < SHED_MIN_BYTES_PER_S ? { kind: "stalled", by: rate } : undefined;
 }
 
 /**
@@ -1101,6 +1181,7 @@ export function createHttpServer(handlers: HttpHandlers): Server {
     { requestTimeout, headersTimeout: Math.min(66_000, requestTimeout), requireHostHeader: false },
     (req, res) => {
       state.open.add(res);
+      held(req);
       const connection = state.connections.get(req.socket);
       idle.delete(req.socket);
       const before = claim(req, res);
@@ -1156,6 +1237,7 @@ export function createHttpServer(handlers: HttpHandlers): Server {
   // 100 Continue that has the client upload the whole body first.
   server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {
     idle.delete(req.socket);
+    held(req);
     const before = claim(req, res);
     const declared = declaredLength(req);
     const refused = declared > handlers.maxBodyBytes ? tooLarge(handlers.maxBodyBytes, req) : unreadable(req);
