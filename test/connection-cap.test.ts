@@ -216,6 +216,24 @@ for (const mode of ["main", "front"] as const) {
       }
     });
 
+    it("closes a connection that sends more than headers can hold without a request (empty lines), at any pace", async () => {
+      const lines = await Promise.all([1, 2, 3].map(() => opened(server.url)));
+      // 40 KB a second of empty lines, which the parser passes over before a request line.
+      const stream = setInterval(() => {
+        for (const l of lines) l.socket.write("\r\n".repeat(1000));
+      }, 50);
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 1_200));
+        const fourth = await healthz(server.url);
+        assert.match(fourth.answer, /^HTTP\/1\.1 200 /, "a fourth connection is served");
+        await Promise.race(lines.map((l) => l.closed));
+        fourth.socket.destroy();
+      } finally {
+        clearInterval(stream);
+        for (const l of lines) l.socket.destroy();
+      }
+    });
+
     it("closes the connection whose request headers have crawled for a second to make room", async () => {
       const sending = await Promise.all([1, 2, 3].map(() => opened(server.url)));
       for (const s of sending) s.socket.write("GET /healthz HTTP/1.1\r\nhost: x\r\n"); // not ended

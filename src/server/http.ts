@@ -5,7 +5,13 @@
  * held at once are bounded too (a request past the bound gets 503, which the AWS SDKs retry), and so
  * is the time a body may take to arrive (408).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import {
+  createServer,
+  maxHeaderSize,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
 import { Server as NetServer, type AddressInfo, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { randomUUID, timingSafeEqual } from "node:crypto";
@@ -1007,6 +1013,9 @@ function standing(
   if (inHand === undefined) {
     // Headers on their way since it fell idle (or opened); none at all, and it is idle.
     const bytes = socket.bytesRead - c.readWhenIdle;
+    // More than headers can hold, and still no request: bytes the parser passes over (empty lines
+    // before a request line, which Node does not count against its header limit), sent at any pace.
+    if (bytes > 2 * maxHeaderSize) return { kind: "stalled", by: -1 };
     const elapsed = now - c.quietSince;
     if (bytes === 0 || elapsed < STALLED_AFTER_MS) return undefined;
     const rate = (bytes * 1000) / elapsed;
