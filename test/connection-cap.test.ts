@@ -244,7 +244,7 @@ for (const mode of ["main", "front"] as const) {
       for (const s of [...sending.map((s) => s.socket), fourth.socket]) s.destroy();
     });
 
-    it("answers the oldest long poll at once, without messages, to make room when every connection waits on one", async () => {
+    it("answers the oldest long poll at once, without messages, to make room when every connection waits on one a second or more", async () => {
       const sqs = sqsClient(server.url);
       const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `polls-${mode}` }));
       const aborts: AbortController[] = [];
@@ -261,6 +261,12 @@ for (const mode of ["main", "front"] as const) {
       });
       const settled = polls.map((p) => p.catch(() => undefined));
       try {
+        // All three waiting, the oldest for less than a second: none is ended for a new connection
+        // (its client may be a poller whose poll was just ended, polling again).
+        await new Promise((resolve) => setTimeout(resolve, 600));
+        const early = await healthz(server.url);
+        if (Date.now() - started < 1_100) assert.equal(early.answer, "", "no poll ended before its second");
+        early.socket.destroy();
         await new Promise((resolve) => setTimeout(resolve, 1_000));
         const fourth = await healthz(server.url);
         assert.match(fourth.answer, /^HTTP\/1\.1 200 /, "a fourth connection is served");

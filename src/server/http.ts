@@ -809,7 +809,7 @@ interface Answering {
    * goes with the messages it has: none): at the connection limit the oldest makes room (see
    * {@link RoomMaker}).
    */
-  readonly polls: Map<ServerResponse, () => void>;
+  readonly polls: Map<ServerResponse, Poll>;
 }
 
 /** An open connection: its responses not yet ended, in the order of their requests, and since when it has had none. */
@@ -840,6 +840,12 @@ interface Arrival {
   olderRead: number;
   newerAt: number;
   newerRead: number;
+}
+
+/** A long poll waiting for messages: since when, and how to end its wait (see {@link Answering.polls}). */
+interface Poll {
+  readonly since: number;
+  readonly hurry: () => void;
 }
 
 /** The requests whose bodies are not all read yet, by request (see {@link Arrival}). */
@@ -901,7 +907,8 @@ const STALLED_SCAN_MS = 100;
  * Makes room for a new connection at the limit, in this order: closes the connection idle longest
  * (that has not begun sending a request); else one whose request body is read only to be dropped
  * (refused, or given up), or whose request (its headers or its body) has been arriving slowest
- * (stalled: {@link STALLED_AFTER_MS}); else ends the wait of the oldest long poll, whose reply (without
+ * (stalled: {@link STALLED_AFTER_MS}); else ends the wait of the oldest long poll (that has waited a
+ * second or more), whose reply (without
  * messages) then closes its connection; else closes the connection whose request body the server has
  * held back longest, a second or more (waiting for room among the bodies, which it would otherwise
  * get, or a 503, only when room came or the wait ended). Without the steps after the first, 10,000
@@ -947,11 +954,15 @@ class RoomMaker {
       this.#look(now);
       if (this.#closeFrom(this.#stalled, now, "stalled")) return true;
     }
-    for (const [res, hurry] of this.#state.polls) {
+    for (const [res, poll] of this.#state.polls) {
+      // The rest waited less still. One that waited less than a second stays: its client may be one
+      // whose poll was just ended to make room, polling again (with more pollers than the limit, each
+      // poll ended had the next one ended at once, 1,180 a second).
+      if (now - poll.since < STALLED_AFTER_MS) break;
       this.#state.polls.delete(res);
       if (res.destroyed || res.writableEnded) continue;
       closeAfter(this.#state, res);
-      hurry();
+      poll.hurry();
       return true;
     }
     return this.#closeFrom(this.#held, now, "held");
@@ -1446,10 +1457,10 @@ async function handle(
  */
 class ResponseClient extends LazyAbort {
   #res: ServerResponse | undefined;
-  readonly #polls: Map<ServerResponse, () => void>;
+  readonly #polls: Map<ServerResponse, Poll>;
 
   /** `polls`: where a receive about to wait is registered (see {@link Answering.polls}). */
-  constructor(res: ServerResponse, polls: Map<ServerResponse, () => void>) {
+  constructor(res: ServerResponse, polls: Map<ServerResponse, Poll>) {
     super();
     this.#res = res;
     this.#polls = polls;
@@ -1461,7 +1472,7 @@ class ResponseClient extends LazyAbort {
       this.#res = undefined;
       if (res.destroyed) this.abort();
       else {
-        this.#polls.set(res, () => this.abort());
+        this.#polls.set(res, { since: Date.now(), hurry: () => this.abort() });
         res.once("close", () => {
           this.#polls.delete(res);
           if (!res.writableFinished) this.abort();
