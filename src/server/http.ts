@@ -851,26 +851,26 @@ interface Poll {
 /** The requests whose bodies are not all read yet, by request (see {@link Arrival}). */
 const arrivals = new WeakMap<IncomingMessage, Arrival>();
 
-/** The server holds back the body of `req` from now (a request starts so, until its body is read). */
-function held(req: IncomingMessage): void {
-  const a = arrivals.get(req);
+/** The {@link Arrival} of `req`, made (held back since now) if it has none yet. */
+function arrivalOf(req: IncomingMessage): Arrival {
+  let a = arrivals.get(req);
   if (a === undefined) {
     const now = Date.now();
-    arrivals.set(req, {
-      heldSince: now,
-      draining: false,
-      olderAt: now,
-      olderRead: 0,
-      newerAt: now,
-      newerRead: 0,
-    });
-  } else if (a.heldSince === undefined && !a.draining) a.heldSince = Date.now();
+    a = { heldSince: now, draining: false, olderAt: now, olderRead: 0, newerAt: now, newerRead: 0 };
+    arrivals.set(req, a);
+  }
+  return a;
+}
+
+/** The server holds back the body of `req` from now (a request starts so, until its body is read). */
+function held(req: IncomingMessage): void {
+  const a = arrivalOf(req);
+  if (a.heldSince === undefined && !a.draining) a.heldSince = Date.now();
 }
 
 /** The body of `req` is being read from now: its rate counts from here. */
 function reading(req: IncomingMessage): void {
-  held(req);
-  const a = arrivals.get(req) as Arrival;
+  const a = arrivalOf(req);
   if (a.draining) return;
   const now = Date.now();
   const read = req.socket.bytesRead;
@@ -881,8 +881,7 @@ function reading(req: IncomingMessage): void {
 
 /** The body of `req` is read only to be dropped (or no longer read): its connection goes first. */
 function draining(req: IncomingMessage): void {
-  held(req);
-  const a = arrivals.get(req) as Arrival;
+  const a = arrivalOf(req);
   a.draining = true;
   a.heldSince = undefined;
 }
