@@ -258,6 +258,14 @@ async function startLocked(
   if (config.delivery.enabled) void delivery.engine.start();
   else log.warn("BUSBAR_DELIVERY=off: events are accepted and their deliveries stay pending");
   const keys = createKeyLookup(store, config.keyCacheMs);
+  /** An access key's secret and its account, for signature checks and the bodies' room (`fresh`: not cached). */
+  const credentialOf = async (
+    accessKeyId: string,
+    fresh = false,
+  ): Promise<{ secretAccessKey: string; accountId: string } | undefined> => {
+    const { key } = await keys(accessKeyId, fresh);
+    return key === undefined ? undefined : { secretAccessKey: key.secretAccessKey, accountId: key.accountId };
+  };
   const eventBridge = {
     store,
     registry,
@@ -329,12 +337,7 @@ async function startLocked(
       (request) => track(() => api(request)),
       () => accepting && !leaving && storeHealthy(),
       (gzip) => metrics.render(gzip),
-      async (accessKeyId) => {
-        const { key } = await keys(accessKeyId);
-        return key === undefined
-          ? undefined
-          : { secretAccessKey: key.secretAccessKey, accountId: key.accountId };
-      },
+      (accessKeyId) => credentialOf(accessKeyId),
       receiveRoom,
     );
   } else {
@@ -374,12 +377,7 @@ async function startLocked(
             if (operation === undefined) throw new Error(`no SQS operation ${op}`);
             return operation(principal, baseUrl, input, client);
           }),
-        secret: async (accessKeyId) => {
-          const { key } = await keys(accessKeyId, true);
-          return key === undefined
-            ? undefined
-            : { secretAccessKey: key.secretAccessKey, accountId: key.accountId };
-        },
+        secret: (accessKeyId) => credentialOf(accessKeyId, true),
         metrics: (gzip) => metrics.render(gzip),
         onInternalError,
       },
