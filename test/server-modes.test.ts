@@ -410,6 +410,48 @@ describe("BUSBAR_METRICS_TOKEN", () => {
     });
 });
 
+describe("BUSBAR_METRICS_MAX_TARGETS_PER_ACCOUNT", () => {
+  it("gives an account's first targets series of their own and sums the rest under rule and target *", async () => {
+    const got: string[] = [];
+    const receiver = createServer((req, res) => {
+      got.push(req.url ?? "");
+      req.resume().on("end", () => res.writeHead(200).end());
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+    const server = await startBusbar({
+      env: { BUSBAR_ALLOW_TARGET_NETWORKS: "127.0.0.0/8", BUSBAR_METRICS_MAX_TARGETS_PER_ACCOUNT: "2" },
+    });
+    const eb = eventBridgeClient(server.url);
+    try {
+      await eb.send(new PutRuleCommand({ Name: "many", EventPattern: '{"source":["budget"]}' }));
+      const ids = ["a", "b", "c", "d"];
+      await eb.send(
+        new PutTargetsCommand({ Rule: "many", Targets: ids.map((id) => ({ Id: id, Arn: `${url}/${id}` })) }),
+      );
+      await eb.send(new PutEventsCommand({ Entries: [{ Source: "budget", DetailType: "d", Detail: "{}" }] }));
+      for (const end = Date.now() + 10_000; got.length < ids.length && Date.now() < end;)
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(got.length, ids.length, "every target invoked");
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      const invocations = text
+        .split("\n")
+        .filter((l) => l.startsWith("Invocations{"))
+        .map((l) => /rule="([^"]*)",target="([^"]*)"} (\d+)/.exec(l)?.slice(1).join(" "));
+      assert.equal(invocations.length, 3, text);
+      assert.ok(invocations.includes("* * 2"), invocations.join("; "));
+      assert.equal(invocations.filter((i) => /^many [abcd] 1$/.test(i ?? "")).length, 2);
+      assert.equal(await metric(server.url, "Invocations", { rule: "many" }), 2);
+    } finally {
+      eb.destroy();
+      assert.equal(await server.stop(), 0);
+      removeDataDir(server.dataDir);
+      receiver.closeAllConnections();
+      receiver.close();
+    }
+  });
+});
+
 describe("bad values", () => {
   for (const [name, value, message] of [
     ["BUSBAR_DELIVERY", "paused", /BUSBAR_DELIVERY must be "on" or "off"/],
@@ -419,6 +461,11 @@ describe("bad values", () => {
     ["BUSBAR_LOG_LEVEL", "loud", /BUSBAR_LOG_LEVEL must be one of/],
     ["BUSBAR_ALLOW_TARGET_NETWORKS", "notacidr", /is not a CIDR/],
     ["BUSBAR_METRICS_TOKEN", "short", /BUSBAR_METRICS_TOKEN must be 16 to 256 characters/],
+    [
+      "BUSBAR_METRICS_MAX_TARGETS_PER_ACCOUNT",
+      "-1",
+      /BUSBAR_METRICS_MAX_TARGETS_PER_ACCOUNT must be an integer from 0 to 1000000/,
+    ],
   ] as const) {
     it(`${name}=${value} refuses to start`, () => {
       const r = runBusbar(["serve", "--port", "0", "--data-dir", "/nonexistent/x"], {

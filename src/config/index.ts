@@ -29,6 +29,13 @@ export const DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024;
 export const DEFAULT_MAX_CONNECTIONS = 10_000;
 
 /**
+ * Targets of an account that get metric series of their own, by default: ~3 MB of series and ~6 MB of
+ * scrape text at most per account (each target that delivered has ~50 series, ~3 KB of memory and
+ * ~6 KB of text).
+ */
+export const DEFAULT_METRICS_MAX_TARGETS_PER_ACCOUNT = 1000;
+
+/**
  * Default of BUSBAR_MAX_BYTES_IN_FLIGHT: 128 MiB of request bodies, 32 of the largest at once. A body
  * parsed takes a few times its size, so this bounds the memory requests hold to several hundred MB.
  */
@@ -120,6 +127,12 @@ export interface BusbarConfig {
    * anyone who reaches the port.
    */
   readonly metricsToken: string | undefined;
+  /**
+   * BUSBAR_METRICS_MAX_TARGETS_PER_ACCOUNT: an account's targets with metric series of their own
+   * (default {@link DEFAULT_METRICS_MAX_TARGETS_PER_ACCOUNT}); past them, a target counts into its bus's
+   * series whose `rule` and `target` are `*`.
+   */
+  readonly metricsMaxTargetsPerAccount: number;
   /**
    * BUSBAR_MAX_CONNECTIONS: the HTTP connections served at once (past it, the one idle longest is
    * closed to make room, else the one whose request has crawled slowest, else the oldest long poll is
@@ -299,6 +312,12 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     keyCacheMs: read("BUSBAR_KEY_CACHE_MS", DEFAULT_KEY_CACHE_MS, 0, MAX_KEY_CACHE_MS),
     shutdownDelayMs: read("BUSBAR_SHUTDOWN_DELAY_MS", 0, 0, MAX_SHUTDOWN_DELAY_MS),
     metricsToken: metricsToken(setting(env, "BUSBAR_METRICS_TOKEN")),
+    metricsMaxTargetsPerAccount: read(
+      "BUSBAR_METRICS_MAX_TARGETS_PER_ACCOUNT",
+      DEFAULT_METRICS_MAX_TARGETS_PER_ACCOUNT,
+      0,
+      1_000_000,
+    ),
     maxConnections: read("BUSBAR_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS, 1, 1_000_000),
     patternLimits: DEFAULT_PATTERN_LIMITS,
     quotas: Object.freeze({

@@ -210,3 +210,86 @@ describe("Metrics.forget", () => {
     );
   });
 });
+
+describe("Metrics per-account series budget", () => {
+  const B = "222222222222";
+  const labels = (account: string, bus: string, rule: string, target: string): string =>
+    `account="${account}",bus="${bus}",rule="${rule}",target="${target}"`;
+
+  it("gives an account's first targets series of their own and sums the rest under rule and target *", async () => {
+    const m = new Metrics({ processMetrics: false, maxTargetsPerAccount: 2 });
+    for (const [rule, target, n] of [
+      ["r1", "t1", 1],
+      ["r1", "t2", 2],
+      ["r1", "t3", 4],
+      ["r2", "t1", 8],
+    ] as const) {
+      m.invocations.labels(A, "default", rule, target).inc(n);
+      m.failedInvocations.labels(A, "default", rule, target, "HTTP_500").inc(n);
+      m.ingestionToInvocationStartLatency.labels(A, "default", rule, target).observe(n);
+    }
+    m.invocations.labels(A, "other", "r1", "t1").inc(16);
+    // Another account has a budget of its own.
+    for (const target of ["t1", "t2", "t3"]) m.invocations.labels(B, "default", "r1", target).inc(32);
+    // Counts per rule are not per target: TriggeredRules is not held to the budget.
+    for (const rule of ["r1", "r2", "r3"]) m.triggeredRules.labels(A, "default", rule).inc();
+
+    const text = await m.text();
+    assert.equal(value(text, `Invocations{${labels(A, "default", "r1", "t1")}}`), 1);
+    assert.equal(value(text, `Invocations{${labels(A, "default", "r1", "t2")}}`), 2);
+    assert.equal(value(text, `Invocations{${labels(A, "default", "r1", "t3")}}`), undefined);
+    assert.equal(value(text, `Invocations{${labels(A, "default", "r2", "t1")}}`), undefined);
+    assert.equal(value(text, `Invocations{${labels(A, "default", "*", "*")}}`), 4 + 8);
+    assert.equal(value(text, `FailedInvocations{${labels(A, "default", "*", "*")},code="HTTP_500"}`), 12);
+    assert.equal(
+      value(text, `IngestiontoInvocationStartLatency_count{${labels(A, "default", "*", "*")}}`),
+      2,
+    );
+    assert.equal(value(text, `IngestiontoInvocationStartLatency_sum{${labels(A, "default", "*", "*")}}`), 12);
+    assert.equal(
+      value(text, `Invocations{${labels(A, "other", "*", "*")}}`),
+      16,
+      "past the budget on any bus",
+    );
+    assert.equal(value(text, `Invocations{${labels(B, "default", "r1", "t2")}}`), 32);
+    assert.equal(value(text, `Invocations{${labels(B, "default", "*", "*")}}`), 32);
+    assert.equal(value(text, `TriggeredRules{account="${A}",bus="default",rule="r3"}`), 1);
+    assert.equal(text.split("\n").filter((l) => l.startsWith(`Invocations{account="${A}"`)).length, 4);
+  });
+
+  it("gives a forgotten target's place to the next target, and keeps the sums until their bus goes", async () => {
+    const m = new Metrics({ processMetrics: false, maxTargetsPerAccount: 2 });
+    for (const target of ["t1", "t2", "t3"]) m.invocations.labels(A, "default", "r1", target).inc();
+    m.forget({ account: A, bus: "default", rule: "r1", targets: ["t1"] });
+    m.invocations.labels(A, "default", "r1", "t4").inc(5);
+    m.invocations.labels(A, "default", "r1", "t3").inc();
+    let text = await m.text();
+    assert.equal(value(text, `Invocations{${labels(A, "default", "r1", "t4")}}`), 5, "t1's place");
+    assert.equal(
+      value(text, `Invocations{${labels(A, "default", "*", "*")}}`),
+      2,
+      "t3 still past the budget",
+    );
+    assert.equal(value(text, `Invocations{${labels(A, "default", "r1", "t1")}}`), undefined);
+
+    // A rule's deletion frees its targets' places; the sums stay with the bus.
+    m.forget({ account: A, bus: "default", rule: "r1" });
+    m.invocations.labels(A, "default", "r9", "a").inc();
+    m.invocations.labels(A, "default", "r9", "b").inc();
+    text = await m.text();
+    assert.equal(value(text, `Invocations{${labels(A, "default", "r9", "a")}}`), 1);
+    assert.equal(value(text, `Invocations{${labels(A, "default", "r9", "b")}}`), 1);
+    assert.equal(value(text, `Invocations{${labels(A, "default", "*", "*")}}`), 2);
+
+    m.forget({ account: A, bus: "default" });
+    text = await m.text();
+    assert.equal(text.split("\n").filter((l) => l.startsWith("Invocations{")).length, 0);
+  });
+
+  it("with a budget of 0, sums every target of an account per bus", async () => {
+    const m = new Metrics({ processMetrics: false, maxTargetsPerAccount: 0 });
+    m.invocations.labels(A, "default", "r1", "t1").inc();
+    m.invocations.labels(A, "default", "r2", "t1").inc();
+    assert.equal(value(await m.text(), `Invocations{${labels(A, "default", "*", "*")}}`), 2);
+  });
+});

@@ -83,6 +83,62 @@ function childOf<C>(
   return child;
 }
 
+/**
+ * The `rule` and `target` label value of the series that count, summed, an account's targets past its
+ * budget (see {@link SeriesBudget}): a name no rule or target can have (their names are
+ * `[.\-_A-Za-z0-9]+`).
+ */
+export const OTHER_TARGETS = "*";
+
+/** A target's names, as its series labels give them. */
+interface TargetNames {
+  readonly bus: string;
+  readonly rule: string;
+  readonly target: string;
+}
+
+/**
+ * Which targets get series of their own: each account's first `max` targets (by bus, rule and target
+ * id) that a metric counts. Past them, a target counts into its bus's series with `rule` and `target`
+ * set to {@link OTHER_TARGETS}. A target keeps its place until its series are forgotten (its removal,
+ * its rule's or bus's deletion), which makes room for another. One account with thousands of
+ * delivering targets (its quotas let it have 150,000) would otherwise add ~50 series and ~6 KB of
+ * scrape text for each, to every tenant's node.
+ */
+class SeriesBudget {
+  /** The targets with series of their own, by account, each by its labels' key. */
+  readonly #placed = new Map<string, Map<string, TargetNames>>();
+
+  /** Targets per account with series of their own. */
+  max = Number.POSITIVE_INFINITY;
+
+  /**
+   * The label values to count under: `values` (account, bus, rule, target, then any others) when the
+   * target has or gets its own series, else with its rule and target as {@link OTHER_TARGETS}.
+   */
+  place(values: readonly string[]): readonly string[] {
+    if (values.length < 4) return values; // refused by childOf
+    const [account, bus, rule, target] = values as readonly [string, string, string, string];
+    let placed = this.#placed.get(account);
+    const key = `${bus}\u0000${rule}\u0000${target}`;
+    if (placed?.has(key) === true) return values;
+    if ((placed?.size ?? 0) < this.max) {
+      if (placed === undefined) this.#placed.set(account, (placed = new Map<string, TargetNames>()));
+      placed.set(key, { bus, rule, target });
+      return values;
+    }
+    return [account, bus, OTHER_TARGETS, OTHER_TARGETS, ...values.slice(4)];
+  }
+
+  /** Makes room: the targets of `account` whose labels `matches` accepts lose their places. */
+  forget(account: string, matches: (labels: Readonly<Record<string, string>>) => boolean): void {
+    const placed = this.#placed.get(account);
+    if (placed === undefined) return;
+    for (const [key, labels] of placed) if (matches({ account, ...labels })) placed.delete(key);
+    if (placed.size === 0) this.#placed.delete(account);
+  }
+}
+
 /** Where a scrape's text goes (see {@link Metrics.render}). */
 interface Sink {
   push(text: string): void;
@@ -126,11 +182,13 @@ class HotCounter<L extends string> implements OwnMetric {
     readonly name: string,
     readonly help: string,
     private readonly labelNames: readonly L[],
+    /** Where a per-target counter's targets find whether they have series of their own. */
+    private readonly budget?: SeriesBudget,
   ) {}
 
   /** The child of a label set: one value per label name, in their order. */
   labels(...values: string[]): CounterChild {
-    return childOf(this.#children, this.labelNames, values, this.#make);
+    return childOf(this.#children, this.labelNames, this.budget?.place(values) ?? values, this.#make);
   }
 
   /** Adds 1 to the counter without labels. */
@@ -202,13 +260,15 @@ class HotHistogram<L extends string> implements OwnMetric {
     readonly help: string,
     private readonly labelNames: readonly L[],
     private readonly bounds: readonly number[],
+    /** Where its targets find whether they have series of their own. */
+    private readonly budget: SeriesBudget,
   ) {
     this.#le = [...bounds.map((b) => formatValue(b)), "+Inf"].map((le) => `le="${le}"`);
   }
 
   /** The child of a label set: one value per label name, in their order. */
   labels(...values: string[]): HistogramChild {
-    return childOf(this.#children, this.labelNames, values, this.#make);
+    return childOf(this.#children, this.labelNames, this.budget.place(values), this.#make);
   }
 
   async write(out: Sink): Promise<void> {
@@ -269,6 +329,8 @@ export class Metrics {
   readonly registry = new Registry();
   /** Every labelled metric, for {@link forget} and {@link render} (declared first: the metrics below add themselves). */
   readonly #labelled: (Forgettable & OwnMetric)[] = [];
+  /** Which targets have series of their own (declared first: the per-target metrics below use it). */
+  readonly #budget = new SeriesBudget();
 
   /** Events that matched at least one rule (EventBridge: MatchedEvents), by bus. */
   readonly matchedEvents = this.counter("MatchedEvents", "Events that matched at least one rule.", [
@@ -361,7 +423,12 @@ export class Metrics {
   /** What the delivery engine holds, read at each scrape (see {@link readDeliveryState}). */
   #deliveryState: () => DeliveryState = () => ({ inMemory: 0, inFlight: 0 });
 
-  constructor(options: { processMetrics?: boolean } = {}) {
+  /**
+   * @param options.maxTargetsPerAccount targets of an account with series of their own (see
+   *   {@link SeriesBudget}; BUSBAR_METRICS_MAX_TARGETS_PER_ACCOUNT); all of them unless given.
+   */
+  constructor(options: { processMetrics?: boolean; maxTargetsPerAccount?: number } = {}) {
+    this.#budget.max = options.maxTargetsPerAccount ?? Number.POSITIVE_INFINITY;
     const state = () => this.#deliveryState();
     new Gauge({
       name: "busbar_deliveries_in_memory",
@@ -386,9 +453,9 @@ export class Metrics {
   /**
    * Removes the series of a deleted bus, a deleted rule, or removed targets, so that churn does not
    * grow /metrics without end. A series without a `rule` label (Events, MatchedEvents) goes with its
-   * bus; one without a `target` label goes with its rule. Labels carry no account: a bus of the same
-   * name in another account loses its series too (its counters start again from zero, which
-   * Prometheus reads as a reset). Series `keep` accepts stay.
+   * bus; one without a `target` label goes with its rule; another account's series of the same names
+   * stay. Series `keep` accepts stay. The targets whose series go lose their places in the account's
+   * budget (see {@link SeriesBudget}).
    */
   forget(
     scope: MetricsScope,
@@ -402,6 +469,7 @@ export class Metrics {
         (labels.target !== undefined && scope.targets.includes(labels.target))) &&
       !keep(labels);
     for (const metric of this.#labelled) metric.forget(matches);
+    this.#budget.forget(scope.account, matches);
   }
 
   /** Where the gauges of the delivery engine read its state at a scrape (the engine calls this once). */
@@ -456,13 +524,17 @@ export class Metrics {
   }
 
   private counter<L extends string>(name: string, help: string, labelNames: readonly L[]): HotCounter<L> {
-    const metric = new HotCounter(name, help, labelNames);
+    const perTarget = (labelNames as readonly string[]).includes("target");
+    // SeriesBudget.place reads a per-target metric's first four labels as TARGET_LABELS.
+    if (perTarget && TARGET_LABELS.some((label, i) => labelNames[i] !== label))
+      throw new Error(`${name}: a per-target metric's labels start ${TARGET_LABELS.join(", ")}`);
+    const metric = new HotCounter(name, help, labelNames, perTarget ? this.#budget : undefined);
     this.#labelled.push(metric);
     return metric;
   }
 
   private histogram<L extends string>(name: string, help: string, labelNames: readonly L[]): HotHistogram<L> {
-    const metric = new HotHistogram(name, help, labelNames, LATENCY_BUCKETS_MS);
+    const metric = new HotHistogram(name, help, labelNames, LATENCY_BUCKETS_MS, this.#budget);
     this.#labelled.push(metric);
     return metric;
   }

@@ -226,7 +226,7 @@ async function startLocked(
     earlierReceiptKeys: [root.secretAccessKey],
     receiveRoom,
   });
-  const metrics = new Metrics();
+  const metrics = new Metrics({ maxTargetsPerAccount: config.metricsMaxTargetsPerAccount });
   /** Marks the node unready for a while after a failure of its store (set once readiness is wired). */
   let storeFailed: (err: unknown) => void = () => undefined;
   const limit = openFileLimit();
