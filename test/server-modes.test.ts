@@ -461,6 +461,7 @@ describe("bad values", () => {
     ["BUSBAR_LOG_LEVEL", "loud", /BUSBAR_LOG_LEVEL must be one of/],
     ["BUSBAR_ALLOW_TARGET_NETWORKS", "notacidr", /is not a CIDR/],
     ["BUSBAR_METRICS_TOKEN", "short", /BUSBAR_METRICS_TOKEN must be 16 to 256 characters/],
+    ["BUSBAR_QUEUE_MAX_IN_FLIGHT", "0", /BUSBAR_QUEUE_MAX_IN_FLIGHT must be an integer from 1 to 100000000/],
     [
       "BUSBAR_METRICS_MAX_TARGETS_PER_ACCOUNT",
       "-1",

@@ -7,6 +7,7 @@ import { resolve } from "node:path";
 import { SECRETS_KEY_ENV, SecretBoxError, openSecretBox, parseAllowedNetworks } from "../delivery/index.js";
 import { DEFAULT_PATTERN_LIMITS, type PatternLimits } from "../patterns/index.js";
 import { DEFAULT_REGISTRY_QUOTAS, type RegistryQuotas } from "../buses/index.js";
+import { DEFAULT_MAX_IN_FLIGHT } from "../queues/index.js";
 
 /** Default listen address. */
 export const DEFAULT_HOST = "127.0.0.1";
@@ -133,6 +134,12 @@ export interface BusbarConfig {
    * series whose `rule` and `target` are `*`.
    */
   readonly metricsMaxTargetsPerAccount: number;
+  /**
+   * BUSBAR_QUEUE_MAX_IN_FLIGHT: the messages a queue may have in flight (received, not yet deleted or
+   * visible again); SQS's quota, 120,000, by default. Past it, a short-polling receive of a standard
+   * queue gets OverLimit, and other receives get nothing (src/queues/in-flight.ts).
+   */
+  readonly queueMaxInFlight: number;
   /**
    * BUSBAR_MAX_CONNECTIONS: the HTTP connections served at once (past it, the one idle longest is
    * closed to make room, else the one whose request has crawled slowest, else the oldest long poll is
@@ -318,6 +325,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
       0,
       1_000_000,
     ),
+    queueMaxInFlight: read("BUSBAR_QUEUE_MAX_IN_FLIGHT", DEFAULT_MAX_IN_FLIGHT, 1, 100_000_000),
     maxConnections: read("BUSBAR_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS, 1, 1_000_000),
     patternLimits: DEFAULT_PATTERN_LIMITS,
     quotas: Object.freeze({

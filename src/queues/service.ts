@@ -47,6 +47,7 @@ import {
 } from "./messages.js";
 import { ReceiveAttempts } from "./attempts.js";
 import { addQueuePermission, removeQueuePermission, type PermissionRequest } from "./permissions.js";
+import { DEFAULT_MAX_IN_FLIGHT, InFlightLimit } from "./in-flight.js";
 import { ReceiptCodec } from "./receipts.js";
 import { ReceiveRoom } from "./receive-room.js";
 import { Waiters } from "./waiters.js";
@@ -120,6 +121,14 @@ export interface ReceiveRequest {
   readonly client?: { signal(): AbortSignal };
 }
 
+/** The OverLimit of a short-polling receive of a standard queue at its quota of messages in flight. */
+function overLimit(queue: QueueRef, max: number): QueueError {
+  return new QueueError(
+    "OverLimit",
+    `Queue ${queue.name} is at its limit of ${max} messages in flight: delete the messages received, or let their visibility timeouts end, before receiving more.`,
+  );
+}
+
 /** The outcome of one entry of a batch: a result, or the error it failed with. */
 export type EntryOutcome<T> = { readonly ok: T } | { readonly error: QueueError };
 
@@ -150,6 +159,8 @@ export interface QueueServiceOptions {
    * HTTP layer's unsent replies.
    */
   readonly receiveRoom?: ReceiveRoom;
+  /** Messages in flight a queue may hold (see in-flight.ts); {@link DEFAULT_MAX_IN_FLIGHT} unless given. */
+  readonly maxInFlight?: number;
   readonly now?: () => number;
 }
 
@@ -176,6 +187,8 @@ export class QueueService {
   /** FIFO receives by ReceiveRequestAttemptId (attempts.ts). */
   readonly #attempts = new ReceiveAttempts<ReceivedMessage>();
   readonly #receiveRoom: ReceiveRoom;
+  /** Each queue's messages in flight, bounded from above (in-flight.ts). */
+  readonly #inFlight: InFlightLimit;
 
   constructor(options: QueueServiceOptions) {
     this.store = options.store;
@@ -183,6 +196,11 @@ export class QueueService {
     this.#receipts = new ReceiptCodec(options.receiptKey, options.earlierReceiptKeys);
     this.#now = options.now ?? Date.now;
     this.#receiveRoom = options.receiveRoom ?? new ReceiveRoom(DEFAULT_RECEIVE_ROOM_BYTES);
+    this.#inFlight = new InFlightLimit(
+      options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
+      (queue, now) => this.store.countInFlight(queue, now),
+      this.#now,
+    );
   }
 
   /** The ARN of a queue of this node's region. */
@@ -335,6 +353,7 @@ export class QueueService {
     this.#queues.delete(keyOf(queue));
     this.#lastPurge.delete(keyOf(queue));
     this.#attempts.forgetQueue(keyOf(queue));
+    this.#inFlight.forget(keyOf(queue));
     this.waiters.notify(keyOf(queue));
     if (retired !== undefined) await this.#deleteRetired(retired);
   }
@@ -459,8 +478,13 @@ export class QueueService {
    * purge runs.
    */
   async #deleteMessagesOf(queue: QueueRef, since: number): Promise<void> {
-    while ((await this.store.purgeQueue(queue, DELETE_CHUNK)) === DELETE_CHUNK) {
-      if (this.#now() - since >= PURGE_MS) return;
+    try {
+      while ((await this.store.purgeQueue(queue, DELETE_CHUNK)) === DELETE_CHUNK) {
+        if (this.#now() - since >= PURGE_MS) return;
+      }
+    } finally {
+      // Its messages in flight went too: its next receive counts them again.
+      this.#inFlight.forget(keyOf(queue));
     }
   }
 
@@ -692,23 +716,38 @@ export class QueueService {
       if (signal?.aborted === true) return [];
       // A queue deleted while this receive waited ends it (DeleteQueue wakes it): no messages will come.
       const current = await this.getQueue(queue);
-      const room = request.max * MAX_MESSAGE_BYTES;
+      const reservation = await this.#inFlight.reserve(current, key, request.max);
+      if (reservation.room === 0) {
+        // At its quota of messages in flight: SQS answers a short poll of a standard queue with
+        // OverLimit, and gives a long poll (or any receive of a FIFO queue) nothing, with no error.
+        if (!current.fifo && wait === 0) throw overLimit(current, this.#inFlight.max);
+        if (Date.now() >= deadline || this.waiters.closed) return [];
+        signal ??= request.client?.signal();
+        await this.waiters.wait(key, deadline, signal);
+        continue;
+      }
+      const room = reservation.room * MAX_MESSAGE_BYTES;
       if (!this.#receiveRoom.take(room)) {
         signal ??= request.client?.signal();
-        if (!(await this.#receiveRoom.wait(room, current.accountId, signal))) return [];
+        if (!(await this.#receiveRoom.wait(room, current.accountId, signal))) {
+          this.#inFlight.taken(reservation, 0);
+          return [];
+        }
         if (signal?.aborted === true) {
           this.#receiveRoom.give(room);
+          this.#inFlight.taken(reservation, 0);
           return [];
         }
       }
       const started = this.#now();
       const visibility =
         request.visibilityTimeout ?? integerAttribute(current.attributes, "VisibilityTimeout");
-      let got: readonly QueueMessage[];
+      let got: readonly QueueMessage[] = [];
       try {
-        got = await this.receiveOnce(current, request, visibility);
+        got = await this.receiveOnce(current, { ...request, max: reservation.room }, visibility);
       } finally {
         this.#receiveRoom.give(room);
+        this.#inFlight.taken(reservation, got.length);
       }
       const replies = got.map((m) => this.received(current, m, request));
       if (got.length > 0 && attemptId !== undefined) {

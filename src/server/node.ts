@@ -225,6 +225,7 @@ async function startLocked(
     // Handles made before the directory had a key of its own (and whatever root secret it had then).
     earlierReceiptKeys: [root.secretAccessKey],
     receiveRoom,
+    maxInFlight: config.queueMaxInFlight,
   });
   const metrics = new Metrics({ maxTargetsPerAccount: config.metricsMaxTargetsPerAccount });
   /** Marks the node unready for a while after a failure of its store (set once readiness is wired). */

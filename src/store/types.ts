@@ -619,6 +619,11 @@ export interface Store {
   purgeQueue(queue: QueueRef, limit: number): Promise<number>;
   countMessages(queue: QueueRef, now: number): Promise<QueueCounts>;
   /**
+   * The messages of a queue in flight at `now` (received, not yet visible again, unexpired): what
+   * `countMessages` gives as `inFlight`, without counting the others (0 when the queue does not exist).
+   */
+  countInFlight(queue: QueueRef, now: number): Promise<number>;
+  /**
    * One step of a sweep of expired messages: looks at no more than `scanLimit` messages, in the
    * store's own order, from just after `cursor` (from the start when it is absent), and deletes those
    * past their `expiresAt` (as the queue's current retention makes it). Gives how many messages it

@@ -103,6 +103,7 @@ const METHODS = [
   "changeVisibility",
   "purgeQueue",
   "countMessages",
+  "countInFlight",
   "sweepExpiredMessages",
   "sweepExpiredDeduplication",
   "moveMessages",

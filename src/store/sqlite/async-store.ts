@@ -38,6 +38,7 @@ export const READ_METHODS = [
   "listQueues",
   "listDeadLetterSourceQueues",
   "countMessages",
+  "countInFlight",
   "getMoveTask",
   "listMoveTasks",
   "listActiveMoveTasks",

@@ -259,6 +259,13 @@ export function prepareMessageStatements(db: Database.Database) {
          coalesce(sum(visible_at > @now AND receive_count = 0), 0) AS delayed
        FROM ${STATES} WHERE queue_id = @queueId AND expires_at > @cutoff`,
     ),
+    /** A queue's messages in flight: received, not yet visible again, unexpired (ApproximateNumberOfMessagesNotVisible). */
+    countInFlight: db
+      .prepare<[{ queueId: number; now: number; cutoff: number }], number>(
+        `SELECT count(*) FROM ${STATES}
+         WHERE queue_id = @queueId AND visible_at > @now AND receive_count > 0 AND expires_at > @cutoff`,
+      )
+      .pluck(),
     countVisible: db
       .prepare<[{ queueId: number; now: number; cutoff: number }], number>(
         `SELECT count(*) FROM ${STATES} WHERE queue_id = @queueId AND visible_at <= @now AND expires_at > @cutoff`,

@@ -126,6 +126,13 @@ export function prepareMessageOperations(
       return counts ?? { visible: 0, inFlight: 0, delayed: 0 };
     },
 
+    /** Counts the messages of a queue in flight (0 when the queue does not exist). */
+    countInFlight(queue: QueueRef, now: number): number {
+      const key = queueKey(queue);
+      if (key === undefined) return 0;
+      return sql.countInFlight.get({ queueId: key.id, now, cutoff: expiryCutoff(key, now) }) ?? 0;
+    },
+
     /**
      * One step of a retention sweep: the states after `cursor` (`<queue id>:<seq>`), at most
      * `scanLimit` of them, those expired (by their queue's current retention) deleted.

@@ -370,6 +370,11 @@ export class SyncSqliteStore implements SyncStore {
     return this.#messages.count(queue, now);
   }
 
+  /** 0 when the queue does not exist. */
+  countInFlight(queue: QueueRef, now: number): number {
+    return this.#messages.countInFlight(queue, now);
+  }
+
   sweepExpiredMessages(now: number, scanLimit: number, cursor?: string): SweepStep {
     return this.#messages.sweep(now, scanLimit, cursor);
   }
