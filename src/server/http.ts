@@ -632,17 +632,23 @@ class BodyBudget {
    * (see {@link own}) stays, and those behind it go first.
    */
   #admitWaiting(): void {
-    for (let i = 0; i < this.#waiting.length;) {
-      const w = this.#waiting[i] as Waiter;
+    const waiting = this.#waiting;
+    let kept = 0;
+    let i = 0;
+    for (; i < waiting.length; i++) {
+      const w = waiting[i] as Waiter;
       if (!this.#fits(w.res, w.bytes)) break;
       if (!this.#ownerFits(w.res, w.bytes)) {
-        i++;
+        waiting[kept++] = w;
         continue;
       }
-      this.#waiting.splice(i, 1);
       this.#add(w.res, w.bytes);
       w.admit(true);
     }
+    if (kept === i) return; // none let in
+    // One pass: a splice per request let in moved every request behind it (quadratic in those waiting).
+    waiting.copyWithin(kept, i);
+    waiting.length -= i - kept;
   }
 }
 
