@@ -184,6 +184,44 @@ describe(`BUSBAR_QUEUE_MAX_IN_FLIGHT=${QUOTA}`, () => {
     assert.equal(got.length, 5, "the 5 left, once room was made");
   });
 
+  it("lets a consumer that deletes what it receives go on, however many it received", async () => {
+    const url = await createQueue(sqs, "in-flight-deleting");
+    await send(url, 100);
+    for (let i = 0; i < 10; i += 1) {
+      const got = await receive(url);
+      assert.equal(got.length, 10, `receive ${i}: never OverLimit with none in flight`);
+      const deleted = await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: url,
+          Entries: got.map((m, j) => ({ Id: `d${j}`, ReceiptHandle: m.ReceiptHandle as string })),
+        }),
+      );
+      assert.equal(deleted.Successful?.length, 10);
+    }
+  });
+
+  it("wakes a long poll waiting at the quota when a delete makes room", async () => {
+    const url = await createQueue(sqs, "in-flight-woken");
+    await send(url, 30);
+    const taken = await fill(url);
+    assert.equal(taken.length, QUOTA);
+    const started = Date.now();
+    const polling = receive(url, 10);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: url,
+        Entries: taken.slice(0, 3).map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle as string })),
+      }),
+    );
+    const got = await polling;
+    assert.equal(got.length, 3, "the room the delete made");
+    assert.ok(
+      Date.now() - started < 900,
+      `woken by the delete, not the next look (${Date.now() - started} ms)`,
+    );
+  });
+
   it("keeps each queue's count apart", async () => {
     const full = await createQueue(sqs, "in-flight-full");
     const other = await createQueue(sqs, "in-flight-other");

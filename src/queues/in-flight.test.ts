@@ -38,6 +38,23 @@ describe("InFlightLimit", () => {
     assert.equal(inFlight.counts, 1, "no count again within the room");
   });
 
+  it("lowers the count by the messages released, saying when that made room where there was none", async () => {
+    const inFlight = { value: 20, counts: 0 };
+    const limit = limitOf(25, inFlight);
+    const first = await limit.reserve(queue, "q", 10);
+    assert.equal(first.room, 5);
+    limit.taken(first, 5);
+    assert.equal(limit.released("q", 3), true, "room made in a full queue");
+    assert.equal(limit.released("q", 1), false, "room was left already");
+    const second = await limit.reserve(queue, "q", 10);
+    assert.equal(second.room, 4);
+    limit.taken(second, 4);
+    assert.equal(limit.released("other", 5), false, "a queue never counted");
+    limit.released("q", 1000);
+    assert.equal((await limit.reserve(queue, "q", 10)).room, 10, "never below none");
+    assert.equal(inFlight.counts, 1);
+  });
+
   it("counts again only when a receive finds too little room and the last count is a second old", async () => {
     const inFlight = { value: 25, counts: 0 };
     const clock = { now: 0 };

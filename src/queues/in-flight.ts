@@ -6,13 +6,15 @@
  * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-queues.html
  *
  * Counting a queue's messages in flight reads each of them (measured: 35 ms for 120,000), too much for
- * every receive. Each queue keeps instead an upper bound of its count: counted at its first receive,
- * then raised by what each receive takes (reserved before the store is asked, so that receives at the
- * same time do not each take the last room), and counted again only when a receive finds too little
- * room and the last count is {@link RECOUNT_MS} old. Deletes and ended visibility timeouts lower the
- * true count without lowering the bound: a queue whose consumers keep up is counted again each time
- * its receives since the last count add up to the quota (a count then reads the few in flight), and
- * one at its quota at most once a second.
+ * every receive. Each queue keeps instead a running count: counted at its first receive, raised by
+ * what each receive takes (reserved before the store is asked, so that receives at the same time do
+ * not each take the last room), lowered by each message deleted and each visibility timeout changed
+ * to 0, and counted again when a receive finds too little room and the last count is
+ * {@link RECOUNT_MS} old. Visibility timeouts that end on their own, and messages that expire, lower
+ * the true count without lowering the running one, which then errs high until the next count. A
+ * delete of a standard queue's message that was visible again (its handle outlived its visibility
+ * timeout) lowers it by one too many, and so lets one more message be received past the quota until
+ * the next count: the quota is approximate, as SQS's is ("approximately 120,000").
  */
 import type { QueueRef } from "../store/index.js";
 
@@ -74,6 +76,19 @@ export class InFlightLimit {
     const { bound } = reservation;
     bound.pending -= reservation.room;
     bound.base += got;
+  }
+
+  /**
+   * `count` messages of the queue `key` names left flight: deleted, or made visible again at once (a
+   * visibility timeout changed to 0). True when that made room in a queue that had none: receives
+   * waiting for it may take messages now.
+   */
+  released(key: string, count: number): boolean {
+    const bound = this.#bounds.get(key);
+    if (bound === undefined || count <= 0) return false;
+    const full = this.#room(bound) <= 0;
+    bound.base = Math.max(0, bound.base - count);
+    return full && this.#room(bound) > 0;
   }
 
   /** Forgets a queue's bound (it was purged or deleted): its next receive counts again. */

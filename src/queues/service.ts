@@ -789,7 +789,8 @@ export class QueueService {
         .filter((_, i) => outcomes[i] === "changed")
         .map((m) => ({ ...m, visibleUntil: now }));
       if (kept.length > 0) {
-        await this.store.changeVisibility(queue, kept, now, MAX_IN_FLIGHT_MS);
+        const released = await this.store.changeVisibility(queue, kept, now, MAX_IN_FLIGHT_MS);
+        this.#inFlight.released(key, released.filter((o) => o === "changed").length);
         this.waiters.notify(key);
       }
     }
@@ -908,7 +909,9 @@ export class QueueService {
       }
       return { ok: true };
     });
-    if (queue.fifo && outcomes.includes("deleted")) this.waiters.notify(keyOf(queue));
+    const roomMade = this.#inFlight.released(keyOf(queue), outcomes.filter((o) => o === "deleted").length);
+    // A FIFO delete may free its message's group; a delete at the quota of messages in flight makes room.
+    if ((queue.fifo && outcomes.includes("deleted")) || roomMade) this.waiters.notify(keyOf(queue));
     return result;
   }
 
@@ -953,7 +956,7 @@ export class QueueService {
     const outcomes =
       changes.length === 0 ? [] : await this.store.changeVisibility(queue, changes, now, MAX_IN_FLIGHT_MS);
     let next = 0;
-    let released = false;
+    let released = 0;
     const result = decoded.map((d, i): EntryOutcome<true> => {
       if ("error" in d) return d;
       const outcome = outcomes[next++];
@@ -986,11 +989,14 @@ export class QueueService {
             ),
           };
         default:
-          if (outcome === "changed" && d.ok.visibleUntil <= now) released = true;
+          if (outcome === "changed" && d.ok.visibleUntil <= now) released++;
           return { ok: true };
       }
     });
-    if (released) this.waiters.notify(keyOf(queue));
+    if (released > 0) {
+      this.#inFlight.released(keyOf(queue), released);
+      this.waiters.notify(keyOf(queue));
+    }
     return result;
   }
 
