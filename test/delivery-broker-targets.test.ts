@@ -34,6 +34,8 @@ const PORTS = { nats: 4222, rabbitmq: 5672, mosquitto: 1883, redis: 6379 } as co
 
 let server: BusbarProcess;
 let events: EventBridgeClient;
+/** The brokers are on loopback, which broker targets reach only in a network the operator allowed. */
+const ENV = { BUSBAR_ALLOW_TARGET_NETWORKS: "127.0.0.0/8" };
 const down: string[] = [];
 
 before(async () => {
@@ -44,7 +46,7 @@ before(async () => {
     console.warn(`\n!!! SKIPPING: ${message}\n`);
     return;
   }
-  server = await startBusbar();
+  server = await startBusbar({ env: ENV });
   events = eventBridgeClient(server.url);
 });
 
@@ -257,7 +259,7 @@ describe("broker targets", () => {
     await ch.bindQueue(queue, "amq.topic", `sealed.${tag}`);
     const got: string[] = [];
     await ch.consume(queue, (m) => m !== null && got.push(m.content.toString("utf8")), { noAck: true });
-    let own = await startBusbar();
+    let own = await startBusbar({ env: ENV });
     const file = join(own.dataDir, "busbar.db");
     const storedRow = () => {
       const db = new Database(file, { readonly: true });
@@ -308,7 +310,7 @@ describe("broker targets", () => {
         rule,
       );
       db.close();
-      own = await startBusbar({ dataDir: own.dataDir });
+      own = await startBusbar({ env: ENV, dataDir: own.dataDir });
       client = eventBridgeClient(own.url);
       const resealed = storedRow();
       assert.equal(resealed.arn, shown);

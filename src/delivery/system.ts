@@ -125,7 +125,7 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
     resolve,
     timeoutMs: config.targetTimeoutMs,
   });
-  const broker = createBrokerInvoker({ timeoutMs: config.targetTimeoutMs });
+  const broker = createBrokerInvoker({ timeoutMs: config.targetTimeoutMs, allowedNetworks });
   const invokers: readonly TargetInvoker[] = [bus, queue, webhook, apiDestination, broker];
 
   const invokerFor = (arn: string): TargetInvoker | undefined => {

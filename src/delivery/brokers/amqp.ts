@@ -9,6 +9,7 @@ import type { NetConnectOpts } from "node:net";
 import type { ChannelModel, ConfirmChannel, Options, SocketOptions } from "amqplib";
 import { payloadContentType, type Invocation } from "../types.js";
 import { brokerError, describeCause } from "./errors.js";
+import { permittedAddress, refusedConnect } from "./network.js";
 import { ConnectionPool, type PoolStats } from "./pool.js";
 import {
   CONNECTION_NAME,
@@ -218,6 +219,9 @@ export class AmqpPublisher implements BrokerPublisher<AmqpTarget> {
     };
     let model: ChannelModel;
     try {
+      // A permitted address (network.ts), the name kept for TLS.
+      options.hostname = await permittedAddress(target.host, this.#settings.guard);
+      if (target.tls && options.hostname !== target.host) socketOptions.servername = target.host;
       const { connect } = await amqplib();
       model = await connect(options, socketOptions);
     } catch (error) {
@@ -323,6 +327,8 @@ export class AmqpPublisher implements BrokerPublisher<AmqpTarget> {
 function classifyConnect(error: unknown, target: AmqpTarget): Error {
   const detail = describeCause(error, target.secrets);
   const what = `AMQP connect to ${target.display}`;
+  const refused = refusedConnect(error, what);
+  if (refused !== undefined) return refused;
   if (/^Handshake terminated by server: 403\b/.test(detail)) {
     return brokerError(
       "NO_PERMISSIONS",

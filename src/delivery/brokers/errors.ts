@@ -13,7 +13,11 @@ import { DeliveryError } from "../types.js";
 export const BROKER_ERROR_CODES = {
   /** The target URI is not a valid broker target (the message says which part and why). */
   INVALID_PARAMETER: { retryable: false },
-  /** The broker refused the credentials, the virtual host or the publish (AMQP 403/530, NATS authorization, Redis WRONGPASS/NOAUTH/NOPERM, MQTT 0x87). */
+  /**
+   * The broker refused the credentials, the virtual host or the publish (AMQP 403/530, NATS
+   * authorization, Redis WRONGPASS/NOAUTH/NOPERM, MQTT 0x87), or the network guard refused its address
+   * (network.ts).
+   */
   NO_PERMISSIONS: { retryable: false },
   /** Nothing takes the message: no JetStream stream captures the subject, or no such AMQP exchange. */
   RESOURCE_NOT_FOUND: { retryable: "attempts" },

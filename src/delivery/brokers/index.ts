@@ -33,6 +33,9 @@
  * {@link BrokerInvokerOptions.idleTimeoutMs} unused. A connect not finished within `timeoutMs` + 1 s is
  * given up and its socket closed; `close()` ends within 2 s whatever state the connections are in.
  *
+ * Connections go only to public addresses and to the networks listed in BUSBAR_ALLOW_TARGET_NETWORKS
+ * (network.ts; the invoker's `allowedNetworks`), as HTTP targets' do.
+ *
  * Failures are {@link DeliveryError}s with a code from {@link BROKER_ERROR_CODES}: connection loss,
  * timeouts, nacks and transient broker refusals are retryable; an invalid URI, refused credentials or
  * permissions, an oversized payload or a wrong-type key are not; a missing stream or exchange and an

@@ -2,11 +2,13 @@
  * The broker invoker: parses the target URI, picks the publisher of its scheme, and runs the publish
  * under the invocation's deadline.
  */
+import type { AllowedNetworks } from "../http/index.js";
 import type { Invocation, TargetInvoker } from "../types.js";
 import { AmqpPublisher } from "./amqp.js";
 import { brokerError, withDeadline } from "./errors.js";
 import { MqttPublisher } from "./mqtt.js";
 import { NatsPublisher } from "./nats.js";
+import { brokerGuard } from "./network.js";
 import type { PoolStats } from "./pool.js";
 import type { PublisherSettings } from "./publisher.js";
 import { RedisPublisher } from "./redis.js";
@@ -43,6 +45,12 @@ export interface BrokerInvokerOptions {
    * @default 60_000
    */
   readonly channelIdleMs?: number;
+  /**
+   * The networks broker connections may reach besides public addresses (BUSBAR_ALLOW_TARGET_NETWORKS,
+   * as for HTTP targets; see network.ts). Without it, connections go anywhere (tests, and callers that
+   * vetted their URIs).
+   */
+  readonly allowedNetworks?: AllowedNetworks;
 }
 
 /** Connection pool counters, per broker kind. */
@@ -57,7 +65,13 @@ export interface BrokerInvoker extends TargetInvoker {
 /** Parsed target URIs kept; the cache starts over when full. */
 const TARGET_CACHE_SIZE = 10_000;
 
-const OPTION_KEYS = ["timeoutMs", "idleTimeoutMs", "resourceNotFoundAttempts", "channelIdleMs"] as const;
+const OPTION_KEYS = [
+  "timeoutMs",
+  "idleTimeoutMs",
+  "resourceNotFoundAttempts",
+  "channelIdleMs",
+  "allowedNetworks",
+] as const;
 
 /**
  * Creates the invoker of broker targets (`nats:`, `amqp:`/`amqps:`, `mqtt:`/`mqtts:`,
@@ -161,7 +175,7 @@ function compileOptions(options: BrokerInvokerOptions): PublisherSettings {
       throw new RangeError(`unknown broker invoker option ${key} (known: ${OPTION_KEYS.join(", ")})`);
     }
   }
-  const settings: PublisherSettings = {
+  const settings = {
     timeoutMs: options.timeoutMs ?? DEFAULT_BROKER_TIMEOUT_MS,
     idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_BROKER_IDLE_TIMEOUT_MS,
     resourceNotFoundAttempts: options.resourceNotFoundAttempts ?? DEFAULT_RESOURCE_NOT_FOUND_ATTEMPTS,
@@ -172,5 +186,6 @@ function compileOptions(options: BrokerInvokerOptions): PublisherSettings {
       throw new RangeError(`broker invoker option ${name} must be a positive integer, got ${String(value)}`);
     }
   }
-  return Object.freeze(settings);
+  const guard = options.allowedNetworks === undefined ? undefined : brokerGuard(options.allowedNetworks);
+  return Object.freeze({ ...settings, guard });
 }

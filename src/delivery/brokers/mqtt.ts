@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import type { ErrorWithReasonCode, IClientOptions, MqttClient } from "mqtt";
 import { payloadContentType, type Invocation } from "../types.js";
 import { brokerError, describeCause } from "./errors.js";
+import { permittedAddress, refusedConnect } from "./network.js";
 import { ConnectionPool, type PoolStats } from "./pool.js";
 import {
   CONNECTION_NAME,
@@ -117,6 +118,9 @@ export class MqttPublisher implements BrokerPublisher<MqttTarget> {
     if (target.username !== undefined) options.username = target.username;
     if (target.password !== undefined) options.password = target.password;
     try {
+      // A permitted address (network.ts), the name kept for TLS.
+      options.host = await permittedAddress(target.host, this.#settings.guard);
+      if (target.tls && options.host !== target.host) options.servername = target.host;
       return new MqttConnection(await openClient(options, abandoned), gone);
     } catch (error) {
       throw classifyConnect(error, target);
@@ -201,6 +205,8 @@ async function send(connection: MqttConnection, target: MqttTarget, invocation: 
 function classifyConnect(error: unknown, target: MqttTarget): Error {
   const what = `MQTT connect to ${target.display}`;
   const detail = describeCause(error, target.secrets);
+  const refused = refusedConnect(error, what);
+  if (refused !== undefined) return refused;
   if (isReasonCodeError(error)) {
     if (REFUSED_CONNECT.has(error.code)) {
       return brokerError(

@@ -26,8 +26,16 @@ const attempts = new AsyncLocalStorage<Attempt>();
 /** The most a server may send before its INFO line ends (a server's INFO is a few KB at most). */
 export const MAX_INFO_BYTES = 64 * 1024;
 
-/** Opens a NATS connection; rejects soon after `abandoned` aborts, with its socket closed. */
-export type NatsConnect = (options: NodeConnectionOptions, abandoned: AbortSignal) => Promise<NatsConnection>;
+/**
+ * Opens a NATS connection; rejects soon after `abandoned` aborts, with its socket closed. `resolve`
+ * gives a server name's addresses (the client connects to them with the name for TLS); the system's
+ * resolver unless given.
+ */
+export type NatsConnect = (
+  options: NodeConnectionOptions,
+  abandoned: AbortSignal,
+  resolve?: (host: string) => Promise<string[]>,
+) => Promise<NatsConnection>;
 
 /** The connect function over the loaded client libraries. */
 export function natsConnector(core: Core, transport: typeof NodeTransportModule): NatsConnect {
@@ -86,7 +94,7 @@ export function natsConnector(core: Core, transport: typeof NodeTransportModule)
     }
   }
 
-  return async (options, abandoned) => {
+  return async (options, abandoned, resolve) => {
     const attempt: Attempt = { abandoned, transports: new Set() };
     const abandon = (): void => {
       for (const t of attempt.transports) t.abandon();
@@ -97,7 +105,7 @@ export function natsConnector(core: Core, transport: typeof NodeTransportModule)
       // there: set before each connect, in case another user of the library set its own.
       core.setTransportFactory({
         factory: () => new AbandonableTransport(),
-        dnsResolveFn: transport.nodeResolveHost,
+        dnsResolveFn: resolve ?? transport.nodeResolveHost,
       });
       return await attempts.run(attempt, () => core.NatsConnectionImpl.connect(options));
     } finally {

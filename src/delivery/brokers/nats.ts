@@ -20,6 +20,7 @@ import {
 } from "./publisher.js";
 import type { NatsTarget } from "./uri.js";
 import { natsConnector } from "./nats-transport.js";
+import { guardedResolver, permittedAddress, refusedConnect } from "./network.js";
 
 const nats = onFirstUse(async () => {
   const core = await import("@nats-io/transport-node");
@@ -95,8 +96,11 @@ export class NatsPublisher implements BrokerPublisher<NatsTarget> {
     if (target.password !== undefined) options.pass = target.password;
     if (target.token !== undefined) options.token = target.token;
     if (target.tls) options.tls = {};
+    const { guard } = this.#settings;
+    // An IP literal is checked here; a name, by the transport's resolver (network.ts).
+    if (guard !== undefined) await permittedAddress(target.host, guard);
     const { core, js, connect } = await nats();
-    const nc = await connect(options, abandoned);
+    const nc = await connect(options, abandoned, guard === undefined ? undefined : guardedResolver(guard));
     const open = new WhileOpen();
     void nc.closed().then((error) => {
       gone();
@@ -201,6 +205,8 @@ function classify(
   if (error instanceof DeliveryError) return error;
   const detail = describeCause(error, target.secrets);
   const what = `NATS publish to ${target.display}`;
+  const refused = refusedConnect(error, what);
+  if (refused !== undefined) return refused;
   const library = nats.loaded();
   if (library === undefined) return brokerError("CONNECTION_FAILED", `${what}: ${detail}`, true, error);
   const {

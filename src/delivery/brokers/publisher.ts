@@ -2,6 +2,7 @@
  * What each broker module implements, and the settings they share.
  */
 import type { Invocation } from "../types.js";
+import type { BrokerGuard } from "./network.js";
 import type { PoolStats } from "./pool.js";
 import type { BrokerTarget } from "./uri.js";
 
@@ -18,6 +19,8 @@ export interface PublisherSettings {
   readonly resourceNotFoundAttempts: number;
   /** An AMQP channel with no publish for this long is closed, in milliseconds. */
   readonly channelIdleMs: number;
+  /** Where connections may go (network.ts); anywhere without it. */
+  readonly guard?: BrokerGuard | undefined;
 }
 
 /** Publishes invocations to targets of one broker kind over pooled connections. */

@@ -10,6 +10,7 @@
 import type { Redis } from "ioredis";
 import type { Invocation } from "../types.js";
 import { brokerError, describeCause } from "./errors.js";
+import { permittedAddress, refusedConnect } from "./network.js";
 import { ConnectionPool, type PoolStats } from "./pool.js";
 import {
   CONNECTION_NAME,
@@ -98,9 +99,16 @@ export class RedisPublisher implements BrokerPublisher<RedisTarget> {
   }
 
   async #open(target: RedisTarget, gone: () => void, abandoned: AbortSignal): Promise<RedisConnection> {
+    let host: string;
+    try {
+      // A permitted address (network.ts), the name kept for TLS.
+      host = await permittedAddress(target.host, this.#settings.guard);
+    } catch (error) {
+      throw classify(error, target, "connect");
+    }
     const { Redis } = await ioredis();
     const client = new Redis({
-      host: target.host,
+      host,
       port: target.port,
       connectionName: CONNECTION_NAME,
       // Covers the TCP connect only: ioredis clears it once TCP connects, then waits for the answers
@@ -121,7 +129,7 @@ export class RedisPublisher implements BrokerPublisher<RedisTarget> {
       maxRetriesPerRequest: 0,
       ...(target.username === undefined ? {} : { username: target.username }),
       ...(target.password === undefined ? {} : { password: target.password }),
-      ...(target.tls ? { tls: {} } : {}),
+      ...(target.tls ? { tls: host === target.host ? {} : { servername: target.host } } : {}),
     });
     // ioredis rejects connect() with "Connection is closed."; the cause arrives as an "error" event.
     let lastError: unknown;
@@ -158,6 +166,8 @@ export class RedisPublisher implements BrokerPublisher<RedisTarget> {
 function classify(error: unknown, target: RedisTarget, command: string): Error {
   const what = `Redis ${command} on ${target.display}`;
   const detail = describeCause(error, target.secrets);
+  const refused = refusedConnect(error, what);
+  if (refused !== undefined) return refused;
   if (error instanceof Error && error.name === "ReplyError") {
     const code = /^[A-Z]+/.exec(error.message)?.[0] ?? "ERR";
     if (MAX_CLIENTS.test(error.message))

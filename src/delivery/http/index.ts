@@ -38,6 +38,7 @@ export {
   refusalReason,
   type AllowedNetworks,
   type GuardPolicy,
+  type LookupFunction,
 } from "./network-guard.js";
 export { DEFAULT_MAX_RATE_WAIT_MS } from "./rate-limit.js";
 export {

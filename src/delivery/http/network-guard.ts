@@ -83,7 +83,7 @@ export function refusalReason(address: string, policy: GuardPolicy): string | un
   }
   const range = rangeOf(embedded ?? parsed, embedded !== undefined);
   if (range === "unicast") return undefined;
-  return `${describeRange(range)} address, which HTTP targets may only call in a network listed in ${ALLOW_TARGET_NETWORKS_ENV}`;
+  return `${describeRange(range)} address, which targets may only reach in a network listed in ${ALLOW_TARGET_NETWORKS_ENV}`;
 }
 
 /** A connection to an address the guard refuses. Never worth retrying until the configuration changes. */
