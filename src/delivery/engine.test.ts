@@ -144,6 +144,7 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       concurrency?: number;
       targetConcurrency?: number;
       now?: () => number;
+      maxTargetsPerAccount?: number;
     } = {},
   ) {
     const target = options.targetUrl ?? url;
@@ -194,7 +195,12 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       signingSecrets: () => [],
     });
     const queues = new QueueService({ store: faulty.store, region: "us-east-1", receiptKey: "k".repeat(32) });
-    const metrics = new Metrics({ processMetrics: false });
+    const metrics = new Metrics({
+      processMetrics: false,
+      ...(options.maxTargetsPerAccount !== undefined && {
+        maxTargetsPerAccount: options.maxTargetsPerAccount,
+      }),
+    });
     const engine = new DeliveryEngine({
       store: faulty.store,
       registry,
@@ -717,6 +723,94 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
         'Invocations{account="000000000000",bus="default",rule="r",target="hook"} 3',
       );
       await deliver(["a4"], 4);
+    } finally {
+      await close();
+    }
+  });
+
+  it("counts every metric of a target under the place its lane got, when a place frees meanwhile", async () => {
+    received.length = 0;
+    hanging.length = 0;
+    const { sqlite, metrics, engine, registry, records, close } = openEngine({
+      forgetMetricsAfterMs: 10,
+      maxTargetsPerAccount: 1,
+    });
+    const base = url.replace(/\/hook$/, "");
+    const series = async (name: string): Promise<string[]> =>
+      (await metrics.text())
+        .split("\n")
+        .filter((l) => l.startsWith(`${name}{account="${ACCOUNT}"`))
+        .map((l) => /rule="([^"]*)",target="([^"]*)"/.exec(l)?.slice(1).join("/") ?? l);
+    try {
+      await engine.start();
+      // "hook" takes the account's one place.
+      const first = records(["p1"]);
+      await sqlite.appendEvents(first);
+      engine.dispatch(first);
+      await until("the first delivery", () => received.length === 1);
+      // "late" (no retries) starts its attempt past the budget, and hangs.
+      registry.setTargets(ACCOUNT, BUS, "r", [
+        { id: "hook", arn: url, spec: { Id: "hook", Arn: url } },
+        {
+          id: "late",
+          arn: `${base}/hang-fail`,
+          spec: { Id: "late", Arn: `${base}/hang-fail`, RetryPolicy: { MaximumRetryAttempts: 0 } },
+        },
+      ]);
+      const [late] = records(["p2"]);
+      const record = {
+        ...late!,
+        deliveries: late!.deliveries.map((d) => ({ ...d, id: "p2-late", targetId: "late" })),
+      };
+      await sqlite.appendEvents([record]);
+      engine.dispatch([record]);
+      await until("the late attempt to hang", () => hanging.length === 1);
+      // "hook" is removed: its series, and its place, go.
+      registry.setTargets(ACCOUNT, BUS, "r", [
+        {
+          id: "late",
+          arn: `${base}/hang-fail`,
+          spec: { Id: "late", Arn: `${base}/hang-fail`, RetryPolicy: { MaximumRetryAttempts: 0 } },
+        },
+      ]);
+      engine.forget({ accountId: ACCOUNT, busName: BUS, ruleName: "r", targetIds: ["hook"] });
+      await until("hook's series to go", async () => !(await series("Invocations")).includes("r/hook"));
+      hanging.shift()?.end(); // "late" fails for good
+      await until("the failure counted", async () => (await series("FailedInvocations")).length === 1);
+      assert.deepEqual(await series("FailedInvocations"), ["*/*"], "where its attempts count");
+      assert.deepEqual(await series("InvocationAttempts"), ["*/*"]);
+      assert.deepEqual(await series("Invocations"), ["*/*"]);
+    } finally {
+      for (const h of hanging.splice(0)) h.end();
+      await close();
+    }
+  });
+
+  it("counts the drops of a target no longer there under *, leaving the account's places to targets that are", async () => {
+    received.length = 0;
+    const { sqlite, metrics, engine, records, close } = openEngine({ maxTargetsPerAccount: 1 });
+    try {
+      await engine.start();
+      // A delivery to a target removed long ago (found in the store after a restart, say).
+      const [ghost] = records(["g1"]);
+      const record = {
+        ...ghost!,
+        deliveries: ghost!.deliveries.map((d) => ({ ...d, id: "g1-ghost", targetId: "ghost" })),
+      };
+      await sqlite.appendEvents([record]);
+      engine.dispatch([record]);
+      await until("the drop counted", async () => (await metrics.text()).includes("TARGET_NOT_FOUND"));
+      const dropped = (await metrics.text()).split("\n").find((l) => l.includes("TARGET_NOT_FOUND"));
+      assert.match(dropped ?? "", /rule="\*",target="\*"/);
+      // The one place is still free for "hook".
+      const batch = records(["g2"]);
+      await sqlite.appendEvents(batch);
+      engine.dispatch(batch);
+      await until("the delivery", () => received.length === 1);
+      await until(
+        "hook counted in its own series",
+        async () => (await invocationsOfRule(metrics))?.endsWith('rule="r",target="hook"} 1') === true,
+      );
     } finally {
       await close();
     }

@@ -16,7 +16,7 @@
 import { setMaxListeners } from "node:events";
 import type { RuleRegistry } from "../buses/index.js";
 import { RepeatingFailure, type Logger } from "../log/index.js";
-import type { Metrics } from "../metrics/index.js";
+import { pastBudget, type Metrics } from "../metrics/index.js";
 import type {
   DeliveryRef,
   DeliveryReschedule,
@@ -152,6 +152,8 @@ interface Lane {
   readonly waiting: Job[];
   head: number;
   labels?: LaneMetrics | undefined;
+  /** The label values its metrics count under, once placed (see {@link DeliveryEngine.labelsOf}). */
+  placed?: readonly [string, string, string, string] | undefined;
   /** Raised when the lane's target, rule or bus is removed (see {@link DeliveryEngine.forget}). */
   generation: number;
   /**
@@ -221,8 +223,8 @@ function laneKey(d: PendingDelivery): string {
   return `${d.accountId}\u0000${d.busName}\u0000${d.ruleName}\u0000${d.targetId}`;
 }
 
-/** The label values of a lane's per-target metrics: account, bus, rule, target. */
-function laneLabels(lane: Lane): readonly [string, string, string, string] {
+/** The names of a lane's target: account, bus, rule, target. */
+function laneNames(lane: Lane): readonly [string, string, string, string] {
   return [lane.accountId, lane.busName, lane.ruleName, lane.targetId];
 }
 
@@ -810,10 +812,25 @@ export class DeliveryEngine {
     return c;
   }
 
+  /**
+   * The label values of a lane's per-target metrics, decided once per lane (Metrics.place: its own
+   * series, or its bus's `*` ones past the account's budget), so that all of them count in the same
+   * series. A lane whose target is `gone` (removed, its rule or bus deleted) and not placed already
+   * counts under `*` without taking a place: its series would never be dropped, as its removal's
+   * were.
+   */
+  private labelsOf(lane: Lane, gone = false): readonly [string, string, string, string] {
+    if (lane.placed !== undefined) return lane.placed;
+    const names = laneNames(lane);
+    if (gone) return pastBudget(names);
+    lane.placed = this.#o.metrics.place(names);
+    return lane.placed;
+  }
+
   private metricsOf(lane: Lane): LaneMetrics {
     if (lane.labels !== undefined) return lane.labels;
     const m = this.#o.metrics;
-    const t = laneLabels(lane);
+    const t = this.labelsOf(lane);
     lane.labels = {
       attempts: m.invocationAttempts.labels(...t),
       successes: m.successfulInvocationAttempts.labels(...t),
@@ -877,7 +894,11 @@ export class DeliveryEngine {
       );
       // A lane of what was made again under the same names looks its series up again (they went, unless
       // kept for it), rather than counting into series no longer scraped.
-      for (const lane of this.#lanes.values()) if (inScope(lane)) lane.labels = undefined;
+      for (const lane of this.#lanes.values()) {
+        if (!inScope(lane)) continue;
+        lane.labels = undefined;
+        lane.placed = undefined;
+      }
     }, this.#forgetMetricsAfterMs).unref();
     return held;
   }
@@ -898,7 +919,7 @@ export class DeliveryEngine {
   /** Lets go of a job whose target, rule or bus was removed: counted as dropped, never attempted again. */
   private dropRemoved(job: Job): void {
     const { lane } = job;
-    this.#o.metrics.invocationsDropped.labels(...laneLabels(lane), TARGET_REMOVED).inc();
+    this.#o.metrics.invocationsDropped.labels(...this.labelsOf(lane, true), TARGET_REMOVED).inc();
     this.complete(job);
   }
 
@@ -922,7 +943,7 @@ export class DeliveryEngine {
       }
       // The rule or the target was removed after the event matched: nothing left to deliver to.
       this.#o.metrics.invocationsDropped
-        .labels(...laneLabels(lane), found === undefined ? "RULE_NOT_FOUND" : "TARGET_NOT_FOUND")
+        .labels(...this.labelsOf(lane, true), found === undefined ? "RULE_NOT_FOUND" : "TARGET_NOT_FOUND")
         .inc();
       this.complete(job);
       return;
@@ -1117,7 +1138,7 @@ export class DeliveryEngine {
   ): Promise<void> {
     const { lane, event } = job;
     const { metrics, log } = this.#o;
-    const labels = laneLabels(lane);
+    const labels = this.labelsOf(lane);
     metrics.failedInvocations.labels(...labels, failure.error.code).inc();
     this.metricsOf(lane).invocations.inc();
     const bus = this.#o.registry.getBus(lane.accountId, lane.busName);
@@ -1167,7 +1188,7 @@ export class DeliveryEngine {
   ): Promise<boolean> {
     const { lane, event } = job;
     const { metrics, log } = this.#o;
-    const labels = laneLabels(lane);
+    const labels = this.labelsOf(lane);
     try {
       await this.#o.deadLetters.send(dlq, { accountId: lane.accountId, ruleArn }, event.json, attributes);
       metrics.invocationsSentToDlq.labels(...labels).inc();

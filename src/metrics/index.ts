@@ -90,6 +90,13 @@ function childOf<C>(
  */
 export const OTHER_TARGETS = "*";
 
+/** The label values of a target past its account's budget: its bus's series with rule and target `*`. */
+export function pastBudget(
+  values: readonly [string, string, string, string],
+): readonly [string, string, string, string] {
+  return [values[0], values[1], OTHER_TARGETS, OTHER_TARGETS];
+}
+
 /** A target's names, as its series labels give them. */
 interface TargetNames {
   readonly bus: string;
@@ -119,6 +126,7 @@ class SeriesBudget {
   place(values: readonly string[]): readonly string[] {
     if (values.length < 4) return values; // refused by childOf
     const [account, bus, rule, target] = values as readonly [string, string, string, string];
+    if (rule === OTHER_TARGETS && target === OTHER_TARGETS) return values; // placed past the budget already
     let placed = this.#placed.get(account);
     const key = `${bus}\u0000${rule}\u0000${target}`;
     if (placed?.has(key) === true) return values;
@@ -470,6 +478,16 @@ export class Metrics {
       !keep(labels);
     for (const metric of this.#labelled) metric.forget(matches);
     this.#budget.forget(scope.account, matches);
+  }
+
+  /**
+   * The label values a target's series count under (see {@link SeriesBudget}): `values` (account, bus,
+   * rule, target) when it has or gets series of its own, else with rule and target `*`. The delivery
+   * engine places each target once per lane and counts all of its metrics under the answer, so that
+   * they all land in the same series.
+   */
+  place(values: readonly [string, string, string, string]): readonly [string, string, string, string] {
+    return this.#budget.place(values) as readonly [string, string, string, string];
   }
 
   /** Where the gauges of the delivery engine read its state at a scrape (the engine calls this once). */
