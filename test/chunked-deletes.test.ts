@@ -1,14 +1,15 @@
 /**
  * PurgeQueue and DeleteQueue delete a queue's messages in chunks of DELETE_CHUNK per store call, and
  * go on until none is left: a queue several chunks long goes in one purge or one deletion. Retention
- * sweeps go in steps of SWEEP_SCAN_LIMIT messages.
+ * sweeps go in steps of SWEEP_SCAN_LIMIT messages, and GetQueueAttributes counts in steps of
+ * COUNT_STEP.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { QueueService } from "../src/queues/index.js";
+import { COUNT_STEP, QueueService } from "../src/queues/index.js";
 import {
   openSqliteStoreInThread,
   DELETE_CHUNK,
@@ -90,6 +91,45 @@ describe("chunked deletions", () => {
         assert.deepEqual(await store.countMessages(ref, T0), { visible: 345, inFlight: 0, delayed: 0 });
       }
       assert.equal(await queues.sweep(), 0, "nothing left to sweep");
+    });
+  });
+});
+
+describe("chunked counts", () => {
+  it("count a queue several steps long for GetQueueAttributes, as one count would", async () => {
+    await withStore(async (store) => {
+      const ref = await createQueue(store, "q");
+      // 2 × COUNT_STEP + 345 messages kept, 200 expired, 25 of them received (in flight).
+      await sendMany(store, ref, 2 * COUNT_STEP + 345, T0 + 1e9);
+      await sendMany(store, ref, 200, T0 + 10);
+      const received = await store.receiveMessages(ref, { max: 10, now: T0 + 20, visibleUntil: T0 + 1e6 });
+      await store.receiveMessages(ref, { max: 10, now: T0 + 20, visibleUntil: T0 + 1e6 });
+      await store.receiveMessages(ref, { max: 5, now: T0 + 20, visibleUntil: T0 + 1e6 });
+      assert.equal(received.length, 10);
+      const counted = counting(store, "countMessagesFrom");
+      const queues = new QueueService({
+        store: counted.store,
+        region: "us-east-1",
+        receiptKey: "k",
+        now: () => T0 + 20,
+      });
+      const attributes = await queues.getAttributes(await queues.getQueue(ref), [
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateNumberOfMessagesDelayed",
+      ]);
+      const whole = await store.countMessages(ref, T0 + 20);
+      assert.deepEqual(whole, { visible: 2 * COUNT_STEP + 345 - 25, inFlight: 25, delayed: 0 });
+      assert.deepEqual(attributes, {
+        ApproximateNumberOfMessages: String(whole.visible),
+        ApproximateNumberOfMessagesNotVisible: String(whole.inFlight),
+        ApproximateNumberOfMessagesDelayed: String(whole.delayed),
+      });
+      assert.equal(
+        counted.calls(),
+        Math.ceil((2 * COUNT_STEP + 345 + 200) / COUNT_STEP),
+        "one call per step",
+      );
     });
   });
 });

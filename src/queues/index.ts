@@ -31,6 +31,7 @@ export {
   SHAREABLE_ACTIONS,
   type PermissionRequest,
 } from "./permissions.js";
+export { COUNT_STEP } from "./counts.js";
 export { DEFAULT_MAX_IN_FLIGHT } from "./in-flight.js";
 export { ReceiptCodec } from "./receipts.js";
 export { ReceiveRoom } from "./receive-room.js";

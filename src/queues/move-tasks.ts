@@ -6,6 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { MoveTask, Queue, QueueRef, Store } from "../store/index.js";
+import { countInSteps } from "./counts.js";
 import { parseQueueArn } from "./attributes.js";
 import { QueueError } from "./errors/index.js";
 import type { QueueService } from "./service.js";
@@ -126,7 +127,7 @@ export class MoveTasks {
         "There is already a task running. Only one active task is allowed for a source queue arn at a given time.",
       );
     }
-    const counts = await this.#store.countMessages(source, Date.now());
+    const counts = await countInSteps(this.#store, source, Date.now());
     const task: MoveTask = {
       id: randomUUID(),
       sourceArn: source.arn,

@@ -47,6 +47,7 @@ import {
 } from "./messages.js";
 import { ReceiveAttempts } from "./attempts.js";
 import { addQueuePermission, removeQueuePermission, type PermissionRequest } from "./permissions.js";
+import { QueueCounter } from "./counts.js";
 import { DEFAULT_MAX_IN_FLIGHT, InFlightLimit } from "./in-flight.js";
 import { ReceiptCodec } from "./receipts.js";
 import { ReceiveRoom } from "./receive-room.js";
@@ -189,6 +190,8 @@ export class QueueService {
   readonly #receiveRoom: ReceiveRoom;
   /** Each queue's messages in flight, bounded from above (in-flight.ts). */
   readonly #inFlight: InFlightLimit;
+  /** The approximate counts of GetQueueAttributes, in steps (counts.ts). */
+  readonly #counter: QueueCounter;
 
   constructor(options: QueueServiceOptions) {
     this.store = options.store;
@@ -196,6 +199,7 @@ export class QueueService {
     this.#receipts = new ReceiptCodec(options.receiptKey, options.earlierReceiptKeys);
     this.#now = options.now ?? Date.now;
     this.#receiveRoom = options.receiveRoom ?? new ReceiveRoom(DEFAULT_RECEIVE_ROOM_BYTES);
+    this.#counter = new QueueCounter(this.store, this.#now);
     this.#inFlight = new InFlightLimit(
       options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
       (queue, now) => this.store.countInFlight(queue, now),
@@ -354,6 +358,7 @@ export class QueueService {
     this.#lastPurge.delete(keyOf(queue));
     this.#attempts.forgetQueue(keyOf(queue));
     this.#inFlight.forget(keyOf(queue));
+    this.#counter.forget(keyOf(queue));
     this.waiters.notify(keyOf(queue));
     if (retired !== undefined) await this.#deleteRetired(retired);
   }
@@ -398,7 +403,7 @@ export class QueueService {
       "ApproximateNumberOfMessagesDelayed",
     ];
     if (counts.some(wanted)) {
-      const c = await this.store.countMessages(queue, this.#now());
+      const c = await this.#counter.count(queue, keyOf(queue));
       if (wanted(counts[0] as string)) out.ApproximateNumberOfMessages = String(c.visible);
       if (wanted(counts[1] as string)) out.ApproximateNumberOfMessagesNotVisible = String(c.inFlight);
       if (wanted(counts[2] as string)) out.ApproximateNumberOfMessagesDelayed = String(c.delayed);
@@ -483,8 +488,10 @@ export class QueueService {
         if (this.#now() - since >= PURGE_MS) return;
       }
     } finally {
-      // Its messages in flight went too: its next receive counts them again.
+      // Its messages in flight went too: its next receive counts them again, as its next
+      // GetQueueAttributes counts all of them.
       this.#inFlight.forget(keyOf(queue));
+      this.#counter.forget(keyOf(queue));
     }
   }
 

@@ -104,6 +104,7 @@ const METHODS = [
   "purgeQueue",
   "countMessages",
   "countInFlight",
+  "countMessagesFrom",
   "sweepExpiredMessages",
   "sweepExpiredDeduplication",
   "moveMessages",

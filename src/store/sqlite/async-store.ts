@@ -39,6 +39,7 @@ export const READ_METHODS = [
   "listDeadLetterSourceQueues",
   "countMessages",
   "countInFlight",
+  "countMessagesFrom",
   "getMoveTask",
   "listMoveTasks",
   "listActiveMoveTasks",

@@ -266,6 +266,18 @@ export function prepareMessageStatements(db: Database.Database) {
          WHERE queue_id = @queueId AND visible_at > @now AND receive_count > 0 AND expires_at > @cutoff`,
       )
       .pluck(),
+    /** One step of a count (see Store.countMessagesFrom): `limit` states after `after`, expired ones not counted. */
+    countMessagesFrom: db.prepare<
+      [{ queueId: number; now: number; cutoff: number; after: number; limit: number }],
+      { visible: number; inFlight: number; delayed: number; scanned: number; last: number | null }
+    >(
+      `SELECT coalesce(sum(expires_at > @cutoff AND visible_at <= @now), 0) AS visible,
+         coalesce(sum(expires_at > @cutoff AND visible_at > @now AND receive_count > 0), 0) AS inFlight,
+         coalesce(sum(expires_at > @cutoff AND visible_at > @now AND receive_count = 0), 0) AS delayed,
+         count(*) AS scanned, max(seq) AS last
+       FROM (SELECT seq, visible_at, receive_count, expires_at FROM ${STATES}
+             WHERE queue_id = @queueId AND seq > @after ORDER BY seq LIMIT @limit)`,
+    ),
     countVisible: db
       .prepare<[{ queueId: number; now: number; cutoff: number }], number>(
         `SELECT count(*) FROM ${STATES} WHERE queue_id = @queueId AND visible_at <= @now AND expires_at > @cutoff`,

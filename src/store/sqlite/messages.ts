@@ -12,6 +12,7 @@ import type Database from "better-sqlite3";
 import type {
   DeleteOutcome,
   QueueCounts,
+  QueueCountsStep,
   QueueRef,
   SweepStep,
   ReceiptRef,
@@ -124,6 +125,24 @@ export function prepareMessageOperations(
           ? undefined
           : sql.countMessages.get({ queueId: key.id, now, cutoff: expiryCutoff(key, now) });
       return counts ?? { visible: 0, inFlight: 0, delayed: 0 };
+    },
+
+    /** One step of a count of a queue's messages (all zero, and no next step, when the queue does not exist). */
+    countFrom(queue: QueueRef, now: number, after: number, limit: number): QueueCountsStep {
+      const key = queueKey(queue);
+      if (key === undefined) return { visible: 0, inFlight: 0, delayed: 0 };
+      const row = sql.countMessagesFrom.get({
+        queueId: key.id,
+        now,
+        cutoff: expiryCutoff(key, now),
+        after,
+        limit,
+      });
+      if (row === undefined) return { visible: 0, inFlight: 0, delayed: 0 };
+      const { visible, inFlight, delayed, scanned, last } = row;
+      return scanned < limit || last === null
+        ? { visible, inFlight, delayed }
+        : { visible, inFlight, delayed, next: last };
     },
 
     /** Counts the messages of a queue in flight (0 when the queue does not exist). */

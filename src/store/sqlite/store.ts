@@ -27,6 +27,7 @@ import type {
   PendingDelivery,
   Queue,
   QueueCounts,
+  QueueCountsStep,
   QueueMessage,
   QueueRef,
   ReceiptRef,
@@ -368,6 +369,11 @@ export class SyncSqliteStore implements SyncStore {
   /** All zero when the queue does not exist. */
   countMessages(queue: QueueRef, now: number): QueueCounts {
     return this.#messages.count(queue, now);
+  }
+
+  /** All zero, and no next step, when the queue does not exist. */
+  countMessagesFrom(queue: QueueRef, now: number, after: number, limit: number): QueueCountsStep {
+    return this.#messages.countFrom(queue, now, after, limit);
   }
 
   /** 0 when the queue does not exist. */
