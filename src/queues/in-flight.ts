@@ -49,7 +49,7 @@ export class InFlightLimit {
   constructor(
     /** Messages in flight a queue may hold. */
     readonly max: number,
-    /** Counts a queue's messages in flight (the store's `countInFlight`). */
+    /** Counts a queue's messages in flight (counts.ts: the store's `countInFlight`, in steps). */
     private readonly count: (queue: QueueRef, now: number) => Promise<number>,
     private readonly now: () => number = Date.now,
   ) {}

@@ -47,7 +47,7 @@ import {
 } from "./messages.js";
 import { ReceiveAttempts } from "./attempts.js";
 import { addQueuePermission, removeQueuePermission, type PermissionRequest } from "./permissions.js";
-import { QueueCounter } from "./counts.js";
+import { QueueCounter, countInFlightInSteps } from "./counts.js";
 import { DEFAULT_MAX_IN_FLIGHT, InFlightLimit } from "./in-flight.js";
 import { ReceiptCodec } from "./receipts.js";
 import { ReceiveRoom } from "./receive-room.js";
@@ -202,7 +202,7 @@ export class QueueService {
     this.#counter = new QueueCounter(this.store, this.#now);
     this.#inFlight = new InFlightLimit(
       options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
-      (queue, now) => this.store.countInFlight(queue, now),
+      (queue, now) => countInFlightInSteps(this.store, queue, now),
       this.#now,
     );
   }

@@ -414,6 +414,19 @@ export interface QueueCountsStep extends QueueCounts {
   readonly next?: number;
 }
 
+/** Where a step of {@link Store.countInFlight} ends: a key of the store's visibility order. */
+export interface InFlightCursor {
+  readonly visibleAt: number;
+  readonly seq: number;
+}
+
+/** One step of {@link Store.countInFlight}. */
+export interface InFlightStep {
+  readonly inFlight: number;
+  /** Where the next step starts, unless this one reached the end. */
+  readonly next?: InFlightCursor;
+}
+
 /** Statuses of a message move task, as SQS names them. */
 export type MoveTaskStatus = "RUNNING" | "COMPLETED" | "CANCELLING" | "CANCELLED" | "FAILED";
 
@@ -632,10 +645,18 @@ export interface Store {
    */
   countMessagesFrom(queue: QueueRef, now: number, after: number, limit: number): Promise<QueueCountsStep>;
   /**
-   * The messages of a queue in flight at `now` (received, not yet visible again, unexpired): what
-   * `countMessages` gives as `inFlight`, without counting the others (0 when the queue does not exist).
+   * One step of a count of the messages of a queue in flight at `now` (received, not yet visible
+   * again, unexpired: what `countMessages` gives as `inFlight`, without reading the visible ones): the
+   * next `limit` messages not visible at `now` (in flight or delayed) after `after` (from the first
+   * when undefined). A caller adds the steps up, with the same `now`, so that a queue of millions of
+   * delayed messages does not hold the store for long (a million: 383 ms in one call).
    */
-  countInFlight(queue: QueueRef, now: number): Promise<number>;
+  countInFlight(
+    queue: QueueRef,
+    now: number,
+    after: InFlightCursor | undefined,
+    limit: number,
+  ): Promise<InFlightStep>;
   /**
    * One step of a sweep of expired messages: looks at no more than `scanLimit` messages, in the
    * store's own order, from just after `cursor` (from the start when it is absent), and deletes those

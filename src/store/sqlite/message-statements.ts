@@ -259,11 +259,39 @@ export function prepareMessageStatements(db: Database.Database) {
          coalesce(sum(visible_at > @now AND receive_count = 0), 0) AS delayed
        FROM ${STATES} WHERE queue_id = @queueId AND expires_at > @cutoff`,
     ),
-    /** A queue's messages in flight: received, not yet visible again, unexpired (ApproximateNumberOfMessagesNotVisible). */
-    countInFlight: db
-      .prepare<[{ queueId: number; now: number; cutoff: number }], number>(
-        `SELECT count(*) FROM ${STATES}
-         WHERE queue_id = @queueId AND visible_at > @now AND receive_count > 0 AND expires_at > @cutoff`,
+    /**
+     * Where a step of a count of messages in flight ends (see Store.countInFlight): the key, in the
+     * visibility index, of the `offset + 1`th message not visible after (`afterVisible`, `afterSeq`);
+     * none when fewer are left. Reads the index only.
+     */
+    inFlightStepEnd: db
+      .prepare<
+        [{ queueId: number; afterVisible: number; afterSeq: number; offset: number }],
+        [number, number]
+      >(
+        `SELECT visible_at, seq FROM ${STATES} INDEXED BY queue_message_states_by_visibility
+         WHERE queue_id = @queueId AND (visible_at, seq) > (@afterVisible, @afterSeq)
+         ORDER BY visible_at, seq LIMIT 1 OFFSET @offset`,
+      )
+      .raw(),
+    /** The messages in flight, unexpired, between two keys of the visibility index (after, up to end]. */
+    inFlightBetween: db
+      .prepare<
+        [
+          {
+            queueId: number;
+            afterVisible: number;
+            afterSeq: number;
+            endVisible: number;
+            endSeq: number;
+            cutoff: number;
+          },
+        ],
+        number
+      >(
+        `SELECT count(*) FROM ${STATES} INDEXED BY queue_message_states_by_visibility
+         WHERE queue_id = @queueId AND (visible_at, seq) > (@afterVisible, @afterSeq)
+           AND (visible_at, seq) <= (@endVisible, @endSeq) AND receive_count > 0 AND expires_at > @cutoff`,
       )
       .pluck(),
     /** One step of a count (see Store.countMessagesFrom): `limit` states after `after`, expired ones not counted. */

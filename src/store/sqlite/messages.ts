@@ -13,6 +13,8 @@ import type {
   DeleteOutcome,
   QueueCounts,
   QueueCountsStep,
+  InFlightCursor,
+  InFlightStep,
   QueueRef,
   SweepStep,
   ReceiptRef,
@@ -145,11 +147,26 @@ export function prepareMessageOperations(
         : { visible, inFlight, delayed, next: last };
     },
 
-    /** Counts the messages of a queue in flight (0 when the queue does not exist). */
-    countInFlight(queue: QueueRef, now: number): number {
+    /**
+     * One step of a count of a queue's messages in flight (0, and no next step, when the queue does
+     * not exist): the next `limit` messages not visible at `now`, in the visibility index's order.
+     */
+    countInFlight(
+      queue: QueueRef,
+      now: number,
+      after: InFlightCursor | undefined,
+      limit: number,
+    ): InFlightStep {
       const key = queueKey(queue);
-      if (key === undefined) return 0;
-      return sql.countInFlight.get({ queueId: key.id, now, cutoff: expiryCutoff(key, now) }) ?? 0;
+      if (key === undefined) return { inFlight: 0 };
+      // Not visible at `now`: after (now, any seq) in the index.
+      const from = after ?? { visibleAt: now, seq: Number.MAX_SAFE_INTEGER };
+      const range = { queueId: key.id, afterVisible: from.visibleAt, afterSeq: from.seq };
+      const end = sql.inFlightStepEnd.get({ ...range, offset: limit - 1 });
+      const [endVisible, endSeq] = end ?? [Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER];
+      const inFlight =
+        sql.inFlightBetween.get({ ...range, endVisible, endSeq, cutoff: expiryCutoff(key, now) }) ?? 0;
+      return end === undefined ? { inFlight } : { inFlight, next: { visibleAt: endVisible, seq: endSeq } };
     },
 
     /**

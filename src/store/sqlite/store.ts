@@ -28,6 +28,8 @@ import type {
   Queue,
   QueueCounts,
   QueueCountsStep,
+  InFlightCursor,
+  InFlightStep,
   QueueMessage,
   QueueRef,
   ReceiptRef,
@@ -376,9 +378,14 @@ export class SyncSqliteStore implements SyncStore {
     return this.#messages.countFrom(queue, now, after, limit);
   }
 
-  /** 0 when the queue does not exist. */
-  countInFlight(queue: QueueRef, now: number): number {
-    return this.#messages.countInFlight(queue, now);
+  /** 0, and no next step, when the queue does not exist. */
+  countInFlight(
+    queue: QueueRef,
+    now: number,
+    after: InFlightCursor | undefined,
+    limit: number,
+  ): InFlightStep {
+    return this.#messages.countInFlight(queue, now, after, limit);
   }
 
   sweepExpiredMessages(now: number, scanLimit: number, cursor?: string): SweepStep {
