@@ -96,6 +96,41 @@ describe("broker targets under BUSBAR_ALLOW_TARGET_NETWORKS", () => {
     }
   });
 
+  it("connect to no server a NATS server gossips, nor to a refused address NATS reads into a host", async () => {
+    const { server: logger, port, connections } = await listener();
+    // A server on an allowed address that gossips 50 refused loopback servers, then says nothing more.
+    const urls = Array.from({ length: 50 }, (_, i) => `127.0.0.${i + 10}:${port}`);
+    const gossiping = createServer((socket) => {
+      socket.write(
+        `INFO ${JSON.stringify({ server_id: "GOSSIP", version: "2.10.0", proto: 1, headers: true, max_payload: 1048576, connect_urls: urls })}\r\n`,
+      );
+      socket.on("data", () => undefined);
+      socket.on("error", () => undefined);
+    });
+    await new Promise<void>((resolve) => gossiping.listen(0, "127.0.0.2", resolve));
+    const gossipPort = (gossiping.address() as AddressInfo).port;
+    const invoker = createBrokerInvoker({
+      timeoutMs: 500,
+      allowedNetworks: parseAllowedNetworks("127.0.0.2/32"),
+    });
+    try {
+      const error = await failure(invoker, `nats://127.0.0.2:${gossipPort}/gossip`);
+      assert.equal(error?.code, "TIMEOUT", error?.message);
+      // The pool gives the connect up a second after the deadline; the client's dial loop went on from there.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      assert.equal(connections(), 0, "no gossiped server dialled");
+      // 2130706433 is a name to the system's resolver (which finds nothing here), 127.0.0.1 to NATS's
+      // URL parser; either way nothing connects.
+      const decimal = await failure(invoker, `nats://2130706433:${port}/reparsed`);
+      assert.notEqual(decimal, undefined);
+      assert.equal(connections(), 0, `${decimal?.code}: ${decimal?.message}`);
+    } finally {
+      await invoker.close();
+      gossiping.close();
+      logger.close();
+    }
+  });
+
   it("are reached by name in an allowed network, through the address checked, with the name for TLS", async () => {
     // What TLS connections ask for by name (SNI): the handshake then fails, as this server has no certificate.
     const names: string[] = [];

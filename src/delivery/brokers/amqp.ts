@@ -9,7 +9,7 @@ import type { NetConnectOpts } from "node:net";
 import type { ChannelModel, ConfirmChannel, Options, SocketOptions } from "amqplib";
 import { payloadContentType, type Invocation } from "../types.js";
 import { brokerError, describeCause } from "./errors.js";
-import { permittedAddress, refusedConnect } from "./network.js";
+import { connectToPermitted, refusedConnect } from "./network.js";
 import { ConnectionPool, type PoolStats } from "./pool.js";
 import {
   CONNECTION_NAME,
@@ -219,11 +219,16 @@ export class AmqpPublisher implements BrokerPublisher<AmqpTarget> {
     };
     let model: ChannelModel;
     try {
-      // A permitted address (network.ts), the name kept for TLS.
-      options.hostname = await permittedAddress(target.host, this.#settings.guard);
-      if (target.tls && options.hostname !== target.host) socketOptions.servername = target.host;
       const { connect } = await amqplib();
-      model = await connect(options, socketOptions);
+      // Each permitted address in turn (network.ts), the name kept for TLS.
+      model = await connectToPermitted(target.host, this.#settings.guard, (address) =>
+        connect(
+          { ...options, hostname: address },
+          target.tls && address !== target.host
+            ? { ...socketOptions, servername: target.host }
+            : socketOptions,
+        ),
+      );
     } catch (error) {
       throw classifyConnect(error, target);
     }

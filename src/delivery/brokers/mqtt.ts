@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import type { ErrorWithReasonCode, IClientOptions, MqttClient } from "mqtt";
 import { payloadContentType, type Invocation } from "../types.js";
 import { brokerError, describeCause } from "./errors.js";
-import { permittedAddress, refusedConnect } from "./network.js";
+import { connectToPermitted, refusedConnect } from "./network.js";
 import { ConnectionPool, type PoolStats } from "./pool.js";
 import {
   CONNECTION_NAME,
@@ -118,10 +118,18 @@ export class MqttPublisher implements BrokerPublisher<MqttTarget> {
     if (target.username !== undefined) options.username = target.username;
     if (target.password !== undefined) options.password = target.password;
     try {
-      // A permitted address (network.ts), the name kept for TLS.
-      options.host = await permittedAddress(target.host, this.#settings.guard);
-      if (target.tls && options.host !== target.host) options.servername = target.host;
-      return new MqttConnection(await openClient(options, abandoned), gone);
+      // Each permitted address in turn (network.ts), the name kept for TLS.
+      const client = await connectToPermitted(target.host, this.#settings.guard, (address) =>
+        openClient(
+          {
+            ...options,
+            host: address,
+            ...(target.tls && address !== target.host && { servername: target.host }),
+          },
+          abandoned,
+        ),
+      );
+      return new MqttConnection(client, gone);
     } catch (error) {
       throw classifyConnect(error, target);
     }

@@ -12,13 +12,18 @@ import type { Socket } from "node:net";
 import type * as TransportNode from "@nats-io/transport-node";
 import type { NatsConnection, NodeConnectionOptions } from "@nats-io/transport-node";
 import type * as NodeTransportModule from "@nats-io/transport-node/lib/node_transport.js";
+import { dialRefusal, guardedResolver, type BrokerGuard } from "./network.js";
 
 type Core = typeof TransportNode;
 
-/** The connect running in this async context: its transports, and the signal that gives it up. */
+/**
+ * The connect running in this async context: its transports, the signal that gives it up, and the
+ * network guard its dials are held to.
+ */
 interface Attempt {
   readonly abandoned: AbortSignal;
   readonly transports: Set<{ abandon(): void }>;
+  readonly guard: BrokerGuard | undefined;
 }
 
 const attempts = new AsyncLocalStorage<Attempt>();
@@ -27,27 +32,43 @@ const attempts = new AsyncLocalStorage<Attempt>();
 export const MAX_INFO_BYTES = 64 * 1024;
 
 /**
- * Opens a NATS connection; rejects soon after `abandoned` aborts, with its socket closed. `resolve`
- * gives a server name's addresses (the client connects to them with the name for TLS); the system's
- * resolver unless given.
+ * Opens a NATS connection; rejects soon after `abandoned` aborts, with its socket closed. With a
+ * `guard`, a server name resolves to its permitted addresses only (the client connects to them with
+ * the name for TLS), and every dial is checked (see {@link dialRefusal}).
  */
 export type NatsConnect = (
   options: NodeConnectionOptions,
   abandoned: AbortSignal,
-  resolve?: (host: string) => Promise<string[]>,
+  guard?: BrokerGuard,
 ) => Promise<NatsConnection>;
 
 /** The connect function over the loaded client libraries. */
 export function natsConnector(core: Core, transport: typeof NodeTransportModule): NatsConnect {
+  type Dial = Parameters<InstanceType<typeof transport.NodeTransport>["connect"]>;
+
   class AbandonableTransport extends transport.NodeTransport {
+    readonly #guard: BrokerGuard | undefined;
+
     constructor() {
       super();
       // The client makes its transport after awaits of its own (DNS): the attempt is found through
       // the async context, which follows those awaits, rather than through a shared variable.
       const attempt = attempts.getStore();
+      this.#guard = attempt?.guard;
       if (attempt === undefined) return;
       attempt.transports.add(this);
       if (attempt.abandoned.aborted) this.abandon();
+    }
+
+    /**
+     * Dials a server, unless the connect was given up (the client's dial loop would otherwise go on to
+     * every server a server gossiped) or the guard refuses its address (see {@link dialRefusal}).
+     */
+    override connect(hp: Dial[0], options: Dial[1]): Promise<void> {
+      if (this.done) return Promise.reject(new Error("the connect was abandoned"));
+      const refused = this.#guard === undefined ? undefined : dialRefusal(hp.hostname, this.#guard);
+      if (refused !== undefined) return Promise.reject(refused);
+      return super.connect(hp, options);
     }
 
     override close(err?: Error): Promise<void> {
@@ -94,8 +115,8 @@ export function natsConnector(core: Core, transport: typeof NodeTransportModule)
     }
   }
 
-  return async (options, abandoned, resolve) => {
-    const attempt: Attempt = { abandoned, transports: new Set() };
+  return async (options, abandoned, guard) => {
+    const attempt: Attempt = { abandoned, transports: new Set(), guard };
     const abandon = (): void => {
       for (const t of attempt.transports) t.abandon();
     };
@@ -105,7 +126,7 @@ export function natsConnector(core: Core, transport: typeof NodeTransportModule)
       // there: set before each connect, in case another user of the library set its own.
       core.setTransportFactory({
         factory: () => new AbandonableTransport(),
-        dnsResolveFn: resolve ?? transport.nodeResolveHost,
+        dnsResolveFn: guard === undefined ? transport.nodeResolveHost : guardedResolver(guard),
       });
       return await attempts.run(attempt, () => core.NatsConnectionImpl.connect(options));
     } finally {

@@ -20,7 +20,8 @@ import {
 } from "./publisher.js";
 import type { NatsTarget } from "./uri.js";
 import { natsConnector } from "./nats-transport.js";
-import { guardedResolver, permittedAddress, refusedConnect } from "./network.js";
+import { checkHost } from "../http/index.js";
+import { refusedConnect } from "./network.js";
 
 const nats = onFirstUse(async () => {
   const core = await import("@nats-io/transport-node");
@@ -90,6 +91,8 @@ export class NatsPublisher implements BrokerPublisher<NatsTarget> {
       reconnect: false,
       timeout: connectTimeoutMs(this.#settings),
       pingInterval: PING_INTERVAL_MS,
+      // Busbar connects to the server its target names, never to the servers it gossips.
+      ignoreClusterUpdates: true,
       maxPingOut: MAX_PINGS_OUT,
     };
     if (target.username !== undefined) options.user = target.username;
@@ -97,10 +100,14 @@ export class NatsPublisher implements BrokerPublisher<NatsTarget> {
     if (target.token !== undefined) options.token = target.token;
     if (target.tls) options.tls = {};
     const { guard } = this.#settings;
-    // An IP literal is checked here; a name, by the transport's resolver (network.ts).
-    if (guard !== undefined) await permittedAddress(target.host, guard);
+    // An IP literal is refused here, with its reason; a name resolves through the guard, and every
+    // address the client dials is checked (nats-transport.ts).
+    if (guard !== undefined) {
+      const refused = checkHost(target.host, { allowed: guard.allowed });
+      if (refused !== undefined) throw refused;
+    }
     const { core, js, connect } = await nats();
-    const nc = await connect(options, abandoned, guard === undefined ? undefined : guardedResolver(guard));
+    const nc = await connect(options, abandoned, guard);
     const open = new WhileOpen();
     void nc.closed().then((error) => {
       gone();

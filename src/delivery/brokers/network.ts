@@ -5,11 +5,12 @@
  * XADD into it), a RabbitMQ on the private network.
  *
  * A broker host that is a name is resolved here, the refused addresses dropped, and the client library
- * given a permitted address to connect to, with the name kept for TLS (SNI and the certificate check):
- * the library does not resolve the name again, so an answer that changes between the check and the
- * connect (DNS rebinding) cannot get past it. NATS resolves through the `dnsResolveFn` of its
- * transport instead ({@link guardedResolver}), which keeps the name for TLS itself. An IP literal is
- * checked as it is.
+ * given the permitted addresses to connect to, one after another ({@link connectToPermitted}), with
+ * the name kept for TLS (SNI and the certificate check): the library does not resolve the name again,
+ * so an answer that changes between the check and the connect (DNS rebinding) cannot get past it.
+ * NATS resolves through the `dnsResolveFn` of its transport instead ({@link guardedResolver}), which
+ * keeps the name for TLS itself, and each of its dials is checked ({@link dialRefusal}). An IP
+ * literal is checked as it is.
  */
 import dns from "node:dns";
 import net from "node:net";
@@ -35,24 +36,58 @@ export function brokerGuard(allowed: AllowedNetworks, resolve: typeof dns.lookup
 }
 
 /**
- * The address to connect to for `host` (a name, an IP literal or a bracketed IPv6 literal): the
- * literal itself, or the first permitted address the name resolves to; `host` as it is without a guard.
+ * The addresses to connect to for `host` (a name, an IP literal or a bracketed IPv6 literal): the
+ * literal itself, or the permitted addresses the name resolves to, in the resolver's order; `host` as
+ * it is without a guard.
  * @throws {AddressRefusedError} when the guard refuses every address; the lookup's error when it fails.
  */
-export async function permittedAddress(host: string, guard: BrokerGuard | undefined): Promise<string> {
-  if (guard === undefined) return host;
+export async function permittedAddresses(host: string, guard: BrokerGuard | undefined): Promise<string[]> {
+  if (guard === undefined) return [host];
   const literal = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
   if (net.isIP(literal) !== 0) {
     const refused = checkHost(literal, { allowed: guard.allowed });
     if (refused !== undefined) throw refused;
-    return literal;
+    return [literal];
   }
   return new Promise((resolve, reject) => {
-    guard.lookup(literal, { all: false }, (error, address) => {
+    guard.lookup(literal, { all: true }, (error, addresses) => {
       if (error !== null) reject(error);
-      else resolve(address as string);
+      else resolve((addresses as unknown as dns.LookupAddress[]).map((a) => a.address));
     });
   });
+}
+
+/** Socket errors after which the next address of a name is worth trying (as net.connect tries them). */
+const UNREACHABLE = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL", "ETIMEDOUT"]);
+
+function unreachable(error: unknown): boolean {
+  let cause: unknown = error;
+  for (let depth = 0; depth < 5 && cause instanceof Error; depth++) {
+    const { code } = cause as { code?: unknown };
+    if (typeof code === "string" && UNREACHABLE.has(code)) return true;
+    cause = cause.cause;
+  }
+  return false;
+}
+
+/**
+ * Connects with `connect` to each of `host`'s permitted addresses in turn ({@link permittedAddresses})
+ * until one answers: an address refused or unreachable gives way to the next (a name resolving to
+ * `::1` and 127.0.0.1 reaches a broker listening on IPv4 only), any other failure ends it.
+ */
+export async function connectToPermitted<T>(
+  host: string,
+  guard: BrokerGuard | undefined,
+  connect: (address: string) => Promise<T>,
+): Promise<T> {
+  const addresses = await permittedAddresses(host, guard);
+  for (let i = 0; ; i++) {
+    try {
+      return await connect(addresses[i] as string);
+    } catch (error) {
+      if (i + 1 >= addresses.length || !unreachable(error)) throw error;
+    }
+  }
 }
 
 /**
@@ -68,6 +103,21 @@ export function guardedResolver(guard: BrokerGuard): (host: string) => Promise<s
         else resolve((addresses as unknown as dns.LookupAddress[]).map((a) => a.address));
       });
     });
+}
+
+/**
+ * Why the NATS transport may not dial `host` (undefined when it may): the client dials the addresses
+ * the guarded resolver gave for a name, and IP literals as it parses them itself, which is not always
+ * as the guard parsed the target's host (`127.0x.0.1` is a name to getaddrinfo, 127.0.0.1 to the
+ * client's URL parser), and the servers a server gossips (`connect_urls`). So every dial is checked:
+ * an address against the guard, and a name (which the resolver would have turned into addresses) refused.
+ */
+export function dialRefusal(host: string, guard: BrokerGuard): AddressRefusedError | undefined {
+  const literal = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+  if (net.isIP(literal) === 0) {
+    return new AddressRefusedError(host, host, "a name the client did not resolve through the network guard");
+  }
+  return checkHost(literal, { allowed: guard.allowed });
 }
 
 /**

@@ -10,7 +10,7 @@
 import type { Redis } from "ioredis";
 import type { Invocation } from "../types.js";
 import { brokerError, describeCause } from "./errors.js";
-import { permittedAddress, refusedConnect } from "./network.js";
+import { connectToPermitted, refusedConnect } from "./network.js";
 import { ConnectionPool, type PoolStats } from "./pool.js";
 import {
   CONNECTION_NAME,
@@ -99,13 +99,34 @@ export class RedisPublisher implements BrokerPublisher<RedisTarget> {
   }
 
   async #open(target: RedisTarget, gone: () => void, abandoned: AbortSignal): Promise<RedisConnection> {
-    let host: string;
+    let client: Redis;
     try {
-      // A permitted address (network.ts), the name kept for TLS.
-      host = await permittedAddress(target.host, this.#settings.guard);
+      // Each permitted address in turn (network.ts), the name kept for TLS.
+      client = await connectToPermitted(target.host, this.#settings.guard, (host) =>
+        this.#connect(target, host, abandoned),
+      );
     } catch (error) {
       throw classify(error, target, "connect");
     }
+    client.on("end", gone);
+    if (target.db !== 0) {
+      // SELECT here rather than ioredis's `db` option, which on failure carries on in database 0.
+      const abandon = (): void => client.disconnect();
+      abandoned.addEventListener("abort", abandon, { once: true });
+      try {
+        await client.select(target.db);
+      } catch (error) {
+        client.disconnect();
+        throw classify(error, target, `SELECT ${target.db}`);
+      } finally {
+        abandoned.removeEventListener("abort", abandon);
+      }
+    }
+    return new RedisConnection(client);
+  }
+
+  /** A client connected to `host`; rejects with the connection's own error. */
+  async #connect(target: RedisTarget, host: string, abandoned: AbortSignal): Promise<Redis> {
     const { Redis } = await ioredis();
     const client = new Redis({
       host,
@@ -136,30 +157,18 @@ export class RedisPublisher implements BrokerPublisher<RedisTarget> {
     client.on("error", (error: unknown) => {
       lastError = error;
     });
-    client.on("end", gone);
     // The pool gave up on this connect (deadline, or closing): pending commands and connect() fail.
     const abandon = (): void => client.disconnect();
     abandoned.addEventListener("abort", abandon, { once: true });
     try {
-      try {
-        await client.connect();
-      } catch (error) {
-        client.disconnect();
-        throw classify(lastError ?? error, target, "connect");
-      }
-      if (target.db !== 0) {
-        // SELECT here rather than ioredis's `db` option, which on failure carries on in database 0.
-        try {
-          await client.select(target.db);
-        } catch (error) {
-          client.disconnect();
-          throw classify(error, target, `SELECT ${target.db}`);
-        }
-      }
+      await client.connect();
+      return client;
+    } catch (error) {
+      client.disconnect();
+      throw lastError ?? error;
     } finally {
       abandoned.removeEventListener("abort", abandon);
     }
-    return new RedisConnection(client);
   }
 }
 
