@@ -10,7 +10,6 @@
  * the store counting). SQS's counts are approximate too, and lag ("ApproximateNumberOfMessages …
  * might not reflect the most recent changes").
  */
-import { setImmediate as nextTurn } from "node:timers/promises";
 import type { InFlightCursor, QueueCounts, QueueRef, Store } from "../store/index.js";
 
 /** Messages counted in one store call: a few milliseconds. */
@@ -37,9 +36,6 @@ export async function countInSteps(store: Store, queue: QueueRef, now: number): 
     inFlight += step.inFlight;
     delayed += step.delayed;
     after = step.next;
-    // With the store on this thread (BUSBAR_STORE_THREAD=main) its calls answer at once: requests
-    // arriving meanwhile are read between steps only once the event loop turns.
-    if (after !== undefined) await nextTurn();
   }
   return { visible, inFlight, delayed };
 }
@@ -57,7 +53,6 @@ export async function countInFlightInSteps(store: Store, queue: QueueRef, now: n
     inFlight += step.inFlight;
     if (step.next === undefined) return inFlight;
     after = step.next;
-    await nextTurn(); // as in countInSteps
   }
 }
 
