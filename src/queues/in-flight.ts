@@ -104,7 +104,10 @@ export class InFlightLimit {
    * Counts again. The store runs calls in the order they were asked: a receive asked after the count
    * is not in it, and finishes after it (still pending when the count ends); one asked before it is
    * in it, and may finish after it (the worker store answers a receive once it is durable), which
-   * counts its messages twice until the next count: the bound errs high, never low.
+   * counts its messages twice until the next count: the bound errs high. A count of a queue with
+   * more than one step's worth of messages not visible (counts.ts) can err low: a message whose
+   * visibility timeout is changed, or that is received, between two steps may move from the part of
+   * the visibility order not yet counted into the part already counted, and be counted in neither.
    */
   async #recount(queue: QueueRef, bound: Bound): Promise<void> {
     try {

@@ -73,7 +73,9 @@ function unreachable(error: unknown): boolean {
 /**
  * Connects with `connect` to each of `host`'s permitted addresses in turn ({@link permittedAddresses})
  * until one answers: an address refused or unreachable gives way to the next (a name resolving to
- * `::1` and 127.0.0.1 reaches a broker listening on IPv4 only), any other failure ends it.
+ * `::1` and 127.0.0.1 reaches a broker listening on IPv4 only), any other failure ends it. Unlike
+ * net.connect's (250 ms an address, racing), each address has the whole connect timeout: one that
+ * drops packets silently uses it up, and the next is never tried.
  */
 export async function connectToPermitted<T>(
   host: string,
