@@ -7,7 +7,8 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
-import { CreateQueueCommand, ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { Agent } from "node:http";
+import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import {
   removeDataDir,
   sqsClient,
@@ -278,6 +279,60 @@ for (const mode of ["main", "front"] as const) {
       } finally {
         for (const a of aborts) a.abort();
         await Promise.all(settled);
+        sqs.destroy();
+      }
+    });
+
+    it("closes the oldest connection not being served of an address holding more than half of them, for a new one from another address", async () => {
+      const { hostname, port } = new URL(server.url);
+      // From 127.0.0.2: a long poll (its request all there: being served), then two uploads begun,
+      // less than a second ago (not stalled yet).
+      const sqs = new SQSClient({
+        endpoint: server.url,
+        region: "us-east-1",
+        credentials: TEST_ROOT,
+        maxAttempts: 1,
+        requestHandler: { httpAgent: new Agent({ keepAlive: true, localAddress: "127.0.0.2" }) },
+      });
+      const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `share-${mode}` }));
+      const abort = new AbortController();
+      const poll = sqs
+        .send(new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 20 }), { abortSignal: abort.signal })
+        .then(
+          () => "answered",
+          () => "aborted",
+        );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const uploads = await Promise.all(
+        [1, 2].map(async () => {
+          const socket = connect({ port: Number(port), host: hostname, localAddress: "127.0.0.2" });
+          socket.on("error", () => undefined);
+          const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+          await new Promise((resolve) => socket.once("connect", resolve));
+          socket.write(
+            "POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-amz-json-1.1\r\n" +
+              "x-amz-target: AWSEvents.ListEventBuses\r\ncontent-length: 100\r\n\r\n{",
+          );
+          return { socket, closed };
+        }),
+      );
+      try {
+        // Another address: the oldest upload makes room; the long poll, older still, is served and stays.
+        const other = await healthz(server.url);
+        assert.match(other.answer, /^HTTP\/1\.1 200 /, "a connection from 127.0.0.1 is served");
+        await uploads[0]?.closed;
+        assert.equal(uploads[1]?.socket.destroyed, false);
+        other.socket.destroy();
+        // (A new connection from the address holding the most is closed as it comes, as before: the
+        // next test's, all from 127.0.0.1.)
+        assert.equal(
+          await Promise.race([poll, new Promise((r) => setTimeout(() => r("waiting"), 100))]),
+          "waiting",
+        );
+      } finally {
+        abort.abort();
+        await poll;
+        for (const u of uploads) u.socket.destroy();
         sqs.destroy();
       }
     });

@@ -816,6 +816,8 @@ interface Answering {
    * {@link RoomMaker}).
    */
   readonly polls: Map<ServerResponse, Poll>;
+  /** The open connections by the client's address, oldest first (see {@link RoomMaker}). */
+  readonly byAddress: Map<string, Set<Socket>>;
 }
 
 /** An open connection: its responses not yet ended, in the order of their requests, and since when it has had none. */
@@ -916,9 +918,14 @@ const STALLED_SCAN_MS = 100;
  * second or more), whose reply (without
  * messages) then closes its connection; else closes the connection whose request body the server has
  * held back longest, a second or more (waiting for room among the bodies, which it would otherwise
- * get, or a 503, only when room came or the wait ended). Without the steps after the first, 10,000
- * connections that trickled their bodies a byte at a time, or one tenant's 10,000 long polls, kept
- * every other client out.
+ * get, or a 503, only when room came or the wait ended); else, when one client address holds more
+ * than half of the connections and the new one comes from another, closes that address's oldest
+ * connection not being served (no request in hand, or one whose headers or body are still arriving,
+ * at any pace). Without the steps after the first, 10,000 connections that trickled their bodies a
+ * byte at a time, or one tenant's 10,000 long polls, kept every other client out; without the last,
+ * one address's flood of connections younger than a second (too young to count as stalled), or of
+ * uploads kept just fast enough, did. Behind a proxy every client shares the proxy's address, which
+ * the last step then never takes from.
  *
  * What it does per new connection is small whatever the number of connections: the stalled and held
  * ones are found by a look over all of them at most every {@link STALLED_SCAN_MS} and taken from that
@@ -933,14 +940,17 @@ class RoomMaker {
   /** The connections of the last look whose bodies the server held back a second or more, longest last. */
   #held: Socket[] = [];
   #lookedAt = Number.NEGATIVE_INFINITY;
+  /** The address holding the most connections at the last look at the addresses, and when that was. */
+  #hog: string | undefined;
+  #hogLookedAt = Number.NEGATIVE_INFINITY;
 
   constructor(state: Answering, idle: Map<Socket, Connection>) {
     this.#state = state;
     this.#idle = idle;
   }
 
-  /** Closes (or has close) a connection for a new one; false when none of them may go. */
-  make(): boolean {
+  /** Closes (or has close) a connection for a new one from `address`; false when none of them may go. */
+  make(address: string): boolean {
     const now = Date.now();
     for (const [s, c] of this.#idle) {
       // The rest fell idle later still. (One just opened has not been read from yet, though its
@@ -970,7 +980,38 @@ class RoomMaker {
       poll.hurry();
       return true;
     }
-    return this.#closeFrom(this.#held, now, "held");
+    return this.#closeFrom(this.#held, now, "held") || this.#closeForShare(address, now);
+  }
+
+  /**
+   * The last step (see the class's doc): the oldest connection not being served of an address that
+   * holds more than half of them, for a new one from another address. The address is found by a look
+   * at every address at most every {@link STALLED_SCAN_MS}.
+   */
+  #closeForShare(address: string, now: number): boolean {
+    const { byAddress, connections } = this.#state;
+    if (now - this.#hogLookedAt >= STALLED_SCAN_MS) {
+      this.#hogLookedAt = now;
+      this.#hog = undefined;
+      let most = 0;
+      for (const [a, sockets] of byAddress) {
+        if (sockets.size > most) {
+          most = sockets.size;
+          this.#hog = a;
+        }
+      }
+    }
+    const hog = this.#hog;
+    const sockets = hog === undefined ? undefined : byAddress.get(hog);
+    if (hog === address || sockets === undefined || sockets.size * 2 <= connections.size) return false;
+    for (const s of sockets) {
+      const c = connections.get(s);
+      if (c !== undefined && !served(c)) {
+        this.#close(s);
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Closes the last connection of `list` that is still `kind`, dropping those that are not. */
@@ -1008,6 +1049,27 @@ class RoomMaker {
 }
 
 /**
+ * The request a connection has in hand: the latest (those before it on the connection are all there),
+ * or one that asked to continue and waits for its 100 Continue (no response of the connection's yet);
+ * undefined when it has none (it is idle, or the headers of its next request are on their way).
+ */
+function inHandOf(c: Connection): ServerResponse | undefined {
+  const last = c.last;
+  return c.responses.size > 0 || (last !== undefined && !last.writableFinished && !last.destroyed)
+    ? last
+    : undefined;
+}
+
+/**
+ * Whether a connection's request is being served: all of it is there (its handler runs, or its reply
+ * is being written, or a long poll waits). Not when it has none in hand, or its request's headers or
+ * body are still arriving (or held back).
+ */
+function served(c: Connection): boolean {
+  return inHandOf(c)?.req.complete === true;
+}
+
+/**
  * Whether a connection may be closed for a new one, besides an idle one (see {@link RoomMaker}):
  * `stalled`, `by` the rate (bytes a second) its request or its headers have been arriving at, -1 for a
  * body read only to be dropped; or `held`, `by` when the server began to hold its body back. Undefined
@@ -1019,13 +1081,7 @@ function standing(
   c: Connection,
   now: number,
 ): { readonly kind: "stalled" | "held"; readonly by: number } | undefined {
-  // The request in hand: the latest (those before it on the connection are all there), or one that
-  // asked to continue and waits for its 100 Continue (no response of the connection's yet).
-  const last = c.last;
-  const inHand =
-    c.responses.size > 0 || (last !== undefined && !last.writableFinished && !last.destroyed)
-      ? last
-      : undefined;
+  const inHand = inHandOf(c);
   if (inHand === undefined) {
     // Headers on their way since it fell idle (or opened); none at all, and it is idle.
     const bytes = socket.bytesRead - c.readWhenIdle;
@@ -1161,7 +1217,13 @@ async function closeConnectionsAsAnswered(state: Answering, deadline: () => numb
 
 /** Creates the HTTP server (not yet listening). */
 export function createHttpServer(handlers: HttpHandlers): Server {
-  const state: Answering = { open: new Set(), connections: new Map(), closing: false, polls: new Map() };
+  const state: Answering = {
+    open: new Set(),
+    connections: new Map(),
+    closing: false,
+    polls: new Map(),
+    byAddress: new Map(),
+  };
   /**
    * The connections without a request in hand, longest idle first (see {@link HttpHandlers.maxConnections}):
    * the first makes room when the limit is reached.
@@ -1238,7 +1300,8 @@ export function createHttpServer(handlers: HttpHandlers): Server {
   // SIGTERM waited for them for ever).
   server.on("connection", (socket: Socket) => {
     const max = handlers.maxConnections;
-    if (max !== undefined && state.connections.size >= max && !room.make()) {
+    const address = socket.remoteAddress ?? "";
+    if (max !== undefined && state.connections.size >= max && !room.make(address)) {
       socket.destroy();
       return;
     }
@@ -1251,9 +1314,15 @@ export function createHttpServer(handlers: HttpHandlers): Server {
     };
     state.connections.set(socket, connection);
     idle.set(socket, connection);
+    let fromAddress = state.byAddress.get(address);
+    if (fromAddress === undefined) state.byAddress.set(address, (fromAddress = new Set()));
+    fromAddress.add(socket);
     socket.once("close", () => {
       state.connections.delete(socket);
       idle.delete(socket);
+      fromAddress.delete(socket);
+      if (fromAddress.size === 0 && state.byAddress.get(address) === fromAddress)
+        state.byAddress.delete(address);
       for (const r of connection.responses) answered(r);
       connection.responses.clear();
     });
