@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 import { Agent } from "node:http";
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { clientOf } from "../src/server/index.js";
 import {
   removeDataDir,
   sqsClient,
@@ -369,3 +370,19 @@ for (const mode of ["main", "front"] as const) {
     });
   });
 }
+
+describe("the clients the connection limit's share counts", () => {
+  it("are IPv4 addresses, IPv4-mapped ones included, and IPv6 /64 networks", () => {
+    assert.equal(clientOf("127.0.0.2"), "127.0.0.2");
+    assert.equal(clientOf("::ffff:127.0.0.2"), "127.0.0.2");
+    assert.equal(clientOf("::FFFF:10.1.2.3"), "10.1.2.3");
+    assert.equal(clientOf("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
+    assert.equal(clientOf("2001:db8:1:2::99"), "2001:db8:1:2::/64", "one host's /64 is one client");
+    assert.equal(clientOf("2001:0db8:0001:0002:ffff::1"), "2001:db8:1:2::/64");
+    assert.equal(clientOf("2001:db8::1"), "2001:db8:0:0::/64");
+    assert.equal(clientOf("::1"), "0:0:0:0::/64");
+    assert.equal(clientOf("fe80::1%eth0"), "fe80:0:0:0::/64");
+    assert.notEqual(clientOf("2001:db8:1:3::1"), clientOf("2001:db8:1:2::1"));
+    assert.equal(clientOf(undefined), "");
+  });
+});

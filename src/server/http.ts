@@ -12,7 +12,7 @@ import {
   type Server,
   type ServerResponse,
 } from "node:http";
-import { Server as NetServer, type AddressInfo, type Socket } from "node:net";
+import { Server as NetServer, isIPv6, type AddressInfo, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { randomUUID, timingSafeEqual } from "node:crypto";
 import {
@@ -918,8 +918,9 @@ const STALLED_SCAN_MS = 100;
  * second or more), whose reply (without
  * messages) then closes its connection; else closes the connection whose request body the server has
  * held back longest, a second or more (waiting for room among the bodies, which it would otherwise
- * get, or a 503, only when room came or the wait ended); else, when one client address holds more
- * than half of the connections and the new one comes from another, closes that address's oldest
+ * get, or a 503, only when room came or the wait ended); else, when one client ({@link clientOf}: an
+ * IPv4 address, or an IPv6 /64) holds more than half of the connections and the new one comes from
+ * another, closes that address's oldest
  * connection not being served (no request in hand, or one whose headers or body are still arriving,
  * at any pace). Without the steps after the first, 10,000 connections that trickled their bodies a
  * byte at a time, or one tenant's 10,000 long polls, kept every other client out; without the last,
@@ -1046,6 +1047,29 @@ class RoomMaker {
     this.#state.connections.delete(socket);
     socket.destroy();
   }
+}
+
+/**
+ * The client a connection's address stands for, as the connection limit's share counts them (see
+ * {@link RoomMaker}): an IPv4 address (also when written IPv4-mapped, `::ffff:a.b.c.d`, as a
+ * dual-stack socket gives it), or an IPv6 address's /64 network, which one host is commonly given whole.
+ */
+export function clientOf(remoteAddress: string | undefined): string {
+  if (remoteAddress === undefined) return "";
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(remoteAddress);
+  if (mapped !== null) return mapped[1] as string;
+  if (!isIPv6(remoteAddress)) return remoteAddress;
+  // The first four groups, written out in full (`::` expanded), are the /64.
+  const [head = "", tail = ""] = remoteAddress.split("%")[0]!.split("::");
+  const headGroups = head === "" ? [] : head.split(":");
+  const tailGroups = tail === "" ? [] : tail.split(":");
+  const groups = remoteAddress.includes("::")
+    ? [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill("0"), ...tailGroups]
+    : headGroups;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toLowerCase().replace(/^0+(?=.)/, ""))
+    .join(":")}::/64`;
 }
 
 /**
@@ -1300,7 +1324,7 @@ export function createHttpServer(handlers: HttpHandlers): Server {
   // SIGTERM waited for them for ever).
   server.on("connection", (socket: Socket) => {
     const max = handlers.maxConnections;
-    const address = socket.remoteAddress ?? "";
+    const address = clientOf(socket.remoteAddress);
     if (max !== undefined && state.connections.size >= max && !room.make(address)) {
       socket.destroy();
       return;

@@ -3,4 +3,4 @@
  */
 export { startNode, type BusbarNode } from "./node.js";
 export { ROOT_CREDENTIALS_FILE, type RootCredentials } from "./bootstrap.js";
-export { createHttpServer, type HttpHandlers } from "./http.js";
+export { clientOf, createHttpServer, type HttpHandlers } from "./http.js";
