@@ -284,7 +284,7 @@ for (const mode of ["main", "front"] as const) {
       }
     });
 
-    it("closes the oldest connection not being served of an address holding more than half of them, for a new one from another address", async () => {
+    it("closes the youngest connection not being served of the client holding the most, for a new one from a client holding fewer", async () => {
       const { hostname, port } = new URL(server.url);
       // From 127.0.0.2: a long poll (its request all there: being served), then two uploads begun,
       // less than a second ago (not stalled yet).
@@ -318,11 +318,12 @@ for (const mode of ["main", "front"] as const) {
         }),
       );
       try {
-        // Another address: the oldest upload makes room; the long poll, older still, is served and stays.
+        // Another client: the youngest upload makes room; the older one and the long poll (being
+        // served) stay.
         const other = await healthz(server.url);
         assert.match(other.answer, /^HTTP\/1\.1 200 /, "a connection from 127.0.0.1 is served");
-        await uploads[0]?.closed;
-        assert.equal(uploads[1]?.socket.destroyed, false);
+        await uploads[1]?.closed;
+        assert.equal(uploads[0]?.socket.destroyed, false);
         other.socket.destroy();
         // (A new connection from the address holding the most is closed as it comes, as before: the
         // next test's, all from 127.0.0.1.)
@@ -371,6 +372,42 @@ for (const mode of ["main", "front"] as const) {
   });
 }
 
+describe("the connection limit's share between two flooding clients", () => {
+  it("takes from the client holding the most, though none holds more than half", async () => {
+    const server = await startBusbar({ env: { BUSBAR_MAX_CONNECTIONS: "4" } });
+    const { hostname, port } = new URL(server.url);
+    const sockets: Socket[] = [];
+    try {
+      /** An upload begun from `localAddress`: young, not stalled, not being served. */
+      const upload = async (localAddress: string): Promise<{ socket: Socket; closed: Promise<void> }> => {
+        const socket = connect({ port: Number(port), host: hostname, localAddress });
+        sockets.push(socket);
+        socket.on("error", () => undefined);
+        const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+        await new Promise((resolve) => socket.once("connect", resolve));
+        socket.write(
+          "POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-amz-json-1.1\r\n" +
+            "x-amz-target: AWSEvents.ListEventBuses\r\ncontent-length: 100\r\n\r\n{",
+        );
+        return { socket, closed };
+      };
+      const a = [await upload("127.0.0.2"), await upload("127.0.0.2")];
+      const b = [await upload("127.0.0.4"), await upload("127.0.0.4")];
+      // 127.0.0.3 holds none: a connection of one of the two makes room (the youngest of 127.0.0.2's).
+      const probe = await healthz(server.url);
+      assert.match(probe.answer, /^HTTP\/1\.1 200 /, "a third client is served");
+      await a[1]?.closed;
+      assert.equal(a[0]?.socket.destroyed, false);
+      assert.ok(b.every((u) => !u.socket.destroyed));
+      probe.socket.destroy();
+    } finally {
+      for (const s of sockets) s.destroy();
+      await server.stop();
+      removeDataDir(server.dataDir);
+    }
+  });
+});
+
 describe("the clients the connection limit's share counts", () => {
   it("are IPv4 addresses, IPv4-mapped ones included, and IPv6 /64 networks", () => {
     assert.equal(clientOf("127.0.0.2"), "127.0.0.2");
@@ -383,6 +420,8 @@ describe("the clients the connection limit's share counts", () => {
     assert.equal(clientOf("::1"), "0:0:0:0::/64");
     assert.equal(clientOf("fe80::1%eth0"), "fe80:0:0:0::/64");
     assert.notEqual(clientOf("2001:db8:1:3::1"), clientOf("2001:db8:1:2::1"));
+    assert.equal(clientOf("64:ff9b::192.0.2.33"), "192.0.2.33", "NAT64: each IPv4 host a client");
+    assert.equal(clientOf("64:ff9b::c000:221"), "192.0.2.33");
     assert.equal(clientOf(undefined), "");
   });
 });

@@ -143,9 +143,9 @@ export interface BusbarConfig {
   /**
    * BUSBAR_MAX_CONNECTIONS: the HTTP connections served at once (past it, the one idle longest is
    * closed to make room, else the one whose request has crawled slowest, else the oldest long poll is
-   * answered, else the one held back longest, else the oldest not being served of an address holding
-   * more than half of them, for a new one from another address; a new one is closed only while none of
-   * these is left: see RoomMaker in src/server/http.ts).
+   * answered, else the one held back longest, else the youngest not being served of the client holding
+   * the most, for a new one from a client holding at least two fewer; a new one is closed only while
+   * none of these is left: see RoomMaker in src/server/http.ts).
    */
   readonly maxConnections: number;
   readonly patternLimits: PatternLimits;

@@ -816,8 +816,18 @@ interface Answering {
    * {@link RoomMaker}).
    */
   readonly polls: Map<ServerResponse, Poll>;
-  /** The open connections by the client's address, oldest first (see {@link RoomMaker}). */
-  readonly byAddress: Map<string, Set<Socket>>;
+  /** The open connections of each client ({@link clientOf}; see {@link RoomMaker}). */
+  readonly byAddress: Map<string, ClientConnections>;
+}
+
+/**
+ * A client's open connections: `open`, and `order`, every one in the order they opened (youngest
+ * last), with some that have closed since (dropped when they reach its end, or when they are as many
+ * as the open ones).
+ */
+interface ClientConnections {
+  readonly open: Set<Socket>;
+  order: Socket[];
 }
 
 /** An open connection: its responses not yet ended, in the order of their requests, and since when it has had none. */
@@ -832,6 +842,8 @@ interface Connection {
   last?: ServerResponse | undefined;
   /** The bytes read from its socket when it fell idle: more since, and a request is on its way. */
   readWhenIdle: number;
+  /** The client it came from ({@link clientOf}). */
+  readonly client: string;
 }
 
 /**
@@ -918,15 +930,15 @@ const STALLED_SCAN_MS = 100;
  * second or more), whose reply (without
  * messages) then closes its connection; else closes the connection whose request body the server has
  * held back longest, a second or more (waiting for room among the bodies, which it would otherwise
- * get, or a 503, only when room came or the wait ended); else, when one client ({@link clientOf}: an
- * IPv4 address, or an IPv6 /64) holds more than half of the connections and the new one comes from
- * another, closes that address's oldest
- * connection not being served (no request in hand, or one whose headers or body are still arriving,
- * at any pace). Without the steps after the first, 10,000 connections that trickled their bodies a
+ * get, or a 503, only when room came or the wait ended); else closes the youngest connection not being
+ * served (no request in hand, or one whose headers or body are still arriving, at any pace) of the
+ * client ({@link clientOf}: an IPv4 address, or an IPv6 /64) that holds the most, when the new one's
+ * client holds at least two fewer. Without the steps after the first, 10,000 connections that trickled their bodies a
  * byte at a time, or one tenant's 10,000 long polls, kept every other client out; without the last,
  * one address's flood of connections younger than a second (too young to count as stalled), or of
- * uploads kept just fast enough, did. Behind a proxy every client shares the proxy's address, which
- * the last step then never takes from.
+ * uploads kept just fast enough, did. Behind a proxy every client shares the proxy's address: the
+ * last step then takes from the proxy's connections only for a client that reaches the server
+ * directly (a health check, a scraper).
  *
  * What it does per new connection is small whatever the number of connections: the stalled and held
  * ones are found by a look over all of them at most every {@link STALLED_SCAN_MS} and taken from that
@@ -985,9 +997,9 @@ class RoomMaker {
   }
 
   /**
-   * The last step (see the class's doc): the oldest connection not being served of an address that
-   * holds more than half of them, for a new one from another address. The address is found by a look
-   * at every address at most every {@link STALLED_SCAN_MS}.
+   * The last step (see the class's doc): the youngest connection not being served of the client that
+   * holds the most, for a new one from a client holding at least two fewer. The client is found by a
+   * look at every client at most every {@link STALLED_SCAN_MS}.
    */
   #closeForShare(address: string, now: number): boolean {
     const { byAddress, connections } = this.#state;
@@ -995,17 +1007,24 @@ class RoomMaker {
       this.#hogLookedAt = now;
       this.#hog = undefined;
       let most = 0;
-      for (const [a, sockets] of byAddress) {
-        if (sockets.size > most) {
-          most = sockets.size;
+      for (const [a, held] of byAddress) {
+        if (held.open.size > most) {
+          most = held.open.size;
           this.#hog = a;
         }
       }
     }
-    const hog = this.#hog;
-    const sockets = hog === undefined ? undefined : byAddress.get(hog);
-    if (hog === address || sockets === undefined || sockets.size * 2 <= connections.size) return false;
-    for (const s of sockets) {
+    const hog = this.#hog === undefined ? undefined : byAddress.get(this.#hog);
+    const own = byAddress.get(address)?.open.size ?? 0;
+    if (hog === undefined || hog.open.size <= own + 1) return false;
+    // Youngest first: a flood's newest connections, not a client's upload well under way.
+    const { order } = hog;
+    for (let i = order.length - 1; i >= 0; i--) {
+      const s = order[i] as Socket;
+      if (!hog.open.has(s)) {
+        if (i === order.length - 1) order.pop();
+        continue;
+      }
       const c = connections.get(s);
       if (c !== undefined && !served(c)) {
         this.#close(s);
@@ -1044,7 +1063,9 @@ class RoomMaker {
 
   #close(socket: Socket): void {
     this.#idle.delete(socket);
+    const c = this.#state.connections.get(socket);
     this.#state.connections.delete(socket);
+    if (c !== undefined) this.#state.byAddress.get(c.client)?.open.delete(socket);
     socket.destroy();
   }
 }
@@ -1058,6 +1079,14 @@ export function clientOf(remoteAddress: string | undefined): string {
   if (remoteAddress === undefined) return "";
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(remoteAddress);
   if (mapped !== null) return mapped[1] as string;
+  // NAT64's well-known prefix: each IPv4 host behind it is a client of its own.
+  const nat64 = /^64:ff9b::(?:(\d+\.\d+\.\d+\.\d+)|([0-9a-f]{1,4}):([0-9a-f]{1,4}))$/i.exec(remoteAddress);
+  if (nat64 !== null) {
+    if (nat64[1] !== undefined) return nat64[1];
+    const high = parseInt(nat64[2] as string, 16);
+    const low = parseInt(nat64[3] as string, 16);
+    return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
+  }
   if (!isIPv6(remoteAddress)) return remoteAddress;
   // The first four groups, written out in full (`::` expanded), are the /64.
   const [head = "", tail = ""] = remoteAddress.split("%")[0]!.split("::");
@@ -1335,18 +1364,21 @@ export function createHttpServer(handlers: HttpHandlers): Server {
       next: 0,
       closeAt: Number.POSITIVE_INFINITY,
       readWhenIdle: 0,
+      client: address,
     };
     state.connections.set(socket, connection);
     idle.set(socket, connection);
-    let fromAddress = state.byAddress.get(address);
-    if (fromAddress === undefined) state.byAddress.set(address, (fromAddress = new Set()));
-    fromAddress.add(socket);
+    let fromClient = state.byAddress.get(address);
+    if (fromClient === undefined) state.byAddress.set(address, (fromClient = { open: new Set(), order: [] }));
+    const held = fromClient;
+    held.open.add(socket);
+    held.order.push(socket);
+    if (held.order.length > 2 * held.open.size + 16) held.order = held.order.filter((s) => held.open.has(s));
     socket.once("close", () => {
       state.connections.delete(socket);
       idle.delete(socket);
-      fromAddress.delete(socket);
-      if (fromAddress.size === 0 && state.byAddress.get(address) === fromAddress)
-        state.byAddress.delete(address);
+      held.open.delete(socket);
+      if (held.open.size === 0 && state.byAddress.get(address) === held) state.byAddress.delete(address);
       for (const r of connection.responses) answered(r);
       connection.responses.clear();
     });

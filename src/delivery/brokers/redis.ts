@@ -161,6 +161,8 @@ export class RedisPublisher implements BrokerPublisher<RedisTarget> {
     const abandon = (): void => client.disconnect();
     abandoned.addEventListener("abort", abandon, { once: true });
     try {
+      // Given up while the client library loaded: no connect at all.
+      if (abandoned.aborted) throw new Error("the connect was abandoned");
       await client.connect();
       return client;
     } catch (error) {
