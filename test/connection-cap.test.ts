@@ -24,16 +24,36 @@ const NAMES_A_KEY =
   `authorization: AWS4-HMAC-SHA256 Credential=${TEST_ROOT.accessKeyId}/20261206/us-east-1/events/aws4_request, ` +
   `SignedHeaders=host;x-amz-date, Signature=${"0".repeat(64)}\r\n`;
 
-/** A connection to `url`, once connected; `answer()` is what came back on it so far. */
-async function opened(url: string): Promise<{ socket: Socket; closed: Promise<void>; answer: () => string }> {
+/**
+ * A connection to `url` (from `localAddress`, a client of its own to the limit's share), once
+ * connected; `answer()` is what came back on it so far.
+ */
+async function opened(
+  url: string,
+  localAddress?: string,
+): Promise<{ socket: Socket; closed: Promise<void>; answer: () => string }> {
   const { hostname, port } = new URL(url);
-  const socket = connect(Number(port), hostname);
+  const socket = connect({
+    port: Number(port),
+    host: hostname,
+    ...(localAddress !== undefined && { localAddress }),
+  });
   socket.on("error", () => undefined);
   let answer = "";
   socket.on("data", (c: Buffer) => (answer += c.toString()));
   const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
   await new Promise((resolve) => socket.once("connect", resolve));
   return { socket, closed, answer: () => answer };
+}
+
+/** A connection whose request has sent its headers and the first byte of its 100-byte body. */
+async function uploadBegun(url: string, localAddress?: string): ReturnType<typeof opened> {
+  const upload = await opened(url, localAddress);
+  upload.socket.write(
+    "POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-amz-json-1.1\r\n" +
+      "x-amz-target: AWSEvents.ListEventBuses\r\ncontent-length: 100\r\n\r\n{",
+  );
+  return upload;
 }
 
 /** A keep-alive connection that asked for /healthz: what came back once the reply (or the close) came. */
@@ -134,13 +154,7 @@ for (const mode of ["main", "front"] as const) {
 
     it("closes the connection whose request body has crawled slowest for a second to make room", async () => {
       // Three uploads that sent their headers and the body's first byte; one goes on a byte at a time.
-      const uploads = await Promise.all([1, 2, 3].map(() => opened(server.url)));
-      for (const u of uploads) {
-        u.socket.write(
-          "POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-amz-json-1.1\r\n" +
-            "x-amz-target: AWSEvents.ListEventBuses\r\ncontent-length: 100\r\n\r\n{",
-        );
-      }
+      const uploads = await Promise.all([1, 2, 3].map(() => uploadBegun(server.url)));
       const [crawling, ...stalled] = uploads as [(typeof uploads)[0], ...typeof uploads];
       const trickle = setInterval(() => crawling.socket.write(" "), 50);
       try {
@@ -285,7 +299,6 @@ for (const mode of ["main", "front"] as const) {
     });
 
     it("closes the youngest connection not being served of the client holding the most, for a new one from a client holding fewer", async () => {
-      const { hostname, port } = new URL(server.url);
       // From 127.0.0.2: a long poll (its request all there: being served), then two uploads begun,
       // less than a second ago (not stalled yet).
       const sqs = new SQSClient({
@@ -304,19 +317,7 @@ for (const mode of ["main", "front"] as const) {
           () => "aborted",
         );
       await new Promise((resolve) => setTimeout(resolve, 100));
-      const uploads = await Promise.all(
-        [1, 2].map(async () => {
-          const socket = connect({ port: Number(port), host: hostname, localAddress: "127.0.0.2" });
-          socket.on("error", () => undefined);
-          const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
-          await new Promise((resolve) => socket.once("connect", resolve));
-          socket.write(
-            "POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-amz-json-1.1\r\n" +
-              "x-amz-target: AWSEvents.ListEventBuses\r\ncontent-length: 100\r\n\r\n{",
-          );
-          return { socket, closed };
-        }),
-      );
+      const uploads = await Promise.all([1, 2].map(() => uploadBegun(server.url, "127.0.0.2")));
       try {
         // Another client: the youngest upload makes room; the older one and the long poll (being
         // served) stay.
@@ -340,19 +341,9 @@ for (const mode of ["main", "front"] as const) {
     });
 
     it("closes a connection past the limit as it comes while every one has a request in hand, and serves the next once one is answered", async () => {
-      const { hostname, port } = new URL(server.url);
       // Three uploads under way: each has sent its headers and part of its body.
-      const uploading = await Promise.all(
-        [1, 2, 3].map(async () => {
-          const socket = connect(Number(port), hostname);
-          socket.on("error", () => undefined);
-          await new Promise((resolve) => socket.once("connect", resolve));
-          socket.write(
-            "POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-amz-json-1.1\r\n" +
-              "x-amz-target: AWSEvents.ListEventBuses\r\ncontent-length: 100\r\n\r\n{",
-          );
-          return socket;
-        }),
+      const uploading = (await Promise.all([1, 2, 3].map(() => uploadBegun(server.url)))).map(
+        (u) => u.socket,
       );
       await new Promise((resolve) => setTimeout(resolve, 100));
       const refused = await healthz(server.url);
@@ -375,21 +366,13 @@ for (const mode of ["main", "front"] as const) {
 describe("the connection limit's share between two flooding clients", () => {
   it("takes from the client holding the most, though none holds more than half", async () => {
     const server = await startBusbar({ env: { BUSBAR_MAX_CONNECTIONS: "4" } });
-    const { hostname, port } = new URL(server.url);
     const sockets: Socket[] = [];
     try {
-      /** An upload begun from `localAddress`: young, not stalled, not being served. */
-      const upload = async (localAddress: string): Promise<{ socket: Socket; closed: Promise<void> }> => {
-        const socket = connect({ port: Number(port), host: hostname, localAddress });
-        sockets.push(socket);
-        socket.on("error", () => undefined);
-        const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
-        await new Promise((resolve) => socket.once("connect", resolve));
-        socket.write(
-          "POST / HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-amz-json-1.1\r\n" +
-            "x-amz-target: AWSEvents.ListEventBuses\r\ncontent-length: 100\r\n\r\n{",
-        );
-        return { socket, closed };
+      // Uploads begun: young, not stalled, not being served.
+      const upload = async (localAddress: string): ReturnType<typeof uploadBegun> => {
+        const begun = await uploadBegun(server.url, localAddress);
+        sockets.push(begun.socket);
+        return begun;
       };
       const a = [await upload("127.0.0.2"), await upload("127.0.0.2")];
       const b = [await upload("127.0.0.4"), await upload("127.0.0.4")];

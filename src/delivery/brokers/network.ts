@@ -43,31 +43,37 @@ export function brokerGuard(allowed: AllowedNetworks, resolve: typeof dns.lookup
  */
 export async function permittedAddresses(host: string, guard: BrokerGuard | undefined): Promise<string[]> {
   if (guard === undefined) return [host];
-  const literal = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
-  if (net.isIP(literal) !== 0) {
-    const refused = checkHost(literal, { allowed: guard.allowed });
-    if (refused !== undefined) throw refused;
-    return [literal];
+  const literal = unbracketed(host);
+  if (net.isIP(literal) === 0) return guardedResolver(guard)(literal);
+  const refused = checkHost(literal, { allowed: guard.allowed });
+  if (refused !== undefined) throw refused;
+  return [literal];
+}
+
+/** `host` without the brackets of a bracketed IPv6 literal. */
+function unbracketed(host: string): string {
+  return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+}
+
+/** The first of `error` and its causes (a library may wrap an error, as NATS does) that `is` accepts. */
+function causeOf<E extends Error>(error: unknown, is: (cause: Error) => cause is E): E | undefined {
+  let cause: unknown = error;
+  for (let depth = 0; depth < 5 && cause instanceof Error; depth++) {
+    if (is(cause)) return cause;
+    cause = cause.cause;
   }
-  return new Promise((resolve, reject) => {
-    guard.lookup(literal, { all: true }, (error, addresses) => {
-      if (error !== null) reject(error);
-      else resolve((addresses as unknown as dns.LookupAddress[]).map((a) => a.address));
-    });
-  });
+  return undefined;
 }
 
 /** Socket errors after which the next address of a name is worth trying (as net.connect tries them). */
 const UNREACHABLE = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL", "ETIMEDOUT"]);
 
 function unreachable(error: unknown): boolean {
-  let cause: unknown = error;
-  for (let depth = 0; depth < 5 && cause instanceof Error; depth++) {
+  const withCode = (cause: Error): cause is Error & { code: string } => {
     const { code } = cause as { code?: unknown };
-    if (typeof code === "string" && UNREACHABLE.has(code)) return true;
-    cause = cause.cause;
-  }
-  return false;
+    return typeof code === "string" && UNREACHABLE.has(code);
+  };
+  return causeOf(error, withCode) !== undefined;
 }
 
 /**
@@ -115,7 +121,7 @@ export function guardedResolver(guard: BrokerGuard): (host: string) => Promise<s
  * an address against the guard, and a name (which the resolver would have turned into addresses) refused.
  */
 export function dialRefusal(host: string, guard: BrokerGuard): AddressRefusedError | undefined {
-  const literal = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+  const literal = unbracketed(host);
   if (net.isIP(literal) === 0) {
     return new AddressRefusedError(host, host, "a name the client did not resolve through the network guard");
   }
@@ -127,12 +133,11 @@ export function dialRefusal(host: string, guard: BrokerGuard): AddressRefusedErr
  * of the target helps), or undefined for any other error. `what` names the connect ("AMQP connect to …").
  */
 export function refusedConnect(error: unknown, what: string): Error | undefined {
-  let cause: unknown = error;
-  // A library may wrap the lookup's error (NATS does); the refusal is found along the causes.
-  for (let depth = 0; depth < 5 && cause instanceof Error; depth++) {
-    if (cause instanceof AddressRefusedError)
-      return brokerError("NO_PERMISSIONS", `${what}: ${cause.message}`, false, cause);
-    cause = cause.cause;
-  }
-  return undefined;
+  const refused = causeOf(
+    error,
+    (cause): cause is AddressRefusedError => cause instanceof AddressRefusedError,
+  );
+  return refused === undefined
+    ? undefined
+    : brokerError("NO_PERMISSIONS", `${what}: ${refused.message}`, false, refused);
 }
