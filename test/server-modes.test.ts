@@ -272,6 +272,8 @@ describe("a full disk under delivery", () => {
         BUSBAR_ALLOW_TARGET_NETWORKS: "127.0.0.0/8",
         BUSBAR_RETRY_BASE_MS: "200",
         BUSBAR_RETRY_MAX_MS: "400",
+        // No floor of free space: the store's own failures on a disk full to the last byte are tested.
+        BUSBAR_MIN_FREE_DISK_BYTES: "0",
       },
     });
     const eb = eventBridgeClient(server.url);
@@ -467,6 +469,11 @@ describe("bad values", () => {
       "-1",
       /BUSBAR_METRICS_MAX_TARGETS_PER_ACCOUNT must be an integer from 0 to 1000000/,
     ],
+    [
+      "BUSBAR_MIN_FREE_DISK_BYTES",
+      "256M",
+      /BUSBAR_MIN_FREE_DISK_BYTES must be an integer from 0 to 9007199254740991/,
+    ],
   ] as const) {
     it(`${name}=${value} refuses to start`, () => {
       const r = runBusbar(["serve", "--port", "0", "--data-dir", "/nonexistent/x"], {
@@ -586,7 +593,8 @@ describe("bad values", () => {
       }
       const server = await startBusbar({
         dataDir: join(disk, "data"),
-        env: { BUSBAR_HTTP_THREADS: threads },
+        // No floor of free space: the store's own failures on a disk full to the last byte are tested.
+        env: { BUSBAR_HTTP_THREADS: threads, BUSBAR_MIN_FREE_DISK_BYTES: "0" },
       });
       const eb = eventBridgeClient(server.url);
       const sqs = sqsClient(server.url);

@@ -69,6 +69,14 @@ export interface AwsShapedError {
   readonly message: string;
 }
 
+/**
+ * Whether an error in shape is a refusal the server chose (503 ServiceUnavailableException: low on disk,
+ * say), not a failure of its own: it is answered and retried, not logged as an internal error.
+ */
+export function isRefusal(e: AwsShapedError): boolean {
+  return e.awsType === "ServiceUnavailableException";
+}
+
 /** Whether a value looks like an error that already carries its AWS shape. */
 export function isAwsShaped(e: unknown): e is AwsShapedError & Error {
   return (

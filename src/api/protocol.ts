@@ -6,7 +6,7 @@
  */
 import { isUtf8 } from "node:buffer";
 import { randomUUID } from "node:crypto";
-import { ApiError, isAwsShaped } from "./errors.js";
+import { ApiError, isAwsShaped, isRefusal } from "./errors.js";
 import type { Input } from "./input.js";
 import type { OperationContext } from "./events/context.js";
 
@@ -142,8 +142,9 @@ export async function serveAwsJson<C = OperationContext>(
     return respond(200, output, requestId);
   } catch (e) {
     if (e instanceof ApiError || isAwsShaped(e)) {
-      // The server's own failures (the store's, say) are answered in shape, and logged all the same.
-      if (e.httpStatus >= 500) deps.onInternalError(e, operationName, requestId);
+      // The server's own failures (the store's, say) are answered in shape, and logged all the same;
+      // a refusal it chose (503: low on disk) is not a failure, and is logged where it was chosen.
+      if (e.httpStatus >= 500 && !isRefusal(e)) deps.onInternalError(e, operationName, requestId);
       return respond(e.httpStatus, { __type: e.awsType, message: e.message }, requestId, e.awsType);
     }
     deps.onInternalError(e, operationName, requestId);

@@ -35,6 +35,8 @@ export const DEFAULT_MAX_CONNECTIONS = 10_000;
  * ~6 KB of text).
  */
 export const DEFAULT_METRICS_MAX_TARGETS_PER_ACCOUNT = 1000;
+/** @default 256 MiB — BUSBAR_MIN_FREE_DISK_BYTES: the free disk space a node keeps under its data directory. */
+export const DEFAULT_MIN_FREE_DISK_BYTES = 256 * 1024 * 1024;
 
 /**
  * Default of BUSBAR_MAX_BYTES_IN_FLIGHT: 128 MiB of request bodies, 32 of the largest at once. A body
@@ -140,6 +142,13 @@ export interface BusbarConfig {
    * queue gets OverLimit, and other receives get nothing (src/queues/in-flight.ts).
    */
   readonly queueMaxInFlight: number;
+  /**
+   * BUSBAR_MIN_FREE_DISK_BYTES: the room for data (free disk space under the data directory, plus the
+   * database's free pages) a node keeps ({@link DEFAULT_MIN_FREE_DISK_BYTES}); below it, new events,
+   * messages and queues are refused with 503 while everything else goes on (src/store/disk-floor.ts).
+   * 0 turns it off.
+   */
+  readonly minFreeDiskBytes: number;
   /**
    * BUSBAR_MAX_CONNECTIONS: the HTTP connections served at once (past it, the one idle longest is
    * closed to make room, else the one whose request has crawled slowest, else the oldest long poll is
@@ -328,6 +337,12 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
       1_000_000,
     ),
     queueMaxInFlight: read("BUSBAR_QUEUE_MAX_IN_FLIGHT", DEFAULT_MAX_IN_FLIGHT, 1, 100_000_000),
+    minFreeDiskBytes: read(
+      "BUSBAR_MIN_FREE_DISK_BYTES",
+      DEFAULT_MIN_FREE_DISK_BYTES,
+      0,
+      Number.MAX_SAFE_INTEGER,
+    ),
     maxConnections: read("BUSBAR_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS, 1, 1_000_000),
     patternLimits: DEFAULT_PATTERN_LIMITS,
     quotas: Object.freeze({

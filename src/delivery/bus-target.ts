@@ -77,7 +77,10 @@ export class BusTargetInvoker implements TargetInvoker {
     try {
       await this.commit([record]);
     } catch (e) {
-      throw new DeliveryError("INTERNAL_ERROR", `Committing the event on ${bus.arn} failed.`, {
+      // The store's failures and refusals name what failed, and no secret (a full disk, say).
+      const reason =
+        e instanceof Error && /^(StoreFailureError|DiskLowError)$/.test(e.name) ? `: ${e.message}` : ".";
+      throw new DeliveryError("INTERNAL_ERROR", `Committing the event on ${bus.arn} failed${reason}`, {
         retryable: true,
         cause: e,
       });

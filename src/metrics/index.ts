@@ -331,6 +331,14 @@ export interface DeliveryState {
   readonly inFlight: number;
 }
 
+/** The room for data under the data directory (see store/disk-floor.ts); undefined when not measured. */
+export interface DiskState {
+  /** Free space of the file system, and free pages of the database, in bytes. */
+  readonly room: { readonly free: number; readonly reusable: number } | undefined;
+  /** Whether new events, messages and queues are refused (below BUSBAR_MIN_FREE_DISK_BYTES). */
+  readonly low: boolean;
+}
+
 /** The metrics of a node. */
 export class Metrics {
   /** prom-client's registry: the process's metrics and the delivery engine's gauges. */
@@ -430,6 +438,8 @@ export class Metrics {
   );
   /** What the delivery engine holds, read at each scrape (see {@link readDeliveryState}). */
   #deliveryState: () => DeliveryState = () => ({ inMemory: 0, inFlight: 0 });
+  /** The room for data, read at each scrape (see {@link readDiskState}). */
+  #diskState: () => DiskState = () => ({ room: undefined, low: false });
 
   /**
    * @param options.maxTargetsPerAccount targets of an account with series of their own (see
@@ -452,6 +462,35 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.set(state().inFlight);
+      },
+    });
+    const disk = () => this.#diskState();
+    new Gauge({
+      name: "busbar_disk_free_bytes",
+      help: "Free space of the file system holding the data directory, as Busbar may use it (absent when BUSBAR_MIN_FREE_DISK_BYTES is 0).",
+      registers: [this.registry],
+      collect() {
+        const { room } = disk();
+        if (room === undefined) this.reset();
+        else this.set(room.free);
+      },
+    });
+    new Gauge({
+      name: "busbar_store_reusable_bytes",
+      help: "Free pages of the database file, which new data reuses before the file grows (absent when BUSBAR_MIN_FREE_DISK_BYTES is 0).",
+      registers: [this.registry],
+      collect() {
+        const { room } = disk();
+        if (room === undefined) this.reset();
+        else this.set(room.reusable);
+      },
+    });
+    new Gauge({
+      name: "busbar_disk_low",
+      help: "1 while the room for data is below BUSBAR_MIN_FREE_DISK_BYTES and new events, messages and queues are refused, else 0.",
+      registers: [this.registry],
+      collect() {
+        this.set(disk().low ? 1 : 0);
       },
     });
     if (options.processMetrics !== false)
@@ -493,6 +532,11 @@ export class Metrics {
   /** Where the gauges of the delivery engine read its state at a scrape (the engine calls this once). */
   readDeliveryState(read: () => DeliveryState): void {
     this.#deliveryState = read;
+  }
+
+  /** Sets where the disk gauges read the room for data. */
+  readDiskState(read: () => DiskState): void {
+    this.#diskState = read;
   }
 
   /**

@@ -15,6 +15,7 @@ export {
   invalidValue,
   missingParameter,
   noSuchQueue,
+  storeErrorOf,
   type SqsErrorCode,
 } from "./errors/index.js";
 export {

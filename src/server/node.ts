@@ -28,6 +28,9 @@ import {
   SWEEP_SCAN_LIMIT,
   openSqliteStoreInThread,
   openSqliteStoreInWorker,
+  DiskFloor,
+  floorGuarded,
+  measureDataDir,
   schemaVersionOfFile,
   sweepInSteps,
   type DeliveryScope,
@@ -164,10 +167,34 @@ async function startLocked(
   refuseLostDatabase(config.dataDir, databaseFile);
   // The version before the store's opening migrates it, for the upgrade's log line.
   const schemaBefore = schemaVersionOfFile(databaseFile);
-  const store =
+  const opened =
     config.storeThread === "main"
       ? openSqliteStoreInThread({ dataDir: config.dataDir })
       : await openSqliteStoreInWorker({ dataDir: config.dataDir });
+  // Below BUSBAR_MIN_FREE_DISK_BYTES of room, new events, messages and queues are refused, so that a
+  // full disk never stops the receives and deletes that would empty it (store/disk-floor.ts).
+  const diskFloor = new DiskFloor({
+    floor: config.minFreeDiskBytes,
+    measure: measureDataDir(config.dataDir, opened),
+    onChange: (low, room) => {
+      const context = {
+        dataDir: config.dataDir,
+        freeBytes: room.free,
+        reusableBytes: room.reusable,
+        minFreeDiskBytes: config.minFreeDiskBytes,
+      };
+      if (low)
+        log.error(
+          context,
+          "the data directory is low on disk space (BUSBAR_MIN_FREE_DISK_BYTES): new events, messages and queues are refused until space is freed",
+        );
+      else
+        log.info(context, "the data directory has room again: new events, messages and queues are accepted");
+    },
+    onError: (err) =>
+      log.warn({ err, dataDir: config.dataDir }, "measuring the data directory's free disk space failed"),
+  });
+  const store = floorGuarded(opened, diskFloor);
   // The file the store opened, before anything could remove it (see the watchdog below).
   const databaseIdentity = fileIdentity(databaseFile);
   if (schemaBefore !== undefined && schemaBefore > 0 && schemaBefore < SCHEMA_VERSION) {
@@ -198,7 +225,9 @@ async function startLocked(
     }
     secrets = await checkedSecretBox(store, config.dataDir, log);
     root = given ?? newRootCredentials(config, announceRoot);
+    await diskFloor.start();
   } catch (e) {
+    diskFloor.stop();
     await store.close();
     throw e;
   }
@@ -228,6 +257,7 @@ async function startLocked(
     maxInFlight: config.queueMaxInFlight,
   });
   const metrics = new Metrics({ maxTargetsPerAccount: config.metricsMaxTargetsPerAccount });
+  metrics.readDiskState(() => ({ room: diskFloor.room, low: diskFloor.low }));
   /** Marks the node unready for a while after a failure of its store (set once readiness is wired). */
   let storeFailed: (err: unknown) => void = () => undefined;
   const limit = openFileLimit();
@@ -470,6 +500,7 @@ async function startLocked(
       await committer.drain();
       await delivery.close(); // attempts in flight finish (or stay pending for the next start)
       await listener.closeConnections();
+      diskFloor.stop();
       await store.close();
       lock.release();
       log.info("busbar stopped");

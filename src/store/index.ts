@@ -20,6 +20,14 @@ export {
   type SqliteWorkerStoreOptions,
 } from "./sqlite-worker/index.js";
 export { sweepInSteps } from "./sweep.js";
+export {
+  DiskFloor,
+  DiskLowError,
+  floorGuarded,
+  measureDataDir,
+  type DiskFloorOptions,
+  type DiskRoom,
+} from "./disk-floor.js";
 export { DATA_DIR_MODE, makeDataDir } from "./data-dir.js";
 
 /**

@@ -530,6 +530,11 @@ export interface Store {
   appendEvents(records: readonly IngestRecord[]): Promise<void>;
   getEvent(id: string): Promise<StoredEvent | undefined>;
   countEvents(): Promise<number>;
+  /**
+   * Bytes of the database file that no data holds (its free pages), which new data reuses before the
+   * file grows: room for data beside the file system's own (see store/disk-floor.ts).
+   */
+  reusableBytes(): Promise<number>;
   /** The events with these ids that are stored, in no particular order. */
   getEvents(ids: readonly string[]): Promise<readonly StoredEvent[]>;
   /**

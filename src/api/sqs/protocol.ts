@@ -9,7 +9,7 @@
 import { isUtf8 } from "node:buffer";
 import { randomUUID } from "node:crypto";
 import { AuthError } from "../../auth/index.js";
-import { QueueError, type SqsErrorCode } from "../../queues/errors/index.js";
+import { QueueError, storeErrorOf, type SqsErrorCode } from "../../queues/errors/index.js";
 import type { Input } from "../input.js";
 import {
   header,
@@ -182,17 +182,18 @@ export async function serveSqs<C = SqsCaller>(
     };
   } catch (e) {
     let error: QueueError;
+    const fromStore = storeErrorOf(e);
     if (e instanceof QueueError) error = e;
+    else if (fromStore?.code === "ServiceUnavailable")
+      error = fromStore; // a refusal, logged where chosen
     else {
       deps.onInternalError(e, operationName, requestId);
-      // The store's failures say what failed (`The store failed: SQLITE_FULL`), as EventBridge's do.
-      const storeFailed = (e as { name?: unknown } | null)?.name === "StoreFailureError";
-      error = new QueueError(
-        "InternalError",
-        storeFailed
-          ? (e as Error).message
-          : "An internal error occurred; the request id identifies it in the server log.",
-      );
+      error =
+        fromStore ??
+        new QueueError(
+          "InternalError",
+          "An internal error occurred; the request id identifies it in the server log.",
+        );
     }
     return query ? sqsQueryErrorResponse(error, requestId) : sqsErrorResponse(error, requestId);
   }

@@ -8,7 +8,7 @@ import { urlOf, type Listener } from "../http.js";
 import { isAwsShaped, LazyAbort, type ClientPresence, type Input } from "../../api/index.js";
 import type { Logger } from "../../log/index.js";
 import type { RenderedMetrics } from "../../metrics/index.js";
-import { QueueError, type ReceiveRoom } from "../../queues/index.js";
+import { QueueError, storeErrorOf, type ReceiveRoom } from "../../queues/index.js";
 import {
   Outbox,
   type CallMessage,
@@ -48,11 +48,8 @@ export interface Front extends Listener {
 function shapeOf(e: unknown, api: "events" | "sqs"): ErrorShape | undefined {
   if (api === "sqs") {
     if (e instanceof QueueError) return { kind: "queue", code: e.code, message: e.message };
-    // The store's failures say what failed, as on the main thread (api/sqs/protocol.ts).
-    if ((e as { name?: unknown } | null)?.name === "StoreFailureError") {
-      return { kind: "queue", code: "InternalError", message: (e as Error).message };
-    }
-    return undefined;
+    const error = storeErrorOf(e);
+    return error === undefined ? undefined : { kind: "queue", code: error.code, message: error.message };
   }
   return isAwsShaped(e)
     ? { kind: "aws", awsType: e.awsType, httpStatus: e.httpStatus, message: e.message }
@@ -88,8 +85,14 @@ export async function startFront(
         if (error === undefined) {
           handlers.onInternalError(e, op);
           error = { kind: "internal" };
-        } else if (error.kind === "aws" && error.httpStatus >= 500) {
-          // The server's own failure in shape (the store's): reported here too, with what failed.
+        } else if (
+          (error.kind === "aws" &&
+            error.httpStatus >= 500 &&
+            error.awsType !== "ServiceUnavailableException") ||
+          (error.kind === "queue" && error.code === "InternalError")
+        ) {
+          // The server's own failure in shape (the store's): reported here too, with what failed. A
+          // refusal it chose (503: low on disk) is not a failure, and is logged where it was chosen.
           handlers.onInternalError(e, op);
         }
         outbox.send({ t: "reply", id, ok: false, error });

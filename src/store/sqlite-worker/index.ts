@@ -82,6 +82,7 @@ const METHODS = [
   "appendEvents",
   "getEvent",
   "countEvents",
+  "reusableBytes",
   "listDueDeliveries",
   "listDeliveriesOfEvent",
   "getEvents",

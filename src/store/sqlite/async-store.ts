@@ -30,6 +30,7 @@ export const READ_METHODS = [
   "getTags",
   "getEvent",
   "countEvents",
+  "reusableBytes",
   "listDueDeliveries",
   "listDeliveriesOfEvent",
   "getEvents",

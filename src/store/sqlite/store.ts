@@ -267,6 +267,12 @@ export class SyncSqliteStore implements SyncStore {
     return this.#sql.countEvents.get()?.count ?? 0;
   }
 
+  reusableBytes(): number {
+    const pages = this.#db.pragma("freelist_count", { simple: true }) as number;
+    const pageSize = this.#db.pragma("page_size", { simple: true }) as number;
+    return pages * pageSize;
+  }
+
   /** Each stored event once; unknown ids are skipped. */
   getEvents(ids: readonly string[]): readonly StoredEvent[] {
     return this.#deliveries.getEvents(ids);

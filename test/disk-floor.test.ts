@@ -1,0 +1,267 @@
+/**
+ * The floor of free disk space (BUSBAR_MIN_FREE_DISK_BYTES, src/store/disk-floor.ts): below it, new
+ * events, messages and queues are refused with a retryable 503 in each API's shape, while receives,
+ * deletes, configuration changes and pending deliveries go on; the space a drained queue frees inside
+ * the database lifts the refusal. On a real, small file system (a tmpfs, which needs root to mount)
+ * and with a floor above the machine's free space.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import {
+  CreateEventBusCommand,
+  PutEventsCommand,
+  PutRuleCommand,
+  PutTargetsCommand,
+} from "@aws-sdk/client-eventbridge";
+import {
+  DeleteMessageBatchCommand,
+  GetQueueUrlCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  CreateQueueCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+import {
+  createQueue,
+  eventBridgeClient,
+  metric,
+  rejectsWith,
+  removeDataDir,
+  sqsClient,
+  startBusbar,
+  type BusbarProcess,
+} from "./support/index.js";
+
+const MIB = 1024 * 1024;
+const LOW = /low on disk space: .* under the 16\.0 MiB it keeps free \(BUSBAR_MIN_FREE_DISK_BYTES\)/;
+
+/** Mounts a tmpfs of `mib` MiB, or says why it cannot. */
+function mountTmpfs(mib: number): { dir: string } | { skip: string } {
+  const dir = mkdtempSync(join(tmpdir(), "busbar-disk-"));
+  try {
+    execFileSync("mount", ["-t", "tmpfs", "-o", `size=${mib}m,mode=0700`, "tmpfs", dir], { stdio: "pipe" });
+    return { dir };
+  } catch (e) {
+    rmdirSync(dir);
+    return { skip: `cannot mount a tmpfs (root needed): ${(e as Error).message.split("\n")[0]}` };
+  }
+}
+
+/** Every message of the queue received and deleted; how many. */
+async function drain(sqs: SQSClient, queueUrl: string): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }));
+    const messages = r.Messages ?? [];
+    if (messages.length === 0) return deleted;
+    const d = await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: messages.map((m, i) => ({ Id: `d${i}`, ReceiptHandle: m.ReceiptHandle })),
+      }),
+    );
+    assert.equal(d.Failed?.length ?? 0, 0, JSON.stringify(d.Failed));
+    deleted += d.Successful?.length ?? 0;
+  }
+}
+
+describe("the disk floor on a small file system", () => {
+  let mounted: { dir: string } | { skip: string };
+  let server: BusbarProcess | undefined;
+
+  before(async () => {
+    mounted = mountTmpfs(48);
+    if ("skip" in mounted) {
+      if (process.env.CI === "true") throw new Error(`CI=true: ${mounted.skip}`);
+      console.warn(`\n*** SKIPPING the small file system's disk floor test: ${mounted.skip} ***\n`);
+      return;
+    }
+    server = await startBusbar({
+      dataDir: join(mounted.dir, "data"),
+      env: { BUSBAR_MIN_FREE_DISK_BYTES: String(16 * MIB) },
+    });
+  });
+
+  after(async () => {
+    await server?.stop();
+    if (!("skip" in mounted)) {
+      execFileSync("umount", [mounted.dir]);
+      rmdirSync(mounted.dir);
+    }
+  });
+
+  it("refuses new data at the floor, never fills the disk, drains, and takes data again", async (t) => {
+    if (server === undefined) return t.skip("no tmpfs");
+    const sqs = sqsClient(server.url);
+    const events = eventBridgeClient(server.url);
+    const queueUrl = await createQueue(sqs, "filling");
+    const body = "x".repeat(60_000);
+    let sent = 0;
+    let refused: Error | undefined;
+    for (let i = 0; i < 1000 && refused === undefined; i++) {
+      try {
+        const r = await sqs.send(
+          new SendMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: [0, 1, 2, 3].map((j) => ({ Id: `m${j}`, MessageBody: body })),
+          }),
+        );
+        assert.equal(r.Failed?.length ?? 0, 0, JSON.stringify(r.Failed));
+        sent += r.Successful?.length ?? 0;
+      } catch (e) {
+        refused = e as Error;
+      }
+    }
+    // Refused at the floor, before SQLite ever ran out of space (which gives InternalError SQLITE_FULL).
+    assert.equal(refused?.name, "ServiceUnavailable", String(refused));
+    assert.match(refused.message, LOW);
+    assert.ok(sent >= 400, `only ${sent} messages of 60 KB fit in 48 MiB before the 16 MiB floor`);
+    assert.equal(await metric(server.url, "busbar_disk_low"), 1);
+    assert.ok((await metric(server.url, "busbar_disk_free_bytes")) < 16 * MIB);
+
+    // New events and queues are refused likewise, in their own APIs' shapes; configuration goes on.
+    await rejectsWith(
+      events.send(new PutEventsCommand({ Entries: [{ Source: "s", DetailType: "d", Detail: "{}" }] })),
+      "ServiceUnavailableException",
+      LOW,
+    );
+    await rejectsWith(sqs.send(new CreateQueueCommand({ QueueName: "another" })), "ServiceUnavailable", LOW);
+    await events.send(new PutRuleCommand({ Name: "still-configurable", EventPattern: '{"source":["s"]}' }));
+    await events.send(new CreateEventBusCommand({ Name: "still-creatable" }));
+
+    // Consumers drain the queue: every receive and delete works below the floor.
+    assert.equal(await drain(sqs, queueUrl), sent);
+    // The pages the drained messages held are reused: the refusal lifts though the file system's free
+    // space did not grow (SQLite does not give them back to it).
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      try {
+        await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
+        break;
+      } catch (e) {
+        assert.equal((e as Error).name, "ServiceUnavailable", String(e));
+        if (Date.now() > deadline)
+          throw new Error("the refusal did not lift within 10 s of the drain", { cause: e });
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    assert.equal(await metric(server.url, "busbar_disk_low"), 0);
+    assert.ok((await metric(server.url, "busbar_store_reusable_bytes")) > 16 * MIB);
+    await events.send(new PutEventsCommand({ Entries: [{ Source: "s", DetailType: "d", Detail: "{}" }] }));
+    await createQueue(sqs, "another");
+
+    const out = server.output();
+    assert.match(out, /the data directory is low on disk space/);
+    assert.match(out, /the data directory has room again/);
+    // A refusal is not a failure of the server's: no internal error is logged for it.
+    assert.doesNotMatch(out, /"msg":"internal error"/);
+    assert.doesNotMatch(out, /SQLITE_FULL/);
+  });
+});
+
+describe("the disk floor above the machine's free space", () => {
+  const floorAboveAll = { BUSBAR_MIN_FREE_DISK_BYTES: String(Number.MAX_SAFE_INTEGER) };
+  let dataDir: string;
+  let servers: BusbarProcess[] = [];
+
+  before(() => {
+    dataDir = mkdtempSync(join(tmpdir(), "busbar-floor-"));
+  });
+
+  after(async () => {
+    for (const s of servers) await s.stop();
+    removeDataDir(dataDir);
+  });
+
+  it("holds a pending delivery to a queue while low, and delivers it when there is room again", async () => {
+    // Accepted with delivery off: the delivery stays pending.
+    let server = await startBusbar({ dataDir, env: { BUSBAR_DELIVERY: "off" } });
+    servers = [server];
+    let sqs = sqsClient(server.url);
+    let events = eventBridgeClient(server.url);
+    await createQueue(sqs, "target");
+    const targetArn = `arn:aws:sqs:us-east-1:000000000000:target`;
+    await events.send(new PutRuleCommand({ Name: "to-queue", EventPattern: '{"source":["held"]}' }));
+    await events.send(new PutTargetsCommand({ Rule: "to-queue", Targets: [{ Id: "q", Arn: targetArn }] }));
+    const put = await events.send(
+      new PutEventsCommand({ Entries: [{ Source: "held", DetailType: "d", Detail: '{"n":1}' }] }),
+    );
+    assert.equal(put.FailedEntryCount, 0);
+    assert.equal(await server.stop(), 0);
+
+    // Below the floor: the delivery is tried and refused, and kept for a retry, not dropped.
+    server = await startBusbar({ dataDir, env: floorAboveAll });
+    servers = [server];
+    sqs = sqsClient(server.url);
+    events = eventBridgeClient(server.url);
+    const deadline = Date.now() + 15_000;
+    while ((await metric(server.url, "RetryInvocationAttempts")) === 0) {
+      if (Date.now() > deadline) throw new Error(`no retry seen in 15 s:\n${server.output()}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(await metric(server.url, "InvocationsDropped"), 0);
+    assert.equal(await metric(server.url, "busbar_disk_low"), 1);
+    // Every API's new data is refused in its own shape, configuration and reads go on.
+    await rejectsWith(
+      events.send(new PutEventsCommand({ Entries: [{ Source: "s", DetailType: "d", Detail: "{}" }] })),
+      "ServiceUnavailableException",
+      /BUSBAR_MIN_FREE_DISK_BYTES/,
+    );
+    // The port is new at each start, and the queue's URL with it.
+    const target = (await sqs.send(new GetQueueUrlCommand({ QueueName: "target" }))).QueueUrl;
+    assert.equal(target, `${server.url}/000000000000/target`);
+    await rejectsWith(
+      sqs.send(new SendMessageCommand({ QueueUrl: target, MessageBody: "b" })),
+      "ServiceUnavailable",
+      /BUSBAR_MIN_FREE_DISK_BYTES/,
+    );
+    await rejectsWith(sqs.send(new CreateQueueCommand({ QueueName: "new" })), "ServiceUnavailable");
+    await events.send(new PutRuleCommand({ Name: "another", EventPattern: '{"source":["x"]}' }));
+    assert.match(server.output(), /Committing|low on disk space/);
+    assert.doesNotMatch(server.output(), /"msg":"internal error"/);
+    assert.equal(await server.stop(), 0);
+
+    // With room again, the held delivery arrives.
+    server = await startBusbar({ dataDir });
+    servers = [server];
+    sqs = sqsClient(server.url);
+    const r = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: `${server.url}/000000000000/target`,
+        WaitTimeSeconds: 10,
+        MaxNumberOfMessages: 10,
+      }),
+    );
+    assert.equal(r.Messages?.length, 1);
+    assert.equal((JSON.parse(r.Messages?.[0]?.Body ?? "{}") as { source?: string }).source, "held");
+  });
+
+  it("answers each protocol's refusal with a front thread too (BUSBAR_HTTP_THREADS=1)", async () => {
+    const server = await startBusbar({ env: { ...floorAboveAll, BUSBAR_HTTP_THREADS: "1" } });
+    servers.push(server);
+    try {
+      const sqs = sqsClient(server.url);
+      const events = eventBridgeClient(server.url);
+      await rejectsWith(
+        events.send(new PutEventsCommand({ Entries: [{ Source: "s", DetailType: "d", Detail: "{}" }] })),
+        "ServiceUnavailableException",
+        /BUSBAR_MIN_FREE_DISK_BYTES/,
+      );
+      await rejectsWith(
+        sqs.send(new CreateQueueCommand({ QueueName: "new" })),
+        "ServiceUnavailable",
+        /BUSBAR_MIN_FREE_DISK_BYTES/,
+      );
+      await events.send(new CreateEventBusCommand({ Name: "configurable" }));
+      assert.doesNotMatch(server.output(), /"msg":"internal error"/);
+    } finally {
+      await server.stop();
+      removeDataDir(server.dataDir);
+    }
+  });
+});
