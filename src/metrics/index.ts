@@ -158,14 +158,38 @@ interface Sink {
 
 /** A metric Busbar writes itself at a scrape (see {@link Metrics.render}). */
 interface OwnMetric {
-  /** Pushes its HELP, TYPE and series lines, taking turns with other work as it goes. */
-  write(out: Sink): Promise<void>;
+  /**
+   * Pushes its HELP, TYPE and series lines, taking turns with other work as it goes; with `account`,
+   * only that account's series (none, for a metric without an `account` label).
+   */
+  write(out: Sink, account?: string): Promise<void>;
 }
 
 /** A scrape's text, in pieces, or compressed (gzip). */
 export type RenderedMetrics =
   | { readonly contentType: string; readonly pieces: readonly string[]; readonly gzipped?: undefined }
   | { readonly contentType: string; readonly gzipped: Buffer; readonly pieces?: undefined };
+
+/**
+ * What a scraper sent as HTTP Basic credentials: an access key id and its secret, for the series of
+ * the key's account alone (see `GET /metrics` in README.md).
+ */
+export interface MetricsCaller {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
+
+/** A scrape refused: credentials that are not a key's (401), or a key not allowed to read metrics (403). */
+export interface MetricsRefusal {
+  readonly status: 401 | 403;
+  readonly message: string;
+}
+
+/** Renders a scrape, for a caller's account when credentials came with it. */
+export type MetricsScrape = (
+  gzip: boolean,
+  caller?: MetricsCaller,
+) => Promise<RenderedMetrics | MetricsRefusal>;
 
 /** Characters of text per piece of a scrape. */
 const PIECE_CHARS = 64 * 1024;
@@ -204,7 +228,8 @@ class HotCounter<L extends string> implements OwnMetric {
     this.labels().inc();
   }
 
-  async write(out: Sink): Promise<void> {
+  async write(out: Sink, account?: string): Promise<void> {
+    if (account !== undefined && !(this.labelNames as readonly string[]).includes("account")) return;
     out.push(`# HELP ${this.name} ${escapeHelp(this.help)}\n# TYPE ${this.name} counter\n`);
     // A counter without labels is written from the start, at 0.
     if (this.labelNames.length === 0) {
@@ -213,6 +238,7 @@ class HotCounter<L extends string> implements OwnMetric {
     }
     let written = 0;
     for (const child of this.#children.values()) {
+      if (account !== undefined && child.set.labels.account !== account) continue;
       out.push(`${this.name}{${child.set.text}} ${formatValue(child.value)}\n`);
       if (out.full()) await out.flush();
       if (++written % LINES_PER_TURN === 0) await nextTurn();
@@ -279,13 +305,15 @@ class HotHistogram<L extends string> implements OwnMetric {
     return childOf(this.#children, this.labelNames, this.budget.place(values), this.#make);
   }
 
-  async write(out: Sink): Promise<void> {
+  async write(out: Sink, account?: string): Promise<void> {
     const { name } = this;
+    if (account !== undefined && !(this.labelNames as readonly string[]).includes("account")) return;
     out.push(`# HELP ${name} ${escapeHelp(this.help)}\n# TYPE ${name} histogram\n`);
     let written = 0;
     for (const child of this.#children.values()) {
       // As prom-client does, a label set appears once it has an observation.
       if (child.count === 0) continue;
+      if (account !== undefined && child.set.labels.account !== account) continue;
       const labels = child.set.text;
       const sep = labels === "" ? "" : ",";
       let lines = "";
@@ -544,8 +572,9 @@ export class Metrics {
    * turns of the event loop, then prom-client's; in pieces of about 64 KiB (a node with 15,000 targets
    * writes ~180 MB of text: joined into one string and encoded in one go, it held every request for
    * seconds), or, with `gzip`, compressed as it goes (on libuv's threads) into one buffer (~3 MB).
+   * With `account`, only that account's series: what its own keys may see (no node-wide metric).
    */
-  async render(gzip = false): Promise<RenderedMetrics> {
+  async render(gzip = false, account?: string): Promise<RenderedMetrics> {
     const contentType = this.registry.contentType;
     const pieces: string[] = [];
     const out: string[] = [];
@@ -571,8 +600,8 @@ export class Metrics {
       full: () => size >= PIECE_CHARS,
       flush,
     };
-    for (const metric of this.#labelled) await metric.write(sink);
-    sink.push(await this.registry.metrics());
+    for (const metric of this.#labelled) await metric.write(sink, account);
+    if (account === undefined) sink.push(await this.registry.metrics());
     await flush();
     if (zip === undefined || ended === undefined) return { contentType, pieces };
     zip.end();

@@ -25,7 +25,7 @@ import {
   type RawResponse,
 } from "../api/wire/index.js";
 import { AuthError, claimedAccessKey, type CredentialLookup } from "../auth/index.js";
-import type { RenderedMetrics } from "../metrics/index.js";
+import type { MetricsCaller, MetricsScrape } from "../metrics/index.js";
 import { QueueError, type SqsErrorCode } from "../queues/errors/index.js";
 
 /** How requests are answered. */
@@ -43,9 +43,15 @@ export interface HttpHandlers {
   readonly api: (request: RawRequest) => Promise<RawResponse>;
   /** Whether the node is ready to accept events. */
   readonly ready: () => boolean;
-  /** The Prometheus text exposition of the node's metrics (`GET /metrics`), compressed when `gzip`. */
-  readonly metrics?: (gzip: boolean) => Promise<RenderedMetrics>;
-  /** When set, `GET /metrics` needs `Authorization: Bearer <metricsToken>` (BUSBAR_METRICS_TOKEN). */
+  /**
+   * The Prometheus text exposition of the node's metrics (`GET /metrics`), compressed when `gzip`; with
+   * a caller (HTTP Basic credentials: an access key), its account's series alone, or a refusal.
+   */
+  readonly metrics?: MetricsScrape;
+  /**
+   * When set, `GET /metrics` without an access key's credentials needs `Authorization: Bearer
+   * <metricsToken>` (BUSBAR_METRICS_TOKEN).
+   */
   readonly metricsToken?: string | undefined;
   /**
    * BUSBAR_MAX_CONNECTIONS: the connections served at once (each holds a file descriptor, and a long
@@ -168,6 +174,25 @@ function bearerIs(req: IncomingMessage, token: string): boolean {
   const given = Buffer.from(header.slice(space + 1));
   const expected = Buffer.from(token);
   return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+const BASIC_CHALLENGE = 'Basic realm="busbar metrics", charset="UTF-8"';
+
+/**
+ * The access key in an `Authorization: Basic` header (RFC 7617: base64 of `<id>:<secret>`); undefined
+ * without one, "malformed" when it is not of that form.
+ */
+function basicCredentials(req: IncomingMessage): MetricsCaller | "malformed" | undefined {
+  const header = (req.headers.authorization ?? "").trim();
+  const space = header.indexOf(" ");
+  const scheme = space === -1 ? header : header.slice(0, space);
+  if (scheme.toLowerCase() !== "basic") return undefined;
+  const encoded = space === -1 ? "" : header.slice(space + 1).trim();
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) return "malformed";
+  const decoded = Buffer.from(encoded, "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  if (colon <= 0 || colon === decoded.length - 1) return "malformed";
+  return { accessKeyId: decoded.slice(0, colon), secretAccessKey: decoded.slice(colon + 1) };
 }
 
 /** A reply being written: how many of its bytes the socket has not yet handed to the system. */
@@ -1498,14 +1523,41 @@ async function handle(
     return;
   }
   if (get && path === "/metrics" && handlers.metrics !== undefined) {
-    if (handlers.metricsToken !== undefined && !bearerIs(req, handlers.metricsToken)) {
+    // An access key's credentials (HTTP Basic, as Prometheus's basic_auth sends them) see its account's
+    // series; the bearer token, or no credentials when no token is set, every account's.
+    const caller = basicCredentials(req);
+    if (caller === "malformed") {
       res
-        .writeHead(401, { "content-type": "text/plain", "www-authenticate": 'Bearer realm="busbar metrics"' })
-        .end("/metrics needs Authorization: Bearer <BUSBAR_METRICS_TOKEN>\n");
+        .writeHead(401, { "content-type": "text/plain", "www-authenticate": BASIC_CHALLENGE })
+        .end("/metrics: Authorization: Basic must carry base64 of <access key id>:<secret access key>\n");
+      return;
+    }
+    if (
+      caller === undefined &&
+      handlers.metricsToken !== undefined &&
+      !bearerIs(req, handlers.metricsToken)
+    ) {
+      res
+        .writeHead(401, {
+          "content-type": "text/plain",
+          "www-authenticate": ['Bearer realm="busbar metrics"', BASIC_CHALLENGE],
+        })
+        .end(
+          "/metrics needs Authorization: Bearer <BUSBAR_METRICS_TOKEN>, or an access key as Basic <access key id>:<secret access key> for its account's series\n",
+        );
       return;
     }
     // Compressed as it is written, on libuv's threads: a large node's scrape is ~180 MB of text.
-    const m = await handlers.metrics(acceptsGzip(req));
+    const m = await handlers.metrics(acceptsGzip(req), caller);
+    if ("status" in m) {
+      res
+        .writeHead(m.status, {
+          "content-type": "text/plain",
+          ...(m.status === 401 && { "www-authenticate": BASIC_CHALLENGE }),
+        })
+        .end(`${m.message}\n`);
+      return;
+    }
     if (m.gzipped !== undefined) {
       res
         .writeHead(200, {

@@ -51,6 +51,7 @@ import {
 } from "./bootstrap.js";
 import { startFront } from "./front/index.js";
 import { listenOnMain, type Listener } from "./http.js";
+import { metricsScrape } from "./metrics-scrape.js";
 
 /** A running node. */
 export interface BusbarNode {
@@ -289,6 +290,8 @@ async function startLocked(
   if (config.delivery.enabled) void delivery.engine.start();
   else log.warn("BUSBAR_DELIVERY=off: events are accepted and their deliveries stay pending");
   const keys = createKeyLookup(store, config.keyCacheMs);
+  /** `GET /metrics`: every account's series, or a caller's account's (metrics-scrape.ts). */
+  const scrape = metricsScrape(metrics, keys, config);
   /** An access key's secret and its account, for signature checks and the bodies' room (`fresh`: not cached). */
   const credentialOf = async (
     accessKeyId: string,
@@ -367,7 +370,7 @@ async function startLocked(
       config,
       (request) => track(() => api(request)),
       () => accepting && !leaving && storeHealthy(),
-      (gzip) => metrics.render(gzip),
+      scrape,
       (accessKeyId) => credentialOf(accessKeyId),
       receiveRoom,
     );
@@ -409,7 +412,7 @@ async function startLocked(
             return operation(principal, baseUrl, input, client);
           }),
         secret: (accessKeyId) => credentialOf(accessKeyId, true),
-        metrics: (gzip) => metrics.render(gzip),
+        metrics: scrape,
         onInternalError,
       },
       log,

@@ -7,7 +7,7 @@ import { startWorker } from "../../threads/index.js";
 import { urlOf, type Listener } from "../http.js";
 import { isAwsShaped, LazyAbort, type ClientPresence, type Input } from "../../api/index.js";
 import type { Logger } from "../../log/index.js";
-import type { RenderedMetrics } from "../../metrics/index.js";
+import type { MetricsScrape } from "../../metrics/index.js";
 import { QueueError, storeErrorOf, type ReceiveRoom } from "../../queues/index.js";
 import {
   Outbox,
@@ -32,7 +32,7 @@ export interface FrontHandlers {
   ): Promise<Record<string, unknown>>;
   /** The secret of an access key and its account, read from the store (`undefined` when it does not exist). */
   secret(accessKeyId: string): Promise<{ secretAccessKey: string; accountId: string } | undefined>;
-  metrics(gzip: boolean): Promise<RenderedMetrics>;
+  metrics: MetricsScrape;
   /** Reports an unexpected failure of an operation (the request's id is the front thread's to log). */
   onInternalError(error: unknown, operation: string, requestId?: string): void;
   /** The room the receives wait in, which holds the front thread's unsent replies too (http.ts ReplyRoom). */
@@ -133,7 +133,7 @@ export async function startFront(
         );
         break;
       case "metrics":
-        answer(m.id, handlers.metrics(m.gzip), "other", "metrics");
+        answer(m.id, handlers.metrics(m.gzip, m.caller), "other", "metrics");
         break;
     }
   };

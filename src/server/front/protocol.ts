@@ -4,6 +4,7 @@
  * main thread runs the operations. Messages travel in arrays (see {@link Outbox}).
  */
 import type { Input } from "../../api/wire/index.js";
+import type { MetricsCaller } from "../../metrics/index.js";
 
 /** What the front thread is started with. */
 export interface FrontWorkerData {
@@ -47,8 +48,8 @@ export type CallMessage =
    * exist).
    */
   | { readonly t: "key"; readonly id: number; readonly accessKeyId: string }
-  /** Prometheus text of the node's metrics, compressed when `gzip`. */
-  | { readonly t: "metrics"; readonly id: number; readonly gzip: boolean };
+  /** Prometheus text of the node's metrics, compressed when `gzip`; a caller's account's alone, when given. */
+  | { readonly t: "metrics"; readonly id: number; readonly gzip: boolean; readonly caller?: MetricsCaller };
 
 /** A notice from the front thread (no reply). */
 export type NoticeMessage =

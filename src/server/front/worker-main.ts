@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import { parentPort, workerData } from "node:worker_threads";
 import { QueueError, type SqsErrorCode } from "../../queues/errors/index.js";
 import { verifySignature, type CredentialLookup } from "../../auth/index.js";
-import type { RenderedMetrics } from "../../metrics/index.js";
+import type { MetricsRefusal, RenderedMetrics } from "../../metrics/index.js";
 import {
   MAX_INPUT_DEPTH,
   TOO_DEEP,
@@ -185,7 +185,10 @@ const server = createHttpServer({
   maxConnections: data.maxConnections,
   api,
   ready: () => ready,
-  metrics: (gzip) => call((id) => ({ t: "metrics", id, gzip })) as Promise<RenderedMetrics>,
+  metrics: (gzip, caller) =>
+    call((id) => ({ t: "metrics", id, gzip, ...(caller !== undefined && { caller }) })) as Promise<
+      RenderedMetrics | MetricsRefusal
+    >,
   vouch: vouchBy(credentials),
   // The main thread's room, which its receives wait in.
   replyRoom: {
