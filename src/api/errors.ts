@@ -13,6 +13,7 @@ export const API_ERRORS = {
   ResourceAlreadyExistsException: 400,
   InvalidEventPatternException: 400,
   LimitExceededException: 400,
+  ThrottlingException: 400,
   ConcurrentModificationException: 400,
   ManagedRuleException: 400,
   PolicyLengthExceededException: 400,

@@ -150,6 +150,11 @@ export interface BusbarConfig {
    */
   readonly minFreeDiskBytes: number;
   /**
+   * BUSBAR_PUT_EVENTS_PER_SECOND: the events an account may put a second (EventBridge's per-account
+   * PutEvents quota; past it, ThrottlingException); 0 (the default): no quota (src/ingest/account-rate.ts).
+   */
+  readonly putEventsPerSecond: number;
+  /**
    * BUSBAR_MAX_CONNECTIONS: the HTTP connections served at once (past it, the one idle longest is
    * closed to make room, else the one whose request has crawled slowest, else the oldest long poll is
    * answered, else the one held back longest, else the youngest not being served of the client holding
@@ -337,6 +342,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
       1_000_000,
     ),
     queueMaxInFlight: read("BUSBAR_QUEUE_MAX_IN_FLIGHT", DEFAULT_MAX_IN_FLIGHT, 1, 100_000_000),
+    putEventsPerSecond: read("BUSBAR_PUT_EVENTS_PER_SECOND", 0, 0, 100_000_000),
     minFreeDiskBytes: read(
       "BUSBAR_MIN_FREE_DISK_BYTES",
       DEFAULT_MIN_FREE_DISK_BYTES,

@@ -446,6 +446,12 @@ export class Metrics {
     "Targets not invoked for an event: event bus targets of rules matching an event that came from another bus (a second hop, which could loop).",
     TARGET_LABELS,
   );
+  /** PutEvents entries refused by their account's quota (BUSBAR_PUT_EVENTS_PER_SECOND). */
+  readonly putEventsThrottled = this.counter(
+    "busbar_put_events_throttled_total",
+    "PutEvents entries refused (ThrottlingException) because their account put more events a second than BUSBAR_PUT_EVENTS_PER_SECOND allows.",
+    ["account"],
+  );
   /** Deliveries found pending in the store at start-up or after an overflow and resumed. */
   readonly deliveriesResumed = this.counter(
     "busbar_deliveries_resumed_total",

@@ -179,6 +179,8 @@ export interface EventBridgeDependencies {
   readonly keyDeleted: (accessKeyId: string) => void;
   /** Called once an operation changed a connection or an API destination. */
   readonly apiDestinationsChanged: OperationContext["apiDestinationsChanged"];
+  /** Takes events from an account's quota of events a second (false: not that many left); none without. */
+  readonly takePutEvents?: (accountId: string, n: number) => boolean;
   /** Drops the pending deliveries of a deleted bus or rule, or of removed targets (see OperationContext). */
   readonly dropDeliveries: (
     scope: DeliveryScope,
@@ -217,6 +219,7 @@ export function eventBridgeContext(principal: Principal, deps: EventBridgeDepend
     keyDeleted,
     apiDestinationsChanged,
     dropDeliveries,
+    takePutEvents,
   } = deps;
   return {
     caller: { accountId: principal.accountId, accessKeyId: principal.accessKeyId, root: principal.root },
@@ -231,6 +234,10 @@ export function eventBridgeContext(principal: Principal, deps: EventBridgeDepend
     apiDestinationsChanged,
     dropDeliveries,
     patternLimits: config.patternLimits,
+    ...(takePutEvents !== undefined && {
+      takePutEvents: (n: number) => takePutEvents(principal.accountId, n),
+      putEventsPerSecond: config.putEventsPerSecond,
+    }),
     authorize(action, resource) {
       if (!principal.allowed(action, resource) || busDenies(principal, registry, action, resource))
         throw accessDenied(principal, action, resource);

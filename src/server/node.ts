@@ -18,7 +18,7 @@ import { AuthError } from "../auth/index.js";
 import { RuleRegistry } from "../buses/index.js";
 import type { BusbarConfig } from "../config/index.js";
 import { countAccepted, createDelivery, parseAllowedNetworks } from "../delivery/index.js";
-import { GroupCommitter } from "../ingest/index.js";
+import { AccountRate, GroupCommitter } from "../ingest/index.js";
 import type { Logger } from "../log/index.js";
 import { Metrics } from "../metrics/index.js";
 import { MoveTasks, QueueService, ReceiveRoom } from "../queues/index.js";
@@ -300,6 +300,8 @@ async function startLocked(
     const { key } = await keys(accessKeyId, fresh);
     return key === undefined ? undefined : { secretAccessKey: key.secretAccessKey, accountId: key.accountId };
   };
+  /** Each account's quota of events a second (BUSBAR_PUT_EVENTS_PER_SECOND; 0: none). */
+  const putEventsRate = new AccountRate(config.putEventsPerSecond);
   const eventBridge = {
     store,
     registry,
@@ -318,6 +320,13 @@ async function startLocked(
     }) => delivery.forgetApiDestinations(updated),
     dropDeliveries: (scope: DeliveryScope, options?: { readonly keepMetrics?: boolean }) =>
       delivery.dropDeliveries(scope, options),
+    ...(putEventsRate.perSecond > 0 && {
+      takePutEvents: (accountId: string, n: number): boolean => {
+        if (putEventsRate.take(accountId, n)) return true;
+        metrics.putEventsThrottled.labels(accountId).inc(n);
+        return false;
+      },
+    }),
   };
   const moveTasks = new MoveTasks(queues);
   await moveTasks.resume(await store.listActiveMoveTasks());

@@ -58,6 +58,13 @@ export interface OperationContext {
   authorizeOnBehalf(action: string, resource: string): void;
   /** Whether the caller may put events on a bus (its identity policy, and the bus's resource policy across accounts). */
   mayPutEvents(bus: EventBus): boolean;
+  /**
+   * Takes `n` events from the caller's account's quota of events a second (BUSBAR_PUT_EVENTS_PER_SECOND);
+   * false when it has not that many left. Without it, no quota.
+   */
+  takePutEvents?(n: number): boolean;
+  /** The quota {@link takePutEvents} keeps, events a second (for its refusal's message). */
+  readonly putEventsPerSecond?: number;
 }
 
 /** An operation: input in, output out (both JSON-ready). */

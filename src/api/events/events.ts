@@ -18,6 +18,12 @@ import { type Operation, type OperationContext } from "./context.js";
 const putEventsOperation: Operation = async (ctx, input) => {
   const entries = arrayOf(input, "Entries", 1, 10, true) ?? [];
   optionalString(input, "EndpointId", { min: 1, max: 50, pattern: /^[A-Za-z0-9-]+\.[A-Za-z0-9-]+$/ });
+  if (ctx.takePutEvents?.(entries.length) === false) {
+    throw new ApiError(
+      "ThrottlingException",
+      `Rate exceeded: account ${ctx.caller.accountId} may put ${ctx.putEventsPerSecond ?? 0} events a second (BUSBAR_PUT_EVENTS_PER_SECOND).`,
+    );
+  }
   // Buses the registry was not told of (a new account's default bus, from `busbar accounts` beside the
   // server or from CreateAccount) join it on first use.
   for (const e of entries) {
