@@ -478,6 +478,11 @@ describe("bad values", () => {
       "256M",
       /BUSBAR_MIN_FREE_DISK_BYTES must be an integer from 0 to 9007199254740991/,
     ],
+    [
+      "BUSBAR_PUT_EVENTS_PER_SECOND",
+      "-5",
+      /BUSBAR_PUT_EVENTS_PER_SECOND must be an integer from 0 to 100000000/,
+    ],
   ] as const) {
     it(`${name}=${value} refuses to start`, () => {
       const r = runBusbar(["serve", "--port", "0", "--data-dir", "/nonexistent/x"], {
