@@ -172,3 +172,39 @@ for (const threads of ["0", "1"])
       assert.match(none.challenge ?? "", /Bearer realm="busbar metrics", Basic realm="busbar metrics"/);
     });
   });
+
+describe("GET /metrics for one account, with /metrics open (no BUSBAR_METRICS_TOKEN)", () => {
+  let server: BusbarProcess;
+
+  before(async () => {
+    server = await startBusbar();
+  });
+
+  after(async () => {
+    await server.stop();
+    removeDataDir(server.dataDir);
+  });
+
+  it("gives a key its account's series, and ignores credentials that are not a key's, as before", async () => {
+    const created = await callAwsJson(server.url, "AWSEvents.CreateAccount", { Name: "open" }, TEST_ROOT);
+    assert.equal(created.status, 200, JSON.stringify(created.body));
+    const team = {
+      accessKeyId: created.body.AccessKeyId as string,
+      secretAccessKey: created.body.SecretAccessKey as string,
+    };
+    await deliverOne(server.url, created.body.AccountId as string, team);
+    const own = await scrape(server.url, basic(team));
+    assert.equal(own.status, 200);
+    assert.doesNotMatch(own.text, /busbar_process_/);
+    // A proxy's own Basic credentials, a wrong secret, a made-up key: the open scrape, whole.
+    for (const authorization of [
+      basic({ accessKeyId: "proxy-user", secretAccessKey: "proxy-password" }),
+      basic({ ...team, secretAccessKey: "not-its-secret-at-all" }),
+      "Basic !!!",
+    ]) {
+      const r = await scrape(server.url, authorization);
+      assert.equal(r.status, 200, authorization);
+      assert.match(r.text, /^busbar_process_cpu_seconds_total /m);
+    }
+  });
+});

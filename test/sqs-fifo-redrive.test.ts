@@ -354,6 +354,54 @@ describe("dead-letter queues", () => {
     );
   });
 
+  it("moves at most 10 messages to the dead-letter queue per receive, handing none of the rest out", async () => {
+    for (const fifo of [false, true]) {
+      const suffix = fifo ? ".fifo" : "";
+      const fifoAttributes = fifo ? { FifoQueue: "true", ContentBasedDeduplication: "true" } : {};
+      await create(`many-dlq${suffix}`, fifoAttributes);
+      const url = await create(`many${suffix}`, {
+        ...fifoAttributes,
+        VisibilityTimeout: "1",
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn(`many-dlq${suffix}`), maxReceiveCount: 1 }),
+      });
+      for (let b = 0; b < 3; b++) {
+        await sqs.send(
+          new SendMessageBatchCommand({
+            QueueUrl: url,
+            Entries: Array.from({ length: 10 }, (_, i) => ({
+              Id: `m${i}`,
+              MessageBody: `poison-${b}-${i}`,
+              ...(fifo && { MessageGroupId: `g${b}-${i}` }),
+            })),
+          }),
+        );
+      }
+      // Each received once (FIFO: each its own group, so that all are in flight at once).
+      let received = 0;
+      for (let round = 0; received < 30 && round < 40; round++) {
+        const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10 }));
+        received += r.Messages?.length ?? 0;
+        if ((r.Messages?.length ?? 0) === 0) await new Promise((resolve) => setTimeout(resolve, 1100));
+      }
+      assert.equal(received, 30);
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      const depth = async (q: string): Promise<number> => {
+        const a = await sqs.send(
+          new GetQueueAttributesCommand({ QueueUrl: q, AttributeNames: ["ApproximateNumberOfMessages"] }),
+        );
+        return Number(a.Attributes?.ApproximateNumberOfMessages);
+      };
+      const dlqUrl = url.replace(`many${suffix}`, `many-dlq${suffix}`);
+      // All 30 are over their count: each receive moves 10 of them in its transaction, hands out none.
+      for (const moved of [10, 20, 30]) {
+        const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10 }));
+        assert.equal(r.Messages?.length ?? 0, 0, fifo ? "FIFO" : "standard");
+        assert.equal(await depth(dlqUrl), moved, fifo ? "FIFO" : "standard");
+      }
+      assert.equal(await depth(url), 0);
+    }
+  });
+
   it("honours RedriveAllowPolicy and rejects a dead-letter queue of the other type, or the queue itself", async () => {
     await create("closed-dlq", { RedriveAllowPolicy: JSON.stringify({ redrivePermission: "denyAll" }) });
     await rejects(

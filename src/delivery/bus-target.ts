@@ -8,7 +8,7 @@ import { evaluateResourcePolicy, policyAdmits } from "../auth/index.js";
 import { parseArn, type RuleRegistry } from "../buses/index.js";
 import { forwardedRecord } from "../ingest/index.js";
 import type { EventBus, IngestRecord } from "../store/index.js";
-import { DeliveryError, type Invocation, type TargetInvoker } from "./types.js";
+import { DeliveryError, heldWhileLow, type Invocation, type TargetInvoker } from "./types.js";
 
 /** Puts events on other buses. */
 export class BusTargetInvoker implements TargetInvoker {
@@ -82,6 +82,7 @@ export class BusTargetInvoker implements TargetInvoker {
         e instanceof Error && /^(StoreFailureError|DiskLowError)$/.test(e.name) ? `: ${e.message}` : ".";
       throw new DeliveryError("INTERNAL_ERROR", `Committing the event on ${bus.arn} failed${reason}`, {
         retryable: true,
+        ...heldWhileLow(e),
         cause: e,
       });
     }

@@ -6,7 +6,7 @@
 import { evaluateResourcePolicy, policyAdmits } from "../auth/index.js";
 import { QueueError, parseQueueArn, type QueueService } from "../queues/index.js";
 import { sqsBody, sqsText } from "./sqs-text.js";
-import { DeliveryError, type Invocation, type TargetInvoker } from "./types.js";
+import { DeliveryError, heldWhileLow, type Invocation, type TargetInvoker } from "./types.js";
 
 /** EventBridge's SenderId for the messages it sends (what SQS records as the sender). */
 const SENDER_ID = "AIDAEVENTBRIDGEBUSBAR";
@@ -65,6 +65,7 @@ async function sendToQueue(
     if (e instanceof QueueError) throw queueFailure(e, queueArn, foreign ? denied : undefined);
     throw new DeliveryError("SDK_CLIENT_ERROR", `Sending to ${queueArn} failed: ${(e as Error).message}`, {
       retryable: true,
+      ...heldWhileLow(e),
       cause: e,
     });
   }

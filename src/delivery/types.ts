@@ -105,6 +105,20 @@ export class DeliveryError extends Error {
   }
 }
 
+/** How long a delivery the node's own disk floor refused waits before it is tried again. */
+export const HELD_WHILE_LOW_MS = 5000;
+
+/**
+ * The options of a failure caused by the node's own floor of free disk space (the store's DiskLowError):
+ * not the target's failure, so it is deferred — tried again in {@link HELD_WHILE_LOW_MS} without counting
+ * an attempt (only MaximumEventAgeInSeconds ends the wait) — rather than retried; none for another error.
+ */
+export function heldWhileLow(e: unknown): { deferred?: true; retryAfterMs?: number } {
+  return e instanceof Error && e.name === "DiskLowError"
+    ? { deferred: true, retryAfterMs: HELD_WHILE_LOW_MS }
+    : {};
+}
+
 /** The error of a call not made because its delivery is no longer {@link Invocation.wanted}: `what` was not sent. */
 export function targetRemoved(what: string): DeliveryError {
   return new DeliveryError(TARGET_REMOVED, `the target was removed before ${what} was sent`, {

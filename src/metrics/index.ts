@@ -238,7 +238,11 @@ class HotCounter<L extends string> implements OwnMetric {
     }
     let written = 0;
     for (const child of this.#children.values()) {
-      if (account !== undefined && child.set.labels.account !== account) continue;
+      // Another account's series count as lines all the same: the walk over them takes turns too.
+      if (account !== undefined && child.set.labels.account !== account) {
+        if (++written % LINES_PER_TURN === 0) await nextTurn();
+        continue;
+      }
       out.push(`${this.name}{${child.set.text}} ${formatValue(child.value)}\n`);
       if (out.full()) await out.flush();
       if (++written % LINES_PER_TURN === 0) await nextTurn();
@@ -313,7 +317,13 @@ class HotHistogram<L extends string> implements OwnMetric {
     for (const child of this.#children.values()) {
       // As prom-client does, a label set appears once it has an observation.
       if (child.count === 0) continue;
-      if (account !== undefined && child.set.labels.account !== account) continue;
+      if (account !== undefined && child.set.labels.account !== account) {
+        if (++written >= LINES_PER_TURN) {
+          written = 0;
+          await nextTurn();
+        }
+        continue;
+      }
       const labels = child.set.text;
       const sep = labels === "" ? "" : ",";
       let lines = "";
@@ -365,6 +375,8 @@ export interface DiskState {
   readonly room: { readonly free: number; readonly reusable: number } | undefined;
   /** Whether new events, messages and queues are refused (below BUSBAR_MIN_FREE_DISK_BYTES). */
   readonly low: boolean;
+  /** The store calls refused so far for want of room, by tier (`data`, `config`). */
+  readonly refused: Readonly<Record<string, number>>;
 }
 
 /** The metrics of a node. */
@@ -473,7 +485,7 @@ export class Metrics {
   /** What the delivery engine holds, read at each scrape (see {@link readDeliveryState}). */
   #deliveryState: () => DeliveryState = () => ({ inMemory: 0, inFlight: 0 });
   /** The room for data, read at each scrape (see {@link readDiskState}). */
-  #diskState: () => DiskState = () => ({ room: undefined, low: false });
+  #diskState: () => DiskState = () => ({ room: undefined, low: false, refused: {} });
 
   /**
    * @param options.maxTargetsPerAccount targets of an account with series of their own (see
@@ -525,6 +537,15 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.set(disk().low ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: "busbar_disk_refusals",
+      help: "Store calls refused for want of room for data: tier data (new events, messages, queues; below BUSBAR_MIN_FREE_DISK_BYTES) or config (below half of it), counted since the start.",
+      labelNames: ["tier"],
+      registers: [this.registry],
+      collect() {
+        for (const [tier, n] of Object.entries(disk().refused)) this.labels(tier).set(n);
       },
     });
     if (options.processMetrics !== false)

@@ -5,7 +5,7 @@
  * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_StartMessageMoveTask.html
  */
 import { randomUUID } from "node:crypto";
-import type { MoveTask, Queue, QueueRef, Store } from "../store/index.js";
+import type { MoveResult, MoveTask, Queue, QueueRef, Store } from "../store/index.js";
 import { countInSteps } from "./counts.js";
 import { parseQueueArn } from "./attributes.js";
 import { QueueError } from "./errors/index.js";
@@ -15,6 +15,10 @@ import type { QueueService } from "./service.js";
 export const DEFAULT_MOVE_RATE = 500;
 /** The highest MaxNumberOfMessagesPerSecond. */
 export const MAX_MOVE_RATE = 500;
+/** The messages one transaction of a move task moves at most (see {@link MoveTasks.step}). */
+export const MOVE_CHUNK = 20;
+/** How long after a failure of the store's a move task's step is tried again. */
+const STORE_RETRY_MS = 1000;
 
 /** A task as ListMessageMoveTasks reports it. */
 export interface MoveTaskReport {
@@ -223,16 +227,31 @@ export class MoveTasks {
       return;
     }
     const started = Date.now();
-    let result;
+    const rate = task.maxPerSecond ?? DEFAULT_MOVE_RATE;
+    // A second's worth in transactions of MOVE_CHUNK messages: one of 500 messages of up to 1 MiB
+    // would hold half a gigabyte in the write-ahead log at once.
+    let result: MoveResult = { moved: 0, remaining: 0 };
     try {
-      result = await this.#store.moveMessages(
-        source,
-        destination,
-        task.maxPerSecond ?? DEFAULT_MOVE_RATE,
-        started,
-      );
+      while (result.moved < rate) {
+        const chunk = await this.#store.moveMessages(
+          source,
+          destination,
+          Math.min(MOVE_CHUNK, rate - result.moved),
+          started,
+        );
+        result = { ...chunk, moved: result.moved + chunk.moved };
+        if (chunk.failure !== undefined || chunk.remaining === 0 || chunk.moved === 0) break;
+      }
     } catch (e) {
-      await finish({ status: "FAILED", failureReason: (e as Error).name });
+      // The store's failures may pass (a full disk): the step is tried again a second on, what it
+      // moved so far counted; a task the store keeps failing runs until it is cancelled.
+      const name = (e as Error).name;
+      if (name === "StoreFailureError" || name === "DiskLowError") {
+        if (result.moved > 0) await finish({ moved: task.moved + result.moved }).catch(() => undefined);
+        this.schedule({ ...task, moved: task.moved + result.moved }, STORE_RETRY_MS);
+        return;
+      }
+      await finish({ status: "FAILED", failureReason: name });
       return;
     }
     const moved = task.moved + result.moved;

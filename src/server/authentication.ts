@@ -50,6 +50,9 @@ export interface Principal {
 /** Authenticates a request signed for `service` (`events`, `sqs`). */
 export type Authenticate = (request: RawRequest, service: string) => Promise<Principal>;
 
+/** What every access key id is: root ids are held to it (config), made ones are `BB` and 18 more. */
+const KEY_ID = /^[A-Z0-9]{16,128}$/;
+
 const ACCOUNT_OF_ARN = /^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12}):/;
 
 /** An access key as authentication needs it, with its policies parsed. */
@@ -75,6 +78,9 @@ export type KeyLookup = ((accessKeyId: string, fresh?: boolean) => Promise<KeyEn
 export function createKeyLookup(store: Store, ttlMs: number = DEFAULT_KEY_CACHE_MS): KeyLookup {
   const cache = new Map<string, KeyEntry>();
   const lookup = async (accessKeyId: string, fresh = false): Promise<KeyEntry> => {
+    // Not a key id any key has (16 to 128 upper-case letters and digits): not looked up, nor kept, so
+    // that long made-up ids neither reach the store nor fill the cache.
+    if (!KEY_ID.test(accessKeyId)) return { key: undefined, policies: [], at: Date.now() };
     const hit = cache.get(accessKeyId);
     if (!fresh && hit !== undefined && Date.now() - hit.at < ttlMs) return hit;
     const key = await store.getAccessKey(accessKeyId);

@@ -26,6 +26,7 @@ import {
 } from "../api/wire/index.js";
 import { AuthError, claimedAccessKey, type CredentialLookup } from "../auth/index.js";
 import type { MetricsCaller, MetricsScrape } from "../metrics/index.js";
+import { MAX_KEYED_SCRAPES, MAX_SCRAPES_PER_KEY, ScrapeSlots } from "./scrape-slots.js";
 import { QueueError, type SqsErrorCode } from "../queues/errors/index.js";
 
 /** How requests are answered. */
@@ -1308,6 +1309,7 @@ export function createHttpServer(handlers: HttpHandlers): Server {
    */
   const idle = new Map<Socket, Connection>();
   const room = new RoomMaker(state, idle);
+  const scrapes = new ScrapeSlots();
   const budget = new BodyBudget(
     handlers.maxBytesInFlight,
     Math.min(ADMISSION_WAIT_MS, handlers.requestTimeoutMs) / 5,
@@ -1361,7 +1363,7 @@ export function createHttpServer(handlers: HttpHandlers): Server {
         answered(res);
       });
       const run = (): void => {
-        void handle(req, res, handlers, budget, state).catch(() => {
+        void handle(req, res, handlers, budget, state, scrapes).catch(() => {
           if (!res.headersSent) {
             res.writeHead(500, { "content-type": "application/json" });
             res.end('{"__type":"InternalException","message":"internal error"}');
@@ -1506,6 +1508,7 @@ async function handle(
   handlers: HttpHandlers,
   budget: BodyBudget,
   state: Answering,
+  scrapes: ScrapeSlots,
 ): Promise<void> {
   if (closesBefore(state, res)) return; // never to be answered: not run
   const url = originForm(req.url ?? "/");
@@ -1525,7 +1528,10 @@ async function handle(
   if (get && path === "/metrics" && handlers.metrics !== undefined) {
     // An access key's credentials (HTTP Basic, as Prometheus's basic_auth sends them) see its account's
     // series; the bearer token, or no credentials when no token is set, every account's.
-    const caller = basicCredentials(req);
+    const given = basicCredentials(req);
+    // Open (no token), /metrics answers anyone every account's series: credentials not of the form
+    // are ignored there, as they were before keys could be given (a proxy's own Basic auth, say).
+    const caller = given === "malformed" && handlers.metricsToken === undefined ? undefined : given;
     if (caller === "malformed") {
       res
         .writeHead(401, { "content-type": "text/plain", "www-authenticate": BASIC_CHALLENGE })
@@ -1546,6 +1552,18 @@ async function handle(
           "/metrics needs Authorization: Bearer <BUSBAR_METRICS_TOKEN>, or an access key as Basic <access key id>:<secret access key> for its account's series\n",
         );
       return;
+    }
+    // A key's scrapes are held to a few at once: each reply is held whole until the client reads it.
+    if (caller !== undefined) {
+      if (!scrapes.take(caller.accessKeyId)) {
+        res
+          .writeHead(429, { "content-type": "text/plain", "retry-after": "1" })
+          .end(
+            `/metrics: at most ${MAX_SCRAPES_PER_KEY} scrapes with one access key at once, and ${MAX_KEYED_SCRAPES} with any; retry shortly\n`,
+          );
+        return;
+      }
+      res.once("close", () => scrapes.give(caller.accessKeyId));
     }
     // Compressed as it is written, on libuv's threads: a large node's scrape is ~180 MB of text.
     const m = await handlers.metrics(acceptsGzip(req), caller);

@@ -24,12 +24,17 @@ function sameSecret(given: string, expected: string): boolean {
 export function metricsScrape(metrics: Metrics, keys: KeyLookup, config: BusbarConfig): MetricsScrape {
   return async (gzip, caller) => {
     if (caller === undefined) return metrics.render(gzip);
+    // Open (no BUSBAR_METRICS_TOKEN), /metrics answers anyone every account's series: credentials that
+    // do not get an account's are ignored there, as before keys could be given (a proxy's Basic auth).
+    const open = config.metricsToken === undefined;
     const { key, policies } = await keys(caller.accessKeyId);
     if (key === undefined || !sameSecret(caller.secretAccessKey, key.secretAccessKey)) {
+      if (open) return metrics.render(gzip);
       return { status: 401, message: "/metrics: the access key id or its secret access key is not valid" };
     }
     const account = `arn:aws:iam::${key.accountId}:root`;
     if (!principalOf(key, policies, config).allowed(METRICS_ACTION, account)) {
+      if (open) return metrics.render(gzip);
       return {
         status: 403,
         message: `/metrics: access key ${key.accessKeyId} is not allowed ${METRICS_ACTION} on ${account}`,

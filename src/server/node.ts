@@ -2,7 +2,7 @@
  * A Busbar node: store, rule registry, group committer and HTTP front, with an orderly shutdown
  * (stop accepting, finish in-flight requests and commits, close the store).
  */
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync, statSync, statfsSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.js";
@@ -176,18 +176,20 @@ async function startLocked(
   // full disk never stops the receives and deletes that would empty it (store/disk-floor.ts).
   const diskFloor = new DiskFloor({
     floor: config.minFreeDiskBytes,
-    measure: measureDataDir(config.dataDir, opened),
-    onChange: (low, room) => {
+    measure: measureDataDir(config.dataDir, DEFAULT_SQLITE_FILE_NAME, opened),
+    onChange: (low, room, unlogged) => {
       const context = {
         dataDir: config.dataDir,
         freeBytes: room.free,
         reusableBytes: room.reusable,
+        walBytes: room.wal,
         minFreeDiskBytes: config.minFreeDiskBytes,
+        ...(unlogged > 0 && { changesNotLogged: unlogged }),
       };
       if (low)
         log.error(
           context,
-          "the data directory is low on disk space (BUSBAR_MIN_FREE_DISK_BYTES): new events, messages and queues are refused until space is freed",
+          "the data directory is low on disk space (BUSBAR_MIN_FREE_DISK_BYTES): new events, messages and queues are refused until space is freed (changes of this are logged at most once a minute)",
         );
       else
         log.info(context, "the data directory has room again: new events, messages and queues are accepted");
@@ -226,13 +228,24 @@ async function startLocked(
     }
     secrets = await checkedSecretBox(store, config.dataDir, log);
     root = given ?? newRootCredentials(config, announceRoot);
-    await diskFloor.start();
   } catch (e) {
-    diskFloor.stop();
     await store.close();
     throw e;
   }
   await ensureDefaults(store, config, root, log);
+  // Measured once the node's own first writes are made: a node starts below its floor too, to be drained.
+  await diskFloor.start();
+  const disk = statfsSync(config.dataDir);
+  if (config.minFreeDiskBytes > disk.blocks * disk.bsize) {
+    log.warn(
+      {
+        dataDir: config.dataDir,
+        minFreeDiskBytes: config.minFreeDiskBytes,
+        fileSystemBytes: disk.blocks * disk.bsize,
+      },
+      "BUSBAR_MIN_FREE_DISK_BYTES is more than the data directory's whole file system: new events, messages and queues will always be refused",
+    );
+  }
   const registry = new RuleRegistry(config.patternLimits, config.quotas);
   await loadRegistry(store, registry, secrets, {
     badRule: (arn, e) =>
@@ -258,7 +271,7 @@ async function startLocked(
     maxInFlight: config.queueMaxInFlight,
   });
   const metrics = new Metrics({ maxTargetsPerAccount: config.metricsMaxTargetsPerAccount });
-  metrics.readDiskState(() => ({ room: diskFloor.room, low: diskFloor.low }));
+  metrics.readDiskState(() => ({ room: diskFloor.room, low: diskFloor.low, refused: diskFloor.refused }));
   /** Marks the node unready for a while after a failure of its store (set once readiness is wired). */
   let storeFailed: (err: unknown) => void = () => undefined;
   const limit = openFileLimit();

@@ -6,30 +6,84 @@
  * the messages that fill it, and the node is stuck until an operator makes room. So below the floor,
  * the store calls that add data — new events, new messages, new queues — are refused with a retryable
  * error ({@link DiskLowError}: 503 ServiceUnavailable in each API's shape), while the calls that keep
- * things moving or free space go on: receives, deletes, deliveries completed, configuration changes
- * (which quotas bound, and which let an operator disable the rule that floods). RabbitMQ's disk alarm,
- * which blocks publishers and lets consumers drain, is the model.
+ * things moving or free space go on: receives, deletes, deliveries completed. Configuration (rules,
+ * targets, buses, tags, keys…) goes on down to half the floor, so that an operator can still disable
+ * the rule that floods, but no further: the quotas allow an account gigabytes of it. RabbitMQ's disk
+ * alarm, which blocks publishers and lets consumers drain, is the model.
  *
  * The room for data is the file system's free space (what an unprivileged writer may use) plus the
  * database file's free pages, which SQLite reuses before it grows the file: a queue drained below the
- * floor frees pages, not disk, and lifts the refusal all the same. The file system itself must keep a
- * quarter of the floor, for the write-ahead log that every write passes through first.
+ * floor frees pages, not disk, and lifts the refusal all the same. The file system itself, with the
+ * write-ahead log's file (which SQLite reuses), must keep a quarter of the floor, for the log that
+ * every write passes through first.
+ *
+ * The room is measured every second (every 100 ms within twice the floor), and between measurements
+ * every call admitted is charged an estimate of what it writes (twice its data: the log, then the
+ * database), from its admission until the measurement after it settled: so that a burst — a fan-out of
+ * one event to 1,500 queue targets, writers faster than the measurements — cannot pass the floor before
+ * the next measurement sees it.
  */
+import { statSync } from "node:fs";
 import { statfs } from "node:fs/promises";
-import type { Store } from "./types.js";
+import { join } from "node:path";
+import type { IngestRecord, NewMessage, Store } from "./types.js";
 
 /** How often the room is measured; near the floor ({@link NEAR_FACTOR}), every {@link NEAR_INTERVAL_MS}. */
 export const MEASURE_INTERVAL_MS = 1000;
 export const NEAR_INTERVAL_MS = 100;
 /** Within this many floors of room, the room is measured more often (a fast writer crosses it quickly). */
 export const NEAR_FACTOR = 2;
+/** Room past the floor, as a share of it, before a node below it accepts data again (no flapping). */
+export const HYSTERESIS = 1 / 8;
+/** The least time between two log lines of the floor's changes (the ones between are counted). */
+export const CHANGE_LOG_MS = 60_000;
 
-/** The store calls refused below the floor: the ones that add data without bound. */
-export const GROWING_METHODS = [
-  "appendEvents",
-  "sendMessages",
-  "createQueue",
-] as const satisfies ReadonlyArray<keyof Store>;
+/** How far below the floor each kind of call may go: data at the floor, configuration at half. */
+export type Tier = "data" | "config";
+
+/** Estimates of what a call writes, in bytes: twice its data (the log, then the database) and a row's overhead. */
+function recordsBytes(records: readonly IngestRecord[]): number {
+  let bytes = 0;
+  for (const r of records) bytes += 2 * r.event.json.length + 512 + 256 * r.deliveries.length;
+  return bytes;
+}
+
+function messagesBytes(messages: readonly NewMessage[]): number {
+  let bytes = 0;
+  for (const m of messages) {
+    bytes += 2 * (m.body.length + (m.attributes?.length ?? 0) + (m.systemAttributes?.length ?? 0)) + 1024;
+  }
+  return bytes;
+}
+
+function argumentsBytes(args: readonly unknown[]): number {
+  return 2 * (JSON.stringify(args)?.length ?? 0) + 4096;
+}
+
+/** The store calls the floor holds, with their tier and what they are charged. */
+const GUARDED: Readonly<
+  Partial<Record<keyof Store, { tier: Tier; bytes: (args: readonly unknown[]) => number }>>
+> = {
+  appendEvents: { tier: "data", bytes: ([records]) => recordsBytes(records as IngestRecord[]) },
+  sendMessages: { tier: "data", bytes: ([, messages]) => messagesBytes(messages as NewMessage[]) },
+  createQueue: { tier: "data", bytes: argumentsBytes },
+  updateQueue: { tier: "config", bytes: argumentsBytes },
+  createBus: { tier: "config", bytes: argumentsBytes },
+  updateBus: { tier: "config", bytes: argumentsBytes },
+  putRule: { tier: "config", bytes: argumentsBytes },
+  putTargets: { tier: "config", bytes: argumentsBytes },
+  tagResource: { tier: "config", bytes: argumentsBytes },
+  createConnection: { tier: "config", bytes: argumentsBytes },
+  updateConnection: { tier: "config", bytes: argumentsBytes },
+  createApiDestination: { tier: "config", bytes: argumentsBytes },
+  updateApiDestination: { tier: "config", bytes: argumentsBytes },
+  putAccount: { tier: "config", bytes: argumentsBytes },
+  putAccessKey: { tier: "config", bytes: argumentsBytes },
+  putSecret: { tier: "config", bytes: argumentsBytes },
+};
+
+/** The store calls refused below the floor: data at it, configuration at half of it. */
+export const GUARDED_METHODS = Object.keys(GUARDED) as (keyof Store)[];
 
 /** What the room for data is made of, in bytes. */
 export interface DiskRoom {
@@ -37,15 +91,17 @@ export interface DiskRoom {
   readonly free: number;
   /** Free pages of the database file (see {@link Store.reusableBytes}). */
   readonly reusable: number;
+  /** The size of the write-ahead log's file, which SQLite writes over from its start after a checkpoint. */
+  readonly wal: number;
 }
 
 /** Whether a measured room lies below `floor` (see the module's comment). */
 export function isBelowFloor(room: DiskRoom, floor: number): boolean {
-  return floor > 0 && (room.free + room.reusable < floor || room.free < floor / 4);
+  return floor > 0 && (room.free + room.reusable < floor || room.free + room.wal < floor / 4);
 }
 
 function mib(bytes: number): string {
-  return `${(bytes / 1048576).toFixed(1)} MiB`;
+  return `${(Math.max(0, bytes) / 1048576).toFixed(1)} MiB`;
 }
 
 /**
@@ -58,12 +114,15 @@ export class DiskLowError extends Error {
   readonly httpStatus = 503;
   readonly retryable = true;
 
-  constructor(room: DiskRoom, floor: number) {
+  constructor(room: number, free: number, floor: number, tier: Tier) {
+    const kept = tier === "data" ? floor : floor / 2;
     super(
-      `The server is low on disk space: ${mib(room.free + room.reusable)} left for data (${mib(room.free)} ` +
-        `free on its file system), under the ${mib(floor)} it keeps free (BUSBAR_MIN_FREE_DISK_BYTES). ` +
-        "New events, messages and queues are refused until space is freed; receiving and deleting " +
-        "messages go on. Retry later.",
+      `The server is low on disk space: ${mib(room)} left for data (${mib(free)} free on its file ` +
+        `system), under the ${mib(kept)} it keeps free for ` +
+        (tier === "data"
+          ? "new events, messages and queues (BUSBAR_MIN_FREE_DISK_BYTES; its file system keeping a quarter of it itself)"
+          : "configuration (half of BUSBAR_MIN_FREE_DISK_BYTES)") +
+        ". Refused until space is freed; receiving and deleting messages go on. Retry later.",
     );
   }
 }
@@ -73,30 +132,58 @@ export interface DiskFloorOptions {
   readonly floor: number;
   /** Measures the room (see {@link measureDataDir}). */
   readonly measure: () => Promise<DiskRoom>;
-  /** Called when the node goes below the floor or back above it. */
-  readonly onChange?: (low: boolean, room: DiskRoom) => void;
-  /** Called when a measurement fails after one that did not (the last state is kept meanwhile). */
+  /**
+   * Called when the node goes below the floor or back above it, at most once a {@link CHANGE_LOG_MS}
+   * (`unlogged`: the changes since the last call, not told).
+   */
+  readonly onChange?: (low: boolean, room: DiskRoom, unlogged: number) => void;
+  /** Called when a measurement fails, at most once a {@link CHANGE_LOG_MS} (the last state is kept meanwhile). */
   readonly onError?: (err: unknown) => void;
+  /** Milliseconds, for tests. */
+  readonly now?: () => number;
 }
 
-/** Keeps the room measured and says whether the node is below its floor. */
+/** Keeps the room measured, charges the calls admitted between measurements, and refuses past the floor. */
 export class DiskFloor {
   readonly floor: number;
   readonly #o: DiskFloorOptions;
+  readonly #now: () => number;
   #room: DiskRoom | undefined;
   #low = false;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
-  #failing = false;
+  /** Estimates of the calls admitted and not yet settled. */
+  #pending = 0;
+  /** Estimates of the calls settled since the measurement that gave {@link #room} began. */
+  #settled = 0;
+  /** Estimates of the calls settled since the measurement under way began (undefined: none under way). */
+  #settledWhileMeasuring: number | undefined;
+  #changeLoggedAt = Number.NEGATIVE_INFINITY;
+  /** Changes of {@link #low} since the state was last told. */
+  #changesUnlogged = 0;
+  #lastTold = false;
+  #tellTimer: NodeJS.Timeout | undefined;
+  #errorLoggedAt = Number.NEGATIVE_INFINITY;
+  readonly #refused: Record<Tier, number> = { data: 0, config: 0 };
 
   constructor(options: DiskFloorOptions) {
     this.#o = options;
     this.floor = options.floor;
+    this.#now = options.now ?? Date.now;
   }
 
-  /** Whether the calls that add data are refused now. */
+  /**
+   * Whether new events, messages and queues are refused now: the room last measured was below the floor
+   * (and has not cleared it by an eighth since), or the calls admitted since are estimated to have
+   * taken it there.
+   */
   get low(): boolean {
-    return this.#low;
+    return this.#low || this.roomLeft < this.floor;
+  }
+
+  /** The calls refused so far, by tier. */
+  get refused(): Readonly<Record<Tier, number>> {
+    return this.#refused;
   }
 
   /** The last room measured; undefined before the first measurement, or with the floor off. */
@@ -104,9 +191,18 @@ export class DiskFloor {
     return this.#room;
   }
 
+  /** The room for data left by the calls admitted since the last measurement (their estimates). */
+  get roomLeft(): number {
+    const room = this.#room;
+    return room === undefined
+      ? Number.POSITIVE_INFINITY
+      : room.free + room.reusable - this.#pending - this.#settled;
+  }
+
   /** Measures once (so that the node starts guarded), then keeps measuring until {@link stop}. */
   async start(): Promise<void> {
     if (this.floor <= 0) return;
+    this.#stopped = false;
     await this.#measure();
     this.#schedule();
   }
@@ -114,35 +210,94 @@ export class DiskFloor {
   stop(): void {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    clearTimeout(this.#tellTimer);
+    this.#tellTimer = undefined;
   }
 
-  /** The error a refused call gets (the room last measured in its message). */
-  refusal(): DiskLowError {
-    return new DiskLowError(this.#room ?? { free: 0, reusable: 0 }, this.floor);
+  /**
+   * Admits a call of `tier` that writes about `bytes`: undefined, charging it until {@link settle},
+   * or the error it is refused with.
+   */
+  admit(tier: Tier, bytes: number): DiskLowError | undefined {
+    const room = this.#room;
+    if (this.floor <= 0 || room === undefined) return undefined;
+    const left = this.roomLeft;
+    const refused = tier === "data" ? this.#low || left - bytes < this.floor : left - bytes < this.floor / 2;
+    if (refused) {
+      this.#refused[tier]++;
+      return new DiskLowError(left, room.free, this.floor, tier);
+    }
+    this.#pending += bytes;
+    return undefined;
+  }
+
+  /** A call {@link admit} admitted has settled: what it wrote is the next measurement's to see. */
+  settle(bytes: number): void {
+    this.#pending -= bytes;
+    this.#settled += bytes;
+    if (this.#settledWhileMeasuring !== undefined) this.#settledWhileMeasuring += bytes;
   }
 
   async #measure(): Promise<void> {
+    this.#settledWhileMeasuring = 0;
     let room: DiskRoom;
     try {
       room = await this.#o.measure();
     } catch (e) {
-      if (!this.#failing && !this.#stopped) this.#o.onError?.(e);
-      this.#failing = true;
+      this.#settledWhileMeasuring = undefined;
+      const now = this.#now();
+      if (!this.#stopped && now - this.#errorLoggedAt >= CHANGE_LOG_MS) {
+        this.#errorLoggedAt = now;
+        this.#o.onError?.(e);
+      }
       return;
     }
-    this.#failing = false;
+    // What settled before the measurement began is in it; what settled since may not be.
+    this.#settled = this.#settledWhileMeasuring;
+    this.#settledWhileMeasuring = undefined;
     this.#room = room;
-    const low = isBelowFloor(room, this.floor);
-    if (low !== this.#low) {
-      this.#low = low;
-      this.#o.onChange?.(low, room);
+    const below = isBelowFloor(room, this.floor);
+    const clear = !isBelowFloor(
+      { ...room, free: room.free - this.floor * HYSTERESIS, reusable: room.reusable },
+      this.floor,
+    );
+    const low = this.#low ? !clear : below;
+    if (low === this.#low) return;
+    this.#low = low;
+    this.#changesUnlogged++;
+    this.#tell();
+  }
+
+  /**
+   * Tells the state if it changed since last told: at once, or, within {@link CHANGE_LOG_MS} of the
+   * last time, at the end of that time (so that the last state is always told, and flapping once a
+   * minute).
+   */
+  #tell(): void {
+    if (this.#tellTimer !== undefined || this.#changesUnlogged === 0) return;
+    const wait = this.#changeLoggedAt + CHANGE_LOG_MS - this.#now();
+    if (wait > 0) {
+      this.#tellTimer = setTimeout(() => {
+        this.#tellTimer = undefined;
+        this.#tell();
+      }, wait);
+      this.#tellTimer.unref();
+      return;
     }
+    const room = this.#room;
+    if (room === undefined) return;
+    // The changes between the last told state and this one; none when it is the same again.
+    const unlogged = this.#changesUnlogged - 1;
+    this.#changesUnlogged = 0;
+    if (this.#low === this.#lastTold) return;
+    this.#lastTold = this.#low;
+    this.#changeLoggedAt = this.#now();
+    this.#o.onChange?.(this.#low, room, unlogged);
   }
 
   #schedule(): void {
     if (this.#stopped) return;
-    const room = this.#room;
-    const near = room !== undefined && room.free + room.reusable < this.floor * NEAR_FACTOR;
+    const near = this.roomLeft < this.floor * NEAR_FACTOR;
     this.#timer = setTimeout(
       () => void this.#measure().then(() => this.#schedule()),
       near ? NEAR_INTERVAL_MS : MEASURE_INTERVAL_MS,
@@ -151,27 +306,41 @@ export class DiskFloor {
   }
 }
 
-/** Measures the room of a data directory whose database is `store`'s. */
+/** The size of a file, 0 when there is none. */
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** Measures the room of a data directory whose database (`fileName` in it) is `store`'s. */
 export function measureDataDir(
   dataDir: string,
+  fileName: string,
   store: Pick<Store, "reusableBytes">,
 ): () => Promise<DiskRoom> {
   return async () => {
     const [fs, reusable] = await Promise.all([statfs(dataDir), store.reusableBytes()]);
-    return { free: fs.bavail * fs.bsize, reusable };
+    return { free: fs.bavail * fs.bsize, reusable, wal: sizeOf(join(dataDir, `${fileName}-wal`)) };
   };
 }
 
 /**
- * `store` with its {@link GROWING_METHODS} refused while `floor` is low; every other call passes
- * through as it is.
+ * `store` with its {@link GUARDED_METHODS} admitted by `floor` (refused below it, charged meanwhile);
+ * every other call passes through as it is.
  */
 export function floorGuarded(store: Store, floor: DiskFloor): Store {
   const guarded = Object.create(store) as Record<string, unknown>;
-  for (const method of GROWING_METHODS) {
+  for (const method of GUARDED_METHODS) {
+    const { tier, bytes: estimate } = GUARDED[method] as NonNullable<(typeof GUARDED)[keyof Store]>;
     guarded[method] = (...args: unknown[]): Promise<unknown> => {
-      if (floor.low) return Promise.reject(floor.refusal());
-      return (store[method] as (...a: unknown[]) => Promise<unknown>).apply(store, args);
+      const bytes = floor.floor > 0 ? estimate(args) : 0;
+      const refusal = floor.admit(tier, bytes);
+      if (refusal !== undefined) return Promise.reject(refusal);
+      const settled = () => floor.settle(bytes);
+      return (store[method] as (...a: unknown[]) => Promise<unknown>).apply(store, args).finally(settled);
     };
   }
   return guarded as unknown as Store;

@@ -53,7 +53,18 @@ interface Redrive {
   readonly fifo: boolean;
   readonly sourceArn: string;
   readonly retentionMs: number;
+  /** The moves this receive may still make ({@link MAX_REDRIVES_PER_RECEIVE} at first). */
+  moves: number;
 }
+
+/**
+ * The messages one receive moves to the dead-letter queue at most. A receive is one transaction, which
+ * the write-ahead log holds whole until a checkpoint: moving every message of a scan that had been
+ * received too often (up to {@link RECEIVE_SCAN_LIMIT} of up to 1 MiB) could take a gigabyte of disk in
+ * one go, and fail, and fail again at every receive after, on a disk near full. The rest are moved by
+ * the receives after; none is handed out meanwhile.
+ */
+export const MAX_REDRIVES_PER_RECEIVE = 10;
 
 /** What one receive (or move) picks from: the queue, the time, the limit and the redrive policy in force. */
 export interface Pick {
@@ -71,18 +82,23 @@ export interface Pick {
  * takes a FIFO queue's messages as a receive would, so that it keeps the groups in order.
  */
 export function preparePicks(sql: MessageStatements, relocate: Relocate) {
-  /** Moves a message received too often to the dead-letter queue; true when it did. */
-  const redriven = (row: CandidateRow, pick: Pick): boolean => {
+  /**
+   * Whether a message was received too often to be handed out: "moved" to the dead-letter queue, or
+   * "held" for a later receive to move, this one having made its {@link MAX_REDRIVES_PER_RECEIVE}.
+   */
+  const redriven = (row: CandidateRow, pick: Pick): "moved" | "held" | false => {
     const { redrive } = pick;
     const [seq, , receiveCount] = row;
     if (redrive === undefined || receiveCount < redrive.maxReceiveCount) return false;
+    if (redrive.moves <= 0) return "held";
+    redrive.moves--;
     relocate(pick.queueId, seq, redrive.queueId, pick.now, {
       kind: "deadLetter",
       sourceArn: redrive.sourceArn,
       retentionMs: redrive.retentionMs,
       fifo: redrive.fifo,
     });
-    return true;
+    return "moved";
   };
 
   /** The seqs a standard queue receive takes: the messages visible longest, in send order. */
@@ -105,7 +121,7 @@ export function preparePicks(sql: MessageStatements, relocate: Relocate) {
         after = row[0];
         afterVisible = row[1];
         scanned++;
-        if (!redriven(row, pick)) picked.push(row[0]);
+        if (redriven(row, pick) === false) picked.push(row[0]);
       }
       if (rows.length < limit) break;
     }
@@ -148,7 +164,12 @@ export function preparePicks(sql: MessageStatements, relocate: Relocate) {
             free.add(group);
           }
         }
-        if (redriven(row, pick)) continue;
+        const over = redriven(row, pick);
+        if (over !== false) {
+          // One held keeps its group's later messages back, as one in flight does.
+          if (over === "held" && group !== null) blocked.add(group);
+          continue;
+        }
         picked.push(seq);
         if (picked.length === pick.max) break scan;
       }
@@ -175,7 +196,9 @@ export function preparePicks(sql: MessageStatements, relocate: Relocate) {
         const limit = pick.max - picked.length;
         for (const row of sql.groupInOrder.all({ queueId, group, cutoff, limit })) {
           if (row[1] > now) break;
-          if (redriven(row, pick)) continue;
+          const over = redriven(row, pick);
+          if (over === "held") break;
+          if (over === "moved") continue;
           picked.push(row[0]);
           if (picked.length === pick.max) return;
         }
@@ -218,6 +241,7 @@ export function prepareReceive(
               fifo: deadLetterQueue.fifo !== 0,
               sourceArn: redrive.sourceArn,
               retentionMs: redrive.deadLetterRetentionMs,
+              moves: MAX_REDRIVES_PER_RECEIVE,
             },
     };
     const fifo = key.fifo !== 0;
