@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { PutEventsCommand, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
 import {
   callAwsJson,
+  createAccount,
   createQueue,
   eventBridgeClient,
   removeDataDir,
@@ -82,13 +83,7 @@ for (const threads of ["0", "1"])
 
     before(async () => {
       server = await startBusbar({ env: { BUSBAR_METRICS_TOKEN: TOKEN, BUSBAR_HTTP_THREADS: threads } });
-      const created = await callAwsJson(server.url, "AWSEvents.CreateAccount", { Name: "team" }, TEST_ROOT);
-      assert.equal(created.status, 200, JSON.stringify(created.body));
-      team = {
-        accountId: created.body.AccountId as string,
-        accessKeyId: created.body.AccessKeyId as string,
-        secretAccessKey: created.body.SecretAccessKey as string,
-      };
+      team = await createAccount(server.url, "team", TEST_ROOT);
       const key = async (statements: object[]): Promise<Credentials> => {
         const r = await callAwsJson(
           server.url,
@@ -186,13 +181,8 @@ describe("GET /metrics for one account, with /metrics open (no BUSBAR_METRICS_TO
   });
 
   it("gives a key its account's series, and ignores credentials that are not a key's, as before", async () => {
-    const created = await callAwsJson(server.url, "AWSEvents.CreateAccount", { Name: "open" }, TEST_ROOT);
-    assert.equal(created.status, 200, JSON.stringify(created.body));
-    const team = {
-      accessKeyId: created.body.AccessKeyId as string,
-      secretAccessKey: created.body.SecretAccessKey as string,
-    };
-    await deliverOne(server.url, created.body.AccountId as string, team);
+    const team = await createAccount(server.url, "open", TEST_ROOT);
+    await deliverOne(server.url, team.accountId, team);
     const own = await scrape(server.url, basic(team));
     assert.equal(own.status, 200);
     assert.doesNotMatch(own.text, /busbar_process_/);

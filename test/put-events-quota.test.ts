@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import {
   callAwsJson,
+  createAccount,
   eventBridgeClient,
   metric,
   rejectsWith,
@@ -28,13 +29,7 @@ describe("BUSBAR_PUT_EVENTS_PER_SECOND", () => {
 
   before(async () => {
     server = await startBusbar({ env: { BUSBAR_PUT_EVENTS_PER_SECOND: "40" } });
-    const created = await callAwsJson(server.url, "AWSEvents.CreateAccount", { Name: "quiet" }, TEST_ROOT);
-    assert.equal(created.status, 200, JSON.stringify(created.body));
-    team = {
-      accountId: created.body.AccountId as string,
-      accessKeyId: created.body.AccessKeyId as string,
-      secretAccessKey: created.body.SecretAccessKey as string,
-    };
+    team = await createAccount(server.url, "quiet", TEST_ROOT);
   });
 
   after(async () => {

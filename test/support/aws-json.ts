@@ -88,3 +88,18 @@ export async function callAwsJson(
   const r = await fetch(`${url}/`, { method: "POST", headers, body });
   return { status: r.status, body: (await r.json()) as Record<string, unknown> };
 }
+
+/** An account made on a test server (Busbar's CreateAccount, as `as`), with its root key. */
+export async function createAccount(
+  url: string,
+  name: string,
+  as: { accessKeyId: string; secretAccessKey: string },
+): Promise<{ accountId: string; accessKeyId: string; secretAccessKey: string }> {
+  const created = await callAwsJson(url, "AWSEvents.CreateAccount", { Name: name }, as);
+  if (created.status !== 200) throw new Error(`CreateAccount ${name}: ${JSON.stringify(created.body)}`);
+  return {
+    accountId: created.body.AccountId as string,
+    accessKeyId: created.body.AccessKeyId as string,
+    secretAccessKey: created.body.SecretAccessKey as string,
+  };
+}

@@ -11,7 +11,7 @@ export {
   type BusbarProcess,
 } from "./busbar-process.js";
 export { createQueue, rejectsWith } from "./sqs.js";
-export { callAwsJson, signedHeaders, signedRequestText } from "./aws-json.js";
+export { callAwsJson, createAccount, signedHeaders, signedRequestText } from "./aws-json.js";
 export { metric } from "./metrics.js";
 export { targetInvocation } from "./invocations.js";
 export { reachable, reachablePorts } from "./reachable.js";
