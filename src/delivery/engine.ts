@@ -1207,8 +1207,13 @@ export class DeliveryEngine {
           dlqError: e instanceof Error ? e.message : String(e),
           retryInMs: delayMs,
         });
-        if (line !== undefined)
+        // Refused by the node's own floor of free disk space, which logs its state itself: a line per
+        // dead letter held, every retry, would flood the log (which may share the full disk).
+        const held = e instanceof Error && e.name === "DiskLowError";
+        if (line !== undefined && !held)
           log.error(line, "delivery failed and the store could not take its dead letter; will try again");
+        else if (line !== undefined)
+          log.debug(line, "dead letter held: the node is low on disk space; will try again");
         const timer = setTimeout(() => {
           this.#deadLetterRetries.delete(timer);
           void this.toDeadLetterQueue(job, dlq, ruleArn, attributes, context, retries + 1).then((done) => {
@@ -1321,9 +1326,11 @@ export class DeliveryEngine {
       } catch (err) {
         this.#flushFailures.failed(err);
         this.#o.onStoreFailure?.(err);
-        this.#completions.push(...completions);
-        this.#reschedules.push(...reschedules);
-        this.#rescheduled.push(...rescheduled);
+        // One by one: spread into push, a batch of ~100,000 overflowed the stack (and the process
+        // with it) when a full disk failed a flush with that many deliveries pending.
+        for (const c of completions) this.#completions.push(c);
+        for (const r of reschedules) this.#reschedules.push(r);
+        for (const j of rescheduled) this.#rescheduled.push(j);
         setTimeout(() => this.flushSoon(), 1000).unref();
       } finally {
         this.#flushing = undefined;

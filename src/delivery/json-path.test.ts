@@ -94,6 +94,11 @@ describe("JsonDocument", () => {
     assert.equal(select("$.o.*"), "[]");
   });
 
+  it("selects every element of an array too large to spread (200,000 elements of an event)", () => {
+    const text = `{"detail":[${Array.from({ length: 200_000 }, () => "1").join(",")}]}`;
+    const selected = new JsonDocument(text).select(parseJsonPath("$.detail[*]"));
+    assert.equal(selected?.split(",").length, 200_000);
+  });
   it("answers several paths from one document", () => {
     const doc = new JsonDocument(text);
     assert.equal(doc.select(parseJsonPath("$.a.b[0]")), "1");

@@ -219,7 +219,7 @@ export class JsonDocument {
           return elements.length / 2 <= wanted || wanted < 0;
         });
         if (step.kind === "wildcard") {
-          out.push(...elements);
+          for (const offset of elements) out.push(offset); // an array of 100,000+ would overflow a spread
         } else {
           const n = elements.length / 2;
           const i = step.index >= 0 ? step.index : n + step.index;

@@ -375,8 +375,6 @@ export interface DiskState {
   readonly room: { readonly free: number; readonly reusable: number } | undefined;
   /** Whether new events, messages and queues are refused (below BUSBAR_MIN_FREE_DISK_BYTES). */
   readonly low: boolean;
-  /** The store calls refused so far for want of room, by tier (`data`, `config`). */
-  readonly refused: Readonly<Record<string, number>>;
 }
 
 /** The metrics of a node. */
@@ -464,6 +462,12 @@ export class Metrics {
     "PutEvents entries refused (ThrottlingException) because their account put more events a second than BUSBAR_PUT_EVENTS_PER_SECOND allows.",
     ["account"],
   );
+  /** Store calls refused for want of room for data (BUSBAR_MIN_FREE_DISK_BYTES), by tier. */
+  readonly diskRefusals = this.counter(
+    "busbar_disk_refusals_total",
+    "Store calls refused for want of room for data: tier data (new events, messages, queues; below BUSBAR_MIN_FREE_DISK_BYTES) or config (below half of it).",
+    ["tier"],
+  );
   /** Deliveries found pending in the store at start-up or after an overflow and resumed. */
   readonly deliveriesResumed = this.counter(
     "busbar_deliveries_resumed_total",
@@ -485,7 +489,7 @@ export class Metrics {
   /** What the delivery engine holds, read at each scrape (see {@link readDeliveryState}). */
   #deliveryState: () => DeliveryState = () => ({ inMemory: 0, inFlight: 0 });
   /** The room for data, read at each scrape (see {@link readDiskState}). */
-  #diskState: () => DiskState = () => ({ room: undefined, low: false, refused: {} });
+  #diskState: () => DiskState = () => ({ room: undefined, low: false });
 
   /**
    * @param options.maxTargetsPerAccount targets of an account with series of their own (see
@@ -537,15 +541,6 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.set(disk().low ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: "busbar_disk_refusals",
-      help: "Store calls refused for want of room for data: tier data (new events, messages, queues; below BUSBAR_MIN_FREE_DISK_BYTES) or config (below half of it), counted since the start.",
-      labelNames: ["tier"],
-      registers: [this.registry],
-      collect() {
-        for (const [tier, n] of Object.entries(disk().refused)) this.labels(tier).set(n);
       },
     });
     if (options.processMetrics !== false)

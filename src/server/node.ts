@@ -174,8 +174,11 @@ async function startLocked(
       : await openSqliteStoreInWorker({ dataDir: config.dataDir });
   // Below BUSBAR_MIN_FREE_DISK_BYTES of room, new events, messages and queues are refused, so that a
   // full disk never stops the receives and deletes that would empty it (store/disk-floor.ts).
+  /** Counts a call the floor refused (in the metrics, once they are made). */
+  let countRefusal: (tier: "data" | "config") => void = () => undefined;
   const diskFloor = new DiskFloor({
     floor: config.minFreeDiskBytes,
+    onRefused: (tier) => countRefusal(tier),
     measure: measureDataDir(config.dataDir, DEFAULT_SQLITE_FILE_NAME, opened),
     onChange: (low, room, unlogged) => {
       const context = {
@@ -271,7 +274,8 @@ async function startLocked(
     maxInFlight: config.queueMaxInFlight,
   });
   const metrics = new Metrics({ maxTargetsPerAccount: config.metricsMaxTargetsPerAccount });
-  metrics.readDiskState(() => ({ room: diskFloor.room, low: diskFloor.low, refused: diskFloor.refused }));
+  metrics.readDiskState(() => ({ room: diskFloor.room, low: diskFloor.low }));
+  countRefusal = (tier) => metrics.diskRefusals.labels(tier).inc();
   /** Marks the node unready for a while after a failure of its store (set once readiness is wired). */
   let storeFailed: (err: unknown) => void = () => undefined;
   const limit = openFileLimit();

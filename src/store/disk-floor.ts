@@ -12,10 +12,11 @@
  * alarm, which blocks publishers and lets consumers drain, is the model.
  *
  * The room for data is the file system's free space (what an unprivileged writer may use) plus the
- * database file's free pages, which SQLite reuses before it grows the file: a queue drained below the
- * floor frees pages, not disk, and lifts the refusal all the same. The file system itself, with the
- * write-ahead log's file (which SQLite reuses), must keep a quarter of the floor, for the log that
- * every write passes through first.
+ * database file's free pages, which SQLite reuses before it grows the file (a queue drained below the
+ * floor frees pages, not disk, and lifts the refusal all the same), less the write-ahead log's file,
+ * whose pages a checkpoint may yet copy past the database's end. The file system itself, with the
+ * log's file (which SQLite writes over after a checkpoint), must keep a quarter of the floor, for the
+ * log that every write passes through first.
  *
  * The room is measured every second (every 100 ms within twice the floor), and between measurements
  * every call admitted is charged an estimate of what it writes (twice its data: the log, then the
@@ -41,17 +42,41 @@ export const CHANGE_LOG_MS = 60_000;
 /** How far below the floor each kind of call may go: data at the floor, configuration at half. */
 export type Tier = "data" | "config";
 
-/** Estimates of what a call writes, in bytes: twice its data (the log, then the database) and a row's overhead. */
+/**
+ * Estimates of what a call writes, in bytes: twice its data (the log, then the database), with its
+ * rows' overhead. A delivery's names are counted twice more, for its index: with names at their
+ * longest (a bus of 256 characters), a delivery took 665 bytes in the database (dbstat), which a flat
+ * 256 bytes a delivery undercounted until a fan-out of small events filled the disk past the floor.
+ */
 function recordsBytes(records: readonly IngestRecord[]): number {
   let bytes = 0;
-  for (const r of records) bytes += 2 * r.event.json.length + 512 + 256 * r.deliveries.length;
+  for (const r of records) {
+    bytes += 2 * r.event.json.length + 512;
+    for (const d of r.deliveries) {
+      const names =
+        d.id.length +
+        d.eventId.length +
+        d.accountId.length +
+        d.busName.length +
+        d.ruleName.length +
+        d.targetId.length;
+      bytes += 2 * (2 * names + 128);
+    }
+  }
   return bytes;
 }
 
 function messagesBytes(messages: readonly NewMessage[]): number {
   let bytes = 0;
   for (const m of messages) {
-    bytes += 2 * (m.body.length + (m.attributes?.length ?? 0) + (m.systemAttributes?.length ?? 0)) + 1024;
+    const data =
+      m.body.length +
+      (m.attributes?.length ?? 0) +
+      (m.systemAttributes?.length ?? 0) +
+      (m.groupId?.length ?? 0) +
+      2 * (m.deduplicationId?.length ?? 0) +
+      (m.deduplication?.key.length ?? 0);
+    bytes += 2 * (data + 512);
   }
   return bytes;
 }
@@ -97,7 +122,16 @@ export interface DiskRoom {
 
 /** Whether a measured room lies below `floor` (see the module's comment). */
 export function isBelowFloor(room: DiskRoom, floor: number): boolean {
-  return floor > 0 && (room.free + room.reusable < floor || room.free + room.wal < floor / 4);
+  return floor > 0 && (roomOf(room) < floor || room.free + room.wal < floor / 4);
+}
+
+/**
+ * The room for data in a measurement: the free space and the free pages, less the log's file, whose
+ * pages a checkpoint may yet copy into the database past its end (a filler that left 10 MiB free
+ * after a burst of writes saw the checkpoint take them, and a drain's receives fail, SQLITE_FULL).
+ */
+export function roomOf(room: DiskRoom): number {
+  return room.free + room.reusable - room.wal;
 }
 
 function mib(bytes: number): string {
@@ -137,6 +171,8 @@ export interface DiskFloorOptions {
    * (`unlogged`: the changes since the last call, not told).
    */
   readonly onChange?: (low: boolean, room: DiskRoom, unlogged: number) => void;
+  /** Called when a call is refused. */
+  readonly onRefused?: (tier: Tier) => void;
   /** Called when a measurement fails, at most once a {@link CHANGE_LOG_MS} (the last state is kept meanwhile). */
   readonly onError?: (err: unknown) => void;
   /** Milliseconds, for tests. */
@@ -164,7 +200,6 @@ export class DiskFloor {
   #lastTold = false;
   #tellTimer: NodeJS.Timeout | undefined;
   #errorLoggedAt = Number.NEGATIVE_INFINITY;
-  readonly #refused: Record<Tier, number> = { data: 0, config: 0 };
 
   constructor(options: DiskFloorOptions) {
     this.#o = options;
@@ -181,11 +216,6 @@ export class DiskFloor {
     return this.#low || this.roomLeft < this.floor;
   }
 
-  /** The calls refused so far, by tier. */
-  get refused(): Readonly<Record<Tier, number>> {
-    return this.#refused;
-  }
-
   /** The last room measured; undefined before the first measurement, or with the floor off. */
   get room(): DiskRoom | undefined {
     return this.#room;
@@ -194,9 +224,7 @@ export class DiskFloor {
   /** The room for data left by the calls admitted since the last measurement (their estimates). */
   get roomLeft(): number {
     const room = this.#room;
-    return room === undefined
-      ? Number.POSITIVE_INFINITY
-      : room.free + room.reusable - this.#pending - this.#settled;
+    return room === undefined ? Number.POSITIVE_INFINITY : roomOf(room) - this.#pending - this.#settled;
   }
 
   /** Measures once (so that the node starts guarded), then keeps measuring until {@link stop}. */
@@ -224,7 +252,7 @@ export class DiskFloor {
     const left = this.roomLeft;
     const refused = tier === "data" ? this.#low || left - bytes < this.floor : left - bytes < this.floor / 2;
     if (refused) {
-      this.#refused[tier]++;
+      this.#o.onRefused?.(tier);
       return new DiskLowError(left, room.free, this.floor, tier);
     }
     this.#pending += bytes;
