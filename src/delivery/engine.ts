@@ -83,6 +83,8 @@ const OVERFLOW_CHECK_MS = 5_000;
 const PARK_AFTER_MS = 2 * OVERFLOW_CHECK_MS;
 /** The least time between two walks of the retry timers for retries to park. */
 const PARK_INTERVAL_MS = 1_000;
+/** The least time between two log lines of deliveries spilled to the store for want of memory. */
+const SPILL_LOG_MS = 60_000;
 /** The most deliveries a {@link DeliveryEngine.spill} lets go of at once, as a share of what memory may hold. */
 const SPILL_SHARE = 1 / 16;
 /** How soon a spill that found no lane to take from looks at every lane again for the same lane. */
@@ -282,6 +284,9 @@ export class DeliveryEngine {
   readonly #scanFailures: RepeatingFailure;
   readonly #flushFailures: RepeatingFailure;
   #parkedAt = -Infinity;
+  /** When a spill was last logged, and what spilled since (see {@link SPILL_LOG_MS}). */
+  #spillLoggedAt = Number.NEGATIVE_INFINITY;
+  #spilledUnlogged = 0;
   /**
    * Lanes that had more deliveries waiting than half a fair share of memory (what it may hold over
    * the lanes there are), the ones to {@link spill}; some may have fewer since.
@@ -492,10 +497,23 @@ export class DeliveryEngine {
     }
     if (spilled === 0) return false;
     this.#overflow += spilled;
-    this.#o.log.info(
-      { spilled, rule: lane.ruleName, target: lane.targetId, held: this.#known.size },
-      "memory full of deliveries: part of a target's backlog left in the store, for other targets' deliveries",
-    );
+    // A line a minute at most, with what spilled since the last: under a large backlog (a full disk
+    // failing the writes that would free memory), a line a spill came a thousand times over.
+    this.#spilledUnlogged += spilled;
+    const now = this.#now();
+    if (now - this.#spillLoggedAt >= SPILL_LOG_MS) {
+      this.#o.log.info(
+        {
+          spilled: this.#spilledUnlogged,
+          rule: lane.ruleName,
+          target: lane.targetId,
+          held: this.#known.size,
+        },
+        "memory full of deliveries: part of targets' backlogs left in the store, for other targets' deliveries (counted since the last such line)",
+      );
+      this.#spillLoggedAt = now;
+      this.#spilledUnlogged = 0;
+    }
     return !this.full();
   }
 
