@@ -136,7 +136,7 @@ describe("the disk floor on a small file system", () => {
     // Something else fills the file system down to 10 MiB of room (and the log's file, which the room
     // is less of): below the floor, over half of it.
     const { bavail, bsize } = statfsSync(dir);
-    const wal = statSync(join(dir, "data", "busbar.db-wal")).size;
+    const wal = Math.min(statSync(join(dir, "data", "busbar.db-wal")).size, 4 * MIB);
     writeFileSync(join(dir, "filler"), Buffer.alloc(Math.max(0, bavail * bsize - wal - 10 * MIB)));
     const lowBy = Date.now() + 5_000;
     while ((await metric(server.url, "busbar_disk_low")) !== 1) {
@@ -199,9 +199,9 @@ describe("the disk floor on a small file system", () => {
     );
     assert.equal(put.FailedEntryCount, 0);
     let delivered = 0;
-    const fanDeadline = Date.now() + 60_000;
+    const fanDeadline = Date.now() + 120_000;
     while (delivered < 100) {
-      if (Date.now() > fanDeadline) throw new Error(`${delivered} of 100 deliveries arrived in 60 s`);
+      if (Date.now() > fanDeadline) throw new Error(`${delivered} of 100 deliveries arrived in 120 s`);
       for (const url of urls) delivered += await drain(sqs, url);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }

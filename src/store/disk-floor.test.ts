@@ -49,8 +49,10 @@ describe("the disk floor", () => {
     assert.equal(isBelowFloor(room(300), 256 * MIB), false);
     assert.equal(isBelowFloor(room(200), 256 * MIB), true);
     assert.equal(isBelowFloor(room(200, 100), 256 * MIB), false);
-    // The log's file is less room: a checkpoint may yet copy its pages past the database's end.
+    // The log's file is less room, up to a quarter of the floor: a checkpoint may yet copy its pages
+    // past the database's end.
     assert.equal(isBelowFloor(room(300, 0, 50), 256 * MIB), true);
+    assert.equal(isBelowFloor(room(330, 0, 200), 256 * MIB), false);
     // Free pages do not make room for the write-ahead log, which grows on disk…
     assert.equal(isBelowFloor(room(50, 10_000, 4), 256 * MIB), true);
     // …unless its file, which SQLite writes over after a checkpoint, is large enough already.

@@ -122,16 +122,18 @@ export interface DiskRoom {
 
 /** Whether a measured room lies below `floor` (see the module's comment). */
 export function isBelowFloor(room: DiskRoom, floor: number): boolean {
-  return floor > 0 && (roomOf(room) < floor || room.free + room.wal < floor / 4);
+  return floor > 0 && (roomOf(room, floor) < floor || room.free + room.wal < floor / 4);
 }
 
 /**
- * The room for data in a measurement: the free space and the free pages, less the log's file, whose
- * pages a checkpoint may yet copy into the database past its end (a filler that left 10 MiB free
- * after a burst of writes saw the checkpoint take them, and a drain's receives fail, SQLITE_FULL).
+ * The room for data in a measurement: the free space and the free pages, less the log's file up to a
+ * quarter of the floor, for the pages a checkpoint may yet copy into the database past its end (a
+ * filler that left 10 MiB free after a burst of writes saw the checkpoint take them, and a drain's
+ * receives fail, SQLITE_FULL). Up to a quarter: the file keeps its size once checkpointed (up to the
+ * 64 MiB it is cut back to), and counted whole it kept a small disk's room below the floor long after.
  */
-export function roomOf(room: DiskRoom): number {
-  return room.free + room.reusable - room.wal;
+export function roomOf(room: DiskRoom, floor: number): number {
+  return room.free + room.reusable - Math.min(room.wal, floor / 4);
 }
 
 function mib(bytes: number): string {
@@ -224,7 +226,9 @@ export class DiskFloor {
   /** The room for data left by the calls admitted since the last measurement (their estimates). */
   get roomLeft(): number {
     const room = this.#room;
-    return room === undefined ? Number.POSITIVE_INFINITY : roomOf(room) - this.#pending - this.#settled;
+    return room === undefined
+      ? Number.POSITIVE_INFINITY
+      : roomOf(room, this.floor) - this.#pending - this.#settled;
   }
 
   /** Measures once (so that the node starts guarded), then keeps measuring until {@link stop}. */
