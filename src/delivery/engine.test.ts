@@ -36,7 +36,7 @@ const THIRD = "222222222222";
 const BUS = "default";
 
 /**
- * The store, with `completeDeliveries` failing while `failures` is above 0, the walk of pending
+ * The store, with `completeDeliveries` failing (after `failDelayMs`) while `failures` is above 0, the walk of pending
  * deliveries (`listDueDeliveries`) while `scanFailures` is, and `sendMessages` while `sendFailures` is.
  */
 function failingStore(store: Store): {
@@ -45,10 +45,12 @@ function failingStore(store: Store): {
   calls: number;
   scanFailures: number;
   sendFailures: number;
+  failDelayMs: number;
 } {
   const state = {
     store: undefined as unknown as Store,
     failures: 0,
+    failDelayMs: 0,
     calls: 0,
     scanFailures: 0,
     sendFailures: 0,
@@ -75,6 +77,8 @@ function failingStore(store: Store): {
       state.calls++;
       if (state.failures > 0) {
         state.failures--;
+        // A write that takes a while to fail, as a large one does on a full disk.
+        if (state.failDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, state.failDelayMs));
         throw new Error("disk I/O error (injected: the log's fsync failed)");
       }
       return store.completeDeliveries(refs);
@@ -920,5 +924,42 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
 
   it("writes completions that failed on their own after a pause (nothing else to write)", async () => {
     await deliverThroughFailures(["lone"], 1);
+  });
+
+  it("tries failed outcome writes again less and less often, one write at a time, and stops at once while they fail", async () => {
+    received.length = 0;
+    const { sqlite, faulty, lines, engine, records: recordsOf, close } = openEngine({ failures: Infinity });
+    faulty.failDelayMs = 50;
+    try {
+      await engine.start();
+      // Completions come one by one while writes fail slowly: each used to wait for a write of its own.
+      const ids = Array.from({ length: 40 }, (_, i) => `full${i}`);
+      const records = recordsOf(ids);
+      await sqlite.appendEvents(records);
+      for (const record of records) {
+        engine.dispatch([record]);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      await until("the deliveries", () => received.length === ids.length);
+      const calls = faulty.calls;
+      await new Promise((resolve) => setTimeout(resolve, 3500));
+      // Tries 1 s, 2 s, 4 s apart after the first failures; back to back, 3.5 s held ~70.
+      const writes = faulty.calls - calls;
+      assert.ok(writes <= 4, `${writes} writes of outcomes in 3.5 s while the store failed`);
+      const started = Date.now();
+      const closed = await Promise.race([
+        engine.close().then(() => true),
+        new Promise<false>((resolve) => setTimeout(() => resolve(false), 3000)),
+      ]);
+      assert.ok(closed, "closed within 3 s");
+      assert.ok(Date.now() - started < 1000, `closed in ${Date.now() - started} ms`);
+      const stopped = faulty.calls;
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      assert.equal(faulty.calls, stopped, "no write of outcomes after the stop");
+      assert.equal(await sqlite.countDeliveries(), ids.length, "the deliveries stay pending in the store");
+      assert.equal(lines.filter((l) => l.includes("recording delivery outcomes failed")).length, 1);
+    } finally {
+      await close();
+    }
   });
 });

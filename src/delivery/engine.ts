@@ -97,6 +97,17 @@ const SPILL_RETRY_MS = 100;
  */
 const DEAD_LETTER_RETRY_MS = 1_000;
 const DEAD_LETTER_RETRY_MAX_MS = 60_000;
+/**
+ * A write of outcomes that failed is tried again after 1 s, doubling with each failure in a row up
+ * to {@link FLUSH_RETRY_MAX_MS}: on a full disk, trying a write of 50,000 outcomes again at once
+ * kept the store's thread busy without end (~320 ms a try).
+ */
+const FLUSH_RETRY_MS = 1_000;
+const FLUSH_RETRY_MAX_MS = 30_000;
+
+/** How long to wait before writing outcomes again after `failures` failed writes in a row. */
+export const flushRetryDelay = (failures: number): number =>
+  Math.min(FLUSH_RETRY_MAX_MS, FLUSH_RETRY_MS * 2 ** Math.max(0, Math.min(failures - 1, 16)));
 
 /** Options of a {@link DeliveryEngine}. */
 export interface DeliveryEngineOptions {
@@ -270,7 +281,12 @@ export class DeliveryEngine {
   /** The jobs of {@link #reschedules}, in the same order. */
   #rescheduled: Job[] = [];
   #flushing: Promise<void> | undefined;
+  /** The one flush that waits for {@link #flushing} and then writes everything pending by then. */
+  #flushNext: Promise<void> | undefined;
   #flushQueued = false;
+  /** Flushes failed in a row: the next try waits longer (see {@link flushRetryDelay}). */
+  #flushFailedInARow = 0;
+  #flushRetry: NodeJS.Timeout | undefined;
   /** Fresh deliveries were left in the store (memory full) since this count last changed. */
   #overflow = 0;
   /**
@@ -1304,15 +1320,35 @@ export class DeliveryEngine {
   }
 
   private flushSoon(): void {
-    if (this.#flushQueued) return;
+    // Failing: the retry's timer writes what comes meanwhile too.
+    if (this.#flushQueued || this.#flushRetry !== undefined) return;
     this.#flushQueued = true;
     setImmediate(() => void this.flush());
   }
 
-  /** Writes the pending completions and reschedules; resolves when they are durable. */
-  async flush(): Promise<void> {
+  /**
+   * Writes the pending completions and reschedules; resolves when they are durable, or when their
+   * write failed (they stay pending, and are tried again later; see {@link flushRetryDelay}). Calls
+   * while a write runs share one write after it: each call waiting for its own, a store that kept
+   * failing (a full disk) made a queue of them that grew faster than it ran, and a stop waited
+   * behind it without end.
+   */
+  flush(): Promise<void> {
     this.#flushQueued = false;
-    while (this.#flushing !== undefined) await this.#flushing;
+    if (this.#flushing === undefined) return this.write();
+    this.#flushNext ??= this.#flushing.then(() => {
+      this.#flushNext = undefined;
+      return this.write();
+    });
+    return this.#flushNext;
+  }
+
+  private async write(): Promise<void> {
+    if (this.#flushing !== undefined) return this.flush();
+    if (this.#flushRetry !== undefined) {
+      clearTimeout(this.#flushRetry);
+      this.#flushRetry = undefined;
+    }
     if (this.#completions.length === 0 && this.#reschedules.length === 0) return;
     const completions = this.#completions;
     const reschedules = this.#reschedules;
@@ -1332,6 +1368,7 @@ export class DeliveryEngine {
         }
         if (completions.length > 0) await this.#o.store.completeDeliveries(completions);
         this.#flushFailures.succeeded();
+        this.#flushFailedInARow = 0;
         for (const c of completions) this.release(c.id);
         // Deliveries wait in the store: take them once memory is half free, or once retries just
         // written can leave it for them.
@@ -1349,7 +1386,14 @@ export class DeliveryEngine {
         for (const c of completions) this.#completions.push(c);
         for (const r of reschedules) this.#reschedules.push(r);
         for (const j of rescheduled) this.#rescheduled.push(j);
-        setTimeout(() => this.flushSoon(), 1000).unref();
+        // Stopped: what was not written stays pending in the store, to be delivered again.
+        if (!this.#closed) {
+          this.#flushRetry = setTimeout(() => {
+            this.#flushRetry = undefined;
+            this.flushSoon();
+          }, flushRetryDelay(++this.#flushFailedInARow));
+          this.#flushRetry.unref();
+        }
       } finally {
         this.#flushing = undefined;
       }
