@@ -46,11 +46,16 @@ function failingStore(store: Store): {
   scanFailures: number;
   sendFailures: number;
   failDelayMs: number;
+  rescheduleFailures: number;
+  /** The number of changes in each call of `rescheduleDeliveries`. */
+  rescheduleCalls: number[];
 } {
   const state = {
     store: undefined as unknown as Store,
     failures: 0,
     failDelayMs: 0,
+    rescheduleFailures: 0,
+    rescheduleCalls: [] as number[],
     calls: 0,
     scanFailures: 0,
     sendFailures: 0,
@@ -82,6 +87,15 @@ function failingStore(store: Store): {
         throw new Error("disk I/O error (injected: the log's fsync failed)");
       }
       return store.completeDeliveries(refs);
+    },
+    rescheduleDeliveries: async (changes) => {
+      state.rescheduleCalls.push(changes.length);
+      if (state.rescheduleFailures > 0) {
+        state.rescheduleFailures--;
+        if (state.failDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, state.failDelayMs));
+        throw new Error("database or disk is full (injected)");
+      }
+      return store.rescheduleDeliveries(changes);
     },
   };
   return state;
@@ -125,6 +139,7 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
         if (req.url === "/unavailable") res.writeHead(503, { "retry-after": "3600" }).end();
         // A failure no retry fixes.
         else if (req.url === "/refused") res.writeHead(400).end();
+        else if (req.url === "/fail") res.writeHead(500).end();
         else res.writeHead(200).end();
       });
     });
@@ -292,7 +307,11 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       const logged = lines.filter((line) => line.includes("recording delivery outcomes failed"));
       assert.equal(logged.length, 1, "the first failure logged, not each");
       assert.match(logged[0] ?? "", /disk I\/O error \(injected/);
-      const recovered = lines.filter((line) => line.includes("recording delivery outcomes works again"));
+      // The store's reads see the commit before its fsync, after which the engine hears of it.
+      const recoveredLine = (line: string): boolean =>
+        line.includes("recording delivery outcomes works again");
+      await until("the recovery's line", () => lines.some(recoveredLine));
+      const recovered = lines.filter(recoveredLine);
       assert.equal(recovered.length, 1, lines.join("\n"));
       assert.equal((JSON.parse(recovered[0] ?? "{}") as { failures?: number }).failures, failures);
       await until("nothing left in memory (after the completions' fsync)", () => engine.held === 0);
@@ -958,6 +977,48 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       assert.equal(faulty.calls, stopped, "no write of outcomes after the stop");
       assert.equal(await sqlite.countDeliveries(), ids.length, "the deliveries stay pending in the store");
       assert.equal(lines.filter((l) => l.includes("recording delivery outcomes failed")).length, 1);
+    } finally {
+      await close();
+    }
+  });
+
+  it("keeps to the retries' pace while failing targets ask for writes, naming each delivery once, and writes what waits once the store works", async () => {
+    received.length = 0;
+    const {
+      sqlite,
+      faulty,
+      engine,
+      records: recordsOf,
+      close,
+    } = openEngine({
+      targetUrl: url.replace(/\/hook$/, "/fail"),
+    });
+    faulty.rescheduleFailures = Infinity;
+    faulty.failDelayMs = 50;
+    try {
+      await engine.start();
+      const ids = Array.from({ length: 20 }, (_, i) => `retry${i}`);
+      const records = recordsOf(ids);
+      await sqlite.appendEvents(records);
+      // With those an earlier test left pending in the same store (resumed by the start-up walk).
+      const pending = await sqlite.countDeliveries();
+      engine.dispatch(records);
+      // Retries 10-100 ms apart (the engine's backoff here), each asking for its new time's write.
+      await until("retries", () => received.length >= 5 * ids.length);
+      const calls = faulty.rescheduleCalls.length;
+      await new Promise((resolve) => setTimeout(resolve, 3500));
+      const writes = faulty.rescheduleCalls.length - calls;
+      assert.ok(writes <= 4, `${writes} writes of retries' times in 3.5 s while the store failed`);
+      const largest = Math.max(...faulty.rescheduleCalls);
+      assert.ok(largest <= pending, `a write named ${largest} changes for ${pending} deliveries`);
+      // The store works again: the next try writes them, and later retries' times follow.
+      faulty.rescheduleFailures = 0;
+      const before = faulty.rescheduleCalls.length;
+      await until(
+        "writes after the store works again",
+        () => faulty.rescheduleCalls.length >= before + 3,
+        20_000,
+      );
     } finally {
       await close();
     }

@@ -277,9 +277,11 @@ export class DeliveryEngine {
   #timerAt = Infinity;
   #active = 0;
   #completions: DeliveryRef[] = [];
-  #reschedules: DeliveryReschedule[] = [];
-  /** The jobs of {@link #reschedules}, in the same order. */
-  #rescheduled: Job[] = [];
+  /**
+   * Retries' new times to write, by delivery: a later one replaces an earlier one (while writes
+   * failed, a list named each delivery once per attempt, and every try wrote them all).
+   */
+  #reschedules = new Map<string, { readonly change: DeliveryReschedule; readonly job: Job }>();
   #flushing: Promise<void> | undefined;
   /** The one flush that waits for {@link #flushing} and then writes everything pending by then. */
   #flushNext: Promise<void> | undefined;
@@ -1125,8 +1127,10 @@ export class DeliveryEngine {
   private reschedule(job: Job, dueAt: number, ruleArn: string, target: Target, error: DeliveryError): void {
     job.dueAt = dueAt;
     job.durable = false;
-    this.#reschedules.push({ eventId: job.event.id, id: job.delivery.id, dueAt, attempts: job.attempts });
-    this.#rescheduled.push(job);
+    this.#reschedules.set(`${job.event.id}/${job.delivery.id}`, {
+      change: { eventId: job.event.id, id: job.delivery.id, dueAt, attempts: job.attempts },
+      job,
+    });
     this.flushSoon();
     this.#o.log.debug(
       { eventId: job.event.id, rule: ruleArn, target: target.id, code: error.code, retryAt: dueAt },
@@ -1321,7 +1325,7 @@ export class DeliveryEngine {
 
   private flushSoon(): void {
     // Failing: the retry's timer writes what comes meanwhile too.
-    if (this.#flushQueued || this.#flushRetry !== undefined) return;
+    if (this.#flushQueued || this.#flushFailedInARow > 0) return;
     this.#flushQueued = true;
     setImmediate(() => void this.flush());
   }
@@ -1338,6 +1342,8 @@ export class DeliveryEngine {
     if (this.#flushing === undefined) return this.write();
     this.#flushNext ??= this.#flushing.then(() => {
       this.#flushNext = undefined;
+      // The write just made failed: its retry's timer writes this too (unless stopping).
+      if (this.#flushFailedInARow > 0 && !this.#closed) return;
       return this.write();
     });
     return this.#flushNext;
@@ -1349,33 +1355,34 @@ export class DeliveryEngine {
       clearTimeout(this.#flushRetry);
       this.#flushRetry = undefined;
     }
-    if (this.#completions.length === 0 && this.#reschedules.length === 0) return;
+    if (this.#completions.length === 0 && this.#reschedules.size === 0) return;
     const completions = this.#completions;
     const reschedules = this.#reschedules;
-    const rescheduled = this.#rescheduled;
     this.#completions = [];
-    this.#reschedules = [];
-    this.#rescheduled = [];
+    this.#reschedules = new Map();
     this.#flushing = (async () => {
       try {
-        if (reschedules.length > 0) {
-          await this.#o.store.rescheduleDeliveries(reschedules);
+        if (reschedules.size > 0) {
+          const changes: DeliveryReschedule[] = [];
+          for (const { change } of reschedules.values()) changes.push(change);
+          await this.#o.store.rescheduleDeliveries(changes);
           // Unless rescheduled again since (a later write is to come).
-          for (let i = 0; i < rescheduled.length; i++) {
-            const job = rescheduled[i] as Job;
-            if (job.dueAt === (reschedules[i] as DeliveryReschedule).dueAt) job.durable = true;
-          }
+          for (const { change, job } of reschedules.values())
+            if (job.dueAt === change.dueAt) job.durable = true;
         }
         if (completions.length > 0) await this.#o.store.completeDeliveries(completions);
         this.#flushFailures.succeeded();
+        const failed = this.#flushFailedInARow > 0;
         this.#flushFailedInARow = 0;
         for (const c of completions) this.release(c.id);
+        // What came while the write that worked ran did not ask for a write of its own.
+        if (failed && (this.#completions.length > 0 || this.#reschedules.size > 0)) this.flushSoon();
         // Deliveries wait in the store: take them once memory is half free, or once retries just
         // written can leave it for them.
         if (
           this.#overflow > 0 &&
           this.#now() - this.#scanFailedAt >= OVERFLOW_CHECK_MS &&
-          (!this.halfFull() || (reschedules.length > 0 && this.full() && this.park()))
+          (!this.halfFull() || (reschedules.size > 0 && this.full() && this.park()))
         )
           void this.scan();
       } catch (err) {
@@ -1384,13 +1391,13 @@ export class DeliveryEngine {
         // One by one: spread into push, a batch of ~100,000 overflowed the stack (and the process
         // with it) when a full disk failed a flush with that many deliveries pending.
         for (const c of completions) this.#completions.push(c);
-        for (const r of reschedules) this.#reschedules.push(r);
-        for (const j of rescheduled) this.#rescheduled.push(j);
+        // A delivery rescheduled again meanwhile keeps its later time.
+        for (const [key, r] of reschedules) if (!this.#reschedules.has(key)) this.#reschedules.set(key, r);
         // Stopped: what was not written stays pending in the store, to be delivered again.
         if (!this.#closed) {
           this.#flushRetry = setTimeout(() => {
             this.#flushRetry = undefined;
-            this.flushSoon();
+            void this.flush();
           }, flushRetryDelay(++this.#flushFailedInARow));
           this.#flushRetry.unref();
         }

@@ -289,10 +289,7 @@ export class DiskFloor {
     this.#settledWhileMeasuring = undefined;
     this.#room = room;
     const below = isBelowFloor(room, this.floor);
-    const clear = !isBelowFloor(
-      { ...room, free: room.free - this.floor * HYSTERESIS, reusable: room.reusable },
-      this.floor,
-    );
+    const clear = !isBelowFloor({ ...room, free: room.free - this.floor * HYSTERESIS }, this.floor);
     const low = this.#low ? !clear : below;
     if (low === this.#low) return;
     this.#low = low;
