@@ -293,3 +293,21 @@ describe("Metrics per-account series budget", () => {
     assert.equal(value(await m.text(), `Invocations{${labels(A, "default", "*", "*")}}`), 2);
   });
 });
+
+describe("Metrics of the disk floor", () => {
+  it("show free space only when it is measured (the floor on), and whether it is low either way", async () => {
+    const off = new Metrics({ processMetrics: false });
+    off.readDiskState(() => ({ room: undefined, low: false }), false);
+    const offText = await off.text();
+    assert.doesNotMatch(offText, /^busbar_disk_free_bytes /m);
+    assert.doesNotMatch(offText, /^busbar_store_reusable_bytes /m);
+    assert.match(offText, /^busbar_disk_low 0$/m);
+    const on = new Metrics({ processMetrics: false });
+    const room = { free: 5_000_000, reusable: 4096, wal: 0 };
+    on.readDiskState(() => ({ room, low: true }), true);
+    const onText = await on.text();
+    assert.match(onText, /^busbar_disk_free_bytes 5000000$/m);
+    assert.match(onText, /^busbar_store_reusable_bytes 4096$/m);
+    assert.match(onText, /^busbar_disk_low 1$/m);
+  });
+});

@@ -490,6 +490,7 @@ export class Metrics {
   #deliveryState: () => DeliveryState = () => ({ inMemory: 0, inFlight: 0 });
   /** The room for data, read at each scrape (see {@link readDiskState}). */
   #diskState: () => DiskState = () => ({ room: undefined, low: false });
+  #diskGauges = false;
 
   /**
    * @param options.maxTargetsPerAccount targets of an account with series of their own (see
@@ -515,26 +516,6 @@ export class Metrics {
       },
     });
     const disk = () => this.#diskState();
-    new Gauge({
-      name: "busbar_disk_free_bytes",
-      help: "Free space of the file system holding the data directory, as Busbar may use it (absent when BUSBAR_MIN_FREE_DISK_BYTES is 0).",
-      registers: [this.registry],
-      collect() {
-        const { room } = disk();
-        if (room === undefined) this.reset();
-        else this.set(room.free);
-      },
-    });
-    new Gauge({
-      name: "busbar_store_reusable_bytes",
-      help: "Free pages of the database file, which new data reuses before the file grows (absent when BUSBAR_MIN_FREE_DISK_BYTES is 0).",
-      registers: [this.registry],
-      collect() {
-        const { room } = disk();
-        if (room === undefined) this.reset();
-        else this.set(room.reusable);
-      },
-    });
     new Gauge({
       name: "busbar_disk_low",
       help: "1 while the room for data is below BUSBAR_MIN_FREE_DISK_BYTES and new events, messages and queues are refused, else 0.",
@@ -584,9 +565,32 @@ export class Metrics {
     this.#deliveryState = read;
   }
 
-  /** Sets where the disk gauges read the room for data. */
-  readDiskState(read: () => DiskState): void {
+  /**
+   * Sets where the disk gauges read the room for data; with `measured` (the floor is on), adds the
+   * gauges of free space, which are absent otherwise (prom-client gives an unlabelled gauge reset a
+   * value of 0, which would read as a full disk).
+   */
+  readDiskState(read: () => DiskState, measured: boolean): void {
     this.#diskState = read;
+    if (!measured || this.#diskGauges) return;
+    this.#diskGauges = true;
+    const disk = () => this.#diskState();
+    new Gauge({
+      name: "busbar_disk_free_bytes",
+      help: "Free space of the file system holding the data directory, as Busbar may use it (absent when BUSBAR_MIN_FREE_DISK_BYTES is 0).",
+      registers: [this.registry],
+      collect() {
+        this.set(disk().room?.free ?? 0);
+      },
+    });
+    new Gauge({
+      name: "busbar_store_reusable_bytes",
+      help: "Free pages of the database file, which new data reuses before the file grows (absent when BUSBAR_MIN_FREE_DISK_BYTES is 0).",
+      registers: [this.registry],
+      collect() {
+        this.set(disk().room?.reusable ?? 0);
+      },
+    });
   }
 
   /**

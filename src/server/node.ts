@@ -274,7 +274,7 @@ async function startLocked(
     maxInFlight: config.queueMaxInFlight,
   });
   const metrics = new Metrics({ maxTargetsPerAccount: config.metricsMaxTargetsPerAccount });
-  metrics.readDiskState(() => ({ room: diskFloor.room, low: diskFloor.low }));
+  metrics.readDiskState(() => ({ room: diskFloor.room, low: diskFloor.low }), diskFloor.floor > 0);
   countRefusal = (tier) => metrics.diskRefusals.labels(tier).inc();
   /** Marks the node unready for a while after a failure of its store (set once readiness is wired). */
   let storeFailed: (err: unknown) => void = () => undefined;

@@ -693,7 +693,11 @@ export interface Store {
     now: number,
   ): Promise<MoveResult>;
 
-  /** Creates or replaces a move task by id. */
+  /**
+   * Creates or replaces a move task by id. A finished task (COMPLETED, CANCELLED, FAILED) that is not
+   * among the 10 latest of its source (by `startedAt`, then creation) is deleted when a task of that
+   * source is put as finished: what ListMessageMoveTasks can no longer show is not kept.
+   */
   putMoveTask(task: MoveTask): Promise<void>;
   getMoveTask(id: string): Promise<MoveTask | undefined>;
   /** Move tasks of a source queue ARN, newest first, at most `limit`. */

@@ -111,6 +111,13 @@ export function prepareQueueStatements(db: Database.Database) {
          status = excluded.status, moved = excluded.moved, to_move = excluded.to_move,
          failure_reason = excluded.failure_reason, started_at = excluded.started_at`,
     ),
+    /** Finished tasks of a source beyond its `?` latest (ListMessageMoveTasks shows 10 at most). */
+    pruneMoveTasks: db.prepare<[string, string, number]>(
+      `DELETE FROM queue_move_tasks WHERE source_arn = ?
+         AND status IN ('COMPLETED', 'CANCELLED', 'FAILED')
+         AND seq NOT IN (SELECT seq FROM queue_move_tasks WHERE source_arn = ?
+                         ORDER BY started_at DESC, seq DESC LIMIT +?)`,
+    ),
     getMoveTask: db.prepare<[string], MoveTaskRow>(
       `SELECT ${MOVE_TASK_COLUMNS} FROM queue_move_tasks WHERE id = ?`,
     ),

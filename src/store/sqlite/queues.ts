@@ -17,6 +17,9 @@ import { PageScope, accountAndName, afterAccountAndName, pageRequest, toPage } f
 import { fromMoveTask, fromQueue, toMoveTask, toQueue } from "./queue-rows.js";
 import type { QueueStatements } from "./queue-statements.js";
 
+/** Move tasks of a source kept once finished: as many as ListMessageMoveTasks shows. */
+export const MOVE_TASKS_KEPT = 10;
+
 /** Builds the queue operations over prepared statements. */
 export function prepareQueueOperations(
   db: Database.Database,
@@ -107,9 +110,16 @@ export function prepareQueueOperations(
       );
     },
 
-    /** Creates or replaces a move task by id (a replaced task keeps its place in creation order). */
+    /**
+     * Creates or replaces a move task by id (a replaced task keeps its place in creation order). A
+     * task that finishes takes with it the finished tasks of its source beyond the
+     * {@link MOVE_TASKS_KEPT} latest, which nothing shows any more (kept, a dead-letter queue redriven
+     * every minute gathered ~300 bytes a task without end).
+     */
     putMoveTask(task: MoveTask): void {
       sql.upsertMoveTask.run(fromMoveTask(task));
+      if (task.status !== "RUNNING" && task.status !== "CANCELLING")
+        sql.pruneMoveTasks.run(task.sourceArn, task.sourceArn, MOVE_TASKS_KEPT);
     },
 
     getMoveTask(id: string): MoveTask | undefined {

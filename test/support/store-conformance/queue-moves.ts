@@ -205,6 +205,29 @@ export function queueMoveTests(open: OpenStore): void {
       assert.ok(t3 !== undefined && !("destinationArn" in t3) && !("failureReason" in t3));
     });
 
+    test("keeps a source's 10 latest move tasks once they finish, the others' only while they run", async ({
+      store,
+    }) => {
+      // A running task older than ten finished ones stays (it is still moving messages).
+      await store.putMoveTask(moveTask("running", T0));
+      for (let i = 1; i <= 14; i++)
+        await store.putMoveTask(
+          moveTask(`t${i}`, T0 + i, { status: i % 2 === 0 ? "COMPLETED" : "CANCELLED" }),
+        );
+      await store.putMoveTask(moveTask("other", T0, { sourceArn: queueArn("other"), status: "FAILED" }));
+      const list = async (source: string) =>
+        (await store.listMoveTasks(queueArn(source), 100)).map((t) => t.id);
+      assert.deepEqual(await list("dlq"), [...Array.from({ length: 10 }, (_, i) => `t${14 - i}`), "running"]);
+      assert.equal(await store.getMoveTask("t4"), undefined, "finished beyond the 10 latest: gone");
+      assert.deepEqual(await list("other"), ["other"], "another source's tasks stay");
+      // Once the old one finishes, it goes too (it is not among the 10 latest).
+      await store.putMoveTask(moveTask("running", T0, { status: "COMPLETED" }));
+      assert.deepEqual(
+        await list("dlq"),
+        Array.from({ length: 10 }, (_, i) => `t${14 - i}`),
+      );
+    });
+
     test(
       "keeps queues, sent messages and deletes after reopening",
       async (session) => {
