@@ -645,6 +645,14 @@ describe("bad values", () => {
         }
         assert.equal((refused as { name?: string } | undefined)?.name, "InternalError");
         assert.match(String((refused as Error).message), /^The store failed: SQLITE_FULL/);
+        // Failing on and on, they are logged once (a minute), not once each.
+        for (let i = 0; i < 20; i++) {
+          await eb
+            .send(new PutEventsCommand({ Entries: [{ Source: "s", DetailType: "d", Detail: big }] }))
+            .catch(() => undefined);
+        }
+        const lines = server.output().match(/"msg":"internal error"/g) ?? [];
+        assert.equal(lines.length, 1, "one line for the store's failures");
         assert.equal(await ready(), 503, "not ready while the store fails");
         rmSync(filler);
         const end = Date.now() + 15_000;

@@ -19,7 +19,7 @@ import { RuleRegistry } from "../buses/index.js";
 import type { BusbarConfig } from "../config/index.js";
 import { countAccepted, createDelivery, parseAllowedNetworks } from "../delivery/index.js";
 import { AccountRate, GroupCommitter } from "../ingest/index.js";
-import type { Logger } from "../log/index.js";
+import { RepeatingFailure, type Logger } from "../log/index.js";
 import { Metrics } from "../metrics/index.js";
 import { MoveTasks, QueueService, ReceiveRoom } from "../queues/index.js";
 import {
@@ -366,8 +366,17 @@ async function startLocked(
     readyAgain = setTimeout(() => accepting && !leaving && setReady(true), STORE_FAILURE_UNREADY_MS);
     readyAgain.unref();
   };
+  // The store's failures repeat on every request while they last (a disk filled by another process):
+  // one line a minute for them, with a count, not one per request (~180 lines, 138 KB, a second
+  // with 8 clients), whose log may share the full disk.
+  const storeFailures = new RepeatingFailure(log, {
+    failed: "internal error",
+    recovered: "internal errors of the store have stopped",
+  });
   const onInternalError = (err: unknown, operation: string, requestId?: string) => {
-    log.error({ err, operation, ...(requestId !== undefined && { requestId }) }, "internal error");
+    const context = { operation, ...(requestId !== undefined && { requestId }) };
+    if ((err as { name?: unknown } | null)?.name === "StoreFailureError") storeFailures.failed(err, context);
+    else log.error({ err, ...context }, "internal error");
     storeFailed(err);
   };
   let inFlight = 0;

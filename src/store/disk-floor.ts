@@ -158,7 +158,7 @@ export class DiskLowError extends Error {
         (tier === "data"
           ? "new events, messages and queues (BUSBAR_MIN_FREE_DISK_BYTES; its file system keeping a quarter of it itself)"
           : "configuration (half of BUSBAR_MIN_FREE_DISK_BYTES)") +
-        ". Refused until space is freed; receiving and deleting messages go on. Retry later.",
+        ". Refused until space is freed (receiving and deleting messages are not refused). Retry later.",
     );
   }
 }
