@@ -16,7 +16,7 @@
  * whichever ran in the faster minutes. Prints a table, writes bench/results/queue.json.
  *
  *   npm run bench:queue        (BENCH_SECONDS per step, default 5; BENCH_CLIENTS, default "2,4,8,16";
- *                               BENCH_ROUNDS, default 3)
+ *                               BENCH_ROUNDS, default 3; BENCH_RATE, default 2000, 0 for no paced step)
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -35,8 +35,12 @@ const CLIENTS = (process.env.BENCH_CLIENTS ?? "2,4,8,16").split(",").map(Number)
 /** Rounds of every step for each system, side by side; the table gives the medians. */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const RATE = Number(process.env.BENCH_RATE ?? 2000);
-/** The paced step: 4 producers and 4 consumers at RATE messages/s. */
-const PACED = { clients: 4, rate: RATE } as const;
+if (!(RATE >= 0))
+  throw new Error(
+    `BENCH_RATE must be a number of messages/s, 0 for no paced step: ${process.env.BENCH_RATE}`,
+  );
+/** The paced step: 4 producers and 4 consumers at RATE messages/s; none when BENCH_RATE is 0. */
+const PACED = RATE > 0 ? ({ clients: 4, rate: RATE } as const) : undefined;
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 2000);
 const AMQP_URL = process.env.BENCH_AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
 
@@ -197,7 +201,7 @@ const server = await startBusbar({
 });
 const configs: Array<{ clients: number; rate?: number }> = [
   ...CLIENTS.map((clients) => ({ clients })),
-  { clients: PACED.clients, rate: PACED.rate },
+  ...(PACED === undefined ? [] : [{ clients: PACED.clients, rate: PACED.rate }]),
 ];
 /** Per config, each round's step of each system. */
 const busbar: Step[][] = configs.map(() => []);
@@ -277,6 +281,9 @@ writeFileSync(
 console.log(
   `\n${ROUNDS} rounds of ${SECONDS} s steps, Busbar and RabbitMQ side by side (each first in every other round), medians; ` +
     `1 KB messages, batches of 10, end to end (sent, received, deleted); backlog at most ${BACKLOG}; ` +
-    `the last row is paced at ${PACED.rate} messages/s; cpu µs/msg: the server's CPU time (all threads) ` +
+    (PACED === undefined
+      ? "no paced row (BENCH_RATE=0)"
+      : `the last row is paced at ${PACED.rate} messages/s`) +
+    `; cpu µs/msg: the server's CPU time (all threads) ` +
     `per message, main µs/msg the part on Busbar's main thread; wrote ${file}`,
 );

@@ -118,7 +118,7 @@ describe("the disk floor on a small file system", () => {
           assert.equal(r.Failed?.length ?? 0, 0, JSON.stringify(r.Failed));
           sent += r.Successful?.length ?? 0;
         } catch (e) {
-          // Refused at the floor, before SQLite ever ran out of space (which gives InternalError SQLITE_FULL).
+          // Refused at the floor, before SQLite ever ran out of space (which gives the same 503, with SQLITE_FULL).
           assert.equal((e as Error).name, "ServiceUnavailable", String(e));
           refused = e as Error;
           return;

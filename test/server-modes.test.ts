@@ -631,8 +631,13 @@ describe("bad values", () => {
               (e: unknown) => e,
             );
         }
-        assert.equal((failed as { name?: string } | undefined)?.name, "InternalException");
-        assert.match(String((failed as Error).message), /^The store failed: SQLITE_FULL/);
+        // A disk full to its last byte gets the answer the floor of free space gives (503, retried).
+        assert.equal((failed as { name?: string } | undefined)?.name, "ServiceUnavailableException");
+        assert.equal((failed as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode, 503);
+        assert.match(
+          String((failed as Error).message),
+          /^The store failed: SQLITE_FULL \(its disk is full\)/,
+        );
         // SQS says the same, in its own shape.
         let refused: unknown;
         for (let i = 0; i < 50 && refused === undefined; i++) {
@@ -643,16 +648,22 @@ describe("bad values", () => {
               (e: unknown) => e,
             );
         }
-        assert.equal((refused as { name?: string } | undefined)?.name, "InternalError");
-        assert.match(String((refused as Error).message), /^The store failed: SQLITE_FULL/);
-        // Failing on and on, they are logged once (a minute), not once each.
+        assert.equal((refused as { name?: string } | undefined)?.name, "ServiceUnavailable");
+        assert.match(
+          String((refused as Error).message),
+          /^The store failed: SQLITE_FULL \(its disk is full\)/,
+        );
+        // Failing on and on, they are logged once (a minute), not once each, by either thread.
         for (let i = 0; i < 20; i++) {
           await eb
             .send(new PutEventsCommand({ Entries: [{ Source: "s", DetailType: "d", Detail: big }] }))
             .catch(() => undefined);
+          await sqs
+            .send(new SendMessageCommand({ QueueUrl, MessageBody: "x".repeat(200_000) }))
+            .catch(() => undefined);
         }
-        const lines = server.output().match(/"msg":"internal error"/g) ?? [];
-        assert.equal(lines.length, 1, "one line for the store's failures");
+        const lines = server.output().match(/"msg":"internal error[^"]*"/g) ?? [];
+        assert.deepEqual(lines, ['"msg":"internal error"'], "one line for the store's failures");
         assert.equal(await ready(), 503, "not ready while the store fails");
         rmSync(filler);
         const end = Date.now() + 15_000;
@@ -667,6 +678,10 @@ describe("bad values", () => {
         );
         assert.equal(put.FailedEntryCount, 0);
         assert.match(server.output(), /"msg":"internal error"/);
+        // Told to have stopped, with how many there were (1 + 1 + 20 + 20 at least; the SDK retries).
+        const stopped = /"failures":(\d+),"msg":"the store's failures have stopped/.exec(server.output());
+        assert.ok(stopped !== null, "the end of the store's failures is logged");
+        assert.ok(Number(stopped[1]) >= 42, stopped[0]);
       } finally {
         eb.destroy();
         sqs.destroy();

@@ -72,10 +72,12 @@ export interface AwsShapedError {
 
 /**
  * Whether an error in shape is a refusal the server chose (503 ServiceUnavailableException: low on disk,
- * say), not a failure of its own: it is answered and retried, not logged as an internal error.
+ * say), not a failure of its own: it is answered and retried, not logged as an internal error. The
+ * store's failure on a full disk is answered with the same 503, but it is a failure (logged, and the
+ * node unready while it lasts); it is matched by name, so that this layer loads no store.
  */
-export function isRefusal(e: AwsShapedError): boolean {
-  return e.awsType === "ServiceUnavailableException";
+export function isRefusal(e: AwsShapedError & { readonly name?: string }): boolean {
+  return e.awsType === "ServiceUnavailableException" && e.name !== "StoreFailureError";
 }
 
 /** Whether a value looks like an error that already carries its AWS shape. */

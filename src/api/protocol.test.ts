@@ -9,8 +9,21 @@ import { jsonNestedDeeperThan, serveAwsJson, type RawRequest } from "./protocol.
 
 /** A failure of the server's own, shaped as the store's are (StoreFailureError). */
 class StoreLikeFailure extends Error {
-  readonly awsType = "InternalException";
-  readonly httpStatus = 500;
+  override readonly name = "StoreFailureError";
+  constructor(
+    message: string,
+    readonly awsType = "InternalException",
+    readonly httpStatus = 500,
+  ) {
+    super(message);
+  }
+}
+
+/** A refusal the server chose, shaped as the disk floor's is (DiskLowError). */
+class LowOnDisk extends Error {
+  override readonly name = "DiskLowError";
+  readonly awsType = "ServiceUnavailableException";
+  readonly httpStatus = 503;
 }
 
 const request = (operation: string): RawRequest => ({
@@ -22,11 +35,17 @@ const request = (operation: string): RawRequest => ({
 });
 
 describe("serveAwsJson's failures", () => {
-  it("logs unexpected and 5xx failures with the request id it answers with, and not the caller's mistakes", async () => {
+  it("logs unexpected and 5xx failures with the request id it answers with, and not the caller's mistakes nor the server's refusals", async () => {
     const logged: { error: unknown; operation: string; requestId: string }[] = [];
     const operations = {
       Unexpected: () => Promise.reject(new TypeError("boom")),
-      StoreFull: () => Promise.reject(new StoreLikeFailure("The store failed: SQLITE_FULL")),
+      StoreBroken: () => Promise.reject(new StoreLikeFailure("The store failed: SQLITE_IOERR_WRITE")),
+      // The store's failure on a full disk is answered as the floor's refusal is, but it is a failure.
+      StoreFull: () =>
+        Promise.reject(
+          new StoreLikeFailure("The store failed: SQLITE_FULL", "ServiceUnavailableException", 503),
+        ),
+      LowOnDisk: () => Promise.reject(new LowOnDisk("The server is low on disk space")),
       BadInput: () => Promise.reject(new ApiError("ValidationException", "Name is missing")),
     };
     const deps = {
@@ -34,15 +53,17 @@ describe("serveAwsJson's failures", () => {
       onInternalError: (error: unknown, operation: string, requestId: string) =>
         logged.push({ error, operation, requestId }),
     };
-    for (const [operation, status, type] of [
-      ["Unexpected", 500, "InternalException"],
-      ["StoreFull", 500, "InternalException"],
-      ["BadInput", 400, "ValidationException"],
+    for (const [operation, status, type, failure] of [
+      ["Unexpected", 500, "InternalException", true],
+      ["StoreBroken", 500, "InternalException", true],
+      ["StoreFull", 503, "ServiceUnavailableException", true],
+      ["LowOnDisk", 503, "ServiceUnavailableException", false],
+      ["BadInput", 400, "ValidationException", false],
     ] as const) {
       const response = await serveAwsJson(request(operation), operations, deps);
       assert.equal(response.status, status);
       assert.equal((JSON.parse(response.body) as { __type: string }).__type, type);
-      if (status === 500) {
+      if (failure) {
         const entry = logged.at(-1);
         assert.equal(entry?.operation, operation);
         assert.equal(entry?.requestId, response.headers["x-amzn-requestid"]);
@@ -50,9 +71,9 @@ describe("serveAwsJson's failures", () => {
     }
     assert.deepEqual(
       logged.map((l) => l.operation),
-      ["Unexpected", "StoreFull"],
+      ["Unexpected", "StoreBroken", "StoreFull"],
     );
-    assert.match(String(logged[1]?.error), /SQLITE_FULL/);
+    assert.match(String(logged[2]?.error), /SQLITE_FULL/);
   });
 });
 

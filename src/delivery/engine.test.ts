@@ -26,7 +26,7 @@ import {
 } from "../store/index.js";
 import { DeliveryEngine } from "./engine.js";
 import { createWebhookInvoker, parseAllowedNetworks } from "./http/index.js";
-import { DeadLetters } from "./queue-target.js";
+import { DeadLetters, QueueTargetInvoker } from "./queue-target.js";
 
 const ACCOUNT = "000000000000";
 /** Another account with a bus, rule and target of the same names. */
@@ -37,7 +37,8 @@ const BUS = "default";
 
 /**
  * The store, with `completeDeliveries` failing (after `failDelayMs`) while `failures` is above 0, the walk of pending
- * deliveries (`listDueDeliveries`) while `scanFailures` is, and `sendMessages` while `sendFailures` is.
+ * deliveries (`listDueDeliveries`) while `scanFailures` is, and `sendMessages` while `sendFailures` is
+ * (the store's failure as it reaches the main thread, with `sendFailureStatus`: 500 or a full disk's 503).
  */
 function failingStore(store: Store): {
   store: Store;
@@ -45,6 +46,7 @@ function failingStore(store: Store): {
   calls: number;
   scanFailures: number;
   sendFailures: number;
+  sendFailureStatus: 500 | 503;
   failDelayMs: number;
   rescheduleFailures: number;
   /** The number of changes in each call of `rescheduleDeliveries`. */
@@ -59,15 +61,22 @@ function failingStore(store: Store): {
     calls: 0,
     scanFailures: 0,
     sendFailures: 0,
+    sendFailureStatus: 500 as 500 | 503,
   };
   state.store = {
     ...store,
     sendMessages: async (...args) => {
       if (state.sendFailures > 0) {
         state.sendFailures--;
-        throw Object.assign(new Error("The store failed: SQLITE_FULL (injected)"), {
-          name: "StoreFailureError",
-        });
+        const full = state.sendFailureStatus === 503;
+        throw Object.assign(
+          new Error(`The store failed: ${full ? "SQLITE_FULL" : "SQLITE_IOERR"} (injected)`),
+          {
+            name: "StoreFailureError",
+            awsType: full ? "ServiceUnavailableException" : "InternalException",
+            httpStatus: state.sendFailureStatus,
+          },
+        );
       }
       return store.sendMessages(...args);
     },
@@ -214,6 +223,7 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       signingSecrets: () => [],
     });
     const queues = new QueueService({ store: faulty.store, region: "us-east-1", receiptKey: "k".repeat(32) });
+    const queueInvoker = new QueueTargetInvoker(queues);
     const metrics = new Metrics({
       processMetrics: false,
       ...(options.maxTargetsPerAccount !== undefined && {
@@ -223,7 +233,8 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
     const engine = new DeliveryEngine({
       store: faulty.store,
       registry,
-      invokerFor: (arn) => (arn.startsWith("http") ? webhooks : undefined),
+      invokerFor: (arn) =>
+        arn.startsWith("http") ? webhooks : arn.startsWith("arn:aws:sqs:") ? queueInvoker : undefined,
       deadLetters: new DeadLetters(queues, (arn) => arn),
       metrics,
       log,
@@ -577,6 +588,44 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       const text = await metrics.text();
       assert.match(text, /^InvocationsSentToDlq\{[^}]*\} 1$/m);
       assert.doesNotMatch(text, /^InvocationsFailedToBeSentToDlq\{/m);
+    } finally {
+      await close();
+    }
+  });
+
+  it("holds a delivery to a queue while the store's disk is full, spending no attempt, and sends it once there is room", async () => {
+    const { faulty, engine, registry, queues, metrics, records, close } = openEngine();
+    try {
+      const queue = await queues.createQueue(ACCOUNT, "full-disk-later", {}, []);
+      // No retries: a failure that counted as an attempt would drop the event.
+      registry.setTargets(ACCOUNT, BUS, "r", [
+        {
+          id: "hook",
+          arn: queue.arn,
+          spec: { Id: "hook", Arn: queue.arn, RetryPolicy: { MaximumRetryAttempts: 0 } },
+        },
+      ]);
+      await engine.start();
+      faulty.sendFailureStatus = 503;
+      faulty.sendFailures = 1;
+      const batch = records(["full-disk"]);
+      await faulty.store.appendEvents(batch);
+      engine.dispatch(batch);
+      await until("the send the full disk refused", () => faulty.sendFailures === 0);
+      assert.equal(engine.held, 1, "held while the disk is full");
+      const received = async () =>
+        queues.receive(queue, { max: 10, systemAttributeNames: [], messageAttributeNames: [] });
+      let messages: Awaited<ReturnType<typeof received>> = [];
+      await until("the message", async () => (messages = await received()).length === 1, 10_000);
+      assert.equal((JSON.parse(messages[0]?.Body ?? "{}") as { id?: string }).id, "full-disk");
+      await until("the engine to let go of it", () => engine.held === 0);
+      const text = await metrics.text();
+      assert.match(text, /^Invocations\{[^}]*\} 1$/m);
+      assert.match(text, /^InvocationAttempts\{[^}]*\} 1$/m, "the refused send was no attempt");
+      assert.doesNotMatch(
+        text,
+        /^(FailedInvocations|InvocationsDropped|RetryInvocationAttempts)\{[^}]*\} [1-9]/m,
+      );
     } finally {
       await close();
     }

@@ -109,14 +109,17 @@ export class DeliveryError extends Error {
 export const HELD_WHILE_LOW_MS = 5000;
 
 /**
- * The options of a failure caused by the node's own floor of free disk space (the store's DiskLowError):
- * not the target's failure, so it is deferred — tried again in {@link HELD_WHILE_LOW_MS} without counting
+ * The options of a failure caused by the node's own disk: its floor of free space (the store's
+ * DiskLowError) or the disk full to its last byte (the store's failure answered 503, SQLITE_FULL). Not
+ * the target's failure, so it is deferred — tried again in {@link HELD_WHILE_LOW_MS} without counting
  * an attempt (only MaximumEventAgeInSeconds ends the wait) — rather than retried; none for another error.
  */
 export function heldWhileLow(e: unknown): { deferred?: true; retryAfterMs?: number } {
-  return e instanceof Error && e.name === "DiskLowError"
-    ? { deferred: true, retryAfterMs: HELD_WHILE_LOW_MS }
-    : {};
+  const low =
+    e instanceof Error &&
+    (e.name === "DiskLowError" ||
+      (e.name === "StoreFailureError" && (e as { httpStatus?: unknown }).httpStatus === 503));
+  return low ? { deferred: true, retryAfterMs: HELD_WHILE_LOW_MS } : {};
 }
 
 /** The error of a call not made because its delivery is no longer {@link Invocation.wanted}: `what` was not sent. */

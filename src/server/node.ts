@@ -352,9 +352,16 @@ async function startLocked(
   /** Told to stop, with a delay: still serving, not ready. */
   let leaving = false;
   let setReady: (ready: boolean) => void = () => undefined;
+  // The store's failures repeat on every request while they last (a disk filled by another process):
+  // one line a minute for them, with a count, not one per request (~180 lines, 138 KB, a second
+  // with 8 clients), whose log may share the full disk.
+  const storeFailures = new RepeatingFailure(log, {
+    failed: "internal error",
+    recovered: `the store's failures have stopped (none for ${STORE_FAILURE_UNREADY_MS / 1000} s)`,
+  });
   // A store that fails calls (a full disk, say) makes the node unready for a while after each
   // failure, so that a load balancer sends the traffic elsewhere; it is ready again once calls
-  // have stopped failing for that long.
+  // have stopped failing for that long, and the requests' failures are then told to have stopped.
   let storeFailedAt = -Infinity;
   let readyAgain: NodeJS.Timeout | undefined;
   const storeHealthy = (): boolean => Date.now() - storeFailedAt >= STORE_FAILURE_UNREADY_MS;
@@ -363,16 +370,12 @@ async function startLocked(
     storeFailedAt = Date.now();
     setReady(false);
     clearTimeout(readyAgain);
-    readyAgain = setTimeout(() => accepting && !leaving && setReady(true), STORE_FAILURE_UNREADY_MS);
+    readyAgain = setTimeout(() => {
+      storeFailures.succeeded();
+      if (accepting && !leaving) setReady(true);
+    }, STORE_FAILURE_UNREADY_MS);
     readyAgain.unref();
   };
-  // The store's failures repeat on every request while they last (a disk filled by another process):
-  // one line a minute for them, with a count, not one per request (~180 lines, 138 KB, a second
-  // with 8 clients), whose log may share the full disk.
-  const storeFailures = new RepeatingFailure(log, {
-    failed: "internal error",
-    recovered: "internal errors of the store have stopped",
-  });
   const onInternalError = (err: unknown, operation: string, requestId?: string) => {
     const context = { operation, ...(requestId !== undefined && { requestId }) };
     if ((err as { name?: unknown } | null)?.name === "StoreFailureError") storeFailures.failed(err, context);

@@ -184,7 +184,7 @@ export async function serveSqs<C = SqsCaller>(
     let error: QueueError;
     const fromStore = storeErrorOf(e);
     if (e instanceof QueueError) error = e;
-    else if (fromStore?.code === "ServiceUnavailable")
+    else if (e instanceof Error && e.name === "DiskLowError" && fromStore !== undefined)
       error = fromStore; // a refusal, logged where chosen
     else {
       deps.onInternalError(e, operationName, requestId);

@@ -72,12 +72,17 @@ export class QueueError extends Error {
 /**
  * The SQS error of a store's failure or refusal that reached the protocol layer (matched by name, so
  * that the protocol layer loads no store): a failure says what failed (InternalError, `The store
- * failed: SQLITE_FULL`), as EventBridge's do; a node low on disk refuses (ServiceUnavailable, which
- * the SDKs retry). Undefined for anything else.
+ * failed: SQLITE_IOERR`), as EventBridge's do; a node low on disk refuses (ServiceUnavailable, which
+ * the SDKs retry), and a disk full to its last byte (the store's 503, `SQLITE_FULL`) is answered the
+ * same way. Undefined for anything else.
  */
 export function storeErrorOf(e: unknown): QueueError | undefined {
   if (!(e instanceof Error)) return undefined;
-  if (e.name === "StoreFailureError") return new QueueError("InternalError", e.message);
+  if (e.name === "StoreFailureError")
+    return new QueueError(
+      (e as { httpStatus?: unknown }).httpStatus === 503 ? "ServiceUnavailable" : "InternalError",
+      e.message,
+    );
   if (e.name === "DiskLowError") return new QueueError("ServiceUnavailable", e.message);
   return undefined;
 }

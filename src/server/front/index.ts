@@ -86,13 +86,15 @@ export async function startFront(
           handlers.onInternalError(e, op);
           error = { kind: "internal" };
         } else if (
+          (e instanceof Error && e.name === "StoreFailureError") ||
           (error.kind === "aws" &&
             error.httpStatus >= 500 &&
             error.awsType !== "ServiceUnavailableException") ||
           (error.kind === "queue" && error.code === "InternalError")
         ) {
-          // The server's own failure in shape (the store's): reported here too, with what failed. A
-          // refusal it chose (503: low on disk) is not a failure, and is logged where it was chosen.
+          // The server's own failure in shape (the store's, a full disk's 503 too): reported here, with
+          // what failed. A refusal it chose (503: low on disk) is not a failure, and is logged where it
+          // was chosen.
           handlers.onInternalError(e, op);
         }
         outbox.send({ t: "reply", id, ok: false, error });

@@ -111,6 +111,9 @@ const verify = async (request: RawRequest, service: string): Promise<SignedBy> =
 };
 
 const onInternalError = (err: unknown, operation: string, requestId: string): void => {
+  // A failure in shape from the main thread (the store's) was logged there, as the node logs the
+  // store's failures: the first, then one line a minute while they repeat, not one per request.
+  if (err instanceof RemoteAwsError) return;
   // The main thread logged what failed there; this line ties it to the request's id.
   if (err instanceof RemoteInternalError) {
     outbox.send({ t: "log", message: "internal error on the main thread", operation, requestId });

@@ -138,14 +138,18 @@ export class StoreOpenError extends Error {
 
 /**
  * The database failed an operation (disk full, I/O error, locked by another process past the busy
- * timeout…). `sqliteCode` is SQLite's extended result code name; `retryable` is true for lock
- * contention (`SQLITE_BUSY*`, `SQLITE_LOCKED*`). Maps to `InternalException` (HTTP 500).
+ * timeout…). `sqliteCode` is SQLite's extended result code name. Maps to `InternalException` (HTTP
+ * 500), except a full disk (`SQLITE_FULL`: the file system has no room for the write, which another
+ * process may have taken): that is `ServiceUnavailableException` (503), retryable, as the node's own
+ * floor of free space refuses (DiskLowError), so that one condition gets one answer whichever sees it
+ * first, and delivery holds what it cannot write rather than spending attempts on it. `retryable` is
+ * true for that and for lock contention (`SQLITE_BUSY*`, `SQLITE_LOCKED*`).
  */
 export class StoreFailureError extends Error {
   override readonly name = "StoreFailureError";
   readonly code = StoreErrorCode.Failure;
-  readonly awsType = "InternalException";
-  readonly httpStatus = 500;
+  readonly awsType: "InternalException" | "ServiceUnavailableException";
+  readonly httpStatus: 500 | 503;
   readonly retryable: boolean;
 
   constructor(
@@ -153,7 +157,13 @@ export class StoreFailureError extends Error {
     readonly sqliteCode: string,
     options: { cause: unknown },
   ) {
-    super(`The store failed: ${sqliteCode}`, options);
-    this.retryable = /^SQLITE_(BUSY|LOCKED)/.test(sqliteCode);
+    const full = /^SQLITE_FULL/.test(sqliteCode);
+    super(
+      `The store failed: ${sqliteCode}${full ? " (its disk is full). Retry once space is freed." : ""}`,
+      options,
+    );
+    this.awsType = full ? "ServiceUnavailableException" : "InternalException";
+    this.httpStatus = full ? 503 : 500;
+    this.retryable = full || /^SQLITE_(BUSY|LOCKED)/.test(sqliteCode);
   }
 }
