@@ -5,8 +5,7 @@
  * the database lifts the refusal. On a real, small file system (a tmpfs, which needs root to mount)
  * and with a floor above the machine's free space.
  */
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmdirSync, statSync, statfsSync, writeFileSync } from "node:fs";
+import { mkdtempSync, statSync, statfsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -30,27 +29,17 @@ import {
   createQueue,
   eventBridgeClient,
   metric,
+  mountTmpfs,
   rejectsWith,
   removeDataDir,
   sqsClient,
   startBusbar,
+  unmountTmpfs,
   type BusbarProcess,
 } from "./support/index.js";
 
 const MIB = 1024 * 1024;
 const LOW = /low on disk space: .* under the 16\.0 MiB it keeps free for new events, messages and queues/;
-
-/** Mounts a tmpfs of `mib` MiB, or says why it cannot. */
-function mountTmpfs(mib: number): { dir: string } | { skip: string } {
-  const dir = mkdtempSync(join(tmpdir(), "busbar-disk-"));
-  try {
-    execFileSync("mount", ["-t", "tmpfs", "-o", `size=${mib}m,mode=0700`, "tmpfs", dir], { stdio: "pipe" });
-    return { dir };
-  } catch (e) {
-    rmdirSync(dir);
-    return { skip: `cannot mount a tmpfs (root needed): ${(e as Error).message.split("\n")[0]}` };
-  }
-}
 
 /** Every message of the queue received and deleted; how many. */
 async function drain(sqs: SQSClient, queueUrl: string): Promise<number> {
@@ -90,8 +79,7 @@ describe("the disk floor on a small file system", () => {
   after(async () => {
     await server?.stop();
     if (!("skip" in mounted)) {
-      execFileSync("umount", [mounted.dir]);
-      rmdirSync(mounted.dir);
+      unmountTmpfs(mounted.dir);
     }
   });
 

@@ -15,6 +15,7 @@ import {
   type IngestRecord,
   type Store,
 } from "../src/store/index.js";
+import { fillDisk, mountTmpfs, unmountTmpfs } from "./support/index.js";
 
 const ACCOUNT = "111111111111";
 const root = join(import.meta.dirname, "..");
@@ -240,6 +241,42 @@ for (const [where, openGrouped] of GROUPED)
       } finally {
         await store.close();
         rmSync(dataDir, { recursive: true, force: true });
+      }
+    });
+
+    it("answers the reads of a group whose writes a full disk fails, and fails the writes with 503 SQLITE_FULL", async (t) => {
+      const mounted = mountTmpfs(8);
+      if ("skip" in mounted) {
+        if (process.env.CI === "true") throw new Error(`CI=true: ${mounted.skip}`);
+        t.skip(`*** ${mounted.skip}: the full disk is not tested ***`);
+        return;
+      }
+      let store: Store | undefined;
+      try {
+        store = await openGrouped({ dataDir: join(mounted.dir, "data") });
+        await store.putAccount({ id: ACCOUNT, name: "main", createdAt: T0 });
+        await createQueue(store, "q");
+        fillDisk(mounted.dir);
+        // An event of 2 MB cannot be written; the reads made with it (in its group) can be answered.
+        const big = record("big");
+        const event = { ...big.event, json: JSON.stringify({ pad: "x".repeat(2_000_000) }) };
+        const [write, account, queue] = await Promise.allSettled([
+          store.appendEvents([{ ...big, event }]),
+          store.getAccount(ACCOUNT),
+          store.getQueue(ACCOUNT, "q"),
+        ]);
+        if (write.status !== "rejected") assert.fail("the write of 2 MB on a full disk succeeded");
+        const failure = write.reason as Error & { httpStatus?: number };
+        assert.equal(failure.name, "StoreFailureError");
+        assert.equal(failure.httpStatus, 503);
+        assert.match(failure.message, /^The store failed: SQLITE_FULL \(its disk is full\)/);
+        if (account.status !== "fulfilled") assert.fail(`getAccount: ${String(account.reason)}`);
+        assert.equal(account.value?.name, "main");
+        if (queue.status !== "fulfilled") assert.fail(`getQueue: ${String(queue.reason)}`);
+        assert.equal(queue.value?.name, "q");
+      } finally {
+        await store?.close();
+        unmountTmpfs(mounted.dir);
       }
     });
   });

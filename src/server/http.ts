@@ -105,7 +105,10 @@ export function vouchBy(lookup: CredentialLookup): NonNullable<HttpHandlers["vou
       return accountId === undefined ? `key ${accessKeyId}` : `account ${accountId}`;
     } catch (e) {
       if (e instanceof AuthError) return e;
-      throw e;
+      // The lookup failed (the store's, a broken disk's): the body takes no share of its own, and the
+      // request's authentication, which looks the key up again, answers that failure in its API's
+      // shape, logged as the store's failures are. (It answered a bare 500 in EventBridge's shape.)
+      return undefined;
     }
   };
 }

@@ -81,7 +81,9 @@ export async function startFront(
     work.then(
       (value) => outbox.send({ t: "reply", id, ok: true, value }),
       (e: unknown) => {
-        let error = api === "other" ? undefined : shapeOf(e, api);
+        // A key lookup the store failed is answered in shape too (the front thread's authentication
+        // then fails with it), not as an unexpected failure logged again per request there.
+        let error = api === "other" ? (isAwsShaped(e) ? shapeOf(e, "events") : undefined) : shapeOf(e, api);
         if (error === undefined) {
           handlers.onInternalError(e, op);
           error = { kind: "internal" };

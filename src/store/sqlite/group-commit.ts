@@ -14,7 +14,8 @@
  *   write-ahead log afterwards (the worker's engine in index.ts, the in-thread store), and gives the
  *   outcomes of mutations only then, so that a resolved mutation is durable, as the contract promises.
  *   When the commit itself fails, or SQLite abandons the transaction (an I/O error, a full disk), every
- *   call of the group fails with that error, since none of its changes was kept.
+ *   write of the group fails with that error, since none of its changes was kept; its reads are run
+ *   again on their own, after the rollback.
  * - A group of reads only runs without a transaction: it has nothing to commit.
  * - Visibility changes, and receives and deletes of a standard queue's messages, need no fsync
  *   ({@link answersBeforeSync}): a commit that is written but not fsynced survives the process being
@@ -102,8 +103,12 @@ export function prepareGroupCommit(db: Database.Database, store: SyncStore): Gro
     try {
       return group(calls);
     } catch (error) {
+      // The writes fail with the transaction. The reads among them are run again on their own, after
+      // the rollback: they were made together with the writes, so either state may answer them, and
+      // what they read in the transaction (its writes included) was rolled back. A disk full to its
+      // last byte fails every write, but not the reads that look up access keys or list queues.
       const failure = storeError(error);
-      return calls.map(() => ({ ok: false, error: failure }));
+      return calls.map((call) => (READS.has(call.method) ? attempt(call) : { ok: false, error: failure }));
     }
   };
 }
