@@ -47,6 +47,8 @@ function failingStore(store: Store): {
   scanFailures: number;
   sendFailures: number;
   sendFailureStatus: 500 | 503;
+  /** The calls of `sendMessages`, failed or not. */
+  sendCalls: number;
   failDelayMs: number;
   rescheduleFailures: number;
   /** The number of changes in each call of `rescheduleDeliveries`. */
@@ -62,10 +64,12 @@ function failingStore(store: Store): {
     scanFailures: 0,
     sendFailures: 0,
     sendFailureStatus: 500 as 500 | 503,
+    sendCalls: 0,
   };
   state.store = {
     ...store,
     sendMessages: async (...args) => {
+      state.sendCalls++;
       if (state.sendFailures > 0) {
         state.sendFailures--;
         const full = state.sendFailureStatus === 503;
@@ -173,6 +177,7 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       targetConcurrency?: number;
       now?: () => number;
       maxTargetsPerAccount?: number;
+      heldWhileLowMs?: number;
     } = {},
   ) {
     const target = options.targetUrl ?? url;
@@ -246,6 +251,7 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       ...(options.concurrency !== undefined && { concurrency: options.concurrency }),
       ...(options.targetConcurrency !== undefined && { targetConcurrency: options.targetConcurrency }),
       ...(options.now !== undefined && { now: options.now }),
+      ...(options.heldWhileLowMs !== undefined && { heldWhileLowMs: options.heldWhileLowMs }),
     });
     return {
       sqlite,
@@ -626,6 +632,44 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
         text,
         /^(FailedInvocations|InvocationsDropped|RetryInvocationAttempts)\{[^}]*\} [1-9]/m,
       );
+    } finally {
+      await close();
+    }
+  });
+
+  it("tries one delivery held for the full disk each hold for all of them, and the rest at once when it goes through", async () => {
+    const HOLD = 400;
+    const { faulty, engine, registry, queues, records, close } = openEngine({ heldWhileLowMs: HOLD });
+    try {
+      const queue = await queues.createQueue(ACCOUNT, "full-disk-gate", {}, []);
+      registry.setTargets(ACCOUNT, BUS, "r", [
+        { id: "hook", arn: queue.arn, spec: { Id: "hook", Arn: queue.arn } },
+      ]);
+      await engine.start();
+      faulty.sendFailureStatus = 503;
+      faulty.sendFailures = Infinity;
+      const ids = Array.from({ length: 40 }, (_, i) => `gate-${i}`);
+      const batch = records(ids);
+      await faulty.store.appendEvents(batch);
+      engine.dispatch(batch);
+      await until("each delivery's first attempt", () => faulty.sendCalls === ids.length);
+      // Ten holds: each delivery tried on its own would make 400 more sends; one for all makes ~10.
+      await new Promise((resolve) => setTimeout(resolve, 10 * HOLD));
+      const tries = faulty.sendCalls - ids.length;
+      assert.ok(tries >= 5 && tries <= 13, `${tries} sends in ten holds with 40 deliveries held`);
+      assert.equal(engine.held, ids.length, "every delivery still held");
+      // The disk has room again: the next try goes through, and the others follow at once.
+      faulty.sendFailures = 0;
+      const started = Date.now();
+      await until("every message", async () => {
+        const counts = await faulty.store.countMessages(
+          { accountId: ACCOUNT, name: "full-disk-gate" },
+          Date.now(),
+        );
+        return counts.visible === ids.length;
+      });
+      assert.ok(Date.now() - started < 3 * HOLD + 1000, `${Date.now() - started} ms to deliver the rest`);
+      await until("the engine to let go of them", () => engine.held === 0);
     } finally {
       await close();
     }

@@ -32,7 +32,13 @@ import { MinHeap } from "./min-heap.js";
 import { shownTargetArn } from "./shown-arn.js";
 import { nextAttempt, retryDelayMs, retryPolicyOf, type Backoff, type RetryPolicy } from "./retry-policy.js";
 import { compileTransform, TransformError, type Transform } from "./transform.js";
-import { DeliveryError, deadLetterArnOf, TARGET_REMOVED, type TargetInvoker } from "./types.js";
+import {
+  DeliveryError,
+  deadLetterArnOf,
+  HELD_WHILE_LOW_MS,
+  TARGET_REMOVED,
+  type TargetInvoker,
+} from "./types.js";
 
 /** @default 1024 — invocations in flight at once, over all targets. */
 export const DEFAULT_CONCURRENCY = 1024;
@@ -109,6 +115,14 @@ const FLUSH_RETRY_MAX_MS = 30_000;
 export const flushRetryDelay = (failures: number): number =>
   Math.min(FLUSH_RETRY_MAX_MS, FLUSH_RETRY_MS * 2 ** Math.max(0, Math.min(failures - 1, 16)));
 
+/**
+ * How long after the node's disk last refused a delivery (its floor, or a disk full to the last
+ * byte) the deliveries held for it stay gated: one of them is tried each hold interval for all, not
+ * each one every interval. Each refusal of that one extends it; a success, or this long without a
+ * refusal, opens the gate.
+ */
+const DISK_GATE_HOLDS = 3;
+
 /** Options of a {@link DeliveryEngine}. */
 export interface DeliveryEngineOptions {
   readonly store: Store;
@@ -121,6 +135,11 @@ export interface DeliveryEngineOptions {
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly backoff: Backoff;
+  /**
+   * How long a delivery the node's disk refused waits (see {@link DeliveryError.deferred}).
+   * @default {@link HELD_WHILE_LOW_MS}
+   */
+  readonly heldWhileLowMs?: number;
   /** @default {@link DEFAULT_CONCURRENCY} */
   readonly concurrency?: number;
   /** @default {@link DEFAULT_TARGET_CONCURRENCY} */
@@ -152,6 +171,11 @@ interface Job {
   attempts: number;
   /** Whether the store holds the job's due time and attempts as they are (its reschedule is written). */
   durable: boolean;
+  /**
+   * Held for the node's disk (its last attempt deferred, see {@link DeliveryError.deferred}): when its
+   * event's age runs out (ms since the epoch); 0 when not held.
+   */
+  heldUntil: number;
 }
 
 /** The deliveries of one target of one rule. */
@@ -247,6 +271,7 @@ export class DeliveryEngine {
   readonly #now: () => number;
   readonly #concurrency: number;
   readonly #targetConcurrency: number;
+  readonly #heldWhileLowMs: number;
   /** Slots kept for lanes with fewer than `#smallLane` attempts running (see RESERVED_SHARE). */
   readonly #reserved: number;
   readonly #smallLane: number;
@@ -273,6 +298,10 @@ export class DeliveryEngine {
   #removals: { readonly scope: DeliveryScope; readonly at: number }[] = [];
   #failureLinesSwept = 0;
   readonly #timers = new MinHeap<Job>((a, b) => a.dueAt - b.dueAt);
+  /** When the node's disk last refused a delivery (see {@link diskGated}). */
+  #diskRefusedAt = -Infinity;
+  /** When a delivery held for the disk last went through the gate, to try the disk for all. */
+  #diskTriedAt = -Infinity;
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Infinity;
   #active = 0;
@@ -359,6 +388,7 @@ export class DeliveryEngine {
     this.#now = options.now ?? Date.now;
     this.#concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
     this.#targetConcurrency = options.targetConcurrency ?? DEFAULT_TARGET_CONCURRENCY;
+    this.#heldWhileLowMs = options.heldWhileLowMs ?? HELD_WHILE_LOW_MS;
     this.#reserved = Math.max(1, Math.floor(this.#concurrency / RESERVED_SHARE));
     this.#smallLane = smallLane(this.#reserved);
     this.#maxInMemory = options.maxInMemory ?? DEFAULT_MAX_IN_MEMORY;
@@ -657,6 +687,7 @@ export class DeliveryEngine {
       dueAt: delivery.dueAt,
       attempts: delivery.attempts,
       durable: true,
+      heldUntil: 0,
     };
     if (job.dueAt <= this.#now()) this.ready(job);
     else this.later(job);
@@ -717,13 +748,46 @@ export class DeliveryEngine {
     this.#timerAt = Infinity;
     if (this.#closed) return;
     const now = this.#now();
+    let gated: Job[] | undefined;
     for (
       let next = this.#timers.peek();
       next !== undefined && next.dueAt <= now;
       next = this.#timers.peek()
     ) {
-      this.ready(this.#timers.pop() as Job);
+      const job = this.#timers.pop() as Job;
+      if (job.heldUntil > 0 && this.diskGated(job, now)) {
+        // Waits another hold, in memory: the store keeps the time its deferral wrote.
+        job.dueAt = now + this.#heldWhileLowMs;
+        job.durable = false;
+        (gated ??= []).push(job);
+      } else this.ready(job);
     }
+    if (gated !== undefined) for (const job of gated) this.#timers.push(job);
+    this.arm();
+  }
+
+  /**
+   * Whether a delivery held for the node's disk (its floor, or a disk full to the last byte) waits
+   * another hold without being tried: while the disk refused lately, one such delivery is tried each
+   * hold for all of them (with ~50,000 held, trying each every 5 s took most of a core, refused each
+   * time, while the consumers that would free the disk waited for it). One whose event's age would
+   * run out meanwhile is tried, to be failed in time.
+   */
+  private diskGated(job: Job, now: number): boolean {
+    const hold = this.#heldWhileLowMs;
+    if (now - this.#diskRefusedAt >= DISK_GATE_HOLDS * hold || now + hold > job.heldUntil) return false;
+    if (now - this.#diskTriedAt >= hold) {
+      this.#diskTriedAt = now;
+      return false;
+    }
+    return true;
+  }
+
+  /** A delivery held for the disk went through: the others held for it are tried now. */
+  private diskWorks(): void {
+    if (this.#diskRefusedAt === -Infinity) return;
+    this.#diskRefusedAt = -Infinity;
+    for (const job of this.#timers.removeWhere((j) => j.heldUntil > 0)) this.ready(job);
     this.arm();
   }
 
@@ -1087,6 +1151,10 @@ export class DeliveryEngine {
     }
     this.counted(job, m, start);
     job.attempts++;
+    if (job.heldUntil > 0) {
+      job.heldUntil = 0;
+      this.diskWorks();
+    }
     m.successes.inc();
     m.invocations.inc();
     m.complete.observe(this.#now() - event.ingestedAt);
@@ -1116,11 +1184,14 @@ export class DeliveryEngine {
     error: DeliveryError,
     policy: RetryPolicy,
   ): Promise<void> {
-    const dueAt = this.#now() + (error.retryAfterMs ?? this.#o.backoff.baseMs);
+    const now = this.#now();
+    const dueAt = now + this.#heldWhileLowMs;
     if (dueAt - job.event.ingestedAt > policy.maxEventAgeMs) {
       await this.fail(job, target, ruleArn, { error, exhausted: "MaximumEventAgeInSeconds" });
       return;
     }
+    job.heldUntil = job.event.ingestedAt + policy.maxEventAgeMs;
+    this.#diskRefusedAt = now;
     this.reschedule(job, dueAt, ruleArn, target, error);
   }
 
