@@ -1135,6 +1135,7 @@ export class DeliveryEngine {
         await this.defer(job, target, found.rule.arn, e, policy);
         return;
       }
+      job.heldUntil = 0; // the disk took it, or is not what failed it: its retries are its own
       this.counted(job, m, start);
       job.attempts++;
       const error =
