@@ -29,8 +29,11 @@ import {
   sqsClient,
   startBusbar,
   TEST_ROOT,
+  fillDisk,
+  mountTmpfs,
   runBusbar,
   signedHeaders,
+  unmountTmpfs,
 } from "./support/index.js";
 
 describe("BUSBAR_DELIVERY=off", () => {
@@ -560,6 +563,34 @@ describe("bad values", () => {
       assert.match(server.output(), /was removed or replaced while the server ran; stopping/);
     } finally {
       await server.kill();
+    }
+  });
+
+  it("refuses to start on a disk full to its last byte after a clean stop, saying the disk is full", async (t) => {
+    const mounted = mountTmpfs(8);
+    if ("skip" in mounted) {
+      if (process.env.CI === "true") throw new Error(`CI=true: ${mounted.skip}`);
+      t.skip(`*** ${mounted.skip}: the full disk is not tested ***`);
+      return;
+    }
+    try {
+      const dataDir = join(mounted.dir, "data");
+      const noFloor = { BUSBAR_MIN_FREE_DISK_BYTES: "0" };
+      const first = await startBusbar({ dataDir, env: noFloor });
+      assert.equal(await first.stop(), 0);
+      // The clean stop removed the write-ahead log and its index, which SQLite must create to open.
+      fillDisk(mounted.dir);
+      const refused = runBusbar(["serve", "--port", "0", "--data-dir", dataDir], {
+        env: { ...process.env, ...noFloor },
+        timeoutMs: 20_000,
+      });
+      assert.equal(refused.status, 1, refused.stderr);
+      assert.match(
+        refused.stderr,
+        /cannot open \S+ as a Busbar database: .* \(the disk of \S+ is full: \d+ bytes free, .*free some space and start again\)/,
+      );
+    } finally {
+      unmountTmpfs(mounted.dir);
     }
   });
 

@@ -5,7 +5,7 @@
  * (in particular a resolved `appendEvents`) survives a crash, kill -9 or power loss. SQLite types
  * never leave this folder.
  */
-import { accessSync, closeSync, constants, existsSync, fdatasyncSync, openSync } from "node:fs";
+import { accessSync, closeSync, constants, existsSync, fdatasyncSync, openSync, statfsSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { makeDataDir } from "../data-dir.js";
@@ -136,6 +136,28 @@ function reasonOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** Below this much free space, a failure to open the database is put down to the full disk. */
+const OPEN_NEEDS_BYTES = 1024 * 1024;
+
+/**
+ * What to add to an open's failure when the data directory's disk is full: SQLite creates the
+ * write-ahead log and its index (`-wal`, `-shm`, which a clean stop removes) to open the database,
+ * and says only "disk I/O error" when it cannot. Empty otherwise.
+ */
+function fullDiskHint(dataDir: string): string {
+  try {
+    const { bavail, bsize } = statfsSync(dataDir);
+    const free = bavail * bsize;
+    if (free >= OPEN_NEEDS_BYTES) return "";
+    return (
+      ` (the disk of ${dataDir} is full: ${free} bytes free, and SQLite must create the database's ` +
+      "write-ahead log and its index beside it to open it; free some space and start again)"
+    );
+  } catch {
+    return "";
+  }
+}
+
 /**
  * The schema version of the database file at `path` as it is (0 for one without tables), read without
  * changing it; undefined when there is no such file or it cannot be read as SQLite (opening the store
@@ -170,9 +192,10 @@ function open(options: SqliteStoreOptions): { db: Database.Database; store: Sync
   } catch (error) {
     db.close();
     if (error instanceof StoreOpenError || error instanceof UnsupportedSchemaVersionError) throw error;
-    throw new StoreOpenError(`cannot open ${path} as a Busbar database: ${reasonOf(error)}`, {
-      cause: error,
-    });
+    throw new StoreOpenError(
+      `cannot open ${path} as a Busbar database: ${reasonOf(error)}${fullDiskHint(options.dataDir)}`,
+      { cause: error },
+    );
   }
 }
 
