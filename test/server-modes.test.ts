@@ -30,9 +30,9 @@ import {
   startBusbar,
   TEST_ROOT,
   fillDisk,
-  mountTmpfs,
   runBusbar,
   signedHeaders,
+  tmpfsFor,
   unmountTmpfs,
 } from "./support/index.js";
 
@@ -249,14 +249,8 @@ for (const [name, value, logged] of [
 
 describe("a full disk under delivery", () => {
   it("makes the node unready while delivery cannot record its outcomes, with no request failing", async (t) => {
-    const disk = mkdtempSync(join(tmpdir(), "busbar-tmpfs-"));
-    const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=8m", "tmpfs", disk]);
-    if (mounted.status !== 0) {
-      removeDataDir(disk);
-      if (process.env.CI === "true") throw new Error(`cannot mount a tmpfs: ${String(mounted.stderr)}`);
-      t.skip(`*** cannot mount a tmpfs here (${String(mounted.stderr).trim()}): not tested ***`);
-      return;
-    }
+    const disk = tmpfsFor(t, 8);
+    if (disk === undefined) return;
     let up = false;
     const got = new Set<string>();
     const receiver = createServer((req, res) => {
@@ -319,8 +313,7 @@ describe("a full disk under delivery", () => {
       await server.kill();
       receiver.closeAllConnections();
       receiver.close();
-      spawnSync("umount", [disk]);
-      removeDataDir(disk);
+      unmountTmpfs(disk);
     }
   });
 });
@@ -567,19 +560,15 @@ describe("bad values", () => {
   });
 
   it("refuses to start on a disk full to its last byte after a clean stop, saying the disk is full", async (t) => {
-    const mounted = mountTmpfs(8);
-    if ("skip" in mounted) {
-      if (process.env.CI === "true") throw new Error(`CI=true: ${mounted.skip}`);
-      t.skip(`*** ${mounted.skip}: the full disk is not tested ***`);
-      return;
-    }
+    const disk = tmpfsFor(t, 8);
+    if (disk === undefined) return;
     try {
-      const dataDir = join(mounted.dir, "data");
+      const dataDir = join(disk, "data");
       const noFloor = { BUSBAR_MIN_FREE_DISK_BYTES: "0" };
       const first = await startBusbar({ dataDir, env: noFloor });
       assert.equal(await first.stop(), 0);
       // The clean stop removed the write-ahead log and its index, which SQLite must create to open.
-      fillDisk(mounted.dir);
+      fillDisk(disk);
       const refused = runBusbar(["serve", "--port", "0", "--data-dir", dataDir], {
         env: { ...process.env, ...noFloor },
         timeoutMs: 20_000,
@@ -590,7 +579,7 @@ describe("bad values", () => {
         /cannot open \S+ as a Busbar database: .* \(the disk of \S+ is full: \d+ bytes free, .*free some space and start again\)/,
       );
     } finally {
-      unmountTmpfs(mounted.dir);
+      unmountTmpfs(disk);
     }
   });
 
@@ -624,13 +613,8 @@ describe("bad values", () => {
 
   for (const threads of ["0", "1"])
     it(`reports itself not ready while its store fails (a full disk), and ready again once it works (BUSBAR_HTTP_THREADS=${threads})`, async (t) => {
-      const disk = mkdtempSync(join(tmpdir(), "busbar-tmpfs-"));
-      const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=8m", "tmpfs", disk]);
-      if (mounted.status !== 0) {
-        removeDataDir(disk);
-        t.skip(`cannot mount a tmpfs here (${String(mounted.stderr).trim()}): the full disk is not tested`);
-        return;
-      }
+      const disk = tmpfsFor(t, 8);
+      if (disk === undefined) return;
       const server = await startBusbar({
         dataDir: join(disk, "data"),
         // No floor of free space: the store's own failures on a disk full to the last byte are tested.
@@ -717,8 +701,7 @@ describe("bad values", () => {
         eb.destroy();
         sqs.destroy();
         await server.kill();
-        spawnSync("umount", [disk]);
-        removeDataDir(disk);
+        unmountTmpfs(disk);
       }
     });
 });

@@ -18,4 +18,4 @@ export { reachable, reachablePorts } from "./reachable.js";
 export { printedJson, runBusbar, type CliRun } from "./cli.js";
 export { BUSBAR_ENTRY } from "./cli-entry.js";
 export { TcpProxy } from "./tcp-proxy.js";
-export { fillDisk, mountTmpfs, unmountTmpfs } from "./tmpfs.js";
+export { fillDisk, mountTmpfs, tmpfsFor, unmountTmpfs } from "./tmpfs.js";

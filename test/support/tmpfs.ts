@@ -5,6 +5,7 @@ import { execFileSync } from "node:child_process";
 import { appendFileSync, mkdtempSync, rmdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { TestContext } from "node:test";
 
 /** Mounts a tmpfs of `mib` MiB on a new directory; says why not when it cannot (not root). */
 export function mountTmpfs(mib: number): { dir: string } | { skip: string } {
@@ -16,6 +17,18 @@ export function mountTmpfs(mib: number): { dir: string } | { skip: string } {
     rmdirSync(dir);
     return { skip: `cannot mount a tmpfs (root needed): ${(e as Error).message.split("\n")[0]}` };
   }
+}
+
+/**
+ * A tmpfs of `mib` MiB for test `t`, or undefined once `t` is skipped loudly because none can be
+ * mounted (a failure under CI=true, where every test must run).
+ */
+export function tmpfsFor(t: TestContext, mib: number): string | undefined {
+  const mounted = mountTmpfs(mib);
+  if (!("skip" in mounted)) return mounted.dir;
+  if (process.env.CI === "true") throw new Error(`CI=true: ${mounted.skip}`);
+  t.skip(`*** ${mounted.skip}: the full disk is not tested ***`);
+  return undefined;
 }
 
 /** Unmounts a tmpfs {@link mountTmpfs} mounted, and removes its directory. */
