@@ -3,6 +3,7 @@
  * ({@link Invocation}), the invoker contract ({@link TargetInvoker}), and the error an attempt fails
  * with ({@link DeliveryError}), which says whether retrying can help.
  */
+import { storeErrorOf } from "../queues/index.js";
 import type { StoredEvent, Target } from "../store/index.js";
 
 /** The target's own dead-letter queue (`DeadLetterConfig.Arn`), if it has one. */
@@ -115,11 +116,10 @@ export const HELD_WHILE_LOW_MS = 5000;
  * an attempt (only MaximumEventAgeInSeconds ends the wait) — rather than retried; none for another error.
  */
 export function heldWhileLow(e: unknown): { deferred?: true; retryAfterMs?: number } {
-  const low =
-    e instanceof Error &&
-    (e.name === "DiskLowError" ||
-      (e.name === "StoreFailureError" && (e as { httpStatus?: unknown }).httpStatus === 503));
-  return low ? { deferred: true, retryAfterMs: HELD_WHILE_LOW_MS } : {};
+  // The store's errors that SQS answers ServiceUnavailable are exactly the disk's (storeErrorOf).
+  return storeErrorOf(e)?.code === "ServiceUnavailable"
+    ? { deferred: true, retryAfterMs: HELD_WHILE_LOW_MS }
+    : {};
 }
 
 /** The error of a call not made because its delivery is no longer {@link Invocation.wanted}: `what` was not sent. */

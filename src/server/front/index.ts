@@ -83,7 +83,7 @@ export async function startFront(
       (e: unknown) => {
         // A key lookup the store failed is answered in shape too (the front thread's authentication
         // then fails with it), not as an unexpected failure logged again per request there.
-        let error = api === "other" ? (isAwsShaped(e) ? shapeOf(e, "events") : undefined) : shapeOf(e, api);
+        let error = shapeOf(e, api === "other" ? "events" : api);
         if (error === undefined) {
           handlers.onInternalError(e, op);
           error = { kind: "internal" };
