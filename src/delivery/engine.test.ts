@@ -682,6 +682,51 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
     }
   });
 
+  it("holds dead letters the full disk refuses, one tried each hold for all, and sends the rest at once when it takes one", async () => {
+    const HOLD = 400;
+    const { faulty, engine, registry, queues, metrics, records, close } = openEngine({
+      heldWhileLowMs: HOLD,
+    });
+    try {
+      const dlq = await queues.createQueue(ACCOUNT, "dlq-full-disk", {}, []);
+      const refused = url.replace(/\/hook$/, "/refused");
+      registry.setTargets(ACCOUNT, BUS, "r", [
+        { id: "hook", arn: refused, spec: { Id: "hook", Arn: refused, DeadLetterConfig: { Arn: dlq.arn } } },
+      ]);
+      await engine.start();
+      faulty.sendFailureStatus = 503;
+      faulty.sendFailures = Infinity;
+      const ids = Array.from({ length: 40 }, (_, i) => `dlq-gate-${i}`);
+      const batch = records(ids);
+      await faulty.store.appendEvents(batch);
+      engine.dispatch(batch);
+      await until("each dead letter's first send", () => faulty.sendCalls === ids.length);
+      // Ten holds: each dead letter on its own backoff (1 s, 2 s, …) would make ~80 more sends; one
+      // for all makes ~10.
+      await new Promise((resolve) => setTimeout(resolve, 10 * HOLD));
+      const tries = faulty.sendCalls - ids.length;
+      assert.ok(tries >= 5 && tries <= 13, `${tries} sends in ten holds with 40 dead letters held`);
+      assert.equal(engine.held, ids.length, "every delivery held while its dead letter waits");
+      // The disk has room again: the next try goes through, and the others follow at once.
+      faulty.sendFailures = 0;
+      const started = Date.now();
+      await until("every dead letter", async () => {
+        const counts = await faulty.store.countMessages(
+          { accountId: ACCOUNT, name: "dlq-full-disk" },
+          Date.now(),
+        );
+        return counts.visible === ids.length;
+      });
+      assert.ok(Date.now() - started < 3 * HOLD + 1000, `${Date.now() - started} ms to send the rest`);
+      await until("the engine to let go of them", () => engine.held === 0);
+      const text = await metrics.text();
+      assert.match(text, /^InvocationsSentToDlq\{[^}]*\} 40$/m);
+      assert.doesNotMatch(text, /^InvocationsFailedToBeSentToDlq\{/m);
+    } finally {
+      await close();
+    }
+  });
+
   it("drops a removed target's retries waiting for their time at once, not when they fall due", async () => {
     received.length = 0;
     const { sqlite, metrics, engine, records, close } = openEngine({

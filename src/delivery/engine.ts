@@ -350,6 +350,12 @@ export class DeliveryEngine {
   #overflowTimer: NodeJS.Timeout | undefined;
   /** Timers of dead-letter sends the store failed, to try again (see {@link DEAD_LETTER_RETRY_MS}). */
   readonly #deadLetterRetries = new Set<NodeJS.Timeout>();
+  /**
+   * Dead letters held for the node's disk, oldest first: one is tried each hold for all of them
+   * ({@link #deadLetterProbe}), and all of them at once when the disk takes a write again.
+   */
+  #heldDeadLetters: Array<() => void> = [];
+  #deadLetterProbe: NodeJS.Timeout | undefined;
   #closed = false;
   /**
    * The stop controllers of the attempts in flight, aborted when the engine closes and its grace
@@ -794,6 +800,32 @@ export class DeliveryEngine {
     for (const job of this.#timers.removeWhere((j) => j.heldUntil > 0)) this.ready(job);
     this.arm();
     if (this.#flushRetry !== undefined) void this.flush();
+    const held = this.#heldDeadLetters;
+    this.#heldDeadLetters = [];
+    for (const retry of held) retry();
+  }
+
+  /**
+   * Holds a dead letter the node's disk refused until the disk takes a write: a delivery held for it
+   * going through, or the one dead letter tried each hold for all (with 16,000 held, each retrying on
+   * its own 1 s … 60 s backoff took ~8% of a core, refused each time, and the last of them reached
+   * their queue up to a minute after space came back).
+   */
+  private holdDeadLetter(retry: () => void): void {
+    this.#diskRefusedAt = this.#now();
+    this.#heldDeadLetters.push(retry);
+    this.armDeadLetterProbe();
+  }
+
+  private armDeadLetterProbe(): void {
+    if (this.#deadLetterProbe !== undefined || this.#closed || this.#heldDeadLetters.length === 0) return;
+    this.#deadLetterProbe = setTimeout(() => {
+      this.#deadLetterProbe = undefined;
+      if (this.#closed) return;
+      this.#heldDeadLetters.shift()?.();
+      this.armDeadLetterProbe();
+    }, this.#heldWhileLowMs);
+    this.#deadLetterProbe.unref();
   }
 
   /**
@@ -1300,12 +1332,14 @@ export class DeliveryEngine {
     attributes: Record<string, string>,
     context: Record<string, unknown>,
     retries: number,
+    heldForDisk = false,
   ): Promise<boolean> {
     const { lane, event } = job;
     const { metrics, log } = this.#o;
     const labels = this.labelsOf(lane);
     try {
       await this.#o.deadLetters.send(dlq, { accountId: lane.accountId, ruleArn }, event.json, attributes);
+      if (heldForDisk) this.diskWorks();
       metrics.invocationsSentToDlq.labels(...labels).inc();
       const line = this.logLine(lane, { ...context, deadLetterQueue: dlq });
       if (line !== undefined) log.warn(line, "delivery failed; event sent to the dead-letter queue");
@@ -1315,27 +1349,39 @@ export class DeliveryEngine {
       // queue missing, not allowed, FIFO) drops the event.
       if (!(e instanceof DeliveryError) || e.retryable) {
         if (this.#closed) return false;
-        const delayMs = Math.min(DEAD_LETTER_RETRY_MAX_MS, DEAD_LETTER_RETRY_MS * 2 ** Math.min(retries, 16));
+        // Refused by the disk (the node's floor of free space, or a disk full to its last byte),
+        // which the store logs itself: held for the disk (see holdDeadLetter), logged at debug; a
+        // line per dead letter held, every retry, would flood the log (which may share the disk).
+        const disk = e instanceof DeliveryError && e.deferred;
+        const delayMs = disk
+          ? this.#heldWhileLowMs
+          : Math.min(DEAD_LETTER_RETRY_MAX_MS, DEAD_LETTER_RETRY_MS * 2 ** Math.min(retries, 16));
         const line = this.logLine(lane, {
           ...context,
           deadLetterQueue: dlq,
           dlqError: e instanceof Error ? e.message : String(e),
           retryInMs: delayMs,
         });
-        // Refused by the node's own floor of free disk space, which logs its state itself: a line per
-        // dead letter held, every retry, would flood the log (which may share the full disk).
-        const held = e instanceof Error && e.name === "DiskLowError";
-        if (line !== undefined && !held)
+        if (line !== undefined && !disk)
           log.error(line, "delivery failed and the store could not take its dead letter; will try again");
         else if (line !== undefined)
-          log.debug(line, "dead letter held: the node is low on disk space; will try again");
+          log.debug(line, "dead letter held: the node's disk is full or low; will try again");
+        const retry = (): void => {
+          void this.toDeadLetterQueue(job, dlq, ruleArn, attributes, context, retries + 1, disk).then(
+            (done) => {
+              if (!done) return;
+              this.complete(job);
+              this.dropIfIdle(job.lane);
+            },
+          );
+        };
+        if (disk) {
+          this.holdDeadLetter(retry);
+          return false;
+        }
         const timer = setTimeout(() => {
           this.#deadLetterRetries.delete(timer);
-          void this.toDeadLetterQueue(job, dlq, ruleArn, attributes, context, retries + 1).then((done) => {
-            if (!done) return;
-            this.complete(job);
-            this.dropIfIdle(job.lane);
-          });
+          retry();
         }, delayMs);
         timer.unref();
         this.#deadLetterRetries.add(timer);
@@ -1495,6 +1541,8 @@ export class DeliveryEngine {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     for (const timer of this.#deadLetterRetries) clearTimeout(timer);
     this.#deadLetterRetries.clear();
+    if (this.#deadLetterProbe !== undefined) clearTimeout(this.#deadLetterProbe);
+    this.#heldDeadLetters = [];
     if (this.#overflowTimer !== undefined) clearInterval(this.#overflowTimer);
     if (this.#inFlight.size > 0) {
       let timer: NodeJS.Timeout | undefined;
