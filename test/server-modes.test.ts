@@ -9,12 +9,18 @@ import { createServer, get as httpGet, type IncomingHttpHeaders } from "node:htt
 import { gunzipSync } from "node:zlib";
 import type { AddressInfo } from "node:net";
 import { spawnSync } from "node:child_process";
-import { appendFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { PutEventsCommand, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
+import {
+  CreateEventBusCommand,
+  ListEventBusesCommand,
+  PutEventsCommand,
+  PutRuleCommand,
+  PutTargetsCommand,
+} from "@aws-sdk/client-eventbridge";
 import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
@@ -559,7 +565,51 @@ describe("bad values", () => {
     }
   });
 
-  it("refuses to start on a disk full to its last byte after a clean stop, saying the disk is full", async (t) => {
+  it("starts on a disk full to its last byte after a clean stop in its reserve's room, and makes the reserve again once there is room", async (t) => {
+    const disk = tmpfsFor(t, 24);
+    if (disk === undefined) return;
+    let server: Awaited<ReturnType<typeof startBusbar>> | undefined;
+    try {
+      const dataDir = join(disk, "data");
+      const reserve = join(dataDir, "disk-reserve");
+      const noFloor = { BUSBAR_MIN_FREE_DISK_BYTES: "0" };
+      server = await startBusbar({ dataDir, env: noFloor });
+      assert.equal(
+        statSync(reserve, { throwIfNoEntry: false })?.size,
+        1024 * 1024,
+        "the first start made it",
+      );
+      assert.match(server.output(), /"msg":"made the data directory's reserve \(disk-reserve\)/);
+      await eventBridgeClient(server.url).send(new CreateEventBusCommand({ Name: "kept-on-a-full-disk" }));
+      assert.equal(await server.stop(), 0);
+      // The clean stop removed the write-ahead log and its index, which SQLite must create to open.
+      fillDisk(disk);
+      server = await startBusbar({ dataDir, env: noFloor });
+      assert.match(
+        server.output(),
+        /"msg":"the data directory's disk is full: removed Busbar's reserve \(disk-reserve\) to open the database/,
+      );
+      assert.equal(existsSync(reserve), false);
+      // It serves what needs no room: reads, and its health.
+      const buses = await eventBridgeClient(server.url).send(new ListEventBusesCommand({}));
+      assert.deepEqual(
+        (buses.EventBuses ?? []).map((b) => b.Name),
+        ["default", "kept-on-a-full-disk"],
+      );
+      assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+      assert.doesNotMatch(server.output(), /made the data directory's reserve/, "none made on a full disk");
+      assert.equal(await server.stop(), 0);
+      rmSync(join(disk, "filler"));
+      server = await startBusbar({ dataDir, env: noFloor });
+      assert.equal(statSync(reserve, { throwIfNoEntry: false })?.size, 1024 * 1024, "made again with room");
+      assert.equal(await server.stop(), 0);
+    } finally {
+      await server?.kill();
+      unmountTmpfs(disk);
+    }
+  });
+
+  it("refuses to start on a disk full to its last byte after a clean stop with no reserve (a disk too small for one), saying the disk is full", async (t) => {
     const disk = tmpfsFor(t, 8);
     if (disk === undefined) return;
     try {
@@ -567,6 +617,11 @@ describe("bad values", () => {
       const noFloor = { BUSBAR_MIN_FREE_DISK_BYTES: "0" };
       const first = await startBusbar({ dataDir, env: noFloor });
       assert.equal(await first.stop(), 0);
+      assert.equal(
+        existsSync(join(dataDir, "disk-reserve")),
+        false,
+        "an 8 MiB disk has no room to spare for a reserve",
+      );
       // The clean stop removed the write-ahead log and its index, which SQLite must create to open.
       fillDisk(disk);
       const refused = runBusbar(["serve", "--port", "0", "--data-dir", dataDir], {

@@ -33,6 +33,10 @@ import {
   measureDataDir,
   schemaVersionOfFile,
   sweepInSteps,
+  RESERVE_BYTES,
+  RESERVE_FILE_NAME,
+  makeReserve,
+  releaseReserveIfFull,
   type DeliveryScope,
   type Store,
 } from "../store/index.js";
@@ -168,6 +172,13 @@ async function startLocked(
   refuseLostDatabase(config.dataDir, databaseFile);
   // The version before the store's opening migrates it, for the upgrade's log line.
   const schemaBefore = schemaVersionOfFile(databaseFile);
+  // On a disk full to its last byte, the reserve's room lets the database open (store/reserve.ts).
+  const reserve = releaseReserveIfFull(config.dataDir);
+  if (reserve.outcome === "released")
+    log.warn(
+      { dataDir: config.dataDir, freeBytes: reserve.freeBytes, releasedBytes: RESERVE_BYTES },
+      `the data directory's disk is full: removed Busbar's reserve (${RESERVE_FILE_NAME}) to open the database in its room; new events, messages and changes fail until space is freed, and the next start with room makes the reserve again`,
+    );
   const opened =
     config.storeThread === "main"
       ? openSqliteStoreInThread({ dataDir: config.dataDir })
@@ -238,6 +249,15 @@ async function startLocked(
   await ensureDefaults(store, config, root, log);
   // Measured once the node's own first writes are made: a node starts below its floor too, to be drained.
   await diskFloor.start();
+  try {
+    if (makeReserve(config.dataDir).outcome === "made")
+      log.info(
+        { dataDir: config.dataDir, bytes: RESERVE_BYTES },
+        `made the data directory's reserve (${RESERVE_FILE_NAME}): room to open the database on a full disk`,
+      );
+  } catch (err) {
+    log.warn({ err, dataDir: config.dataDir }, "making the data directory's reserve failed");
+  }
   const disk = statfsSync(config.dataDir);
   if (config.minFreeDiskBytes > disk.blocks * disk.bsize) {
     log.warn(

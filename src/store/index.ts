@@ -29,6 +29,13 @@ export {
   type DiskRoom,
 } from "./disk-floor.js";
 export { DATA_DIR_MODE, makeDataDir } from "./data-dir.js";
+export {
+  RESERVE_BYTES,
+  RESERVE_FILE_NAME,
+  makeReserve,
+  releaseReserveIfFull,
+  type ReserveOutcome,
+} from "./reserve.js";
 
 /**
  * Every item of a paged store listing, read page by page. For the listings that are walked whole
