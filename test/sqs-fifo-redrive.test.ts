@@ -245,6 +245,38 @@ describe("FIFO queues", () => {
     assert.equal((await receive("consumer-1")).Messages, undefined, "a purged message is not received again");
   });
 
+  it("fills a receive from one message group first, leaving the other groups to other consumers", async () => {
+    const url = await create("fill-by-group.fifo", { FifoQueue: "true", ContentBasedDeduplication: "true" });
+    // Sent with the groups alternating: A1, B1, A2, B2, A3, B3.
+    for (let i = 1; i <= 3; i++)
+      for (const g of ["A", "B"])
+        await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: `${g}${i}`, MessageGroupId: g }));
+    const bodies = async (max: number): Promise<string[]> =>
+      (
+        (await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: max }))).Messages ??
+        []
+      ).map((m) => m.Body as string);
+    // SQS "first attempts to return as many messages with the same message group ID as possible".
+    assert.deepEqual(await bodies(2), ["A1", "A2"]);
+    assert.deepEqual(await bodies(10), ["B1", "B2", "B3"], "group B is left to another consumer");
+    assert.deepEqual(await bodies(10), [], "A3 waits behind A1 and A2 in flight");
+    // A receive of more than one group's messages takes the oldest group's first, then the next.
+    const other = await create("fill-then-next.fifo", {
+      FifoQueue: "true",
+      ContentBasedDeduplication: "true",
+    });
+    for (let i = 1; i <= 3; i++)
+      for (const g of ["A", "B"])
+        await sqs.send(
+          new SendMessageCommand({ QueueUrl: other, MessageBody: `${g}${i}`, MessageGroupId: g }),
+        );
+    const all = await sqs.send(new ReceiveMessageCommand({ QueueUrl: other, MaxNumberOfMessages: 10 }));
+    assert.deepEqual(
+      (all.Messages ?? []).map((m) => m.Body),
+      ["A1", "A2", "A3", "B1", "B2", "B3"],
+    );
+  });
+
   it("refuses FIFO sends without a group or deduplication, and per-message delays", async () => {
     const url = await create("rules.fifo", { FifoQueue: "true" });
     await rejects(

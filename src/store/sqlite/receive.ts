@@ -7,8 +7,8 @@
  * in send order read every delayed or in-flight message before the first visible one, however many
  * (SQS lets 120,000 be in flight). A FIFO queue picks in send order, and also keeps its message groups in
  * order: a group with a message in flight gives nothing, and a group gives its messages in order, up
- * to its first one that is not visible (delayed); one receive may take several messages of a group,
- * and of several groups. The scans read only message states (narrow rows). A FIFO receive first
+ * to its first one that is not visible (delayed); one receive fills from the oldest group it can
+ * take first (as SQS does), then from the next, and so on. The scans read only message states (narrow rows). A FIFO receive first
  * reads up to {@link FIFO_SCAN_LIMIT} messages in send order, which finds the oldest groups' heads
  * when many groups hold a few messages each; when that finds too few (the first messages belong to
  * groups in flight, or a blocked group holds a long backlog), it goes on group by group, in name
@@ -172,12 +172,41 @@ export function preparePicks(sql: MessageStatements, relocate: Relocate) {
         }
         picked.push(seq);
         if (picked.length === pick.max) break scan;
+        if (group !== null) {
+          // The group's head: the receive fills from its group first (see fillFromGroup).
+          fillFromGroup(pick, picked, group, seq);
+          // Its later messages are taken, or wait behind one that is not (or one held).
+          blocked.add(group);
+          if (picked.length === pick.max) break scan;
+        }
       }
       if (rows.length < limit) return picked;
     }
     if (picked.length < pick.max)
       pickByGroup(pick, picked, (group) => blocked.has(group) || stopped.has(group) || free.has(group));
     return picked;
+  };
+
+  /**
+   * Adds to `picked` the messages of `group` after its head `head` (just picked), in order, up to its
+   * first that is not visible: SQS "first attempts to return as many messages with the same message
+   * group ID as possible. This allows other consumers to process messages with a different message
+   * group ID". In send order alone, a receive of 10 from a queue whose groups' messages alternate
+   * took the heads of 10 groups, and every other consumer waited for them.
+   */
+  const fillFromGroup = (pick: Pick, picked: number[], group: string, head: number): void => {
+    const { queueId, now, cutoff } = pick;
+    // The group's messages from its head (the scan went in send order: none before it is left).
+    const limit = pick.max - picked.length + 1;
+    for (const row of sql.groupInOrder.all({ queueId, group, cutoff, limit })) {
+      if (row[0] <= head) continue;
+      if (row[1] > now) return;
+      const over = redriven(row, pick);
+      if (over === "held") return;
+      if (over === "moved") continue;
+      picked.push(row[0]);
+      if (picked.length === pick.max) return;
+    }
   };
 
   /**
