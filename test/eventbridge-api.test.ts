@@ -369,6 +369,65 @@ describe("rules and targets", () => {
     );
   });
 
+  it("refuses an InputPathsMap value that is not a string as AWS's deserializer does (SerializationException)", async () => {
+    await eb.send(new PutRuleCommand({ Name: "paths-of-strings", EventPattern: pattern }));
+    const put = await eb
+      .send(
+        new PutTargetsCommand({
+          Rule: "paths-of-strings",
+          Targets: [
+            {
+              Id: "t",
+              Arn: `arn:aws:sqs:us-east-1:${ACCOUNT}:orders`,
+              InputTransformer: { InputPathsMap: { n: 1 as unknown as string }, InputTemplate: "<n>" },
+            },
+          ],
+        }),
+      )
+      .catch((e: Error) => e);
+    assert.ok(put instanceof Error, JSON.stringify(put));
+    assert.equal(put.name, "SerializationException");
+    assert.equal(put.message, "InputTransformer.InputPathsMap.n must be a string");
+  });
+
+  it("refuses a queue, bus or API destination of another Region or partition as a target: it cannot be delivered to", async () => {
+    await eb.send(new PutRuleCommand({ Name: "elsewhere", EventPattern: pattern }));
+    const put = await eb.send(
+      new PutTargetsCommand({
+        Rule: "elsewhere",
+        Targets: [
+          { Id: "queue-eu", Arn: `arn:aws:sqs:eu-west-1:${ACCOUNT}:orders` },
+          { Id: "bus-eu", Arn: `arn:aws:events:eu-west-1:${ACCOUNT}:event-bus/default` },
+          {
+            Id: "destination-eu",
+            Arn: `arn:aws:events:eu-west-1:${ACCOUNT}:api-destination/d/0f4e3d2c-0000-4000-8000-000000000001`,
+          },
+          { Id: "queue-cn", Arn: `arn:aws-cn:sqs:us-east-1:${ACCOUNT}:orders` },
+          { Id: "queue-here", Arn: `arn:aws:sqs:us-east-1:${ACCOUNT}:orders` },
+        ],
+      }),
+    );
+    assert.equal(put.FailedEntryCount, 4);
+    assert.deepEqual(
+      put.FailedEntries?.map((f) => f.TargetId),
+      ["queue-eu", "bus-eu", "destination-eu", "queue-cn"],
+    );
+    assert.match(
+      put.FailedEntries?.[0]?.ErrorMessage ?? "",
+      /^Target queue-eu: arn:aws:sqs:eu-west-1:\d{12}:orders is in Region eu-west-1; this endpoint serves us-east-1/,
+    );
+    assert.match(
+      put.FailedEntries?.[3]?.ErrorMessage ?? "",
+      /is in partition aws-cn; this endpoint serves us-east-1 \(aws\)/,
+    );
+    const targets = await eb.send(new ListTargetsByRuleCommand({ Rule: "elsewhere" }));
+    assert.deepEqual(
+      targets.Targets?.map((t) => t.Id),
+      ["queue-here"],
+    );
+    await eb.send(new RemoveTargetsCommand({ Rule: "elsewhere", Ids: ["queue-here"] }));
+  });
+
   it("puts, lists and removes targets; a rule with targets cannot be deleted", async () => {
     await eb.send(new PutRuleCommand({ Name: "with-targets", EventPattern: pattern }));
     const put = await eb.send(

@@ -16,7 +16,7 @@ import {
   sealTarget,
   shownTargetArn,
 } from "../../delivery/index.js";
-import { busArn } from "../../buses/index.js";
+import { PARTITION, busArn } from "../../buses/index.js";
 import type { Rule, Target } from "../../store/index.js";
 import { ApiError } from "../errors.js";
 import {
@@ -91,6 +91,14 @@ function readTarget(
     return {
       id,
       error: `Target ${id} is the event bus the rule is on; a rule cannot send events to its own bus.`,
+    };
+  // A queue, bus or API destination of another Region (or partition) is no resource of this node,
+  // which serves one: every delivery to it would fail.
+  const arnRegion = /^arn:(aws[a-z-]*):(?:sqs|events):([a-z0-9-]+):/.exec(arn);
+  if (arnRegion !== null && (arnRegion[1] !== PARTITION || arnRegion[2] !== region))
+    return {
+      id,
+      error: `Target ${id}: ${arn} is in ${arnRegion[1] !== PARTITION ? `partition ${arnRegion[1]}` : `Region ${arnRegion[2]}`}; this endpoint serves ${region} (${PARTITION}), and delivers to its own queues, buses and API destinations only.`,
     };
   // EventBridge calls API destinations of the rule's own account only.
   const destinationAccount = API_DESTINATION_ACCOUNT.exec(arn)?.[1];
@@ -183,7 +191,11 @@ function checkTransformerLimits(transformer: Input): void {
         `Map keys must satisfy constraint: [Member must have length between 1 and 256, Member must satisfy regular expression pattern: [A-Za-z0-9\\_\\-]+] (key ${k.length > 256 ? `${k.slice(0, 32)}… (${k.length} characters)` : JSON.stringify(k)})`,
       );
     const path = map[k];
-    if (typeof path === "string" && path.length > 256)
+    // A map of strings: another JSON type is refused as AWS's deserializer refuses a member of the
+    // wrong type (docs/errors.md).
+    if (typeof path !== "string")
+      throw new ApiError("SerializationException", `InputTransformer.InputPathsMap.${k} must be a string`);
+    if (path.length > 256)
       throw invalid(
         `Map value must satisfy constraint: [Member must have length less than or equal to 256] (the value of ${k} is ${path.length} characters long)`,
       );
