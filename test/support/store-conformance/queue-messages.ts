@@ -131,13 +131,14 @@ export function queueMessageTests(open: OpenStore): void {
       for (const n of numbers) assert.match(n, /^\d{20}$/);
       assert.ok(numbers[0]! < numbers[1]! && numbers[1]! < numbers[2]!, `${numbers.join(" < ")}`);
       const received = await store.receiveMessages(ref("a.fifo"), at());
+      // Group g's messages first (a receive fills from one group first), then h's.
       assert.deepEqual(
         received.map((m) => m.sequenceNumber),
-        numbers,
+        [numbers[0], numbers[2], numbers[1]],
       );
       assert.deepEqual(
         received.map((m) => m.deduplicationId),
-        ["m1", "m2", "m3"],
+        ["m1", "m3", "m2"],
       );
     });
 
@@ -250,23 +251,26 @@ export function queueMessageTests(open: OpenStore): void {
         fifoMessage("c1", "C"),
       ]);
       const first = await store.receiveMessages(ref("q.fifo"), at(T0, 2));
-      assert.deepEqual(ids(first), ["a1", "b1"]);
+      assert.deepEqual(ids(first), ["a1", "a2"], "a receive fills from one group first");
+      assert.deepEqual(await receiveIds(store, "q.fifo", at(T0 + 1, 1)), ["b1"]);
       assert.deepEqual(await receiveIds(store, "q.fifo", at(T0 + 1)), ["c1"], "A and B are in flight");
       const a1 = first[0] as QueueMessage;
       await store.deleteMessages(ref("q.fifo"), [{ seq: a1.seq, receiveCount: 1 }], T0 + 2);
       assert.deepEqual(
         await receiveIds(store, "q.fifo", at(T0 + 2)),
-        ["a2"],
-        "A moves on; B is still in flight",
+        [],
+        "A's a2 is still in flight, as are B's b1 and C's c1",
       );
       assert.deepEqual(
         await receiveIds(store, "q.fifo", at(T0 + 1 + VISIBILITY)),
-        ["b1", "b2", "c1"],
-        "B's message comes back first, and one receive takes several of a group; A is in flight",
+        ["b1", "b2", "a2", "c1"],
+        "back: each group in order, the group of the oldest message first",
       );
     });
 
-    test("takes several FIFO groups in one receive, each in order", async ({ store }) => {
+    test("takes several FIFO groups in one receive, each in order, one group before the next", async ({
+      store,
+    }) => {
       await createQueues(store, "q.fifo");
       await store.sendMessages(ref("q.fifo"), [
         fifoMessage("a1", "A"),
@@ -275,7 +279,7 @@ export function queueMessageTests(open: OpenStore): void {
         fifoMessage("b2", "B"),
         fifoMessage("a3", "A"),
       ]);
-      assert.deepEqual(await receiveIds(store, "q.fifo"), ["a1", "b1", "a2", "b2", "a3"]);
+      assert.deepEqual(await receiveIds(store, "q.fifo"), ["a1", "a2", "a3", "b1", "b2"]);
     });
 
     test("blocks a FIFO group while a later message of it is in flight", async ({ store }) => {
