@@ -206,6 +206,36 @@ describe("AWS JSON 1.1 protocol edge", () => {
       sqs,
     );
     assert.equal(receive.body.__type, "com.amazonaws.sqs#MalformedInput");
+    // And ChangeMessageVisibility's VisibilityTimeout, alone or in a batch (it was answered
+    // InvalidParameterValue, "Value 10 for parameter VisibilityTimeout is invalid. Reason: Must be an
+    // integer."); a number that is no integer is still an invalid value.
+    const { ReceiptHandle } = (await call(
+      "AmazonSQS.SendMessage",
+      JSON.stringify({ QueueUrl, MessageBody: "to change" }),
+      sqs,
+    ).then(() =>
+      call("AmazonSQS.ReceiveMessage", JSON.stringify({ QueueUrl, MaxNumberOfMessages: 1 }), sqs).then(
+        (r) => (r.body.Messages as Array<{ ReceiptHandle: string }>)[0],
+      ),
+    )) as { ReceiptHandle: string };
+    for (const [op, body] of [
+      ["ChangeMessageVisibility", { QueueUrl, ReceiptHandle, VisibilityTimeout: "10" }],
+      [
+        "ChangeMessageVisibilityBatch",
+        { QueueUrl, Entries: [{ Id: "a", ReceiptHandle, VisibilityTimeout: "10" }] },
+      ],
+    ] as const) {
+      const r = await call(`AmazonSQS.${op}`, JSON.stringify(body), sqs);
+      assert.equal(r.status, 400, op);
+      assert.equal(r.body.__type, "com.amazonaws.sqs#MalformedInput", op);
+      assert.equal(r.body.message, "VisibilityTimeout must be an integer.", op);
+    }
+    const fraction = await call(
+      "AmazonSQS.ChangeMessageVisibility",
+      JSON.stringify({ QueueUrl, ReceiptHandle, VisibilityTimeout: 1.5 }),
+      sqs,
+    );
+    assert.equal(fraction.body.__type, "com.amazonaws.sqs#InvalidParameterValue");
   });
   it("refuses a body that is not valid UTF-8 rather than store its text altered", async () => {
     // 0xFF 0xFE inside a string: decoding would have made them U+FFFD and stored that.

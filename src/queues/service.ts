@@ -946,7 +946,10 @@ export class QueueService {
               "The request must contain the parameter VisibilityTimeout.",
             ),
           };
-        if (typeof t !== "number" || !Number.isInteger(t)) {
+        // A member of the wrong JSON type fails the request, as DelaySeconds: "2" does.
+        if (typeof t !== "number")
+          throw new QueueError("MalformedInput", "VisibilityTimeout must be an integer.");
+        if (!Number.isInteger(t)) {
           return { error: invalidValue("VisibilityTimeout", t, "Must be an integer.") };
         }
         if (t < 0 || t > 43_200) {
