@@ -135,6 +135,13 @@ describe("queues", () => {
       sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: { FifoQueue: "true" } })),
       "InvalidAttributeName",
     );
+    // A FifoQueue other than true is named (as SQS names FifoQueue=false: no attribute of a standard
+    // queue), not taken for a standard queue with a FIFO name (it was a queue name error).
+    await rejects(
+      sqs.send(new CreateQueueCommand({ QueueName: "yes.fifo", Attributes: { FifoQueue: "yes" } })),
+      "InvalidAttributeName",
+      /Unknown Attribute FifoQueue/,
+    );
   });
 
   it("keeps every change of SetQueueAttributes calls made at once", async () => {

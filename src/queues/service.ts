@@ -247,6 +247,8 @@ export class QueueService {
     }
     if (typeof name !== "string") throw new QueueError("MalformedInput", "QueueName must be a string.");
     const fifo = given.FifoQueue?.toLowerCase() === "true";
+    // Before the name, which is checked by the type FifoQueue gives: FifoQueue=yes is its own mistake.
+    const attributes = validateAttributes(given, fifo, true);
     if (fifo ? !FIFO_NAME.test(name) : !STANDARD_NAME.test(name)) {
       throw new QueueError(
         "InvalidParameterValue",
@@ -255,7 +257,6 @@ export class QueueService {
           : "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length",
       );
     }
-    const attributes = validateAttributes(given, fifo, true);
     const ref = { accountId, name };
     const existing = await this.findQueue(ref);
     if (existing !== undefined) {
