@@ -71,6 +71,21 @@ describe("SQS query protocol", () => {
     });
     assert.throws(() => parseQueryRequest("QueueName=q", undefined), /Action/);
   });
+  it("reads a message attribute's list values, so that they are refused by name as in JSON", () => {
+    const body = new URLSearchParams({
+      Action: "SendMessage",
+      QueueUrl: "http://h/000000000000/q",
+      MessageBody: "m",
+      "MessageAttribute.1.Name": "k",
+      "MessageAttribute.1.Value.DataType": "String",
+      "MessageAttribute.1.Value.StringListValue.1": "a",
+      "MessageAttribute.1.Value.StringListValue.2": "b",
+    }).toString();
+    assert.deepEqual(parseQueryRequest(body, undefined).input.MessageAttributes, {
+      k: { DataType: "String", StringListValues: ["a", "b"] },
+    });
+  });
+
   it("takes parameters named after Object.prototype's members as plain keys, never reaching the prototype", () => {
     const body =
       "Action=ListQueues&__proto__.QueueNamePrefix=zzz&constructor.prototype.polluted=1&__proto__=x" +

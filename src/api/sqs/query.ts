@@ -127,6 +127,9 @@ function translate(tree: Tree): Record<string, unknown> {
                 ...(text(v.DataType) !== undefined && { DataType: text(v.DataType) }),
                 ...(text(v.StringValue) !== undefined && { StringValue: text(v.StringValue) }),
                 ...(text(v.BinaryValue) !== undefined && { BinaryValue: text(v.BinaryValue) }),
+                // Lists (`StringListValue.N`), which SQS does not support, are refused by name.
+                ...(v.StringListValue !== undefined && { StringListValues: items(v.StringListValue) }),
+                ...(v.BinaryListValue !== undefined && { BinaryListValues: items(v.BinaryListValue) }),
               },
             ],
           ];
