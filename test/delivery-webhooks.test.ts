@@ -758,6 +758,9 @@ describe("API destinations", () => {
         `${inSecond} calls within a second: ${at.map((t) => t - (at[0] ?? 0)).join(", ")}`,
       );
     }
+    // Each at its turn (500 ms apart), not held 5 s as if the disk had refused it (a598c56 did).
+    const gaps = at.slice(1).map((t, i) => Math.round(t - (at[i] as number)));
+    assert.ok(Math.max(...gaps) < 1500, `gaps between the calls: ${gaps.join(", ")} ms`);
     const dead = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlq, WaitTimeSeconds: 0 }));
     assert.equal(dead.Messages?.length ?? 0, 0, "nothing went to the dead-letter queue");
   });

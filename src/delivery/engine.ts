@@ -1211,8 +1211,9 @@ export class DeliveryEngine {
   }
 
   /**
-   * The invoker held the call back without calling the target (an API destination's rate limit):
-   * the same attempt again after `retryAfterMs`, unless the event would be older than its
+   * The invoker held the call back without calling the target (an API destination's rate limit, or
+   * the node's disk refusing a queue or bus target's write): the same attempt again after
+   * `retryAfterMs` (the disk's: a hold), unless the event would be older than its
    * MaximumEventAgeInSeconds by then.
    */
   private async defer(
@@ -1223,13 +1224,18 @@ export class DeliveryEngine {
     policy: RetryPolicy,
   ): Promise<void> {
     const now = this.#now();
-    const dueAt = now + this.#heldWhileLowMs;
+    // Held for the disk with the others it refused (see diskGated); a rate limit's turn comes after
+    // its own wait, and leaves the disk's gate alone (a598c56 had held rate-limited calls 5 s, as if
+    // the disk had refused them).
+    const dueAt = now + (error.disk ? this.#heldWhileLowMs : (error.retryAfterMs ?? this.#o.backoff.baseMs));
     if (dueAt - job.event.ingestedAt > policy.maxEventAgeMs) {
       await this.fail(job, target, ruleArn, { error, exhausted: "MaximumEventAgeInSeconds" });
       return;
     }
-    job.heldUntil = job.event.ingestedAt + policy.maxEventAgeMs;
-    this.#diskRefusedAt = now;
+    if (error.disk) {
+      job.heldUntil = job.event.ingestedAt + policy.maxEventAgeMs;
+      this.#diskRefusedAt = now;
+    } else job.heldUntil = 0;
     this.reschedule(job, dueAt, ruleArn, target, error);
   }
 
@@ -1352,7 +1358,7 @@ export class DeliveryEngine {
         // Refused by the disk (the node's floor of free space, or a disk full to its last byte),
         // which the store logs itself: held for the disk (see holdDeadLetter), logged at debug; a
         // line per dead letter held, every retry, would flood the log (which may share the disk).
-        const disk = e instanceof DeliveryError && e.deferred;
+        const disk = e instanceof DeliveryError && e.disk;
         const delayMs = disk
           ? this.#heldWhileLowMs
           : Math.min(DEAD_LETTER_RETRY_MAX_MS, DEAD_LETTER_RETRY_MS * 2 ** Math.min(retries, 16));

@@ -80,6 +80,12 @@ export interface DeliveryErrorOptions {
    * (MaximumEventAgeInSeconds) ends the wait.
    */
   readonly deferred?: boolean;
+  /**
+   * Deferred because the node's disk refused the call (see {@link heldWhileLow}): the engine holds it
+   * with the others the disk refused, one tried each hold for all; a deferral without it (a rate
+   * limit's) comes back after its own `retryAfterMs`.
+   */
+  readonly disk?: boolean;
   readonly cause?: unknown;
 }
 
@@ -93,6 +99,7 @@ export class DeliveryError extends Error {
   readonly retryable: boolean;
   readonly retryAfterMs: number | undefined;
   readonly deferred: boolean;
+  readonly disk: boolean;
 
   constructor(
     readonly code: string,
@@ -103,6 +110,7 @@ export class DeliveryError extends Error {
     this.retryable = options.retryable;
     this.retryAfterMs = options.retryAfterMs;
     this.deferred = options.deferred === true;
+    this.disk = options.disk === true;
   }
 }
 
@@ -115,10 +123,10 @@ export const HELD_WHILE_LOW_MS = 5000;
  * the target's failure, so it is deferred — tried again in {@link HELD_WHILE_LOW_MS} without counting
  * an attempt (only MaximumEventAgeInSeconds ends the wait) — rather than retried; none for another error.
  */
-export function heldWhileLow(e: unknown): { deferred?: true; retryAfterMs?: number } {
+export function heldWhileLow(e: unknown): { deferred?: true; disk?: true; retryAfterMs?: number } {
   // The store's errors that SQS answers ServiceUnavailable are exactly the disk's (storeErrorOf).
   return storeErrorOf(e)?.code === "ServiceUnavailable"
-    ? { deferred: true, retryAfterMs: HELD_WHILE_LOW_MS }
+    ? { deferred: true, disk: true, retryAfterMs: HELD_WHILE_LOW_MS }
     : {};
 }
 
