@@ -174,6 +174,11 @@ async function startLocked(
   const schemaBefore = schemaVersionOfFile(databaseFile);
   // On a disk full to its last byte, the reserve's room lets the database open (store/reserve.ts).
   const reserve = releaseReserveIfFull(config.dataDir);
+  if (reserve.outcome === "foreign" && reserve.freeBytes < RESERVE_BYTES)
+    log.warn(
+      { dataDir: config.dataDir, freeBytes: reserve.freeBytes },
+      `the data directory's disk is full, and its reserve (${RESERVE_FILE_NAME}) is not a regular file: there is no room to remove; free some space`,
+    );
   if (reserve.outcome === "released")
     log.warn(
       { dataDir: config.dataDir, freeBytes: reserve.freeBytes, releasedBytes: RESERVE_BYTES },
@@ -250,10 +255,16 @@ async function startLocked(
   // Measured once the node's own first writes are made: a node starts below its floor too, to be drained.
   await diskFloor.start();
   try {
-    if (makeReserve(config.dataDir).outcome === "made")
+    const made = makeReserve(config.dataDir).outcome;
+    if (made === "made")
       log.info(
         { dataDir: config.dataDir, bytes: RESERVE_BYTES },
         `made the data directory's reserve (${RESERVE_FILE_NAME}): room to open the database on a full disk`,
+      );
+    else if (made === "foreign")
+      log.warn(
+        { dataDir: config.dataDir },
+        `${RESERVE_FILE_NAME} in the data directory is not a regular file, so the data directory keeps no reserve to open its database on a full disk: remove it, and the next start makes the reserve`,
       );
   } catch (err) {
     log.warn({ err, dataDir: config.dataDir }, "making the data directory's reserve failed");

@@ -9,7 +9,16 @@
  *
  * CockroachDB keeps an "emergency ballast" file for the same reason; there the operator removes it.
  */
-import { closeSync, existsSync, fsyncSync, openSync, statfsSync, unlinkSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  fsyncSync,
+  lstatSync,
+  openSync,
+  statfsSync,
+  unlinkSync,
+  writeSync,
+  type Stats,
+} from "node:fs";
 import { join } from "node:path";
 
 /** The reserve's file, in the data directory. */
@@ -24,10 +33,19 @@ export const RESERVE_BYTES = 1024 * 1024;
 /** A reserve is made only while the disk has this many times its size free: never the last room. */
 const MAKE_WITH_FREE_MULTIPLE = 8;
 
-/** What {@link releaseReserveIfFull} or {@link makeReserve} did, and the disk's free bytes before. */
+/**
+ * What {@link releaseReserveIfFull} or {@link makeReserve} did, and the disk's free bytes before.
+ * `foreign`: something other than a regular file has the reserve's name (a directory, a link), which
+ * Busbar neither removes nor replaces.
+ */
 export interface ReserveOutcome {
-  readonly outcome: "released" | "made" | "kept" | "none";
+  readonly outcome: "released" | "made" | "kept" | "none" | "foreign";
   readonly freeBytes: number;
+}
+
+/** What has the reserve's name, without following a link; undefined when nothing does. */
+function entryOf(file: string): Stats | undefined {
+  return lstatSync(file, { throwIfNoEntry: false });
 }
 
 /** Free bytes of the file system holding `dir`, as an unprivileged process may use them. */
@@ -42,8 +60,10 @@ function freeBytesOf(dir: string): number {
  */
 export function releaseReserveIfFull(dataDir: string, bytes = RESERVE_BYTES): ReserveOutcome {
   const file = join(dataDir, RESERVE_FILE_NAME);
-  if (!existsSync(file)) return { outcome: "none", freeBytes: freeBytesOf(dataDir) };
+  const entry = entryOf(file);
   const freeBytes = freeBytesOf(dataDir);
+  if (entry === undefined) return { outcome: "none", freeBytes };
+  if (!entry.isFile()) return { outcome: "foreign", freeBytes };
   if (freeBytes >= bytes) return { outcome: "kept", freeBytes };
   unlinkSync(file);
   return { outcome: "released", freeBytes };
@@ -51,7 +71,8 @@ export function releaseReserveIfFull(dataDir: string, bytes = RESERVE_BYTES): Re
 
 /**
  * Once the node has started: makes the reserve (its bytes written and fsynced: a sparse file would
- * hold no room) when there is none and the disk has room to spare. `made`, `kept` when there is one,
+ * hold no room) when there is none, or one shorter than `bytes`, and the disk has room to spare.
+ * `made`, `kept` when there is one (or a short one and too little room to make it again), `foreign`,
  * or `none` when the disk had too little free or filled while it was written (the partial file then
  * removed).
  * @throws whatever else writing it throws (the partial file removed).
@@ -59,8 +80,13 @@ export function releaseReserveIfFull(dataDir: string, bytes = RESERVE_BYTES): Re
 export function makeReserve(dataDir: string, bytes = RESERVE_BYTES): ReserveOutcome {
   const file = join(dataDir, RESERVE_FILE_NAME);
   const freeBytes = freeBytesOf(dataDir);
-  if (existsSync(file)) return { outcome: "kept", freeBytes };
-  if (freeBytes < MAKE_WITH_FREE_MULTIPLE * bytes) return { outcome: "none", freeBytes };
+  const entry = entryOf(file);
+  if (entry !== undefined && !entry.isFile()) return { outcome: "foreign", freeBytes };
+  if (entry !== undefined && entry.size >= bytes) return { outcome: "kept", freeBytes };
+  if (freeBytes < MAKE_WITH_FREE_MULTIPLE * bytes)
+    return { outcome: entry === undefined ? "none" : "kept", freeBytes };
+  // One cut short (a stop while it was written) is made again whole.
+  if (entry !== undefined) unlinkSync(file);
   let fd: number | undefined;
   try {
     fd = openSync(file, "wx", 0o600);
