@@ -188,16 +188,16 @@ export function preparePicks(sql: MessageStatements, relocate: Relocate) {
   };
 
   /**
-   * Adds to `picked` the messages of `group` after its head `head` (just picked), in order, up to its
-   * first that is not visible: SQS "first attempts to return as many messages with the same message
-   * group ID as possible. This allows other consumers to process messages with a different message
-   * group ID". In send order alone, a receive of 10 from a queue whose groups' messages alternate
-   * took the heads of 10 groups, and every other consumer waited for them.
+   * Adds to `picked` the messages of `group` (after `head`, its first message, when that was just
+   * picked), in order, up to its first that is not visible: SQS "first attempts to return as many
+   * messages with the same message group ID as possible. This allows other consumers to process
+   * messages with a different message group ID". In send order alone, a receive of 10 from a queue
+   * whose groups' messages alternate took the heads of 10 groups, and every other consumer waited.
    */
-  const fillFromGroup = (pick: Pick, picked: number[], group: string, head: number): void => {
+  const fillFromGroup = (pick: Pick, picked: number[], group: string, head = 0): void => {
     const { queueId, now, cutoff } = pick;
-    // The group's messages from its head (the scan went in send order: none before it is left).
-    const limit = pick.max - picked.length + 1;
+    // The group's messages from its head (a scan in send order leaves none before `head`).
+    const limit = pick.max - picked.length + (head > 0 ? 1 : 0);
     for (const row of sql.groupInOrder.all({ queueId, group, cutoff, limit })) {
       if (row[0] <= head) continue;
       if (row[1] > now) return;
@@ -222,15 +222,8 @@ export function preparePicks(sql: MessageStatements, relocate: Relocate) {
       if (last === null || last === undefined) return;
       for (const group of free as string[]) {
         if (seen(group)) continue;
-        const limit = pick.max - picked.length;
-        for (const row of sql.groupInOrder.all({ queueId, group, cutoff, limit })) {
-          if (row[1] > now) break;
-          const over = redriven(row, pick);
-          if (over === "held") break;
-          if (over === "moved") continue;
-          picked.push(row[0]);
-          if (picked.length === pick.max) return;
-        }
+        fillFromGroup(pick, picked, group);
+        if (picked.length === pick.max) return;
       }
       after = last;
     }
