@@ -387,7 +387,9 @@ async function startLocked(
   // one line a minute for them, with a count, not one per request (~180 lines, 138 KB, a second
   // with 8 clients), whose log may share the full disk.
   const storeFailures = new RepeatingFailure(log, {
-    failed: "internal error",
+    // Not "internal error": a disk full to its last byte is the likeliest, and not Busbar's fault.
+    failed:
+      "the store failed: the requests that need it fail until it works again (logged at most once a minute)",
     recovered: `the store's failures have stopped (none for ${STORE_FAILURE_UNREADY_MS / 1000} s)`,
   });
   // A store that fails calls (a full disk, say) makes the node unready for a while after each
