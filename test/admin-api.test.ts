@@ -18,7 +18,7 @@ import {
   PutRuleCommand,
   PutTargetsCommand,
 } from "@aws-sdk/client-eventbridge";
-import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
+import { ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import {
   callAwsJson,
   createQueue,
@@ -646,6 +646,62 @@ describe("a key deleted through the API stops at once, although keys are kept fo
         const after = await callAwsJson(node.url, "AWSEvents.ListAccessKeys", {}, key);
         assert.equal(after.body.__type, "UnrecognizedClientException", JSON.stringify(after.body));
       } finally {
+        await node.stop();
+        removeDataDir(node.dataDir);
+      }
+    });
+
+    it(`and its long poll already waiting takes nothing sent after (${layout.BUSBAR_HTTP_THREADS === "1" ? "the front thread" : "HTTP on the main thread"})`, async () => {
+      const node = await startBusbar({ env: layout });
+      const root = sqsClient(node.url);
+      try {
+        const queueUrl = await createQueue(root, "revoked-poll");
+        const made = await callAwsJson(
+          node.url,
+          "AWSEvents.CreateAccessKey",
+          {
+            Policies: [
+              JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [{ Effect: "Allow", Action: "sqs:ReceiveMessage", Resource: "*" }],
+              }),
+            ],
+          },
+          TEST_ROOT,
+        );
+        assert.equal(made.status, 200, JSON.stringify(made.body));
+        const key = {
+          accessKeyId: made.body.AccessKeyId as string,
+          secretAccessKey: made.body.SecretAccessKey as string,
+        };
+        const poller = sqsClient(node.url, key);
+        const poll = poller.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 10 })).then(
+          (r) => r,
+          (e: Error) => e,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 500)); // waiting by now
+        const deleted = await callAwsJson(
+          node.url,
+          "AWSEvents.DeleteAccessKey",
+          { AccessKeyId: key.accessKeyId },
+          TEST_ROOT,
+        );
+        assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
+        await root.send(
+          new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: "sent-after-key-deleted" }),
+        );
+        const answer = await poll;
+        assert.ok(answer instanceof Error, `the revoked key's poll got ${JSON.stringify(answer)}`);
+        assert.equal(answer.name, "InvalidClientTokenId");
+        poller.destroy();
+        // The message was not hidden by it: the queue's own consumers get it at once.
+        const got = await root.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 0 }));
+        assert.deepEqual(
+          got.Messages?.map((m) => m.Body),
+          ["sent-after-key-deleted"],
+        );
+      } finally {
+        root.destroy();
         await node.stop();
         removeDataDir(node.dataDir);
       }

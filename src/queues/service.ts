@@ -120,6 +120,12 @@ export interface ReceiveRequest {
    * with SQS. Asked for its signal only when the receive is about to wait.
    */
   readonly client?: { signal(): AbortSignal };
+  /**
+   * Asked again after each wait, with the queue as it is then, before messages are taken: throws
+   * when the caller may no longer receive from it (its key deleted, the queue's policy changed), so
+   * that a long poll begun before a revocation takes nothing after it.
+   */
+  readonly stillAllowed?: (queue: Queue) => Promise<void>;
 }
 
 /** The OverLimit of a short-polling receive of a standard queue at its quota of messages in flight. */
@@ -720,10 +726,11 @@ export class QueueService {
     const wait = request.waitSeconds ?? integerAttribute(queue.attributes, "ReceiveMessageWaitTimeSeconds");
     const deadline = Date.now() + wait * 1000;
     let signal: AbortSignal | undefined;
-    for (;;) {
+    for (let waited = false; ; waited = true) {
       if (signal?.aborted === true) return [];
       // A queue deleted while this receive waited ends it (DeleteQueue wakes it): no messages will come.
       const current = await this.getQueue(queue);
+      if (waited) await request.stillAllowed?.(current);
       const reservation = await this.#inFlight.reserve(current, key, request.max);
       if (reservation.room === 0) {
         // At its quota of messages in flight: SQS answers a short poll of a standard queue with
@@ -745,6 +752,13 @@ export class QueueService {
           this.#receiveRoom.give(room);
           this.#inFlight.taken(reservation, 0);
           return [];
+        }
+        try {
+          await request.stillAllowed?.(current);
+        } catch (e) {
+          this.#receiveRoom.give(room);
+          this.#inFlight.taken(reservation, 0);
+          throw e;
         }
       }
       const started = this.#now();

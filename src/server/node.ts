@@ -378,7 +378,18 @@ async function startLocked(
   };
   const moveTasks = new MoveTasks(queues);
   await moveTasks.resume(await store.listActiveMoveTasks());
-  const sqsOperation = localSqsOperations({ queues, moveTasks, region: config.region });
+  const sqsOperation = localSqsOperations({
+    queues,
+    moveTasks,
+    region: config.region,
+    callerNow: async (accessKeyId) => {
+      try {
+        return await principalFor(keys, accessKeyId, config);
+      } catch (e) {
+        throw e instanceof AuthError ? sqsAuthFailure(e) : e;
+      }
+    },
+  });
   let accepting = true;
   /** Told to stop, with a delay: still serving, not ready. */
   let leaving = false;

@@ -25,6 +25,11 @@ export interface SqsContext {
   readonly baseUrl: string;
   /** The request's client (a long poll stops waiting when it goes away). */
   readonly client?: ClientPresence;
+  /**
+   * The caller as its key is now (a long poll asks again after it waited).
+   * @throws the protocol's InvalidClientTokenId when the key was deleted meanwhile.
+   */
+  readonly callerNow?: () => Promise<SqsCaller>;
 }
 
 /** An SQS operation: input in, output out (both JSON-ready). */

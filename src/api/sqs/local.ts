@@ -12,6 +12,8 @@ export function localSqsOperations(deps: {
   readonly queues: QueueService;
   readonly moveTasks: MoveTasks;
   readonly region: string;
+  /** The caller of an access key as it is now (see SqsContext.callerNow). */
+  readonly callerNow?: (accessKeyId: string) => Promise<SqsCaller>;
 }): (name: string) => BoundSqsOperation<SqsCaller> | undefined {
   return (name) => {
     const operation = Object.hasOwn(sqsOperations, name) ? sqsOperations[name] : undefined;
@@ -24,6 +26,9 @@ export function localSqsOperations(deps: {
         region: deps.region,
         baseUrl,
         ...(client !== undefined && { client }),
+        ...(deps.callerNow !== undefined && {
+          callerNow: () => (deps.callerNow as (id: string) => Promise<SqsCaller>)(caller.accessKeyId),
+        }),
       };
       return operation(ctx, input);
     };

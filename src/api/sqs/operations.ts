@@ -311,6 +311,11 @@ const receiveMessage: SqsOperation = async (ctx, input) => {
     messageAttributeNames: stringList(input, "MessageAttributeNames"),
     ...(attempt !== undefined && { attemptId: attempt }),
     ...(ctx.client !== undefined && { client: ctx.client }),
+    // A key deleted, or a policy changed, while the receive waited: it takes nothing after that.
+    stillAllowed: async (current) => {
+      const caller = ctx.callerNow === undefined ? ctx.caller : await ctx.callerNow();
+      authorize({ ...ctx, caller }, "ReceiveMessage", current);
+    },
   });
   return messages.length === 0 ? {} : { Messages: messages };
 };
