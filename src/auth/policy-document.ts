@@ -334,26 +334,31 @@ function compileAction(path: string, value: string): WildcardMatcher {
 function compileResource(path: string, value: string, version: PolicyVersion): WildcardMatcher {
   if (value === "*") return ANYTHING;
   const segments = value.split(":");
-  if (segments[0] !== "arn" || segments.length < ARN_PREFIX_SEGMENTS + 1) {
+  // IAM: "If the * wildcard is the last character of a resource ARN segment, it can expand to match
+  // beyond the colon boundaries": `arn:aws:sqs:*`, `arn:aws:sqs:us-east-1:*` name every queue (of
+  // the region), as AWS's examples write them.
+  const short = segments.length < ARN_PREFIX_SEGMENTS + 1 && segments.length >= 3 && value.endsWith("*");
+  if (segments[0] !== "arn" || (segments.length < ARN_PREFIX_SEGMENTS + 1 && !short)) {
     throw new MalformedPolicyError(
       path,
-      `'${value}' is not a resource: use "*" or an ARN arn:partition:service:region:account:resource`,
+      `'${value}' is not a resource: use "*" or an ARN arn:partition:service:region:account:resource (a segment ending in * may stand for the rest)`,
     );
   }
   if (version === "2012-10-17" && value.includes("${")) {
     throw new MalformedPolicyError(path, "policy variables such as ${aws:username} are not supported");
   }
-  return arnPattern(segments);
+  return arnPattern(segments, short ? segments.length - 1 : ARN_PREFIX_SEGMENTS);
 }
 
 /**
  * An ARN with wildcards: wildcards stay inside their ARN segment, except in the resource part, which
  * may itself hold colons (IAM's resource matching, and its `ArnLike`). A value matches when its first
- * five colons split it into segments that match the pattern's, and the rest matches its resource part.
+ * five colons (`prefixSegments`: fewer for a pattern cut short by a final `*`) split it into segments
+ * that match the pattern's, and the rest matches its last part.
  */
-function arnPattern(segments: readonly string[]): WildcardMatcher {
-  const prefix = segments.slice(0, ARN_PREFIX_SEGMENTS);
-  const rest = segments.slice(ARN_PREFIX_SEGMENTS).join(":");
+function arnPattern(segments: readonly string[], prefixSegments = ARN_PREFIX_SEGMENTS): WildcardMatcher {
+  const prefix = segments.slice(0, prefixSegments);
+  const rest = segments.slice(prefixSegments).join(":");
   return {
     test(value) {
       let start = 0;

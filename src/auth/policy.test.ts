@@ -227,6 +227,21 @@ describe("evaluate", () => {
     );
   });
 
+  it("lets a * that ends a short resource ARN stand for the rest, colons included, as IAM does", () => {
+    const queue = "arn:aws:sqs:us-east-1:123456789012:orders";
+    for (const pattern of [
+      "arn:aws:sqs:*",
+      "arn:aws:sqs:us-east-1:*",
+      "arn:aws:sqs:us-*",
+      "arn:aws:sqs:us-east-1:1234*",
+    ])
+      assert.equal(decide([allow("*", pattern)], "sqs:SendMessage", queue), "Allow", pattern);
+    // The segments before it still match segment by segment.
+    assert.equal(decide([allow("*", "arn:aws:sqs:eu-*")], "sqs:SendMessage", queue), "ImplicitDeny");
+    assert.equal(decide([allow("*", "arn:aws:events:*")], "sqs:SendMessage", queue), "ImplicitDeny");
+    assert.equal(decide([allow("*", "arn:aws:events:*")], "events:PutEvents"), "Allow");
+  });
+
   it("matches resource ARNs case-sensitively", () => {
     assert.equal(decide([allow("*", BUS.replace("default", "Default"))], "events:PutEvents"), "ImplicitDeny");
   });
