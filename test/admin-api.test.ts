@@ -623,26 +623,39 @@ describe("busbar targets describe-signing-secrets|rotate-signing-secret --endpoi
 });
 
 describe("a key deleted through the API stops at once, although keys are kept for 5 s", () => {
+  /** A new key of the default account (with these policies), and its deletion by the root key. */
+  const keyOn = async (url: string, policies: object[] = []) => {
+    const made = await callAwsJson(
+      url,
+      "AWSEvents.CreateAccessKey",
+      { Policies: policies.map((p) => JSON.stringify(p)) },
+      TEST_ROOT,
+    );
+    assert.equal(made.status, 200, JSON.stringify(made.body));
+    const key = {
+      accessKeyId: made.body.AccessKeyId as string,
+      secretAccessKey: made.body.SecretAccessKey as string,
+    };
+    const remove = async (): Promise<void> => {
+      const deleted = await callAwsJson(
+        url,
+        "AWSEvents.DeleteAccessKey",
+        { AccessKeyId: key.accessKeyId },
+        TEST_ROOT,
+      );
+      assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
+    };
+    return { key, remove };
+  };
   for (const layout of [{}, { BUSBAR_HTTP_THREADS: "1" }]) {
     it(`with ${layout.BUSBAR_HTTP_THREADS === "1" ? "the front thread" : "HTTP on the main thread"}`, async () => {
       const node = await startBusbar({ env: layout });
       try {
-        const made = await callAwsJson(node.url, "AWSEvents.CreateAccessKey", {}, TEST_ROOT);
-        assert.equal(made.status, 200, JSON.stringify(made.body));
-        const key = {
-          accessKeyId: made.body.AccessKeyId as string,
-          secretAccessKey: made.body.SecretAccessKey as string,
-        };
+        const { key, remove } = await keyOn(node.url);
         // Used once, so that both the front thread and the main thread keep it.
         const used = await callAwsJson(node.url, "AWSEvents.ListAccessKeys", {}, key);
         assert.equal(used.body.__type, "AccessDeniedException", JSON.stringify(used.body));
-        const deleted = await callAwsJson(
-          node.url,
-          "AWSEvents.DeleteAccessKey",
-          { AccessKeyId: key.accessKeyId },
-          TEST_ROOT,
-        );
-        assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
+        await remove();
         const after = await callAwsJson(node.url, "AWSEvents.ListAccessKeys", {}, key);
         assert.equal(after.body.__type, "UnrecognizedClientException", JSON.stringify(after.body));
       } finally {
@@ -656,37 +669,19 @@ describe("a key deleted through the API stops at once, although keys are kept fo
       const root = sqsClient(node.url);
       try {
         const queueUrl = await createQueue(root, "revoked-poll");
-        const made = await callAwsJson(
-          node.url,
-          "AWSEvents.CreateAccessKey",
+        const { key, remove } = await keyOn(node.url, [
           {
-            Policies: [
-              JSON.stringify({
-                Version: "2012-10-17",
-                Statement: [{ Effect: "Allow", Action: "sqs:ReceiveMessage", Resource: "*" }],
-              }),
-            ],
+            Version: "2012-10-17",
+            Statement: [{ Effect: "Allow", Action: "sqs:ReceiveMessage", Resource: "*" }],
           },
-          TEST_ROOT,
-        );
-        assert.equal(made.status, 200, JSON.stringify(made.body));
-        const key = {
-          accessKeyId: made.body.AccessKeyId as string,
-          secretAccessKey: made.body.SecretAccessKey as string,
-        };
+        ]);
         const poller = sqsClient(node.url, key);
         const poll = poller.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 10 })).then(
           (r) => r,
           (e: Error) => e,
         );
         await new Promise((resolve) => setTimeout(resolve, 500)); // waiting by now
-        const deleted = await callAwsJson(
-          node.url,
-          "AWSEvents.DeleteAccessKey",
-          { AccessKeyId: key.accessKeyId },
-          TEST_ROOT,
-        );
-        assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
+        await remove();
         await root.send(
           new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: "sent-after-key-deleted" }),
         );

@@ -378,17 +378,19 @@ async function startLocked(
   };
   const moveTasks = new MoveTasks(queues);
   await moveTasks.resume(await store.listActiveMoveTasks());
+  /** The principal of a key whose signature was verified, its authentication failures in SQS's words. */
+  const sqsPrincipal = async (accessKeyId: string) => {
+    try {
+      return await principalFor(keys, accessKeyId, config);
+    } catch (e) {
+      throw e instanceof AuthError ? sqsAuthFailure(e) : e;
+    }
+  };
   const sqsOperation = localSqsOperations({
     queues,
     moveTasks,
     region: config.region,
-    callerNow: async (accessKeyId) => {
-      try {
-        return await principalFor(keys, accessKeyId, config);
-      } catch (e) {
-        throw e instanceof AuthError ? sqsAuthFailure(e) : e;
-      }
-    },
+    callerNow: sqsPrincipal,
   });
   let accepting = true;
   /** Told to stop, with a delay: still serving, not ready. */
@@ -483,12 +485,7 @@ async function startLocked(
           }),
         sqs: (op, accessKeyId, baseUrl, input, client) =>
           track(async () => {
-            let principal;
-            try {
-              principal = await principalFor(keys, accessKeyId, config);
-            } catch (e) {
-              throw e instanceof AuthError ? sqsAuthFailure(e) : e;
-            }
+            const principal = await sqsPrincipal(accessKeyId);
             const operation = sqsOperation(op);
             if (operation === undefined) throw new Error(`no SQS operation ${op}`);
             return operation(principal, baseUrl, input, client);

@@ -15,6 +15,7 @@ export function localSqsOperations(deps: {
   /** The caller of an access key as it is now (see SqsContext.callerNow). */
   readonly callerNow?: (accessKeyId: string) => Promise<SqsCaller>;
 }): (name: string) => BoundSqsOperation<SqsCaller> | undefined {
+  const { callerNow } = deps;
   return (name) => {
     const operation = Object.hasOwn(sqsOperations, name) ? sqsOperations[name] : undefined;
     if (operation === undefined) return undefined;
@@ -26,9 +27,7 @@ export function localSqsOperations(deps: {
         region: deps.region,
         baseUrl,
         ...(client !== undefined && { client }),
-        ...(deps.callerNow !== undefined && {
-          callerNow: () => (deps.callerNow as (id: string) => Promise<SqsCaller>)(caller.accessKeyId),
-        }),
+        ...(callerNow !== undefined && { callerNow: () => callerNow(caller.accessKeyId) }),
       };
       return operation(ctx, input);
     };
