@@ -252,6 +252,42 @@ describe("SQS authorization", () => {
     owner.destroy();
   });
 
+  it("ends another account's long poll that RemovePermission takes the right from while it waits", async () => {
+    const owner = sqsClient(server.url);
+    const b = busbar("accounts", "create");
+    const partner = sqsClient(server.url, b);
+    const { QueueUrl } = (await owner.send(
+      new CreateQueueCommand({ QueueName: "revoked-while-polled" }),
+    )) as {
+      QueueUrl: string;
+    };
+    await owner.send(
+      new AddPermissionCommand({
+        QueueUrl,
+        Label: "b-receives",
+        AWSAccountIds: [b.accountId],
+        Actions: ["ReceiveMessage"],
+      }),
+    );
+    const poll = partner.send(new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 10 })).then(
+      (r) => r,
+      (e: Error) => e,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500)); // waiting by now
+    await owner.send(new RemoveQueuePermissionCommand({ QueueUrl, Label: "b-receives" }));
+    await owner.send(new SendMessageCommand({ QueueUrl, MessageBody: "after-the-revocation" }));
+    const answer = await poll;
+    assert.ok(answer instanceof Error, `the poll got ${JSON.stringify(answer)}`);
+    assert.equal(answer.name, "AccessDenied");
+    const got = await owner.send(new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 0 }));
+    assert.deepEqual(
+      got.Messages?.map((m) => m.Body),
+      ["after-the-revocation"],
+    );
+    partner.destroy();
+    owner.destroy();
+  });
+
   it("grants other accounts actions by AddPermission, and takes them back by RemovePermission", async () => {
     const owner = sqsClient(server.url);
     const b = busbar("accounts", "create");
