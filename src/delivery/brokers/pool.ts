@@ -56,6 +56,9 @@ interface Entry<C> {
   lastUsed: number;
   /** Dropped for an attempt past its deadline (see {@link ConnectionPool.use}). */
   dropped: boolean;
+  /** When its connect began, and whether the pool gave up on it at its deadline. */
+  readonly startedAt: number;
+  timedOut: boolean;
 }
 
 /** A pool of connections of one broker kind. */
@@ -92,7 +95,8 @@ export class ConnectionPool<C extends PooledConnection> {
     expired?: AbortSignal,
   ): Promise<T> {
     if (this.#closed) throw brokerError("ABORTED", "the broker invoker is closed", true);
-    const entry = this.#entries.get(target.poolKey) ?? this.#open(target, open);
+    const joinedAt = Date.now();
+    let entry = this.#entries.get(target.poolKey) ?? this.#open(target, open);
     entry.inFlight += 1;
     const drop = (): void => {
       if (entry.dropped) return;
@@ -101,7 +105,19 @@ export class ConnectionPool<C extends PooledConnection> {
       void closeEntry(entry);
     };
     try {
-      const connection = await entry.connection;
+      let connection: C;
+      try {
+        connection = await entry.connection;
+      } catch (e) {
+        // A connect begun before this call joined it, given up at its deadline: this call's attempt
+        // has time of its own left, and gets a connect of its own (a retry that joined the connect
+        // of the attempt before it failed within a second, spending a retry on a broker that hangs).
+        if (!entry.timedOut || entry.startedAt >= joinedAt || this.#closed) throw e;
+        entry.inFlight -= 1;
+        entry = this.#entries.get(target.poolKey) ?? this.#open(target, open);
+        entry.inFlight += 1;
+        connection = await entry.connection;
+      }
       // Its target was removed while the connection was being made: nothing is published.
       if (wanted !== undefined && !wanted()) {
         throw targetRemoved("the publish");
@@ -153,17 +169,16 @@ export class ConnectionPool<C extends PooledConnection> {
       settle.reject(error);
       abandoned.abort(error);
     };
-    const deadline = setTimeout(
-      () =>
-        abandon(
-          brokerError(
-            "TIMEOUT",
-            `connect to ${target.display}: no connection within ${this.#connectTimeoutMs} ms`,
-            true,
-          ),
+    const deadline = setTimeout(() => {
+      entry.timedOut = true;
+      abandon(
+        brokerError(
+          "TIMEOUT",
+          `connect to ${target.display}: no connection within ${this.#connectTimeoutMs} ms`,
+          true,
         ),
-      this.#connectTimeoutMs,
-    );
+      );
+    }, this.#connectTimeoutMs);
     deadline.unref();
     // Openers are async functions that call `forget` only after their first await, once
     // `connection` is assigned.
@@ -187,6 +202,8 @@ export class ConnectionPool<C extends PooledConnection> {
       inFlight: 0,
       lastUsed: Date.now(),
       dropped: false,
+      startedAt: Date.now(),
+      timedOut: false,
     };
     this.#entries.set(key, entry);
     connection.catch(forget);
