@@ -120,14 +120,13 @@ export const HELD_WHILE_LOW_MS = 5000;
 /**
  * The options of a failure caused by the node's own disk: its floor of free space (the store's
  * DiskLowError) or the disk full to its last byte (the store's failure answered 503, SQLITE_FULL). Not
- * the target's failure, so it is deferred — tried again in {@link HELD_WHILE_LOW_MS} without counting
- * an attempt (only MaximumEventAgeInSeconds ends the wait) — rather than retried; none for another error.
+ * the target's failure, so it is deferred — held by the engine for the disk, tried again after its
+ * hold ({@link HELD_WHILE_LOW_MS} by default) without counting an attempt (only
+ * MaximumEventAgeInSeconds ends the wait) — rather than retried; none for another error.
  */
-export function heldWhileLow(e: unknown): { deferred?: true; disk?: true; retryAfterMs?: number } {
+export function heldWhileLow(e: unknown): { deferred?: true; disk?: true } {
   // The store's errors that SQS answers ServiceUnavailable are exactly the disk's (storeErrorOf).
-  return storeErrorOf(e)?.code === "ServiceUnavailable"
-    ? { deferred: true, disk: true, retryAfterMs: HELD_WHILE_LOW_MS }
-    : {};
+  return storeErrorOf(e)?.code === "ServiceUnavailable" ? { deferred: true, disk: true } : {};
 }
 
 /** The error of a call not made because its delivery is no longer {@link Invocation.wanted}: `what` was not sent. */
