@@ -435,6 +435,61 @@ describe("SQS authorization", () => {
     owner.destroy();
   });
 
+  it("lets a queue's Policy grant a key of its own account it names, as IAM does; naming the account leaves it to the key's policies", async () => {
+    const listOnly = [{ Effect: "Allow", Action: "sqs:ListQueues", Resource: "*" }];
+    const named = keyWithPolicy("named", listOnly);
+    const denies = keyWithPolicy("named-but-denies", [
+      ...listOnly,
+      { Effect: "Deny", Action: "sqs:SendMessage", Resource: "*" },
+    ]);
+    const other = keyWithPolicy("unnamed", listOnly);
+    const arn = `arn:aws:sqs:us-east-1:${ACCOUNT}:granted-by-policy`;
+    const userArn = (key: NewKey) => `arn:aws:iam::${ACCOUNT}:user/${key.accessKeyId}`;
+    const owner = sqsClient(server.url);
+    const { QueueUrl } = await owner.send(
+      new CreateQueueCommand({
+        QueueName: "granted-by-policy",
+        Attributes: {
+          Policy: JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Effect: "Allow",
+                Principal: { AWS: [userArn(named), userArn(denies)] },
+                Action: "sqs:SendMessage",
+                Resource: arn,
+              },
+              { Effect: "Allow", Principal: { AWS: ACCOUNT }, Action: "sqs:ReceiveMessage", Resource: arn },
+              { Effect: "Allow", Principal: "*", Action: "sqs:GetQueueAttributes", Resource: arn },
+            ],
+          }),
+        },
+      }),
+    );
+    const [namedClient, deniesClient, otherClient] = [named, denies, other].map((k) =>
+      sqsClient(server.url, k),
+    );
+    await namedClient!.send(new SendMessageCommand({ QueueUrl, MessageBody: "granted by the queue" }));
+    // The key's own Deny wins over the queue's Allow.
+    await assert.rejects(deniesClient!.send(new SendMessageCommand({ QueueUrl, MessageBody: "x" })), {
+      name: "AccessDenied",
+      message: /sqs:SendMessage/,
+    });
+    await assert.rejects(otherClient!.send(new SendMessageCommand({ QueueUrl, MessageBody: "x" })), {
+      name: "AccessDenied",
+    });
+    // An Allow naming only the account delegates to the keys' policies, which do not allow it.
+    await assert.rejects(namedClient!.send(new ReceiveMessageCommand({ QueueUrl })), {
+      name: "AccessDenied",
+    });
+    // "*" names every caller.
+    const { Attributes } = await otherClient!.send(
+      new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["ApproximateNumberOfMessages"] }),
+    );
+    assert.equal(Attributes?.["ApproximateNumberOfMessages"], "1");
+    for (const client of [owner, namedClient!, deniesClient!, otherClient!]) client.destroy();
+  });
+
   it("tells another account AccessDenied, not whether a queue of that name exists", async () => {
     const owner = sqsClient(server.url);
     const { QueueUrl: real } = await owner.send(new CreateQueueCommand({ QueueName: "exists" }));
@@ -529,6 +584,39 @@ describe("SQS authorization", () => {
     } finally {
       await root.send(new RemovePermissionCommand({ StatementId: "no-puts" }));
       root.destroy();
+    }
+  });
+
+  it("lets a bus policy grant PutEvents to a key of its own account it names", async () => {
+    const root = new EventBridgeClient({ endpoint: server.url, region: "us-east-1", credentials: TEST_ROOT });
+    const key = keyWithPolicy("no-events", [{ Effect: "Allow", Action: "sqs:ListQueues", Resource: "*" }]);
+    const events = new EventBridgeClient({ endpoint: server.url, region: "us-east-1", credentials: key });
+    const entry = { Source: "s", DetailType: "t", Detail: "{}" };
+    const before = await events.send(new PutEventsCommand({ Entries: [entry] }));
+    assert.equal(before.Entries?.[0]?.ErrorCode, "AccessDeniedException");
+    await root.send(
+      new PutPermissionCommand({
+        Policy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Sid: "named-key",
+              Effect: "Allow",
+              Principal: { AWS: `arn:aws:iam::${ACCOUNT}:user/${key.accessKeyId}` },
+              Action: "events:PutEvents",
+              Resource: `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/default`,
+            },
+          ],
+        }),
+      }),
+    );
+    try {
+      const granted = await events.send(new PutEventsCommand({ Entries: [entry] }));
+      assert.equal(granted.FailedEntryCount, 0);
+    } finally {
+      await root.send(new RemovePermissionCommand({ StatementId: "named-key" }));
+      root.destroy();
+      events.destroy();
     }
   });
 

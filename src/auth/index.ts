@@ -38,6 +38,7 @@ export {
   PUT_EVENTS_ACTION,
   addPermission,
   evaluateResourcePolicy,
+  judgeResourcePolicy,
   parseResourcePolicy,
   policyAdmits,
   removePermission,
@@ -45,5 +46,6 @@ export {
   withStatement,
   type PermissionCondition,
   type PermissionGrant,
+  type ResourceJudgement,
   type ResourceRequestContext,
 } from "./resource-policy.js";

@@ -11,6 +11,7 @@ import {
   MAX_RESOURCE_POLICY_BYTES,
   addPermission,
   evaluateResourcePolicy,
+  judgeResourcePolicy,
   parseResourcePolicy,
   removePermission,
   validateResourcePolicy,
@@ -451,5 +452,47 @@ describe("evaluateResourcePolicy", () => {
     const parsed = parseResourcePolicy(policy(allowTo("*"), { ...allowTo({ AWS: OTHER }), Effect: "Deny" }));
     assert.equal(evaluateResourcePolicy(parsed, put(OTHER)), "ExplicitDeny");
     assert.equal(evaluateResourcePolicy(parsed, put("555555555555")), "Allow");
+  });
+});
+
+describe("judgeResourcePolicy", () => {
+  const user = `arn:aws:iam::${OTHER}:user/BBKEY0000000000000001`;
+  const asUser = put(OTHER, { principalArn: user });
+
+  it("says an Allow names the caller when it names its ARN, everyone, or everyone but others", () => {
+    for (const principal of [{ AWS: user }, "*", { AWS: ["444444444444", "*"] }]) {
+      assert.deepEqual(judgeResourcePolicy(policy(allowTo(principal)), asUser), {
+        decision: "Allow",
+        namesCaller: true,
+      });
+    }
+    const notPrincipal = {
+      Effect: "Allow",
+      NotPrincipal: { AWS: "444444444444" },
+      Action: "events:PutEvents",
+    };
+    assert.deepEqual(judgeResourcePolicy(policy(notPrincipal), asUser), {
+      decision: "Allow",
+      namesCaller: true,
+    });
+  });
+
+  it("says an Allow naming only the caller's account (by ID or root ARN) does not name the caller", () => {
+    for (const principal of [{ AWS: OTHER }, { AWS: `arn:aws:iam::${OTHER}:root` }]) {
+      assert.deepEqual(judgeResourcePolicy(policy(allowTo(principal)), asUser), {
+        decision: "Allow",
+        namesCaller: false,
+      });
+    }
+    // Either Allow that matches is enough.
+    assert.equal(
+      judgeResourcePolicy(policy(allowTo({ AWS: OTHER }), allowTo({ AWS: user })), asUser).namesCaller,
+      true,
+    );
+  });
+
+  it("gives a Deny that matches precedence over an Allow that names the caller", () => {
+    const json = policy(allowTo({ AWS: user }), { ...allowTo({ AWS: OTHER }), Effect: "Deny" });
+    assert.deepEqual(judgeResourcePolicy(json, asUser), { decision: "ExplicitDeny", namesCaller: false });
   });
 });

@@ -184,9 +184,32 @@ export function evaluateResourcePolicy(
   policy: string | ParsedPolicy | undefined,
   context: ResourceRequestContext,
 ): Decision {
-  if (policy === undefined) return "ImplicitDeny";
+  return judgeResourcePolicy(policy, context).decision;
+}
+
+/** A resource policy's decision, and whether an `Allow` in it names the caller itself. */
+export interface ResourceJudgement {
+  readonly decision: Decision;
+  /**
+   * Whether a matching `Allow` names the caller by its own ARN (`aws:PrincipalArn`), as `"*"`, or by
+   * `NotPrincipal` (everyone but those listed), rather than only by its account. In the resource's own
+   * account such an Allow grants by itself, as IAM's evaluation does ("if a resource-based policy
+   * grants access to a principal in the same account, no identity-based policy is required"); one
+   * naming the account delegates to the account's identity policies. Meaningless for a Deny.
+   * @see https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
+   */
+  readonly namesCaller: boolean;
+}
+
+/** {@link evaluateResourcePolicy}, with whether the Allow names the caller itself. */
+export function judgeResourcePolicy(
+  policy: string | ParsedPolicy | undefined,
+  context: ResourceRequestContext,
+): ResourceJudgement {
+  if (policy === undefined) return { decision: "ImplicitDeny", namesCaller: false };
   const parsed = typeof policy === "string" ? parsedOnce(policy) : policy;
   let allowed = false;
+  let namesCaller = false;
   for (const statement of parsed.statements) {
     if (!principalMatches(statement, context)) continue;
     if (!statementMatches(statement, context.action, context.resource)) continue;
@@ -194,10 +217,11 @@ export function evaluateResourcePolicy(
     const holds = (test: ConditionTest): boolean =>
       test.supported ? conditionHolds(test, context) : statement.effect === "Deny";
     if (!statement.conditions.every(holds)) continue;
-    if (statement.effect === "Deny") return "ExplicitDeny";
+    if (statement.effect === "Deny") return { decision: "ExplicitDeny", namesCaller: false };
     allowed = true;
+    namesCaller ||= principalNamed(statement, context);
   }
-  return allowed ? "Allow" : "ImplicitDeny";
+  return { decision: allowed ? "Allow" : "ImplicitDeny", namesCaller };
 }
 
 /**
@@ -244,6 +268,15 @@ function permissionStatement(grant: PermissionGrant): Record<string, unknown> {
 function principalMatches(statement: ParsedStatement, context: ResourceRequestContext): boolean {
   if (statement.notPrincipal !== undefined) return !principalIs(statement.notPrincipal, context);
   return statement.principal !== undefined && principalIs(statement.principal, context);
+}
+
+/** Whether a statement whose principal matched names the caller itself, not only its account. */
+function principalNamed(statement: ParsedStatement, context: ResourceRequestContext): boolean {
+  const principal = statement.principal;
+  if (principal === undefined) return true; // NotPrincipal: everyone but those it lists
+  return (
+    principal.any || (context.principalArn !== undefined && principal.arns.includes(context.principalArn))
+  );
 }
 
 function principalIs(principal: PrincipalSpec, context: ResourceRequestContext): boolean {

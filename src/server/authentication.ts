@@ -9,7 +9,7 @@
 import {
   UnrecognizedClientError,
   evaluate,
-  evaluateResourcePolicy,
+  judgeResourcePolicy,
   policyAdmits,
   parsePolicy,
   verifySignature,
@@ -37,8 +37,10 @@ export interface Principal {
    */
   identityAllows(action: string, resource: string): boolean;
   /**
-   * Whether the caller may perform `action` on a resource owned by `ownerAccountId`: as
-   * {@link allowed} in its own account; across accounts, its identity must allow it and the resource's
+   * Whether the caller may perform `action` on a resource owned by `ownerAccountId`: in its own
+   * account, as {@link allowed}, or where the resource's `policy` allows the caller by its own ARN or
+   * `"*"` (an Allow naming only its account leaves it to the key's policies) and the key's policies do
+   * not deny it, as IAM evaluates a same-account resource policy; across accounts, its identity must allow it and the resource's
    * `policy` must admit the caller's account. A `Deny` of the policy that matches the caller applies in
    * every account, its owner's included ("an explicit deny in any policy overrides any allow"); only
    * the operator's root key (of the server's own account) passes it, so that a policy that denies
@@ -124,10 +126,10 @@ export function principalOf(
     identityAllows,
     allowedOn(action, resource, ownerAccountId, policy) {
       if (superRoot) return true;
-      const decision =
+      const { decision, namesCaller } =
         policy === undefined
-          ? "ImplicitDeny"
-          : evaluateResourcePolicy(policy, {
+          ? { decision: "ImplicitDeny" as const, namesCaller: false }
+          : judgeResourcePolicy(policy, {
               principalAccountId: key.accountId,
               principalArn,
               action,
@@ -135,7 +137,10 @@ export function principalOf(
             });
       const ownAccount = ownerAccountId === key.accountId;
       if (!policyAdmits(decision, ownAccount)) return false;
-      return ownAccount ? allowed(action, resource) : identityAllows(action, resource);
+      if (!ownAccount) return identityAllows(action, resource);
+      if (allowed(action, resource)) return true;
+      // In its own account, an Allow naming the key itself grants unless the key's policies deny.
+      return decision === "Allow" && namesCaller && evaluate(policies, action, resource) !== "ExplicitDeny";
     },
   };
 }
