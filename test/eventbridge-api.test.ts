@@ -36,6 +36,7 @@ import {
   type BusbarProcess,
 } from "./support/busbar-process.js";
 import { callAwsJson } from "./support/aws-json.js";
+import { metric } from "./support/metrics.js";
 
 let server: BusbarProcess;
 let eb: EventBridgeClient;
@@ -762,6 +763,39 @@ describe("PutEvents", () => {
       /region eu-west-1/,
     );
   });
+  it("counts the entries of each request answered entry by entry, and those refused by ErrorCode, in /metrics", async () => {
+    const count = async () => ({
+      entries: await metric(server.url, "PutEventsEntriesCount", { account: ACCOUNT }),
+      malformed: await metric(server.url, "PutEventsFailedEntriesCount", { code: "MalformedDetail" }),
+      missing: await metric(server.url, "PutEventsFailedEntriesCount", { code: "ResourceNotFoundException" }),
+      failed: await metric(server.url, "PutEventsFailedEntriesCount", { account: ACCOUNT }),
+    });
+    const before = await count();
+    const r = await eb.send(
+      new PutEventsCommand({
+        Entries: [
+          { Source: "metered", DetailType: "x", Detail: "{}" },
+          { Source: "metered", DetailType: "x", Detail: "[]" },
+          { Source: "metered", DetailType: "x", Detail: "nope" },
+          { Source: "metered", DetailType: "x", Detail: "{}", EventBusName: "no-such-bus" },
+        ],
+      }),
+    );
+    assert.equal(r.FailedEntryCount, 3);
+    // A request refused whole (no entry has all three members) is not answered entry by entry.
+    await rejects(eb.send(new PutEventsCommand({ Entries: [{ Source: "metered" }] })), "ValidationException");
+    const after = await count();
+    assert.deepEqual(
+      {
+        entries: after.entries - before.entries,
+        malformed: after.malformed - before.malformed,
+        missing: after.missing - before.missing,
+        failed: after.failed - before.failed,
+      },
+      { entries: 4, malformed: 2, missing: 1, failed: 3 },
+    );
+  });
+
   it("rejects requests of no entries, more than ten, or over 256 KB", async () => {
     await rejects(eb.send(new PutEventsCommand({ Entries: [] })), "ValidationException");
     const eleven = Array.from({ length: 11 }, () => ({ Source: "s", DetailType: "d", Detail: "{}" }));

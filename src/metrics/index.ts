@@ -456,6 +456,18 @@ export class Metrics {
     "Targets not invoked for an event: event bus targets of rules matching an event that came from another bus (a second hop, which could loop).",
     TARGET_LABELS,
   );
+  /** Entries of the PutEvents requests answered with a result per entry (EventBridge: PutEventsEntriesCount). */
+  readonly putEventsEntries = this.counter(
+    "PutEventsEntriesCount",
+    "Entries of PutEvents requests answered entry by entry (accepted or not), by the account of the key that signed.",
+    ["account"],
+  );
+  /** Those entries refused, by their ErrorCode (EventBridge: PutEventsFailedEntriesCount). */
+  readonly putEventsFailedEntries = this.counter(
+    "PutEventsFailedEntriesCount",
+    "Entries of PutEvents requests refused in the reply's Entries (FailedEntryCount), by their ErrorCode.",
+    ["account", "code"],
+  );
   /** PutEvents entries refused by their account's quota (BUSBAR_PUT_EVENTS_PER_SECOND). */
   readonly putEventsThrottled = this.counter(
     "busbar_put_events_throttled_total",

@@ -192,6 +192,8 @@ export interface EventBridgeDependencies {
   readonly apiDestinationsChanged: OperationContext["apiDestinationsChanged"];
   /** Takes events from an account's quota of events a second (false: not that many left); none without. */
   readonly takePutEvents?: (accountId: string, n: number) => boolean;
+  /** Counts a PutEvents request of an account: its entries, and the ErrorCode of each refused. */
+  readonly countPutEvents?: (accountId: string, entries: number, failedCodes: readonly string[]) => void;
   /** Drops the pending deliveries of a deleted bus or rule, or of removed targets (see OperationContext). */
   readonly dropDeliveries: (
     scope: DeliveryScope,
@@ -231,6 +233,7 @@ export function eventBridgeContext(principal: Principal, deps: EventBridgeDepend
     apiDestinationsChanged,
     dropDeliveries,
     takePutEvents,
+    countPutEvents,
   } = deps;
   return {
     caller: { accountId: principal.accountId, accessKeyId: principal.accessKeyId, root: principal.root },
@@ -248,6 +251,10 @@ export function eventBridgeContext(principal: Principal, deps: EventBridgeDepend
     ...(takePutEvents !== undefined && {
       takePutEvents: (n: number) => takePutEvents(principal.accountId, n),
       putEventsPerSecond: config.putEventsPerSecond,
+    }),
+    ...(countPutEvents !== undefined && {
+      countPutEvents: (entries: number, failedCodes: readonly string[]) =>
+        countPutEvents(principal.accountId, entries, failedCodes),
     }),
     authorize(action, resource) {
       if (!principal.allowed(action, resource) || busDenies(principal, registry, action, resource))

@@ -368,6 +368,10 @@ async function startLocked(
     }) => delivery.forgetApiDestinations(updated),
     dropDeliveries: (scope: DeliveryScope, options?: { readonly keepMetrics?: boolean }) =>
       delivery.dropDeliveries(scope, options),
+    countPutEvents: (accountId: string, entries: number, failedCodes: readonly string[]): void => {
+      metrics.putEventsEntries.labels(accountId).inc(entries);
+      for (const code of failedCodes) metrics.putEventsFailedEntries.labels(accountId, code).inc();
+    },
     ...(putEventsRate.perSecond > 0 && {
       takePutEvents: (accountId: string, n: number): boolean => {
         if (putEventsRate.take(accountId, n)) return true;

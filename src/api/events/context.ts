@@ -65,6 +65,8 @@ export interface OperationContext {
   takePutEvents?(n: number): boolean;
   /** The quota {@link takePutEvents} keeps, events a second (for its refusal's message). */
   readonly putEventsPerSecond?: number;
+  /** Counts a PutEvents request's entries and the ErrorCode of each it refused (metrics); none without. */
+  countPutEvents?(entries: number, failedCodes: readonly string[]): void;
 }
 
 /** An operation: input in, output out (both JSON-ready). */

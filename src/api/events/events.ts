@@ -60,10 +60,11 @@ function accept(ctx: OperationContext, entries: readonly unknown[]): Promise<Rec
       mayPut: (bus) => ctx.mayPutEvents(bus),
     },
     entries,
-  ).then(
-    (results) => ({ FailedEntryCount: results.filter((r) => "ErrorCode" in r).length, Entries: results }),
-    invalid,
-  );
+  ).then((results) => {
+    const failedCodes = results.flatMap((r) => ("ErrorCode" in r ? [r.ErrorCode] : []));
+    ctx.countPutEvents?.(results.length, failedCodes);
+    return { FailedEntryCount: failedCodes.length, Entries: results };
+  }, invalid);
 }
 
 const testEventPattern: Operation = (ctx, input) => {
