@@ -638,20 +638,33 @@ describe("PutEvents", () => {
     assert.equal(badEndpoint.body.__type, "ValidationException");
     assert.match(String(badEndpoint.body.message), /endpointId/);
   });
-  it("refuses a Detail nested deeper than 1000 levels as MalformedDetail, whatever the rules", async () => {
+  it("refuses an event nested deeper than 1000 levels (its Detail's 999 and the envelope) as MalformedDetail, whatever the rules", async () => {
     const nested = (depth: number) => '{"a":'.repeat(depth) + "1" + "}".repeat(depth);
     await eb.send(new CreateEventBusCommand({ Name: "nesting" }));
-    for (const bus of ["default", "nesting"]) {
+    await eb.send(new CreateEventBusCommand({ Name: "nesting-ruled" }));
+    // A rule that reads the envelope only: the scan skips Detail, and must count its depth all the same.
+    await eb.send(
+      new PutRuleCommand({
+        Name: "by-source",
+        EventBusName: "nesting-ruled",
+        EventPattern: JSON.stringify({ source: ["shop"] }),
+      }),
+    );
+    for (const bus of ["nesting", "nesting-ruled"]) {
       const r = await eb.send(
         new PutEventsCommand({
-          Entries: [
-            { Source: "shop", DetailType: "deep", Detail: nested(1500), EventBusName: bus },
-            { Source: "shop", DetailType: "deep", Detail: nested(900), EventBusName: bus },
-          ],
+          Entries: [1500, 1000, 999].map((depth) => ({
+            Source: "shop",
+            DetailType: "deep",
+            Detail: nested(depth),
+            EventBusName: bus,
+          })),
         }),
       );
       assert.equal(r.Entries?.[0]?.ErrorCode, "MalformedDetail", bus);
-      assert.ok(r.Entries?.[1]?.EventId, bus);
+      assert.equal(r.Entries?.[1]?.ErrorCode, "MalformedDetail", bus);
+      assert.match(r.Entries?.[1]?.ErrorMessage ?? "", /Nesting deeper than 1000 levels/, bus);
+      assert.ok(r.Entries?.[2]?.EventId, bus);
     }
   });
   it("fails only the entry whose Time lies outside the years 0000 to 9999, or whose Detail is no JSON object", async () => {

@@ -6,7 +6,7 @@
  * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html
  */
 import { DEFAULT_BUS, elsewhere, parseArn, type RuleMatch, type RuleRegistry } from "../buses/index.js";
-import { InvalidEventJsonError, MatchLimitExceededError, notJsonObject } from "../patterns/index.js";
+import { MatchLimitExceededError, notJsonObject } from "../patterns/index.js";
 import type { EventBus, IngestRecord, PendingDelivery, StoredEvent } from "../store/index.js";
 import type { GroupCommitter } from "./group-commit.js";
 import { uuidv7 } from "./ids.js";
@@ -240,7 +240,8 @@ function acceptEntry(
   if (typeof detail !== "string")
     return fail(invalid("Detail", "Detail must be a string: the text of a JSON object."));
   // Checked without being parsed into objects: it goes into the envelope as given.
-  const malformed = notJsonObject(detail);
+  // At depth 1: the envelope nests it one level deeper, within the same limit.
+  const malformed = notJsonObject(detail, 1);
   if (malformed !== undefined)
     return fail(entryError("MalformedDetail", `Detail is malformed: ${malformed}.`));
   if (resources !== undefined && resources !== null) {
@@ -285,11 +286,6 @@ function acceptEntry(
     // The envelope is valid JSON: its parts were checked above, Detail with notJsonObject.
     matches = ctx.registry.match(bus.accountId, bus.name, json, true);
   } catch (e) {
-    // The envelope nests Detail one level deeper than notJsonObject counted: it may now be too deep.
-    if (e instanceof InvalidEventJsonError)
-      return fail(
-        entryError("MalformedDetail", `Detail is malformed: ${e.reason} (in the event, one level deeper).`),
-      );
     // Refused rather than accepted unmatched: the producer learns it, and nothing is lost silently.
     if (e instanceof MatchLimitExceededError) return fail(entryError("InvalidArgument", e.message));
     throw e;

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { InvalidEventJsonError } from "./errors.js";
-import { isJsonObject } from "./index.js";
+import { isJsonObject, notJsonObject } from "./index.js";
 import { Matcher } from "./matcher.js";
 
 /** A matcher that looks only at `a`, so that everything else in the event is skipped. */
@@ -140,7 +140,12 @@ describe("isJsonObject", () => {
   it("refuses nesting far deeper than events may have, which JSON.parse reads", () => {
     const deep = (n: number): string => `${'{"a":'.repeat(n)}1${"}".repeat(n)}`;
     assert.equal(isJsonObject(deep(1000)), true);
+    // One more, the innermost a flat object (read by a shortcut), is refused all the same.
+    assert.equal(isJsonObject(deep(1001)), false);
     assert.equal(isJsonObject(deep(1002)), false);
+    assert.equal(isJsonObject(`{"x":[${deep(999)}]}`), false);
+    assert.equal(notJsonObject(deep(999), 1), undefined);
+    assert.match(notJsonObject(deep(1000), 1) ?? "", /Nesting deeper than 1000 levels/);
     assert.equal(parsesToObject(deep(1002)), true);
   });
 });

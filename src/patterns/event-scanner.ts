@@ -92,14 +92,18 @@ export class EventScanner {
     return this.notObject(text) === undefined;
   }
 
-  /** Why `text` is not one JSON object (what is wrong, and where); undefined when it is one. */
-  notObject(text: string): string | undefined {
+  /**
+   * Why `text` is not one JSON object (what is wrong, and where); undefined when it is one.
+   * @param at the depth the object will lie at in an event (1 for an event's Detail), counted against
+   *   the event's nesting limit.
+   */
+  notObject(text: string, at = 0): string | undefined {
     this.s = text;
     this.i = 0;
     this.trusted = false;
     try {
       if (this.ws() !== 123 /* { */) return "it must be a JSON object";
-      this.skip();
+      this.skip(at);
       this.ws();
       return this.i === text.length ? undefined : `text after the object at position ${this.i}`;
     } catch (e) {
@@ -148,7 +152,7 @@ export class EventScanner {
     if (c === 123 /* { */) {
       const children = node.children;
       if (children === null) {
-        this.skip();
+        this.skip(depth);
         return;
       }
       if (depth >= MAX_EVENT_DEPTH) this.fail(`Nesting deeper than ${MAX_EVENT_DEPTH} levels`);
@@ -162,7 +166,7 @@ export class EventScanner {
         const child = this.child(node, children);
         if (this.ws() !== 58 /* : */) this.fail("Expected ':' after a field name");
         this.i++;
-        if (child === undefined) this.skip();
+        if (child === undefined) this.skip(depth + 1);
         else this.value(child, trail, depth + 1);
         const d = this.ws();
         this.i++;
@@ -196,7 +200,7 @@ export class EventScanner {
       }
     }
     if (node.wantedBy === 0) {
-      this.skip();
+      this.skip(depth);
       return;
     }
     if (c === QUOTE) {
@@ -410,11 +414,14 @@ export class EventScanner {
   /**
    * Validates and skips one value of any kind, without recursion. One tight loop over local variables:
    * this is where an event's unused parts are read, so it is the scanner's hot path.
+   * @param at the depth the value lies at (0: the whole text), so that the event's nesting is limited
+   *   the same whichever of its parts rules read and which are skipped.
    */
-  private skip(): void {
+  private skip(at: number): void {
     const s = this.s;
     const n = s.length;
     const stack = this.containers;
+    const limit = MAX_EVENT_DEPTH - at;
     let i = this.i;
     let depth = 0;
     let c: number;
@@ -439,14 +446,15 @@ export class EventScanner {
           i = this.i;
         }
       } else if (c === 123 || c === 91) {
+        // Counted before the flat containers' shortcut too: a container at the limit is one too deep.
+        if (depth >= limit) {
+          this.i = i;
+          this.fail(`Nesting deeper than ${MAX_EVENT_DEPTH} levels`);
+        }
         const flatEnd = this.trusted ? -1 : flatContainerEnd(s, i);
         if (flatEnd !== -1) {
           i = flatEnd;
         } else {
-          if (depth >= MAX_EVENT_DEPTH) {
-            this.i = i;
-            this.fail(`Nesting deeper than ${MAX_EVENT_DEPTH} levels`);
-          }
           let d = s.charCodeAt(++i);
           while (d === 32 || d === 10 || d === 13 || d === 9) d = s.charCodeAt(++i);
           if (d === c + 2) {

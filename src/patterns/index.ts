@@ -29,9 +29,13 @@ export function isJsonObject(text: string): boolean {
   return objectChecker.isObject(text);
 }
 
-/** Why `text` is not one JSON object within the nesting limit (undefined when it is one). */
-export function notJsonObject(text: string): string | undefined {
-  return objectChecker.notObject(text);
+/**
+ * Why `text` is not one JSON object within the nesting limit (undefined when it is one).
+ * @param at the depth it will lie at in an event: 1 for an event's `detail`, whose envelope is one
+ *   level more, so that an event accepted is never too deep to be matched.
+ */
+export function notJsonObject(text: string, at = 0): string | undefined {
+  return objectChecker.notObject(text, at);
 }
 
 /** The field conditions a compiled pattern holds over all its `$or` combinations (what it costs a matcher). */
