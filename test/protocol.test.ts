@@ -667,6 +667,7 @@ describe("AWS JSON 1.1 protocol edge", () => {
       const last = text.slice(text.indexOf("HTTP/1.1 400 "));
       assert.match(last, /^HTTP\/1\.1 400 Bad Request\r\n/, JSON.stringify(text));
       assert.match(last, /\r\nx-amzn-errortype: SerializationException\r\n/);
+      assert.match(last, /\r\nx-amzn-requestid: [0-9a-f-]{36}\r\n/, "with a request id, as every reply");
       const body = JSON.parse(last.slice(last.indexOf("\r\n\r\n") + 4)) as {
         __type: string;
         message: string;

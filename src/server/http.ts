@@ -1485,6 +1485,7 @@ export function createHttpServer(handlers: HttpHandlers): Server {
     });
     const refusal =
       `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/x-amz-json-1.1\r\nx-amzn-errortype: ${type}\r\n` +
+      `x-amzn-requestid: ${randomUUID()}\r\n` +
       `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
     // Requests read before the bad bytes (pipelined) run and are answered first, in order: sent at
     // once, the refusal came before their replies (the client took it for the first one's, which had
