@@ -238,6 +238,7 @@ export class MoveTasks {
           destination,
           Math.min(MOVE_CHUNK, rate - result.moved),
           started,
+          task.id,
         );
         result = { ...chunk, moved: result.moved + chunk.moved };
         if (chunk.failure !== undefined || chunk.remaining === 0 || chunk.moved === 0) break;

@@ -684,13 +684,15 @@ export interface Store {
    * the destination's MessageRetentionPeriod from `now`, with no dead-letter source; it keeps its body,
    * attributes, sender, group and deduplication id. A standard queue's go those visible longest
    * first; a FIFO queue's as a receive takes them (in send order, no group past a message of it in
-   * flight or delayed), so that each group arrives in order.
+   * flight or delayed), so that each group arrives in order. With `taskId`, the move task of that id
+   * counts what moved (its `moved`) in the same transaction, so that its count survives a crash.
    */
   moveMessages(
     source: QueueRef,
     destination: QueueRef | undefined,
     limit: number,
     now: number,
+    taskId?: string,
   ): Promise<MoveResult>;
 
   /**

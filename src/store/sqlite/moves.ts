@@ -101,7 +101,13 @@ export function prepareMove(
   const picks = preparePicks(messageSql, relocate);
 
   return db.transaction(
-    (source: QueueRef, destination: QueueRef | undefined, limit: number, now: number): MoveResult => {
+    (
+      source: QueueRef,
+      destination: QueueRef | undefined,
+      limit: number,
+      now: number,
+      taskId?: string,
+    ): MoveResult => {
       const sourceKey = sql.queueKey.get(source.accountId, source.name);
       if (sourceKey === undefined) return { moved: 0, remaining: 0 };
       const sourceId = sourceKey.id;
@@ -149,6 +155,7 @@ export function prepareMove(
         relocate(sourceId, seq, target, now, { kind: "redrive", id: randomUUID() });
         moved++;
       }
+      if (taskId !== undefined && moved > 0) sql.countMoved.run(moved, taskId);
       const remaining = messageSql.countVisible.get({ queueId: sourceId, now, cutoff }) ?? 0;
       return failure === undefined ? { moved, remaining } : { moved, remaining, failure };
     },

@@ -111,6 +111,8 @@ export function prepareQueueStatements(db: Database.Database) {
          status = excluded.status, moved = excluded.moved, to_move = excluded.to_move,
          failure_reason = excluded.failure_reason, started_at = excluded.started_at`,
     ),
+    /** Adds what a step moved to its task's count (in the step's transaction). */
+    countMoved: db.prepare<[number, string]>(`UPDATE queue_move_tasks SET moved = moved + ? WHERE id = ?`),
     /** Finished tasks of a source beyond its `?` latest (ListMessageMoveTasks shows 10 at most). */
     pruneMoveTasks: db.prepare<[string, string, number]>(
       `DELETE FROM queue_move_tasks WHERE source_arn = ?

@@ -403,8 +403,14 @@ export class SyncSqliteStore implements SyncStore {
   }
 
   /** Nothing moves, and nothing remains, when the source does not exist. */
-  moveMessages(source: QueueRef, destination: QueueRef | undefined, limit: number, now: number): MoveResult {
-    return this.#messages.move(source, destination, limit, now);
+  moveMessages(
+    source: QueueRef,
+    destination: QueueRef | undefined,
+    limit: number,
+    now: number,
+    taskId?: string,
+  ): MoveResult {
+    return this.#messages.move(source, destination, limit, now, taskId);
   }
 
   putMoveTask(task: MoveTask): void {

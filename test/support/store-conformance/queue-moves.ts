@@ -83,6 +83,29 @@ export function queueMoveTests(open: OpenStore): void {
       });
     });
 
+    test("counts what a step moved into its task's count, in the step's transaction", async (session) => {
+      await createQueues(session.store, "dlq", "dest");
+      await session.store.sendMessages(ref("dlq"), [message("m1"), message("m2"), message("m3")]);
+      await session.store.putMoveTask(moveTask("t1", T0, { moved: 5 }));
+      assert.deepEqual(await session.store.moveMessages(ref("dlq"), ref("dest"), 2, T0, "t1"), {
+        moved: 2,
+        remaining: 1,
+      });
+      assert.equal((await session.store.getMoveTask("t1"))?.moved, 7);
+      assert.deepEqual(await session.store.moveMessages(ref("dlq"), ref("dest"), 5, T0), {
+        moved: 1,
+        remaining: 0,
+      });
+      assert.equal(
+        (await session.store.getMoveTask("t1"))?.moved,
+        7,
+        "a move without the task counts nothing",
+      );
+      await session.store.moveMessages(ref("dlq"), ref("dest"), 5, T0, "t1");
+      const store = await session.reopen();
+      assert.equal((await store.getMoveTask("t1"))?.moved, 7, "kept, with nothing moved since");
+    });
+
     test("moves messages back to the queues they came from", async ({ store }) => {
       await createQueues(store, "dlq", "a", "b");
       await store.createQueue(queue("c", {}, OTHER_ACCOUNT));
