@@ -61,4 +61,50 @@ describe("putEvents", () => {
     const costly = await run("a".repeat(14_000));
     assert.deepEqual(costly.slice(0, 3), ["entry", "other work", "entry"]);
   });
+
+  it("reads a Time without an offset as UTC, whatever the server's time zone", async () => {
+    const registry = new RuleRegistry(DEFAULT_PATTERN_LIMITS);
+    registry.setBus({
+      accountId: ACCOUNT,
+      name: "default",
+      arn: `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/default`,
+      createdAt: 0,
+      lastModifiedAt: 0,
+    });
+    const committed: { event: { json: string } }[] = [];
+    const ctx = {
+      registry,
+      committer: {
+        commit: (records: typeof committed) => {
+          committed.push(...records);
+          return Promise.resolve();
+        },
+      } as unknown as GroupCommitter,
+      region: "us-east-1",
+      accountId: ACCOUNT,
+      mayPut: () => true,
+    };
+    const zone = process.env["TZ"];
+    process.env["TZ"] = "Asia/Tokyo";
+    try {
+      const times = [
+        "2024-01-02T03:04:05",
+        "2024-01-02 03:04:05",
+        "2024-01-02T03:04:05.250",
+        "2024-01-02T03:04:05Z",
+      ];
+      const results = await putEvents(
+        ctx,
+        times.map((Time) => ({ Source: "s", DetailType: "t", Detail: "{}", Time })),
+      );
+      assert.ok(results.every((r) => "EventId" in r));
+      assert.deepEqual(
+        committed.map((r) => (JSON.parse(r.event.json) as { time: string }).time),
+        times.map(() => "2024-01-02T03:04:05Z"),
+      );
+    } finally {
+      if (zone === undefined) delete process.env["TZ"];
+      else process.env["TZ"] = zone;
+    }
+  });
 });

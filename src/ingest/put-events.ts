@@ -75,15 +75,19 @@ function formatTime(ms: number): string {
 const EARLIEST_TIME_MS = Date.parse("0000-01-01T00:00:00.000Z");
 const LATEST_TIME_MS = Date.parse("9999-12-31T23:59:59.999Z");
 
+/** An ISO 8601 date and time without an offset (`2024-01-02T03:04:05`, or with a space). */
+const ZONELESS = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
+
 /**
- * Reads an entry's Time: epoch seconds (the JSON protocol's timestamps) or an ISO string, within the
- * years 0000-9999 (an event's `time` is RFC 3339, whose years have four digits).
+ * Reads an entry's Time: epoch seconds (the JSON protocol's timestamps) or a date string, within the
+ * years 0000-9999 (an event's `time` is RFC 3339, whose years have four digits). A date and time
+ * without an offset is UTC, as an event's `time` is, not the server's local time (Date.parse's).
  */
 function entryTime(v: unknown, now: number): number | undefined {
   if (v === undefined || v === null) return now;
   let t = Number.NaN;
   if (typeof v === "number") t = v * 1000;
-  else if (typeof v === "string") t = Date.parse(v);
+  else if (typeof v === "string") t = Date.parse(ZONELESS.test(v) ? `${v.replace(" ", "T")}Z` : v);
   return t >= EARLIEST_TIME_MS && t <= LATEST_TIME_MS ? t : undefined;
 }
 
