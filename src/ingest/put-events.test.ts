@@ -8,17 +8,23 @@ import { putEvents, YIELD_AFTER_MATCH_STEPS } from "./put-events.js";
 
 const ACCOUNT = "000000000000";
 
+/** A registry holding ACCOUNT's default bus. */
+function defaultBus(): RuleRegistry {
+  const registry = new RuleRegistry(DEFAULT_PATTERN_LIMITS);
+  const bus: EventBus = {
+    accountId: ACCOUNT,
+    name: "default",
+    arn: `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/default`,
+    createdAt: 0,
+    lastModifiedAt: 0,
+  };
+  registry.setBus(bus);
+  return registry;
+}
+
 describe("putEvents", () => {
   it("lets other work run between the entries of a request once their matching grows costly", async () => {
-    const registry = new RuleRegistry(DEFAULT_PATTERN_LIMITS);
-    const bus: EventBus = {
-      accountId: ACCOUNT,
-      name: "default",
-      arn: `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/default`,
-      createdAt: 0,
-      lastModifiedAt: 0,
-    };
-    registry.setBus(bus);
+    const registry = defaultBus();
     // 700 wildcards that start with a star: each reads the whole of a value (a step per 32 characters).
     for (let r = 0; r < 10; r++) {
       const stars = Array.from({ length: 70 }, (_, k) => ({ wildcard: `*ab*${r}_${k}*x` }));
@@ -63,14 +69,7 @@ describe("putEvents", () => {
   });
 
   it("reads a Time without an offset as UTC, whatever the server's time zone", async () => {
-    const registry = new RuleRegistry(DEFAULT_PATTERN_LIMITS);
-    registry.setBus({
-      accountId: ACCOUNT,
-      name: "default",
-      arn: `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/default`,
-      createdAt: 0,
-      lastModifiedAt: 0,
-    });
+    const registry = defaultBus();
     const committed: { event: { json: string } }[] = [];
     const ctx = {
       registry,
