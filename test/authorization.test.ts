@@ -393,6 +393,56 @@ describe("accounts", () => {
     other.destroy();
     owner.destroy();
   });
+  it("lets another account put the events a bus policy's events:source and events:detail-type conditions name, as AWS's example policy", async () => {
+    const b = printedJson<NewKey>(busbar("accounts", "create"));
+    const owner = client(TEST_ROOT);
+    const other = client(b);
+    await owner.send(new CreateEventBusCommand({ Name: "central-event-bus" }));
+    const busArn = `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/central-event-bus`;
+    await owner.send(
+      new PutPermissionCommand({
+        EventBusName: "central-event-bus",
+        Policy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Sid: "WebStoreCrossAccountPublish",
+              Effect: "Allow",
+              Action: "events:PutEvents",
+              Principal: { AWS: `arn:aws:iam::${b.accountId}:root` },
+              Resource: busArn,
+              Condition: {
+                "ForAllValues:StringEquals": { "events:source": ["com.exampleCorp.webStore"] },
+                StringEquals: { "events:detail-type": "newOrderCreated" },
+              },
+            },
+          ],
+        }),
+      }),
+    );
+    const entry = (Source: string, DetailType: string) => ({
+      Source,
+      DetailType,
+      Detail: "{}",
+      EventBusName: busArn,
+    });
+    const r = await other.send(
+      new PutEventsCommand({
+        Entries: [
+          entry("com.exampleCorp.webStore", "newOrderCreated"),
+          entry("com.exampleCorp.webStore", "orderShipped"),
+          entry("com.exampleCorp.other", "newOrderCreated"),
+        ],
+      }),
+    );
+    assert.deepEqual(
+      r.Entries?.map((e) => e.ErrorCode ?? "ok"),
+      ["ok", "AccessDeniedException", "AccessDeniedException"],
+    );
+    other.destroy();
+    owner.destroy();
+  });
+
   it("names the caller in aws:PrincipalArn: an account's root user, or a key as a user of its access key id", async () => {
     const b = printedJson<NewKey>(busbar("accounts", "create"));
     const key = keyAllowing(b.accountId, "put-events", "events:PutEvents");

@@ -345,6 +345,57 @@ describe("event bus targets", () => {
     assert.equal(got.length, 1, "the rule's call is its own account's root's (aws:PrincipalArn)");
   });
 
+  it("put on a bus only the events its policy's events:source condition lets through", async () => {
+    await events.send(new CreateEventBusCommand({ Name: "orders-only" }));
+    const busArn = `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/orders-only`;
+    await events.send(
+      new PutPermissionCommand({
+        EventBusName: "orders-only",
+        Policy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Sid: "orders-only",
+              Effect: "Deny",
+              Principal: "*",
+              Action: "events:PutEvents",
+              Resource: busArn,
+              Condition: { StringNotEquals: { "events:source": "shop.orders" } },
+            },
+          ],
+        }),
+      }),
+    );
+    const url = await createQueue(sqs, "orders-only-q");
+    await rule("on-orders-only", { "detail-type": ["by-source"] }, "orders-only");
+    await events.send(
+      new PutTargetsCommand({
+        Rule: "on-orders-only",
+        EventBusName: "orders-only",
+        Targets: [{ Id: "q", Arn: queueArn("orders-only-q") }],
+      }),
+    );
+    await rule("to-orders-only", { "detail-type": ["by-source"] });
+    await events.send(
+      new PutTargetsCommand({ Rule: "to-orders-only", Targets: [{ Id: "bus", Arn: busArn }] }),
+    );
+    for (const source of ["shop.billing", "shop.orders"]) {
+      await events.send(
+        new PutEventsCommand({ Entries: [{ Source: source, DetailType: "by-source", Detail: "{}" }] }),
+      );
+    }
+    // The refused one was put first and is not retried (NO_PERMISSIONS): once the other is there, it
+    // would be too.
+    const got = await receive(url, 1);
+    const after = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 1 }));
+    assert.deepEqual(
+      [...got, ...(after.Messages ?? [])].map(
+        (m) => (JSON.parse(m.Body as string) as { source: string }).source,
+      ),
+      ["shop.orders"],
+    );
+  });
+
   it("go one hop only: an event that came from another bus is not sent on to a third, so loops end", async () => {
     for (const name of ["hop-a", "hop-b", "hop-c"])
       await events.send(new CreateEventBusCommand({ Name: name }));

@@ -52,7 +52,10 @@ export type ConditionOperator = (typeof CONDITION_OPERATORS)[number];
 /**
  * Condition keys Busbar evaluates in resource policies, lower-cased (IAM keys are case-insensitive).
  * `aws:SourceArn` and `aws:SourceAccount` are present when Busbar's delivery writes to a queue for a
- * rule, as the service principal `events.amazonaws.com` (the grant EventBridge's guide prescribes).
+ * rule, as the service principal `events.amazonaws.com` (the grant EventBridge's guide prescribes);
+ * `events:source` and `events:detail-type` when an event is put on a bus (PutEvents, or a rule's
+ * event bus target), each the one value of that event.
+ * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-conditions.html
  */
 export const CONDITION_KEYS = [
   "aws:principalorgid",
@@ -60,6 +63,8 @@ export const CONDITION_KEYS = [
   "aws:principalarn",
   "aws:sourcearn",
   "aws:sourceaccount",
+  "events:source",
+  "events:detail-type",
 ] as const;
 export type ConditionKey = (typeof CONDITION_KEYS)[number];
 
@@ -100,7 +105,7 @@ const IAM_CONDITION_OPERATORS = new Set([
 ]);
 
 /** `[ForAnyValue:|ForAllValues:]<operator>[IfExists]`. */
-const CONDITION_OPERATOR_FORM = /^(?:ForAnyValue:|ForAllValues:)?([A-Za-z]+?)(?:IfExists)?$/;
+const CONDITION_OPERATOR_FORM = /^(ForAnyValue:|ForAllValues:)?([A-Za-z]+?)(IfExists)?$/;
 /** A condition key: `service:name`, the name possibly with a `/` and a tag key (`aws:ResourceTag/team`). */
 const CONDITION_KEY_FORM = /^[A-Za-z0-9-]+:[^\s]+$/;
 
@@ -113,9 +118,17 @@ const CONDITION_KEY_FORM = /^[A-Za-z0-9-]+:[^\s]+$/;
 export type ConditionTest =
   | {
       readonly supported: true;
+      /** The operator without its set prefix and `IfExists` suffix. */
       readonly operator: ConditionOperator;
       readonly key: ConditionKey;
       readonly values: readonly string[];
+      /**
+       * How a key absent from the request is taken: `ForAllValues:` and `…IfExists` hold without it
+       * (`true`), `ForAnyValue:` does not (`false`); without them (undefined), as the operator takes
+       * it (a negated one holds). Each key Busbar evaluates has one value when present, so the set
+       * operators otherwise test it as the operator does.
+       */
+      readonly absent?: boolean;
     }
   | {
       readonly supported: false;
@@ -463,8 +476,9 @@ function parseConditions(value: unknown, path: string): ConditionTest[] {
   if (!isObject(value)) throw new MalformedPolicyError(path, "must be a JSON object");
   const tests: ConditionTest[] = [];
   for (const [operator, block] of Object.entries(value)) {
-    const base = CONDITION_OPERATOR_FORM.exec(operator)?.[1];
-    if (base === undefined || !IAM_CONDITION_OPERATORS.has(base)) {
+    const form = CONDITION_OPERATOR_FORM.exec(operator);
+    const base = form?.[2];
+    if (form === null || base === undefined || !IAM_CONDITION_OPERATORS.has(base)) {
       throw new MalformedPolicyError(`${path}.${operator}`, "is not an IAM condition operator");
     }
     if (!isObject(block)) throw new MalformedPolicyError(`${path}.${operator}`, "must be a JSON object");
@@ -474,14 +488,22 @@ function parseConditions(value: unknown, path: string): ConditionTest[] {
       }
       const list = conditionValues(values, `${path}.${operator}.${key}`);
       const lower = key.toLowerCase();
+      // IfExists holds without the key whatever the prefix; ForAllValues: of no values holds, ForAnyValue: not.
+      const absent =
+        form[3] !== undefined || form[1] === "ForAllValues:"
+          ? true
+          : form[1] === "ForAnyValue:"
+            ? false
+            : undefined;
       tests.push(
-        CONDITION_OPERATORS.includes(operator as ConditionOperator) &&
+        CONDITION_OPERATORS.includes(base as ConditionOperator) &&
           CONDITION_KEYS.includes(lower as ConditionKey)
           ? {
               supported: true,
-              operator: operator as ConditionOperator,
+              operator: base as ConditionOperator,
               key: lower as ConditionKey,
               values: list,
+              ...(absent !== undefined && { absent }),
             }
           : { supported: false, operator, key: lower, values: list },
       );

@@ -496,3 +496,62 @@ describe("judgeResourcePolicy", () => {
     assert.deepEqual(judgeResourcePolicy(json, asUser), { decision: "ExplicitDeny", namesCaller: false });
   });
 });
+
+describe("conditions on the event put on a bus (events:source, events:detail-type)", () => {
+  // EventBridge's guide's example: send events to a custom bus in a different account.
+  const example = policy({
+    ...allowTo({ AWS: OTHER }),
+    Condition: {
+      "ForAllValues:StringEquals": { "events:source": ["com.exampleCorp.webStore"] },
+      StringEquals: { "events:detail-type": "newOrderCreated" },
+    },
+  });
+  const event = (eventSource?: string, eventDetailType?: string) => ({
+    ...put(OTHER),
+    ...(eventSource !== undefined && { eventSource }),
+    ...(eventDetailType !== undefined && { eventDetailType }),
+  });
+
+  it("allows the events whose source and detail-type the example names, and no others", () => {
+    assert.equal(
+      evaluateResourcePolicy(example, event("com.exampleCorp.webStore", "newOrderCreated")),
+      "Allow",
+    );
+    assert.equal(
+      evaluateResourcePolicy(example, event("com.exampleCorp.other", "newOrderCreated")),
+      "ImplicitDeny",
+    );
+    assert.equal(evaluateResourcePolicy(example, event("com.exampleCorp.webStore", "other")), "ImplicitDeny");
+  });
+
+  it("takes a key absent from the request as ForAllValues: and IfExists hold, ForAnyValue: and the operator do not", () => {
+    const test = (operator: string) =>
+      evaluateResourcePolicy(
+        policy({ ...allowTo({ AWS: OTHER }), Condition: { [operator]: { "events:source": "s" } } }),
+        event(),
+      );
+    assert.equal(test("ForAllValues:StringEquals"), "Allow");
+    assert.equal(test("StringEqualsIfExists"), "Allow");
+    assert.equal(test("ForAnyValue:StringEquals"), "ImplicitDeny");
+    assert.equal(test("StringEquals"), "ImplicitDeny");
+    // With the key there, each tests its one value as the operator does.
+    for (const operator of ["ForAllValues:StringLike", "ForAnyValue:StringLike", "StringLikeIfExists"]) {
+      const json = policy({
+        ...allowTo({ AWS: OTHER }),
+        Condition: { [operator]: { "events:source": "shop.*" } },
+      });
+      assert.equal(evaluateResourcePolicy(json, event("shop.orders", "t")), "Allow", operator);
+      assert.equal(evaluateResourcePolicy(json, event("billing", "t")), "ImplicitDeny", operator);
+    }
+  });
+
+  it("lets a Deny keep out every source but the ones it names", () => {
+    const json = policy(allowTo("*"), {
+      ...allowTo("*"),
+      Effect: "Deny",
+      Condition: { StringNotEquals: { "events:source": ["shop.orders", "shop.returns"] } },
+    });
+    assert.equal(evaluateResourcePolicy(json, event("shop.returns", "t")), "Allow");
+    assert.equal(evaluateResourcePolicy(json, event("billing", "t")), "ExplicitDeny");
+  });
+});

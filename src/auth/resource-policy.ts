@@ -9,10 +9,11 @@
  * `Federated` and `CanonicalUser` principals, of which only `events.amazonaws.com` is ever a caller:
  * Busbar's delivery writing to a queue for a rule), `Resource` optional (the resource the policy is
  * on), and `Condition` with any IAM operator and key. Busbar evaluates `StringEquals`,
- * `StringNotEquals`, `StringLike`, `StringNotLike` and the four `Arn…` operators on
- * `aws:PrincipalOrgID`, `aws:PrincipalAccount`, `aws:PrincipalArn`, `aws:SourceArn` and
- * `aws:SourceAccount`; any other test (`…IfExists`, `aws:SecureTransport`, say) is kept, never lets an
- * Allow grant, and makes a Deny apply. The document may not exceed 10 KB.
+ * `StringNotEquals`, `StringLike`, `StringNotLike` and the four `Arn…` operators, with or without
+ * `ForAllValues:`/`ForAnyValue:` and `IfExists`, on `aws:PrincipalOrgID`, `aws:PrincipalAccount`,
+ * `aws:PrincipalArn`, `aws:SourceArn`, `aws:SourceAccount`, `events:source` and `events:detail-type`;
+ * any other test (`aws:SecureTransport`, `NumericLessThan`, say) is kept, never lets an Allow grant,
+ * and makes a Deny apply. The document may not exceed 10 KB.
  * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutPermission.html
  * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_RemovePermission.html
  * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_Condition.html
@@ -91,6 +92,10 @@ export interface ResourceRequestContext {
   readonly sourceArn?: string | undefined;
   /** The account of that resource, the value of `aws:SourceAccount`. */
   readonly sourceAccount?: string | undefined;
+  /** The source of the event put on a bus, the value of `events:source`. */
+  readonly eventSource?: string | undefined;
+  /** The detail-type of the event put on a bus, the value of `events:detail-type`. */
+  readonly eventDetailType?: string | undefined;
 }
 
 /**
@@ -301,11 +306,16 @@ function contextValue(key: ConditionKey, context: ResourceRequestContext): strin
       return context.sourceArn;
     case "aws:sourceaccount":
       return context.sourceAccount;
+    case "events:source":
+      return context.eventSource;
+    case "events:detail-type":
+      return context.eventDetailType;
   }
 }
 
 function conditionHolds(test: ConditionTest & { supported: true }, context: ResourceRequestContext): boolean {
   const actual = contextValue(test.key, context);
+  if (actual === undefined && test.absent !== undefined) return test.absent;
   const matches = (value: string): boolean => {
     if (actual === undefined) return false;
     switch (test.operator) {

@@ -57,12 +57,16 @@ export class BusTargetInvoker implements TargetInvoker {
     // The call is the rule's: its aws:PrincipalArn the target's RoleArn (EventBridge calls as that
     // role), else the account's root.
     const role = target.spec["RoleArn"];
-    const decision = evaluateResourcePolicy(bus.policy, {
-      principalAccountId: accountId,
-      principalArn: typeof role === "string" && role !== "" ? role : `arn:aws:iam::${accountId}:root`,
-      action: "events:PutEvents",
-      resource: bus.arn,
-    });
+    const decision =
+      bus.policy === undefined
+        ? "ImplicitDeny"
+        : evaluateResourcePolicy(bus.policy, {
+            principalAccountId: accountId,
+            principalArn: typeof role === "string" && role !== "" ? role : `arn:aws:iam::${accountId}:root`,
+            action: "events:PutEvents",
+            resource: bus.arn,
+            ...eventConditions(event.json),
+          });
     if (!policyAdmits(decision, bus.accountId === accountId)) throw denied();
     let record;
     const cut: Array<{ ruleName: string; targetId: string }> = [];
@@ -92,4 +96,13 @@ export class BusTargetInvoker implements TargetInvoker {
   close(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+/** The event's `events:source` and `events:detail-type`, which a bus policy's conditions may test. */
+function eventConditions(json: string): { eventSource?: string; eventDetailType?: string } {
+  const event = JSON.parse(json) as { source?: unknown; "detail-type"?: unknown };
+  return {
+    ...(typeof event.source === "string" && { eventSource: event.source }),
+    ...(typeof event["detail-type"] === "string" && { eventDetailType: event["detail-type"] }),
+  };
 }

@@ -27,8 +27,11 @@ export interface PutEventsContext {
   readonly region: string;
   /** The calling account. */
   readonly accountId: string;
-  /** Whether the caller may put events on a bus (identity and bus resource policies). */
-  readonly mayPut: (bus: EventBus) => boolean;
+  /** Whether the caller may put an event of this source and detail-type on a bus (identity and bus resource policies). */
+  readonly mayPut: (
+    bus: EventBus,
+    event: { readonly source: string; readonly detailType: string },
+  ) => boolean;
   readonly now?: () => number;
 }
 
@@ -277,7 +280,7 @@ function acceptEntry(
     }
     return fail(entryError("ResourceNotFoundException", `Event bus ${target.name} does not exist.`));
   }
-  if (!ctx.mayPut(bus)) {
+  if (!ctx.mayPut(bus, { source, detailType })) {
     return fail(entryError("AccessDeniedException", `Not authorized to put events on event bus ${bus.arn}.`));
   }
   const id = uuidv7(now);

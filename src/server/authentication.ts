@@ -46,7 +46,21 @@ export interface Principal {
    * the operator's root key (of the server's own account) passes it, so that a policy that denies
    * everyone everything can still be changed.
    */
-  allowedOn(action: string, resource: string, ownerAccountId: string, policy: string | undefined): boolean;
+  allowedOn(
+    action: string,
+    resource: string,
+    ownerAccountId: string,
+    policy: string | undefined,
+    event?: EventConditions,
+  ): boolean;
+}
+
+/** The values of an event put on a bus that a bus policy's conditions may test. */
+export interface EventConditions {
+  /** `events:source`. */
+  readonly source: string;
+  /** `events:detail-type`. */
+  readonly detailType: string;
 }
 
 /** Authenticates a request signed for `service` (`events`, `sqs`). */
@@ -124,7 +138,7 @@ export function principalOf(
     root: key.root,
     allowed,
     identityAllows,
-    allowedOn(action, resource, ownerAccountId, policy) {
+    allowedOn(action, resource, ownerAccountId, policy, event) {
       if (superRoot) return true;
       const { decision, namesCaller } =
         policy === undefined
@@ -134,6 +148,8 @@ export function principalOf(
               principalArn,
               action,
               resource,
+              eventSource: event?.source,
+              eventDetailType: event?.detailType,
             });
       const ownAccount = ownerAccountId === key.accountId;
       if (!policyAdmits(decision, ownAccount)) return false;
@@ -263,8 +279,8 @@ export function eventBridgeContext(principal: Principal, deps: EventBridgeDepend
     authorizeOnBehalf(action, resource) {
       if (!principal.identityAllows(action, resource)) throw accessDenied(principal, action, resource);
     },
-    mayPutEvents(bus: EventBus) {
-      return principal.allowedOn("events:PutEvents", bus.arn, bus.accountId, bus.policy);
+    mayPutEvents(bus: EventBus, event: EventConditions) {
+      return principal.allowedOn("events:PutEvents", bus.arn, bus.accountId, bus.policy, event);
     },
   };
 }

@@ -56,8 +56,11 @@ export interface OperationContext {
    * dead-letter queue). Another account's resource policy is asked at delivery.
    */
   authorizeOnBehalf(action: string, resource: string): void;
-  /** Whether the caller may put events on a bus (its identity policy, and the bus's resource policy across accounts). */
-  mayPutEvents(bus: EventBus): boolean;
+  /**
+   * Whether the caller may put an event of this source and detail-type on a bus (its identity policy,
+   * and the bus's resource policy, whose conditions may test `events:source` and `events:detail-type`).
+   */
+  mayPutEvents(bus: EventBus, event: { readonly source: string; readonly detailType: string }): boolean;
   /**
    * Takes `n` events from the caller's account's quota of events a second (BUSBAR_PUT_EVENTS_PER_SECOND);
    * false when it has not that many left. Without it, no quota.

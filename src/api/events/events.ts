@@ -57,7 +57,7 @@ function accept(ctx: OperationContext, entries: readonly unknown[]): Promise<Rec
       committer: ctx.committer,
       region: ctx.region,
       accountId: ctx.caller.accountId,
-      mayPut: (bus) => ctx.mayPutEvents(bus),
+      mayPut: (bus, event) => ctx.mayPutEvents(bus, event),
     },
     entries,
   ).then((results) => {
