@@ -85,6 +85,13 @@ describe("a bad setting", () => {
       /^error: BUSBAR_PORT must be an integer from 0 to 65535, got "0x10"/,
     ],
     ["--port", ["--port", " 80"], {}, /^error: --port must be an integer from 0 to 65535, got " 80"/],
+    // EventBridge's quota goes up to 4,096 characters, PutRule's most.
+    [
+      "BUSBAR_MAX_PATTERN_LENGTH",
+      [],
+      { BUSBAR_MAX_PATTERN_LENGTH: "8192" },
+      /^error: BUSBAR_MAX_PATTERN_LENGTH must be an integer from 1 to 4096, got "8192"/,
+    ],
   ];
   for (const [name, args, env, message] of cases) {
     it(`${name} is refused with exit code 2 before the data directory is made`, () => {

@@ -11,6 +11,7 @@ import {
   DeleteRuleCommand,
   DisableRuleCommand,
   PutRuleCommand,
+  TestEventPatternCommand,
   type EventBridgeClient,
 } from "@aws-sdk/client-eventbridge";
 import {
@@ -99,12 +100,16 @@ describe("BUSBAR_MAX_RULE_CONDITIONS", () => {
   });
 });
 
-describe("BUSBAR_MAX_RULES_PER_BUS and BUSBAR_MAX_BUSES_PER_ACCOUNT", () => {
+describe("BUSBAR_MAX_RULES_PER_BUS, BUSBAR_MAX_BUSES_PER_ACCOUNT and BUSBAR_MAX_PATTERN_LENGTH", () => {
   let quotas: BusbarProcess;
   let client: EventBridgeClient;
   before(async () => {
     quotas = await startBusbar({
-      env: { BUSBAR_MAX_RULES_PER_BUS: "3", BUSBAR_MAX_BUSES_PER_ACCOUNT: "2" },
+      env: {
+        BUSBAR_MAX_RULES_PER_BUS: "3",
+        BUSBAR_MAX_BUSES_PER_ACCOUNT: "2",
+        BUSBAR_MAX_PATTERN_LENGTH: "4096",
+      },
     });
     client = eventBridgeClient(quotas.url);
   });
@@ -120,6 +125,32 @@ describe("BUSBAR_MAX_RULES_PER_BUS and BUSBAR_MAX_BUSES_PER_ACCOUNT", () => {
       assert.match(e.message, quota);
       return true;
     });
+
+  it("takes patterns up to BUSBAR_MAX_PATTERN_LENGTH characters (EventBridge's quota raised), in rules and tests", async () => {
+    const padded = (length: number) => {
+      const head = '{"source":["';
+      const tail = '"]}';
+      return head + "s".repeat(length - head.length - tail.length) + tail;
+    };
+    await client.send(new PutRuleCommand({ Name: "long", EventPattern: padded(4096) }));
+    await client.send(new DeleteRuleCommand({ Name: "long" }));
+    const tested = await client.send(
+      new TestEventPatternCommand({
+        EventPattern: padded(3000),
+        Event: JSON.stringify({
+          id: "1",
+          account: "000000000000",
+          source: "s".repeat(3000 - 15),
+          time: "2026-01-01T00:00:00Z",
+          region: "us-east-1",
+          resources: [],
+          "detail-type": "t",
+          detail: {},
+        }),
+      }),
+    );
+    assert.equal(tested.Result, true);
+  });
 
   it("refuses a rule past the bus's limit, but not a rule replaced, and counts each bus apart", async () => {
     for (const name of ["r1", "r2", "r3"])

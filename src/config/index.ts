@@ -5,7 +5,7 @@
 import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { SECRETS_KEY_ENV, SecretBoxError, openSecretBox, parseAllowedNetworks } from "../delivery/index.js";
-import { DEFAULT_PATTERN_LIMITS, type PatternLimits } from "../patterns/index.js";
+import { DEFAULT_PATTERN_LIMITS, resolvePatternLimits, type PatternLimits } from "../patterns/index.js";
 import { DEFAULT_REGISTRY_QUOTAS, type RegistryQuotas } from "../buses/index.js";
 import { DEFAULT_MAX_IN_FLIGHT } from "../queues/index.js";
 
@@ -350,7 +350,10 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
       Number.MAX_SAFE_INTEGER,
     ),
     maxConnections: read("BUSBAR_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS, 1, 1_000_000),
-    patternLimits: DEFAULT_PATTERN_LIMITS,
+    // EventBridge's "Event pattern size" quota: 2,048 characters, adjustable to 4,096 (PutRule's most).
+    patternLimits: resolvePatternLimits({
+      maxPatternLength: read("BUSBAR_MAX_PATTERN_LENGTH", DEFAULT_PATTERN_LIMITS.maxPatternLength, 1, 4096),
+    }),
     quotas: Object.freeze({
       maxRuleConditions: read(
         "BUSBAR_MAX_RULE_CONDITIONS",
