@@ -871,6 +871,12 @@ describe("TestEventPattern", () => {
       "ValidationException",
       /Event/,
     );
+    // Malformed JSON is told where and why, as a pattern's is: here a byte-order mark before it.
+    await rejects(
+      eb.send(new TestEventPatternCommand({ EventPattern: '{"source":["shop"]}', Event: `\uFEFF${event}` })),
+      "ValidationException",
+      /Event is not valid JSON: Unexpected character .*\(code 65279\).* at position 0/,
+    );
   });
 });
 

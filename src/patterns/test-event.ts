@@ -5,6 +5,8 @@
  * @see https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_TestEventPattern.html
  */
 
+import { JsonSyntaxError, parseJson } from "./json.js";
+
 /** The envelope's fields an event for TestEventPattern must have as strings. */
 const ENVELOPE_FIELDS = ["id", "account", "source", "time", "region", "detail-type"] as const;
 
@@ -14,6 +16,12 @@ export function testEventProblem(text: string): string | undefined {
   try {
     parsed = JSON.parse(text);
   } catch {
+    // Where and why, as a pattern's malformed JSON is told (a byte-order mark at position 0, say).
+    try {
+      parseJson(text, Number.MAX_SAFE_INTEGER);
+    } catch (e) {
+      if (e instanceof JsonSyntaxError) return `Event is not valid JSON: ${e.message}.`;
+    }
     return "Event is not valid JSON.";
   }
   if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
