@@ -570,6 +570,22 @@ describe("UpdateConnection", () => {
       "ResourceNotFoundException",
       /missing-1/,
     );
+    // A member out of its constraints is told first, whether or not the connection exists.
+    await rejects(
+      eb.send(
+        new UpdateConnectionCommand({
+          Name: "missing-1",
+          AuthorizationType: "BAD" as ConnectionAuthorizationType,
+        }),
+      ),
+      "ValidationException",
+      /'BAD' at 'authorizationType'/,
+    );
+    await rejects(
+      eb.send(new UpdateApiDestinationCommand({ Name: "missing-1", InvocationRateLimitPerSecond: 0 })),
+      "ValidationException",
+      /invocationRateLimitPerSecond/i,
+    );
   });
 });
 
@@ -1087,6 +1103,21 @@ describe("authorization", () => {
         "AccessDeniedException",
       );
       await rejects(limited.send(new ListConnectionsCommand({})), "AccessDeniedException");
+      // Refused whether or not the connection exists, so that names are not learnt by trying them.
+      await eb.send(basic("forbidden-exists"));
+      for (const Name of ["forbidden-exists", "forbidden-missing"]) {
+        await rejects(
+          limited.send(new DescribeConnectionCommand({ Name })),
+          "AccessDeniedException",
+          /forbidden/,
+        );
+        await rejects(limited.send(new DeauthorizeConnectionCommand({ Name })), "AccessDeniedException");
+        await rejects(limited.send(new DescribeApiDestinationCommand({ Name })), "AccessDeniedException");
+      }
+      await rejects(
+        limited.send(new DescribeConnectionCommand({ Name: "allowed-missing" })),
+        "ResourceNotFoundException",
+      );
     } finally {
       limited.destroy();
     }

@@ -89,13 +89,19 @@ async function connectionByArn(ctx: OperationContext, arn: string): Promise<Conn
   return connection;
 }
 
-/** The caller's API destination of this name, or ResourceNotFoundException in EventBridge's words. */
+/**
+ * The caller's API destination of this name, once the caller is authorized for `action` on it, or
+ * ResourceNotFoundException in EventBridge's words; authorized first (on `api-destination/<name>/*`
+ * when there is none), as connections are.
+ */
 async function existingDestination(
   ctx: OperationContext,
   name: string,
   verb: string,
+  action: string,
 ): Promise<ApiDestination> {
   const destination = await ctx.store.getApiDestination(ctx.caller.accountId, name);
+  ctx.authorize(action, destination?.arn ?? apiDestinationArn(ctx.region, ctx.caller.accountId, name, "*"));
   if (destination === undefined) {
     throw new ApiError(
       "ResourceNotFoundException",
@@ -176,8 +182,8 @@ const createApiDestination: Operation = async (ctx, input) => {
 };
 
 const describeApiDestination: Operation = async (ctx, input) => {
-  const d = await existingDestination(ctx, requiredString(input, "Name", API_DESTINATION_NAME), "describe");
-  ctx.authorize("events:DescribeApiDestination", d.arn);
+  const name = requiredString(input, "Name", API_DESTINATION_NAME);
+  const d = await existingDestination(ctx, name, "describe", "events:DescribeApiDestination");
   return describe(d, true);
 };
 
@@ -201,13 +207,14 @@ const listApiDestinations: Operation = async (ctx, input) => {
 };
 
 const updateApiDestination: Operation = async (ctx, input) => {
-  const d = await existingDestination(ctx, requiredString(input, "Name", API_DESTINATION_NAME), "update");
-  ctx.authorize("events:UpdateApiDestination", d.arn);
+  // The input is checked first, as EventBridge checks its constraints before it looks anything up.
+  const name = requiredString(input, "Name", API_DESTINATION_NAME);
   const description = optionalString(input, "Description", { max: 512 });
   const connectionArn = optionalString(input, "ConnectionArn", CONNECTION_ARN);
   const endpoint = readEndpoint(input, false);
   const method = enumMember(input, "HttpMethod", API_DESTINATION_HTTP_METHODS, false);
   const rate = optionalInteger(input, "InvocationRateLimitPerSecond", 1, MAX_INVOCATION_RATE_LIMIT);
+  const d = await existingDestination(ctx, name, "update", "events:UpdateApiDestination");
   const connection =
     connectionArn !== undefined
       ? await connectionByArn(ctx, connectionArn)
@@ -234,8 +241,8 @@ const updateApiDestination: Operation = async (ctx, input) => {
 };
 
 const deleteApiDestination: Operation = async (ctx, input) => {
-  const d = await existingDestination(ctx, requiredString(input, "Name", API_DESTINATION_NAME), "delete");
-  ctx.authorize("events:DeleteApiDestination", d.arn);
+  const name = requiredString(input, "Name", API_DESTINATION_NAME);
+  const d = await existingDestination(ctx, name, "delete", "events:DeleteApiDestination");
   await ctx.store.deleteApiDestination(d.accountId, d.name);
   ctx.apiDestinationsChanged();
   return {};

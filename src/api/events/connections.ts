@@ -61,9 +61,20 @@ export function connectionArn(region: string, accountId: string, name: string, i
   return `arn:aws:events:${region}:${accountId}:connection/${name}/${id}`;
 }
 
-/** The caller's connection of this name, or ResourceNotFoundException in EventBridge's words. */
-async function existingConnection(ctx: OperationContext, name: string, verb: string): Promise<Connection> {
+/**
+ * The caller's connection of this name, once the caller is authorized for `action` on it, or
+ * ResourceNotFoundException in EventBridge's words. Authorized before it is told whether the connection
+ * exists (on `connection/<name>/*` when it does not), so that a caller its policies refuse learns no
+ * names.
+ */
+async function existingConnection(
+  ctx: OperationContext,
+  name: string,
+  verb: string,
+  action: string,
+): Promise<Connection> {
   const connection = await ctx.store.getConnection(ctx.caller.accountId, name);
+  ctx.authorize(action, connection?.arn ?? connectionArn(ctx.region, ctx.caller.accountId, name, "*"));
   if (connection === undefined) {
     throw new ApiError(
       "ResourceNotFoundException",
@@ -177,8 +188,8 @@ const createConnection: Operation = async (ctx, input) => {
 };
 
 const describeConnection: Operation = async (ctx, input) => {
-  const c = await existingConnection(ctx, requiredString(input, "Name", CONNECTION_NAME), "describe");
-  ctx.authorize("events:DescribeConnection", c.arn);
+  const name = requiredString(input, "Name", CONNECTION_NAME);
+  const c = await existingConnection(ctx, name, "describe", "events:DescribeConnection");
   return {
     ConnectionArn: c.arn,
     Name: c.name,
@@ -213,12 +224,13 @@ const listConnections: Operation = async (ctx, input) => {
 };
 
 const updateConnection: Operation = async (ctx, input) => {
-  const c = await existingConnection(ctx, requiredString(input, "Name", CONNECTION_NAME), "update");
-  ctx.authorize("events:UpdateConnection", c.arn);
+  // The input is checked first, as EventBridge checks its constraints before it looks anything up.
+  const name = requiredString(input, "Name", CONNECTION_NAME);
   const description = optionalString(input, "Description", { max: 512 });
   const givenType = enumMember(input, "AuthorizationType", AUTHORIZATION_TYPES, false);
   refuseUnsupported(input);
   const given = readAuthParametersInput(input, "update");
+  const c = await existingConnection(ctx, name, "update", "events:UpdateConnection");
   const type = givenType ?? c.authorizationType;
   const now = Date.now();
   let authorization: Pick<Connection, "authorizationType" | "state" | "authParameters" | "lastAuthorizedAt"> =
@@ -262,8 +274,8 @@ const updateConnection: Operation = async (ctx, input) => {
 };
 
 const deleteConnection: Operation = async (ctx, input) => {
-  const c = await existingConnection(ctx, requiredString(input, "Name", CONNECTION_NAME), "delete");
-  ctx.authorize("events:DeleteConnection", c.arn);
+  const name = requiredString(input, "Name", CONNECTION_NAME);
+  const c = await existingConnection(ctx, name, "delete", "events:DeleteConnection");
   await ctx.store.deleteConnection(c.accountId, c.name);
   // API destinations of a deleted connection stay, INACTIVE (EventBridge does not refuse the delete).
   await syncApiDestinations(ctx, c.arn, undefined);
@@ -272,8 +284,8 @@ const deleteConnection: Operation = async (ctx, input) => {
 };
 
 const deauthorizeConnection: Operation = async (ctx, input) => {
-  const c = await existingConnection(ctx, requiredString(input, "Name", CONNECTION_NAME), "deauthorize");
-  ctx.authorize("events:DeauthorizeConnection", c.arn);
+  const name = requiredString(input, "Name", CONNECTION_NAME);
+  const c = await existingConnection(ctx, name, "deauthorize", "events:DeauthorizeConnection");
   const { stateReason: _reason, ...base } = c;
   const updated: Connection = {
     ...base,
