@@ -72,7 +72,9 @@ export async function runCli(argv: readonly string[], io: Output = processOutput
     });
   program
     .command("serve")
-    .description("run the Busbar server (EventBridge API on one port; data in the data directory)")
+    .description(
+      "run the Busbar server (the EventBridge and SQS APIs on one port; data in the data directory)",
+    )
     .option("--host <host>", "listen address (env BUSBAR_HOST, default 127.0.0.1)")
     .option("--port <port>", "listen port (env BUSBAR_PORT, default 8380)")
     .option("--data-dir <dir>", "data directory (env BUSBAR_DATA_DIR, default ./busbar-data)")
