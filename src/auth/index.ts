@@ -41,6 +41,7 @@ export {
   judgeResourcePolicy,
   parseResourcePolicy,
   policyAdmits,
+  policyTests,
   removePermission,
   validateResourcePolicy,
   withStatement,

@@ -13,6 +13,7 @@ import {
   evaluateResourcePolicy,
   judgeResourcePolicy,
   parseResourcePolicy,
+  policyTests,
   removePermission,
   validateResourcePolicy,
   type PermissionGrant,
@@ -543,6 +544,14 @@ describe("conditions on the event put on a bus (events:source, events:detail-typ
       assert.equal(evaluateResourcePolicy(json, event("shop.orders", "t")), "Allow", operator);
       assert.equal(evaluateResourcePolicy(json, event("billing", "t")), "ImplicitDeny", operator);
     }
+  });
+
+  it("tells whether a policy tests a key, so that its value is gathered only then", () => {
+    assert.equal(policyTests(example, "events:source"), true);
+    assert.equal(policyTests(example, "events:detail-type"), true);
+    assert.equal(policyTests(policy(allowTo({ AWS: OTHER })), "events:source"), false);
+    const mixedCase = policy({ ...allowTo("*"), Condition: { StringEquals: { "Events:Source": "s" } } });
+    assert.equal(policyTests(mixedCase, "events:source"), true, "keys are case-insensitive");
   });
 
   it("lets a Deny keep out every source but the ones it names", () => {

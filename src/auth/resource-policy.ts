@@ -121,6 +121,14 @@ function parsedOnce(json: string): ParsedPolicy {
 }
 
 /**
+ * Whether any statement of a resource policy tests a condition key (lower-cased, as
+ * `events:source`): so that a caller gathers the key's value only for the policies that read it.
+ */
+export function policyTests(policy: string, key: string): boolean {
+  return parsedOnce(policy).statements.some((s) => s.conditions.some((c) => c.key === key));
+}
+
+/**
  * Validates a bus resource policy (PutPermission with `Policy`).
  * @throws MalformedPolicyError naming the offending element; PolicyLengthExceededError past 10 KB.
  */

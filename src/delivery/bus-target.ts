@@ -4,7 +4,7 @@
  * own deliveries are committed, exactly as if it had been put there.
  * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cross-account.html
  */
-import { evaluateResourcePolicy, policyAdmits } from "../auth/index.js";
+import { evaluateResourcePolicy, policyAdmits, policyTests } from "../auth/index.js";
 import { parseArn, type RuleRegistry } from "../buses/index.js";
 import { forwardedRecord } from "../ingest/index.js";
 import type { EventBus, IngestRecord } from "../store/index.js";
@@ -65,7 +65,9 @@ export class BusTargetInvoker implements TargetInvoker {
             principalArn: typeof role === "string" && role !== "" ? role : `arn:aws:iam::${accountId}:root`,
             action: "events:PutEvents",
             resource: bus.arn,
-            ...eventConditions(event.json),
+            // Read from the event only for a policy whose conditions test them.
+            ...((policyTests(bus.policy, "events:source") || policyTests(bus.policy, "events:detail-type")) &&
+              eventConditions(event.json)),
           });
     if (!policyAdmits(decision, bus.accountId === accountId)) throw denied();
     let record;
