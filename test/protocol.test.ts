@@ -525,6 +525,11 @@ describe("AWS JSON 1.1 protocol edge", () => {
         );
       }
     }
+    // Another method is answered as any request that is not the API's, naming the methods they take.
+    const post = await fetch(new URL("/healthz", server.url), { method: "POST", body: "{}" });
+    assert.equal(post.status, 400);
+    const body = (await post.json()) as { message: string };
+    assert.match(body.message, /got POST \/healthz\); \/healthz answers GET and HEAD\.$/);
   });
   it("refuses a query-protocol parameter name of too many dotted parts with MalformedInput, before anything else", async () => {
     for (const parts of [17, 5_000, 30_000]) {

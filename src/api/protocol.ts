@@ -78,6 +78,8 @@ export interface ProtocolDependencies<C = OperationContext> {
 /** The service prefix of the EventBridge API in `X-Amz-Target`. */
 export const EVENTS_TARGET_PREFIX = "AWSEvents.";
 const CONTENT_TYPE = "application/x-amz-json-1.1";
+/** The paths served to GET and HEAD beside the API (health, readiness, metrics), named when asked otherwise. */
+const PROBES = new Set(["/healthz", "/readyz", "/metrics"]);
 
 /** A request header's (first) value. */
 export function header(request: RawRequest, name: string): string | undefined {
@@ -117,7 +119,7 @@ export async function serveAwsJson<C = OperationContext>(
     if (request.method !== "POST" || request.path !== "/") {
       throw new ApiError(
         "UnknownOperationException",
-        `The API is served by POST / (got ${request.method} ${request.path}).`,
+        `The API is served by POST / (got ${request.method} ${request.path})${PROBES.has(request.path) ? `; ${request.path} answers GET and HEAD` : ""}.`,
       );
     }
     const contentType = mediaType(request);
