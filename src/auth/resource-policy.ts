@@ -121,11 +121,11 @@ function parsedOnce(json: string): ParsedPolicy {
 }
 
 /**
- * Whether any statement of a resource policy tests a condition key (lower-cased, as
- * `events:source`): so that a caller gathers the key's value only for the policies that read it.
+ * Whether any statement of a resource policy tests one of these condition keys (lower-cased, as
+ * `events:source`): so that a caller gathers the keys' values only for the policies that read them.
  */
-export function policyTests(policy: string, key: string): boolean {
-  return parsedOnce(policy).statements.some((s) => s.conditions.some((c) => c.key === key));
+export function policyTests(policy: string, ...keys: readonly string[]): boolean {
+  return parsedOnce(policy).statements.some((s) => s.conditions.some((c) => keys.includes(c.key)));
 }
 
 /**

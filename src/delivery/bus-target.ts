@@ -66,7 +66,7 @@ export class BusTargetInvoker implements TargetInvoker {
             action: "events:PutEvents",
             resource: bus.arn,
             // Read from the event only for a policy whose conditions test them.
-            ...((policyTests(bus.policy, "events:source") || policyTests(bus.policy, "events:detail-type")) &&
+            ...(policyTests(bus.policy, "events:source", "events:detail-type") &&
               eventConditions(event.json)),
           });
     if (!policyAdmits(decision, bus.accountId === accountId)) throw denied();

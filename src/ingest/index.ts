@@ -12,6 +12,7 @@ export {
   forwardedRecord,
   putEvents,
   type EntryResult,
+  type EventConditions,
   type PutEventsContext,
   type PutEventsEntry,
 } from "./put-events.js";

@@ -21,6 +21,14 @@ export type PutEventsEntry = Readonly<Record<string, unknown>>;
 export type EntryResult = { EventId: string } | { ErrorCode: string; ErrorMessage: string };
 
 /** What PutEvents needs from its surroundings. */
+/** The values of an event put on a bus that a bus policy's conditions may test. */
+export interface EventConditions {
+  /** `events:source`. */
+  readonly source: string;
+  /** `events:detail-type`. */
+  readonly detailType: string;
+}
+
 export interface PutEventsContext {
   readonly registry: RuleRegistry;
   readonly committer: GroupCommitter;
@@ -28,10 +36,7 @@ export interface PutEventsContext {
   /** The calling account. */
   readonly accountId: string;
   /** Whether the caller may put an event of this source and detail-type on a bus (identity and bus resource policies). */
-  readonly mayPut: (
-    bus: EventBus,
-    event: { readonly source: string; readonly detailType: string },
-  ) => boolean;
+  readonly mayPut: (bus: EventBus, event: EventConditions) => boolean;
   readonly now?: () => number;
 }
 

@@ -19,7 +19,7 @@ import { ApiError, type OperationContext, type RawRequest } from "../api/index.j
 import { parseArn, type RuleRegistry } from "../buses/index.js";
 import { DEFAULT_KEY_CACHE_MS, type BusbarConfig } from "../config/index.js";
 import { shownTargetArn, type SecretBox, type SigningSecrets } from "../delivery/index.js";
-import type { GroupCommitter } from "../ingest/index.js";
+import type { EventConditions, GroupCommitter } from "../ingest/index.js";
 import type { AccessKey, DeliveryScope, EventBus, Store } from "../store/index.js";
 
 /** The authenticated caller and what it may do. */
@@ -53,14 +53,6 @@ export interface Principal {
     policy: string | undefined,
     event?: EventConditions,
   ): boolean;
-}
-
-/** The values of an event put on a bus that a bus policy's conditions may test. */
-export interface EventConditions {
-  /** `events:source`. */
-  readonly source: string;
-  /** `events:detail-type`. */
-  readonly detailType: string;
 }
 
 /** Authenticates a request signed for `service` (`events`, `sqs`). */

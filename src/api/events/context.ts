@@ -4,7 +4,7 @@
  */
 import type { RuleRegistry } from "../../buses/index.js";
 import type { SecretBox, SigningSecrets } from "../../delivery/index.js";
-import type { GroupCommitter } from "../../ingest/index.js";
+import type { EventConditions, GroupCommitter } from "../../ingest/index.js";
 import type { PatternLimits } from "../../patterns/index.js";
 import type { DeliveryScope, EventBus, Page, Store } from "../../store/index.js";
 import { NEXT_TOKEN, optionalInteger, optionalString, type Input } from "../input.js";
@@ -60,7 +60,7 @@ export interface OperationContext {
    * Whether the caller may put an event of this source and detail-type on a bus (its identity policy,
    * and the bus's resource policy, whose conditions may test `events:source` and `events:detail-type`).
    */
-  mayPutEvents(bus: EventBus, event: { readonly source: string; readonly detailType: string }): boolean;
+  mayPutEvents(bus: EventBus, event: EventConditions): boolean;
   /**
    * Takes `n` events from the caller's account's quota of events a second (BUSBAR_PUT_EVENTS_PER_SECOND);
    * false when it has not that many left. Without it, no quota.
