@@ -31,6 +31,7 @@ export {
   type VerifyOptions,
 } from "./sigv4.js";
 export { POLICY_VERSIONS, type PolicyVersion } from "./policy-document.js";
+export { PASS_ROLE_ACTION, isRoleOf } from "./roles.js";
 export { evaluate, parsePolicy, type Decision, type ParsedPolicy, type ParsedStatement } from "./policy.js";
 export {
   MAX_RESOURCE_POLICY_BYTES,

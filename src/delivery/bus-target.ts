@@ -4,8 +4,8 @@
  * own deliveries are committed, exactly as if it had been put there.
  * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cross-account.html
  */
-import { evaluateResourcePolicy, policyAdmits, policyTests } from "../auth/index.js";
-import { parseArn, type RuleRegistry } from "../buses/index.js";
+import { evaluateResourcePolicy, isRoleOf, policyAdmits, policyTests } from "../auth/index.js";
+import { PARTITION, parseArn, type RuleRegistry } from "../buses/index.js";
 import { forwardedRecord } from "../ingest/index.js";
 import type { EventBus, IngestRecord } from "../store/index.js";
 import { DeliveryError, heldWhileLow, type Invocation, type TargetInvoker } from "./types.js";
@@ -55,14 +55,16 @@ export class BusTargetInvoker implements TargetInvoker {
     }
     // Another account's bus must allow the rule's account; any bus's Deny that matches it stops it.
     // The call is the rule's: its aws:PrincipalArn the target's RoleArn (EventBridge calls as that
-    // role), else the account's root.
+    // role) when that is a role of the rule's account (PutTargets refuses any other since it checks;
+    // one stored before is not believed), else the account's root.
     const role = target.spec["RoleArn"];
+    const ownRole = typeof role === "string" && isRoleOf(role, accountId, PARTITION) ? role : undefined;
     const decision =
       bus.policy === undefined
         ? "ImplicitDeny"
         : evaluateResourcePolicy(bus.policy, {
             principalAccountId: accountId,
-            principalArn: typeof role === "string" && role !== "" ? role : `arn:aws:iam::${accountId}:root`,
+            principalArn: ownRole ?? `arn:${PARTITION}:iam::${accountId}:root`,
             action: "events:PutEvents",
             resource: bus.arn,
             // Read from the event only for a policy whose conditions test them.

@@ -16,6 +16,7 @@ import {
   sealTarget,
   shownTargetArn,
 } from "../../delivery/index.js";
+import { PASS_ROLE_ACTION, isRoleOf } from "../../auth/index.js";
 import { PARTITION, busArn } from "../../buses/index.js";
 import type { Rule, Target } from "../../store/index.js";
 import { ApiError } from "../errors.js";
@@ -110,7 +111,15 @@ function readTarget(
       ? checkBrokerUri(arn)
       : undefined;
   if (uriProblem !== undefined) return { id, error: `Target ${id}: ${uriProblem}` };
-  optionalString(t, "RoleArn", ARN);
+  const role = optionalString(t, "RoleArn", ARN);
+  // A target runs as a role of the rule's account, which a bus target's call names to that bus's
+  // policy (aws:PrincipalArn): another account's role, or a user, would let the rule claim an
+  // identity that is not its account's.
+  if (role !== undefined && !isRoleOf(role, accountId, PARTITION))
+    return {
+      id,
+      error: `Target ${id}: RoleArn ${role} is not a role of the rule's account (arn:${PARTITION}:iam::${accountId}:role/<name>); a target runs as a role of the account the rule is in.`,
+    };
   const input = optionalString(t, "Input", { max: 8192 });
   const inputPath = optionalString(t, "InputPath", { max: 256 });
   const transformer = optionalObject(t, "InputTransformer");
@@ -269,6 +278,8 @@ const putTargets: Operation = async (ctx, input) => {
     if (action !== undefined) ctx.authorizeOnBehalf(action, t.arn);
     const dlq = deadLetterArnOf(t);
     if (dlq !== undefined) ctx.authorizeOnBehalf("sqs:SendMessage", dlq);
+    const role = t.spec["RoleArn"];
+    if (typeof role === "string") ctx.authorizeOnBehalf(PASS_ROLE_ACTION, role);
   }
   const after = new Set([...existing.map((t) => t.id), ...good.map((t) => t.id)]);
   if (after.size > MAX_TARGETS_PER_RULE) {
