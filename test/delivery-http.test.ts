@@ -1209,6 +1209,46 @@ describe("API destinations", () => {
     }
   });
 
+  it("takes no token from a token endpoint's answer cut short by the timeout or the size cap", async () => {
+    // The answer's start holds a token; the rest never comes (form-encoded, part reads as a shorter token).
+    const trickling = await receiver((_req, res) => {
+      res.writeHead(200, { "content-type": "application/x-www-form-urlencoded" });
+      res.write("access_token=PARTIAL");
+      const more = setInterval(() => res.write("X"), 50);
+      res.on("close", () => clearInterval(more));
+    });
+    const huge = await receiver((_req, res) => {
+      res.writeHead(200, { "content-type": "application/x-www-form-urlencoded" });
+      res.end(`access_token=${"T".repeat(70 * 1024)}`);
+    });
+    const api = await receiver();
+    for (const [endpoint, code, retryable, message] of [
+      [trickling, "TIMEOUT", true, /did not finish its answer within the timeout/],
+      [huge, "NO_PERMISSIONS", false, /answered more than 64 KiB/],
+    ] as const) {
+      const resolved = oauthDestination(api.origin, endpoint.origin);
+      // On a shared client that waits longer: the API destinations' timeout bounds the token request too.
+      const client = new HttpClient({ allowedNetworks: LOOPBACK, timeoutMs: 10_000 });
+      const invoker = createApiDestinationInvoker({
+        client,
+        timeoutMs: 500,
+        resolve: () => Promise.resolve(resolved),
+      });
+      try {
+        const started = Date.now();
+        const failed = await failure(invoker.invoke(invocation(resolved.destination.arn), signal()));
+        assert.equal(failed.code, code);
+        assert.equal(failed.retryable, retryable);
+        assert.match(failed.message, message);
+        assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
+      } finally {
+        await invoker.close();
+        await client.close();
+      }
+    }
+    assert.equal(api.requests.length, 0);
+  });
+
   it("keeps to InvocationRateLimitPerSecond: 15 calls at 5 a second take 2.8 seconds", async () => {
     const target = await receiver();
     const resolved = apiDestination(`${target.origin}/slow`, "BASIC", BASIC, {

@@ -106,9 +106,10 @@ export interface ApiDestinationInvoker extends TargetInvoker {
 export function createApiDestinationInvoker(options: ApiDestinationInvokerOptions): ApiDestinationInvoker {
   const client = options.client ?? new HttpClient(options);
   const owned = options.client === undefined;
-  const tokens = new OAuthTokens(client);
   const limiter = new RateLimiter(options.maxRateWaitMs ?? DEFAULT_MAX_RATE_WAIT_MS);
   const timeoutMs = Math.min(options.timeoutMs ?? API_DESTINATION_TIMEOUT_MS, API_DESTINATION_TIMEOUT_MS);
+  // A token request is held to the same timeout as the call it is for.
+  const tokens = new OAuthTokens(client, Date.now, timeoutMs);
 
   /** The destination and its connection, usable; else why not. */
   const usable = async (arn: string) => {

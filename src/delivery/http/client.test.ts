@@ -138,6 +138,7 @@ describe("HttpClient", () => {
     assert.equal(long.status, 500);
     assert.equal(long.body, "e".repeat(100));
     assert.equal(long.truncated, true);
+    assert.equal(long.unfinished, false);
     // The connection was read to the end: the next request on it works.
     assert.equal((await post("/ok")).status, 200);
   });
@@ -167,6 +168,7 @@ describe("HttpClient", () => {
     let started = performance.now();
     const ok = await post("/trickle-ok");
     assert.equal(ok.status, 200);
+    assert.equal(ok.unfinished, true);
     assert.ok(performance.now() - started < 1_000, `took ${performance.now() - started} ms`);
     started = performance.now();
     const error = await post("/trickle-error");

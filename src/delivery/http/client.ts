@@ -93,8 +93,10 @@ export interface HttpRequest {
 
 /** A response, whatever its status. */
 export interface HttpResponse extends ResponseSummary {
-  /** Whether the body was longer than the cap (`body` holds its start). */
+  /** Whether the body was longer than the cap, or had not ended by the deadline (`body` holds its start). */
   readonly truncated: boolean;
+  /** Whether the deadline passed before the body ended (a 2xx then counts; `truncated` is set). */
+  readonly unfinished: boolean;
 }
 
 /** What {@link HttpClient.send} reads of a URL. */
@@ -458,6 +460,7 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
   #kept = 0;
   #seen = 0;
   #truncated = false;
+  #unfinished = false;
 
   constructor(
     private readonly resolve: (response: HttpResponse) => void,
@@ -494,6 +497,7 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
     if (this.#settled) return;
     if (this.#status >= 200) {
       this.#truncated = true;
+      this.#unfinished = true;
       this.#succeed();
       this.#abort?.();
       return;
@@ -566,7 +570,7 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
   #succeed(): void {
     const status = this.#status;
     if (!this.#keep) {
-      this.#settle(new ClientResponse(status, "", this.#rawHeaders, "", false));
+      this.#settle(new ClientResponse(status, "", this.#rawHeaders, "", false, this.#unfinished));
       return;
     }
     this.#settle(
@@ -578,6 +582,7 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
           ? (this.#chunks[0] as Buffer).toString("utf8")
           : Buffer.concat(this.#chunks).toString("utf8"),
         this.#truncated,
+        this.#unfinished,
       ),
     );
   }
@@ -603,6 +608,7 @@ class ClientResponse implements HttpResponse {
     raw: Buffer[],
     readonly body: string,
     readonly truncated: boolean,
+    readonly unfinished: boolean,
   ) {
     this.#raw = raw;
   }

@@ -50,6 +50,8 @@ export class OAuthTokens {
   constructor(
     private readonly client: HttpClient,
     private readonly now: () => number = Date.now,
+    /** Each token request's timeout (the API destinations' own); the client's when not given. */
+    private readonly timeoutMs?: number,
   ) {}
 
   /**
@@ -141,6 +143,7 @@ export class OAuthTokens {
         allowedOnly: url.protocol === "http:",
         maxBodyBytes: MAX_TOKEN_RESPONSE_BYTES,
         readSuccessBody: true,
+        ...(this.timeoutMs !== undefined && { timeoutMs: this.timeoutMs }),
       },
       signal,
     );
@@ -157,6 +160,17 @@ export class OAuthTokens {
       throw new DeliveryError(HttpErrorCode.NoPermissions, error.message, { retryable: false, cause: error });
     }
     if (error !== undefined) throw error;
+    // Part of an answer may hold part of a token (a form-encoded one reads as a shorter token).
+    if (response.unfinished)
+      throw new DeliveryError(HttpErrorCode.Timeout, `${what} did not finish its answer within the timeout`, {
+        retryable: true,
+      });
+    if (response.truncated)
+      throw new DeliveryError(
+        HttpErrorCode.NoPermissions,
+        `${what} answered more than ${MAX_TOKEN_RESPONSE_BYTES / 1024} KiB`,
+        { retryable: false },
+      );
     return this.readToken(response, what);
   }
 
