@@ -243,6 +243,17 @@ describe("network guard", () => {
     assert.equal(refusalReason("::ffff:127.0.0.1", policy), undefined);
     assert.notEqual(refusalReason("10.0.0.1", policy), undefined);
     assert.notEqual(refusalReason("169.254.169.254", policy), undefined);
+    // An IPv4-compatible address (deprecated) is an IPv6 address of its own, not the IPv4 one it
+    // spells: an IPv4 network does not allow it; an IPv6 network listing it does.
+    for (const address of ["::127.0.0.1", "::7f00:1"])
+      assert.match(refusalReason(address, policy) ?? "", /an IPv4-compatible address/, address);
+    assert.equal(
+      refusalReason("::127.0.0.1", { allowed: parseAllowedNetworks("::127.0.0.0/104") }),
+      undefined,
+    );
+    const compatible = parseAllowedNetworks("::127.0.0.1/128");
+    assert.deepEqual(compatible.cidrs, ["::7f00:1/128"]);
+    assert.equal(compatible.contains("127.0.0.1"), false);
   });
 
   it("under allowedOnly, refuses public addresses outside the allowed networks", () => {

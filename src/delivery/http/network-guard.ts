@@ -70,14 +70,16 @@ export interface GuardPolicy {
  * Why an address is refused, as a phrase for error messages ("a loopback address, …"), or undefined
  * when it may be called. The ranges are ipaddr.js's special-purpose ranges (private, loopback,
  * link-local, unique local, carrier-grade NAT, multicast, reserved, …); an IPv4-mapped IPv6
- * address is judged as the IPv4 address it carries.
+ * address is judged as the IPv4 address it carries, and an IPv4-compatible one (deprecated) is refused
+ * unless an IPv6 network allows it.
  */
 export function refusalReason(address: string, policy: GuardPolicy): string | undefined {
   const parsed = parseAddress(address);
   if (parsed === undefined) return "not an IP address";
+  // An IPv4-mapped address is judged as its IPv4 address (parseAddress made it one); an
+  // IPv4-compatible one is an IPv6 address of its own, which only an IPv6 network allows.
   if (policy.allowed.contains(address)) return undefined;
   const embedded = embeddedIPv4(parsed);
-  if (embedded !== undefined && policy.allowed.contains(embedded.toString())) return undefined;
   if (policy.allowedOnly === true) {
     return `plain http may only call addresses in a network listed in ${ALLOW_TARGET_NETWORKS_ENV} (use https)`;
   }
@@ -191,7 +193,7 @@ function parseCidr(entry: string): [Address, number] | undefined {
   if (prefixText !== undefined && !/^\d{1,3}$/.test(prefixText)) return undefined;
   const prefix = prefixText === undefined ? max : Number(prefixText);
   if (prefix > max) return undefined;
-  const parsed = ipaddr.parse(address);
+  const parsed = parseIp(address);
   // An IPv6 network inside ::ffff:0:0/96 is an IPv4 network: match it as one.
   if (parsed.kind() === "ipv6" && prefix >= 96 && isMapped(parsed)) {
     return [(parsed as ipaddr.IPv6).toIPv4Address(), prefix - 96];
@@ -202,9 +204,17 @@ function parseCidr(entry: string): [Address, number] | undefined {
 function parseAddress(address: string): Address | undefined {
   const family = net.isIP(address.split("%")[0] ?? "");
   if (family === 0) return undefined;
-  const parsed = ipaddr.parse(address);
+  const parsed = parseIp(address);
   const embedded = isMapped(parsed) ? embeddedIPv4(parsed) : undefined;
   return embedded ?? parsed;
+}
+
+/**
+ * ipaddr.parse of an address `net.isIP` accepts. ipaddr.js (2.5) reads an IPv4-compatible address
+ * written `::a.b.c.d` as the IPv4-mapped `::ffff:a.b.c.d`; with a leading zero group it reads it right.
+ */
+function parseIp(address: string): Address {
+  return ipaddr.parse(address.startsWith("::") && address.includes(".") ? `0${address}` : address);
 }
 
 function inRanges(address: Address, ranges: readonly [Address, number][]): boolean {
