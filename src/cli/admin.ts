@@ -5,7 +5,7 @@
  * (`--endpoint URL`, through Busbar's own API operations, signed with the credentials of
  * AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY). Both print the same JSON.
  */
-import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import {
   ACCOUNT_ID,
@@ -25,6 +25,7 @@ import {
   type Store,
 } from "../store/index.js";
 import { OutputError, writeFailure, type Output } from "./output.js";
+import { readInput } from "./read-input.js";
 import { AdminError, callRemote, callRemoteAllPages, printJson, remoteFor, type Place } from "./remote.js";
 
 export { AdminError, type Place } from "./remote.js";
@@ -232,9 +233,9 @@ export async function createKey(
 ): Promise<void> {
   const policies = (opts.policy ?? []).map((file) => {
     try {
-      return readFileSync(file, "utf8");
+      return readInput(file, file === "-" ? "the policy on standard input" : `policy file ${file}`);
     } catch (e) {
-      throw new AdminError(`cannot read policy file ${file}: ${(e as Error).message}`);
+      throw new AdminError((e as Error).message);
     }
   });
   const account = accountOption(opts.account);

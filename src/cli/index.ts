@@ -122,7 +122,7 @@ export async function runCli(argv: readonly string[], io: Output = processOutput
     .command("create")
     .description("create an access key for an account (secret printed once)")
     .requiredOption("--account <id>", "the account the key belongs to")
-    .option("--policy <file...>", "IAM-style policy document(s) for the key")
+    .option("--policy <file...>", "IAM-style policy document(s) for the key ('-' for standard input)")
     .option(dataDir, dataDirHelp)
     .option(endpoint, endpointHelp)
     .option(region, regionHelp)

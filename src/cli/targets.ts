@@ -4,7 +4,7 @@
  * DescribeTargetSigningSecrets and RotateTargetSigningSecret (docs/delivery.md), which no AWS SDK or
  * CLI models. Prints the operation's output as the AWS CLI would.
  */
-import { readFileSync } from "node:fs";
+import { readInput } from "./read-input.js";
 import type { Output } from "./output.js";
 import { AdminError, callRemote, printJson, requireRemote } from "./remote.js";
 
@@ -62,11 +62,9 @@ export async function rotateSigningSecret(
 function readSecretFile(path: string): string {
   let text: string;
   try {
-    text = readFileSync(path === "-" ? 0 : path, "utf8");
+    text = readInput(path, `--secret-file ${path === "-" ? "(standard input)" : path}`);
   } catch (e) {
-    throw new AdminError(
-      `cannot read --secret-file ${path === "-" ? "(standard input)" : path}: ${(e as Error).message}`,
-    );
+    throw new AdminError((e as Error).message);
   }
   const secret = text.replace(/\r?\n$/, "");
   if (secret === "") throw new AdminError(`--secret-file ${path} is empty`);

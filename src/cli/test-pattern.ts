@@ -4,7 +4,6 @@
  * 3: it could not be evaluated (the event is too large to match, or an unexpected failure), with the
  * reason in one line.
  */
-import { readFileSync } from "node:fs";
 import {
   InvalidEventJsonError,
   InvalidEventPatternError,
@@ -13,6 +12,7 @@ import {
   testPattern,
 } from "../patterns/index.js";
 import type { Output } from "./output.js";
+import { readInput } from "./read-input.js";
 
 export type { Output } from "./output.js";
 
@@ -21,14 +21,7 @@ export const TestPatternExit = { Match: 0, NoMatch: 1, Invalid: 2, NotEvaluated:
 export type TestPatternExit = (typeof TestPatternExit)[keyof typeof TestPatternExit];
 
 function read(file: string): string {
-  try {
-    return file === "-" ? readFileSync(0, "utf8") : readFileSync(file, "utf8");
-  } catch (e) {
-    // fs names the file for some errors (ENOENT) and not for others (EISDIR).
-    throw new Error(`cannot read ${file === "-" ? "standard input" : file}: ${(e as Error).message}`, {
-      cause: e,
-    });
-  }
+  return readInput(file, file === "-" ? "standard input" : file);
 }
 
 /** Runs the command and returns its exit code. */
