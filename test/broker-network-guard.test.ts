@@ -240,3 +240,27 @@ describe("broker targets under BUSBAR_ALLOW_TARGET_NETWORKS", () => {
     });
   });
 });
+
+describe("a server whose BUSBAR_ALLOW_TARGET_NETWORKS holds the cloud metadata address", () => {
+  it("names the networks as it starts, and warns that targets may reach 169.254.169.254", async () => {
+    const server = await startBusbar({ env: { BUSBAR_ALLOW_TARGET_NETWORKS: "127.0.0.0/8,169.254.0.0/16" } });
+    try {
+      const deadline = Date.now() + 5000;
+      while (!server.output().includes("cloud hosts serve") && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      const lines = server
+        .output()
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as { msg: string; level: number; allowTargetNetworks?: string[] });
+      const listening = lines.find((l) => l.msg === "busbar listening");
+      assert.deepEqual(listening?.allowTargetNetworks, ["127.0.0.0/8", "169.254.0.0/16"]);
+      const warning = lines.find((l) => l.msg.includes("169.254.169.254"));
+      assert.equal(warning?.level, 40, server.output());
+      assert.match(warning.msg, /BUSBAR_ALLOW_TARGET_NETWORKS lets targets reach 169\.254\.169\.254/);
+    } finally {
+      await server.stop();
+      removeDataDir(server.dataDir);
+    }
+  });
+});

@@ -81,6 +81,9 @@ export interface BusbarNode {
 /** How long a node reports itself not ready (/readyz 503) after its store failed a call. */
 export const STORE_FAILURE_UNREADY_MS = 5000;
 
+/** Where cloud hosts (AWS, GCP, Azure…) serve an instance's metadata and credentials. */
+const CLOUD_METADATA_ADDRESS = "169.254.169.254";
+
 /** How often a node checks that its database file is still the one it opened. */
 export const DATABASE_CHECK_MS = 1000;
 
@@ -512,9 +515,17 @@ async function startLocked(
       region: config.region,
       httpThreads: config.httpThreads,
       storeThread: config.storeThread,
+      ...(allowedNetworks.cidrs.length > 0 && { allowTargetNetworks: allowedNetworks.cidrs }),
     },
     "busbar listening",
   );
+  // The address cloud hosts answer their instance's credentials at: a target that reaches it (a
+  // webhook URL any key allowed PutTargets may set) can read them.
+  if (allowedNetworks.contains(CLOUD_METADATA_ADDRESS))
+    log.warn(
+      { allowTargetNetworks: allowedNetworks.cidrs },
+      `BUSBAR_ALLOW_TARGET_NETWORKS lets targets reach ${CLOUD_METADATA_ADDRESS}, where cloud hosts serve their instance's credentials`,
+    );
   if (config.metricsToken === undefined && !isLoopbackHost(config.host))
     log.warn(
       { host: config.host },
