@@ -146,6 +146,17 @@ describe("a server that is not Busbar", () => {
     }
   });
 
+  it("that answers plain HTTP to https:// is named so, in one line (exit 1)", async () => {
+    const plain = await fakeServer((res) => res.writeHead(200).end("{}"));
+    try {
+      const tls = plain.url.replace("http://", "https://");
+      const r = await busbar(["accounts", "list", "--endpoint", tls], cliEnv({}));
+      assert.equal(r.status, 1, r.stderr);
+      assert.equal(r.stderr.trim(), `error: cannot reach ${tls}: it did not answer in TLS (${plain.url}?)`);
+    } finally {
+      await close(plain);
+    }
+  });
   it("that never answers is given up after BUSBAR_ENDPOINT_TIMEOUT_MS, a failure (exit 1), not a refusal", async () => {
     const silent = await fakeServer(() => undefined);
     try {

@@ -69,6 +69,12 @@ function neverSent(code: string | undefined): boolean {
   );
 }
 
+/** Whether a TLS handshake met a server that does not speak TLS (OpenSSL's "wrong version number"). */
+function notTls(error: Error): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === "ERR_SSL_WRONG_VERSION_NUMBER" || /wrong version number/i.test(error.message);
+}
+
 /** Where and as whom the command calls a running server. */
 export interface Remote {
   readonly endpoint: URL;
@@ -252,7 +258,7 @@ export async function callRemote(
     }
     throw new RemoteFailure(
       neverSent(code)
-        ? `cannot reach ${endpoint.origin}: ${(e as Error).message}`
+        ? `cannot reach ${endpoint.origin}: ${notTls(e as Error) ? `it did not answer in TLS (http://${endpoint.host}?)` : (e as Error).message}`
         : `${operation} on ${endpoint.origin} failed before its answer: ${(e as Error).message}${unknown}`,
     );
   }
