@@ -410,6 +410,12 @@ describe("HTTP client", () => {
       target.requests.map((r) => r.url),
       ["/hook"],
     );
+    // A 304 (to a request that asked nothing conditional) fails alike, but is no redirect.
+    const notModified = await receiver((_req, res) => res.writeHead(304).end());
+    const stale = await failure(webhookInvoker().invoke(invocation(`${notModified.origin}/hook`), signal()));
+    assert.equal(stale.code, "ERROR_FROM_TARGET");
+    assert.equal(stale.retryable, false);
+    assert.match(stale.message, /HTTP 304 Not Modified: not a success \(2xx\)$/);
   });
 
   it("times out a receiver that never answers, retryably, within the configured timeout", async () => {

@@ -194,9 +194,12 @@ export function errorForResponse(
   if (status >= 300 && status <= 399) {
     const location = headerValue(response.headers, "location");
     const where = location === undefined ? "" : ` to ${stripQuery(location)}`;
+    // 304 Not Modified (to a request that asked nothing conditional) and the unused 305 and 306 send
+    // nowhere: not a success, but no redirect either.
+    const redirect = status !== 304 && status !== 305 && status !== 306;
     return new DeliveryError(
       HttpErrorCode.ErrorFromTarget,
-      `${head}: a redirect${where}, which Busbar does not follow`,
+      redirect ? `${head}: a redirect${where}, which Busbar does not follow` : `${head}: not a success (2xx)`,
       {
         retryable: false,
       },
