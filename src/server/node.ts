@@ -187,6 +187,13 @@ async function startLocked(
       { dataDir: config.dataDir, freeBytes: reserve.freeBytes, releasedBytes: RESERVE_BYTES },
       `the data directory's disk is full: removed Busbar's reserve (${RESERVE_FILE_NAME}) to open the database in its room; new events, messages and changes fail until space is freed, and the next start with room makes the reserve again`,
     );
+  // A migration rewrites what it must in one transaction, which takes a while on a large store
+  // (2 s for 800,000 messages): said before, so that the wait does not look like a hang.
+  if (schemaBefore !== undefined && schemaBefore > 0 && schemaBefore < SCHEMA_VERSION)
+    log.info(
+      { file: databaseFile, fromSchemaVersion: schemaBefore, toSchemaVersion: SCHEMA_VERSION },
+      `upgrading ${DEFAULT_SQLITE_FILE_NAME} from schema version ${schemaBefore} to ${SCHEMA_VERSION}`,
+    );
   const opened =
     config.storeThread === "main"
       ? openSqliteStoreInThread({ dataDir: config.dataDir })

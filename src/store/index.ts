@@ -9,6 +9,7 @@ export {
   MIGRATIONS,
   SCHEMA_VERSION,
   StoreErrorCode,
+  applyMigration,
   openSqliteStore,
   openSqliteStoreInThread,
   schemaVersionOfFile,

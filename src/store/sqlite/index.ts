@@ -31,7 +31,7 @@ export { answersBeforeSync, type CallOutcome, type StoreCall } from "./group-com
 export { MoveFailure } from "./moves.js";
 export { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from "./paging.js";
 export { FIFO_SCAN_LIMIT, RECEIVE_SCAN_LIMIT } from "./receive.js";
-export { MIGRATIONS, SCHEMA_VERSION } from "./schema.js";
+export { MIGRATIONS, SCHEMA_VERSION, applyMigration, type Migration } from "./schema.js";
 
 /** Name of the database file inside the data directory when `fileName` is not given. */
 export const DEFAULT_SQLITE_FILE_NAME = "busbar.db";

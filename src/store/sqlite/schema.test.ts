@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { DEFAULT_SQLITE_FILE_NAME, openSqliteStore } from "./index.js";
-import { MIGRATIONS, SCHEMA_VERSION, migrate, schemaVersion } from "./schema.js";
+import { MIGRATIONS, SCHEMA_VERSION, applyMigration, migrate, schemaVersion } from "./schema.js";
 import { prepareStatements } from "./statements.js";
 import { prepareMessageStatements } from "./message-statements.js";
 
@@ -26,7 +26,7 @@ function writeVersion2(path: string): void {
   const db = new Database(path);
   try {
     db.pragma("journal_mode = WAL");
-    for (const migration of MIGRATIONS.slice(0, 2)) db.exec(migration);
+    for (const migration of MIGRATIONS.slice(0, 2)) applyMigration(db, migration);
     db.pragma("user_version = 2");
     db.exec(`
       INSERT INTO buses (account_id, name, arn, created_at, last_modified_at)
@@ -46,7 +46,7 @@ function writeVersion2(path: string): void {
 
 describe("SQLite schema", () => {
   it("migrates a database at version 2, keeping its data", async () => {
-    assert.equal(SCHEMA_VERSION, 8);
+    assert.equal(SCHEMA_VERSION, 9);
     await inDataDir(async (dataDir) => {
       const path = join(dataDir, DEFAULT_SQLITE_FILE_NAME);
       writeVersion2(path);
@@ -81,13 +81,63 @@ describe("SQLite schema", () => {
     });
   });
 
+  it("upgrades a version 8 written before migration 8 had the retention floor, and one written after", async () => {
+    // What the builds of 8d00d08…8a9615b wrote: migration 8 without its first statement.
+    const early8 = (MIGRATIONS[7] as string).replace(
+      /^\s*ALTER TABLE queues ADD COLUMN retention_floor_ms[^;]*;/m,
+      "",
+    );
+    assert.notEqual(early8, MIGRATIONS[7]);
+    for (const eighth of [early8, MIGRATIONS[7] as string]) {
+      await inDataDir(async (dataDir) => {
+        const path = join(dataDir, DEFAULT_SQLITE_FILE_NAME);
+        const db = new Database(path);
+        try {
+          db.pragma("journal_mode = WAL");
+          for (const migration of MIGRATIONS.slice(0, 7)) applyMigration(db, migration);
+          db.exec(eighth);
+          db.pragma("user_version = 8");
+          db.exec(`
+            INSERT INTO queues (id, account_id, name, arn, fifo, attributes, created_at, last_modified_at)
+              VALUES (1, '111111111111', 'q', 'arn:q', 0, '{"MessageRetentionPeriod":"120"}', ${T0}, ${T0});
+            INSERT INTO queue_messages (seq, id, sender_id, sent_at, body) VALUES (1, 'm1', 's', ${T0}, 'b');
+            INSERT INTO queue_message_states (queue_id, seq, visible_at, receive_count, expires_at)
+              VALUES (1, 1, ${T0}, 0, ${T0 + 120_000});
+          `);
+        } finally {
+          db.close();
+        }
+        const store = openSqliteStore({ dataDir });
+        try {
+          const ref = { accountId: "111111111111", name: "q" };
+          assert.equal((await store.countMessages(ref, T0 + 1)).visible, 1);
+          const queue = await store.getQueue(ref.accountId, ref.name);
+          assert.ok(queue !== undefined);
+          // The floor works: lowered then raised, the retention leaves expired what was.
+          assert.equal(
+            await store.updateQueue({ ...queue, attributes: { MessageRetentionPeriod: "60" } }),
+            true,
+          );
+        } finally {
+          await store.close();
+        }
+        const after = new Database(path, { readonly: true });
+        try {
+          assert.equal(schemaVersion(after), 9);
+        } finally {
+          after.close();
+        }
+      });
+    }
+  });
+
   it("migrates queued messages from version 5 with their expiry, then follows retention changes", async () => {
     await inDataDir(async (dataDir) => {
       const path = join(dataDir, DEFAULT_SQLITE_FILE_NAME);
       const db = new Database(path);
       try {
         db.pragma("journal_mode = WAL");
-        for (const migration of MIGRATIONS.slice(0, 5)) db.exec(migration);
+        for (const migration of MIGRATIONS.slice(0, 5)) applyMigration(db, migration);
         db.pragma("user_version = 5");
         db.exec(`
           INSERT INTO queues (id, account_id, name, arn, fifo, attributes, created_at, last_modified_at)

@@ -60,7 +60,7 @@ import { StoreOpenError, UnsupportedSchemaVersionError } from "./errors.js";
  * Completing and rescheduling a delivery find it by its primary key, after one look-up of the event's
  * `seq` by `events.id`.
  */
-export const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly Migration[] = [
   `
   CREATE TABLE accounts (
     id         TEXT    NOT NULL PRIMARY KEY,
@@ -292,7 +292,28 @@ export const MIGRATIONS: readonly string[] = [
     ON queue_message_states (queue_id, group_id, visible_at, receive_count, expires_at)
     WHERE group_id IS NOT NULL;
   `,
+
+  // 8 → 9: the retention floor for the databases that need it. Migration 8 gained the column after
+  // it was first committed (175880a), so the builds of 8d00d08…8a9615b wrote a version 8 without
+  // it, which no build could open after: the column is added where it is missing. And the new
+  // version makes those builds refuse a database this one has opened, as any older build does.
+  (db) => {
+    const columns = db.prepare("SELECT name FROM pragma_table_info('queues')").pluck().all() as string[];
+    if (!columns.includes("retention_floor_ms"))
+      db.exec(
+        `ALTER TABLE queues ADD COLUMN retention_floor_ms INTEGER NOT NULL DEFAULT ${Number.MIN_SAFE_INTEGER}`,
+      );
+  },
 ];
+
+/** A migration: SQL to run, or a function for one that depends on what the database holds. */
+export type Migration = string | ((db: Database.Database) => void);
+
+/** Applies one migration to `db`. */
+export function applyMigration(db: Database.Database, migration: Migration): void {
+  if (typeof migration === "string") db.exec(migration);
+  else migration(db);
+}
 
 /** The schema version this build writes: the number of migrations. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -349,7 +370,7 @@ export function migrate(
     const from = schemaVersion(db);
     if (from > SCHEMA_VERSION) throw new UnsupportedSchemaVersionError(from, SCHEMA_VERSION, file);
     if (from === 0) refuseForeignTables(db);
-    for (const migration of MIGRATIONS.slice(from)) db.exec(migration);
+    for (const migration of MIGRATIONS.slice(from)) applyMigration(db, migration);
     if (from !== SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
   });
   apply.immediate();
