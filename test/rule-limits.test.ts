@@ -157,7 +157,7 @@ describe("BUSBAR_MAX_RULES_PER_BUS, BUSBAR_MAX_BUSES_PER_ACCOUNT and BUSBAR_MAX_
       await client.send(new PutRuleCommand({ Name: name, EventPattern: fields(1) }));
     await limited(
       client.send(new PutRuleCommand({ Name: "r4", EventPattern: fields(1) })),
-      /event bus default has 3 rules, the limit \(BUSBAR_MAX_RULES_PER_BUS\)/,
+      /event bus default has 3 rules, and the limit is 3 \(BUSBAR_MAX_RULES_PER_BUS\)/,
     );
     await client.send(new PutRuleCommand({ Name: "r3", EventPattern: fields(2) }));
     await client.send(new DeleteRuleCommand({ Name: "r1" }));
@@ -168,7 +168,7 @@ describe("BUSBAR_MAX_RULES_PER_BUS, BUSBAR_MAX_BUSES_PER_ACCOUNT and BUSBAR_MAX_
     await client.send(new CreateEventBusCommand({ Name: "second" }));
     await limited(
       client.send(new CreateEventBusCommand({ Name: "third" })),
-      /has 2 event buses, its default bus included, the limit \(BUSBAR_MAX_BUSES_PER_ACCOUNT\)/,
+      /has 2 event buses, its default bus included, and the limit is 2 \(BUSBAR_MAX_BUSES_PER_ACCOUNT\)/,
     );
     await assert.rejects(client.send(new CreateEventBusCommand({ Name: "second" })), {
       name: "ResourceAlreadyExistsException",
@@ -195,5 +195,25 @@ describe("BUSBAR_MAX_RULES_PER_BUS, BUSBAR_MAX_BUSES_PER_ACCOUNT and BUSBAR_MAX_
     } finally {
       other.destroy();
     }
+  });
+
+  it("names the count, not the limit, when a restart lowered the limit below what a bus holds", async () => {
+    client.destroy();
+    await quotas.stop();
+    quotas = await startBusbar({
+      dataDir: quotas.dataDir,
+      env: { BUSBAR_MAX_RULES_PER_BUS: "1", BUSBAR_MAX_BUSES_PER_ACCOUNT: "1" },
+    });
+    client = eventBridgeClient(quotas.url);
+    await limited(
+      client.send(new PutRuleCommand({ Name: "r5", EventPattern: fields(1) })),
+      /event bus default has 3 rules, and the limit is 1 \(BUSBAR_MAX_RULES_PER_BUS\)/,
+    );
+    // A rule it holds can still be changed.
+    await client.send(new PutRuleCommand({ Name: "r2", EventPattern: fields(2) }));
+    await limited(
+      client.send(new CreateEventBusCommand({ Name: "fourth" })),
+      /has 2 event buses, its default bus included, and the limit is 1 \(BUSBAR_MAX_BUSES_PER_ACCOUNT\)/,
+    );
   });
 });

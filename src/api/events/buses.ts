@@ -169,13 +169,12 @@ const createEventBus: Operation = async (ctx, input) => {
     const stored = await ctx.store.getBus(ctx.caller.accountId, DEFAULT_BUS);
     if (stored !== undefined) ctx.registry.setBus(stored);
   }
-  if (
-    ctx.registry.getBus(ctx.caller.accountId, name) === undefined &&
-    ctx.registry.busCount(ctx.caller.accountId) >= maxBusesPerAccount
-  ) {
+  const busCount = ctx.registry.busCount(ctx.caller.accountId);
+  if (ctx.registry.getBus(ctx.caller.accountId, name) === undefined && busCount >= maxBusesPerAccount) {
+    // More than the limit when it was lowered since (a restart with a smaller setting).
     throw new ApiError(
       "LimitExceededException",
-      `The requested resource exceeds the maximum number allowed: account ${ctx.caller.accountId} has ${maxBusesPerAccount} event buses, its default bus included, the limit (BUSBAR_MAX_BUSES_PER_ACCOUNT).`,
+      `The requested resource exceeds the maximum number allowed: account ${ctx.caller.accountId} has ${busCount} event buses, its default bus included, and the limit is ${maxBusesPerAccount} (BUSBAR_MAX_BUSES_PER_ACCOUNT).`,
     );
   }
   const now = Date.now();

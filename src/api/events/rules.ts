@@ -113,13 +113,12 @@ const putRule: Operation = async (ctx, input) => {
       `The rules of account ${bus.accountId} would hold ${held} field conditions in all (each $or combination counting its own), more than the limit of ${maxRuleConditions} (BUSBAR_MAX_RULE_CONDITIONS). Delete rules or simplify their patterns.`,
     );
   }
-  if (
-    registry.getRule(bus.accountId, bus.name, name) === undefined &&
-    registry.ruleCount(bus.accountId, bus.name) >= maxRulesPerBus
-  ) {
+  const ruleCount = registry.ruleCount(bus.accountId, bus.name);
+  if (registry.getRule(bus.accountId, bus.name, name) === undefined && ruleCount >= maxRulesPerBus) {
+    // More than the limit when it was lowered since (a restart with a smaller setting).
     throw new ApiError(
       "LimitExceededException",
-      `The requested resource exceeds the maximum number allowed: event bus ${bus.name} has ${maxRulesPerBus} rules, the limit (BUSBAR_MAX_RULES_PER_BUS).`,
+      `The requested resource exceeds the maximum number allowed: event bus ${bus.name} has ${ruleCount} rules, and the limit is ${maxRulesPerBus} (BUSBAR_MAX_RULES_PER_BUS).`,
     );
   }
   const existing = await ctx.store.getRule(bus.accountId, bus.name, name);
