@@ -44,6 +44,15 @@ function writeVersion2(path: string): void {
   }
 }
 
+/** A standard queue (id 1, retention 120 s) holding one message sent at T0, in the schema of versions 5 and up. */
+const ONE_QUEUED_MESSAGE = `
+  INSERT INTO queues (id, account_id, name, arn, fifo, attributes, created_at, last_modified_at)
+    VALUES (1, '111111111111', 'q', 'arn:q', 0, '{"MessageRetentionPeriod":"120"}', ${T0}, ${T0});
+  INSERT INTO queue_messages (seq, id, sender_id, sent_at, body) VALUES (1, 'm1', 's', ${T0}, 'b');
+  INSERT INTO queue_message_states (queue_id, seq, visible_at, receive_count, expires_at)
+    VALUES (1, 1, ${T0}, 0, ${T0 + 120_000});
+`;
+
 describe("SQLite schema", () => {
   it("migrates a database at version 2, keeping its data", async () => {
     assert.equal(SCHEMA_VERSION, 9);
@@ -97,13 +106,7 @@ describe("SQLite schema", () => {
           for (const migration of MIGRATIONS.slice(0, 7)) applyMigration(db, migration);
           db.exec(eighth);
           db.pragma("user_version = 8");
-          db.exec(`
-            INSERT INTO queues (id, account_id, name, arn, fifo, attributes, created_at, last_modified_at)
-              VALUES (1, '111111111111', 'q', 'arn:q', 0, '{"MessageRetentionPeriod":"120"}', ${T0}, ${T0});
-            INSERT INTO queue_messages (seq, id, sender_id, sent_at, body) VALUES (1, 'm1', 's', ${T0}, 'b');
-            INSERT INTO queue_message_states (queue_id, seq, visible_at, receive_count, expires_at)
-              VALUES (1, 1, ${T0}, 0, ${T0 + 120_000});
-          `);
+          db.exec(ONE_QUEUED_MESSAGE);
         } finally {
           db.close();
         }
@@ -139,13 +142,7 @@ describe("SQLite schema", () => {
         db.pragma("journal_mode = WAL");
         for (const migration of MIGRATIONS.slice(0, 5)) applyMigration(db, migration);
         db.pragma("user_version = 5");
-        db.exec(`
-          INSERT INTO queues (id, account_id, name, arn, fifo, attributes, created_at, last_modified_at)
-            VALUES (1, '111111111111', 'q', 'arn:q', 0, '{"MessageRetentionPeriod":"120"}', ${T0}, ${T0});
-          INSERT INTO queue_messages (seq, id, sender_id, sent_at, body) VALUES (1, 'm1', 's', ${T0}, 'b');
-          INSERT INTO queue_message_states (queue_id, seq, visible_at, receive_count, expires_at)
-            VALUES (1, 1, ${T0}, 0, ${T0 + 120_000});
-        `);
+        db.exec(ONE_QUEUED_MESSAGE);
       } finally {
         db.close();
       }
