@@ -238,6 +238,15 @@ describe("the settings of a data directory command", () => {
       busbar(["keys", "list", "--account", "abc", "--data-dir", made]),
       /^error: --account must be 12 digits, got "abc"/,
     );
+    // The same words on a data directory and towards a server (which is not called).
+    for (const place of [
+      ["--data-dir", made],
+      ["--endpoint", "http://127.0.0.1:9"],
+    ])
+      refused(
+        busbar(["accounts", "create", "--id", "12", ...place]),
+        /^error: --id must be 12 digits, got "12"/,
+      );
     refused(
       busbar(["keys", "list", "--account", "999999999999", "--data-dir", made]),
       /^error: account 999999999999 does not exist/,

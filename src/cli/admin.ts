@@ -179,6 +179,9 @@ export async function createAccount(io: Output, opts: Place & { id?: string; nam
       `account ${made.accountId}, with root key ${made.accessKeyId},`,
       `delete the key (busbar keys delete ${made.accessKeyId}${placeArgs(opts)}) and give the account another (busbar keys create --account ${made.accountId}${placeArgs(opts)})`,
     );
+  // Checked here, before either place: a server would refuse it too, in its own words.
+  if (opts.id !== undefined && !ACCOUNT_ID.test(opts.id))
+    throw new AdminError(`--id must be 12 digits, got "${opts.id}"`);
   const server = remoteFor(opts);
   if (server !== undefined) {
     const r = await callRemote(server, "CreateAccount", { AccountId: opts.id, Name: opts.name });
