@@ -5,7 +5,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { DEFAULT_SQLITE_FILE_NAME, openSqliteStore } from "./index.js";
-import { MIGRATIONS, SCHEMA_VERSION, applyMigration, migrate, schemaVersion } from "./schema.js";
+import {
+  MIGRATIONS,
+  SCHEMA_VERSION,
+  applyMigration,
+  migrate,
+  schemaVersion,
+  type Migration,
+} from "./schema.js";
 import { prepareStatements } from "./statements.js";
 import { prepareMessageStatements } from "./message-statements.js";
 
@@ -21,14 +28,25 @@ async function inDataDir(body: (dataDir: string) => Promise<void>): Promise<void
   }
 }
 
-/** Writes a database as Busbar at schema version 2 left it: a bus, an event with two deliveries, a queue. */
-function writeVersion2(path: string): void {
+/** Writes a database as a Busbar of `migrations` left it (at their number's version), holding `rows`. */
+function writeDatabase(path: string, migrations: readonly Migration[], rows: string): void {
   const db = new Database(path);
   try {
     db.pragma("journal_mode = WAL");
-    for (const migration of MIGRATIONS.slice(0, 2)) applyMigration(db, migration);
-    db.pragma("user_version = 2");
-    db.exec(`
+    for (const migration of migrations) applyMigration(db, migration);
+    db.pragma(`user_version = ${migrations.length}`);
+    db.exec(rows);
+  } finally {
+    db.close();
+  }
+}
+
+/** Writes a database as Busbar at schema version 2 left it: a bus, an event with two deliveries, a queue. */
+function writeVersion2(path: string): void {
+  writeDatabase(
+    path,
+    MIGRATIONS.slice(0, 2),
+    `
       INSERT INTO buses (account_id, name, arn, created_at, last_modified_at)
         VALUES ('111111111111', 'default', 'arn:bus', ${T0}, ${T0});
       INSERT INTO events (seq, id, account_id, bus_name, time, ingested_at, json)
@@ -38,10 +56,8 @@ function writeVersion2(path: string): void {
                (1, 'd2', 'e1', '111111111111', 'default', 'r', 't', ${T0}, 0);
       INSERT INTO queues (account_id, name, arn, fifo, attributes, created_at, last_modified_at)
         VALUES ('111111111111', 'q', 'arn:q', 0, '{}', ${T0}, ${T0});
-    `);
-  } finally {
-    db.close();
-  }
+    `,
+  );
 }
 
 /** A standard queue (id 1, retention 120 s) holding one message sent at T0, in the schema of versions 5 and up. */
@@ -100,23 +116,14 @@ describe("SQLite schema", () => {
     for (const eighth of [early8, MIGRATIONS[7] as string]) {
       await inDataDir(async (dataDir) => {
         const path = join(dataDir, DEFAULT_SQLITE_FILE_NAME);
-        const db = new Database(path);
-        try {
-          db.pragma("journal_mode = WAL");
-          for (const migration of MIGRATIONS.slice(0, 7)) applyMigration(db, migration);
-          db.exec(eighth);
-          db.pragma("user_version = 8");
-          db.exec(ONE_QUEUED_MESSAGE);
-        } finally {
-          db.close();
-        }
+        writeDatabase(path, [...MIGRATIONS.slice(0, 7), eighth], ONE_QUEUED_MESSAGE);
         const store = openSqliteStore({ dataDir });
         try {
           const ref = { accountId: "111111111111", name: "q" };
           assert.equal((await store.countMessages(ref, T0 + 1)).visible, 1);
           const queue = await store.getQueue(ref.accountId, ref.name);
           assert.ok(queue !== undefined);
-          // The floor works: lowered then raised, the retention leaves expired what was.
+          // The column is there: a change of retention writes the queue's retention floor.
           assert.equal(
             await store.updateQueue({ ...queue, attributes: { MessageRetentionPeriod: "60" } }),
             true,
@@ -136,16 +143,7 @@ describe("SQLite schema", () => {
 
   it("migrates queued messages from version 5 with their expiry, then follows retention changes", async () => {
     await inDataDir(async (dataDir) => {
-      const path = join(dataDir, DEFAULT_SQLITE_FILE_NAME);
-      const db = new Database(path);
-      try {
-        db.pragma("journal_mode = WAL");
-        for (const migration of MIGRATIONS.slice(0, 5)) applyMigration(db, migration);
-        db.pragma("user_version = 5");
-        db.exec(ONE_QUEUED_MESSAGE);
-      } finally {
-        db.close();
-      }
+      writeDatabase(join(dataDir, DEFAULT_SQLITE_FILE_NAME), MIGRATIONS.slice(0, 5), ONE_QUEUED_MESSAGE);
       const store = openSqliteStore({ dataDir });
       try {
         const ref = { accountId: "111111111111", name: "q" };
