@@ -48,6 +48,12 @@ describe("a bad setting", () => {
       /^error: BUSBAR_EVENT_RETENTION_HOURS must be an integer from 0 to 8760, got "-1"/,
     ],
     [
+      "BUSBAR_TARGET_HOLD_AFTER_FAILURES",
+      [],
+      { BUSBAR_TARGET_HOLD_AFTER_FAILURES: "-1" },
+      /^error: BUSBAR_TARGET_HOLD_AFTER_FAILURES must be an integer from 0 to 1000000, got "-1"/,
+    ],
+    [
       "BUSBAR_REQUEST_TIMEOUT_MS",
       [],
       { BUSBAR_REQUEST_TIMEOUT_MS: "10" },

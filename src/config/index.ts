@@ -76,6 +76,11 @@ export const DEFAULT_RETRY_BASE_MS = 1000;
 export const DEFAULT_RETRY_MAX_MS = 600_000;
 /** @default 10000 — BUSBAR_TARGET_TIMEOUT_MS: an HTTP or broker call that takes longer fails (and is retried). */
 export const DEFAULT_TARGET_TIMEOUT_MS = 10_000;
+/**
+ * @default 10 — BUSBAR_TARGET_HOLD_AFTER_FAILURES: retryable failures of a target in a row after which
+ * it is held (its deliveries wait, one attempt at a time is made); 0 never holds a target.
+ */
+export const DEFAULT_TARGET_HOLD_AFTER_FAILURES = 10;
 
 /** How the delivery engine runs. */
 export interface DeliveryConfig {
@@ -91,6 +96,8 @@ export interface DeliveryConfig {
   readonly retryBaseMs: number;
   readonly retryMaxMs: number;
   readonly targetTimeoutMs: number;
+  /** BUSBAR_TARGET_HOLD_AFTER_FAILURES (0: never). */
+  readonly holdAfterFailures: number;
   /**
    * BUSBAR_ALLOW_TARGET_NETWORKS as given: comma-separated CIDRs of private, loopback or link-local
    * networks HTTP targets may call (none by default).
@@ -448,6 +455,12 @@ function deliveryConfig(
     retryBaseMs,
     retryMaxMs,
     targetTimeoutMs: read("BUSBAR_TARGET_TIMEOUT_MS", DEFAULT_TARGET_TIMEOUT_MS, 100, 300_000),
+    holdAfterFailures: read(
+      "BUSBAR_TARGET_HOLD_AFTER_FAILURES",
+      DEFAULT_TARGET_HOLD_AFTER_FAILURES,
+      0,
+      1_000_000,
+    ),
     allowTargetNetworks: allowTargetNetworks(setting(env, "BUSBAR_ALLOW_TARGET_NETWORKS") ?? ""),
   };
 }

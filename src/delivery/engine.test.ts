@@ -138,6 +138,8 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
   const hanging: Array<{ end(): void }> = [];
   /** What reached the receiver, in order: `hang`, or a webhook id. */
   const arrivals: string[] = [];
+  /** How `/flaky` answers: `status` (and `headers`) while `down`, else 200; `calls` counts its requests. */
+  const flaky = { down: true, status: 500, headers: {} as Record<string, string>, calls: 0 };
 
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), "busbar-engine-"));
@@ -145,6 +147,10 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       req.resume();
       req.on("end", () => {
         arrivals.push(req.url?.startsWith("/hang") === true ? "hang" : String(req.headers["webhook-id"]));
+        if (req.url === "/flaky") {
+          flaky.calls++;
+          if (flaky.down) return void res.writeHead(flaky.status, flaky.headers).end();
+        }
         if (req.url === "/hang") return void hanging.push({ end: () => res.writeHead(200).end() });
         if (req.url === "/hang-fail") return void hanging.push({ end: () => res.writeHead(500).end() });
         received.push(String(req.headers["webhook-id"]));
@@ -1051,6 +1057,202 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       await until("the delivery to end", async () => (await sqlite.countDeliveries()) === 0);
       assert.equal(dropped().length, 11);
       assert.match(dropped()[10] ?? "", /"failuresNotLogged":20/);
+    } finally {
+      await close();
+    }
+  });
+
+  /** `name`'s sample in the metrics' text (the first series when it has labels), or undefined. */
+  async function sample(metrics: Metrics, name: string): Promise<number | undefined> {
+    const line = (await metrics.text())
+      .split("\n")
+      .find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+    return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+
+  /**
+   * An engine whose rule "r" sends to `/flaky` (down, answering `status`), with `spec`'s fields on the
+   * target; its records stored and dispatched, and the target held.
+   */
+  async function heldTarget(
+    ids: readonly string[],
+    spec: Record<string, unknown> = {},
+    options: { now?: () => number; status?: number; headers?: Record<string, string> } = {},
+  ) {
+    Object.assign(flaky, {
+      down: true,
+      status: options.status ?? 500,
+      headers: options.headers ?? {},
+      calls: 0,
+    });
+    received.length = 0;
+    const flakyUrl = url.replace(/\/hook$/, "/flaky");
+    const opened = openEngine({
+      targetUrl: flakyUrl,
+      ...(options.now !== undefined && { now: options.now }),
+    });
+    const { sqlite, engine, registry, metrics, records } = opened;
+    registry.setTargets(ACCOUNT, BUS, "r", [
+      { id: "hook", arn: flakyUrl, spec: { Id: "hook", Arn: flakyUrl, ...spec } },
+    ]);
+    await engine.start();
+    const batch = records(ids);
+    await sqlite.appendEvents(batch);
+    engine.dispatch(batch);
+    await until("the target to be held", async () => (await sample(metrics, "busbar_targets_held")) === 1);
+    // The attempts that started before the hold end (the HTTP client's pool had queued most of them).
+    await until(
+      "one attempt at a time",
+      async () => ((await sample(metrics, "busbar_invocations_in_flight")) ?? 0) <= 1,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    return opened;
+  }
+
+  it("holds a target failing again and again: what comes due waits, spending no attempt, while one attempt at a time is made", async () => {
+    const ids = Array.from({ length: 100 }, (_, i) => `held-${i}`);
+    // Six attempts each: with the backoff of 10 ms doubling to 100 ms, a second of failures would
+    // spend them all (the events dropped) if each event kept its own schedule.
+    const { sqlite, metrics, lines, engine, close } = await heldTarget(ids, {
+      RetryPolicy: { MaximumRetryAttempts: 5 },
+    });
+    try {
+      const before = flaky.calls;
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      const during = flaky.calls - before;
+      // One attempt at a time, after 10 ms, 20, 40, then every 100 ms (the retries' longest wait).
+      assert.ok(during >= 3 && during <= 25, `${during} attempts in 1.5 s while held`);
+      assert.ok(((await sample(metrics, "busbar_deliveries_waiting_for_held_targets")) ?? 0) > 50);
+      assert.equal(engine.held, 100, "every delivery still held");
+      const failing = lines.filter((l) => l.includes("target failing: its deliveries are held"));
+      assert.equal(failing.length, 1, failing.join(""));
+      assert.match(failing[0] ?? "", /"target":"hook"/);
+      assert.match(failing[0] ?? "", /"code":"HTTP_500"|"code":"[A-Z_0-9]+"/);
+
+      flaky.down = false;
+      await until("every event delivered", () => new Set(received).size === ids.length);
+      await until("the deliveries to end", async () => (await sqlite.countDeliveries()) === 0);
+      assert.equal(await sample(metrics, "busbar_targets_held"), 0);
+      assert.equal(await sample(metrics, "busbar_target_holds_total"), 1);
+      const text = await metrics.text();
+      assert.doesNotMatch(text, /^(FailedInvocations|InvocationsDropped)\{/m, "nothing failed for good");
+      assert.ok(
+        lines.some((l) => l.includes("target answers again")),
+        "the hold's end logged",
+      );
+    } finally {
+      await close();
+    }
+  });
+
+  it("ends a held target's hold when it answers with a failure no retry fixes: the rest go at once", async () => {
+    const ids = Array.from({ length: 40 }, (_, i) => `answers-${i}`);
+    const { sqlite, metrics, close } = await heldTarget(ids);
+    try {
+      // "Bad request": the target is up, and says so for each event.
+      flaky.status = 400;
+      await until("the deliveries to end", async () => (await sqlite.countDeliveries()) === 0, 5_000);
+      assert.equal(await sample(metrics, "busbar_targets_held"), 0);
+      assert.match(await metrics.text(), /^InvocationsDropped\{[^}]*reason="NO_DEAD_LETTER_QUEUE"\} 40$/m);
+    } finally {
+      await close();
+    }
+  });
+
+  it("waits for a held target's Retry-After before its next attempt", async () => {
+    const ids = Array.from({ length: 50 }, (_, i) => `later-${i}`);
+    const { sqlite, metrics, close } = await heldTarget(
+      ids,
+      {},
+      { status: 503, headers: { "retry-after": "1" } },
+    );
+    try {
+      const before = flaky.calls;
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      const during = flaky.calls - before;
+      // Each event on its own schedule would try again every second: ~125 calls.
+      assert.ok(during >= 1 && during <= 4, `${during} attempts in 2.5 s while held with Retry-After: 1`);
+      assert.equal(await sample(metrics, "busbar_targets_held"), 1);
+      // Its next attempt, a second on at most, ends the hold (and leaves nothing for the next test).
+      flaky.down = false;
+      await until("the deliveries to end", async () => (await sqlite.countDeliveries()) === 0, 5_000);
+    } finally {
+      flaky.down = false;
+      await close();
+    }
+  });
+
+  it("ends a target's hold when the target is changed (a new endpoint): what waits goes to it, not after the hold's wait", async () => {
+    const ids = Array.from({ length: 30 }, (_, i) => `changed-${i}`);
+    const { sqlite, engine, registry, lines, close } = await heldTarget(ids);
+    try {
+      // "Come back in an hour": once an attempt of the held target fails so, the next waits that long.
+      Object.assign(flaky, { status: 503, headers: { "retry-after": "3600" } });
+      const calls = flaky.calls;
+      await until("an attempt answered so", () => flaky.calls > calls);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      registry.setTargets(ACCOUNT, BUS, "r", [{ id: "hook", arn: url, spec: { Id: "hook", Arn: url } }]);
+      // All but the events whose own retry was set an hour ahead by that answer (one, or two if an
+      // attempt was in flight), within the 5 s a hold is looked at.
+      await until(
+        "the events waiting to reach the new endpoint",
+        () => received.length >= ids.length - 2,
+        8_000,
+      );
+      assert.ok(
+        lines.some((l) => l.includes("target changed while held")),
+        lines.join(""),
+      );
+    } finally {
+      flaky.down = false;
+      // What waits an hour goes with the rule, rather than being left in the store for the next test.
+      engine.forget({ accountId: ACCOUNT, busName: BUS, ruleName: "r" });
+      await until("the store to be empty", async () => (await sqlite.countDeliveries()) === 0);
+      await close();
+    }
+  });
+
+  it("ends the events held for a failing target at their MaximumEventAgeInSeconds, in its dead-letter queue with the target's last failure", async () => {
+    let offset = 1_000;
+    const ids = Array.from({ length: 20 }, (_, i) => `aged-${i}`);
+    const dlqName = "held-dlq";
+    // The queue is made before the target names it: heldTarget sets the target.
+    const { queues, sqlite, metrics, close } = await heldTarget(
+      ids,
+      {
+        RetryPolicy: { MaximumEventAgeInSeconds: 60 },
+        DeadLetterConfig: { Arn: `arn:aws:sqs:us-east-1:${ACCOUNT}:${dlqName}` },
+      },
+      { now: () => Date.now() + offset },
+    );
+    try {
+      const dlq = await queues.createQueue(ACCOUNT, dlqName, {}, []);
+      offset += 61_000;
+      await until("the deliveries to end", async () => (await sqlite.countDeliveries()) === 0, 10_000);
+      const messages: Awaited<ReturnType<QueueService["receive"]>> = [];
+      for (
+        let batch;
+        (batch = await queues.receive(dlq, {
+          max: 10,
+          systemAttributeNames: [],
+          messageAttributeNames: ["All"],
+        })).length > 0;
+      )
+        messages.push(...batch);
+      assert.equal(messages.length, ids.length, "every event in the dead-letter queue");
+      const attribute = (m: (typeof messages)[number], name: string): string | undefined =>
+        m.MessageAttributes?.[name]?.StringValue;
+      for (const m of messages)
+        assert.equal(attribute(m, "EXHAUSTED_RETRY_CONDITION"), "MaximumEventAgeInSeconds");
+      const held = messages.filter((m) =>
+        /^Held while its target failed/.test(attribute(m, "ERROR_MESSAGE") ?? ""),
+      );
+      assert.ok(held.length > 0, "the events waiting for the held target ended by its hold");
+      for (const m of held) {
+        assert.match(attribute(m, "ERROR_MESSAGE") ?? "", /the target's last failure: .*500/);
+        assert.notEqual(attribute(m, "ERROR_CODE"), "EVENT_EXPIRED");
+      }
+      assert.equal(await sample(metrics, "busbar_targets_held"), 0);
     } finally {
       await close();
     }

@@ -152,6 +152,7 @@ export function createDelivery(deps: DeliveryDependencies): Delivery {
     targetConcurrency: config.targetConcurrency,
     maxInMemory: config.maxInMemory,
     maxInMemoryBytes: config.maxInMemoryBytes,
+    holdAfterFailures: config.holdAfterFailures,
     ...(deps.onStoreFailure !== undefined && { onStoreFailure: deps.onStoreFailure }),
   });
 

@@ -367,6 +367,9 @@ export interface MetricsScope {
 export interface DeliveryState {
   readonly inMemory: number;
   readonly inFlight: number;
+  /** Targets held for failing (see the delivery engine's hold), and the deliveries waiting for them. */
+  readonly targetsHeld: number;
+  readonly waitingForHeld: number;
 }
 
 /** The room for data under the data directory (see store/disk-floor.ts); undefined when not measured. */
@@ -480,6 +483,12 @@ export class Metrics {
     "Store calls refused for want of room for data: tier data (new events, messages, queues; below BUSBAR_MIN_FREE_DISK_BYTES) or config (below half of it).",
     ["tier"],
   );
+  /** Times a target was held for failing (see the delivery engine's hold). */
+  readonly targetHolds = this.counter(
+    "busbar_target_holds_total",
+    "Times a target was held for failing many times in a row: its deliveries then wait while one attempt at a time is made.",
+    TARGET_LABELS,
+  );
   /** Deliveries found pending in the store at start-up or after an overflow and resumed. */
   readonly deliveriesResumed = this.counter(
     "busbar_deliveries_resumed_total",
@@ -499,7 +508,12 @@ export class Metrics {
     TARGET_LABELS,
   );
   /** What the delivery engine holds, read at each scrape (see {@link readDeliveryState}). */
-  #deliveryState: () => DeliveryState = () => ({ inMemory: 0, inFlight: 0 });
+  #deliveryState: () => DeliveryState = () => ({
+    inMemory: 0,
+    inFlight: 0,
+    targetsHeld: 0,
+    waitingForHeld: 0,
+  });
   /** The room for data, read at each scrape (see {@link readDiskState}). */
   #diskState: () => DiskState = () => ({ room: undefined, low: false });
   #diskGauges = false;
@@ -525,6 +539,22 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.set(state().inFlight);
+      },
+    });
+    new Gauge({
+      name: "busbar_targets_held",
+      help: "Targets held for failing: their deliveries wait while one attempt at a time is made (see docs/delivery.md).",
+      registers: [this.registry],
+      collect() {
+        this.set(state().targetsHeld);
+      },
+    });
+    new Gauge({
+      name: "busbar_deliveries_waiting_for_held_targets",
+      help: "Deliveries in memory that wait for a held target.",
+      registers: [this.registry],
+      collect() {
+        this.set(state().waitingForHeld);
       },
     });
     const disk = () => this.#diskState();
