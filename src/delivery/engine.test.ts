@@ -1191,6 +1191,17 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       const calls = flaky.calls;
       await until("an attempt answered so", () => flaky.calls > calls);
       await new Promise((resolve) => setTimeout(resolve, 200));
+      // Put again as it was, beside a new target (new Target objects, the same spec): still held, past
+      // the 5 s after which a hold looks at its target again.
+      const flakyUrl = url.replace(/\/hook$/, "/flaky");
+      registry.setTargets(ACCOUNT, BUS, "r", [
+        { id: "hook", arn: flakyUrl, spec: { Id: "hook", Arn: flakyUrl } },
+        { id: "other", arn: url, spec: { Id: "other", Arn: url } },
+      ]);
+      const callsBefore = flaky.calls;
+      await new Promise((resolve) => setTimeout(resolve, 5_500));
+      assert.equal(flaky.calls, callsBefore, "no attempt at the held target");
+      assert.equal(received.length, 0);
       registry.setTargets(ACCOUNT, BUS, "r", [{ id: "hook", arn: url, spec: { Id: "hook", Arn: url } }]);
       // All but the events whose own retry was set an hour ahead by that answer (one, or two if an
       // attempt was in flight), within the 5 s a hold is looked at.
@@ -1208,6 +1219,35 @@ describe("DeliveryEngine, when the store fails to record outcomes", () => {
       // What waits an hour goes with the rule, rather than being left in the store for the next test.
       engine.forget({ accountId: ACCOUNT, busName: BUS, ruleName: "r" });
       await until("the store to be empty", async () => (await sqlite.countDeliveries()) === 0);
+      await close();
+    }
+  });
+
+  it("logs a target's hold once a minute, however often its lane comes and goes (a flapping target)", async () => {
+    const { sqlite, engine, metrics, lines, records, close } = await heldTarget(
+      Array.from({ length: 20 }, (_, i) => `flap-${i}`),
+    );
+    const failing = () => lines.filter((l) => l.includes("target failing: its deliveries are held"));
+    const ended = () => lines.filter((l) => l.includes("target answers again"));
+    try {
+      for (let round = 1; round <= 3; round++) {
+        flaky.down = false;
+        await until("the deliveries to end", async () => (await sqlite.countDeliveries()) === 0);
+        await until("the lane to go", () => engine.lanes === 0);
+        if (round === 3) break;
+        flaky.down = true;
+        const batch = records(Array.from({ length: 20 }, (_, i) => `flap-${round}-${i}`));
+        await sqlite.appendEvents(batch);
+        engine.dispatch(batch);
+        await until(
+          "the target held again",
+          async () => (await sample(metrics, "busbar_target_holds_total")) === round + 1,
+        );
+      }
+      assert.equal(failing().length, 1, failing().join(""));
+      assert.equal(ended().length, 1, "the end of the hold logged, not of those not logged");
+    } finally {
+      flaky.down = false;
       await close();
     }
   });

@@ -226,11 +226,11 @@ interface Lane {
    * when the lane was made: the lane that used least goes first (see {@link DeliveryEngine.pump}).
    */
   used: number;
-  /** Its target's failures since it last answered, and its hold; undefined while it answers. */
+  /**
+   * Its target's failures since it last answered, and its hold; undefined while it answers. Kept with
+   * the lane: a lane that holds nothing goes, and its target's next event tries it afresh.
+   */
   streak?: Streak | undefined;
-  /** When the target's hold was last logged, and the holds since not logged (see {@link HOLD_LOG_MS}). */
-  holdLoggedAt?: number;
-  holdsUnlogged?: number;
 }
 
 /**
@@ -242,8 +242,12 @@ interface Streak {
   /** When the first of them ended. */
   readonly since: number;
   lastError: DeliveryError;
-  /** The version of the target that failed last (the registry makes a new one when it changes). */
+  /**
+   * The version of the target that failed last (the registry makes new ones whenever the rule's
+   * targets are put or removed), and its spec as JSON once held: a hold ends when the spec changes.
+   */
   target: Target;
+  spec: string | undefined;
   /** When the target was held; 0 while it is not. */
   heldAt: number;
   /** While held: when its next attempt may start. */
@@ -348,6 +352,8 @@ export class DeliveryEngine {
   readonly #accountBlocked = new Map<string, number>();
   /** When each account's last attempt started, for a minute after (see {@link slotFor}). */
   readonly #accountSeen = new Map<string, number>();
+  /** When each target's hold was last logged, and its holds since not logged, by lane key (see {@link hold}). */
+  readonly #holdLines = new Map<string, { at: number; unlogged: number }>();
   /** What each target's failures wrote to the log lately, by lane key (see {@link logLine}). */
   readonly #failureLines = new Map<string, FailureLines>();
   /** The removals of the last {@link REMOVAL_SWEEP_MS} (see {@link removedLately}). */
@@ -661,7 +667,21 @@ export class DeliveryEngine {
     if (lane.held === 0 && lane.active === 0 && this.#lanes.get(lane.key) === lane) {
       this.#lanes.delete(lane.key);
       // Nothing is left to hold: its next event tries the target as a first failure would.
-      if (lane.streak?.timer !== undefined) clearTimeout(lane.streak.timer);
+      const streak = lane.streak;
+      if (streak !== undefined) {
+        if (streak.timer !== undefined) clearTimeout(streak.timer);
+        if (streak.heldAt > 0 && streak.logged && !this.#closed)
+          this.#o.log.info(
+            {
+              rule: lane.ruleName,
+              target: lane.targetId,
+              bus: lane.busName,
+              account: lane.accountId,
+              heldForMs: this.#now() - streak.heldAt,
+            },
+            "target still failing, but no delivery is left for it: its hold ends",
+          );
+      }
     }
   }
 
@@ -1302,6 +1322,7 @@ export class DeliveryEngine {
         since: now,
         lastError: error,
         target,
+        spec: undefined,
         heldAt: 0,
         probeAt: 0,
         probes: 0,
@@ -1313,7 +1334,6 @@ export class DeliveryEngine {
     }
     streak.failures++;
     streak.lastError = error;
-    streak.target = target;
     if (streak.heldAt > 0) {
       if (streak.probe !== job) return;
       streak.probes++;
@@ -1321,6 +1341,7 @@ export class DeliveryEngine {
       this.armHold(lane, streak);
       return;
     }
+    streak.target = target;
     if (streak.failures >= this.#holdAfterFailures && now - streak.since >= this.#holdBaseMs)
       this.hold(lane, streak, now);
   }
@@ -1342,12 +1363,22 @@ export class DeliveryEngine {
     if (this.#blocked.delete(lane)) count(this.#accountBlocked, lane.accountId, -1);
     this.#o.metrics.targetHolds.labels(...this.labelsOf(lane)).inc();
     this.armHold(lane, streak);
-    lane.holdsUnlogged = (lane.holdsUnlogged ?? 0) + 1;
-    if (now - (lane.holdLoggedAt ?? -Infinity) < HOLD_LOG_MS) return;
-    lane.holdLoggedAt = now;
+    streak.spec = JSON.stringify(streak.target.spec);
+    // By target rather than on the lane, which goes whenever it holds nothing (a flapping target's does).
+    let lines = this.#holdLines.get(lane.key);
+    if (lines === undefined) {
+      if (this.#holdLines.size >= 10_000) {
+        for (const [key, l] of this.#holdLines) if (now - l.at >= HOLD_LOG_MS) this.#holdLines.delete(key);
+      }
+      lines = { at: -Infinity, unlogged: 0 };
+      this.#holdLines.set(lane.key, lines);
+    }
+    lines.unlogged++;
+    if (now - lines.at < HOLD_LOG_MS) return;
+    lines.at = now;
     streak.logged = true;
-    const holds = lane.holdsUnlogged;
-    lane.holdsUnlogged = 0;
+    const holds = lines.unlogged;
+    lines.unlogged = 0;
     this.#o.log.warn(
       {
         rule: lane.ruleName,
@@ -1414,10 +1445,16 @@ export class DeliveryEngine {
     const found = this.#o.registry.getRule(lane.accountId, lane.busName, lane.ruleName);
     const target = found?.targets.get(lane.targetId);
     if (target !== undefined && target !== streak.target) {
-      // Changed since it failed (PutTargets gave it a new endpoint, say): tried afresh.
-      this.targetAnswered(lane, true);
-      this.pump(lane);
-      return;
+      // Changed since it was held (PutTargets gave it a new endpoint, say): tried afresh. The registry
+      // makes new targets whenever the rule's are put or removed: one put again unchanged, or a
+      // change to another target of the rule, keeps the hold (a review saw a re-put of the same
+      // targets, as a deployment tool makes, send a held target's backlog at it at once).
+      if (JSON.stringify(target.spec) !== streak.spec) {
+        this.targetAnswered(lane, true);
+        this.pump(lane);
+        return;
+      }
+      streak.target = target;
     }
     this.sweepHeld(lane, streak);
     // Its next attempt is due: the first delivery waiting goes, or else the next to come due.
@@ -1463,9 +1500,11 @@ export class DeliveryEngine {
         this.dropIfIdle(lane);
         continue;
       }
-      void this.fail(job, target, found.rule.arn, { error, exhausted: "MaximumEventAgeInSeconds" }).then(() =>
-        this.dropIfIdle(lane),
-      );
+      this.fail(job, target, found.rule.arn, { error, exhausted: "MaximumEventAgeInSeconds" })
+        .catch((err: unknown) =>
+          this.#o.log.error({ err, eventId: job.event.id }, "ending a held delivery crashed"),
+        )
+        .finally(() => this.dropIfIdle(lane));
     }
   }
 
