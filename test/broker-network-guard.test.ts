@@ -243,10 +243,13 @@ describe("broker targets under BUSBAR_ALLOW_TARGET_NETWORKS", () => {
 
 describe("a server whose BUSBAR_ALLOW_TARGET_NETWORKS holds the cloud metadata address", () => {
   it("names the networks as it starts, and warns that targets may reach 169.254.169.254", async () => {
-    const server = await startBusbar({ env: { BUSBAR_ALLOW_TARGET_NETWORKS: "127.0.0.0/8,169.254.0.0/16" } });
+    const server = await startBusbar({
+      env: { BUSBAR_ALLOW_TARGET_NETWORKS: "127.0.0.0/8,169.254.0.0/16,10.0.0.5/8" },
+    });
     try {
       const deadline = Date.now() + 5000;
-      while (!server.output().includes("cloud hosts serve") && Date.now() < deadline)
+      // The later of the two warnings.
+      while (!server.output().includes("bits set past their prefix") && Date.now() < deadline)
         await new Promise((resolve) => setTimeout(resolve, 20));
       const lines = server
         .output()
@@ -254,10 +257,15 @@ describe("a server whose BUSBAR_ALLOW_TARGET_NETWORKS holds the cloud metadata a
         .filter((l) => l.startsWith("{"))
         .map((l) => JSON.parse(l) as { msg: string; level: number; allowTargetNetworks?: string[] });
       const listening = lines.find((l) => l.msg === "busbar listening");
-      assert.deepEqual(listening?.allowTargetNetworks, ["127.0.0.0/8", "169.254.0.0/16"]);
+      assert.deepEqual(listening?.allowTargetNetworks, ["127.0.0.0/8", "169.254.0.0/16", "10.0.0.0/8"]);
       const warning = lines.find((l) => l.msg.includes("169.254.169.254"));
       assert.equal(warning?.level, 40, server.output());
       assert.match(warning.msg, /BUSBAR_ALLOW_TARGET_NETWORKS lets targets reach 169\.254\.169\.254/);
+      // An entry with host bits ("10.0.0.5/8" for "10.0.0.5/32", say) allows its whole network: said.
+      const hostBits = lines.find((l) => l.msg.includes("bits set past their prefix")) as
+        { level: number; given?: string[] } | undefined;
+      assert.equal(hostBits?.level, 40, server.output());
+      assert.deepEqual(hostBits.given, ["10.0.0.5/8"]);
     } finally {
       await server.stop();
       removeDataDir(server.dataDir);

@@ -179,6 +179,16 @@ describe("BUSBAR_ALLOW_TARGET_NETWORKS", () => {
     assert.ok(!allowed.contains("10.1.2.4"));
   });
 
+  it("takes an entry with bits set past its prefix as its whole network, and names it", () => {
+    const allowed = parseAllowedNetworks("10.0.0.5/8,192.168.1.77/23,fd00::1:2/112,127.0.0.0/8");
+    assert.deepEqual(allowed.cidrs, ["10.0.0.0/8", "192.168.0.0/23", "fd00::1:0/112", "127.0.0.0/8"]);
+    assert.deepEqual(allowed.hostBitsSet, ["10.0.0.5/8", "192.168.1.77/23", "fd00::1:2/112"]);
+    assert.ok(allowed.contains("10.200.0.1"));
+    assert.ok(allowed.contains("192.168.0.9"));
+    assert.ok(!allowed.contains("192.168.2.1"));
+    assert.deepEqual(parseAllowedNetworks("127.0.0.0/8,::1").hostBitsSet, []);
+  });
+
   it("allows nothing when unset or empty", () => {
     assert.deepEqual(parseAllowedNetworks(undefined).cidrs, []);
     assert.deepEqual(parseAllowedNetworks("").cidrs, []);

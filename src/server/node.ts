@@ -533,6 +533,11 @@ async function startLocked(
       { allowTargetNetworks: allowedNetworks.cidrs },
       `BUSBAR_ALLOW_TARGET_NETWORKS lets targets reach ${CLOUD_METADATA_ADDRESS}, where cloud hosts serve their instance's credentials`,
     );
+  if (allowedNetworks.hostBitsSet.length > 0)
+    log.warn(
+      { given: allowedNetworks.hostBitsSet, allowTargetNetworks: allowedNetworks.cidrs },
+      "BUSBAR_ALLOW_TARGET_NETWORKS has entries with bits set past their prefix: each allows its whole network (a single host is /32 or /128)",
+    );
   if (config.metricsToken === undefined && !isLoopbackHost(config.host))
     log.warn(
       { host: config.host },

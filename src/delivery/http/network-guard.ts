@@ -16,8 +16,13 @@ type Address = ipaddr.IPv4 | ipaddr.IPv6;
 
 /** The networks HTTP targets may reach in addition to public unicast addresses. */
 export interface AllowedNetworks {
-  /** The CIDRs as configured (normalized), in order. */
+  /** The CIDRs as configured (normalized: each its network's address and prefix), in order. */
   readonly cidrs: readonly string[];
+  /**
+   * The entries given with bits set past their prefix (`10.0.0.5/8`), as given: each allows its whole
+   * network (`10.0.0.0/8`), which a typo for a single host (`/32`) would not want.
+   */
+  readonly hostBitsSet: readonly string[];
   /** Whether `address` (an IP literal) lies in one of the networks. */
   contains(address: string): boolean;
 }
@@ -31,6 +36,7 @@ export interface AllowedNetworks {
 export function parseAllowedNetworks(text: string | undefined): AllowedNetworks {
   const ranges: [Address, number][] = [];
   const cidrs: string[] = [];
+  const hostBitsSet: string[] = [];
   for (const raw of (text ?? "").split(",")) {
     const entry = raw.trim();
     if (entry === "") continue;
@@ -41,10 +47,13 @@ export function parseAllowedNetworks(text: string | undefined): AllowedNetworks 
       );
     }
     ranges.push(range);
-    cidrs.push(`${range[0].toString()}/${range[1]}`);
+    const network = networkAddress(range[0], range[1]);
+    if (network.toString() !== range[0].toString()) hostBitsSet.push(entry);
+    cidrs.push(`${network.toString()}/${range[1]}`);
   }
   return Object.freeze({
     cidrs: Object.freeze(cidrs),
+    hostBitsSet: Object.freeze(hostBitsSet),
     contains(address: string): boolean {
       const parsed = parseAddress(address);
       return parsed !== undefined && inRanges(parsed, ranges);
@@ -213,6 +222,16 @@ function parseAddress(address: string): Address | undefined {
  * ipaddr.parse of an address `net.isIP` accepts. ipaddr.js (2.5) reads an IPv4-compatible address
  * written `::a.b.c.d` as the IPv4-mapped `::ffff:a.b.c.d`; with a leading zero group it reads it right.
  */
+/** The first address of `address`'s network of `prefix` bits (its bits past the prefix cleared). */
+function networkAddress(address: Address, prefix: number): Address {
+  const bytes = address.toByteArray();
+  for (let i = 0; i < bytes.length; i++) {
+    const kept = Math.min(8, Math.max(0, prefix - i * 8));
+    bytes[i] = (bytes[i] as number) & ((0xff << (8 - kept)) & 0xff);
+  }
+  return ipaddr.fromByteArray(bytes);
+}
+
 function parseIp(address: string): Address {
   return ipaddr.parse(address.startsWith("::") && address.includes(".") ? `0${address}` : address);
 }
