@@ -412,20 +412,43 @@ describe("transformations that fail at delivery", () => {
 
   it('refuse an invalid InputTransformer at PutTargets, and deliver one whose path selects nothing with ""', async () => {
     await events.send(new PutRuleCommand({ Name: "bad-template", EventPattern: '{"source":["x"]}' }));
-    const refused = await events.send(
-      new PutTargetsCommand({
-        Rule: "bad-template",
-        Targets: [
-          {
-            Id: "t",
-            Arn: "https://example.com/bad",
-            InputTransformer: { InputPathsMap: { a: "$.detail.a" }, InputTemplate: '{"a": <a>' },
-          },
-        ],
-      }),
-    );
-    assert.equal(refused.FailedEntryCount, 1);
-    assert.equal(refused.FailedEntries?.[0]?.ErrorCode, "ValidationException");
+    // The input's problems fail the whole request (a good target beside them is not stored), in
+    // EventBridge's words where they are known (recorded against AWS).
+    const good = { Id: "good", Arn: "https://example.com/good" };
+    const cases: Array<[Target, RegExp]> = [
+      [
+        {
+          Id: "t",
+          Arn: "https://example.com/bad",
+          InputTransformer: { InputPathsMap: { a: "$.detail.a" }, InputTemplate: '{"a": <a>' },
+        },
+        /^Target t: /,
+      ],
+      [
+        {
+          Id: "t",
+          Arn: "https://example.com/bad",
+          InputTransformer: { InputPathsMap: { a: "$.detail.a" }, InputTemplate: '"<a> and <nope>"' },
+        },
+        /^InputTemplate for target t contains invalid placeholder nope\.$/,
+      ],
+      [
+        { Id: "t", Arn: "https://example.com/bad", Input: "{}", InputPath: "$.detail" },
+        /^Only one of Input, InputPath, or InputTransformer must be provided for target t\.$/,
+      ],
+      [
+        { Id: "t", Arn: "https://example.com/bad", Input: "{not json" },
+        /^Input for target t is not a valid JSON text\.$/,
+      ],
+    ];
+    for (const [target, message] of cases)
+      await assert.rejects(
+        events.send(new PutTargetsCommand({ Rule: "bad-template", Targets: [good, target] })),
+        (e: Error) => e.name === "ValidationException" && message.test(e.message),
+        JSON.stringify(target),
+      );
+    const listed = await events.send(new ListTargetsByRuleCommand({ Rule: "bad-template" }));
+    assert.deepEqual(listed.Targets ?? [], [], "nothing stored");
 
     const { r, url } = await receiver();
     await route("missing-var", "app.missing-var", [

@@ -153,8 +153,11 @@ function lower(name: string): string {
   return name.charAt(0).toLowerCase() + name.slice(1);
 }
 
-function clip(v: string): string {
-  return v.length > 100 ? `${v.slice(0, 100)}…` : v;
+/** The first 100 characters of `v` (not half of a surrogate pair: an emoji is kept or left out whole). */
+export function clip(v: string): string {
+  if (v.length <= 100) return v;
+  const end = /[\uD800-\uDBFF]/.test(v.charAt(99)) ? 99 : 100;
+  return `${v.slice(0, end)}…`;
 }
 
 /** Event bus names: a name, or for some operations an ARN (`[/\.\-_A-Za-z0-9]+`, 1–256). */

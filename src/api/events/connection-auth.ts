@@ -11,7 +11,7 @@
 import { isReservedHeader, shownTargetArn } from "../../delivery/index.js";
 import type { ConnectionAuthorizationType } from "../../store/index.js";
 import { ApiError } from "../errors.js";
-import { structureAt, type Input, type StringRule } from "../input.js";
+import { clip, structureAt, type Input, type StringRule } from "../input.js";
 
 /** The authorization types of CreateConnection. */
 export const AUTHORIZATION_TYPES: readonly ConnectionAuthorizationType[] = [
@@ -117,7 +117,7 @@ function readString(
     return undefined;
   }
   if (typeof v !== "string") throw new ApiError("SerializationException", `${at} must be a string`);
-  const shown = options.secret === true ? "Value" : `Value '${v.length > 100 ? `${v.slice(0, 100)}…` : v}'`;
+  const shown = options.secret === true ? "Value" : `Value '${clip(v)}'`;
   const { min = 0, max = Infinity, pattern } = rule;
   if (v.length < min)
     throw validation(

@@ -124,7 +124,12 @@ function readTarget(
   const inputPath = optionalString(t, "InputPath", { max: 256 });
   const transformer = optionalObject(t, "InputTransformer");
   const given = [input, inputPath, transformer].filter((x) => x !== undefined).length;
-  if (given > 1) return { id, error: "Only one of Input, InputPath, or InputTransformer may be specified." };
+  // The input's problems fail the whole request, in EventBridge's words (recorded against AWS).
+  if (given > 1)
+    throw new ApiError(
+      "ValidationException",
+      `Only one of Input, InputPath, or InputTransformer must be provided for target ${id}.`,
+    );
   // As EventBridge documents for PutTargets (a bus of the rule's own account gets the event as it is).
   const busAccount = EVENT_BUS_ACCOUNT.exec(arn)?.[1];
   if (given > 0 && busAccount !== undefined && busAccount !== accountId)
@@ -136,14 +141,20 @@ function readTarget(
     try {
       JSON.parse(input);
     } catch {
-      return { id, error: "Input is not valid JSON." };
+      throw new ApiError("ValidationException", `Input for target ${id} is not a valid JSON text.`);
     }
   }
   if (transformer !== undefined) within("inputTransformer", () => checkTransformerLimits(transformer));
   try {
     compileTransform(t);
   } catch (e) {
-    return { id, error: `Target ${id}: ${(e as Error).message}` };
+    const message = (e as Error).message;
+    throw new ApiError(
+      "ValidationException",
+      message.startsWith("InputTemplate contains invalid placeholder")
+        ? message.replace("InputTemplate", `InputTemplate for target ${id}`)
+        : `Target ${id}: ${message}`,
+    );
   }
   const httpProblem = httpParametersProblem(t.HttpParameters);
   if (httpProblem !== undefined) return { id, error: `Target ${id}: ${httpProblem}` };
