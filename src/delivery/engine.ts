@@ -322,6 +322,11 @@ function laneNames(lane: Lane): readonly [string, string, string, string] {
   return [lane.accountId, lane.busName, lane.ruleName, lane.targetId];
 }
 
+/** What the log lines of a target's hold name it by. */
+function holdContext(lane: Lane): { rule: string; target: string; bus: string; account: string } {
+  return { rule: lane.ruleName, target: lane.targetId, bus: lane.busName, account: lane.accountId };
+}
+
 /** Delivers pending deliveries to their targets. */
 export class DeliveryEngine {
   readonly #o: DeliveryEngineOptions;
@@ -673,10 +678,7 @@ export class DeliveryEngine {
         if (streak.heldAt > 0 && streak.logged && !this.#closed)
           this.#o.log.info(
             {
-              rule: lane.ruleName,
-              target: lane.targetId,
-              bus: lane.busName,
-              account: lane.accountId,
+              ...holdContext(lane),
               heldForMs: this.#now() - streak.heldAt,
             },
             "target still failing, but no delivery is left for it: its hold ends",
@@ -1381,10 +1383,7 @@ export class DeliveryEngine {
     lines.unlogged = 0;
     this.#o.log.warn(
       {
-        rule: lane.ruleName,
-        target: lane.targetId,
-        bus: lane.busName,
-        account: lane.accountId,
+        ...holdContext(lane),
         failures: streak.failures,
         failingForMs: now - streak.since,
         code: streak.lastError.code,
@@ -1414,10 +1413,7 @@ export class DeliveryEngine {
     if (streak.heldAt > 0 && streak.logged) {
       this.#o.log.info(
         {
-          rule: lane.ruleName,
-          target: lane.targetId,
-          bus: lane.busName,
-          account: lane.accountId,
+          ...holdContext(lane),
           heldForMs: this.#now() - streak.heldAt,
           waiting: lane.waiting.length - lane.head,
         },
